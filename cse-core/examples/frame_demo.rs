@@ -1,0 +1,2 @@
+//! Main job until the `cse` CLI exists (to be written).
+fn main() {}

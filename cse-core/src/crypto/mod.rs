@@ -1,0 +1,1 @@
+//! Crypto engines (to be written).

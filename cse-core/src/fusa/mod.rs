@@ -1,0 +1,1 @@
+//! Functional-safety services (to be written).

@@ -1,0 +1,1 @@
+//! Key usage counters and limits (to be written).

@@ -1,0 +1,1 @@
+//! 96-bit IV construction (to be written).

@@ -1,0 +1,1 @@
+//! Packet-number sequence tracking (to be written).
