@@ -11,3 +11,9 @@ pub enum Crc32Variant {
     /// CRC-32/ISCSI (Castagnoli, CRC-32C): poly 0x1EDC6F41 reflected.
     Iscsi,
 }
+
+/// CRC-16/MCRF4XX (the CSI-2 payload CRC): poly 0x1021 reflected, init 0xFFFF, no final XOR.
+pub fn crc16_mcrf4xx(data: &[u8]) -> u16 {
+    const C: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_16_MCRF4XX);
+    C.checksum(data)
+}
