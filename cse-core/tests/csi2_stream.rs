@@ -323,3 +323,28 @@ proptest! {
         cse_core::fuzzing::csi2_stream(&data);
     }
 }
+
+/// The committed fuzz seeds are valid streams (so the fuzzer starts from deep states).
+#[test]
+fn fuzz_seed_streams_are_clean() {
+    let seeds: [&[u8]; 5] = [
+        include_bytes!("../../fuzz/corpus/csi2_stream/seed-dphy-frame"),
+        include_bytes!("../../fuzz/corpus/csi2_stream/seed-vcx-frame"),
+        include_bytes!("../../fuzz/corpus/csi2_stream/seed-spec-crc-payloads"),
+        include_bytes!("../../fuzz/corpus/csi2_stream/seed-short-only"),
+        include_bytes!("../../fuzz/corpus/csi2_stream/seed-two-vcs-interleaved"),
+    ];
+    for seed in seeds {
+        let form = if seed[0] & 1 == 1 {
+            HeaderForm::DPHY_VCX_DRAFT_1
+        } else {
+            HeaderForm::Dphy
+        };
+        let mut it = Packets::new(&seed[1..], form);
+        for item in it.by_ref() {
+            assert_eq!(item.unwrap().ecc, EccCheck::Ok);
+        }
+        assert_eq!(it.offset(), seed.len() - 1);
+        cse_core::fuzzing::csi2_stream(seed);
+    }
+}
