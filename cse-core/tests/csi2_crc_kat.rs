@@ -1,4 +1,5 @@
 //! CSI-2 payload CRC-16 known answers and the footer byte order.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use cse_core::csi2::{
     DataType, Emitter, Error, HEADER_LEN, HeaderForm, Packet, Packets, Repr, VirtualChannel,

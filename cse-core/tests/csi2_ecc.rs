@@ -1,4 +1,5 @@
 //! D-PHY packet-header ECC: known answers, single-error correction, double-error detection.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use cse_core::Profile;
 use cse_core::csi2::{EccCheck, HeaderForm};

@@ -1,4 +1,5 @@
 //! Packet view and Repr: deconstruct, construct, parse, emit, impossible lengths.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use cse_core::csi2::{DataType, EccCheck, Error, HeaderForm, Packet, Repr, VirtualChannel};
 use hex_literal::hex;

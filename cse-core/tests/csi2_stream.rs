@@ -1,4 +1,5 @@
 //! Stream iterator and emitter: round trips, errors at known offsets, random streams.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use cse_core::csi2::{
     DataType, Decoded, EccCheck, Emitter, Error, HeaderForm, Packets, Repr, StreamError,
