@@ -118,9 +118,9 @@ impl EccCheck {
 }
 
 impl HeaderForm {
-    /// D-PHY with VCX and the default (`draft-1`) VCX columns 0x3D, 0x3E.
+    /// D-PHY with VCX and the VCX columns of the default profile `draft-1` (0x3D, 0x3E).
     pub const DPHY_VCX_DRAFT_1: HeaderForm = HeaderForm::DphyVcx {
-        columns: [0x3D, 0x3E],
+        columns: Profile::DRAFT_1.vcx_ecc_columns,
     };
 
     /// D-PHY with VCX and the given columns for data bits 24 and 25.
