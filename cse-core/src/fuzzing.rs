@@ -1,1 +1,133 @@
-//! Entry points for the fuzz targets (to be written).
+//! Entry points for the fuzz targets in `fuzz/` (not a stable API).
+//!
+//! Each function is an oracle: it takes arbitrary bytes, runs the library on them and
+//! `assert!`s invariants that must hold for every input. They allocate nothing.
+#![allow(clippy::panic, clippy::unwrap_used)]
+
+use crate::csi2::{EccCheck, Emitter, HeaderForm, Packet, Packets, Repr};
+
+/// The header form selected by the low bit of a fuzz input's first byte.
+fn form_from(byte: u8) -> HeaderForm {
+    if byte & 1 == 0 {
+        HeaderForm::Dphy
+    } else {
+        HeaderForm::DPHY_VCX_DRAFT_1
+    }
+}
+
+/// Flips header bit `bit` (little-endian bit order over the 4 bytes).
+fn flipped(header: [u8; 4], bit: u8) -> [u8; 4] {
+    (u32::from_le_bytes(header) ^ (1u32 << (bit & 31))).to_le_bytes()
+}
+
+/// CSI-2 stream oracle. Byte 0 picks the header form, the rest is a packet stream.
+///
+/// Invariants: the iterator never panics and yields contiguous packets; each decoded packet
+/// re-emits to the received bytes (with the reported ECC bit corrected); `Repr::parse` agrees
+/// with the iterator; an error stops the iteration; a clean stream is consumed to its end;
+/// `Packet::new_checked` on the raw stream never panics and its getters are safe after it.
+pub fn csi2_stream(data: &[u8]) {
+    let Some((&selector, stream)) = data.split_first() else {
+        return;
+    };
+    let form = form_from(selector);
+
+    if let Ok(packet) = Packet::new_checked(stream) {
+        let _ = (packet.vc(form), packet.ecc(), packet.check_ecc(form));
+        let _ = (packet.payload().len(), packet.crc(), packet.verify_crc());
+        assert!(packet.total_len() <= stream.len());
+    }
+
+    let mut expected = 0usize;
+    let mut iter = Packets::new(stream, form);
+    let mut failed = false;
+    for item in iter.by_ref() {
+        match item {
+            Ok(d) => {
+                assert_eq!(d.offset, expected);
+                assert_eq!(d.raw.len(), d.repr.buffer_len());
+                expected += d.raw.len();
+
+                // Header: re-emitting the decoded values gives the corrected header.
+                let header = d.repr.header_bytes(form).unwrap();
+                assert_eq!(header, d.header);
+                let raw_header = [d.raw[0], d.raw[1], d.raw[2], d.raw[3]];
+                match d.ecc {
+                    EccCheck::Ok => assert_eq!(raw_header, header),
+                    EccCheck::Corrected { bit } => assert_eq!(flipped(raw_header, bit), header),
+                    other => panic!("iterator yielded a header with {other:?}"),
+                }
+
+                // Parse agrees with the iterator.
+                let (repr, ecc) = Repr::parse(&Packet::new_unchecked(d.raw), form).unwrap();
+                assert_eq!((repr, ecc), (d.repr, d.ecc));
+
+                // Small packets: a full re-emission gives the same bytes (header corrected).
+                let mut out = [0u8; 256];
+                if d.raw.len() <= out.len() {
+                    let mut em = Emitter::new(&mut out, form);
+                    em.packet(&d.repr, d.payload).unwrap();
+                    let written = em.written();
+                    assert_eq!(&written[..4], &header[..]);
+                    assert_eq!(&written[4..], &d.raw[4..]);
+                }
+            }
+            Err(e) => {
+                assert_eq!(e.offset, expected);
+                failed = true;
+            }
+        }
+    }
+    assert!(iter.next().is_none());
+    if !failed {
+        assert_eq!(expected, stream.len());
+    }
+}
+
+/// ECC oracle. Byte 0 picks the form, bytes 1..5 are a header, bytes 5 and 6 pick two bits.
+///
+/// Invariants: a filled header checks `Ok`; every single protected-bit flip is reported at its
+/// position and corrected back; every pair of distinct protected-bit flips is uncorrectable;
+/// on an arbitrary header, whatever `check` reports, `correct` reports the same and leaves a
+/// header that checks `Ok` (unless uncorrectable, when it is left unchanged).
+pub fn ecc(data: &[u8]) {
+    let [selector, h0, h1, h2, h3, a, b, ..] = *data else {
+        return;
+    };
+    let form = form_from(selector);
+    let raw = [h0, h1, h2, h3];
+
+    // Arbitrary header.
+    let found = form.check(&raw);
+    let mut corrected = raw;
+    assert_eq!(form.correct(&mut corrected), found);
+    match found {
+        EccCheck::Ok => assert_eq!(corrected, raw),
+        EccCheck::Corrected { bit } => {
+            assert!(bit < form.protected_bits());
+            assert_eq!(flipped(raw, bit), corrected);
+            assert_eq!(form.check(&corrected), EccCheck::Ok);
+        }
+        EccCheck::Uncorrectable { syndrome } => {
+            assert_ne!(syndrome, 0);
+            assert_eq!(corrected, raw);
+        }
+    }
+
+    // Valid header, then one and two flips among the protected bits.
+    let mut valid = raw;
+    form.fill(&mut valid);
+    assert_eq!(form.check(&valid), EccCheck::Ok);
+    let bits = form.protected_bits();
+    // Protected bits are 0..bits in both D-PHY forms (bits 30, 31 are reserved without VCX).
+    let (a, b) = (a % bits, b % bits);
+    let one = flipped(valid, a);
+    assert_eq!(form.check(&one), EccCheck::Corrected { bit: a });
+    let mut fixed = one;
+    form.correct(&mut fixed);
+    assert_eq!(fixed, valid);
+    if a != b {
+        let two = flipped(one, b);
+        assert!(matches!(form.check(&two), EccCheck::Uncorrectable { .. }));
+    }
+}
