@@ -196,7 +196,7 @@ impl SecurityVariant {
             SecurityVariant::LinePartialIntegrity { stride, offset } => {
                 let stride = u32::from(stride.max(1));
                 let offset = u32::from(offset);
-                if line_index >= offset && (line_index - offset) % stride == 0 {
+                if line_index >= offset && (line_index - offset).is_multiple_of(stride) {
                     0..payload_len
                 } else {
                     0..0
@@ -309,7 +309,8 @@ pub enum KeySize {
 }
 
 impl KeySize {
-    /// Key length in bytes.
+    /// Key length in bytes (a key is never empty, hence no `is_empty`).
+    #[allow(clippy::len_without_is_empty)]
     pub const fn len(self) -> usize {
         match self {
             KeySize::Aes128 => 16,
