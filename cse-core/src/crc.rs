@@ -92,18 +92,80 @@ pub mod portable {
     }
 }
 
+/// The hardware-accelerated backend (`std` only): `crc32fast` for CRC-32/ISO-HDLC, `crc-fast`
+/// for the other CRCs. Public (hidden) for the differential tests.
+#[cfg(feature = "std")]
+#[doc(hidden)]
+pub mod fast {
+    use super::Crc32Variant;
+
+    pub(super) fn algorithm32(variant: Crc32Variant) -> crc_fast::CrcAlgorithm {
+        match variant {
+            Crc32Variant::IsoHdlc => crc_fast::CrcAlgorithm::Crc32IsoHdlc,
+            Crc32Variant::Autosar => crc_fast::CrcAlgorithm::Crc32Autosar,
+            Crc32Variant::Iscsi => crc_fast::CrcAlgorithm::Crc32Iscsi,
+        }
+    }
+
+    /// One-shot CRC-32 on the accelerated backend.
+    pub fn crc32(variant: Crc32Variant, data: &[u8]) -> u32 {
+        match variant {
+            Crc32Variant::IsoHdlc => crc32fast::hash(data),
+            // A CRC-32 result always fits in 32 bits; crc-fast returns it widened to u64.
+            _ => crc_fast::checksum(algorithm32(variant), data) as u32,
+        }
+    }
+
+    /// One-shot CRC-16/MCRF4XX on the accelerated backend.
+    pub fn crc16_mcrf4xx(data: &[u8]) -> u16 {
+        crc_fast::checksum(crc_fast::CrcAlgorithm::Crc16Mcrf4xx, data) as u16
+    }
+}
+
+/// Below this length the one-shot AUTOSAR and MCRF4XX CRCs use the portable tables, which
+/// beat `crc-fast`'s per-call setup on short records (measured at 64 bytes: 3.7 vs 2.4 GiB/s).
+#[cfg(feature = "std")]
+const FAST_MIN_LEN: usize = 128;
+
 /// The CRC-32 of `data` with the given variant.
 pub fn crc32(variant: Crc32Variant, data: &[u8]) -> u32 {
-    let mut d = Crc32::new(variant);
-    d.update(data);
-    d.finalize()
+    #[cfg(feature = "std")]
+    {
+        if variant == Crc32Variant::Autosar && data.len() < FAST_MIN_LEN {
+            portable::crc32(variant, data)
+        } else {
+            fast::crc32(variant, data)
+        }
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        portable::crc32(variant, data)
+    }
 }
 
 /// CRC-16/MCRF4XX (the CSI-2 payload CRC): poly 0x1021 reflected, init 0xFFFF, no final XOR.
 pub fn crc16_mcrf4xx(data: &[u8]) -> u16 {
-    let mut d = Crc16Mcrf4xx::new();
-    d.update(data);
-    d.finalize()
+    #[cfg(feature = "std")]
+    {
+        if data.len() < FAST_MIN_LEN {
+            portable::crc16_mcrf4xx(data)
+        } else {
+            fast::crc16_mcrf4xx(data)
+        }
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        portable::crc16_mcrf4xx(data)
+    }
+}
+
+#[derive(Clone)]
+enum Inner32 {
+    Portable(portable::Digest32),
+    #[cfg(feature = "std")]
+    Crc32Fast(crc32fast::Hasher),
+    #[cfg(feature = "std")]
+    CrcFast(crc_fast::Digest),
 }
 
 /// A streaming CRC-32 over a record given in pieces.
@@ -112,15 +174,28 @@ pub fn crc16_mcrf4xx(data: &[u8]) -> u16 {
 #[derive(Clone)]
 pub struct Crc32 {
     variant: Crc32Variant,
-    inner: portable::Digest32,
+    inner: Inner32,
 }
 
 impl Crc32 {
-    /// A fresh digest for `variant`.
+    /// A fresh digest for `variant` on the fastest backend built in.
     pub fn new(variant: Crc32Variant) -> Self {
+        #[cfg(feature = "std")]
+        let inner = match variant {
+            Crc32Variant::IsoHdlc => Inner32::Crc32Fast(crc32fast::Hasher::new()),
+            _ => Inner32::CrcFast(crc_fast::Digest::new(fast::algorithm32(variant))),
+        };
+        #[cfg(not(feature = "std"))]
+        let inner = Inner32::Portable(portable::digest32(variant));
+        Crc32 { variant, inner }
+    }
+
+    /// A fresh digest on the portable backend (for differential tests).
+    #[doc(hidden)]
+    pub fn new_portable(variant: Crc32Variant) -> Self {
         Crc32 {
             variant,
-            inner: portable::digest32(variant),
+            inner: Inner32::Portable(portable::digest32(variant)),
         }
     }
 
@@ -131,12 +206,24 @@ impl Crc32 {
 
     /// Feeds the next piece of the record.
     pub fn update(&mut self, data: &[u8]) {
-        self.inner.update(data);
+        match &mut self.inner {
+            Inner32::Portable(d) => d.update(data),
+            #[cfg(feature = "std")]
+            Inner32::Crc32Fast(h) => h.update(data),
+            #[cfg(feature = "std")]
+            Inner32::CrcFast(d) => d.update(data),
+        }
     }
 
     /// The CRC of everything fed so far.
     pub fn finalize(&self) -> u32 {
-        self.inner.clone().finalize()
+        match &self.inner {
+            Inner32::Portable(d) => d.clone().finalize(),
+            #[cfg(feature = "std")]
+            Inner32::Crc32Fast(h) => h.clone().finalize(),
+            #[cfg(feature = "std")]
+            Inner32::CrcFast(d) => d.finalize() as u32,
+        }
     }
 }
 
@@ -149,28 +236,53 @@ impl core::fmt::Debug for Crc32 {
     }
 }
 
+#[derive(Clone)]
+enum Inner16 {
+    Portable(portable::Digest16),
+    #[cfg(feature = "std")]
+    CrcFast(crc_fast::Digest),
+}
+
 /// A streaming CRC-16/MCRF4XX over a CSI-2 payload given in pieces.
 #[derive(Clone)]
 pub struct Crc16Mcrf4xx {
-    inner: portable::Digest16,
+    inner: Inner16,
 }
 
 impl Crc16Mcrf4xx {
-    /// A fresh digest.
+    /// A fresh digest on the fastest backend built in.
     pub fn new() -> Self {
+        #[cfg(feature = "std")]
+        let inner = Inner16::CrcFast(crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc16Mcrf4xx));
+        #[cfg(not(feature = "std"))]
+        let inner = Inner16::Portable(portable::digest16());
+        Crc16Mcrf4xx { inner }
+    }
+
+    /// A fresh digest on the portable backend (for differential tests).
+    #[doc(hidden)]
+    pub fn new_portable() -> Self {
         Crc16Mcrf4xx {
-            inner: portable::digest16(),
+            inner: Inner16::Portable(portable::digest16()),
         }
     }
 
     /// Feeds the next piece of the payload.
     pub fn update(&mut self, data: &[u8]) {
-        self.inner.update(data);
+        match &mut self.inner {
+            Inner16::Portable(d) => d.update(data),
+            #[cfg(feature = "std")]
+            Inner16::CrcFast(d) => d.update(data),
+        }
     }
 
     /// The CRC of everything fed so far.
     pub fn finalize(&self) -> u16 {
-        self.inner.clone().finalize()
+        match &self.inner {
+            Inner16::Portable(d) => d.clone().finalize(),
+            #[cfg(feature = "std")]
+            Inner16::CrcFast(d) => d.finalize() as u16,
+        }
     }
 }
 
