@@ -1,7 +1,7 @@
 //! Key usage limits at their boundaries, and key-slot rollover.
 //!
 //! Limits for 8- and 4-byte tags: NIST SP 800-38D, Appendix C, Table 2 (t = 64) and Table 1
-//! (t = 32); see `cse_core::keys` for the provenance note on Table 1.
+//! (t = 32); see `cse_core::keys::UsageLimits` for the provenance note on Table 1.
 
 use cse_core::keys::{KeySlotError, KeySlots, KeyUsage, SecretKey, UsageLimits, UsageStatus};
 use cse_core::nonce::PacketNumber;

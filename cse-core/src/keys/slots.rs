@@ -1,17 +1,4 @@
-//! Two key slots addressed by a 2-bit [`KeyId`], for make-before-break rollover.
-//!
-//! The rollover of one stream, as both ends run it:
-//!
-//! 1. `install(next_id, key)` puts the next generation into the idle slot (never over the
-//!    active key);
-//! 2. at a frame boundary the transmitter starts using `next_id` and calls `activate(next_id)`;
-//!    the receiver activates when it sees the new key id in a frame header;
-//! 3. the previous key stays in its slot, so packets of frames still in flight verify;
-//! 4. `retire()` drops it.
-//!
-//! Generic over the key type, so engines can store expanded key schedules. A key leaves a slot
-//! only by being dropped, so its own `Drop` (for [`SecretKey`](super::SecretKey):
-//! `ZeroizeOnDrop`) wipes it.
+//! Two key slots addressed by a 2-bit key id (documented on [`KeySlots`]).
 
 use crate::error::SecurityError;
 use crate::model::KeyId;
@@ -31,7 +18,20 @@ struct Slot<K> {
     key: K,
 }
 
-/// Two key slots and which one is active.
+/// Two key slots addressed by a 2-bit [`KeyId`], for make-before-break rollover.
+///
+/// The rollover of one stream, as both ends run it:
+///
+/// 1. `install(next_id, key)` puts the next generation into the idle slot (never over the
+///    active key);
+/// 2. at a frame boundary the transmitter starts using `next_id` and calls `activate(next_id)`;
+///    the receiver activates when it sees the new key id in a frame header;
+/// 3. the previous key stays in its slot, so packets of frames still in flight verify;
+/// 4. `retire()` drops it.
+///
+/// Generic over the key type, so engines can store expanded key schedules. A key leaves a slot
+/// only by being dropped, so its own `Drop` (for [`SecretKey`](crate::keys::SecretKey):
+/// `ZeroizeOnDrop`) wipes it.
 #[derive(Debug)]
 pub struct KeySlots<K> {
     slots: [Option<Slot<K>>; 2],

@@ -1,42 +1,5 @@
 //! Key usage counters: a soft limit that asks for a rekey and a hard limit that refuses.
-//!
-//! Two things bound the life of a stream key:
-//!
-//! - **The IV space.** The IV is `salt XOR (stream_id ‖ frame_counter ‖ message_index)`
-//!   ([`crate::nonce`]), so a key must never see a frame counter wrap. The frame-counter hard
-//!   limit is `u32::MAX`: frame `u32::MAX` is refused, the last usable frame is `u32::MAX - 1`,
-//!   and the soft limit is [`Profile::frame_counter_soft_limit`]. The message index is a `u32`
-//!   inside [`PacketNumber`] and cannot pass `u32::MAX` by construction. For 16- and 12-byte
-//!   tags this is the only invocation limit (`u64::MAX` invocations, never reached in practice
-//!   before the frame counter is).
-//! - **Short tags.** NIST SP 800-38D Appendix C requires that an implementation supporting 64-bit
-//!   or 32-bit tags enforce one row of its Table 2 or Table 1: a maximum combined length of
-//!   ciphertext and AAD per invocation, and a maximum number of invocations of the
-//!   authenticated-decryption function under one key. [`UsageLimits::new`] picks the row from
-//!   [`Profile::max_message_len`] (the largest MAC input, which bounds ciphertext plus AAD).
-//!   The same limits are applied to CMAC suites with short tags, conservatively.
-//!
-//! ```text
-//! SP 800-38D Table 2, t = 64 bits     SP 800-38D Table 1, t = 32 bits
-//! max C+A bytes  max invocations      max C+A bytes  max invocations
-//!   2^15           2^32                 2^1            2^22
-//!   2^17           2^29                 2^2            2^21
-//!   2^19           2^26                 2^3            2^20
-//!   2^21           2^23                 ...            ...
-//!   2^23           2^20                 2^10           2^13
-//!   2^25           2^17                 2^11           2^12
-//! ```
-//!
-//! Provenance: the Table 2 rows were checked against a public text quoting the table
-//! (OpenTDF NanoTDF security considerations, section 3.3). The Table 1 rows (one row per
-//! doubling of length from 2^1 to 2^11 bytes, invocations halving from 2^22 to 2^12) are
-//! written from the published document as recalled, and could **not** be re-checked against
-//! the document from this environment; confirm them against SP 800-38D before relying on
-//! 4-byte tags. With the `draft-1` profile (`max_message_len` = 65 600 bytes) no Table 1 row
-//! applies, so 4-byte tags are refused outright, and 8-byte tags get 2^29 invocations.
-//!
-//! [`KeyUsage`] counts: every sealed message on the transmitter, every verification attempt
-//! (successful or not) on the receiver. Once the hard limit is hit it stays failed.
+//! The limits and their sources are documented on [`UsageLimits`].
 
 use crate::error::{ConfigError, SecurityError};
 use crate::model::TagLen;
@@ -71,6 +34,44 @@ fn appendix_c_row(table: &[(u32, u32)], max_len: u32) -> Option<u64> {
 }
 
 /// The usage limits of one key.
+///
+/// Two things bound the life of a stream key:
+///
+/// - **The IV space.** The IV is `salt XOR (stream_id ‖ frame_counter ‖ message_index)`
+///   ([`crate::nonce`]), so a key must never see a frame counter wrap. The frame-counter hard
+///   limit is `u32::MAX`: frame `u32::MAX` is refused, the last usable frame is `u32::MAX - 1`,
+///   and the soft limit is [`Profile::frame_counter_soft_limit`]. The message index is a `u32`
+///   inside [`PacketNumber`] and cannot pass `u32::MAX` by construction. For 16- and 12-byte
+///   tags this is the only invocation limit (`u64::MAX` invocations, never reached in practice
+///   before the frame counter is).
+/// - **Short tags.** NIST SP 800-38D Appendix C requires that an implementation supporting 64-bit
+///   or 32-bit tags enforce one row of its Table 2 or Table 1: a maximum combined length of
+///   ciphertext and AAD per invocation, and a maximum number of invocations of the
+///   authenticated-decryption function under one key. [`UsageLimits::new`] picks the row from
+///   [`Profile::max_message_len`] (the largest MAC input, which bounds ciphertext plus AAD).
+///   The same limits are applied to CMAC suites with short tags, conservatively.
+///
+/// ```text
+/// SP 800-38D Table 2, t = 64 bits     SP 800-38D Table 1, t = 32 bits
+/// max C+A bytes  max invocations      max C+A bytes  max invocations
+///   2^15           2^32                 2^1            2^22
+///   2^17           2^29                 2^2            2^21
+///   2^19           2^26                 2^3            2^20
+///   2^21           2^23                 ...            ...
+///   2^23           2^20                 2^10           2^13
+///   2^25           2^17                 2^11           2^12
+/// ```
+///
+/// Provenance: the Table 2 rows were checked against a public text quoting the table
+/// (OpenTDF NanoTDF security considerations, section 3.3). The Table 1 rows (one row per
+/// doubling of length from 2^1 to 2^11 bytes, invocations halving from 2^22 to 2^12) are
+/// written from the published document as recalled, and could **not** be re-checked against
+/// the document from this environment; confirm them against SP 800-38D before relying on
+/// 4-byte tags. With the `draft-1` profile (`max_message_len` = 65 600 bytes) no Table 1 row
+/// applies, so 4-byte tags are refused outright, and 8-byte tags get 2^29 invocations.
+///
+/// [`KeyUsage`] counts: every sealed message on the transmitter, every verification attempt
+/// (successful or not) on the receiver. Once the hard limit is hit it stays failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct UsageLimits {
     /// Invocations after which a rekey is requested ([`UsageStatus::NeedsRekey`]).
@@ -123,7 +124,7 @@ pub enum UsageStatus {
     NeedsRekey,
 }
 
-/// Usage counters of one key (see the [module docs](self)).
+/// Usage counters of one key (see [`UsageLimits`] for the limits).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KeyUsage {
     limits: UsageLimits,
