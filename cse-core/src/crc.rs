@@ -1,4 +1,42 @@
 //! CRCs: the FuSa CRC-32 (variant from the Profile) and the CSI-2 payload CRC-16/MCRF4XX.
+//!
+//! One-shot functions ([`crc32`], [`crc16_mcrf4xx`]) and streaming digests ([`Crc32`],
+//! [`Crc16Mcrf4xx`]) that accept a record in discontiguous pieces (header, payload, tag)
+//! without copying them together:
+//!
+//! ```
+//! use cse_core::crc::{crc32, Crc32, Crc32Variant};
+//!
+//! let mut d = Crc32::new(Crc32Variant::IsoHdlc);
+//! d.update(b"1234");
+//! d.update(b"56789");
+//! assert_eq!(d.finalize(), crc32(Crc32Variant::IsoHdlc, b"123456789"));
+//! assert_eq!(d.finalize(), 0xCBF4_3926);
+//! ```
+//!
+//! Parameters (Rocksoft model, as in the CRC RevEng catalogue):
+//!
+//! ```text
+//! name             width  poly        init        refin refout xorout      check("123456789")
+//! CRC-32/ISO-HDLC  32     0x04C11DB7  0xFFFFFFFF  true  true   0xFFFFFFFF  0xCBF43926
+//! CRC-32/AUTOSAR   32     0xF4ACFB13  0xFFFFFFFF  true  true   0xFFFFFFFF  0x1697D06A
+//! CRC-32/ISCSI     32     0x1EDC6F41  0xFFFFFFFF  true  true   0xFFFFFFFF  0xE3069283
+//! CRC-16/MCRF4XX   16     0x1021      0xFFFF      true  true   0x0000      0x6F91
+//! ```
+//!
+//! # Backends
+//!
+//! The portable backend is the `crc` crate with slice-by-16 tables (16 KiB per CRC); it is
+//! always built, it is what `no_std` builds run, and it is the reference of the differential
+//! tests. With the `std` feature the digests run on accelerated crates with run-time CPU
+//! detection: `crc32fast` for CRC-32/ISO-HDLC, `crc-fast` for AUTOSAR, ISCSI and MCRF4XX
+//! (one-shot AUTOSAR and MCRF4XX inputs under 128 bytes stay on the tables, which win there).
+//! On CSI-2 lines the accelerated crates run at 45-95 GiB/s against about 4.3 GiB/s for the
+//! tables (numbers and machine in the crate README). `crc-fast` cannot be used without `std`:
+//! with `default-features = false` its x86-64 code still imports `std`, and because it is also
+//! built as a `staticlib` it needs a panic handler on bare-metal targets.
+//!
+//! No function in this module panics.
 
 /// The CRC-32 variant of the FuSa record CRC (not public; see `docs/profile.md`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -12,8 +50,261 @@ pub enum Crc32Variant {
     Iscsi,
 }
 
+/// The portable backend: the `crc` crate, slice-by-16 tables (16 KiB of tables per CRC).
+///
+/// Public (hidden) so the differential tests and benches can compare a fast backend with it.
+#[doc(hidden)]
+pub mod portable {
+    use super::Crc32Variant;
+    use crc::{Crc, Table};
+
+    static ISO_HDLC: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&crc::CRC_32_ISO_HDLC);
+    static AUTOSAR: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&crc::CRC_32_AUTOSAR);
+    static ISCSI: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&crc::CRC_32_ISCSI);
+    static MCRF4XX: Crc<u16, Table<16>> = Crc::<u16, Table<16>>::new(&crc::CRC_16_MCRF4XX);
+
+    pub(super) fn engine32(variant: Crc32Variant) -> &'static Crc<u32, Table<16>> {
+        match variant {
+            Crc32Variant::IsoHdlc => &ISO_HDLC,
+            Crc32Variant::Autosar => &AUTOSAR,
+            Crc32Variant::Iscsi => &ISCSI,
+        }
+    }
+
+    /// Streaming CRC-32 state of the portable backend.
+    pub(super) type Digest32 = crc::Digest<'static, u32, Table<16>>;
+    /// Streaming CRC-16 state of the portable backend.
+    pub(super) type Digest16 = crc::Digest<'static, u16, Table<16>>;
+
+    pub(super) fn digest32(variant: Crc32Variant) -> Digest32 {
+        engine32(variant).digest()
+    }
+
+    pub(super) fn digest16() -> Digest16 {
+        MCRF4XX.digest()
+    }
+
+    /// One-shot CRC-32 on the portable backend.
+    pub fn crc32(variant: Crc32Variant, data: &[u8]) -> u32 {
+        engine32(variant).checksum(data)
+    }
+
+    /// One-shot CRC-16/MCRF4XX on the portable backend.
+    pub fn crc16_mcrf4xx(data: &[u8]) -> u16 {
+        MCRF4XX.checksum(data)
+    }
+}
+
+/// The hardware-accelerated backend (`std` only): `crc32fast` for CRC-32/ISO-HDLC, `crc-fast`
+/// for the other CRCs. Public (hidden) for the differential tests.
+#[cfg(feature = "std")]
+#[doc(hidden)]
+pub mod fast {
+    use super::Crc32Variant;
+
+    pub(super) fn algorithm32(variant: Crc32Variant) -> crc_fast::CrcAlgorithm {
+        match variant {
+            Crc32Variant::IsoHdlc => crc_fast::CrcAlgorithm::Crc32IsoHdlc,
+            Crc32Variant::Autosar => crc_fast::CrcAlgorithm::Crc32Autosar,
+            Crc32Variant::Iscsi => crc_fast::CrcAlgorithm::Crc32Iscsi,
+        }
+    }
+
+    /// One-shot CRC-32 on the accelerated backend.
+    pub fn crc32(variant: Crc32Variant, data: &[u8]) -> u32 {
+        match variant {
+            Crc32Variant::IsoHdlc => crc32fast::hash(data),
+            // A CRC-32 result always fits in 32 bits; crc-fast returns it widened to u64.
+            _ => crc_fast::checksum(algorithm32(variant), data) as u32,
+        }
+    }
+
+    /// One-shot CRC-16/MCRF4XX on the accelerated backend.
+    pub fn crc16_mcrf4xx(data: &[u8]) -> u16 {
+        crc_fast::checksum(crc_fast::CrcAlgorithm::Crc16Mcrf4xx, data) as u16
+    }
+}
+
+/// Below this length the one-shot AUTOSAR and MCRF4XX CRCs use the portable tables, which
+/// beat `crc-fast`'s per-call setup on short records (measured at 64 bytes: 3.7 vs 2.4 GiB/s).
+#[cfg(feature = "std")]
+const FAST_MIN_LEN: usize = 128;
+
+/// The CRC-32 of `data` with the given variant.
+pub fn crc32(variant: Crc32Variant, data: &[u8]) -> u32 {
+    #[cfg(feature = "std")]
+    {
+        if variant == Crc32Variant::Autosar && data.len() < FAST_MIN_LEN {
+            portable::crc32(variant, data)
+        } else {
+            fast::crc32(variant, data)
+        }
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        portable::crc32(variant, data)
+    }
+}
+
 /// CRC-16/MCRF4XX (the CSI-2 payload CRC): poly 0x1021 reflected, init 0xFFFF, no final XOR.
 pub fn crc16_mcrf4xx(data: &[u8]) -> u16 {
-    const C: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_16_MCRF4XX);
-    C.checksum(data)
+    #[cfg(feature = "std")]
+    {
+        if data.len() < FAST_MIN_LEN {
+            portable::crc16_mcrf4xx(data)
+        } else {
+            fast::crc16_mcrf4xx(data)
+        }
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        portable::crc16_mcrf4xx(data)
+    }
+}
+
+// `crc_fast::Digest` carries its fold constants (about 300 bytes). A digest is a short-lived
+// stack value, and boxing it would allocate once per record, so the size difference stays.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone)]
+enum Inner32 {
+    Portable(portable::Digest32),
+    #[cfg(feature = "std")]
+    Crc32Fast(crc32fast::Hasher),
+    #[cfg(feature = "std")]
+    CrcFast(crc_fast::Digest),
+}
+
+/// A streaming CRC-32 over a record given in pieces.
+///
+/// `finalize` borrows, so a caller can read the running value and keep feeding bytes.
+#[derive(Clone)]
+pub struct Crc32 {
+    variant: Crc32Variant,
+    inner: Inner32,
+}
+
+impl Crc32 {
+    /// A fresh digest for `variant` on the fastest backend built in.
+    pub fn new(variant: Crc32Variant) -> Self {
+        #[cfg(feature = "std")]
+        let inner = match variant {
+            Crc32Variant::IsoHdlc => Inner32::Crc32Fast(crc32fast::Hasher::new()),
+            _ => Inner32::CrcFast(crc_fast::Digest::new(fast::algorithm32(variant))),
+        };
+        #[cfg(not(feature = "std"))]
+        let inner = Inner32::Portable(portable::digest32(variant));
+        Crc32 { variant, inner }
+    }
+
+    /// A fresh digest on the portable backend (for differential tests).
+    #[doc(hidden)]
+    pub fn new_portable(variant: Crc32Variant) -> Self {
+        Crc32 {
+            variant,
+            inner: Inner32::Portable(portable::digest32(variant)),
+        }
+    }
+
+    /// The variant this digest computes.
+    pub fn variant(&self) -> Crc32Variant {
+        self.variant
+    }
+
+    /// Feeds the next piece of the record.
+    pub fn update(&mut self, data: &[u8]) {
+        match &mut self.inner {
+            Inner32::Portable(d) => d.update(data),
+            #[cfg(feature = "std")]
+            Inner32::Crc32Fast(h) => h.update(data),
+            #[cfg(feature = "std")]
+            Inner32::CrcFast(d) => d.update(data),
+        }
+    }
+
+    /// The CRC of everything fed so far.
+    pub fn finalize(&self) -> u32 {
+        match &self.inner {
+            Inner32::Portable(d) => d.clone().finalize(),
+            #[cfg(feature = "std")]
+            Inner32::Crc32Fast(h) => h.clone().finalize(),
+            #[cfg(feature = "std")]
+            Inner32::CrcFast(d) => d.finalize() as u32,
+        }
+    }
+}
+
+impl core::fmt::Debug for Crc32 {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Crc32")
+            .field("variant", &self.variant)
+            .field("value", &self.finalize())
+            .finish()
+    }
+}
+
+// `crc_fast::Digest` carries its fold constants (about 300 bytes). A digest is a short-lived
+// stack value, and boxing it would allocate once per record, so the size difference stays.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone)]
+enum Inner16 {
+    Portable(portable::Digest16),
+    #[cfg(feature = "std")]
+    CrcFast(crc_fast::Digest),
+}
+
+/// A streaming CRC-16/MCRF4XX over a CSI-2 payload given in pieces.
+#[derive(Clone)]
+pub struct Crc16Mcrf4xx {
+    inner: Inner16,
+}
+
+impl Crc16Mcrf4xx {
+    /// A fresh digest on the fastest backend built in.
+    pub fn new() -> Self {
+        #[cfg(feature = "std")]
+        let inner = Inner16::CrcFast(crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc16Mcrf4xx));
+        #[cfg(not(feature = "std"))]
+        let inner = Inner16::Portable(portable::digest16());
+        Crc16Mcrf4xx { inner }
+    }
+
+    /// A fresh digest on the portable backend (for differential tests).
+    #[doc(hidden)]
+    pub fn new_portable() -> Self {
+        Crc16Mcrf4xx {
+            inner: Inner16::Portable(portable::digest16()),
+        }
+    }
+
+    /// Feeds the next piece of the payload.
+    pub fn update(&mut self, data: &[u8]) {
+        match &mut self.inner {
+            Inner16::Portable(d) => d.update(data),
+            #[cfg(feature = "std")]
+            Inner16::CrcFast(d) => d.update(data),
+        }
+    }
+
+    /// The CRC of everything fed so far.
+    pub fn finalize(&self) -> u16 {
+        match &self.inner {
+            Inner16::Portable(d) => d.clone().finalize(),
+            #[cfg(feature = "std")]
+            Inner16::CrcFast(d) => d.finalize() as u16,
+        }
+    }
+}
+
+impl Default for Crc16Mcrf4xx {
+    fn default() -> Self {
+        Crc16Mcrf4xx::new()
+    }
+}
+
+impl core::fmt::Debug for Crc16Mcrf4xx {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Crc16Mcrf4xx")
+            .field("value", &self.finalize())
+            .finish()
+    }
 }
