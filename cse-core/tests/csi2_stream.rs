@@ -2,8 +2,7 @@
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use cse_core::csi2::{
-    DataType, Decoded, EccCheck, Emitter, Error, HeaderForm, Packets, Repr, StreamError,
-    VirtualChannel,
+    DataType, Decoded, EccCheck, Emitter, Error, HeaderForm, Packets, StreamError, VirtualChannel,
 };
 use proptest::prelude::*;
 
