@@ -23,7 +23,10 @@ use crate::nonce::Iv;
 /// | AES-CTR+CMAC | CMAC with the MAC key | CTR from `IV ‖ 2` | CTR, then CMAC over AAD ‖ ciphertext |
 ///
 /// CMAC takes no IV: the packet number it must bind is in the context block, which is part of
-/// every MAC input. Not `Clone`; zeroized on drop; `Debug` shows only the suite.
+/// every MAC input. For CTR+CMAC this means the tag does **not** cover the IV itself: the
+/// caller must derive the IV from values that the AAD covers (salt, stream id and the packet
+/// number of the context block, as [`crate::nonce`] does), otherwise a wrong IV would decrypt
+/// to garbage that still verifies. Not `Clone`; zeroized on drop; `Debug` shows only the suite.
 pub struct SuiteKey {
     suite: CipherSuite,
     engine: Engine,
