@@ -1,7 +1,230 @@
 //! The `engines` bench: AES engines against aws-lc-rs, and the CRCs.
-use criterion::{criterion_group, criterion_main};
+//!
+//! Every group has `cse-core` and the references in the same group, with `Throughput::Bytes`,
+//! so criterion reports GB/s side by side: `aws-lc-rs` (the bar of DESIGN.md section 10) and
+//! RustCrypto `aes-gcm` / `cmac` (what `cse-core` is built on).
+//!
+//! - GMAC in the references is GCM with an empty plaintext and the data as AAD.
+//! - CMAC reference: `aws_lc_rs::cmac` (one-shot `sign`), and RustCrypto `cmac` (serial).
+use std::hint::black_box;
+use std::time::Duration;
+
+use aes_gcm::aead::{AeadInOut, KeyInit};
+use aws_lc_rs::aead::{AES_128_GCM, AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+use cmac::Mac;
+use criterion::{
+    BatchSize, BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+    measurement::WallTime,
+};
+use cse_benches::{FRAME_BYTES, SIZES, pattern};
+use cse_core::TagLen;
+use cse_core::crypto::{CmacKey, GcmKey};
+use cse_core::keys::SecretKey;
+use cse_core::nonce::Iv;
 
 mod crc;
 
-criterion_group!(benches, crc::crc_benches);
+const IV: [u8; 12] = [0x5a; 12];
+const AAD: [u8; 36] = [0xc5; 36]; // a 32-byte context block and a 4-byte packet header
+const K128: [u8; 16] = [0x42; 16];
+const K256: [u8; 32] = [0x42; 32];
+
+/// All engine sizes: CSI-2 message sizes and a 12 MiB frame.
+fn sizes() -> impl Iterator<Item = usize> {
+    SIZES.iter().copied().chain([FRAME_BYTES])
+}
+
+fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
+    let mut g = c.benchmark_group(name);
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(800));
+    g
+}
+
+fn aws_key(k: &[u8]) -> LessSafeKey {
+    let alg = if k.len() == 16 {
+        &AES_128_GCM
+    } else {
+        &AES_256_GCM
+    };
+    LessSafeKey::new(UnboundKey::new(alg, k).expect("aws-lc key"))
+}
+
+enum RustCryptoGcm {
+    A128(aes_gcm::Aes128Gcm),
+    A256(aes_gcm::Aes256Gcm),
+}
+
+impl RustCryptoGcm {
+    fn new(k: &[u8]) -> Self {
+        if k.len() == 16 {
+            Self::A128(aes_gcm::Aes128Gcm::new_from_slice(k).expect("key"))
+        } else {
+            Self::A256(aes_gcm::Aes256Gcm::new_from_slice(k).expect("key"))
+        }
+    }
+    fn seal(&self, aad: &[u8], buf: &mut [u8]) -> [u8; 16] {
+        let n = IV.into();
+        match self {
+            Self::A128(c) => c.encrypt_inout_detached(&n, aad, buf.into()),
+            Self::A256(c) => c.encrypt_inout_detached(&n, aad, buf.into()),
+        }
+        .expect("seal")
+        .into()
+    }
+    fn open(&self, aad: &[u8], buf: &mut [u8], tag: &[u8; 16]) -> bool {
+        let n = IV.into();
+        let t = (*tag).into();
+        match self {
+            Self::A128(c) => c.decrypt_inout_detached(&n, aad, buf.into(), &t),
+            Self::A256(c) => c.decrypt_inout_detached(&n, aad, buf.into(), &t),
+        }
+        .is_ok()
+    }
+}
+
+fn cse_key(k: &[u8]) -> SecretKey {
+    if k.len() == 16 {
+        SecretKey::aes128(K128)
+    } else {
+        SecretKey::aes256(K256)
+    }
+}
+
+fn gcm_seal(c: &mut Criterion, name: &str, k: &[u8]) {
+    let ours = GcmKey::new(&cse_key(k));
+    let aws = aws_key(k);
+    let rc = RustCryptoGcm::new(k);
+    let mut g = group(c, name);
+    for size in sizes() {
+        let mut buf = pattern(size);
+        g.throughput(Throughput::Bytes(size as u64));
+        g.bench_with_input(BenchmarkId::new("cse-core", size), &size, |b, _| {
+            b.iter(|| black_box(ours.seal_in_place(&Iv(IV), &[&AAD], &mut buf, TagLen::L16)))
+        });
+        g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
+            b.iter(|| {
+                let n = Nonce::assume_unique_for_key(IV);
+                black_box(aws.seal_in_place_separate_tag(n, Aad::from(&AAD), &mut buf))
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("aes-gcm", size), &size, |b, _| {
+            b.iter(|| black_box(rc.seal(&AAD, &mut buf)))
+        });
+    }
+    g.finish();
+}
+
+fn gcm_seal_128(c: &mut Criterion) {
+    gcm_seal(c, "gcm128_seal", &K128);
+}
+
+fn gcm_seal_256(c: &mut Criterion) {
+    gcm_seal(c, "gcm256_seal", &K256);
+}
+
+fn gcm_open_256(c: &mut Criterion) {
+    let ours = GcmKey::new(&cse_key(&K256));
+    let aws = aws_key(&K256);
+    let rc = RustCryptoGcm::new(&K256);
+    let mut g = group(c, "gcm256_open");
+    for size in sizes() {
+        let mut ct = pattern(size);
+        let tag = rc.seal(&AAD, &mut ct);
+        g.throughput(Throughput::Bytes(size as u64));
+        g.bench_with_input(BenchmarkId::new("cse-core", size), &size, |b, _| {
+            b.iter_batched_ref(
+                || ct.clone(),
+                |buf| {
+                    let r = ours.open_in_place(&Iv(IV), &[&AAD], buf, &tag, TagLen::L16);
+                    assert!(r.is_ok());
+                },
+                BatchSize::LargeInput,
+            )
+        });
+        g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
+            b.iter_batched_ref(
+                || ct.clone(),
+                |buf| {
+                    let n = Nonce::assume_unique_for_key(IV);
+                    let r = aws.open_in_place_separate_tag(n, Aad::from(&AAD), &tag, buf);
+                    assert!(r.is_ok());
+                },
+                BatchSize::LargeInput,
+            )
+        });
+        g.bench_with_input(BenchmarkId::new("aes-gcm", size), &size, |b, _| {
+            b.iter_batched_ref(
+                || ct.clone(),
+                |buf| assert!(rc.open(&AAD, buf, &tag)),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+fn gmac_256(c: &mut Criterion) {
+    let ours = GcmKey::new(&cse_key(&K256));
+    let aws = aws_key(&K256);
+    let rc = RustCryptoGcm::new(&K256);
+    let mut g = group(c, "gmac256");
+    for size in sizes() {
+        let data = pattern(size);
+        g.throughput(Throughput::Bytes(size as u64));
+        g.bench_with_input(BenchmarkId::new("cse-core", size), &size, |b, _| {
+            b.iter(|| {
+                let mut s = ours.gmac(&Iv(IV));
+                s.update(&data);
+                black_box(s.finalize(TagLen::L16))
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
+            b.iter(|| {
+                let n = Nonce::assume_unique_for_key(IV);
+                black_box(aws.seal_in_place_separate_tag(n, Aad::from(&data), &mut []))
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("aes-gcm", size), &size, |b, _| {
+            b.iter(|| black_box(rc.seal(&data, &mut [])))
+        });
+    }
+    g.finish();
+}
+
+fn cmac_128(c: &mut Criterion) {
+    let ours = CmacKey::new(&cse_key(&K128));
+    let aws = aws_lc_rs::cmac::Key::new(aws_lc_rs::cmac::AES_128, &K128).expect("aws-lc key");
+    let rc = <cmac::Cmac<aes::Aes128> as KeyInit>::new_from_slice(&K128).expect("key");
+    let mut g = group(c, "cmac128");
+    for size in sizes() {
+        let data = pattern(size);
+        g.throughput(Throughput::Bytes(size as u64));
+        g.bench_with_input(BenchmarkId::new("cse-core", size), &size, |b, _| {
+            b.iter(|| black_box(ours.mac(&[&data], TagLen::L16)))
+        });
+        g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
+            b.iter(|| black_box(aws_lc_rs::cmac::sign(&aws, &data)))
+        });
+        g.bench_with_input(BenchmarkId::new("rustcrypto-cmac", size), &size, |b, _| {
+            b.iter(|| {
+                let mut m = rc.clone();
+                m.update(&data);
+                black_box(m.finalize())
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    gcm_seal_128,
+    gcm_seal_256,
+    gcm_open_256,
+    gmac_256,
+    cmac_128,
+    crc::crc_benches
+);
 criterion_main!(benches);

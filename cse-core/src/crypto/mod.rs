@@ -1,1 +1,72 @@
-//! Crypto engines (to be written).
+//! AES engines: the block cipher, CTR, GCM, streaming GMAC and CMAC, and a per-suite engine.
+//!
+//! Everything here runs on the RustCrypto `aes` crate, which selects AES-NI, VAES (256/512) or
+//! the ARMv8 crypto extensions at run time and otherwise uses its constant-time bitsliced
+//! software implementation; GHASH comes from `ghash`/`polyval` (PCLMULQDQ / PMULL when present)
+//! and CMAC from `cmac`. This module contains no `unsafe` code.
+//!
+//! # Primitives
+//!
+//! - [`Aes`]: an expanded AES-128/AES-256 encryption key; [`Aes::apply_ctr`] is the CTR
+//!   keystream (GCTR of NIST SP 800-38D).
+//! - [`GcmKey`]: AES-GCM (NIST SP 800-38D) with 96-bit IVs: [`GcmKey::seal_in_place`],
+//!   [`GcmKey::open_in_place`], and streaming GMAC through [`GcmKey::gmac`] → [`GmacState`].
+//! - [`CmacKey`]: AES-CMAC (NIST SP 800-38B), streaming through [`CmacKey::start`] →
+//!   [`CmacState`], or one-shot [`CmacKey::mac`].
+//! - [`SuiteKey`]: the keys of one [`CipherSuite`](crate::CipherSuite) behind one interface
+//!   ([`SuiteKey::mac`] → [`MacState`], [`SuiteKey::apply_keystream`],
+//!   [`SuiteKey::seal_in_place`], [`SuiteKey::open_in_place`]).
+//! - [`Tag`]: a tag truncated to a [`TagLen`](crate::TagLen), verified in constant time.
+//!
+//! # IV and counter conventions
+//!
+//! Every IV is 96 bits ([`Iv`](crate::nonce::Iv)). Then, as in SP 800-38D section 7.1:
+//!
+//! ```text
+//! J0            = IV ‖ 00 00 00 01     E_K(J0) masks the GHASH output (GCM and GMAC tags)
+//! first CTR     = IV ‖ 00 00 00 02     keystream block i uses IV ‖ BE32(2 + i), mod 2^32
+//! H             = E_K(0^128)           the GHASH key
+//! GHASH input   = A ‖ 0* ‖ C ‖ 0* ‖ BE64(8·len(A)) ‖ BE64(8·len(C))
+//! ```
+//!
+//! CTR+CMAC suites use the same CTR (from `IV ‖ 2`), so both encrypting suites share one
+//! keystream function. GMAC is GCM with an empty plaintext: all input is AAD. AAD given as
+//! several pieces (`aad: &[&[u8]]`) is hashed as their concatenation. CMAC takes no IV: what it
+//! must bind (the packet or scope number) is in the context block that starts every MAC input.
+//!
+//! The IV must never repeat under one key; that is the job of the IV construction and the key
+//! usage counters ([`crate::keys`]), not of this module.
+//!
+//! # Verify before release
+//!
+//! `open_in_place` computes the tag over AAD and ciphertext, compares it in constant time
+//! ([`subtle`]) and only then applies the keystream. On failure the buffer is zeroized and the
+//! error is the opaque [`SecurityError::AuthFailed`](crate::SecurityError::AuthFailed). The
+//! expected tag length is always a parameter, never inferred from the received tag, so a peer
+//! cannot downgrade a 16-byte tag to 4 bytes by sending fewer bytes.
+//!
+//! # Truncated tags (hazmat: 4 bytes)
+//!
+//! A truncated tag is the leftmost bytes of the 16-byte MAC output. 12- and 8-byte tags are
+//! supported; the 4-byte tag is reachable only through
+//! [`TagLen::hazmat_short_4`](crate::TagLen::hazmat_short_4): a forgery then succeeds with
+//! probability 2^-32 per attempt (and, for GCM, short tags leak more about `H` per forgery, see
+//! SP 800-38D Appendix C), so the key usage counters must enforce the Appendix C limits.
+//!
+//! # Key material
+//!
+//! No type here that holds key material is `Clone`; all of them zeroize on drop (through the
+//! `zeroize` features of `aes`, `ghash`/`polyval` and `cmac`, plus our own buffers) and print a
+//! redacted `Debug`.
+
+mod block;
+mod cmac;
+mod gcm;
+mod suite;
+mod tag;
+
+pub use block::Aes;
+pub use cmac::{CmacKey, CmacState};
+pub use gcm::{GcmKey, GmacState};
+pub use suite::{MacState, SuiteKey};
+pub use tag::Tag;

@@ -1,0 +1,200 @@
+//! The expanded AES block cipher and the CTR keystream.
+
+use core::fmt;
+
+use aes::cipher::{Array, BlockCipherEncrypt, KeyInit};
+use aes::{Aes128Enc, Aes256Enc};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::keys::SecretKey;
+use crate::model::KeySize;
+use crate::nonce::Iv;
+
+/// One AES block.
+pub(crate) type Block = aes::Block;
+
+/// Counter blocks encrypted per call into the block cipher: 64 blocks (1 KiB) fill the widest
+/// parallel backend of `aes` (VAES-512 processes 64 blocks per call; AES-NI 8; VAES-256 30).
+pub(crate) const CTR_BATCH: usize = 64;
+
+/// An expanded AES-128 or AES-256 encryption key schedule.
+///
+/// Built from a [`SecretKey`]; the `aes` crate picks AES-NI / VAES / ARMv8 at run time and falls
+/// back to its constant-time bitsliced implementation. Not `Clone`; the round keys are zeroized
+/// on drop (the `aes` crate's `zeroize` feature) and `Debug` prints `Aes { .. }`.
+pub struct Aes(Inner);
+
+enum Inner {
+    Aes128(Aes128Enc),
+    Aes256(Aes256Enc),
+}
+
+impl ZeroizeOnDrop for Aes {}
+
+/// Copies the key into a fixed-size array without any length check that could panic (a
+/// [`SecretKey`] always holds exactly `size.len()` bytes), builds the cipher, wipes the copy.
+fn init<C: KeyInit>(key: &SecretKey) -> C {
+    let mut k = aes::cipher::Key::<C>::default();
+    for (d, s) in k.iter_mut().zip(key.expose_secret()) {
+        *d = *s;
+    }
+    let c = C::new(&k);
+    k.as_mut_slice().zeroize();
+    c
+}
+
+impl Aes {
+    /// Expands `key` (AES-128 or AES-256 depending on its size).
+    pub fn new(key: &SecretKey) -> Aes {
+        match key.size() {
+            KeySize::Aes128 => Aes(Inner::Aes128(init(key))),
+            KeySize::Aes256 => Aes(Inner::Aes256(init(key))),
+        }
+    }
+
+    /// The key size.
+    pub fn key_size(&self) -> KeySize {
+        match self.0 {
+            Inner::Aes128(_) => KeySize::Aes128,
+            Inner::Aes256(_) => KeySize::Aes256,
+        }
+    }
+
+    /// Encrypts one block in place.
+    pub(crate) fn encrypt_block(&self, block: &mut Block) {
+        match &self.0 {
+            Inner::Aes128(c) => c.encrypt_block(block),
+            Inner::Aes256(c) => c.encrypt_block(block),
+        }
+    }
+
+    /// Encrypts blocks in place through the cipher's parallel backend.
+    pub(crate) fn encrypt_blocks(&self, blocks: &mut [Block]) {
+        match &self.0 {
+            Inner::Aes128(c) => c.encrypt_blocks(blocks),
+            Inner::Aes256(c) => c.encrypt_blocks(blocks),
+        }
+    }
+
+    /// XORs the CTR keystream into `buf`, starting at counter block `IV ‖ 0x00000002`.
+    ///
+    /// This is the GCTR function of NIST SP 800-38D with the GCM starting counter for a 96-bit
+    /// IV (`J0 = IV ‖ 1`, first keystream block from `inc32(J0)`), so CTR+CMAC suites and GCM
+    /// share one CTR. The counter is the last 32 bits, big-endian, incremented modulo 2^32
+    /// (`inc32`). The function is its own inverse. A buffer longer than 2^36 - 32 bytes would
+    /// wrap the counter; SP 800-38D forbids such messages and callers keep far below it.
+    pub fn apply_ctr(&self, iv: &Iv, buf: &mut [u8]) {
+        let mut ctr = Ctr::new(iv);
+        for chunk in buf.chunks_mut(CTR_BATCH * 16) {
+            ctr.apply_chunk(self, chunk);
+        }
+    }
+}
+
+/// A running CTR keystream over batches of [`CTR_BATCH`] blocks.
+pub(crate) struct Ctr {
+    iv: [u8; 12],
+    counter: u32,
+    ks: [Block; CTR_BATCH],
+}
+
+impl Ctr {
+    /// The counter positioned at `IV ‖ 2`.
+    pub(crate) fn new(iv: &Iv) -> Ctr {
+        Ctr {
+            iv: *iv.as_bytes(),
+            counter: 2,
+            ks: [Block::default(); CTR_BATCH],
+        }
+    }
+
+    /// XORs keystream into `chunk` (at most `CTR_BATCH * 16` bytes; the caller splits) and
+    /// advances the counter by the number of blocks used.
+    pub(crate) fn apply_chunk(&mut self, aes: &Aes, chunk: &mut [u8]) {
+        let nblocks = chunk.len().div_ceil(16).min(CTR_BATCH);
+        let ks = &mut self.ks[..nblocks];
+        for blk in ks.iter_mut() {
+            blk[..12].copy_from_slice(&self.iv);
+            blk[12..].copy_from_slice(&self.counter.to_be_bytes());
+            self.counter = self.counter.wrapping_add(1);
+        }
+        aes.encrypt_blocks(ks);
+        let (whole, tail) = Array::<u8, aes::cipher::consts::U16>::slice_as_chunks_mut(chunk);
+        for (d, k) in whole.iter_mut().zip(ks.iter()) {
+            xor16(d, k);
+        }
+        if let Some(last) = ks.get(whole.len()) {
+            for (d, k) in tail.iter_mut().zip(last.iter()) {
+                *d ^= *k;
+            }
+        }
+    }
+}
+
+impl Drop for Ctr {
+    fn drop(&mut self) {
+        for b in self.ks.iter_mut() {
+            b.as_mut_slice().zeroize();
+        }
+    }
+}
+
+#[inline(always)]
+fn xor16(d: &mut Block, k: &Block) {
+    let x = u128::from_ne_bytes(d.0) ^ u128::from_ne_bytes(k.0);
+    d.0 = x.to_ne_bytes();
+}
+
+impl fmt::Debug for Aes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Aes { .. }")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hex_literal::hex;
+
+    #[test]
+    fn aes128_matches_fips197_appendix_c1() {
+        // FIPS 197, Appendix C.1 (AES-128 example vector).
+        let aes = Aes::new(&SecretKey::aes128(hex!("000102030405060708090a0b0c0d0e0f")));
+        let mut b = Block::from(hex!("00112233445566778899aabbccddeeff"));
+        aes.encrypt_block(&mut b);
+        assert_eq!(b.0, hex!("69c4e0d86a7b0430d8cdb78070b4c55a"));
+    }
+
+    #[test]
+    fn aes256_matches_fips197_appendix_c3() {
+        // FIPS 197, Appendix C.3 (AES-256 example vector).
+        let aes = Aes::new(&SecretKey::aes256(hex!(
+            "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+        )));
+        let mut b = Block::from(hex!("00112233445566778899aabbccddeeff"));
+        aes.encrypt_block(&mut b);
+        assert_eq!(b.0, hex!("8ea2b7ca516745bfeafc49904b496089"));
+    }
+
+    #[test]
+    fn ctr_starts_at_counter_two_and_increments_big_endian() {
+        let aes = Aes::new(&SecretKey::aes128([7; 16]));
+        let iv = Iv([0x11; 12]);
+        let mut buf = [0u8; 16 * 70 + 5];
+        aes.apply_ctr(&iv, &mut buf);
+        for (i, chunk) in buf.chunks(16).enumerate() {
+            let mut b = Block::default();
+            b[..12].copy_from_slice(&[0x11; 12]);
+            b[12..].copy_from_slice(&(2 + i as u32).to_be_bytes());
+            aes.encrypt_block(&mut b);
+            assert_eq!(chunk, &b[..chunk.len()], "block {i}");
+        }
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        extern crate std;
+        let aes = Aes::new(&SecretKey::aes128([7; 16]));
+        assert_eq!(std::format!("{aes:?}"), "Aes { .. }");
+    }
+}

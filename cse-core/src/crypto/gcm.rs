@@ -1,0 +1,265 @@
+//! AES-GCM (NIST SP 800-38D) with 96-bit IVs, and streaming GMAC.
+
+use core::{fmt, slice};
+
+use aes::cipher::Array;
+use ghash::GHash;
+use ghash::universal_hash::UniversalHash;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::block::{Aes, Block, CTR_BATCH, Ctr};
+use super::tag::Tag;
+use crate::error::SecurityError;
+use crate::keys::SecretKey;
+use crate::model::TagLen;
+use crate::nonce::Iv;
+
+/// GHASH with a 16-byte carry buffer, so input may arrive in pieces of any length while whole
+/// blocks still reach GHASH in bulk (its parallel backend hashes 4 blocks per step).
+pub(crate) struct GhashStream {
+    ghash: GHash,
+    buf: [u8; 16],
+    buf_len: usize,
+}
+
+impl GhashStream {
+    fn new(ghash: GHash) -> Self {
+        GhashStream {
+            ghash,
+            buf: [0; 16],
+            buf_len: 0,
+        }
+    }
+
+    /// Absorbs `data` as a continuation of the current zero-padded field (AAD or ciphertext).
+    fn update(&mut self, mut data: &[u8]) {
+        if self.buf_len > 0 {
+            let take = (16 - self.buf_len).min(data.len());
+            let (head, rest) = data.split_at(take);
+            if let Some(dst) = self.buf.get_mut(self.buf_len..self.buf_len + take) {
+                dst.copy_from_slice(head);
+            }
+            self.buf_len += take;
+            data = rest;
+            if self.buf_len < 16 {
+                return;
+            }
+            self.ghash.update(slice::from_ref(&Block::from(self.buf)));
+            self.buf_len = 0;
+        }
+        let (blocks, tail) = Array::slice_as_chunks(data);
+        if !blocks.is_empty() {
+            self.ghash.update(blocks);
+        }
+        if let Some(dst) = self.buf.get_mut(..tail.len()) {
+            dst.copy_from_slice(tail);
+        }
+        self.buf_len = tail.len();
+    }
+
+    /// Ends the current field: a partial block is zero-padded and hashed.
+    fn pad(&mut self) {
+        if self.buf_len > 0 {
+            for b in self.buf.iter_mut().skip(self.buf_len) {
+                *b = 0;
+            }
+            self.ghash.update(slice::from_ref(&Block::from(self.buf)));
+            self.buf_len = 0;
+        }
+    }
+
+    /// Pads, hashes the length block `[len(A)]_64 ‖ [len(C)]_64` (in bits) and returns
+    /// `GHASH ⊕ mask`.
+    fn finish(&mut self, aad_bytes: u64, ct_bytes: u64, mask: &[u8; 16]) -> [u8; 16] {
+        self.pad();
+        let mut lens = [0u8; 16];
+        lens[..8].copy_from_slice(&aad_bytes.wrapping_mul(8).to_be_bytes());
+        lens[8..].copy_from_slice(&ct_bytes.wrapping_mul(8).to_be_bytes());
+        self.ghash.update(slice::from_ref(&Block::from(lens)));
+        let s = self.ghash.clone().finalize();
+        let mut out = [0u8; 16];
+        for ((o, s), m) in out.iter_mut().zip(s.iter()).zip(mask.iter()) {
+            *o = s ^ m;
+        }
+        out
+    }
+}
+
+impl Drop for GhashStream {
+    fn drop(&mut self) {
+        self.buf.zeroize();
+    }
+}
+
+/// An AES-GCM / GMAC key: the expanded AES key and the GHASH key `H = E_K(0^128)`.
+///
+/// Not `Clone`; everything is zeroized on drop; `Debug` prints `GcmKey { .. }`.
+pub struct GcmKey {
+    aes: Aes,
+    ghash: GHash,
+}
+
+impl ZeroizeOnDrop for GcmKey {}
+
+impl GcmKey {
+    /// Expands `key` and derives `H`.
+    pub fn new(key: &SecretKey) -> GcmKey {
+        GcmKey::from_aes(Aes::new(key))
+    }
+
+    /// Derives `H` from an already expanded cipher.
+    pub fn from_aes(aes: Aes) -> GcmKey {
+        let mut h = Block::default();
+        aes.encrypt_block(&mut h);
+        let ghash = GHash::new(&h);
+        h.as_mut_slice().zeroize();
+        GcmKey { aes, ghash }
+    }
+
+    /// The underlying block cipher.
+    pub fn aes(&self) -> &Aes {
+        &self.aes
+    }
+
+    /// `E_K(J0)` with `J0 = IV ‖ 0x00000001`.
+    fn ek_j0(&self, iv: &Iv) -> [u8; 16] {
+        let mut j0 = Block::default();
+        j0[..12].copy_from_slice(iv.as_bytes());
+        j0[15] = 1;
+        self.aes.encrypt_block(&mut j0);
+        let out = j0.0;
+        j0.as_mut_slice().zeroize();
+        out
+    }
+
+    /// Hashes the AAD pieces as one concatenated AAD and ends the AAD field.
+    fn hash_aad(&self, aad: &[&[u8]]) -> (GhashStream, u64) {
+        let mut gh = GhashStream::new(self.ghash.clone());
+        let mut aad_len = 0u64;
+        for piece in aad {
+            gh.update(piece);
+            aad_len = aad_len.wrapping_add(piece.len() as u64);
+        }
+        gh.pad();
+        (gh, aad_len)
+    }
+
+    /// The CTR keystream of this key from counter block `IV ‖ 2` (see [`Aes::apply_ctr`]).
+    pub fn apply_ctr(&self, iv: &Iv, buf: &mut [u8]) {
+        self.aes.apply_ctr(iv, buf);
+    }
+
+    /// GCM authenticated encryption in place (GCM-AE of SP 800-38D, section 7.1).
+    ///
+    /// `aad` is hashed as the concatenation of its pieces (for example a context block and a
+    /// packet header kept in different buffers). Encryption and GHASH run interleaved in 1 KiB
+    /// chunks so the data is hashed while it is still in the L1 cache. Returns the tag truncated
+    /// to `tag_len` (leftmost bytes).
+    pub fn seal_in_place(&self, iv: &Iv, aad: &[&[u8]], buf: &mut [u8], tag_len: TagLen) -> Tag {
+        let (mut gh, aad_len) = self.hash_aad(aad);
+        let mut ctr = Ctr::new(iv);
+        for chunk in buf.chunks_mut(CTR_BATCH * 16) {
+            ctr.apply_chunk(&self.aes, chunk);
+            gh.update(chunk);
+        }
+        let mut mask = self.ek_j0(iv);
+        let full = gh.finish(aad_len, buf.len() as u64, &mask);
+        mask.zeroize();
+        Tag::from_full(full, tag_len)
+    }
+
+    /// GCM authenticated decryption in place (GCM-AD of SP 800-38D, section 7.2).
+    ///
+    /// The tag is computed over AAD and ciphertext and compared in constant time with the
+    /// leftmost `tag_len` bytes **before** any byte is decrypted; only then is the CTR
+    /// keystream applied. The expected `tag_len` is a parameter (not taken from `tag.len()`) so
+    /// that a peer cannot shorten the tag it sends.
+    ///
+    /// # Errors
+    /// [`SecurityError::AuthFailed`] when `tag` is not `tag_len` bytes or does not verify; `buf`
+    /// has then been zeroized.
+    pub fn open_in_place(
+        &self,
+        iv: &Iv,
+        aad: &[&[u8]],
+        buf: &mut [u8],
+        tag: &[u8],
+        tag_len: TagLen,
+    ) -> Result<(), SecurityError> {
+        let (mut gh, aad_len) = self.hash_aad(aad);
+        gh.update(buf);
+        let mut mask = self.ek_j0(iv);
+        let full = gh.finish(aad_len, buf.len() as u64, &mask);
+        mask.zeroize();
+        if let Err(e) = Tag::from_full(full, tag_len).verify(tag) {
+            buf.zeroize();
+            return Err(e);
+        }
+        self.aes.apply_ctr(iv, buf);
+        Ok(())
+    }
+
+    /// Starts a streaming GMAC under `iv`: GCM with an empty plaintext, every input byte
+    /// being AAD. The returned state owns its data (no borrow of the key), so it can be stored
+    /// next to the key, e.g. one running MAC per open tag scope.
+    pub fn gmac(&self, iv: &Iv) -> GmacState {
+        GmacState {
+            gh: GhashStream::new(self.ghash.clone()),
+            ek_j0: self.ek_j0(iv),
+            len: 0,
+        }
+    }
+}
+
+impl fmt::Debug for GcmKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("GcmKey { .. }")
+    }
+}
+
+/// A running GMAC (NIST SP 800-38D GMAC: GCM with all input as AAD).
+///
+/// Accepts input split anywhere ([`GmacState::update`]); partial blocks are carried internally
+/// and whole blocks reach GHASH in bulk. Not `Clone`; zeroized on drop (GHASH state, carry
+/// buffer, and the `E_K(J0)` mask).
+pub struct GmacState {
+    gh: GhashStream,
+    ek_j0: [u8; 16],
+    len: u64,
+}
+
+impl ZeroizeOnDrop for GmacState {}
+
+impl GmacState {
+    /// Absorbs the next piece of the message (any length, including empty).
+    pub fn update(&mut self, piece: &[u8]) {
+        self.gh.update(piece);
+        self.len = self.len.wrapping_add(piece.len() as u64);
+    }
+
+    /// The tag, truncated to `tag_len`.
+    pub fn finalize(mut self, tag_len: TagLen) -> Tag {
+        let full = self.gh.finish(self.len, 0, &self.ek_j0);
+        Tag::from_full(full, tag_len)
+    }
+
+    /// Verifies `received` (which must be exactly `tag_len` bytes) in constant time.
+    ///
+    /// # Errors
+    /// [`SecurityError::AuthFailed`] on any mismatch.
+    pub fn verify(self, received: &[u8], tag_len: TagLen) -> Result<(), SecurityError> {
+        self.finalize(tag_len).verify(received)
+    }
+}
+
+impl Drop for GmacState {
+    fn drop(&mut self) {
+        self.ek_j0.zeroize();
+    }
+}
+
+impl fmt::Debug for GmacState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("GmacState { .. }")
+    }
+}

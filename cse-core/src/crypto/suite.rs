@@ -1,0 +1,225 @@
+//! One keyed engine per cipher suite, so protocol code never branches on the suite.
+
+use core::fmt;
+
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::block::Aes;
+use super::cmac::{CmacKey, CmacState};
+use super::gcm::{GcmKey, GmacState};
+use super::tag::Tag;
+use crate::error::{ConfigError, SecurityError};
+use crate::keys::SecretKey;
+use crate::model::{CipherSuite, TagLen};
+use crate::nonce::Iv;
+
+/// The keys of one [`CipherSuite`], expanded.
+///
+/// | suite | [`SuiteKey::mac`] | [`SuiteKey::apply_keystream`] | [`SuiteKey::seal_in_place`] |
+/// |---|---|---|---|
+/// | AES-GMAC | GMAC under the IV | error | GMAC over AAD ‖ buffer, buffer unchanged |
+/// | AES-CMAC | CMAC (IV unused) | error | CMAC over AAD ‖ buffer, buffer unchanged |
+/// | AES-GCM | GMAC under the IV | CTR from `IV ‖ 2` | AES-GCM |
+/// | AES-CTR+CMAC | CMAC with the MAC key | CTR from `IV ‖ 2` | CTR, then CMAC over AAD ‖ ciphertext |
+///
+/// CMAC takes no IV: the packet number it must bind is in the context block, which is part of
+/// every MAC input. For CTR+CMAC this means the tag does **not** cover the IV itself: the
+/// caller must derive the IV from values that the AAD covers (salt, stream id and the packet
+/// number of the context block, as [`crate::nonce`] does), otherwise a wrong IV would decrypt
+/// to garbage that still verifies. Not `Clone`; zeroized on drop; `Debug` shows only the suite.
+pub struct SuiteKey {
+    suite: CipherSuite,
+    engine: Engine,
+}
+
+enum Engine {
+    /// GMAC-only and GCM suites.
+    Gcm(GcmKey),
+    /// CMAC-only suites.
+    Cmac(CmacKey),
+    /// CTR+CMAC: separate encryption and MAC keys.
+    CtrCmac { enc: Aes, mac: CmacKey },
+}
+
+impl ZeroizeOnDrop for SuiteKey {}
+
+fn check_size(suite: CipherSuite, key: &SecretKey) -> Result<(), ConfigError> {
+    let expected = suite.key_size().len();
+    let got = key.size().len();
+    if got == expected {
+        Ok(())
+    } else {
+        Err(ConfigError::KeyLength { got, expected })
+    }
+}
+
+impl SuiteKey {
+    /// Expands the keys of `suite`.
+    ///
+    /// # Errors
+    /// - [`ConfigError::KeyLength`] when `key` (or `mac_key`) is not the suite's key size;
+    /// - [`ConfigError::MacKey`] when `mac_key` is given for a suite without a separate MAC key,
+    ///   or missing for a CTR+CMAC suite.
+    pub fn new(
+        suite: CipherSuite,
+        key: &SecretKey,
+        mac_key: Option<&SecretKey>,
+    ) -> Result<SuiteKey, ConfigError> {
+        check_size(suite, key)?;
+        let engine = match (suite.needs_mac_key(), mac_key) {
+            (true, Some(mk)) => {
+                check_size(suite, mk)?;
+                Engine::CtrCmac {
+                    enc: Aes::new(key),
+                    mac: CmacKey::new(mk),
+                }
+            }
+            (false, None) => match suite.mac() {
+                crate::model::MacAlgorithm::Gmac => Engine::Gcm(GcmKey::new(key)),
+                crate::model::MacAlgorithm::Cmac => Engine::Cmac(CmacKey::new(key)),
+            },
+            _ => return Err(ConfigError::MacKey),
+        };
+        Ok(SuiteKey { suite, engine })
+    }
+
+    /// The suite.
+    pub fn suite(&self) -> CipherSuite {
+        self.suite
+    }
+
+    /// Starts a running MAC: GMAC under `iv` for GMAC and GCM suites, CMAC (ignoring `iv`) for
+    /// CMAC and CTR+CMAC suites.
+    pub fn mac(&self, iv: &Iv) -> MacState {
+        match &self.engine {
+            Engine::Gcm(k) => MacState::Gmac(k.gmac(iv)),
+            Engine::Cmac(k) => MacState::Cmac(k.start()),
+            Engine::CtrCmac { mac, .. } => MacState::Cmac(mac.start()),
+        }
+    }
+
+    /// XORs the suite's CTR keystream (encryption key, counter from `IV ‖ 2`) into `buf`.
+    ///
+    /// # Errors
+    /// [`ConfigError::SuiteDoesNotEncrypt`] for integrity-only suites.
+    pub fn apply_keystream(&self, iv: &Iv, buf: &mut [u8]) -> Result<(), ConfigError> {
+        match &self.engine {
+            Engine::Gcm(k) if self.suite.encrypts() => k.apply_ctr(iv, buf),
+            Engine::CtrCmac { enc, .. } => enc.apply_ctr(iv, buf),
+            _ => return Err(ConfigError::SuiteDoesNotEncrypt(self.suite)),
+        }
+        Ok(())
+    }
+
+    /// Protects one message: for encrypting suites encrypts `buf` in place and returns the tag
+    /// over `aad` and the ciphertext (AES-GCM, or CTR then CMAC); for integrity-only suites
+    /// leaves `buf` unchanged and returns the MAC over `aad ‖ buf`.
+    pub fn seal_in_place(&self, iv: &Iv, aad: &[&[u8]], buf: &mut [u8], tag_len: TagLen) -> Tag {
+        match &self.engine {
+            Engine::Gcm(k) if self.suite.encrypts() => k.seal_in_place(iv, aad, buf, tag_len),
+            Engine::CtrCmac { enc, mac } => {
+                enc.apply_ctr(iv, buf);
+                cmac_over(mac.start(), aad, buf).finalize(tag_len)
+            }
+            _ => self.mac_over(iv, aad, buf).finalize(tag_len),
+        }
+    }
+
+    /// Verifies one message and, for encrypting suites, decrypts `buf` in place. The tag is
+    /// always verified (constant time, exactly `tag_len` bytes) **before** any byte is
+    /// decrypted.
+    ///
+    /// # Errors
+    /// [`SecurityError::AuthFailed`] when the tag does not verify; `buf` has then been zeroized
+    /// (for integrity-only suites too, so unauthenticated bytes cannot be used by mistake).
+    pub fn open_in_place(
+        &self,
+        iv: &Iv,
+        aad: &[&[u8]],
+        buf: &mut [u8],
+        tag: &[u8],
+        tag_len: TagLen,
+    ) -> Result<(), SecurityError> {
+        match &self.engine {
+            Engine::Gcm(k) if self.suite.encrypts() => k.open_in_place(iv, aad, buf, tag, tag_len),
+            Engine::CtrCmac { enc, mac } => {
+                if let Err(e) = cmac_over(mac.start(), aad, buf).verify(tag, tag_len) {
+                    buf.zeroize();
+                    return Err(e);
+                }
+                enc.apply_ctr(iv, buf);
+                Ok(())
+            }
+            _ => {
+                let r = self.mac_over(iv, aad, buf).verify(tag, tag_len);
+                if r.is_err() {
+                    buf.zeroize();
+                }
+                r
+            }
+        }
+    }
+
+    fn mac_over(&self, iv: &Iv, aad: &[&[u8]], buf: &[u8]) -> MacState {
+        let mut m = self.mac(iv);
+        for p in aad {
+            m.update(p);
+        }
+        m.update(buf);
+        m
+    }
+}
+
+fn cmac_over(mut m: CmacState, aad: &[&[u8]], buf: &[u8]) -> CmacState {
+    for p in aad {
+        m.update(p);
+    }
+    m.update(buf);
+    m
+}
+
+impl fmt::Debug for SuiteKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SuiteKey")
+            .field("suite", &self.suite)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A running MAC of a suite: GMAC or CMAC. Not `Clone`; zeroized on drop.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum MacState {
+    /// GMAC (GMAC and GCM suites).
+    Gmac(GmacState),
+    /// CMAC (CMAC and CTR+CMAC suites).
+    Cmac(CmacState),
+}
+
+impl ZeroizeOnDrop for MacState {}
+
+impl MacState {
+    /// Absorbs the next piece of the message (any length, including empty).
+    pub fn update(&mut self, piece: &[u8]) {
+        match self {
+            MacState::Gmac(s) => s.update(piece),
+            MacState::Cmac(s) => s.update(piece),
+        }
+    }
+
+    /// The tag, truncated to `tag_len`.
+    pub fn finalize(self, tag_len: TagLen) -> Tag {
+        match self {
+            MacState::Gmac(s) => s.finalize(tag_len),
+            MacState::Cmac(s) => s.finalize(tag_len),
+        }
+    }
+
+    /// Verifies `received` (exactly `tag_len` bytes) in constant time.
+    ///
+    /// # Errors
+    /// [`SecurityError::AuthFailed`] on any mismatch.
+    pub fn verify(self, received: &[u8], tag_len: TagLen) -> Result<(), SecurityError> {
+        self.finalize(tag_len).verify(received)
+    }
+}
