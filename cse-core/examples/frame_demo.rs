@@ -8,7 +8,7 @@
 //! throughput table.
 //!
 //! ```text
-//! cargo run --release -p cse-core --example frame_demo [-- --frames N]
+//! cargo run --release -p cse-core --features std --example frame_demo [-- --frames N]
 //! ```
 
 use std::process::ExitCode;
@@ -38,7 +38,6 @@ struct Line {
     len: usize,
     dt: DataType,
     block: Block,
-    index: u32,
 }
 
 fn main() -> ExitCode {
@@ -88,7 +87,11 @@ fn main() -> ExitCode {
                     gbps(r.protect),
                     gbps(r.verify),
                     if r.bit_exact { "yes" } else { "NO" },
-                    if r.tamper_detected { "detected" } else { "MISSED" },
+                    if r.tamper_detected {
+                        "detected"
+                    } else {
+                        "MISSED"
+                    },
                 );
                 all_ok &= r.bit_exact && r.tamper_detected;
             }
@@ -137,13 +140,19 @@ fn build_frame(frame_number: u16) -> Result<Vec<u8>, Box<dyn std::error::Error>>
     let mut em = Emitter::new(&mut buf, HeaderForm::Dphy);
     em.frame_start(vc, frame_number)?;
     for i in 0..EMBEDDED_LINES {
-        em.long_with(vc, DataType::EMBEDDED, LINE_BYTES as u16, |p| p.fill(0x0A + i as u8))?;
+        em.long_with(vc, DataType::EMBEDDED, LINE_BYTES as u16, |p| {
+            p.fill(0x0A + i as u8)
+        })?;
     }
     for y in 0..HEIGHT {
-        em.long_with(vc, DataType::RAW12, LINE_BYTES as u16, |p| fill_raw12_line(y, p))?;
+        em.long_with(vc, DataType::RAW12, LINE_BYTES as u16, |p| {
+            fill_raw12_line(y, p)
+        })?;
     }
     for i in 0..EMBEDDED_LINES {
-        em.long_with(vc, DataType::EMBEDDED, LINE_BYTES as u16, |p| p.fill(0xB0 + i as u8))?;
+        em.long_with(vc, DataType::EMBEDDED, LINE_BYTES as u16, |p| {
+            p.fill(0xB0 + i as u8)
+        })?;
     }
     em.frame_end(vc, frame_number)?;
     let used = em.len();
@@ -156,7 +165,6 @@ fn build_frame(frame_number: u16) -> Result<Vec<u8>, Box<dyn std::error::Error>>
 fn index_lines(frame: &[u8]) -> Result<Vec<Line>, Box<dyn std::error::Error>> {
     let mut lines = Vec::new();
     let mut seen_pixels = false;
-    let mut counters = [0u32; 3];
     for p in Packets::new(frame, HeaderForm::Dphy) {
         let p = p.map_err(|e| format!("malformed packet at offset {}: {}", e.offset, e.error))?;
         if p.repr.is_short() {
@@ -164,19 +172,20 @@ fn index_lines(frame: &[u8]) -> Result<Vec<Line>, Box<dyn std::error::Error>> {
         }
         let dt = p.data_type();
         let block = if dt == DataType::EMBEDDED {
-            if seen_pixels { Block::Bottom } else { Block::Top }
+            if seen_pixels {
+                Block::Bottom
+            } else {
+                Block::Top
+            }
         } else {
             seen_pixels = true;
             Block::Image
         };
-        let index = counters[usize::from(block.code())];
-        counters[usize::from(block.code())] += 1;
         lines.push(Line {
             payload_at: p.offset + HEADER_LEN,
             len: p.payload.len(),
             dt,
             block,
-            index,
         });
     }
     Ok(lines)
@@ -194,7 +203,9 @@ struct SuiteResult {
 /// Demo keys: fixed bytes, never use such keys outside a demo. Real keys come from the SPDM
 /// session (`cse-link`, later).
 fn demo_key(size: KeySize, seed: u8) -> Result<SecretKey, cse_core::ConfigError> {
-    let bytes: Vec<u8> = (0..size.len() as u8).map(|i| i.wrapping_mul(29) ^ seed).collect();
+    let bytes: Vec<u8> = (0..size.len() as u8)
+        .map(|i| i.wrapping_mul(29) ^ seed)
+        .collect();
     SecretKey::from_slice(size, &bytes)
 }
 
@@ -328,7 +339,13 @@ fn run_suite(
     let payload = &mut work[line.payload_at..line.payload_at + line.len];
     let tag = engine.seal_in_place(&iv, &[&ctx, &prefix], payload, config.tag_len);
     payload[1234] ^= 0x08;
-    let opened = engine.open_in_place(&iv, &[&ctx, &prefix], payload, tag.as_bytes(), config.tag_len);
+    let opened = engine.open_in_place(
+        &iv,
+        &[&ctx, &prefix],
+        payload,
+        tag.as_bytes(),
+        config.tag_len,
+    );
     let wiped = payload.iter().all(|b| *b == 0);
     let tamper_detected = opened == Err(SecurityError::AuthFailed) && wiped;
 
