@@ -1,6 +1,8 @@
 //! The worked examples of `docs/wire-format.md`, byte for byte, so the document cannot drift
 //! from the code.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
 use cse_core::context::{Context, covered_prefix};
 use cse_core::csi2::{DataType, Emitter, HeaderForm, VirtualChannel};
 use cse_core::keys::Salt;
