@@ -12,3 +12,99 @@ pub fn pattern(len: usize) -> Vec<u8> {
         .map(|i| (i as u32).wrapping_mul(2_654_435_761) as u8 ^ (i >> 8) as u8)
         .collect()
 }
+
+/// Prints, after a criterion run, the throughput of `cse-core` next to a reference
+/// implementation for every size of each `(group, reference)` pair, and their ratio, so the
+/// distance to the reference is visible in the bench output itself (DESIGN section 10).
+///
+/// Reads criterion's own results (`<target>/criterion/<group>/<impl>/<size>/new/`), so it shows
+/// the latest measurement of each benchmark; sizes without both measurements are skipped.
+pub fn print_ratios(pairs: &[(&str, &str)]) {
+    let root = criterion_dir();
+    println!();
+    println!("cse-core against the reference of each group (median throughput, GB/s):");
+    println!(
+        "{:<18} {:>9} {:>12} {:>12} {:>16} {:>7}",
+        "group", "bytes", "cse-core", "reference", "(reference)", "ratio"
+    );
+    for (group, reference) in pairs {
+        let ours = read_impl(&root.join(group).join("cse-core"));
+        let theirs = read_impl(&root.join(group).join(reference));
+        for (bytes, ours_gbps) in &ours {
+            let Some((_, ref_gbps)) = theirs.iter().find(|(b, _)| b == bytes) else {
+                continue;
+            };
+            println!(
+                "{group:<18} {bytes:>9} {ours_gbps:>12.2} {ref_gbps:>12.2} {:>16} {:>7.2}",
+                format!("({reference})"),
+                ours_gbps / ref_gbps
+            );
+        }
+    }
+}
+
+fn criterion_dir() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("criterion")
+}
+
+/// `(bytes, GB/s)` for every size measured for one implementation, sorted by size.
+fn read_impl(dir: &std::path::Path) -> Vec<(u64, f64)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let new = entry.path().join("new");
+        let (Ok(est), Ok(meta)) = (
+            std::fs::read_to_string(new.join("estimates.json")),
+            std::fs::read_to_string(new.join("benchmark.json")),
+        ) else {
+            continue;
+        };
+        let (Some(ns), Some(bytes)) = (
+            json_number_after(&est, &["\"median\"", "\"point_estimate\":"]),
+            json_number_after(&meta, &["\"Bytes\":"]),
+        ) else {
+            continue;
+        };
+        if ns > 0.0 {
+            out.push((bytes as u64, bytes / ns));
+        }
+    }
+    out.sort_by_key(|(b, _)| *b);
+    out
+}
+
+/// The number that follows the last of `keys`, each searched after the previous one: enough
+/// JSON for criterion's flat result files without a JSON dependency.
+fn json_number_after(text: &str, keys: &[&str]) -> Option<f64> {
+    let mut at = 0;
+    for key in keys {
+        at += text[at..].find(key)? + key.len();
+    }
+    let rest = text[at..].trim_start();
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E')))
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_number_after;
+
+    #[test]
+    fn reads_criterion_median_and_throughput() {
+        let est = r#"{"mean":{"point_estimate":1.5},"median":{"confidence_interval":{"lower_bound":2.0},"point_estimate":607.93,"standard_error":19.0}}"#;
+        assert_eq!(
+            json_number_after(est, &["\"median\"", "\"point_estimate\":"]),
+            Some(607.93)
+        );
+        let meta = r#"{"group_id":"g","throughput":{"Bytes":5760},"full_id":"g/x/5760"}"#;
+        assert_eq!(json_number_after(meta, &["\"Bytes\":"]), Some(5760.0));
+        assert_eq!(json_number_after(meta, &["\"Elements\":"]), None);
+    }
+}
