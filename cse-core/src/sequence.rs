@@ -104,7 +104,10 @@ impl Pending {
 }
 
 /// Strictly-increasing packet-number tracker for one (direction, VC).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+///
+/// Deliberately not `Copy`: a copied tracker that is advanced while the original is not would
+/// accept a replay.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReplayTracker {
     last: Option<PacketNumber>,
 }
