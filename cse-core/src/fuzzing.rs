@@ -131,3 +131,84 @@ pub fn ecc(data: &[u8]) {
         assert!(matches!(form.check(&two), EccCheck::Uncorrectable { .. }));
     }
 }
+
+/// Crypto oracle for every suite: seal a message, tamper with it as the input says, open.
+///
+/// Layout of `data`: byte 0 picks the suite and tag length; byte 1 the tamper target (0 none,
+/// 1 message, 2 AAD, 3 tag, 4 shorter tag); bytes 2..4 the bit to flip (little-endian); the
+/// rest is split into AAD (first up to 48 bytes, length from byte 4) and message (at most 256
+/// bytes). Invariants: an untampered message opens to the original; any tampering is rejected
+/// with the opaque error and the buffer is wiped.
+pub fn suite_open(data: &[u8]) {
+    use crate::crypto::SuiteKey;
+    use crate::keys::SecretKey;
+    use crate::model::{CipherSuite, TagLen};
+    use crate::nonce::Iv;
+
+    let [sel, target, b0, b1, aad_len, rest @ ..] = data else {
+        return;
+    };
+    let suite = CipherSuite::ALL[usize::from(sel & 7)];
+    let tag_len = [TagLen::L16, TagLen::L12, TagLen::L8, TagLen::hazmat_short_4()]
+        [usize::from((sel >> 3) & 3)];
+    let key = match suite.key_size() {
+        crate::model::KeySize::Aes128 => SecretKey::aes128([0x42; 16]),
+        crate::model::KeySize::Aes256 => SecretKey::aes256([0x42; 32]),
+    };
+    let mac_key = suite.needs_mac_key().then(|| match suite.key_size() {
+        crate::model::KeySize::Aes128 => SecretKey::aes128([0x24; 16]),
+        crate::model::KeySize::Aes256 => SecretKey::aes256([0x24; 32]),
+    });
+    let engine = SuiteKey::new(suite, &key, mac_key.as_ref()).unwrap();
+    let iv = Iv([0x5A; 12]);
+
+    let aad_len = usize::from(*aad_len % 49).min(rest.len());
+    let (aad, msg) = rest.split_at(aad_len);
+    let msg = &msg[..msg.len().min(256)];
+    let mut aad_buf = [0u8; 48];
+    aad_buf[..aad.len()].copy_from_slice(aad);
+    let mut buf = [0u8; 256];
+    let buf = &mut buf[..msg.len()];
+    buf.copy_from_slice(msg);
+
+    let tag = engine.seal_in_place(&iv, &[&aad_buf[..aad.len()]], buf, tag_len);
+    let mut tag_bytes = [0u8; 16];
+    tag_bytes[..tag_len.get()].copy_from_slice(tag.as_bytes());
+    let mut tag_used = tag_len.get();
+
+    let bit = usize::from(u16::from_le_bytes([*b0, *b1]));
+    let tampered = match target % 5 {
+        1 if !buf.is_empty() => {
+            buf[(bit / 8) % buf.len()] ^= 1 << (bit % 8);
+            true
+        }
+        2 if !aad.is_empty() => {
+            aad_buf[(bit / 8) % aad.len()] ^= 1 << (bit % 8);
+            true
+        }
+        3 => {
+            tag_bytes[(bit / 8) % tag_used] ^= 1 << (bit % 8);
+            true
+        }
+        4 => {
+            tag_used -= 1 + (bit % tag_used);
+            true
+        }
+        _ => false,
+    };
+
+    let opened = engine.open_in_place(
+        &iv,
+        &[&aad_buf[..aad.len()]],
+        buf,
+        &tag_bytes[..tag_used],
+        tag_len,
+    );
+    if tampered {
+        assert!(opened.is_err(), "tampered message accepted ({suite:?}, {tag_len:?})");
+        assert!(buf.iter().all(|b| *b == 0), "buffer not wiped after a failed open");
+    } else {
+        assert!(opened.is_ok());
+        assert_eq!(&buf[..], msg);
+    }
+}
