@@ -23,7 +23,7 @@ proptest! {
         suite in suite(),
         tag_len in tag(),
         encrypt in any::<bool>(),
-        reg in 0x0100u16..0x0200,
+        reg in 0x0100u16..0x01C0,
         data in prop::collection::vec(any::<u8>(), 1..=64),
     ) {
         let cfg = Config::new(0x36)
