@@ -91,6 +91,14 @@ fn example_2_clear_read() {
     let ctx = wire::context(&Profile::DRAFT_1, &p, Kind::ReadResponse, false, 1, 0x36);
     let hdr = wire::mac_header(Kind::ReadResponse, 0x36, 0x0000, 4, 1, 1);
     println!("resp ctx {}\nresp hdr {}", hexs(&ctx), hexs(&hdr));
+    assert_eq!(
+        ctx,
+        hex!(
+            "01 02 00 03 08 02 00 00 00 00 00 00 00 00 00 01 00 00 00 36 00 00 00 00"
+            "00 00 00 00 00 00 00 00"
+        )
+    );
+    assert_eq!(hdr, hex!("03 36 00 00 00 04 00 00 00 01 00 00 00 01 00 00"));
     assert_eq!(&resp[8..], &cmac16(&TO_CONTROLLER_KEY, &[&ctx, &hdr, &resp[..4]])[..8]);
 
     assert_eq!(req, &EX2_REQUEST);
