@@ -1,8 +1,8 @@
 //! The controller role (SoC or ECU): seals writes and read requests, opens read responses.
 
 use cse_core::keys::{KeyUsage, UsageStatus};
-use cse_core::sequence::ReplayTracker;
 use cse_core::nonce::PacketNumber;
+use cse_core::sequence::ReplayTracker;
 
 use crate::error::{Error, WireError};
 use crate::session::{Channel, Config, Header, SessionKeys};

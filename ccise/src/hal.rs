@@ -91,8 +91,8 @@ impl<I2C: I2c> SecureCci<I2C> {
     /// [`Controller::open_read_response`]; read the status register to learn why the sensor
     /// refused).
     pub fn read_regs(&mut self, register: u16, buf: &mut [u8]) -> Result<(), Error<I2C::Error>> {
-        let len = u8::try_from(buf.len())
-            .map_err(|_| crate::Error::Wire(crate::WireError::TooLong))?;
+        let len =
+            u8::try_from(buf.len()).map_err(|_| crate::Error::Wire(crate::WireError::TooLong))?;
         let mut request = [0u8; wire::read_request_len(cse_core::TagLen::L16)];
         let (pending, sealed) = self
             .controller

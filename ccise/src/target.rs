@@ -1,10 +1,10 @@
 //! The target role (sensor): opens writes and read requests, seals read responses, keeps the
 //! status register.
 
+use cse_core::SecurityError;
 use cse_core::keys::{KeyUsage, UsageStatus};
 use cse_core::nonce::PacketNumber;
 use cse_core::sequence::ReplayTracker;
-use cse_core::SecurityError;
 use zeroize::Zeroizing;
 
 use crate::error::{AccessError, Error, StatusCode, WireError};

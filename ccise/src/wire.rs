@@ -377,7 +377,13 @@ pub const fn packet_number(counter: u32, address: u8) -> PacketNumber {
 /// # Errors
 /// None in practice (VC 0 is always valid); the `Result` is `StreamId::new`'s.
 pub const fn stream_id(direction: Direction) -> Result<StreamId, ConfigError> {
-    StreamId::new(direction, Protocol::Ccise, ScopeKind::Message, Block::Top, 0)
+    StreamId::new(
+        direction,
+        Protocol::Ccise,
+        ScopeKind::Message,
+        Block::Top,
+        0,
+    )
 }
 
 /// The fixed parameters of a session that the context block binds.

@@ -20,11 +20,14 @@ fn controller(cfg: Config) -> Controller {
 #[test]
 fn write_regs_puts_exactly_the_sealed_frame_on_the_bus() {
     // docs/wire-format.md, CCISE example 1.
-    let frame = hex!("01 00 12 34 56 78 00 00 00 01 52 54 63 16 63 13 48 40 8E 45 38 84 3F 93 97 94");
+    let frame =
+        hex!("01 00 12 34 56 78 00 00 00 01 52 54 63 16 63 13 48 40 8E 45 38 84 3F 93 97 94");
     // The second write (counter 2) as an independent controller of the same session seals it.
     let mut mirror = controller(Config::new(0x36));
     let mut buf = [0u8; MAX_FRAME_LEN];
-    let _ = mirror.seal_write(0x0100, &hex!("12 34 56 78"), &mut buf).unwrap();
+    let _ = mirror
+        .seal_write(0x0100, &hex!("12 34 56 78"), &mut buf)
+        .unwrap();
     let s = mirror.seal_write(0x0101, &[0xAB], &mut buf).unwrap();
     let second = buf[..s.len].to_vec();
     assert_eq!(&second[..3], &[0x01, 0x01, 0xAB]);
@@ -47,7 +50,11 @@ fn read_regs_is_one_write_read_and_returns_verified_data() {
     // docs/wire-format.md, CCISE example 2 (8-byte tags).
     let request = hex!("00 00 04 00 00 00 01 D8 39 E5 C1 C0 6E A8 16");
     let response = hex!("0C 15 E0 01 00 00 00 01 4E 30 C7 63 29 D8 05 87");
-    let script = [Transaction::write_read(0x36, request.to_vec(), response.to_vec())];
+    let script = [Transaction::write_read(
+        0x36,
+        request.to_vec(),
+        response.to_vec(),
+    )];
     let mut bus = Mock::new(&script);
     let cfg = Config::new(0x36).with_tag_len(TagLen::L8);
     let mut cci = SecureCci::new(bus.clone(), controller(cfg));
@@ -62,7 +69,11 @@ fn a_tampered_response_is_a_protocol_error_and_the_buffer_stays_clear() {
     let request = hex!("00 00 04 00 00 00 01 D8 39 E5 C1 C0 6E A8 16");
     let mut response = hex!("0C 15 E0 01 00 00 00 01 4E 30 C7 63 29 D8 05 87");
     response[1] ^= 0x01;
-    let script = [Transaction::write_read(0x36, request.to_vec(), response.to_vec())];
+    let script = [Transaction::write_read(
+        0x36,
+        request.to_vec(),
+        response.to_vec(),
+    )];
     let mut bus = Mock::new(&script);
     let cfg = Config::new(0x36).with_tag_len(TagLen::L8);
     let mut cci = SecureCci::new(bus.clone(), controller(cfg));
@@ -85,7 +96,10 @@ fn bus_errors_are_wrapped_and_spend_the_counter() {
     let script = [Transaction::write(0x36, buf[..s.len].to_vec()).with_error(ErrorKind::Other)];
     let mut bus = Mock::new(&script);
     let mut cci = SecureCci::new(bus.clone(), controller(Config::new(0x36)));
-    assert_eq!(cci.write_reg(0x0100, 7), Err(HalError::Bus(ErrorKind::Other)));
+    assert_eq!(
+        cci.write_reg(0x0100, 7),
+        Err(HalError::Bus(ErrorKind::Other))
+    );
     assert_eq!(cci.controller().next_counter(), 2);
     // Out-of-range lengths fail before the bus is touched.
     assert!(matches!(
@@ -166,7 +180,10 @@ fn end_to_end_against_a_simulated_sensor() {
         let r = cci.read_reg(0x0300);
         assert_eq!(r.is_ok(), encrypt, "{suite}");
         let (bus, _ctrl) = cci.release();
-        assert_eq!(bus.transactions, 8, "one I2C transaction per protected transaction");
+        assert_eq!(
+            bus.transactions, 8,
+            "one I2C transaction per protected transaction"
+        );
         assert_eq!(bus.sensor.peek(0x0000), Some(0x0C));
     }
 }

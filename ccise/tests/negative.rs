@@ -80,7 +80,9 @@ fn every_flipped_bit_of_a_response_is_rejected_and_the_output_wiped() {
             let mut frame = [0u8; MAX_FRAME_LEN];
             let mut response = [0u8; MAX_FRAME_LEN];
             let (p, s) = ctrl.seal_read_request(0x0000, n, &mut frame).unwrap();
-            let a = tgt.handle_read(&frame[..s.len], &mut map, &mut response).unwrap();
+            let a = tgt
+                .handle_read(&frame[..s.len], &mut map, &mut response)
+                .unwrap();
             let genuine = response[..a.response_len].to_vec();
             // A pending request opens at most one response, so each flip gets a fresh session
             // with the same keys (sealing is deterministic: same counters, same bytes).
@@ -92,11 +94,17 @@ fn every_flipped_bit_of_a_response_is_rejected_and_the_output_wiped() {
                     .handle_read(&frame[..s2.len], &mut map, &mut response)
                     .unwrap();
                 let mut bad = response[..a2.response_len].to_vec();
-                assert_eq!(bad, genuine, "deterministic under the same keys and counters");
+                assert_eq!(
+                    bad, genuine,
+                    "deterministic under the same keys and counters"
+                );
                 bad[bit / 8] ^= 1 << (bit % 8);
                 let mut out = vec![0xEEu8; usize::from(n)];
                 assert_eq!(c2.open_read_response(p2, &bad, &mut out), Err(AUTH));
-                assert!(out.iter().all(|b| *b == 0), "{suite} bit {bit}: output not wiped");
+                assert!(
+                    out.iter().all(|b| *b == 0),
+                    "{suite} bit {bit}: output not wiped"
+                );
                 assert_eq!(c2.last_response_counter(), None);
             }
             let mut out = vec![0u8; usize::from(n)];
@@ -116,7 +124,10 @@ fn replayed_write_is_rejected() {
     map.poke(0x0100, 0x22).unwrap();
     let before = map.clone();
     let r = tgt.handle_write(&frame[..s.len], &mut map);
-    assert!(matches!(r, Err(Error::Security(SecurityError::Replay { .. }))));
+    assert!(matches!(
+        r,
+        Err(Error::Security(SecurityError::Replay { .. }))
+    ));
     assert_eq!(map, before);
     assert_eq!(tgt.status().last_error, StatusCode::REPLAY);
 }
@@ -132,7 +143,10 @@ fn reordered_transactions_are_rejected() {
     let _ = tgt.handle_write(&b[..sb.len], &mut map).unwrap();
     let before = map.clone();
     let r = tgt.handle_write(&a[..sa.len], &mut map);
-    assert!(matches!(r, Err(Error::Security(SecurityError::Replay { .. }))));
+    assert!(matches!(
+        r,
+        Err(Error::Security(SecurityError::Replay { .. }))
+    ));
     assert_eq!(map, before);
     assert_eq!(map.peek(0x0100), Some(0xBB));
 }
@@ -160,11 +174,17 @@ fn replayed_misrouted_and_reordered_responses_are_rejected() {
         ctrl.open_read_response(p3, &r2[..a2.response_len], &mut out),
         Err(AUTH)
     );
-    assert!(ctrl.open_read_response(p1, &r1[..a1.response_len], &mut out).is_ok());
+    assert!(
+        ctrl.open_read_response(p1, &r1[..a1.response_len], &mut out)
+            .is_ok()
+    );
     // ... response 1 opens for its own request, and once more it is a replay.
     let (p4, _) = ctrl.seal_read_request(0x0000, 2, &mut frame).unwrap();
     let r = ctrl.open_read_response(p4, &r1[..a1.response_len], &mut out);
-    assert!(matches!(r, Err(Error::Security(SecurityError::Replay { .. }))));
+    assert!(matches!(
+        r,
+        Err(Error::Security(SecurityError::Replay { .. }))
+    ));
     assert_eq!(ctrl.last_response_counter(), Some(1));
 }
 
@@ -204,7 +224,10 @@ fn every_truncation_is_rejected() {
         let mut frame = [0u8; MAX_FRAME_LEN];
         let s = ctrl.seal_write(0x0100, &[9; 8], &mut frame).unwrap();
         for cut in 0..s.len {
-            assert!(tgt.handle_write(&frame[..cut], &mut map).is_err(), "cut {cut}");
+            assert!(
+                tgt.handle_write(&frame[..cut], &mut map).is_err(),
+                "cut {cut}"
+            );
             assert_eq!(map, before);
         }
         // Truncated read requests and responses.
@@ -214,16 +237,23 @@ fn every_truncation_is_rejected() {
             let r = tgt.handle_read(&frame[..cut], &mut map, &mut response);
             assert!(r.is_err(), "request cut {cut}");
         }
-        let a = tgt.handle_read(&frame[..s.len], &mut map, &mut response).unwrap();
+        let a = tgt
+            .handle_read(&frame[..s.len], &mut map, &mut response)
+            .unwrap();
         for cut in 0..a.response_len {
             let mut c2 = Controller::new(cfg, keys(suite)).unwrap();
             let (p2, _) = c2.seal_read_request(0x0100, 8, &mut [0u8; 64]).unwrap();
             let r = c2.open_read_response(p2, &response[..cut], &mut [0u8; 8]);
-            assert_eq!(r, Err(Error::Wire(WireError::Truncated)), "response cut {cut}");
+            assert_eq!(
+                r,
+                Err(Error::Wire(WireError::Truncated)),
+                "response cut {cut}"
+            );
         }
-        assert!(ctrl
-            .open_read_response(p, &response[..a.response_len], &mut [0u8; 8])
-            .is_ok());
+        assert!(
+            ctrl.open_read_response(p, &response[..a.response_len], &mut [0u8; 8])
+                .is_ok()
+        );
     }
 }
 
@@ -241,7 +271,10 @@ fn a_one_byte_write_cannot_pass_as_a_read_request() {
     // And a request cannot pass as a write.
     let (_p, s) = ctrl.seal_read_request(0x0100, 4, &mut frame).unwrap();
     let before = map.clone();
-    assert_eq!(tgt.handle_write(&frame[..s.len], &mut map).map(|_| ()), Err(AUTH));
+    assert_eq!(
+        tgt.handle_write(&frame[..s.len], &mut map).map(|_| ()),
+        Err(AUTH)
+    );
     assert_eq!(map, before);
 }
 
@@ -279,7 +312,10 @@ fn refused_access_applies_nothing_but_consumes_the_counter() {
     // 0x000E..0x0012: two read-only then two read-write registers.
     let s = ctrl.seal_write(0x000E, &[1, 2, 3, 4], &mut frame).unwrap();
     let r = tgt.handle_write(&frame[..s.len], &mut map);
-    assert_eq!(r.map(|_| ()), Err(Error::Access(AccessError::ReadOnly(0x000E))));
+    assert_eq!(
+        r.map(|_| ()),
+        Err(Error::Access(AccessError::ReadOnly(0x000E)))
+    );
     assert_eq!(map, before, "all or nothing");
     assert_eq!(tgt.last_counter(), Some(1));
     // The status block is read-only too.
@@ -307,11 +343,19 @@ fn counter_exhaustion_refuses_and_asks_for_a_rekey_first() {
     let soft = cfg.profile.frame_counter_soft_limit;
     let mut ctrl = Controller::resume(cfg, keys(CipherSuite::Aes128Cmac), soft - 1).unwrap();
     let mut frame = [0u8; MAX_FRAME_LEN];
-    assert!(!ctrl.seal_write(0x0100, &[1], &mut frame).unwrap().needs_rekey());
-    assert!(ctrl.seal_write(0x0100, &[1], &mut frame).unwrap().needs_rekey());
+    assert!(
+        !ctrl
+            .seal_write(0x0100, &[1], &mut frame)
+            .unwrap()
+            .needs_rekey()
+    );
+    assert!(
+        ctrl.seal_write(0x0100, &[1], &mut frame)
+            .unwrap()
+            .needs_rekey()
+    );
 
-    let mut ctrl =
-        Controller::resume(cfg, keys(CipherSuite::Aes128Cmac), u32::MAX - 1).unwrap();
+    let mut ctrl = Controller::resume(cfg, keys(CipherSuite::Aes128Cmac), u32::MAX - 1).unwrap();
     let s = ctrl.seal_write(0x0100, &[1], &mut frame).unwrap();
     assert!(s.needs_rekey());
     let mut tgt = Target::new(cfg, keys(CipherSuite::Aes128Cmac)).unwrap();

@@ -13,7 +13,9 @@ const SIZES: [usize; 4] = [1, 2, 4, 32];
 const TAGS: [TagLen; 2] = [TagLen::L16, TagLen::L8];
 
 fn pattern(n: usize, seed: u8) -> Vec<u8> {
-    (0..n).map(|i| seed.wrapping_mul(31).wrapping_add(i as u8 * 7)).collect()
+    (0..n)
+        .map(|i| seed.wrapping_mul(31).wrapping_add(i as u8 * 7))
+        .collect()
 }
 
 #[test]
@@ -83,10 +85,17 @@ fn counters_start_at_one_and_increase_per_direction() {
         );
         let _ = tgt.handle_write(&frame[..s.len], &mut map).unwrap();
         let (p, s) = ctrl.seal_read_request(0x0100, 1, &mut frame).unwrap();
-        let a = tgt.handle_read(&frame[..s.len], &mut map, &mut response).unwrap();
+        let a = tgt
+            .handle_read(&frame[..s.len], &mut map, &mut response)
+            .unwrap();
         let r = wire::ReadResponseRepr::parse(&response[..a.response_len], 1, TagLen::L16).unwrap();
-        assert_eq!(r.counter, expected, "response counters are the sensor's own");
-        let _ = ctrl.open_read_response(p, &response[..a.response_len], &mut [0]).unwrap();
+        assert_eq!(
+            r.counter, expected,
+            "response counters are the sensor's own"
+        );
+        let _ = ctrl
+            .open_read_response(p, &response[..a.response_len], &mut [0])
+            .unwrap();
         assert_eq!(ctrl.last_response_counter(), Some(expected));
         assert_eq!(tgt.last_counter(), Some(2 * expected));
     }
@@ -108,7 +117,9 @@ fn status_register_reads_back_through_a_protected_read() {
             .seal_read_request(wire::STATUS_REGISTER, wire::STATUS_LEN as u8, &mut frame)
             .unwrap();
         let mut response = [0u8; MAX_FRAME_LEN];
-        let a = tgt.handle_read(&frame[..s.len], &mut map, &mut response).unwrap();
+        let a = tgt
+            .handle_read(&frame[..s.len], &mut map, &mut response)
+            .unwrap();
         let mut out = [0u8; wire::STATUS_LEN];
         ctrl.open_read_response(p, &response[..a.response_len], &mut out)
             .unwrap();
@@ -141,7 +152,10 @@ fn protected_registers_need_encrypted_reads() {
             assert!(response.iter().all(|b| *b == ccise::FILLER));
             // The controller sees filler, which does not authenticate.
             let len = p.response_len();
-            assert!(ctrl.open_read_response(p, &response[..len], &mut out).is_err());
+            assert!(
+                ctrl.open_read_response(p, &response[..len], &mut out)
+                    .is_err()
+            );
             assert_eq!(out, [0; 4]);
         }
     }

@@ -26,7 +26,10 @@ fn cmac16(key: &[u8; 16], pieces: &[&[u8]]) -> [u8; 16] {
 }
 
 fn hexs(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02X}")).collect::<Vec<_>>().join(" ")
+    b.iter()
+        .map(|x| format!("{x:02X}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 // Example 1: AES-128-CMAC, 16-byte tag, device 0x36, write 12 34 56 78 to 0x0100, counter 1.
@@ -52,11 +55,21 @@ fn example_1_cmac_write() {
     let data = hex!("12 34 56 78");
     let tag = cmac16(&TO_TARGET_KEY, &[&ctx, &hdr, &data]);
 
-    let mut ctrl = Controller::new(Config::new(0x36), common::keys(CipherSuite::Aes128Cmac)).unwrap();
+    let mut ctrl =
+        Controller::new(Config::new(0x36), common::keys(CipherSuite::Aes128Cmac)).unwrap();
     let mut frame = [0u8; 64];
     let s = ctrl.seal_write(0x0100, &data, &mut frame).unwrap();
-    println!("ctx {}\nhdr {}\nframe {}", hexs(&ctx), hexs(&hdr), hexs(&frame[..s.len]));
-    assert_eq!(&frame[10..s.len], &tag, "tag = CMAC(key, context ‖ header ‖ data)");
+    println!(
+        "ctx {}\nhdr {}\nframe {}",
+        hexs(&ctx),
+        hexs(&hdr),
+        hexs(&frame[..s.len])
+    );
+    assert_eq!(
+        &frame[10..s.len],
+        &tag,
+        "tag = CMAC(key, context ‖ header ‖ data)"
+    );
     assert_eq!(ctx, EX1_CONTEXT);
     assert_eq!(hdr, EX1_HEADER);
     assert_eq!(&frame[..s.len], &EX1_FRAME);
@@ -99,7 +112,10 @@ fn example_2_clear_read() {
         )
     );
     assert_eq!(hdr, hex!("03 36 00 00 00 04 00 00 00 01 00 00 00 01 00 00"));
-    assert_eq!(&resp[8..], &cmac16(&TO_CONTROLLER_KEY, &[&ctx, &hdr, &resp[..4]])[..8]);
+    assert_eq!(
+        &resp[8..],
+        &cmac16(&TO_CONTROLLER_KEY, &[&ctx, &hdr, &resp[..4]])[..8]
+    );
 
     assert_eq!(req, &EX2_REQUEST);
     assert_eq!(resp, &EX2_RESPONSE);
@@ -111,7 +127,8 @@ fn example_2_clear_read() {
 // Example 3: AES-128-CTR+CMAC, 16-byte tags, encrypted reads: read 4 bytes from the protected
 // register 0x0300 (plaintext C0 C1 C2 C3); request counter 1, response counter 1.
 const EX3_IV: [u8; 12] = hex!("80 A1 A2 A3 A4 A5 A6 A6 A8 A9 AA 9D");
-const EX3_REQUEST: [u8; 23] = hex!("03 00 04 00 00 00 01 ED F6 0D DC CB 36 27 8A 08 FE 72 5F 49 0E 42 27");
+const EX3_REQUEST: [u8; 23] =
+    hex!("03 00 04 00 00 00 01 ED F6 0D DC CB 36 27 8A 08 FE 72 5F 49 0E 42 27");
 const EX3_RESPONSE: [u8; 24] = hex!(
     "22 A7 EA 95 00 00 00 01"
     "36 B8 36 BF 97 0F 6B 6B 90 F9 BB 46 9D 6B 21 4A"
@@ -156,7 +173,10 @@ fn example_3_encrypted_read() {
     let ctx = wire::context(&Profile::DRAFT_1, &p, Kind::ReadResponse, true, 1, 0x36);
     let hdr = wire::mac_header(Kind::ReadResponse, 0x36, 0x0300, 4, 1, 1);
     println!("ctx {}", hexs(&ctx));
-    assert_eq!(&resp[8..], &cmac16(&TO_CONTROLLER_MAC_KEY, &[&ctx, &hdr, &ct]));
+    assert_eq!(
+        &resp[8..],
+        &cmac16(&TO_CONTROLLER_MAC_KEY, &[&ctx, &hdr, &ct])
+    );
 
     assert_eq!(iv, EX3_IV);
     assert_eq!(&req[..s.len], &EX3_REQUEST);

@@ -11,7 +11,9 @@ use cse_core::{CipherSuite, KeySize};
 pub(crate) const SUITES: [CipherSuite; 8] = CipherSuite::ALL;
 
 fn secret(size: KeySize, byte: u8) -> SecretKey {
-    let bytes: Vec<u8> = (0..size.len() as u8).map(|i| byte.wrapping_add(i)).collect();
+    let bytes: Vec<u8> = (0..size.len() as u8)
+        .map(|i| byte.wrapping_add(i))
+        .collect();
     SecretKey::from_slice(size, &bytes).unwrap()
 }
 
@@ -26,7 +28,12 @@ pub(crate) fn suite_key(suite: CipherSuite, byte: u8) -> SuiteKey {
 /// 0xA0..0xAB.
 pub(crate) fn keys(suite: CipherSuite) -> SessionKeys {
     let salt: [u8; 12] = core::array::from_fn(|i| 0xA0 + i as u8);
-    SessionKeys::new(suite_key(suite, 0x00), suite_key(suite, 0x40), Salt::new(salt)).unwrap()
+    SessionKeys::new(
+        suite_key(suite, 0x00),
+        suite_key(suite, 0x40),
+        Salt::new(salt),
+    )
+    .unwrap()
 }
 
 /// A controller and a target of one session.
