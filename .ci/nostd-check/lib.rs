@@ -1,4 +1,4 @@
-//! Links `cse-core` into a `#![no_std]` static library and calls into it, so CI proves the
+//! Links `cse-core` and `ccise` into a `#![no_std]` static library and calls into it, so CI proves the
 //! crates need neither std nor an allocator.
 #![no_std]
 
@@ -13,7 +13,32 @@ pub extern "C" fn cse_nostd_check() -> u32 {
         KeyId::default(),
     );
     let ok = frame.validate().is_ok() && frame.block(Block::Image).sv.authenticates();
-    u32::from(crc16_mcrf4xx(&[0xFF, 0x00])) ^ u32::from(ok)
+    u32::from(crc16_mcrf4xx(&[0xFF, 0x00])) ^ u32::from(ok) ^ ccise_check()
+}
+
+/// Seals a CCISE write and applies it to the simulated sensor.
+fn ccise_check() -> u32 {
+    use cse_core::crypto::SuiteKey;
+    use cse_core::keys::{Salt, SecretKey};
+    let key = |b| SuiteKey::new(CipherSuite::Aes128Cmac, &SecretKey::aes128([b; 16]), None);
+    let keys = || match (key(1), key(2)) {
+        (Ok(a), Ok(b)) => ccise::SessionKeys::new(a, b, Salt::new([3; 12])).ok(),
+        _ => None,
+    };
+    let cfg = ccise::Config::new(0x36);
+    let (Some(k1), Some(k2)) = (keys(), keys()) else {
+        return 0;
+    };
+    let (Ok(mut ctrl), Ok(mut tgt)) = (ccise::Controller::new(cfg, k1), ccise::Target::new(cfg, k2))
+    else {
+        return 0;
+    };
+    let mut map = ccise::SimSensor::demo();
+    let mut frame = [0u8; ccise::wire::MAX_FRAME_LEN];
+    match ctrl.seal_write(0x0100, &[1, 2], &mut frame) {
+        Ok(s) => u32::from(tgt.handle_write(&frame[..s.len], &mut map).is_ok()),
+        Err(_) => 0,
+    }
 }
 
 #[panic_handler]
