@@ -18,7 +18,7 @@ use criterion::{
 };
 use cse_benches::{FRAME_BYTES, SIZES, pattern};
 use cse_core::TagLen;
-use cse_core::crypto::{CmacKey, GcmKey};
+use cse_core::crypto::{Aes, CmacKey, GcmKey};
 use cse_core::keys::SecretKey;
 use cse_core::nonce::Iv;
 
@@ -193,6 +193,32 @@ fn gmac_256(c: &mut Criterion) {
     g.finish();
 }
 
+fn ctr_256(c: &mut Criterion) {
+    use aws_lc_rs::cipher::{AES_256, EncryptingKey, EncryptionContext, UnboundCipherKey};
+    use aws_lc_rs::iv::FixedLength;
+    let ours = Aes::new(&cse_key(&K256));
+    let aws = EncryptingKey::ctr(UnboundCipherKey::new(&AES_256, &K256).expect("aws-lc key"))
+        .expect("aws-lc ctr key");
+    let mut counter = [0u8; 16];
+    counter[..12].copy_from_slice(&IV);
+    counter[15] = 2;
+    let mut g = group(c, "ctr256");
+    for size in sizes() {
+        let mut buf = pattern(size);
+        g.throughput(Throughput::Bytes(size as u64));
+        g.bench_with_input(BenchmarkId::new("cse-core", size), &size, |b, _| {
+            b.iter(|| ours.apply_ctr(&Iv(IV), black_box(&mut buf)))
+        });
+        g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
+            b.iter(|| {
+                let ctx = EncryptionContext::Iv128(FixedLength::from(counter));
+                black_box(aws.less_safe_encrypt(&mut buf, ctx).expect("ctr"))
+            })
+        });
+    }
+    g.finish();
+}
+
 fn cmac_128(c: &mut Criterion) {
     let ours = CmacKey::new(&cse_key(&K128));
     let aws = aws_lc_rs::cmac::Key::new(aws_lc_rs::cmac::AES_128, &K128).expect("aws-lc key");
@@ -224,6 +250,7 @@ criterion_group!(
     gcm_seal_256,
     gcm_open_256,
     gmac_256,
+    ctr_256,
     cmac_128,
     crc::crc_benches
 );
@@ -235,6 +262,7 @@ fn main() {
         ("gcm256_seal", "aws-lc-rs"),
         ("gcm256_open", "aws-lc-rs"),
         ("gmac256", "aws-lc-rs"),
+        ("ctr256", "aws-lc-rs"),
         ("cmac128", "aws-lc-rs"),
         ("crc32-iso-hdlc", "crc32fast"),
         ("crc32-autosar", "crc-fast"),
