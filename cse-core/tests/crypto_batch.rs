@@ -2,9 +2,10 @@
 //! (CMAC: the streaming `CmacState`, which runs on the RustCrypto `cmac` crate).
 
 use cse_core::TagLen;
-use cse_core::crypto::{CMAC_BATCH_LANES, CmacKey};
+use cse_core::crypto::{CMAC_BATCH_LANES, CmacKey, GMAC_BATCH_LANES, GcmKey};
 use cse_core::keys::SecretKey;
 use cse_core::model::KeySize;
+use cse_core::nonce::Iv;
 use proptest::prelude::*;
 
 fn key(bytes: &[u8]) -> SecretKey {
@@ -113,6 +114,66 @@ proptest! {
             prop_assert_eq!(one_shot.as_bytes(), want.as_bytes(), "one-shot {}", i);
         }
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    #[test]
+    fn gmac_batch_equals_streaming_gmac(
+        k in any_key(),
+        msgs in proptest::collection::vec(
+            (any::<[u8; 12]>(), any_len(), proptest::collection::vec(any::<usize>(), 0..4)),
+            0..(2 * GMAC_BATCH_LANES + 3),
+        ),
+        tag_len in any_tag_len(),
+    ) {
+        let g = GcmKey::new(&key(&k));
+        let data: Vec<Vec<u8>> = msgs
+            .iter()
+            .map(|(iv, len, _)| (0..*len).map(|i| (i as u8) ^ iv[0]).collect())
+            .collect();
+        let pieces: Vec<Vec<&[u8]>> = data
+            .iter()
+            .zip(&msgs)
+            .map(|(d, (_, _, cuts))| split(d, cuts))
+            .collect();
+        let messages: Vec<(Iv, &[&[u8]])> = msgs
+            .iter()
+            .zip(&pieces)
+            .map(|((iv, _, _), p)| (Iv(*iv), &p[..]))
+            .collect();
+        let mut got = Vec::new();
+        g.gmac_batch(&messages, tag_len, |i, t| got.push((i, t.as_bytes().to_vec())));
+        prop_assert_eq!(got.len(), messages.len());
+        for (n, (i, tag)) in got.iter().enumerate() {
+            prop_assert_eq!(*i, n, "tags come in index order");
+            let (iv, m) = &messages[n];
+            let mut s = g.gmac(iv);
+            for p in m.iter() {
+                s.update(p);
+            }
+            let want = s.finalize(tag_len);
+            prop_assert_eq!(&tag[..], want.as_bytes(), "message {}", n);
+        }
+    }
+}
+
+#[test]
+fn gmac_batch_matches_gcm_test_case_1() {
+    // "The Galois/Counter Mode of Operation (GCM)", McGrew and Viega, Appendix B, Test Case 1:
+    // K = 0^128, IV = 0^96, empty P and A: T = 58e2fccefa7e3061367f1d57a4e7455a. With an empty
+    // message GMAC is exactly this GCM tag.
+    let g = GcmKey::new(&key(&[0; 16]));
+    let empty: &[&[u8]] = &[];
+    let mut tags = Vec::new();
+    g.gmac_batch(
+        &[(Iv([0; 12]), empty), (Iv([0; 12]), &[&[]])],
+        TagLen::L16,
+        |_, t| tags.push(t.as_bytes().to_vec()),
+    );
+    let want = hex_literal::hex!("58e2fccefa7e3061367f1d57a4e7455a");
+    assert_eq!(tags, vec![want.to_vec(), want.to_vec()]);
 }
 
 #[test]

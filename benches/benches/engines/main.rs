@@ -286,6 +286,59 @@ fn cmac_128_lines(c: &mut Criterion) {
     g.finish();
 }
 
+/// Per-line GMAC: `cse-core` is the batched `GcmKey::gmac_batch`, `cse-core-serial` one
+/// `GcmKey::gmac` per line, `aws-lc-rs` one empty-plaintext GCM seal per line.
+fn gmac_256_lines(c: &mut Criterion) {
+    let ours = GcmKey::new(&cse_key(&K256));
+    let aws = aws_key(&K256);
+    let mut g = group(c, "gmac256_lines");
+    for (lines, len) in LINE_BATCHES {
+        let data: Vec<Vec<u8>> = (0..lines).map(|i| pattern(len + i)[i..].to_vec()).collect();
+        let pieces: Vec<[&[u8]; 1]> = data.iter().map(|d| [&d[..]]).collect();
+        let messages: Vec<(Iv, &[&[u8]])> = pieces
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut iv = IV;
+                iv[11] = i as u8;
+                (Iv(iv), &p[..])
+            })
+            .collect();
+        let id = format!("{lines}x{len}");
+        g.throughput(Throughput::Bytes((lines * len) as u64));
+        g.bench_with_input(BenchmarkId::new("cse-core", &id), &id, |b, _| {
+            b.iter(|| {
+                let mut acc = 0u8;
+                ours.gmac_batch(black_box(&messages), TagLen::L16, |_, t| {
+                    acc ^= t.as_bytes()[0]
+                });
+                black_box(acc)
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("cse-core-serial", &id), &id, |b, _| {
+            b.iter(|| {
+                for (iv, m) in &messages {
+                    let mut s = ours.gmac(iv);
+                    for p in m.iter() {
+                        s.update(p);
+                    }
+                    black_box(s.finalize(TagLen::L16));
+                }
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("aws-lc-rs", &id), &id, |b, _| {
+            b.iter(|| {
+                for ((iv, _), d) in messages.iter().zip(&data) {
+                    let n = Nonce::assume_unique_for_key(iv.0);
+                    black_box(aws.seal_in_place_separate_tag(n, Aad::from(d), &mut []))
+                        .expect("gmac");
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
 criterion_group!(
     benches,
     gcm_seal_128,
@@ -295,6 +348,7 @@ criterion_group!(
     ctr_256,
     cmac_128,
     cmac_128_lines,
+    gmac_256_lines,
     crc::crc_benches
 );
 fn main() {
@@ -309,6 +363,8 @@ fn main() {
         ("cmac128", "aws-lc-rs"),
         ("cmac128_lines", "cse-core-serial"),
         ("cmac128_lines", "aws-lc-rs"),
+        ("gmac256_lines", "cse-core-serial"),
+        ("gmac256_lines", "aws-lc-rs"),
         ("crc32-iso-hdlc", "crc32fast"),
         ("crc32-autosar", "crc-fast"),
         ("crc32-iscsi", "crc-fast"),

@@ -233,7 +233,10 @@ fn xor_into(state: &mut Block, m: &[u8; 16]) {
 
 /// Encrypts `blocks` in place, whole parallel batches through the backend's wide path.
 #[inline(always)]
-fn encrypt_all<B: BlockCipherEncBackend<BlockSize = U16>>(backend: &B, blocks: &mut [Block]) {
+pub(super) fn encrypt_all<B: BlockCipherEncBackend<BlockSize = U16>>(
+    backend: &B,
+    blocks: &mut [Block],
+) {
     let par = B::ParBlocksSize::USIZE;
     for chunk in blocks.chunks_mut(par) {
         if chunk.len() < par {

@@ -10,7 +10,8 @@
 //! - [`Aes`]: an expanded AES-128/AES-256 encryption key; [`Aes::apply_ctr`] is the CTR
 //!   keystream (GCTR of NIST SP 800-38D).
 //! - [`GcmKey`]: AES-GCM (NIST SP 800-38D) with 96-bit IVs: [`GcmKey::seal_in_place`],
-//!   [`GcmKey::open_in_place`], and streaming GMAC through [`GcmKey::gmac`] → [`GmacState`].
+//!   [`GcmKey::open_in_place`], streaming GMAC through [`GcmKey::gmac`] → [`GmacState`], and
+//!   [`GcmKey::gmac_batch`] for many independent messages.
 //! - [`CmacKey`]: AES-CMAC (NIST SP 800-38B), streaming through [`CmacKey::start`] →
 //!   [`CmacState`], or one-shot [`CmacKey::mac`]; [`CmacKey::mac_batch`] computes the CMACs of
 //!   many independent messages (for example one per CSI-2 line) with up to
@@ -69,6 +70,6 @@ mod tag;
 
 pub use block::Aes;
 pub use cmac::{CMAC_BATCH_LANES, CmacKey, CmacState};
-pub use gcm::{GcmKey, GmacState};
+pub use gcm::{GMAC_BATCH_LANES, GcmKey, GmacState};
 pub use suite::{MacState, SuiteKey};
 pub use tag::Tag;
