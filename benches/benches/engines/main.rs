@@ -330,8 +330,7 @@ fn gmac_256_lines(c: &mut Criterion) {
             b.iter(|| {
                 for ((iv, _), d) in messages.iter().zip(&data) {
                     let n = Nonce::assume_unique_for_key(iv.0);
-                    black_box(aws.seal_in_place_separate_tag(n, Aad::from(d), &mut []))
-                        .expect("gmac");
+                    let _ = black_box(aws.seal_in_place_separate_tag(n, Aad::from(d), &mut []));
                 }
             })
         });
