@@ -18,7 +18,7 @@ use criterion::{
 };
 use cse_benches::{FRAME_BYTES, SIZES, pattern};
 use cse_core::TagLen;
-use cse_core::crypto::{CmacKey, GcmKey};
+use cse_core::crypto::{Aes, CmacKey, GcmKey};
 use cse_core::keys::SecretKey;
 use cse_core::nonce::Iv;
 
@@ -193,6 +193,32 @@ fn gmac_256(c: &mut Criterion) {
     g.finish();
 }
 
+fn ctr_256(c: &mut Criterion) {
+    use aws_lc_rs::cipher::{AES_256, EncryptingKey, EncryptionContext, UnboundCipherKey};
+    use aws_lc_rs::iv::FixedLength;
+    let ours = Aes::new(&cse_key(&K256));
+    let aws = EncryptingKey::ctr(UnboundCipherKey::new(&AES_256, &K256).expect("aws-lc key"))
+        .expect("aws-lc ctr key");
+    let mut counter = [0u8; 16];
+    counter[..12].copy_from_slice(&IV);
+    counter[15] = 2;
+    let mut g = group(c, "ctr256");
+    for size in sizes() {
+        let mut buf = pattern(size);
+        g.throughput(Throughput::Bytes(size as u64));
+        g.bench_with_input(BenchmarkId::new("cse-core", size), &size, |b, _| {
+            b.iter(|| ours.apply_ctr(&Iv(IV), black_box(&mut buf)))
+        });
+        g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
+            b.iter(|| {
+                let ctx = EncryptionContext::Iv128(FixedLength::from(counter));
+                black_box(aws.less_safe_encrypt(&mut buf, ctx).expect("ctr"))
+            })
+        });
+    }
+    g.finish();
+}
+
 fn cmac_128(c: &mut Criterion) {
     let ours = CmacKey::new(&cse_key(&K128));
     let aws = aws_lc_rs::cmac::Key::new(aws_lc_rs::cmac::AES_128, &K128).expect("aws-lc key");
@@ -218,13 +244,110 @@ fn cmac_128(c: &mut Criterion) {
     g.finish();
 }
 
+/// Batches of per-line MACs: `(lines, bytes per line)`: CSI-2 lines and CCI-sized messages.
+const LINE_BATCHES: [(usize, usize); 4] = [(8, 5760), (16, 5760), (16, 64), (64, 64)];
+
+/// Per-line CMAC: `cse-core` is the batched `CmacKey::mac_batch`, `cse-core-serial` one
+/// `CmacKey::mac` per line, `aws-lc-rs` one `cmac::sign` per line.
+fn cmac_128_lines(c: &mut Criterion) {
+    let ours = CmacKey::new(&cse_key(&K128));
+    let aws = aws_lc_rs::cmac::Key::new(aws_lc_rs::cmac::AES_128, &K128).expect("aws-lc key");
+    let mut g = group(c, "cmac128_lines");
+    for (lines, len) in LINE_BATCHES {
+        let data: Vec<Vec<u8>> = (0..lines).map(|i| pattern(len + i)[i..].to_vec()).collect();
+        let pieces: Vec<[&[u8]; 1]> = data.iter().map(|d| [&d[..]]).collect();
+        let messages: Vec<&[&[u8]]> = pieces.iter().map(|p| &p[..]).collect();
+        let id = format!("{lines}x{len}");
+        g.throughput(Throughput::Bytes((lines * len) as u64));
+        g.bench_with_input(BenchmarkId::new("cse-core", &id), &id, |b, _| {
+            b.iter(|| {
+                let mut acc = 0u8;
+                ours.mac_batch(black_box(&messages), TagLen::L16, |_, t| {
+                    acc ^= t.as_bytes()[0]
+                });
+                black_box(acc)
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("cse-core-serial", &id), &id, |b, _| {
+            b.iter(|| {
+                for m in &messages {
+                    black_box(ours.mac(black_box(m), TagLen::L16));
+                }
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("aws-lc-rs", &id), &id, |b, _| {
+            b.iter(|| {
+                for d in &data {
+                    black_box(aws_lc_rs::cmac::sign(&aws, black_box(d)).expect("cmac"));
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
+/// Per-line GMAC: `cse-core` is the batched `GcmKey::gmac_batch`, `cse-core-serial` one
+/// `GcmKey::gmac` per line, `aws-lc-rs` one empty-plaintext GCM seal per line.
+fn gmac_256_lines(c: &mut Criterion) {
+    let ours = GcmKey::new(&cse_key(&K256));
+    let aws = aws_key(&K256);
+    let mut g = group(c, "gmac256_lines");
+    for (lines, len) in LINE_BATCHES {
+        let data: Vec<Vec<u8>> = (0..lines).map(|i| pattern(len + i)[i..].to_vec()).collect();
+        let pieces: Vec<[&[u8]; 1]> = data.iter().map(|d| [&d[..]]).collect();
+        let messages: Vec<(Iv, &[&[u8]])> = pieces
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut iv = IV;
+                iv[11] = i as u8;
+                (Iv(iv), &p[..])
+            })
+            .collect();
+        let id = format!("{lines}x{len}");
+        g.throughput(Throughput::Bytes((lines * len) as u64));
+        g.bench_with_input(BenchmarkId::new("cse-core", &id), &id, |b, _| {
+            b.iter(|| {
+                let mut acc = 0u8;
+                ours.gmac_batch(black_box(&messages), TagLen::L16, |_, t| {
+                    acc ^= t.as_bytes()[0]
+                });
+                black_box(acc)
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("cse-core-serial", &id), &id, |b, _| {
+            b.iter(|| {
+                for (iv, m) in &messages {
+                    let mut s = ours.gmac(iv);
+                    for p in m.iter() {
+                        s.update(p);
+                    }
+                    black_box(s.finalize(TagLen::L16));
+                }
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("aws-lc-rs", &id), &id, |b, _| {
+            b.iter(|| {
+                for ((iv, _), d) in messages.iter().zip(&data) {
+                    let n = Nonce::assume_unique_for_key(iv.0);
+                    let _ = black_box(aws.seal_in_place_separate_tag(n, Aad::from(d), &mut []));
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
 criterion_group!(
     benches,
     gcm_seal_128,
     gcm_seal_256,
     gcm_open_256,
     gmac_256,
+    ctr_256,
     cmac_128,
+    cmac_128_lines,
+    gmac_256_lines,
     crc::crc_benches
 );
 fn main() {
@@ -235,7 +358,12 @@ fn main() {
         ("gcm256_seal", "aws-lc-rs"),
         ("gcm256_open", "aws-lc-rs"),
         ("gmac256", "aws-lc-rs"),
+        ("ctr256", "aws-lc-rs"),
         ("cmac128", "aws-lc-rs"),
+        ("cmac128_lines", "cse-core-serial"),
+        ("cmac128_lines", "aws-lc-rs"),
+        ("gmac256_lines", "cse-core-serial"),
+        ("gmac256_lines", "aws-lc-rs"),
         ("crc32-iso-hdlc", "crc32fast"),
         ("crc32-autosar", "crc-fast"),
         ("crc32-iscsi", "crc-fast"),

@@ -2,7 +2,12 @@
 
 use core::fmt;
 
-use aes::cipher::{Array, BlockCipherEncrypt, KeyInit};
+use aes::cipher::consts::U16;
+use aes::cipher::typenum::Unsigned;
+use aes::cipher::{
+    Array, BlockCipherEncBackend, BlockCipherEncClosure, BlockCipherEncrypt, BlockSizeUser,
+    KeyInit, ParBlocks,
+};
 use aes::{Aes128Enc, Aes256Enc};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -12,10 +17,6 @@ use crate::nonce::Iv;
 
 /// One AES block.
 pub(crate) type Block = aes::Block;
-
-/// Counter blocks encrypted per call into the block cipher: 64 blocks (1 KiB) fill the widest
-/// parallel backend of `aes` (VAES-512 processes 64 blocks per call; AES-NI 8; VAES-256 30).
-pub(crate) const CTR_BATCH: usize = 64;
 
 /// An expanded AES-128 or AES-256 encryption key schedule.
 ///
@@ -68,11 +69,17 @@ impl Aes {
         }
     }
 
-    /// Encrypts blocks in place through the cipher's parallel backend.
-    pub(crate) fn encrypt_blocks(&self, blocks: &mut [Block]) {
+    /// Runs `job` with the block cipher backend the `aes` crate selected for this machine.
+    ///
+    /// The backend (AES-NI, VAES-256, VAES-512, ARMv8, software) is chosen and its round keys are
+    /// prepared once per call, and `job` is compiled into the backend's target-feature context,
+    /// so a job that processes a whole message (counter generation, XOR, GHASH feeding) runs with
+    /// the wide registers enabled and pays the dispatch once per message instead of once per
+    /// chunk.
+    pub(crate) fn with_backend(&self, job: impl BlockCipherEncClosure<BlockSize = U16>) {
         match &self.0 {
-            Inner::Aes128(c) => c.encrypt_blocks(blocks),
-            Inner::Aes256(c) => c.encrypt_blocks(blocks),
+            Inner::Aes128(c) => c.encrypt_with_backend(job),
+            Inner::Aes256(c) => c.encrypt_with_backend(job),
         }
     }
 
@@ -84,42 +91,66 @@ impl Aes {
     /// (`inc32`). The function is its own inverse. A buffer longer than 2^36 - 32 bytes would
     /// wrap the counter; SP 800-38D forbids such messages and callers keep far below it.
     pub fn apply_ctr(&self, iv: &Iv, buf: &mut [u8]) {
-        let mut ctr = Ctr::new(iv);
-        for chunk in buf.chunks_mut(CTR_BATCH * 16) {
-            ctr.apply_chunk(self, chunk);
-        }
+        self.with_backend(CtrJob {
+            iv,
+            buf,
+            sink: NoSink,
+        });
     }
 }
 
-/// A running CTR keystream over batches of [`CTR_BATCH`] blocks.
-pub(crate) struct Ctr {
-    iv: [u8; 12],
-    counter: u32,
-    ks: [Block; CTR_BATCH],
+/// Receives every chunk of a CTR pass right after it was XORed (the GHASH of GCM-AE).
+pub(crate) trait ChunkSink {
+    /// `chunk` is the output of the CTR pass for this stretch of the buffer.
+    fn chunk(&mut self, chunk: &[u8]);
 }
 
-impl Ctr {
-    /// The counter positioned at `IV ‖ 2`.
-    pub(crate) fn new(iv: &Iv) -> Ctr {
-        Ctr {
-            iv: *iv.as_bytes(),
-            counter: 2,
-            ks: [Block::default(); CTR_BATCH],
-        }
-    }
+/// A [`ChunkSink`] that ignores its input (plain CTR).
+pub(crate) struct NoSink;
 
-    /// XORs keystream into `chunk` (at most `CTR_BATCH * 16` bytes; the caller splits) and
-    /// advances the counter by the number of blocks used.
-    pub(crate) fn apply_chunk(&mut self, aes: &Aes, chunk: &mut [u8]) {
-        let nblocks = chunk.len().div_ceil(16).min(CTR_BATCH);
-        let ks = &mut self.ks[..nblocks];
-        for blk in ks.iter_mut() {
-            blk[..12].copy_from_slice(&self.iv);
-            blk[12..].copy_from_slice(&self.counter.to_be_bytes());
-            self.counter = self.counter.wrapping_add(1);
+impl ChunkSink for NoSink {
+    #[inline(always)]
+    fn chunk(&mut self, _chunk: &[u8]) {}
+}
+
+/// The counter block `IV ‖ BE32(counter)`.
+#[inline(always)]
+pub(crate) fn counter_block(iv: &[u8; 12], counter: u32) -> Block {
+    let mut b = Block::default();
+    b[..12].copy_from_slice(iv);
+    b[12..].copy_from_slice(&counter.to_be_bytes());
+    b
+}
+
+/// The CTR pass of GCM over `buf` from counter block `IV ‖ 2`, inside a backend context: counter
+/// blocks are built, encrypted a whole parallel batch at a time (`B::ParBlocksSize` blocks: 8 for
+/// AES-NI, 30 for VAES-256, 64 for VAES-512) and XORed into `buf`; each finished chunk is handed
+/// to `sink` while it is still in the L1 cache. The keystream buffer is zeroized at the end.
+#[inline(always)]
+pub(crate) fn ctr_with<B, S>(backend: &B, iv: &[u8; 12], buf: &mut [u8], sink: &mut S)
+where
+    B: BlockCipherEncBackend<BlockSize = U16>,
+    S: ChunkSink,
+{
+    let par = B::ParBlocksSize::USIZE;
+    let mut ks: ParBlocks<B> = Default::default();
+    let mut counter: u32 = 2;
+    for chunk in buf.chunks_mut(par * 16) {
+        let nblocks = chunk.len().div_ceil(16);
+        if nblocks >= par {
+            for blk in ks.iter_mut() {
+                *blk = counter_block(iv, counter);
+                counter = counter.wrapping_add(1);
+            }
+            backend.encrypt_par_blocks_inplace(&mut ks);
+        } else if let Some(ks) = ks.get_mut(..nblocks) {
+            for blk in ks.iter_mut() {
+                *blk = counter_block(iv, counter);
+                counter = counter.wrapping_add(1);
+            }
+            backend.encrypt_tail_blocks_inplace(ks);
         }
-        aes.encrypt_blocks(ks);
-        let (whole, tail) = Array::<u8, aes::cipher::consts::U16>::slice_as_chunks_mut(chunk);
+        let (whole, tail) = Array::<u8, U16>::slice_as_chunks_mut(chunk);
         for (d, k) in whole.iter_mut().zip(ks.iter()) {
             xor16(d, k);
         }
@@ -128,19 +159,33 @@ impl Ctr {
                 *d ^= *k;
             }
         }
+        sink.chunk(chunk);
+    }
+    for b in ks.iter_mut() {
+        b.as_mut_slice().zeroize();
     }
 }
 
-impl Drop for Ctr {
-    fn drop(&mut self) {
-        for b in self.ks.iter_mut() {
-            b.as_mut_slice().zeroize();
-        }
+/// [`Aes::apply_ctr`] as a backend job.
+struct CtrJob<'a, S: ChunkSink> {
+    iv: &'a Iv,
+    buf: &'a mut [u8],
+    sink: S,
+}
+
+impl<S: ChunkSink> BlockSizeUser for CtrJob<'_, S> {
+    type BlockSize = U16;
+}
+
+impl<S: ChunkSink> BlockCipherEncClosure for CtrJob<'_, S> {
+    #[inline(always)]
+    fn call<B: BlockCipherEncBackend<BlockSize = U16>>(mut self, backend: &B) {
+        ctr_with(backend, self.iv.as_bytes(), self.buf, &mut self.sink);
     }
 }
 
 #[inline(always)]
-fn xor16(d: &mut Block, k: &Block) {
+pub(crate) fn xor16(d: &mut Block, k: &Block) {
     let x = u128::from_ne_bytes(d.0) ^ u128::from_ne_bytes(k.0);
     d.0 = x.to_ne_bytes();
 }

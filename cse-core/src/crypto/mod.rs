@@ -10,9 +10,12 @@
 //! - [`Aes`]: an expanded AES-128/AES-256 encryption key; [`Aes::apply_ctr`] is the CTR
 //!   keystream (GCTR of NIST SP 800-38D).
 //! - [`GcmKey`]: AES-GCM (NIST SP 800-38D) with 96-bit IVs: [`GcmKey::seal_in_place`],
-//!   [`GcmKey::open_in_place`], and streaming GMAC through [`GcmKey::gmac`] → [`GmacState`].
+//!   [`GcmKey::open_in_place`], streaming GMAC through [`GcmKey::gmac`] → [`GmacState`], and
+//!   [`GcmKey::gmac_batch`] for many independent messages.
 //! - [`CmacKey`]: AES-CMAC (NIST SP 800-38B), streaming through [`CmacKey::start`] →
-//!   [`CmacState`], or one-shot [`CmacKey::mac`].
+//!   [`CmacState`], or one-shot [`CmacKey::mac`]; [`CmacKey::mac_batch`] computes the CMACs of
+//!   many independent messages (for example one per CSI-2 line) with up to
+//!   [`CMAC_BATCH_LANES`] CBC chains in flight.
 //! - [`SuiteKey`]: the keys of one [`CipherSuite`](crate::CipherSuite) behind one interface
 //!   ([`SuiteKey::mac`] → [`MacState`], [`SuiteKey::apply_keystream`],
 //!   [`SuiteKey::seal_in_place`], [`SuiteKey::open_in_place`]).
@@ -66,7 +69,7 @@ mod suite;
 mod tag;
 
 pub use block::Aes;
-pub use cmac::{CmacKey, CmacState};
-pub use gcm::{GcmKey, GmacState};
+pub use cmac::{CMAC_BATCH_LANES, CmacKey, CmacState};
+pub use gcm::{GMAC_BATCH_LANES, GcmKey, GmacState};
 pub use suite::{MacState, SuiteKey};
 pub use tag::Tag;

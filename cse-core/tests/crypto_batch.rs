@@ -1,0 +1,212 @@
+//! Differential tests of the batched MAC paths against the one-message-at-a-time engines
+//! (CMAC: the streaming `CmacState`, which runs on the RustCrypto `cmac` crate).
+
+use cse_core::TagLen;
+use cse_core::crypto::{CMAC_BATCH_LANES, CmacKey, GMAC_BATCH_LANES, GcmKey};
+use cse_core::keys::SecretKey;
+use cse_core::model::KeySize;
+use cse_core::nonce::Iv;
+use proptest::prelude::*;
+
+fn key(bytes: &[u8]) -> SecretKey {
+    let size = if bytes.len() == 16 {
+        KeySize::Aes128
+    } else {
+        KeySize::Aes256
+    };
+    SecretKey::from_slice(size, bytes).expect("test key length")
+}
+
+fn any_key() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 16),
+        proptest::collection::vec(any::<u8>(), 32)
+    ]
+}
+
+fn any_tag_len() -> impl Strategy<Value = TagLen> {
+    prop_oneof![
+        Just(TagLen::L16),
+        Just(TagLen::L12),
+        Just(TagLen::L8),
+        Just(TagLen::hazmat_short_4())
+    ]
+}
+
+/// Splits `msg` at the (sorted, clamped) cut points; repeated cuts give empty pieces.
+fn split<'a>(msg: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (msg.len() + 1)).collect();
+    cuts.sort_unstable();
+    let mut pieces = Vec::new();
+    let mut prev = 0;
+    for c in cuts {
+        pieces.push(&msg[prev..c]);
+        prev = c;
+    }
+    pieces.push(&msg[prev..]);
+    pieces
+}
+
+/// Lengths that hit every CMAC case: empty, partial, exactly one block, block multiples, and
+/// block multiples plus one.
+fn any_len() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        0usize..70,
+        Just(16),
+        Just(32),
+        Just(48),
+        Just(49),
+        100usize..400,
+    ]
+}
+
+/// Runs `mac_batch` and returns the tags in index order, checking each index is reported once.
+fn batch(c: &CmacKey, messages: &[&[&[u8]]], tag_len: TagLen) -> Vec<Vec<u8>> {
+    let mut out: Vec<Option<Vec<u8>>> = vec![None; messages.len()];
+    c.mac_batch(messages, tag_len, |i, t| {
+        assert!(out[i].is_none(), "tag {i} reported twice");
+        assert_eq!(t.len(), tag_len);
+        out[i] = Some(t.as_bytes().to_vec());
+    });
+    out.into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            assert!(t.is_some(), "no tag for message {i}");
+            t.unwrap_or_default()
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn cmac_batch_equals_serial_cmac(
+        k in any_key(),
+        // Up to a little over two full sets of lanes, so lanes are refilled.
+        msgs in proptest::collection::vec(
+            (any_len(), any::<u8>(), proptest::collection::vec(any::<usize>(), 0..4)),
+            0..(2 * CMAC_BATCH_LANES + 3),
+        ),
+        tag_len in any_tag_len(),
+    ) {
+        let c = CmacKey::new(&key(&k));
+        let data: Vec<Vec<u8>> = msgs
+            .iter()
+            .map(|(len, seed, _)| (0..*len).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect())
+            .collect();
+        let pieces: Vec<Vec<&[u8]>> = data
+            .iter()
+            .zip(&msgs)
+            .map(|(d, (_, _, cuts))| split(d, cuts))
+            .collect();
+        let messages: Vec<&[&[u8]]> = pieces.iter().map(|p| &p[..]).collect();
+        let got = batch(&c, &messages, tag_len);
+        for (i, m) in messages.iter().enumerate() {
+            // The streaming path runs on the RustCrypto `cmac` crate, independent of ours.
+            let mut s = c.start();
+            for p in m.iter() {
+                s.update(p);
+            }
+            let want = s.finalize(tag_len);
+            prop_assert_eq!(&got[i][..], want.as_bytes(), "message {}", i);
+            let one_shot = c.mac(m, tag_len);
+            prop_assert_eq!(one_shot.as_bytes(), want.as_bytes(), "one-shot {}", i);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    #[test]
+    fn gmac_batch_equals_streaming_gmac(
+        k in any_key(),
+        msgs in proptest::collection::vec(
+            (any::<[u8; 12]>(), any_len(), proptest::collection::vec(any::<usize>(), 0..4)),
+            0..(2 * GMAC_BATCH_LANES + 3),
+        ),
+        tag_len in any_tag_len(),
+    ) {
+        let g = GcmKey::new(&key(&k));
+        let data: Vec<Vec<u8>> = msgs
+            .iter()
+            .map(|(iv, len, _)| (0..*len).map(|i| (i as u8) ^ iv[0]).collect())
+            .collect();
+        let pieces: Vec<Vec<&[u8]>> = data
+            .iter()
+            .zip(&msgs)
+            .map(|(d, (_, _, cuts))| split(d, cuts))
+            .collect();
+        let messages: Vec<(Iv, &[&[u8]])> = msgs
+            .iter()
+            .zip(&pieces)
+            .map(|((iv, _, _), p)| (Iv(*iv), &p[..]))
+            .collect();
+        let mut got = Vec::new();
+        g.gmac_batch(&messages, tag_len, |i, t| got.push((i, t.as_bytes().to_vec())));
+        prop_assert_eq!(got.len(), messages.len());
+        for (n, (i, tag)) in got.iter().enumerate() {
+            prop_assert_eq!(*i, n, "tags come in index order");
+            let (iv, m) = &messages[n];
+            let mut s = g.gmac(iv);
+            for p in m.iter() {
+                s.update(p);
+            }
+            let want = s.finalize(tag_len);
+            prop_assert_eq!(&tag[..], want.as_bytes(), "message {}", n);
+        }
+    }
+}
+
+#[test]
+fn gmac_batch_matches_gcm_test_case_1() {
+    // "The Galois/Counter Mode of Operation (GCM)", McGrew and Viega, Appendix B, Test Case 1:
+    // K = 0^128, IV = 0^96, empty P and A: T = 58e2fccefa7e3061367f1d57a4e7455a. With an empty
+    // message GMAC is exactly this GCM tag.
+    let g = GcmKey::new(&key(&[0; 16]));
+    let empty: &[&[u8]] = &[];
+    let mut tags = Vec::new();
+    g.gmac_batch(
+        &[(Iv([0; 12]), empty), (Iv([0; 12]), &[&[]])],
+        TagLen::L16,
+        |_, t| tags.push(t.as_bytes().to_vec()),
+    );
+    let want = hex_literal::hex!("58e2fccefa7e3061367f1d57a4e7455a");
+    assert_eq!(tags, vec![want.to_vec(), want.to_vec()]);
+}
+
+#[test]
+fn cmac_batch_of_no_messages_reports_nothing() {
+    let c = CmacKey::new(&key(&[1; 16]));
+    let mut reported = 0;
+    c.mac_batch(&[], TagLen::L16, |_, _| reported += 1);
+    assert_eq!(reported, 0);
+}
+
+#[test]
+fn cmac_batch_handles_empty_messages_and_empty_pieces() {
+    let c = CmacKey::new(&key(&[2; 32]));
+    let empty: &[&[u8]] = &[];
+    let empties: &[&[u8]] = &[&[], &[], &[]];
+    let one: &[&[u8]] = &[&[], b"abc", &[], b"defghijklmnopqr", &[]];
+    let got = batch(&c, &[empty, empties, one], TagLen::L16);
+    assert_eq!(got[0], c.mac(&[], TagLen::L16).as_bytes());
+    assert_eq!(got[1], c.mac(&[], TagLen::L16).as_bytes());
+    assert_eq!(
+        got[2],
+        c.mac(&[b"abcdefghijklmnopqr"], TagLen::L16).as_bytes()
+    );
+}
+
+#[test]
+fn cmac_batch_distinguishes_messages_that_differ_in_one_lane() {
+    let c = CmacKey::new(&key(&[3; 16]));
+    let a = vec![0u8; 5760];
+    let mut b = a.clone();
+    b[5000] ^= 1;
+    let (pa, pb): (&[&[u8]], &[&[u8]]) = (&[&a], &[&b]);
+    let got = batch(&c, &[pa, pb, pa], TagLen::L16);
+    assert_eq!(got[0], got[2]);
+    assert_ne!(got[0], got[1]);
+}
