@@ -149,8 +149,12 @@ pub fn suite_open(data: &[u8]) {
         return;
     };
     let suite = CipherSuite::ALL[usize::from(sel & 7)];
-    let tag_len = [TagLen::L16, TagLen::L12, TagLen::L8, TagLen::hazmat_short_4()]
-        [usize::from((sel >> 3) & 3)];
+    let tag_len = [
+        TagLen::L16,
+        TagLen::L12,
+        TagLen::L8,
+        TagLen::hazmat_short_4(),
+    ][usize::from((sel >> 3) & 3)];
     let key = match suite.key_size() {
         crate::model::KeySize::Aes128 => SecretKey::aes128([0x42; 16]),
         crate::model::KeySize::Aes256 => SecretKey::aes256([0x42; 32]),
@@ -205,8 +209,14 @@ pub fn suite_open(data: &[u8]) {
         tag_len,
     );
     if tampered {
-        assert!(opened.is_err(), "tampered message accepted ({suite:?}, {tag_len:?})");
-        assert!(buf.iter().all(|b| *b == 0), "buffer not wiped after a failed open");
+        assert!(
+            opened.is_err(),
+            "tampered message accepted ({suite:?}, {tag_len:?})"
+        );
+        assert!(
+            buf.iter().all(|b| *b == 0),
+            "buffer not wiped after a failed open"
+        );
     } else {
         assert!(opened.is_ok());
         assert_eq!(&buf[..], msg);
