@@ -583,6 +583,18 @@ impl Receiver {
         Ok(self.replay.check(pn)?)
     }
 
+    /// The error for a packet that arrives with no frame open: a replay of the last frame's
+    /// packets when its packet number is not above the replay state, else unexpected.
+    fn outside_frame(&self, h: &Header) -> SepError {
+        if let Some(f) = &self.finished {
+            let pn = PacketNumber::new(f.fc, h.message_index);
+            if let Err(e) = self.replay.check(pn) {
+                return SepError::Security(e);
+            }
+        }
+        mismatch()
+    }
+
     /// Ends the scopes still open when the block changes or FE arrives.
     fn fail_open_scopes(&mut self) {
         let Some(frame) = self.frame.as_mut() else {
@@ -608,7 +620,9 @@ impl Receiver {
         h: &Header,
         out: &'o mut [u8],
     ) -> Result<Delivery<'o>, SepError> {
-        let frame = self.frame.as_ref().ok_or_else(mismatch)?;
+        let Some(frame) = self.frame.as_ref() else {
+            return Err(self.outside_frame(h));
+        };
         if h.key_id != frame.config.key_id {
             return Err(mismatch());
         }
@@ -726,7 +740,9 @@ impl Receiver {
         sep: &wire::Packet<&[u8]>,
         h: &Header,
     ) -> Result<Delivery<'o>, SepError> {
-        let frame = self.frame.as_ref().ok_or_else(mismatch)?;
+        let Some(frame) = self.frame.as_ref() else {
+            return Err(self.outside_frame(h));
+        };
         if h.key_id != frame.config.key_id || h.block != frame.tracker.block {
             return Err(mismatch());
         }
