@@ -12,6 +12,7 @@ pub mod rx;
 pub mod tx;
 pub mod wire;
 
+#[cfg(feature = "std")]
 #[doc(hidden)]
 pub mod fuzzing;
 

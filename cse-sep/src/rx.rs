@@ -572,13 +572,11 @@ impl Receiver {
         frame: &RxFrame,
         pn: PacketNumber,
     ) -> Result<cse_core::sequence::Pending, SepError> {
-        if let Some(t) = frame.tentative {
-            if pn <= t {
-                return Err(SepError::Security(SecurityError::Replay {
-                    pn: pn.get(),
-                    last: t.get(),
-                }));
-            }
+        if let Some(t) = frame.tentative.filter(|t| pn <= *t) {
+            return Err(SepError::Security(SecurityError::Replay {
+                pn: pn.get(),
+                last: t.get(),
+            }));
         }
         Ok(self.replay.check(pn)?)
     }
@@ -714,15 +712,13 @@ impl Receiver {
         if let Err(e) = self.counter.observe(h.message_index) {
             self.push_fusa(e);
         }
-        if is_fe {
-            if let Some(frame) = self.frame.take() {
-                self.events.push(Event::FrameComplete {
-                    frame_counter: frame.fc,
-                    messages: frame.messages,
-                    clean: frame.clean,
-                });
-                self.finished = Some(frame);
-            }
+        if is_fe && let Some(frame) = self.frame.take() {
+            self.events.push(Event::FrameComplete {
+                frame_counter: frame.fc,
+                messages: frame.messages,
+                clean: frame.clean,
+            });
+            self.finished = Some(frame);
         }
         let packet = out.get(..len).ok_or(SepError::Internal)?;
         Ok(deliver(
