@@ -20,22 +20,27 @@ pub fn pattern(len: usize) -> Vec<u8> {
 /// Reads criterion's own results (`<target>/criterion/<group>/<impl>/<size>/new/`), so it shows
 /// the latest measurement of each benchmark; sizes without both measurements are skipped.
 pub fn print_ratios(pairs: &[(&str, &str)]) {
+    print_ratios_for("cse-core", pairs);
+}
+
+/// [`print_ratios`] for benches whose own implementation is named `ours` (e.g. `cse-sep`).
+pub fn print_ratios_for(ours_name: &str, pairs: &[(&str, &str)]) {
     let root = criterion_dir();
     println!();
-    println!("cse-core against the reference of each group (median throughput, GB/s):");
+    println!("{ours_name} against the reference of each group (median throughput, GB/s):");
     println!(
-        "{:<18} {:>9} {:>12} {:>12} {:>16} {:>7}",
-        "group", "bytes", "cse-core", "reference", "(reference)", "ratio"
+        "{:<22} {:>9} {:>12} {:>12} {:>16} {:>7}",
+        "group", "bytes", ours_name, "reference", "(reference)", "ratio"
     );
     for (group, reference) in pairs {
-        let ours = read_impl(&root.join(group).join("cse-core"));
+        let ours = read_impl(&root.join(group).join(ours_name));
         let theirs = read_impl(&root.join(group).join(reference));
         for (bytes, ours_gbps) in &ours {
             let Some((_, ref_gbps)) = theirs.iter().find(|(b, _)| b == bytes) else {
                 continue;
             };
             println!(
-                "{group:<18} {bytes:>9} {ours_gbps:>12.2} {ref_gbps:>12.2} {:>16} {:>7.2}",
+                "{group:<22} {bytes:>9} {ours_gbps:>12.2} {ref_gbps:>12.2} {:>16} {:>7.2}",
                 format!("({reference})"),
                 ours_gbps / ref_gbps
             );
