@@ -632,3 +632,167 @@ impl Repr {
         Ok(l.total())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hex_literal::hex;
+
+    const P: Profile = Profile::DRAFT_1;
+
+    /// A per-message SV-2 RAW12 packet: header, 4 body bytes, 8-byte tag, CRC-32.
+    fn header() -> Header {
+        Header {
+            encrypted: false,
+            phase: Phase::Single,
+            key_id: KeyId::new(1).unwrap_or_default(),
+            sv: SvLevel::Sv2,
+            block: Block::Image,
+            tag_mode: TagMode::PerMessage,
+            orig_vc: 2,
+            orig_dt: 0x2C,
+            tag_len: Some(TagLen::L8),
+            orig_wc: 4,
+            message_index: 0x0102_0304,
+        }
+    }
+
+    fn emitted() -> std::vec::Vec<u8> {
+        let repr = Repr {
+            header: header(),
+            ext: None,
+        };
+        let mut buf = std::vec![0u8; repr.buffer_len()];
+        let n = repr.emit(&mut buf, &[1, 2, 3, 4], &[0xAA; 8], &P);
+        assert_eq!(n, Ok(buf.len()));
+        buf
+    }
+
+    extern crate std;
+
+    #[test]
+    fn header_bytes_follow_the_documented_layout() {
+        let b = emitted();
+        // version, flags (T, key id 1), SV 2 | image << 3 | mode 0, VC, DT, tag len, WC, index
+        assert_eq!(b[..12], hex!("01 41 0a 02 2c 08 04 00 04 03 02 01"));
+        assert_eq!(b[12..16], [1, 2, 3, 4]);
+        assert_eq!(b[16..24], [0xAA; 8]);
+        let crc = crc32(&P, &b[..24]).to_le_bytes();
+        assert_eq!(b[24..], crc);
+    }
+
+    #[test]
+    fn parses_what_it_emits() {
+        let b = emitted();
+        let p = Packet::new_checked(&b[..], &P).unwrap();
+        assert_eq!(*p.header(), header());
+        assert_eq!(p.body(), &[1, 2, 3, 4]);
+        assert_eq!(p.tag(), &[0xAA; 8]);
+        assert_eq!(p.verify_crc(&P), Ok(()));
+        assert_eq!(Repr::parse(&p, &P).map(|r| r.header), Ok(header()));
+    }
+
+    #[test]
+    fn rejects_truncated_and_trailing_bytes() {
+        let b = emitted();
+        for n in 0..b.len() {
+            assert!(matches!(
+                Packet::new_checked(&b[..n], &P),
+                Err(WireError::Truncated { .. })
+            ));
+        }
+        let mut longer = b.clone();
+        longer.push(0);
+        assert_eq!(
+            Packet::new_checked(&longer[..], &P),
+            Err(WireError::TrailingData(1))
+        );
+    }
+
+    #[test]
+    fn rejects_reserved_bits_bad_codes_and_inconsistent_flags() {
+        let b = emitted();
+        let bad = |at: usize, v: u8| {
+            let mut c = b.clone();
+            c[at] = v;
+            Packet::new_checked(&c[..], &P).map(|_| ())
+        };
+        assert_eq!(bad(0, 2), Err(WireError::Version(2)));
+        assert_eq!(bad(1, 0x51), Err(WireError::BadField(1))); // reserved flag bit
+        assert_eq!(bad(1, 0x4D), Err(WireError::BadField(1))); // phase 3
+        assert_eq!(bad(2, 0x8A), Err(WireError::BadField(2))); // reserved bit
+        assert_eq!(bad(2, 0x0E), Err(WireError::BadField(2))); // SV 6
+        assert_eq!(bad(2, 0x1A), Err(WireError::BadField(2))); // block 3
+        assert_eq!(bad(2, 0x6A), Err(WireError::BadField(2))); // tag mode 3
+        assert_eq!(bad(3, 32), Err(WireError::BadField(3))); // VC 32
+        assert_eq!(bad(5, 9), Err(WireError::BadField(5))); // tag length 9
+        assert_eq!(bad(5, 4), Err(WireError::BadField(5))); // hazmat 4 not allowed
+        assert!(matches!(bad(1, 0x01), Err(WireError::Inconsistent(_)))); // length without T
+        assert!(matches!(bad(1, 0x45), Err(WireError::Inconsistent(_)))); // member with tag
+        assert!(matches!(bad(2, 0x0D), Err(WireError::Inconsistent(_)))); // SV-5 with tag
+        assert!(matches!(bad(1, 0xC1), Err(WireError::Inconsistent(_)))); // E outside SV-1
+    }
+
+    #[test]
+    fn frame_extension_round_trips_and_must_be_canonical() {
+        let config = FrameConfig {
+            top: BlockConfig::full_integrity(CipherSuite::Aes128Cmac),
+            image: BlockConfig {
+                sv: SecurityVariant::BytePartialIntegrity { start: 3, len: 700 },
+                suite: CipherSuite::Aes128Cmac,
+                tag_len: TagLen::L12,
+                tag_mode: TagMode::PerFrame,
+            },
+            bottom: BlockConfig::no_security(),
+            key_id: KeyId::new(2).unwrap_or_default(),
+        };
+        let ext = FrameExt {
+            frame_counter: 0x0A0B_0C0D,
+            config,
+        };
+        let b = ext.to_bytes(&P);
+        assert_eq!(
+            b,
+            hex!(
+                "0d 0c 0b 0a"
+                "02 03 10 00 00 00 00 00"
+                "04 03 0c 02 03 00 bc 02"
+                "05 03 10 00 00 00 00 00"
+            )
+        );
+        assert_eq!(FrameExt::parse(&b, config.key_id, &P), Ok(ext));
+        // SV-2 with a nonzero parameter is not canonical.
+        let mut c = b;
+        c[8] = 1;
+        assert!(FrameExt::parse(&c, config.key_id, &P).is_err());
+        // SV-4 outside the image block is invalid.
+        let mut c = b;
+        c[4] = 4;
+        c[8] = 1;
+        c[10] = 1;
+        assert!(matches!(
+            FrameExt::parse(&c, config.key_id, &P),
+            Err(WireError::Config(_))
+        ));
+        // Unknown suite id.
+        let mut c = b;
+        c[5] = 0x7F;
+        assert!(FrameExt::parse(&c, config.key_id, &P).is_err());
+    }
+
+    #[test]
+    fn emit_refuses_wrong_lengths_and_small_buffers_without_writing() {
+        let repr = Repr {
+            header: header(),
+            ext: None,
+        };
+        let mut buf = [0x55u8; 28];
+        assert!(repr.emit(&mut buf, &[1, 2, 3], &[0; 8], &P).is_err());
+        assert!(repr.emit(&mut buf, &[1, 2, 3, 4], &[0; 7], &P).is_err());
+        assert!(
+            repr.emit(&mut buf[..27], &[1, 2, 3, 4], &[0; 8], &P)
+                .is_err()
+        );
+        assert_eq!(buf, [0x55; 28]);
+    }
+}

@@ -1,5 +1,5 @@
 //! Round trips: every SV x tag mode x suite x tag length, and proptest over frame shapes.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::panic)] // test helpers outside #[test] fns
 
 mod common;
 

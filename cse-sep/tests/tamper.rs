@@ -1,7 +1,7 @@
 //! Tamper tests: bit flips (noise and an attacker who fixes the CRCs), dropped, duplicated,
 //! reordered and replayed packets and frames, downgrades, key rollover, timeouts, and exactly
 //! what SV-3/SV-4 leave unprotected.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::panic)] // test helpers outside #[test] fns
 
 mod common;
 

@@ -3,7 +3,7 @@
 //!
 //! Regenerate (only when the format changes on purpose, with a `format_version` bump):
 //! `CSE_SEP_REGEN_VECTORS=1 cargo test -p cse-sep --test vectors`.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::panic)] // test helpers outside #[test] fns
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
