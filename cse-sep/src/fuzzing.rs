@@ -10,7 +10,8 @@ use std::vec::Vec;
 use cse_core::csi2::{DataType, Emitter, HeaderForm, Packets, VirtualChannel};
 use cse_core::keys::{Salt, SecretKey};
 use cse_core::{
-    BlockConfig, CipherSuite, FrameConfig, KeyId, Policy, Profile, SecurityVariant, TagLen, TagMode,
+    BlockConfig, CipherSuite, FrameConfig, KeyId, Policy, Profile, SecurityVariant, SvLevel,
+    TagLen, TagMode,
 };
 
 use crate::wire::{Packet, Repr};
@@ -117,7 +118,8 @@ fn legit(config: FrameConfig, suite: CipherSuite) -> (Vec<Vec<u8>>, Vec<Vec<u8>>
 /// legitimate SEP stream of two frames: `0 k` send packet `k`; `1 k pos val` send packet `k`
 /// with byte `pos` XOR `val` (CRCs recomputed when `val` is odd, like an attacker would);
 /// `2 len bytes..` send raw bytes. Invariants: never panics; every packet released as
-/// verified (or decrypted after its scope verified) is byte-identical to an original packet.
+/// verified (or decrypted after its scope verified) is byte-identical to an original packet;
+/// nothing comes out unprotected (the policy forbids SV-5).
 pub fn sep_receiver(data: &[u8]) {
     let Some((&sel, mut ops)) = data.split_first() else {
         return;
@@ -125,7 +127,14 @@ pub fn sep_receiver(data: &[u8]) {
     let (config, suite) = config(sel);
     let (originals, seps) = legit(config, suite);
     let vc = VirtualChannel::new(VC).unwrap();
-    let mut rx = Receiver::new(Settings::new(vc), Policy::PERMISSIVE, 50);
+    // The policy demands SV-2 or better everywhere: with a permissive policy an attacker could
+    // legitimately turn a frame into SV-5 (unauthenticated by definition).
+    let policy = Policy {
+        min_top: SvLevel::Sv2,
+        min_image: SvLevel::Sv2,
+        min_bottom: SvLevel::Sv2,
+    };
+    let mut rx = Receiver::new(Settings::new(vc), policy, 50);
     rx.install_key(KeyId::default(), material(suite)).unwrap();
     let mut held: Vec<(Vec<u8>, crate::DecryptTicket, crate::ScopeId, u32, bool)> = Vec::new();
     let mut now = 0u64;
