@@ -421,8 +421,9 @@ impl Receiver {
     /// writes the original packet, if it carries one, into `out`.
     ///
     /// # Errors
-    /// The packet is rejected and nothing in `out` may be used (it is wiped): see
-    /// [`SepError`]. A rejection inside an open scope makes that scope fail later.
+    /// The packet is rejected: see [`SepError`]. Nothing in `out` may be used: when a tag fails
+    /// the written bytes are zeroized, and the other checks run before anything is written.
+    /// A rejection inside an open scope makes that scope fail at its close record.
     pub fn receive<'o>(
         &mut self,
         sep: &[u8],

@@ -543,3 +543,46 @@ fn too_small_output_buffers_are_refused_without_state_change() {
     assert!(!detected(&o));
     assert!(o.accepted() == f);
 }
+
+#[test]
+fn a_bridge_remapping_the_outer_vc_does_not_break_verification() {
+    use cse_core::csi2::{HeaderForm, Packet};
+    let suite = CipherSuite::Aes256Gmac;
+    let cfg = uniform(
+        SecurityVariant::FullIntegrity,
+        suite,
+        TagLen::L16,
+        TagMode::PerFrame,
+    );
+    let (mut seps, originals) = stream(cfg, suite, 1);
+    for s in &mut seps {
+        // The bridge moves the SEP packets to VC 3 and recomputes the ECC.
+        let mut p = Packet::new_unchecked(&mut s[..]);
+        p.set_vc(cse_core::csi2::VirtualChannel::new(3).unwrap());
+        p.fill_ecc(HeaderForm::Dphy);
+    }
+    let o = receive_all(&mut fresh_rx(suite), &seps);
+    assert!(!detected(&o), "{:?}", o.errors);
+    assert!(o.accepted() == originals);
+}
+
+#[test]
+fn a_packet_with_another_key_id_inside_a_frame_is_rejected() {
+    let suite = CipherSuite::Aes128Gmac;
+    let cfg = uniform(
+        SecurityVariant::FullIntegrity,
+        suite,
+        TagLen::L16,
+        TagMode::PerMessage,
+    );
+    let (mut seps, _) = stream(cfg, suite, 1);
+    // Packet 2 claims key id 1 (attacker fixes the CRCs).
+    seps[2][5] ^= 0x01;
+    fix_crcs(&mut seps[2]);
+    let o = receive_all(&mut fresh_rx(suite), &seps);
+    assert!(
+        o.errors.contains(&SepError::UnexpectedPacket),
+        "{:?}",
+        o.errors
+    );
+}
