@@ -13,7 +13,15 @@ pub extern "C" fn cse_nostd_check() -> u32 {
         KeyId::default(),
     );
     let ok = frame.validate().is_ok() && frame.block(Block::Image).sv.authenticates();
-    u32::from(crc16_mcrf4xx(&[0xFF, 0x00])) ^ u32::from(ok) ^ ccise_check()
+    // The SEP codec and agents link too.
+    let sep = cse_sep::wire::Packet::new_checked(&[0u8; 16][..], &cse_core::Profile::DRAFT_1);
+    let rx = cse_sep::Receiver::new(
+        cse_sep::Settings::new(cse_core::csi2::VirtualChannel::default()),
+        cse_core::Policy::PERMISSIVE,
+        1,
+    );
+    let _ = rx.protocol_stats();
+    u32::from(crc16_mcrf4xx(&[0xFF, 0x00])) ^ u32::from(ok) ^ u32::from(sep.is_ok()) ^ ccise_check()
 }
 
 /// Seals a CCISE write and applies it to the simulated sensor.

@@ -23,7 +23,7 @@ pub fn print_ratios(pairs: &[(&str, &str)]) {
     print_ratios_for("cse-core", pairs);
 }
 
-/// [`print_ratios`] for the benchmarks named `ours` (e.g. `ccise`) instead of `cse-core`.
+/// [`print_ratios`] for the benchmarks named `ours` (e.g. `ccise`, `cse-sep`) instead of `cse-core`.
 pub fn print_ratios_for(ours_name: &str, pairs: &[(&str, &str)]) {
     let root = criterion_dir();
     println!();

@@ -215,3 +215,15 @@ fn dropped_keys_are_dropped_not_leaked() {
     drop(s);
     assert_eq!(Rc::strong_count(&k1), 1);
 }
+
+#[test]
+fn get_mut_reaches_installed_keys_only() {
+    let mut slots: KeySlots<u32> = KeySlots::new();
+    slots.install(id(1), 10).unwrap();
+    *slots.get_mut(id(1)).unwrap() += 5;
+    assert_eq!(slots.get(id(1)), Ok(&15));
+    assert_eq!(
+        slots.get_mut(id(2)),
+        Err(SecurityError::UnknownKeyId(id(2)))
+    );
+}
