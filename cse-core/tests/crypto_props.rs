@@ -187,7 +187,11 @@ proptest! {
         let mut ct = msg.clone();
         let tag = sk.seal_in_place(&Iv(iv), &[&aad], &mut ct, TagLen::L16);
         if suite.encrypts() {
-            prop_assert_ne!(&ct, &msg);
+            // A short keystream can leave the message unchanged by chance (2^-8 per byte);
+            // from 8 bytes on that is a 2^-64 event.
+            if msg.len() >= 8 {
+                prop_assert_ne!(&ct, &msg);
+            }
         } else {
             prop_assert_eq!(&ct, &msg);
         }
