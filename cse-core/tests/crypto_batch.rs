@@ -1,51 +1,13 @@
 //! Differential tests of the batched MAC paths against the one-message-at-a-time engines
 //! (CMAC: the streaming `CmacState`, which runs on the RustCrypto `cmac` crate).
 
+mod common;
+use common::{any_key, any_tag_len, key, split};
+
 use cse_core::TagLen;
 use cse_core::crypto::{CMAC_BATCH_LANES, CmacKey, GMAC_BATCH_LANES, GcmKey};
-use cse_core::keys::SecretKey;
-use cse_core::model::KeySize;
 use cse_core::nonce::Iv;
 use proptest::prelude::*;
-
-fn key(bytes: &[u8]) -> SecretKey {
-    let size = if bytes.len() == 16 {
-        KeySize::Aes128
-    } else {
-        KeySize::Aes256
-    };
-    SecretKey::from_slice(size, bytes).expect("test key length")
-}
-
-fn any_key() -> impl Strategy<Value = Vec<u8>> {
-    prop_oneof![
-        proptest::collection::vec(any::<u8>(), 16),
-        proptest::collection::vec(any::<u8>(), 32)
-    ]
-}
-
-fn any_tag_len() -> impl Strategy<Value = TagLen> {
-    prop_oneof![
-        Just(TagLen::L16),
-        Just(TagLen::L12),
-        Just(TagLen::L8),
-        Just(TagLen::hazmat_short_4())
-    ]
-}
-
-/// Splits `msg` at the (sorted, clamped) cut points; repeated cuts give empty pieces.
-fn split<'a>(msg: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
-    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (msg.len() + 1)).collect();
-    cuts.sort_unstable();
-    let mut pieces = Vec::new();
-    let mut prev = 0;
-    for c in cuts {
-        pieces.push(&msg[prev..c]);
-        prev = c;
-    }
-    pieces.push(&msg[prev..]);
-    pieces
-}
 
 /// Lengths that hit every CMAC case: empty, partial, exactly one block, block multiples, and
 /// block multiples plus one.

@@ -1,21 +1,13 @@
 //! Known-answer tests of the AES engines: NIST SP 800-38B CMAC examples, the GCM specification
 //! test cases, and Wycheproof AES-GCM / AES-CMAC.
 
+mod common;
+use common::key;
+
 use cse_core::crypto::{CmacKey, GcmKey};
-use cse_core::keys::SecretKey;
-use cse_core::model::KeySize;
 use cse_core::nonce::Iv;
 use cse_core::{SecurityError, TagLen};
 use hex_literal::hex;
-
-fn key(bytes: &[u8]) -> SecretKey {
-    let size = if bytes.len() == 16 {
-        KeySize::Aes128
-    } else {
-        KeySize::Aes256
-    };
-    SecretKey::from_slice(size, bytes).expect("test key length")
-}
 
 // ---------------------------------------------------------------------------------------------
 // CMAC: NIST SP 800-38B, Appendix D (D.1 AES-128, D.3 AES-256), examples 1-4 (messages of

@@ -1,5 +1,8 @@
 //! Property and differential tests of the AES engines.
 
+mod common;
+use common::{any_key, any_tag_len, key, split};
+
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes128Gcm, Aes256Gcm};
 use cse_core::crypto::{CmacKey, GcmKey, SuiteKey};
@@ -8,15 +11,6 @@ use cse_core::model::KeySize;
 use cse_core::nonce::Iv;
 use cse_core::{CipherSuite, ConfigError, SecurityError, TagLen};
 use proptest::prelude::*;
-
-fn key(bytes: &[u8]) -> SecretKey {
-    let size = if bytes.len() == 16 {
-        KeySize::Aes128
-    } else {
-        KeySize::Aes256
-    };
-    SecretKey::from_slice(size, bytes).expect("test key length")
-}
 
 /// RustCrypto `aes-gcm` (the reference), detached tag.
 fn reference_seal(k: &[u8], iv: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> [u8; 16] {
@@ -31,36 +25,6 @@ fn reference_seal(k: &[u8], iv: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> [u8; 1
             .encrypt_inout_detached(&nonce, aad, buf.into())
     };
     tag.expect("seal").into()
-}
-
-fn any_key() -> impl Strategy<Value = Vec<u8>> {
-    prop_oneof![
-        proptest::collection::vec(any::<u8>(), 16),
-        proptest::collection::vec(any::<u8>(), 32)
-    ]
-}
-
-fn any_tag_len() -> impl Strategy<Value = TagLen> {
-    prop_oneof![
-        Just(TagLen::L16),
-        Just(TagLen::L12),
-        Just(TagLen::L8),
-        Just(TagLen::hazmat_short_4())
-    ]
-}
-
-/// Splits `msg` at the (sorted, clamped) cut points; repeated cuts give empty pieces.
-fn split<'a>(msg: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
-    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (msg.len() + 1)).collect();
-    cuts.sort_unstable();
-    let mut pieces = Vec::new();
-    let mut prev = 0;
-    for c in cuts {
-        pieces.push(&msg[prev..c]);
-        prev = c;
-    }
-    pieces.push(&msg[prev..]);
-    pieces
 }
 
 proptest! {
