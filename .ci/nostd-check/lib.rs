@@ -21,7 +21,11 @@ pub extern "C" fn cse_nostd_check() -> u32 {
         1,
     );
     let _ = rx.protocol_stats();
-    u32::from(crc16_mcrf4xx(&[0xFF, 0x00])) ^ u32::from(ok) ^ u32::from(sep.is_ok()) ^ ccise_check()
+    u32::from(crc16_mcrf4xx(&[0xFF, 0x00]))
+        ^ u32::from(ok)
+        ^ u32::from(sep.is_ok())
+        ^ ccise_check()
+        ^ spdm_check()
 }
 
 /// Seals a CCISE write and applies it to the simulated sensor.
@@ -47,6 +51,34 @@ fn ccise_check() -> u32 {
         Ok(s) => u32::from(tgt.handle_write(&frame[..s.len], &mut map).is_ok()),
         Err(_) => 0,
     }
+}
+
+/// Runs the SPDM key schedule and seals and opens one secured record (no allocator).
+fn spdm_check() -> u32 {
+    use spdm_lite::crypto::{AeadAlgo, Digest, HashAlgo, RustCrypto};
+    use spdm_lite::key_schedule::KeySchedule;
+    use spdm_lite::msgs::Version;
+    use spdm_lite::record::{self, DirectionKeys};
+    let p = RustCrypto;
+    let ks = KeySchedule::new(&p, HashAlgo::Sha384, Version::V12);
+    let Ok(th) = Digest::from_slice(&[7; 48]) else {
+        return 0;
+    };
+    let keys = || {
+        let hs = ks.handshake_secret(&[1; 48], false).ok()?;
+        let h = ks.handshake(hs, &th).ok()?;
+        ks.traffic_keys(AeadAlgo::Aes256Gcm, &h.request.secret)
+            .ok()
+            .map(DirectionKeys::new)
+    };
+    let (Some(mut tx), Some(mut rx)) = (keys(), keys()) else {
+        return 0;
+    };
+    let mut buf = [0u8; 64];
+    let Ok(n) = record::seal(&p, 1, &mut tx, &[0x12, 0xE8, 0, 0], &[], &mut buf) else {
+        return 0;
+    };
+    u32::from(record::open(&p, 1, &mut rx, &mut buf[..n]).is_ok())
 }
 
 #[panic_handler]

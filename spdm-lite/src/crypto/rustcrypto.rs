@@ -1,0 +1,395 @@
+//! The default provider on the RustCrypto crates.
+
+use super::{
+    AEAD_IV_LEN, AEAD_TAG_LEN, AeadAlgo, AsymAlgo, CryptoProvider, DheGroup, DheSecret, Digest,
+    HashAlgo, HashCtx, MAX_DHE_LEN, RandomSource, Secret, Signer,
+};
+use crate::error::{CryptoError, Error};
+use aes_gcm::aead::{AeadInOut, KeyInit};
+use aes_gcm::{Aes128Gcm, Aes256Gcm};
+use hmac::{Hmac, Mac};
+use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
+use p256::elliptic_curve::sec1::ToSec1Point;
+use sha2::{Digest as _, Sha256, Sha384};
+
+/// The RustCrypto provider. Stateless; randomness comes from the caller's [`RandomSource`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RustCrypto;
+
+/// Running SHA-256 / SHA-384 state of [`RustCrypto`].
+#[derive(Clone, Debug)]
+pub enum RustCryptoHash {
+    /// SHA-256.
+    Sha256(Sha256),
+    /// SHA-384.
+    Sha384(Sha384),
+}
+
+impl HashCtx for RustCryptoHash {
+    fn algorithm(&self) -> HashAlgo {
+        match self {
+            Self::Sha256(_) => HashAlgo::Sha256,
+            Self::Sha384(_) => HashAlgo::Sha384,
+        }
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            Self::Sha256(h) => h.update(data),
+            Self::Sha384(h) => h.update(data),
+        }
+    }
+
+    fn finish(self) -> Digest {
+        let r = match self {
+            Self::Sha256(h) => Digest::from_slice(&h.finalize()),
+            Self::Sha384(h) => Digest::from_slice(&h.finalize()),
+        };
+        // Both outputs fit a `Digest` by construction.
+        r.unwrap_or(Digest {
+            bytes: [0; super::MAX_HASH_LEN],
+            len: 0,
+        })
+    }
+}
+
+/// An ephemeral ECDHE key of [`RustCrypto`] (zeroized on drop by the curve crates).
+pub enum RustCryptoDhe {
+    /// secp256r1.
+    P256(p256::SecretKey),
+    /// secp384r1.
+    P384(p384::SecretKey),
+}
+
+impl core::fmt::Debug for RustCryptoDhe {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "RustCryptoDhe({:?}, ..)", self.group())
+    }
+}
+
+fn write_untagged(sec1: &[u8], out: &mut [u8]) -> Result<usize, CryptoError> {
+    // SEC1 uncompressed: 0x04 ‖ X ‖ Y.
+    let xy = sec1.get(1..).ok_or(CryptoError::InvalidKey)?;
+    out.get_mut(..xy.len())
+        .ok_or(CryptoError::InvalidLength)?
+        .copy_from_slice(xy);
+    Ok(xy.len())
+}
+
+/// `0x04 ‖ X ‖ Y` on the stack, for the curve crates' SEC1 decoders.
+fn tagged(xy: &[u8], expected: usize) -> Result<([u8; MAX_DHE_LEN + 1], usize), CryptoError> {
+    if xy.len() != expected {
+        return Err(CryptoError::InvalidKey);
+    }
+    let mut buf = [0u8; MAX_DHE_LEN + 1];
+    buf[0] = 0x04;
+    buf.get_mut(1..=xy.len())
+        .ok_or(CryptoError::InvalidKey)?
+        .copy_from_slice(xy);
+    Ok((buf, xy.len() + 1))
+}
+
+impl DheSecret for RustCryptoDhe {
+    fn group(&self) -> DheGroup {
+        match self {
+            Self::P256(_) => DheGroup::Secp256r1,
+            Self::P384(_) => DheGroup::Secp384r1,
+        }
+    }
+
+    fn public_key(&self, out: &mut [u8]) -> Result<usize, CryptoError> {
+        match self {
+            Self::P256(k) => write_untagged(k.public_key().to_sec1_point(false).as_bytes(), out),
+            Self::P384(k) => write_untagged(k.public_key().to_sec1_point(false).as_bytes(), out),
+        }
+    }
+
+    fn agree(self, peer: &[u8]) -> Result<Secret, CryptoError> {
+        let (buf, n) = tagged(peer, self.group().public_len())?;
+        let sec1 = buf.get(..n).ok_or(CryptoError::InvalidKey)?;
+        match self {
+            Self::P256(k) => {
+                let pk =
+                    p256::PublicKey::from_sec1_bytes(sec1).map_err(|_| CryptoError::InvalidKey)?;
+                let shared = p256::ecdh::diffie_hellman(k.to_nonzero_scalar(), pk.as_affine());
+                Secret::from_slice(shared.raw_secret_bytes())
+            }
+            Self::P384(k) => {
+                let pk =
+                    p384::PublicKey::from_sec1_bytes(sec1).map_err(|_| CryptoError::InvalidKey)?;
+                let shared = p384::ecdh::diffie_hellman(k.to_nonzero_scalar(), pk.as_affine());
+                Secret::from_slice(shared.raw_secret_bytes())
+            }
+        }
+    }
+}
+
+/// An ECDSA signing key for [`Signer`], signing deterministically (RFC 6979).
+pub enum EcdsaSigningKey {
+    /// P-256.
+    P256(p256::ecdsa::SigningKey),
+    /// P-384.
+    P384(p384::ecdsa::SigningKey),
+}
+
+impl core::fmt::Debug for EcdsaSigningKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "EcdsaSigningKey({:?}, ..)", self.algorithm())
+    }
+}
+
+impl EcdsaSigningKey {
+    /// A key from its big-endian scalar (32 bytes for P-256, 48 for P-384).
+    ///
+    /// # Errors
+    /// [`CryptoError::InvalidKey`] if the scalar is zero, out of range, or of the wrong size.
+    pub fn from_scalar(alg: AsymAlgo, scalar: &[u8]) -> Result<Self, CryptoError> {
+        match alg {
+            AsymAlgo::EcdsaP256 => p256::ecdsa::SigningKey::from_slice(scalar)
+                .map(Self::P256)
+                .map_err(|_| CryptoError::InvalidKey),
+            AsymAlgo::EcdsaP384 => p384::ecdsa::SigningKey::from_slice(scalar)
+                .map(Self::P384)
+                .map_err(|_| CryptoError::InvalidKey),
+        }
+    }
+
+    /// A key from a SEC1 `ECPrivateKey` DER document (`openssl ec -outform DER`).
+    ///
+    /// # Errors
+    /// [`CryptoError::InvalidKey`] if the document is not a key of `alg`'s curve.
+    pub fn from_sec1_der(alg: AsymAlgo, der: &[u8]) -> Result<Self, CryptoError> {
+        match alg {
+            AsymAlgo::EcdsaP256 => p256::SecretKey::from_sec1_der(der)
+                .map(|k| Self::P256(k.into()))
+                .map_err(|_| CryptoError::InvalidKey),
+            AsymAlgo::EcdsaP384 => p384::SecretKey::from_sec1_der(der)
+                .map(|k| Self::P384(k.into()))
+                .map_err(|_| CryptoError::InvalidKey),
+        }
+    }
+
+    /// Writes the public key as SEC1 uncompressed `04‖X‖Y` into `out`; returns its length.
+    ///
+    /// # Errors
+    /// [`CryptoError::InvalidLength`] if `out` is too short.
+    pub fn public_key_sec1(&self, out: &mut [u8]) -> Result<usize, CryptoError> {
+        let write = |b: &[u8], out: &mut [u8]| {
+            out.get_mut(..b.len())
+                .ok_or(CryptoError::InvalidLength)?
+                .copy_from_slice(b);
+            Ok(b.len())
+        };
+        match self {
+            Self::P256(k) => write(k.verifying_key().to_sec1_point(false).as_bytes(), out),
+            Self::P384(k) => write(k.verifying_key().to_sec1_point(false).as_bytes(), out),
+        }
+    }
+}
+
+impl Signer for EcdsaSigningKey {
+    fn algorithm(&self) -> AsymAlgo {
+        match self {
+            Self::P256(_) => AsymAlgo::EcdsaP256,
+            Self::P384(_) => AsymAlgo::EcdsaP384,
+        }
+    }
+
+    fn sign_prehash(&self, prehash: &[u8], out: &mut [u8]) -> Result<usize, CryptoError> {
+        let n = self.algorithm().signature_len();
+        let dst = out.get_mut(..n).ok_or(CryptoError::InvalidLength)?;
+        match self {
+            Self::P256(k) => {
+                let sig: p256::ecdsa::Signature = k
+                    .sign_prehash(prehash)
+                    .map_err(|_| CryptoError::InvalidKey)?;
+                dst.copy_from_slice(&sig.to_bytes());
+            }
+            Self::P384(k) => {
+                let sig: p384::ecdsa::Signature = k
+                    .sign_prehash(prehash)
+                    .map_err(|_| CryptoError::InvalidKey)?;
+                dst.copy_from_slice(&sig.to_bytes());
+            }
+        }
+        Ok(n)
+    }
+}
+
+fn hmac_into<M: Mac + KeyInit>(
+    key: &[u8],
+    data: &[&[u8]],
+    out: &mut [u8],
+) -> Result<(), CryptoError> {
+    let mut mac = <M as KeyInit>::new_from_slice(key).map_err(|_| CryptoError::InvalidKey)?;
+    for d in data {
+        mac.update(d);
+    }
+    let tag = mac.finalize().into_bytes();
+    if out.len() != tag.len() {
+        return Err(CryptoError::InvalidLength);
+    }
+    out.copy_from_slice(&tag);
+    Ok(())
+}
+
+fn seal_with<A: AeadInOut + KeyInit>(
+    key: &[u8],
+    nonce: &[u8; AEAD_IV_LEN],
+    aad: &[u8],
+    buf: &mut [u8],
+) -> Result<[u8; AEAD_TAG_LEN], CryptoError> {
+    let cipher = A::new_from_slice(key).map_err(|_| CryptoError::InvalidKey)?;
+    let nonce =
+        aes_gcm::aead::Nonce::<A>::try_from(&nonce[..]).map_err(|_| CryptoError::InvalidKey)?;
+    let tag = cipher
+        .encrypt_inout_detached(&nonce, aad, buf.into())
+        .map_err(|_| CryptoError::InvalidLength)?;
+    let mut out = [0u8; AEAD_TAG_LEN];
+    if tag.len() != AEAD_TAG_LEN {
+        return Err(CryptoError::InvalidLength);
+    }
+    out.copy_from_slice(&tag);
+    Ok(out)
+}
+
+fn open_with<A: AeadInOut + KeyInit>(
+    key: &[u8],
+    nonce: &[u8; AEAD_IV_LEN],
+    aad: &[u8],
+    buf: &mut [u8],
+    tag: &[u8; AEAD_TAG_LEN],
+) -> Result<(), Error> {
+    let cipher = A::new_from_slice(key).map_err(|_| CryptoError::InvalidKey)?;
+    let nonce =
+        aes_gcm::aead::Nonce::<A>::try_from(&nonce[..]).map_err(|_| CryptoError::InvalidKey)?;
+    let tag = aes_gcm::aead::Tag::<A>::try_from(&tag[..]).map_err(|_| CryptoError::InvalidKey)?;
+    cipher
+        .decrypt_inout_detached(&nonce, aad, buf.into(), &tag)
+        .map_err(|_| Error::Authentication)
+}
+
+impl CryptoProvider for RustCrypto {
+    type Hash = RustCryptoHash;
+    type Dhe = RustCryptoDhe;
+
+    fn hash(&self, alg: HashAlgo) -> Result<Self::Hash, CryptoError> {
+        Ok(match alg {
+            HashAlgo::Sha256 => RustCryptoHash::Sha256(Sha256::new()),
+            HashAlgo::Sha384 => RustCryptoHash::Sha384(Sha384::new()),
+        })
+    }
+
+    fn hmac(
+        &self,
+        alg: HashAlgo,
+        key: &[u8],
+        data: &[&[u8]],
+        out: &mut [u8],
+    ) -> Result<(), CryptoError> {
+        match alg {
+            HashAlgo::Sha256 => hmac_into::<Hmac<Sha256>>(key, data, out),
+            HashAlgo::Sha384 => hmac_into::<Hmac<Sha384>>(key, data, out),
+        }
+    }
+
+    fn hkdf_expand(
+        &self,
+        alg: HashAlgo,
+        prk: &[u8],
+        info: &[&[u8]],
+        out: &mut [u8],
+    ) -> Result<(), CryptoError> {
+        match alg {
+            HashAlgo::Sha256 => hkdf::Hkdf::<Sha256>::from_prk(prk)
+                .map_err(|_| CryptoError::InvalidLength)?
+                .expand_multi_info(info, out)
+                .map_err(|_| CryptoError::InvalidLength),
+            HashAlgo::Sha384 => hkdf::Hkdf::<Sha384>::from_prk(prk)
+                .map_err(|_| CryptoError::InvalidLength)?
+                .expand_multi_info(info, out)
+                .map_err(|_| CryptoError::InvalidLength),
+        }
+    }
+
+    fn dhe_generate(
+        &self,
+        group: DheGroup,
+        rng: &mut dyn RandomSource,
+    ) -> Result<Self::Dhe, CryptoError> {
+        // Rejection sampling: a random scalar is out of range with probability < 2^-32, so a
+        // few attempts suffice; a source that keeps producing invalid scalars is broken.
+        let mut seed = Secret::zeroed(group.secret_len())?;
+        for _ in 0..8 {
+            rng.fill(seed.as_mut_bytes())?;
+            let key = match group {
+                DheGroup::Secp256r1 => p256::SecretKey::from_slice(seed.as_bytes())
+                    .ok()
+                    .map(RustCryptoDhe::P256),
+                DheGroup::Secp384r1 => p384::SecretKey::from_slice(seed.as_bytes())
+                    .ok()
+                    .map(RustCryptoDhe::P384),
+            };
+            if let Some(key) = key {
+                return Ok(key);
+            }
+        }
+        Err(CryptoError::Rng)
+    }
+
+    fn ecdsa_verify(
+        &self,
+        alg: AsymAlgo,
+        public_key_sec1: &[u8],
+        prehash: &[u8],
+        signature: &[u8],
+    ) -> Result<(), Error> {
+        match alg {
+            AsymAlgo::EcdsaP256 => {
+                let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key_sec1)
+                    .map_err(|_| CryptoError::InvalidKey)?;
+                let sig = p256::ecdsa::Signature::from_slice(signature)
+                    .map_err(|_| Error::Authentication)?;
+                vk.verify_prehash(prehash, &sig)
+                    .map_err(|_| Error::Authentication)
+            }
+            AsymAlgo::EcdsaP384 => {
+                let vk = p384::ecdsa::VerifyingKey::from_sec1_bytes(public_key_sec1)
+                    .map_err(|_| CryptoError::InvalidKey)?;
+                let sig = p384::ecdsa::Signature::from_slice(signature)
+                    .map_err(|_| Error::Authentication)?;
+                vk.verify_prehash(prehash, &sig)
+                    .map_err(|_| Error::Authentication)
+            }
+        }
+    }
+
+    fn aead_seal(
+        &self,
+        alg: AeadAlgo,
+        key: &[u8],
+        nonce: &[u8; AEAD_IV_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> Result<[u8; AEAD_TAG_LEN], CryptoError> {
+        match alg {
+            AeadAlgo::Aes128Gcm => seal_with::<Aes128Gcm>(key, nonce, aad, buf),
+            AeadAlgo::Aes256Gcm => seal_with::<Aes256Gcm>(key, nonce, aad, buf),
+        }
+    }
+
+    fn aead_open(
+        &self,
+        alg: AeadAlgo,
+        key: &[u8],
+        nonce: &[u8; AEAD_IV_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8; AEAD_TAG_LEN],
+    ) -> Result<(), Error> {
+        match alg {
+            AeadAlgo::Aes128Gcm => open_with::<Aes128Gcm>(key, nonce, aad, buf, tag),
+            AeadAlgo::Aes256Gcm => open_with::<Aes256Gcm>(key, nonce, aad, buf, tag),
+        }
+    }
+}

@@ -1,0 +1,17 @@
+#![no_std]
+#![forbid(unsafe_code)]
+#![doc = include_str!("../README.md")]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod codec;
+pub mod crypto;
+pub mod error;
+pub mod export;
+pub mod key_schedule;
+pub mod msgs;
+pub mod record;
+pub mod transcript;
+
+pub use error::{CryptoError, EncodeError, Error, InvalidMessage};

@@ -1,0 +1,207 @@
+//! DSP0277 secured messages in the MCTP binding used by spdm-emu.
+//!
+//! ```text
+//! 0x06 | SessionID(4) | SeqNum(2) | Length(2) = len(ciphertext) + 16
+//!      | AES-GCM( AppDataLength(2) | 0x05 | SPDM message | RandomPad ) | Tag(16)
+//! AAD   = SessionID | SeqNum | Length   (the 8 bytes after 0x06)
+//! Nonce = IV XOR u64_le(seq) in IV bytes 0..8
+//! ```
+//!
+//! All integers little-endian. Sequence numbers are 64-bit per direction, start at 0 for every
+//! key, carry their low 16 bits on the wire and never wrap: a direction whose counter reached
+//! `u64::MAX` refuses to seal or open ([`Error::SequenceExhausted`]). A receiver accepts only
+//! the next sequence number; its counter moves only after the tag verifies, and the plaintext
+//! area is wiped when it does not.
+
+use crate::codec::{Reader, Writer};
+use crate::crypto::{AEAD_IV_LEN, AEAD_TAG_LEN, AeadAlgo, CryptoProvider, Secret};
+use crate::error::{Error, InvalidMessage};
+use crate::key_schedule::TrafficKeys;
+
+/// MCTP message type of a secured message.
+pub const MCTP_SECURED: u8 = 0x06;
+/// MCTP message type of a plain SPDM message.
+pub const MCTP_SPDM: u8 = 0x05;
+/// Bytes before the ciphertext: type, session id, sequence number, length.
+pub const HEADER_LEN: usize = 9;
+/// Record overhead around an SPDM message without padding.
+pub const OVERHEAD: usize = HEADER_LEN + 2 + 1 + AEAD_TAG_LEN;
+/// Largest random padding this crate accepts to add.
+pub const MAX_PAD: usize = 32;
+
+/// Keys and sequence number of one direction of a session.
+#[derive(Debug)]
+pub struct DirectionKeys {
+    aead: AeadAlgo,
+    key: Secret,
+    iv: [u8; AEAD_IV_LEN],
+    seq: u64,
+}
+
+impl Drop for DirectionKeys {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.iv);
+    }
+}
+
+impl DirectionKeys {
+    /// Installs traffic keys with sequence number 0.
+    pub fn new(keys: TrafficKeys) -> Self {
+        let iv = keys.iv_array();
+        Self {
+            aead: keys.aead,
+            key: keys.key,
+            iv,
+            seq: 0,
+        }
+    }
+
+    /// The next sequence number this direction will use.
+    pub fn sequence(&self) -> u64 {
+        self.seq
+    }
+
+    fn nonce(&self) -> [u8; AEAD_IV_LEN] {
+        let mut n = self.iv;
+        for (d, s) in n.iter_mut().zip(self.seq.to_le_bytes()) {
+            *d ^= s;
+        }
+        n
+    }
+
+    fn check_seq(&self) -> Result<(), Error> {
+        if self.seq == u64::MAX {
+            Err(Error::SequenceExhausted)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// The session id of a secured record, for routing before decryption.
+///
+/// # Errors
+/// [`InvalidMessage`] if the record is too short or not a secured message.
+pub fn session_id(record: &[u8]) -> Result<u32, InvalidMessage> {
+    let mut r = Reader::new(record);
+    let ty = r.u8()?;
+    if ty != MCTP_SECURED {
+        return Err(InvalidMessage::UnexpectedMessageType(ty));
+    }
+    r.u32()
+}
+
+/// Seals `spdm` (an SPDM message) into a record in `out` with `pad` as random padding.
+/// Returns the record length. The sequence number advances only on success.
+///
+/// # Errors
+/// [`Error::SequenceExhausted`]; [`Error::Encode`] if `out` is too small or `pad` longer than
+/// [`MAX_PAD`].
+pub fn seal<P: CryptoProvider>(
+    provider: &P,
+    session_id: u32,
+    keys: &mut DirectionKeys,
+    spdm: &[u8],
+    pad: &[u8],
+    out: &mut [u8],
+) -> Result<usize, Error> {
+    keys.check_seq()?;
+    if pad.len() > MAX_PAD {
+        return Err(crate::error::EncodeError::FieldTooLong.into());
+    }
+    let app_len = 1 + spdm.len();
+    let ct_len = 2 + app_len + pad.len();
+    let total = HEADER_LEN + ct_len + AEAD_TAG_LEN;
+    let mut w = Writer::new(out);
+    w.u8(MCTP_SECURED)?;
+    w.u32(session_id)?;
+    w.u16(keys.seq as u16)?;
+    w.len16(ct_len + AEAD_TAG_LEN)?;
+    w.len16(app_len)?;
+    w.u8(MCTP_SPDM)?;
+    w.put(spdm)?;
+    w.put(pad)?;
+    w.zeros(AEAD_TAG_LEN)?;
+    let (head, rest) = out.split_at_mut(HEADER_LEN);
+    let (body, tag_out) = rest.split_at_mut(ct_len);
+    let tag = provider.aead_seal(
+        keys.aead,
+        keys.key.as_bytes(),
+        &keys.nonce(),
+        &head[1..],
+        body,
+    )?;
+    tag_out
+        .get_mut(..AEAD_TAG_LEN)
+        .ok_or(crate::error::EncodeError::BufferTooSmall)?
+        .copy_from_slice(&tag);
+    keys.seq += 1;
+    Ok(total)
+}
+
+/// Opens a record in place and returns the SPDM message inside it. The record must carry
+/// `session_id` and the direction's next sequence number; the sequence number advances only
+/// after the tag verifies. On any failure after decryption starts, the ciphertext area of
+/// `record` is zeroed.
+///
+/// # Errors
+/// [`Error::Message`] for a malformed record, [`Error::UnknownSession`],
+/// [`Error::BadSequence`] for a replayed, reordered or lost record,
+/// [`Error::Authentication`] for a wrong tag, [`Error::SequenceExhausted`].
+pub fn open<'b, P: CryptoProvider>(
+    provider: &P,
+    session_id: u32,
+    keys: &mut DirectionKeys,
+    record: &'b mut [u8],
+) -> Result<&'b [u8], Error> {
+    keys.check_seq()?;
+    let (sid, seq, len) = {
+        let mut r = Reader::new(record);
+        let ty = r.u8()?;
+        if ty != MCTP_SECURED {
+            return Err(InvalidMessage::UnexpectedMessageType(ty).into());
+        }
+        let sid = r.u32()?;
+        let seq = r.u16()?;
+        let len = usize::from(r.u16()?);
+        r.take(len)?;
+        r.finish()?;
+        (sid, seq, len)
+    };
+    if sid != session_id {
+        return Err(Error::UnknownSession);
+    }
+    if seq != keys.seq as u16 {
+        return Err(Error::BadSequence);
+    }
+    let ct_len = len
+        .checked_sub(AEAD_TAG_LEN)
+        .ok_or(InvalidMessage::BadLength)?;
+    let (head, rest) = record.split_at_mut(HEADER_LEN);
+    let (body, tag) = rest.split_at_mut(ct_len);
+    let mut t = [0u8; AEAD_TAG_LEN];
+    t.copy_from_slice(tag);
+    if let Err(e) = provider.aead_open(
+        keys.aead,
+        keys.key.as_bytes(),
+        &keys.nonce(),
+        &head[1..],
+        body,
+        &t,
+    ) {
+        body.fill(0);
+        return Err(e);
+    }
+    // Authentic from here on: the counter moves even if the inner framing is bad, because
+    // the peer did send this record under this sequence number.
+    keys.seq += 1;
+    let body: &'b [u8] = body;
+    let mut r = Reader::new(body);
+    let app_len = usize::from(r.u16()?);
+    let app = r.take(app_len)?;
+    let (&ty, spdm) = app.split_first().ok_or(InvalidMessage::Truncated)?;
+    if ty != MCTP_SPDM {
+        return Err(InvalidMessage::UnexpectedMessageType(ty).into());
+    }
+    Ok(spdm)
+}
