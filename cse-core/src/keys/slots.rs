@@ -121,6 +121,19 @@ impl<K> KeySlots<K> {
             .ok_or(SecurityError::UnknownKeyId(id))
     }
 
+    /// The key installed under `id`, active or not, writable (for example to count its usage).
+    ///
+    /// # Errors
+    /// [`SecurityError::UnknownKeyId`] when no key is installed under `id`.
+    pub fn get_mut(&mut self, id: KeyId) -> Result<&mut K, SecurityError> {
+        self.slots
+            .iter_mut()
+            .flatten()
+            .find(|s| s.id == id)
+            .map(|s| &mut s.key)
+            .ok_or(SecurityError::UnknownKeyId(id))
+    }
+
     /// The active key and its id.
     pub fn active(&self) -> Option<(KeyId, &K)> {
         let slot = self.slots.get(self.active?)?.as_ref()?;
