@@ -303,10 +303,13 @@ pub(crate) struct Scope {
 }
 
 impl Scope {
-    /// Absorbs one original packet: prefix, then its covered payload bytes.
+    /// Absorbs one original packet: its message index (4, LE), the covered prefix, then its
+    /// covered payload bytes.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn absorb(
         &mut self,
         cfg: &BlockConfig,
+        index: u32,
         vc: u8,
         dt: DataType,
         wc: u16,
@@ -316,6 +319,7 @@ impl Scope {
         let covered = payload
             .get(cfg.sv.covered_payload(line, payload.len()))
             .unwrap_or_default();
+        self.mac.update(&index.to_le_bytes());
         self.mac.update(&covered_prefix(vc, dt.0, wc));
         self.mac.update(covered);
         self.packets = self.packets.saturating_add(1);

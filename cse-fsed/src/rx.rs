@@ -492,7 +492,7 @@ impl Receiver {
             };
         }
         if repr.data_type == DataType::FS {
-            return Ok(self.handle_fs(bytes, repr.word_count));
+            return self.handle_fs(bytes, repr.word_count);
         }
         if repr.data_type == DataType::FE {
             return self.handle_fe(bytes, repr.word_count);
@@ -500,14 +500,18 @@ impl Receiver {
         self.handle_data(bytes, &repr, payload)
     }
 
-    fn handle_fs<'p>(&mut self, bytes: &'p [u8], number: u16) -> Delivery<'p> {
+    fn handle_fs<'p>(&mut self, bytes: &'p [u8], number: u16) -> Result<Delivery<'p>, FsedError> {
         self.abandon();
-        self.awaiting_header = Some(number);
-        Delivery::Sync(SyncPacket {
+        // A second FS before the frame header: the first one's frame cannot start any more.
+        let repeated = self.awaiting_header.replace(number).is_some();
+        if repeated {
+            return Err(FsedError::UnexpectedPacket);
+        }
+        Ok(Delivery::Sync(SyncPacket {
             packet: bytes,
             start: true,
             frame_number: number,
-        })
+        }))
     }
 
     /// Ends an unfinished frame (a new FS arrived first).
@@ -533,7 +537,8 @@ impl Receiver {
         h: &FrameHeader,
         payload: &[u8],
     ) -> Result<Delivery<'p>, FsedError> {
-        let Some(number) = self.awaiting_header else {
+        // Taken on every path: a frame header that fails leaves the frame unable to start.
+        let Some(number) = self.awaiting_header.take() else {
             if let Some(f) = self.frame.as_ref().or(self.finished.as_ref())
                 && h.frame_counter <= f.fc
             {
@@ -557,7 +562,6 @@ impl Receiver {
         let keys = FrameKeys::expand(&config, &entry.material)?;
         let mut header = [0u8; FRAME_HEADER_LEN];
         header.copy_from_slice(payload.get(..FRAME_HEADER_LEN).ok_or(FsedError::Internal)?);
-        self.awaiting_header = None;
         self.frame = Some(RxFrame {
             fc,
             frame_number: number,
@@ -737,6 +741,7 @@ impl Receiver {
         let scope = frame.scopes[i].as_mut().ok_or(FsedError::Internal)?;
         scope.absorb(
             &cfg,
+            idx,
             self.settings.vc.get(),
             repr.data_type,
             repr.word_count,
@@ -828,6 +833,7 @@ impl Receiver {
             && r.covered_packets == scope.packets
             && r.covered_bytes == scope.bytes
             && r.first_index == scope.first_index
+            && r.end_index == end_index
             && r.record_index == record_index;
         let mut mac = scope.mac;
         let wc = u16::try_from(p.as_ref().len()).map_err(|_| FsedError::Internal)?;

@@ -280,6 +280,7 @@ impl Transmitter {
             let scope = frame.scopes[i].as_mut().ok_or(FsedError::Internal)?;
             scope.absorb(
                 &cfg,
+                idx,
                 self.settings.vc.get(),
                 repr.data_type,
                 repr.word_count,
@@ -482,6 +483,7 @@ fn write_record(
         covered_packets: scope.packets,
         covered_bytes: scope.bytes,
         first_index: scope.first_index,
+        end_index: frame.next_index,
         record_index: frame.records,
         last,
         tag: [0; MAX_TAG_LEN],

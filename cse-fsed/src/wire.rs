@@ -23,7 +23,7 @@
 //! 28     8    bottom block: same layout
 //! 36     4    CRC-32 over bytes 0..36 (Profile::crc32, LE)
 //!
-//! tag record (kind 0x02), 32 + T bytes, right after the last packet of its scope
+//! tag record (kind 0x02), 36 + T bytes, right after the last packet of its scope
 //!  8     1    scope kind: 1 per data type, 2 per frame
 //!  9     1    block: 0 top, 1 image, 2 bottom
 //! 10     1    data type of a per-data-type scope, 0 for a per-frame scope
@@ -34,8 +34,9 @@
 //! 24     1    record index within the frame (0, 1, ...)
 //! 25     1    flags: bit 0 L (last record of the frame), bits 7..1 reserved 0
 //! 26     2    reserved 0
-//! 28     T    tag
-//! 28+T   4    CRC-32 over bytes 0..28+T (Profile::crc32, LE)
+//! 28     4    end index: message index of the next original packet (LE)
+//! 32     T    tag
+//! 32+T   4    CRC-32 over bytes 0..32+T (Profile::crc32, LE)
 //! ```
 //!
 //! # Panic contract
@@ -55,7 +56,7 @@ pub const COMMON_LEN: usize = 8;
 /// Length of a frame header.
 pub const FRAME_HEADER_LEN: usize = 40;
 /// Length of a tag record without its tag and CRC-32: the bytes the tag covers.
-pub const RECORD_FIXED_LEN: usize = 28;
+pub const RECORD_FIXED_LEN: usize = 32;
 /// Length of the FuSa CRC-32 trailer.
 pub const CRC_LEN: usize = 4;
 /// The largest tag length.
@@ -90,7 +91,8 @@ mod field {
     pub(super) const RECORD_INDEX: usize = 24;
     pub(super) const FLAGS: usize = 25;
     pub(super) const RECORD_RESERVED: Field = 26..28;
-    pub(super) const TAG: usize = 28;
+    pub(super) const END_INDEX: Field = 28..32;
+    pub(super) const TAG: usize = 32;
 }
 
 const FLAG_LAST: u8 = 0x01;
@@ -303,6 +305,11 @@ impl<T: AsRef<[u8]>> Packet<T> {
         self.le32(field::FIRST_INDEX)
     }
 
+    /// Tag record: message index of the next original packet.
+    pub fn end_index(&self) -> u32 {
+        self.le32(field::END_INDEX)
+    }
+
     /// Tag record: record index within the frame.
     pub fn record_index(&self) -> u8 {
         self.b()[field::RECORD_INDEX]
@@ -313,7 +320,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
         self.b()[field::FLAGS]
     }
 
-    /// Tag record: the bytes the tag covers (offsets 0..28).
+    /// Tag record: the bytes the tag covers (offsets 0..32).
     pub fn authenticated_fields(&self) -> &[u8] {
         let b = self.b();
         b.get(..RECORD_FIXED_LEN).unwrap_or(b)
@@ -409,6 +416,9 @@ pub struct TagRecord {
     pub covered_bytes: u32,
     /// Message index of the first covered packet.
     pub first_index: u32,
+    /// Message index of the next original packet (the scope's packets lie in
+    /// `first_index..end_index`).
+    pub end_index: u32,
     /// Record index within the frame.
     pub record_index: u8,
     /// Last record of the frame.
@@ -534,6 +544,7 @@ impl Repr {
                     covered_packets: p.covered_packets(),
                     covered_bytes: p.covered_bytes(),
                     first_index: p.first_index(),
+                    end_index: p.end_index(),
                     record_index: p.record_index(),
                     last: p.flags() & FLAG_LAST != 0,
                     tag,
@@ -594,6 +605,7 @@ impl Repr {
                 t[field::PACKETS].copy_from_slice(&r.covered_packets.to_le_bytes());
                 t[field::BYTES].copy_from_slice(&r.covered_bytes.to_le_bytes());
                 t[field::FIRST_INDEX].copy_from_slice(&r.first_index.to_le_bytes());
+                t[field::END_INDEX].copy_from_slice(&r.end_index.to_le_bytes());
                 t[field::RECORD_INDEX] = r.record_index;
                 t[field::FLAGS] = if r.last { FLAG_LAST } else { 0 };
                 let tl = r.tag_len.get();
@@ -644,14 +656,15 @@ mod tests {
             covered_packets: 3,
             covered_bytes: 300,
             first_index: 2,
+            end_index: 9,
             record_index: 1,
             last: true,
             tag: [0xAB; 16],
         })
     }
 
-    fn round_trip(r: Repr) -> [u8; 48] {
-        let mut buf = [0u8; 48];
+    fn round_trip(r: Repr) -> [u8; 52] {
+        let mut buf = [0u8; 52];
         let n = r.emit(&mut buf, &P).unwrap_or_default();
         assert_eq!(n, r.buffer_len());
         let p = Packet::new_checked(&buf[..n]).expect("checked");
@@ -677,15 +690,18 @@ mod tests {
     fn tag_record_round_trips_with_documented_layout() {
         let b = round_trip(record());
         assert_eq!(
-            &b[..28],
-            &[1, 2, 0, 0, 9, 0, 0, 0, 1, 1, 0x2C, 12, 3, 0, 0, 0, 44, 1, 0, 0, 2, 0, 0, 0, 1, 1, 0, 0]
+            &b[..32],
+            &[
+                1, 2, 0, 0, 9, 0, 0, 0, 1, 1, 0x2C, 12, 3, 0, 0, 0, 44, 1, 0, 0, 2, 0, 0, 0, 1, 1,
+                0, 0, 9, 0, 0, 0
+            ]
         );
-        assert_eq!(&b[28..40], &[0xAB; 12]);
+        assert_eq!(&b[32..44], &[0xAB; 12]);
     }
 
     #[test]
     fn rejects_truncated_and_trailing_payloads() {
-        let mut buf = [0u8; 48];
+        let mut buf = [0u8; 52];
         let n = header().emit(&mut buf, &P).unwrap_or_default();
         for len in 0..n {
             assert!(Packet::new_checked(&buf[..len]).is_err());
@@ -698,7 +714,7 @@ mod tests {
 
     #[test]
     fn rejects_reserved_bits_and_unknown_codes() {
-        let mut buf = [0u8; 48];
+        let mut buf = [0u8; 52];
         let n = record().emit(&mut buf, &P).unwrap_or_default();
         for (at, v) in [(0, 2u8), (1, 3), (2, 4), (3, 1), (8, 0), (8, 3), (9, 3), (11, 5), (25, 2), (26, 1)] {
             let mut b = buf;
@@ -710,7 +726,7 @@ mod tests {
 
     #[test]
     fn crc_detects_every_single_bit_flip() {
-        let mut buf = [0u8; 48];
+        let mut buf = [0u8; 52];
         let n = header().emit(&mut buf, &P).unwrap_or_default();
         for bit in 0..n * 8 {
             let mut b = buf;
@@ -730,7 +746,7 @@ mod tests {
             return;
         };
         r.scope = ScopeKind::Message;
-        let mut buf = [0u8; 48];
+        let mut buf = [0u8; 52];
         assert!(Repr::TagRecord(r).emit(&mut buf, &P).is_err());
     }
 }

@@ -254,6 +254,10 @@ pub fn receive_all(rx: &mut Receiver, stream: &[Vec<u8>]) -> Outcome {
     let mut o = Outcome::default();
     let mut pending: Vec<Pending> = Vec::new();
     let mut frame_base: u32 = 0;
+    // FS is usable once its frame header is authenticated (Event::FrameStart); FE when its
+    // frame's header was.
+    let mut fs_hold: Option<(u32, Vec<u8>)> = None;
+    let mut started = false;
     for (t, s) in stream.iter().enumerate() {
         match rx.receive(s, t as u64) {
             Ok(Delivery::Unprotected(u)) => {
@@ -271,8 +275,9 @@ pub fn receive_all(rx: &mut Receiver, stream: &[Vec<u8>]) -> Outcome {
             Ok(Delivery::Sync(sp)) => {
                 if sp.is_frame_start() {
                     frame_base = frame_base.wrapping_add(1 << 20);
-                    o.accepted.push((frame_base, sp.packet().to_vec()));
-                } else {
+                    fs_hold = Some((frame_base, sp.packet().to_vec()));
+                    started = false;
+                } else if started {
                     o.accepted.push((frame_base + (1 << 20) - 1, sp.packet().to_vec()));
                 }
             }
@@ -287,6 +292,12 @@ pub fn receive_all(rx: &mut Receiver, stream: &[Vec<u8>]) -> Outcome {
         while let Some(e) = rx.poll_event(t as u64) {
             if let Event::ScopeFailed(f) = e {
                 pending.retain(|p| p.3 != f.scope);
+            }
+            if let Event::FrameStart { .. } = e {
+                started = true;
+                if let Some(fs) = fs_hold.take() {
+                    o.accepted.push(fs);
+                }
             }
             o.events.push(e);
         }
