@@ -13,7 +13,7 @@ pub extern "C" fn cse_nostd_check() -> u32 {
         KeyId::default(),
     );
     let ok = frame.validate().is_ok() && frame.block(Block::Image).sv.authenticates();
-    u32::from(crc16_mcrf4xx(&[0xFF, 0x00])) ^ u32::from(ok) ^ ccise_check()
+    u32::from(crc16_mcrf4xx(&[0xFF, 0x00])) ^ u32::from(ok) ^ ccise_check() ^ fsed_check()
 }
 
 /// Seals a CCISE write and applies it to the simulated sensor.
@@ -37,6 +37,34 @@ fn ccise_check() -> u32 {
     let mut frame = [0u8; ccise::wire::MAX_FRAME_LEN];
     match ctrl.seal_write(0x0100, &[1, 2], &mut frame) {
         Ok(s) => u32::from(tgt.handle_write(&frame[..s.len], &mut map).is_ok()),
+        Err(_) => 0,
+    }
+}
+
+/// Protects an FS with the FSED transmitter (frame header written).
+fn fsed_check() -> u32 {
+    use cse_core::csi2::VirtualChannel;
+    use cse_core::keys::{Salt, SecretKey};
+    let Ok(vc) = VirtualChannel::new(0) else {
+        return 0;
+    };
+    let mut tx = cse_fsed::Transmitter::new(cse_fsed::Settings::new(vc), 1);
+    let frame = FrameConfig::uniform(
+        BlockConfig {
+            tag_mode: cse_core::TagMode::PerFrame,
+            ..BlockConfig::full_integrity(CipherSuite::Aes128Cmac)
+        },
+        KeyId::default(),
+    );
+    let km = cse_fsed::KeyMaterial::new(SecretKey::aes128([1; 16]), None, Salt::new([2; 12]));
+    if tx.install_key(KeyId::default(), km).is_err() || tx.set_config(frame).is_err() {
+        return 0;
+    }
+    let mut fs = [0u8, 1, 0, 0];
+    cse_core::csi2::HeaderForm::Dphy.fill(&mut fs);
+    let mut out = [0u8; cse_fsed::tx::MAX_INSERTED_LEN];
+    match tx.protect(&mut fs, &mut out) {
+        Ok(r) => r.after as u32,
         Err(_) => 0,
     }
 }

@@ -477,7 +477,9 @@ impl Receiver {
             )));
         }
         if repr.vc != self.settings.vc {
-            return Err(FsedError::Config(ConfigError::VirtualChannel(repr.vc.get())));
+            return Err(FsedError::Config(ConfigError::VirtualChannel(
+                repr.vc.get(),
+            )));
         }
         self.timeout
             .feed(self.settings.vc.get(), now)
@@ -842,7 +844,11 @@ impl Receiver {
             self.settings.profile.dt_fsed.0,
             wc,
         ));
-        mac.update(p.authenticated_fields().get(..RECORD_FIXED_LEN).unwrap_or_default());
+        mac.update(
+            p.authenticated_fields()
+                .get(..RECORD_FIXED_LEN)
+                .unwrap_or_default(),
+        );
         let tag_ok = mac.verify(p.tag(), cfg.tag_len).is_ok();
         let pending = self
             .replay
@@ -870,7 +876,8 @@ impl Receiver {
 
     /// Decrypts, in place, an SV-1 packet released as [`Unverified`] (a copy of
     /// [`Unverified::unverified_packet`]) once `proof` shows its scope verified, and rewrites
-    /// its CRC-16: the buffer then holds the original packet.
+    /// its CRC-16 (and corrects a single-bit header error the ECC found): the buffer then
+    /// holds the original packet.
     ///
     /// Works until the second FS after the frame (the frame's keys are kept until then).
     ///
@@ -897,6 +904,9 @@ impl Receiver {
             return Err(FsedError::ProofMismatch);
         }
         let mut view = csi2::Packet::new_checked(&mut *packet)?;
+        // The packet was released as received: correct a single-bit header error first (an
+        // uncorrectable header then fails the comparisons below).
+        let _ = view.correct_ecc(self.settings.form);
         if view.data_type() != ticket.data_type
             || view.word_count() != ticket.word_count
             || view.total_len() != view.as_ref().len()

@@ -188,7 +188,9 @@ impl Transmitter {
             )));
         }
         if repr.vc != self.settings.vc {
-            return Err(FsedError::Config(ConfigError::VirtualChannel(repr.vc.get())));
+            return Err(FsedError::Config(ConfigError::VirtualChannel(
+                repr.vc.get(),
+            )));
         }
         if repr.data_type == self.settings.profile.dt_fsed {
             return Err(FsedError::UnexpectedPacket);
@@ -206,11 +208,7 @@ impl Transmitter {
         let closing = block != frame.tracker.block;
         let cfg = *frame.config.block(block);
         let kind = ScopeKind::for_mode(cfg.tag_mode, repr.data_type.0);
-        let needed = if closing {
-            open_records_len(frame)
-        } else {
-            0
-        };
+        let needed = if closing { open_records_len(frame) } else { 0 };
         if out.len() < needed {
             return Err(FsedError::Config(ConfigError::BufferTooSmall {
                 needed,

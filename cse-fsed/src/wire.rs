@@ -467,8 +467,8 @@ fn decode_block(b: &[u8], profile: &Profile) -> Result<BlockConfig, WireError> {
     )
     .map_err(WireError::Config)?;
     let suite: CipherSuite = profile.suite_ids.suite(suite).map_err(WireError::Config)?;
-    let tag_len =
-        TagLen::from_wire(tag_len, profile.allow_hazmat_tag4).map_err(|_| WireError::TagLen(tag_len))?;
+    let tag_len = TagLen::from_wire(tag_len, profile.allow_hazmat_tag4)
+        .map_err(|_| WireError::TagLen(tag_len))?;
     let tag_mode = TagMode::try_from(mode).map_err(WireError::Config)?;
     Ok(BlockConfig {
         sv,
@@ -683,7 +683,19 @@ mod tests {
         let b = round_trip(header());
         assert_eq!(&b[..12], &[1, 1, 2, 0, 4, 3, 2, 1, 7, 0, 0, 0]);
         // image block: SV-3, suite id of AES-256-GMAC, 16, per frame, stride 4, offset 1.
-        assert_eq!(&b[20..28], &[3, P.suite_ids.id(CipherSuite::Aes256Gmac), 16, 2, 4, 0, 1, 0]);
+        assert_eq!(
+            &b[20..28],
+            &[
+                3,
+                P.suite_ids.id(CipherSuite::Aes256Gmac),
+                16,
+                2,
+                4,
+                0,
+                1,
+                0
+            ]
+        );
     }
 
     #[test]
@@ -716,7 +728,18 @@ mod tests {
     fn rejects_reserved_bits_and_unknown_codes() {
         let mut buf = [0u8; 52];
         let n = record().emit(&mut buf, &P).unwrap_or_default();
-        for (at, v) in [(0, 2u8), (1, 3), (2, 4), (3, 1), (8, 0), (8, 3), (9, 3), (11, 5), (25, 2), (26, 1)] {
+        for (at, v) in [
+            (0, 2u8),
+            (1, 3),
+            (2, 4),
+            (3, 1),
+            (8, 0),
+            (8, 3),
+            (9, 3),
+            (11, 5),
+            (25, 2),
+            (26, 1),
+        ] {
             let mut b = buf;
             b[at] = v;
             let r = Packet::new_checked(&b[..n]).and_then(|p| Repr::parse(&p, &P));

@@ -54,9 +54,24 @@ fn legacy_parser_sees_the_original_frames() {
 #[test]
 fn fsed_overhead_per_frame_is_small() {
     // A 4K RAW12 frame is 2160 lines of 5760 bytes; FSED adds one header and a few records.
-    let shape = Shape { top_lines: 2, pixel_lines: 64, bottom_lines: 2, line_len: 5760, embedded_len: 5760, ls_le: false };
+    let shape = Shape {
+        top_lines: 2,
+        pixel_lines: 64,
+        bottom_lines: 2,
+        line_len: 5760,
+        embedded_len: 5760,
+        ls_le: false,
+    };
     let suite = CipherSuite::Aes256Gmac;
-    let (mut tx, _) = pair(uniform(SecurityVariant::FullIntegrity, suite, TagLen::L16, cse_core::TagMode::PerFrame), suite);
+    let (mut tx, _) = pair(
+        uniform(
+            SecurityVariant::FullIntegrity,
+            suite,
+            TagLen::L16,
+            cse_core::TagMode::PerFrame,
+        ),
+        suite,
+    );
     let o = frame(&shape, 1, 0);
     let stream = protect_all(&mut tx, &o);
     let added: usize = stream.iter().filter(|p| is_fsed(p)).map(Vec::len).sum();
@@ -70,19 +85,43 @@ fn sv3_and_sv4_leave_uncovered_bytes_unauthenticated() {
     // Documented holes: under SV-3 the payloads of lines off the stride, under SV-4 the bytes
     // outside the window, are not covered. A change there (CRC-16 fixed) still verifies.
     for (sv, line, byte) in [
-        (SecurityVariant::LinePartialIntegrity { stride: 3, offset: 1 }, 0usize, 10usize),
-        (SecurityVariant::BytePartialIntegrity { start: 4, len: 9 }, 1, 20),
+        (
+            SecurityVariant::LinePartialIntegrity {
+                stride: 3,
+                offset: 1,
+            },
+            0usize,
+            10usize,
+        ),
+        (
+            SecurityVariant::BytePartialIntegrity { start: 4, len: 9 },
+            1,
+            20,
+        ),
     ] {
         let suite = CipherSuite::Aes256Gmac;
-        let (mut tx, mut rx) = pair(uniform(sv, suite, TagLen::L16, cse_core::TagMode::PerFrame), suite);
+        let (mut tx, mut rx) = pair(
+            uniform(sv, suite, TagLen::L16, cse_core::TagMode::PerFrame),
+            suite,
+        );
         let o = frame(&Shape::SMALL, 1, 0);
         let mut stream = protect_all(&mut tx, &o);
-        let i = stream.iter().enumerate().filter(|(_, p)| p.len() > 4 && p[0] & 0x3F == 0x2C).nth(line).unwrap().0;
+        let i = stream
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.len() > 4 && p[0] & 0x3F == 0x2C)
+            .nth(line)
+            .unwrap()
+            .0;
         stream[i][4 + byte] ^= 0xFF;
         let mut v = cse_core::csi2::Packet::new_checked(&mut stream[i][..]).unwrap();
         v.fill_crc();
         let out = receive_all(&mut rx, &stream);
         assert!(out.errors.is_empty());
-        assert_eq!(out.clean_frames(), 1, "{sv:?}: the hole is documented, not detected");
+        assert_eq!(
+            out.clean_frames(),
+            1,
+            "{sv:?}: the hole is documented, not detected"
+        );
     }
 }

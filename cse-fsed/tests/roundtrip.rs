@@ -8,7 +8,14 @@ use common::*;
 use cse_core::{CipherSuite, SecurityVariant, TagMode};
 use proptest::prelude::*;
 
-fn run(shape: &Shape, sv: SecurityVariant, suite: CipherSuite, tag: cse_core::TagLen, mode: TagMode, frames: u16) {
+fn run(
+    shape: &Shape,
+    sv: SecurityVariant,
+    suite: CipherSuite,
+    tag: cse_core::TagLen,
+    mode: TagMode,
+    frames: u16,
+) {
     let config = uniform(sv, suite, tag, mode);
     let (mut tx, mut rx) = pair(config, suite);
     let mut originals = Vec::new();
@@ -19,10 +26,18 @@ fn run(shape: &Shape, sv: SecurityVariant, suite: CipherSuite, tag: cse_core::Ta
         originals.extend(o);
     }
     let out = receive_all(&mut rx, &stream);
-    assert!(out.errors.is_empty(), "{sv:?} {suite:?} {mode:?}: {:?}", out.errors);
+    assert!(
+        out.errors.is_empty(),
+        "{sv:?} {suite:?} {mode:?}: {:?}",
+        out.errors
+    );
     assert!(out.pending.is_empty());
     assert_eq!(out.clean_frames(), usize::from(frames), "{:?}", out.events);
-    assert_eq!(out.accepted(), originals, "{sv:?} {suite:?} {mode:?} {tag:?}");
+    assert_eq!(
+        out.accepted(),
+        originals,
+        "{sv:?} {suite:?} {mode:?} {tag:?}"
+    );
 }
 
 #[test]
@@ -50,7 +65,14 @@ fn frames_without_embedded_lines_or_line_syncs_round_trip() {
     };
     for sv in all_svs() {
         for mode in MODES {
-            run(&shape, sv, CipherSuite::Aes128Gmac, cse_core::TagLen::L16, mode, 3);
+            run(
+                &shape,
+                sv,
+                CipherSuite::Aes128Gmac,
+                cse_core::TagLen::L16,
+                mode,
+                3,
+            );
         }
     }
 }

@@ -26,10 +26,26 @@ struct Case {
 fn cases() -> Vec<Case> {
     let mut v = Vec::new();
     for mode in MODES {
-        v.push(Case { sv: SecurityVariant::FullIntegrityEncrypted, suite: CipherSuite::Aes256Gcm, mode });
-        v.push(Case { sv: SecurityVariant::FullIntegrityEncrypted, suite: CipherSuite::Aes128CtrCmac, mode });
-        v.push(Case { sv: SecurityVariant::FullIntegrity, suite: CipherSuite::Aes128Gmac, mode });
-        v.push(Case { sv: SecurityVariant::FullIntegrity, suite: CipherSuite::Aes256Cmac, mode });
+        v.push(Case {
+            sv: SecurityVariant::FullIntegrityEncrypted,
+            suite: CipherSuite::Aes256Gcm,
+            mode,
+        });
+        v.push(Case {
+            sv: SecurityVariant::FullIntegrityEncrypted,
+            suite: CipherSuite::Aes128CtrCmac,
+            mode,
+        });
+        v.push(Case {
+            sv: SecurityVariant::FullIntegrity,
+            suite: CipherSuite::Aes128Gmac,
+            mode,
+        });
+        v.push(Case {
+            sv: SecurityVariant::FullIntegrity,
+            suite: CipherSuite::Aes256Cmac,
+            mode,
+        });
     }
     v
 }
@@ -57,7 +73,12 @@ fn assert_detected(c: &Case, originals: &[Vec<u8>], stream: &[Vec<u8>], what: &s
     let out = receive_all(&mut rx_for(c), stream);
     let known: HashSet<&Vec<u8>> = originals.iter().collect();
     for p in out.accepted() {
-        assert!(known.contains(&p), "{what}: forged packet released ({:?} {:?})", c.sv, c.mode);
+        assert!(
+            known.contains(&p),
+            "{what}: forged packet released ({:?} {:?})",
+            c.sv,
+            c.mode
+        );
     }
     assert!(
         out.clean_frames() < usize::from(FRAMES) || !out.errors.is_empty(),
@@ -124,7 +145,9 @@ fn flips_without_crc_fix_are_reported_as_crc_errors() {
         s[i][6] ^= 0x80;
         let out = receive_all(&mut rx_for(c), &s);
         assert!(
-            out.errors.iter().any(|e| matches!(e, FsedError::Fusa(FusaError::Crc16Mismatch { .. }))),
+            out.errors
+                .iter()
+                .any(|e| matches!(e, FsedError::Fusa(FusaError::Crc16Mismatch { .. }))),
             "{:?}",
             out.errors
         );
@@ -142,7 +165,11 @@ fn fsed_crc32_mismatch_is_a_fusa_error() {
     let mut v = csi2::Packet::new_checked(&mut s[i][..n]).unwrap();
     v.fill_crc();
     let out = receive_all(&mut rx_for(c), &s);
-    assert!(out.errors.iter().any(|e| matches!(e, FsedError::Fusa(FusaError::Crc32Mismatch { .. }))));
+    assert!(
+        out.errors
+            .iter()
+            .any(|e| matches!(e, FsedError::Fusa(FusaError::Crc32Mismatch { .. })))
+    );
 }
 
 #[test]
@@ -219,7 +246,9 @@ fn replayed_frame_is_rejected_and_releases_nothing() {
         assert_eq!(out.clean_frames(), usize::from(FRAMES));
         assert_eq!(out.accepted(), originals.clone());
         assert!(
-            out.errors.iter().any(|e| matches!(e, FsedError::Security(SecurityError::Replay { .. }))),
+            out.errors
+                .iter()
+                .any(|e| matches!(e, FsedError::Security(SecurityError::Replay { .. }))),
             "{:?}",
             out.errors
         );
@@ -240,7 +269,11 @@ fn lost_frame_is_reported_as_frame_loss() {
     }
     let out = receive_all(&mut rx, &stream);
     assert!(out.errors.is_empty());
-    assert!(out.events.iter().any(|e| matches!(e, Event::Fusa(FusaError::FrameLoss { lost: 1, .. }))));
+    assert!(
+        out.events
+            .iter()
+            .any(|e| matches!(e, Event::Fusa(FusaError::FrameLoss { lost: 1, .. })))
+    );
     assert_eq!(out.clean_frames(), 2);
 }
 
@@ -249,10 +282,20 @@ fn sv_downgrade_below_policy_is_refused() {
     let suite = CipherSuite::Aes256Gmac;
     let mut policy = Policy::PERMISSIVE;
     policy.min_image = SvLevel::Sv2;
-    let sent = uniform(SecurityVariant::NoSecurity, suite, TagLen::L16, TagMode::PerFrame);
+    let sent = uniform(
+        SecurityVariant::NoSecurity,
+        suite,
+        TagLen::L16,
+        TagMode::PerFrame,
+    );
     let (mut tx, _) = pair(sent, suite);
     let (_, mut rx) = pair_with_policy(
-        uniform(SecurityVariant::FullIntegrity, suite, TagLen::L16, TagMode::PerFrame),
+        uniform(
+            SecurityVariant::FullIntegrity,
+            suite,
+            TagLen::L16,
+            TagMode::PerFrame,
+        ),
         suite,
         policy,
     );
@@ -270,7 +313,11 @@ fn sv_downgrade_below_policy_is_refused() {
 fn header_rewritten_to_a_weaker_sv_fails_every_tag() {
     // SV-2 -> SV-3 stride 2 in the frame header, CRCs fixed: the policy allows SV-3, the tags
     // (which cover the header and bind the SV in the context block) do not.
-    let c = Case { sv: SecurityVariant::FullIntegrity, suite: CipherSuite::Aes256Gmac, mode: TagMode::PerFrame };
+    let c = Case {
+        sv: SecurityVariant::FullIntegrity,
+        suite: CipherSuite::Aes256Gmac,
+        mode: TagMode::PerFrame,
+    };
     let (originals, stream) = setup(&c);
     let i = stream.iter().position(|p| is_fsed(p)).unwrap();
     let mut s = stream.clone();
@@ -284,18 +331,30 @@ fn header_rewritten_to_a_weaker_sv_fails_every_tag() {
 #[test]
 fn key_rollover_is_reported() {
     let suite = CipherSuite::Aes128Cmac;
-    let config = uniform(SecurityVariant::FullIntegrity, suite, TagLen::L16, TagMode::PerDataType);
+    let config = uniform(
+        SecurityVariant::FullIntegrity,
+        suite,
+        TagLen::L16,
+        TagMode::PerDataType,
+    );
     let (mut tx, mut rx) = pair(config, suite);
     let next = KeyId::new(1).unwrap();
     tx.install_key(next, material(suite, 0x77)).unwrap();
     rx.install_key(next, material(suite, 0x77)).unwrap();
     let mut stream = protect_all(&mut tx, &frame(&Shape::SMALL, 1, 0));
-    tx.set_config(cse_core::FrameConfig { key_id: next, ..config }).unwrap();
+    tx.set_config(cse_core::FrameConfig {
+        key_id: next,
+        ..config
+    })
+    .unwrap();
     stream.extend(protect_all(&mut tx, &frame(&Shape::SMALL, 2, 0)));
     let out = receive_all(&mut rx, &stream);
     assert!(out.errors.is_empty(), "{:?}", out.errors);
     assert_eq!(out.clean_frames(), 2);
-    assert!(out.events.contains(&Event::KeyRollover { from: KeyId::default(), to: next }));
+    assert!(out.events.contains(&Event::KeyRollover {
+        from: KeyId::default(),
+        to: next
+    }));
 }
 
 #[test]
@@ -305,21 +364,30 @@ fn silence_is_reported_as_timeout() {
     let mut rx = rx_for(c);
     let _ = receive_all(&mut rx, &stream[..3]);
     assert!(rx.poll_event(10).is_none());
-    assert!(matches!(rx.poll_event(5000), Some(Event::Fusa(FusaError::Timeout { .. }))));
+    assert!(matches!(
+        rx.poll_event(5000),
+        Some(Event::Fusa(FusaError::Timeout { .. }))
+    ));
 }
 
 #[test]
 fn sv1_ciphertext_cannot_be_decrypted_with_a_proof_of_another_scope() {
-    let c = Case { sv: SecurityVariant::FullIntegrityEncrypted, suite: CipherSuite::Aes256Gcm, mode: TagMode::PerDataType };
+    let c = Case {
+        sv: SecurityVariant::FullIntegrityEncrypted,
+        suite: CipherSuite::Aes256Gcm,
+        mode: TagMode::PerDataType,
+    };
     let (_, stream) = setup(&c);
     let mut rx = rx_for(&c);
     let mut tickets = Vec::new();
     let mut proofs = Vec::new();
     for (t, p) in stream.iter().enumerate() {
         match rx.receive(p, t as u64) {
-            Ok(cse_fsed::Delivery::Unverified(u)) if u.is_encrypted() => {
-                tickets.push((u.decrypt_ticket(), u.unverified_packet().to_vec(), u.scope()))
-            }
+            Ok(cse_fsed::Delivery::Unverified(u)) if u.is_encrypted() => tickets.push((
+                u.decrypt_ticket(),
+                u.unverified_packet().to_vec(),
+                u.scope(),
+            )),
             Ok(cse_fsed::Delivery::ScopeVerified(pr)) => proofs.push(pr),
             _ => {}
         }
@@ -343,7 +411,12 @@ fn sv1_ciphertext_cannot_be_decrypted_with_a_proof_of_another_scope() {
 #[test]
 fn per_message_mode_is_refused() {
     let suite = CipherSuite::Aes256Gmac;
-    let config = uniform(SecurityVariant::FullIntegrity, suite, TagLen::L16, TagMode::PerMessage);
+    let config = uniform(
+        SecurityVariant::FullIntegrity,
+        suite,
+        TagLen::L16,
+        TagMode::PerMessage,
+    );
     let mut tx = cse_fsed::Transmitter::new(cse_fsed::Settings::new(vc()), 0);
     assert_eq!(tx.set_config(config), Err(FsedError::PerMessageUnsupported));
 }

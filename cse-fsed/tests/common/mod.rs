@@ -108,7 +108,12 @@ pub fn material(suite: CipherSuite, seed: u8) -> KeyMaterial {
 }
 
 /// The block configuration for `sv` with the matching suite of the family of `suite`.
-pub fn block(sv: SecurityVariant, suite: CipherSuite, tag_len: TagLen, mode: TagMode) -> BlockConfig {
+pub fn block(
+    sv: SecurityVariant,
+    suite: CipherSuite,
+    tag_len: TagLen,
+    mode: TagMode,
+) -> BlockConfig {
     let suite = if sv.encrypts() {
         encrypting(suite)
     } else {
@@ -152,7 +157,12 @@ pub fn embedded_sv(sv: SecurityVariant) -> SecurityVariant {
     }
 }
 
-pub fn uniform(sv: SecurityVariant, suite: CipherSuite, tag_len: TagLen, mode: TagMode) -> FrameConfig {
+pub fn uniform(
+    sv: SecurityVariant,
+    suite: CipherSuite,
+    tag_len: TagLen,
+    mode: TagMode,
+) -> FrameConfig {
     FrameConfig {
         top: block(embedded_sv(sv), suite, tag_len, mode),
         image: block(sv, suite, tag_len, mode),
@@ -165,13 +175,19 @@ pub fn pair(config: FrameConfig, suite: CipherSuite) -> (Transmitter, Receiver) 
     pair_with_policy(config, suite, Policy::PERMISSIVE)
 }
 
-pub fn pair_with_policy(config: FrameConfig, suite: CipherSuite, policy: Policy) -> (Transmitter, Receiver) {
+pub fn pair_with_policy(
+    config: FrameConfig,
+    suite: CipherSuite,
+    policy: Policy,
+) -> (Transmitter, Receiver) {
     let settings = Settings::new(vc());
     let mut tx = Transmitter::new(settings, 7);
-    tx.install_key(config.key_id, material(suite, 0x42)).unwrap();
+    tx.install_key(config.key_id, material(suite, 0x42))
+        .unwrap();
     tx.set_config(config).unwrap();
     let mut rx = Receiver::new(settings, policy, 1000);
-    rx.install_key(config.key_id, material(suite, 0x42)).unwrap();
+    rx.install_key(config.key_id, material(suite, 0x42))
+        .unwrap();
     (tx, rx)
 }
 
@@ -278,7 +294,8 @@ pub fn receive_all(rx: &mut Receiver, stream: &[Vec<u8>]) -> Outcome {
                     fs_hold = Some((frame_base, sp.packet().to_vec()));
                     started = false;
                 } else if started {
-                    o.accepted.push((frame_base + (1 << 20) - 1, sp.packet().to_vec()));
+                    o.accepted
+                        .push((frame_base + (1 << 20) - 1, sp.packet().to_vec()));
                 }
             }
             Ok(Delivery::FrameHeader { .. }) => {}
@@ -306,7 +323,13 @@ pub fn receive_all(rx: &mut Receiver, stream: &[Vec<u8>]) -> Outcome {
     o
 }
 
-fn release(rx: &Receiver, proof: &ScopeProof, base: u32, pending: &mut Vec<Pending>, o: &mut Outcome) {
+fn release(
+    rx: &Receiver,
+    proof: &ScopeProof,
+    base: u32,
+    pending: &mut Vec<Pending>,
+    o: &mut Outcome,
+) {
     let mut keep = Vec::new();
     for (mut bytes, ticket, enc, scope, idx) in pending.drain(..) {
         if scope == proof.scope() && proof.indices().contains(&(idx.wrapping_sub(base))) {
@@ -325,7 +348,10 @@ pub fn all_svs() -> Vec<SecurityVariant> {
     vec![
         SecurityVariant::FullIntegrityEncrypted,
         SecurityVariant::FullIntegrity,
-        SecurityVariant::LinePartialIntegrity { stride: 3, offset: 1 },
+        SecurityVariant::LinePartialIntegrity {
+            stride: 3,
+            offset: 1,
+        },
         SecurityVariant::BytePartialIntegrity { start: 4, len: 9 },
         SecurityVariant::NoSecurity,
     ]
