@@ -221,6 +221,7 @@ impl StreamParams {
 
     /// Opens the MAC of scope `(block, kind)` of frame `fc`: context block, then the frame
     /// header packet as the first covered packet.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn open_scope(
         &self,
         key: &SuiteKey,

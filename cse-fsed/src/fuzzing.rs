@@ -184,15 +184,16 @@ pub fn receiver(data: &[u8]) {
                 let j = (i + 1) % stream.len();
                 stream.swap(i, j);
             }
-            3 if !stream.is_empty() => {
+            3 if !stream.is_empty() && !stream[i].is_empty() => {
                 let p = &mut stream[i];
                 let at = usize::from(*b) % p.len();
                 p[at] ^= rest.first().copied().unwrap_or(1) | 1;
                 // Keep the CRC-16 valid so the cryptographic checks are exercised.
-                if let Ok(mut v) = cse_core::csi2::Packet::new_checked(&mut p[..]) {
-                    if !v.is_short() && v.total_len() == v.as_ref().len() {
-                        v.fill_crc();
-                    }
+                if let Ok(mut v) = cse_core::csi2::Packet::new_checked(&mut p[..])
+                    && !v.is_short()
+                    && v.total_len() == v.as_ref().len()
+                {
+                    v.fill_crc();
                 }
             }
             _ => {
@@ -233,8 +234,10 @@ pub fn receiver(data: &[u8]) {
                         // only the header and length must match an original.
                         let partial = cfg.image.sv.level() == cse_core::SvLevel::Sv3;
                         assert!(
-                            originals.iter().any(|o| *o == b
-                                || (partial && o.len() == b.len() && o[..4] == b[..4])),
+                            originals
+                                .iter()
+                                .any(|o| *o == b
+                                    || (partial && o.len() == b.len() && o[..4] == b[..4])),
                             "forged packet accepted"
                         );
                     }

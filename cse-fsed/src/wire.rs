@@ -466,6 +466,10 @@ fn decode_block(b: &[u8], profile: &Profile) -> Result<BlockConfig, WireError> {
         u16::from_le_bytes([b0, b1]),
     )
     .map_err(WireError::Config)?;
+    // Parameters of SV-1/2/5 must be zero: one encoding per configuration.
+    if sv.params() != (u16::from_le_bytes([a0, a1]), u16::from_le_bytes([b0, b1])) {
+        return Err(WireError::Reserved);
+    }
     let suite: CipherSuite = profile.suite_ids.suite(suite).map_err(WireError::Config)?;
     let tag_len = TagLen::from_wire(tag_len, profile.allow_hazmat_tag4)
         .map_err(|_| WireError::TagLen(tag_len))?;
@@ -745,6 +749,16 @@ mod tests {
             let r = Packet::new_checked(&b[..n]).and_then(|p| Repr::parse(&p, &P));
             assert!(r.is_err(), "byte {at} = {v} accepted");
         }
+    }
+
+    #[test]
+    fn rejects_parameters_on_variants_without_them() {
+        let mut buf = [0u8; 52];
+        let n = header().emit(&mut buf, &P).unwrap_or_default();
+        // Top block is SV-2: parameter a must be zero.
+        buf[16] = 1;
+        let p = Packet::new_checked(&buf[..n]).expect("checked");
+        assert_eq!(Repr::parse(&p, &P), Err(WireError::Reserved));
     }
 
     #[test]
