@@ -26,6 +26,7 @@ pub extern "C" fn cse_nostd_check() -> u32 {
         ^ u32::from(sep.is_ok())
         ^ ccise_check()
         ^ spdm_check()
+        ^ fsed_check()
 }
 
 /// Seals a CCISE write and applies it to the simulated sensor.
@@ -79,6 +80,32 @@ fn spdm_check() -> u32 {
         return 0;
     };
     u32::from(record::open(&p, 1, &mut rx, &mut buf[..n]).is_ok())
+/// Protects an FS with the FSED transmitter (frame header written).
+fn fsed_check() -> u32 {
+    use cse_core::csi2::VirtualChannel;
+    use cse_core::keys::{Salt, SecretKey};
+    let Ok(vc) = VirtualChannel::new(0) else {
+        return 0;
+    };
+    let mut tx = cse_fsed::Transmitter::new(cse_fsed::Settings::new(vc), 1);
+    let frame = FrameConfig::uniform(
+        BlockConfig {
+            tag_mode: cse_core::TagMode::PerFrame,
+            ..BlockConfig::full_integrity(CipherSuite::Aes128Cmac)
+        },
+        KeyId::default(),
+    );
+    let km = cse_fsed::KeyMaterial::new(SecretKey::aes128([1; 16]), None, Salt::new([2; 12]));
+    if tx.install_key(KeyId::default(), km).is_err() || tx.set_config(frame).is_err() {
+        return 0;
+    }
+    let mut fs = [0u8, 1, 0, 0];
+    cse_core::csi2::HeaderForm::Dphy.fill(&mut fs);
+    let mut out = [0u8; cse_fsed::tx::MAX_INSERTED_LEN];
+    match tx.protect(&mut fs, &mut out) {
+        Ok(r) => r.after as u32,
+        Err(_) => 0,
+    }
 }
 
 #[panic_handler]

@@ -1,0 +1,25 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+mod agent;
+mod error;
+pub mod rx;
+pub mod tx;
+pub mod wire;
+
+#[cfg(feature = "std")]
+#[doc(hidden)]
+pub mod fuzzing;
+
+pub use agent::{KeyMaterial, MAX_OPEN_SCOPES, Settings};
+pub use error::FsedError;
+pub use rx::{
+    DecryptTicket, Delivery, Event, PacketInfo, ProtocolStats, Receiver, ScopeFailure, ScopeId,
+    ScopeProof, SyncPacket, Unprotected, Unverified,
+};
+pub use tx::{Inserted, Transmitter};

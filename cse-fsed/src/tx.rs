@@ -1,0 +1,506 @@
+//! The transmitter agent: watches the original CSI-2 packets of one virtual channel, protects
+//! them in place and writes the FSED packets to insert into a caller buffer.
+
+use cse_core::context::covered_prefix;
+use cse_core::csi2::{self, DataType, Emitter, FOOTER_LEN, HEADER_LEN as CSI2_HEADER_LEN};
+use cse_core::keys::{KeySlots, UsageStatus};
+use cse_core::nonce::PacketNumber;
+use cse_core::{Block, BlockConfig, ConfigError, FrameConfig, KeyId, ScopeKind};
+
+use crate::agent::{
+    BlockTracker, FrameKeys, KeyEntry, KeyMaterial, MAX_OPEN_SCOPES, Scope, Settings, StreamParams,
+    any_protected, check_frame, find_scope, protected, seal_config, seal_key_block,
+};
+use crate::error::FsedError;
+use crate::wire::{
+    self, FRAME_HEADER_LEN, FrameHeader, MAX_TAG_LEN, RECORD_FIXED_LEN, TagRecord, record_len,
+};
+
+/// Length of a whole CSI-2 packet around an FSED payload of `n` bytes.
+const fn outer_len(n: usize) -> usize {
+    CSI2_HEADER_LEN + n + FOOTER_LEN
+}
+
+/// The most bytes one [`Transmitter::protect`] call writes to its output buffer: the tag
+/// records of [`MAX_OPEN_SCOPES`] scopes with 16-byte tags (a frame header is smaller).
+pub const MAX_INSERTED_LEN: usize = MAX_OPEN_SCOPES * outer_len(record_len(MAX_TAG_LEN));
+
+/// What one [`Transmitter::protect`] call wrote to the output buffer: whole FSED packets, back
+/// to back, `before` bytes to send before the original packet, then `after` bytes to send
+/// right after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "the FSED packets in the output buffer must be inserted into the stream"]
+pub struct Inserted {
+    /// Bytes at `out[..before]`: tag records of the scopes the packet ends (before the first
+    /// packet of a new block, and before FE).
+    pub before: usize,
+    /// Bytes at `out[before..before + after]`: the frame header (after FS).
+    pub after: usize,
+    /// The key passed a soft usage limit: install the next key generation and switch to it at
+    /// a frame boundary ([`Transmitter::set_config`] with the new key id).
+    pub needs_rekey: bool,
+}
+
+impl Inserted {
+    /// The packets to send before the original packet.
+    pub fn before<'a>(&self, out: &'a [u8]) -> &'a [u8] {
+        out.get(..self.before).unwrap_or_default()
+    }
+
+    /// The packets to send after the original packet.
+    pub fn after<'a>(&self, out: &'a [u8]) -> &'a [u8] {
+        out.get(self.before..self.before + self.after)
+            .unwrap_or_default()
+    }
+}
+
+struct TxFrame {
+    fc: u32,
+    frame_number: u16,
+    config: FrameConfig,
+    params: StreamParams,
+    keys: FrameKeys,
+    header: [u8; FRAME_HEADER_LEN],
+    tracker: BlockTracker,
+    next_index: u32,
+    records: u8,
+    scopes: [Option<Scope>; MAX_OPEN_SCOPES],
+}
+
+/// The FSED transmitter of one stream (direction and virtual channel). Sans-IO: it is fed the
+/// original packets of each frame in order (FS, embedded lines, pixel lines, LS/LE, embedded
+/// lines, FE), protects each in place (under SV-1 its payload is encrypted, length unchanged,
+/// CRC-16 recomputed; otherwise untouched) and writes the FSED packets to insert around it.
+///
+/// ```text
+/// install_key(id, material)    any time; never over the active key
+/// set_config(frame_config)     takes effect at the next FS (dynamic adjustment, key rollover)
+/// protect(packet, out)         for every original packet; send out[..before], the packet,
+///                              then out[before..before + after]
+/// ```
+///
+/// The frame counter starts at the value given to [`Transmitter::new`] and increases by one
+/// per FS.
+pub struct Transmitter {
+    settings: Settings,
+    keys: KeySlots<KeyEntry>,
+    config: Option<FrameConfig>,
+    next_fc: u32,
+    frame: Option<TxFrame>,
+}
+
+impl core::fmt::Debug for Transmitter {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Transmitter")
+            .field("settings", &self.settings)
+            .field("config", &self.config)
+            .field("next_frame_counter", &self.next_fc)
+            .field("in_frame", &self.frame.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transmitter {
+    /// A transmitter whose first frame gets frame counter `first_frame_counter`.
+    pub fn new(settings: Settings, first_frame_counter: u32) -> Self {
+        Transmitter {
+            settings,
+            keys: KeySlots::new(),
+            config: None,
+            next_fc: first_frame_counter,
+            frame: None,
+        }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The frame counter of the next frame.
+    pub fn next_frame_counter(&self) -> u32 {
+        self.next_fc
+    }
+
+    /// Whether a frame is open (FS seen, FE not yet).
+    pub fn in_frame(&self) -> bool {
+        self.frame.is_some()
+    }
+
+    /// Installs key material under `id` in the idle slot.
+    ///
+    /// # Errors
+    /// [`FsedError::Config`] when the material's minimum tag length has no usage limit under
+    /// the profile, or `id` is the active key.
+    pub fn install_key(&mut self, id: KeyId, material: KeyMaterial) -> Result<(), FsedError> {
+        let entry = KeyEntry::new(material, &self.settings.profile)?;
+        self.keys
+            .install(id, entry)
+            .map_err(|_| FsedError::Config(ConfigError::KeyId(id.get())))
+    }
+
+    /// Drops the key of the idle slot (the previous generation).
+    pub fn retire_key(&mut self) -> Option<KeyId> {
+        self.keys.retire()
+    }
+
+    /// Sets the configuration of the next frames (applied at the next FS). The key named by
+    /// `config.key_id` must be installed by then; switching key id is a key rollover.
+    ///
+    /// # Errors
+    /// [`FsedError::Config`] for an invalid configuration;
+    /// [`FsedError::PerMessageUnsupported`] for a protected block with per-message tags.
+    pub fn set_config(&mut self, config: FrameConfig) -> Result<(), FsedError> {
+        config.validate()?;
+        for b in Block::ALL {
+            let c = config.block(b);
+            if protected(c) && c.tag_mode == cse_core::TagMode::PerMessage {
+                return Err(FsedError::PerMessageUnsupported);
+            }
+        }
+        self.config = Some(config);
+        Ok(())
+    }
+
+    /// Protects one original CSI-2 packet in place (`packet` holds exactly one packet: header
+    /// with ECC, payload and CRC-16 for a long packet; the header form of the settings) and
+    /// writes the FSED packets to insert around it into `out` (at most [`MAX_INSERTED_LEN`]
+    /// bytes). Its ECC and CRC-16 are checked first.
+    ///
+    /// # Errors
+    /// Nothing is written and no state moves on:
+    /// - [`FsedError::Framing`] / [`FsedError::Fusa`] for a malformed packet;
+    /// - [`FsedError::Config`] with [`ConfigError::BufferTooSmall`] when `out` is too small,
+    ///   [`ConfigError::VirtualChannel`] for a packet of another virtual channel;
+    /// - [`FsedError::UnexpectedPacket`] for FS inside a frame, anything else outside one,
+    ///   pixel data after the bottom block, or a packet of the FSED data type;
+    /// - [`FsedError::NotConfigured`] at FS without configuration or key;
+    /// - [`FsedError::TooManyScopes`], [`FsedError::MixedKeyFamilies`].
+    ///
+    /// [`FsedError::Security`] with `KeyExhausted` (the key reached its hard limit) may come
+    /// after the frame started; the frame must then be abandoned.
+    pub fn protect(&mut self, packet: &mut [u8], out: &mut [u8]) -> Result<Inserted, FsedError> {
+        let view = csi2::Packet::new_checked(&*packet)?;
+        let (repr, _) = csi2::Repr::parse(&view, self.settings.form)?;
+        if packet.len() != repr.buffer_len() {
+            return Err(FsedError::Wire(wire::WireError::TrailingData(
+                packet.len().saturating_sub(repr.buffer_len()),
+            )));
+        }
+        if repr.vc != self.settings.vc {
+            return Err(FsedError::Config(ConfigError::VirtualChannel(
+                repr.vc.get(),
+            )));
+        }
+        if repr.data_type == self.settings.profile.dt_fsed {
+            return Err(FsedError::UnexpectedPacket);
+        }
+        if repr.data_type == DataType::FS {
+            return self.start_frame(&repr, out);
+        }
+        if repr.data_type == DataType::FE {
+            return self.end_frame(&repr, out);
+        }
+        let Some(frame) = self.frame.as_mut() else {
+            return Err(FsedError::UnexpectedPacket);
+        };
+        let block = frame.tracker.classify(repr.data_type)?;
+        let closing = block != frame.tracker.block;
+        let cfg = *frame.config.block(block);
+        let kind = ScopeKind::for_mode(cfg.tag_mode, repr.data_type.0);
+        let needed = if closing { open_records_len(frame) } else { 0 };
+        if out.len() < needed {
+            return Err(FsedError::Config(ConfigError::BufferTooSmall {
+                needed,
+                available: out.len(),
+            }));
+        }
+        if protected(&cfg)
+            && !closing
+            && find_scope(&frame.scopes, block, kind).is_none()
+            && frame.scopes.iter().all(Option::is_some)
+        {
+            return Err(FsedError::TooManyScopes);
+        }
+        let mut rekey = false;
+        let mut at = 0;
+        if closing {
+            let (n, r) = close_all(&self.settings, &mut self.keys, frame, false, out)?;
+            at += n;
+            rekey |= r;
+        }
+        let line = frame.tracker.advance(block, repr.data_type.is_long());
+        let idx = frame.next_index;
+        frame.next_index = idx.wrapping_add(1);
+        if protected(&cfg) {
+            let encrypt = cfg.sv.encrypts() && repr.data_type.is_long();
+            let pn = PacketNumber::new(frame.fc, idx);
+            let entry = self.keys.get_mut(frame.config.key_id)?;
+            if encrypt {
+                rekey |= entry.usage.record(pn)? == UsageStatus::NeedsRekey;
+            }
+            let salt = entry.material.salt();
+            let key = frame.keys.get(block)?;
+            let i = match find_scope(&frame.scopes, block, kind) {
+                Some(i) => i,
+                None => {
+                    let i = frame
+                        .scopes
+                        .iter()
+                        .position(Option::is_none)
+                        .ok_or(FsedError::TooManyScopes)?;
+                    let mac = frame.params.open_scope(
+                        key,
+                        salt,
+                        &cfg,
+                        block,
+                        kind,
+                        frame.fc,
+                        &frame.header,
+                    )?;
+                    frame.scopes[i] = Some(Scope {
+                        block,
+                        kind,
+                        mac,
+                        packets: 0,
+                        bytes: 0,
+                        first_index: idx,
+                    });
+                    i
+                }
+            };
+            let mut view = csi2::Packet::new_checked(&mut *packet)?;
+            if encrypt {
+                let iv = frame.params.iv(salt, block, ScopeKind::Message, pn)?;
+                key.apply_keystream(&iv, view.payload_mut())?;
+                view.fill_crc();
+            }
+            let scope = frame.scopes[i].as_mut().ok_or(FsedError::Internal)?;
+            scope.absorb(
+                &cfg,
+                idx,
+                self.settings.vc.get(),
+                repr.data_type,
+                repr.word_count,
+                view.payload(),
+                line,
+            );
+        }
+        Ok(Inserted {
+            before: at,
+            after: 0,
+            needs_rekey: rekey,
+        })
+    }
+
+    fn start_frame(&mut self, repr: &csi2::Repr, out: &mut [u8]) -> Result<Inserted, FsedError> {
+        if self.frame.is_some() {
+            return Err(FsedError::UnexpectedPacket);
+        }
+        let config = self.config.ok_or(FsedError::NotConfigured)?;
+        let fc = self.next_fc;
+        let entry = self
+            .keys
+            .get_mut(config.key_id)
+            .map_err(|_| FsedError::NotConfigured)?;
+        check_frame(&config, &entry.material)?;
+        let needed = outer_len(FRAME_HEADER_LEN);
+        if out.len() < needed {
+            return Err(FsedError::Config(ConfigError::BufferTooSmall {
+                needed,
+                available: out.len(),
+            }));
+        }
+        let status = entry.usage.record_frame(fc)?;
+        let keys = FrameKeys::expand(&config, &entry.material)?;
+        self.keys.activate(config.key_id)?;
+        let mut header = [0u8; FRAME_HEADER_LEN];
+        wire::Repr::FrameHeader(FrameHeader {
+            frame_counter: fc,
+            frame_number: repr.word_count,
+            config,
+        })
+        .emit(&mut header, &self.settings.profile)?;
+        let n = emit_fsed(&self.settings, &header, out)?;
+        self.frame = Some(TxFrame {
+            fc,
+            frame_number: repr.word_count,
+            config,
+            params: StreamParams {
+                profile: self.settings.profile,
+                direction: self.settings.direction,
+                vc: self.settings.vc.get(),
+                key_id: config.key_id,
+            },
+            keys,
+            header,
+            tracker: BlockTracker::new(),
+            next_index: 1,
+            records: 0,
+            scopes: [None, None, None, None],
+        });
+        self.next_fc = fc.wrapping_add(1);
+        Ok(Inserted {
+            before: 0,
+            after: n,
+            needs_rekey: status == UsageStatus::NeedsRekey,
+        })
+    }
+
+    fn end_frame(&mut self, repr: &csi2::Repr, out: &mut [u8]) -> Result<Inserted, FsedError> {
+        let Some(frame) = self.frame.as_mut() else {
+            return Err(FsedError::UnexpectedPacket);
+        };
+        if repr.word_count != frame.frame_number {
+            return Err(FsedError::UnexpectedPacket);
+        }
+        let open = frame.scopes.iter().any(Option::is_some);
+        let needed = if open {
+            open_records_len(frame)
+        } else if any_protected(&frame.config) {
+            seal_len(&frame.config)
+        } else {
+            0
+        };
+        if out.len() < needed {
+            return Err(FsedError::Config(ConfigError::BufferTooSmall {
+                needed,
+                available: out.len(),
+            }));
+        }
+        let (n, rekey) = if open {
+            close_all(&self.settings, &mut self.keys, frame, true, out)?
+        } else if let (Some(cfg), Some(kb)) =
+            (seal_config(&frame.config), seal_key_block(&frame.config))
+        {
+            let entry = self.keys.get(frame.config.key_id)?;
+            let mac = frame.params.open_scope(
+                frame.keys.get(kb)?,
+                entry.material.salt(),
+                &cfg,
+                Block::Bottom,
+                ScopeKind::Frame,
+                frame.fc,
+                &frame.header,
+            )?;
+            let seal = Scope {
+                block: Block::Bottom,
+                kind: ScopeKind::Frame,
+                mac,
+                packets: 0,
+                bytes: 0,
+                first_index: frame.next_index,
+            };
+            write_record(&self.settings, &mut self.keys, frame, seal, &cfg, true, out)?
+        } else {
+            (0, false)
+        };
+        self.frame = None;
+        Ok(Inserted {
+            before: n,
+            after: 0,
+            needs_rekey: rekey,
+        })
+    }
+}
+
+fn seal_len(config: &FrameConfig) -> usize {
+    seal_config(config).map_or(0, |c| outer_len(record_len(c.tag_len.get())))
+}
+
+fn open_records_len(frame: &TxFrame) -> usize {
+    frame
+        .scopes
+        .iter()
+        .flatten()
+        .map(|s| outer_len(record_len(frame.config.block(s.block).tag_len.get())))
+        .sum()
+}
+
+/// Writes one FSED packet (payload `payload`) at the start of `out`.
+fn emit_fsed(settings: &Settings, payload: &[u8], out: &mut [u8]) -> Result<usize, FsedError> {
+    let mut em = Emitter::new(out, settings.form);
+    em.long(settings.vc, settings.profile.dt_fsed, payload)
+        .map_err(|e| match e {
+            csi2::Error::BufferTooSmall { needed, available } => {
+                FsedError::Config(ConfigError::BufferTooSmall { needed, available })
+            }
+            other => FsedError::Framing(other),
+        })?;
+    Ok(em.len())
+}
+
+/// Closes every open scope, in the order they were opened, writing their tag records.
+fn close_all(
+    settings: &Settings,
+    keys: &mut KeySlots<KeyEntry>,
+    frame: &mut TxFrame,
+    last_of_frame: bool,
+    out: &mut [u8],
+) -> Result<(usize, bool), FsedError> {
+    let mut order: [(u32, usize); MAX_OPEN_SCOPES] = [(u32::MAX, 0); MAX_OPEN_SCOPES];
+    let mut n_open = 0;
+    for (i, s) in frame.scopes.iter().enumerate() {
+        if let Some(s) = s {
+            order[n_open] = (s.first_index, i);
+            n_open += 1;
+        }
+    }
+    order[..n_open].sort_unstable();
+    let mut at = 0;
+    let mut rekey = false;
+    for (k, (_, i)) in order[..n_open].iter().enumerate() {
+        let scope = frame.scopes[*i].take().ok_or(FsedError::Internal)?;
+        let cfg = *frame.config.block(scope.block);
+        let last = last_of_frame && k + 1 == n_open;
+        let dst = out.get_mut(at..).ok_or(FsedError::Internal)?;
+        let (n, r) = write_record(settings, keys, frame, scope, &cfg, last, dst)?;
+        at += n;
+        rekey |= r;
+    }
+    Ok((at, rekey))
+}
+
+fn write_record(
+    settings: &Settings,
+    keys: &mut KeySlots<KeyEntry>,
+    frame: &mut TxFrame,
+    scope: Scope,
+    cfg: &BlockConfig,
+    last: bool,
+    out: &mut [u8],
+) -> Result<(usize, bool), FsedError> {
+    let entry = keys.get_mut(frame.config.key_id)?;
+    let rekey = entry.usage.record(PacketNumber::scope(frame.fc))? == UsageStatus::NeedsRekey;
+    let repr = TagRecord {
+        frame_counter: frame.fc,
+        key_id: frame.config.key_id,
+        scope: scope.kind,
+        block: scope.block,
+        tag_len: cfg.tag_len,
+        covered_packets: scope.packets,
+        covered_bytes: scope.bytes,
+        first_index: scope.first_index,
+        end_index: frame.next_index,
+        record_index: frame.records,
+        last,
+        tag: [0; MAX_TAG_LEN],
+    };
+    let mut buf = [0u8; record_len(MAX_TAG_LEN)];
+    let len = wire::Repr::TagRecord(repr).emit(&mut buf, &settings.profile)?;
+    let payload = buf.get_mut(..len).ok_or(FsedError::Internal)?;
+    let mut mac = scope.mac;
+    mac.update(&covered_prefix(
+        settings.vc.get(),
+        settings.profile.dt_fsed.0,
+        len as u16,
+    ));
+    mac.update(payload.get(..RECORD_FIXED_LEN).ok_or(FsedError::Internal)?);
+    let tag = mac.finalize(cfg.tag_len);
+    let mut p = wire::Packet::new_checked(&mut *payload)?;
+    p.tag_mut().copy_from_slice(tag.as_bytes());
+    p.fill_crc(&settings.profile);
+    let n = emit_fsed(settings, payload, out)?;
+    frame.records = frame.records.wrapping_add(1);
+    Ok((n, rekey))
+}

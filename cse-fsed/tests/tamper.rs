@@ -1,0 +1,422 @@
+//! Negative tests: every tampered byte (with and without CRC fix-up), dropped, duplicated,
+//! reordered, replayed packets and frames, FSED packets removed or moved, SV downgrade; plus
+//! the events (loss, replay, rollover, timeout, CRC error).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::*;
+use cse_core::csi2::{self, HeaderForm};
+use cse_core::{
+    Block, CipherSuite, FusaError, KeyId, Policy, SecurityError, SecurityVariant, SvLevel, TagLen,
+    TagMode,
+};
+use cse_fsed::{Event, FsedError, wire};
+
+const FRAMES: u16 = 2;
+
+struct Case {
+    sv: SecurityVariant,
+    suite: CipherSuite,
+    mode: TagMode,
+}
+
+fn cases() -> Vec<Case> {
+    let mut v = Vec::new();
+    for mode in MODES {
+        v.push(Case {
+            sv: SecurityVariant::FullIntegrityEncrypted,
+            suite: CipherSuite::Aes256Gcm,
+            mode,
+        });
+        v.push(Case {
+            sv: SecurityVariant::FullIntegrityEncrypted,
+            suite: CipherSuite::Aes128CtrCmac,
+            mode,
+        });
+        v.push(Case {
+            sv: SecurityVariant::FullIntegrity,
+            suite: CipherSuite::Aes128Gmac,
+            mode,
+        });
+        v.push(Case {
+            sv: SecurityVariant::FullIntegrity,
+            suite: CipherSuite::Aes256Cmac,
+            mode,
+        });
+    }
+    v
+}
+
+fn setup(c: &Case) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let config = uniform(c.sv, c.suite, TagLen::L16, c.mode);
+    let (mut tx, _) = pair(config, c.suite);
+    let mut originals = Vec::new();
+    let mut stream = Vec::new();
+    for f in 0..FRAMES {
+        let o = frame(&Shape::SMALL, f + 1, f as u8);
+        stream.extend(protect_all(&mut tx, &o));
+        originals.extend(o);
+    }
+    (originals, stream)
+}
+
+fn rx_for(c: &Case) -> cse_fsed::Receiver {
+    pair(uniform(c.sv, c.suite, TagLen::L16, c.mode), c.suite).1
+}
+
+/// No packet the receiver released is anything but an original packet, and not every frame
+/// came out clean.
+fn assert_detected(c: &Case, originals: &[Vec<u8>], stream: &[Vec<u8>], what: &str) {
+    let out = receive_all(&mut rx_for(c), stream);
+    let known: HashSet<&Vec<u8>> = originals.iter().collect();
+    for p in out.accepted() {
+        assert!(
+            known.contains(&p),
+            "{what}: forged packet released ({:?} {:?})",
+            c.sv,
+            c.mode
+        );
+    }
+    assert!(
+        out.clean_frames() < usize::from(FRAMES) || !out.errors.is_empty(),
+        "{what}: undetected ({:?} {:?} {:?})",
+        c.sv,
+        c.suite,
+        c.mode
+    );
+}
+
+/// Recomputes the CRC-16 footer (and, for an FSED packet, its CRC-32) so that only the
+/// cryptographic checks can catch a change.
+fn fix_crcs(p: &mut [u8]) {
+    let mut h = [p[0], p[1], p[2], p[3]];
+    HeaderForm::Dphy.fill(&mut h);
+    p[..4].copy_from_slice(&h);
+    if p.len() <= 4 {
+        return;
+    }
+    let n = p.len();
+    if is_fsed(p) {
+        let mut f = wire::Packet::new_unchecked(&mut p[4..n - 2]);
+        if f.check_len().is_ok() {
+            f.fill_crc(&cse_core::Profile::DRAFT_1);
+        }
+    }
+    if let Ok(mut v) = csi2::Packet::new_checked(&mut *p) {
+        v.fill_crc();
+    }
+}
+
+#[test]
+fn every_flipped_byte_is_rejected_even_with_crcs_fixed() {
+    for c in cases() {
+        let (originals, stream) = setup(&c);
+        for (i, p) in stream.iter().enumerate() {
+            // Header bytes 1..3 (data id is byte 0: changing the DT changes the packet kind),
+            // then every payload byte.
+            for at in 0..p.len().saturating_sub(2) {
+                if at == 3 {
+                    continue; // ECC byte: recomputed by fix_crcs for short packets only
+                }
+                let mut s = stream.clone();
+                s[i][at] ^= 0x01;
+                fix_crcs(&mut s[i]);
+                if s[i] == stream[i] {
+                    continue;
+                }
+                assert_detected(&c, &originals, &s, &format!("packet {i} byte {at}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn flips_without_crc_fix_are_reported_as_crc_errors() {
+    let c = &cases()[2];
+    let (_, stream) = setup(c);
+    for (i, p) in stream.iter().enumerate() {
+        if p.len() <= 6 {
+            continue;
+        }
+        let mut s = stream.clone();
+        s[i][6] ^= 0x80;
+        let out = receive_all(&mut rx_for(c), &s);
+        assert!(
+            out.errors
+                .iter()
+                .any(|e| matches!(e, FsedError::Fusa(FusaError::Crc16Mismatch { .. }))),
+            "{:?}",
+            out.errors
+        );
+    }
+}
+
+#[test]
+fn fsed_crc32_mismatch_is_a_fusa_error() {
+    let c = &cases()[2];
+    let (_, stream) = setup(c);
+    let i = stream.iter().position(|p| is_fsed(p)).unwrap();
+    let mut s = stream.clone();
+    s[i][8] ^= 1; // frame counter byte; CRC-32 left stale, CRC-16 fixed
+    let n = s[i].len();
+    let mut v = csi2::Packet::new_checked(&mut s[i][..n]).unwrap();
+    v.fill_crc();
+    let out = receive_all(&mut rx_for(c), &s);
+    assert!(
+        out.errors
+            .iter()
+            .any(|e| matches!(e, FsedError::Fusa(FusaError::Crc32Mismatch { .. })))
+    );
+}
+
+#[test]
+fn dropping_any_packet_is_detected() {
+    for c in cases() {
+        let (originals, stream) = setup(&c);
+        for i in 0..stream.len() {
+            let mut s = stream.clone();
+            s.remove(i);
+            assert_detected(&c, &originals, &s, &format!("drop {i}"));
+        }
+    }
+}
+
+#[test]
+fn duplicating_any_packet_is_detected() {
+    for c in cases() {
+        let (originals, stream) = setup(&c);
+        for i in 0..stream.len() {
+            let mut s = stream.clone();
+            s.insert(i, stream[i].clone());
+            assert_detected(&c, &originals, &s, &format!("dup {i}"));
+        }
+    }
+}
+
+#[test]
+fn swapping_adjacent_packets_is_detected() {
+    for c in cases() {
+        let (originals, stream) = setup(&c);
+        for i in 0..stream.len() - 1 {
+            if stream[i] == stream[i + 1] {
+                continue;
+            }
+            let mut s = stream.clone();
+            s.swap(i, i + 1);
+            assert_detected(&c, &originals, &s, &format!("swap {i}"));
+        }
+    }
+}
+
+#[test]
+fn moving_an_fsed_packet_anywhere_is_detected() {
+    for c in cases() {
+        let (originals, stream) = setup(&c);
+        for i in (0..stream.len()).filter(|i| is_fsed(&stream[*i])) {
+            for j in 0..stream.len() {
+                if j == i {
+                    continue;
+                }
+                let mut s = stream.clone();
+                let p = s.remove(i);
+                s.insert(j, p);
+                if s == stream {
+                    continue;
+                }
+                assert_detected(&c, &originals, &s, &format!("move {i} to {j}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn replayed_frame_is_rejected_and_releases_nothing() {
+    for c in cases() {
+        let (originals, stream) = setup(&c);
+        let first_fe = stream
+            .iter()
+            .position(|p| p.len() == 4 && p[0] & 0x3F == 0x01)
+            .unwrap();
+        let mut s = stream.clone();
+        s.extend_from_slice(&stream[..=first_fe]);
+        let out = receive_all(&mut rx_for(&c), &s);
+        assert_eq!(out.clean_frames(), usize::from(FRAMES));
+        assert_eq!(out.accepted(), originals.clone());
+        assert!(
+            out.errors
+                .iter()
+                .any(|e| matches!(e, FsedError::Security(SecurityError::Replay { .. }))),
+            "{:?}",
+            out.errors
+        );
+    }
+}
+
+#[test]
+fn lost_frame_is_reported_as_frame_loss() {
+    let c = &cases()[2];
+    let config = uniform(c.sv, c.suite, TagLen::L16, c.mode);
+    let (mut tx, mut rx) = pair(config, c.suite);
+    let mut stream = Vec::new();
+    for f in 0..3u16 {
+        let s = protect_all(&mut tx, &frame(&Shape::SMALL, f + 1, 0));
+        if f != 1 {
+            stream.extend(s);
+        }
+    }
+    let out = receive_all(&mut rx, &stream);
+    assert!(out.errors.is_empty());
+    assert!(
+        out.events
+            .iter()
+            .any(|e| matches!(e, Event::Fusa(FusaError::FrameLoss { lost: 1, .. })))
+    );
+    assert_eq!(out.clean_frames(), 2);
+}
+
+#[test]
+fn sv_downgrade_below_policy_is_refused() {
+    let suite = CipherSuite::Aes256Gmac;
+    let mut policy = Policy::PERMISSIVE;
+    policy.min_image = SvLevel::Sv2;
+    let sent = uniform(
+        SecurityVariant::NoSecurity,
+        suite,
+        TagLen::L16,
+        TagMode::PerFrame,
+    );
+    let (mut tx, _) = pair(sent, suite);
+    let (_, mut rx) = pair_with_policy(
+        uniform(
+            SecurityVariant::FullIntegrity,
+            suite,
+            TagLen::L16,
+            TagMode::PerFrame,
+        ),
+        suite,
+        policy,
+    );
+    let stream = protect_all(&mut tx, &frame(&Shape::SMALL, 1, 0));
+    let out = receive_all(&mut rx, &stream);
+    assert!(out.errors.iter().any(|e| matches!(
+        e,
+        FsedError::Security(SecurityError::Downgrade(d)) if d.block == Block::Image
+    )));
+    assert_eq!(out.clean_frames(), 0);
+    assert!(out.accepted().is_empty());
+}
+
+#[test]
+fn header_rewritten_to_a_weaker_sv_fails_every_tag() {
+    // SV-2 -> SV-3 stride 2 in the frame header, CRCs fixed: the policy allows SV-3, the tags
+    // (which cover the header and bind the SV in the context block) do not.
+    let c = Case {
+        sv: SecurityVariant::FullIntegrity,
+        suite: CipherSuite::Aes256Gmac,
+        mode: TagMode::PerFrame,
+    };
+    let (originals, stream) = setup(&c);
+    let i = stream.iter().position(|p| is_fsed(p)).unwrap();
+    let mut s = stream.clone();
+    // Image block config starts at FSED payload offset 20 (packet offset 24).
+    s[i][24] = 3;
+    s[i][28] = 2;
+    fix_crcs(&mut s[i]);
+    assert_detected(&c, &originals, &s, "header downgrade");
+}
+
+#[test]
+fn key_rollover_is_reported() {
+    let suite = CipherSuite::Aes128Cmac;
+    let config = uniform(
+        SecurityVariant::FullIntegrity,
+        suite,
+        TagLen::L16,
+        TagMode::PerDataType,
+    );
+    let (mut tx, mut rx) = pair(config, suite);
+    let next = KeyId::new(1).unwrap();
+    tx.install_key(next, material(suite, 0x77)).unwrap();
+    rx.install_key(next, material(suite, 0x77)).unwrap();
+    let mut stream = protect_all(&mut tx, &frame(&Shape::SMALL, 1, 0));
+    tx.set_config(cse_core::FrameConfig {
+        key_id: next,
+        ..config
+    })
+    .unwrap();
+    stream.extend(protect_all(&mut tx, &frame(&Shape::SMALL, 2, 0)));
+    let out = receive_all(&mut rx, &stream);
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(out.clean_frames(), 2);
+    assert!(out.events.contains(&Event::KeyRollover {
+        from: KeyId::default(),
+        to: next
+    }));
+}
+
+#[test]
+fn silence_is_reported_as_timeout() {
+    let c = &cases()[2];
+    let (_, stream) = setup(c);
+    let mut rx = rx_for(c);
+    let _ = receive_all(&mut rx, &stream[..3]);
+    assert!(rx.poll_event(10).is_none());
+    assert!(matches!(
+        rx.poll_event(5000),
+        Some(Event::Fusa(FusaError::Timeout { .. }))
+    ));
+}
+
+#[test]
+fn sv1_ciphertext_cannot_be_decrypted_with_a_proof_of_another_scope() {
+    let c = Case {
+        sv: SecurityVariant::FullIntegrityEncrypted,
+        suite: CipherSuite::Aes256Gcm,
+        mode: TagMode::PerDataType,
+    };
+    let (_, stream) = setup(&c);
+    let mut rx = rx_for(&c);
+    let mut tickets = Vec::new();
+    let mut proofs = Vec::new();
+    for (t, p) in stream.iter().enumerate() {
+        match rx.receive(p, t as u64) {
+            Ok(cse_fsed::Delivery::Unverified(u)) if u.is_encrypted() => tickets.push((
+                u.decrypt_ticket(),
+                u.unverified_packet().to_vec(),
+                u.scope(),
+            )),
+            Ok(cse_fsed::Delivery::ScopeVerified(pr)) => proofs.push(pr),
+            _ => {}
+        }
+        while rx.poll_event(t as u64).is_some() {}
+    }
+    let mut mismatches = 0;
+    for (ticket, bytes, scope) in &tickets {
+        for pr in &proofs {
+            let mut b = bytes.clone();
+            let r = rx.decrypt(pr, ticket, &mut b);
+            if pr.scope() != *scope {
+                assert_eq!(r, Err(FsedError::ProofMismatch));
+                assert_eq!(&b, bytes);
+                mismatches += 1;
+            }
+        }
+    }
+    assert!(mismatches > 0);
+}
+
+#[test]
+fn per_message_mode_is_refused() {
+    let suite = CipherSuite::Aes256Gmac;
+    let config = uniform(
+        SecurityVariant::FullIntegrity,
+        suite,
+        TagLen::L16,
+        TagMode::PerMessage,
+    );
+    let mut tx = cse_fsed::Transmitter::new(cse_fsed::Settings::new(vc()), 0);
+    assert_eq!(tx.set_config(config), Err(FsedError::PerMessageUnsupported));
+}
