@@ -42,7 +42,8 @@ fn ccise_check() -> u32 {
     let (Some(k1), Some(k2)) = (keys(), keys()) else {
         return 0;
     };
-    let (Ok(mut ctrl), Ok(mut tgt)) = (ccise::Controller::new(cfg, k1), ccise::Target::new(cfg, k2))
+    let (Ok(mut ctrl), Ok(mut tgt)) =
+        (ccise::Controller::new(cfg, k1), ccise::Target::new(cfg, k2))
     else {
         return 0;
     };
@@ -80,6 +81,8 @@ fn spdm_check() -> u32 {
         return 0;
     };
     u32::from(record::open(&p, 1, &mut rx, &mut buf[..n]).is_ok())
+}
+
 /// Protects an FS with the FSED transmitter (frame header written).
 fn fsed_check() -> u32 {
     use cse_core::csi2::VirtualChannel;
