@@ -339,3 +339,388 @@ fn responder_and_requester_state_sizes_stay_small() {
     assert!(rsp <= 2048, "{rsp}");
     assert!(req <= 2048, "{req}");
 }
+
+// ---------------------------------------------------------------------------------------
+// Negative tests at the state-machine level.
+
+struct Pair {
+    f: Fixture,
+    rrng: TestRng,
+    qrng: TestRng,
+    chain_buf: Vec<u8>,
+}
+
+fn pair(set: AlgorithmSet) -> Pair {
+    Pair {
+        f: fixture(set),
+        rrng: TestRng(0x0123_4567_89ab_cdef),
+        qrng: TestRng(0xfedc_ba98_7654_3211),
+        chain_buf: vec![0u8; 4096],
+    }
+}
+
+fn responder<'a>(
+    p: &'a mut Pair,
+    set: AlgorithmSet,
+    psk_key: &'a [u8],
+    in_clear: bool,
+) -> (
+    Responder<'a, RustCrypto, EcdsaSigningKey>,
+    &'a mut TestRng,
+    &'a mut Vec<u8>,
+) {
+    let rsp = Responder::new(
+        RustCrypto,
+        &p.f.key,
+        &mut p.rrng,
+        ResponderConfig {
+            algorithms: set,
+            cert_chain: &p.f.chain,
+            psk: Some(PskConfig {
+                hint: HINT,
+                key: psk_key,
+                with_context: true,
+            }),
+            handshake_in_the_clear: in_clear,
+            data_transfer_size: 1024,
+        },
+    )
+    .unwrap();
+    (rsp, &mut p.qrng, &mut p.chain_buf)
+}
+
+const SETS: [AlgorithmSet; 2] = [AlgorithmSet::SET_A, AlgorithmSet::SET_B];
+
+fn requester<'a>(
+    rng: &'a mut TestRng,
+    auth: Auth<'a>,
+    in_clear: bool,
+) -> Requester<'a, RustCrypto> {
+    Requester::new(
+        RustCrypto,
+        rng,
+        RequesterConfig {
+            algorithms: &SETS,
+            handshake_in_the_clear: in_clear,
+            data_transfer_size: 1024,
+        },
+        auth,
+    )
+    .unwrap()
+}
+
+/// Drives the handshake, letting `tamper` change each response (by its SPDM code, plain
+/// responses only) before the requester sees it. Returns the requester's first error.
+fn drive_tampered(
+    req: &mut Requester<'_, RustCrypto>,
+    rsp: &mut Responder<'_, RustCrypto, EcdsaSigningKey>,
+    tamper_req: &dyn Fn(&mut [u8]),
+    tamper_rsp: &dyn Fn(&mut [u8]),
+) -> Result<(), Error> {
+    for _ in 0..64 {
+        let mut a = [0u8; BUF];
+        let mut b = [0u8; BUF];
+        let n = req.write_request(&mut a)?;
+        tamper_req(&mut a[..n]);
+        let m = rsp.handle(&mut a[..n], &mut b)?;
+        tamper_rsp(&mut b[..m]);
+        if req.handle_response(&mut b[..m])? == Status::Established {
+            return Ok(());
+        }
+    }
+    panic!("no end");
+}
+
+fn flip_in(code: u8, at_end_minus: usize) -> impl Fn(&mut [u8]) {
+    move |m: &mut [u8]| {
+        if m.len() > 2 && m[0] == 0x05 && m[2] == code {
+            let i = m.len() - 1 - at_end_minus;
+            m[i] ^= 0x01;
+        }
+    }
+}
+
+#[test]
+fn tampered_key_exchange_rsp_signature_is_refused_by_the_requester() {
+    for set in SETS {
+        let mut p = pair(set);
+        let (mut rsp, rng, buf) = responder(&mut p, set, PSK, true);
+        let auth = Auth::Certificate {
+            verifier: &LeafOnly,
+            chain_buf: buf,
+            challenge: false,
+        };
+        let mut req = requester(rng, auth, true);
+        // In the clear the signature is the last field of KEY_EXCHANGE_RSP.
+        let r = drive_tampered(&mut req, &mut rsp, &|_| {}, &flip_in(0x64, 3));
+        assert_eq!(r, Err(Error::Authentication));
+        // The requester is poisoned afterwards.
+        let mut o = [0u8; 64];
+        assert_eq!(req.write_request(&mut o), Err(Error::Poisoned));
+    }
+}
+
+#[test]
+fn tampered_challenge_auth_signature_is_refused() {
+    let set = AlgorithmSet::SET_A;
+    let mut p = pair(set);
+    let (mut rsp, rng, buf) = responder(&mut p, set, PSK, false);
+    let auth = Auth::Certificate {
+        verifier: &LeafOnly,
+        chain_buf: buf,
+        challenge: true,
+    };
+    let mut req = requester(rng, auth, false);
+    let r = drive_tampered(&mut req, &mut rsp, &|_| {}, &flip_in(0x03, 0));
+    assert_eq!(r, Err(Error::Authentication));
+}
+
+#[test]
+fn tampered_responder_verify_data_in_key_exchange_rsp_is_refused() {
+    let set = AlgorithmSet::SET_B;
+    let mut p = pair(set);
+    let (mut rsp, rng, buf) = responder(&mut p, set, PSK, false);
+    let auth = Auth::Certificate {
+        verifier: &LeafOnly,
+        chain_buf: buf,
+        challenge: false,
+    };
+    let mut req = requester(rng, auth, false);
+    // Without HS-in-clear the verify data ends KEY_EXCHANGE_RSP.
+    let r = drive_tampered(&mut req, &mut rsp, &|_| {}, &flip_in(0x64, 0));
+    assert_eq!(r, Err(Error::Authentication));
+}
+
+#[test]
+fn tampered_requester_finish_verify_data_gets_decrypt_error_and_responder_recovers() {
+    for set in SETS {
+        let mut p = pair(set);
+        let (mut rsp, rng, buf) = responder(&mut p, set, PSK, true);
+        let auth = Auth::Certificate {
+            verifier: &LeafOnly,
+            chain_buf: buf,
+            challenge: false,
+        };
+        let mut req = requester(rng, auth, true);
+        // In the clear FINISH is a plain message; flip its last verify-data byte.
+        let r = drive_tampered(&mut req, &mut rsp, &flip_in(0xE5, 0), &|_| {});
+        assert_eq!(r, Err(Error::PeerError(0x06)), "DecryptError");
+        assert_eq!(rsp.state_name(), "Negotiated");
+        assert!(rsp.session().is_none());
+    }
+}
+
+#[test]
+fn tampered_finish_rsp_verify_data_in_the_clear_is_refused() {
+    let set = AlgorithmSet::SET_A;
+    let mut p = pair(set);
+    let (mut rsp, rng, buf) = responder(&mut p, set, PSK, true);
+    let auth = Auth::Certificate {
+        verifier: &LeafOnly,
+        chain_buf: buf,
+        challenge: false,
+    };
+    let mut req = requester(rng, auth, true);
+    let r = drive_tampered(&mut req, &mut rsp, &|_| {}, &flip_in(0x65, 0));
+    assert_eq!(r, Err(Error::Authentication));
+}
+
+#[test]
+fn wrong_psk_is_refused_by_the_requester() {
+    for set in SETS {
+        let mut p = pair(set);
+        let (mut rsp, rng, _) = responder(&mut p, set, b"the responder's other psk", false);
+        let mut req = requester(
+            rng,
+            Auth::Psk {
+                hint: HINT,
+                key: PSK,
+            },
+            false,
+        );
+        assert_eq!(drive(&mut req, &mut rsp), Err(Error::Authentication));
+    }
+}
+
+#[test]
+fn wrong_psk_hint_gets_invalid_request() {
+    let set = AlgorithmSet::SET_A;
+    let mut p = pair(set);
+    let (mut rsp, rng, _) = responder(&mut p, set, PSK, false);
+    let mut req = requester(
+        rng,
+        Auth::Psk {
+            hint: b"cam9",
+            key: PSK,
+        },
+        false,
+    );
+    assert_eq!(drive(&mut req, &mut rsp), Err(Error::PeerError(0x01)));
+}
+
+fn established<'a>(
+    p: &'a mut Pair,
+    set: AlgorithmSet,
+) -> (
+    Responder<'a, RustCrypto, EcdsaSigningKey>,
+    RequesterSession<RustCrypto>,
+) {
+    let (mut rsp, rng, buf) = responder(p, set, PSK, false);
+    let auth = Auth::Certificate {
+        verifier: &LeafOnly,
+        chain_buf: buf,
+        challenge: false,
+    };
+    let mut req = requester(rng, auth, false);
+    drive(&mut req, &mut rsp).unwrap();
+    (rsp, req.into_session().unwrap())
+}
+
+#[test]
+fn replayed_and_reordered_records_are_dropped_without_answer_and_the_session_goes_on() {
+    for set in SETS {
+        let mut p = pair(set);
+        let (mut rsp, mut s) = established(&mut p, set);
+        let mut a = [0u8; BUF];
+        let mut b = [0u8; BUF];
+        let n = s.write_heartbeat(&mut a).unwrap();
+        let first = a[..n].to_vec();
+        let m = rsp.handle(&mut a[..n], &mut b).unwrap();
+        let first_ack = b[..m].to_vec();
+        assert_eq!(
+            s.handle_response(&mut b[..m]),
+            Ok(SessionEvent::HeartbeatAck)
+        );
+
+        // Replayed request: no answer, responder state unchanged.
+        let mut replay = first.clone();
+        assert_eq!(rsp.handle(&mut replay, &mut b), Err(Error::BadSequence));
+        // A record claiming a later sequence number (reordered / one lost): refused.
+        let n = s.write_heartbeat(&mut a).unwrap();
+        let mut ahead = a[..n].to_vec();
+        ahead[5] = ahead[5].wrapping_add(1);
+        assert_eq!(rsp.handle(&mut ahead, &mut b), Err(Error::BadSequence));
+        // A tampered record: no answer either.
+        let mut bad = a[..n].to_vec();
+        bad[n - 1] ^= 1;
+        assert_eq!(rsp.handle(&mut bad, &mut b), Err(Error::Authentication));
+        // The genuine record still goes through.
+        let m = rsp.handle(&mut a[..n], &mut b).unwrap();
+        // The requester refuses a replayed ACK, then accepts the real one.
+        let mut old = first_ack.clone();
+        assert_eq!(s.handle_response(&mut old), Err(Error::BadSequence));
+        assert_eq!(
+            s.handle_response(&mut b[..m]),
+            Ok(SessionEvent::HeartbeatAck)
+        );
+        // A response without an outstanding request is refused.
+        let mut again = b[..m].to_vec();
+        assert_eq!(s.handle_response(&mut again), Err(Error::UnexpectedMessage));
+    }
+}
+
+fn plain_request(rsp: &mut Responder<'_, RustCrypto, EcdsaSigningKey>, spdm: &[u8]) -> Vec<u8> {
+    let mut a = vec![0x05];
+    a.extend_from_slice(spdm);
+    let mut b = [0u8; BUF];
+    let m = rsp.handle(&mut a, &mut b).unwrap();
+    b[..m].to_vec()
+}
+
+#[test]
+fn responder_answers_bad_requests_with_the_right_error_and_keeps_running() {
+    let set = AlgorithmSet::SET_A;
+    let mut p = pair(set);
+    let (mut rsp, rng, buf) = responder(&mut p, set, PSK, false);
+    // Before GET_VERSION: anything else is unexpected.
+    assert_eq!(
+        plain_request(&mut rsp, &[0x12, 0x81, 0, 0]),
+        [0x05, 0x10, 0x7F, 0x04, 0x00]
+    );
+    // GET_VERSION must carry version 1.0.
+    assert_eq!(
+        plain_request(&mut rsp, &[0x12, 0x84, 0, 0]),
+        [0x05, 0x10, 0x7F, 0x41, 0x00]
+    );
+    let v = plain_request(&mut rsp, &[0x10, 0x84, 0, 0]);
+    assert_eq!(v, [0x05, 0x10, 0x04, 0, 0, 0, 1, 0x00, 0x12]);
+    // Out of order: GET_DIGESTS before CAPABILITIES/ALGORITHMS.
+    assert_eq!(
+        plain_request(&mut rsp, &[0x12, 0x81, 0, 0]),
+        [0x05, 0x12, 0x7F, 0x04, 0x00]
+    );
+    // Wrong version after VERSION.
+    assert_eq!(
+        plain_request(&mut rsp, &[0x11, 0xE1, 0, 0]),
+        [0x05, 0x12, 0x7F, 0x41, 0x00]
+    );
+    // Unsupported: GET_MEASUREMENTS; data = the request code.
+    assert_eq!(
+        plain_request(&mut rsp, &[0x12, 0xE0, 0, 0]),
+        [0x05, 0x12, 0x7F, 0x07, 0xE0]
+    );
+    // Invalid: a truncated GET_CAPABILITIES.
+    assert_eq!(
+        plain_request(&mut rsp, &[0x12, 0xE1, 0, 0, 0]),
+        [0x05, 0x12, 0x7F, 0x01, 0x00]
+    );
+    // Invalid: a header shorter than 4 bytes.
+    assert_eq!(
+        plain_request(&mut rsp, &[0x12]),
+        [0x05, 0x12, 0x7F, 0x01, 0x00]
+    );
+    // Still running: a full handshake from GET_VERSION works.
+    let auth = Auth::Certificate {
+        verifier: &LeafOnly,
+        chain_buf: buf,
+        challenge: true,
+    };
+    let mut req = requester(rng, auth, false);
+    drive(&mut req, &mut rsp).unwrap();
+    // FINISH again, in the clear, once established: unexpected.
+    let mut fin = vec![0x12, 0xE5, 0, 0];
+    fin.extend_from_slice(&[0u8; 32]);
+    assert_eq!(
+        plain_request(&mut rsp, &fin),
+        [0x05, 0x12, 0x7F, 0x04, 0x00]
+    );
+    assert!(rsp.session().is_some());
+    // The session opened after the errors works.
+    let mut s = req.into_session().unwrap();
+    assert_eq!(
+        session_exchange(&mut s, &mut rsp, |s, o| s.write_heartbeat(o)).unwrap(),
+        SessionEvent::HeartbeatAck
+    );
+}
+
+#[test]
+fn requester_refuses_a_response_of_the_wrong_kind() {
+    let set = AlgorithmSet::SET_A;
+    let mut p = pair(set);
+    let (_rsp, rng, buf) = responder(&mut p, set, PSK, false);
+    let auth = Auth::Certificate {
+        verifier: &LeafOnly,
+        chain_buf: buf,
+        challenge: false,
+    };
+    let mut req = requester(rng, auth, false);
+    let mut a = [0u8; 64];
+    let _ = req.write_request(&mut a).unwrap();
+    // CAPABILITIES instead of VERSION.
+    let mut wrong = [0x05, 0x12, 0x61, 0, 0];
+    assert!(req.handle_response(&mut wrong).is_err());
+    assert_eq!(req.handle_response(&mut wrong), Err(Error::Poisoned));
+    // Writing twice without a response is refused too.
+    let mut p2 = pair(set);
+    let (_r, rng2, _) = responder(&mut p2, set, PSK, false);
+    let mut q = requester(
+        rng2,
+        Auth::Psk {
+            hint: HINT,
+            key: PSK,
+        },
+        false,
+    );
+    let _ = q.write_request(&mut a).unwrap();
+    assert_eq!(q.write_request(&mut a), Err(Error::UnexpectedMessage));
+}
