@@ -87,4 +87,21 @@ pub enum Error {
     /// The record's sequence number is not the expected one (replayed, reordered or lost).
     #[error("unexpected record sequence number")]
     BadSequence,
+    /// A message arrived that the protocol does not allow in the current state (or an API
+    /// call came out of order).
+    #[error("unexpected message for the current state")]
+    UnexpectedMessage,
+    /// The peer answered with an SPDM ERROR (its error code).
+    #[error("peer sent SPDM ERROR {0:#04x}")]
+    PeerError(u8),
+    /// No common version or algorithm set, the peer chose something not offered, or the
+    /// configuration is inconsistent.
+    #[error("negotiation failed")]
+    Negotiation,
+    /// The peer's certificate chain was refused.
+    #[error("certificate chain refused: {0}")]
+    Certificate(#[from] crate::cert::CertError),
+    /// An earlier failure left the state machine unusable; start again with GET_VERSION.
+    #[error("state machine unusable after an earlier failure")]
+    Poisoned,
 }

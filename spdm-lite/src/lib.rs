@@ -5,6 +5,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod cert;
 pub mod codec;
 pub mod crypto;
 pub mod error;
@@ -12,6 +13,9 @@ pub mod export;
 pub mod key_schedule;
 pub mod msgs;
 pub mod record;
+pub mod requester;
+pub mod responder;
+pub mod session;
 pub mod transcript;
 
 pub use error::{CryptoError, EncodeError, Error, InvalidMessage};

@@ -139,6 +139,56 @@ pub fn seal<P: CryptoProvider>(
     Ok(total)
 }
 
+/// Offset of the SPDM message inside a record buffer for [`seal_in_place`]: the record header,
+/// AppDataLength and the inner MCTP type come first.
+pub const SPDM_OFFSET: usize = HEADER_LEN + 3;
+
+/// Seals, without padding, the SPDM message of `spdm_len` bytes the caller already wrote at
+/// `buf[SPDM_OFFSET..]`, so that a state machine can build a response straight into its
+/// output buffer. Returns the record length. The sequence number advances only on success.
+///
+/// # Errors
+/// [`Error::SequenceExhausted`]; [`Error::Encode`] if `buf` cannot hold the record.
+pub fn seal_in_place<P: CryptoProvider>(
+    provider: &P,
+    session_id: u32,
+    keys: &mut DirectionKeys,
+    buf: &mut [u8],
+    spdm_len: usize,
+) -> Result<usize, Error> {
+    keys.check_seq()?;
+    let app_len = 1 + spdm_len;
+    let ct_len = 2 + app_len;
+    let total = HEADER_LEN + ct_len + AEAD_TAG_LEN;
+    if buf.len() < total {
+        return Err(crate::error::EncodeError::BufferTooSmall.into());
+    }
+    {
+        let mut w = Writer::new(buf);
+        w.u8(MCTP_SECURED)?;
+        w.u32(session_id)?;
+        w.u16(keys.seq as u16)?;
+        w.len16(ct_len + AEAD_TAG_LEN)?;
+        w.len16(app_len)?;
+        w.u8(MCTP_SPDM)?;
+    }
+    let (head, rest) = buf.split_at_mut(HEADER_LEN);
+    let (body, tag_out) = rest.split_at_mut(ct_len);
+    let tag = provider.aead_seal(
+        keys.aead,
+        keys.key.as_bytes(),
+        &keys.nonce(),
+        &head[1..],
+        body,
+    )?;
+    tag_out
+        .get_mut(..AEAD_TAG_LEN)
+        .ok_or(crate::error::EncodeError::BufferTooSmall)?
+        .copy_from_slice(&tag);
+    keys.seq += 1;
+    Ok(total)
+}
+
 /// Opens a record in place and returns the SPDM message inside it. The record must carry
 /// `session_id` and the direction's next sequence number; the sequence number advances only
 /// after the tag verifies. On any failure after decryption starts, the ciphertext area of

@@ -1,0 +1,1087 @@
+//! The SPDM requester (the ECU): a sans-IO state machine of consumed states.
+//!
+//! Quinn-style surface: [`Requester::write_request`] writes the next MCTP message to send into
+//! a caller buffer, [`Requester::handle_response`] takes what came back (decrypting records in
+//! place). The handshake runs VCA, then either GET_DIGESTS, GET_CERTIFICATE (in portions of
+//! the negotiated size), optionally CHALLENGE, KEY_EXCHANGE and FINISH, or PSK_EXCHANGE and,
+//! when the responder uses a PSK context, PSK_FINISH. When [`Status::Established`] is returned,
+//! [`Requester::into_session`] turns the requester into a [`RequesterSession`]; the handshake
+//! secrets die with the requester (snow-style).
+//!
+//! Any failure leaves the requester unusable ([`Error::Poisoned`] afterwards): a requester
+//! restarts from GET_VERSION.
+
+use crate::cert::{CertError, ChainVerifier};
+use crate::crypto::{
+    AlgorithmSet, CryptoProvider, DheSecret, Digest, HashCtx, MAX_DHE_LEN, MAX_HASH_LEN,
+    RandomSource,
+};
+use crate::error::{Error, InvalidMessage};
+use crate::key_schedule::{HandshakeSecrets, KeySchedule};
+use crate::msgs::algorithms::{
+    AlgStructs, AlgorithmsRsp, KEY_SCHEDULE_SPDM, MEAS_SPEC_DMTF, NegotiateAlgorithms,
+    OPAQUE_DATA_FMT1,
+};
+use crate::msgs::capabilities::{CapFlags, Capabilities, CapabilitiesRsp, GetCapabilities};
+use crate::msgs::certificate::{CertificateRsp, GetCertificate};
+use crate::msgs::challenge::{Challenge, ChallengeAuth};
+use crate::msgs::digests::{DigestsRsp, GetDigests};
+use crate::msgs::end_session::{EndSession, EndSessionAck};
+use crate::msgs::error::ErrorRsp;
+use crate::msgs::finish::FinishRsp;
+use crate::msgs::heartbeat::{Heartbeat, HeartbeatAck};
+use crate::msgs::key_exchange::{KeyExchange, KeyExchangeRsp};
+use crate::msgs::key_update::{KeyUpdate, KeyUpdateAck, KeyUpdateOp};
+use crate::msgs::opaque::{SECURED_MESSAGE_V12, SmVersions};
+use crate::msgs::psk::{PskExchange, PskExchangeRsp, PskFinishRsp};
+use crate::msgs::version::{GetVersion, VersionRsp};
+use crate::msgs::{Code, Encode, Header, NONCE_LEN, Version};
+use crate::record::{self, DirectionKeys, MCTP_SECURED, MCTP_SPDM};
+use crate::responder::{MIN_DATA_TRANSFER_SIZE, VCA_BUFFER_LEN};
+use crate::session::{Dir, Role, Session};
+use crate::transcript::{context, signing_digest};
+
+/// Largest SEC1 public key of a supported curve (`04‖X‖Y` on P-384).
+const MAX_SEC1_LEN: usize = 97;
+
+/// How the requester authenticates the responder.
+pub enum Auth<'a> {
+    /// Certificate-based: fetch the slot-0 chain into `chain_buf`, validate it with
+    /// `verifier`, optionally CHALLENGE, then KEY_EXCHANGE + FINISH.
+    Certificate {
+        /// Validates the chain and yields the leaf key.
+        verifier: &'a dyn ChainVerifier,
+        /// Where the chain is collected (no allocation).
+        chain_buf: &'a mut [u8],
+        /// Run CHALLENGE before KEY_EXCHANGE.
+        challenge: bool,
+    },
+    /// Pre-shared key: PSK_EXCHANGE (+ PSK_FINISH).
+    Psk {
+        /// The PSK hint sent to the responder.
+        hint: &'a [u8],
+        /// The pre-shared key.
+        key: &'a [u8],
+    },
+}
+
+impl core::fmt::Debug for Auth<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Certificate { challenge, .. } => f
+                .debug_struct("Certificate")
+                .field("challenge", challenge)
+                .finish_non_exhaustive(),
+            Self::Psk { hint, .. } => f
+                .debug_struct("Psk")
+                .field("hint", hint)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+/// What the requester offers.
+#[derive(Clone, Copy, Debug)]
+pub struct RequesterConfig<'a> {
+    /// Algorithm sets offered; the responder's choice must be one of them.
+    pub algorithms: &'a [AlgorithmSet],
+    /// Offer HANDSHAKE_IN_THE_CLEAR.
+    pub handshake_in_the_clear: bool,
+    /// DataTransferSize and MaxSPDMmsgSize advertised (at least 42).
+    pub data_transfer_size: u32,
+}
+
+/// Progress of the handshake after a response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[must_use]
+pub enum Status {
+    /// Call [`Requester::write_request`] for the next request.
+    Continue,
+    /// The session is established: call [`Requester::into_session`].
+    Established,
+}
+
+struct Vca {
+    buf: [u8; VCA_BUFFER_LEN],
+    len: usize,
+    rsp_caps: CapFlags,
+    rsp_dts: u32,
+}
+
+impl Vca {
+    fn push(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        let end = self
+            .len
+            .checked_add(bytes.len())
+            .ok_or(InvalidMessage::BadLength)?;
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(InvalidMessage::BadLength)?
+            .copy_from_slice(bytes);
+        self.len = end;
+        Ok(())
+    }
+}
+
+struct Conn<H> {
+    a: H,
+    m1: H,
+    set: AlgorithmSet,
+    rsp_caps: CapFlags,
+    dts: u32,
+    in_clear: bool,
+    /// Digest announced in DIGESTS, then the verified chain's hash.
+    chain_digest: Option<Digest>,
+    chain_len: usize,
+}
+
+struct Handshake<H> {
+    conn: Conn<H>,
+    th: H,
+    session_id: u32,
+    secrets: HandshakeSecrets,
+    req_keys: DirectionKeys,
+    rsp_keys: DirectionKeys,
+}
+
+enum St<H, D> {
+    SendVersion,
+    AwaitVersion(Vca),
+    SendCapabilities(Vca),
+    AwaitCapabilities(Vca),
+    SendAlgorithms(Vca),
+    AwaitAlgorithms(Vca),
+    SendDigests(Conn<H>),
+    AwaitDigests(Conn<H>),
+    SendCertificate(Conn<H>),
+    AwaitCertificate(Conn<H>),
+    SendChallenge(Conn<H>),
+    AwaitChallenge(Conn<H>, [u8; NONCE_LEN]),
+    SendKeyExchange(Conn<H>),
+    AwaitKeyExchange(Conn<H>, H, D, u16),
+    SendFinish(Handshake<H>),
+    AwaitFinish(Handshake<H>),
+    SendPskExchange(Conn<H>),
+    AwaitPskExchange(Conn<H>, H, u16),
+    SendPskFinish(Handshake<H>),
+    AwaitPskFinish(Handshake<H>),
+    Established(Session),
+    Failed,
+}
+
+/// The SPDM requester.
+pub struct Requester<'a, P: CryptoProvider> {
+    provider: P,
+    rng: &'a mut dyn RandomSource,
+    config: RequesterConfig<'a>,
+    auth: Auth<'a>,
+    leaf_key: [u8; MAX_SEC1_LEN],
+    leaf_len: usize,
+    state: St<P::Hash, P::Dhe>,
+}
+
+impl<P: CryptoProvider> core::fmt::Debug for Requester<'_, P> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Requester")
+            .field("config", &self.config)
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
+}
+
+fn plain_body(out: &mut [u8]) -> Result<&mut [u8], Error> {
+    out.get_mut(1..)
+        .ok_or(crate::EncodeError::BufferTooSmall.into())
+}
+
+fn plain(out: &mut [u8], n: usize) -> Result<usize, Error> {
+    *out.first_mut().ok_or(crate::EncodeError::BufferTooSmall)? = MCTP_SPDM;
+    Ok(1 + n)
+}
+
+/// The SPDM message of a plain MCTP message, or `ERROR` turned into [`Error::PeerError`].
+fn plain_msg(msg: &[u8]) -> Result<&[u8], Error> {
+    match msg.split_first() {
+        Some((&MCTP_SPDM, m)) => check_error(m),
+        Some((&t, _)) => Err(InvalidMessage::UnexpectedMessageType(t).into()),
+        None => Err(InvalidMessage::Truncated.into()),
+    }
+}
+
+fn check_error(m: &[u8]) -> Result<&[u8], Error> {
+    let h = Header::peek(m)?;
+    if h.code == Code::ERROR {
+        let e = ErrorRsp::parse(m)?;
+        return Err(Error::PeerError(e.code.0));
+    }
+    Ok(m)
+}
+
+impl<'a, P: CryptoProvider> Requester<'a, P> {
+    /// A requester about to send GET_VERSION.
+    ///
+    /// # Errors
+    /// [`Error::Negotiation`] if no algorithm set is offered or the DataTransferSize is
+    /// below 42.
+    pub fn new(
+        provider: P,
+        rng: &'a mut dyn RandomSource,
+        config: RequesterConfig<'a>,
+        auth: Auth<'a>,
+    ) -> Result<Self, Error> {
+        if config.algorithms.is_empty() || config.data_transfer_size < MIN_DATA_TRANSFER_SIZE {
+            return Err(Error::Negotiation);
+        }
+        Ok(Self {
+            provider,
+            rng,
+            config,
+            auth,
+            leaf_key: [0; MAX_SEC1_LEN],
+            leaf_len: 0,
+            state: St::SendVersion,
+        })
+    }
+
+    /// Whether the session is established.
+    pub fn is_established(&self) -> bool {
+        matches!(self.state, St::Established(_))
+    }
+
+    /// The validated certificate chain (SPDM format) once GET_CERTIFICATE completed.
+    pub fn peer_chain(&self) -> Option<&[u8]> {
+        match (&self.auth, self.leaf_len) {
+            (Auth::Certificate { chain_buf, .. }, 1..) => {
+                self.chain_len().and_then(|l| chain_buf.get(..l))
+            }
+            _ => None,
+        }
+    }
+
+    fn chain_len(&self) -> Option<usize> {
+        match &self.state {
+            St::SendChallenge(c)
+            | St::AwaitChallenge(c, _)
+            | St::SendKeyExchange(c)
+            | St::AwaitKeyExchange(c, ..) => Some(c.chain_len),
+            St::SendFinish(h) | St::AwaitFinish(h) => Some(h.conn.chain_len),
+            _ => None,
+        }
+    }
+
+    /// Turns an established requester into its session; the handshake secrets are dropped.
+    ///
+    /// # Errors
+    /// [`Error::UnexpectedMessage`] if the handshake has not finished.
+    pub fn into_session(self) -> Result<RequesterSession<P>, Error> {
+        match self.state {
+            St::Established(session) => Ok(RequesterSession {
+                provider: self.provider,
+                session,
+                pending: None,
+                tag: 0,
+                ended: false,
+            }),
+            _ => Err(Error::UnexpectedMessage),
+        }
+    }
+
+    /// Writes the next request (an MCTP message: `0x05‖SPDM` or a `0x06` record) into `out`;
+    /// returns its length.
+    ///
+    /// # Errors
+    /// [`Error::UnexpectedMessage`] if a response is awaited or the session is established;
+    /// [`Error::Poisoned`] after a failure; [`Error::Encode`] if `out` is too small;
+    /// [`Error::Crypto`] if the provider or the random source fails.
+    #[must_use = "the request must be sent"]
+    pub fn write_request(&mut self, out: &mut [u8]) -> Result<usize, Error> {
+        let state = core::mem::replace(&mut self.state, St::Failed);
+        match self.write_step(state, out) {
+            Ok((st, n)) => {
+                self.state = st;
+                Ok(n)
+            }
+            Err((st, e)) => {
+                self.state = st;
+                Err(e)
+            }
+        }
+    }
+
+    /// Handles a response (an MCTP message, decrypted in place if it is a record).
+    ///
+    /// # Errors
+    /// [`Error::PeerError`] for an SPDM ERROR; [`Error::UnexpectedMessage`] for a response of
+    /// the wrong kind; [`Error::Authentication`] for a signature, verify data or record that
+    /// does not check; [`Error::Certificate`] for a refused chain; [`Error::Negotiation`];
+    /// [`Error::Message`] for malformed bytes. After any error the requester is poisoned.
+    pub fn handle_response(&mut self, msg: &mut [u8]) -> Result<Status, Error> {
+        let state = core::mem::replace(&mut self.state, St::Failed);
+        if matches!(state, St::Failed) {
+            return Err(Error::Poisoned);
+        }
+        let st = self.handle_step(state, msg)?;
+        let status = if matches!(st, St::Established(_)) {
+            Status::Established
+        } else {
+            Status::Continue
+        };
+        self.state = st;
+        Ok(status)
+    }
+
+    fn caps(&self) -> CapFlags {
+        let mut f = CapFlags::ENCRYPT
+            | CapFlags::MAC
+            | CapFlags::KEY_EX
+            | CapFlags::HBEAT
+            | CapFlags::KEY_UPD;
+        if matches!(self.auth, Auth::Psk { .. }) {
+            f |= CapFlags::PSK;
+        }
+        if self.config.handshake_in_the_clear {
+            f |= CapFlags::HANDSHAKE_IN_THE_CLEAR;
+        }
+        CapFlags(f)
+    }
+
+    // The state travels by value (no allocator to box it in); the large Err is by design.
+    #[allow(clippy::type_complexity, clippy::result_large_err)]
+    fn write_step(
+        &mut self,
+        state: St<P::Hash, P::Dhe>,
+        out: &mut [u8],
+    ) -> Result<(St<P::Hash, P::Dhe>, usize), (St<P::Hash, P::Dhe>, Error)> {
+        macro_rules! tri {
+            ($st:expr, $e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(e) => return Err(($st, e.into())),
+                }
+            };
+        }
+        match state {
+            St::SendVersion => {
+                let m = GetVersion {
+                    version: Version::V10,
+                    param1: 0,
+                    param2: 0,
+                };
+                let n = tri!(
+                    St::SendVersion,
+                    plain_body(out).and_then(|b| Ok(m.encode(b)?))
+                );
+                let mut vca = Vca {
+                    buf: [0; VCA_BUFFER_LEN],
+                    len: 0,
+                    rsp_caps: CapFlags(0),
+                    rsp_dts: 0,
+                };
+                tri!(St::SendVersion, vca.push(&out[1..1 + n]));
+                Ok((St::AwaitVersion(vca), tri!(St::SendVersion, plain(out, n))))
+            }
+            St::SendCapabilities(mut vca) => {
+                let m = GetCapabilities(Capabilities {
+                    version: Version::V12,
+                    param1: 0,
+                    ct_exponent: 0,
+                    flags: self.caps(),
+                    data_transfer_size: self.config.data_transfer_size,
+                    max_spdm_msg_size: self.config.data_transfer_size,
+                });
+                let n = match plain_body(out).and_then(|b| Ok(m.encode(b)?)) {
+                    Ok(n) => n,
+                    Err(e) => return Err((St::SendCapabilities(vca), e)),
+                };
+                if let Err(e) = vca.push(&out[1..1 + n]) {
+                    return Err((St::Failed, e));
+                }
+                match plain(out, n) {
+                    Ok(n) => Ok((St::AwaitCapabilities(vca), n)),
+                    Err(e) => Err((St::Failed, e)),
+                }
+            }
+            St::SendAlgorithms(mut vca) => {
+                let (mut asym, mut hash, mut dhe, mut aead) = (0u32, 0u32, 0u16, 0u16);
+                for s in self.config.algorithms {
+                    asym |= s.asym.bit();
+                    hash |= s.hash.bit();
+                    dhe |= s.dhe.bit();
+                    aead |= s.aead.bit();
+                }
+                let m = NegotiateAlgorithms {
+                    version: Version::V12,
+                    meas_spec: MEAS_SPEC_DMTF,
+                    other_params: OPAQUE_DATA_FMT1,
+                    base_asym: asym,
+                    base_hash: hash,
+                    mel_spec: 0,
+                    ext_asym: &[],
+                    ext_hash: &[],
+                    structs: AlgStructs {
+                        dhe: Some(dhe),
+                        aead: Some(aead),
+                        req_base_asym: None,
+                        key_schedule: Some(KEY_SCHEDULE_SPDM),
+                    },
+                };
+                let n = match plain_body(out).and_then(|b| Ok(m.encode(b)?)) {
+                    Ok(n) => n,
+                    Err(e) => return Err((St::SendAlgorithms(vca), e)),
+                };
+                if let Err(e) = vca.push(&out[1..1 + n]) {
+                    return Err((St::Failed, e));
+                }
+                match plain(out, n) {
+                    Ok(n) => Ok((St::AwaitAlgorithms(vca), n)),
+                    Err(e) => Err((St::Failed, e)),
+                }
+            }
+            St::SendDigests(mut conn) => {
+                let m = GetDigests {
+                    version: Version::V12,
+                    param1: 0,
+                    param2: 0,
+                };
+                let n = match plain_body(out).and_then(|b| Ok(m.encode(b)?)) {
+                    Ok(n) => n,
+                    Err(e) => return Err((St::SendDigests(conn), e)),
+                };
+                conn.m1.update(&out[1..1 + n]);
+                Ok(done(St::AwaitDigests(conn), n, out))
+            }
+            St::SendCertificate(mut conn) => {
+                let max = (conn.dts as usize)
+                    .saturating_sub(8)
+                    .min(usize::from(u16::MAX));
+                let Ok(offset) = u16::try_from(conn.chain_len) else {
+                    return Err((St::Failed, CertError::TooLong.into()));
+                };
+                let m = GetCertificate {
+                    version: Version::V12,
+                    param1: 0,
+                    param2: 0,
+                    offset,
+                    length: max as u16,
+                };
+                let n = match plain_body(out).and_then(|b| Ok(m.encode(b)?)) {
+                    Ok(n) => n,
+                    Err(e) => return Err((St::SendCertificate(conn), e)),
+                };
+                conn.m1.update(&out[1..1 + n]);
+                Ok(done(St::AwaitCertificate(conn), n, out))
+            }
+            St::SendChallenge(mut conn) => {
+                let mut nonce = [0u8; NONCE_LEN];
+                tri!(St::SendChallenge(conn), self.rng.fill(&mut nonce));
+                let m = Challenge {
+                    version: Version::V12,
+                    slot: 0,
+                    meas_hash_type: 0,
+                    nonce,
+                    requester_context: None,
+                };
+                let n = match plain_body(out).and_then(|b| Ok(m.encode(b)?)) {
+                    Ok(n) => n,
+                    Err(e) => return Err((St::SendChallenge(conn), e)),
+                };
+                conn.m1.update(&out[1..1 + n]);
+                Ok(done(St::AwaitChallenge(conn, nonce), n, out))
+            }
+            St::SendKeyExchange(conn) => {
+                let set = conn.set;
+                let dhe = match self.provider.dhe_generate(set.dhe, &mut *self.rng) {
+                    Ok(d) => d,
+                    Err(e) => return Err((St::SendKeyExchange(conn), e.into())),
+                };
+                let mut pk = [0u8; MAX_DHE_LEN];
+                let d = tri!(St::SendKeyExchange(conn), dhe.public_key(&mut pk));
+                let mut rnd = [0u8; NONCE_LEN + 2];
+                tri!(St::SendKeyExchange(conn), self.rng.fill(&mut rnd));
+                let req_id = u16::from_le_bytes([rnd[NONCE_LEN], rnd[NONCE_LEN + 1]]);
+                let mut ob = [0u8; 20];
+                let ol = {
+                    let mut w = crate::codec::Writer::new(&mut ob);
+                    tri!(
+                        St::SendKeyExchange(conn),
+                        SmVersions::Supported(&SECURED_MESSAGE_V12.to_le_bytes()).emit(&mut w)
+                    );
+                    w.len()
+                };
+                let m = KeyExchange {
+                    version: Version::V12,
+                    meas_hash_type: 0,
+                    slot: 0,
+                    req_session_id: req_id,
+                    session_policy: 0,
+                    random: &rnd[..NONCE_LEN],
+                    exchange_data: &pk[..d],
+                    opaque: &ob[..ol],
+                };
+                let n = match plain_body(out).and_then(|b| Ok(m.encode(b)?)) {
+                    Ok(n) => n,
+                    Err(e) => return Err((St::SendKeyExchange(conn), e)),
+                };
+                let mut th = conn.a.clone();
+                th.update(conn.chain_digest.as_ref().map_or(&[][..], Digest::as_bytes));
+                th.update(&out[1..1 + n]);
+                Ok(done(St::AwaitKeyExchange(conn, th, dhe, req_id), n, out))
+            }
+            St::SendFinish(mut hs) => {
+                let ks = KeySchedule::new(&self.provider, hs.conn.set.hash, Version::V12);
+                let header = [Version::V12.0, Code::FINISH.0, 0, 0];
+                let mut t = hs.th.clone();
+                t.update(&header);
+                let vd = tri!(
+                    St::Failed,
+                    ks.verify_data(&hs.secrets.request.finished_key, &t.finish())
+                );
+                let off = if hs.conn.in_clear {
+                    1
+                } else {
+                    record::SPDM_OFFSET
+                };
+                let n = header.len() + vd.as_bytes().len();
+                let Some(dst) = out.get_mut(off..off + n) else {
+                    return Err((
+                        St::SendFinish(hs),
+                        crate::EncodeError::BufferTooSmall.into(),
+                    ));
+                };
+                dst[..4].copy_from_slice(&header);
+                dst[4..].copy_from_slice(vd.as_bytes());
+                hs.th.update(dst);
+                let sent = if hs.conn.in_clear {
+                    plain(out, n)
+                } else {
+                    record::seal_in_place(&self.provider, hs.session_id, &mut hs.req_keys, out, n)
+                };
+                match sent {
+                    Ok(s) => Ok((St::AwaitFinish(hs), s)),
+                    Err(e) => Err((St::Failed, e)),
+                }
+            }
+            St::SendPskExchange(conn) => {
+                let Auth::Psk { hint, .. } = self.auth else {
+                    return Err((St::Failed, Error::UnexpectedMessage));
+                };
+                let h = conn.set.hash.len();
+                let mut rnd = [0u8; MAX_HASH_LEN + 2];
+                tri!(St::SendPskExchange(conn), self.rng.fill(&mut rnd[..h + 2]));
+                let req_id = u16::from_le_bytes([rnd[h], rnd[h + 1]]);
+                let mut ob = [0u8; 20];
+                let ol = {
+                    let mut w = crate::codec::Writer::new(&mut ob);
+                    tri!(
+                        St::SendPskExchange(conn),
+                        SmVersions::Supported(&SECURED_MESSAGE_V12.to_le_bytes()).emit(&mut w)
+                    );
+                    w.len()
+                };
+                let m = PskExchange {
+                    version: Version::V12,
+                    meas_hash_type: 0,
+                    session_policy: 0,
+                    req_session_id: req_id,
+                    psk_hint: hint,
+                    requester_context: &rnd[..h],
+                    opaque: &ob[..ol],
+                };
+                let n = match plain_body(out).and_then(|b| Ok(m.encode(b)?)) {
+                    Ok(n) => n,
+                    Err(e) => return Err((St::SendPskExchange(conn), e)),
+                };
+                let mut th = conn.a.clone();
+                th.update(&out[1..1 + n]);
+                Ok(done(St::AwaitPskExchange(conn, th, req_id), n, out))
+            }
+            St::SendPskFinish(mut hs) => {
+                let ks = KeySchedule::new(&self.provider, hs.conn.set.hash, Version::V12);
+                let header = [Version::V12.0, Code::PSK_FINISH.0, 0, 0];
+                let mut t = hs.th.clone();
+                t.update(&header);
+                let vd = tri!(
+                    St::Failed,
+                    ks.verify_data(&hs.secrets.request.finished_key, &t.finish())
+                );
+                let off = record::SPDM_OFFSET;
+                let n = header.len() + vd.as_bytes().len();
+                let Some(dst) = out.get_mut(off..off + n) else {
+                    return Err((
+                        St::SendPskFinish(hs),
+                        crate::EncodeError::BufferTooSmall.into(),
+                    ));
+                };
+                dst[..4].copy_from_slice(&header);
+                dst[4..].copy_from_slice(vd.as_bytes());
+                hs.th.update(dst);
+                match record::seal_in_place(&self.provider, hs.session_id, &mut hs.req_keys, out, n)
+                {
+                    Ok(s) => Ok((St::AwaitPskFinish(hs), s)),
+                    Err(e) => Err((St::Failed, e)),
+                }
+            }
+            St::Failed => Err((St::Failed, Error::Poisoned)),
+            other => Err((other, Error::UnexpectedMessage)),
+        }
+    }
+
+    fn handle_step(
+        &mut self,
+        state: St<P::Hash, P::Dhe>,
+        msg: &mut [u8],
+    ) -> Result<St<P::Hash, P::Dhe>, Error> {
+        match state {
+            St::AwaitVersion(mut vca) => {
+                let m = plain_msg(msg)?;
+                let v = VersionRsp::parse(m)?;
+                if v.version != Version::V10 || !v.versions().any(|x| x == Version::V12) {
+                    return Err(Error::Negotiation);
+                }
+                vca.push(m)?;
+                Ok(St::SendCapabilities(vca))
+            }
+            St::AwaitCapabilities(mut vca) => {
+                let m = plain_msg(msg)?;
+                let c = CapabilitiesRsp::parse(m)?.0;
+                if c.version != Version::V12 {
+                    return Err(Error::Negotiation);
+                }
+                if c.data_transfer_size < MIN_DATA_TRANSFER_SIZE {
+                    return Err(InvalidMessage::InvalidField.into());
+                }
+                let f = c.flags;
+                let ok = match self.auth {
+                    Auth::Certificate { challenge, .. } => {
+                        f.has(CapFlags::CERT | CapFlags::KEY_EX)
+                            && (!challenge || f.has(CapFlags::CHAL))
+                    }
+                    Auth::Psk { .. } => f.0 & CapFlags::PSK_MASK != 0,
+                };
+                if !ok || !f.has(CapFlags::ENCRYPT | CapFlags::MAC) {
+                    return Err(Error::Negotiation);
+                }
+                vca.push(m)?;
+                vca.rsp_caps = f;
+                vca.rsp_dts = c.data_transfer_size;
+                Ok(St::SendAlgorithms(vca))
+            }
+            St::AwaitAlgorithms(vca) => {
+                let m = plain_msg(msg)?;
+                let a = AlgorithmsRsp::parse(m)?;
+                if a.version != Version::V12 {
+                    return Err(Error::Negotiation);
+                }
+                let set = self
+                    .config
+                    .algorithms
+                    .iter()
+                    .copied()
+                    .find(|s| {
+                        a.base_hash == s.hash.bit()
+                            && a.base_asym == s.asym.bit()
+                            && a.structs.dhe == Some(s.dhe.bit())
+                            && a.structs.aead == Some(s.aead.bit())
+                    })
+                    .ok_or(Error::Negotiation)?;
+                if a.structs.key_schedule != Some(KEY_SCHEDULE_SPDM) {
+                    return Err(Error::Negotiation);
+                }
+                let mut h = self.provider.hash(set.hash)?;
+                h.update(vca.buf.get(..vca.len).unwrap_or(&[]));
+                h.update(m);
+                let conn = Conn {
+                    m1: h.clone(),
+                    a: h,
+                    set,
+                    rsp_caps: vca.rsp_caps,
+                    dts: vca.rsp_dts.min(self.config.data_transfer_size),
+                    in_clear: self.config.handshake_in_the_clear
+                        && vca.rsp_caps.has(CapFlags::HANDSHAKE_IN_THE_CLEAR),
+                    chain_digest: None,
+                    chain_len: 0,
+                };
+                Ok(match self.auth {
+                    Auth::Certificate { .. } => St::SendDigests(conn),
+                    Auth::Psk { .. } => St::SendPskExchange(conn),
+                })
+            }
+            St::AwaitDigests(mut conn) => {
+                let m = plain_msg(msg)?;
+                let d = DigestsRsp::parse(m, conn.set.hash.len())?;
+                let digest = d.digest(0, conn.set.hash.len()).ok_or(Error::Negotiation)?;
+                conn.chain_digest = Some(Digest::from_slice(digest)?);
+                conn.m1.update(m);
+                Ok(St::SendCertificate(conn))
+            }
+            St::AwaitCertificate(mut conn) => {
+                let m = plain_msg(msg)?;
+                let c = CertificateRsp::parse(m)?;
+                if c.portion.is_empty() || c.param1 & 0x0F != 0 {
+                    return Err(InvalidMessage::InvalidField.into());
+                }
+                let Auth::Certificate {
+                    verifier,
+                    ref mut chain_buf,
+                    challenge,
+                } = self.auth
+                else {
+                    return Err(Error::UnexpectedMessage);
+                };
+                let end = conn.chain_len + c.portion.len();
+                chain_buf
+                    .get_mut(conn.chain_len..end)
+                    .ok_or(CertError::TooLong)?
+                    .copy_from_slice(c.portion);
+                conn.chain_len = end;
+                conn.m1.update(m);
+                if c.remainder != 0 {
+                    return Ok(St::SendCertificate(conn));
+                }
+                let chain = chain_buf.get(..end).unwrap_or(&[]);
+                let mut h = self.provider.hash(conn.set.hash)?;
+                h.update(chain);
+                if Some(h.finish()) != conn.chain_digest {
+                    return Err(CertError::DigestMismatch.into());
+                }
+                self.leaf_len = verifier.verify_chain(conn.set, chain, &mut self.leaf_key)?;
+                Ok(if challenge {
+                    St::SendChallenge(conn)
+                } else {
+                    St::SendKeyExchange(conn)
+                })
+            }
+            St::AwaitChallenge(mut conn, _nonce) => {
+                let m = plain_msg(msg)?;
+                let ca = ChallengeAuth::parse(m, conn.set.sizes(), false)?;
+                let digest = conn.chain_digest.ok_or(Error::UnexpectedMessage)?;
+                if ca.cert_chain_hash != digest.as_bytes() || ca.slot_mask & 1 == 0 {
+                    return Err(Error::Authentication);
+                }
+                conn.m1.update(m.get(..ca.signed_len()).unwrap_or(&[]));
+                let th = conn.m1.clone().finish();
+                self.verify_sig(
+                    conn.set,
+                    context::RESPONDER_CHALLENGE_AUTH,
+                    &th,
+                    ca.signature,
+                )?;
+                conn.m1 = conn.a.clone();
+                Ok(St::SendKeyExchange(conn))
+            }
+            St::AwaitKeyExchange(conn, mut th, dhe, req_id) => {
+                let m = plain_msg(msg)?;
+                let set = conn.set;
+                let ker = KeyExchangeRsp::parse(m, set.sizes(), false, !conn.in_clear)?;
+                if ker.mut_auth_requested != 0 {
+                    return Err(Error::Negotiation);
+                }
+                if !ker.opaque.is_empty() {
+                    match SmVersions::find(ker.opaque)? {
+                        SmVersions::Selected(v) if v >> 8 == SECURED_MESSAGE_V12 >> 8 => {}
+                        _ => return Err(Error::Negotiation),
+                    }
+                }
+                th.update(m.get(..ker.unsigned_len()).unwrap_or(&[]));
+                let th_sig = th.clone().finish();
+                self.verify_sig(
+                    set,
+                    context::RESPONDER_KEY_EXCHANGE_RSP,
+                    &th_sig,
+                    ker.signature,
+                )?;
+                th.update(ker.signature);
+                let th1 = th.clone().finish();
+                let shared = dhe.agree(ker.exchange_data)?;
+                let ks = KeySchedule::new(&self.provider, set.hash, Version::V12);
+                let secrets = ks.handshake(ks.handshake_secret(shared.as_bytes(), false)?, &th1)?;
+                if let Some(vd) = ker.verify_data {
+                    ks.check_verify_data(&secrets.response.finished_key, &th1, vd)?;
+                    th.update(vd);
+                }
+                let req_keys =
+                    DirectionKeys::new(ks.traffic_keys(set.aead, &secrets.request.secret)?);
+                let rsp_keys =
+                    DirectionKeys::new(ks.traffic_keys(set.aead, &secrets.response.secret)?);
+                Ok(St::SendFinish(Handshake {
+                    conn,
+                    th,
+                    session_id: u32::from(req_id) | (u32::from(ker.rsp_session_id) << 16),
+                    secrets,
+                    req_keys,
+                    rsp_keys,
+                }))
+            }
+            St::AwaitFinish(mut hs) => {
+                let set = hs.conn.set;
+                let m: &[u8] = if hs.conn.in_clear {
+                    plain_msg(msg)?
+                } else {
+                    check_error(record::open(
+                        &self.provider,
+                        hs.session_id,
+                        &mut hs.rsp_keys,
+                        msg,
+                    )?)?
+                };
+                let fr = FinishRsp::parse(m, set.sizes(), hs.conn.in_clear)?;
+                let ks = KeySchedule::new(&self.provider, set.hash, Version::V12);
+                if let Some(vd) = fr.verify_data {
+                    let mut t = hs.th.clone();
+                    t.update(m.get(..Header::LEN).unwrap_or(&[]));
+                    ks.check_verify_data(&hs.secrets.response.finished_key, &t.finish(), vd)?;
+                }
+                hs.th.update(m);
+                let th2 = hs.th.clone().finish();
+                self.establish(hs, &th2)
+            }
+            St::AwaitPskExchange(conn, mut th, req_id) => {
+                let Auth::Psk { key, .. } = self.auth else {
+                    return Err(Error::UnexpectedMessage);
+                };
+                let m = plain_msg(msg)?;
+                let set = conn.set;
+                let pr = PskExchangeRsp::parse(m, set.sizes(), false)?;
+                th.update(m.get(..pr.th1_len()).unwrap_or(&[]));
+                let th1 = th.clone().finish();
+                let ks = KeySchedule::new(&self.provider, set.hash, Version::V12);
+                let secrets = ks.handshake(ks.handshake_secret(key, true)?, &th1)?;
+                ks.check_verify_data(&secrets.response.finished_key, &th1, pr.verify_data)?;
+                th.update(pr.verify_data);
+                let req_keys =
+                    DirectionKeys::new(ks.traffic_keys(set.aead, &secrets.request.secret)?);
+                let rsp_keys =
+                    DirectionKeys::new(ks.traffic_keys(set.aead, &secrets.response.secret)?);
+                let with_context = conn.rsp_caps.has(CapFlags::PSK_WITH_CONTEXT);
+                let hs = Handshake {
+                    conn,
+                    th,
+                    session_id: u32::from(req_id) | (u32::from(pr.rsp_session_id) << 16),
+                    secrets,
+                    req_keys,
+                    rsp_keys,
+                };
+                if with_context {
+                    Ok(St::SendPskFinish(hs))
+                } else {
+                    let th2 = hs.th.clone().finish();
+                    self.establish(hs, &th2)
+                }
+            }
+            St::AwaitPskFinish(mut hs) => {
+                let m = check_error(record::open(
+                    &self.provider,
+                    hs.session_id,
+                    &mut hs.rsp_keys,
+                    msg,
+                )?)?;
+                PskFinishRsp::parse(m)?;
+                hs.th.update(m);
+                let th2 = hs.th.clone().finish();
+                self.establish(hs, &th2)
+            }
+            St::Failed => Err(Error::Poisoned),
+            _ => Err(Error::UnexpectedMessage),
+        }
+    }
+
+    fn verify_sig(
+        &self,
+        set: AlgorithmSet,
+        ctx: &str,
+        th: &Digest,
+        sig: &[u8],
+    ) -> Result<(), Error> {
+        let d = signing_digest(&self.provider, set.hash, Version::V12, ctx, th)?;
+        let key = self.leaf_key.get(..self.leaf_len).unwrap_or(&[]);
+        self.provider.ecdsa_verify(set.asym, key, d.as_bytes(), sig)
+    }
+
+    fn establish(
+        &self,
+        hs: Handshake<P::Hash>,
+        th2: &Digest,
+    ) -> Result<St<P::Hash, P::Dhe>, Error> {
+        let set = hs.conn.set;
+        let ks = KeySchedule::new(&self.provider, set.hash, Version::V12);
+        let master = ks.master_secret(&hs.secrets.handshake_secret)?;
+        let data = ks.data(&master, th2)?;
+        let s = Session::new(
+            &self.provider,
+            hs.session_id,
+            Role::Requester,
+            Version::V12,
+            set,
+            data,
+        )?;
+        Ok(St::Established(s))
+    }
+}
+
+/// Marks a plain request built at `out[1..1 + n]` with its MCTP type.
+fn done<S>(st: S, n: usize, out: &mut [u8]) -> (S, usize) {
+    if let Some(b) = out.first_mut() {
+        *b = MCTP_SPDM;
+    }
+    (st, 1 + n)
+}
+
+/// What a session response meant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SessionEvent {
+    /// HEARTBEAT_ACK.
+    HeartbeatAck,
+    /// KEY_UPDATE_ACK; the keys of the operation are switched.
+    KeyUpdated(KeyUpdateOp),
+    /// END_SESSION_ACK; the session is over.
+    Ended,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Pending {
+    Heartbeat,
+    KeyUpdate(KeyUpdateOp, u8),
+    /// UpdateAllKeys whose ACK is awaited under the already-installed new response key.
+    AllKeysSwitched(u8),
+    EndSession,
+}
+
+/// The requester's side of an established session: one request outstanding at a time.
+#[derive(Debug)]
+pub struct RequesterSession<P: CryptoProvider> {
+    provider: P,
+    session: Session,
+    pending: Option<Pending>,
+    tag: u8,
+    ended: bool,
+}
+
+impl<P: CryptoProvider> RequesterSession<P> {
+    /// The session (id, algorithms, export master secret).
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// Whether END_SESSION_ACK arrived.
+    pub fn is_ended(&self) -> bool {
+        self.ended
+    }
+
+    fn write(&mut self, m: &dyn Encode, p: Pending, out: &mut [u8]) -> Result<usize, Error> {
+        if self.pending.is_some() || self.ended {
+            return Err(Error::UnexpectedMessage);
+        }
+        let n = m.encode(
+            out.get_mut(record::SPDM_OFFSET..)
+                .ok_or(crate::EncodeError::BufferTooSmall)?,
+        )?;
+        let len = self.session.seal_in_place(&self.provider, out, n)?;
+        self.pending = Some(p);
+        Ok(len)
+    }
+
+    /// Writes a HEARTBEAT record into `out`.
+    ///
+    /// # Errors
+    /// [`Error::UnexpectedMessage`] while a request is outstanding or after END_SESSION;
+    /// [`Error::Encode`]; [`Error::SequenceExhausted`].
+    #[must_use = "the request must be sent"]
+    pub fn write_heartbeat(&mut self, out: &mut [u8]) -> Result<usize, Error> {
+        let m = Heartbeat {
+            version: Version::V12,
+            param1: 0,
+            param2: 0,
+        };
+        self.write(&m, Pending::Heartbeat, out)
+    }
+
+    /// Writes a KEY_UPDATE record for `op` into `out`. It goes under the current request key;
+    /// the keys switch when the ACK arrives (UpdateAllKeys: the ACK itself comes under the new
+    /// response key). Follow UpdateKey / UpdateAllKeys with VerifyNewKey.
+    ///
+    /// # Errors
+    /// As [`RequesterSession::write_heartbeat`]; [`Error::Negotiation`] for an unknown `op`.
+    #[must_use = "the request must be sent"]
+    pub fn write_key_update(&mut self, op: KeyUpdateOp, out: &mut [u8]) -> Result<usize, Error> {
+        if !matches!(
+            op,
+            KeyUpdateOp::UPDATE_KEY | KeyUpdateOp::UPDATE_ALL_KEYS | KeyUpdateOp::VERIFY_NEW_KEY
+        ) {
+            return Err(Error::Negotiation);
+        }
+        self.tag = self.tag.wrapping_add(1);
+        let m = KeyUpdate {
+            version: Version::V12,
+            param1: op.0,
+            param2: self.tag,
+        };
+        self.write(&m, Pending::KeyUpdate(op, self.tag), out)
+    }
+
+    /// Writes an END_SESSION record into `out`.
+    ///
+    /// # Errors
+    /// As [`RequesterSession::write_heartbeat`].
+    #[must_use = "the request must be sent"]
+    pub fn write_end_session(&mut self, out: &mut [u8]) -> Result<usize, Error> {
+        let m = EndSession {
+            version: Version::V12,
+            param1: 0,
+            param2: 0,
+        };
+        self.write(&m, Pending::EndSession, out)
+    }
+
+    /// Handles a response record (decrypted in place).
+    ///
+    /// # Errors
+    /// [`Error::UnexpectedMessage`] without an outstanding request or for a response of the
+    /// wrong kind; record errors ([`Error::Authentication`], [`Error::BadSequence`],
+    /// [`Error::UnknownSession`]) leave the session as it was; [`Error::PeerError`].
+    pub fn handle_response(&mut self, rec: &mut [u8]) -> Result<SessionEvent, Error> {
+        let pending = self.pending.ok_or(Error::UnexpectedMessage)?;
+        if rec.first() != Some(&MCTP_SECURED) {
+            return Err(Error::UnexpectedMessage);
+        }
+        // The ACK of UpdateAllKeys comes under the next response key: install it once (a
+        // forged record that fails to open does not make us derive again).
+        let pending = if let Pending::KeyUpdate(KeyUpdateOp::UPDATE_ALL_KEYS, tag) = pending {
+            self.session.update(&self.provider, Dir::Response)?;
+            self.pending = Some(Pending::AllKeysSwitched(tag));
+            Pending::AllKeysSwitched(tag)
+        } else {
+            pending
+        };
+        let m = self.session.open(&self.provider, rec)?;
+        self.pending = None;
+        let m = check_error(m)?;
+        match pending {
+            Pending::Heartbeat => {
+                HeartbeatAck::parse(m).map_err(|_| Error::UnexpectedMessage)?;
+                Ok(SessionEvent::HeartbeatAck)
+            }
+            Pending::KeyUpdate(..) | Pending::AllKeysSwitched(_) => {
+                let (op, tag) = match pending {
+                    Pending::KeyUpdate(op, tag) => (op, tag),
+                    Pending::AllKeysSwitched(tag) => (KeyUpdateOp::UPDATE_ALL_KEYS, tag),
+                    _ => return Err(Error::UnexpectedMessage),
+                };
+                let ack = KeyUpdateAck::parse(m).map_err(|_| Error::UnexpectedMessage)?;
+                if ack.param1 != op.0 || ack.param2 != tag {
+                    return Err(Error::UnexpectedMessage);
+                }
+                if matches!(op, KeyUpdateOp::UPDATE_KEY | KeyUpdateOp::UPDATE_ALL_KEYS) {
+                    self.session.update(&self.provider, Dir::Request)?;
+                }
+                Ok(SessionEvent::KeyUpdated(op))
+            }
+            Pending::EndSession => {
+                EndSessionAck::parse(m).map_err(|_| Error::UnexpectedMessage)?;
+                self.ended = true;
+                Ok(SessionEvent::Ended)
+            }
+        }
+    }
+}

@@ -1,0 +1,1352 @@
+//! The SPDM responder (the camera sensor): a sans-IO state machine of consumed states.
+//!
+//! Feed it every MCTP message that arrives ([`Responder::handle`]: `0x05‖SPDM` or a `0x06`
+//! secured record, in a mutable buffer because records are decrypted in place) and send what
+//! it writes into `out`. It answers every bad request with an SPDM ERROR (VersionMismatch,
+//! UnexpectedRequest, UnsupportedRequest, InvalidRequest, DecryptError) and keeps running. A
+//! record that does not authenticate, or names another session, gets no answer at all (an
+//! attacker must not be able to make the responder talk): [`Responder::handle`] returns the
+//! error and the state does not move.
+//!
+//! The responder uses no allocator. Its certificate chain is the caller's `&[u8]` in SPDM chain
+//! format (see [`crate::cert`]), served in portions; transcripts are running hashes.
+//!
+//! Internally, the state is an enum whose variants are consumed by each step and returned
+//! (rustls style); handshake secrets live only in the handshake variants and are dropped when
+//! the handshake turns into a [`Session`].
+
+use crate::codec::{Reader, Writer};
+use crate::crypto::{
+    AlgorithmSet, CryptoProvider, DheSecret, Digest, HashCtx, MAX_DHE_LEN, MAX_SIGNATURE_LEN,
+    RandomSource, Signer,
+};
+use crate::error::{Error, InvalidMessage};
+use crate::key_schedule::{HandshakeSecrets, KeySchedule};
+use crate::msgs::algorithms::{
+    AlgStructs, AlgorithmsRsp, KEY_SCHEDULE_SPDM, NegotiateAlgorithms, OPAQUE_DATA_FMT1,
+};
+use crate::msgs::capabilities::{CapFlags, Capabilities, CapabilitiesRsp, GetCapabilities};
+use crate::msgs::certificate::{CertificateRsp, GetCertificate};
+use crate::msgs::challenge::{Challenge, ChallengeAuth};
+use crate::msgs::digests::DigestsRsp;
+use crate::msgs::error::{ErrorCode, ErrorRsp};
+use crate::msgs::finish::{Finish, FinishRsp};
+use crate::msgs::key_exchange::{KeyExchange, KeyExchangeRsp};
+use crate::msgs::key_update::{KeyUpdate, KeyUpdateAck, KeyUpdateOp};
+use crate::msgs::opaque::{SECURED_MESSAGE_V12, SmVersions};
+use crate::msgs::psk::{PskExchange, PskExchangeRsp, PskFinish, PskFinishRsp};
+use crate::msgs::version::VersionRsp;
+use crate::msgs::{Code, Encode, Header, NONCE_LEN, Version, end_session, heartbeat};
+use crate::record::{self, DirectionKeys, MCTP_SECURED, MCTP_SPDM};
+use crate::session::{Dir, Role, Session};
+use crate::transcript::{context, signing_digest};
+
+/// Bytes of VCA (GET_VERSION..ALGORITHMS) buffered until the hash algorithm is known.
+pub const VCA_BUFFER_LEN: usize = 320;
+
+/// The smallest DataTransferSize SPDM 1.2 allows.
+pub const MIN_DATA_TRANSFER_SIZE: u32 = 42;
+
+/// A pre-shared key the responder accepts in PSK_EXCHANGE.
+#[derive(Clone, Copy)]
+pub struct PskConfig<'a> {
+    /// The PSK hint the requester must send.
+    pub hint: &'a [u8],
+    /// The pre-shared key itself.
+    pub key: &'a [u8],
+    /// `PSK_CAP = 10b`: PSK with responder context, so PSK_FINISH follows. With `false`
+    /// (`PSK_CAP = 01b`) the session starts right after PSK_EXCHANGE_RSP.
+    pub with_context: bool,
+}
+
+impl core::fmt::Debug for PskConfig<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PskConfig")
+            .field("hint", &self.hint)
+            .field("with_context", &self.with_context)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the responder offers.
+#[derive(Clone, Copy, Debug)]
+pub struct ResponderConfig<'a> {
+    /// The one algorithm set of this responder (the one its signing key belongs to).
+    pub algorithms: AlgorithmSet,
+    /// The slot-0 certificate chain in SPDM chain format (RootHash of `algorithms.hash`).
+    pub cert_chain: &'a [u8],
+    /// A PSK, if PSK_EXCHANGE is offered.
+    pub psk: Option<PskConfig<'a>>,
+    /// Offer HANDSHAKE_IN_THE_CLEAR (used when the requester offers it too).
+    pub handshake_in_the_clear: bool,
+    /// DataTransferSize and MaxSPDMmsgSize advertised (at least 42).
+    pub data_transfer_size: u32,
+}
+
+impl ResponderConfig<'_> {
+    /// The CAPABILITIES flags this configuration advertises.
+    pub fn capabilities(&self) -> CapFlags {
+        let mut f = CapFlags::CERT
+            | CapFlags::CHAL
+            | CapFlags::ENCRYPT
+            | CapFlags::MAC
+            | CapFlags::KEY_EX
+            | CapFlags::HBEAT
+            | CapFlags::KEY_UPD;
+        match self.psk {
+            Some(p) if p.with_context => f |= CapFlags::PSK_WITH_CONTEXT,
+            Some(_) => f |= CapFlags::PSK,
+            None => {}
+        }
+        if self.handshake_in_the_clear {
+            f |= CapFlags::HANDSHAKE_IN_THE_CLEAR;
+        }
+        CapFlags(f)
+    }
+}
+
+/// A request refused with an SPDM ERROR.
+#[derive(Clone, Copy, Debug)]
+struct Fault {
+    code: ErrorCode,
+    data: u8,
+}
+
+const fn fault(code: ErrorCode) -> Fault {
+    Fault { code, data: 0 }
+}
+
+const INVALID: Fault = fault(ErrorCode::INVALID_REQUEST);
+const UNEXPECTED: Fault = fault(ErrorCode::UNEXPECTED_REQUEST);
+
+impl From<InvalidMessage> for Fault {
+    fn from(_: InvalidMessage) -> Self {
+        INVALID
+    }
+}
+
+/// Failures while building a response: a protocol fault (ERROR is sent) or a local failure
+/// (crypto provider, output buffer) that is returned to the caller.
+enum Fail {
+    Fault(Fault),
+    Local(Error),
+}
+
+impl From<Fault> for Fail {
+    fn from(f: Fault) -> Self {
+        Self::Fault(f)
+    }
+}
+
+impl From<InvalidMessage> for Fail {
+    fn from(_: InvalidMessage) -> Self {
+        Self::Fault(INVALID)
+    }
+}
+
+impl<E: Into<Error>> From<Local<E>> for Fail {
+    fn from(e: Local<E>) -> Self {
+        Self::Local(e.0.into())
+    }
+}
+
+struct Local<E>(E);
+
+trait LocalExt<T, E> {
+    fn local(self) -> Result<T, Local<E>>;
+}
+
+impl<T, E> LocalExt<T, E> for Result<T, E> {
+    fn local(self) -> Result<T, Local<E>> {
+        self.map_err(Local)
+    }
+}
+
+/// VCA messages, buffered until ALGORITHMS fixes the hash.
+struct Vca {
+    buf: [u8; VCA_BUFFER_LEN],
+    len: usize,
+    req_caps: CapFlags,
+    req_dts: u32,
+}
+
+impl Vca {
+    fn push(&mut self, bytes: &[u8]) -> Result<(), Fault> {
+        let end = self.len.checked_add(bytes.len()).ok_or(INVALID)?;
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(INVALID)?
+            .copy_from_slice(bytes);
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// The connection after VCA.
+#[derive(Clone)]
+struct Conn<H> {
+    /// Hash state over VCA (message A).
+    a: H,
+    /// Running M1 transcript: A, then B (digests, certificates) until CHALLENGE_AUTH.
+    m1: H,
+    req_caps: CapFlags,
+    req_dts: u32,
+}
+
+/// A handshake in progress (after KEY_EXCHANGE_RSP or PSK_EXCHANGE_RSP).
+struct Handshake<H> {
+    conn: Conn<H>,
+    th: H,
+    session_id: u32,
+    secrets: HandshakeSecrets,
+    req_keys: DirectionKeys,
+    rsp_keys: DirectionKeys,
+    in_clear: bool,
+}
+
+/// An established session plus the connection it runs on.
+struct Established<H> {
+    conn: Conn<H>,
+    session: Session,
+}
+
+enum State<H> {
+    AwaitVersion,
+    AwaitCapabilities(Vca),
+    AwaitAlgorithms(Vca),
+    Negotiated(Conn<H>),
+    AwaitFinish(Handshake<H>),
+    AwaitPskFinish(Handshake<H>),
+    Established(Established<H>),
+}
+
+/// Where a response goes: plain (`0x05‖SPDM`) or sealed under some keys.
+enum Sink<'s> {
+    Plain,
+    Session(&'s mut Session),
+    Keys(u32, &'s mut DirectionKeys),
+}
+
+impl Sink<'_> {
+    fn offset(&self) -> usize {
+        match self {
+            Self::Plain => 1,
+            _ => record::SPDM_OFFSET,
+        }
+    }
+
+    fn finish<P: CryptoProvider>(
+        self,
+        provider: &P,
+        out: &mut [u8],
+        len: usize,
+    ) -> Result<usize, Error> {
+        match self {
+            Self::Plain => {
+                *out.first_mut().ok_or(crate::EncodeError::BufferTooSmall)? = MCTP_SPDM;
+                Ok(1 + len)
+            }
+            Self::Session(s) => s.seal_in_place(provider, out, len),
+            Self::Keys(id, k) => record::seal_in_place(provider, id, k, out, len),
+        }
+    }
+}
+
+fn body(out: &mut [u8], off: usize) -> Result<&mut [u8], Error> {
+    out.get_mut(off..)
+        .ok_or(crate::EncodeError::BufferTooSmall.into())
+}
+
+/// The SPDM responder.
+pub struct Responder<'a, P: CryptoProvider, S: Signer> {
+    provider: P,
+    signer: &'a S,
+    rng: &'a mut dyn RandomSource,
+    config: ResponderConfig<'a>,
+    chain_hash: Digest,
+    state: State<P::Hash>,
+}
+
+impl<P: CryptoProvider, S: Signer> core::fmt::Debug for Responder<'_, P, S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Responder")
+            .field("config", &self.config)
+            .field("state", &self.state_name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
+    /// A responder waiting for GET_VERSION.
+    ///
+    /// # Errors
+    /// [`Error::Negotiation`] if the signer's algorithm is not `config.algorithms.asym` or the
+    /// DataTransferSize is below 42; [`Error::Message`] if the chain is not an SPDM chain of
+    /// the configured hash; [`Error::Crypto`] if the provider lacks the hash.
+    pub fn new(
+        provider: P,
+        signer: &'a S,
+        rng: &'a mut dyn RandomSource,
+        config: ResponderConfig<'a>,
+    ) -> Result<Self, Error> {
+        if signer.algorithm() != config.algorithms.asym
+            || config.data_transfer_size < MIN_DATA_TRANSFER_SIZE
+        {
+            return Err(Error::Negotiation);
+        }
+        crate::msgs::certificate::CertChain::parse(
+            config.cert_chain,
+            config.algorithms.hash.len(),
+        )?;
+        let mut h = provider.hash(config.algorithms.hash)?;
+        h.update(config.cert_chain);
+        let chain_hash = h.finish();
+        Ok(Self {
+            provider,
+            signer,
+            rng,
+            config,
+            chain_hash,
+            state: State::AwaitVersion,
+        })
+    }
+
+    /// The established session, if there is one.
+    pub fn session(&self) -> Option<&Session> {
+        match &self.state {
+            State::Established(e) => Some(&e.session),
+            _ => None,
+        }
+    }
+
+    /// A short name of the current state (for logs).
+    pub fn state_name(&self) -> &'static str {
+        match self.state {
+            State::AwaitVersion => "AwaitVersion",
+            State::AwaitCapabilities(_) => "AwaitCapabilities",
+            State::AwaitAlgorithms(_) => "AwaitAlgorithms",
+            State::Negotiated(_) => "Negotiated",
+            State::AwaitFinish(_) => "AwaitFinish",
+            State::AwaitPskFinish(_) => "AwaitPskFinish",
+            State::Established(_) => "Established",
+        }
+    }
+
+    /// Handles one MCTP message (`0x05‖SPDM request` or a `0x06` secured record, decrypted in
+    /// place) and writes the MCTP message to send back into `out`; returns its length.
+    ///
+    /// Every bad request is answered with an SPDM ERROR (plain, or inside the session when
+    /// the request came inside it) and the responder keeps running.
+    ///
+    /// # Errors
+    /// Nothing is to be sent when this fails: [`Error::Message`] for an empty message or an
+    /// unknown MCTP type; for a record, [`Error::UnknownSession`], [`Error::BadSequence`],
+    /// [`Error::Authentication`] or [`Error::UnexpectedMessage`] (a record while no session
+    /// keys exist), with the state unchanged; [`Error::Encode`] if `out` is too small;
+    /// [`Error::Crypto`] if the provider or the random source fails.
+    #[must_use = "the response must be sent"]
+    pub fn handle(&mut self, msg: &mut [u8], out: &mut [u8]) -> Result<usize, Error> {
+        let (&ty, _) = msg.split_first().ok_or(InvalidMessage::Truncated)?;
+        match ty {
+            MCTP_SPDM => {
+                let req = msg.get(1..).unwrap_or(&[]);
+                self.handle_plain(req, out)
+            }
+            MCTP_SECURED => self.handle_secured(msg, out),
+            other => Err(InvalidMessage::UnexpectedMessageType(other).into()),
+        }
+    }
+
+    fn version(&self) -> Version {
+        match self.state {
+            State::AwaitVersion => Version::V10,
+            _ => Version::V12,
+        }
+    }
+
+    fn supported(&self, code: Code) -> bool {
+        let caps = self.config.capabilities();
+        match code {
+            Code::GET_VERSION
+            | Code::GET_CAPABILITIES
+            | Code::NEGOTIATE_ALGORITHMS
+            | Code::GET_DIGESTS
+            | Code::GET_CERTIFICATE
+            | Code::CHALLENGE
+            | Code::KEY_EXCHANGE
+            | Code::FINISH
+            | Code::HEARTBEAT
+            | Code::KEY_UPDATE
+            | Code::END_SESSION => true,
+            Code::PSK_EXCHANGE => caps.0 & CapFlags::PSK_MASK != 0,
+            Code::PSK_FINISH => caps.has(CapFlags::PSK_WITH_CONTEXT),
+            _ => false,
+        }
+    }
+
+    /// Checks version and code; `None` if the request may go to the state handler.
+    fn precheck(&self, h: &Header) -> Option<Fault> {
+        self.precheck_for(h, self.version())
+    }
+
+    fn precheck_for(&self, h: &Header, version: Version) -> Option<Fault> {
+        if h.version != version {
+            return Some(fault(ErrorCode::VERSION_MISMATCH));
+        }
+        if !self.supported(h.code) {
+            return Some(Fault {
+                code: ErrorCode::UNSUPPORTED_REQUEST,
+                data: h.code.0,
+            });
+        }
+        None
+    }
+
+    fn write_error(
+        &self,
+        f: Fault,
+        version: Version,
+        sink: Sink<'_>,
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let off = sink.offset();
+        let n = ErrorRsp {
+            version,
+            code: f.code,
+            data: f.data,
+            extended: &[],
+        }
+        .encode(body(out, off)?)?;
+        sink.finish(&self.provider, out, n)
+    }
+
+    fn handle_plain(&mut self, req: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+        let h = match Header::peek(req) {
+            Ok(h) => h,
+            Err(_) => return self.write_error(INVALID, self.version(), Sink::Plain, out),
+        };
+        if h.code == Code::GET_VERSION {
+            if h.version != Version::V10 {
+                let f = fault(ErrorCode::VERSION_MISMATCH);
+                return self.write_error(f, Version::V10, Sink::Plain, out);
+            }
+            // GET_VERSION resets the connection, whatever the state (sessions end).
+            self.state = State::AwaitVersion;
+            return match self.on_get_version(req, out) {
+                Ok(n) => Ok(n),
+                Err(Fail::Fault(f)) => self.write_error(f, Version::V10, Sink::Plain, out),
+                Err(Fail::Local(e)) => Err(e),
+            };
+        }
+        if matches!(self.state, State::AwaitVersion) {
+            return self.write_error(UNEXPECTED, Version::V10, Sink::Plain, out);
+        }
+        if let Some(f) = self.precheck(&h) {
+            return self.write_error(f, self.version(), Sink::Plain, out);
+        }
+        let state = core::mem::replace(&mut self.state, State::AwaitVersion);
+        let (state, res) = self.step_plain(state, &h, req, out);
+        self.state = state;
+        match res {
+            Ok(n) => Ok(n),
+            Err(Fail::Fault(f)) => self.write_error(f, self.version(), Sink::Plain, out),
+            Err(Fail::Local(e)) => Err(e),
+        }
+    }
+
+    fn on_get_version(&mut self, req: &[u8], out: &mut [u8]) -> Result<usize, Fail> {
+        let mut vca = Vca {
+            buf: [0; VCA_BUFFER_LEN],
+            len: 0,
+            req_caps: CapFlags(0),
+            req_dts: 0,
+        };
+        let mut r = Reader::new(req);
+        r.take(Header::LEN)?;
+        r.finish()?;
+        vca.push(req)?;
+        let entries = Version::V12.entry().to_le_bytes();
+        let n = VersionRsp {
+            version: Version::V10,
+            entries: &entries,
+        }
+        .encode(body(out, 1).local()?)
+        .local()?;
+        vca.push(out.get(1..1 + n).unwrap_or(&[]))?;
+        out[0] = MCTP_SPDM;
+        self.state = State::AwaitCapabilities(vca);
+        Ok(1 + n)
+    }
+
+    fn step_plain(
+        &mut self,
+        state: State<P::Hash>,
+        h: &Header,
+        req: &[u8],
+        out: &mut [u8],
+    ) -> (State<P::Hash>, Result<usize, Fail>) {
+        match (state, h.code) {
+            (State::AwaitCapabilities(mut vca), Code::GET_CAPABILITIES) => {
+                match self.on_capabilities(&mut vca, req, out) {
+                    Ok(n) => (State::AwaitAlgorithms(vca), Ok(n)),
+                    Err(e) => (State::AwaitCapabilities(vca), Err(e)),
+                }
+            }
+            (State::AwaitAlgorithms(mut vca), Code::NEGOTIATE_ALGORITHMS) => {
+                match self.on_algorithms(&mut vca, req, out) {
+                    Ok((n, conn)) => (State::Negotiated(conn), Ok(n)),
+                    Err(e) => (State::AwaitAlgorithms(vca), Err(e)),
+                }
+            }
+            (State::Negotiated(mut conn), Code::GET_DIGESTS) => {
+                let r = self.on_digests(&mut conn, req, out);
+                (State::Negotiated(conn), r)
+            }
+            (State::Negotiated(mut conn), Code::GET_CERTIFICATE) => {
+                let r = self.on_certificate(&mut conn, req, out);
+                (State::Negotiated(conn), r)
+            }
+            (State::Negotiated(mut conn), Code::CHALLENGE) => {
+                let r = self.on_challenge(&mut conn, req, out);
+                (State::Negotiated(conn), r)
+            }
+            (State::Negotiated(conn), Code::KEY_EXCHANGE) => {
+                match self.on_key_exchange(&conn, req, out) {
+                    Ok((n, hs)) => (State::AwaitFinish(hs), Ok(n)),
+                    Err(e) => (State::Negotiated(conn), Err(e)),
+                }
+            }
+            (State::Negotiated(conn), Code::PSK_EXCHANGE) => {
+                match self.on_psk_exchange(&conn, req, out) {
+                    Ok((n, next)) => (next, Ok(n)),
+                    Err(e) => (State::Negotiated(conn), Err(e)),
+                }
+            }
+            (State::AwaitFinish(hs), Code::FINISH) if hs.in_clear => {
+                self.on_finish(hs, req, out, true)
+            }
+            (state, _) => (state, Err(UNEXPECTED.into())),
+        }
+    }
+
+    fn on_capabilities(
+        &mut self,
+        vca: &mut Vca,
+        req: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Fail> {
+        let c = GetCapabilities::parse(req)?.0;
+        if c.data_transfer_size < MIN_DATA_TRANSFER_SIZE
+            || c.max_spdm_msg_size < c.data_transfer_size
+        {
+            return Err(INVALID.into());
+        }
+        vca.push(req)?;
+        let n = CapabilitiesRsp(Capabilities {
+            version: Version::V12,
+            param1: 0,
+            ct_exponent: 0,
+            flags: self.config.capabilities(),
+            data_transfer_size: self.config.data_transfer_size,
+            max_spdm_msg_size: self.config.data_transfer_size,
+        })
+        .encode(body(out, 1).local()?)
+        .local()?;
+        // Roll back if the response does not fit the VCA buffer.
+        let before = vca.len;
+        if let Err(f) = vca.push(out.get(1..1 + n).unwrap_or(&[])) {
+            vca.len = before.saturating_sub(req.len());
+            return Err(f.into());
+        }
+        vca.req_caps = c.flags;
+        vca.req_dts = c.data_transfer_size;
+        out[0] = MCTP_SPDM;
+        Ok(1 + n)
+    }
+
+    fn on_algorithms(
+        &mut self,
+        vca: &mut Vca,
+        req: &[u8],
+        out: &mut [u8],
+    ) -> Result<(usize, Conn<P::Hash>), Fail> {
+        let na = NegotiateAlgorithms::parse(req)?;
+        let set = self.config.algorithms;
+        let s = na.structs;
+        let has = |v: Option<u16>, bit: u16| v.is_some_and(|v| v & bit != 0);
+        if na.base_hash & set.hash.bit() == 0
+            || na.base_asym & set.asym.bit() == 0
+            || !has(s.dhe, set.dhe.bit())
+            || !has(s.aead, set.aead.bit())
+            || !has(s.key_schedule, KEY_SCHEDULE_SPDM)
+            || na.other_params & OPAQUE_DATA_FMT1 == 0
+        {
+            return Err(fault(ErrorCode::INVALID_REQUEST).into());
+        }
+        let rsp = AlgorithmsRsp {
+            version: Version::V12,
+            meas_spec: 0,
+            other_params: OPAQUE_DATA_FMT1,
+            meas_hash: 0,
+            base_asym: set.asym.bit(),
+            base_hash: set.hash.bit(),
+            mel_spec: 0,
+            ext_asym: &[],
+            ext_hash: &[],
+            structs: AlgStructs {
+                dhe: Some(set.dhe.bit()),
+                aead: Some(set.aead.bit()),
+                req_base_asym: s.req_base_asym.map(|_| 0),
+                key_schedule: Some(KEY_SCHEDULE_SPDM),
+            },
+        };
+        let n = rsp.encode(body(out, 1).local()?).local()?;
+        let mut a = self.provider.hash(set.hash).local()?;
+        a.update(vca.buf.get(..vca.len).unwrap_or(&[]));
+        a.update(req);
+        a.update(out.get(1..1 + n).unwrap_or(&[]));
+        out[0] = MCTP_SPDM;
+        let conn = Conn {
+            m1: a.clone(),
+            a,
+            req_caps: vca.req_caps,
+            req_dts: vca.req_dts,
+        };
+        Ok((1 + n, conn))
+    }
+
+    fn on_digests(
+        &mut self,
+        conn: &mut Conn<P::Hash>,
+        req: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Fail> {
+        crate::msgs::digests::GetDigests::parse(req)?;
+        let n = DigestsRsp {
+            version: Version::V12,
+            param1: 0,
+            slot_mask: 1,
+            digests: self.chain_hash.as_bytes(),
+        }
+        .encode(body(out, 1).local()?)
+        .local()?;
+        conn.m1.update(req);
+        conn.m1.update(out.get(1..1 + n).unwrap_or(&[]));
+        out[0] = MCTP_SPDM;
+        Ok(1 + n)
+    }
+
+    fn on_certificate(
+        &mut self,
+        conn: &mut Conn<P::Hash>,
+        req: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Fail> {
+        let gc = GetCertificate::parse(req)?;
+        let chain = self.config.cert_chain;
+        let offset = usize::from(gc.offset);
+        if gc.slot() != 0 || offset >= chain.len() {
+            return Err(INVALID.into());
+        }
+        // Portion: what was asked, what is left, and what fits the smaller DataTransferSize
+        // (8 bytes of CERTIFICATE header).
+        let dts = self.config.data_transfer_size.min(conn.req_dts) as usize;
+        let max = dts.saturating_sub(8);
+        let left = chain.len() - offset;
+        let portion_len = usize::from(gc.length).min(left).min(max);
+        if portion_len == 0 {
+            return Err(INVALID.into());
+        }
+        let portion = chain.get(offset..offset + portion_len).ok_or(INVALID)?;
+        let remainder = u16::try_from(left - portion_len).map_err(|_| INVALID)?;
+        let n = CertificateRsp {
+            version: Version::V12,
+            param1: 0,
+            param2: 0,
+            portion,
+            remainder,
+        }
+        .encode(body(out, 1).local()?)
+        .local()?;
+        conn.m1.update(req);
+        conn.m1.update(out.get(1..1 + n).unwrap_or(&[]));
+        out[0] = MCTP_SPDM;
+        Ok(1 + n)
+    }
+
+    fn sign(&self, ctx: &str, th: &Digest, sig_out: &mut [u8]) -> Result<(), Error> {
+        let set = self.config.algorithms;
+        let d = signing_digest(&self.provider, set.hash, Version::V12, ctx, th)?;
+        let s = set.asym.signature_len();
+        let dst = sig_out
+            .get_mut(..s)
+            .ok_or(crate::EncodeError::BufferTooSmall)?;
+        self.signer.sign_prehash(d.as_bytes(), dst)?;
+        Ok(())
+    }
+
+    fn on_challenge(
+        &mut self,
+        conn: &mut Conn<P::Hash>,
+        req: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Fail> {
+        let ch = Challenge::parse(req)?;
+        if ch.slot != 0 || ch.meas_hash_type != 0 {
+            return Err(INVALID.into());
+        }
+        let set = self.config.algorithms;
+        let mut nonce = [0u8; NONCE_LEN];
+        self.rng.fill(&mut nonce).local()?;
+        let zeros = [0u8; MAX_SIGNATURE_LEN];
+        let ca = ChallengeAuth {
+            version: Version::V12,
+            param1: 0,
+            slot_mask: 1,
+            cert_chain_hash: self.chain_hash.as_bytes(),
+            nonce: &nonce,
+            meas_summary_hash: &[],
+            opaque: &[],
+            requester_context: None,
+            signature: zeros.get(..set.asym.signature_len()).unwrap_or(&[]),
+        };
+        let signed = ca.signed_len();
+        let n = ca.encode(body(out, 1).local()?).local()?;
+        let mut m1 = conn.m1.clone();
+        m1.update(req);
+        m1.update(out.get(1..1 + signed).unwrap_or(&[]));
+        let th = m1.finish();
+        self.sign(
+            context::RESPONDER_CHALLENGE_AUTH,
+            &th,
+            out.get_mut(1 + signed..).unwrap_or(&mut []),
+        )
+        .local()?;
+        conn.m1 = conn.a.clone();
+        out[0] = MCTP_SPDM;
+        Ok(1 + n)
+    }
+
+    fn check_opaque(opaque: &[u8]) -> Result<bool, Fault> {
+        if opaque.is_empty() {
+            return Ok(false);
+        }
+        match SmVersions::find(opaque)? {
+            SmVersions::Supported(list) => {
+                if list
+                    .chunks_exact(2)
+                    .any(|c| u16::from_le_bytes([c[0], c[1]]) >> 8 == SECURED_MESSAGE_V12 >> 8)
+                {
+                    Ok(true)
+                } else {
+                    Err(INVALID)
+                }
+            }
+            SmVersions::Selected(_) => Err(INVALID),
+        }
+    }
+
+    fn session_id(&mut self, req_id: u16) -> Result<u32, Error> {
+        let mut b = [0u8; 2];
+        self.rng.fill(&mut b)?;
+        Ok(u32::from(req_id) | (u32::from(u16::from_le_bytes(b)) << 16))
+    }
+
+    fn on_key_exchange(
+        &mut self,
+        conn: &Conn<P::Hash>,
+        req: &[u8],
+        out: &mut [u8],
+    ) -> Result<(usize, Handshake<P::Hash>), Fail> {
+        let set = self.config.algorithms;
+        let sizes = set.sizes();
+        let ke = KeyExchange::parse(req, sizes)?;
+        if ke.slot != 0 || ke.meas_hash_type != 0 || ke.session_policy & !1 != 0 {
+            return Err(INVALID.into());
+        }
+        let opaque = Self::check_opaque(ke.opaque)?;
+        let in_clear = self.config.handshake_in_the_clear
+            && conn.req_caps.has(CapFlags::HANDSHAKE_IN_THE_CLEAR);
+        let dhe = self
+            .provider
+            .dhe_generate(set.dhe, &mut *self.rng)
+            .local()?;
+        let mut pubkey = [0u8; MAX_DHE_LEN];
+        let d = dhe.public_key(&mut pubkey).local()?;
+        let shared = dhe.agree(ke.exchange_data).map_err(|_| INVALID)?;
+        let session_id = self.session_id(ke.req_session_id).local()?;
+        let mut random = [0u8; NONCE_LEN];
+        self.rng.fill(&mut random).local()?;
+        let mut ob = [0u8; 16];
+        let ol = if opaque {
+            let mut w = Writer::new(&mut ob);
+            SmVersions::Selected(SECURED_MESSAGE_V12)
+                .emit(&mut w)
+                .local()?;
+            w.len()
+        } else {
+            0
+        };
+        let zeros = [0u8; MAX_SIGNATURE_LEN];
+        let ker = KeyExchangeRsp {
+            version: Version::V12,
+            heartbeat_period: 0,
+            rsp_session_id: (session_id >> 16) as u16,
+            mut_auth_requested: 0,
+            req_slot_id_param: 0,
+            random: &random,
+            exchange_data: pubkey.get(..d).unwrap_or(&[]),
+            meas_summary_hash: &[],
+            opaque: ob.get(..ol).unwrap_or(&[]),
+            signature: zeros.get(..sizes.signature).unwrap_or(&[]),
+            verify_data: if in_clear {
+                None
+            } else {
+                zeros.get(..sizes.hash)
+            },
+        };
+        let unsigned = ker.unsigned_len();
+        let th1_len = ker.th1_len();
+        let n = ker.encode(body(out, 1).local()?).local()?;
+        let msg = body(out, 1).local()?;
+        let mut th = conn.a.clone();
+        th.update(self.chain_hash.as_bytes());
+        th.update(req);
+        th.update(msg.get(..unsigned).unwrap_or(&[]));
+        let th_sig = th.clone().finish();
+        self.sign(
+            context::RESPONDER_KEY_EXCHANGE_RSP,
+            &th_sig,
+            msg.get_mut(unsigned..).unwrap_or(&mut []),
+        )
+        .local()?;
+        th.update(msg.get(unsigned..th1_len).unwrap_or(&[]));
+        let th1 = th.clone().finish();
+        let ks = KeySchedule::new(&self.provider, set.hash, Version::V12);
+        let hs = ks.handshake_secret(shared.as_bytes(), false).local()?;
+        let secrets = ks.handshake(hs, &th1).local()?;
+        if !in_clear {
+            let vd = ks
+                .verify_data(&secrets.response.finished_key, &th1)
+                .local()?;
+            let dst = msg.get_mut(th1_len..n).ok_or(INVALID)?;
+            dst.copy_from_slice(vd.as_bytes());
+            th.update(vd.as_bytes());
+        }
+        let req_keys =
+            DirectionKeys::new(ks.traffic_keys(set.aead, &secrets.request.secret).local()?);
+        let rsp_keys = DirectionKeys::new(
+            ks.traffic_keys(set.aead, &secrets.response.secret)
+                .local()?,
+        );
+        out[0] = MCTP_SPDM;
+        Ok((
+            1 + n,
+            Handshake {
+                conn: conn.clone(),
+                th,
+                session_id,
+                secrets,
+                req_keys,
+                rsp_keys,
+                in_clear,
+            },
+        ))
+    }
+
+    fn on_psk_exchange(
+        &mut self,
+        conn: &Conn<P::Hash>,
+        req: &[u8],
+        out: &mut [u8],
+    ) -> Result<(usize, State<P::Hash>), Fail> {
+        let psk = self
+            .config
+            .psk
+            .ok_or(fault(ErrorCode::UNSUPPORTED_REQUEST))?;
+        let set = self.config.algorithms;
+        let px = PskExchange::parse(req)?;
+        if px.meas_hash_type != 0 || px.session_policy & !1 != 0 || px.psk_hint != psk.hint {
+            return Err(INVALID.into());
+        }
+        let opaque = Self::check_opaque(px.opaque)?;
+        let session_id = self.session_id(px.req_session_id).local()?;
+        let h = set.hash.len();
+        let mut ctx = [0u8; crate::crypto::MAX_HASH_LEN];
+        let ctx_len = if psk.with_context { h } else { 0 };
+        self.rng.fill(&mut ctx[..ctx_len]).local()?;
+        let mut ob = [0u8; 16];
+        let ol = if opaque {
+            let mut w = Writer::new(&mut ob);
+            SmVersions::Selected(SECURED_MESSAGE_V12)
+                .emit(&mut w)
+                .local()?;
+            w.len()
+        } else {
+            0
+        };
+        let zeros = [0u8; crate::crypto::MAX_HASH_LEN];
+        let pr = PskExchangeRsp {
+            version: Version::V12,
+            heartbeat_period: 0,
+            rsp_session_id: (session_id >> 16) as u16,
+            meas_summary_hash: &[],
+            responder_context: &ctx[..ctx_len],
+            opaque: ob.get(..ol).unwrap_or(&[]),
+            verify_data: &zeros[..h],
+        };
+        let th1_len = pr.th1_len();
+        let n = pr.encode(body(out, 1).local()?).local()?;
+        let msg = body(out, 1).local()?;
+        let mut th = conn.a.clone();
+        th.update(req);
+        th.update(msg.get(..th1_len).unwrap_or(&[]));
+        let th1 = th.clone().finish();
+        let ks = KeySchedule::new(&self.provider, set.hash, Version::V12);
+        let hs = ks.handshake_secret(psk.key, true).local()?;
+        let secrets = ks.handshake(hs, &th1).local()?;
+        let vd = ks
+            .verify_data(&secrets.response.finished_key, &th1)
+            .local()?;
+        msg.get_mut(th1_len..n)
+            .ok_or(INVALID)?
+            .copy_from_slice(vd.as_bytes());
+        th.update(vd.as_bytes());
+        out[0] = MCTP_SPDM;
+        if psk.with_context {
+            let req_keys =
+                DirectionKeys::new(ks.traffic_keys(set.aead, &secrets.request.secret).local()?);
+            let rsp_keys = DirectionKeys::new(
+                ks.traffic_keys(set.aead, &secrets.response.secret)
+                    .local()?,
+            );
+            Ok((
+                1 + n,
+                State::AwaitPskFinish(Handshake {
+                    conn: conn.clone(),
+                    th,
+                    session_id,
+                    secrets,
+                    req_keys,
+                    rsp_keys,
+                    in_clear: false,
+                }),
+            ))
+        } else {
+            // PSK without context: no PSK_FINISH, TH2 = TH over the full PSK_EXCHANGE_RSP.
+            let th2 = th.finish();
+            let session = self.establish(&ks, secrets, &th2, session_id).local()?;
+            Ok((
+                1 + n,
+                State::Established(Established {
+                    conn: conn.clone(),
+                    session,
+                }),
+            ))
+        }
+    }
+
+    fn establish(
+        &self,
+        ks: &KeySchedule<'_, P>,
+        secrets: HandshakeSecrets,
+        th2: &Digest,
+        session_id: u32,
+    ) -> Result<Session, Error> {
+        let master = ks.master_secret(&secrets.handshake_secret)?;
+        let data = ks.data(&master, th2)?;
+        Session::new(
+            &self.provider,
+            session_id,
+            Role::Responder,
+            Version::V12,
+            self.config.algorithms,
+            data,
+        )
+        // `secrets` and `master` drop (and zeroize) here.
+    }
+
+    /// FINISH (plain when `in_clear`, else already opened from a record under the request
+    /// handshake key).
+    fn on_finish(
+        &mut self,
+        mut hs: Handshake<P::Hash>,
+        req: &[u8],
+        out: &mut [u8],
+        in_clear: bool,
+    ) -> (State<P::Hash>, Result<usize, Fail>) {
+        let set = self.config.algorithms;
+        let sizes = set.sizes();
+        let fin = match Finish::parse(req, sizes) {
+            Ok(f) if f.signature.is_none() && f.req_slot_id == 0 => f,
+            _ => return (State::AwaitFinish(hs), Err(INVALID.into())),
+        };
+        let ks = KeySchedule::new(&self.provider, set.hash, Version::V12);
+        let mut th = hs.th.clone();
+        th.update(req.get(..fin.hmac_input_len()).unwrap_or(&[]));
+        let th_f = th.clone().finish();
+        if ks
+            .check_verify_data(&hs.secrets.request.finished_key, &th_f, fin.verify_data)
+            .is_err()
+        {
+            // The handshake is over: answer DecryptError (under the handshake key when the
+            // FINISH came in a record) and forget the session.
+            let conn = hs.conn.clone();
+            let f = fault(ErrorCode::DECRYPT_ERROR);
+            let sink = if in_clear {
+                Sink::Plain
+            } else {
+                Sink::Keys(hs.session_id, &mut hs.rsp_keys)
+            };
+            let r = self.write_error(f, Version::V12, sink, out);
+            return (State::Negotiated(conn), r.map_err(Fail::Local));
+        }
+        th.update(fin.verify_data);
+        let vd_buf;
+        let rsp_vd = if in_clear {
+            let mut t = th.clone();
+            t.update(&[Version::V12.0, Code::FINISH_RSP.0, 0, 0]);
+            match ks.verify_data(&hs.secrets.response.finished_key, &t.finish()) {
+                Ok(v) => {
+                    vd_buf = v;
+                    Some(vd_buf.as_bytes())
+                }
+                Err(e) => return (State::AwaitFinish(hs), Err(Fail::Local(e.into()))),
+            }
+        } else {
+            None
+        };
+        let rsp = FinishRsp {
+            version: Version::V12,
+            verify_data: rsp_vd,
+        };
+        let off = if in_clear { 1 } else { record::SPDM_OFFSET };
+        let n = match body(out, off).and_then(|b| Ok(rsp.encode(b)?)) {
+            Ok(n) => n,
+            Err(e) => return (State::AwaitFinish(hs), Err(Fail::Local(e))),
+        };
+        th.update(out.get(off..off + n).unwrap_or(&[]));
+        let th2 = th.finish();
+        let sent = if in_clear {
+            Sink::Plain.finish(&self.provider, out, n)
+        } else {
+            record::seal_in_place(&self.provider, hs.session_id, &mut hs.rsp_keys, out, n)
+        };
+        let sent = match sent {
+            Ok(s) => s,
+            Err(e) => return (State::AwaitFinish(hs), Err(Fail::Local(e))),
+        };
+        let Handshake {
+            conn,
+            secrets,
+            session_id,
+            ..
+        } = hs;
+        match self.establish(&ks, secrets, &th2, session_id) {
+            Ok(session) => (State::Established(Established { conn, session }), Ok(sent)),
+            Err(e) => (State::Negotiated(conn), Err(Fail::Local(e))),
+        }
+    }
+
+    fn on_psk_finish(
+        &mut self,
+        mut hs: Handshake<P::Hash>,
+        req: &[u8],
+        out: &mut [u8],
+    ) -> (State<P::Hash>, Result<usize, Fail>) {
+        let set = self.config.algorithms;
+        let pf = match PskFinish::parse(req, set.sizes()) {
+            Ok(p) => p,
+            Err(_) => return (State::AwaitPskFinish(hs), Err(INVALID.into())),
+        };
+        let ks = KeySchedule::new(&self.provider, set.hash, Version::V12);
+        let mut th = hs.th.clone();
+        th.update(req.get(..Header::LEN).unwrap_or(&[]));
+        if ks
+            .check_verify_data(
+                &hs.secrets.request.finished_key,
+                &th.clone().finish(),
+                pf.verify_data,
+            )
+            .is_err()
+        {
+            let conn = hs.conn.clone();
+            let f = fault(ErrorCode::DECRYPT_ERROR);
+            let r = self.write_error(
+                f,
+                Version::V12,
+                Sink::Keys(hs.session_id, &mut hs.rsp_keys),
+                out,
+            );
+            return (State::Negotiated(conn), r.map_err(Fail::Local));
+        }
+        th.update(pf.verify_data);
+        let rsp = PskFinishRsp {
+            version: Version::V12,
+            param1: 0,
+            param2: 0,
+        };
+        let off = record::SPDM_OFFSET;
+        let n = match body(out, off).and_then(|b| Ok(rsp.encode(b)?)) {
+            Ok(n) => n,
+            Err(e) => return (State::AwaitPskFinish(hs), Err(Fail::Local(e))),
+        };
+        th.update(out.get(off..off + n).unwrap_or(&[]));
+        let th2 = th.finish();
+        let sent =
+            match record::seal_in_place(&self.provider, hs.session_id, &mut hs.rsp_keys, out, n) {
+                Ok(s) => s,
+                Err(e) => return (State::AwaitPskFinish(hs), Err(Fail::Local(e))),
+            };
+        let Handshake {
+            conn,
+            secrets,
+            session_id,
+            ..
+        } = hs;
+        match self.establish(&ks, secrets, &th2, session_id) {
+            Ok(session) => (State::Established(Established { conn, session }), Ok(sent)),
+            Err(e) => (State::Negotiated(conn), Err(Fail::Local(e))),
+        }
+    }
+
+    fn handle_secured(&mut self, rec: &mut [u8], out: &mut [u8]) -> Result<usize, Error> {
+        let sid = record::session_id(rec)?;
+        let state = core::mem::replace(&mut self.state, State::AwaitVersion);
+        let (state, res) = self.step_secured(state, sid, rec, out);
+        self.state = state;
+        res
+    }
+
+    fn step_secured(
+        &mut self,
+        state: State<P::Hash>,
+        sid: u32,
+        rec: &mut [u8],
+        out: &mut [u8],
+    ) -> (State<P::Hash>, Result<usize, Error>) {
+        match state {
+            State::AwaitFinish(mut hs) if !hs.in_clear => {
+                if sid != hs.session_id {
+                    return (State::AwaitFinish(hs), Err(Error::UnknownSession));
+                }
+                let req = match record::open(&self.provider, sid, &mut hs.req_keys, rec) {
+                    Ok(r) => r,
+                    Err(e) => return (State::AwaitFinish(hs), Err(e)),
+                };
+                let h = match Header::peek(req) {
+                    Ok(h) => h,
+                    Err(_) => {
+                        let r = self.write_error(
+                            INVALID,
+                            Version::V12,
+                            Sink::Keys(sid, &mut hs.rsp_keys),
+                            out,
+                        );
+                        return (State::AwaitFinish(hs), r);
+                    }
+                };
+                let f = self
+                    .precheck_for(&h, Version::V12)
+                    .or(if h.code == Code::FINISH {
+                        None
+                    } else {
+                        Some(UNEXPECTED)
+                    });
+                if let Some(f) = f {
+                    let r =
+                        self.write_error(f, Version::V12, Sink::Keys(sid, &mut hs.rsp_keys), out);
+                    return (State::AwaitFinish(hs), r);
+                }
+                let (st, r) = self.on_finish(hs, req, out, false);
+                self.finish_step(st, r, out)
+            }
+            State::AwaitPskFinish(mut hs) => {
+                if sid != hs.session_id {
+                    return (State::AwaitPskFinish(hs), Err(Error::UnknownSession));
+                }
+                let req = match record::open(&self.provider, sid, &mut hs.req_keys, rec) {
+                    Ok(r) => r,
+                    Err(e) => return (State::AwaitPskFinish(hs), Err(e)),
+                };
+                let f = match Header::peek(req) {
+                    Err(_) => Some(INVALID),
+                    Ok(h) => {
+                        self.precheck_for(&h, Version::V12)
+                            .or(if h.code == Code::PSK_FINISH {
+                                None
+                            } else {
+                                Some(UNEXPECTED)
+                            })
+                    }
+                };
+                if let Some(f) = f {
+                    let r =
+                        self.write_error(f, Version::V12, Sink::Keys(sid, &mut hs.rsp_keys), out);
+                    return (State::AwaitPskFinish(hs), r);
+                }
+                let (st, r) = self.on_psk_finish(hs, req, out);
+                self.finish_step(st, r, out)
+            }
+            State::Established(mut est) => {
+                if sid != est.session.id() {
+                    return (State::Established(est), Err(Error::UnknownSession));
+                }
+                let req = match est.session.open(&self.provider, rec) {
+                    Ok(r) => r,
+                    Err(e) => return (State::Established(est), Err(e)),
+                };
+                let (st, r) = self.on_session_request(est, req, out);
+                (st, r)
+            }
+            other => (other, Err(Error::UnexpectedMessage)),
+        }
+    }
+
+    /// Turns a handler's fault into a plain ERROR (the handshake states write their own
+    /// in-session errors).
+    fn finish_step(
+        &mut self,
+        st: State<P::Hash>,
+        r: Result<usize, Fail>,
+        out: &mut [u8],
+    ) -> (State<P::Hash>, Result<usize, Error>) {
+        match r {
+            Ok(n) => (st, Ok(n)),
+            Err(Fail::Local(e)) => (st, Err(e)),
+            Err(Fail::Fault(f)) => {
+                let mut st = st;
+                let r = match &mut st {
+                    State::AwaitFinish(hs) | State::AwaitPskFinish(hs) => self.write_error(
+                        f,
+                        Version::V12,
+                        Sink::Keys(hs.session_id, &mut hs.rsp_keys),
+                        out,
+                    ),
+                    _ => self.write_error(f, Version::V12, Sink::Plain, out),
+                };
+                (st, r)
+            }
+        }
+    }
+
+    fn reply(&self, session: &mut Session, out: &mut [u8], m: &dyn Encode) -> Result<usize, Error> {
+        let n = m.encode(body(out, record::SPDM_OFFSET)?)?;
+        session.seal_in_place(&self.provider, out, n)
+    }
+
+    fn on_session_request(
+        &mut self,
+        mut est: Established<P::Hash>,
+        req: &[u8],
+        out: &mut [u8],
+    ) -> (State<P::Hash>, Result<usize, Error>) {
+        let h = match Header::peek(req) {
+            Ok(h) => h,
+            Err(_) => {
+                let r =
+                    self.write_error(INVALID, Version::V12, Sink::Session(&mut est.session), out);
+                return (State::Established(est), r);
+            }
+        };
+        if let Some(f) = self.precheck_for(&h, Version::V12) {
+            let r = self.write_error(f, Version::V12, Sink::Session(&mut est.session), out);
+            return (State::Established(est), r);
+        }
+        match h.code {
+            Code::HEARTBEAT => {
+                if heartbeat::Heartbeat::parse(req).is_err() {
+                    let r = self.write_error(
+                        INVALID,
+                        Version::V12,
+                        Sink::Session(&mut est.session),
+                        out,
+                    );
+                    return (State::Established(est), r);
+                }
+                let ack = heartbeat::HeartbeatAck {
+                    version: Version::V12,
+                    param1: 0,
+                    param2: 0,
+                };
+                let r = self.reply(&mut est.session, out, &ack);
+                (State::Established(est), r)
+            }
+            Code::KEY_UPDATE => {
+                let ku = match KeyUpdate::parse(req) {
+                    Ok(k)
+                        if matches!(
+                            KeyUpdateOp(k.param1),
+                            KeyUpdateOp::UPDATE_KEY
+                                | KeyUpdateOp::UPDATE_ALL_KEYS
+                                | KeyUpdateOp::VERIFY_NEW_KEY
+                        ) =>
+                    {
+                        k
+                    }
+                    _ => {
+                        let r = self.write_error(
+                            INVALID,
+                            Version::V12,
+                            Sink::Session(&mut est.session),
+                            out,
+                        );
+                        return (State::Established(est), r);
+                    }
+                };
+                // The request direction changes for UpdateKey and UpdateAllKeys (the next
+                // request comes under the new key); for UpdateAllKeys the ACK already goes
+                // under the new response key.
+                let upd = match KeyUpdateOp(ku.param1) {
+                    KeyUpdateOp::UPDATE_KEY => est.session.update(&self.provider, Dir::Request),
+                    KeyUpdateOp::UPDATE_ALL_KEYS => est
+                        .session
+                        .update(&self.provider, Dir::Request)
+                        .and_then(|()| est.session.update(&self.provider, Dir::Response)),
+                    _ => Ok(()),
+                };
+                if let Err(e) = upd {
+                    return (State::Established(est), Err(e));
+                }
+                let ack = KeyUpdateAck {
+                    version: Version::V12,
+                    param1: ku.param1,
+                    param2: ku.param2,
+                };
+                let r = self.reply(&mut est.session, out, &ack);
+                (State::Established(est), r)
+            }
+            Code::END_SESSION => {
+                if end_session::EndSession::parse(req).is_err() {
+                    let r = self.write_error(
+                        INVALID,
+                        Version::V12,
+                        Sink::Session(&mut est.session),
+                        out,
+                    );
+                    return (State::Established(est), r);
+                }
+                let ack = end_session::EndSessionAck {
+                    version: Version::V12,
+                    param1: 0,
+                    param2: 0,
+                };
+                let r = self.reply(&mut est.session, out, &ack);
+                match r {
+                    // The session ends once its ACK is sealed; its keys drop with it.
+                    Ok(n) => (State::Negotiated(est.conn), Ok(n)),
+                    Err(e) => (State::Established(est), Err(e)),
+                }
+            }
+            _ => {
+                let r = self.write_error(
+                    UNEXPECTED,
+                    Version::V12,
+                    Sink::Session(&mut est.session),
+                    out,
+                );
+                (State::Established(est), r)
+            }
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! An established SPDM session: application traffic keys of both directions, KEY_UPDATE and the
+//! export master secret.
+//!
+//! A [`Session`] holds no handshake secret: the handshake states drop those when they convert
+//! into a session (snow-style `into_session`). Both roles use the same type; the role decides
+//! which direction is "send" and which is "receive".
+
+use crate::crypto::{AlgorithmSet, CryptoProvider, Secret};
+use crate::error::Error;
+use crate::export::ExportMasterSecret;
+use crate::key_schedule::{DataSecrets, KeySchedule};
+use crate::msgs::Version;
+use crate::record::{self, DirectionKeys};
+
+/// Which end of the session this is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Role {
+    /// The requester (the ECU).
+    Requester,
+    /// The responder (the camera sensor).
+    Responder,
+}
+
+/// The direction whose keys KEY_UPDATE changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Dir {
+    Request,
+    Response,
+}
+
+/// An established session after FINISH_RSP or PSK_EXCHANGE_RSP / PSK_FINISH_RSP.
+#[derive(Debug)]
+pub struct Session {
+    id: u32,
+    role: Role,
+    version: Version,
+    set: AlgorithmSet,
+    req_secret: Secret,
+    rsp_secret: Secret,
+    req_keys: DirectionKeys,
+    rsp_keys: DirectionKeys,
+    export: ExportMasterSecret,
+    key_generation: u32,
+}
+
+impl Session {
+    pub(crate) fn new<P: CryptoProvider>(
+        provider: &P,
+        id: u32,
+        role: Role,
+        version: Version,
+        set: AlgorithmSet,
+        data: DataSecrets,
+    ) -> Result<Self, Error> {
+        let ks = KeySchedule::new(provider, set.hash, version);
+        let req_keys = DirectionKeys::new(ks.traffic_keys(set.aead, &data.request)?);
+        let rsp_keys = DirectionKeys::new(ks.traffic_keys(set.aead, &data.response)?);
+        Ok(Self {
+            id,
+            role,
+            version,
+            set,
+            req_secret: data.request,
+            rsp_secret: data.response,
+            req_keys,
+            rsp_keys,
+            export: ExportMasterSecret::new(data.export_master, set.hash, version),
+            key_generation: 0,
+        })
+    }
+
+    /// The session id (`ReqSessionID | RspSessionID << 16`).
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// This end's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The negotiated SPDM version.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The negotiated algorithms.
+    pub fn algorithms(&self) -> AlgorithmSet {
+        self.set
+    }
+
+    /// The export master secret (DESIGN section 8 derives the link keys from it).
+    pub fn export_master_secret(&self) -> &ExportMasterSecret {
+        &self.export
+    }
+
+    /// How many KEY_UPDATE key changes (in either direction) this end has applied.
+    pub fn key_generation(&self) -> u32 {
+        self.key_generation
+    }
+
+    /// Next sequence numbers of the (request, response) directions.
+    pub fn sequence_numbers(&self) -> (u64, u64) {
+        (self.req_keys.sequence(), self.rsp_keys.sequence())
+    }
+
+    fn send_keys(&mut self) -> &mut DirectionKeys {
+        match self.role {
+            Role::Requester => &mut self.req_keys,
+            Role::Responder => &mut self.rsp_keys,
+        }
+    }
+
+    fn recv_keys(&mut self) -> &mut DirectionKeys {
+        match self.role {
+            Role::Requester => &mut self.rsp_keys,
+            Role::Responder => &mut self.req_keys,
+        }
+    }
+
+    /// Seals the SPDM message already written at `buf[record::SPDM_OFFSET..]`.
+    pub(crate) fn seal_in_place<P: CryptoProvider>(
+        &mut self,
+        provider: &P,
+        buf: &mut [u8],
+        spdm_len: usize,
+    ) -> Result<usize, Error> {
+        let id = self.id;
+        record::seal_in_place(provider, id, self.send_keys(), buf, spdm_len)
+    }
+
+    /// Opens a received record in place.
+    pub(crate) fn open<'b, P: CryptoProvider>(
+        &mut self,
+        provider: &P,
+        rec: &'b mut [u8],
+    ) -> Result<&'b [u8], Error> {
+        let id = self.id;
+        record::open(provider, id, self.recv_keys(), rec)
+    }
+
+    /// Replaces the secret and keys of `dir` by the next ones (`"traffic upd"`), seq 0.
+    pub(crate) fn update<P: CryptoProvider>(
+        &mut self,
+        provider: &P,
+        dir: Dir,
+    ) -> Result<(), Error> {
+        let ks = KeySchedule::new(provider, self.set.hash, self.version);
+        let (secret, keys) = match dir {
+            Dir::Request => (&mut self.req_secret, &mut self.req_keys),
+            Dir::Response => (&mut self.rsp_secret, &mut self.rsp_keys),
+        };
+        let next = ks.update(secret)?;
+        *keys = DirectionKeys::new(ks.traffic_keys(self.set.aead, &next)?);
+        *secret = next;
+        self.key_generation = self.key_generation.saturating_add(1);
+        Ok(())
+    }
+}
