@@ -80,6 +80,8 @@ fn spdm_check() -> u32 {
         return 0;
     };
     u32::from(record::open(&p, 1, &mut rx, &mut buf[..n]).is_ok())
+}
+
 /// Protects an FS with the FSED transmitter (frame header written).
 fn fsed_check() -> u32 {
     use cse_core::csi2::VirtualChannel;
