@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+pub mod agent;
 pub mod context;
 pub mod crc;
 pub mod crypto;
