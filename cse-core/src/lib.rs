@@ -19,6 +19,10 @@ pub mod sequence;
 #[doc(hidden)]
 pub mod fuzzing;
 
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod testing;
+
 pub use error::{ConfigError, FusaError, SecurityError};
 pub use model::{
     Block, BlockConfig, CipherSuite, Direction, FrameConfig, KeyId, KeySize, MacAlgorithm, Policy,
