@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+pub mod agent;
 pub mod context;
 pub mod crc;
 pub mod crypto;
@@ -17,6 +18,10 @@ pub mod sequence;
 
 #[doc(hidden)]
 pub mod fuzzing;
+
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod testing;
 
 pub use error::{ConfigError, FusaError, SecurityError};
 pub use model::{

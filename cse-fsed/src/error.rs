@@ -90,3 +90,15 @@ impl From<cse_core::csi2::Error> for FsedError {
         }
     }
 }
+
+impl From<cse_core::agent::AgentError> for FsedError {
+    fn from(e: cse_core::agent::AgentError) -> Self {
+        use cse_core::agent::AgentError;
+        match e {
+            AgentError::Config(c) => FsedError::Config(c),
+            AgentError::MixedKeyFamilies => FsedError::MixedKeyFamilies,
+            AgentError::UnexpectedPacket => FsedError::UnexpectedPacket,
+            _ => FsedError::Internal,
+        }
+    }
+}

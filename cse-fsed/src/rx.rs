@@ -11,6 +11,7 @@
 //! ciphertext until [`Receiver::decrypt`] is given the proof: there is no way to decrypt
 //! before the scope verified.
 
+use cse_core::agent::EventQueue;
 use cse_core::context::covered_prefix;
 use cse_core::csi2::{self, DataType};
 use cse_core::fusa::{FrameContinuity, FusaStats, SecurityStats, TimeoutMonitor};
@@ -270,50 +271,6 @@ pub enum Event {
     Overflow,
 }
 
-struct EventQueue {
-    items: [Option<Event>; EVENT_QUEUE_LEN],
-    head: usize,
-    len: usize,
-    overflow: bool,
-}
-
-impl EventQueue {
-    const fn new() -> Self {
-        EventQueue {
-            items: [None; EVENT_QUEUE_LEN],
-            head: 0,
-            len: 0,
-            overflow: false,
-        }
-    }
-
-    fn push(&mut self, e: Event) {
-        if self.len >= EVENT_QUEUE_LEN {
-            self.overflow = true;
-            return;
-        }
-        let at = (self.head + self.len) % EVENT_QUEUE_LEN;
-        if let Some(slot) = self.items.get_mut(at) {
-            *slot = Some(e);
-            self.len += 1;
-        }
-    }
-
-    fn pop(&mut self) -> Option<Event> {
-        if self.len == 0 {
-            if self.overflow {
-                self.overflow = false;
-                return Some(Event::Overflow);
-            }
-            return None;
-        }
-        let e = self.items.get_mut(self.head).and_then(Option::take);
-        self.head = (self.head + 1) % EVENT_QUEUE_LEN;
-        self.len -= 1;
-        e
-    }
-}
-
 /// Counters of packets the receiver rejected for protocol reasons, apart from the FuSa and
 /// security statistics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -363,7 +320,7 @@ pub struct Receiver {
     awaiting_header: Option<u16>,
     frame: Option<RxFrame>,
     finished: Option<RxFrame>,
-    events: EventQueue,
+    events: EventQueue<Event, EVENT_QUEUE_LEN>,
     fusa: FusaStats,
     security: SecurityStats,
     proto: ProtocolStats,
@@ -435,7 +392,7 @@ impl Receiver {
 
     /// The next event: queued events first, then a timeout of the stream at `now`.
     pub fn poll_event(&mut self, now: u64) -> Option<Event> {
-        if let Some(e) = self.events.pop() {
+        if let Some(e) = self.events.pop(Event::Overflow) {
             return Some(e);
         }
         let t = self.timeout.poll(now)?;
@@ -683,7 +640,7 @@ impl Receiver {
             return Err(FsedError::UnexpectedPacket);
         }
         let block = frame.tracker.classify(repr.data_type)?;
-        if block != frame.tracker.block {
+        if block != frame.tracker.block() {
             self.fail_open_scopes();
         }
         let frame = self.frame.as_mut().ok_or(FsedError::Internal)?;

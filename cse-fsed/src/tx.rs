@@ -205,7 +205,7 @@ impl Transmitter {
             return Err(FsedError::UnexpectedPacket);
         };
         let block = frame.tracker.classify(repr.data_type)?;
-        let closing = block != frame.tracker.block;
+        let closing = block != frame.tracker.block();
         let cfg = *frame.config.block(block);
         let kind = ScopeKind::for_mode(cfg.tag_mode, repr.data_type.0);
         let needed = if closing { open_records_len(frame) } else { 0 };

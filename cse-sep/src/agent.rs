@@ -1,14 +1,15 @@
 //! What the transmitter and the receiver share: key material, settings, block tracking, the
 //! MAC-input and IV construction, and open scopes.
 
+pub use cse_core::agent::KeyMaterial;
+pub(crate) use cse_core::agent::{BlockTracker, FrameKeys, KeyEntry, protected};
 use cse_core::context::{Context, covered_prefix};
-use cse_core::crypto::{MacState, SuiteKey};
+use cse_core::crypto::MacState;
 use cse_core::csi2::{DataType, HeaderForm, VirtualChannel};
-use cse_core::keys::{KeyUsage, Salt, SecretKey, UsageLimits};
+use cse_core::keys::Salt;
 use cse_core::nonce::{Iv, PacketNumber, StreamId};
 use cse_core::{
-    Block, BlockConfig, CipherSuite, ConfigError, Direction, FrameConfig, KeyId, MacAlgorithm,
-    Profile, Protocol, ScopeKind, SecurityVariant, TagLen, TagMode,
+    Block, BlockConfig, Direction, FrameConfig, KeyId, Profile, Protocol, ScopeKind, TagMode,
 };
 
 use crate::error::SepError;
@@ -16,82 +17,6 @@ use crate::error::SepError;
 /// At most this many scopes are open at once (they all belong to the current block: the
 /// per-data-type scopes of one block, e.g. pixel lines, LS and LE).
 pub const MAX_OPEN_SCOPES: usize = 4;
-
-/// The key material of one key id: the key, the separate MAC key of CTR+CMAC suites, the IV
-/// salt and the shortest tag length it may be used with. Not `Clone`; zeroized on drop (its
-/// parts are). Prints nothing secret.
-///
-/// One key serves every block of a frame: GMAC and GCM blocks share `key` (GMAC is GCM
-/// without plaintext; their IVs differ by the block field of the stream id); CMAC blocks use
-/// `mac_key` when present, else `key`; CTR+CMAC blocks encrypt with `key` and MAC with
-/// `mac_key`. A frame that mixes GMAC-family and CMAC-family suites, or key sizes, is refused
-/// ([`SepError::MixedKeyFamilies`]), so no key is ever used with two MAC algorithms.
-#[derive(Debug)]
-pub struct KeyMaterial {
-    key: SecretKey,
-    mac_key: Option<SecretKey>,
-    salt: Salt,
-    min_tag_len: TagLen,
-}
-
-impl KeyMaterial {
-    /// Key material; tags of 16 bytes only unless [`KeyMaterial::with_min_tag_len`] says
-    /// otherwise.
-    pub fn new(key: SecretKey, mac_key: Option<SecretKey>, salt: Salt) -> Self {
-        KeyMaterial {
-            key,
-            mac_key,
-            salt,
-            min_tag_len: TagLen::L16,
-        }
-    }
-
-    /// Allows tags down to `len` (the key's usage limits then follow NIST SP 800-38D
-    /// Appendix C for that length, see [`UsageLimits`]).
-    #[must_use]
-    pub fn with_min_tag_len(mut self, len: TagLen) -> Self {
-        self.min_tag_len = len;
-        self
-    }
-
-    /// The shortest tag length allowed.
-    pub fn min_tag_len(&self) -> TagLen {
-        self.min_tag_len
-    }
-
-    pub(crate) fn salt(&self) -> &Salt {
-        &self.salt
-    }
-
-    pub(crate) fn suite_key(&self, suite: CipherSuite) -> Result<SuiteKey, ConfigError> {
-        match suite.mac() {
-            MacAlgorithm::Gmac => SuiteKey::new(suite, &self.key, None),
-            MacAlgorithm::Cmac if suite.needs_mac_key() => {
-                SuiteKey::new(suite, &self.key, self.mac_key.as_ref())
-            }
-            MacAlgorithm::Cmac => {
-                SuiteKey::new(suite, self.mac_key.as_ref().unwrap_or(&self.key), None)
-            }
-        }
-    }
-}
-
-/// A key id's material with its usage counters.
-#[derive(Debug)]
-pub(crate) struct KeyEntry {
-    pub(crate) material: KeyMaterial,
-    pub(crate) usage: KeyUsage,
-}
-
-impl KeyEntry {
-    pub(crate) fn new(material: KeyMaterial, profile: &Profile) -> Result<Self, ConfigError> {
-        let limits = UsageLimits::new(material.min_tag_len, profile)?;
-        Ok(KeyEntry {
-            material,
-            usage: KeyUsage::new(limits),
-        })
-    }
-}
 
 /// Settings of one SEP stream (one direction of one original virtual channel).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,49 +49,7 @@ impl Settings {
 
 /// Checks a frame configuration for use with one key.
 pub(crate) fn check_frame(config: &FrameConfig, material: &KeyMaterial) -> Result<(), SepError> {
-    config.validate().map_err(SepError::Config)?;
-    let mut family: Option<(MacAlgorithm, cse_core::KeySize)> = None;
-    for b in Block::ALL {
-        let c = config.block(b);
-        if c.sv == SecurityVariant::NoSecurity {
-            continue;
-        }
-        if c.tag_len < material.min_tag_len {
-            return Err(SepError::Config(ConfigError::TagLen(c.tag_len.as_u8())));
-        }
-        let f = (c.suite.mac(), c.suite.key_size());
-        match family {
-            None => family = Some(f),
-            Some(prev) if prev != f => return Err(SepError::MixedKeyFamilies),
-            Some(_) => {}
-        }
-    }
-    Ok(())
-}
-
-/// The expanded suite keys of one frame, one per protected block.
-pub(crate) struct FrameKeys {
-    pub(crate) blocks: [Option<SuiteKey>; 3],
-}
-
-impl FrameKeys {
-    pub(crate) fn expand(config: &FrameConfig, material: &KeyMaterial) -> Result<Self, SepError> {
-        let mut blocks: [Option<SuiteKey>; 3] = [None, None, None];
-        for (slot, b) in blocks.iter_mut().zip(Block::ALL) {
-            let c = config.block(b);
-            if c.sv != SecurityVariant::NoSecurity {
-                *slot = Some(material.suite_key(c.suite).map_err(SepError::Config)?);
-            }
-        }
-        Ok(FrameKeys { blocks })
-    }
-
-    pub(crate) fn get(&self, b: Block) -> Result<&SuiteKey, SepError> {
-        self.blocks
-            .get(usize::from(b.code()))
-            .and_then(Option::as_ref)
-            .ok_or(SepError::Internal)
-    }
+    cse_core::agent::check_frame(config, material, |_| Ok::<(), SepError>(()))
 }
 
 /// Everything that names one stream: used for contexts and IVs.
@@ -224,54 +107,14 @@ pub(crate) fn prefix(vc: u8, dt: u8, wc: u16) -> [u8; 4] {
     covered_prefix(vc, dt, wc)
 }
 
-/// Tracks which block the packets of a frame belong to (DESIGN section 4): FS starts the top
-/// block; the first long packet that is not embedded data starts the image block; embedded
-/// data after it starts the bottom block; FE belongs to the bottom block; other short packets
-/// (LS, LE, generic) belong to the block in effect when they arrive.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct BlockTracker {
-    pub(crate) block: Block,
-    /// Long packets seen per block (the SV-3 line index).
-    pub(crate) lines: [u32; 3],
-}
-
-impl BlockTracker {
-    pub(crate) const fn new() -> Self {
-        BlockTracker {
-            block: Block::Top,
-            lines: [0; 3],
-        }
+/// The block of the next packet with data type `dt` (DESIGN section 4): FE belongs to the
+/// bottom block; FS inside a frame is refused; every other packet is classified by the shared
+/// [`BlockTracker`].
+pub(crate) fn classify(tracker: &BlockTracker, dt: DataType) -> Result<Block, SepError> {
+    if dt == DataType::FE {
+        return Ok(Block::Bottom);
     }
-
-    /// The block of the next packet with data type `dt`, without moving.
-    pub(crate) fn classify(&self, dt: DataType) -> Result<Block, SepError> {
-        if dt == DataType::FE {
-            return Ok(Block::Bottom);
-        }
-        if dt == DataType::FS {
-            return Err(SepError::UnexpectedPacket);
-        }
-        if dt.is_short() {
-            return Ok(self.block);
-        }
-        Ok(match (self.block, dt == DataType::EMBEDDED) {
-            (Block::Top, true) => Block::Top,
-            (Block::Top, false) | (Block::Image, false) => Block::Image,
-            (Block::Image, true) | (Block::Bottom, true) => Block::Bottom,
-            (Block::Bottom, false) => return Err(SepError::UnexpectedPacket),
-        })
-    }
-
-    /// Moves to `block` and, for a long packet, returns its line index in the block.
-    pub(crate) fn advance(&mut self, block: Block, long: bool) -> u32 {
-        self.block = block;
-        let slot = &mut self.lines[usize::from(block.code()) % 3];
-        let idx = *slot;
-        if long {
-            *slot = slot.saturating_add(1);
-        }
-        idx
-    }
+    Ok(tracker.classify(dt)?)
 }
 
 /// An open per-data-type or per-frame scope.
@@ -298,9 +141,4 @@ pub(crate) fn find_scope(
         s.as_ref()
             .is_some_and(|s| s.block == block && s.kind == kind)
     })
-}
-
-/// The SV-5 check: whether a block carries tags.
-pub(crate) fn protected(cfg: &BlockConfig) -> bool {
-    cfg.sv != SecurityVariant::NoSecurity
 }

@@ -85,3 +85,15 @@ impl From<cse_core::csi2::Error> for SepError {
         }
     }
 }
+
+impl From<cse_core::agent::AgentError> for SepError {
+    fn from(e: cse_core::agent::AgentError) -> Self {
+        use cse_core::agent::AgentError;
+        match e {
+            AgentError::Config(c) => SepError::Config(c),
+            AgentError::MixedKeyFamilies => SepError::MixedKeyFamilies,
+            AgentError::UnexpectedPacket => SepError::UnexpectedPacket,
+            _ => SepError::Internal,
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! The receiver agent: SEP packets in, verified original packets and events out.
 
+use cse_core::agent::EventQueue;
 use cse_core::crypto::SuiteKey;
 use cse_core::csi2::{self, DataType, Emitter, HEADER_LEN as CSI2_HEADER_LEN};
 use cse_core::fusa::{FrameContinuity, FusaStats, MessageCounter, SecurityStats, TimeoutMonitor};
@@ -13,7 +14,7 @@ use cse_core::{
 
 use crate::agent::{
     BlockTracker, FrameKeys, KeyEntry, KeyMaterial, MAX_OPEN_SCOPES, Scope, Settings, StreamParams,
-    check_frame, covered, find_scope, prefix, protected, scope_kind,
+    check_frame, classify, covered, find_scope, prefix, protected, scope_kind,
 };
 use crate::error::SepError;
 use crate::wire::{self, CLOSE_BODY_LEN, Header, Phase};
@@ -248,50 +249,6 @@ struct RxFrame {
     clean: bool,
 }
 
-struct EventQueue {
-    items: [Option<Event>; EVENT_QUEUE_LEN],
-    head: usize,
-    len: usize,
-    overflow: bool,
-}
-
-impl EventQueue {
-    const fn new() -> Self {
-        EventQueue {
-            items: [None; EVENT_QUEUE_LEN],
-            head: 0,
-            len: 0,
-            overflow: false,
-        }
-    }
-
-    fn push(&mut self, e: Event) {
-        if self.len >= EVENT_QUEUE_LEN {
-            self.overflow = true;
-            return;
-        }
-        let at = (self.head + self.len) % EVENT_QUEUE_LEN;
-        if let Some(slot) = self.items.get_mut(at) {
-            *slot = Some(e);
-            self.len += 1;
-        }
-    }
-
-    fn pop(&mut self) -> Option<Event> {
-        if self.len == 0 {
-            if self.overflow {
-                self.overflow = false;
-                return Some(Event::Overflow);
-            }
-            return None;
-        }
-        let e = self.items.get_mut(self.head).and_then(Option::take);
-        self.head = (self.head + 1) % EVENT_QUEUE_LEN;
-        self.len -= 1;
-        e
-    }
-}
-
 /// Counters of packets the receiver rejected for protocol reasons (malformed SEP, framing,
 /// packets that contradict the frame state), apart from the FuSa and security statistics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -325,7 +282,7 @@ pub struct Receiver {
     timeout: TimeoutMonitor,
     frame: Option<RxFrame>,
     finished: Option<RxFrame>,
-    events: EventQueue,
+    events: EventQueue<Event, EVENT_QUEUE_LEN>,
     fusa: FusaStats,
     security: SecurityStats,
     proto: ProtocolStats,
@@ -401,7 +358,7 @@ impl Receiver {
 
     /// The next event: queued events first, then a timeout of the stream at `now`.
     pub fn poll_event(&mut self, now: u64) -> Option<Event> {
-        if let Some(e) = self.events.pop() {
+        if let Some(e) = self.events.pop(Event::Overflow) {
             return Some(e);
         }
         let t = self.timeout.poll(now)?;
@@ -626,14 +583,14 @@ impl Receiver {
             return Err(mismatch());
         }
         let dt = DataType(h.orig_dt);
-        let block = frame.tracker.classify(dt)?;
+        let block = classify(&frame.tracker, dt)?;
         let cfg = *frame.config.block(block);
         let is_fe = dt == DataType::FE;
         let single = !protected(&cfg) || cfg.tag_mode == TagMode::PerMessage || is_fe;
         expect_header(h, &cfg, block, single)?;
         let pn = PacketNumber::new(frame.fc, h.message_index);
         let pending = self.check_pn(frame, pn)?;
-        let closing = is_fe || block != frame.tracker.block;
+        let closing = is_fe || block != frame.tracker.block();
         if closing {
             self.fail_open_scopes();
         }
@@ -740,7 +697,7 @@ impl Receiver {
         let Some(frame) = self.frame.as_ref() else {
             return Err(self.outside_frame(h));
         };
-        if h.key_id != frame.config.key_id || h.block != frame.tracker.block {
+        if h.key_id != frame.config.key_id || h.block != frame.tracker.block() {
             return Err(mismatch());
         }
         let block = h.block;

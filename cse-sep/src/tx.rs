@@ -7,7 +7,7 @@ use cse_core::{Block, ConfigError, FrameConfig, KeyId, ScopeKind, TagMode};
 
 use crate::agent::{
     BlockTracker, FrameKeys, KeyEntry, KeyMaterial, MAX_OPEN_SCOPES, Scope, Settings, StreamParams,
-    check_frame, covered, find_scope, prefix, protected, scope_kind,
+    check_frame, classify, covered, find_scope, prefix, protected, scope_kind,
 };
 use crate::error::SepError;
 use crate::wire::{self, CLOSE_BODY_LEN, FrameExt, Header, Layout, Phase};
@@ -187,9 +187,9 @@ impl Transmitter {
         let Some(frame) = self.frame.as_mut() else {
             return Err(SepError::UnexpectedPacket);
         };
-        let block = frame.tracker.classify(repr.data_type)?;
+        let block = classify(&frame.tracker, repr.data_type)?;
         let is_fe = repr.data_type == DataType::FE;
-        let closing = is_fe || block != frame.tracker.block;
+        let closing = is_fe || block != frame.tracker.block();
         let cfg = *frame.config.block(block);
         let single = !protected(&cfg) || cfg.tag_mode == TagMode::PerMessage || is_fe;
         // Size check before any state moves.
