@@ -17,5 +17,7 @@ pub mod requester;
 pub mod responder;
 pub mod session;
 pub mod transcript;
+#[cfg(feature = "alloc")]
+pub mod x509;
 
 pub use error::{CryptoError, EncodeError, Error, InvalidMessage};
