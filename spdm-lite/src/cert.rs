@@ -7,7 +7,7 @@
 //! The responder serves its chain from a caller-provided `&[u8]` in this format and keeps no
 //! copy. The requester collects the chain into a caller buffer and hands it to a
 //! [`ChainVerifier`], which checks it and returns the leaf's public key. With the `alloc`
-//! feature, [`crate::x509::X509Verifier`] implements the trait (the requester, i.e. the ECU,
+//! feature, `x509::X509Verifier` implements the trait (the requester, i.e. the ECU,
 //! needs an allocator for it because `x509-cert` does; the responder never needs one).
 
 use crate::codec::Writer;
