@@ -6,8 +6,9 @@
 //!
 //! The responder serves its chain from a caller-provided `&[u8]` in this format and keeps no
 //! copy. The requester collects the chain into a caller buffer and hands it to a
-//! [`ChainVerifier`], which checks it and returns the leaf's public key. A platform implements
-//! the trait (an X.509 verifier behind the `alloc` feature is planned, see the README).
+//! [`ChainVerifier`], which checks it and returns the leaf's public key. With the `alloc`
+//! feature, `x509::X509Verifier` implements the trait (the requester, i.e. the ECU,
+//! needs an allocator for it because `x509-cert` does; the responder never needs one).
 
 use crate::codec::Writer;
 use crate::crypto::{AlgorithmSet, CryptoProvider, HashAlgo, HashCtx};
@@ -42,6 +43,9 @@ pub enum CertError {
     /// An issuer in the chain is not a CA allowed to sign certificates.
     #[error("intermediate certificate is not a CA")]
     NotCa,
+    /// A certificate's issuer name is not its predecessor's subject name.
+    #[error("certificate issuer does not match the previous certificate's subject")]
+    IssuerMismatch,
 }
 
 /// Validates a peer's certificate chain and yields its leaf key.
@@ -78,4 +82,64 @@ pub fn encode_spdm_chain<P: CryptoProvider>(
     crate::msgs::certificate::CertChain::emit_header(&mut w, rh.as_bytes(), certs.len())?;
     w.put(certs)?;
     Ok(w.len())
+}
+
+/// Splits concatenated DER certificates (`SEQUENCE` TLVs, definite lengths) without
+/// allocating. Yields each certificate's complete TLV; a malformed header yields
+/// [`CertError::Malformed`] once and ends the iteration.
+#[derive(Clone, Debug)]
+pub struct DerCertificates<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> DerCertificates<'a> {
+    /// Iterates over the certificates in `der` (for an SPDM chain, pass the part after the
+    /// root hash).
+    pub fn new(der: &'a [u8]) -> Self {
+        Self { rest: der }
+    }
+}
+
+/// The total length (header + content) of the DER TLV at the start of `b`.
+pub(crate) fn der_tlv_len(b: &[u8]) -> Option<usize> {
+    let first = *b.get(1)?;
+    let (hdr, len) = if first < 0x80 {
+        (2, usize::from(first))
+    } else {
+        let n = usize::from(first & 0x7F);
+        if n == 0 || n > 3 {
+            return None;
+        }
+        let bytes = b.get(2..2 + n)?;
+        let len = bytes
+            .iter()
+            .fold(0usize, |acc, &x| (acc << 8) | usize::from(x));
+        (2 + n, len)
+    };
+    let total = hdr.checked_add(len)?;
+    (total <= b.len()).then_some(total)
+}
+
+impl<'a> Iterator for DerCertificates<'a> {
+    type Item = Result<&'a [u8], CertError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let parsed = match self.rest.first() {
+            Some(0x30) => der_tlv_len(self.rest),
+            _ => None,
+        };
+        match parsed.and_then(|n| self.rest.split_at_checked(n)) {
+            Some((cert, rest)) => {
+                self.rest = rest;
+                Some(Ok(cert))
+            }
+            None => {
+                self.rest = &[];
+                Some(Err(CertError::Malformed))
+            }
+        }
+    }
 }

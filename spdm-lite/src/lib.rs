@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 #![doc = include_str!("../README.md")]
 
+#[cfg(feature = "alloc")]
+extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
@@ -10,6 +12,9 @@ pub mod codec;
 pub mod crypto;
 pub mod error;
 pub mod export;
+#[cfg(feature = "alloc")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod key_schedule;
 pub mod msgs;
 pub mod record;
@@ -17,5 +22,7 @@ pub mod requester;
 pub mod responder;
 pub mod session;
 pub mod transcript;
+#[cfg(feature = "alloc")]
+pub mod x509;
 
 pub use error::{CryptoError, EncodeError, Error, InvalidMessage};

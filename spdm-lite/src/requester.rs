@@ -215,6 +215,10 @@ fn check_error(m: &[u8]) -> Result<&[u8], Error> {
         let e = ErrorRsp::parse(m)?;
         return Err(Error::PeerError(e.code.0));
     }
+    // Every response after VERSION carries the negotiated version (only 1.2 is spoken).
+    if h.code != Code::VERSION && h.version != Version::V12 {
+        return Err(InvalidMessage::InvalidField.into());
+    }
     Ok(m)
 }
 

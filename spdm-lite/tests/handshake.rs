@@ -5,7 +5,7 @@
 
 use cse_core::Direction;
 use cse_core::csi2::VirtualChannel;
-use spdm_lite::cert::{CertError, ChainVerifier, encode_spdm_chain};
+use spdm_lite::cert::{CertError, encode_spdm_chain};
 use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RandomSource, RustCrypto};
 use spdm_lite::export::LinkKeyPurpose;
 use spdm_lite::msgs::key_update::KeyUpdateOp;
@@ -13,6 +13,7 @@ use spdm_lite::requester::{
     Auth, Requester, RequesterConfig, RequesterSession, SessionEvent, Status,
 };
 use spdm_lite::responder::{PskConfig, Responder, ResponderConfig};
+use spdm_lite::x509::X509Verifier;
 use spdm_lite::{CryptoError, Error};
 
 /// Deterministic xorshift test source; never for production.
@@ -55,35 +56,10 @@ fn spdm_chain(set: AlgorithmSet, chain_file: &str, root_file: &str) -> Vec<u8> {
     out
 }
 
-/// A verifier that only extracts the leaf key (last certificate) without checking anything;
-/// chain validation has its own tests.
-struct LeafOnly;
-
-impl ChainVerifier for LeafOnly {
-    fn verify_chain(
-        &self,
-        set: AlgorithmSet,
-        chain: &[u8],
-        leaf_key: &mut [u8],
-    ) -> Result<usize, CertError> {
-        use der::Decode;
-        let mut rest = &chain[4 + set.hash.len()..];
-        let mut last = None;
-        while !rest.is_empty() {
-            assert_eq!(&rest[..2], &[0x30, 0x82]);
-            let len = 4 + usize::from(u16::from_be_bytes([rest[2], rest[3]]));
-            last = Some(&rest[..len]);
-            rest = &rest[len..];
-        }
-        let cert = x509_cert::Certificate::from_der(last.unwrap()).unwrap();
-        let pk = cert
-            .tbs_certificate()
-            .subject_public_key_info()
-            .subject_public_key
-            .raw_bytes();
-        leaf_key[..pk.len()].copy_from_slice(pk);
-        Ok(pk.len())
-    }
+/// The X.509 verifier anchored at the set's test root (leaked: tests only).
+fn verifier(set: AlgorithmSet) -> &'static X509Verifier<'static, RustCrypto> {
+    let root: &'static [u8] = Box::leak(read(set, "root.cert.der").into_boxed_slice());
+    Box::leak(Box::new(X509Verifier::new(RustCrypto, root)))
 }
 
 const BUF: usize = 4096;
@@ -174,7 +150,7 @@ fn full_run(set: AlgorithmSet, mode: Mode, in_clear: bool) {
     let mut chain_buf = vec![0u8; 4096];
     let auth = match mode {
         Mode::Cert { challenge } => Auth::Certificate {
-            verifier: &LeafOnly,
+            verifier: verifier(set),
             chain_buf: &mut chain_buf,
             challenge,
         },
@@ -446,7 +422,7 @@ fn tampered_key_exchange_rsp_signature_is_refused_by_the_requester() {
         let mut p = pair(set);
         let (mut rsp, rng, buf) = responder(&mut p, set, PSK, true);
         let auth = Auth::Certificate {
-            verifier: &LeafOnly,
+            verifier: verifier(set),
             chain_buf: buf,
             challenge: false,
         };
@@ -466,7 +442,7 @@ fn tampered_challenge_auth_signature_is_refused() {
     let mut p = pair(set);
     let (mut rsp, rng, buf) = responder(&mut p, set, PSK, false);
     let auth = Auth::Certificate {
-        verifier: &LeafOnly,
+        verifier: verifier(set),
         chain_buf: buf,
         challenge: true,
     };
@@ -481,7 +457,7 @@ fn tampered_responder_verify_data_in_key_exchange_rsp_is_refused() {
     let mut p = pair(set);
     let (mut rsp, rng, buf) = responder(&mut p, set, PSK, false);
     let auth = Auth::Certificate {
-        verifier: &LeafOnly,
+        verifier: verifier(set),
         chain_buf: buf,
         challenge: false,
     };
@@ -497,7 +473,7 @@ fn tampered_requester_finish_verify_data_gets_decrypt_error_and_responder_recove
         let mut p = pair(set);
         let (mut rsp, rng, buf) = responder(&mut p, set, PSK, true);
         let auth = Auth::Certificate {
-            verifier: &LeafOnly,
+            verifier: verifier(set),
             chain_buf: buf,
             challenge: false,
         };
@@ -516,7 +492,7 @@ fn tampered_finish_rsp_verify_data_in_the_clear_is_refused() {
     let mut p = pair(set);
     let (mut rsp, rng, buf) = responder(&mut p, set, PSK, true);
     let auth = Auth::Certificate {
-        verifier: &LeafOnly,
+        verifier: verifier(set),
         chain_buf: buf,
         challenge: false,
     };
@@ -567,7 +543,7 @@ fn established<'a>(
 ) {
     let (mut rsp, rng, buf) = responder(p, set, PSK, false);
     let auth = Auth::Certificate {
-        verifier: &LeafOnly,
+        verifier: verifier(set),
         chain_buf: buf,
         challenge: false,
     };
@@ -671,7 +647,7 @@ fn responder_answers_bad_requests_with_the_right_error_and_keeps_running() {
     );
     // Still running: a full handshake from GET_VERSION works.
     let auth = Auth::Certificate {
-        verifier: &LeafOnly,
+        verifier: verifier(set),
         chain_buf: buf,
         challenge: true,
     };
@@ -699,7 +675,7 @@ fn requester_refuses_a_response_of_the_wrong_kind() {
     let mut p = pair(set);
     let (_rsp, rng, buf) = responder(&mut p, set, PSK, false);
     let auth = Auth::Certificate {
-        verifier: &LeafOnly,
+        verifier: verifier(set),
         chain_buf: buf,
         challenge: false,
     };
@@ -723,4 +699,73 @@ fn requester_refuses_a_response_of_the_wrong_kind() {
     );
     let _ = q.write_request(&mut a).unwrap();
     assert_eq!(q.write_request(&mut a), Err(Error::UnexpectedMessage));
+}
+
+#[test]
+fn a_responder_chain_from_another_root_is_refused_by_the_requester() {
+    for set in SETS {
+        let chain = spdm_chain(set, "other_chain.der", "other_root.cert.der");
+        let key =
+            EcdsaSigningKey::from_sec1_der(set.asym, &read(set, "other_leaf.key.der")).unwrap();
+        let mut rrng = TestRng(7);
+        let mut qrng = TestRng(9);
+        let mut rsp = Responder::new(
+            RustCrypto,
+            &key,
+            &mut rrng,
+            ResponderConfig {
+                algorithms: set,
+                cert_chain: &chain,
+                psk: None,
+                handshake_in_the_clear: false,
+                data_transfer_size: 1024,
+            },
+        )
+        .unwrap();
+        let mut buf = vec![0u8; 4096];
+        let auth = Auth::Certificate {
+            verifier: verifier(set),
+            chain_buf: &mut buf,
+            challenge: false,
+        };
+        let mut req = requester(&mut qrng, auth, false);
+        assert_eq!(
+            drive(&mut req, &mut rsp),
+            Err(Error::Certificate(CertError::UntrustedRoot))
+        );
+    }
+}
+
+#[test]
+fn a_responder_leaf_without_digital_signature_is_refused_by_the_requester() {
+    for set in SETS {
+        let chain = spdm_chain(set, "bad_usage_chain.der", "root.cert.der");
+        let key = EcdsaSigningKey::from_sec1_der(set.asym, &read(set, "leaf.key.der")).unwrap();
+        let mut rrng = TestRng(7);
+        let mut qrng = TestRng(9);
+        let mut rsp = Responder::new(
+            RustCrypto,
+            &key,
+            &mut rrng,
+            ResponderConfig {
+                algorithms: set,
+                cert_chain: &chain,
+                psk: None,
+                handshake_in_the_clear: false,
+                data_transfer_size: 1024,
+            },
+        )
+        .unwrap();
+        let mut buf = vec![0u8; 4096];
+        let auth = Auth::Certificate {
+            verifier: verifier(set),
+            chain_buf: &mut buf,
+            challenge: true,
+        };
+        let mut req = requester(&mut qrng, auth, false);
+        assert_eq!(
+            drive(&mut req, &mut rsp),
+            Err(Error::Certificate(CertError::LeafKeyUsage))
+        );
+    }
 }

@@ -1,0 +1,318 @@
+//! Fuzzing entry points for `/fuzz` (not a stable API). Needs the `alloc` feature (the
+//! requester target validates X.509 chains).
+//!
+//! - [`messages`]: every message decoder; whatever parses must survive emit → parse → emit
+//!   unchanged (reserved bytes are normalised by the first emit).
+//! - [`responder`]: the responder fed interleaved arbitrary requests and genuine requester
+//!   traffic never panics, and a fresh PSK handshake still completes afterwards.
+//! - [`requester`]: the requester fed genuine, bit-flipped or arbitrary responses never panics
+//!   and never reaches `Established` if a transcript-bound response was not the genuine one.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::cert::encode_spdm_chain;
+use crate::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RandomSource, RustCrypto, Sizes};
+use crate::error::CryptoError;
+use crate::msgs::Encode;
+use crate::msgs::{
+    algorithms, capabilities, certificate, challenge, digests, end_session, error, finish,
+    heartbeat, key_update, psk, version,
+};
+use crate::requester::{Auth, Requester, RequesterConfig, Status};
+use crate::responder::{PskConfig, Responder, ResponderConfig};
+use crate::x509::X509Verifier;
+
+const P256_CHAIN: &[u8] = include_bytes!("../tests/pki/p256/chain.der");
+const P256_ROOT: &[u8] = include_bytes!("../tests/pki/p256/root.cert.der");
+const P256_KEY: &[u8] = include_bytes!("../tests/pki/p256/leaf.key.der");
+const P384_CHAIN: &[u8] = include_bytes!("../tests/pki/p384/chain.der");
+const P384_ROOT: &[u8] = include_bytes!("../tests/pki/p384/root.cert.der");
+const P384_KEY: &[u8] = include_bytes!("../tests/pki/p384/leaf.key.der");
+const PSK: &[u8] = b"fuzzing psk, not a secret at all";
+const HINT: &[u8] = b"fuzz";
+
+/// Deterministic xorshift source: fuzzing only.
+struct XorShift(u64);
+
+impl RandomSource for XorShift {
+    fn fill(&mut self, out: &mut [u8]) -> Result<(), CryptoError> {
+        for b in out {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            *b = self.0 as u8;
+        }
+        Ok(())
+    }
+}
+
+macro_rules! round_trip {
+    ($data:expr, $parse:expr) => {{
+        let parse = $parse;
+        if let Ok(m) = parse($data) {
+            let mut a = vec![0u8; $data.len() + 64];
+            let n = m.encode(&mut a).expect("a parsed message must re-encode");
+            let m2 = parse(&a[..n]).expect("an emitted message must parse");
+            let mut b = vec![0u8; n + 64];
+            let k = m2.encode(&mut b).expect("re-encode");
+            assert_eq!(a[..n], b[..k], "emit(parse(x)) is not stable");
+        }
+    }};
+}
+
+/// Every decoder on `data` (byte 0 picks the sizes and flags, the rest is the message).
+pub fn messages(data: &[u8]) {
+    let Some((&sel, x)) = data.split_first() else {
+        return;
+    };
+    let set = if sel & 1 == 0 {
+        AlgorithmSet::SET_A
+    } else {
+        AlgorithmSet::SET_B
+    };
+    let sizes: Sizes = set.sizes();
+    let (meas, vd) = (sel & 2 != 0, sel & 4 != 0);
+    round_trip!(x, version::GetVersion::parse);
+    round_trip!(x, version::VersionRsp::parse);
+    round_trip!(x, capabilities::GetCapabilities::parse);
+    round_trip!(x, capabilities::CapabilitiesRsp::parse);
+    round_trip!(x, algorithms::NegotiateAlgorithms::parse);
+    round_trip!(x, algorithms::AlgorithmsRsp::parse);
+    round_trip!(x, digests::GetDigests::parse);
+    round_trip!(x, |b| digests::DigestsRsp::parse(b, sizes.hash));
+    round_trip!(x, certificate::GetCertificate::parse);
+    round_trip!(x, certificate::CertificateRsp::parse);
+    round_trip!(x, challenge::Challenge::parse);
+    round_trip!(x, |b| challenge::ChallengeAuth::parse(b, sizes, meas));
+    round_trip!(x, |b| crate::msgs::key_exchange::KeyExchange::parse(
+        b, sizes
+    ));
+    round_trip!(x, |b| crate::msgs::key_exchange::KeyExchangeRsp::parse(
+        b, sizes, meas, vd
+    ));
+    round_trip!(x, |b| finish::Finish::parse(b, sizes));
+    round_trip!(x, |b| finish::FinishRsp::parse(b, sizes, vd));
+    round_trip!(x, psk::PskExchange::parse);
+    round_trip!(x, |b| psk::PskExchangeRsp::parse(b, sizes, meas));
+    round_trip!(x, |b| psk::PskFinish::parse(b, sizes));
+    round_trip!(x, psk::PskFinishRsp::parse);
+    round_trip!(x, heartbeat::Heartbeat::parse);
+    round_trip!(x, heartbeat::HeartbeatAck::parse);
+    round_trip!(x, key_update::KeyUpdate::parse);
+    round_trip!(x, key_update::KeyUpdateAck::parse);
+    round_trip!(x, end_session::EndSession::parse);
+    round_trip!(x, end_session::EndSessionAck::parse);
+    round_trip!(x, error::ErrorRsp::parse);
+    // The certificate-chain format and opaque data have their own parsers.
+    let _ = certificate::CertChain::parse(x, sizes.hash);
+    let _ = crate::msgs::opaque::SmVersions::find(x);
+    let _ = crate::record::session_id(x);
+}
+
+struct Pki {
+    set: AlgorithmSet,
+    chain: Vec<u8>,
+    root: &'static [u8],
+    key: EcdsaSigningKey,
+}
+
+fn pki(set_b: bool) -> Pki {
+    let (set, certs, root, key) = if set_b {
+        (AlgorithmSet::SET_B, P384_CHAIN, P384_ROOT, P384_KEY)
+    } else {
+        (AlgorithmSet::SET_A, P256_CHAIN, P256_ROOT, P256_KEY)
+    };
+    let mut chain = vec![0u8; certs.len() + 64];
+    let n = encode_spdm_chain(&RustCrypto, set.hash, root, certs, &mut chain).unwrap();
+    chain.truncate(n);
+    let asym = if set_b {
+        AsymAlgo::EcdsaP384
+    } else {
+        AsymAlgo::EcdsaP256
+    };
+    Pki {
+        set,
+        chain,
+        root,
+        key: EcdsaSigningKey::from_sec1_der(asym, key).unwrap(),
+    }
+}
+
+fn responder_config(p: &Pki, flags: u8) -> ResponderConfig<'_> {
+    ResponderConfig {
+        algorithms: p.set,
+        cert_chain: &p.chain,
+        psk: Some(PskConfig {
+            hint: HINT,
+            key: PSK,
+            with_context: flags & 4 != 0,
+        }),
+        handshake_in_the_clear: flags & 2 != 0,
+        data_transfer_size: 128 + u32::from((flags >> 3) & 7) * 128,
+    }
+}
+
+const SETS: [AlgorithmSet; 2] = [AlgorithmSet::SET_A, AlgorithmSet::SET_B];
+
+/// Splits `data` into `(tag, chunk)` steps: tag byte, length byte, bytes.
+fn steps(mut data: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
+    core::iter::from_fn(move || {
+        let (&tag, rest) = data.split_first()?;
+        let (&len, rest) = rest.split_first().unwrap_or((&0, rest));
+        let len = usize::from(len).min(rest.len());
+        let (chunk, rest) = rest.split_at(len);
+        data = rest;
+        Some((tag, chunk))
+    })
+}
+
+/// The responder fed interleaved arbitrary requests and genuine requester traffic.
+pub fn responder(data: &[u8]) {
+    let Some((&flags, data)) = data.split_first() else {
+        return;
+    };
+    let p = pki(flags & 1 != 0);
+    let mut rrng = XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut rsp = Responder::new(RustCrypto, &p.key, &mut rrng, responder_config(&p, flags))
+        .expect("valid config");
+    let mut qrng = XorShift(0x2545_f491_4f6c_dd1d);
+    let mut req = psk_requester(&mut qrng, flags);
+    let mut out = vec![0u8; 4096];
+    for (tag, chunk) in steps(data).take(64) {
+        if tag & 1 == 0 {
+            let mut m = chunk.to_vec();
+            let _ = rsp.handle(&mut m, &mut out);
+        } else {
+            // Genuine requester traffic, possibly with one flipped byte (tag bits).
+            let mut m = vec![0u8; 4096];
+            let Ok(n) = req.write_request(&mut m) else {
+                continue;
+            };
+            if tag & 2 != 0 && n > 0 {
+                let i = usize::from(tag >> 2) % n;
+                m[i] ^= 1;
+            }
+            if let Ok(k) = rsp.handle(&mut m[..n], &mut out) {
+                let _ = req.handle_response(&mut out[..k]);
+            }
+        }
+    }
+    // Still answerable: a fresh PSK handshake (GET_VERSION restarts the responder) completes.
+    let mut qrng2 = XorShift(0x1234_5678_9abc_def1);
+    let mut fresh = psk_requester(&mut qrng2, flags);
+    for _ in 0..8 {
+        let mut a = vec![0u8; 4096];
+        let n = fresh.write_request(&mut a).expect("write");
+        let k = rsp
+            .handle(&mut a[..n], &mut out)
+            .expect("responder answers");
+        if fresh.handle_response(&mut out[..k]).expect("genuine") == Status::Established {
+            return;
+        }
+    }
+    panic!("fresh handshake did not finish");
+}
+
+fn psk_requester(rng: &mut XorShift, flags: u8) -> Requester<'_, RustCrypto> {
+    Requester::new(
+        RustCrypto,
+        rng,
+        RequesterConfig {
+            algorithms: &SETS,
+            handshake_in_the_clear: flags & 2 != 0,
+            data_transfer_size: 1024,
+        },
+        Auth::Psk {
+            hint: HINT,
+            key: PSK,
+        },
+    )
+    .expect("valid config")
+}
+
+/// The requester fed genuine, bit-flipped or arbitrary responses; returns whether the
+/// handshake was established, after how many responses.
+pub fn requester(data: &[u8]) -> Option<usize> {
+    let (&flags, data) = data.split_first()?;
+    let p = pki(flags & 1 != 0);
+    let mut rrng = XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut rsp = Responder::new(RustCrypto, &p.key, &mut rrng, responder_config(&p, flags))
+        .expect("valid config");
+    let verifier = X509Verifier::new(RustCrypto, p.root);
+    let mut chain_buf = vec![0u8; 4096];
+    let auth = if flags & 0x40 != 0 {
+        Auth::Psk {
+            hint: HINT,
+            key: PSK,
+        }
+    } else {
+        Auth::Certificate {
+            verifier: &verifier,
+            chain_buf: &mut chain_buf,
+            challenge: flags & 0x80 != 0,
+        }
+    };
+    let mut qrng = XorShift(0x2545_f491_4f6c_dd1d);
+    let mut req = Requester::new(
+        RustCrypto,
+        &mut qrng,
+        RequesterConfig {
+            algorithms: &SETS,
+            handshake_in_the_clear: flags & 2 != 0,
+            data_transfer_size: 1024,
+        },
+        auth,
+    )
+    .expect("valid config");
+    let mut forged = false;
+    // Once the input is used up, genuine responses follow (so a run can finish).
+    let genuine_tail = core::iter::repeat((0u8, &[][..]));
+    for (step, (tag, chunk)) in steps(data).chain(genuine_tail).take(64).enumerate() {
+        let mut a = vec![0u8; 4096];
+        let Ok(n) = req.write_request(&mut a) else {
+            return None;
+        };
+        let mut g = vec![0u8; 4096];
+        let genuine = match rsp.handle(&mut a[..n], &mut g) {
+            Ok(k) => g[..k].to_vec(),
+            Err(_) => Vec::new(),
+        };
+        let mut m = match tag % 3 {
+            0 => genuine.clone(),
+            1 => {
+                let mut m = genuine.clone();
+                if let Some(b) = m.get_mut(usize::from(tag >> 2) % genuine.len().max(1)) {
+                    *b ^= chunk.first().copied().unwrap_or(1) | 1;
+                }
+                m
+            }
+            _ => chunk.to_vec(),
+        };
+        // DIGESTS and CERTIFICATE are bound to the session through the chain digest, not
+        // byte for byte; a changed reserved byte there is not a forgery.
+        let code = (genuine.first() == Some(&0x05))
+            .then(|| genuine.get(2).copied())
+            .flatten();
+        let differs = m != genuine;
+        match req.handle_response(&mut m) {
+            Ok(Status::Established) => {
+                assert!(
+                    !(forged || differs && !matches!(code, Some(0x01 | 0x02))),
+                    "established on forged input"
+                );
+                return Some(step + 1);
+            }
+            Ok(_) => forged |= differs && !matches!(code, Some(0x01 | 0x02)),
+            Err(_) => return None,
+        }
+    }
+    None
+}
