@@ -130,7 +130,7 @@ enum Rx {
 }
 
 enum Peer<'a> {
-    Handshake(Requester<'a, RustCrypto>),
+    Handshake(Box<Requester<'a, RustCrypto>>),
     Session(Box<RequesterSession<RustCrypto>>),
     Failed,
 }
@@ -208,7 +208,7 @@ impl<'a> Ecu<'a> {
             ))),
         };
         Ok(Ecu {
-            peer: Peer::Handshake(requester),
+            peer: Peer::Handshake(Box::new(requester)),
             profile: Profile::DRAFT_1,
             vc,
             cci: None,
@@ -347,10 +347,10 @@ impl<'a> Ecu<'a> {
         let ev = self.session()?.handle_response(rec)?;
         if let SessionEvent::KeyUpdated(_) = ev {
             let generation = self.key_generation();
-            if let Some((g, family)) = self.installed {
-                if g != generation {
-                    self.install(generation, family)?;
-                }
+            if let Some((g, family)) = self.installed
+                && g != generation
+            {
+                self.install(generation, family)?;
             }
         }
         Ok(ev)
@@ -404,11 +404,12 @@ impl<'a> Ecu<'a> {
                                 });
                             held = rest;
                             for mut h in mine {
-                                if let Some((t, _)) = &h.sep {
-                                    if h.encrypted && rx.decrypt(&proof, t, &mut h.bytes).is_err() {
-                                        rep.note(Finding::AuthFailed);
-                                        continue;
-                                    }
+                                if let Some((t, _)) = &h.sep
+                                    && h.encrypted
+                                    && rx.decrypt(&proof, t, &mut h.bytes).is_err()
+                                {
+                                    rep.note(Finding::AuthFailed);
+                                    continue;
                                 }
                                 released.push((h.index, h.bytes));
                             }
@@ -462,11 +463,12 @@ impl<'a> Ecu<'a> {
                                 });
                             held = rest;
                             for mut h in mine {
-                                if let Some((t, _)) = &h.fsed {
-                                    if h.encrypted && rx.decrypt(&proof, t, &mut h.bytes).is_err() {
-                                        rep.note(Finding::AuthFailed);
-                                        continue;
-                                    }
+                                if let Some((t, _)) = &h.fsed
+                                    && h.encrypted
+                                    && rx.decrypt(&proof, t, &mut h.bytes).is_err()
+                                {
+                                    rep.note(Finding::AuthFailed);
+                                    continue;
                                 }
                                 released.push((h.index, h.bytes));
                             }

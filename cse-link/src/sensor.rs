@@ -134,11 +134,11 @@ impl<'a> Sensor<'a> {
     /// [`LinkError::Spdm`] (requests that deserve an SPDM ERROR are answered, not errors).
     pub fn handle_spdm(&mut self, msg: &mut [u8], out: &mut [u8]) -> Result<usize, LinkError> {
         let n = self.responder.handle(msg, out)?;
-        if self.cci.is_none() {
-            if let Some(s) = self.responder.session() {
-                let keys = keys::ccise_keys(s.export_master_secret(), &self.profile)?;
-                self.cci = Some(Target::new(CciConfig::new(SENSOR_ADDRESS), keys)?);
-            }
+        if self.cci.is_none()
+            && let Some(s) = self.responder.session()
+        {
+            let keys = keys::ccise_keys(s.export_master_secret(), &self.profile)?;
+            self.cci = Some(Target::new(CciConfig::new(SENSOR_ADDRESS), keys)?);
         }
         Ok(n)
     }
