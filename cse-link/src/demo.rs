@@ -1,0 +1,507 @@
+//! The `cse demo` scenario: authenticate, configure, stream, then attack the link one attack
+//! at a time, each on a freshly authenticated link so that every finding is attributable.
+//!
+//! The embedded PKI is the **test-only** PKI of `spdm-lite/tests/pki` (its private keys are
+//! public): never provision it in a product.
+
+use std::time::{Duration, Instant};
+
+use cse_core::csi2::{DataType, HeaderForm, Packets, VirtualChannel, payload_crc};
+use cse_core::{FrameConfig, Policy, Profile};
+use spdm_lite::cert::ChainVerifier;
+use spdm_lite::crypto::AlgorithmSet;
+
+use crate::scene::Scene;
+use crate::{Ecu, Finding, LinkError, Protocol, Sensor, SensorIdentity};
+
+const ROOT: &[u8] = include_bytes!("../../spdm-lite/tests/pki/p256/root.cert.der");
+const CHAIN: &[u8] = include_bytes!("../../spdm-lite/tests/pki/p256/chain.der");
+const LEAF_KEY: &[u8] = include_bytes!("../../spdm-lite/tests/pki/p256/leaf.key.der");
+const OTHER_ROOT: &[u8] = include_bytes!("../../spdm-lite/tests/pki/p256/other_root.cert.der");
+const OTHER_CHAIN: &[u8] = include_bytes!("../../spdm-lite/tests/pki/p256/other_chain.der");
+const OTHER_KEY: &[u8] = include_bytes!("../../spdm-lite/tests/pki/p256/other_leaf.key.der");
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Frame geometry.
+    pub scene: Scene,
+    /// Frames in the clean streaming phase.
+    pub frames: usize,
+    /// The protocol.
+    pub protocol: Protocol,
+    /// The stream configuration the ECU writes (its key id is ignored).
+    pub config: FrameConfig,
+}
+
+/// The attacks, in the order the demo runs them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Attack {
+    /// One pixel bit flipped on the wire, CRCs recomputed by the attacker.
+    FlippedPixelBit,
+    /// A protocol header byte changed, CRCs recomputed.
+    TamperedHeader,
+    /// A whole earlier frame sent again.
+    ReplayedFrame,
+    /// One pixel line removed.
+    DroppedLine,
+    /// Two pixel lines swapped.
+    ReorderedPackets,
+    /// The sensor's stream registers forced to SV-5 behind CCISE's back.
+    SvDowngrade,
+    /// A register write with a made-up tag.
+    ForgedCciWrite,
+    /// A genuine register write sent again.
+    ReplayedCciWrite,
+    /// A sensor whose certificate comes from another root.
+    CounterfeitSensor,
+}
+
+impl Attack {
+    /// Every attack.
+    pub const ALL: [Attack; 9] = [
+        Attack::FlippedPixelBit,
+        Attack::TamperedHeader,
+        Attack::ReplayedFrame,
+        Attack::DroppedLine,
+        Attack::ReorderedPackets,
+        Attack::SvDowngrade,
+        Attack::ForgedCciWrite,
+        Attack::ReplayedCciWrite,
+        Attack::CounterfeitSensor,
+    ];
+
+    /// The attack's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Attack::FlippedPixelBit => "flipped pixel bit",
+            Attack::TamperedHeader => "tampered header",
+            Attack::ReplayedFrame => "replayed frame",
+            Attack::DroppedLine => "dropped line",
+            Attack::ReorderedPackets => "reordered packets",
+            Attack::SvDowngrade => "SV downgrade",
+            Attack::ForgedCciWrite => "forged CCI write",
+            Attack::ReplayedCciWrite => "replayed CCI write",
+            Attack::CounterfeitSensor => "counterfeit sensor",
+        }
+    }
+
+    /// What should happen.
+    pub fn expected(self) -> &'static str {
+        match self {
+            Attack::FlippedPixelBit => "frame rejected: tag mismatch",
+            Attack::TamperedHeader => "frame rejected: tag or header check",
+            Attack::ReplayedFrame => "frame rejected: replay",
+            Attack::DroppedLine => "frame not clean: loss or scope failed",
+            Attack::ReorderedPackets => "frame rejected: order or tag",
+            Attack::SvDowngrade => "frame refused: below policy",
+            Attack::ForgedCciWrite => "write refused: tag mismatch",
+            Attack::ReplayedCciWrite => "write refused: replay",
+            Attack::CounterfeitSensor => "SPDM refused: untrusted root",
+        }
+    }
+
+    /// Findings that attribute the attack correctly.
+    fn accepts(self, f: Finding) -> bool {
+        use Finding as F;
+        match self {
+            Attack::FlippedPixelBit => matches!(f, F::AuthFailed | F::ScopeFailed),
+            Attack::TamperedHeader => {
+                matches!(f, F::AuthFailed | F::ScopeFailed | F::Protocol)
+            }
+            Attack::ReplayedFrame => matches!(f, F::Replay | F::Order),
+            Attack::DroppedLine => matches!(f, F::Loss | F::ScopeFailed),
+            Attack::ReorderedPackets => {
+                matches!(f, F::Order | F::Replay | F::AuthFailed | F::ScopeFailed)
+            }
+            Attack::SvDowngrade => matches!(f, F::Downgrade),
+            _ => false,
+        }
+    }
+}
+
+/// The outcome of one attack.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttackResult {
+    /// The attack.
+    pub attack: Attack,
+    /// What the link reported.
+    pub observed: String,
+    /// The attack was noticed (a frame not reported clean, a write or handshake refused).
+    pub detected: bool,
+    /// It was noticed for the right reason.
+    pub attributed: bool,
+}
+
+/// Everything the demo measured.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// Exchanges and wall time of the SPDM handshake.
+    pub handshake_steps: usize,
+    /// Time of the handshake.
+    pub handshake_time: Duration,
+    /// Frames streamed in the clean phase.
+    pub frames: usize,
+    /// Frames that arrived clean and bit-exact.
+    pub frames_ok: usize,
+    /// Original payload bytes per frame.
+    pub frame_payload: usize,
+    /// Time spent protecting (sensor).
+    pub protect_time: Duration,
+    /// Time spent verifying (ECU).
+    pub verify_time: Duration,
+    /// Bytes on the wire per frame (last frame).
+    pub wire_bytes: usize,
+    /// A key rollover after KEY_UPDATE was observed at a frame boundary.
+    pub rollover: bool,
+    /// Attack results.
+    pub attacks: Vec<AttackResult>,
+}
+
+impl Report {
+    /// Every clean frame arrived bit-exact and every attack was detected and attributed.
+    pub fn passed(&self) -> bool {
+        self.frames_ok == self.frames
+            && self.rollover
+            && self.attacks.iter().all(|a| a.detected && a.attributed)
+    }
+}
+
+fn identity(counterfeit: bool) -> Result<SensorIdentity, LinkError> {
+    if counterfeit {
+        SensorIdentity::from_der(AlgorithmSet::SET_A, OTHER_CHAIN, OTHER_ROOT, OTHER_KEY)
+    } else {
+        SensorIdentity::from_der(AlgorithmSet::SET_A, CHAIN, ROOT, LEAF_KEY)
+    }
+}
+
+/// The ECU's trust anchor check: `spdm-lite`'s X.509 verifier (root hash against the provisioned
+/// root, signatures up the chain, leaf key usage).
+fn trust() -> impl ChainVerifier {
+    spdm_lite::x509::X509Verifier::new(spdm_lite::crypto::RustCrypto, ROOT)
+}
+
+/// The policy the ECU enforces: at least what it configured.
+fn policy(config: &FrameConfig) -> Policy {
+    Policy {
+        min_top: config.top.sv.level(),
+        min_image: config.image.sv.level(),
+        min_bottom: config.bottom.sv.level(),
+    }
+}
+
+const ALGS: [AlgorithmSet; 1] = [AlgorithmSet::SET_A];
+
+/// Sets up an authenticated, configured link and hands both ends to `f`.
+fn with_link<R>(
+    opts: &Options,
+    counterfeit: bool,
+    f: impl FnOnce(&mut Sensor<'_>, &mut Ecu<'_>, Vec<u8>) -> Result<R, LinkError>,
+) -> Result<(R, usize, Duration), LinkError> {
+    let id = identity(counterfeit)?;
+    let verifier = trust();
+    let mut srng = crate::OsRandom;
+    let mut erng = crate::OsRandom;
+    let mut chain_buf = vec![0u8; 8192];
+    let vc = opts.scene.vc;
+    let mut sensor = Sensor::new(&id, &mut srng, opts.protocol, vc)?;
+    let mut ecu = Ecu::new(
+        &mut erng,
+        &verifier,
+        &mut chain_buf,
+        &ALGS,
+        opts.protocol,
+        vc,
+        policy(&opts.config),
+    )?;
+    let t = Instant::now();
+    let steps = crate::handshake(&mut ecu, &mut sensor)?;
+    let took = t.elapsed();
+    let write = crate::configure(&mut ecu, &mut sensor, &opts.config)?;
+    Ok((f(&mut sensor, &mut ecu, write)?, steps, took))
+}
+
+/// Byte ranges of the packets in `wire`.
+fn spans(wire: &[u8]) -> Vec<core::ops::Range<usize>> {
+    let mut at = 0;
+    let mut out = Vec::new();
+    for p in Packets::new(wire, HeaderForm::Dphy) {
+        let Ok(p) = p else { break };
+        out.push(at..at + p.raw.len());
+        at += p.raw.len();
+    }
+    out
+}
+
+/// Recomputes the CRCs of a wire packet as an attacker would (SEP CRC-32 when it is an SEP
+/// packet, FSED CRC-32 for an FSED packet, then the CSI-2 CRC-16).
+fn fix_crcs(protocol: Protocol, p: &mut [u8]) {
+    let profile = Profile::DRAFT_1;
+    let n = p.len();
+    if n <= 6 {
+        return;
+    }
+    let dt = p[0] & 0x3F;
+    match protocol {
+        Protocol::Sep if DataType(dt) == profile.dt_sep => {
+            let m = n - 6;
+            let crc = cse_sep::wire::crc32(&profile, &p[4..4 + m - 4]);
+            p[4 + m - 4..4 + m].copy_from_slice(&crc.to_le_bytes());
+        }
+        Protocol::Fsed if DataType(dt) == profile.dt_fsed => {
+            let mut f = cse_fsed::wire::Packet::new_unchecked(&mut p[4..n - 2]);
+            if f.check_len().is_ok() {
+                f.fill_crc(&profile);
+            }
+        }
+        _ => {}
+    }
+    let c16 = payload_crc(&p[4..n - 2]);
+    p[n - 2..].copy_from_slice(&c16.to_le_bytes());
+}
+
+/// The index of the long packet nearest the middle of `wire` that carries pixel data.
+fn middle(sp: &[core::ops::Range<usize>]) -> usize {
+    let big = sp.iter().map(|r| r.len()).max().unwrap_or(0);
+    let mid = sp.len() / 2;
+    (mid..sp.len())
+        .find(|&i| sp[i].len() == big)
+        .unwrap_or(mid.min(sp.len().saturating_sub(1)))
+}
+
+fn stream_one(
+    sensor: &mut Sensor<'_>,
+    ecu: &mut Ecu<'_>,
+    scene: &Scene,
+    n: u16,
+    attack: impl FnOnce(&mut Vec<u8>),
+) -> Result<crate::FrameReport, LinkError> {
+    let originals = scene.frame(n)?;
+    let mut wire = Vec::new();
+    sensor.transmit_frame(&originals, &mut wire)?;
+    attack(&mut wire);
+    let mut back = Vec::new();
+    let mut rep = ecu.receive_frame(&wire, u64::from(n), &mut back);
+    if rep.clean && back != originals {
+        // Reported clean but not what the sensor sent: the worst outcome; flag it.
+        rep.clean = false;
+        rep.findings.clear();
+    }
+    Ok(rep)
+}
+
+fn observed(rep: &crate::FrameReport) -> String {
+    if rep.clean {
+        "accepted as clean".into()
+    } else if rep.findings.is_empty() {
+        "CORRUPTED FRAME RELEASED".into()
+    } else {
+        let names: Vec<&str> = rep.findings.iter().map(|f| f.name()).collect();
+        format!("rejected: {}", names.join(", "))
+    }
+}
+
+fn run_attack(opts: &Options, attack: Attack) -> AttackResult {
+    let scene = opts.scene;
+    let protocol = opts.protocol;
+    let r = match attack {
+        Attack::CounterfeitSensor => match with_link(opts, true, |_, _, _| Ok(())) {
+            Err(LinkError::Spdm(spdm_lite::Error::Certificate(e))) => {
+                return AttackResult {
+                    attack,
+                    observed: format!("SPDM refused: {e}"),
+                    detected: true,
+                    attributed: e == spdm_lite::cert::CertError::UntrustedRoot,
+                };
+            }
+            Err(e) => Err(e),
+            Ok(_) => {
+                return AttackResult {
+                    attack,
+                    observed: "counterfeit sensor authenticated".into(),
+                    detected: false,
+                    attributed: false,
+                };
+            }
+        },
+        Attack::ForgedCciWrite | Attack::ReplayedCciWrite => {
+            with_link(opts, false, |sensor, _ecu, genuine| {
+                let before = sensor.registers().registers().to_vec();
+                let frame = if attack == Attack::ForgedCciWrite {
+                    // An SV-5 configuration, counter 2, and a tag the attacker made up.
+                    let mut f = genuine.clone();
+                    let n = f.len();
+                    for b in &mut f[3..9] {
+                        *b = 5;
+                    }
+                    f[n - 20..n - 16].copy_from_slice(&2u32.to_be_bytes());
+                    for (i, b) in f[n - 16..].iter_mut().enumerate() {
+                        *b = 0xA5 ^ i as u8;
+                    }
+                    f
+                } else {
+                    genuine
+                };
+                let r = sensor.handle_cci_write(&frame);
+                let unchanged = sensor.registers().registers()[..] == before[..];
+                Ok((r, unchanged))
+            })
+            .map(|((r, unchanged), _, _)| {
+                let want = if attack == Attack::ForgedCciWrite {
+                    |e: &cse_core::SecurityError| matches!(e, cse_core::SecurityError::AuthFailed)
+                } else {
+                    |e: &cse_core::SecurityError| {
+                        matches!(e, cse_core::SecurityError::Replay { .. })
+                    }
+                };
+                match r {
+                    Err(LinkError::Cci(ccise::Error::Security(e))) => AttackResult {
+                        attack,
+                        observed: format!("write refused: {e}"),
+                        detected: unchanged,
+                        attributed: want(&e),
+                    },
+                    Err(e) => AttackResult {
+                        attack,
+                        observed: format!("write refused: {e}"),
+                        detected: unchanged,
+                        attributed: false,
+                    },
+                    Ok(()) => AttackResult {
+                        attack,
+                        observed: "write applied".into(),
+                        detected: false,
+                        attributed: false,
+                    },
+                }
+            })
+        }
+        _ => with_link(opts, false, |sensor, ecu, _| {
+            // Frame 1 clean (sets the replay state), then the attacked frame 2.
+            let mut first = Vec::new();
+            let originals = scene.frame(1)?;
+            sensor.transmit_frame(&originals, &mut first)?;
+            let mut back = Vec::new();
+            let _ = ecu.receive_frame(&first, 1, &mut back);
+            if attack == Attack::ReplayedFrame {
+                return Ok(ecu.receive_frame(&first, 2, &mut back));
+            }
+            if attack == Attack::SvDowngrade {
+                let at = crate::registers::STREAM_CONFIG + 1 + 8;
+                let _ = sensor.registers_backdoor().poke(at, 5);
+            }
+            stream_one(sensor, ecu, &scene, 2, |wire| {
+                let sp = spans(wire);
+                let m = middle(&sp);
+                match attack {
+                    Attack::FlippedPixelBit => {
+                        if let Some(r) = sp.get(m).cloned() {
+                            let at = r.start + r.len() / 2;
+                            wire[at] ^= 0x10;
+                            fix_crcs(protocol, &mut wire[r]);
+                        }
+                    }
+                    Attack::TamperedHeader => {
+                        // SEP: a byte of the SEP header of a pixel line; FSED: a byte of the
+                        // frame header packet (right after FS).
+                        let i = if protocol == Protocol::Sep { m } else { 1 };
+                        if let Some(r) = sp.get(i).cloned() {
+                            wire[r.start + 4 + 1] ^= 0x01;
+                            fix_crcs(protocol, &mut wire[r]);
+                        }
+                    }
+                    Attack::DroppedLine => {
+                        if let Some(r) = sp.get(m).cloned() {
+                            wire.drain(r);
+                        }
+                    }
+                    Attack::ReorderedPackets => {
+                        if let (Some(a), Some(b)) = (sp.get(m).cloned(), sp.get(m + 1).cloned()) {
+                            let pa = wire[a.clone()].to_vec();
+                            let pb = wire[b.clone()].to_vec();
+                            let mut sw = pb;
+                            sw.extend_from_slice(&pa);
+                            wire.splice(a.start..b.end, sw);
+                        }
+                    }
+                    _ => {}
+                }
+            })
+        })
+        .map(|(rep, _, _)| AttackResult {
+            attack,
+            observed: observed(&rep),
+            detected: !rep.clean && !rep.findings.is_empty(),
+            attributed: rep.findings.iter().any(|f| attack.accepts(*f)),
+        }),
+    };
+    r.unwrap_or_else(|e| AttackResult {
+        attack,
+        observed: format!("demo error: {e}"),
+        detected: false,
+        attributed: false,
+    })
+}
+
+/// Runs the demo; `progress(done, total)` is called after every clean frame.
+///
+/// # Errors
+/// A failure to authenticate, configure or stream the clean link.
+pub fn run(opts: &Options, progress: &mut dyn FnMut(usize, usize)) -> Result<Report, LinkError> {
+    let scene = opts.scene;
+    let frames = opts.frames;
+    let ((frames_ok, protect, verify, wire_bytes, rollover), steps, hs) =
+        with_link(opts, false, |sensor, ecu, _| {
+            let mut ok = 0;
+            let (mut tp, mut tv) = (Duration::ZERO, Duration::ZERO);
+            let mut wire = Vec::new();
+            let mut back = Vec::new();
+            let mut rollover = false;
+            let rekey_at = frames / 2;
+            for f in 0..frames {
+                if f == rekey_at && f > 0 {
+                    crate::heartbeat(ecu, sensor)?;
+                    crate::key_update(ecu, sensor)?;
+                }
+                let n = (f + 1) as u16;
+                let originals = scene.frame(n)?;
+                wire.clear();
+                let t = Instant::now();
+                sensor.transmit_frame(&originals, &mut wire)?;
+                tp += t.elapsed();
+                let t = Instant::now();
+                let rep = ecu.receive_frame(&wire, f as u64, &mut back);
+                tv += t.elapsed();
+                if rep.clean && back == originals {
+                    ok += 1;
+                }
+                if f == rekey_at && f > 0 && rep.key_rollover {
+                    rollover = true;
+                }
+                progress(f + 1, frames);
+            }
+            if frames < 2 {
+                rollover = true;
+            }
+            Ok((ok, tp, tv, wire.len(), rollover))
+        })?;
+    let attacks = Attack::ALL.iter().map(|a| run_attack(opts, *a)).collect();
+    Ok(Report {
+        handshake_steps: steps,
+        handshake_time: hs,
+        frames,
+        frames_ok,
+        frame_payload: scene.payload_bytes(),
+        protect_time: protect,
+        verify_time: verify,
+        wire_bytes,
+        rollover,
+        attacks,
+    })
+}
+
+/// The default scene's virtual channel.
+pub fn default_vc() -> VirtualChannel {
+    VirtualChannel::default()
+}

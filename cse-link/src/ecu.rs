@@ -1,0 +1,515 @@
+//! The controller side: SPDM requester, CCISE controller, SEP or FSED receiver with a policy.
+
+use ccise::{Config as CciConfig, Controller};
+use cse_core::csi2::{HeaderForm, Packets, VirtualChannel};
+use cse_core::{FrameConfig, FusaError, Policy, Profile, SecurityError};
+use spdm_lite::cert::ChainVerifier;
+use spdm_lite::crypto::{AlgorithmSet, RandomSource, RustCrypto};
+use spdm_lite::msgs::key_update::KeyUpdateOp;
+use spdm_lite::requester::{
+    Auth, Requester, RequesterConfig, RequesterSession, SessionEvent, Status,
+};
+
+use crate::sensor::SENSOR_ADDRESS;
+use crate::{LinkError, Protocol, keys, registers};
+
+/// Size of the SPDM message buffers.
+pub(crate) const SPDM_BUF: usize = 4096;
+
+/// What the ECU's receiver found in a frame, by kind. Security and functional-safety findings
+/// stay distinct.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Finding {
+    /// A tag did not verify (security).
+    AuthFailed,
+    /// A scope's tag record failed or never came: its packets were discarded (security).
+    ScopeFailed,
+    /// A replayed or reordered packet or frame counter (security).
+    Replay,
+    /// A frame configuration below the ECU's policy (security).
+    Downgrade,
+    /// An unknown key id or an exhausted key (security).
+    Key,
+    /// A CRC-16 or CRC-32 mismatch (functional safety).
+    Crc,
+    /// Lost messages or frames (functional safety).
+    Loss,
+    /// Messages or frames out of order or duplicated (functional safety).
+    Order,
+    /// A malformed packet or one that does not fit the frame state.
+    Protocol,
+    /// The frame did not complete cleanly.
+    NotClean,
+}
+
+impl Finding {
+    /// A short name for tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Finding::AuthFailed => "tag mismatch",
+            Finding::ScopeFailed => "scope failed",
+            Finding::Replay => "replay",
+            Finding::Downgrade => "downgrade",
+            Finding::Key => "key",
+            Finding::Crc => "CRC",
+            Finding::Loss => "loss",
+            Finding::Order => "order",
+            Finding::Protocol => "protocol",
+            Finding::NotClean => "frame not clean",
+        }
+    }
+
+    fn from_security(e: &SecurityError) -> Self {
+        match e {
+            SecurityError::AuthFailed => Finding::AuthFailed,
+            SecurityError::Replay { .. } => Finding::Replay,
+            SecurityError::Downgrade(_) => Finding::Downgrade,
+            _ => Finding::Key,
+        }
+    }
+
+    fn from_fusa(e: &FusaError) -> Self {
+        match e {
+            FusaError::Crc32Mismatch { .. } | FusaError::Crc16Mismatch { .. } => Finding::Crc,
+            FusaError::FrameLoss { .. } | FusaError::MessageLoss { .. } => Finding::Loss,
+            _ => Finding::Order,
+        }
+    }
+
+    fn from_sep(e: &cse_sep::SepError) -> Self {
+        use cse_sep::SepError as E;
+        match e {
+            E::Security(s) => Self::from_security(s),
+            E::Fusa(f) => Self::from_fusa(f),
+            E::ScopeFailed(_) => Finding::ScopeFailed,
+            _ => Finding::Protocol,
+        }
+    }
+
+    fn from_fsed(e: &cse_fsed::FsedError) -> Self {
+        use cse_fsed::FsedError as E;
+        match e {
+            E::Security(s) => Self::from_security(s),
+            E::Fusa(f) => Self::from_fusa(f),
+            E::ScopeFailed(_) => Finding::ScopeFailed,
+            _ => Finding::Protocol,
+        }
+    }
+}
+
+/// The ECU's verdict on one frame.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FrameReport {
+    /// The frame counter, once a frame start was accepted.
+    pub frame_counter: Option<u32>,
+    /// Every packet of the frame verified (or was allowed unprotected by the policy), the frame
+    /// completed, and nothing was rejected.
+    pub clean: bool,
+    /// Wire packets received.
+    pub packets_in: usize,
+    /// Original packets released as authentic.
+    pub released: usize,
+    /// Findings, in the order they occurred (deduplicated).
+    pub findings: Vec<Finding>,
+    /// The sensor switched to a new key generation at this frame.
+    pub key_rollover: bool,
+}
+
+impl FrameReport {
+    fn note(&mut self, f: Finding) {
+        if !self.findings.contains(&f) {
+            self.findings.push(f);
+        }
+    }
+}
+
+enum Rx {
+    Sep(Box<cse_sep::Receiver>),
+    Fsed(Box<cse_fsed::Receiver>),
+}
+
+enum Peer<'a> {
+    Handshake(Box<Requester<'a, RustCrypto>>),
+    Session(Box<RequesterSession<RustCrypto>>),
+    Failed,
+}
+
+/// The ECU endpoint.
+pub struct Ecu<'a> {
+    peer: Peer<'a>,
+    profile: Profile,
+    vc: VirtualChannel,
+    cci: Option<Controller>,
+    rx: Rx,
+    /// The key generation installed in the receiver, and the key family.
+    installed: Option<(u32, cse_core::CipherSuite)>,
+    scratch: Vec<u8>,
+}
+
+impl core::fmt::Debug for Ecu<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Ecu")
+            .field("vc", &self.vc)
+            .field("installed", &self.installed)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Held {
+    bytes: Vec<u8>,
+    index: u32,
+    encrypted: bool,
+    sep: Option<(cse_sep::DecryptTicket, cse_sep::ScopeId)>,
+    fsed: Option<(cse_fsed::DecryptTicket, cse_fsed::ScopeId)>,
+}
+
+impl<'a> Ecu<'a> {
+    /// An ECU that authenticates sensors with `verifier` (chains collected in `chain_buf`),
+    /// offers `algorithms`, and receives `protocol` on `vc` under `policy`.
+    ///
+    /// # Errors
+    /// [`LinkError::Spdm`] for an invalid requester configuration.
+    pub fn new(
+        rng: &'a mut dyn RandomSource,
+        verifier: &'a dyn ChainVerifier,
+        chain_buf: &'a mut [u8],
+        algorithms: &'a [AlgorithmSet],
+        protocol: Protocol,
+        vc: VirtualChannel,
+        policy: Policy,
+    ) -> Result<Self, LinkError> {
+        let requester = Requester::new(
+            RustCrypto,
+            rng,
+            RequesterConfig {
+                algorithms,
+                handshake_in_the_clear: false,
+                data_transfer_size: 1024,
+            },
+            Auth::Certificate {
+                verifier,
+                chain_buf,
+                challenge: true,
+            },
+        )?;
+        // A frame's packets all arrive within one `receive_frame` call: time is counted in
+        // frames, and a frame that does not finish by the next one times out.
+        let rx = match protocol {
+            Protocol::Sep => Rx::Sep(Box::new(cse_sep::Receiver::new(
+                cse_sep::Settings::new(vc),
+                policy,
+                u64::MAX / 4,
+            ))),
+            Protocol::Fsed => Rx::Fsed(Box::new(cse_fsed::Receiver::new(
+                cse_fsed::Settings::new(vc),
+                policy,
+                u64::MAX / 4,
+            ))),
+        };
+        Ok(Ecu {
+            peer: Peer::Handshake(Box::new(requester)),
+            profile: Profile::DRAFT_1,
+            vc,
+            cci: None,
+            rx,
+            installed: None,
+            scratch: vec![0u8; 70_000],
+        })
+    }
+
+    /// Writes the next SPDM handshake request into `out`.
+    ///
+    /// # Errors
+    /// [`LinkError::Spdm`]; [`LinkError::UnexpectedResponse`] after the handshake.
+    pub fn write_spdm_request(&mut self, out: &mut [u8]) -> Result<usize, LinkError> {
+        match &mut self.peer {
+            Peer::Handshake(r) => Ok(r.write_request(out)?),
+            _ => Err(LinkError::UnexpectedResponse),
+        }
+    }
+
+    /// Handles the sensor's SPDM response; returns `true` once the session is established (the
+    /// CCISE keys are then derived).
+    ///
+    /// # Errors
+    /// [`LinkError::Spdm`], for example a certificate chain from another root.
+    pub fn handle_spdm_response(&mut self, msg: &mut [u8]) -> Result<bool, LinkError> {
+        let Peer::Handshake(r) = &mut self.peer else {
+            return Err(LinkError::UnexpectedResponse);
+        };
+        let status = match r.handle_response(msg) {
+            Ok(s) => s,
+            Err(e) => {
+                self.peer = Peer::Failed;
+                return Err(e.into());
+            }
+        };
+        if status != Status::Established {
+            return Ok(false);
+        }
+        let Peer::Handshake(r) = core::mem::replace(&mut self.peer, Peer::Failed) else {
+            return Err(LinkError::UnexpectedResponse);
+        };
+        let session = r.into_session()?;
+        let k = keys::ccise_keys(session.session().export_master_secret(), &self.profile)?;
+        self.cci = Some(Controller::new(CciConfig::new(SENSOR_ADDRESS), k)?);
+        self.peer = Peer::Session(Box::new(session));
+        Ok(true)
+    }
+
+    fn session(&mut self) -> Result<&mut RequesterSession<RustCrypto>, LinkError> {
+        match &mut self.peer {
+            Peer::Session(s) => Ok(s),
+            _ => Err(LinkError::NotAuthenticated),
+        }
+    }
+
+    /// The current SPDM key generation.
+    pub fn key_generation(&self) -> u32 {
+        match &self.peer {
+            Peer::Session(s) => s.session().key_generation(),
+            _ => 0,
+        }
+    }
+
+    /// Seals the CCISE write that puts `config` into the sensor's stream registers, and
+    /// installs the receiver's stream key for its key family.
+    ///
+    /// # Errors
+    /// [`LinkError::NotAuthenticated`] before the session; CCISE or key errors.
+    pub fn seal_stream_config(
+        &mut self,
+        config: &FrameConfig,
+        out: &mut [u8],
+    ) -> Result<usize, LinkError> {
+        config.validate()?;
+        let family = [config.top, config.image, config.bottom]
+            .iter()
+            .find(|c| c.sv.authenticates())
+            .map(|c| c.suite)
+            .unwrap_or(config.image.suite);
+        let generation = self.key_generation();
+        if self.installed.is_none() {
+            self.install(generation, family)?;
+        }
+        let bytes = registers::encode(&self.profile, config);
+        let cci = self.cci.as_mut().ok_or(LinkError::NotAuthenticated)?;
+        Ok(cci.seal_write(registers::STREAM_CONFIG, &bytes, out)?.len)
+    }
+
+    fn install(&mut self, generation: u32, family: cse_core::CipherSuite) -> Result<(), LinkError> {
+        let vc = self.vc;
+        let s = self.session()?;
+        let m = keys::stream_material(
+            s.session().export_master_secret(),
+            &Profile::DRAFT_1,
+            vc,
+            generation,
+            family,
+        )?;
+        let id = keys::key_id(generation);
+        match &mut self.rx {
+            Rx::Sep(rx) => rx.install_key(id, m)?,
+            Rx::Fsed(rx) => rx.install_key(id, m)?,
+        }
+        self.installed = Some((generation, family));
+        Ok(())
+    }
+
+    /// Writes an SPDM KEY_UPDATE request.
+    ///
+    /// # Errors
+    /// [`LinkError::NotAuthenticated`] or [`LinkError::Spdm`].
+    pub fn write_key_update(
+        &mut self,
+        op: KeyUpdateOp,
+        out: &mut [u8],
+    ) -> Result<usize, LinkError> {
+        Ok(self.session()?.write_key_update(op, out)?)
+    }
+
+    /// Writes an SPDM HEARTBEAT request.
+    ///
+    /// # Errors
+    /// [`LinkError::NotAuthenticated`] or [`LinkError::Spdm`].
+    pub fn write_heartbeat(&mut self, out: &mut [u8]) -> Result<usize, LinkError> {
+        Ok(self.session()?.write_heartbeat(out)?)
+    }
+
+    /// Handles a response to a session request. After a KEY_UPDATE it installs the stream key
+    /// of the new generation in the receiver's idle slot (the sensor switches at its next
+    /// frame).
+    ///
+    /// # Errors
+    /// [`LinkError::Spdm`] for a record that does not authenticate or an SPDM error.
+    pub fn handle_session_response(&mut self, rec: &mut [u8]) -> Result<SessionEvent, LinkError> {
+        let ev = self.session()?.handle_response(rec)?;
+        if let SessionEvent::KeyUpdated(_) = ev {
+            let generation = self.key_generation();
+            if let Some((g, family)) = self.installed
+                && g != generation
+            {
+                self.install(generation, family)?;
+            }
+        }
+        Ok(ev)
+    }
+
+    /// Receives one frame's wire bytes (concatenated CSI-2 packets) at time `now`, verifies
+    /// them, and writes the original packets released as authentic into `out` (cleared first),
+    /// in message order. Unverified packets whose scope fails are never written.
+    pub fn receive_frame(&mut self, wire: &[u8], now: u64, out: &mut Vec<u8>) -> FrameReport {
+        out.clear();
+        let mut rep = FrameReport::default();
+        let mut released: Vec<(u32, Vec<u8>)> = Vec::new();
+        let mut held: Vec<Held> = Vec::new();
+        let mut complete = None;
+        for p in Packets::new(wire, HeaderForm::Dphy) {
+            let raw = match p {
+                Ok(p) => p.raw,
+                Err(_) => {
+                    rep.note(Finding::Protocol);
+                    break;
+                }
+            };
+            rep.packets_in += 1;
+            match &mut self.rx {
+                Rx::Sep(rx) => {
+                    if self.scratch.len() < raw.len() {
+                        self.scratch.resize(raw.len(), 0);
+                    }
+                    match rx.receive(raw, now, &mut self.scratch) {
+                        Ok(cse_sep::Delivery::Verified(v)) => {
+                            released.push((v.info().message_index, v.packet().to_vec()));
+                        }
+                        Ok(cse_sep::Delivery::Unprotected(u)) => {
+                            released.push((
+                                u.info().message_index,
+                                u.unauthenticated_packet().to_vec(),
+                            ));
+                        }
+                        Ok(cse_sep::Delivery::Unverified(u)) => held.push(Held {
+                            bytes: u.unverified_packet().to_vec(),
+                            index: u.info().message_index,
+                            encrypted: u.is_encrypted(),
+                            sep: Some((u.decrypt_ticket(), u.scope())),
+                            fsed: None,
+                        }),
+                        Ok(cse_sep::Delivery::ScopeVerified(proof)) => {
+                            let (mine, rest): (Vec<Held>, Vec<Held>) =
+                                held.drain(..).partition(|h| {
+                                    h.sep.as_ref().is_some_and(|(_, s)| *s == proof.scope())
+                                        && proof.indices().contains(&h.index)
+                                });
+                            held = rest;
+                            for mut h in mine {
+                                if let Some((t, _)) = &h.sep
+                                    && h.encrypted
+                                    && rx.decrypt(&proof, t, &mut h.bytes).is_err()
+                                {
+                                    rep.note(Finding::AuthFailed);
+                                    continue;
+                                }
+                                released.push((h.index, h.bytes));
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => rep.note(Finding::from_sep(&e)),
+                    }
+                    while let Some(ev) = rx.poll_event(now) {
+                        match ev {
+                            cse_sep::Event::FrameStart { frame_counter, .. } => {
+                                rep.frame_counter = Some(frame_counter);
+                            }
+                            cse_sep::Event::FrameComplete { clean, .. } => complete = Some(clean),
+                            cse_sep::Event::ScopeFailed(f) => {
+                                held.retain(|h| h.sep.as_ref().is_none_or(|(_, s)| *s != f.scope));
+                                rep.note(Finding::ScopeFailed);
+                            }
+                            cse_sep::Event::KeyRollover { .. } => {
+                                rep.key_rollover = true;
+                                let _ = rx.retire_key();
+                            }
+                            cse_sep::Event::Fusa(f) => rep.note(Finding::from_fusa(&f)),
+                            _ => rep.note(Finding::NotClean),
+                        }
+                    }
+                }
+                Rx::Fsed(rx) => {
+                    match rx.receive(raw, now) {
+                        Ok(cse_fsed::Delivery::Unverified(u)) => held.push(Held {
+                            bytes: u.unverified_packet().to_vec(),
+                            index: u.info().message_index,
+                            encrypted: u.is_encrypted(),
+                            sep: None,
+                            fsed: Some((u.decrypt_ticket(), u.scope())),
+                        }),
+                        Ok(cse_fsed::Delivery::Unprotected(u)) => {
+                            released.push((
+                                u.info().message_index,
+                                u.unauthenticated_packet().to_vec(),
+                            ));
+                        }
+                        Ok(cse_fsed::Delivery::Sync(s)) => {
+                            let idx = if s.is_frame_start() { 0 } else { u32::MAX };
+                            released.push((idx, s.packet().to_vec()));
+                        }
+                        Ok(cse_fsed::Delivery::ScopeVerified(proof)) => {
+                            let (mine, rest): (Vec<Held>, Vec<Held>) =
+                                held.drain(..).partition(|h| {
+                                    h.fsed.as_ref().is_some_and(|(_, s)| *s == proof.scope())
+                                        && proof.indices().contains(&h.index)
+                                });
+                            held = rest;
+                            for mut h in mine {
+                                if let Some((t, _)) = &h.fsed
+                                    && h.encrypted
+                                    && rx.decrypt(&proof, t, &mut h.bytes).is_err()
+                                {
+                                    rep.note(Finding::AuthFailed);
+                                    continue;
+                                }
+                                released.push((h.index, h.bytes));
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => rep.note(Finding::from_fsed(&e)),
+                    }
+                    while let Some(ev) = rx.poll_event(now) {
+                        match ev {
+                            cse_fsed::Event::FrameStart { frame_counter, .. } => {
+                                rep.frame_counter = Some(frame_counter);
+                            }
+                            cse_fsed::Event::FrameComplete { clean, .. } => complete = Some(clean),
+                            cse_fsed::Event::ScopeFailed(f) => {
+                                held.retain(|h| h.fsed.as_ref().is_none_or(|(_, s)| *s != f.scope));
+                                rep.note(Finding::ScopeFailed);
+                            }
+                            cse_fsed::Event::KeyRollover { .. } => {
+                                rep.key_rollover = true;
+                                let _ = rx.retire_key();
+                            }
+                            cse_fsed::Event::Fusa(f) => rep.note(Finding::from_fusa(&f)),
+                            _ => rep.note(Finding::NotClean),
+                        }
+                    }
+                }
+            }
+        }
+        if complete != Some(true) {
+            rep.note(Finding::NotClean);
+        }
+        // Packets still held: their scope never verified. Never released.
+        if !held.is_empty() {
+            rep.note(Finding::ScopeFailed);
+        }
+        rep.clean = rep.findings.is_empty();
+        released.sort_by_key(|(i, _)| *i);
+        rep.released = released.len();
+        for (_, b) in released {
+            out.extend_from_slice(&b);
+        }
+        rep
+    }
+}

@@ -1,0 +1,43 @@
+//! The error type of the link.
+
+/// Why a link operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LinkError {
+    /// SPDM: handshake, certificate, session or record failure.
+    #[error("SPDM: {0}")]
+    Spdm(#[from] spdm_lite::Error),
+    /// Key derivation from the export master secret failed.
+    #[error("key derivation: {0}")]
+    Derive(#[from] spdm_lite::CryptoError),
+    /// CCISE: a protected register transaction was refused.
+    #[error("CCISE: {0}")]
+    Cci(#[from] ccise::Error),
+    /// The SEP transmitter refused a packet or configuration.
+    #[error("SEP: {0}")]
+    Sep(#[from] cse_sep::SepError),
+    /// The FSED transmitter refused a packet or configuration.
+    #[error("FSED: {0}")]
+    Fsed(#[from] cse_fsed::FsedError),
+    /// An invalid stream configuration or key.
+    #[error("configuration: {0}")]
+    Config(#[from] cse_core::ConfigError),
+    /// An original frame that is not a valid CSI-2 packet sequence.
+    #[error("CSI-2: {0}")]
+    Framing(#[from] cse_core::csi2::Error),
+    /// No SPDM session yet: keys cannot be derived.
+    #[error("no authenticated session")]
+    NotAuthenticated,
+    /// The sensor's stream registers hold no valid configuration.
+    #[error("stream registers hold no valid configuration")]
+    NotConfigured,
+    /// The configuration changes the key family (GMAC/CMAC, key size) without a rekey.
+    #[error("stream configuration changes the key family of the installed key")]
+    KeyFamilyChanged,
+    /// The SPDM handshake did not finish within the step limit.
+    #[error("SPDM handshake did not finish")]
+    HandshakeStalled,
+    /// An SPDM response that was not the expected one.
+    #[error("unexpected SPDM session response")]
+    UnexpectedResponse,
+}

@@ -1,0 +1,142 @@
+//! Link keys from the SPDM export master secret (DESIGN section 8).
+//!
+//! - Stream keys: `"cse key"` (and `"cse mac key"` for the CMAC suites) and `"cse salt"`, direction
+//!   sensor to controller, the stream's virtual channel, the key generation.
+//! - CCISE keys: `"ccise key"` with direction controller to sensor (writes, read requests) and
+//!   sensor to controller (read responses), virtual channel 0, generation 0. The CCISE IV salt
+//!   is the `"cse salt"` of direction controller to sensor, VC 0: no stream uses that direction,
+//!   so it never collides with a stream salt.
+//!
+//! Every intermediate buffer is zeroized.
+
+use ccise::SessionKeys;
+use cse_core::crypto::SuiteKey;
+use cse_core::csi2::VirtualChannel;
+use cse_core::keys::{Salt, SecretKey};
+use cse_core::{CipherSuite, Direction, KeySize, MacAlgorithm, Profile, TagLen};
+use cse_sep::KeyMaterial;
+use spdm_lite::crypto::RustCrypto;
+use spdm_lite::export::{ExportMasterSecret, LinkKeyPurpose};
+use zeroize::Zeroize;
+
+use crate::LinkError;
+
+/// The suite of the CCISE channel (CMAC: cheap for sensor logic).
+pub const CCISE_SUITE: CipherSuite = CipherSuite::Aes128Cmac;
+
+fn key(
+    ems: &ExportMasterSecret,
+    profile: &Profile,
+    purpose: LinkKeyPurpose,
+    direction: Direction,
+    vc: VirtualChannel,
+    generation: u32,
+    size: KeySize,
+) -> Result<SecretKey, LinkError> {
+    let mut buf = [0u8; 32];
+    let n = match size {
+        KeySize::Aes128 => 16,
+        KeySize::Aes256 => 32,
+    };
+    let r = ems.derive_link_key(
+        &RustCrypto,
+        profile,
+        purpose,
+        direction,
+        vc,
+        generation,
+        &mut buf[..n],
+    );
+    let k = r
+        .map_err(LinkError::from)
+        .and_then(|()| Ok(SecretKey::from_slice(size, &buf[..n])?));
+    buf.zeroize();
+    k
+}
+
+fn salt(
+    ems: &ExportMasterSecret,
+    profile: &Profile,
+    direction: Direction,
+    vc: VirtualChannel,
+    generation: u32,
+) -> Result<Salt, LinkError> {
+    let mut buf = [0u8; 12];
+    let r = ems.derive_link_key(
+        &RustCrypto,
+        profile,
+        LinkKeyPurpose::StreamSalt,
+        direction,
+        vc,
+        generation,
+        &mut buf,
+    );
+    let s = r.map(|()| Salt::new(buf));
+    buf.zeroize();
+    Ok(s?)
+}
+
+/// The stream key material of generation `generation` for the key family of `suite` (its key
+/// size; a separate MAC key for the CMAC family).
+///
+/// # Errors
+/// [`LinkError::Derive`] or [`LinkError::Config`].
+pub fn stream_material(
+    ems: &ExportMasterSecret,
+    profile: &Profile,
+    vc: VirtualChannel,
+    generation: u32,
+    suite: CipherSuite,
+) -> Result<KeyMaterial, LinkError> {
+    let dir = Direction::SensorToController;
+    let size = suite.key_size();
+    let k = key(
+        ems,
+        profile,
+        LinkKeyPurpose::StreamKey,
+        dir,
+        vc,
+        generation,
+        size,
+    )?;
+    let mac = if suite.mac() == MacAlgorithm::Cmac {
+        Some(key(
+            ems,
+            profile,
+            LinkKeyPurpose::StreamMacKey,
+            dir,
+            vc,
+            generation,
+            size,
+        )?)
+    } else {
+        None
+    };
+    let s = salt(ems, profile, dir, vc, generation)?;
+    // 8-byte tags are allowed by the configuration registers: apply their (stricter) limits.
+    Ok(KeyMaterial::new(k, mac, s).with_min_tag_len(TagLen::L8))
+}
+
+/// The CCISE session keys (generation 0).
+///
+/// # Errors
+/// [`LinkError::Derive`] or [`LinkError::Config`].
+pub fn ccise_keys(ems: &ExportMasterSecret, profile: &Profile) -> Result<SessionKeys, LinkError> {
+    let vc = VirtualChannel::new(0)?;
+    let size = CCISE_SUITE.key_size();
+    let p = LinkKeyPurpose::CciseKey;
+    let to_target = key(ems, profile, p, Direction::ControllerToSensor, vc, 0, size)?;
+    let to_ctrl = key(ems, profile, p, Direction::SensorToController, vc, 0, size)?;
+    let s = salt(ems, profile, Direction::ControllerToSensor, vc, 0)?;
+    Ok(SessionKeys::new(
+        SuiteKey::new(CCISE_SUITE, &to_target, None)?,
+        SuiteKey::new(CCISE_SUITE, &to_ctrl, None)?,
+        s,
+    )?)
+}
+
+/// The key id of key generation `generation` (two key slots, ids cycle through 0..=3).
+pub fn key_id(generation: u32) -> cse_core::KeyId {
+    // `generation % 4` is at most 3: always a valid key id.
+    cse_core::KeyId::new((generation % 4) as u8).unwrap_or_default()
+}

@@ -1,0 +1,134 @@
+//! A secured MIPI camera link end to end: the [`Sensor`] and [`Ecu`] endpoints that compose
+//! `spdm-lite` (authentication and keys), `ccise` (protected register writes) and `cse-sep` /
+//! `cse-fsed` (protected image streams), and the scenario behind `cse demo`.
+//!
+//! The order of a link's life, as [`demo`] runs it:
+//!
+//! 1. **Authenticate**: the ECU (SPDM requester) and the sensor (SPDM responder) exchange
+//!    SPDM messages ([`Ecu::write_spdm_request`], [`Sensor::handle_spdm`],
+//!    [`Ecu::handle_spdm_response`]; [`handshake`] drives the loop in one process). The ECU
+//!    checks the sensor's certificate chain with a [`spdm_lite::cert::ChainVerifier`].
+//! 2. **Derive keys**: both ends derive the CCISE keys and the stream keys from the SPDM export
+//!    master secret (DESIGN section 8, labels from [`cse_core::Profile`]), see [`keys`].
+//! 3. **Configure**: the ECU writes the stream configuration (SV, suite, tag length and tag
+//!    mode per block) into the sensor's registers with one CCISE-protected write
+//!    ([`Ecu::seal_stream_config`], [`Sensor::handle_cci_write`]); the layout is [`registers`].
+//! 4. **Stream**: at every frame start the sensor reads its registers and configures its SEP
+//!    or FSED transmitter from them ([`Sensor::transmit_frame`]); the ECU verifies each frame
+//!    against its [`cse_core::Policy`] and gets the original packets back
+//!    ([`Ecu::receive_frame`], [`FrameReport`]).
+//! 5. **Rekey**: after an SPDM KEY_UPDATE both ends derive the next key generation, install it
+//!    in the idle key slot, and the sensor switches to it at the next frame boundary.
+//!
+//! The endpoints are sans-IO in the sense of the protocol crates: they exchange byte buffers
+//! and take time as a number. This crate itself uses `std` (it is the integration layer and the
+//! CLI, not a protocol crate).
+#![forbid(unsafe_code)]
+
+pub mod demo;
+mod ecu;
+mod error;
+pub mod keys;
+pub mod registers;
+pub mod scene;
+mod sensor;
+
+pub use ecu::{Ecu, Finding, FrameReport};
+pub use error::LinkError;
+pub use sensor::{SENSOR_ADDRESS, Sensor, SensorIdentity};
+
+/// Which CSE protocol carries the stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// Service Extension Packets (`cse-sep`): every packet wrapped.
+    Sep,
+    /// Frame-based, legacy-transparent protection (`cse-fsed`).
+    Fsed,
+}
+
+impl Protocol {
+    /// `"SEP"` or `"FSED"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Sep => "SEP",
+            Protocol::Fsed => "FSED",
+        }
+    }
+}
+
+/// A random source reading the operating system's generator (`/dev/urandom`).
+#[derive(Debug, Default)]
+pub struct OsRandom;
+
+impl spdm_lite::crypto::RandomSource for OsRandom {
+    fn fill(&mut self, out: &mut [u8]) -> Result<(), spdm_lite::CryptoError> {
+        use std::io::Read;
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(out))
+            .map_err(|_| spdm_lite::CryptoError::Rng)
+    }
+}
+
+/// Runs the SPDM handshake between `ecu` and `sensor` in one process until the session is
+/// established; returns the number of request/response exchanges.
+///
+/// # Errors
+/// The first SPDM failure on either side (for a counterfeit sensor: the ECU's certificate
+/// check, [`LinkError::Spdm`] with [`spdm_lite::Error::Certificate`]).
+pub fn handshake(ecu: &mut Ecu<'_>, sensor: &mut Sensor<'_>) -> Result<usize, LinkError> {
+    let mut req = vec![0u8; ecu::SPDM_BUF];
+    let mut rsp = vec![0u8; ecu::SPDM_BUF];
+    for steps in 1..=64 {
+        let n = ecu.write_spdm_request(&mut req)?;
+        let m = sensor.handle_spdm(&mut req[..n], &mut rsp)?;
+        if ecu.handle_spdm_response(&mut rsp[..m])? {
+            return Ok(steps);
+        }
+    }
+    Err(LinkError::HandshakeStalled)
+}
+
+/// Writes `config` into the sensor's stream registers over CCISE (one protected write).
+///
+/// # Errors
+/// As [`Ecu::seal_stream_config`] and [`Sensor::handle_cci_write`].
+pub fn configure(
+    ecu: &mut Ecu<'_>,
+    sensor: &mut Sensor<'_>,
+    config: &cse_core::FrameConfig,
+) -> Result<Vec<u8>, LinkError> {
+    let mut frame = [0u8; ccise::wire::MAX_FRAME_LEN];
+    let n = ecu.seal_stream_config(config, &mut frame)?;
+    sensor.handle_cci_write(&frame[..n])?;
+    Ok(frame[..n].to_vec())
+}
+
+/// Runs an SPDM KEY_UPDATE (UpdateAllKeys, then VerifyNewKey) between the endpoints; both
+/// install the next stream key generation and the sensor switches to it at its next frame.
+///
+/// # Errors
+/// An SPDM failure on either side.
+pub fn key_update(ecu: &mut Ecu<'_>, sensor: &mut Sensor<'_>) -> Result<u32, LinkError> {
+    use spdm_lite::msgs::key_update::KeyUpdateOp;
+    for op in [KeyUpdateOp::UPDATE_ALL_KEYS, KeyUpdateOp::VERIFY_NEW_KEY] {
+        let mut req = vec![0u8; ecu::SPDM_BUF];
+        let mut rsp = vec![0u8; ecu::SPDM_BUF];
+        let n = ecu.write_key_update(op, &mut req)?;
+        let m = sensor.handle_spdm(&mut req[..n], &mut rsp)?;
+        ecu.handle_session_response(&mut rsp[..m])?;
+    }
+    Ok(ecu.key_generation())
+}
+
+/// One SPDM HEARTBEAT round trip.
+///
+/// # Errors
+/// An SPDM failure on either side.
+pub fn heartbeat(ecu: &mut Ecu<'_>, sensor: &mut Sensor<'_>) -> Result<(), LinkError> {
+    let mut req = vec![0u8; ecu::SPDM_BUF];
+    let mut rsp = vec![0u8; ecu::SPDM_BUF];
+    let n = ecu.write_heartbeat(&mut req)?;
+    let m = sensor.handle_spdm(&mut req[..n], &mut rsp)?;
+    ecu.handle_session_response(&mut rsp[..m])?;
+    Ok(())
+}

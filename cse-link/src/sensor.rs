@@ -1,0 +1,285 @@
+//! The camera side: SPDM responder, CCISE target over a simulated register map, SEP or FSED
+//! transmitter configured from those registers.
+
+use ccise::{Config as CciConfig, SimSensor, Target};
+use cse_core::csi2::{HeaderForm, Packets, VirtualChannel};
+use cse_core::{Block, CipherSuite, FrameConfig, Profile};
+use spdm_lite::cert::encode_spdm_chain;
+use spdm_lite::crypto::{AlgorithmSet, EcdsaSigningKey, RandomSource, RustCrypto};
+use spdm_lite::responder::{Responder, ResponderConfig};
+
+use crate::{LinkError, Protocol, keys, registers};
+
+/// The sensor's 7-bit I2C address in the demo.
+pub const SENSOR_ADDRESS: u8 = 0x36;
+
+/// A sensor's SPDM identity: its certificate chain (SPDM format) and signing key.
+pub struct SensorIdentity {
+    set: AlgorithmSet,
+    chain: Vec<u8>,
+    key: EcdsaSigningKey,
+}
+
+impl core::fmt::Debug for SensorIdentity {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SensorIdentity")
+            .field("chain_len", &self.chain.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SensorIdentity {
+    /// From concatenated DER certificates (root first, leaf last), the root's DER and the
+    /// leaf's SEC1 DER private key, for algorithm set `set`.
+    ///
+    /// # Errors
+    /// [`LinkError::Spdm`] or [`LinkError::Derive`] for a key or chain that does not parse.
+    pub fn from_der(
+        set: AlgorithmSet,
+        certs: &[u8],
+        root: &[u8],
+        key: &[u8],
+    ) -> Result<Self, LinkError> {
+        let mut chain = vec![0u8; certs.len() + 64];
+        let n = encode_spdm_chain(&RustCrypto, set.hash, root, certs, &mut chain)?;
+        chain.truncate(n);
+        let key = EcdsaSigningKey::from_sec1_der(set.asym, key)?;
+        Ok(SensorIdentity { set, chain, key })
+    }
+
+    /// The algorithm set.
+    pub fn algorithms(&self) -> AlgorithmSet {
+        self.set
+    }
+}
+
+enum Tx {
+    Sep(Box<cse_sep::Transmitter>),
+    Fsed(Box<cse_fsed::Transmitter>),
+}
+
+/// The sensor endpoint.
+pub struct Sensor<'a> {
+    responder: Responder<'a, RustCrypto, EcdsaSigningKey>,
+    profile: Profile,
+    vc: VirtualChannel,
+    regs: SimSensor<0x400>,
+    cci: Option<Target>,
+    tx: Tx,
+    /// (generation, key family suite) of the active stream key.
+    active: Option<(u32, CipherSuite)>,
+    scratch: Vec<u8>,
+    frame_number: u16,
+}
+
+impl core::fmt::Debug for Sensor<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Sensor")
+            .field("vc", &self.vc)
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Sensor<'a> {
+    /// A sensor with `identity`, streaming on `vc` with `protocol`.
+    ///
+    /// # Errors
+    /// [`LinkError::Spdm`] when the identity does not fit the responder.
+    pub fn new(
+        identity: &'a SensorIdentity,
+        rng: &'a mut dyn RandomSource,
+        protocol: Protocol,
+        vc: VirtualChannel,
+    ) -> Result<Self, LinkError> {
+        let responder = Responder::new(
+            RustCrypto,
+            &identity.key,
+            rng,
+            ResponderConfig {
+                algorithms: identity.set,
+                cert_chain: &identity.chain,
+                psk: None,
+                handshake_in_the_clear: false,
+                data_transfer_size: 1024,
+            },
+        )?;
+        let tx = match protocol {
+            Protocol::Sep => Tx::Sep(Box::new(cse_sep::Transmitter::new(
+                cse_sep::Settings::new(vc),
+                1,
+            ))),
+            Protocol::Fsed => Tx::Fsed(Box::new(cse_fsed::Transmitter::new(
+                cse_fsed::Settings::new(vc),
+                1,
+            ))),
+        };
+        Ok(Sensor {
+            responder,
+            profile: Profile::DRAFT_1,
+            vc,
+            regs: SimSensor::demo(),
+            cci: None,
+            tx,
+            active: None,
+            scratch: vec![0u8; 70_000],
+            frame_number: 0,
+        })
+    }
+
+    /// Handles one SPDM request (MCTP message) and writes the response into `out`; derives the
+    /// CCISE keys when the session is established.
+    ///
+    /// # Errors
+    /// [`LinkError::Spdm`] (requests that deserve an SPDM ERROR are answered, not errors).
+    pub fn handle_spdm(&mut self, msg: &mut [u8], out: &mut [u8]) -> Result<usize, LinkError> {
+        let n = self.responder.handle(msg, out)?;
+        if self.cci.is_none()
+            && let Some(s) = self.responder.session()
+        {
+            let keys = keys::ccise_keys(s.export_master_secret(), &self.profile)?;
+            self.cci = Some(Target::new(CciConfig::new(SENSOR_ADDRESS), keys)?);
+        }
+        Ok(n)
+    }
+
+    /// Verifies and applies one protected CCI write (all or nothing).
+    ///
+    /// # Errors
+    /// [`LinkError::NotAuthenticated`] before the session; [`LinkError::Cci`] for a forged,
+    /// replayed or malformed write (nothing applied).
+    pub fn handle_cci_write(&mut self, frame: &[u8]) -> Result<(), LinkError> {
+        let cci = self.cci.as_mut().ok_or(LinkError::NotAuthenticated)?;
+        let _accepted = cci.handle_write(frame, &mut self.regs)?;
+        Ok(())
+    }
+
+    /// The register map (read-only view).
+    pub fn registers(&self) -> &SimSensor<0x400> {
+        &self.regs
+    }
+
+    /// The register map, bypassing CCISE: a fault or a compromised sensor firmware (used by the
+    /// demo's SV-downgrade attack). A genuine integration has no such path.
+    pub fn registers_backdoor(&mut self) -> &mut SimSensor<0x400> {
+        &mut self.regs
+    }
+
+    /// The stream configuration the registers hold now.
+    ///
+    /// # Errors
+    /// As [`registers::decode`].
+    pub fn stream_config(&self) -> Result<FrameConfig, LinkError> {
+        let at = usize::from(registers::STREAM_CONFIG);
+        let generation = self.generation()?;
+        registers::decode(
+            &self.profile,
+            self.regs.registers().get(at..).unwrap_or(&[]),
+            keys::key_id(generation),
+        )
+    }
+
+    fn generation(&self) -> Result<u32, LinkError> {
+        Ok(self
+            .responder
+            .session()
+            .ok_or(LinkError::NotAuthenticated)?
+            .key_generation())
+    }
+
+    /// Configures the transmitter for the next frame from the registers, and switches to a new
+    /// key generation if the SPDM session has one (a frame boundary).
+    fn begin_frame(&mut self) -> Result<(), LinkError> {
+        let config = self.stream_config()?;
+        let family = [Block::Top, Block::Image, Block::Bottom]
+            .iter()
+            .map(|b| config.block(*b))
+            .find(|c| c.sv.authenticates())
+            .map(|c| c.suite)
+            .unwrap_or(config.image.suite);
+        let generation = self.generation()?;
+        let switch = match self.active {
+            None => true,
+            Some((g, fam)) => {
+                if g == generation
+                    && (fam.key_size() != family.key_size() || fam.mac() != family.mac())
+                {
+                    return Err(LinkError::KeyFamilyChanged);
+                }
+                g != generation
+            }
+        };
+        if switch {
+            let s = self
+                .responder
+                .session()
+                .ok_or(LinkError::NotAuthenticated)?;
+            let m = keys::stream_material(
+                s.export_master_secret(),
+                &self.profile,
+                self.vc,
+                generation,
+                family,
+            )?;
+            let id = keys::key_id(generation);
+            match &mut self.tx {
+                Tx::Sep(tx) => {
+                    let _ = tx.retire_key();
+                    tx.install_key(id, m)?;
+                }
+                Tx::Fsed(tx) => {
+                    let _ = tx.retire_key();
+                    tx.install_key(id, m)?;
+                }
+            }
+            self.active = Some((generation, family));
+        }
+        match &mut self.tx {
+            Tx::Sep(tx) => tx.set_config(config)?,
+            Tx::Fsed(tx) => tx.set_config(config)?,
+        }
+        Ok(())
+    }
+
+    /// Protects one frame of original packets (`originals`: FS..FE, concatenated) and appends
+    /// what goes on the wire to `wire`. The configuration comes from the registers, read at the
+    /// frame start.
+    ///
+    /// # Errors
+    /// [`LinkError::NotConfigured`] before the ECU configured the stream; transmitter errors.
+    pub fn transmit_frame(
+        &mut self,
+        originals: &[u8],
+        wire: &mut Vec<u8>,
+    ) -> Result<(), LinkError> {
+        self.begin_frame()?;
+        self.frame_number = self.frame_number.wrapping_add(1);
+        let mut ins = [0u8; cse_fsed::tx::MAX_INSERTED_LEN];
+        for p in Packets::new(originals, HeaderForm::Dphy) {
+            let raw = p.map_err(|e| LinkError::Framing(e.error))?.raw;
+            match &mut self.tx {
+                Tx::Sep(tx) => {
+                    let need = raw.len() + 1024;
+                    if self.scratch.len() < need {
+                        self.scratch.resize(need, 0);
+                    }
+                    let r = tx.protect(raw, &mut self.scratch)?;
+                    wire.extend_from_slice(self.scratch.get(..r.len).unwrap_or(&[]));
+                }
+                Tx::Fsed(tx) => {
+                    let r = {
+                        // Protected in place (SV-1 encrypts the payload): work on the copy
+                        // that goes on the wire.
+                        let mut pkt = raw.to_vec();
+                        let r = tx.protect(&mut pkt, &mut ins)?;
+                        wire.extend_from_slice(r.before(&ins));
+                        wire.extend_from_slice(&pkt);
+                        r
+                    };
+                    wire.extend_from_slice(r.after(&ins));
+                }
+            }
+        }
+        Ok(())
+    }
+}
