@@ -211,7 +211,7 @@ pub(crate) const USAGE: &str = "\
 ";
 
 fn hex(s: &str) -> Result<Vec<u8>, String> {
-    if s.len() % 2 != 0 || s.is_empty() {
+    if !s.len().is_multiple_of(2) || s.is_empty() {
         return Err(format!("--psk: odd or empty hex string {s:?}"));
     }
     (0..s.len())
@@ -309,10 +309,8 @@ pub(crate) fn load_spdm_chain(
         return Ok(file.to_vec());
     }
     let mut certs = Vec::new();
-    if let Some(r) = root {
-        if !file.starts_with(r) {
-            certs.extend_from_slice(r);
-        }
+    if let Some(r) = root.filter(|r| !file.starts_with(r)) {
+        certs.extend_from_slice(r);
     }
     certs.extend_from_slice(file);
     let mut it = DerCertificates::new(&certs);
