@@ -1,0 +1,377 @@
+//! Shared parts of the `spdm-responder` and `spdm-requester` examples: the spdm-emu socket
+//! framing, command-line options, file loading, an OS random source and message naming.
+
+// Each example uses only part of this module.
+#![allow(dead_code)]
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+
+use spdm_lite::CryptoError;
+use spdm_lite::cert::{DerCertificates, encode_spdm_chain};
+use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RandomSource, RustCrypto};
+use spdm_lite::msgs::Code;
+use spdm_lite::record::{MCTP_SECURED, MCTP_SPDM, SPDM_OFFSET};
+
+/// spdm-emu `SOCKET_SPDM_COMMAND_NORMAL`: one transport message follows.
+pub(crate) const CMD_NORMAL: u32 = 0x0001;
+/// spdm-emu `SOCKET_SPDM_COMMAND_CONTINUE`: echoed, then the connection closes.
+pub(crate) const CMD_CONTINUE: u32 = 0xFFFD;
+/// spdm-emu `SOCKET_SPDM_COMMAND_SHUTDOWN`: echoed with size 0, then the responder exits.
+pub(crate) const CMD_SHUTDOWN: u32 = 0xFFFE;
+/// spdm-emu `SOCKET_SPDM_COMMAND_UNKNOWN`: the answer to any other command.
+pub(crate) const CMD_UNKNOWN: u32 = 0xFFFF;
+/// spdm-emu `SOCKET_SPDM_COMMAND_TEST`: the hello exchanged first.
+pub(crate) const CMD_TEST: u32 = 0xDEAD;
+/// spdm-emu `SOCKET_TRANSPORT_TYPE_MCTP`.
+pub(crate) const TRANSPORT_MCTP: u32 = 1;
+/// The requester's hello (NUL included, 14 bytes).
+pub(crate) const CLIENT_HELLO: &[u8] = b"Client Hello!\0";
+/// The responder's hello (NUL included, 14 bytes).
+pub(crate) const SERVER_HELLO: &[u8] = b"Server Hello!\0";
+/// Largest payload accepted in one frame.
+pub(crate) const MAX_FRAME: usize = 0x1_0000;
+
+/// Human name of a socket command.
+pub(crate) fn command_name(cmd: u32) -> String {
+    match cmd {
+        CMD_NORMAL => "NORMAL".into(),
+        CMD_CONTINUE => "CONTINUE".into(),
+        CMD_SHUTDOWN => "SHUTDOWN".into(),
+        CMD_UNKNOWN => "UNKNOWN".into(),
+        CMD_TEST => "TEST".into(),
+        other => format!("command 0x{other:04x}"),
+    }
+}
+
+/// Writes one frame: `command u32 BE | transport u32 BE | size u32 BE | payload`.
+pub(crate) fn write_frame(
+    s: &mut TcpStream,
+    cmd: u32,
+    transport: u32,
+    payload: &[u8],
+) -> io::Result<()> {
+    let size = u32::try_from(payload.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
+    let mut f = Vec::with_capacity(12 + payload.len());
+    f.extend_from_slice(&cmd.to_be_bytes());
+    f.extend_from_slice(&transport.to_be_bytes());
+    f.extend_from_slice(&size.to_be_bytes());
+    f.extend_from_slice(payload);
+    s.write_all(&f)?;
+    s.flush()
+}
+
+/// Reads one frame; `None` on a clean end of stream before a frame starts.
+pub(crate) fn read_frame(s: &mut TcpStream) -> io::Result<Option<(u32, u32, Vec<u8>)>> {
+    let mut hdr = [0u8; 12];
+    let mut got = 0;
+    while got < hdr.len() {
+        let n = s.read(&mut hdr[got..])?;
+        if n == 0 {
+            return if got == 0 {
+                Ok(None)
+            } else {
+                Err(io::ErrorKind::UnexpectedEof.into())
+            };
+        }
+        got += n;
+    }
+    let word = |i: usize| u32::from_be_bytes([hdr[i], hdr[i + 1], hdr[i + 2], hdr[i + 3]]);
+    let (cmd, transport, size) = (word(0), word(4), word(8) as usize);
+    if size > MAX_FRAME {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("frame of {size} bytes"),
+        ));
+    }
+    let mut payload = vec![0u8; size];
+    s.read_exact(&mut payload)?;
+    Ok(Some((cmd, transport, payload)))
+}
+
+/// The SPDM name of a request/response code.
+pub(crate) fn code_name(code: u8) -> String {
+    let name = match Code(code) {
+        Code::DIGESTS => "DIGESTS",
+        Code::CERTIFICATE => "CERTIFICATE",
+        Code::CHALLENGE_AUTH => "CHALLENGE_AUTH",
+        Code::VERSION => "VERSION",
+        Code::CAPABILITIES => "CAPABILITIES",
+        Code::ALGORITHMS => "ALGORITHMS",
+        Code::KEY_EXCHANGE_RSP => "KEY_EXCHANGE_RSP",
+        Code::FINISH_RSP => "FINISH_RSP",
+        Code::PSK_EXCHANGE_RSP => "PSK_EXCHANGE_RSP",
+        Code::PSK_FINISH_RSP => "PSK_FINISH_RSP",
+        Code::HEARTBEAT_ACK => "HEARTBEAT_ACK",
+        Code::KEY_UPDATE_ACK => "KEY_UPDATE_ACK",
+        Code::END_SESSION_ACK => "END_SESSION_ACK",
+        Code::ERROR => "ERROR",
+        Code::GET_DIGESTS => "GET_DIGESTS",
+        Code::GET_CERTIFICATE => "GET_CERTIFICATE",
+        Code::CHALLENGE => "CHALLENGE",
+        Code::GET_VERSION => "GET_VERSION",
+        Code::GET_CAPABILITIES => "GET_CAPABILITIES",
+        Code::NEGOTIATE_ALGORITHMS => "NEGOTIATE_ALGORITHMS",
+        Code::KEY_EXCHANGE => "KEY_EXCHANGE",
+        Code::FINISH => "FINISH",
+        Code::PSK_EXCHANGE => "PSK_EXCHANGE",
+        Code::PSK_FINISH => "PSK_FINISH",
+        Code::HEARTBEAT => "HEARTBEAT",
+        Code::KEY_UPDATE => "KEY_UPDATE",
+        Code::END_SESSION => "END_SESSION",
+        Code::RESPOND_IF_READY => "RESPOND_IF_READY",
+        _ => return format!("code 0x{code:02x}"),
+    };
+    name.into()
+}
+
+/// The SPDM code of a plain MCTP message (`0x05‖SPDM`).
+pub(crate) fn plain_code(msg: &[u8]) -> Option<u8> {
+    (msg.first() == Some(&MCTP_SPDM)).then(|| msg.get(2).copied())?
+}
+
+/// The SPDM code inside a record that was just opened in place (the plaintext sits at
+/// [`SPDM_OFFSET`]).
+pub(crate) fn opened_code(rec: &[u8]) -> Option<u8> {
+    (rec.first() == Some(&MCTP_SECURED) && rec.get(SPDM_OFFSET - 1) == Some(&MCTP_SPDM))
+        .then(|| rec.get(SPDM_OFFSET + 1).copied())?
+}
+
+/// Session id of a record.
+pub(crate) fn record_session(rec: &[u8]) -> Option<u32> {
+    spdm_lite::record::session_id(rec).ok()
+}
+
+/// A readable description of an MCTP message whose SPDM code is `code` (if known).
+pub(crate) fn describe(msg: &[u8], code: Option<u8>, hint: &str) -> String {
+    let name = code.map_or_else(|| hint.to_string(), code_name);
+    match msg.first() {
+        Some(&MCTP_SPDM) => format!("{name} ({} bytes, plain)", msg.len()),
+        Some(&MCTP_SECURED) => format!(
+            "{name} ({} bytes, secured record, session 0x{:08x})",
+            msg.len(),
+            record_session(msg).unwrap_or(0)
+        ),
+        Some(t) => format!("MCTP type 0x{t:02x} ({} bytes)", msg.len()),
+        None => "empty message".into(),
+    }
+}
+
+/// Random bytes from the operating system (`/dev/urandom`).
+pub(crate) struct OsRng;
+
+impl RandomSource for OsRng {
+    fn fill(&mut self, out: &mut [u8]) -> Result<(), CryptoError> {
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(out))
+            .map_err(|_| CryptoError::Rng)
+    }
+}
+
+/// Command-line options shared by both examples.
+#[derive(Debug)]
+pub(crate) struct Options {
+    /// TCP port on 127.0.0.1.
+    pub(crate) port: u16,
+    /// Algorithm set.
+    pub(crate) set: AlgorithmSet,
+    /// Certificate chain file (responder).
+    pub(crate) chain: Option<PathBuf>,
+    /// Private key file (responder).
+    pub(crate) key: Option<PathBuf>,
+    /// Trust anchor file.
+    pub(crate) root: Option<PathBuf>,
+    /// Pre-shared key.
+    pub(crate) psk: Option<Vec<u8>>,
+    /// PSK hint.
+    pub(crate) psk_hint: Vec<u8>,
+    /// Offer HANDSHAKE_IN_THE_CLEAR.
+    pub(crate) in_clear: bool,
+    /// Responder: PSK without context (no PSK_FINISH). Requester: skip CHALLENGE.
+    pub(crate) no_psk_finish: bool,
+    /// Requester: skip CHALLENGE.
+    pub(crate) no_challenge: bool,
+}
+
+/// The usage text common to both examples.
+pub(crate) const USAGE: &str = "\
+  --port N          TCP port on 127.0.0.1 (default 2323)
+  --set a|b         algorithm set: a = SHA-256/P-256/secp256r1/AES-128-GCM (default),
+                    b = SHA-384/P-384/secp384r1/AES-256-GCM
+  --version 1.2     SPDM version (only 1.2 is spoken)
+  --chain FILE      responder certificate chain, DER: an SPDM chain or concatenated
+                    certificates root..leaf (default: tests/pki/<p256|p384>/chain.der)
+  --key FILE        responder private key, SEC1 or PKCS#8 DER (default: tests/pki/.../leaf.key.der)
+  --root FILE       trust anchor, root certificate DER (default: tests/pki/.../root.cert.der)
+  --psk HEX         use PSK_EXCHANGE with this pre-shared key
+  --psk-hint TEXT   PSK hint (default \"cam0\")
+  --in-clear        offer HANDSHAKE_IN_THE_CLEAR
+";
+
+fn hex(s: &str) -> Result<Vec<u8>, String> {
+    if !s.len().is_multiple_of(2) || s.is_empty() {
+        return Err(format!("--psk: odd or empty hex string {s:?}"));
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| {
+            s.get(i..i + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+                .ok_or_else(|| format!("--psk: not hex: {s:?}"))
+        })
+        .collect()
+}
+
+/// Parses `std::env::args()`; `extra` names the flags (without value) only one example knows.
+pub(crate) fn parse_args(extra: &[&str], usage: &str) -> Result<Options, String> {
+    let mut o = Options {
+        port: 2323,
+        set: AlgorithmSet::SET_A,
+        chain: None,
+        key: None,
+        root: None,
+        psk: None,
+        psk_hint: b"cam0".to_vec(),
+        in_clear: false,
+        no_psk_finish: false,
+        no_challenge: false,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--port" => {
+                let v = value()?;
+                o.port = v.parse().map_err(|_| format!("--port: bad port {v:?}"))?;
+            }
+            "--set" => {
+                o.set = match value()?.to_ascii_lowercase().as_str() {
+                    "a" => AlgorithmSet::SET_A,
+                    "b" => AlgorithmSet::SET_B,
+                    v => return Err(format!("--set: expected a or b, got {v:?}")),
+                }
+            }
+            "--version" => {
+                let v = value()?;
+                if v != "1.2" {
+                    return Err(format!("--version: only 1.2 is supported, got {v:?}"));
+                }
+            }
+            "--chain" => o.chain = Some(value()?.into()),
+            "--key" => o.key = Some(value()?.into()),
+            "--root" => o.root = Some(value()?.into()),
+            "--psk" => o.psk = Some(hex(&value()?)?),
+            "--psk-hint" => o.psk_hint = value()?.into_bytes(),
+            "--in-clear" => o.in_clear = true,
+            "--no-psk-finish" if extra.contains(&"--no-psk-finish") => o.no_psk_finish = true,
+            "--no-challenge" if extra.contains(&"--no-challenge") => o.no_challenge = true,
+            "-h" | "--help" => return Err(usage.into()),
+            other => return Err(format!("unknown argument {other:?}\n{usage}")),
+        }
+    }
+    Ok(o)
+}
+
+/// A file of the committed test PKI for `set`.
+pub(crate) fn test_pki(set: AlgorithmSet, name: &str) -> PathBuf {
+    let dir = match set.asym {
+        AsymAlgo::EcdsaP256 => "p256",
+        _ => "p384",
+    };
+    [env!("CARGO_MANIFEST_DIR"), "tests", "pki", dir, name]
+        .iter()
+        .collect()
+}
+
+/// Reads a file, naming it in the error.
+pub(crate) fn read_file(p: &PathBuf) -> Result<Vec<u8>, String> {
+    std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))
+}
+
+/// Builds the SPDM chain from a file holding either an SPDM chain or concatenated DER
+/// certificates (root first). With `root`, a concatenated chain that does not start with it
+/// gets it prepended.
+pub(crate) fn load_spdm_chain(
+    set: AlgorithmSet,
+    file: &[u8],
+    root: Option<&[u8]>,
+) -> Result<Vec<u8>, String> {
+    if file.first() != Some(&0x30) {
+        // Already an SPDM chain: Length(2, LE) must be the file length.
+        let len = file
+            .get(..2)
+            .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])));
+        if len != Some(file.len()) {
+            return Err("chain file is neither DER certificates nor an SPDM chain".into());
+        }
+        return Ok(file.to_vec());
+    }
+    let mut certs = Vec::new();
+    if let Some(r) = root.filter(|r| !file.starts_with(r)) {
+        certs.extend_from_slice(r);
+    }
+    certs.extend_from_slice(file);
+    let mut it = DerCertificates::new(&certs);
+    let first = match it.next() {
+        Some(Ok(c)) => c.to_vec(),
+        _ => return Err("chain file: malformed DER certificate".into()),
+    };
+    if it.any(|c| c.is_err()) {
+        return Err("chain file: malformed DER certificate".into());
+    }
+    let mut out = vec![0u8; certs.len() + 4 + 64];
+    let n = encode_spdm_chain(&RustCrypto, set.hash, &first, &certs, &mut out)
+        .map_err(|e| format!("chain: {e}"))?;
+    out.truncate(n);
+    Ok(out)
+}
+
+/// One DER TLV at the start of `b`: (tag, content, rest).
+fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let tag = *b.first()?;
+    let first = *b.get(1)?;
+    let (hdr, len) = if first < 0x80 {
+        (2, usize::from(first))
+    } else {
+        let n = usize::from(first & 0x7F);
+        if n == 0 || n > 3 {
+            return None;
+        }
+        let len = b
+            .get(2..2 + n)?
+            .iter()
+            .fold(0usize, |a, &x| (a << 8) | usize::from(x));
+        (2 + n, len)
+    };
+    let content = b.get(hdr..hdr.checked_add(len)?)?;
+    Some((tag, content, b.get(hdr + len..)?))
+}
+
+/// Loads a private key of `set` from SEC1 `ECPrivateKey` DER or PKCS#8 `PrivateKeyInfo` DER
+/// (whose OCTET STRING holds the SEC1 key).
+pub(crate) fn load_key(set: AlgorithmSet, der: &[u8]) -> Result<EcdsaSigningKey, String> {
+    if let Ok(k) = EcdsaSigningKey::from_sec1_der(set.asym, der) {
+        return Ok(k);
+    }
+    // PrivateKeyInfo ::= SEQUENCE { version INTEGER, algorithm SEQUENCE, privateKey OCTET STRING, .. }
+    let inner = tlv(der)
+        .filter(|(t, ..)| *t == 0x30)
+        .and_then(|(_, seq, _)| {
+            let (t, _, rest) = tlv(seq)?;
+            (t == 0x02).then_some(())?;
+            let (t, _, rest) = tlv(rest)?;
+            (t == 0x30).then_some(())?;
+            let (t, key, _) = tlv(rest)?;
+            (t == 0x04).then_some(key)
+        })
+        .ok_or("key: neither a SEC1 nor a PKCS#8 DER EC private key")?;
+    EcdsaSigningKey::from_sec1_der(set.asym, inner)
+        .map_err(|_| "key: not a private key of the chosen algorithm set's curve".to_string())
+}
+
+/// `A` or `B`.
+pub(crate) fn set_name(set: AlgorithmSet) -> &'static str {
+    if set == AlgorithmSet::SET_A { "A" } else { "B" }
+}

@@ -1,0 +1,269 @@
+//! Runs the `spdm-requester` example against the `spdm-responder` example over loopback TCP
+//! (the spdm-emu socket protocol, MCTP transport): algorithm sets A and B with certificates,
+//! HANDSHAKE_IN_THE_CLEAR, and PSK with and without PSK_FINISH. Both processes must exit 0 by
+//! themselves and their logs must show the session, END_SESSION and SHUTDOWN.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// `target/<profile>/`, from this test binary's path (`target/<profile>/deps/..`).
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+/// Builds the two examples (a no-op when `cargo test` already did) and returns their paths.
+fn examples() -> (PathBuf, PathBuf) {
+    static BUILT: std::sync::OnceLock<(PathBuf, PathBuf)> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let dir = profile_dir();
+            let target = dir.parent().unwrap();
+            let mut cmd = Command::new(env!("CARGO"));
+            cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+                .args(["build", "--quiet", "--features", "std"])
+                .args(["--example", "spdm-responder", "--example", "spdm-requester"])
+                .arg("--target-dir")
+                .arg(target);
+            if dir.file_name().is_some_and(|n| n == "release") {
+                cmd.arg("--release");
+            }
+            let status = cmd.status().unwrap();
+            assert!(status.success(), "building the examples failed: {status}");
+            let exe = |n: &str| {
+                let p = dir
+                    .join("examples")
+                    .join(format!("{n}{}", std::env::consts::EXE_SUFFIX));
+                assert!(p.is_file(), "{} missing", p.display());
+                p
+            };
+            (exe("spdm-responder"), exe("spdm-requester"))
+        })
+        .clone()
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Collects a child's stdout and stderr lines into a channel (echoed for `--nocapture`).
+fn pump(child: &mut Child, who: &'static str) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    let err = child.stderr.take().unwrap();
+    fn spawn<R: Read + Send + 'static>(r: R, tx: mpsc::Sender<String>, who: &'static str) {
+        std::thread::spawn(move || {
+            for line in BufReader::new(r).lines().map_while(Result::ok) {
+                println!("({who}) {line}");
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    spawn(out, tx.clone(), who);
+    spawn(err, tx, who);
+    rx
+}
+
+/// Waits for `child` until the deadline; kills it and fails past it.
+fn wait(child: &mut Child, deadline: Instant, who: &str) -> std::process::ExitStatus {
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{who} did not finish within {LIMIT:?}: killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+struct Killer(Option<Child>);
+
+impl Drop for Killer {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take()
+            && c.try_wait().ok().flatten().is_none()
+        {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Runs responder and requester with `args` (given to both); returns both logs.
+fn run_pair(args: &[&str]) -> (Vec<String>, Vec<String>) {
+    let (rsp_exe, req_exe) = examples();
+    let deadline = Instant::now() + LIMIT;
+    let port = free_port().to_string();
+    let mut rsp = Killer(Some(
+        Command::new(&rsp_exe)
+            .args(["--port", &port])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
+    let rsp_rx = pump(rsp.0.as_mut().unwrap(), "responder");
+    let mut rsp_log = Vec::new();
+    // Wait until it listens.
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rsp_rx.recv_timeout(left) {
+            Ok(line) => {
+                let ready = line.contains("listening on");
+                rsp_log.push(line);
+                if ready {
+                    break;
+                }
+            }
+            Err(e) => panic!("responder never listened ({e}): {rsp_log:#?}"),
+        }
+    }
+    let mut req = Killer(Some(
+        Command::new(&req_exe)
+            .args(["--port", &port])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
+    let req_rx = pump(req.0.as_mut().unwrap(), "requester");
+    let req_status = wait(req.0.as_mut().unwrap(), deadline, "spdm-requester");
+    let rsp_status = wait(rsp.0.as_mut().unwrap(), deadline, "spdm-responder");
+    // The pumps end with the pipes.
+    let drain = |rx: mpsc::Receiver<String>, log: &mut Vec<String>| {
+        while let Ok(l) = rx.recv_timeout(Duration::from_secs(5)) {
+            log.push(l);
+        }
+    };
+    let mut req_log = Vec::new();
+    drain(req_rx, &mut req_log);
+    drain(rsp_rx, &mut rsp_log);
+    assert!(req_status.success(), "requester {req_status}: {req_log:#?}");
+    assert!(rsp_status.success(), "responder {rsp_status}: {rsp_log:#?}");
+    (req_log, rsp_log)
+}
+
+fn has(log: &[String], needle: &str) -> bool {
+    log.iter().any(|l| l.contains(needle))
+}
+
+fn assert_complete_session(args: &[&str], set: &str, handshake: &[&str]) {
+    let (req, rsp) = run_pair(args);
+    let dump = || format!("requester: {req:#?}\nresponder: {rsp:#?}");
+    for (log, side) in [(&req, "requester"), (&rsp, "responder")] {
+        for needle in [
+            "TEST hello",
+            "session established: id 0x",
+            &format!(", set {set}"),
+            "END_SESSION",
+            "SHUTDOWN",
+        ] {
+            assert!(has(log, needle), "{side} log lacks {needle:?}\n{}", dump());
+        }
+        for m in handshake {
+            assert!(has(log, m), "{side} log lacks {m:?}\n{}", dump());
+        }
+        assert!(!has(log, "error"), "{side} logged an error\n{}", dump());
+    }
+    assert!(has(&req, "<- END_SESSION_ACK"), "{}", dump());
+    assert!(has(&req, "<- SHUTDOWN (echo)"), "{}", dump());
+    assert!(has(&rsp, "<- KEY_UPDATE"), "{}", dump());
+    assert!(has(&rsp, "<- SHUTDOWN"), "{}", dump());
+    assert!(has(&rsp, "session ended"), "{}", dump());
+    // The same session id on both sides.
+    let id = |log: &[String]| {
+        log.iter()
+            .find_map(|l| l.split("session established: id ").nth(1))
+            .map(|s| s.split(',').next().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(id(&req), id(&rsp), "{}", dump());
+}
+
+const CERT: &[&str] = &[
+    "GET_CERTIFICATE",
+    "CHALLENGE_AUTH",
+    "KEY_EXCHANGE_RSP",
+    "FINISH (",
+];
+
+#[test]
+fn requester_example_completes_a_set_a_certificate_session_with_the_responder_example() {
+    assert_complete_session(&["--set", "a"], "A", CERT);
+}
+
+#[test]
+fn requester_example_completes_a_set_b_certificate_session_with_the_responder_example() {
+    assert_complete_session(&["--set", "b", "--version", "1.2"], "B", CERT);
+}
+
+#[test]
+fn requester_example_completes_a_handshake_in_the_clear_session() {
+    let (req, _) = run_pair(&["--set", "a", "--in-clear"]);
+    // FINISH and FINISH_RSP travel as plain MCTP messages.
+    assert!(
+        has(&req, "-> FINISH (") && has(&req, "<- FINISH_RSP ("),
+        "{req:#?}"
+    );
+    assert!(
+        req.iter()
+            .any(|l| l.contains("FINISH_RSP") && l.contains("plain")),
+        "{req:#?}"
+    );
+    assert!(has(&req, "<- END_SESSION_ACK"), "{req:#?}");
+}
+
+#[test]
+fn requester_example_completes_a_psk_session_with_the_responder_example() {
+    let psk = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    assert_complete_session(
+        &["--set", "a", "--psk", psk, "--psk-hint", "cam0"],
+        "A",
+        &["PSK_EXCHANGE_RSP", "PSK_FINISH"],
+    );
+}
+
+#[test]
+fn requester_example_fails_cleanly_with_the_wrong_psk() {
+    let (rsp_exe, req_exe) = examples();
+    let deadline = Instant::now() + LIMIT;
+    let port = free_port().to_string();
+    let mut rsp = Killer(Some(
+        Command::new(&rsp_exe)
+            .args(["--port", &port, "--psk", "0102030405060708"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
+    // Wait for the listening line (the pump keeps reading, so the responder never writes
+    // into a closed pipe).
+    let rx = pump(rsp.0.as_mut().unwrap(), "responder");
+    let first = rx.recv_timeout(LIMIT).unwrap();
+    assert!(first.contains("listening on"), "{first}");
+    let out = Command::new(&req_exe)
+        .args(["--port", &port, "--psk", "0102030405060709"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a wrong PSK must fail");
+    assert!(stderr.contains("error"), "{stderr}");
+    // The requester closed the connection without SHUTDOWN: the responder exits on EOF.
+    let st = wait(rsp.0.as_mut().unwrap(), deadline, "spdm-responder");
+    assert!(st.success(), "{st}");
+}
