@@ -17,20 +17,12 @@ use criterion::{
     BatchSize, BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group,
     measurement::WallTime,
 };
+use cse_benches::link::{AAD, FRAME, IV, LINE, LINES, config, line, material, short, vc};
 use cse_benches::pattern;
-use cse_core::csi2::{DataType, Emitter, HeaderForm, Packets, VirtualChannel};
-use cse_core::keys::{Salt, SecretKey};
-use cse_core::{
-    BlockConfig, CipherSuite, FrameConfig, KeyId, Policy, SecurityVariant, TagLen, TagMode,
-};
+use cse_core::csi2::{DataType, HeaderForm, Packets};
+use cse_core::{CipherSuite, FrameConfig, KeyId, Policy, SecurityVariant, TagMode};
 use cse_fsed::tx::MAX_INSERTED_LEN;
-use cse_fsed::{Delivery, KeyMaterial, Receiver, Settings, Transmitter};
-
-const LINE: usize = 5760;
-const LINES: usize = 2160;
-const FRAME: usize = LINE * LINES;
-const AAD: [u8; 48] = [0xc5; 48];
-const IV: [u8; 12] = [0x5a; 12];
+use cse_fsed::{Delivery, Receiver, Settings, Transmitter};
 
 fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
     let mut g = c.benchmark_group(name);
@@ -38,29 +30,6 @@ fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_millis(1000));
     g
-}
-
-fn vc() -> VirtualChannel {
-    VirtualChannel::new(0).expect("vc")
-}
-
-fn material(suite: CipherSuite) -> KeyMaterial {
-    let n = suite.key_size().len();
-    let key = SecretKey::from_slice(suite.key_size(), &[0x42; 32][..n]).expect("key");
-    let mac = suite
-        .needs_mac_key()
-        .then(|| SecretKey::from_slice(suite.key_size(), &[0x24; 32][..n]).expect("key"));
-    KeyMaterial::new(key, mac, Salt::new([9; 12]))
-}
-
-fn config(sv: SecurityVariant, suite: CipherSuite) -> FrameConfig {
-    let b = BlockConfig {
-        sv,
-        suite,
-        tag_len: TagLen::L16,
-        tag_mode: TagMode::PerFrame,
-    };
-    FrameConfig::uniform(b, KeyId::default())
 }
 
 fn tx(cfg: FrameConfig, suite: CipherSuite) -> Transmitter {
@@ -76,22 +45,6 @@ fn rx(suite: CipherSuite) -> Receiver {
     r.install_key(KeyId::default(), material(suite))
         .expect("key");
     r
-}
-
-fn short(dt: DataType) -> Vec<u8> {
-    let mut b = vec![0u8; 4];
-    Emitter::new(&mut b, HeaderForm::Dphy)
-        .short(vc(), dt, 1)
-        .expect("short");
-    b
-}
-
-fn line(len: usize) -> Vec<u8> {
-    let mut b = vec![0u8; len + 6];
-    Emitter::new(&mut b, HeaderForm::Dphy)
-        .long(vc(), DataType::RAW12, &pattern(len))
-        .expect("line");
-    b
 }
 
 /// Protects `packets` in order, returning the transmitted stream packet by packet.
@@ -147,7 +100,7 @@ fn verify_stream(r: &mut Receiver, stream: &mut [Vec<u8>]) {
 }
 
 fn bench_variant(c: &mut Criterion, name: &str, sv: SecurityVariant, suite: CipherSuite) {
-    let cfg = config(sv, suite);
+    let cfg = config(sv, suite, TagMode::PerFrame);
     let aws = aws();
     let sizes = [LINE, 2 * LINE, FRAME];
 
@@ -274,7 +227,7 @@ fn sv3_stride4(c: &mut Criterion) {
 /// bytes (AES-256-GCM with the frame as AAD and no plaintext).
 fn frame_gmac(c: &mut Criterion) {
     let suite = CipherSuite::Aes256Gmac;
-    let cfg = config(SecurityVariant::FullIntegrity, suite);
+    let cfg = config(SecurityVariant::FullIntegrity, suite, TagMode::PerFrame);
     let aws = aws();
     let frame = pattern(FRAME);
     let packets = frame_packets(LINES, LINE);

@@ -15,19 +15,11 @@ use criterion::{
     BatchSize, BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group,
     measurement::WallTime,
 };
+use cse_benches::link::{AAD, FRAME, IV, LINE, LINES, config, line, material, short, vc};
 use cse_benches::pattern;
-use cse_core::csi2::{DataType, Emitter, HeaderForm, VirtualChannel};
-use cse_core::keys::{Salt, SecretKey};
-use cse_core::{
-    BlockConfig, CipherSuite, FrameConfig, KeyId, Policy, SecurityVariant, TagLen, TagMode,
-};
-use cse_sep::{Delivery, KeyMaterial, Receiver, Settings, Transmitter};
-
-const LINE: usize = 5760;
-const LINES: usize = 2160;
-const FRAME: usize = LINE * LINES;
-const AAD: [u8; 48] = [0xc5; 48];
-const IV: [u8; 12] = [0x5a; 12];
+use cse_core::csi2::DataType;
+use cse_core::{CipherSuite, FrameConfig, KeyId, Policy, SecurityVariant, TagMode};
+use cse_sep::{Delivery, Receiver, Settings, Transmitter};
 
 fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
     let mut g = c.benchmark_group(name);
@@ -35,29 +27,6 @@ fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_millis(1000));
     g
-}
-
-fn vc() -> VirtualChannel {
-    VirtualChannel::new(0).expect("vc")
-}
-
-fn material(suite: CipherSuite) -> KeyMaterial {
-    let n = suite.key_size().len();
-    let key = SecretKey::from_slice(suite.key_size(), &[0x42; 32][..n]).expect("key");
-    let mac = suite
-        .needs_mac_key()
-        .then(|| SecretKey::from_slice(suite.key_size(), &[0x24; 32][..n]).expect("key"));
-    KeyMaterial::new(key, mac, Salt::new([9; 12]))
-}
-
-fn config(sv: SecurityVariant, suite: CipherSuite) -> FrameConfig {
-    let b = BlockConfig {
-        sv,
-        suite,
-        tag_len: TagLen::L16,
-        tag_mode: TagMode::PerMessage,
-    };
-    FrameConfig::uniform(b, KeyId::default())
 }
 
 fn tx(cfg: FrameConfig, suite: CipherSuite) -> Transmitter {
@@ -73,22 +42,6 @@ fn rx(suite: CipherSuite) -> Receiver {
     r.install_key(KeyId::default(), material(suite))
         .expect("key");
     r
-}
-
-fn short(dt: DataType) -> Vec<u8> {
-    let mut b = vec![0u8; 4];
-    Emitter::new(&mut b, HeaderForm::Dphy)
-        .short(vc(), dt, 1)
-        .expect("short");
-    b
-}
-
-fn line(len: usize) -> Vec<u8> {
-    let mut b = vec![0u8; len + 6];
-    Emitter::new(&mut b, HeaderForm::Dphy)
-        .long(vc(), DataType::RAW12, &pattern(len))
-        .expect("line");
-    b
 }
 
 /// Protects `packets` in order, returning the SEP packets.
@@ -116,7 +69,7 @@ fn aws() -> LessSafeKey {
 }
 
 fn bench_variant(c: &mut Criterion, name: &str, sv: SecurityVariant, suite: CipherSuite) {
-    let cfg = config(sv, suite);
+    let cfg = config(sv, suite, TagMode::PerMessage);
     let aws = aws();
     let sizes = [LINE, 2 * LINE, FRAME];
 

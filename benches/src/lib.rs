@@ -113,3 +113,69 @@ mod tests {
         assert_eq!(json_number_after(meta, &["\"Elements\":"]), None);
     }
 }
+
+/// Fixtures shared by the `sep` and `fsed` benches: CSI-2 lines, key material, frame
+/// configurations and the reference's AAD and IV.
+pub mod link {
+    use cse_core::agent::KeyMaterial;
+    use cse_core::csi2::{DataType, Emitter, HeaderForm, VirtualChannel};
+    use cse_core::keys::{Salt, SecretKey};
+    use cse_core::{
+        BlockConfig, CipherSuite, FrameConfig, KeyId, SecurityVariant, TagLen, TagMode,
+    };
+
+    /// A 3840-pixel RAW12 line.
+    pub const LINE: usize = 5760;
+    /// Lines of a 3840x2160 frame.
+    pub const LINES: usize = 2160;
+    /// Payload bytes of a 3840x2160 RAW12 frame.
+    pub const FRAME: usize = LINE * LINES;
+    /// AAD of the reference AES-GCM calls (about the size of a context block and a header).
+    pub const AAD: [u8; 48] = [0xc5; 48];
+    /// IV of the reference AES-GCM calls.
+    pub const IV: [u8; 12] = [0x5a; 12];
+
+    /// Virtual channel 0.
+    pub fn vc() -> VirtualChannel {
+        VirtualChannel::default()
+    }
+
+    /// Fixed bench key material for `suite` (a separate MAC key for the CTR+CMAC suites).
+    pub fn material(suite: CipherSuite) -> KeyMaterial {
+        let n = suite.key_size().len();
+        let key = SecretKey::from_slice(suite.key_size(), &[0x42; 32][..n]).expect("key");
+        let mac = suite
+            .needs_mac_key()
+            .then(|| SecretKey::from_slice(suite.key_size(), &[0x24; 32][..n]).expect("key"));
+        KeyMaterial::new(key, mac, Salt::new([9; 12]))
+    }
+
+    /// The same block configuration in every block, 16-byte tags.
+    pub fn config(sv: SecurityVariant, suite: CipherSuite, tag_mode: TagMode) -> FrameConfig {
+        let b = BlockConfig {
+            sv,
+            suite,
+            tag_len: TagLen::L16,
+            tag_mode,
+        };
+        FrameConfig::uniform(b, KeyId::default())
+    }
+
+    /// A short packet of type `dt` (data field 1) on VC 0.
+    pub fn short(dt: DataType) -> Vec<u8> {
+        let mut b = vec![0u8; 4];
+        Emitter::new(&mut b, HeaderForm::Dphy)
+            .short(vc(), dt, 1)
+            .expect("short");
+        b
+    }
+
+    /// A RAW12 long packet of `len` payload bytes on VC 0.
+    pub fn line(len: usize) -> Vec<u8> {
+        let mut b = vec![0u8; len + 6];
+        Emitter::new(&mut b, HeaderForm::Dphy)
+            .long(vc(), DataType::RAW12, &super::pattern(len))
+            .expect("line");
+        b
+    }
+}
