@@ -1,0 +1,12 @@
+//! The `cse` command line, one module per subcommand; `main.rs` only dispatches.
+//!
+//! Each subcommand takes the arguments after its name and returns the process exit status:
+//! 0 on success, 1 when the run itself failed (an attack undetected, a capture that does not
+//! verify), 2 for bad arguments or unreadable input.
+
+pub mod demo;
+
+/// The usage text printed for `cse` without a known subcommand.
+pub fn usage() -> String {
+    format!("usage:\n  {}\n", demo::USAGE)
+}
