@@ -34,6 +34,11 @@ pub mod registers;
 pub mod scene;
 mod sensor;
 
+/// The examples of the workspace README, compiled and run as doctests only.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 pub use ecu::{Ecu, Finding, FrameReport};
 pub use error::LinkError;
 pub use sensor::{SENSOR_ADDRESS, Sensor, SensorIdentity};
