@@ -1,6 +1,6 @@
 //! The controller side: SPDM requester, CCISE controller, SEP or FSED receiver with a policy.
 
-use ccise::{Config as CciConfig, Controller};
+use ccise::Controller;
 use cse_core::csi2::{HeaderForm, Packets, VirtualChannel};
 use cse_core::{FrameConfig, FusaError, Policy, Profile, SecurityError};
 use spdm_lite::cert::ChainVerifier;
@@ -10,7 +10,6 @@ use spdm_lite::requester::{
     Auth, Requester, RequesterConfig, RequesterSession, SessionEvent, Status,
 };
 
-use crate::sensor::SENSOR_ADDRESS;
 use crate::{LinkError, Protocol, keys, registers};
 
 /// Size of the SPDM message buffers.
@@ -141,6 +140,11 @@ pub struct Ecu<'a> {
     profile: Profile,
     vc: VirtualChannel,
     cci: Option<Controller>,
+    /// The key generation of the CCISE controller.
+    cci_generation: u32,
+    /// A key generation the SPDM session moved to whose CCISE switch waits for the first
+    /// exchange under the new request key.
+    cci_pending: Option<u32>,
     rx: Rx,
     /// The key generation installed in the receiver, and the key family.
     installed: Option<(u32, cse_core::CipherSuite)>,
@@ -152,6 +156,8 @@ impl core::fmt::Debug for Ecu<'_> {
         f.debug_struct("Ecu")
             .field("vc", &self.vc)
             .field("installed", &self.installed)
+            .field("cci_generation", &self.cci_generation)
+            .field("cci_pending", &self.cci_pending)
             .finish_non_exhaustive()
     }
 }
@@ -212,6 +218,8 @@ impl<'a> Ecu<'a> {
             profile: Profile::DRAFT_1,
             vc,
             cci: None,
+            cci_generation: 0,
+            cci_pending: None,
             rx,
             installed: None,
             scratch: vec![0u8; 70_000],
@@ -252,8 +260,12 @@ impl<'a> Ecu<'a> {
             return Err(LinkError::UnexpectedResponse);
         };
         let session = r.into_session()?;
-        let k = keys::ccise_keys(session.session().export_master_secret(), &self.profile)?;
-        self.cci = Some(Controller::new(CciConfig::new(SENSOR_ADDRESS), k)?);
+        let generation = session.session().key_generation();
+        let ems = session.session().export_master_secret();
+        let k = keys::ccise_keys(ems, &self.profile, generation)?;
+        let config = keys::ccise_config(&self.profile, generation);
+        self.cci = Some(Controller::new(config, k)?);
+        self.cci_generation = generation;
         self.peer = Peer::Session(Box::new(session));
         Ok(true)
     }
@@ -273,17 +285,27 @@ impl<'a> Ecu<'a> {
         }
     }
 
+    /// The key generation of the CCISE channel (0 after the handshake; it follows the SPDM key
+    /// generation once a KEY_UPDATE completed, see [`crate::key_update`]).
+    pub fn cci_generation(&self) -> u32 {
+        self.cci_generation
+    }
+
     /// Seals the CCISE write that puts `config` into the sensor's stream registers, and
     /// installs the receiver's stream key for its key family.
     ///
     /// # Errors
-    /// [`LinkError::NotAuthenticated`] before the session; CCISE or key errors.
+    /// [`LinkError::NotAuthenticated`] before the session; [`LinkError::KeyUpdateInProgress`]
+    /// between a KEY_UPDATE's key change and its confirming exchange; CCISE or key errors.
     pub fn seal_stream_config(
         &mut self,
         config: &FrameConfig,
         out: &mut [u8],
     ) -> Result<usize, LinkError> {
         config.validate()?;
+        if self.cci_pending.is_some() {
+            return Err(LinkError::KeyUpdateInProgress);
+        }
         let family = [config.top, config.image, config.bottom]
             .iter()
             .find(|c| c.sv.authenticates())
@@ -337,23 +359,54 @@ impl<'a> Ecu<'a> {
         Ok(self.session()?.write_heartbeat(out)?)
     }
 
-    /// Handles a response to a session request. After a KEY_UPDATE it installs the stream key
-    /// of the new generation in the receiver's idle slot (the sensor switches at its next
-    /// frame).
+    /// Handles a response to a session request.
+    ///
+    /// When the response moves the SPDM session to a new key generation (the ACK of
+    /// UpdateKey or UpdateAllKeys), the stream key of that generation goes into the receiver's
+    /// idle slot (the sensor switches at its next frame), and the CCISE channel waits: it
+    /// moves to the new generation, with fresh counters, on the response to the next request,
+    /// the first one sent under the new request key (VerifyNewKey). The sensor switches when
+    /// it opens that request, so both ends change at the same exchange.
     ///
     /// # Errors
     /// [`LinkError::Spdm`] for a record that does not authenticate or an SPDM error.
     pub fn handle_session_response(&mut self, rec: &mut [u8]) -> Result<SessionEvent, LinkError> {
-        let ev = self.session()?.handle_response(rec)?;
-        if let SessionEvent::KeyUpdated(_) = ev {
-            let generation = self.key_generation();
-            if let Some((g, family)) = self.installed
-                && g != generation
-            {
-                self.install(generation, family)?;
-            }
+        let before = self.key_generation();
+        let r = self.session()?.handle_response(rec);
+        let after = self.key_generation();
+        // The sensor opened our request under the pending generation's request key (an SPDM
+        // ERROR in reply proves that as well as an ACK): it has switched its CCISE target.
+        let opened = matches!(r, Ok(_) | Err(spdm_lite::Error::PeerError(_)));
+        if opened && after == before && self.cci_pending == Some(before) {
+            self.switch_cci(before)?;
+        }
+        if after != before {
+            // Also when the record then failed to open: the requester keeps the response key it
+            // derived for the ACK, and no CCISE transaction may go out until the update is over.
+            self.cci_pending = Some(after);
+        }
+        let ev = r?;
+        if after != before
+            && let Some((g, family)) = self.installed
+            && g != after
+        {
+            self.install(after, family)?;
         }
         Ok(ev)
+    }
+
+    /// Replaces the CCISE controller by one under the keys of `generation` (counters from 1).
+    fn switch_cci(&mut self, generation: u32) -> Result<(), LinkError> {
+        let profile = self.profile;
+        let ems = self.session()?.session().export_master_secret();
+        let k = keys::ccise_keys(ems, &profile, generation)?;
+        self.cci = Some(Controller::new(
+            keys::ccise_config(&profile, generation),
+            k,
+        )?);
+        self.cci_generation = generation;
+        self.cci_pending = None;
+        Ok(())
     }
 
     /// Receives one frame's wire bytes (concatenated CSI-2 packets) at time `now`, verifies

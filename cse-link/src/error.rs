@@ -37,6 +37,10 @@ pub enum LinkError {
     /// The SPDM handshake did not finish within the step limit.
     #[error("SPDM handshake did not finish")]
     HandshakeStalled,
+    /// A KEY_UPDATE is between its key change and the exchange that confirms the new keys:
+    /// no CCISE transaction until it completes (see [`crate::key_update`]).
+    #[error("a KEY_UPDATE is in progress: no CCISE transaction until it completes")]
+    KeyUpdateInProgress,
     /// An SPDM response that was not the expected one.
     #[error("unexpected SPDM session response")]
     UnexpectedResponse,

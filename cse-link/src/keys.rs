@@ -3,9 +3,14 @@
 //! - Stream keys: `"cse key"` (and `"cse mac key"` for the CMAC suites) and `"cse salt"`, direction
 //!   sensor to controller, the stream's virtual channel, the key generation.
 //! - CCISE keys: `"ccise key"` with direction controller to sensor (writes, read requests) and
-//!   sensor to controller (read responses), virtual channel 0, generation 0. The CCISE IV salt
-//!   is the `"cse salt"` of direction controller to sensor, VC 0: no stream uses that direction,
-//!   so it never collides with a stream salt.
+//!   sensor to controller (read responses), virtual channel 0, the key generation. The CCISE IV
+//!   salt is the `"cse salt"` of direction controller to sensor, VC 0, the key generation: no
+//!   stream uses that direction, so it never collides with a stream salt.
+//!
+//! The key generation is the SPDM session's ([`spdm_lite::session::Session::key_generation`]):
+//! 0 after the handshake, and it grows with every KEY_UPDATE (by 2 for UpdateAllKeys, which
+//! changes both directions). Stream and CCISE keys of one generation come from the same
+//! export master secret with different labels or directions, so they never coincide.
 //!
 //! Every intermediate buffer is zeroized.
 
@@ -117,22 +122,43 @@ pub fn stream_material(
     Ok(KeyMaterial::new(k, mac, s).with_min_tag_len(TagLen::L8))
 }
 
-/// The CCISE session keys (generation 0).
+/// The CCISE session keys of key generation `generation`.
 ///
 /// # Errors
 /// [`LinkError::Derive`] or [`LinkError::Config`].
-pub fn ccise_keys(ems: &ExportMasterSecret, profile: &Profile) -> Result<SessionKeys, LinkError> {
+pub fn ccise_keys(
+    ems: &ExportMasterSecret,
+    profile: &Profile,
+    generation: u32,
+) -> Result<SessionKeys, LinkError> {
     let vc = VirtualChannel::new(0)?;
     let size = CCISE_SUITE.key_size();
     let p = LinkKeyPurpose::CciseKey;
-    let to_target = key(ems, profile, p, Direction::ControllerToSensor, vc, 0, size)?;
-    let to_ctrl = key(ems, profile, p, Direction::SensorToController, vc, 0, size)?;
-    let s = salt(ems, profile, Direction::ControllerToSensor, vc, 0)?;
+    let c2s = Direction::ControllerToSensor;
+    let to_target = key(ems, profile, p, c2s, vc, generation, size)?;
+    let to_ctrl = key(
+        ems,
+        profile,
+        p,
+        Direction::SensorToController,
+        vc,
+        generation,
+        size,
+    )?;
+    let s = salt(ems, profile, c2s, vc, generation)?;
     Ok(SessionKeys::new(
         SuiteKey::new(CCISE_SUITE, &to_target, None)?,
         SuiteKey::new(CCISE_SUITE, &to_ctrl, None)?,
         s,
     )?)
+}
+
+/// The CCISE session parameters of key generation `generation`: the sensor's address, 16-byte
+/// tags, clear reads, and the generation's key id bound into every tag.
+pub fn ccise_config(profile: &Profile, generation: u32) -> ccise::Config {
+    ccise::Config::new(crate::SENSOR_ADDRESS)
+        .with_profile(*profile)
+        .with_key_id(key_id(generation))
 }
 
 /// The key id of key generation `generation` (two key slots, ids cycle through 0..=3).

@@ -18,7 +18,10 @@
 //!    against its [`cse_core::Policy`] and gets the original packets back
 //!    ([`Ecu::receive_frame`], [`FrameReport`]).
 //! 5. **Rekey**: after an SPDM KEY_UPDATE both ends derive the next key generation, install it
-//!    in the idle key slot, and the sensor switches to it at the next frame boundary.
+//!    in the idle key slot, and the sensor switches to it at the next frame boundary. The CCISE
+//!    channel moves to the same generation at the exchange that confirms the new SPDM keys
+//!    (VerifyNewKey): new keys, counters from 1, the old generation's writes refused
+//!    ([`key_update`]).
 //!
 //! The endpoints are sans-IO in the sense of the protocol crates: they exchange byte buffers
 //! and take time as a number. This crate itself uses `std` (it is the integration layer and the
@@ -33,6 +36,11 @@ pub mod keys;
 pub mod registers;
 pub mod scene;
 mod sensor;
+
+/// The examples of the workspace README, compiled and run as doctests only.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
 
 pub use ecu::{Ecu, Finding, FrameReport};
 pub use error::LinkError;
@@ -104,8 +112,21 @@ pub fn configure(
     Ok(frame[..n].to_vec())
 }
 
-/// Runs an SPDM KEY_UPDATE (UpdateAllKeys, then VerifyNewKey) between the endpoints; both
-/// install the next stream key generation and the sensor switches to it at its next frame.
+/// Runs an SPDM KEY_UPDATE (UpdateAllKeys, then VerifyNewKey) between the endpoints and
+/// returns the new key generation.
+///
+/// - **Stream**: on the UpdateAllKeys ACK both ends know the new generation; the ECU installs
+///   its stream key in the receiver's idle slot, the sensor switches to it at its next frame
+///   (the key id in the frame tells the receiver which slot).
+/// - **CCISE**: both ends replace their CCISE session by one under the new generation's keys
+///   ([`keys::ccise_keys`], key id [`keys::key_id`] bound into every tag) at VerifyNewKey, the
+///   first request under the new SPDM request key: the sensor when that request opens, the ECU
+///   when its answer arrives. Counters start again at 1, which is safe because the keys are new.
+///   A write sealed under an older generation, delivered late or replayed, no longer verifies
+///   (the old session is gone, and the new keys and key id differ), and a write of the new
+///   generation means nothing under the old keys. Between the key change and the confirming
+///   answer the ECU refuses to seal CCISE writes ([`LinkError::KeyUpdateInProgress`]), so no
+///   write goes out under a generation the sensor has already left.
 ///
 /// # Errors
 /// An SPDM failure on either side.

@@ -1,7 +1,7 @@
 //! The camera side: SPDM responder, CCISE target over a simulated register map, SEP or FSED
 //! transmitter configured from those registers.
 
-use ccise::{Config as CciConfig, SimSensor, Target};
+use ccise::{SimSensor, Target};
 use cse_core::csi2::{HeaderForm, Packets, VirtualChannel};
 use cse_core::{Block, CipherSuite, FrameConfig, Profile};
 use spdm_lite::cert::encode_spdm_chain;
@@ -65,6 +65,11 @@ pub struct Sensor<'a> {
     vc: VirtualChannel,
     regs: SimSensor<0x400>,
     cci: Option<Target>,
+    /// The key generation of the CCISE target.
+    cci_generation: u32,
+    /// A key generation the SPDM session moved to whose CCISE switch waits for the first
+    /// request under the new request key.
+    cci_pending: Option<u32>,
     tx: Tx,
     /// (generation, key family suite) of the active stream key.
     active: Option<(u32, CipherSuite)>,
@@ -77,6 +82,8 @@ impl core::fmt::Debug for Sensor<'_> {
         f.debug_struct("Sensor")
             .field("vc", &self.vc)
             .field("active", &self.active)
+            .field("cci_generation", &self.cci_generation)
+            .field("cci_pending", &self.cci_pending)
             .finish_non_exhaustive()
     }
 }
@@ -120,6 +127,8 @@ impl<'a> Sensor<'a> {
             vc,
             regs: SimSensor::demo(),
             cci: None,
+            cci_generation: 0,
+            cci_pending: None,
             tx,
             active: None,
             scratch: vec![0u8; 70_000],
@@ -130,17 +139,52 @@ impl<'a> Sensor<'a> {
     /// Handles one SPDM request (MCTP message) and writes the response into `out`; derives the
     /// CCISE keys when the session is established.
     ///
+    /// After a KEY_UPDATE request moved the session to a new key generation, the CCISE target
+    /// moves to that generation (new keys, fresh counters, the old target dropped) when the
+    /// next secured request opens under the new request key: VerifyNewKey, the request that
+    /// confirms the new keys. The ECU switches on the response to that same request.
+    ///
     /// # Errors
     /// [`LinkError::Spdm`] (requests that deserve an SPDM ERROR are answered, not errors).
     pub fn handle_spdm(&mut self, msg: &mut [u8], out: &mut [u8]) -> Result<usize, LinkError> {
+        let secured = msg.first() == Some(&spdm_lite::record::MCTP_SECURED);
+        let before = self.responder.session().map(|s| s.key_generation());
         let n = self.responder.handle(msg, out)?;
-        if self.cci.is_none()
-            && let Some(s) = self.responder.session()
-        {
-            let keys = keys::ccise_keys(s.export_master_secret(), &self.profile)?;
-            self.cci = Some(Target::new(CciConfig::new(SENSOR_ADDRESS), keys)?);
+        let Some(s) = self.responder.session() else {
+            // No session (any more): no CCISE keys either.
+            self.cci = None;
+            self.cci_pending = None;
+            return Ok(n);
+        };
+        let after = s.key_generation();
+        if self.cci.is_none() || before.is_none() {
+            // A session was just established.
+            self.switch_cci(after)?;
+        } else if before != Some(after) {
+            self.cci_pending = Some(after);
+        } else if secured && self.cci_pending == Some(after) {
+            self.switch_cci(after)?;
         }
         Ok(n)
+    }
+
+    /// Replaces the CCISE target by one under the keys of `generation` (counters from 1).
+    fn switch_cci(&mut self, generation: u32) -> Result<(), LinkError> {
+        let s = self
+            .responder
+            .session()
+            .ok_or(LinkError::NotAuthenticated)?;
+        let keys = keys::ccise_keys(s.export_master_secret(), &self.profile, generation)?;
+        let config = keys::ccise_config(&self.profile, generation);
+        self.cci = Some(Target::new(config, keys)?);
+        self.cci_generation = generation;
+        self.cci_pending = None;
+        Ok(())
+    }
+
+    /// The key generation of the CCISE channel (see [`Sensor::handle_spdm`]).
+    pub fn cci_generation(&self) -> u32 {
+        self.cci_generation
     }
 
     /// Verifies and applies one protected CCI write (all or nothing).

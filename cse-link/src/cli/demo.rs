@@ -49,28 +49,48 @@ pub fn parse(args: &[String]) -> Result<(Options, bool), String> {
             "--4k" => (w, h) = (3840, 2160),
             "--8k" => (w, h) = (7680, 4320),
             "--json" => json = true,
-            "--frames" => frames = val()?.parse().map_err(|_| "bad --frames")?,
+            "--frames" => {
+                let v = val()?;
+                frames = v
+                    .parse()
+                    .map_err(|_| format!("--frames takes a frame count, not {v:?}"))?;
+            }
             "--protocol" => {
                 protocol = match val()?.to_ascii_lowercase().as_str() {
                     "sep" => Protocol::Sep,
                     "fsed" => Protocol::Fsed,
-                    p => return Err(format!("unknown protocol {p}")),
+                    p => return Err(format!("--protocol takes sep or fsed, not {p:?}")),
                 }
             }
-            "--sv" => sv = val()?.parse().map_err(|_| "bad --sv")?,
+            "--sv" => {
+                let v = val()?;
+                sv = match v.as_str() {
+                    "1" => 1,
+                    "2" => 2,
+                    "5" => 5,
+                    _ => return Err(format!("--sv takes 1, 2 or 5, not {v:?}")),
+                };
+            }
             "--suite" => {
                 let v = val()?;
-                suite_ = suite(&v).ok_or(format!("unknown suite {v}"))?;
+                suite_ = suite(&v).ok_or_else(|| {
+                    let names: Vec<&str> = CipherSuite::ALL.iter().map(|s| s.name()).collect();
+                    format!("--suite takes one of {}, not {v:?}", names.join(", "))
+                })?;
             }
             "--tag-mode" => {
                 mode = Some(match val()?.as_str() {
                     "message" => TagMode::PerMessage,
                     "datatype" => TagMode::PerDataType,
                     "frame" => TagMode::PerFrame,
-                    m => return Err(format!("unknown tag mode {m}")),
+                    m => {
+                        return Err(format!(
+                            "--tag-mode takes message, datatype or frame, not {m:?}"
+                        ));
+                    }
                 })
             }
-            other => return Err(format!("unknown argument {other}")),
+            other => return Err(format!("unknown argument {other:?}")),
         }
     }
     let mode = mode.unwrap_or(match protocol {
@@ -81,7 +101,7 @@ pub fn parse(args: &[String]) -> Result<(Options, bool), String> {
         1 => SecurityVariant::FullIntegrityEncrypted,
         2 => SecurityVariant::FullIntegrity,
         5 => SecurityVariant::NoSecurity,
-        _ => return Err("--sv takes 1, 2 or 5".into()),
+        _ => return Err(format!("--sv takes 1, 2 or 5, not {sv}")),
     };
     let family = |sv: SecurityVariant| {
         use CipherSuite::*;
@@ -118,6 +138,28 @@ pub fn parse(args: &[String]) -> Result<(Options, bool), String> {
         },
         json,
     ))
+}
+
+/// `s` as a JSON string literal (quotes included): `"` and `\` escaped, control characters
+/// as `\n`, `\t`, ... or `\u00XX`.
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\u{:04x}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn run(opts: &Options, json: bool) -> ExitCode {
@@ -158,18 +200,18 @@ fn run(opts: &Options, json: bool) -> ExitCode {
             .iter()
             .map(|a| {
                 format!(
-                    "{{\"attack\":\"{}\",\"expected\":\"{}\",\"observed\":\"{}\",\"detected\":{},\"attributed\":{}}}",
-                    a.attack.name(),
-                    a.attack.expected(),
-                    a.observed.replace('"', "'"),
+                    "{{\"attack\":{},\"expected\":{},\"observed\":{},\"detected\":{},\"attributed\":{}}}",
+                    json_string(a.attack.name()),
+                    json_string(a.attack.expected()),
+                    json_string(&a.observed),
                     a.detected,
                     a.attributed
                 )
             })
             .collect();
         println!(
-            "{{\"protocol\":\"{}\",\"width\":{},\"height\":{},\"frames\":{},\"frames_bit_exact\":{},\"key_rollover\":{},\"handshake_ms\":{:.3},\"protect_gbps\":{:.3},\"verify_gbps\":{:.3},\"attacks\":[{}],\"passed\":{}}}",
-            opts.protocol.name(),
+            "{{\"protocol\":{},\"width\":{},\"height\":{},\"frames\":{},\"frames_bit_exact\":{},\"key_rollover\":{},\"handshake_ms\":{:.3},\"protect_gbps\":{:.3},\"verify_gbps\":{:.3},\"attacks\":[{}],\"passed\":{}}}",
+            json_string(opts.protocol.name()),
             s.width,
             s.height,
             report.frames,
@@ -225,5 +267,21 @@ fn run(opts: &Options, json: bool) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_string;
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(json_string("plain"), r#""plain""#);
+        assert_eq!(json_string(r#"say "hi""#), r#""say \"hi\"""#);
+        assert_eq!(json_string(r"C:\dir"), r#""C:\\dir""#);
+        assert_eq!(json_string("a\nb\tc\r"), r#""a\nb\tc\r""#);
+        assert_eq!(json_string("\u{1}\u{1f}\u{7f}"), r#""\u0001\u001f\u007f""#);
+        assert_eq!(json_string("é→"), "\"é→\"");
+        assert_eq!(json_string(""), r#""""#);
     }
 }
