@@ -33,6 +33,7 @@ pub mod keys;
 pub mod registers;
 pub mod scene;
 mod sensor;
+pub mod vectors;
 
 pub use ecu::{Ecu, Finding, FrameReport};
 pub use error::LinkError;
