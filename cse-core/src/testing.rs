@@ -1,7 +1,13 @@
 //! Test helpers shared by the integration tests of the protocol crates: a frame builder, key
 //! material and frame configurations. Behind the `testing` feature, for dev-dependencies only;
 //! not part of the supported API. Panics on misuse (it is test code).
-#![allow(clippy::unwrap_used, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 extern crate std;
 
@@ -240,7 +246,7 @@ impl Json {
 
 /// Lower-case hex string -> bytes (panics on odd length or a non-hex digit).
 pub fn unhex(s: &str) -> Vec<u8> {
-    assert!(s.len() % 2 == 0, "odd-length hex string");
+    assert!(s.len().is_multiple_of(2), "odd-length hex string");
     (0..s.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex digit"))

@@ -20,6 +20,8 @@
 //! 5. **Rekey**: after an SPDM KEY_UPDATE both ends derive the next key generation, install it
 //!    in the idle key slot, and the sensor switches to it at the next frame boundary.
 //!
+//! [`vectors`] builds the golden test vectors that `cse vectors` writes (`docs/vectors.md`).
+//!
 //! The endpoints are sans-IO in the sense of the protocol crates: they exchange byte buffers
 //! and take time as a number. This crate itself uses `std` (it is the integration layer and the
 //! CLI, not a protocol crate).

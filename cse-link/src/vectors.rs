@@ -825,9 +825,9 @@ impl core::fmt::Debug for CciseKeys {
 }
 
 impl CciseKeys {
-    /// The fixture: to-target key bytes `00 01 02 ..`, to-controller key `40 41 ..`, each MAC
-    /// key = its key with the top bit flipped in the first byte's run (`80 81 ..`, `c0 c1 ..`),
-    /// salt `a0 .. ab` (the keys of `docs/wire-format.md` section 6).
+    /// The fixture: to-target key bytes `00 01 02 ..`, to-controller key `40 41 ..`, for the
+    /// CTR+CMAC suites the MAC keys `80 81 ..` and `c0 c1 ..`, salt `a0 .. ab` (the keys of
+    /// `docs/wire-format.md` section 6).
     pub fn fixture(suite: CipherSuite) -> Self {
         let len = suite.key_size().len();
         let run = |b: u8| {
@@ -1090,7 +1090,7 @@ pub fn ccise() -> Result<Vec<Vector>, LinkError> {
 // The whole set
 // ---------------------------------------------------------------------------------------------
 
-/// The whole vector set: [`sep`], then [`fsed`], then [`ccise`].
+/// The whole vector set: [`sep()`], then [`fsed()`], then [`ccise()`].
 ///
 /// # Errors
 /// As the three.
