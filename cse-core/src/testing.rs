@@ -1,7 +1,13 @@
 //! Test helpers shared by the integration tests of the protocol crates: a frame builder, key
 //! material and frame configurations. Behind the `testing` feature, for dev-dependencies only;
 //! not part of the supported API. Panics on misuse (it is test code).
-#![allow(clippy::unwrap_used, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 extern crate std;
 
@@ -169,5 +175,239 @@ pub fn uniform(
         image: block(sv, suite, tag_len, mode),
         bottom: block(embedded_sv(sv), suite, tag_len, mode),
         key_id: KeyId::default(),
+    }
+}
+
+/// A JSON value as read by [`parse_json`] (the golden vectors of `docs/vectors.md`; object
+/// members keep their order).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Json {
+    Null,
+    Bool(bool),
+    Num(u64),
+    Str(std::string::String),
+    Arr(Vec<Json>),
+    Obj(Vec<(std::string::String, Json)>),
+}
+
+impl Json {
+    /// The member `k` of an object (panics when missing).
+    pub fn get(&self, k: &str) -> &Json {
+        match self {
+            Json::Obj(v) => {
+                &v.iter()
+                    .find(|(key, _)| key == k)
+                    .unwrap_or_else(|| panic!("missing member {k}"))
+                    .1
+            }
+            _ => panic!("not an object (looking for {k})"),
+        }
+    }
+    pub fn num(&self) -> u64 {
+        match self {
+            Json::Num(n) => *n,
+            _ => panic!("not a number: {self:?}"),
+        }
+    }
+    pub fn bool(&self) -> bool {
+        match self {
+            Json::Bool(b) => *b,
+            _ => panic!("not a boolean: {self:?}"),
+        }
+    }
+    pub fn str(&self) -> &str {
+        match self {
+            Json::Str(s) => s,
+            _ => panic!("not a string: {self:?}"),
+        }
+    }
+    pub fn arr(&self) -> &[Json] {
+        match self {
+            Json::Arr(v) => v,
+            _ => panic!("not an array: {self:?}"),
+        }
+    }
+    /// A hex string's bytes.
+    pub fn bytes(&self) -> Vec<u8> {
+        unhex(self.str())
+    }
+    /// `null` -> `None`, a hex string -> its bytes.
+    pub fn opt_bytes(&self) -> Option<Vec<u8>> {
+        match self {
+            Json::Null => None,
+            j => Some(j.bytes()),
+        }
+    }
+    /// An array of hex strings.
+    pub fn byte_list(&self) -> Vec<Vec<u8>> {
+        self.arr().iter().map(Json::bytes).collect()
+    }
+}
+
+/// Lower-case hex string -> bytes (panics on odd length or a non-hex digit).
+pub fn unhex(s: &str) -> Vec<u8> {
+    assert!(s.len().is_multiple_of(2), "odd-length hex string");
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex digit"))
+        .collect()
+}
+
+/// Parses one JSON document (non-negative integers only, the escapes `\"` and `\\`); panics
+/// on anything else or on trailing data.
+pub fn parse_json(text: &str) -> Json {
+    let mut r = JsonReader {
+        s: text.as_bytes(),
+        at: 0,
+    };
+    let v = r.value();
+    r.ws();
+    assert_eq!(r.at, text.len(), "trailing data after the JSON document");
+    v
+}
+
+struct JsonReader<'a> {
+    s: &'a [u8],
+    at: usize,
+}
+
+impl JsonReader<'_> {
+    fn ws(&mut self) {
+        while self.at < self.s.len() && self.s[self.at].is_ascii_whitespace() {
+            self.at += 1;
+        }
+    }
+    fn peek(&mut self) -> u8 {
+        self.ws();
+        *self.s.get(self.at).expect("unexpected end of JSON")
+    }
+    fn eat(&mut self, c: u8) {
+        assert_eq!(
+            self.peek(),
+            c,
+            "expected {:?} at byte {}",
+            c as char,
+            self.at
+        );
+        self.at += 1;
+    }
+    fn literal(&mut self, word: &[u8]) {
+        assert_eq!(self.s.get(self.at..self.at + word.len()), Some(word));
+        self.at += word.len();
+    }
+    fn value(&mut self) -> Json {
+        match self.peek() {
+            b'n' => {
+                self.literal(b"null");
+                Json::Null
+            }
+            b't' => {
+                self.literal(b"true");
+                Json::Bool(true)
+            }
+            b'f' => {
+                self.literal(b"false");
+                Json::Bool(false)
+            }
+            b'"' => Json::Str(self.string()),
+            b'[' => {
+                self.at += 1;
+                let mut v = Vec::new();
+                if self.peek() == b']' {
+                    self.at += 1;
+                    return Json::Arr(v);
+                }
+                loop {
+                    v.push(self.value());
+                    if self.peek() == b',' {
+                        self.at += 1;
+                    } else {
+                        self.eat(b']');
+                        return Json::Arr(v);
+                    }
+                }
+            }
+            b'{' => {
+                self.at += 1;
+                let mut v = Vec::new();
+                if self.peek() == b'}' {
+                    self.at += 1;
+                    return Json::Obj(v);
+                }
+                loop {
+                    let k = self.string();
+                    self.eat(b':');
+                    v.push((k, self.value()));
+                    if self.peek() == b',' {
+                        self.at += 1;
+                    } else {
+                        self.eat(b'}');
+                        return Json::Obj(v);
+                    }
+                }
+            }
+            _ => {
+                let start = self.at;
+                while self.at < self.s.len() && self.s[self.at].is_ascii_digit() {
+                    self.at += 1;
+                }
+                assert!(self.at > start, "unexpected byte at {start}");
+                std::str::from_utf8(&self.s[start..self.at])
+                    .unwrap()
+                    .parse()
+                    .map(Json::Num)
+                    .expect("integer out of range")
+            }
+        }
+    }
+    fn string(&mut self) -> std::string::String {
+        self.eat(b'"');
+        let mut out = Vec::new();
+        loop {
+            let c = *self.s.get(self.at).expect("unterminated string");
+            self.at += 1;
+            match c {
+                b'"' => break,
+                b'\\' => {
+                    let e = *self.s.get(self.at).expect("unterminated escape");
+                    self.at += 1;
+                    match e {
+                        b'"' | b'\\' | b'/' => out.push(e),
+                        _ => panic!("unsupported escape \\{}", e as char),
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        std::string::String::from_utf8(out).expect("UTF-8 string")
+    }
+}
+
+#[cfg(test)]
+mod json_tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_vector_subset() {
+        let j = parse_json("{\"a\": [1, \"0aff\", null, true, false], \"b\": {}, \"c\": []}");
+        assert_eq!(j.get("a").arr()[0].num(), 1);
+        assert_eq!(j.get("a").arr()[1].bytes(), vec![0x0a, 0xff]);
+        assert_eq!(j.get("a").arr()[2].opt_bytes(), None);
+        assert!(j.get("a").arr()[3].bool());
+        assert!(!j.get("a").arr()[4].bool());
+        assert_eq!(j.get("b"), &Json::Obj(Vec::new()));
+        assert!(j.get("c").arr().is_empty());
+    }
+
+    #[test]
+    #[should_panic]
+    fn refuses_trailing_data() {
+        parse_json("{} x");
+    }
+
+    #[test]
+    #[should_panic]
+    fn refuses_a_truncated_document() {
+        parse_json("{\"a\": [1, 2");
     }
 }

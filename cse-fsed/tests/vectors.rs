@@ -1,336 +1,156 @@
-//! Golden vectors in `tests/vectors/*.json`: for each, the transmitter must reproduce the
-//! recorded stream byte for byte from the recorded inputs, and the receiver must release the
-//! recorded originals from it. `FSED_WRITE_VECTORS=1 cargo test -p cse-fsed --test vectors`
-//! regenerates the files (hand-rolled JSON writer and reader, no serde).
+//! Golden vectors: `tests/vectors/*.json` (format `cse-vectors/1`, `docs/vectors.md`) pin the
+//! FSED wire format byte for byte. For each file the transmitter must reproduce the recorded
+//! stream from the recorded input packets, configuration and keys, and the receiver must give
+//! back the inputs.
+//!
+//! The files are members of the set `cse vectors` generates (`cse_link::vectors`);
+//! `cse-link/tests/vectors.rs` checks that they are byte-identical to it. Regenerate them (only
+//! when the format changes on purpose) with
+//! `CSE_REGEN_CRATE_VECTORS=1 cargo test -p cse-link --test vectors`.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 mod common;
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
-use common::*;
+use common::{is_fsed, protect_all, receive_all};
+use cse_core::csi2::VirtualChannel;
 use cse_core::keys::{Salt, SecretKey};
+use cse_core::testing::{Json, parse_json};
 use cse_core::{
-    BlockConfig, CipherSuite, FrameConfig, KeyId, KeySize, Policy, SecurityVariant, TagLen, TagMode,
+    BlockConfig, CipherSuite, FrameConfig, KeyId, Policy, Profile, SecurityVariant, SvLevel,
+    TagLen, TagMode,
 };
-use cse_fsed::{KeyMaterial, Receiver, Settings, Transmitter};
+use cse_fsed::{KeyMaterial, Receiver, Settings, Transmitter, wire};
 
-#[derive(Debug, PartialEq)]
-enum Json {
-    Str(String),
-    Num(u64),
-    Arr(Vec<Json>),
-    Obj(BTreeMap<String, Json>),
-}
-
-struct Reader<'a> {
-    s: &'a [u8],
-    i: usize,
-}
-
-impl Reader<'_> {
-    fn ws(&mut self) {
-        while self.i < self.s.len() && self.s[self.i].is_ascii_whitespace() {
-            self.i += 1;
-        }
-    }
-    fn eat(&mut self, c: u8) {
-        self.ws();
-        assert_eq!(self.s[self.i], c, "expected {} at {}", c as char, self.i);
-        self.i += 1;
-    }
-    fn peek(&mut self) -> u8 {
-        self.ws();
-        self.s[self.i]
-    }
-    fn string(&mut self) -> String {
-        self.eat(b'"');
-        let start = self.i;
-        while self.s[self.i] != b'"' {
-            assert_ne!(self.s[self.i], b'\\', "escapes are not used by the writer");
-            self.i += 1;
-        }
-        self.i += 1;
-        String::from_utf8(self.s[start..self.i - 1].to_vec()).unwrap()
-    }
-    fn value(&mut self) -> Json {
-        match self.peek() {
-            b'"' => Json::Str(self.string()),
-            b'[' => {
-                self.eat(b'[');
-                let mut v = Vec::new();
-                if self.peek() != b']' {
-                    loop {
-                        v.push(self.value());
-                        if self.peek() == b',' {
-                            self.eat(b',');
-                        } else {
-                            break;
-                        }
-                    }
-                }
-                self.eat(b']');
-                Json::Arr(v)
-            }
-            b'{' => {
-                self.eat(b'{');
-                let mut m = BTreeMap::new();
-                if self.peek() != b'}' {
-                    loop {
-                        let k = self.string();
-                        self.eat(b':');
-                        m.insert(k, self.value());
-                        if self.peek() == b',' {
-                            self.eat(b',');
-                        } else {
-                            break;
-                        }
-                    }
-                }
-                self.eat(b'}');
-                Json::Obj(m)
-            }
-            _ => {
-                let start = self.i;
-                while self.i < self.s.len() && self.s[self.i].is_ascii_digit() {
-                    self.i += 1;
-                }
-                Json::Num(
-                    std::str::from_utf8(&self.s[start..self.i])
-                        .unwrap()
-                        .parse()
-                        .unwrap(),
-                )
-            }
-        }
-    }
-}
-
-fn parse(text: &str) -> BTreeMap<String, Json> {
-    let mut r = Reader {
-        s: text.as_bytes(),
-        i: 0,
-    };
-    let Json::Obj(m) = r.value() else {
-        panic!("not an object")
-    };
-    r.ws();
-    assert_eq!(r.i, text.len(), "trailing data");
-    m
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-struct Vector {
-    name: &'static str,
-    sv: SecurityVariant,
-    suite: CipherSuite,
-    mode: TagMode,
-    tag_len: TagLen,
-}
-
-fn vectors() -> Vec<Vector> {
-    use SecurityVariant::*;
-    vec![
-        Vector {
-            name: "sv1-per-frame-aes256gcm",
-            sv: FullIntegrityEncrypted,
-            suite: CipherSuite::Aes256Gcm,
-            mode: TagMode::PerFrame,
-            tag_len: TagLen::L16,
-        },
-        Vector {
-            name: "sv1-per-data-type-aes128ctrcmac",
-            sv: FullIntegrityEncrypted,
-            suite: CipherSuite::Aes128CtrCmac,
-            mode: TagMode::PerDataType,
-            tag_len: TagLen::L16,
-        },
-        Vector {
-            name: "sv2-per-frame-aes256gmac",
-            sv: FullIntegrity,
-            suite: CipherSuite::Aes256Gmac,
-            mode: TagMode::PerFrame,
-            tag_len: TagLen::L16,
-        },
-        Vector {
-            name: "sv2-per-data-type-aes128cmac",
-            sv: FullIntegrity,
-            suite: CipherSuite::Aes128Cmac,
-            mode: TagMode::PerDataType,
-            tag_len: TagLen::L12,
-        },
-        Vector {
-            name: "sv3-per-frame-aes128gmac",
-            sv: LinePartialIntegrity {
-                stride: 2,
-                offset: 1,
-            },
-            suite: CipherSuite::Aes128Gmac,
-            mode: TagMode::PerFrame,
-            tag_len: TagLen::L8,
-        },
-        Vector {
-            name: "sv4-per-frame-aes256cmac",
-            sv: BytePartialIntegrity { start: 2, len: 8 },
-            suite: CipherSuite::Aes256Cmac,
-            mode: TagMode::PerFrame,
-            tag_len: TagLen::L16,
-        },
-        Vector {
-            name: "sv5-no-security",
-            sv: NoSecurity,
-            suite: CipherSuite::Aes128Cmac,
-            mode: TagMode::PerFrame,
-            tag_len: TagLen::L16,
-        },
-    ]
-}
-
-const SHAPE: Shape = Shape {
-    top_lines: 1,
-    pixel_lines: 3,
-    bottom_lines: 1,
-    line_len: 16,
-    embedded_len: 8,
-    ls_le: true,
-};
-
-fn key_bytes(size: KeySize, b: u8) -> Vec<u8> {
-    vec![b; size.len()]
-}
-
-fn run(
-    v: &Vector,
-    key: &[u8],
-    mac_key: Option<&[u8]>,
-    salt: &[u8],
-    fc: u32,
-    originals: &[Vec<u8>],
-) -> (Vec<Vec<u8>>, Receiver) {
-    let size = v.suite.key_size();
-    let mk = || {
-        KeyMaterial::new(
-            SecretKey::from_slice(size, key).unwrap(),
-            mac_key.map(|m| SecretKey::from_slice(size, m).unwrap()),
-            Salt::from_slice(salt).unwrap(),
-        )
-        .with_min_tag_len(TagLen::L8)
-    };
-    let cfg = FrameConfig {
-        top: block(embedded_sv(v.sv), v.suite, v.tag_len, v.mode),
-        image: BlockConfig {
-            sv: v.sv,
-            suite: v.suite,
-            tag_len: v.tag_len,
-            tag_mode: v.mode,
-        },
-        bottom: block(embedded_sv(v.sv), v.suite, v.tag_len, v.mode),
-        key_id: KeyId::default(),
-    };
-    let mut tx = Transmitter::new(Settings::new(vc()), fc);
-    tx.install_key(KeyId::default(), mk()).unwrap();
-    tx.set_config(cfg).unwrap();
-    let mut rx = Receiver::new(Settings::new(vc()), Policy::PERMISSIVE, 100);
-    rx.install_key(KeyId::default(), mk()).unwrap();
-    (protect_all(&mut tx, originals), rx)
-}
-
-fn write(v: &Vector) -> String {
-    let size = v.suite.key_size();
-    let key = key_bytes(size, 0x0A);
-    let mac_key = v.suite.needs_mac_key().then(|| key_bytes(size, 0x0B));
-    let salt = vec![0x0C; 12];
-    let originals = frame(&SHAPE, 5, 0x21);
-    let (stream, _) = run(v, &key, mac_key.as_deref(), &salt, 0x0102_0304, &originals);
-    let arr = |xs: &[Vec<u8>]| {
-        xs.iter()
-            .map(|x| format!("    \"{}\"", hex(x)))
-            .collect::<Vec<_>>()
-            .join(",\n")
-    };
-    format!(
-        "{{\n  \"name\": \"{}\",\n  \"profile\": \"draft-1\",\n  \"security_variant\": \"{:?}\",\n  \"suite\": \"{}\",\n  \"tag_mode\": \"{:?}\",\n  \"tag_len\": {},\n  \"virtual_channel\": {},\n  \"frame_counter\": {},\n  \"key\": \"{}\",\n  \"mac_key\": \"{}\",\n  \"salt\": \"{}\",\n  \"originals\": [\n{}\n  ],\n  \"stream\": [\n{}\n  ]\n}}\n",
-        v.name,
-        v.sv,
-        v.suite.name(),
-        v.mode,
-        v.tag_len.get(),
-        VC,
-        0x0102_0304u32,
-        hex(&key),
-        mac_key.as_deref().map(hex).unwrap_or_default(),
-        hex(&salt),
-        arr(&originals),
-        arr(&stream)
+fn material(suite: CipherSuite, key: &[u8], mac: Option<&[u8]>, salt: &[u8]) -> KeyMaterial {
+    KeyMaterial::new(
+        SecretKey::from_slice(suite.key_size(), key).unwrap(),
+        mac.map(|m| SecretKey::from_slice(suite.key_size(), m).unwrap()),
+        Salt::from_slice(salt).unwrap(),
     )
+    .with_min_tag_len(TagLen::L8)
 }
 
-fn path(name: &str) -> String {
-    format!("{}/tests/vectors/{name}.json", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn strs(j: &Json) -> Vec<Vec<u8>> {
-    let Json::Arr(a) = j else { panic!("array") };
-    a.iter()
-        .map(|x| match x {
-            Json::Str(s) => unhex(s),
-            _ => panic!("hex string"),
+/// The tags of the tag records in `stream`, in order.
+fn tags(stream: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    stream
+        .iter()
+        .filter(|p| is_fsed(p))
+        .filter_map(|o| {
+            let p = wire::Packet::new_checked(&o[4..o.len() - 2]).unwrap();
+            (p.kind() == wire::Kind::TagRecord).then(|| p.tag().to_vec())
         })
         .collect()
 }
 
-fn s(j: &Json) -> &str {
-    match j {
-        Json::Str(s) => s,
-        _ => panic!("string"),
+fn block_from_json(j: &Json) -> BlockConfig {
+    let level = SvLevel::try_from(j.get("sv").num() as u8).unwrap();
+    let b = BlockConfig {
+        sv: SecurityVariant::from_parts(
+            level,
+            j.get("param_a").num() as u16,
+            j.get("param_b").num() as u16,
+        )
+        .unwrap(),
+        suite: Profile::DRAFT_1
+            .suite_ids
+            .suite(j.get("suite_id").num() as u8)
+            .unwrap(),
+        tag_len: TagLen::new(j.get("tag_len").num() as u8).unwrap(),
+        tag_mode: TagMode::try_from(j.get("tag_mode").num() as u8).unwrap(),
+    };
+    assert_eq!(j.get("suite").str(), b.suite.name());
+    b
+}
+
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
+}
+
+fn load_all() -> BTreeMap<String, Json> {
+    let mut m = BTreeMap::new();
+    for e in std::fs::read_dir(dir()).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "json") {
+            let j = parse_json(&std::fs::read_to_string(&p).unwrap());
+            let name = j.get("name").str().to_string();
+            assert_eq!(p.file_stem().unwrap().to_str(), Some(name.as_str()));
+            m.insert(name, j);
+        }
     }
+    m
+}
+
+fn check(name: &str, v: &Json) {
+    assert_eq!(v.get("format").str(), "cse-vectors/1");
+    assert_eq!(v.get("protocol").str(), "FSED");
+    assert_eq!(v.get("profile").str(), Profile::DRAFT_1.name);
+    assert_eq!(v.get("header_form").str(), "D-PHY");
+    let config = FrameConfig {
+        top: block_from_json(v.get("config").get("top")),
+        image: block_from_json(v.get("config").get("image")),
+        bottom: block_from_json(v.get("config").get("bottom")),
+        key_id: KeyId::new(v.get("key_id").num() as u8).unwrap(),
+    };
+    let suite = config.image.suite;
+    let key = v.get("key").bytes();
+    let mac = v.get("mac_key").opt_bytes();
+    let salt = v.get("salt").bytes();
+    let vc = VirtualChannel::new(v.get("virtual_channel").num() as u8).unwrap();
+    let inputs = v.get("input_packets").byte_list();
+    let recorded = v.get("output_packets").byte_list();
+
+    let mut tx = Transmitter::new(Settings::new(vc), v.get("first_frame_counter").num() as u32);
+    tx.install_key(config.key_id, material(suite, &key, mac.as_deref(), &salt))
+        .unwrap();
+    tx.set_config(config).unwrap();
+    let stream = protect_all(&mut tx, &inputs);
+    assert!(
+        stream == recorded,
+        "{name}: transmitter output differs from the vector"
+    );
+    assert_eq!(tags(&stream), v.get("tags").byte_list(), "{name}: tags");
+
+    let mut rx = Receiver::new(Settings::new(vc), Policy::PERMISSIVE, 100);
+    rx.install_key(config.key_id, material(suite, &key, mac.as_deref(), &salt))
+        .unwrap();
+    let out = receive_all(&mut rx, &recorded);
+    assert!(out.errors.is_empty(), "{name}: {:?}", out.errors);
+    assert!(out.pending.is_empty(), "{name}: packets never verified");
+    assert_eq!(out.accepted(), inputs, "{name}: receiver output differs");
+    assert_eq!(out.clean_frames(), 1, "{name}");
 }
 
 #[test]
 fn golden_vectors_reproduce_and_verify() {
-    let regen = std::env::var_os("FSED_WRITE_VECTORS").is_some();
-    for v in vectors() {
-        if regen {
-            std::fs::write(path(v.name), write(&v)).unwrap();
-        }
-        let text = std::fs::read_to_string(path(v.name)).unwrap();
-        let m = parse(&text);
-        assert_eq!(s(&m["name"]), v.name);
-        assert_eq!(s(&m["suite"]), v.suite.name());
-        let Json::Num(fc) = m["frame_counter"] else {
-            panic!()
-        };
-        let mac = unhex(s(&m["mac_key"]));
-        let originals = strs(&m["originals"]);
-        let recorded = strs(&m["stream"]);
-        let (stream, mut rx) = run(
-            &v,
-            &unhex(s(&m["key"])),
-            (!mac.is_empty()).then_some(&mac[..]),
-            &unhex(s(&m["salt"])),
-            fc as u32,
-            &originals,
-        );
-        assert_eq!(
-            stream, recorded,
-            "{}: transmitter output differs from the vector",
-            v.name
-        );
-        let out = receive_all(&mut rx, &recorded);
-        assert!(out.errors.is_empty(), "{}: {:?}", v.name, out.errors);
-        assert_eq!(out.accepted(), originals, "{}", v.name);
-        assert_eq!(out.clean_frames(), 1);
-        // The writer's output parses back to the same document.
-        assert_eq!(parse(&write(&v)), m);
+    let all = load_all();
+    assert!(all.len() >= 7, "the FSED golden vectors are missing");
+    for (name, v) in &all {
+        check(name, v);
     }
+}
+
+/// A vector with one tag byte changed must fail the check (the test can fail).
+#[test]
+#[should_panic(expected = "transmitter output differs")]
+fn a_changed_tag_byte_is_caught() {
+    let all = load_all();
+    let mut v = all["sv2-per-frame-aes256gmac-t16"].clone();
+    let Json::Obj(members) = &mut v else {
+        unreachable!()
+    };
+    let outs = &mut members
+        .iter_mut()
+        .find(|(k, _)| k == "output_packets")
+        .unwrap()
+        .1;
+    let Json::Arr(a) = outs else { unreachable!() };
+    let k = a.iter().rposition(|p| is_fsed(&p.bytes())).unwrap();
+    let mut b = a[k].bytes();
+    let n = b.len();
+    b[n - 8] ^= 1;
+    a[k] = Json::Str(b.iter().map(|x| format!("{x:02x}")).collect());
+    check("tampered", &v);
 }

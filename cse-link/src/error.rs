@@ -44,4 +44,7 @@ pub enum LinkError {
     /// An SPDM response that was not the expected one.
     #[error("unexpected SPDM session response")]
     UnexpectedResponse,
+    /// A generated test vector did not check out (see [`crate::vectors`]).
+    #[error("vector: {0}")]
+    Vector(String),
 }

@@ -23,6 +23,8 @@
 //!    (VerifyNewKey): new keys, counters from 1, the old generation's writes refused
 //!    ([`key_update`]).
 //!
+//! [`vectors`] builds the golden test vectors that `cse vectors` writes (`docs/vectors.md`).
+//!
 //! The endpoints are sans-IO in the sense of the protocol crates: they exchange byte buffers
 //! and take time as a number. This crate itself uses `std` (it is the integration layer and the
 //! CLI, not a protocol crate).
@@ -36,6 +38,7 @@ pub mod keys;
 pub mod registers;
 pub mod scene;
 mod sensor;
+pub mod vectors;
 
 /// The examples of the workspace README, compiled and run as doctests only.
 #[cfg(doctest)]

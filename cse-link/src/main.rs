@@ -11,6 +11,7 @@ fn main() -> ExitCode {
     let rest = args.get(1..).unwrap_or_default();
     match args.first().map(String::as_str) {
         Some("demo") => cli::demo::main(rest),
+        Some("vectors") => cli::vectors::main(rest),
         Some("-h" | "--help" | "help") => {
             print!("{}", cli::usage());
             ExitCode::SUCCESS

@@ -5,8 +5,9 @@
 //! verify), 2 for bad arguments or unreadable input.
 
 pub mod demo;
+pub mod vectors;
 
 /// The usage text printed for `cse` without a known subcommand.
 pub fn usage() -> String {
-    format!("usage:\n  {}\n", demo::USAGE)
+    format!("usage:\n  {}\n  {}\n", demo::USAGE, vectors::USAGE)
 }

@@ -1,0 +1,1156 @@
+//! Golden test vectors for hardware and firmware teams: every security variant x tag mode x
+//! suite x tag length of SEP and FSED, and the CCISE register transactions of every suite and
+//! tag length, each as one canonical JSON document (format `cse-vectors/1`, described field
+//! by field in `docs/vectors.md`).
+//!
+//! [`all`] builds the whole set in memory from fixed fixtures (keys, salt, input frames), so
+//! the output is deterministic: `cse vectors --out DIR` writes it, and the crates' own golden
+//! files (`cse-sep/tests/vectors`, `cse-fsed/tests/vectors`, `ccise/tests/vectors`) are
+//! members of it byte for byte. Every stream vector is checked through the crate's receiver
+//! before it is emitted (the receiver must give back the input packets), so a vector that
+//! does not verify is never written.
+//!
+//! The JSON is written by a small hand-written writer ([`Json`]); there is no serde.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use ccise::{Config, Controller, SessionKeys, SimSensor, Target};
+use cse_core::crypto::SuiteKey;
+use cse_core::csi2::{DataType, Emitter, HeaderForm, Packets, VirtualChannel};
+use cse_core::keys::{Salt, SecretKey};
+use cse_core::{
+    BlockConfig, CipherSuite, FrameConfig, KeyId, Policy, Profile, SecurityVariant, TagLen, TagMode,
+};
+
+use crate::LinkError;
+
+/// The value of every document's `"format"` field.
+pub const FORMAT: &str = "cse-vectors/1";
+
+/// The protocol a vector exercises; also the sub-directory of `cse vectors --out DIR`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum VectorProtocol {
+    /// SEP stream protection (`cse-sep`).
+    Sep,
+    /// FSED stream protection (`cse-fsed`).
+    Fsed,
+    /// CCISE register transactions (`ccise`).
+    Ccise,
+}
+
+impl VectorProtocol {
+    /// Every protocol, in output order.
+    pub const ALL: [VectorProtocol; 3] = [
+        VectorProtocol::Sep,
+        VectorProtocol::Fsed,
+        VectorProtocol::Ccise,
+    ];
+
+    /// `"SEP"`, `"FSED"` or `"CCISE"` (the `"protocol"` field).
+    pub fn name(self) -> &'static str {
+        match self {
+            VectorProtocol::Sep => "SEP",
+            VectorProtocol::Fsed => "FSED",
+            VectorProtocol::Ccise => "CCISE",
+        }
+    }
+
+    /// `"sep"`, `"fsed"` or `"ccise"` (the output sub-directory).
+    pub fn dir(self) -> &'static str {
+        match self {
+            VectorProtocol::Sep => "sep",
+            VectorProtocol::Fsed => "fsed",
+            VectorProtocol::Ccise => "ccise",
+        }
+    }
+}
+
+/// One generated vector: its protocol, its name (the file stem) and its canonical JSON text
+/// (ending with a newline).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Vector {
+    /// The protocol.
+    pub protocol: VectorProtocol,
+    /// The name, e.g. `sv3-per-message-aes256gmac-t12`.
+    pub name: String,
+    /// The file content.
+    pub json: String,
+}
+
+impl Vector {
+    /// The path of the vector under the output directory, e.g. `sep/sv5-no-security.json`.
+    pub fn file(&self) -> String {
+        format!("{}/{}.json", self.protocol.dir(), self.name)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON writer
+// ---------------------------------------------------------------------------------------------
+
+/// A JSON value with object keys in insertion order, written canonically by [`Json::to_text`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Json {
+    /// `null`.
+    Null,
+    /// `true` / `false`.
+    Bool(bool),
+    /// A non-negative integer.
+    Num(u64),
+    /// A string.
+    Str(String),
+    /// An array.
+    Arr(Vec<Json>),
+    /// An object, keys in the order given.
+    Obj(Vec<(String, Json)>),
+}
+
+impl Json {
+    /// The canonical text: two-space indentation, one member or element per line, `"key": value`,
+    /// empty arrays and objects as `[]` / `{}`, a final newline.
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        self.write(&mut s, 0);
+        s.push('\n');
+        s
+    }
+
+    fn write(&self, out: &mut String, indent: usize) {
+        match self {
+            Json::Null => out.push_str("null"),
+            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Json::Num(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Json::Str(s) => write_str(out, s),
+            Json::Arr(v) if v.is_empty() => out.push_str("[]"),
+            Json::Obj(v) if v.is_empty() => out.push_str("{}"),
+            Json::Arr(v) => {
+                out.push_str("[\n");
+                for (i, x) in v.iter().enumerate() {
+                    pad(out, indent + 1);
+                    x.write(out, indent + 1);
+                    out.push_str(if i + 1 < v.len() { ",\n" } else { "\n" });
+                }
+                pad(out, indent);
+                out.push(']');
+            }
+            Json::Obj(v) => {
+                out.push_str("{\n");
+                for (i, (k, x)) in v.iter().enumerate() {
+                    pad(out, indent + 1);
+                    write_str(out, k);
+                    out.push_str(": ");
+                    x.write(out, indent + 1);
+                    out.push_str(if i + 1 < v.len() { ",\n" } else { "\n" });
+                }
+                pad(out, indent);
+                out.push('}');
+            }
+        }
+    }
+}
+
+fn pad(out: &mut String, indent: usize) {
+    for _ in 0..indent {
+        out.push_str("  ");
+    }
+}
+
+fn write_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn obj(members: Vec<(&str, Json)>) -> Json {
+    Json::Obj(
+        members
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
+}
+
+fn s(v: &str) -> Json {
+    Json::Str(v.to_string())
+}
+
+fn n(v: impl Into<u64>) -> Json {
+    Json::Num(v.into())
+}
+
+/// Lower-case hex, no separators.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+fn hx(bytes: &[u8]) -> Json {
+    Json::Str(hex(bytes))
+}
+
+fn hex_list(items: &[Vec<u8>]) -> Json {
+    Json::Arr(items.iter().map(|p| hx(p)).collect())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names
+// ---------------------------------------------------------------------------------------------
+
+/// The suite as it appears in vector names: `AES-128-CTR+CMAC` -> `aes128ctrcmac`.
+pub fn suite_slug(suite: CipherSuite) -> String {
+    suite
+        .name()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// The tag mode as it appears in names and in `tag_mode_name`: `per-message`,
+/// `per-data-type`, `per-frame`.
+pub fn mode_name(mode: TagMode) -> &'static str {
+    match mode {
+        TagMode::PerMessage => "per-message",
+        TagMode::PerDataType => "per-data-type",
+        TagMode::PerFrame => "per-frame",
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stream fixtures (SEP and FSED)
+// ---------------------------------------------------------------------------------------------
+
+/// The key material of a stream vector (test keys: they are published in the vectors).
+#[derive(Clone, PartialEq, Eq)]
+pub struct StreamKeys {
+    /// The suite the key is for (the image block's suite).
+    pub suite: CipherSuite,
+    /// The encryption / MAC key.
+    pub key: Vec<u8>,
+    /// The separate MAC key of the CTR+CMAC suites.
+    pub mac_key: Option<Vec<u8>>,
+    /// The 12-byte IV salt.
+    pub salt: Vec<u8>,
+}
+
+impl core::fmt::Debug for StreamKeys {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("StreamKeys")
+            .field("suite", &self.suite)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StreamKeys {
+    fn material(&self) -> Result<cse_sep::KeyMaterial, LinkError> {
+        let size = self.suite.key_size();
+        let mac = match &self.mac_key {
+            Some(m) => Some(SecretKey::from_slice(size, m)?),
+            None => None,
+        };
+        Ok(cse_sep::KeyMaterial::new(
+            SecretKey::from_slice(size, &self.key)?,
+            mac,
+            Salt::from_slice(&self.salt)?,
+        )
+        .with_min_tag_len(TagLen::L8))
+    }
+}
+
+/// The fixed parameters of every vector of one stream protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct StreamFixture {
+    protocol: VectorProtocol,
+    vc: u8,
+    first_frame_counter: u32,
+    sv3: SecurityVariant,
+    sv4: SecurityVariant,
+    /// The tag mode of the SV-5 vector's blocks (ignored on the wire for SV-5 data, but part
+    /// of the configuration the frame announces).
+    sv5_mode: TagMode,
+}
+
+const SEP: StreamFixture = StreamFixture {
+    protocol: VectorProtocol::Sep,
+    vc: 1,
+    first_frame_counter: 7,
+    sv3: SecurityVariant::LinePartialIntegrity {
+        stride: 2,
+        offset: 0,
+    },
+    sv4: SecurityVariant::BytePartialIntegrity { start: 2, len: 4 },
+    sv5_mode: TagMode::PerMessage,
+};
+
+const FSED: StreamFixture = StreamFixture {
+    protocol: VectorProtocol::Fsed,
+    vc: 1,
+    first_frame_counter: 0x0102_0304,
+    sv3: SecurityVariant::LinePartialIntegrity {
+        stride: 2,
+        offset: 1,
+    },
+    sv4: SecurityVariant::BytePartialIntegrity { start: 2, len: 8 },
+    sv5_mode: TagMode::PerFrame,
+};
+
+impl StreamFixture {
+    fn modes(&self) -> &'static [TagMode] {
+        match self.protocol {
+            VectorProtocol::Fsed => &[TagMode::PerDataType, TagMode::PerFrame],
+            _ => &[TagMode::PerMessage, TagMode::PerDataType, TagMode::PerFrame],
+        }
+    }
+
+    fn vc(&self) -> Result<VirtualChannel, LinkError> {
+        Ok(VirtualChannel::new(self.vc)?)
+    }
+
+    /// SEP: key bytes `00 01 02 ..`, MAC key = key XOR 0xA5, salt `c0 .. cb`.
+    /// FSED: key bytes all `0a`, MAC key all `0b`, salt all `0c`.
+    fn keys(&self, suite: CipherSuite) -> StreamKeys {
+        let len = suite.key_size().len();
+        let (key, mac, salt): (Vec<u8>, Vec<u8>, Vec<u8>) = match self.protocol {
+            VectorProtocol::Fsed => (vec![0x0A; len], vec![0x0B; len], vec![0x0C; 12]),
+            _ => {
+                let key: Vec<u8> = (0..len).map(|i| i as u8).collect();
+                let mac = key.iter().map(|b| b ^ 0xA5).collect();
+                (key, mac, (0xC0..0xCC).collect())
+            }
+        };
+        StreamKeys {
+            suite,
+            key,
+            mac_key: suite.needs_mac_key().then_some(mac),
+            salt,
+        }
+    }
+
+    /// The original packets of the one frame every vector of the protocol protects.
+    fn inputs(&self, mode: TagMode) -> Result<Vec<Vec<u8>>, LinkError> {
+        let vc = self.vc()?;
+        let mut buf = vec![0u8; 4096];
+        let mut em = Emitter::new(&mut buf, HeaderForm::Dphy);
+        match self.protocol {
+            VectorProtocol::Fsed => {
+                // Frame 5: one top and one bottom embedded line of 8 bytes, three RAW12 lines
+                // of 16 bytes with LS/LE, bytes (i * 31) ^ (k * 7) ^ 0x21.
+                let pat = |len: usize, k: usize| -> Vec<u8> {
+                    (0..len)
+                        .map(|i| (i as u8).wrapping_mul(31) ^ (k as u8).wrapping_mul(7) ^ 0x21)
+                        .collect()
+                };
+                em.frame_start(vc, 5)?;
+                em.long(vc, DataType::EMBEDDED, &pat(8, 0))?;
+                for k in 0..3usize {
+                    em.line_start(vc, k as u16 + 1)?;
+                    em.long(vc, DataType::RAW12, &pat(16, k + 100))?;
+                    em.line_end(vc, k as u16 + 1)?;
+                }
+                em.long(vc, DataType::EMBEDDED, &pat(8, 200))?;
+                em.frame_end(vc, 5)?;
+            }
+            _ => {
+                // Frame 1: embedded e0..e3, two RAW12 lines 10..17 and 20..27 (LS/LE around
+                // them in per-data-type mode), embedded b0 b1.
+                let ls_le = mode == TagMode::PerDataType;
+                em.frame_start(vc, 1)?;
+                em.long(vc, DataType::EMBEDDED, &[0xE0, 0xE1, 0xE2, 0xE3])?;
+                for line in 0..2u8 {
+                    if ls_le {
+                        em.line_start(vc, u16::from(line) + 1)?;
+                    }
+                    let px: Vec<u8> = (0..8).map(|i| 0x10 * (line + 1) + i).collect();
+                    em.long(vc, DataType::RAW12, &px)?;
+                    if ls_le {
+                        em.line_end(vc, u16::from(line) + 1)?;
+                    }
+                }
+                em.long(vc, DataType::EMBEDDED, &[0xB0, 0xB1])?;
+                em.frame_end(vc, 1)?;
+            }
+        }
+        let n = em.len();
+        split(&buf[..n])
+    }
+
+    /// The frame configuration of `sv` (level 1..=5) with `suite`, `tag_len`, `mode`.
+    fn config(&self, sv: u8, suite: CipherSuite, tag_len: TagLen, mode: TagMode) -> FrameConfig {
+        let b = |sv| BlockConfig {
+            sv,
+            suite,
+            tag_len,
+            tag_mode: mode,
+        };
+        let k0 = KeyId::default();
+        match sv {
+            1 => FrameConfig::uniform(b(SecurityVariant::FullIntegrityEncrypted), k0),
+            2 => FrameConfig::uniform(b(SecurityVariant::FullIntegrity), k0),
+            3 => FrameConfig::uniform(b(self.sv3), k0),
+            4 => FrameConfig {
+                image: b(self.sv4),
+                ..FrameConfig::uniform(b(SecurityVariant::FullIntegrity), k0)
+            },
+            _ => FrameConfig::uniform(
+                BlockConfig {
+                    tag_mode: self.sv5_mode,
+                    ..BlockConfig::no_security()
+                },
+                k0,
+            ),
+        }
+    }
+}
+
+/// The stream vectors' matrix entry: SV level, suite, tag length, mode (SV-5: one entry).
+struct Cell {
+    name: String,
+    config: FrameConfig,
+    mode: TagMode,
+}
+
+fn cells(fx: &StreamFixture) -> Vec<Cell> {
+    let mut v = Vec::new();
+    for sv in 1..=4u8 {
+        for &mode in fx.modes() {
+            for suite in CipherSuite::ALL {
+                // SV-1 needs an encrypting suite, SV-2..SV-4 an integrity-only one
+                // (`BlockConfig::validate`).
+                if suite.encrypts() != (sv == 1) {
+                    continue;
+                }
+                for tag_len in [TagLen::L16, TagLen::L12, TagLen::L8] {
+                    v.push(Cell {
+                        name: format!(
+                            "sv{sv}-{}-{}-t{}",
+                            mode_name(mode),
+                            suite_slug(suite),
+                            tag_len.get()
+                        ),
+                        config: fx.config(sv, suite, tag_len, mode),
+                        mode,
+                    });
+                }
+            }
+        }
+    }
+    v.push(Cell {
+        name: "sv5-no-security".into(),
+        config: fx.config(5, CipherSuite::Aes128Cmac, TagLen::L16, fx.sv5_mode),
+        mode: fx.sv5_mode,
+    });
+    v
+}
+
+/// Splits back-to-back D-PHY CSI-2 packets.
+fn split(bytes: &[u8]) -> Result<Vec<Vec<u8>>, LinkError> {
+    let mut v = Vec::new();
+    for d in Packets::new(bytes, HeaderForm::Dphy) {
+        v.push(
+            d.map_err(|e| mismatch(format!("CSI-2 stream: {e}")))?
+                .raw
+                .to_vec(),
+        );
+    }
+    Ok(v)
+}
+
+fn mismatch(what: String) -> LinkError {
+    LinkError::Vector(what)
+}
+
+/// Runs the SEP transmitter over `inputs`: every output packet, in order.
+///
+/// # Errors
+/// The transmitter's refusal of the keys, configuration or a packet.
+pub fn sep_transmit(
+    vc: VirtualChannel,
+    first_frame_counter: u32,
+    keys: &StreamKeys,
+    config: FrameConfig,
+    inputs: &[Vec<u8>],
+) -> Result<Vec<Vec<u8>>, LinkError> {
+    let mut tx = cse_sep::Transmitter::new(cse_sep::Settings::new(vc), first_frame_counter);
+    tx.install_key(config.key_id, keys.material()?)?;
+    tx.set_config(config)?;
+    let mut outs = Vec::new();
+    for p in inputs {
+        let mut buf = vec![0u8; p.len() + 1024];
+        let r = tx.protect(p, &mut buf)?;
+        outs.extend(split(buf.get(..r.len).unwrap_or_default())?);
+    }
+    Ok(outs)
+}
+
+/// Runs a SEP receiver (permissive policy) over `outputs`: the original packets it releases,
+/// in message order (packets of a scope once its close record verified, SV-1 ones decrypted).
+///
+/// # Errors
+/// The receiver's first error, or packets still unverified at the end.
+pub fn sep_receive(
+    vc: VirtualChannel,
+    key_id: KeyId,
+    keys: &StreamKeys,
+    outputs: &[Vec<u8>],
+) -> Result<Vec<Vec<u8>>, LinkError> {
+    use cse_sep::Delivery;
+    let mut rx = cse_sep::Receiver::new(cse_sep::Settings::new(vc), Policy::PERMISSIVE, 100);
+    rx.install_key(key_id, keys.material()?)?;
+    let mut back: Vec<(u32, Vec<u8>)> = Vec::new();
+    let mut held = Vec::new();
+    for (t, p) in outputs.iter().enumerate() {
+        let mut out = vec![0u8; p.len()];
+        match rx.receive(p, t as u64, &mut out)? {
+            Delivery::Verified(v) => back.push((v.info().message_index, v.packet().to_vec())),
+            Delivery::Unprotected(u) => {
+                back.push((u.info().message_index, u.unauthenticated_packet().to_vec()))
+            }
+            Delivery::Unverified(u) => held.push((
+                u.unverified_packet().to_vec(),
+                u.decrypt_ticket(),
+                u.is_encrypted(),
+                u.scope(),
+                u.info().message_index,
+            )),
+            Delivery::ScopeVerified(proof) => {
+                let mut keep = Vec::new();
+                for (mut b, ticket, enc, scope, i) in held.drain(..) {
+                    if scope == proof.scope() && proof.indices().contains(&i) {
+                        if enc {
+                            rx.decrypt(&proof, &ticket, &mut b)?;
+                        }
+                        back.push((i, b));
+                    } else {
+                        keep.push((b, ticket, enc, scope, i));
+                    }
+                }
+                held = keep;
+            }
+            _ => return Err(mismatch("SEP receiver: unexpected delivery".into())),
+        }
+    }
+    if !held.is_empty() {
+        return Err(mismatch(format!(
+            "SEP receiver: {} packets never verified",
+            held.len()
+        )));
+    }
+    back.sort_by_key(|(i, _)| *i);
+    Ok(back.into_iter().map(|(_, b)| b).collect())
+}
+
+/// Runs the FSED transmitter over `inputs`: the stream as sent, packet by packet (the input
+/// packets, protected in place, with the FSED packets inserted before / after them).
+///
+/// # Errors
+/// The transmitter's refusal of the keys, configuration or a packet.
+pub fn fsed_transmit(
+    vc: VirtualChannel,
+    first_frame_counter: u32,
+    keys: &StreamKeys,
+    config: FrameConfig,
+    inputs: &[Vec<u8>],
+) -> Result<Vec<Vec<u8>>, LinkError> {
+    let mut tx = cse_fsed::Transmitter::new(cse_fsed::Settings::new(vc), first_frame_counter);
+    tx.install_key(config.key_id, keys.material()?)?;
+    tx.set_config(config)?;
+    let mut outs = Vec::new();
+    for p in inputs {
+        let mut pkt = p.clone();
+        let mut buf = vec![0u8; cse_fsed::tx::MAX_INSERTED_LEN];
+        let ins = tx.protect(&mut pkt, &mut buf)?;
+        outs.extend(split(ins.before(&buf))?);
+        outs.push(pkt);
+        outs.extend(split(ins.after(&buf))?);
+    }
+    Ok(outs)
+}
+
+/// Runs an FSED receiver (permissive policy) over `outputs` following the release rule: the
+/// original packets in frame order (FS once the frame header authenticated, covered packets
+/// once their scope verified, SV-1 ones decrypted, FE last).
+///
+/// # Errors
+/// The receiver's first error, a failed scope, or packets still unverified at the end.
+pub fn fsed_receive(
+    vc: VirtualChannel,
+    key_id: KeyId,
+    keys: &StreamKeys,
+    outputs: &[Vec<u8>],
+) -> Result<Vec<Vec<u8>>, LinkError> {
+    use cse_fsed::{Delivery, Event};
+    let mut rx = cse_fsed::Receiver::new(cse_fsed::Settings::new(vc), Policy::PERMISSIVE, 100);
+    rx.install_key(key_id, keys.material()?)?;
+    // (message index, bytes); FS gets 0, FE u32::MAX (one frame per vector).
+    let mut back: Vec<(u32, Vec<u8>)> = Vec::new();
+    let mut pending = Vec::new();
+    let mut fs_hold: Option<Vec<u8>> = None;
+    let mut started = false;
+    for (t, p) in outputs.iter().enumerate() {
+        match rx.receive(p, t as u64)? {
+            Delivery::Unprotected(u) => {
+                back.push((u.info().message_index, u.unauthenticated_packet().to_vec()))
+            }
+            Delivery::Unverified(u) => pending.push((
+                u.unverified_packet().to_vec(),
+                u.decrypt_ticket(),
+                u.is_encrypted(),
+                u.scope(),
+                u.info().message_index,
+            )),
+            Delivery::Sync(sp) => {
+                if sp.is_frame_start() {
+                    fs_hold = Some(sp.packet().to_vec());
+                    started = false;
+                } else if started {
+                    back.push((u32::MAX, sp.packet().to_vec()));
+                }
+            }
+            Delivery::FrameHeader { .. } => {}
+            Delivery::ScopeVerified(proof) => {
+                let mut keep = Vec::new();
+                for (mut b, ticket, enc, scope, i) in pending.drain(..) {
+                    if scope == proof.scope() && proof.indices().contains(&i) {
+                        if enc {
+                            rx.decrypt(&proof, &ticket, &mut b)?;
+                        }
+                        back.push((i, b));
+                    } else {
+                        keep.push((b, ticket, enc, scope, i));
+                    }
+                }
+                pending = keep;
+            }
+            _ => return Err(mismatch("FSED receiver: unexpected delivery".into())),
+        }
+        while let Some(e) = rx.poll_event(t as u64) {
+            match e {
+                Event::ScopeFailed(_) => {
+                    return Err(mismatch("FSED receiver: a scope failed".into()));
+                }
+                Event::FrameStart { .. } => {
+                    started = true;
+                    if let Some(fs) = fs_hold.take() {
+                        back.push((0, fs));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if !pending.is_empty() {
+        return Err(mismatch(format!(
+            "FSED receiver: {} packets never verified",
+            pending.len()
+        )));
+    }
+    back.sort_by_key(|(i, _)| *i);
+    Ok(back.into_iter().map(|(_, b)| b).collect())
+}
+
+/// The tags the output packets carry, in stream order: SEP packets' tag fields, FSED tag
+/// records' tags.
+///
+/// # Errors
+/// An output packet that does not parse.
+pub fn stream_tags(
+    protocol: VectorProtocol,
+    outputs: &[Vec<u8>],
+) -> Result<Vec<Vec<u8>>, LinkError> {
+    let mut tags = Vec::new();
+    for o in outputs {
+        if protocol != VectorProtocol::Sep && o.first().map(|b| b & 0x3F) != Some(0x3A) {
+            continue; // an FSED stream's original packets carry no tag
+        }
+        let payload = o
+            .get(4..o.len().saturating_sub(2))
+            .ok_or_else(|| mismatch("output packet shorter than a long packet".into()))?;
+        match protocol {
+            VectorProtocol::Sep => {
+                let p = cse_sep::wire::Packet::new_checked(payload, &Profile::DRAFT_1)
+                    .map_err(|e| mismatch(format!("SEP packet: {e}")))?;
+                if !p.tag().is_empty() {
+                    tags.push(p.tag().to_vec());
+                }
+            }
+            _ => {
+                let p = cse_fsed::wire::Packet::new_checked(payload)
+                    .map_err(|e| mismatch(format!("FSED packet: {e}")))?;
+                if p.kind() == cse_fsed::wire::Kind::TagRecord {
+                    tags.push(p.tag().to_vec());
+                }
+            }
+        }
+    }
+    Ok(tags)
+}
+
+fn block_json(b: &BlockConfig) -> Json {
+    let (a, c) = b.sv.params();
+    obj(vec![
+        ("sv", n(b.sv.number())),
+        ("param_a", n(a)),
+        ("param_b", n(c)),
+        ("suite", s(b.suite.name())),
+        ("suite_id", n(Profile::DRAFT_1.suite_ids.id(b.suite))),
+        ("tag_len", n(b.tag_len.as_u8())),
+        ("tag_mode", n(b.tag_mode.code())),
+        ("tag_mode_name", s(mode_name(b.tag_mode))),
+    ])
+}
+
+fn stream_vector(fx: &StreamFixture, cell: &Cell) -> Result<Vector, LinkError> {
+    let c = &cell.config;
+    let keys = fx.keys(c.image.suite);
+    let vc = fx.vc()?;
+    let inputs = fx.inputs(cell.mode)?;
+    let (outputs, back) = match fx.protocol {
+        VectorProtocol::Fsed => {
+            let o = fsed_transmit(vc, fx.first_frame_counter, &keys, *c, &inputs)?;
+            let b = fsed_receive(vc, c.key_id, &keys, &o)?;
+            (o, b)
+        }
+        _ => {
+            let o = sep_transmit(vc, fx.first_frame_counter, &keys, *c, &inputs)?;
+            let b = sep_receive(vc, c.key_id, &keys, &o)?;
+            (o, b)
+        }
+    };
+    if back != inputs {
+        return Err(mismatch(format!(
+            "{} {}: the receiver does not give back the inputs",
+            fx.protocol.name(),
+            cell.name
+        )));
+    }
+    let tags = stream_tags(fx.protocol, &outputs)?;
+    let doc = obj(vec![
+        ("format", s(FORMAT)),
+        ("protocol", s(fx.protocol.name())),
+        ("name", s(&cell.name)),
+        ("profile", s(Profile::DRAFT_1.name)),
+        ("direction", s("sensor-to-controller")),
+        ("header_form", s("D-PHY")),
+        ("virtual_channel", n(fx.vc)),
+        ("first_frame_counter", n(fx.first_frame_counter)),
+        ("key_id", n(c.key_id.get())),
+        ("key", hx(&keys.key)),
+        ("mac_key", keys.mac_key.as_deref().map_or(Json::Null, hx)),
+        ("salt", hx(&keys.salt)),
+        (
+            "config",
+            obj(vec![
+                ("top", block_json(&c.top)),
+                ("image", block_json(&c.image)),
+                ("bottom", block_json(&c.bottom)),
+            ]),
+        ),
+        ("input_packets", hex_list(&inputs)),
+        ("output_packets", hex_list(&outputs)),
+        ("tags", hex_list(&tags)),
+    ]);
+    Ok(Vector {
+        protocol: fx.protocol,
+        name: cell.name.clone(),
+        json: doc.to_text(),
+    })
+}
+
+/// Every SEP vector: SV-1..SV-4 x {per message, per data type, per frame} x every suite the SV
+/// accepts x tag length {16, 12, 8}, and `sv5-no-security`.
+///
+/// # Errors
+/// A transmitter or receiver failure (a bug: the set is fixed).
+pub fn sep() -> Result<Vec<Vector>, LinkError> {
+    cells(&SEP).iter().map(|c| stream_vector(&SEP, c)).collect()
+}
+
+/// Every FSED vector: SV-1..SV-4 x {per data type, per frame} x every suite the SV accepts x
+/// tag length {16, 12, 8}, and `sv5-no-security`.
+///
+/// # Errors
+/// A transmitter or receiver failure (a bug: the set is fixed).
+pub fn fsed() -> Result<Vec<Vector>, LinkError> {
+    cells(&FSED)
+        .iter()
+        .map(|c| stream_vector(&FSED, c))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// CCISE
+// ---------------------------------------------------------------------------------------------
+
+/// The I2C address of the sensor in every CCISE vector.
+pub const CCISE_ADDRESS: u8 = 0x36;
+
+/// The keys of a CCISE vector: one suite key per direction and the salt (test keys).
+#[derive(Clone, PartialEq, Eq)]
+pub struct CciseKeys {
+    /// The suite of both directions.
+    pub suite: CipherSuite,
+    /// Controller-to-sensor key (writes, read requests).
+    pub to_target_key: Vec<u8>,
+    /// Its MAC key (CTR+CMAC suites).
+    pub to_target_mac_key: Option<Vec<u8>>,
+    /// Sensor-to-controller key (read responses).
+    pub to_controller_key: Vec<u8>,
+    /// Its MAC key (CTR+CMAC suites).
+    pub to_controller_mac_key: Option<Vec<u8>>,
+    /// The 12-byte IV salt.
+    pub salt: Vec<u8>,
+}
+
+impl core::fmt::Debug for CciseKeys {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CciseKeys")
+            .field("suite", &self.suite)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CciseKeys {
+    /// The fixture: to-target key bytes `00 01 02 ..`, to-controller key `40 41 ..`, for the
+    /// CTR+CMAC suites the MAC keys `80 81 ..` and `c0 c1 ..`, salt `a0 .. ab` (the keys of
+    /// `docs/wire-format.md` section 6).
+    pub fn fixture(suite: CipherSuite) -> Self {
+        let len = suite.key_size().len();
+        let run = |b: u8| {
+            (0..len)
+                .map(|i| b.wrapping_add(i as u8))
+                .collect::<Vec<u8>>()
+        };
+        let mac = |b: u8| suite.needs_mac_key().then(|| run(b ^ 0x80));
+        CciseKeys {
+            suite,
+            to_target_key: run(0x00),
+            to_target_mac_key: mac(0x00),
+            to_controller_key: run(0x40),
+            to_controller_mac_key: mac(0x40),
+            salt: (0xA0..0xAC).collect(),
+        }
+    }
+
+    /// The session keys for a controller or target.
+    ///
+    /// # Errors
+    /// Keys of the wrong length for the suite.
+    pub fn session(&self) -> Result<SessionKeys, LinkError> {
+        let size = self.suite.key_size();
+        let sk = |k: &[u8], m: &Option<Vec<u8>>| -> Result<SuiteKey, LinkError> {
+            let key = SecretKey::from_slice(size, k)?;
+            let mac = match m {
+                Some(m) => Some(SecretKey::from_slice(size, m)?),
+                None => None,
+            };
+            Ok(SuiteKey::new(self.suite, &key, mac.as_ref())?)
+        };
+        Ok(SessionKeys::new(
+            sk(&self.to_target_key, &self.to_target_mac_key)?,
+            sk(&self.to_controller_key, &self.to_controller_mac_key)?,
+            Salt::from_slice(&self.salt)?,
+        )?)
+    }
+}
+
+/// One register transaction of a CCISE vector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transaction {
+    /// A protected write of `data` at `register`.
+    Write {
+        /// First register.
+        register: u16,
+        /// The bytes written.
+        data: Vec<u8>,
+    },
+    /// A protected read of `len` bytes from `register`.
+    Read {
+        /// First register.
+        register: u16,
+        /// Number of bytes.
+        len: u8,
+    },
+}
+
+/// What a transaction put on the bus.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recorded {
+    /// A write: the frame after the address byte.
+    Write {
+        /// The controller's counter.
+        counter: u32,
+        /// The write frame.
+        frame: Vec<u8>,
+    },
+    /// A read: request and response.
+    Read {
+        /// The controller's request counter.
+        request_counter: u32,
+        /// The request frame (write phase).
+        request: Vec<u8>,
+        /// The target's response counter.
+        response_counter: u32,
+        /// The response frame (read phase).
+        response: Vec<u8>,
+        /// The register bytes the controller recovered (clear text).
+        data: Vec<u8>,
+    },
+}
+
+/// Runs `transactions` through a fresh controller and target (the demo register map,
+/// [`SimSensor::demo`]) of one session; returns what each put on the bus. The target must
+/// accept every frame and the controller every response.
+///
+/// # Errors
+/// A refusal on either side.
+pub fn ccise_run(
+    config: Config,
+    keys: &CciseKeys,
+    transactions: &[Transaction],
+) -> Result<Vec<Recorded>, LinkError> {
+    let mut ctrl = Controller::new(config, keys.session()?)?;
+    let mut tgt = Target::new(config, keys.session()?)?;
+    let mut map = SimSensor::demo();
+    let mut out = Vec::new();
+    for t in transactions {
+        let mut frame = [0u8; ccise::wire::MAX_FRAME_LEN];
+        match t {
+            Transaction::Write { register, data } => {
+                let counter = ctrl.next_counter();
+                let sealed = ctrl.seal_write(*register, data, &mut frame)?;
+                let frame = frame.get(..sealed.len).unwrap_or_default().to_vec();
+                if tgt.handle_write(&frame, &mut map)?.counter != counter {
+                    return Err(mismatch("CCISE: the target saw another counter".into()));
+                }
+                out.push(Recorded::Write { counter, frame });
+            }
+            Transaction::Read { register, len } => {
+                let request_counter = ctrl.next_counter();
+                let (pending, sealed) = ctrl.seal_read_request(*register, *len, &mut frame)?;
+                let request = frame.get(..sealed.len).unwrap_or_default().to_vec();
+                let mut resp = [0u8; ccise::wire::MAX_FRAME_LEN];
+                let a = tgt.handle_read(&request, &mut map, &mut resp)?;
+                let response = resp.get(..a.response_len).unwrap_or_default().to_vec();
+                let mut data = vec![0u8; usize::from(*len)];
+                let got = ctrl.open_read_response(pending, &response, &mut data)?;
+                data.truncate(got);
+                let response_counter = ctrl
+                    .last_response_counter()
+                    .ok_or_else(|| mismatch("CCISE: no response counter".into()))?;
+                out.push(Recorded::Read {
+                    request_counter,
+                    request,
+                    response_counter,
+                    response,
+                    data,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The transactions of a CCISE vector: a write of `12 34 56 78` at 0x0100, then a read of 4
+/// bytes: the chip id at 0x0000 with clear reads, the protected calibration bytes at 0x0300
+/// with encrypted reads.
+pub fn ccise_transactions(encrypted_reads: bool) -> Vec<Transaction> {
+    vec![
+        Transaction::Write {
+            register: 0x0100,
+            data: vec![0x12, 0x34, 0x56, 0x78],
+        },
+        Transaction::Read {
+            register: if encrypted_reads { 0x0300 } else { 0x0000 },
+            len: 4,
+        },
+    ]
+}
+
+fn ccise_vector(suite: CipherSuite, tag_len: TagLen, encrypted: bool) -> Result<Vector, LinkError> {
+    let name = format!(
+        "{}-t{}-{}-reads",
+        suite_slug(suite),
+        tag_len.get(),
+        if encrypted { "encrypted" } else { "clear" }
+    );
+    let config = Config::new(CCISE_ADDRESS)
+        .with_tag_len(tag_len)
+        .with_encrypted_reads(encrypted);
+    let keys = CciseKeys::fixture(suite);
+    let txs = ccise_transactions(encrypted);
+    let recs = ccise_run(config, &keys, &txs)?;
+    let t = tag_len.get();
+    let tail = |f: &[u8]| {
+        f.get(f.len().saturating_sub(t)..)
+            .unwrap_or_default()
+            .to_vec()
+    };
+    let mut items = Vec::new();
+    for (tx, rec) in txs.iter().zip(&recs) {
+        items.push(match (tx, rec) {
+            (Transaction::Write { register, data }, Recorded::Write { counter, frame }) => {
+                obj(vec![
+                    ("kind", s("write")),
+                    ("register", n(*register)),
+                    ("data", hx(data)),
+                    ("counter", n(*counter)),
+                    ("frame", hx(frame)),
+                    ("tag", hx(&tail(frame))),
+                ])
+            }
+            (
+                Transaction::Read { register, len },
+                Recorded::Read {
+                    request_counter,
+                    request,
+                    response_counter,
+                    response,
+                    data,
+                },
+            ) => obj(vec![
+                ("kind", s("read")),
+                ("register", n(*register)),
+                ("len", n(*len)),
+                ("encrypted", Json::Bool(encrypted)),
+                ("request_counter", n(*request_counter)),
+                ("request", hx(request)),
+                ("request_tag", hx(&tail(request))),
+                ("response_counter", n(*response_counter)),
+                ("response", hx(response)),
+                ("response_tag", hx(&tail(response))),
+                ("data", hx(data)),
+            ]),
+            _ => return Err(mismatch("CCISE: transaction kinds differ".into())),
+        });
+    }
+    let opt = |m: &Option<Vec<u8>>| m.as_deref().map_or(Json::Null, hx);
+    let doc = obj(vec![
+        ("format", s(FORMAT)),
+        ("protocol", s("CCISE")),
+        ("name", s(&name)),
+        ("profile", s(Profile::DRAFT_1.name)),
+        ("device_address", n(CCISE_ADDRESS)),
+        ("suite", s(suite.name())),
+        ("suite_id", n(Profile::DRAFT_1.suite_ids.id(suite))),
+        ("tag_len", n(tag_len.as_u8())),
+        ("key_id", n(config.key_id.get())),
+        ("encrypted_reads", Json::Bool(encrypted)),
+        ("to_target_key", hx(&keys.to_target_key)),
+        ("to_target_mac_key", opt(&keys.to_target_mac_key)),
+        ("to_controller_key", hx(&keys.to_controller_key)),
+        ("to_controller_mac_key", opt(&keys.to_controller_mac_key)),
+        ("salt", hx(&keys.salt)),
+        ("first_controller_counter", n(1u32)),
+        ("first_target_counter", n(1u32)),
+        ("transactions", Json::Arr(items)),
+    ]);
+    Ok(Vector {
+        protocol: VectorProtocol::Ccise,
+        name,
+        json: doc.to_text(),
+    })
+}
+
+/// Every CCISE vector: every suite x tag length {16, 12, 8} with clear reads, and every
+/// encrypting suite x tag length with encrypted reads.
+///
+/// # Errors
+/// A controller or target failure (a bug: the set is fixed).
+pub fn ccise() -> Result<Vec<Vector>, LinkError> {
+    let mut v = Vec::new();
+    for encrypted in [false, true] {
+        for suite in CipherSuite::ALL {
+            if encrypted && !suite.encrypts() {
+                continue;
+            }
+            for tag_len in [TagLen::L16, TagLen::L12, TagLen::L8] {
+                v.push(ccise_vector(suite, tag_len, encrypted)?);
+            }
+        }
+    }
+    Ok(v)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The whole set
+// ---------------------------------------------------------------------------------------------
+
+/// The whole vector set: [`sep()`], then [`fsed()`], then [`ccise()`].
+///
+/// # Errors
+/// As the three.
+pub fn all() -> Result<Vec<Vector>, LinkError> {
+    let mut v = sep()?;
+    v.extend(fsed()?);
+    v.extend(ccise()?);
+    Ok(v)
+}
+
+/// The `index.json` of an output directory: format, profile, counts per protocol and every
+/// vector's protocol, name and file.
+pub fn index(vectors: &[Vector]) -> String {
+    let count = |p: VectorProtocol| vectors.iter().filter(|v| v.protocol == p).count() as u64;
+    obj(vec![
+        ("format", s(FORMAT)),
+        ("profile", s(Profile::DRAFT_1.name)),
+        (
+            "counts",
+            Json::Obj(
+                VectorProtocol::ALL
+                    .iter()
+                    .map(|p| (p.dir().to_string(), Json::Num(count(*p))))
+                    .collect(),
+            ),
+        ),
+        (
+            "vectors",
+            Json::Arr(
+                vectors
+                    .iter()
+                    .map(|v| {
+                        obj(vec![
+                            ("protocol", s(v.protocol.name())),
+                            ("name", s(&v.name)),
+                            ("file", s(&v.file())),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ),
+    ])
+    .to_text()
+}
+
+/// Writes `vectors` under `dir` (`dir/sep/*.json`, `dir/fsed/*.json`, `dir/ccise/*.json`) and
+/// `dir/index.json`, creating the directories.
+///
+/// # Errors
+/// The first I/O error, with the path it concerns.
+pub fn write_dir(dir: &Path, vectors: &[Vector]) -> Result<(), String> {
+    let io = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    for p in VectorProtocol::ALL {
+        let d = dir.join(p.dir());
+        std::fs::create_dir_all(&d).map_err(|e| io(&d, e))?;
+    }
+    for v in vectors {
+        let f = dir.join(v.file());
+        std::fs::write(&f, &v.json).map_err(|e| io(&f, e))?;
+    }
+    let f = dir.join("index.json");
+    std::fs::write(&f, index(vectors)).map_err(|e| io(&f, e))
+}
