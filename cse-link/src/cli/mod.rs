@@ -4,9 +4,17 @@
 //! 0 on success, 1 when the run itself failed (an attack undetected, a capture that does not
 //! verify), 2 for bad arguments or unreadable input.
 
+pub mod capture;
 pub mod demo;
 
 /// The usage text printed for `cse` without a known subcommand.
 pub fn usage() -> String {
-    format!("usage:\n  {}\n", demo::USAGE)
+    format!(
+        "usage:\n  {}\n  {}\n  {}\n  {}\n  {}\n",
+        demo::USAGE,
+        capture::PROTECT_USAGE,
+        capture::VERIFY_USAGE,
+        capture::INSPECT_USAGE,
+        capture::KEYGEN_USAGE
+    )
 }
