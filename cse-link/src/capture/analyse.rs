@@ -353,7 +353,8 @@ impl State {
 
     /// A scope failed: its held packets are discarded; `record` is the row that carried the
     /// failing tag (it gets [`Verdict::ScopeFailed`]).
-    fn scope_failed(&mut self, record: Option<usize>, scope: ScopeKey, reason: &str) {
+    /// Without a record, the finding is attributed to row `at` (the packet being processed).
+    fn scope_failed(&mut self, record: Option<usize>, at: usize, scope: ScopeKey, reason: &str) {
         let gone = self.take(scope, None);
         let covered: Vec<usize> = gone.iter().map(|h| h.row).collect();
         for h in &gone {
@@ -369,7 +370,6 @@ impl State {
         match record {
             Some(r) => self.set(r, Verdict::ScopeFailed { covered }, Some(scope.0)),
             None => {
-                let at = covered.first().copied().unwrap_or(0);
                 self.findings.push(FrameFinding {
                     row: at,
                     frame: Some(scope.0),
@@ -655,7 +655,7 @@ fn run_sep(st: &mut State, capture: &[u8], keys: &KeyFile, vc: VirtualChannel, p
             ),
             Err(SepError::ScopeFailed(f)) => {
                 let scope = (f.scope.frame_counter, f.scope.block, f.scope.kind);
-                st.scope_failed(Some(i), scope, "tag mismatch");
+                st.scope_failed(Some(i), i, scope, "tag mismatch");
             }
             Err(SepError::Security(e)) => st.set(i, security_verdict(&e), None),
             Err(SepError::Fusa(e)) => st.set(i, fusa_verdict(&e), None),
@@ -701,7 +701,7 @@ fn run_sep(st: &mut State, capture: &[u8], keys: &KeyFile, vc: VirtualChannel, p
                 }
                 Event::ScopeFailed(f) => {
                     let scope = (f.scope.frame_counter, f.scope.block, f.scope.kind);
-                    st.scope_failed(None, scope, "no verified close record");
+                    st.scope_failed(None, i, scope, "no verified close record");
                 }
                 Event::KeyRollover { from, to } => {
                     st.note(i, format!("key rollover {} -> {}", from.get(), to.get()));
@@ -799,7 +799,7 @@ fn run_fsed(st: &mut State, capture: &[u8], keys: &KeyFile, vc: VirtualChannel, 
             ),
             Err(FsedError::ScopeFailed(f)) => {
                 let scope = (f.scope.frame_counter, f.scope.block, f.scope.kind);
-                st.scope_failed(Some(i), scope, "tag record did not verify");
+                st.scope_failed(Some(i), i, scope, "tag record did not verify");
             }
             Err(FsedError::Security(e)) => st.set(i, security_verdict(&e), None),
             Err(FsedError::Fusa(e)) => st.set(i, fusa_verdict(&e), None),
@@ -846,7 +846,7 @@ fn run_fsed(st: &mut State, capture: &[u8], keys: &KeyFile, vc: VirtualChannel, 
                 }
                 Event::ScopeFailed(f) => {
                     let scope = (f.scope.frame_counter, f.scope.block, f.scope.kind);
-                    st.scope_failed(None, scope, "no verified tag record");
+                    st.scope_failed(None, i, scope, "no verified tag record");
                 }
                 Event::KeyRollover { from, to } => {
                     st.note(i, format!("key rollover {} -> {}", from.get(), to.get()));

@@ -230,6 +230,19 @@ pub fn inspect_text(a: &Analysis, capture: &[u8]) -> String {
 /// The summary lines shared by `inspect` and `verify`.
 pub fn summary(a: &Analysis) -> String {
     let proto = a.protocol.map_or("none", |p| p.name());
+    if !a.keyed {
+        let sound = a
+            .rows
+            .iter()
+            .filter(|r| r.status == super::RowStatus::Sound)
+            .count();
+        return format!(
+            "{} packets, protocol {proto}; {sound} structurally sound, {} broken\nno keys given: \
+             structural checks only (ECC, CRC-16, SEP/FSED layout, CRC-32), nothing verified\n",
+            a.rows.len(),
+            a.rows.len() - sound
+        );
+    }
     let mut s = format!(
         "{} packets, protocol {proto}; {} good, {} not; frames started {}, clean {}; {} original \
          packets recovered\n",
@@ -240,9 +253,6 @@ pub fn summary(a: &Analysis) -> String {
         a.frames_clean,
         a.recovered_packets
     );
-    if !a.keyed {
-        s.push_str("no keys given: structural checks only, nothing verified\n");
-    }
     for f in &a.findings {
         match f.frame {
             Some(fc) => s.push_str(&format!(
