@@ -1,4 +1,5 @@
 //! `cse protect` / `cse verify` / `cse inspect` on capture files: the library and the binary.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)] // test helpers outside #[test] fns
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -642,4 +643,34 @@ fn binary_keygen_writes_a_usable_key_file() {
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
     assert!(stdout(&o).contains("AES-128-GMAC"));
     assert_eq!(code(&cse(&["verify", "--in", &prot, "--keys", &k])), 0);
+}
+
+#[test]
+fn every_single_payload_bit_flip_is_caught() {
+    for (protocol, mode) in [
+        (Protocol::Sep, TagMode::PerDataType),
+        (Protocol::Fsed, TagMode::PerFrame),
+    ] {
+        let cap = protect(&plain(), protocol, mode);
+        let header_bytes: Vec<usize> = capture::scan(&cap)
+            .iter()
+            .flat_map(|p| p.offset..p.offset + 4)
+            .collect();
+        for at in (0..cap.len()).filter(|i| !header_bytes.contains(i)) {
+            let mut bad = cap.clone();
+            bad[at] ^= 0x01;
+            let a = analyse(&bad);
+            assert!(!a.passed(), "{protocol:?}: flip at byte {at} not caught");
+            let named = a
+                .rows
+                .iter()
+                .find(|r| (r.packet.offset..r.packet.offset + r.packet.len).contains(&at))
+                .unwrap();
+            assert!(
+                matches!(named.verdict, Verdict::Crc(_)),
+                "{at}: {:?}",
+                named.verdict
+            );
+        }
+    }
 }

@@ -46,7 +46,7 @@ fn bad(line: usize, msg: impl Into<String>) -> CaptureError {
 /// Decodes hex digits (no separators) into a zeroizing buffer. The error never shows input.
 fn hex(line: usize, name: &str, s: &str) -> Result<Zeroizing<Vec<u8>>, CaptureError> {
     let digits = s.as_bytes();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(bad(
             line,
             format!("{name}: odd number of hex digits ({})", digits.len()),

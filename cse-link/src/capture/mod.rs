@@ -287,8 +287,15 @@ mod tests {
         assert!(p.iter().all(|p| p.framing == Framing::Ok));
         assert_eq!(p[1].offset, 4);
         assert_eq!(p[2].offset, 20);
-        // Break the CRC of packet 1: the scan goes on to 2 and 3.
-        cap[6] ^= 0x01;
+        // A single header bit error is corrected and reported.
+        let mut one = cap.clone();
+        one[6] ^= 0x01;
+        let p = scan(&one);
+        assert_eq!(p.len(), 4);
+        assert!(matches!(p[1].ecc, Some(EccCheck::Corrected { .. })));
+        assert_eq!(p[1].framing, Framing::Ok);
+        // Break the CRC of packet 1 (a payload byte): the scan goes on to 2 and 3.
+        cap[10] ^= 0x01;
         let p = scan(&cap);
         assert_eq!(p.len(), 4);
         assert!(matches!(p[1].framing, Framing::CrcMismatch { .. }));

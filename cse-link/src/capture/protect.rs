@@ -42,7 +42,7 @@ impl RawFormat {
             RawFormat::Raw10 => (4, 5),
             RawFormat::Raw12 => (2, 3),
         };
-        if width == 0 || width % group != 0 {
+        if width == 0 || !width.is_multiple_of(group) {
             return Err(CaptureError::Raw(format!(
                 "--width {width}: {} packs {group} pixels in {bytes} bytes, the width must be a \
                  nonzero multiple of {group}",
@@ -96,7 +96,7 @@ pub fn raw_to_capture(
     let frame = line
         .checked_mul(input.height)
         .ok_or_else(|| CaptureError::Raw("--width x --height is too large".into()))?;
-    if raw.len() % frame != 0 {
+    if !raw.len().is_multiple_of(frame) {
         return Err(CaptureError::Raw(format!(
             "the file has {} bytes, not a whole number of {}x{} {} frames of {frame} bytes \
              ({line} bytes per line): {} whole frame(s) and {} bytes left over; check --width, \
