@@ -312,15 +312,22 @@ fn run_protect(args: &[String]) -> Result<ExitCode, Fail> {
     let out = capture::protect(&plain, &keys, &opts)?;
     write(output, &out)?;
     let packets = capture::scan(&plain).len();
+    let c = &config.image;
+    let what = if c.sv.authenticates() {
+        format!(
+            "SV-{} {} ({:?} tags, {} bytes)",
+            c.sv.number(),
+            c.suite.name(),
+            c.tag_mode,
+            c.tag_len.get()
+        )
+    } else {
+        "SV-5 (no tags, CRC only)".to_string()
+    };
     println!(
-        "protected {packets} packets ({} bytes) with {}, SV-{} {} ({:?} tags, {} bytes): {} bytes \
-         written to {output}",
+        "protected {packets} packets ({} bytes) with {}, {what}: {} bytes written to {output}",
         plain.len(),
         protocol.name(),
-        config.image.sv.number(),
-        config.image.suite.name(),
-        config.image.tag_mode,
-        config.image.tag_len.get(),
         out.len()
     );
     Ok(ExitCode::SUCCESS)
