@@ -154,10 +154,9 @@ impl KeyFile {
         if let Some(m) = &mac_key
             && m.size() != key.size()
         {
-            return Err(CaptureError::KeyFile {
-                line: 0,
-                msg: "mac_key and key have different sizes".into(),
-            });
+            return Err(CaptureError::KeySuite(
+                "mac_key and key have different sizes".into(),
+            ));
         }
         Ok(KeyFile {
             key,
@@ -178,7 +177,7 @@ impl KeyFile {
         })?;
         let r = match std::str::from_utf8(&bytes) {
             Ok(text) => KeyFile::parse(text),
-            Err(_) => Err(bad(0, "not a text file")),
+            Err(_) => Err(CaptureError::KeySuite("not a text file".into())),
         };
         bytes.zeroize();
         r

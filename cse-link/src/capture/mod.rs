@@ -76,10 +76,10 @@ pub enum CaptureError {
     /// A raw image file whose size or geometry does not fit the options.
     #[error("raw input: {0}")]
     Raw(String),
-    /// A key file line that is not valid (line 0: the file as a whole).
+    /// A key file line that is not valid.
     #[error("key file line {line}: {msg}")]
     KeyFile {
-        /// 1-based line number, 0 for the file as a whole.
+        /// 1-based line number.
         line: usize,
         /// The problem (never the value).
         msg: String,
@@ -87,7 +87,7 @@ pub enum CaptureError {
     /// A required key file entry is missing.
     #[error("key file: `{0}` is missing")]
     KeyMissing(&'static str),
-    /// The keys do not fit the chosen suite.
+    /// The key file as a whole is not valid, or its keys do not fit the chosen suite.
     #[error("key file: {0}")]
     KeySuite(String),
     /// Options that do not fit together (or a protocol that cannot be detected).
