@@ -30,6 +30,7 @@
 //! CLI, not a protocol crate).
 #![forbid(unsafe_code)]
 
+pub mod capture;
 pub mod cli;
 pub mod demo;
 mod ecu;

@@ -12,6 +12,10 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("demo") => cli::demo::main(rest),
         Some("vectors") => cli::vectors::main(rest),
+        Some("protect") => cli::capture::protect(rest),
+        Some("verify") => cli::capture::verify(rest),
+        Some("inspect") => cli::capture::inspect(rest),
+        Some("keygen") => cli::capture::keygen(rest),
         Some("-h" | "--help" | "help") => {
             print!("{}", cli::usage());
             ExitCode::SUCCESS

@@ -4,10 +4,19 @@
 //! 0 on success, 1 when the run itself failed (an attack undetected, a capture that does not
 //! verify), 2 for bad arguments or unreadable input.
 
+pub mod capture;
 pub mod demo;
 pub mod vectors;
 
 /// The usage text printed for `cse` without a known subcommand.
 pub fn usage() -> String {
-    format!("usage:\n  {}\n  {}\n", demo::USAGE, vectors::USAGE)
+    format!(
+        "usage:\n  {}\n  {}\n  {}\n  {}\n  {}\n  {}\n",
+        demo::USAGE,
+        vectors::USAGE,
+        capture::PROTECT_USAGE,
+        capture::VERIFY_USAGE,
+        capture::INSPECT_USAGE,
+        capture::KEYGEN_USAGE
+    )
 }

@@ -1,0 +1,361 @@
+//! `cse inspect` output: one row per packet, as a text table or JSON.
+
+use cse_core::csi2::{DataType, EccCheck};
+use cse_core::{Block, Profile, ScopeKind, TagMode};
+
+use super::{Analysis, CapturePacket, Framing, Row, dt_name};
+
+fn block_name(b: Block) -> &'static str {
+    match b {
+        Block::Top => "top",
+        Block::Image => "image",
+        Block::Bottom => "bottom",
+    }
+}
+
+fn mode_name(m: TagMode) -> &'static str {
+    match m {
+        TagMode::PerMessage => "message",
+        TagMode::PerDataType => "datatype",
+        TagMode::PerFrame => "frame",
+    }
+}
+
+/// The protocol fields of a SEP or FSED packet as `(name, value)` pairs (empty for other
+/// packets; a `"error"` pair when the payload does not parse).
+pub fn fields(p: &CapturePacket, capture: &[u8], profile: &Profile) -> Vec<(&'static str, String)> {
+    let mut f = Vec::new();
+    let Some(r) = p.repr else {
+        return f;
+    };
+    if p.framing != Framing::Ok && !matches!(p.framing, Framing::CrcMismatch { .. }) {
+        return f;
+    }
+    let bytes = p.bytes(capture);
+    let payload = bytes
+        .get(4..bytes.len().saturating_sub(2))
+        .unwrap_or_default();
+    if r.data_type == profile.dt_sep {
+        let pkt = match cse_sep::wire::Packet::new_checked(payload, profile) {
+            Ok(p) => p,
+            Err(e) => {
+                f.push(("error", e.to_string()));
+                return f;
+            }
+        };
+        let h = *pkt.header();
+        let mut flags = String::new();
+        if h.encrypted {
+            flags.push('E');
+        }
+        if h.tag_len.is_some() {
+            flags.push('T');
+        }
+        if pkt.has_ext() {
+            flags.push('X');
+        }
+        if flags.is_empty() {
+            flags.push('-');
+        }
+        let phase = match h.phase {
+            cse_sep::wire::Phase::Single => "single",
+            cse_sep::wire::Phase::Member => "member",
+            cse_sep::wire::Phase::Close => "close",
+        };
+        f.push(("flags", flags));
+        f.push(("phase", phase.into()));
+        f.push(("sv", h.sv.number().to_string()));
+        f.push(("block", block_name(h.block).into()));
+        f.push(("mode", mode_name(h.tag_mode).into()));
+        f.push(("key", h.key_id.get().to_string()));
+        f.push(("msg", h.message_index.to_string()));
+        f.push(("orig_vc", h.orig_vc.to_string()));
+        f.push(("orig_dt", dt_name(DataType(h.orig_dt), profile)));
+        let wc_name = if h.phase != cse_sep::wire::Phase::Close && DataType(h.orig_dt).is_short() {
+            "orig_data"
+        } else {
+            "orig_wc"
+        };
+        f.push((wc_name, h.orig_wc.to_string()));
+        f.push(("tag", h.tag_len.map_or(0, |t| t.get()).to_string()));
+        match cse_sep::wire::Repr::parse(&pkt, profile) {
+            Ok(rep) => {
+                if let Some(ext) = rep.ext {
+                    f.push(("fc", ext.frame_counter.to_string()));
+                }
+            }
+            Err(e) => f.push(("error", e.to_string())),
+        }
+        f.push((
+            "crc32",
+            if pkt.verify_crc(profile).is_ok() {
+                "ok"
+            } else {
+                "BAD"
+            }
+            .into(),
+        ));
+    } else if r.data_type == profile.dt_fsed {
+        let pkt = match cse_fsed::wire::Packet::new_checked(payload) {
+            Ok(p) => p,
+            Err(e) => {
+                f.push(("error", e.to_string()));
+                return f;
+            }
+        };
+        match cse_fsed::wire::Repr::parse(&pkt, profile) {
+            Ok(cse_fsed::wire::Repr::FrameHeader(h)) => {
+                f.push(("kind", "frame-header".into()));
+                f.push(("key", h.config.key_id.get().to_string()));
+                f.push(("fc", h.frame_counter.to_string()));
+                f.push(("frame_number", h.frame_number.to_string()));
+                for b in Block::ALL {
+                    let c = h.config.block(b);
+                    let v = if c.sv.authenticates() {
+                        format!(
+                            "SV-{}/{}/{}/{}",
+                            c.sv.number(),
+                            c.suite.name(),
+                            c.tag_len.get(),
+                            mode_name(c.tag_mode)
+                        )
+                    } else {
+                        "SV-5".into()
+                    };
+                    f.push((block_name(b), v));
+                }
+            }
+            Ok(cse_fsed::wire::Repr::TagRecord(t)) => {
+                f.push(("kind", "tag-record".into()));
+                f.push(("key", t.key_id.get().to_string()));
+                f.push(("fc", t.frame_counter.to_string()));
+                let scope = match t.scope {
+                    ScopeKind::Message => "message".to_string(),
+                    ScopeKind::DataType(dt) => {
+                        format!("datatype:{}", dt_name(DataType(dt), profile))
+                    }
+                    ScopeKind::Frame => "frame".to_string(),
+                };
+                f.push(("scope", scope));
+                f.push(("block", block_name(t.block).into()));
+                f.push(("covered_packets", t.covered_packets.to_string()));
+                f.push(("covered_bytes", t.covered_bytes.to_string()));
+                f.push(("first", t.first_index.to_string()));
+                f.push(("end", t.end_index.to_string()));
+                f.push(("record", t.record_index.to_string()));
+                f.push(("last", if t.last { "yes" } else { "no" }.into()));
+                f.push(("tag", t.tag_len.get().to_string()));
+            }
+            Err(e) => f.push(("error", e.to_string())),
+        }
+        f.push((
+            "crc32",
+            if pkt.verify_crc(profile).is_ok() {
+                "ok"
+            } else {
+                "BAD"
+            }
+            .into(),
+        ));
+    }
+    f
+}
+
+fn ecc_text(e: Option<EccCheck>) -> String {
+    match e {
+        None => "-".into(),
+        Some(EccCheck::Ok) => "ok".into(),
+        Some(EccCheck::Corrected { bit }) => format!("fixed:{bit}"),
+        Some(_) => "BAD".into(),
+    }
+}
+
+fn crc_text(p: &CapturePacket) -> &'static str {
+    match (p.framing, p.repr) {
+        (Framing::CrcMismatch { .. }, _) => "BAD",
+        (Framing::Malformed(_), _) => "-",
+        (Framing::Ok, Some(r)) if r.is_short() => "n/a",
+        (Framing::Ok, _) => "ok",
+    }
+}
+
+fn header_cells(row: &Row, profile: &Profile) -> (String, String, String) {
+    match row.packet.repr {
+        Some(r) => (
+            r.vc.get().to_string(),
+            dt_name(r.data_type, profile),
+            r.word_count.to_string(),
+        ),
+        None => ("-".into(), "-".into(), "-".into()),
+    }
+}
+
+/// The text table of `cse inspect`, with a summary line at the end.
+pub fn inspect_text(a: &Analysis, capture: &[u8]) -> String {
+    let profile = Profile::DRAFT_1;
+    let mut s = String::new();
+    s.push_str(&format!(
+        "{:>6} {:>10} {:>6} {:>2} {:<9} {:>5} {:<8} {:<4} {:<40} verdict\n",
+        "#", "offset", "len", "VC", "DT", "WC", "ECC", "CRC", "fields"
+    ));
+    for row in &a.rows {
+        let p = &row.packet;
+        let (vc, dt, wc) = header_cells(row, &profile);
+        let f = fields(p, capture, &profile)
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        s.push_str(&format!(
+            "{:>6} {:>10} {:>6} {:>2} {:<9} {:>5} {:<8} {:<4} {:<40} {}\n",
+            p.index,
+            p.offset,
+            p.len,
+            vc,
+            dt,
+            wc,
+            ecc_text(p.ecc),
+            crc_text(p),
+            if f.is_empty() { "-".into() } else { f },
+            row.verdict.describe()
+        ));
+        for n in &row.notes {
+            s.push_str(&format!("{:>6}   ^ {n}\n", ""));
+        }
+    }
+    s.push_str(&summary(a));
+    s
+}
+
+/// The summary lines shared by `inspect` and `verify`.
+pub fn summary(a: &Analysis) -> String {
+    let proto = a.protocol.map_or("none", |p| p.name());
+    if !a.keyed {
+        let sound = a
+            .rows
+            .iter()
+            .filter(|r| r.status == super::RowStatus::Sound)
+            .count();
+        return format!(
+            "{} packets, protocol {proto}; {sound} structurally sound, {} broken\nno keys given: \
+             structural checks only (ECC, CRC-16, SEP/FSED layout, CRC-32), nothing verified\n",
+            a.rows.len(),
+            a.rows.len() - sound
+        );
+    }
+    let mut s = format!(
+        "{} packets, protocol {proto}; {} good, {} not; frames started {}, clean {}; {} original \
+         packets recovered\n",
+        a.rows.len(),
+        a.good_rows(),
+        a.rows.len() - a.good_rows(),
+        a.frames,
+        a.frames_clean,
+        a.recovered_packets
+    );
+    for f in &a.findings {
+        match f.frame {
+            Some(fc) => s.push_str(&format!(
+                "finding at packet {} (frame {fc}): {}\n",
+                f.row, f.what
+            )),
+            None => s.push_str(&format!("finding at packet {}: {}\n", f.row, f.what)),
+        }
+    }
+    s
+}
+
+/// A JSON string literal.
+pub(crate) fn json_str(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+fn json_rows(rows: &[usize]) -> String {
+    let v: Vec<String> = rows.iter().map(ToString::to_string).collect();
+    format!("[{}]", v.join(","))
+}
+
+/// The JSON document of `cse inspect --json`: `{"protocol", "keyed", "packets": [...],
+/// "findings": [...], "passed"}`.
+pub fn inspect_json(a: &Analysis, capture: &[u8]) -> String {
+    use super::Verdict;
+    let profile = Profile::DRAFT_1;
+    let mut rows = Vec::with_capacity(a.rows.len());
+    for row in &a.rows {
+        let p = &row.packet;
+        let (vc, dt, wc) = match p.repr {
+            Some(r) => (
+                r.vc.get().to_string(),
+                json_str(&dt_name(r.data_type, &profile)),
+                r.word_count.to_string(),
+            ),
+            None => ("null".into(), "null".into(), "null".into()),
+        };
+        let f: Vec<String> = fields(p, capture, &profile)
+            .iter()
+            .map(|(k, v)| format!("{}:{}", json_str(k), json_str(v)))
+            .collect();
+        let covered = match &row.verdict {
+            Verdict::ScopeVerified { covered } | Verdict::ScopeFailed { covered } => {
+                format!(",\"covered\":{}", json_rows(covered))
+            }
+            Verdict::Discarded {
+                record: Some(r), ..
+            } => format!(",\"record\":{r}"),
+            _ => String::new(),
+        };
+        let notes: Vec<String> = row.notes.iter().map(|n| json_str(n)).collect();
+        rows.push(format!(
+            "{{\"index\":{},\"offset\":{},\"len\":{},\"vc\":{vc},\"dt\":{dt},\"wc\":{wc},\
+             \"ecc\":{},\"crc\":{},\"fields\":{{{}}},\"frame\":{},\"verdict\":{},\"ok\":{},\
+             \"detail\":{}{covered},\"notes\":[{}]}}",
+            p.index,
+            p.offset,
+            p.len,
+            json_str(&ecc_text(p.ecc)),
+            json_str(crc_text(p)),
+            f.join(","),
+            row.frame.map_or("null".into(), |f| f.to_string()),
+            json_str(row.verdict.label()),
+            row.verdict.is_ok(),
+            json_str(&row.verdict.describe()),
+            notes.join(",")
+        ));
+    }
+    let findings: Vec<String> = a
+        .findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{{\"packet\":{},\"frame\":{},\"what\":{}}}",
+                f.row,
+                f.frame.map_or("null".into(), |x| x.to_string()),
+                json_str(&f.what)
+            )
+        })
+        .collect();
+    format!(
+        "{{\"protocol\":{},\"keyed\":{},\"frames\":{},\"frames_clean\":{},\"recovered_packets\":{},\
+         \"packets\":[{}],\"findings\":[{}],\"passed\":{}}}\n",
+        a.protocol.map_or("null".into(), |p| json_str(p.name())),
+        a.keyed,
+        a.frames,
+        a.frames_clean,
+        a.recovered_packets,
+        rows.join(","),
+        findings.join(","),
+        a.passed()
+    )
+}

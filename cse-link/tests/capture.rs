@@ -1,0 +1,676 @@
+//! `cse protect` / `cse verify` / `cse inspect` on capture files: the library and the binary.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)] // test helpers outside #[test] fns
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use cse_core::csi2::{DataType, VirtualChannel, payload_crc};
+use cse_core::{
+    BlockConfig, CipherSuite, FrameConfig, KeyId, Policy, Profile, SecurityVariant, SvLevel,
+    TagLen, TagMode,
+};
+use cse_link::Protocol;
+use cse_link::capture::{
+    self, Analysis, CaptureError, Framing, KeyFile, ProtectOptions, RawFormat, RawInput, Verdict,
+};
+use cse_link::scene::Scene;
+
+const KEYS: &str = "# test keys\nkey = 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n\
+salt = a0a1a2a3a4a5a6a7a8a9aaab\nkey_id = 1\n";
+const OTHER_KEYS: &str = "key = ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n\
+salt = a0a1a2a3a4a5a6a7a8a9aaab\nkey_id = 1\n";
+
+const POLICY: Policy = Policy {
+    min_top: SvLevel::Sv2,
+    min_image: SvLevel::Sv2,
+    min_bottom: SvLevel::Sv2,
+};
+
+fn keys() -> KeyFile {
+    KeyFile::parse(KEYS).unwrap()
+}
+
+/// Two RAW12 frames with embedded lines above and below (top, image and bottom blocks).
+fn plain() -> Vec<u8> {
+    let scene = Scene::new(64, 6, VirtualChannel::new(1).unwrap());
+    let mut cap = scene.frame(1).unwrap();
+    cap.extend(scene.frame(2).unwrap());
+    cap
+}
+
+fn config(sv: SecurityVariant, mode: TagMode) -> FrameConfig {
+    let suite = if sv.encrypts() {
+        CipherSuite::Aes256Gcm
+    } else {
+        CipherSuite::Aes256Gmac
+    };
+    FrameConfig::uniform(
+        BlockConfig {
+            sv,
+            suite,
+            tag_len: TagLen::L16,
+            tag_mode: mode,
+        },
+        KeyId::default(),
+    )
+}
+
+fn protect(input: &[u8], protocol: Protocol, mode: TagMode) -> Vec<u8> {
+    let opts = ProtectOptions {
+        protocol,
+        config: config(SecurityVariant::FullIntegrityEncrypted, mode),
+        vc: None,
+        first_frame: 7,
+    };
+    capture::protect(input, &keys(), &opts).unwrap()
+}
+
+fn analyse(cap: &[u8]) -> Analysis {
+    capture::analyse(cap, Some(&keys()), None, POLICY).unwrap()
+}
+
+/// The row index of the `n`-th packet (0-based) carrying original data type `dt`: for SEP the
+/// SEP packet wrapping it, for FSED the original packet itself.
+fn row_of(cap: &[u8], dt: DataType, n: usize) -> usize {
+    let p = Profile::DRAFT_1;
+    let packets = capture::scan(cap);
+    packets
+        .iter()
+        .filter(|pk| {
+            let r = pk.repr.unwrap();
+            if r.data_type == p.dt_sep {
+                let bytes = pk.bytes(cap);
+                // orig_dt, and not a close record (phase bits 3..2 of the flags byte = 2)
+                bytes[4 + 4] == dt.0 && (bytes[4 + 1] >> 2) & 3 != 2
+            } else {
+                r.data_type == dt
+            }
+        })
+        .nth(n)
+        .unwrap()
+        .index
+}
+
+/// Flips one payload bit of packet `row`. With `fix_crcs` the CSI-2 CRC-16 (and the SEP CRC-32)
+/// are recomputed so that only a tag can notice.
+fn tamper(cap: &[u8], row: usize, fix_crcs: bool) -> Vec<u8> {
+    let mut out = cap.to_vec();
+    let pk = capture::scan(cap)[row];
+    let start = pk.offset + 4;
+    let end = pk.offset + pk.len - 2;
+    let is_sep = pk.repr.unwrap().data_type == Profile::DRAFT_1.dt_sep;
+    // SEP: header 12 bytes, no frame extension on a pixel line; flip inside the body.
+    let at = if is_sep { start + 12 + 5 } else { start + 5 };
+    out[at] ^= 0x10;
+    if fix_crcs {
+        if is_sep {
+            let c = cse_sep::wire::crc32(&Profile::DRAFT_1, &out[start..end - 4]);
+            out[end - 4..end].copy_from_slice(&c.to_le_bytes());
+        }
+        let c = payload_crc(&out[start..end]);
+        out[end..end + 2].copy_from_slice(&c.to_le_bytes());
+    }
+    out
+}
+
+#[test]
+fn sep_and_fsed_round_trip_bit_exact_in_every_mode() {
+    let input = plain();
+    for (protocol, modes) in [
+        (
+            Protocol::Sep,
+            &[TagMode::PerMessage, TagMode::PerDataType, TagMode::PerFrame][..],
+        ),
+        (
+            Protocol::Fsed,
+            &[TagMode::PerDataType, TagMode::PerFrame][..],
+        ),
+    ] {
+        for &mode in modes {
+            let cap = protect(&input, protocol, mode);
+            assert_ne!(cap, input);
+            let a = analyse(&cap);
+            assert_eq!(a.protocol, Some(protocol));
+            assert!(a.passed(), "{protocol:?} {mode:?}: {:?}", a.findings);
+            assert_eq!(a.frames, 2);
+            assert_eq!(a.frames_clean, 2);
+            assert_eq!(a.recovered, input, "{protocol:?} {mode:?}: bit-exact");
+            assert_eq!(a.recovered_packets, capture::scan(&input).len());
+        }
+    }
+}
+
+#[test]
+fn raw10_and_raw12_files_round_trip() {
+    for (format, width) in [(RawFormat::Raw10, 16usize), (RawFormat::Raw12, 10)] {
+        let line = format.line_bytes(width).unwrap();
+        let raw: Vec<u8> = (0..line * 4 * 3).map(|i| (i * 31 % 251) as u8).collect();
+        let input = RawInput {
+            format,
+            width,
+            height: 4,
+        };
+        let vc = VirtualChannel::new(2).unwrap();
+        let plain = capture::raw_to_capture(&raw, &input, vc, 5).unwrap();
+        let packets = capture::scan(&plain);
+        assert_eq!(packets.len(), 3 * (4 + 2));
+        let first = packets[0].repr.unwrap();
+        assert_eq!(
+            (first.data_type, first.word_count, first.vc),
+            (DataType::FS, 5, vc)
+        );
+        assert_eq!(packets[1].repr.unwrap().data_type, format.data_type());
+        assert_eq!(usize::from(packets[1].repr.unwrap().word_count), line);
+        for protocol in [Protocol::Sep, Protocol::Fsed] {
+            let cap = protect(&plain, protocol, TagMode::PerDataType);
+            let a = analyse(&cap);
+            assert!(a.passed(), "{format:?} {protocol:?}: {:?}", a.findings);
+            assert_eq!(a.recovered, plain);
+            assert_eq!(a.frames, 3);
+        }
+    }
+}
+
+#[test]
+fn raw_input_errors_are_clear() {
+    let vc = VirtualChannel::default();
+    let input = |width| RawInput {
+        format: RawFormat::Raw10,
+        width,
+        height: 4,
+    };
+    let raw = vec![0u8; 20 * 4 * 2];
+    let e = capture::raw_to_capture(&raw, &input(14), vc, 1).unwrap_err();
+    assert!(e.to_string().contains("multiple of 4"), "{e}");
+    // Width 12 fits the packing but not the file: 15-byte lines, 60-byte frames.
+    let e = capture::raw_to_capture(&raw, &input(12), vc, 1).unwrap_err();
+    assert!(e.to_string().contains("not a whole number"), "{e}");
+    assert!(e.to_string().contains("left over"), "{e}");
+    let e = capture::raw_to_capture(&[], &input(16), vc, 1).unwrap_err();
+    assert!(matches!(e, CaptureError::Empty));
+    let e = capture::raw_to_capture(&raw, &input(0), vc, 1).unwrap_err();
+    assert!(matches!(e, CaptureError::Raw(_)));
+    let e = capture::raw_to_capture(&raw, &input(60_000), vc, 1).unwrap_err();
+    assert!(e.to_string().contains("65535"), "{e}");
+}
+
+#[test]
+fn sep_tampered_pixel_with_crcs_fixed_is_a_tag_mismatch_on_that_packet() {
+    let cap = protect(&plain(), Protocol::Sep, TagMode::PerMessage);
+    let row = row_of(&cap, DataType::RAW12, 3);
+    let bad = tamper(&cap, row, true);
+    let a = analyse(&bad);
+    assert!(!a.passed());
+    assert_eq!(a.rows[row].verdict, Verdict::TagMismatch);
+    let failing: Vec<usize> = a
+        .rows
+        .iter()
+        .filter(|r| !r.verdict.is_ok())
+        .map(|r| r.packet.index)
+        .collect();
+    assert_eq!(failing, vec![row], "only the tampered packet fails");
+    assert_eq!(a.recovered_packets, capture::scan(&plain()).len() - 1);
+    let text = capture::inspect_text(&a, &bad);
+    let line = text
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(&row.to_string()))
+        .unwrap();
+    assert!(line.contains("TAG MISMATCH"), "{line}");
+}
+
+#[test]
+fn tampered_pixel_with_crc_left_wrong_is_named_as_a_crc_error() {
+    for (protocol, mode) in [
+        (Protocol::Sep, TagMode::PerMessage),
+        (Protocol::Sep, TagMode::PerFrame),
+        (Protocol::Fsed, TagMode::PerFrame),
+    ] {
+        let cap = protect(&plain(), protocol, mode);
+        let row = row_of(&cap, DataType::RAW12, 2);
+        let bad = tamper(&cap, row, false);
+        let a = analyse(&bad);
+        assert!(!a.passed());
+        assert!(
+            matches!(a.rows[row].packet.framing, Framing::CrcMismatch { .. }),
+            "{protocol:?}"
+        );
+        assert!(
+            matches!(a.rows[row].verdict, Verdict::Crc(_)),
+            "{protocol:?} {mode:?}: {:?}",
+            a.rows[row].verdict
+        );
+        // Structural inspection without keys names it too.
+        let s = capture::analyse(&bad, None, None, POLICY).unwrap();
+        assert!(matches!(s.rows[row].verdict, Verdict::Crc(_)));
+        assert!(!s.passed());
+    }
+}
+
+#[test]
+fn fsed_scope_failure_is_attributed_to_the_record_with_the_covered_range() {
+    let cap = protect(&plain(), Protocol::Fsed, TagMode::PerFrame);
+    let row = row_of(&cap, DataType::RAW12, 4);
+    let bad = tamper(&cap, row, true);
+    let a = analyse(&bad);
+    assert!(!a.passed());
+    let (rec, covered) = a
+        .rows
+        .iter()
+        .find_map(|r| match &r.verdict {
+            Verdict::ScopeFailed { covered } => Some((r.packet.index, covered.clone())),
+            _ => None,
+        })
+        .expect("a failing record");
+    assert!(rec > row);
+    assert!(covered.contains(&row), "{covered:?}");
+    assert!(matches!(
+        &a.rows[row].verdict,
+        Verdict::Discarded { record: Some(r), .. } if *r == rec
+    ));
+    // The second frame is untouched and still verifies.
+    assert_eq!(a.frames_clean, 1);
+    let json = capture::inspect_json(&a, &bad);
+    let obj = json
+        .split("{\"index\":")
+        .find(|s| s.starts_with(&format!("{rec},")))
+        .unwrap();
+    assert!(obj.contains("\"verdict\":\"SCOPE TAG MISMATCH\""), "{obj}");
+    assert!(
+        obj.contains(&format!("\"covered\":[{}", covered[0])),
+        "{obj}"
+    );
+}
+
+#[test]
+fn sep_per_frame_tag_failure_lands_on_the_close_record() {
+    let cap = protect(&plain(), Protocol::Sep, TagMode::PerFrame);
+    let row = row_of(&cap, DataType::RAW12, 1);
+    let a = analyse(&tamper(&cap, row, true));
+    assert!(!a.passed());
+    let failed: Vec<_> = a
+        .rows
+        .iter()
+        .filter_map(|r| match &r.verdict {
+            Verdict::ScopeFailed { covered } => Some(covered.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert!(failed[0].contains(&row));
+    assert!(matches!(a.rows[row].verdict, Verdict::Discarded { .. }));
+}
+
+#[test]
+fn wrong_key_fails_everything() {
+    for (protocol, mode) in [
+        (Protocol::Sep, TagMode::PerMessage),
+        (Protocol::Fsed, TagMode::PerDataType),
+    ] {
+        let cap = protect(&plain(), protocol, mode);
+        let other = KeyFile::parse(OTHER_KEYS).unwrap();
+        let a = capture::analyse(&cap, Some(&other), None, POLICY).unwrap();
+        assert!(!a.passed());
+        assert_eq!(a.good_rows(), 0, "{protocol:?}");
+        assert!(a.recovered.is_empty());
+    }
+}
+
+#[test]
+fn every_truncation_is_reported_never_dropped() {
+    for protocol in [Protocol::Sep, Protocol::Fsed] {
+        let cap = protect(&plain(), protocol, TagMode::PerDataType);
+        let ends: Vec<usize> = capture::scan(&cap)
+            .iter()
+            .map(|p| p.offset + p.len)
+            .collect();
+        for n in 1..cap.len() {
+            let a = analyse(&cap[..n]);
+            let total: usize = a.rows.iter().map(|r| r.packet.len).sum();
+            assert_eq!(total, n);
+            if !ends.contains(&n) {
+                let last = a.rows.last().unwrap();
+                assert!(matches!(last.verdict, Verdict::Malformed(_)), "{n}");
+                assert!(!a.passed());
+            }
+        }
+    }
+    // Protecting a truncated plain capture fails cleanly.
+    let input = plain();
+    for n in 1..input.len() {
+        let opts = ProtectOptions {
+            protocol: Protocol::Sep,
+            config: config(SecurityVariant::FullIntegrity, TagMode::PerMessage),
+            vc: None,
+            first_frame: 1,
+        };
+        let r = capture::protect(&input[..n], &keys(), &opts);
+        if n != input.len() / 2 {
+            assert!(r.is_err(), "{n}");
+        }
+    }
+}
+
+#[test]
+fn garbage_and_empty_inputs_give_errors() {
+    assert!(matches!(
+        capture::analyse(&[], Some(&keys()), None, POLICY),
+        Err(CaptureError::Empty)
+    ));
+    let junk: Vec<u8> = (0..4000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let a = capture::analyse(&junk, Some(&keys()), Some(Protocol::Sep), POLICY).unwrap();
+    assert!(!a.passed());
+    let a = capture::analyse(&junk, Some(&keys()), None, POLICY);
+    assert!(a.is_err() || !a.unwrap().passed());
+    let opts = ProtectOptions {
+        protocol: Protocol::Fsed,
+        config: config(SecurityVariant::FullIntegrity, TagMode::PerFrame),
+        vc: None,
+        first_frame: 1,
+    };
+    assert!(capture::protect(&junk, &keys(), &opts).is_err());
+    assert!(matches!(
+        capture::protect(&[], &keys(), &opts),
+        Err(CaptureError::Empty)
+    ));
+    // A plain capture given to verify: not protected.
+    let a = analyse(&plain());
+    assert_eq!(a.protocol, None);
+    assert!(!a.passed());
+    // A protected capture given to protect again.
+    let e = capture::protect(
+        &protect(&plain(), Protocol::Sep, TagMode::PerMessage),
+        &keys(),
+        &opts,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("already protected"), "{e}");
+}
+
+#[test]
+fn a_key_that_does_not_fit_the_suite_is_refused() {
+    let short =
+        KeyFile::parse("key = 000102030405060708090a0b0c0d0e0f\nsalt = 000000000000000000000000")
+            .unwrap();
+    let opts = ProtectOptions {
+        protocol: Protocol::Sep,
+        config: config(SecurityVariant::FullIntegrityEncrypted, TagMode::PerMessage),
+        vc: None,
+        first_frame: 1,
+    };
+    let e = capture::protect(&plain(), &short, &opts).unwrap_err();
+    assert!(e.to_string().contains("32-byte key"), "{e}");
+}
+
+// ---- the binary ----
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let d = std::env::temp_dir().join(format!("cse-capture-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        Dir(d)
+    }
+
+    fn path(&self, f: &str) -> String {
+        self.0.join(f).to_string_lossy().into_owned()
+    }
+
+    fn write(&self, f: &str, b: &[u8]) -> String {
+        let p = self.path(f);
+        std::fs::write(&p, b).unwrap();
+        p
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn cse(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cse"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn binary_protect_verify_round_trip_and_tampered_capture() {
+    let d = Dir::new("bin");
+    let keys = d.write("k.txt", KEYS.as_bytes());
+    let input = d.write("plain.cap", &plain());
+    for (protocol, mode) in [("sep", "message"), ("fsed", "frame")] {
+        let prot = d.path(&format!("{protocol}.cap"));
+        let o = cse(&[
+            "protect",
+            "--in",
+            &input,
+            "--out",
+            &prot,
+            "--keys",
+            &keys,
+            "--protocol",
+            protocol,
+            "--tag-mode",
+            mode,
+        ]);
+        assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+        let back = d.path(&format!("{protocol}.back"));
+        let o = cse(&["verify", "--in", &prot, "--keys", &keys, "--out", &back]);
+        assert_eq!(code(&o), 0, "{}", stdout(&o));
+        assert!(stdout(&o).contains("PASS"));
+        assert_eq!(std::fs::read(&back).unwrap(), plain());
+
+        let cap = std::fs::read(&prot).unwrap();
+        let row = row_of(&cap, DataType::RAW12, 3);
+        let bad = d.write("bad.cap", &tamper(&cap, row, true));
+        let o = cse(&["verify", "--in", &bad, "--keys", &keys]);
+        assert_eq!(code(&o), 1, "{}", stdout(&o));
+        assert!(stdout(&o).contains("FAIL"));
+        let o = cse(&["inspect", "--in", &bad, "--keys", &keys]);
+        assert_eq!(code(&o), 1);
+        let out = stdout(&o);
+        let line = |i: usize| {
+            out.lines()
+                .find(|l| l.split_whitespace().next() == Some(&i.to_string()))
+                .unwrap()
+                .to_owned()
+        };
+        if protocol == "sep" {
+            assert!(line(row).contains("TAG MISMATCH"), "{}", line(row));
+            assert!(
+                stdout(&cse(&["verify", "--in", &bad, "--keys", &keys]))
+                    .contains(&format!("packet {row} at byte"))
+            );
+        } else {
+            assert!(line(row).contains("discarded"), "{}", line(row));
+            assert!(out.contains("SCOPE TAG MISMATCH"));
+        }
+        let crc = d.write("crc.cap", &tamper(&cap, row, false));
+        let o = cse(&["inspect", "--in", &crc, "--json"]);
+        assert_eq!(code(&o), 1);
+        let json = stdout(&o);
+        let obj = json
+            .split("{\"index\":")
+            .find(|s| s.starts_with(&format!("{row},")))
+            .unwrap();
+        assert!(obj.contains("\"crc\":\"BAD\""), "{obj}");
+        assert!(obj.contains("\"verdict\":\"CRC MISMATCH\""), "{obj}");
+    }
+}
+
+#[test]
+fn binary_raw_input() {
+    let d = Dir::new("raw");
+    let keys = d.write("k.txt", KEYS.as_bytes());
+    let raw: Vec<u8> = (0..15 * 4 * 2).map(|i| i as u8).collect();
+    let rawf = d.write("img.raw", &raw);
+    let prot = d.path("p.cap");
+    let o = cse(&[
+        "protect", "--in", &rawf, "--raw12", "--width", "10", "--height", "4", "--out", &prot,
+        "--keys", &keys,
+    ]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(code(&cse(&["verify", "--in", &prot, "--keys", &keys])), 0);
+    let o = cse(&[
+        "protect", "--in", &rawf, "--raw12", "--width", "12", "--height", "4", "--out", &prot,
+        "--keys", &keys,
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a whole number"));
+}
+
+#[test]
+fn binary_bad_arguments_and_files_exit_2() {
+    let d = Dir::new("args");
+    let keys = d.write("k.txt", KEYS.as_bytes());
+    let empty = d.write("empty.cap", b"");
+    let cap = d.write(
+        "p.cap",
+        &protect(&plain(), Protocol::Sep, TagMode::PerMessage),
+    );
+    let missing = d.path("missing.cap");
+    let badkeys = d.write("bad.txt", b"key = 00\nsalt = 00\n");
+    for args in [
+        vec!["verify"],
+        vec!["verify", "--in", &cap],
+        vec!["verify", "--in", &cap, "--keys", &keys, "--bogus"],
+        vec!["verify", "--in", &cap, "--keys", &keys, "--protocol", "xyz"],
+        vec!["verify", "--in", &cap, "--keys", &keys, "--min-sv", "9"],
+        vec!["verify", "--in", &missing, "--keys", &keys],
+        vec!["verify", "--in", &empty, "--keys", &keys],
+        vec!["verify", "--in", &cap, "--keys", &badkeys],
+        vec!["verify", "--in", &cap, "--keys", &missing],
+        vec!["inspect"],
+        vec!["inspect", "--in", &empty],
+        vec!["protect", "--in", &cap, "--keys", &keys],
+        vec![
+            "protect", "--in", &cap, "--out", &missing, "--keys", &keys, "--sv", "3",
+        ],
+        vec![
+            "protect",
+            "--in",
+            &cap,
+            "--out",
+            &missing,
+            "--keys",
+            &keys,
+            "--tag-len",
+            "4",
+        ],
+        vec![
+            "protect", "--in", &cap, "--out", &missing, "--keys", &keys, "--raw10",
+        ],
+        vec![
+            "protect", "--in", &cap, "--out", &missing, "--keys", &keys, "--width", "8",
+        ],
+        vec![
+            "protect",
+            "--in",
+            &cap,
+            "--out",
+            &missing,
+            "--keys",
+            &keys,
+            "--protocol",
+            "fsed",
+            "--tag-mode",
+            "message",
+        ],
+        vec!["keygen"],
+        vec!["keygen", "--out", &keys],
+    ] {
+        let o = cse(&args);
+        assert_eq!(
+            code(&o),
+            2,
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(!err.contains("000102030405"), "key bytes leaked: {err}");
+    }
+    // A protected capture fed to protect again: refused (exit 1), nothing written.
+    let out = d.path("again.cap");
+    let o = cse(&["protect", "--in", &cap, "--out", &out, "--keys", &keys]);
+    assert_eq!(code(&o), 1);
+    assert!(!std::path::Path::new(&out).exists());
+    // Garbage: verify runs and fails (exit 1), never panics.
+    let junk = d.write("junk.cap", &[0xA5; 100]);
+    let o = cse(&[
+        "verify",
+        "--in",
+        &junk,
+        "--keys",
+        &keys,
+        "--protocol",
+        "sep",
+    ]);
+    assert_eq!(code(&o), 1);
+    let o = cse(&["inspect", "--in", &junk]);
+    assert_eq!(code(&o), 1);
+    assert!(stdout(&o).contains("MALFORMED"));
+}
+
+#[test]
+fn binary_keygen_writes_a_usable_key_file() {
+    let d = Dir::new("keygen");
+    let k = d.path("new.txt");
+    let o = cse(&["keygen", "--out", &k, "--bits", "128", "--key-id", "2"]);
+    assert_eq!(code(&o), 0);
+    let kf = KeyFile::read(&k).unwrap();
+    assert_eq!(kf.key_id().get(), 2);
+    assert!(!stdout(&o).contains("key ="));
+    let input = d.write("plain.cap", &plain());
+    let prot = d.path("p.cap");
+    let o = cse(&[
+        "protect", "--in", &input, "--out", &prot, "--keys", &k, "--sv", "2",
+    ]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout(&o).contains("AES-128-GMAC"));
+    assert_eq!(code(&cse(&["verify", "--in", &prot, "--keys", &k])), 0);
+}
+
+#[test]
+fn every_single_payload_bit_flip_is_caught() {
+    for (protocol, mode) in [
+        (Protocol::Sep, TagMode::PerDataType),
+        (Protocol::Fsed, TagMode::PerFrame),
+    ] {
+        let cap = protect(&plain(), protocol, mode);
+        let header_bytes: Vec<usize> = capture::scan(&cap)
+            .iter()
+            .flat_map(|p| p.offset..p.offset + 4)
+            .collect();
+        for at in (0..cap.len()).filter(|i| !header_bytes.contains(i)) {
+            let mut bad = cap.clone();
+            bad[at] ^= 0x01;
+            let a = analyse(&bad);
+            assert!(!a.passed(), "{protocol:?}: flip at byte {at} not caught");
+            let named = a
+                .rows
+                .iter()
+                .find(|r| (r.packet.offset..r.packet.offset + r.packet.len).contains(&at))
+                .unwrap();
+            assert!(
+                matches!(named.verdict, Verdict::Crc(_)),
+                "{at}: {:?}",
+                named.verdict
+            );
+        }
+    }
+}
