@@ -513,6 +513,28 @@ fn binary_protect_verify_round_trip_and_tampered_capture() {
 }
 
 #[test]
+fn inspect_into_a_closed_pipe_ends_without_a_panic() {
+    // `cse inspect ... | head` closes the pipe early; printing must not abort the process.
+    let d = Dir::new("pipe");
+    let keys = d.write("k.txt", KEYS.as_bytes());
+    let cap = d.write(
+        "p.cap",
+        &protect(&plain(), Protocol::Sep, TagMode::PerMessage),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cse"))
+        .args(["inspect", "--in", &cap, "--keys", &keys])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader is gone before anything is written
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(o.status.code(), Some(0), "{err}");
+}
+
+#[test]
 fn binary_raw_input() {
     let d = Dir::new("raw");
     let keys = d.write("k.txt", KEYS.as_bytes());

@@ -324,7 +324,7 @@ fn run_protect(args: &[String]) -> Result<ExitCode, Fail> {
     } else {
         "SV-5 (no tags, CRC only)".to_string()
     };
-    println!(
+    outln!(
         "protected {packets} packets ({} bytes) with {}, {what}: {} bytes written to {output}",
         plain.len(),
         protocol.name(),
@@ -354,7 +354,7 @@ fn run_verify(args: &[String]) -> Result<ExitCode, Fail> {
     let an = capture::analyse(&bytes, Some(&keys), protocol, policy)?;
     if let Some(out) = a.get("--out") {
         write(out, &an.recovered)?;
-        println!(
+        outln!(
             "{} verified original packets ({} bytes) written to {out}",
             an.recovered_packets,
             an.recovered.len()
@@ -362,7 +362,7 @@ fn run_verify(args: &[String]) -> Result<ExitCode, Fail> {
     }
     let bad: Vec<_> = an.rows.iter().filter(|r| !r.verdict.is_ok()).collect();
     for r in bad.iter().take(MAX_LISTED) {
-        println!(
+        outln!(
             "packet {} at byte {} ({}): {}",
             r.packet.index,
             r.packet.offset,
@@ -371,17 +371,17 @@ fn run_verify(args: &[String]) -> Result<ExitCode, Fail> {
         );
     }
     if bad.len() > MAX_LISTED {
-        println!(
+        outln!(
             "... and {} more packets that did not verify (`cse inspect` lists every packet)",
             bad.len() - MAX_LISTED
         );
     }
-    print!("{}", capture::summary(&an));
+    out!("{}", capture::summary(&an));
     if an.passed() {
-        println!("PASS: every packet verified");
+        outln!("PASS: every packet verified");
         Ok(ExitCode::SUCCESS)
     } else {
-        println!("FAIL");
+        outln!("FAIL");
         Ok(ExitCode::FAILURE)
     }
 }
@@ -408,9 +408,9 @@ fn run_inspect(args: &[String]) -> Result<ExitCode, Fail> {
     let bytes = read(input)?;
     let an = capture::analyse(&bytes, keys.as_ref(), protocol, policy)?;
     if a.flag("--json") {
-        print!("{}", capture::inspect_json(&an, &bytes));
+        out!("{}", capture::inspect_json(&an, &bytes));
     } else {
-        print!("{}", capture::inspect_text(&an, &bytes));
+        out!("{}", capture::inspect_text(&an, &bytes));
     }
     let ok = if an.keyed {
         an.passed()
@@ -472,6 +472,6 @@ fn run_keygen(args: &[String]) -> Result<ExitCode, Fail> {
     opts.open(path)
         .and_then(|mut f| f.write_all(text.as_bytes()))
         .map_err(|e| Fail(2, format!("cannot create {path}: {e}")))?;
-    println!("wrote a {}-bit key file to {path} (key id {key_id})", n * 8);
+    outln!("wrote a {}-bit key file to {path} (key id {key_id})", n * 8);
     Ok(ExitCode::SUCCESS)
 }

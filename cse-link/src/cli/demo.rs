@@ -165,7 +165,7 @@ fn json_string(s: &str) -> String {
 fn run(opts: &Options, json: bool) -> ExitCode {
     let s = &opts.scene;
     if !json {
-        println!(
+        outln!(
             "cse demo: {}x{} RAW12, {} frames, {}, image SV-{} {} ({:?} tags)",
             s.width,
             s.height,
@@ -209,7 +209,7 @@ fn run(opts: &Options, json: bool) -> ExitCode {
                 )
             })
             .collect();
-        println!(
+        outln!(
             "{{\"protocol\":{},\"width\":{},\"height\":{},\"frames\":{},\"frames_bit_exact\":{},\"key_rollover\":{},\"handshake_ms\":{:.3},\"protect_gbps\":{:.3},\"verify_gbps\":{:.3},\"attacks\":[{}],\"passed\":{}}}",
             json_string(opts.protocol.name()),
             s.width,
@@ -224,44 +224,46 @@ fn run(opts: &Options, json: bool) -> ExitCode {
             report.passed()
         );
     } else {
-        println!(
+        outln!(
             "SPDM handshake: {} exchanges, {:.2} ms; stream configured over CCISE",
             report.handshake_steps,
             report.handshake_time.as_secs_f64() * 1e3
         );
-        println!(
+        outln!(
             "clean frames bit-exact: {}/{}; key rollover after KEY_UPDATE: {}",
             report.frames_ok,
             report.frames,
             if report.rollover { "yes" } else { "NO" }
         );
-        println!();
-        println!(
+        outln!();
+        outln!(
             "{:<20} {:<40} {:<44} result",
-            "attack", "expected", "observed"
+            "attack",
+            "expected",
+            "observed"
         );
-        println!("{}", "-".repeat(114));
+        outln!("{}", "-".repeat(114));
         for a in &report.attacks {
             let verdict = match (a.detected, a.attributed) {
                 (true, true) => "detected",
                 (true, false) => "detected (misattributed)",
                 _ => "UNDETECTED",
             };
-            println!(
+            outln!(
                 "{:<20} {:<40} {:<44} {verdict}",
                 a.attack.name(),
                 a.attack.expected(),
                 a.observed
             );
         }
-        println!();
-        println!(
+        outln!();
+        outln!(
             "throughput ({:.1} MB of payload): protect {:.2} GB/s, verify {:.2} GB/s",
             mb,
             gbps(report.protect_time),
             gbps(report.verify_time)
         );
-        println!("{}", if report.passed() { "PASS" } else { "FAIL" });
+        outln!("{}", if report.passed() { "PASS" } else { "FAIL" });
     }
     if report.passed() {
         ExitCode::SUCCESS

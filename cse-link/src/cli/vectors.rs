@@ -39,7 +39,7 @@ pub fn main(args: &[String]) -> ExitCode {
             format!("{k} {}", p.name())
         })
         .collect();
-    println!(
+    outln!(
         "cse vectors: wrote {} vectors ({}) and index.json to {}",
         set.len(),
         counts.join(", "),
