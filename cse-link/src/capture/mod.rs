@@ -8,9 +8,9 @@
 //! starts); a header the ECC cannot correct, or a packet cut by the end of the file, ends the
 //! scan with one last [`CapturePacket`] that covers the remaining bytes, so nothing is dropped.
 //!
-//! - [`protect`]: plain packets (or a raw RAW10/RAW12 image file, [`raw_to_capture`]) in, a
+//! - [`protect()`]: plain packets (or a raw RAW10/RAW12 image file, [`raw_to_capture`]) in, a
 //!   capture protected with SEP or FSED out.
-//! - [`analyse`]: runs the SEP or FSED receiver over a protected capture and gives a verdict
+//! - [`analyse()`]: runs the SEP or FSED receiver over a protected capture and gives a verdict
 //!   for every packet ([`Analysis`]), the recovered original packets and the frame findings.
 //! - [`KeyFile`]: the key file format.
 
