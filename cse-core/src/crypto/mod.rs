@@ -72,7 +72,7 @@ mod gcm;
 // The crate's only `unsafe` code: PCLMULQDQ intrinsics (see the module documentation).
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
-mod simd;
+pub(crate) mod simd;
 #[forbid(unsafe_code)]
 mod suite;
 #[forbid(unsafe_code)]
