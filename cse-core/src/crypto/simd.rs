@@ -31,19 +31,36 @@
 //! `ghash::GHash`); the clone is zeroized on drop too.
 
 use core::arch::x86_64::{
-    __m128i, _mm_clmulepi64_si128, _mm_loadu_si128, _mm_set_epi8, _mm_set_epi64x, _mm_shuffle_epi8,
-    _mm_shuffle_epi32, _mm_slli_si128, _mm_srli_si128, _mm_storeu_si128, _mm_xor_si128,
+    __m128i, __m512i, _mm_clmulepi64_si128, _mm_loadu_si128, _mm_set_epi8, _mm_set_epi64x,
+    _mm_shuffle_epi8, _mm_shuffle_epi32, _mm_slli_si128, _mm_srli_si128, _mm_storeu_si128,
+    _mm_xor_si128, _mm256_extracti128_si256, _mm256_xor_si256, _mm512_broadcast_i32x4,
+    _mm512_clmulepi64_epi128, _mm512_extracti64x4_epi64, _mm512_loadu_si512, _mm512_setzero_si512,
+    _mm512_shuffle_epi8, _mm512_shuffle_epi32, _mm512_shuffle_i64x2, _mm512_xor_si512,
+    _mm512_zextsi128_si512,
 };
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-/// Blocks per reduction.
+/// Blocks per reduction (PCLMULQDQ).
 const LANES: usize = 8;
+
+/// Blocks per reduction (VPCLMULQDQ on 512-bit registers: four registers of four blocks).
+const WIDE: usize = 16;
 
 /// `x^128 mod P` in the POLYVAL representation: `x^127 + x^126 + x^121 + 1`.
 const POLY: u128 = 0xc200_0000_0000_0000_0000_0000_0000_0001;
 
 cpufeatures::new!(clmul_cpuid, "pclmulqdq", "sse2", "ssse3");
+cpufeatures::new!(
+    vclmul_cpuid,
+    "avx512f",
+    "avx512bw",
+    "vpclmulqdq",
+    "avx2",
+    "pclmulqdq",
+    "sse2",
+    "ssse3"
+);
 
 /// Whether this CPU runs the PCLMULQDQ path (detected once, then cached).
 pub(crate) fn available() -> bool {
@@ -56,17 +73,26 @@ pub(crate) fn available() -> bool {
 /// the proof that the `target_feature` functions below may run.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub(crate) struct Ghash {
-    /// `H^(i+1)` at index `i`, POLYVAL representation (little-endian `u128`).
-    pow: [u128; LANES],
+    /// `H^(i+1)` at index `i`, POLYVAL representation (little-endian `u128`); the 512-bit
+    /// path uses all sixteen, the 128-bit path the first eight.
+    pow: [u128; WIDE],
     /// The XOR of the two 64-bit halves of `pow[i]` (Karatsuba middle operand), low half.
     kara: [u128; LANES],
     /// The POLYVAL accumulator.
     acc: u128,
+    /// Whether runs of 16 blocks take the VPCLMULQDQ/AVX-512 path.
+    wide: bool,
 }
 
 impl Ghash {
     /// GHASH keyed with `h` (`E_K(0^128)`), or `None` when the CPU lacks PCLMULQDQ/SSSE3.
     pub(crate) fn new(h: &[u8; 16]) -> Option<Ghash> {
+        Ghash::with_width(h, true)
+    }
+
+    /// [`Ghash::new`]; `allow_wide = false` keeps to the 128-bit PCLMULQDQ path even on an
+    /// AVX-512 CPU (so that tests and the fuzz oracle exercise both paths on one machine).
+    pub(crate) fn with_width(h: &[u8; 16], allow_wide: bool) -> Option<Ghash> {
         if !available() {
             return None;
         }
@@ -75,9 +101,10 @@ impl Ghash {
         let mut h1 = (v << 1) ^ (POLY & 0u128.wrapping_sub(v >> 127));
         v.zeroize();
         let mut g = Ghash {
-            pow: [0; LANES],
+            pow: [0; WIDE],
             kara: [0; LANES],
             acc: 0,
+            wide: allow_wide && vclmul_cpuid::get(),
         };
         // SAFETY: `available()` has just confirmed PCLMULQDQ, SSE2 and SSSE3.
         unsafe { expand(&mut g, h1) };
@@ -90,13 +117,25 @@ impl Ghash {
         if blocks.is_empty() {
             return;
         }
-        // SAFETY: a `Ghash` exists only after `new` found the CPU features.
-        unsafe { update_clmul(self, blocks) }
+        if self.wide && blocks.len() >= WIDE {
+            // SAFETY: `wide` is set only when `vclmul_cpuid` found every feature of
+            // `update_vclmul`.
+            unsafe { update_vclmul(self, blocks) }
+        } else {
+            // SAFETY: a `Ghash` exists only after `new` found the CPU features.
+            unsafe { update_clmul(self, blocks) }
+        }
     }
 
     /// The GHASH value of everything absorbed so far (the state is unchanged).
     pub(crate) fn finalize(&self) -> [u8; 16] {
         self.acc.to_be_bytes()
+    }
+
+    /// Whether runs of 16 blocks take the VPCLMULQDQ/AVX-512 path.
+    #[cfg(test)]
+    pub(crate) fn is_wide(&self) -> bool {
+        self.wide
     }
 }
 
@@ -166,16 +205,18 @@ fn karatsuba_key(h: __m128i) -> __m128i {
     _mm_xor_si128(h, _mm_shuffle_epi32::<0x4e>(h))
 }
 
-/// Fills `g.pow` with `H^1..H^8` and `g.kara` from `h1 = H` (POLYVAL representation).
+/// Fills `g.pow` with `H^1..H^16` and `g.kara` from `h1 = H` (POLYVAL representation).
 #[target_feature(enable = "pclmulqdq,sse2,ssse3")]
 fn expand(g: &mut Ghash, h1: u128) {
     let h = load_u128(&h1);
     let hk = karatsuba_key(h);
     let mut p = h;
-    for (pow, kara) in g.pow.iter_mut().zip(g.kara.iter_mut()) {
+    for pow in g.pow.iter_mut() {
         store_u128(pow, p);
-        store_u128(kara, karatsuba_key(p));
         p = reduce(mul_parts(p, h, hk));
+    }
+    for (kara, pow) in g.kara.iter_mut().zip(g.pow.iter()) {
+        store_u128(kara, karatsuba_key(load_u128(pow)));
     }
 }
 
@@ -217,6 +258,74 @@ fn update_clmul(g: &mut Ghash, blocks: &[[u8; 16]]) {
     store_u128(&mut g.acc, y);
 }
 
+/// Loads four consecutive 16-byte values into one 512-bit register (lane `l` = `q[l]`).
+#[inline(always)]
+fn load4<T>(q: &[T; 4]) -> __m512i {
+    const { assert!(size_of::<T>() == 16) };
+    // SAFETY: a reference to 4 × 16 = 64 readable bytes (`T` is 16 bytes: `[u8; 16]` or
+    // `u128`), unaligned load; only called from `update_vclmul`, which runs with AVX-512F
+    // detected.
+    unsafe { _mm512_loadu_si512(q.as_ptr().cast()) }
+}
+
+/// XOR of the four 128-bit lanes of `z`.
+#[target_feature(enable = "avx512f,avx512bw,vpclmulqdq,avx2,pclmulqdq,sse2,ssse3")]
+#[inline]
+fn fold_lanes(z: __m512i) -> __m128i {
+    let y = _mm256_xor_si256(
+        _mm512_extracti64x4_epi64::<0>(z),
+        _mm512_extracti64x4_epi64::<1>(z),
+    );
+    _mm_xor_si128(
+        _mm256_extracti128_si256::<0>(y),
+        _mm256_extracti128_si256::<1>(y),
+    )
+}
+
+/// The same as [`update_clmul`], sixteen blocks per reduction on 512-bit registers: register
+/// `k` holds blocks `4k..4k+4` and is multiplied lane by lane by `H^(16-4k)..H^(13-4k)`; the
+/// Karatsuba parts of all 16 products are summed, folded to 128 bits and reduced once. A tail
+/// of fewer than 16 blocks goes to [`update_clmul`].
+#[target_feature(enable = "avx512f,avx512bw,vpclmulqdq,avx2,pclmulqdq,sse2,ssse3")]
+fn update_vclmul(g: &mut Ghash, blocks: &[[u8; 16]]) {
+    let rev = _mm512_broadcast_i32x4(_mm_set_epi8(
+        0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+    ));
+    // pow quad q holds H^(4q+1)..H^(4q+4) ascending; register k needs quad 3-k reversed.
+    let quads = g.pow.as_chunks::<4>().0;
+    let mut keys = [_mm512_setzero_si512(); 4];
+    let mut karas = [_mm512_setzero_si512(); 4];
+    for (k, (key, kara)) in keys.iter_mut().zip(karas.iter_mut()).enumerate() {
+        let a = load4(&quads[3 - k]);
+        let a = _mm512_shuffle_i64x2::<0x1b>(a, a);
+        *key = a;
+        *kara = _mm512_xor_si512(a, _mm512_shuffle_epi32::<0x4e>(a));
+    }
+    let mut y = load_u128(&g.acc);
+    let mut chunks = blocks.chunks_exact(WIDE);
+    for chunk in &mut chunks {
+        let mut lo = _mm512_setzero_si512();
+        let mut hi = _mm512_setzero_si512();
+        let mut mid = _mm512_setzero_si512();
+        for (k, quad) in chunk.as_chunks::<4>().0.iter().enumerate() {
+            let mut x = _mm512_shuffle_epi8(load4(quad), rev);
+            if k == 0 {
+                x = _mm512_xor_si512(x, _mm512_zextsi128_si512(y));
+            }
+            lo = _mm512_xor_si512(lo, _mm512_clmulepi64_epi128::<0x00>(x, keys[k]));
+            hi = _mm512_xor_si512(hi, _mm512_clmulepi64_epi128::<0x11>(x, keys[k]));
+            let xk = _mm512_xor_si512(x, _mm512_shuffle_epi32::<0x4e>(x));
+            mid = _mm512_xor_si512(mid, _mm512_clmulepi64_epi128::<0x00>(xk, karas[k]));
+        }
+        y = reduce([fold_lanes(lo), fold_lanes(hi), fold_lanes(mid)]);
+    }
+    store_u128(&mut g.acc, y);
+    let tail = chunks.remainder();
+    if !tail.is_empty() {
+        update_clmul(g, tail);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use ghash::GHash;
@@ -244,6 +353,16 @@ mod tests {
         // The CI and development machines are x86_64 with PCLMULQDQ; if this fails the SIMD
         // path is silently untested.
         assert!(super::available());
+    }
+
+    #[test]
+    fn wide_path_follows_detection() {
+        let h = [9u8; 16];
+        assert_eq!(
+            Ghash::new(&h).unwrap().is_wide(),
+            super::vclmul_cpuid::get()
+        );
+        assert!(!Ghash::with_width(&h, false).unwrap().is_wide());
     }
 
     #[test]
@@ -278,9 +397,11 @@ mod tests {
             let lens = (0..=300).chain([512, 1000, 1024, 2048, 4000, 4096]);
             for len in lens {
                 let b = blocks(&data[..len]);
-                let mut g = Ghash::new(&h).unwrap();
-                g.update(b);
-                assert_eq!(g.finalize(), reference(&h, b), "len {len}");
+                for wide in [false, true] {
+                    let mut g = Ghash::with_width(&h, wide).unwrap();
+                    g.update(b);
+                    assert_eq!(g.finalize(), reference(&h, b), "len {len} wide {wide}");
+                }
             }
         }
     }
@@ -293,9 +414,11 @@ mod tests {
             h[15] = 1;
             h
         }] {
-            let mut g = Ghash::new(&h).unwrap();
-            g.update(blocks(&data));
-            assert_eq!(g.finalize(), reference(&h, blocks(&data)));
+            for wide in [false, true] {
+                let mut g = Ghash::with_width(&h, wide).unwrap();
+                g.update(blocks(&data));
+                assert_eq!(g.finalize(), reference(&h, blocks(&data)));
+            }
         }
     }
 
@@ -305,9 +428,10 @@ mod tests {
             h in any::<[u8; 16]>(),
             data in proptest::collection::vec(any::<u8>(), 0..2000),
             cuts in proptest::collection::vec(any::<usize>(), 0..6),
+            wide in any::<bool>(),
         ) {
             let all = blocks(&data);
-            let mut g = Ghash::new(&h).unwrap();
+            let mut g = Ghash::with_width(&h, wide).unwrap();
             // Split updates at block boundaries in arbitrary places.
             let mut rest = all;
             for c in cuts {
