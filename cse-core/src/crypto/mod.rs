@@ -4,7 +4,7 @@
 //! the ARMv8 crypto extensions at run time and otherwise uses its constant-time bitsliced
 //! software implementation. GHASH runs on our own PCLMULQDQ code on x86_64 CPUs that have it
 //! (the private `simd` module, the crate's only `unsafe` code: eight blocks per reduction,
-//! detected at run time) and otherwise on `ghash`/`polyval`; CMAC comes from `cmac`.
+//! sixteen with VPCLMULQDQ on AVX-512, detected at run time) and otherwise on `ghash`/`polyval`; CMAC comes from `cmac`.
 //!
 //! # Primitives
 //!

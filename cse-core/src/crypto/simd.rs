@@ -1,9 +1,10 @@
-//! GHASH with carry-less multiplication (x86_64 PCLMULQDQ): the only `unsafe` / `core::arch`
-//! code of `cse-core` (DESIGN section 4).
+//! GHASH with carry-less multiplication (x86_64 PCLMULQDQ, and VPCLMULQDQ on AVX-512): the
+//! only `unsafe` / `core::arch` code of `cse-core` (DESIGN section 4).
 //!
 //! Used by [`super::gcm`] for GCM seal/open, GMAC and batched GMAC whenever the CPU has
 //! PCLMULQDQ and SSSE3 (detected at run time through `cpufeatures`, cached); otherwise the
-//! portable `ghash` crate runs. Both paths are tested against each other (unit tests here and
+//! portable `ghash` crate runs. With AVX-512F/BW and VPCLMULQDQ as well, runs of 16 or more
+//! blocks take a 512-bit path. Both paths are tested against each other (unit tests here and
 //! in `gcm`, the `ghash_diff` fuzz target).
 //!
 //! # Method
@@ -15,9 +16,11 @@
 //! with `P = x^128 + x^127 + x^126 + x^121 + 1`, reduced with two folds by the constant
 //! `x^63 + x^62 + x^57`.
 //!
-//! The key holds `H^1..H^8`. Eight blocks are multiplied by `H^8..H^1` (Karatsuba: three
+//! The key holds `H^1..H^16`. Eight blocks are multiplied by `H^8..H^1` (Karatsuba: three
 //! carry-less multiplies per block), their 256-bit products summed, and the sum reduced once.
-//! A tail of `n < 8` blocks uses `H^n..H^1` the same way.
+//! A tail of `n < 8` blocks uses `H^n..H^1` the same way. The 512-bit path does the same for
+//! sixteen blocks (four registers of four blocks times `H^16..H^1`, three `VPCLMULQDQ` per
+//! register), folds the four lanes and reduces once; its tail goes to the 128-bit path.
 //!
 //! # Constant time
 //!
