@@ -77,10 +77,10 @@ pub(crate) fn available() -> bool {
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub(crate) struct Ghash {
     /// `H^(i+1)` at index `i`, POLYVAL representation (little-endian `u128`); the 512-bit
-    /// path uses all sixteen, the 128-bit path the first eight.
+    /// path uses all sixteen, the 128-bit path the first eight. (The Karatsuba operands
+    /// `h_lo ⊕ h_hi` are derived in registers when needed: GCM copies this state per message,
+    /// so it is kept small.)
     pow: [u128; WIDE],
-    /// The XOR of the two 64-bit halves of `pow[i]` (Karatsuba middle operand), low half.
-    kara: [u128; LANES],
     /// The POLYVAL accumulator.
     acc: u128,
     /// Whether runs of 16 blocks take the VPCLMULQDQ/AVX-512 path.
@@ -105,7 +105,6 @@ impl Ghash {
         v.zeroize();
         let mut g = Ghash {
             pow: [0; WIDE],
-            kara: [0; LANES],
             acc: 0,
             wide: allow_wide && vclmul_cpuid::get(),
         };
@@ -208,7 +207,7 @@ fn karatsuba_key(h: __m128i) -> __m128i {
     _mm_xor_si128(h, _mm_shuffle_epi32::<0x4e>(h))
 }
 
-/// Fills `g.pow` with `H^1..H^16` and `g.kara` from `h1 = H` (POLYVAL representation).
+/// Fills `g.pow` with `H^1..H^16` from `h1 = H` (POLYVAL representation).
 #[target_feature(enable = "pclmulqdq,sse2,ssse3")]
 fn expand(g: &mut Ghash, h1: u128) {
     let h = load_u128(&h1);
@@ -218,9 +217,6 @@ fn expand(g: &mut Ghash, h1: u128) {
         store_u128(pow, p);
         p = reduce(mul_parts(p, h, hk));
     }
-    for (kara, pow) in g.kara.iter_mut().zip(g.pow.iter()) {
-        store_u128(kara, karatsuba_key(load_u128(pow)));
-    }
 }
 
 /// `acc ← (…((acc ⊕ X_1)·H ⊕ X_2)·H … ⊕ X_n)·H`, eight blocks per reduction.
@@ -228,33 +224,37 @@ fn expand(g: &mut Ghash, h1: u128) {
 fn update_clmul(g: &mut Ghash, blocks: &[[u8; 16]]) {
     // PSHUFB mask reversing the 16 bytes (GHASH byte order → POLYVAL).
     let rev = _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    let pow = g.pow.each_ref().map(load_u128);
-    let kara = g.kara.each_ref().map(load_u128);
     let mut y = load_u128(&g.acc);
     let mut chunks = blocks.chunks_exact(LANES);
-    for chunk in &mut chunks {
-        let mut acc = [y; 3];
-        // Block j (0-based) of n is multiplied by H^(n-j), i.e. index n-1-j.
-        for (j, block) in chunk.iter().enumerate() {
-            let x = _mm_shuffle_epi8(load(block), rev);
-            let i = LANES - 1 - j;
-            if j == 0 {
-                acc = mul_parts(_mm_xor_si128(x, y), pow[i], kara[i]);
-            } else {
-                mul_acc(&mut acc, x, pow[i], kara[i]);
+    if blocks.len() >= LANES {
+        let pow: [__m128i; LANES] = core::array::from_fn(|i| load_u128(&g.pow[i]));
+        let kara = pow.map(|h| karatsuba_key(h));
+        for chunk in &mut chunks {
+            let mut acc = [y; 3];
+            // Block j (0-based) of n is multiplied by H^(n-j), i.e. index n-1-j.
+            for (j, block) in chunk.iter().enumerate() {
+                let x = _mm_shuffle_epi8(load(block), rev);
+                let i = LANES - 1 - j;
+                if j == 0 {
+                    acc = mul_parts(_mm_xor_si128(x, y), pow[i], kara[i]);
+                } else {
+                    mul_acc(&mut acc, x, pow[i], kara[i]);
+                }
             }
+            y = reduce(acc);
         }
-        y = reduce(acc);
     }
     let tail = chunks.remainder();
     if let Some((first, rest)) = tail.split_first() {
+        // Fewer than eight blocks: only the powers used are loaded.
         let n = tail.len();
+        let h = load_u128(&g.pow[n - 1]);
         let x = _mm_shuffle_epi8(load(first), rev);
-        let mut acc = mul_parts(_mm_xor_si128(x, y), pow[n - 1], kara[n - 1]);
+        let mut acc = mul_parts(_mm_xor_si128(x, y), h, karatsuba_key(h));
         for (j, block) in rest.iter().enumerate() {
             let x = _mm_shuffle_epi8(load(block), rev);
-            let i = n - 2 - j;
-            mul_acc(&mut acc, x, pow[i], kara[i]);
+            let h = load_u128(&g.pow[n - 2 - j]);
+            mul_acc(&mut acc, x, h, karatsuba_key(h));
         }
         y = reduce(acc);
     }
