@@ -15,16 +15,59 @@ use crate::keys::SecretKey;
 use crate::model::TagLen;
 use crate::nonce::Iv;
 
+/// The GHASH engine of a key: our PCLMULQDQ code (eight blocks per reduction) when the CPU has
+/// it, else the portable `ghash` crate. `Clone` copies the key's fresh state at the start of
+/// every message; both variants zeroize on drop.
+// The PCLMULQDQ variant (16 powers of H) is the large one and the one used on every x86_64
+// CPU that has it; no allocation to box it (no_std), so the size difference is accepted.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone)]
+enum GhashEngine {
+    Portable(GHash),
+    #[cfg(target_arch = "x86_64")]
+    Clmul(super::simd::Ghash),
+}
+
+impl GhashEngine {
+    /// The engine for `h`; `portable` forces the `ghash` crate (tests and the `ghash_diff`
+    /// fuzz oracle run both paths on one machine).
+    fn new(h: &Block, portable: bool) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if !portable && let Some(g) = super::simd::Ghash::new(&h.0) {
+            return GhashEngine::Clmul(g);
+        }
+        let _ = portable;
+        GhashEngine::Portable(GHash::new(h))
+    }
+
+    #[inline]
+    fn update(&mut self, blocks: &[Block]) {
+        match self {
+            GhashEngine::Portable(g) => g.update(blocks),
+            #[cfg(target_arch = "x86_64")]
+            GhashEngine::Clmul(g) => g.update(Array::cast_slice_to_core(blocks)),
+        }
+    }
+
+    fn finalize(&self) -> [u8; 16] {
+        match self {
+            GhashEngine::Portable(g) => g.clone().finalize().0,
+            #[cfg(target_arch = "x86_64")]
+            GhashEngine::Clmul(g) => g.finalize(),
+        }
+    }
+}
+
 /// GHASH with a 16-byte carry buffer, so input may arrive in pieces of any length while whole
-/// blocks still reach GHASH in bulk (its parallel backend hashes 4 blocks per step).
+/// blocks still reach GHASH in bulk (eight blocks per reduction on the PCLMULQDQ engine).
 pub(crate) struct GhashStream {
-    ghash: GHash,
+    ghash: GhashEngine,
     buf: [u8; 16],
     buf_len: usize,
 }
 
 impl GhashStream {
-    fn new(ghash: GHash) -> Self {
+    fn new(ghash: GhashEngine) -> Self {
         GhashStream {
             ghash,
             buf: [0; 16],
@@ -77,7 +120,7 @@ impl GhashStream {
         lens[..8].copy_from_slice(&aad_bytes.wrapping_mul(8).to_be_bytes());
         lens[8..].copy_from_slice(&ct_bytes.wrapping_mul(8).to_be_bytes());
         self.ghash.update(slice::from_ref(&Block::from(lens)));
-        let s = self.ghash.clone().finalize();
+        let s = self.ghash.finalize();
         let mut out = [0u8; 16];
         for ((o, s), m) in out.iter_mut().zip(s.iter()).zip(mask.iter()) {
             *o = s ^ m;
@@ -97,7 +140,7 @@ impl Drop for GhashStream {
 /// Not `Clone`; everything is zeroized on drop; `Debug` prints `GcmKey { .. }`.
 pub struct GcmKey {
     aes: Aes,
-    ghash: GHash,
+    ghash: GhashEngine,
 }
 
 impl ZeroizeOnDrop for GcmKey {}
@@ -110,11 +153,27 @@ impl GcmKey {
 
     /// Derives `H` from an already expanded cipher.
     pub fn from_aes(aes: Aes) -> GcmKey {
+        GcmKey::with_engine(aes, false)
+    }
+
+    /// [`GcmKey::from_aes`], with `portable` forcing the `ghash` crate even when the CPU runs
+    /// the PCLMULQDQ engine.
+    pub(crate) fn with_engine(aes: Aes, portable: bool) -> GcmKey {
         let mut h = Block::default();
         aes.encrypt_block(&mut h);
-        let ghash = GHash::new(&h);
+        let ghash = GhashEngine::new(&h, portable);
         h.as_mut_slice().zeroize();
         GcmKey { aes, ghash }
+    }
+
+    /// Whether GHASH runs on the PCLMULQDQ engine (x86_64 with PCLMULQDQ and SSSE3).
+    #[cfg(test)]
+    pub(crate) fn uses_clmul(&self) -> bool {
+        match self.ghash {
+            GhashEngine::Portable(_) => false,
+            #[cfg(target_arch = "x86_64")]
+            GhashEngine::Clmul(_) => true,
+        }
     }
 
     /// The underlying block cipher.
@@ -222,8 +281,8 @@ impl GcmKey {
     /// [`GmacState::finalize`] per message. The `E_K(J0)` masks of up to
     /// [`GMAC_BATCH_LANES`](crate::crypto::GMAC_BATCH_LANES) messages are encrypted together
     /// and the whole batch runs in one backend context, which saves the per-message setup
-    /// (noticeable for CCI-sized messages); GHASH itself stays one message after the other,
-    /// since its 4-block aggregated backend is already throughput-bound. No allocation.
+    /// (noticeable for CCI-sized messages); GHASH itself stays one message after the other
+    /// (eight blocks per reduction on the PCLMULQDQ engine). No allocation.
     pub fn gmac_batch(
         &self,
         messages: &[(Iv, &[&[u8]])],
@@ -406,5 +465,108 @@ impl Drop for GmacState {
 impl fmt::Debug for GmacState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("GmacState { .. }")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The PCLMULQDQ engine against the portable `ghash` engine through the whole GCM/GMAC
+    //! API (the KATs in `tests/crypto_kat.rs` run on whichever engine the CPU selects).
+    use proptest::prelude::*;
+
+    use super::{Aes, GcmKey};
+    use crate::TagLen;
+    use crate::keys::SecretKey;
+    use crate::nonce::Iv;
+
+    fn keys(k: &[u8; 32], n: usize) -> (GcmKey, GcmKey) {
+        let sk = |k: &[u8; 32]| {
+            if n == 16 {
+                let mut b = [0u8; 16];
+                b.copy_from_slice(&k[..16]);
+                SecretKey::aes128(b)
+            } else {
+                SecretKey::aes256(*k)
+            }
+        };
+        (
+            GcmKey::with_engine(Aes::new(&sk(k)), false),
+            GcmKey::with_engine(Aes::new(&sk(k)), true),
+        )
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn simd_engine_selected_on_this_machine() {
+        let (fast, portable) = keys(&[7; 32], 32);
+        assert!(fast.uses_clmul());
+        assert!(!portable.uses_clmul());
+    }
+
+    #[test]
+    fn sp800_38d_test_case_4_on_both_engines() {
+        // AES-128, 60-byte plaintext, 20-byte AAD (SP 800-38D / GCM spec test case 4).
+        let key = hex_literal::hex!("feffe9928665731c6d6a8f9467308308");
+        let iv = Iv(hex_literal::hex!("cafebabefacedbaddecaf888"));
+        let aad = hex_literal::hex!("feedfacedeadbeeffeedfacedeadbeefabaddad2");
+        let pt = hex_literal::hex!(
+            "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+            "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39"
+        );
+        let tag = hex_literal::hex!("5bc94fbc3221a5db94fae95ae7121a47");
+        for portable in [false, true] {
+            let g = GcmKey::with_engine(Aes::new(&SecretKey::aes128(key)), portable);
+            let mut buf = pt;
+            let t = g.seal_in_place(&iv, &[&aad], &mut buf, TagLen::L16);
+            assert_eq!(t.as_bytes(), &tag[..]);
+            g.open_in_place(&iv, &[&aad], &mut buf, &tag, TagLen::L16)
+                .unwrap();
+            assert_eq!(buf, pt);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn engines_agree(
+            k in any::<[u8; 32]>(),
+            n in prop_oneof![Just(16usize), Just(32usize)],
+            iv in any::<[u8; 12]>(),
+            aad in proptest::collection::vec(any::<u8>(), 0..300),
+            data in proptest::collection::vec(any::<u8>(), 0..1500),
+            cut in any::<usize>(),
+        ) {
+            let (fast, portable) = keys(&k, n);
+            let iv = Iv(iv);
+            let cut = cut % (data.len() + 1);
+            // seal
+            let mut a = data.clone();
+            let mut b = data.clone();
+            let ta = fast.seal_in_place(&iv, &[&aad[..], &data[..cut]], &mut a, TagLen::L16);
+            let tb = portable.seal_in_place(&iv, &[&aad[..], &data[..cut]], &mut b, TagLen::L16);
+            prop_assert_eq!(ta.as_bytes(), tb.as_bytes());
+            prop_assert_eq!(&a, &b);
+            // open, cross-engine, and a flipped tag bit fails on both
+            portable.open_in_place(&iv, &[&aad[..], &data[..cut]], &mut a, ta.as_bytes(), TagLen::L16).unwrap();
+            prop_assert_eq!(&a, &data);
+            let mut bad = [0u8; 16];
+            bad.copy_from_slice(tb.as_bytes());
+            bad[cut % 16] ^= 1;
+            prop_assert!(fast.open_in_place(&iv, &[&aad[..]], &mut b.clone(), &bad, TagLen::L16).is_err());
+            // streaming GMAC split at `cut`, and the batch
+            let mut ga = fast.gmac(&iv);
+            ga.update(&data[..cut]);
+            ga.update(&data[cut..]);
+            let mut gb = portable.gmac(&iv);
+            gb.update(&data);
+            let (ga, gb) = (ga.finalize(TagLen::L16), gb.finalize(TagLen::L16));
+            prop_assert_eq!(ga.as_bytes(), gb.as_bytes());
+            let pieces: [&[u8]; 2] = [&aad, &data];
+            let msgs = [(iv, &pieces[..]), (Iv([1; 12]), &pieces[1..])];
+            let mut out_a = [[0u8; 16]; 2];
+            let mut out_b = [[0u8; 16]; 2];
+            fast.gmac_batch(&msgs, TagLen::L16, |i, t| out_a[i].copy_from_slice(t.as_bytes()));
+            portable.gmac_batch(&msgs, TagLen::L16, |i, t| out_b[i].copy_from_slice(t.as_bytes()));
+            prop_assert_eq!(out_a, out_b);
+        }
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! Everything here runs on the RustCrypto `aes` crate, which selects AES-NI, VAES (256/512) or
 //! the ARMv8 crypto extensions at run time and otherwise uses its constant-time bitsliced
-//! software implementation; GHASH comes from `ghash`/`polyval` (PCLMULQDQ / PMULL when present)
-//! and CMAC from `cmac`. This module contains no `unsafe` code.
+//! software implementation. GHASH runs on our own PCLMULQDQ code on x86_64 CPUs that have it
+//! (the private `simd` module, the crate's only `unsafe` code: eight blocks per reduction,
+//! sixteen with VPCLMULQDQ on AVX-512, detected at run time) and otherwise on `ghash`/`polyval`; CMAC comes from `cmac`.
 //!
 //! # Primitives
 //!
@@ -62,10 +63,19 @@
 //! `zeroize` features of `aes`, `ghash`/`polyval` and `cmac`, plus our own buffers) and print a
 //! redacted `Debug`.
 
+#[forbid(unsafe_code)]
 mod block;
+#[forbid(unsafe_code)]
 mod cmac;
+#[forbid(unsafe_code)]
 mod gcm;
+// The crate's only `unsafe` code: PCLMULQDQ intrinsics (see the module documentation).
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+pub(crate) mod simd;
+#[forbid(unsafe_code)]
 mod suite;
+#[forbid(unsafe_code)]
 mod tag;
 
 pub use block::Aes;
