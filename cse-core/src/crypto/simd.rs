@@ -352,10 +352,21 @@ mod tests {
     }
 
     #[test]
-    fn detected_on_this_machine() {
-        // The CI and development machines are x86_64 with PCLMULQDQ; if this fails the SIMD
-        // path is silently untested.
-        assert!(super::available());
+    fn detection_agrees_with_std() {
+        // Our cached `cpufeatures` detection must match the standard library's, in both
+        // directions, so the SIMD path runs exactly where the CPU has the instructions (on the
+        // development and CI machines that is every test above; elsewhere the portable path).
+        extern crate std;
+        let std_clmul = std::is_x86_feature_detected!("pclmulqdq")
+            && std::is_x86_feature_detected!("sse2")
+            && std::is_x86_feature_detected!("ssse3");
+        assert_eq!(super::available(), std_clmul);
+        let std_wide = std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("vpclmulqdq")
+            && std::is_x86_feature_detected!("avx2")
+            && std_clmul;
+        assert_eq!(super::vclmul_cpuid::get(), std_wide);
     }
 
     #[test]
