@@ -178,6 +178,53 @@ pub fn uniform(
     }
 }
 
+/// The frame configuration of a stream vector (`docs/vectors.md`): its `config` blocks and
+/// `key_id`. Each block's `suite` name must agree with its `suite_id`.
+pub fn frame_config_from_json(v: &Json) -> FrameConfig {
+    let block = |j: &Json| {
+        let b = BlockConfig {
+            sv: SecurityVariant::from_parts(
+                crate::SvLevel::try_from(j.get("sv").num() as u8).unwrap(),
+                j.get("param_a").num() as u16,
+                j.get("param_b").num() as u16,
+            )
+            .unwrap(),
+            suite: crate::Profile::DRAFT_1
+                .suite_ids
+                .suite(j.get("suite_id").num() as u8)
+                .unwrap(),
+            tag_len: TagLen::new(j.get("tag_len").num() as u8).unwrap(),
+            tag_mode: TagMode::try_from(j.get("tag_mode").num() as u8).unwrap(),
+        };
+        assert_eq!(j.get("suite").str(), b.suite.name());
+        b
+    };
+    let c = v.get("config");
+    FrameConfig {
+        top: block(c.get("top")),
+        image: block(c.get("image")),
+        bottom: block(c.get("bottom")),
+        key_id: KeyId::new(v.get("key_id").num() as u8).unwrap(),
+    }
+}
+
+/// Every `*.json` vector in `dir`, by name (the file stem must equal the `name` member).
+pub fn load_vectors(
+    dir: &std::path::Path,
+) -> std::collections::BTreeMap<std::string::String, Json> {
+    let mut m = std::collections::BTreeMap::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "json") {
+            let j = parse_json(&std::fs::read_to_string(&p).unwrap());
+            let name = std::string::String::from(j.get("name").str());
+            assert_eq!(p.file_stem().unwrap().to_str(), Some(name.as_str()));
+            m.insert(name, j);
+        }
+    }
+    m
+}
+
 /// A JSON value as read by [`parse_json`] (the golden vectors of `docs/vectors.md`; object
 /// members keep their order).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -17,11 +17,8 @@ use std::path::{Path, PathBuf};
 use common::{is_fsed, protect_all, receive_all};
 use cse_core::csi2::VirtualChannel;
 use cse_core::keys::{Salt, SecretKey};
-use cse_core::testing::{Json, parse_json};
-use cse_core::{
-    BlockConfig, CipherSuite, FrameConfig, KeyId, Policy, Profile, SecurityVariant, SvLevel,
-    TagLen, TagMode,
-};
+use cse_core::testing::{Json, frame_config_from_json, load_vectors};
+use cse_core::{CipherSuite, Policy, Profile, TagLen};
 use cse_fsed::{KeyMaterial, Receiver, Settings, Transmitter, wire};
 
 fn material(suite: CipherSuite, key: &[u8], mac: Option<&[u8]>, salt: &[u8]) -> KeyMaterial {
@@ -45,42 +42,12 @@ fn tags(stream: &[Vec<u8>]) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn block_from_json(j: &Json) -> BlockConfig {
-    let level = SvLevel::try_from(j.get("sv").num() as u8).unwrap();
-    let b = BlockConfig {
-        sv: SecurityVariant::from_parts(
-            level,
-            j.get("param_a").num() as u16,
-            j.get("param_b").num() as u16,
-        )
-        .unwrap(),
-        suite: Profile::DRAFT_1
-            .suite_ids
-            .suite(j.get("suite_id").num() as u8)
-            .unwrap(),
-        tag_len: TagLen::new(j.get("tag_len").num() as u8).unwrap(),
-        tag_mode: TagMode::try_from(j.get("tag_mode").num() as u8).unwrap(),
-    };
-    assert_eq!(j.get("suite").str(), b.suite.name());
-    b
-}
-
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
 }
 
 fn load_all() -> BTreeMap<String, Json> {
-    let mut m = BTreeMap::new();
-    for e in std::fs::read_dir(dir()).unwrap() {
-        let p = e.unwrap().path();
-        if p.extension().is_some_and(|x| x == "json") {
-            let j = parse_json(&std::fs::read_to_string(&p).unwrap());
-            let name = j.get("name").str().to_string();
-            assert_eq!(p.file_stem().unwrap().to_str(), Some(name.as_str()));
-            m.insert(name, j);
-        }
-    }
-    m
+    load_vectors(&dir())
 }
 
 fn check(name: &str, v: &Json) {
@@ -88,12 +55,7 @@ fn check(name: &str, v: &Json) {
     assert_eq!(v.get("protocol").str(), "FSED");
     assert_eq!(v.get("profile").str(), Profile::DRAFT_1.name);
     assert_eq!(v.get("header_form").str(), "D-PHY");
-    let config = FrameConfig {
-        top: block_from_json(v.get("config").get("top")),
-        image: block_from_json(v.get("config").get("image")),
-        bottom: block_from_json(v.get("config").get("bottom")),
-        key_id: KeyId::new(v.get("key_id").num() as u8).unwrap(),
-    };
+    let config = frame_config_from_json(v);
     let suite = config.image.suite;
     let key = v.get("key").bytes();
     let mac = v.get("mac_key").opt_bytes();

@@ -14,10 +14,8 @@ use std::process::Command;
 
 use ccise::Config;
 use cse_core::csi2::VirtualChannel;
-use cse_core::testing::{Json, parse_json};
-use cse_core::{
-    BlockConfig, FrameConfig, KeyId, Profile, SecurityVariant, SvLevel, TagLen, TagMode,
-};
+use cse_core::testing::{Json, frame_config_from_json, parse_json};
+use cse_core::{KeyId, Profile, SecurityVariant, TagLen};
 use cse_link::vectors::{
     self, CciseKeys, Recorded, StreamKeys, Transaction, Vector, VectorProtocol,
 };
@@ -211,34 +209,11 @@ fn the_binary_writes_the_library_set_and_a_complete_index() {
     std::fs::remove_dir_all(&out).unwrap();
 }
 
-fn block(j: &Json) -> BlockConfig {
-    BlockConfig {
-        sv: SecurityVariant::from_parts(
-            SvLevel::try_from(j.get("sv").num() as u8).unwrap(),
-            j.get("param_a").num() as u16,
-            j.get("param_b").num() as u16,
-        )
-        .unwrap(),
-        suite: Profile::DRAFT_1
-            .suite_ids
-            .suite(j.get("suite_id").num() as u8)
-            .unwrap(),
-        tag_len: TagLen::new(j.get("tag_len").num() as u8).unwrap(),
-        tag_mode: TagMode::try_from(j.get("tag_mode").num() as u8).unwrap(),
-    }
-}
-
 /// Replays a SEP or FSED vector from its JSON: the transmitter reproduces the output packets,
 /// the receiver gives back the inputs, the tags are the ones the outputs carry.
 fn replay_stream(protocol: VectorProtocol, v: &Json) {
     let name = v.get("name").str();
-    let c = v.get("config");
-    let config = FrameConfig {
-        top: block(c.get("top")),
-        image: block(c.get("image")),
-        bottom: block(c.get("bottom")),
-        key_id: KeyId::new(v.get("key_id").num() as u8).unwrap(),
-    };
+    let config = frame_config_from_json(v);
     let keys = StreamKeys {
         suite: config.image.suite,
         key: v.get("key").bytes(),
