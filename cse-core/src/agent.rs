@@ -54,6 +54,7 @@ pub struct KeyMaterial {
     mac_key: Option<SecretKey>,
     salt: Salt,
     min_tag_len: TagLen,
+    max_mac_input: u64,
 }
 
 impl KeyMaterial {
@@ -65,7 +66,20 @@ impl KeyMaterial {
             mac_key,
             salt,
             min_tag_len: TagLen::L16,
+            max_mac_input: 0,
         }
+    }
+
+    /// Declares the longest MAC input the key will take, in bytes: for per-frame or
+    /// per-data-type scopes, the covered bytes of a whole frame. The key's usage limits (the
+    /// row of NIST SP 800-38D Appendix C for short tags) are chosen for it
+    /// ([`UsageLimits::for_mac_input`]); without it they are chosen for
+    /// [`Profile::max_message_len`]. A message or scope longer than the chosen bound is
+    /// refused by the transmitter and fails at the receiver.
+    #[must_use]
+    pub fn with_max_mac_input(mut self, bytes: u64) -> Self {
+        self.max_mac_input = bytes;
+        self
     }
 
     /// Allows tags down to `len` (the key's usage limits then follow NIST SP 800-38D
@@ -111,6 +125,12 @@ pub struct KeyEntry {
     pub material: KeyMaterial,
     /// The usage counters, with limits from the material's minimum tag length.
     pub usage: KeyUsage,
+    /// The MAC algorithm the key is bound to: set at its first use and never changed, so one
+    /// AES key never serves both GMAC (whose hash key is `E_K(0)`) and CMAC (whose subkeys come
+    /// from `E_K(0)` too) over its life.
+    pub pinned: Option<MacAlgorithm>,
+    /// Whether a soft limit of this key has been reported already (reported once per key).
+    pub soft_limit_reported: bool,
 }
 
 impl KeyEntry {
@@ -119,12 +139,37 @@ impl KeyEntry {
     /// # Errors
     /// [`ConfigError`] when that tag length has no usage limit under the profile.
     pub fn new(material: KeyMaterial, profile: &Profile) -> Result<Self, ConfigError> {
-        let limits = UsageLimits::new(material.min_tag_len, profile)?;
+        let limits =
+            UsageLimits::for_mac_input(material.min_tag_len, material.max_mac_input, profile)?;
         Ok(KeyEntry {
             material,
             usage: KeyUsage::new(limits),
+            pinned: None,
+            soft_limit_reported: false,
         })
     }
+
+    /// Whether frames under `config` may use this key: the MAC family of its protected blocks
+    /// is the one the key is pinned to (or the key is not pinned yet). Changes nothing.
+    ///
+    /// # Errors
+    /// [`AgentError::MixedKeyFamilies`] when the key is pinned to the other MAC algorithm.
+    pub fn check_pin(&self, config: &FrameConfig) -> Result<Option<MacAlgorithm>, AgentError> {
+        let alg = frame_mac(config);
+        match (self.pinned, alg) {
+            (Some(p), Some(a)) if p != a => Err(AgentError::MixedKeyFamilies),
+            _ => Ok(alg),
+        }
+    }
+}
+
+/// The MAC algorithm of a frame's protected blocks (`None` when every block is SV-5).
+pub fn frame_mac(config: &FrameConfig) -> Option<MacAlgorithm> {
+    Block::ALL
+        .iter()
+        .map(|b| config.block(*b))
+        .find(|c| protected(c))
+        .map(|c| c.suite.mac())
 }
 
 /// Whether a block carries tags (not SV-5).

@@ -111,6 +111,15 @@ pub enum SecurityError {
     /// The key reached its hard usage limit (invocations, frame-counter wrap); rekey first.
     #[error("key exhausted, rekey required")]
     KeyExhausted,
+    /// A message or scope longer than the key's usage limits allow (NIST SP 800-38D
+    /// Appendix C row, or GCM's own bound): the transmitter refuses it, the receiver fails it.
+    #[error("MAC input of {len} bytes exceeds the key's limit of {max} bytes")]
+    LimitExceeded {
+        /// MAC input length of the message or scope.
+        len: u64,
+        /// The key's limit.
+        max: u64,
+    },
 }
 
 impl From<Downgrade> for SecurityError {

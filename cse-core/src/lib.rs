@@ -28,6 +28,8 @@ pub mod nonce;
 #[forbid(unsafe_code)]
 pub mod profile;
 #[forbid(unsafe_code)]
+pub mod rx;
+#[forbid(unsafe_code)]
 pub mod sequence;
 
 #[doc(hidden)]

@@ -83,6 +83,7 @@ fn small_limits() -> UsageLimits {
         invocation_hard: 5,
         frame_soft: 10,
         frame_hard: 20,
+        max_mac_input: 1000,
     }
 }
 
@@ -105,8 +106,8 @@ fn invocation_soft_and_hard_limits_exactly() {
 fn frame_soft_and_hard_limits_exactly() {
     let mut u = KeyUsage::new(small_limits());
     assert_eq!(u.record_frame(9), Ok(UsageStatus::Ok));
-    assert_eq!(u.record_frame(10), Ok(UsageStatus::NeedsRekey));
-    assert_eq!(u.record_frame(19), Ok(UsageStatus::NeedsRekey));
+    assert_eq!(u.record_frame(10), Ok(UsageStatus::NeedsRestart));
+    assert_eq!(u.record_frame(19), Ok(UsageStatus::NeedsRestart));
     assert_eq!(u.record_frame(20), Err(SecurityError::KeyExhausted));
 }
 
@@ -135,11 +136,11 @@ fn default_profile_never_reaches_a_frame_counter_wrap() {
     );
     assert_eq!(
         u.record(PacketNumber::new(0xC000_0000, 0)),
-        Ok(UsageStatus::NeedsRekey)
+        Ok(UsageStatus::NeedsRestart)
     );
     assert_eq!(
         u.record(PacketNumber::new(u32::MAX - 1, u32::MAX)),
-        Ok(UsageStatus::NeedsRekey)
+        Ok(UsageStatus::NeedsRestart)
     );
     assert_eq!(
         u.record(PacketNumber::new(u32::MAX, 0)),
@@ -219,11 +220,62 @@ fn dropped_keys_are_dropped_not_leaked() {
 #[test]
 fn get_mut_reaches_installed_keys_only() {
     let mut slots: KeySlots<u32> = KeySlots::new();
-    slots.install(id(1), 10).unwrap();
+    slots.install(id(1), 10).expect("limits");
     *slots.get_mut(id(1)).unwrap() += 5;
     assert_eq!(slots.get(id(1)), Ok(&15));
     assert_eq!(
         slots.get_mut(id(2)),
         Err(SecurityError::UnknownKeyId(id(2)))
     );
+}
+
+#[test]
+fn receiver_checks_change_nothing_even_for_a_forged_max_frame_counter() {
+    let u = KeyUsage::new(small_limits());
+    let before = u;
+    assert_eq!(u.check_frame(u32::MAX), Err(SecurityError::KeyExhausted));
+    assert_eq!(u.check(u32::MAX), Err(SecurityError::KeyExhausted));
+    assert_eq!(
+        u.check_mac_input(1001),
+        Err(SecurityError::LimitExceeded { len: 1001, max: 1000 })
+    );
+    assert_eq!(u, before);
+    assert!(!u.is_exhausted());
+    assert_eq!(u.check(0), Ok(UsageStatus::Ok));
+    assert_eq!(u.check_mac_input(1000), Ok(()));
+}
+
+#[test]
+fn receiver_commit_and_failures_share_the_invocation_budget() {
+    let mut u = KeyUsage::new(small_limits());
+    assert_eq!(u.check(0), Ok(UsageStatus::Ok));
+    assert_eq!(u.commit(), UsageStatus::Ok);
+    u.record_failure(); // a computed tag that did not verify spends the budget too
+    assert_eq!(u.failures(), 1);
+    assert_eq!(u.invocations(), 1);
+    assert_eq!(u.check(0), Ok(UsageStatus::NeedsRekey)); // the 3rd would reach the soft limit
+    assert_eq!(u.commit(), UsageStatus::NeedsRekey);
+    assert_eq!(u.commit(), UsageStatus::NeedsRekey);
+    u.record_failure(); // 5th = hard
+    assert!(u.is_exhausted());
+    assert_eq!(u.check(0), Err(SecurityError::KeyExhausted));
+}
+
+#[test]
+fn mac_input_limit_follows_the_appendix_c_row_of_the_declared_length() {
+    let p = Profile::DRAFT_1;
+    // 8-byte tags, message-sized inputs: row 2^17 bytes, 2^29 invocations.
+    let l = UsageLimits::new(TagLen::L8, &p).expect("limits");
+    assert_eq!((l.max_mac_input, l.invocation_hard), (1 << 17, 1 << 29));
+    // A whole 12 MiB frame as one scope: row 2^25 bytes, 2^17 invocations.
+    let l = UsageLimits::for_mac_input(TagLen::L8, 12 << 20, &p).expect("limits");
+    assert_eq!((l.max_mac_input, l.invocation_hard), (1 << 25, 1 << 17));
+    // Beyond the last row: refused.
+    assert_eq!(
+        UsageLimits::for_mac_input(TagLen::L8, (1 << 25) + 1, &p),
+        Err(ConfigError::TagLen(8))
+    );
+    // 16-byte tags: GCM's own bound.
+    let l = UsageLimits::for_mac_input(TagLen::L16, 12 << 20, &p).expect("limits");
+    assert_eq!(l.max_mac_input, (1 << 36) - 32);
 }

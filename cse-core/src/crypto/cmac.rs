@@ -380,6 +380,14 @@ impl CmacState {
     pub fn verify(self, received: &[u8], tag_len: TagLen) -> Result<(), SecurityError> {
         self.finalize(tag_len).verify(received)
     }
+
+    /// A copy of the running state, for [`super::MacState::verify_continued`].
+    pub(crate) fn fork(&self) -> Self {
+        CmacState(match &self.0 {
+            CmacInner::Aes128(m) => CmacInner::Aes128(m.clone()),
+            CmacInner::Aes256(m) => CmacInner::Aes256(m.clone()),
+        })
+    }
 }
 
 impl fmt::Debug for CmacState {

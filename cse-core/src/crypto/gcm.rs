@@ -129,6 +129,18 @@ impl GhashStream {
     }
 }
 
+impl GhashStream {
+    /// A copy of the running state (the receivers verify a scope's tag without consuming the
+    /// scope, so a forged record cannot end it).
+    fn fork(&self) -> Self {
+        GhashStream {
+            ghash: self.ghash.clone(),
+            buf: self.buf,
+            buf_len: self.buf_len,
+        }
+    }
+}
+
 impl Drop for GhashStream {
     fn drop(&mut self) {
         self.buf.zeroize();
@@ -453,6 +465,15 @@ impl GmacState {
     /// [`SecurityError::AuthFailed`] on any mismatch.
     pub fn verify(self, received: &[u8], tag_len: TagLen) -> Result<(), SecurityError> {
         self.finalize(tag_len).verify(received)
+    }
+
+    /// A copy of the running state, for [`super::MacState::verify_continued`].
+    pub(crate) fn fork(&self) -> Self {
+        GmacState {
+            gh: self.gh.fork(),
+            ek_j0: self.ek_j0,
+            len: self.len,
+        }
     }
 }
 

@@ -225,4 +225,26 @@ impl MacState {
     pub fn verify(self, received: &[u8], tag_len: TagLen) -> Result<(), SecurityError> {
         self.finalize(tag_len).verify(received)
     }
+
+    /// Verifies the MAC of everything absorbed so far followed by `tail`, without consuming or
+    /// changing this state: a receiver keeps a scope open when a forged record fails, so the
+    /// genuine record that follows still verifies. The copy made inside is zeroized on drop.
+    ///
+    /// # Errors
+    /// [`SecurityError::AuthFailed`] on any mismatch.
+    pub fn verify_continued(
+        &self,
+        tail: &[&[u8]],
+        received: &[u8],
+        tag_len: TagLen,
+    ) -> Result<(), SecurityError> {
+        let mut copy = match self {
+            MacState::Gmac(s) => MacState::Gmac(s.fork()),
+            MacState::Cmac(s) => MacState::Cmac(s.fork()),
+        };
+        for piece in tail {
+            copy.update(piece);
+        }
+        copy.verify(received, tag_len)
+    }
 }

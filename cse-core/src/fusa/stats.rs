@@ -85,6 +85,11 @@ pub struct SecurityStats {
     pub unknown_key_ids: u64,
     /// Operations refused because the key reached its hard limit.
     pub key_exhausted: u64,
+    /// Messages or scopes refused for a MAC input longer than the key's limit.
+    pub limit_exceeded: u64,
+    /// Times a key passed its soft limit (a rekey or restart was requested). Not a rejection:
+    /// counted once per key when the verified traffic crosses the limit.
+    pub needs_rekey: u64,
 }
 
 impl SecurityStats {
@@ -96,6 +101,8 @@ impl SecurityStats {
             downgrades: 0,
             unknown_key_ids: 0,
             key_exhausted: 0,
+            limit_exceeded: 0,
+            needs_rekey: 0,
         }
     }
 
@@ -107,6 +114,7 @@ impl SecurityStats {
             SecurityError::Downgrade(_) => &mut self.downgrades,
             SecurityError::UnknownKeyId(_) => &mut self.unknown_key_ids,
             SecurityError::KeyExhausted => &mut self.key_exhausted,
+            SecurityError::LimitExceeded { .. } => &mut self.limit_exceeded,
         };
         *counter = counter.saturating_add(1);
     }
@@ -119,6 +127,7 @@ impl SecurityStats {
             self.downgrades,
             self.unknown_key_ids,
             self.key_exhausted,
+            self.limit_exceeded,
         ]
         .iter()
         .fold(0u64, |a, b| a.saturating_add(*b))

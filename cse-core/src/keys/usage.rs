@@ -25,12 +25,17 @@ const TABLE1_T32: [(u32, u32); 11] = [
     (11, 12),
 ];
 
-/// The smallest row whose length bound admits `max_len`, as a number of invocations.
-fn appendix_c_row(table: &[(u32, u32)], max_len: u32) -> Option<u64> {
+/// GCM's bound on one message: `2^39 - 256` bits of plaintext, i.e. `2^36 - 32` bytes. The
+/// same bound is applied to MAC inputs of every suite with 16- and 12-byte tags.
+const GCM_MAX_INPUT: u64 = (1 << 36) - 32;
+
+/// The smallest row whose length bound admits `max_len`: `(length bound in bytes, number of
+/// invocations)`.
+fn appendix_c_row(table: &[(u32, u32)], max_len: u64) -> Option<(u64, u64)> {
     table
         .iter()
-        .find(|(len_log2, _)| u64::from(max_len) <= 1u64 << len_log2)
-        .map(|(_, inv_log2)| 1u64 << inv_log2)
+        .find(|(len_log2, _)| max_len <= 1u64 << len_log2)
+        .map(|(len_log2, inv_log2)| (1u64 << len_log2, 1u64 << inv_log2))
 }
 
 /// The usage limits of one key.
@@ -82,10 +87,17 @@ pub struct UsageLimits {
     pub frame_soft: u32,
     /// First frame counter that is refused (the key never reaches a frame-counter wrap).
     pub frame_hard: u32,
+    /// The longest MAC input one invocation may take, in bytes (everything a tag covers:
+    /// context block, headers, covered payloads; for a per-data-type or per-frame scope the
+    /// whole scope). For 8- and 4-byte tags this is the length bound of the SP 800-38D
+    /// Appendix C row the invocation limits come from; otherwise GCM's own bound,
+    /// `2^36 - 32` bytes.
+    pub max_mac_input: u64,
 }
 
 impl UsageLimits {
-    /// The limits for a key used with `tag_len` under `profile`.
+    /// The limits for a key used with `tag_len` under `profile`, for MAC inputs up to
+    /// `profile.max_message_len` bytes.
     ///
     /// The invocation soft limit is `profile.soft_limit_percent` of the hard limit (clamped to
     /// 100 %); the frame soft limit is `profile.frame_counter_soft_limit` (clamped below the hard
@@ -95,12 +107,29 @@ impl UsageLimits {
     /// [`ConfigError::TagLen`] when the tag is 8 or 4 bytes and no row of SP 800-38D Appendix C
     /// admits `profile.max_message_len` (for 4-byte tags: anything above 2048 bytes).
     pub fn new(tag_len: TagLen, profile: &Profile) -> Result<Self, ConfigError> {
-        let invocation_hard = match tag_len.get() {
-            8 => appendix_c_row(&TABLE2_T64, profile.max_message_len),
-            4 => appendix_c_row(&TABLE1_T32, profile.max_message_len),
-            _ => Some(u64::MAX),
-        }
-        .ok_or(ConfigError::TagLen(tag_len.as_u8()))?;
+        Self::for_mac_input(tag_len, u64::from(profile.max_message_len), profile)
+    }
+
+    /// The limits for a key whose longest MAC input is `max_mac_input` bytes: for keys used
+    /// with per-frame or per-data-type scopes, the longest scope (a whole frame's covered
+    /// bytes); the row of SP 800-38D Appendix C is then picked from that length. Lengths below
+    /// `profile.max_message_len` are raised to it.
+    ///
+    /// # Errors
+    /// [`ConfigError::TagLen`] when the tag is 8 or 4 bytes and no row of SP 800-38D Appendix C
+    /// admits `max_mac_input` bytes.
+    pub fn for_mac_input(
+        tag_len: TagLen,
+        max_mac_input: u64,
+        profile: &Profile,
+    ) -> Result<Self, ConfigError> {
+        let wanted = max_mac_input.max(u64::from(profile.max_message_len));
+        let row = match tag_len.get() {
+            8 => appendix_c_row(&TABLE2_T64, wanted),
+            4 => appendix_c_row(&TABLE1_T32, wanted),
+            _ => (wanted <= GCM_MAX_INPUT).then_some((GCM_MAX_INPUT, u64::MAX)),
+        };
+        let (max_mac_input, invocation_hard) = row.ok_or(ConfigError::TagLen(tag_len.as_u8()))?;
         let percent = u128::from(profile.soft_limit_percent.min(100));
         let soft = u128::from(invocation_hard) * percent / 100;
         let invocation_soft = u64::try_from(soft).unwrap_or(invocation_hard);
@@ -110,25 +139,65 @@ impl UsageLimits {
             invocation_hard,
             frame_soft: profile.frame_counter_soft_limit.min(frame_hard),
             frame_hard,
+            max_mac_input,
         })
     }
 }
 
-/// The outcome of a successful [`KeyUsage`] record.
+/// The outcome of a successful [`KeyUsage`] check or record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[must_use]
 pub enum UsageStatus {
     /// Below the soft limits.
     Ok,
-    /// Past a soft limit: derive and install the next key generation soon.
+    /// Past the invocation soft limit: derive and install the next key generation soon.
     NeedsRekey,
+    /// Past the frame-counter soft limit. Packet numbers belong to the stream, not to a key
+    /// (a rekey keeps the frame counter running), so a rekey does not help: the stream must be
+    /// restarted (a new session with new keys and new transmitter and receiver state) before
+    /// the frame counter reaches the hard limit.
+    NeedsRestart,
+}
+
+impl UsageStatus {
+    /// Whether a soft limit has been passed (either kind).
+    pub const fn past_soft_limit(self) -> bool {
+        !matches!(self, UsageStatus::Ok)
+    }
+
+    /// The more urgent of two statuses.
+    pub const fn max(self, other: UsageStatus) -> UsageStatus {
+        match (self, other) {
+            (UsageStatus::NeedsRestart, _) | (_, UsageStatus::NeedsRestart) => {
+                UsageStatus::NeedsRestart
+            }
+            (UsageStatus::NeedsRekey, _) | (_, UsageStatus::NeedsRekey) => UsageStatus::NeedsRekey,
+            _ => UsageStatus::Ok,
+        }
+    }
 }
 
 /// Usage counters of one key (see [`UsageLimits`] for the limits).
+///
+/// Two ways to use it:
+///
+/// - **Transmitters** call [`record`](Self::record) per sealed message and
+///   [`record_frame`](Self::record_frame) per frame: they check and count in one step, and a
+///   hard limit is sticky.
+/// - **Receivers** check, verify, commit: [`check`](Self::check),
+///   [`check_frame`](Self::check_frame) and [`check_mac_input`](Self::check_mac_input) look
+///   without changing anything (so a forged frame counter such as `0xFFFF_FFFF` cannot exhaust
+///   the key); after the tag verified, [`commit`](Self::commit) counts the invocation. A tag
+///   that was computed and did not verify is counted with
+///   [`record_failure`](Self::record_failure): SP 800-38D Appendix C bounds the invocations
+///   of the authenticated-decryption function, failed ones included, so forgery attempts
+///   spend the key's budget (for 16- and 12-byte tags that budget is `u64::MAX`). A packet
+///   refused before any MAC was computed counts nowhere.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KeyUsage {
     limits: UsageLimits,
     invocations: u64,
+    failures: u64,
     exhausted: bool,
 }
 
@@ -138,6 +207,7 @@ impl KeyUsage {
         KeyUsage {
             limits,
             invocations: 0,
+            failures: 0,
             exhausted: false,
         }
     }
@@ -147,9 +217,14 @@ impl KeyUsage {
         &self.limits
     }
 
-    /// Invocations recorded so far (refused ones are not counted).
+    /// Invocations recorded so far (successful ones; refused ones are not counted).
     pub const fn invocations(&self) -> u64 {
         self.invocations
+    }
+
+    /// Verification attempts whose tag did not verify.
+    pub const fn failures(&self) -> u64 {
+        self.failures
     }
 
     /// Whether the key has hit a hard limit (sticky).
@@ -157,40 +232,120 @@ impl KeyUsage {
         self.exhausted
     }
 
-    /// Records one invocation (a seal, or a verification attempt) for packet number `pn`.
+    fn spent(&self) -> u64 {
+        self.invocations.saturating_add(self.failures)
+    }
+
+    fn frame_status(&self, frame_counter: u32) -> Result<UsageStatus, SecurityError> {
+        if self.exhausted || frame_counter >= self.limits.frame_hard {
+            return Err(SecurityError::KeyExhausted);
+        }
+        Ok(if frame_counter >= self.limits.frame_soft {
+            UsageStatus::NeedsRestart
+        } else {
+            UsageStatus::Ok
+        })
+    }
+
+    /// Whether one more invocation for a packet of frame `frame_counter` is allowed, and the
+    /// status it would leave. Changes nothing.
+    ///
+    /// # Errors
+    /// [`SecurityError::KeyExhausted`] when the key is exhausted, the frame counter is at or
+    /// past the frame hard limit, or the invocation hard limit is reached.
+    pub fn check(&self, frame_counter: u32) -> Result<UsageStatus, SecurityError> {
+        let frame = self.frame_status(frame_counter)?;
+        let after = self.spent().saturating_add(1);
+        if after > self.limits.invocation_hard {
+            return Err(SecurityError::KeyExhausted);
+        }
+        let inv = if after >= self.limits.invocation_soft {
+            UsageStatus::NeedsRekey
+        } else {
+            UsageStatus::Ok
+        };
+        Ok(frame.max(inv))
+    }
+
+    /// Whether frame `frame_counter` may use this key. Changes nothing.
+    ///
+    /// # Errors
+    /// [`SecurityError::KeyExhausted`] when the key is exhausted or `frame_counter` is at or
+    /// past the frame hard limit.
+    pub fn check_frame(&self, frame_counter: u32) -> Result<UsageStatus, SecurityError> {
+        self.frame_status(frame_counter)
+    }
+
+    /// Whether one invocation may take `len` bytes of MAC input. Changes nothing.
+    ///
+    /// # Errors
+    /// [`SecurityError::LimitExceeded`] when `len` is above [`UsageLimits::max_mac_input`].
+    pub fn check_mac_input(&self, len: u64) -> Result<(), SecurityError> {
+        if len > self.limits.max_mac_input {
+            return Err(SecurityError::LimitExceeded {
+                len,
+                max: self.limits.max_mac_input,
+            });
+        }
+        Ok(())
+    }
+
+    /// Counts one verified invocation (call after [`check`](Self::check) succeeded and the tag
+    /// verified) and returns the status after it. Reaching the hard limit makes the key
+    /// exhausted for every later use.
+    pub fn commit(&mut self) -> UsageStatus {
+        self.invocations = self.invocations.saturating_add(1);
+        self.status_after()
+    }
+
+    /// Counts one verification attempt whose tag was computed and did not verify.
+    pub fn record_failure(&mut self) {
+        self.failures = self.failures.saturating_add(1);
+        let _ = self.status_after();
+    }
+
+    fn status_after(&mut self) -> UsageStatus {
+        let spent = self.spent();
+        if spent >= self.limits.invocation_hard {
+            self.exhausted = true;
+        }
+        if spent >= self.limits.invocation_soft {
+            UsageStatus::NeedsRekey
+        } else {
+            UsageStatus::Ok
+        }
+    }
+
+    /// Checks and counts one invocation (a seal) for packet number `pn`: the transmitter's
+    /// one-step form of [`check`](Self::check) and [`commit`](Self::commit).
     ///
     /// # Errors
     /// [`SecurityError::KeyExhausted`] when this invocation would pass the invocation hard
     /// limit, when `pn`'s frame counter is at or past the frame hard limit, or when the key
     /// is already exhausted. Once returned, every later call returns it too.
     pub fn record(&mut self, pn: PacketNumber) -> Result<UsageStatus, SecurityError> {
-        let frame = self.record_frame(pn.frame_counter())?;
-        if self.invocations >= self.limits.invocation_hard {
-            self.exhausted = true;
-            return Err(SecurityError::KeyExhausted);
-        }
-        self.invocations += 1;
-        if frame == UsageStatus::NeedsRekey || self.invocations >= self.limits.invocation_soft {
-            Ok(UsageStatus::NeedsRekey)
-        } else {
-            Ok(UsageStatus::Ok)
+        match self.check(pn.frame_counter()) {
+            Ok(status) => {
+                let _ = self.commit();
+                Ok(status)
+            }
+            Err(e) => {
+                self.exhausted = true;
+                Err(e)
+            }
         }
     }
 
-    /// Checks a frame counter against the frame limits (call at each frame start).
+    /// Checks a frame counter against the frame limits (the transmitter, at each frame start).
     ///
     /// # Errors
     /// [`SecurityError::KeyExhausted`] when `frame_counter` is at or past the frame hard limit
     /// or the key is already exhausted (sticky).
     pub fn record_frame(&mut self, frame_counter: u32) -> Result<UsageStatus, SecurityError> {
-        if self.exhausted || frame_counter >= self.limits.frame_hard {
+        let r = self.frame_status(frame_counter);
+        if r.is_err() {
             self.exhausted = true;
-            return Err(SecurityError::KeyExhausted);
         }
-        if frame_counter >= self.limits.frame_soft {
-            Ok(UsageStatus::NeedsRekey)
-        } else {
-            Ok(UsageStatus::Ok)
-        }
+        r
     }
 }
