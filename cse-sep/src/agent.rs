@@ -47,6 +47,25 @@ impl Settings {
     }
 }
 
+/// The configuration the FS packet of a frame is protected with: the top block's when it is
+/// protected, else the first protected block's (image, then bottom), else the top block's
+/// (every block SV-5: the FS carries no tag). The FS is thereby tagged whenever any block of
+/// the frame is protected, so its frame counter, key id and block configurations are always
+/// authenticated.
+pub(crate) fn frame_start_config(config: &FrameConfig) -> BlockConfig {
+    Block::ALL
+        .into_iter()
+        .map(|b| *config.block(b))
+        .find(protected)
+        .unwrap_or(config.top)
+}
+
+/// The block whose key tags the FS: the top block when protected, else the first protected
+/// block (`None` when every block is SV-5).
+pub(crate) fn frame_start_key_block(config: &FrameConfig) -> Option<Block> {
+    Block::ALL.into_iter().find(|b| protected(config.block(*b)))
+}
+
 /// Checks a frame configuration for use with one key.
 pub(crate) fn check_frame(config: &FrameConfig, material: &KeyMaterial) -> Result<(), SepError> {
     cse_core::agent::check_frame(config, material, |_| Ok::<(), SepError>(()))
@@ -123,7 +142,6 @@ pub(crate) struct Scope {
     pub(crate) kind: ScopeKind,
     pub(crate) mac: MacState,
     pub(crate) count: u32,
-    pub(crate) first_index: u32,
 }
 
 /// The scope kind for a packet of data type `dt` under `mode` (never `Message`).

@@ -1,51 +1,48 @@
 //! The receiver agent: SEP packets in, verified original packets and events out.
+//!
+//! Every packet goes through check, verify, commit ([`cse_core::rx`]): the checks and the tag
+//! verification take `&self` and compute a plan; only a packet that passed both commits it.
+//! A rejected packet leaves the receiver as it was, apart from the rejection counters.
+//!
+//! # Frame starts
+//!
+//! The FS packet carries the frame counter and the configuration of every block. It is always
+//! tagged when any block of the frame is protected (with the frame-start configuration: the
+//! top block's, or the first protected block's when the top block is SV-5), so no frame-level
+//! state (replay base, key activation, continuity, key usage) moves on an unauthenticated FS.
+//! A frame whose blocks are all SV-5 cannot be authenticated: it is accepted only when the
+//! policy allows SV-5 everywhere, moves no replay state and activates no key, and cannot
+//! abandon an authenticated frame in progress.
 
-use cse_core::agent::EventQueue;
 use cse_core::crypto::SuiteKey;
 use cse_core::csi2::{self, DataType, Emitter, HEADER_LEN as CSI2_HEADER_LEN};
-use cse_core::fusa::{FrameContinuity, FusaStats, MessageCounter, SecurityStats, TimeoutMonitor};
-use cse_core::keys::KeySlots;
+use cse_core::fusa::{FusaStats, SecurityStats};
 use cse_core::nonce::{Iv, PacketNumber};
-use cse_core::sequence::ReplayTracker;
+use cse_core::rx::{CommitPlan, FrameStartPlan, Invocation, ReceiverId, RxCore};
+use cse_core::sequence::Pending;
 use cse_core::{
-    Block, BlockConfig, ConfigError, FrameConfig, FusaError, KeyId, Policy, ScopeKind,
-    SecurityError, SecurityVariant, TagMode,
+    Block, BlockConfig, ConfigError, FrameConfig, KeyId, Policy, ScopeKind, SecurityError,
+    SecurityVariant, TagMode,
 };
 
+pub use cse_core::rx::{EVENT_QUEUE_LEN, Event, ScopeFailure, ScopeId};
+
 use crate::agent::{
-    BlockTracker, FrameKeys, KeyEntry, KeyMaterial, MAX_OPEN_SCOPES, Scope, Settings, StreamParams,
-    check_frame, classify, covered, find_scope, prefix, protected, scope_kind,
+    BlockTracker, FrameKeys, KeyMaterial, MAX_OPEN_SCOPES, Settings, StreamParams, classify,
+    covered, frame_start_config, frame_start_key_block, prefix, protected, scope_kind,
 };
 use crate::error::SepError;
 use crate::wire::{self, CLOSE_BODY_LEN, Header, Phase};
 
-/// Capacity of the receiver's event queue.
-pub const EVENT_QUEUE_LEN: usize = 16;
-
-/// A tag scope: one block's per-data-type or per-frame scope in one frame.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ScopeId {
-    /// Frame counter.
-    pub frame_counter: u32,
-    /// Block.
-    pub block: Block,
-    /// Scope kind (with the data type of a per-data-type scope).
-    pub kind: ScopeKind,
-}
-
-/// A scope whose packets must be discarded: its tag failed or it was never closed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ScopeFailure {
-    /// The scope.
-    pub scope: ScopeId,
-    /// Message index of its first packet.
-    pub first_index: u32,
-}
+/// Bytes of the context block every MAC input starts with.
+const CONTEXT_LEN: u64 = 32;
 
 /// Proof that a scope's tag verified, needed to decrypt SV-1 packets released as
-/// [`Unverified`] ([`Receiver::decrypt`]). Only the receiver creates it.
+/// [`Unverified`] ([`Receiver::decrypt`]). Only the receiver creates it, and only the receiver
+/// instance that created it accepts it.
 #[derive(Debug, PartialEq, Eq)]
 pub struct ScopeProof {
+    receiver: ReceiverId,
     scope: ScopeId,
     first_index: u32,
     end_index: u32,
@@ -110,14 +107,15 @@ impl<'o> Verified<'o> {
 /// A packet of an open scope: **not yet authenticated**. Its bytes are reachable only through
 /// [`Unverified::unverified_packet`]; it becomes usable when a [`Delivery::ScopeVerified`]
 /// with a [`ScopeProof`] covering its index arrives, and must be discarded on
-/// [`SepError::ScopeFailed`] or [`Event::ScopeFailed`]. Under SV-1 the payload is still
-/// ciphertext; decrypt it with [`Receiver::decrypt`] and the proof.
+/// [`Event::ScopeFailed`]. Under SV-1 the payload is still ciphertext; decrypt it with
+/// [`Receiver::decrypt`] and the proof.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Unverified<'o> {
     packet: &'o [u8],
     info: PacketInfo,
     scope: ScopeId,
     encrypted: bool,
+    receiver: ReceiverId,
 }
 
 impl<'o> Unverified<'o> {
@@ -145,6 +143,7 @@ impl<'o> Unverified<'o> {
     /// What [`Receiver::decrypt`] needs to decrypt this packet once its scope verified.
     pub fn decrypt_ticket(&self) -> DecryptTicket {
         DecryptTicket {
+            receiver: self.receiver,
             scope: self.scope,
             message_index: self.info.message_index,
             data_type: self.info.data_type,
@@ -153,9 +152,11 @@ impl<'o> Unverified<'o> {
     }
 }
 
-/// Identifies an SV-1 packet released as [`Unverified`], for [`Receiver::decrypt`].
+/// Identifies an SV-1 packet released as [`Unverified`], for [`Receiver::decrypt`] of the
+/// receiver that released it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct DecryptTicket {
+    receiver: ReceiverId,
     scope: ScopeId,
     message_index: u32,
     data_type: DataType,
@@ -196,57 +197,37 @@ pub enum Delivery<'o> {
     ScopeVerified(ScopeProof),
 }
 
-/// A receiver event, drained with [`Receiver::poll_event`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Event {
-    /// A frame started (its FS verified); its configuration passed the policy.
-    FrameStart {
-        /// Frame counter.
-        frame_counter: u32,
-        /// The frame's configuration.
-        config: FrameConfig,
-    },
-    /// FE verified. `clean` is true when every packet of the frame verified, no scope failed
-    /// and no message was lost.
-    FrameComplete {
-        /// Frame counter.
-        frame_counter: u32,
-        /// Messages received in the frame (FS to FE, close records included).
-        messages: u32,
-        /// Whether the frame is complete and fully verified.
-        clean: bool,
-    },
-    /// A new FS arrived before the FE of this frame.
-    FrameAbandoned {
-        /// Frame counter of the unfinished frame.
-        frame_counter: u32,
-    },
-    /// The sender switched to another key id at this frame.
-    KeyRollover {
-        /// Previous key id.
-        from: KeyId,
-        /// New key id.
-        to: KeyId,
-    },
-    /// A scope ended without a verified close record; discard its unverified packets.
-    ScopeFailed(ScopeFailure),
-    /// A functional-safety finding on an accepted packet (frame or message loss) or a timeout.
-    Fusa(FusaError),
-    /// Events were dropped because the queue was full (drain it after every packet).
-    Overflow,
+/// An open per-data-type or per-frame scope of the receiver.
+struct RxScope {
+    block: Block,
+    kind: ScopeKind,
+    mac: cse_core::crypto::MacState,
+    count: u32,
+    first_index: u32,
+    /// MAC input absorbed so far (context block included).
+    mac_len: u64,
 }
 
 struct RxFrame {
     fc: u32,
     config: FrameConfig,
     params: StreamParams,
-    keys: FrameKeys,
+    keys: Option<FrameKeys>,
     tracker: BlockTracker,
-    scopes: [Option<Scope>; MAX_OPEN_SCOPES],
-    tentative: Option<PacketNumber>,
+    scopes: [Option<RxScope>; MAX_OPEN_SCOPES],
+    /// The last packet number accepted in this frame (replays inside the frame are refused
+    /// before the replay state, which moves only at verified tags, knows of them).
+    last: PacketNumber,
     messages: u32,
     clean: bool,
+    /// Whether the FS verified (false only for all-SV-5 frames).
+    authenticated: bool,
+}
+
+impl RxFrame {
+    fn keys(&self) -> Result<&FrameKeys, SepError> {
+        self.keys.as_ref().ok_or(SepError::Internal)
+    }
 }
 
 /// Counters of packets the receiver rejected for protocol reasons (malformed SEP, framing,
@@ -270,21 +251,13 @@ pub struct ProtocolStats {
 ///
 /// Checks, per SEP packet and in this order: the outer CSI-2 framing (ECC, CRC-16, data type),
 /// the SEP layout and FuSa CRC-32, the header against the frame configuration, the packet
-/// number against the replay state, then the tag. Counters and the replay state move only
-/// after a tag verified. See the crate docs for the release rule of scope modes.
+/// number against the replay state and the key against its limits, then the tag. Only then
+/// does anything move (see the [module docs](self)).
 pub struct Receiver {
     settings: Settings,
-    policy: Policy,
-    keys: KeySlots<KeyEntry>,
-    replay: ReplayTracker,
-    continuity: FrameContinuity,
-    counter: MessageCounter,
-    timeout: TimeoutMonitor,
+    core: RxCore,
     frame: Option<RxFrame>,
     finished: Option<RxFrame>,
-    events: EventQueue<Event, EVENT_QUEUE_LEN>,
-    fusa: FusaStats,
-    security: SecurityStats,
     proto: ProtocolStats,
 }
 
@@ -292,7 +265,7 @@ impl core::fmt::Debug for Receiver {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Receiver")
             .field("settings", &self.settings)
-            .field("policy", &self.policy)
+            .field("core", &self.core)
             .field("in_frame", &self.frame.is_some())
             .finish_non_exhaustive()
     }
@@ -302,23 +275,30 @@ fn mismatch() -> SepError {
     SepError::UnexpectedPacket
 }
 
+/// What a checked data packet (per-message, scope member, SV-5 or FE) will change.
+struct DataPlan {
+    block: Block,
+    cfg: BlockConfig,
+    single: bool,
+    is_fe: bool,
+    line: u32,
+    tracker: BlockTracker,
+    pn: PacketNumber,
+    pending: Option<Pending>,
+    /// Scope slot of a member packet and whether it opens the scope.
+    member: Option<(usize, bool)>,
+    fail_open: bool,
+}
+
 impl Receiver {
-    /// A receiver enforcing `policy`, reporting a timeout after `timeout_interval` ticks of
-    /// silence (see [`Receiver::poll_event`]).
+    /// A receiver enforcing `policy`, reporting a timeout after `timeout_interval` ticks
+    /// without an accepted packet (see [`Receiver::poll_event`]).
     pub fn new(settings: Settings, policy: Policy, timeout_interval: u64) -> Self {
         Receiver {
             settings,
-            policy,
-            keys: KeySlots::new(),
-            replay: ReplayTracker::new(),
-            continuity: FrameContinuity::new(),
-            counter: MessageCounter::new(),
-            timeout: TimeoutMonitor::new(timeout_interval),
+            core: RxCore::new(settings.vc, settings.profile, policy, timeout_interval),
             frame: None,
             finished: None,
-            events: EventQueue::new(),
-            fusa: FusaStats::new(),
-            security: SecurityStats::new(),
             proto: ProtocolStats::default(),
         }
     }
@@ -330,25 +310,30 @@ impl Receiver {
     /// [`SepError::Config`] when `id` is the active key or the minimum tag length has no usage
     /// limit under the profile.
     pub fn install_key(&mut self, id: KeyId, material: KeyMaterial) -> Result<(), SepError> {
-        let entry = KeyEntry::new(material, &self.settings.profile)?;
-        self.keys
-            .install(id, entry)
-            .map_err(|_| SepError::Config(ConfigError::KeyId(id.get())))
+        Ok(self.core.install_key(id, material)?)
     }
 
     /// Drops the previous key generation.
     pub fn retire_key(&mut self) -> Option<KeyId> {
-        self.keys.retire()
+        self.core.retire_key()
+    }
+
+    /// Drops every key and the frame state built on them (the session that made the keys
+    /// ended). Nothing verifies until a key of the next session is installed.
+    pub fn clear_keys(&mut self) {
+        self.frame = None;
+        self.finished = None;
+        self.core.clear_keys();
     }
 
     /// FuSa statistics.
     pub fn fusa_stats(&self) -> &FusaStats {
-        &self.fusa
+        self.core.fusa_stats()
     }
 
     /// Security statistics.
     pub fn security_stats(&self) -> &SecurityStats {
-        &self.security
+        self.core.security_stats()
     }
 
     /// Protocol statistics.
@@ -358,57 +343,48 @@ impl Receiver {
 
     /// The next event: queued events first, then a timeout of the stream at `now`.
     pub fn poll_event(&mut self, now: u64) -> Option<Event> {
-        if let Some(e) = self.events.pop(Event::Overflow) {
-            return Some(e);
-        }
-        let t = self.timeout.poll(now)?;
-        self.fusa.record(&t);
-        Some(Event::Fusa(t))
-    }
-
-    fn push_fusa(&mut self, e: FusaError) {
-        self.fusa.record(&e);
-        if let Some(f) = self.frame.as_mut() {
-            f.clean = false;
-        }
-        self.events.push(Event::Fusa(e));
+        self.core.poll_event(now)
     }
 
     /// Processes one SEP packet (outer CSI-2 header, SEP payload, CRC-16) received at `now`;
     /// writes the original packet, if it carries one, into `out`.
     ///
     /// # Errors
-    /// The packet is rejected: see [`SepError`]. Nothing in `out` may be used: when a tag fails
-    /// the written bytes are zeroized, and the other checks run before anything is written.
-    /// A rejection inside an open scope makes that scope fail at its close record.
+    /// The packet is rejected: see [`SepError`]. The receiver is then exactly as it was (only
+    /// the rejection counters moved), and the first `sep.len()` bytes of `out` (at least the
+    /// length of any original packet it carries) are zeroed. A close record whose tag fails is
+    /// [`SepError::ScopeFailed`]; its scope stays open, so a genuine record can still verify
+    /// it, and is reported as [`Event::ScopeFailed`] if the block ends first.
     pub fn receive<'o>(
         &mut self,
         sep: &[u8],
         now: u64,
         out: &'o mut [u8],
     ) -> Result<Delivery<'o>, SepError> {
-        let r = self.receive_inner(sep, now, out);
-        if let Err(e) = &r {
-            match e {
-                SepError::Security(s) => self.security.record(s),
-                SepError::Fusa(f) => self.fusa.record(f),
-                SepError::ScopeFailed(_) => self.security.record(&SecurityError::AuthFailed),
-                SepError::Wire(_) | SepError::Framing(_) => self.proto.malformed += 1,
-                _ => self.proto.unexpected += 1,
-            }
-            if let Some(f) = self.frame.as_mut() {
-                f.clean = false;
+        // Reborrow: on an error the buffer is wiped below.
+        let r = self.receive_inner(sep, now, &mut *out);
+        match r {
+            Ok(d) => Ok(d.rebind(out)),
+            Err(e) => {
+                let n = sep.len().min(out.len());
+                if let Some(o) = out.get_mut(..n) {
+                    o.fill(0);
+                }
+                match &e {
+                    SepError::Security(s) => self.core.reject_security(s),
+                    SepError::Fusa(f) => self.core.reject_fusa(f),
+                    SepError::ScopeFailed(_) => {
+                        self.core.reject_security(&SecurityError::AuthFailed);
+                    }
+                    SepError::Wire(_) | SepError::Framing(_) => self.proto.malformed += 1,
+                    _ => self.proto.unexpected += 1,
+                }
+                Err(e)
             }
         }
-        r
     }
 
-    fn receive_inner<'o>(
-        &mut self,
-        bytes: &[u8],
-        now: u64,
-        out: &'o mut [u8],
-    ) -> Result<Delivery<'o>, SepError> {
+    fn receive_inner(&mut self, bytes: &[u8], now: u64, out: &mut [u8]) -> Result<Done, SepError> {
         let profile = self.settings.profile;
         let view = csi2::Packet::new_checked(bytes)?;
         let (outer, _) = csi2::Repr::parse(&view, self.settings.form)?;
@@ -430,11 +406,8 @@ impl Receiver {
         if h.orig_vc != self.settings.vc.get() {
             return Err(mismatch());
         }
-        self.timeout
-            .feed(self.settings.vc.get(), now)
-            .map_err(SepError::Config)?;
         if let Some(ext) = repr.ext {
-            return self.handle_fs(&sep, &h, ext, out);
+            return self.handle_fs(&sep, &h, ext, now, out);
         }
         if h.orig_dt == DataType::FS.0 && h.phase != Phase::Close {
             return Err(SepError::Wire(wire::WireError::Inconsistent(
@@ -442,140 +415,178 @@ impl Receiver {
             )));
         }
         if h.phase == Phase::Close {
-            return self.handle_close(&sep, &h);
+            return self.handle_close(&sep, &h, now);
         }
-        self.handle_data(&sep, &h, out)
+        self.handle_data(&sep, &h, now, out)
     }
 
-    fn handle_fs<'o>(
+    // ---- FS ----------------------------------------------------------------------------
+
+    fn handle_fs(
         &mut self,
         sep: &wire::Packet<&[u8]>,
         h: &Header,
         ext: wire::FrameExt,
-        out: &'o mut [u8],
-    ) -> Result<Delivery<'o>, SepError> {
+        now: u64,
+        out: &mut [u8],
+    ) -> Result<Done, SepError> {
+        let (frame, plan) = self.check_fs(sep, h, &ext)?;
+        let len = match self.verify_fs(&frame, sep, h, out) {
+            Ok(len) => len,
+            Err(e) => {
+                if matches!(e, SepError::Security(SecurityError::AuthFailed)) {
+                    self.core.record_failed_mac(frame.config.key_id);
+                }
+                return Err(e);
+            }
+        };
+        // Commit.
+        let top = frame.config.top;
+        let info = info(frame.fc, h, Block::Top, &top);
+        let authenticated = frame.authenticated;
+        self.core.commit(plan, now);
+        if let Some(old) = self.frame.replace(frame) {
+            self.finished = Some(old);
+        }
+        let fs_cfg = frame_start_config(&self.frame.as_ref().ok_or(SepError::Internal)?.config);
+        Ok(self.deliver(&fs_cfg, authenticated, info, None, len))
+    }
+
+    /// Check: everything an FS would change, computed without changing anything.
+    fn check_fs(
+        &self,
+        sep: &wire::Packet<&[u8]>,
+        h: &Header,
+        ext: &wire::FrameExt,
+    ) -> Result<(RxFrame, CommitPlan), SepError> {
         let config = ext.config;
         let fc = ext.frame_counter;
         if h.orig_dt != DataType::FS.0 || h.message_index != 0 {
             return Err(mismatch());
         }
-        self.policy.check(&config).map_err(SecurityError::from)?;
-        let entry = self.keys.get_mut(config.key_id)?;
-        check_frame(&config, &entry.material)?;
-        let top = config.top;
-        expect_header(h, &top, Block::Top, true)?;
+        let fs_cfg = frame_start_config(&config);
+        expect_header(h, &fs_cfg, Block::Top, true)?;
+        let authenticated = protected(&fs_cfg);
+        let mut plan = CommitPlan::new();
         let pn = PacketNumber::new(fc, 0);
-        let pending = self.replay.check(pn)?;
-        let params = StreamParams {
-            profile: self.settings.profile,
-            direction: self.settings.direction,
-            vc: self.settings.vc.get(),
-            key_id: config.key_id,
-        };
-        let keys = FrameKeys::expand(&config, &entry.material)?;
-        if protected(&top) {
-            let _ = entry.usage.record(pn)?;
-        }
-        let len = emit_original(&self.settings, h, sep.body(), out)?;
-        if protected(&top) {
-            let key = keys.get(Block::Top)?;
-            let iv = params.iv(entry.material.salt(), Block::Top, ScopeKind::Message, pn)?;
-            verify_single(&params, key, &iv, &top, Block::Top, pn, sep, h, 0, out, len)?;
-        }
-        // Verified: state moves.
-        self.replay.commit(pending);
-        if let Some(old) = self.frame.take() {
-            self.events.push(Event::FrameAbandoned {
-                frame_counter: old.fc,
+        let (status, keys) = if authenticated {
+            let (entry, status) = self.core.check_frame_start::<SepError>(&config, fc)?;
+            plan.replay(self.core.check_replay(pn)?);
+            let keys = FrameKeys::expand(&config, &entry.material)?;
+            let mac_len = CONTEXT_LEN + sep.header_bytes().len() as u64 + 4;
+            self.core.check_invocation(config.key_id, fc, mac_len)?;
+            plan.invocation(Invocation {
+                key_id: config.key_id,
+                mac: fs_cfg.suite.mac(),
             });
-            for s in old.scopes.iter().flatten() {
-                self.events.push(Event::ScopeFailed(failure(old.fc, s)));
+            (status, Some(keys))
+        } else {
+            // Every block SV-5: nothing to authenticate; the policy must allow it, and it may
+            // not end an authenticated frame.
+            self.core
+                .policy()
+                .check(&config)
+                .map_err(SecurityError::from)?;
+            if self.frame.as_ref().is_some_and(|f| f.authenticated) {
+                return Err(mismatch());
             }
-        }
-        let prev = self.keys.active_id();
-        self.keys.activate(config.key_id)?;
-        if let Some(from) = prev.filter(|p| *p != config.key_id) {
-            self.events.push(Event::KeyRollover {
-                from,
-                to: config.key_id,
-            });
-        }
-        self.events.push(Event::FrameStart {
+            (cse_core::keys::UsageStatus::Ok, None)
+        };
+        plan.frame_start(FrameStartPlan {
             frame_counter: fc,
             config,
+            status,
+            count_messages: true,
+            authenticated,
         });
-        self.counter.start_frame();
-        let _ = self.counter.observe(0);
-        self.frame = Some(RxFrame {
+        plan.message_index(0);
+        if let Some(old) = self.frame.as_ref() {
+            plan.before().push(Event::FrameAbandoned {
+                frame_counter: old.fc,
+            })?;
+            for s in old.scopes.iter().flatten() {
+                plan.before().push(Event::ScopeFailed(failure(old.fc, s)))?;
+            }
+        }
+        let frame = RxFrame {
             fc,
             config,
-            params,
+            params: StreamParams {
+                profile: self.settings.profile,
+                direction: self.settings.direction,
+                vc: self.settings.vc.get(),
+                key_id: config.key_id,
+            },
             keys,
             tracker: BlockTracker::new(),
             scopes: [None, None, None, None],
-            tentative: None,
+            last: pn,
             messages: 1,
             clean: true,
-        });
-        if let Err(e) = self.continuity.observe(fc) {
-            self.push_fusa(e);
-        }
-        let info = info(fc, h, Block::Top, &top);
-        let packet = out.get(..len).ok_or(SepError::Internal)?;
-        Ok(deliver(&top, true, packet, info, None, &mut self.proto))
+            authenticated,
+        };
+        Ok((frame, plan))
     }
 
-    fn check_pn(
+    /// Verify: writes the FS into `out` and checks its tag; returns the length written.
+    fn verify_fs(
         &self,
         frame: &RxFrame,
-        pn: PacketNumber,
-    ) -> Result<cse_core::sequence::Pending, SepError> {
-        if let Some(t) = frame.tentative.filter(|t| pn <= *t) {
-            return Err(SepError::Security(SecurityError::Replay {
-                pn: pn.get(),
-                last: t.get(),
-            }));
+        sep: &wire::Packet<&[u8]>,
+        h: &Header,
+        out: &mut [u8],
+    ) -> Result<usize, SepError> {
+        let len = emit_original(&self.settings, h, sep.body(), out)?;
+        if !frame.authenticated {
+            return Ok(len);
         }
-        Ok(self.replay.check(pn)?)
+        let fs_cfg = frame_start_config(&frame.config);
+        let key_block = frame_start_key_block(&frame.config).ok_or(SepError::Internal)?;
+        let key = frame.keys()?.get(key_block)?;
+        let salt = self.core.key(frame.config.key_id)?.material.salt();
+        let pn = PacketNumber::new(frame.fc, 0);
+        let iv = frame.params.iv(salt, Block::Top, ScopeKind::Message, pn)?;
+        verify_single(
+            &frame.params,
+            key,
+            &iv,
+            &fs_cfg,
+            Block::Top,
+            pn,
+            sep,
+            h,
+            0,
+            out,
+            len,
+        )?;
+        Ok(len)
     }
+
+    // ---- data packets ------------------------------------------------------------------
 
     /// The error for a packet that arrives with no frame open: a replay of the last frame's
     /// packets when its packet number is not above the replay state, else unexpected.
     fn outside_frame(&self, h: &Header) -> SepError {
         if let Some(f) = &self.finished {
             let pn = PacketNumber::new(f.fc, h.message_index);
-            if let Err(e) = self.replay.check(pn) {
+            if let Err(e) = self.core.check_replay(pn) {
                 return SepError::Security(e);
             }
         }
         mismatch()
     }
 
-    /// Ends the scopes still open when the block changes or FE arrives.
-    fn fail_open_scopes(&mut self) {
-        let Some(frame) = self.frame.as_mut() else {
-            return;
-        };
-        let mut failed = false;
-        for s in frame.scopes.iter_mut() {
-            if let Some(scope) = s.take() {
-                self.events
-                    .push(Event::ScopeFailed(failure(frame.fc, &scope)));
-                failed = true;
-            }
+    fn check_pn(&self, frame: &RxFrame, pn: PacketNumber) -> Result<Pending, SepError> {
+        if pn <= frame.last {
+            return Err(SepError::Security(SecurityError::Replay {
+                pn: pn.get(),
+                last: frame.last.get(),
+            }));
         }
-        if failed {
-            frame.clean = false;
-            self.security.record(&SecurityError::AuthFailed);
-        }
+        Ok(self.core.check_replay(pn)?)
     }
 
-    fn handle_data<'o>(
-        &mut self,
-        sep: &wire::Packet<&[u8]>,
-        h: &Header,
-        out: &'o mut [u8],
-    ) -> Result<Delivery<'o>, SepError> {
+    fn check_data(&self, sep: &wire::Packet<&[u8]>, h: &Header) -> Result<DataPlan, SepError> {
         let Some(frame) = self.frame.as_ref() else {
             return Err(self.outside_frame(h));
         };
@@ -586,114 +597,210 @@ impl Receiver {
         let block = classify(&frame.tracker, dt)?;
         let cfg = *frame.config.block(block);
         let is_fe = dt == DataType::FE;
-        let single = !protected(&cfg) || cfg.tag_mode == TagMode::PerMessage || is_fe;
+        let prot = protected(&cfg);
+        let single = !prot || cfg.tag_mode == TagMode::PerMessage || is_fe;
         expect_header(h, &cfg, block, single)?;
         let pn = PacketNumber::new(frame.fc, h.message_index);
         let pending = self.check_pn(frame, pn)?;
-        let closing = is_fe || block != frame.tracker.block();
-        if closing {
-            self.fail_open_scopes();
-        }
-        let frame = self.frame.as_mut().ok_or(SepError::Internal)?;
-        let line = frame.tracker.advance(block, dt.is_long());
-        let len = emit_original(&self.settings, h, sep.body(), out)?;
-        let fc = frame.fc;
-        let info = info(fc, h, block, &cfg);
-        let mut scope_id = None;
-        if protected(&cfg) {
-            let entry = self.keys.get_mut(frame.config.key_id)?;
-            let _ = entry.usage.record(pn)?;
-            let key = frame.keys.get(block)?;
-            let iv = frame
-                .params
-                .iv(entry.material.salt(), block, ScopeKind::Message, pn)?;
-            if single {
-                verify_single(
-                    &frame.params,
-                    key,
-                    &iv,
-                    &cfg,
-                    block,
-                    pn,
-                    sep,
-                    h,
-                    line,
-                    out,
-                    len,
-                )?;
-                self.replay.commit(pending);
+        let fail_open = is_fe || block != frame.tracker.block();
+        let mut tracker = frame.tracker;
+        let line = tracker.advance(block, dt.is_long());
+        let body = sep.body();
+        let covered_len = body
+            .get(covered(&cfg, line, body.len()))
+            .map_or(0, <[u8]>::len);
+        let input = sep.header_bytes().len() as u64 + 4 + covered_len as u64;
+        let mut member = None;
+        if prot && single {
+            self.core
+                .check_invocation(frame.config.key_id, frame.fc, CONTEXT_LEN + input)?;
+        } else if prot {
+            let kind = scope_kind(cfg.tag_mode, h.orig_dt);
+            // A block change fails the open scopes first, so only scopes of this block count.
+            let found = if fail_open {
+                None
             } else {
-                let kind = scope_kind(cfg.tag_mode, h.orig_dt);
-                let i = match find_scope(&mut frame.scopes, block, kind) {
-                    Some(i) => i,
-                    None => {
-                        let i = frame
-                            .scopes
-                            .iter()
-                            .position(Option::is_none)
-                            .ok_or(SepError::TooManyScopes)?;
-                        let spn = PacketNumber::scope(fc);
-                        let siv = frame.params.iv(entry.material.salt(), block, kind, spn)?;
-                        let mut mac = key.mac(&siv);
-                        mac.update(&frame.params.context(&cfg, block, kind, spn.get()));
-                        frame.scopes[i] = Some(Scope {
-                            block,
-                            kind,
-                            mac,
-                            count: 0,
-                            first_index: h.message_index,
-                        });
-                        i
-                    }
-                };
-                let scope = frame.scopes[i].as_mut().ok_or(SepError::Internal)?;
-                let body = sep.body();
-                scope.mac.update(sep.header_bytes());
-                scope.mac.update(&prefix(h.orig_vc, h.orig_dt, h.orig_wc));
-                scope.mac.update(
-                    body.get(covered(&cfg, line, body.len()))
-                        .unwrap_or_default(),
-                );
-                scope.count = scope.count.saturating_add(1);
-                frame.tentative = Some(pn);
-                scope_id = Some(ScopeId {
-                    frame_counter: fc,
-                    block,
-                    kind,
-                });
-                drop(pending);
+                frame.scopes.iter().position(|s| {
+                    s.as_ref()
+                        .is_some_and(|s| s.block == block && s.kind == kind)
+                })
+            };
+            let (slot, so_far) = match found {
+                Some(i) => (i, frame.scopes[i].as_ref().map_or(0, |s| s.mac_len)),
+                None => {
+                    let free = if fail_open {
+                        Some(0)
+                    } else {
+                        frame.scopes.iter().position(Option::is_none)
+                    };
+                    (free.ok_or(SepError::TooManyScopes)?, CONTEXT_LEN)
+                }
+            };
+            let max = self.core.max_mac_input(frame.config.key_id)?;
+            let total = so_far.saturating_add(input);
+            if total > max {
+                return Err(SepError::Security(SecurityError::LimitExceeded {
+                    len: total,
+                    max,
+                }));
             }
-        } else {
-            self.replay.commit(pending);
+            member = Some((slot, found.is_none()));
         }
-        frame.messages = frame.messages.saturating_add(1);
-        if let Err(e) = self.counter.observe(h.message_index) {
-            self.push_fusa(e);
-        }
-        if is_fe && let Some(frame) = self.frame.take() {
-            self.events.push(Event::FrameComplete {
-                frame_counter: frame.fc,
-                messages: frame.messages,
-                clean: frame.clean,
-            });
-            self.finished = Some(frame);
-        }
-        let packet = out.get(..len).ok_or(SepError::Internal)?;
-        Ok(deliver(
-            &cfg,
+        Ok(DataPlan {
+            block,
+            cfg,
             single,
-            packet,
-            info,
-            scope_id,
-            &mut self.proto,
-        ))
+            is_fe,
+            line,
+            tracker,
+            pn,
+            pending: Some(pending),
+            member,
+            fail_open,
+        })
     }
 
-    fn handle_close<'o>(
+    fn handle_data(
         &mut self,
         sep: &wire::Packet<&[u8]>,
         h: &Header,
-    ) -> Result<Delivery<'o>, SepError> {
+        now: u64,
+        out: &mut [u8],
+    ) -> Result<Done, SepError> {
+        let mut p = self.check_data(sep, h)?;
+        // Verify.
+        let frame = self.frame.as_ref().ok_or(SepError::Internal)?;
+        let key_id = frame.config.key_id;
+        let len = emit_original(&self.settings, h, sep.body(), out)?;
+        let prot = protected(&p.cfg);
+        if prot && p.single {
+            let key = frame.keys()?.get(p.block)?;
+            let salt = self.core.key(key_id)?.material.salt();
+            let iv = frame.params.iv(salt, p.block, ScopeKind::Message, p.pn)?;
+            if let Err(e) = verify_single(
+                &frame.params,
+                key,
+                &iv,
+                &p.cfg,
+                p.block,
+                p.pn,
+                sep,
+                h,
+                p.line,
+                out,
+                len,
+            ) {
+                self.core.record_failed_mac(key_id);
+                return Err(e);
+            }
+        }
+        // Commit.
+        let mut plan = CommitPlan::new();
+        let frame = self.frame.as_ref().ok_or(SepError::Internal)?;
+        if p.fail_open {
+            for s in frame.scopes.iter().flatten() {
+                plan.before()
+                    .push(Event::ScopeFailed(failure(frame.fc, s)))?;
+            }
+        }
+        if prot && p.single {
+            if let Some(pending) = p.pending.take() {
+                plan.replay(pending);
+            }
+            plan.invocation(Invocation {
+                key_id,
+                mac: p.cfg.suite.mac(),
+            });
+        }
+        plan.message_index(h.message_index);
+        let fc = frame.fc;
+        if p.is_fe {
+            plan.after().push(Event::FrameComplete {
+                frame_counter: fc,
+                messages: frame.messages.saturating_add(1),
+                clean: frame.clean && !frame.scopes.iter().any(Option::is_some),
+            })?;
+        }
+        // The scope a member opens: its MAC starts with the context block.
+        let opened = match p.member {
+            Some((_, true)) => {
+                let key = frame.keys()?.get(p.block)?;
+                let salt = self.core.key(key_id)?.material.salt();
+                let kind = scope_kind(p.cfg.tag_mode, h.orig_dt);
+                let spn = PacketNumber::scope(fc);
+                let siv = frame.params.iv(salt, p.block, kind, spn)?;
+                let mut mac = key.mac(&siv);
+                mac.update(&frame.params.context(&p.cfg, p.block, kind, spn.get()));
+                Some(RxScope {
+                    block: p.block,
+                    kind,
+                    mac,
+                    count: 0,
+                    first_index: h.message_index,
+                    mac_len: CONTEXT_LEN,
+                })
+            }
+            _ => None,
+        };
+        self.core.commit(plan, now);
+        let frame = self.frame.as_mut().ok_or(SepError::Internal)?;
+        if p.fail_open {
+            let failed = frame.scopes.iter().any(Option::is_some);
+            frame.scopes = [None, None, None, None];
+            if failed {
+                frame.clean = false;
+                self.core.reject_security(&SecurityError::AuthFailed);
+            }
+        }
+        frame.tracker = p.tracker;
+        frame.messages = frame.messages.saturating_add(1);
+        let mut scope_id = None;
+        if let Some((slot, _)) = p.member {
+            if let Some(s) = opened
+                && let Some(dst) = frame.scopes.get_mut(slot)
+            {
+                *dst = Some(s);
+            }
+            let body = sep.body();
+            let piece = body
+                .get(covered(&p.cfg, p.line, body.len()))
+                .unwrap_or_default();
+            if let Some(Some(scope)) = frame.scopes.get_mut(slot) {
+                scope.mac.update(sep.header_bytes());
+                scope.mac.update(&prefix(h.orig_vc, h.orig_dt, h.orig_wc));
+                scope.mac.update(piece);
+                scope.count = scope.count.saturating_add(1);
+                scope.mac_len = scope
+                    .mac_len
+                    .saturating_add(sep.header_bytes().len() as u64 + 4 + piece.len() as u64);
+                scope_id = Some(ScopeId {
+                    frame_counter: fc,
+                    block: scope.block,
+                    kind: scope.kind,
+                });
+            }
+            frame.last = p.pn;
+        } else if prot {
+            frame.last = p.pn;
+        }
+        let info = info(fc, h, p.block, &p.cfg);
+        if p.is_fe
+            && let Some(frame) = self.frame.take()
+        {
+            self.finished = Some(frame);
+        }
+        Ok(self.deliver(&p.cfg, p.single, info, scope_id, len))
+    }
+
+    // ---- close records -----------------------------------------------------------------
+
+    fn handle_close(
+        &mut self,
+        sep: &wire::Packet<&[u8]>,
+        h: &Header,
+        now: u64,
+    ) -> Result<Done, SepError> {
+        // Check.
         let Some(frame) = self.frame.as_ref() else {
             return Err(self.outside_frame(h));
         };
@@ -714,36 +821,81 @@ impl Receiver {
         let kind = scope_kind(cfg.tag_mode, h.orig_dt);
         let pn = PacketNumber::new(frame.fc, h.message_index);
         let pending = self.check_pn(frame, pn)?;
-        let frame = self.frame.as_mut().ok_or(SepError::Internal)?;
-        let i = find_scope(&mut frame.scopes, block, kind).ok_or_else(mismatch)?;
-        let scope = frame.scopes[i].take().ok_or(SepError::Internal)?;
-        let fail = failure(frame.fc, &scope);
-        let entry = self.keys.get_mut(frame.config.key_id)?;
-        let _ = entry.usage.record(pn)?;
+        let slot = frame
+            .scopes
+            .iter()
+            .position(|s| {
+                s.as_ref()
+                    .is_some_and(|s| s.block == block && s.kind == kind)
+            })
+            .ok_or_else(mismatch)?;
+        let scope = frame.scopes[slot].as_ref().ok_or(SepError::Internal)?;
+        let key_id = frame.config.key_id;
+        let mac_len = scope
+            .mac_len
+            .saturating_add(sep.header_bytes().len() as u64 + 4 + CLOSE_BODY_LEN as u64);
+        self.core.check_invocation(key_id, frame.fc, mac_len)?;
+        // Verify (the scope's MAC state is not consumed: a forged record leaves it open).
         let body = sep.body();
         let count_ok = body == scope.count.to_le_bytes();
-        let mut mac = scope.mac;
-        mac.update(sep.header_bytes());
-        mac.update(&prefix(h.orig_vc, h.orig_dt, CLOSE_BODY_LEN as u16));
-        mac.update(body);
-        let tag_ok = mac.verify(sep.tag(), cfg.tag_len).is_ok();
+        let pre = prefix(h.orig_vc, h.orig_dt, CLOSE_BODY_LEN as u16);
+        let tag_ok = scope
+            .mac
+            .verify_continued(&[sep.header_bytes(), &pre, body], sep.tag(), cfg.tag_len)
+            .is_ok();
         if !(tag_ok && count_ok) {
-            frame.clean = false;
+            let fail = failure(frame.fc, scope);
+            self.core.record_failed_mac(key_id);
             return Err(SepError::ScopeFailed(fail));
         }
-        self.replay.commit(pending);
-        frame.tentative = Some(pn);
+        // Commit.
+        let mut plan = CommitPlan::new();
+        plan.replay(pending);
+        plan.invocation(Invocation {
+            key_id,
+            mac: cfg.suite.mac(),
+        });
+        plan.message_index(h.message_index);
+        self.core.commit(plan, now);
+        let frame = self.frame.as_mut().ok_or(SepError::Internal)?;
+        let scope = frame.scopes[slot].take().ok_or(SepError::Internal)?;
+        frame.last = pn;
         frame.messages = frame.messages.saturating_add(1);
-        if let Err(e) = self.counter.observe(h.message_index) {
-            self.push_fusa(e);
-        }
         self.proto.scopes_verified += 1;
-        Ok(Delivery::ScopeVerified(ScopeProof {
-            scope: fail.scope,
+        Ok(Done::Scope(ScopeProof {
+            receiver: self.core.id(),
+            scope: ScopeId {
+                frame_counter: frame.fc,
+                block: scope.block,
+                kind: scope.kind,
+            },
             first_index: scope.first_index,
             end_index: h.message_index,
             packets: scope.count,
         }))
+    }
+
+    fn deliver(
+        &mut self,
+        cfg: &BlockConfig,
+        single: bool,
+        info: PacketInfo,
+        scope: Option<ScopeId>,
+        len: usize,
+    ) -> Done {
+        if !protected(cfg) {
+            return Done::Unprotected(info, len);
+        }
+        match (single, scope) {
+            (false, Some(scope)) => {
+                self.proto.unverified += 1;
+                Done::Unverified(info, len, scope, cfg.sv.encrypts(), self.core.id())
+            }
+            _ => {
+                self.proto.verified += 1;
+                Done::Verified(info, len)
+            }
+        }
     }
 
     /// Decrypts, in place, an SV-1 packet released as [`Unverified`] (the bytes of
@@ -753,16 +905,22 @@ impl Receiver {
     /// Works until the FS after the frame's end (the frame's keys are kept until then).
     ///
     /// # Errors
-    /// [`SepError::ProofMismatch`] when the proof does not cover the ticket or the frame is
-    /// gone; [`SepError::Framing`]/[`SepError::Fusa`] when `packet` is not the packet the
-    /// ticket describes (its CRC-16 is checked first).
+    /// [`SepError::ProofMismatch`] when the proof or the ticket come from another receiver,
+    /// the proof does not cover the ticket or the frame is gone;
+    /// [`SepError::Framing`]/[`SepError::Fusa`] when `packet` is not the packet the ticket
+    /// describes (its CRC-16 is checked first).
     pub fn decrypt(
         &self,
         proof: &ScopeProof,
         ticket: &DecryptTicket,
         packet: &mut [u8],
     ) -> Result<(), SepError> {
-        if proof.scope != ticket.scope || !proof.indices().contains(&ticket.message_index) {
+        let me = self.core.id();
+        if proof.receiver != me
+            || ticket.receiver != me
+            || proof.scope != ticket.scope
+            || !proof.indices().contains(&ticket.message_index)
+        {
             return Err(SepError::ProofMismatch);
         }
         let frame = [self.frame.as_ref(), self.finished.as_ref()]
@@ -778,12 +936,13 @@ impl Receiver {
         if view.data_type() != ticket.data_type
             || view.word_count() != ticket.word_count
             || view.total_len() != view.as_ref().len()
+            || view.vc(self.settings.form) != self.settings.vc
         {
             return Err(SepError::ProofMismatch);
         }
         view.verify_crc()?;
-        let entry = self.keys.get(frame.config.key_id)?;
-        let key = frame.keys.get(ticket.scope.block)?;
+        let entry = self.core.key(frame.config.key_id)?;
+        let key = frame.keys()?.get(ticket.scope.block)?;
         let pn = PacketNumber::new(frame.fc, ticket.message_index);
         let iv = frame.params.iv(
             entry.material.salt(),
@@ -797,7 +956,41 @@ impl Receiver {
     }
 }
 
-fn failure(fc: u32, s: &Scope) -> ScopeFailure {
+/// What a committed packet delivers, before it is bound to the caller's buffer.
+enum Done {
+    Verified(PacketInfo, usize),
+    Unverified(PacketInfo, usize, ScopeId, bool, ReceiverId),
+    Unprotected(PacketInfo, usize),
+    Scope(ScopeProof),
+}
+
+impl Done {
+    fn rebind(self, out: &[u8]) -> Delivery<'_> {
+        let take = |len: usize| out.get(..len).unwrap_or_default();
+        match self {
+            Done::Verified(info, len) => Delivery::Verified(Verified {
+                packet: take(len),
+                info,
+            }),
+            Done::Unverified(info, len, scope, encrypted, receiver) => {
+                Delivery::Unverified(Unverified {
+                    packet: take(len),
+                    info,
+                    scope,
+                    encrypted,
+                    receiver,
+                })
+            }
+            Done::Unprotected(info, len) => Delivery::Unprotected(Unprotected {
+                packet: take(len),
+                info,
+            }),
+            Done::Scope(p) => Delivery::ScopeVerified(p),
+        }
+    }
+}
+
+fn failure(fc: u32, s: &RxScope) -> ScopeFailure {
     ScopeFailure {
         scope: ScopeId {
             frame_counter: fc,
@@ -816,34 +1009,6 @@ fn info(fc: u32, h: &Header, block: Block, cfg: &BlockConfig) -> PacketInfo {
         sv: cfg.sv,
         data_type: DataType(h.orig_dt),
         word_count: h.orig_wc,
-    }
-}
-
-fn deliver<'o>(
-    cfg: &BlockConfig,
-    single: bool,
-    packet: &'o [u8],
-    info: PacketInfo,
-    scope: Option<ScopeId>,
-    stats: &mut ProtocolStats,
-) -> Delivery<'o> {
-    if !protected(cfg) {
-        return Delivery::Unprotected(Unprotected { packet, info });
-    }
-    match (single, scope) {
-        (false, Some(scope)) => {
-            stats.unverified += 1;
-            Delivery::Unverified(Unverified {
-                packet,
-                info,
-                scope,
-                encrypted: cfg.sv.encrypts(),
-            })
-        }
-        _ => {
-            stats.verified += 1;
-            Delivery::Verified(Verified { packet, info })
-        }
     }
 }
 

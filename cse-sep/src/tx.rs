@@ -7,7 +7,8 @@ use cse_core::{Block, ConfigError, FrameConfig, KeyId, ScopeKind, TagMode};
 
 use crate::agent::{
     BlockTracker, FrameKeys, KeyEntry, KeyMaterial, MAX_OPEN_SCOPES, Scope, Settings, StreamParams,
-    check_frame, classify, covered, find_scope, prefix, protected, scope_kind,
+    check_frame, classify, covered, find_scope, frame_start_config, frame_start_key_block, prefix,
+    protected, scope_kind,
 };
 use crate::error::SepError;
 use crate::wire::{self, CLOSE_BODY_LEN, FrameExt, Header, Layout, Phase};
@@ -275,9 +276,9 @@ impl Transmitter {
             .get_mut(config.key_id)
             .map_err(|_| SepError::NotConfigured)?;
         check_frame(&config, &entry.material)?;
-        let top = config.top;
-        let tag = if protected(&top) {
-            top.tag_len.get()
+        let fs_cfg = frame_start_config(&config);
+        let tag = if protected(&fs_cfg) {
+            fs_cfg.tag_len.get()
         } else {
             0
         };
@@ -326,7 +327,7 @@ impl Transmitter {
         Ok(Protected {
             len: n,
             packets: 1,
-            needs_rekey: r || status == UsageStatus::NeedsRekey,
+            needs_rekey: r || status.past_soft_limit(),
         })
     }
 }
@@ -379,7 +380,14 @@ fn write_packet(
     ext: Option<FrameExt>,
     out: &mut [u8],
 ) -> Result<(usize, bool), SepError> {
-    let cfg = *frame.config.block(block);
+    // The FS is tagged with the frame-start configuration (the first protected block's when
+    // the top block is SV-5), under the key of that block.
+    let (cfg, key_block) = if ext.is_some() {
+        let kb = frame_start_key_block(&frame.config).unwrap_or(block);
+        (frame_start_config(&frame.config), kb)
+    } else {
+        (*frame.config.block(block), block)
+    };
     let prot = protected(&cfg);
     let idx = frame.next_index;
     let pn = PacketNumber::new(frame.fc, idx);
@@ -405,7 +413,7 @@ fn write_packet(
     if prot {
         rekey = record(keys, frame.config.key_id, pn)?;
         let material = &keys.get(frame.config.key_id)?.material;
-        let key = frame.keys.get(block)?;
+        let key = frame.keys.get(key_block)?;
         let salt = material.salt();
         let iv = frame.params.iv(salt, block, ScopeKind::Message, pn)?;
         let pre = prefix(settings.vc.get(), repr.data_type.0, repr.word_count);
@@ -453,7 +461,6 @@ fn write_packet(
                         kind,
                         mac,
                         count: 0,
-                        first_index: idx,
                     });
                     i
                 }
