@@ -11,54 +11,37 @@
 //! ciphertext until [`Receiver::decrypt`] is given the proof: there is no way to decrypt
 //! before the scope verified.
 
-use cse_core::agent::EventQueue;
 use cse_core::context::covered_prefix;
 use cse_core::csi2::{self, DataType};
-use cse_core::fusa::{FrameContinuity, FusaStats, SecurityStats, TimeoutMonitor};
-use cse_core::keys::KeySlots;
+use cse_core::fusa::{FusaStats, SecurityStats};
 use cse_core::nonce::PacketNumber;
-use cse_core::sequence::ReplayTracker;
+use cse_core::rx::{CommitPlan, FrameStartPlan, Invocation, ReceiverId, RxCore};
 use cse_core::{
-    Block, BlockConfig, ConfigError, FrameConfig, FusaError, KeyId, Policy, ScopeKind,
-    SecurityError, SecurityVariant,
+    Block, BlockConfig, ConfigError, FrameConfig, KeyId, Policy, ScopeKind, SecurityError,
+    SecurityVariant,
 };
 
+/// The shared receiver vocabulary. A scope failure of the frame seal (`Bottom`, `Frame`) means
+/// a frame with a protected block ended without a verified last record (a scope at the end of
+/// the frame was removed).
+pub use cse_core::rx::{EVENT_QUEUE_LEN, Event, ScopeFailure, ScopeId};
+
 use crate::agent::{
-    BlockTracker, FrameKeys, KeyEntry, KeyMaterial, MAX_OPEN_SCOPES, Scope, Settings, StreamParams,
-    any_protected, check_frame, find_scope, protected, seal_config, seal_key_block,
+    BlockTracker, FrameKeys, KeyMaterial, MAX_OPEN_SCOPES, Scope, Settings, StreamParams,
+    any_protected, find_scope, protected, seal_config, seal_key_block,
 };
 use crate::error::FsedError;
 use crate::wire::{self, FRAME_HEADER_LEN, FrameHeader, RECORD_FIXED_LEN, TagRecord};
 
-/// Capacity of the receiver's event queue.
-pub const EVENT_QUEUE_LEN: usize = 16;
-
-/// A tag scope: one block's per-data-type or per-frame scope in one frame.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ScopeId {
-    /// Frame counter.
-    pub frame_counter: u32,
-    /// Block.
-    pub block: Block,
-    /// Scope kind (with the data type of a per-data-type scope).
-    pub kind: ScopeKind,
-}
-
-/// A scope whose packets must be discarded: its tag record failed or never came. The frame
-/// seal (`Bottom`, `Frame`) fails when a frame with a protected block ends without a verified
-/// last record (a scope at the end of the frame was removed).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ScopeFailure {
-    /// The scope.
-    pub scope: ScopeId,
-    /// Message index of its first packet.
-    pub first_index: u32,
-}
+/// How many FS numbers the receiver remembers while it waits for a frame header (an injected
+/// FS cannot push the genuine one out unless the attacker sends this many).
+const PENDING_FS: usize = 4;
 
 /// Proof that a scope's tag verified, needed to decrypt SV-1 packets released as
 /// [`Unverified`] ([`Receiver::decrypt`]). Only the receiver creates it.
 #[derive(Debug, PartialEq, Eq)]
 pub struct ScopeProof {
+    receiver: ReceiverId,
     scope: ScopeId,
     first_index: u32,
     end_index: u32,
@@ -82,9 +65,11 @@ impl ScopeProof {
         self.packets
     }
 
-    /// Whether `u` is one of the packets this proof verifies.
+    /// Whether `u` is one of the packets this proof verifies (released by the same receiver).
     pub fn covers(&self, u: &Unverified<'_>) -> bool {
-        u.scope == self.scope && self.indices().contains(&u.info.message_index)
+        u.receiver == self.receiver
+            && u.scope == self.scope
+            && self.indices().contains(&u.info.message_index)
     }
 }
 
@@ -116,6 +101,7 @@ pub struct Unverified<'p> {
     info: PacketInfo,
     scope: ScopeId,
     encrypted: bool,
+    receiver: ReceiverId,
 }
 
 impl<'p> Unverified<'p> {
@@ -143,6 +129,7 @@ impl<'p> Unverified<'p> {
     /// What [`Receiver::decrypt`] needs to decrypt this packet once its scope verified.
     pub fn decrypt_ticket(&self) -> DecryptTicket {
         DecryptTicket {
+            receiver: self.receiver,
             scope: self.scope,
             message_index: self.info.message_index,
             data_type: self.info.data_type,
@@ -151,9 +138,11 @@ impl<'p> Unverified<'p> {
     }
 }
 
-/// Identifies an SV-1 packet released as [`Unverified`], for [`Receiver::decrypt`].
+/// Identifies an SV-1 packet released as [`Unverified`], for [`Receiver::decrypt`] of the
+/// receiver that released it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct DecryptTicket {
+    receiver: ReceiverId,
     scope: ScopeId,
     message_index: u32,
     data_type: DataType,
@@ -228,49 +217,6 @@ pub enum Delivery<'p> {
     ScopeVerified(ScopeProof),
 }
 
-/// A receiver event, drained with [`Receiver::poll_event`]. Same set and names as the SEP
-/// receiver.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Event {
-    /// A frame's header is authenticated (its first scope verified, or every block is SV-5)
-    /// and its configuration passed the policy.
-    FrameStart {
-        /// Frame counter.
-        frame_counter: u32,
-        /// The frame's configuration.
-        config: FrameConfig,
-    },
-    /// FE arrived. `clean` is true when every scope of the frame verified, the last record was
-    /// seen and nothing was rejected in the frame.
-    FrameComplete {
-        /// Frame counter.
-        frame_counter: u32,
-        /// Original packets received in the frame (FS to FE).
-        messages: u32,
-        /// Whether the frame is complete and fully verified.
-        clean: bool,
-    },
-    /// A new FS arrived before the FE of this frame.
-    FrameAbandoned {
-        /// Frame counter of the unfinished frame.
-        frame_counter: u32,
-    },
-    /// The sender switched to another key id at this frame.
-    KeyRollover {
-        /// Previous key id.
-        from: KeyId,
-        /// New key id.
-        to: KeyId,
-    },
-    /// A scope ended without a verified tag record; discard its unverified packets.
-    ScopeFailed(ScopeFailure),
-    /// A functional-safety finding on an accepted frame (frame loss) or a timeout.
-    Fusa(FusaError),
-    /// Events were dropped because the queue was full (drain it after every packet).
-    Overflow,
-}
-
 /// Counters of packets the receiver rejected for protocol reasons, apart from the FuSa and
 /// security statistics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -291,38 +237,53 @@ struct RxFrame {
     frame_number: u16,
     config: FrameConfig,
     params: StreamParams,
-    keys: FrameKeys,
+    keys: Option<FrameKeys>,
     header: [u8; FRAME_HEADER_LEN],
     tracker: BlockTracker,
     scopes: [Option<Scope>; MAX_OPEN_SCOPES],
     next_index: u32,
     records: u8,
+    /// The key's frame-limit status, reported when the frame authenticates.
+    status: cse_core::keys::UsageStatus,
     authenticated: bool,
     sealed: bool,
     clean: bool,
+}
+
+impl RxFrame {
+    fn keys(&self) -> Result<&FrameKeys, FsedError> {
+        self.keys.as_ref().ok_or(FsedError::Internal)
+    }
+}
+
+/// MAC input of a scope (context block, frame header packet, every absorbed packet, the
+/// record): what SP 800-38D Appendix C bounds.
+fn scope_mac_len(packets: u32, bytes: u32) -> u64 {
+    let fixed = 32 + 4 + FRAME_HEADER_LEN as u64 + 4 + RECORD_FIXED_LEN as u64;
+    fixed + 8 * u64::from(packets) + u64::from(bytes)
 }
 
 /// The FSED receiver of one stream (direction and virtual channel). Sans-IO.
 ///
 /// Feed it every packet of its virtual channel in order ([`Receiver::receive`]). Checks: CSI-2
 /// framing (ECC, CRC-16), then for FSED packets the layout and CRC-32, the frame header against
-/// the policy and the replay state, each tag record against its scope (tag, covered packet and
-/// byte counts, first index, record index). Counters and the replay state move only after a
-/// tag verified.
+/// the policy, the key and the replay state, each tag record against its scope (tag, covered
+/// packet and byte counts, first index, record index). Every check and tag verification runs
+/// before anything moves (check, verify, commit: [`cse_core::rx`]); the replay state, the key
+/// activation, the key usage and the continuity monitor move only when a tag record verifies.
+///
+/// FS and FE are original CSI-2 packets, unauthenticated by design (legacy receivers must see
+/// them unchanged), and the frame header is authenticated only by the frame's first verified
+/// record. So an injected FS, frame header or FE can end the frame in progress early: its
+/// packets are then reported failed ([`Event::ScopeFailed`]), never released as verified, and
+/// nothing a later genuine frame depends on moves.
 pub struct Receiver {
     settings: Settings,
-    policy: Policy,
-    keys: KeySlots<KeyEntry>,
-    replay: ReplayTracker,
-    continuity: FrameContinuity,
-    timeout: TimeoutMonitor,
-    /// FS seen, frame header expected next: the FS frame number.
-    awaiting_header: Option<u16>,
+    core: RxCore,
+    /// FS numbers seen since the last frame header or FE (most recent last).
+    pending_fs: [Option<u16>; PENDING_FS],
     frame: Option<RxFrame>,
     finished: Option<RxFrame>,
-    events: EventQueue<Event, EVENT_QUEUE_LEN>,
-    fusa: FusaStats,
-    security: SecurityStats,
     proto: ProtocolStats,
 }
 
@@ -330,59 +291,57 @@ impl core::fmt::Debug for Receiver {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Receiver")
             .field("settings", &self.settings)
-            .field("policy", &self.policy)
+            .field("core", &self.core)
             .field("in_frame", &self.frame.is_some())
             .finish_non_exhaustive()
     }
 }
 
 impl Receiver {
-    /// A receiver enforcing `policy`, reporting a timeout after `timeout_interval` ticks of
-    /// silence (see [`Receiver::poll_event`]).
+    /// A receiver enforcing `policy`, reporting a timeout after `timeout_interval` ticks
+    /// without an accepted packet (see [`Receiver::poll_event`]).
     pub fn new(settings: Settings, policy: Policy, timeout_interval: u64) -> Self {
         Receiver {
             settings,
-            policy,
-            keys: KeySlots::new(),
-            replay: ReplayTracker::new(),
-            continuity: FrameContinuity::new(),
-            timeout: TimeoutMonitor::new(timeout_interval),
-            awaiting_header: None,
+            core: RxCore::new(settings.vc, settings.profile, policy, timeout_interval),
+            pending_fs: [None; PENDING_FS],
             frame: None,
             finished: None,
-            events: EventQueue::new(),
-            fusa: FusaStats::new(),
-            security: SecurityStats::new(),
             proto: ProtocolStats::default(),
         }
     }
 
-    /// Installs key material under `id` (the idle slot; the receiver activates a key id when
-    /// a frame naming it is authenticated).
+    /// Installs key material under `id` (the idle slot; the receiver activates a key id when a
+    /// frame naming it authenticates).
     ///
     /// # Errors
     /// [`FsedError::Config`] when `id` is the active key or the minimum tag length has no
     /// usage limit under the profile.
     pub fn install_key(&mut self, id: KeyId, material: KeyMaterial) -> Result<(), FsedError> {
-        let entry = KeyEntry::new(material, &self.settings.profile)?;
-        self.keys
-            .install(id, entry)
-            .map_err(|_| FsedError::Config(ConfigError::KeyId(id.get())))
+        Ok(self.core.install_key(id, material)?)
     }
 
     /// Drops the previous key generation.
     pub fn retire_key(&mut self) -> Option<KeyId> {
-        self.keys.retire()
+        self.core.retire_key()
+    }
+
+    /// Drops every key and the frame state built on them (the session that made the keys
+    /// ended). Nothing verifies until a key of the next session is installed.
+    pub fn clear_keys(&mut self) {
+        self.frame = None;
+        self.finished = None;
+        self.core.clear_keys();
     }
 
     /// FuSa statistics.
     pub fn fusa_stats(&self) -> &FusaStats {
-        &self.fusa
+        self.core.fusa_stats()
     }
 
     /// Security statistics.
     pub fn security_stats(&self) -> &SecurityStats {
-        &self.security
+        self.core.security_stats()
     }
 
     /// Protocol statistics.
@@ -392,33 +351,28 @@ impl Receiver {
 
     /// The next event: queued events first, then a timeout of the stream at `now`.
     pub fn poll_event(&mut self, now: u64) -> Option<Event> {
-        if let Some(e) = self.events.pop(Event::Overflow) {
-            return Some(e);
-        }
-        let t = self.timeout.poll(now)?;
-        self.fusa.record(&t);
-        Some(Event::Fusa(t))
+        self.core.poll_event(now)
     }
 
     /// Processes one packet of the stream (exactly one CSI-2 packet: header with ECC, payload
     /// and CRC-16 of a long packet) received at `now`.
     ///
     /// # Errors
-    /// The packet is rejected and must not be used: see [`FsedError`]. A rejected packet
-    /// inside an open scope makes that scope fail later; a failed tag record is
-    /// [`FsedError::ScopeFailed`].
+    /// The packet is rejected and must not be used: see [`FsedError`]. The receiver is then
+    /// exactly as it was, apart from the rejection counters. A tag record that fails is
+    /// [`FsedError::ScopeFailed`]; its scope stays open (a genuine record can still verify
+    /// it) and is reported as [`Event::ScopeFailed`] if the frame ends first.
     pub fn receive<'p>(&mut self, packet: &'p [u8], now: u64) -> Result<Delivery<'p>, FsedError> {
         let r = self.receive_inner(packet, now);
         if let Err(e) = &r {
             match e {
-                FsedError::Security(s) => self.security.record(s),
-                FsedError::Fusa(f) => self.fusa.record(f),
-                FsedError::ScopeFailed(_) => self.security.record(&SecurityError::AuthFailed),
+                FsedError::Security(s) => self.core.reject_security(s),
+                FsedError::Fusa(f) => self.core.reject_fusa(f),
+                FsedError::ScopeFailed(_) => {
+                    self.core.reject_security(&SecurityError::AuthFailed);
+                }
                 FsedError::Wire(_) | FsedError::Framing(_) => self.proto.malformed += 1,
                 _ => self.proto.unexpected += 1,
-            }
-            if let Some(f) = self.frame.as_mut() {
-                f.clean = false;
             }
         }
         r
@@ -438,33 +392,34 @@ impl Receiver {
                 repr.vc.get(),
             )));
         }
-        self.timeout
-            .feed(self.settings.vc.get(), now)
-            .map_err(FsedError::Config)?;
         let payload = view.payload();
         if repr.data_type == profile.dt_fsed {
             let p = wire::Packet::new_checked(payload)?;
             p.verify_crc(&profile)?;
             return match wire::Repr::parse(&p, &profile)? {
-                wire::Repr::FrameHeader(h) => self.handle_header(&h, payload),
-                wire::Repr::TagRecord(r) => self.handle_record(&r, &p),
+                wire::Repr::FrameHeader(h) => self.handle_header(&h, payload, now),
+                wire::Repr::TagRecord(r) => self.handle_record(&r, &p, now),
             };
         }
         if repr.data_type == DataType::FS {
             return self.handle_fs(bytes, repr.word_count);
         }
         if repr.data_type == DataType::FE {
-            return self.handle_fe(bytes, repr.word_count);
+            return self.handle_fe(bytes, repr.word_count, now);
         }
-        self.handle_data(bytes, &repr, payload)
+        self.handle_data(bytes, &repr, payload, now)
     }
 
+    /// FS: remembered until a frame header names it. Nothing else moves: the frame in progress
+    /// goes on until an accepted frame header replaces it. A repeat of a remembered FS is
+    /// refused (a duplicate).
     fn handle_fs<'p>(&mut self, bytes: &'p [u8], number: u16) -> Result<Delivery<'p>, FsedError> {
-        self.abandon();
-        // A second FS before the frame header: the first one's frame cannot start any more.
-        let repeated = self.awaiting_header.replace(number).is_some();
-        if repeated {
+        if self.pending_fs.contains(&Some(number)) {
             return Err(FsedError::UnexpectedPacket);
+        }
+        self.pending_fs.rotate_left(1);
+        if let Some(last) = self.pending_fs.last_mut() {
+            *last = Some(number);
         }
         Ok(Delivery::Sync(SyncPacket {
             packet: bytes,
@@ -473,57 +428,55 @@ impl Receiver {
         }))
     }
 
-    /// Ends an unfinished frame (a new FS arrived first).
-    fn abandon(&mut self) {
-        if let Some(old) = self.frame.take() {
-            self.events.push(Event::FrameAbandoned {
-                frame_counter: old.fc,
-            });
-            let mut failed = false;
-            for s in old.scopes.iter().flatten() {
-                self.events.push(Event::ScopeFailed(failure(old.fc, s)));
-                failed = true;
-            }
-            if failed {
-                self.security.record(&SecurityError::AuthFailed);
-            }
-            self.finished = Some(old);
+    /// The events that end `old` unfinished (it is replaced or the stream ended).
+    fn abandon_events(old: &RxFrame, plan: &mut CommitPlan) -> Result<(), FsedError> {
+        plan.before().push(Event::FrameAbandoned {
+            frame_counter: old.fc,
+        })?;
+        for s in old.scopes.iter().flatten() {
+            plan.before().push(Event::ScopeFailed(failure(old.fc, s)))?;
         }
+        Ok(())
     }
 
-    fn handle_header<'p>(
-        &mut self,
-        h: &FrameHeader,
-        payload: &[u8],
-    ) -> Result<Delivery<'p>, FsedError> {
-        // Taken on every path: a frame header that fails leaves the frame unable to start.
-        let Some(number) = self.awaiting_header.take() else {
-            if let Some(f) = self.frame.as_ref().or(self.finished.as_ref())
-                && h.frame_counter <= f.fc
-            {
-                return Err(FsedError::Security(SecurityError::Replay {
-                    pn: PacketNumber::new(h.frame_counter, 0).get(),
-                    last: PacketNumber::new(f.fc, 0).get(),
-                }));
+    fn check_header(&self, h: &FrameHeader, payload: &[u8]) -> Result<RxFrame, FsedError> {
+        let fc = h.frame_counter;
+        let last_verified = self
+            .frame
+            .as_ref()
+            .filter(|f| f.authenticated)
+            .map(|f| f.fc);
+        if !self.pending_fs.contains(&Some(h.frame_number)) {
+            if let Err(e) = self.core.check_replay(PacketNumber::new(fc, 0)) {
+                return Err(FsedError::Security(e));
             }
             return Err(FsedError::UnexpectedPacket);
-        };
-        if h.frame_number != number {
-            return Err(FsedError::UnexpectedPacket);
+        }
+        drop(self.core.check_replay(PacketNumber::new(fc, 0))?);
+        if let Some(last) = last_verified
+            && fc <= last
+        {
+            return Err(FsedError::Security(SecurityError::Replay {
+                pn: PacketNumber::new(fc, 0).get(),
+                last: PacketNumber::new(last, 0).get(),
+            }));
         }
         let config = h.config;
-        let fc = h.frame_counter;
-        let pending = self.replay.check(PacketNumber::new(fc, 0))?;
-        self.policy.check(&config).map_err(SecurityError::from)?;
-        let entry = self.keys.get_mut(config.key_id)?;
-        check_frame(&config, &entry.material)?;
-        let _ = entry.usage.record_frame(fc)?;
-        let keys = FrameKeys::expand(&config, &entry.material)?;
+        let (status, keys) = if any_protected(&config) {
+            let (entry, status) = self.core.check_frame_start::<FsedError>(&config, fc)?;
+            (status, Some(FrameKeys::expand(&config, &entry.material)?))
+        } else {
+            self.core
+                .policy()
+                .check(&config)
+                .map_err(SecurityError::from)?;
+            (cse_core::keys::UsageStatus::Ok, None)
+        };
         let mut header = [0u8; FRAME_HEADER_LEN];
         header.copy_from_slice(payload.get(..FRAME_HEADER_LEN).ok_or(FsedError::Internal)?);
-        self.frame = Some(RxFrame {
+        Ok(RxFrame {
             fc,
-            frame_number: number,
+            frame_number: h.frame_number,
             config,
             params: StreamParams {
                 profile: self.settings.profile,
@@ -537,89 +490,90 @@ impl Receiver {
             scopes: [None, None, None, None],
             next_index: 1,
             records: 0,
+            status,
             authenticated: false,
             sealed: false,
             clean: true,
-        });
-        if !any_protected(&config) {
-            // Nothing to verify: the policy allowed an all-SV-5 frame.
-            self.replay.commit(pending);
-            self.authenticate()?;
+        })
+    }
+
+    fn handle_header<'p>(
+        &mut self,
+        h: &FrameHeader,
+        payload: &[u8],
+        now: u64,
+    ) -> Result<Delivery<'p>, FsedError> {
+        let mut frame = self.check_header(h, payload)?;
+        // Commit: the frame is taken in, unauthenticated; the frame-level state moves when its
+        // first record verifies (or at once when every block is SV-5 and the policy allows it:
+        // then nothing can authenticate it and only the FuSa continuity monitor sees it).
+        let mut plan = CommitPlan::new();
+        if let Some(old) = self.frame.as_ref() {
+            Self::abandon_events(old, &mut plan)?;
+        }
+        if !any_protected(&frame.config) {
+            frame.authenticated = true;
+            plan.frame_start(FrameStartPlan {
+                frame_counter: frame.fc,
+                config: frame.config,
+                status: frame.status,
+                count_messages: false,
+                authenticated: false,
+            });
+        }
+        self.core.commit(plan, now);
+        self.pending_fs = [None; PENDING_FS];
+        let fc = frame.fc;
+        if let Some(old) = self.frame.replace(frame) {
+            self.finished = Some(old);
         }
         Ok(Delivery::FrameHeader { frame_counter: fc })
     }
 
-    /// The frame header is authentic: move the frame-level state.
-    fn authenticate(&mut self) -> Result<(), FsedError> {
-        let frame = self.frame.as_mut().ok_or(FsedError::Internal)?;
-        if frame.authenticated {
-            return Ok(());
-        }
-        frame.authenticated = true;
-        let (fc, config) = (frame.fc, frame.config);
-        let prev = self.keys.active_id();
-        self.keys.activate(config.key_id)?;
-        if let Some(from) = prev.filter(|p| *p != config.key_id) {
-            self.events.push(Event::KeyRollover {
-                from,
-                to: config.key_id,
-            });
-        }
-        self.events.push(Event::FrameStart {
-            frame_counter: fc,
-            config,
-        });
-        if let Err(e) = self.continuity.observe(fc) {
-            self.fusa.record(&e);
-            self.events.push(Event::Fusa(e));
-        }
-        Ok(())
-    }
-
-    /// Fails the scopes still open (their records never came).
-    fn fail_open_scopes(&mut self) {
-        let Some(frame) = self.frame.as_mut() else {
-            return;
-        };
-        let mut failed = false;
-        for s in frame.scopes.iter_mut() {
-            if let Some(scope) = s.take() {
-                self.events
-                    .push(Event::ScopeFailed(failure(frame.fc, &scope)));
-                failed = true;
-            }
-        }
-        if failed {
-            frame.clean = false;
-            self.security.record(&SecurityError::AuthFailed);
-        }
-    }
-
-    fn handle_fe<'p>(&mut self, bytes: &'p [u8], number: u16) -> Result<Delivery<'p>, FsedError> {
-        match self.frame.as_ref() {
-            Some(f) if f.frame_number == number && self.awaiting_header.is_none() => {}
+    fn handle_fe<'p>(
+        &mut self,
+        bytes: &'p [u8],
+        number: u16,
+        now: u64,
+    ) -> Result<Delivery<'p>, FsedError> {
+        let frame = match self.frame.as_ref() {
+            Some(f) if f.frame_number == number => f,
             _ => return Err(FsedError::UnexpectedPacket),
+        };
+        let mut plan = CommitPlan::new();
+        let mut failed = false;
+        for s in frame.scopes.iter().flatten() {
+            plan.before()
+                .push(Event::ScopeFailed(failure(frame.fc, s)))?;
+            failed = true;
         }
-        self.fail_open_scopes();
-        let mut frame = self.frame.take().ok_or(FsedError::Internal)?;
-        if any_protected(&frame.config) && !frame.sealed {
-            frame.clean = false;
-            self.security.record(&SecurityError::AuthFailed);
-            self.events.push(Event::ScopeFailed(ScopeFailure {
+        let unsealed = any_protected(&frame.config) && !frame.sealed;
+        if unsealed {
+            plan.before().push(Event::ScopeFailed(ScopeFailure {
                 scope: ScopeId {
                     frame_counter: frame.fc,
                     block: Block::Bottom,
                     kind: ScopeKind::Frame,
                 },
                 first_index: frame.next_index,
-            }));
+            }))?;
         }
-        self.events.push(Event::FrameComplete {
+        let clean = frame.clean && !failed && !unsealed;
+        plan.after().push(Event::FrameComplete {
             frame_counter: frame.fc,
             messages: frame.next_index.saturating_add(1),
-            clean: frame.clean,
-        });
-        self.finished = Some(frame);
+            clean,
+        })?;
+        self.core.commit(plan, now);
+        if failed || unsealed {
+            self.core.reject_security(&SecurityError::AuthFailed);
+        }
+        self.pending_fs = [None; PENDING_FS];
+        if let Some(mut frame) = self.frame.take() {
+            frame.scopes = [None, None, None, None];
+            frame.clean = clean;
+            self.finished = Some(frame);
+        }
         Ok(Delivery::Sync(SyncPacket {
             packet: bytes,
             start: false,
@@ -632,37 +586,95 @@ impl Receiver {
         bytes: &'p [u8],
         repr: &csi2::Repr,
         payload: &[u8],
+        now: u64,
     ) -> Result<Delivery<'p>, FsedError> {
+        // Check.
         let Some(frame) = self.frame.as_ref() else {
             return Err(FsedError::UnexpectedPacket);
         };
-        if frame.sealed || self.awaiting_header.is_some() {
+        if frame.sealed {
             return Err(FsedError::UnexpectedPacket);
         }
         let block = frame.tracker.classify(repr.data_type)?;
-        if block != frame.tracker.block() {
-            self.fail_open_scopes();
-        }
-        let frame = self.frame.as_mut().ok_or(FsedError::Internal)?;
+        let block_change = block != frame.tracker.block();
         let cfg = *frame.config.block(block);
         let kind = ScopeKind::for_mode(cfg.tag_mode, repr.data_type.0);
+        let idx = frame.next_index;
+        let next_index = idx.checked_add(1).ok_or(FsedError::UnexpectedPacket)?;
+        let mut tracker = frame.tracker;
+        let line = tracker.advance(block, repr.data_type.is_long());
         let slot = if protected(&cfg) {
-            match find_scope(&frame.scopes, block, kind) {
-                Some(i) => Some(i),
-                None => Some(
-                    frame
-                        .scopes
-                        .iter()
-                        .position(Option::is_none)
-                        .ok_or(FsedError::TooManyScopes)?,
-                ),
+            let found = if block_change {
+                None
+            } else {
+                find_scope(&frame.scopes, block, kind)
+            };
+            let i = match found {
+                Some(i) => i,
+                None if block_change => 0,
+                None => frame
+                    .scopes
+                    .iter()
+                    .position(Option::is_none)
+                    .ok_or(FsedError::TooManyScopes)?,
+            };
+            let (packets, covered) = found
+                .and_then(|i| frame.scopes[i].as_ref())
+                .map_or((0, 0), |s| (s.packets, s.bytes));
+            let add = payload
+                .get(cfg.sv.covered_payload(line, payload.len()))
+                .map_or(0, <[u8]>::len);
+            let add = u32::try_from(add).unwrap_or(u32::MAX);
+            let len = scope_mac_len(packets.saturating_add(1), covered.saturating_add(add));
+            let max = self.core.max_mac_input(frame.config.key_id)?;
+            if len > max {
+                return Err(FsedError::Security(SecurityError::LimitExceeded {
+                    len,
+                    max,
+                }));
             }
+            let opened = if found.is_none() {
+                let entry = self.core.key(frame.config.key_id)?;
+                Some(Scope {
+                    block,
+                    kind,
+                    mac: frame.params.open_scope(
+                        frame.keys()?.get(block)?,
+                        entry.material.salt(),
+                        &cfg,
+                        block,
+                        kind,
+                        frame.fc,
+                        &frame.header,
+                    )?,
+                    packets: 0,
+                    bytes: 0,
+                    first_index: idx,
+                })
+            } else {
+                None
+            };
+            Some((i, opened))
         } else {
             None
         };
-        let line = frame.tracker.advance(block, repr.data_type.is_long());
-        let idx = frame.next_index;
-        frame.next_index = idx.wrapping_add(1);
+        // Commit (nothing to verify: the scope's record will).
+        let mut plan = CommitPlan::new();
+        if block_change {
+            for s in frame.scopes.iter().flatten() {
+                plan.before()
+                    .push(Event::ScopeFailed(failure(frame.fc, s)))?;
+            }
+        }
+        self.core.commit(plan, now);
+        let frame = self.frame.as_mut().ok_or(FsedError::Internal)?;
+        if block_change && frame.scopes.iter().any(Option::is_some) {
+            frame.scopes = [None, None, None, None];
+            frame.clean = false;
+            self.core.reject_security(&SecurityError::AuthFailed);
+        }
+        frame.tracker = tracker;
+        frame.next_index = next_index;
         let info = PacketInfo {
             frame_counter: frame.fc,
             message_index: idx,
@@ -671,33 +683,22 @@ impl Receiver {
             data_type: repr.data_type,
             word_count: repr.word_count,
         };
-        let Some(i) = slot else {
+        let Some((i, opened)) = slot else {
             return Ok(Delivery::Unprotected(Unprotected {
                 packet: bytes,
                 info,
             }));
         };
-        if frame.scopes[i].is_none() {
-            let entry = self.keys.get(frame.config.key_id)?;
-            let mac = frame.params.open_scope(
-                frame.keys.get(block)?,
-                entry.material.salt(),
-                &cfg,
-                block,
-                kind,
-                frame.fc,
-                &frame.header,
-            )?;
-            frame.scopes[i] = Some(Scope {
-                block,
-                kind,
-                mac,
-                packets: 0,
-                bytes: 0,
-                first_index: idx,
-            });
+        if let Some(s) = opened
+            && let Some(dst) = frame.scopes.get_mut(i)
+        {
+            *dst = Some(s);
         }
-        let scope = frame.scopes[i].as_mut().ok_or(FsedError::Internal)?;
+        let scope = frame
+            .scopes
+            .get_mut(i)
+            .and_then(Option::as_mut)
+            .ok_or(FsedError::Internal)?;
         scope.absorb(
             &cfg,
             idx,
@@ -717,6 +718,7 @@ impl Receiver {
                 kind,
             },
             encrypted: cfg.sv.encrypts(),
+            receiver: self.core.id(),
         }))
     }
 
@@ -724,8 +726,10 @@ impl Receiver {
         &mut self,
         r: &TagRecord,
         p: &wire::Packet<&[u8]>,
+        now: u64,
     ) -> Result<Delivery<'p>, FsedError> {
-        let Some(frame) = self.frame.as_mut() else {
+        // Check.
+        let Some(frame) = self.frame.as_ref() else {
             if let Some(f) = self.finished.as_ref()
                 && r.frame_counter <= f.fc
             {
@@ -746,88 +750,128 @@ impl Receiver {
             return Err(FsedError::UnexpectedPacket);
         }
         let fc = frame.fc;
+        let key_id = frame.config.key_id;
         // The scope it closes: an open one, or the frame seal.
-        let (scope, cfg, key_block) = match find_scope(&frame.scopes, r.block, r.scope) {
-            Some(i) => {
-                let s = frame.scopes[i].take().ok_or(FsedError::Internal)?;
-                (s, *frame.config.block(r.block), r.block)
-            }
+        let open = find_scope(&frame.scopes, r.block, r.scope);
+        let seal;
+        let (scope, cfg) = match open {
+            Some(i) => (
+                frame.scopes[i].as_ref().ok_or(FsedError::Internal)?,
+                *frame.config.block(r.block),
+            ),
             None => {
-                let seal = (seal_config(&frame.config), seal_key_block(&frame.config));
-                let (Some(cfg), Some(kb)) = seal else {
+                let (Some(cfg), Some(kb)) =
+                    (seal_config(&frame.config), seal_key_block(&frame.config))
+                else {
                     return Err(FsedError::UnexpectedPacket);
                 };
                 if !(r.block == Block::Bottom && r.scope == ScopeKind::Frame && r.last) {
                     return Err(FsedError::UnexpectedPacket);
                 }
-                let entry = self.keys.get(frame.config.key_id)?;
-                let mac = frame.params.open_scope(
-                    frame.keys.get(kb)?,
-                    entry.material.salt(),
-                    &cfg,
-                    Block::Bottom,
-                    ScopeKind::Frame,
-                    fc,
-                    &frame.header,
-                )?;
-                let s = Scope {
+                let entry = self.core.key(key_id)?;
+                seal = Scope {
                     block: Block::Bottom,
                     kind: ScopeKind::Frame,
-                    mac,
+                    mac: frame.params.open_scope(
+                        frame.keys()?.get(kb)?,
+                        entry.material.salt(),
+                        &cfg,
+                        Block::Bottom,
+                        ScopeKind::Frame,
+                        fc,
+                        &frame.header,
+                    )?,
                     packets: 0,
                     bytes: 0,
                     first_index: frame.next_index,
                 };
-                (s, cfg, kb)
+                (&seal, cfg)
             }
         };
-        let _ = key_block;
-        let fail = failure(fc, &scope);
+        let fail = failure(fc, scope);
         let record_index = frame.records;
-        frame.records = frame.records.wrapping_add(1);
         let end_index = frame.next_index;
-        let entry = self.keys.get_mut(frame.config.key_id)?;
-        let _ = entry.usage.record(PacketNumber::scope(fc))?;
+        let pending = self
+            .core
+            .check_replay(PacketNumber::new(fc, 1 + u32::from(record_index)))?;
+        self.core
+            .check_invocation(key_id, fc, scope_mac_len(scope.packets, scope.bytes))?;
+        // Verify (the scope's MAC state is not consumed: a forged record leaves it open).
         let fields_ok = r.tag_len == cfg.tag_len
             && r.covered_packets == scope.packets
             && r.covered_bytes == scope.bytes
             && r.first_index == scope.first_index
             && r.end_index == end_index
             && r.record_index == record_index;
-        let mut mac = scope.mac;
         let wc = u16::try_from(p.as_ref().len()).map_err(|_| FsedError::Internal)?;
-        mac.update(&covered_prefix(
-            self.settings.vc.get(),
-            self.settings.profile.dt_fsed.0,
-            wc,
-        ));
-        mac.update(
-            p.authenticated_fields()
-                .get(..RECORD_FIXED_LEN)
-                .unwrap_or_default(),
-        );
-        let tag_ok = mac.verify(p.tag(), cfg.tag_len).is_ok();
-        let pending = self
-            .replay
-            .check(PacketNumber::new(fc, 1 + u32::from(record_index)));
+        let pre = covered_prefix(self.settings.vc.get(), self.settings.profile.dt_fsed.0, wc);
+        let fields = p
+            .authenticated_fields()
+            .get(..RECORD_FIXED_LEN)
+            .unwrap_or_default();
+        let tag_ok = scope
+            .mac
+            .verify_continued(&[&pre, fields], p.tag(), cfg.tag_len)
+            .is_ok();
         if !(tag_ok && fields_ok) {
-            frame.clean = false;
+            self.core.record_failed_mac(key_id);
             return Err(FsedError::ScopeFailed(fail));
         }
-        let pending = pending?;
-        self.replay.commit(pending);
+        let packets = scope.packets;
+        // Commit.
+        let mut plan = CommitPlan::new();
+        plan.replay(pending);
+        plan.invocation(Invocation {
+            key_id,
+            mac: cfg.suite.mac(),
+        });
+        if !frame.authenticated {
+            plan.frame_start(FrameStartPlan {
+                frame_counter: fc,
+                config: frame.config,
+                status: frame.status,
+                count_messages: false,
+                authenticated: true,
+            });
+        }
+        let mut failed = false;
+        if r.last {
+            // Scopes still open cannot be closed any more.
+            for (j, s) in frame.scopes.iter().enumerate() {
+                if let Some(s) = s
+                    && Some(j) != open
+                {
+                    plan.after().push(Event::ScopeFailed(failure(fc, s)))?;
+                    failed = true;
+                }
+            }
+        }
+        self.core.commit(plan, now);
+        if failed {
+            self.core.reject_security(&SecurityError::AuthFailed);
+        }
+        let frame = self.frame.as_mut().ok_or(FsedError::Internal)?;
+        if let Some(i) = open
+            && let Some(s) = frame.scopes.get_mut(i)
+        {
+            *s = None;
+        }
+        frame.records = frame.records.wrapping_add(1);
+        frame.authenticated = true;
         if r.last {
             frame.sealed = true;
-            // Scopes of the block still open cannot be closed any more.
-            self.fail_open_scopes();
+            if failed {
+                frame.clean = false;
+            }
+            frame.scopes = [None, None, None, None];
         }
-        self.authenticate()?;
         self.proto.scopes_verified += 1;
         Ok(Delivery::ScopeVerified(ScopeProof {
+            receiver: self.core.id(),
             scope: fail.scope,
             first_index: fail.first_index,
             end_index,
-            packets: scope.packets,
+            packets,
         }))
     }
 
@@ -839,22 +883,28 @@ impl Receiver {
     /// Works until the second FS after the frame (the frame's keys are kept until then).
     ///
     /// # Errors
-    /// [`FsedError::ProofMismatch`] when the proof does not cover the ticket, the block is not
-    /// SV-1, or the frame is gone; [`FsedError::Framing`] / [`FsedError::Fusa`] when `packet`
-    /// is not the packet the ticket describes (its CRC-16 is checked first).
+    /// [`FsedError::ProofMismatch`] when the proof or the ticket come from another receiver,
+    /// the proof does not cover the ticket, the block is not SV-1, or the frame is gone;
+    /// [`FsedError::Framing`] / [`FsedError::Fusa`] when `packet` is not the packet the ticket
+    /// describes (its CRC-16 is checked first).
     pub fn decrypt(
         &self,
         proof: &ScopeProof,
         ticket: &DecryptTicket,
         packet: &mut [u8],
     ) -> Result<(), FsedError> {
-        if proof.scope != ticket.scope || !proof.indices().contains(&ticket.message_index) {
+        let me = self.core.id();
+        if proof.receiver != me
+            || ticket.receiver != me
+            || proof.scope != ticket.scope
+            || !proof.indices().contains(&ticket.message_index)
+        {
             return Err(FsedError::ProofMismatch);
         }
         let frame = [self.frame.as_ref(), self.finished.as_ref()]
             .into_iter()
             .flatten()
-            .find(|f| f.fc == proof.scope.frame_counter)
+            .find(|f| f.fc == proof.scope.frame_counter && f.authenticated)
             .ok_or(FsedError::ProofMismatch)?;
         let cfg: &BlockConfig = frame.config.block(ticket.scope.block);
         if !cfg.sv.encrypts() {
@@ -867,6 +917,7 @@ impl Receiver {
         if view.data_type() != ticket.data_type
             || view.word_count() != ticket.word_count
             || view.total_len() != view.as_ref().len()
+            || view.vc(self.settings.form) != self.settings.vc
         {
             return Err(FsedError::ProofMismatch);
         }
@@ -874,8 +925,8 @@ impl Receiver {
             return Ok(());
         }
         view.verify_crc()?;
-        let entry = self.keys.get(frame.config.key_id)?;
-        let key = frame.keys.get(ticket.scope.block)?;
+        let entry = self.core.key(frame.config.key_id)?;
+        let key = frame.keys()?.get(ticket.scope.block)?;
         let pn = PacketNumber::new(frame.fc, ticket.message_index);
         let iv = frame.params.iv(
             entry.material.salt(),
