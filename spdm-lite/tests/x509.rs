@@ -6,6 +6,7 @@
 use spdm_lite::Error;
 use spdm_lite::cert::{CertError, ChainVerifier, DerCertificates, encode_spdm_chain};
 use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RustCrypto};
+use spdm_lite::session::Role;
 use spdm_lite::x509::X509Verifier;
 
 const SETS: [AlgorithmSet; 2] = [AlgorithmSet::SET_A, AlgorithmSet::SET_B];
@@ -31,7 +32,7 @@ fn verify(set: AlgorithmSet, chain: &[u8]) -> Result<Vec<u8>, CertError> {
     let root = read(set, "root.cert.der");
     let v = X509Verifier::new(RustCrypto, &root);
     let mut key = [0u8; 97];
-    let n = v.verify_chain(set, chain, &mut key)?;
+    let n = v.verify_chain(set, Role::Responder, chain, &mut key)?;
     Ok(key[..n].to_vec())
 }
 
@@ -191,7 +192,10 @@ fn a_chain_of_the_wrong_algorithm_set_is_refused() {
     let root = read(AlgorithmSet::SET_A, "root.cert.der");
     let v = X509Verifier::new(RustCrypto, &root);
     let mut key = [0u8; 97];
-    assert!(v.verify_chain(AlgorithmSet::SET_B, &c, &mut key).is_err());
+    assert!(
+        v.verify_chain(AlgorithmSet::SET_B, Role::Responder, &c, &mut key)
+            .is_err()
+    );
 }
 
 #[test]
@@ -201,7 +205,7 @@ fn a_too_small_leaf_key_buffer_is_refused_not_truncated() {
     let v = X509Verifier::new(RustCrypto, &root);
     let mut key = [0u8; 65];
     assert_eq!(
-        v.verify_chain(set, &good(set), &mut key),
+        v.verify_chain(set, Role::Responder, &good(set), &mut key),
         Err(CertError::TooLong)
     );
 }
