@@ -433,9 +433,9 @@ fn check_leaf_eku(cert: &Certificate, role: Role, strict: bool) -> Result<(), Ce
         Role::Requester => (SPDM_REQUESTER_AUTH, SPDM_RESPONDER_AUTH, CLIENT_AUTH),
     };
     let has = |oid: ObjectIdentifier| eku.0.contains(&oid);
-    if has(own) {
-        Ok(())
-    } else if !has(other) && !strict && has(tls) {
+    // The other role's SPDM OID alone rules out the TLS fallback.
+    let allowed = has(own) || (!has(other) && !strict && has(tls));
+    if allowed {
         Ok(())
     } else {
         Err(CertError::LeafExtendedKeyUsage)
