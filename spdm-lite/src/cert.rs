@@ -13,6 +13,7 @@
 use crate::codec::Writer;
 use crate::crypto::{AlgorithmSet, CryptoProvider, HashAlgo, HashCtx};
 use crate::error::Error;
+use crate::session::Role;
 
 /// Why a peer's certificate chain was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -46,18 +47,38 @@ pub enum CertError {
     /// A certificate's issuer name is not its predecessor's subject name.
     #[error("certificate issuer does not match the previous certificate's subject")]
     IssuerMismatch,
+    /// More intermediate CA certificates follow a CA than its `pathLenConstraint` allows.
+    #[error("certificate chain exceeds a CA's path length constraint")]
+    PathLength,
+    /// The leaf's extended key usage does not name the SPDM role it is validated for (for
+    /// example a requester-only certificate presented as a responder identity).
+    #[error("leaf certificate extended key usage does not allow this SPDM role")]
+    LeafExtendedKeyUsage,
+    /// A certificate carries an extension marked critical that the validator does not process
+    /// (RFC 5280 section 4.2).
+    #[error("certificate has an unsupported critical extension")]
+    UnsupportedCriticalExtension,
+    /// The trusted time is before a certificate's `notBefore`.
+    #[error("certificate not yet valid")]
+    NotYetValid,
+    /// The trusted time is after a certificate's `notAfter`.
+    #[error("certificate expired")]
+    Expired,
 }
 
 /// Validates a peer's certificate chain and yields its leaf key.
 pub trait ChainVerifier {
-    /// Checks `chain` (SPDM format, RootHash of `set.hash`) for the negotiated `set` and writes
-    /// the leaf's SEC1 uncompressed public key (`04‖X‖Y`) into `leaf_key`; returns its length.
+    /// Checks `chain` (SPDM format, RootHash of `set.hash`) for the negotiated `set` as the
+    /// identity of a peer acting as `role` (the requester passes [`Role::Responder`] for the
+    /// responder's chain) and writes the leaf's SEC1 uncompressed public key (`04‖X‖Y`) into
+    /// `leaf_key`; returns its length. `leaf_key` is written only when the chain is accepted.
     ///
     /// # Errors
     /// A [`CertError`] saying why the chain was refused.
     fn verify_chain(
         &self,
         set: AlgorithmSet,
+        role: Role,
         chain: &[u8],
         leaf_key: &mut [u8],
     ) -> Result<usize, CertError>;

@@ -749,7 +749,9 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 if Some(h.finish()) != conn.chain_digest {
                     return Err(CertError::DigestMismatch.into());
                 }
-                self.leaf_len = verifier.verify_chain(conn.set, chain, &mut self.leaf_key)?;
+                // The chain must be a responder identity (its leaf's EKU, when present, says so).
+                self.leaf_len =
+                    verifier.verify_chain(conn.set, Role::Responder, chain, &mut self.leaf_key)?;
                 Ok(if challenge {
                     St::SendChallenge(conn)
                 } else {

@@ -769,3 +769,107 @@ fn a_responder_leaf_without_digital_signature_is_refused_by_the_requester() {
         );
     }
 }
+
+/// The committed leaf key, certified under a fresh rcgen root and intermediate with the given
+/// leaf extended key usage; returns (root DER, SPDM chain).
+fn chain_with_leaf_eku(set: AlgorithmSet, eku: &[u64]) -> (Vec<u8>, Vec<u8>) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyPair, KeyUsagePurpose, PublicKeyData, SignatureAlgorithm,
+    };
+    struct LeafPub(Vec<u8>, &'static SignatureAlgorithm);
+    impl PublicKeyData for LeafPub {
+        fn der_bytes(&self) -> &[u8] {
+            &self.0
+        }
+        fn algorithm(&self) -> &'static SignatureAlgorithm {
+            self.1
+        }
+    }
+    let alg = match set.asym {
+        AsymAlgo::EcdsaP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
+        _ => &rcgen::PKCS_ECDSA_P384_SHA384,
+    };
+    let params = |cn: &str, ca: bool| {
+        let mut p = CertificateParams::default();
+        p.distinguished_name.push(DnType::CommonName, cn);
+        if ca {
+            p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            p.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        } else {
+            p.is_ca = IsCa::ExplicitNoCa;
+            p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+            p.extended_key_usages = vec![ExtendedKeyUsagePurpose::Other(eku.to_vec())];
+        }
+        p
+    };
+    let (root_p, inter_p, leaf_p) = (
+        params("root", true),
+        params("inter", true),
+        params("leaf", false),
+    );
+    let root_k = KeyPair::generate_for(alg).unwrap();
+    let inter_k = KeyPair::generate_for(alg).unwrap();
+    let sk = EcdsaSigningKey::from_sec1_der(set.asym, &read(set, "leaf.key.der")).unwrap();
+    let mut pk = [0u8; 97];
+    let n = sk.public_key_sec1(&mut pk).unwrap();
+    let root = root_p.self_signed(&root_k).unwrap().der().to_vec();
+    let inter = inter_p
+        .signed_by(&inter_k, &Issuer::from_params(&root_p, &root_k))
+        .unwrap();
+    let leaf = leaf_p
+        .signed_by(
+            &LeafPub(pk[..n].to_vec(), alg),
+            &Issuer::from_params(&inter_p, &inter_k),
+        )
+        .unwrap();
+    let certs = [&root[..], inter.der(), leaf.der()].concat();
+    let mut out = vec![0u8; certs.len() + 64];
+    let n = encode_spdm_chain(&RustCrypto, set.hash, &root, &certs, &mut out).unwrap();
+    out.truncate(n);
+    (root, out)
+}
+
+#[test]
+fn a_requester_only_certificate_is_refused_as_the_responder_identity() {
+    const RESPONDER_AUTH: [u64; 9] = [1, 3, 6, 1, 4, 1, 412, 274, 3];
+    const REQUESTER_AUTH: [u64; 9] = [1, 3, 6, 1, 4, 1, 412, 274, 4];
+    for set in SETS {
+        for (eku, want) in [
+            (
+                REQUESTER_AUTH,
+                Err(Error::Certificate(CertError::LeafExtendedKeyUsage)),
+            ),
+            (RESPONDER_AUTH, Ok(())),
+        ] {
+            let (root, chain) = chain_with_leaf_eku(set, &eku);
+            let key = EcdsaSigningKey::from_sec1_der(set.asym, &read(set, "leaf.key.der")).unwrap();
+            let mut rrng = TestRng(7);
+            let mut qrng = TestRng(9);
+            let mut rsp = Responder::new(
+                RustCrypto,
+                &key,
+                &mut rrng,
+                ResponderConfig {
+                    algorithms: set,
+                    cert_chain: &chain,
+                    psk: None,
+                    handshake_in_the_clear: false,
+                    data_transfer_size: 1024,
+                },
+            )
+            .unwrap();
+            let verifier = X509Verifier::new(RustCrypto, &root);
+            let mut buf = vec![0u8; 4096];
+            let auth = Auth::Certificate {
+                verifier: &verifier,
+                chain_buf: &mut buf,
+                challenge: true,
+            };
+            let mut req = requester(&mut qrng, auth, false);
+            // The requester validates the chain as a responder identity.
+            assert_eq!(drive(&mut req, &mut rsp).map(|_| ()), want);
+            assert_eq!(req.is_established(), want.is_ok());
+        }
+    }
+}
