@@ -503,7 +503,7 @@ impl Receiver {
         payload: &[u8],
         now: u64,
     ) -> Result<Delivery<'p>, FsedError> {
-        let mut frame = self.check_header(h, payload)?;
+        let frame = self.check_header(h, payload)?;
         // Commit: the frame is taken in, unauthenticated; the frame-level state moves when its
         // first record verifies (or at once when every block is SV-5 and the policy allows it:
         // then nothing can authenticate it and only the FuSa continuity monitor sees it).
@@ -512,7 +512,7 @@ impl Receiver {
             Self::abandon_events(old, &mut plan)?;
         }
         if !any_protected(&frame.config) {
-            frame.authenticated = true;
+            // Not `authenticated`: a later genuine header must still be able to replace it.
             plan.frame_start(FrameStartPlan {
                 frame_counter: frame.fc,
                 config: frame.config,
