@@ -260,8 +260,9 @@ impl<'a> Ecu<'a> {
             return Err(LinkError::UnexpectedResponse);
         };
         let session = r.into_session()?;
-        let generation = session.session().key_generation();
-        let ems = session.session().export_master_secret();
+        let live = session.session().ok_or(LinkError::NotAuthenticated)?;
+        let generation = live.key_generation();
+        let ems = live.export_master_secret();
         let k = keys::ccise_keys(ems, &self.profile, generation)?;
         let config = keys::ccise_config(&self.profile, generation);
         self.cci = Some(Controller::new(config, k)?);
@@ -280,7 +281,7 @@ impl<'a> Ecu<'a> {
     /// The current SPDM key generation.
     pub fn key_generation(&self) -> u32 {
         match &self.peer {
-            Peer::Session(s) => s.session().key_generation(),
+            Peer::Session(s) => s.session().map_or(0, |s| s.key_generation()),
             _ => 0,
         }
     }
@@ -324,7 +325,9 @@ impl<'a> Ecu<'a> {
         let vc = self.vc;
         let s = self.session()?;
         let m = keys::stream_material(
-            s.session().export_master_secret(),
+            s.session()
+                .ok_or(LinkError::NotAuthenticated)?
+                .export_master_secret(),
             &Profile::DRAFT_1,
             vc,
             generation,
@@ -398,7 +401,11 @@ impl<'a> Ecu<'a> {
     /// Replaces the CCISE controller by one under the keys of `generation` (counters from 1).
     fn switch_cci(&mut self, generation: u32) -> Result<(), LinkError> {
         let profile = self.profile;
-        let ems = self.session()?.session().export_master_secret();
+        let ems = self
+            .session()?
+            .session()
+            .ok_or(LinkError::NotAuthenticated)?
+            .export_master_secret();
         let k = keys::ccise_keys(ems, &profile, generation)?;
         self.cci = Some(Controller::new(
             keys::ccise_config(&profile, generation),

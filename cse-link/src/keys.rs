@@ -1,4 +1,4 @@
-//! Link keys from the SPDM export master secret (DESIGN section 8).
+//! Link keys from the SPDM export master secret (`docs/key-hierarchy.md`).
 //!
 //! - Stream keys: `"cse key"` (and `"cse mac key"` for the CMAC suites) and `"cse salt"`, direction
 //!   sensor to controller, the stream's virtual channel, the key generation.

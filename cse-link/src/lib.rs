@@ -9,7 +9,7 @@
 //!    [`Ecu::handle_spdm_response`]; [`handshake`] drives the loop in one process). The ECU
 //!    checks the sensor's certificate chain with a [`spdm_lite::cert::ChainVerifier`].
 //! 2. **Derive keys**: both ends derive the CCISE keys and the stream keys from the SPDM export
-//!    master secret (DESIGN section 8, labels from [`cse_core::Profile`]), see [`keys`].
+//!    master secret (`docs/key-hierarchy.md`, labels from [`cse_core::Profile`]), see [`keys`].
 //! 3. **Configure**: the ECU writes the stream configuration (SV, suite, tag length and tag
 //!    mode per block) into the sensor's registers with one CCISE-protected write
 //!    ([`Ecu::seal_stream_config`], [`Sensor::handle_cci_write`]); the layout is [`registers`].
