@@ -160,6 +160,11 @@ impl Transmitter {
         self.keys.clear();
     }
 
+    /// Whether any key is installed.
+    pub fn has_keys(&self) -> bool {
+        !self.keys.is_empty()
+    }
+
     /// Sets the configuration of the next frames (applied at the next FS). The key named by
     /// `config.key_id` must be installed by then; switching key id is a key rollover.
     ///

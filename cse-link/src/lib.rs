@@ -158,3 +158,18 @@ pub fn heartbeat(ecu: &mut Ecu<'_>, sensor: &mut Sensor<'_>) -> Result<(), LinkE
     ecu.handle_session_response(&mut rsp[..m])?;
     Ok(())
 }
+
+/// Ends the SPDM session (END_SESSION): both ends drop their stream and CCISE keys at once;
+/// the sensor protects nothing more and forgets the stream configuration until a new session
+/// (a new [`Ecu`] that starts again with GET_VERSION) authenticates and configures it.
+///
+/// # Errors
+/// An SPDM failure on either side.
+pub fn end_session(ecu: &mut Ecu<'_>, sensor: &mut Sensor<'_>) -> Result<(), LinkError> {
+    let mut req = vec![0u8; ecu::SPDM_BUF];
+    let mut rsp = vec![0u8; ecu::SPDM_BUF];
+    let n = ecu.write_end_session(&mut req)?;
+    let m = sensor.handle_spdm(&mut req[..n], &mut rsp)?;
+    ecu.handle_session_response(&mut rsp[..m])?;
+    Ok(())
+}
