@@ -21,7 +21,12 @@
 //!    in the idle key slot, and the sensor switches to it at the next frame boundary. The CCISE
 //!    channel moves to the same generation at the exchange that confirms the new SPDM keys
 //!    (VerifyNewKey): new keys, counters from 1, the old generation's writes refused
-//!    ([`key_update`]).
+//!    ([`key_update`]). Stream key ids come from the key slots (the id after the active one).
+//! 6. **End**: when the SPDM session ends or is reset (END_SESSION, [`end_session`];
+//!    GET_VERSION; a new handshake), the sensor drops every stream and CCISE key and the stream
+//!    configuration at once and protects nothing until a new session has configured it; the
+//!    ECU drops its keys on END_SESSION_ACK. Every key dies with its session
+//!    (`docs/key-hierarchy.md`).
 //!
 //! [`vectors`] builds the golden test vectors that `cse vectors` writes (`docs/vectors.md`).
 //!
@@ -123,7 +128,7 @@ pub fn configure(
 ///   its stream key in the receiver's idle slot, the sensor switches to it at its next frame
 ///   (the key id in the frame tells the receiver which slot).
 /// - **CCISE**: both ends replace their CCISE session by one under the new generation's keys
-///   ([`keys::ccise_keys`], key id [`keys::key_id`] bound into every tag) at VerifyNewKey, the
+///   ([`keys::ccise_keys`], key id [`keys::ccise_key_id`] bound into every tag) at VerifyNewKey, the
 ///   first request under the new SPDM request key: the sensor when that request opens, the ECU
 ///   when its answer arrives. Counters start again at 1, which is safe because the keys are new.
 ///   A write sealed under an older generation, delivered late or replayed, no longer verifies

@@ -2,8 +2,9 @@
 //! `cse protect`, `cse verify` and `cse inspect`; the format is in `docs/capture.md`).
 //!
 //! A capture is CSI-2 packets in D-PHY form, back to back, exactly as on the wire, with no file
-//! header: short packets are 4 bytes, long packets a 4-byte header (with ECC), the payload and
-//! the CRC-16 footer (least significant byte first). [`scan`] splits a capture into packets
+//! header (`protect` writes its nonce in a first CSI-2 packet, [`capture_nonce`]): short
+//! packets are 4 bytes, long packets a 4-byte header (with ECC), the payload and the CRC-16
+//! footer (least significant byte first). [`scan`] splits a capture into packets
 //! without stopping at the first CRC error (the header still says where the next packet
 //! starts); a header the ECC cannot correct, or a packet cut by the end of the file, ends the
 //! scan with one last [`CapturePacket`] that covers the remaining bytes, so nothing is dropped.
