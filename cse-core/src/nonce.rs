@@ -51,8 +51,17 @@ use crate::keys::Salt;
 use crate::model::{Block, Direction, Protocol, ScopeKind};
 
 /// A 96-bit GCM/GMAC/CTR initialisation vector.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+///
+/// Its `Debug` output is `Iv { .. }`: an IV is `salt XOR public data`, so printing it prints
+/// the salt, a secret derived with the key.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Iv(pub [u8; 12]);
+
+impl core::fmt::Debug for Iv {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Iv { .. }")
+    }
+}
 
 impl Iv {
     /// `salt XOR (stream_id(4, BE) ‖ pn(8, BE))`.

@@ -40,7 +40,7 @@ impl SuiteIds {
     }
 }
 
-/// HKDF labels of the key hierarchy (DESIGN section 8), used with SPDM `BinConcat`.
+/// HKDF labels of the key hierarchy (`docs/key-hierarchy.md`), used with SPDM `BinConcat`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct KdfLabels {
     /// Stream encryption / MAC key.

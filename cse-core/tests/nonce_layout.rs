@@ -164,3 +164,27 @@ proptest! {
         prop_assert_eq!(set.len(), 3);
     }
 }
+
+#[test]
+fn debug_shows_no_iv_byte() {
+    // An IV is salt XOR public data: printing it would print the salt.
+    let salt = Salt::new([
+        0xC5, 0x3A, 0x91, 0x7E, 0x28, 0xD4, 0x6B, 0x0F, 0xE2, 0x57, 0xB9, 0x14,
+    ]);
+    let iv = Iv::new(
+        &salt,
+        sid(
+            Direction::SensorToController,
+            Protocol::Sep,
+            ScopeKind::Message,
+            Block::Image,
+            0,
+        ),
+        PacketNumber::new(0, 0),
+    );
+    // PN 0: the IV is the salt with only the stream id's bits flipped.
+    assert_eq!(iv.as_bytes()[4..], salt.as_bytes()[4..]);
+    for text in [format!("{iv:?}"), format!("{iv:#?}"), format!("{iv:x?}")] {
+        assert_eq!(text, "Iv { .. }");
+    }
+}

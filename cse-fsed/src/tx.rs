@@ -144,6 +144,27 @@ impl Transmitter {
         self.keys.retire()
     }
 
+    /// The key id the next key generation should be installed under: the one after the active
+    /// key's (never the active one; see [`KeySlots::next_id`]).
+    pub fn next_key_id(&self) -> KeyId {
+        self.keys.next_id()
+    }
+
+    /// Drops every installed key (each zeroized on drop), the open frame (and any key
+    /// material it holds) and the configuration: the session the keys came from ended.
+    /// Nothing is protected again until a new key is installed and a configuration set; the
+    /// frame counter keeps counting.
+    pub fn clear_keys(&mut self) {
+        self.frame = None;
+        self.config = None;
+        self.keys.clear();
+    }
+
+    /// Whether any key is installed.
+    pub fn has_keys(&self) -> bool {
+        !self.keys.is_empty()
+    }
+
     /// Sets the configuration of the next frames (applied at the next FS). The key named by
     /// `config.key_id` must be installed by then; switching key id is a key rollover.
     ///

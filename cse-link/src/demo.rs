@@ -56,11 +56,15 @@ pub enum Attack {
     ReplayedCciWrite,
     /// A sensor whose certificate comes from another root.
     CounterfeitSensor,
+    /// The ECU re-runs SPDM from GET_VERSION (a reset): the sensor must drop the old
+    /// session's keys at once; whoever still holds them can neither verify nor decrypt the
+    /// stream nor write registers, and the new session's stream verifies.
+    Reauthentication,
 }
 
 impl Attack {
     /// Every attack.
-    pub const ALL: [Attack; 9] = [
+    pub const ALL: [Attack; 10] = [
         Attack::FlippedPixelBit,
         Attack::TamperedHeader,
         Attack::ReplayedFrame,
@@ -70,6 +74,7 @@ impl Attack {
         Attack::ForgedCciWrite,
         Attack::ReplayedCciWrite,
         Attack::CounterfeitSensor,
+        Attack::Reauthentication,
     ];
 
     /// The attack's name.
@@ -84,6 +89,7 @@ impl Attack {
             Attack::ForgedCciWrite => "forged CCI write",
             Attack::ReplayedCciWrite => "replayed CCI write",
             Attack::CounterfeitSensor => "counterfeit sensor",
+            Attack::Reauthentication => "re-auth after reset",
         }
     }
 
@@ -99,6 +105,7 @@ impl Attack {
             Attack::ForgedCciWrite => "write refused: tag mismatch",
             Attack::ReplayedCciWrite => "write refused: replay",
             Attack::CounterfeitSensor => "SPDM refused: untrusted root",
+            Attack::Reauthentication => "old keys dropped and refused",
         }
     }
 
@@ -302,6 +309,101 @@ fn observed(rep: &crate::FrameReport) -> String {
     }
 }
 
+/// Frame `n` from the sensor to `ecu`: whether it arrived clean and bit-exact, and whether any
+/// original line (a long packet) was released.
+fn deliver(
+    sensor: &mut Sensor<'_>,
+    ecu: &mut Ecu<'_>,
+    scene: &Scene,
+    n: u16,
+) -> Result<(bool, bool), LinkError> {
+    let originals = scene.frame(n)?;
+    let (mut wire, mut back) = (Vec::new(), Vec::new());
+    sensor.transmit_frame(&originals, &mut wire)?;
+    let rep = ecu.receive_frame(&wire, u64::from(n), &mut back);
+    let line_released =
+        Packets::new(&back, HeaderForm::Dphy).any(|p| p.is_ok_and(|p| p.raw.len() > 4));
+    Ok((rep.clean && back == originals, line_released))
+}
+
+/// The re-authentication attack on an established link (`old`: the ECU of the first session,
+/// whose keys an attacker may hold): a new ECU starts again from GET_VERSION.
+fn reauthenticate(
+    opts: &Options,
+    sensor: &mut Sensor<'_>,
+    old: &mut Ecu<'_>,
+) -> Result<AttackResult, LinkError> {
+    let attack = Attack::Reauthentication;
+    let scene = opts.scene;
+    deliver(sensor, old, &scene, 1)?;
+    let mut old_write = [0u8; ccise::wire::MAX_FRAME_LEN];
+    let old_write_len = old.seal_stream_config(&opts.config, &mut old_write)?;
+
+    let verifier = trust();
+    let mut rng = crate::OsRandom;
+    let mut chain_buf = vec![0u8; 8192];
+    let mut new = Ecu::new(
+        &mut rng,
+        &verifier,
+        &mut chain_buf,
+        &ALGS,
+        opts.protocol,
+        opts.scene.vc,
+        policy(&opts.config),
+    )?;
+    // The first request of the new handshake (GET_VERSION) ends the old session.
+    let (mut req, mut rsp) = (
+        vec![0u8; crate::ecu::SPDM_BUF],
+        vec![0u8; crate::ecu::SPDM_BUF],
+    );
+    let n = new.write_spdm_request(&mut req)?;
+    let m = sensor.handle_spdm(&mut req[..n], &mut rsp)?;
+    new.handle_spdm_response(&mut rsp[..m])?;
+    let dropped = !sensor.holds_keys();
+    let mut wire = Vec::new();
+    let refused = sensor.transmit_frame(&scene.frame(2)?, &mut wire).is_err() && wire.is_empty();
+    crate::handshake(&mut new, sensor)?;
+    crate::configure(&mut new, sensor, &opts.config)?;
+
+    // Old keys: the stream neither verifies nor decrypts, the register write is refused.
+    let originals = scene.frame(3)?;
+    sensor.transmit_frame(&originals, &mut wire)?;
+    let mut back = Vec::new();
+    let stale = old.receive_frame(&wire, 3, &mut back);
+    let stale_lines =
+        Packets::new(&back, HeaderForm::Dphy).any(|p| p.is_ok_and(|p| p.raw.len() > 4));
+    let fresh = new.receive_frame(&wire, 3, &mut back);
+    let fresh_ok = fresh.clean && back == originals;
+    let before = sensor.registers().registers().to_vec();
+    let write_refused = sensor
+        .handle_cci_write(&old_write[..old_write_len])
+        .is_err()
+        && sensor.registers().registers()[..] == before[..];
+    // The clean stream continues under the new session.
+    let (next_ok, _) = deliver(sensor, &mut new, &scene, 4)?;
+
+    let old_refused = !stale.clean && !stale_lines;
+    let detected = dropped && refused && old_refused && write_refused;
+    let observed = if detected {
+        format!("old keys dropped; old holder {}", observed(&stale))
+    } else {
+        format!(
+            "keys dropped {dropped}, protect refused {refused}, old stream refused \
+             {old_refused}, old write refused {write_refused}"
+        )
+    };
+    Ok(AttackResult {
+        attack,
+        observed: if fresh_ok && next_ok {
+            format!("{observed}; new session clean")
+        } else {
+            format!("{observed}; NEW SESSION STREAM NOT CLEAN")
+        },
+        detected,
+        attributed: detected && fresh_ok && next_ok,
+    })
+}
+
 fn run_attack(opts: &Options, attack: Attack) -> AttackResult {
     let scene = opts.scene;
     let protocol = opts.protocol;
@@ -325,6 +427,10 @@ fn run_attack(opts: &Options, attack: Attack) -> AttackResult {
                 };
             }
         },
+        Attack::Reauthentication => with_link(opts, false, |sensor, ecu, _| {
+            reauthenticate(opts, sensor, ecu)
+        })
+        .map(|(r, _, _)| r),
         Attack::ForgedCciWrite | Attack::ReplayedCciWrite => {
             with_link(opts, false, |sensor, _ecu, genuine| {
                 let before = sensor.registers().registers().to_vec();

@@ -2,7 +2,7 @@
 
 use ccise::Controller;
 use cse_core::csi2::{HeaderForm, Packets, VirtualChannel};
-use cse_core::{FrameConfig, FusaError, Policy, Profile, SecurityError};
+use cse_core::{FrameConfig, FusaError, KeyId, Policy, Profile, SecurityError};
 use spdm_lite::cert::ChainVerifier;
 use spdm_lite::crypto::{AlgorithmSet, RandomSource, RustCrypto};
 use spdm_lite::msgs::key_update::KeyUpdateOp;
@@ -131,10 +131,33 @@ enum Rx {
 enum Peer<'a> {
     Handshake(Box<Requester<'a, RustCrypto>>),
     Session(Box<RequesterSession<RustCrypto>>),
+    /// The session ended (END_SESSION): its secrets and every key derived from them are gone.
+    Ended,
     Failed,
 }
 
+/// A receiver without keys. A frame's packets all arrive within one `receive_frame` call:
+/// time is counted in frames, and a frame that does not finish by the next one times out.
+fn receiver(protocol: Protocol, vc: VirtualChannel, policy: Policy) -> Rx {
+    match protocol {
+        Protocol::Sep => Rx::Sep(Box::new(cse_sep::Receiver::new(
+            cse_sep::Settings::new(vc),
+            policy,
+            u64::MAX / 4,
+        ))),
+        Protocol::Fsed => Rx::Fsed(Box::new(cse_fsed::Receiver::new(
+            cse_fsed::Settings::new(vc),
+            policy,
+            u64::MAX / 4,
+        ))),
+    }
+}
+
 /// The ECU endpoint.
+///
+/// Its stream and CCISE keys live as long as its SPDM session: after END_SESSION
+/// ([`crate::end_session`]) it holds none and protects or accepts nothing more; a new
+/// authentication needs a new `Ecu` (its requester starts again with GET_VERSION).
 pub struct Ecu<'a> {
     peer: Peer<'a>,
     profile: Profile,
@@ -146,8 +169,13 @@ pub struct Ecu<'a> {
     /// exchange under the new request key.
     cci_pending: Option<u32>,
     rx: Rx,
+    /// What a new receiver is made of (after the session ended, a fresh one holds no key).
+    protocol: Protocol,
+    policy: Policy,
     /// The key generation installed in the receiver, and the key family.
     installed: Option<(u32, cse_core::CipherSuite)>,
+    /// The key id of the last frame the receiver accepted: the sensor's active key id.
+    rx_active: Option<KeyId>,
     scratch: Vec<u8>,
 }
 
@@ -199,20 +227,6 @@ impl<'a> Ecu<'a> {
                 challenge: true,
             },
         )?;
-        // A frame's packets all arrive within one `receive_frame` call: time is counted in
-        // frames, and a frame that does not finish by the next one times out.
-        let rx = match protocol {
-            Protocol::Sep => Rx::Sep(Box::new(cse_sep::Receiver::new(
-                cse_sep::Settings::new(vc),
-                policy,
-                u64::MAX / 4,
-            ))),
-            Protocol::Fsed => Rx::Fsed(Box::new(cse_fsed::Receiver::new(
-                cse_fsed::Settings::new(vc),
-                policy,
-                u64::MAX / 4,
-            ))),
-        };
         Ok(Ecu {
             peer: Peer::Handshake(Box::new(requester)),
             profile: Profile::DRAFT_1,
@@ -220,10 +234,30 @@ impl<'a> Ecu<'a> {
             cci: None,
             cci_generation: 0,
             cci_pending: None,
-            rx,
+            rx: receiver(protocol, vc, policy),
+            protocol,
+            policy,
             installed: None,
+            rx_active: None,
             scratch: vec![0u8; 70_000],
         })
+    }
+
+    /// Whether the ECU holds any stream or CCISE key (none before the session or after it
+    /// ended).
+    pub fn holds_keys(&self) -> bool {
+        self.installed.is_some() || self.cci.is_some()
+    }
+
+    /// Drops every stream and CCISE key: a fresh receiver replaces the old one (its keys,
+    /// replay state and slots dropped and zeroized with it).
+    fn drop_keys(&mut self) {
+        self.rx = receiver(self.protocol, self.vc, self.policy);
+        self.installed = None;
+        self.rx_active = None;
+        self.cci = None;
+        self.cci_pending = None;
+        self.cci_generation = 0;
     }
 
     /// Writes the next SPDM handshake request into `out`.
@@ -260,8 +294,9 @@ impl<'a> Ecu<'a> {
             return Err(LinkError::UnexpectedResponse);
         };
         let session = r.into_session()?;
-        let generation = session.session().key_generation();
-        let ems = session.session().export_master_secret();
+        let live = session.session().ok_or(LinkError::NotAuthenticated)?;
+        let generation = live.key_generation();
+        let ems = live.export_master_secret();
         let k = keys::ccise_keys(ems, &self.profile, generation)?;
         let config = keys::ccise_config(&self.profile, generation);
         self.cci = Some(Controller::new(config, k)?);
@@ -280,7 +315,7 @@ impl<'a> Ecu<'a> {
     /// The current SPDM key generation.
     pub fn key_generation(&self) -> u32 {
         match &self.peer {
-            Peer::Session(s) => s.session().key_generation(),
+            Peer::Session(s) => s.session().map_or(0, |s| s.key_generation()),
             _ => 0,
         }
     }
@@ -320,17 +355,31 @@ impl<'a> Ecu<'a> {
         Ok(cci.seal_write(registers::STREAM_CONFIG, &bytes, out)?.len)
     }
 
+    /// The key id of the next stream key generation: the one after the key id of the last
+    /// frame accepted (the sensor's active key), 0 before any; the rule of
+    /// [`cse_core::keys::KeySlots::next_id`], which the sensor's transmitter applies to the
+    /// same active key. However many KEY_UPDATEs happen between two frames, both ends put the
+    /// newest generation under that one id, which is never the active one.
+    fn next_key_id(&self) -> KeyId {
+        match self.rx_active {
+            Some(id) => KeyId::new((id.get() + 1) % 4).unwrap_or_default(),
+            None => KeyId::default(),
+        }
+    }
+
     fn install(&mut self, generation: u32, family: cse_core::CipherSuite) -> Result<(), LinkError> {
         let vc = self.vc;
         let s = self.session()?;
         let m = keys::stream_material(
-            s.session().export_master_secret(),
+            s.session()
+                .ok_or(LinkError::NotAuthenticated)?
+                .export_master_secret(),
             &Profile::DRAFT_1,
             vc,
             generation,
             family,
         )?;
-        let id = keys::key_id(generation);
+        let id = self.next_key_id();
         match &mut self.rx {
             Rx::Sep(rx) => rx.install_key(id, m)?,
             Rx::Fsed(rx) => rx.install_key(id, m)?,
@@ -349,6 +398,14 @@ impl<'a> Ecu<'a> {
         out: &mut [u8],
     ) -> Result<usize, LinkError> {
         Ok(self.session()?.write_key_update(op, out)?)
+    }
+
+    /// Writes an SPDM END_SESSION request.
+    ///
+    /// # Errors
+    /// [`LinkError::NotAuthenticated`] or [`LinkError::Spdm`].
+    pub fn write_end_session(&mut self, out: &mut [u8]) -> Result<usize, LinkError> {
+        Ok(self.session()?.write_end_session(out)?)
     }
 
     /// Writes an SPDM HEARTBEAT request.
@@ -386,6 +443,13 @@ impl<'a> Ecu<'a> {
             self.cci_pending = Some(after);
         }
         let ev = r?;
+        if ev == SessionEvent::Ended {
+            // The session is over: its secrets are gone from the requester, and every key
+            // derived from them goes now.
+            self.drop_keys();
+            self.peer = Peer::Ended;
+            return Ok(ev);
+        }
         if after != before
             && let Some((g, family)) = self.installed
             && g != after
@@ -398,7 +462,11 @@ impl<'a> Ecu<'a> {
     /// Replaces the CCISE controller by one under the keys of `generation` (counters from 1).
     fn switch_cci(&mut self, generation: u32) -> Result<(), LinkError> {
         let profile = self.profile;
-        let ems = self.session()?.session().export_master_secret();
+        let ems = self
+            .session()?
+            .session()
+            .ok_or(LinkError::NotAuthenticated)?
+            .export_master_secret();
         let k = keys::ccise_keys(ems, &profile, generation)?;
         self.cci = Some(Controller::new(
             keys::ccise_config(&profile, generation),
@@ -418,6 +486,7 @@ impl<'a> Ecu<'a> {
         let mut released: Vec<(u32, Vec<u8>)> = Vec::new();
         let mut held: Vec<Held> = Vec::new();
         let mut complete = None;
+        let mut frame_key = None;
         for p in Packets::new(wire, HeaderForm::Dphy) {
             let raw = match p {
                 Ok(p) => p.raw,
@@ -472,8 +541,12 @@ impl<'a> Ecu<'a> {
                     }
                     while let Some(ev) = rx.poll_event(now) {
                         match ev {
-                            cse_sep::Event::FrameStart { frame_counter, .. } => {
+                            cse_sep::Event::FrameStart {
+                                frame_counter,
+                                config,
+                            } => {
                                 rep.frame_counter = Some(frame_counter);
+                                frame_key = Some(config.key_id);
                             }
                             cse_sep::Event::FrameComplete { clean, .. } => complete = Some(clean),
                             cse_sep::Event::ScopeFailed(f) => {
@@ -531,8 +604,12 @@ impl<'a> Ecu<'a> {
                     }
                     while let Some(ev) = rx.poll_event(now) {
                         match ev {
-                            cse_fsed::Event::FrameStart { frame_counter, .. } => {
+                            cse_fsed::Event::FrameStart {
+                                frame_counter,
+                                config,
+                            } => {
                                 rep.frame_counter = Some(frame_counter);
+                                frame_key = Some(config.key_id);
                             }
                             cse_fsed::Event::FrameComplete { clean, .. } => complete = Some(clean),
                             cse_fsed::Event::ScopeFailed(f) => {
@@ -549,6 +626,9 @@ impl<'a> Ecu<'a> {
                     }
                 }
             }
+        }
+        if frame_key.is_some() {
+            self.rx_active = frame_key;
         }
         if complete != Some(true) {
             rep.note(Finding::NotClean);

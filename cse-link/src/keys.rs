@@ -1,4 +1,4 @@
-//! Link keys from the SPDM export master secret (DESIGN section 8).
+//! Link keys from the SPDM export master secret (`docs/key-hierarchy.md`).
 //!
 //! - Stream keys: `"cse key"` (and `"cse mac key"` for the CMAC suites) and `"cse salt"`, direction
 //!   sensor to controller, the stream's virtual channel, the key generation.
@@ -10,7 +10,10 @@
 //! The key generation is the SPDM session's ([`spdm_lite::session::Session::key_generation`]):
 //! 0 after the handshake, and it grows with every KEY_UPDATE (by 2 for UpdateAllKeys, which
 //! changes both directions). Stream and CCISE keys of one generation come from the same
-//! export master secret with different labels or directions, so they never coincide.
+//! export master secret with different labels or directions, so they never coincide. Every
+//! derivation also takes the SPDM session id (`spdm_lite::export`), and the export master
+//! secret is that session's own: keys of two sessions never coincide, and they are dropped
+//! when their session ends ([`crate::Sensor::handle_spdm`], [`crate::Ecu`]).
 //!
 //! Every intermediate buffer is zeroized.
 
@@ -158,11 +161,16 @@ pub fn ccise_keys(
 pub fn ccise_config(profile: &Profile, generation: u32) -> ccise::Config {
     ccise::Config::new(crate::SENSOR_ADDRESS)
         .with_profile(*profile)
-        .with_key_id(key_id(generation))
+        .with_key_id(ccise_key_id(generation))
 }
 
-/// The key id of key generation `generation` (two key slots, ids cycle through 0..=3).
-pub fn key_id(generation: u32) -> cse_core::KeyId {
+/// The key id bound into the CCISE tags of key generation `generation` (its low two bits).
+///
+/// CCISE has no key slots: both ends replace their whole CCISE session at a key change, and
+/// the key id is only one more input to every tag. Stream key ids are not computed from the
+/// generation: they come from the transmitter's and receiver's key slots (the id after the
+/// active key's, see [`cse_core::keys::KeySlots::next_id`]).
+pub fn ccise_key_id(generation: u32) -> cse_core::KeyId {
     // `generation % 4` is at most 3: always a valid key id.
     cse_core::KeyId::new((generation % 4) as u8).unwrap_or_default()
 }

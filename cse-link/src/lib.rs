@@ -9,7 +9,7 @@
 //!    [`Ecu::handle_spdm_response`]; [`handshake`] drives the loop in one process). The ECU
 //!    checks the sensor's certificate chain with a [`spdm_lite::cert::ChainVerifier`].
 //! 2. **Derive keys**: both ends derive the CCISE keys and the stream keys from the SPDM export
-//!    master secret (DESIGN section 8, labels from [`cse_core::Profile`]), see [`keys`].
+//!    master secret (`docs/key-hierarchy.md`, labels from [`cse_core::Profile`]), see [`keys`].
 //! 3. **Configure**: the ECU writes the stream configuration (SV, suite, tag length and tag
 //!    mode per block) into the sensor's registers with one CCISE-protected write
 //!    ([`Ecu::seal_stream_config`], [`Sensor::handle_cci_write`]); the layout is [`registers`].
@@ -21,7 +21,12 @@
 //!    in the idle key slot, and the sensor switches to it at the next frame boundary. The CCISE
 //!    channel moves to the same generation at the exchange that confirms the new SPDM keys
 //!    (VerifyNewKey): new keys, counters from 1, the old generation's writes refused
-//!    ([`key_update`]).
+//!    ([`key_update`]). Stream key ids come from the key slots (the id after the active one).
+//! 6. **End**: when the SPDM session ends or is reset (END_SESSION, [`end_session`];
+//!    GET_VERSION; a new handshake), the sensor drops every stream and CCISE key and the stream
+//!    configuration at once and protects nothing until a new session has configured it; the
+//!    ECU drops its keys on END_SESSION_ACK. Every key dies with its session
+//!    (`docs/key-hierarchy.md`).
 //!
 //! [`vectors`] builds the golden test vectors that `cse vectors` writes (`docs/vectors.md`).
 //!
@@ -123,7 +128,7 @@ pub fn configure(
 ///   its stream key in the receiver's idle slot, the sensor switches to it at its next frame
 ///   (the key id in the frame tells the receiver which slot).
 /// - **CCISE**: both ends replace their CCISE session by one under the new generation's keys
-///   ([`keys::ccise_keys`], key id [`keys::key_id`] bound into every tag) at VerifyNewKey, the
+///   ([`keys::ccise_keys`], key id [`keys::ccise_key_id`] bound into every tag) at VerifyNewKey, the
 ///   first request under the new SPDM request key: the sensor when that request opens, the ECU
 ///   when its answer arrives. Counters start again at 1, which is safe because the keys are new.
 ///   A write sealed under an older generation, delivered late or replayed, no longer verifies
@@ -154,6 +159,21 @@ pub fn heartbeat(ecu: &mut Ecu<'_>, sensor: &mut Sensor<'_>) -> Result<(), LinkE
     let mut req = vec![0u8; ecu::SPDM_BUF];
     let mut rsp = vec![0u8; ecu::SPDM_BUF];
     let n = ecu.write_heartbeat(&mut req)?;
+    let m = sensor.handle_spdm(&mut req[..n], &mut rsp)?;
+    ecu.handle_session_response(&mut rsp[..m])?;
+    Ok(())
+}
+
+/// Ends the SPDM session (END_SESSION): both ends drop their stream and CCISE keys at once;
+/// the sensor protects nothing more and forgets the stream configuration until a new session
+/// (a new [`Ecu`] that starts again with GET_VERSION) authenticates and configures it.
+///
+/// # Errors
+/// An SPDM failure on either side.
+pub fn end_session(ecu: &mut Ecu<'_>, sensor: &mut Sensor<'_>) -> Result<(), LinkError> {
+    let mut req = vec![0u8; ecu::SPDM_BUF];
+    let mut rsp = vec![0u8; ecu::SPDM_BUF];
+    let n = ecu.write_end_session(&mut req)?;
     let m = sensor.handle_spdm(&mut req[..n], &mut rsp)?;
     ecu.handle_session_response(&mut rsp[..m])?;
     Ok(())

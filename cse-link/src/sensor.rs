@@ -3,7 +3,7 @@
 
 use ccise::{SimSensor, Target};
 use cse_core::csi2::{HeaderForm, Packets, VirtualChannel};
-use cse_core::{Block, CipherSuite, FrameConfig, Profile};
+use cse_core::{Block, CipherSuite, FrameConfig, KeyId, Profile};
 use spdm_lite::cert::encode_spdm_chain;
 use spdm_lite::crypto::{AlgorithmSet, EcdsaSigningKey, RandomSource, RustCrypto};
 use spdm_lite::responder::{Responder, ResponderConfig};
@@ -71,8 +71,10 @@ pub struct Sensor<'a> {
     /// request under the new request key.
     cci_pending: Option<u32>,
     tx: Tx,
-    /// (generation, key family suite) of the active stream key.
-    active: Option<(u32, CipherSuite)>,
+    /// (generation, key family suite, key id) of the active stream key.
+    active: Option<(u32, CipherSuite, KeyId)>,
+    /// The SPDM session the stream and CCISE keys belong to.
+    session_id: Option<u32>,
     scratch: Vec<u8>,
     frame_number: u16,
 }
@@ -84,6 +86,7 @@ impl core::fmt::Debug for Sensor<'_> {
             .field("active", &self.active)
             .field("cci_generation", &self.cci_generation)
             .field("cci_pending", &self.cci_pending)
+            .field("session_id", &self.session_id)
             .finish_non_exhaustive()
     }
 }
@@ -131,6 +134,7 @@ impl<'a> Sensor<'a> {
             cci_pending: None,
             tx,
             active: None,
+            session_id: None,
             scratch: vec![0u8; 70_000],
             frame_number: 0,
         })
@@ -138,6 +142,14 @@ impl<'a> Sensor<'a> {
 
     /// Handles one SPDM request (MCTP message) and writes the response into `out`; derives the
     /// CCISE keys when the session is established.
+    ///
+    /// Keys live as long as the session that made them: whenever the SPDM session ends or is
+    /// reset (END_SESSION, GET_VERSION, a handshake that starts again), the stream and CCISE
+    /// keys are dropped (zeroized) at once, together with the stream configuration that
+    /// session wrote, and nothing more is protected until a new session is established and
+    /// has configured the stream again ([`Sensor::transmit_frame`] then fails with
+    /// [`LinkError::NotAuthenticated`] or [`LinkError::NotConfigured`]). A new session derives
+    /// new keys from its own export master secret and id.
     ///
     /// After a KEY_UPDATE request moved the session to a new key generation, the CCISE target
     /// moves to that generation (new keys, fresh counters, the old target dropped) when the
@@ -149,23 +161,53 @@ impl<'a> Sensor<'a> {
     pub fn handle_spdm(&mut self, msg: &mut [u8], out: &mut [u8]) -> Result<usize, LinkError> {
         let secured = msg.first() == Some(&spdm_lite::record::MCTP_SECURED);
         let before = self.responder.session().map(|s| s.key_generation());
-        let n = self.responder.handle(msg, out)?;
-        let Some(s) = self.responder.session() else {
-            // No session (any more): no CCISE keys either.
-            self.cci = None;
-            self.cci_pending = None;
-            return Ok(n);
+        let r = self.responder.handle(msg, out);
+        // Whatever the result: a request may have ended the session (GET_VERSION resets the
+        // responder before it answers).
+        let now = self
+            .responder
+            .session()
+            .map(|s| (s.id(), s.key_generation()));
+        let Some((id, after)) = now else {
+            self.drop_keys();
+            return Ok(r?);
         };
-        let after = s.key_generation();
-        if self.cci.is_none() || before.is_none() {
-            // A session was just established.
+        if before.is_none() || self.session_id != Some(id) {
+            // A session was just established: nothing of an earlier one survives.
+            self.drop_keys();
+            self.session_id = Some(id);
             self.switch_cci(after)?;
         } else if before != Some(after) {
             self.cci_pending = Some(after);
-        } else if secured && self.cci_pending == Some(after) {
+        } else if r.is_ok() && secured && self.cci_pending == Some(after) {
             self.switch_cci(after)?;
         }
-        Ok(n)
+        Ok(r?)
+    }
+
+    /// Drops (and so zeroizes) every stream and CCISE key and the stream configuration the
+    /// session wrote: the session they belong to is over.
+    fn drop_keys(&mut self) {
+        match &mut self.tx {
+            Tx::Sep(tx) => tx.clear_keys(),
+            Tx::Fsed(tx) => tx.clear_keys(),
+        }
+        self.active = None;
+        self.cci = None;
+        self.cci_pending = None;
+        self.cci_generation = 0;
+        self.session_id = None;
+        // "config valid" cleared: the next session configures the stream itself.
+        let _ = self.regs.poke(registers::STREAM_CONFIG, 0);
+    }
+
+    /// Whether the sensor holds any stream or CCISE key (none without a live session).
+    pub fn holds_keys(&self) -> bool {
+        let stream = match &self.tx {
+            Tx::Sep(tx) => tx.has_keys(),
+            Tx::Fsed(tx) => tx.has_keys(),
+        };
+        stream || self.cci.is_some()
     }
 
     /// Replaces the CCISE target by one under the keys of `generation` (counters from 1).
@@ -209,17 +251,19 @@ impl<'a> Sensor<'a> {
         &mut self.regs
     }
 
-    /// The stream configuration the registers hold now.
+    /// The stream configuration the registers hold now, with the key id of the active stream
+    /// key (0 before the first frame).
     ///
     /// # Errors
-    /// As [`registers::decode`].
+    /// As [`registers::decode`]; [`LinkError::NotAuthenticated`] without a session.
     pub fn stream_config(&self) -> Result<FrameConfig, LinkError> {
+        self.generation()?;
         let at = usize::from(registers::STREAM_CONFIG);
-        let generation = self.generation()?;
+        let id = self.active.map(|(_, _, id)| id).unwrap_or_default();
         registers::decode(
             &self.profile,
             self.regs.registers().get(at..).unwrap_or(&[]),
-            keys::key_id(generation),
+            id,
         )
     }
 
@@ -232,9 +276,11 @@ impl<'a> Sensor<'a> {
     }
 
     /// Configures the transmitter for the next frame from the registers, and switches to a new
-    /// key generation if the SPDM session has one (a frame boundary).
+    /// key generation if the SPDM session has one (a frame boundary). The new key goes into
+    /// the idle slot under the key id the slots give ([`cse_sep::Transmitter::next_key_id`]:
+    /// the one after the active key's), never the active one.
     fn begin_frame(&mut self) -> Result<(), LinkError> {
-        let config = self.stream_config()?;
+        let mut config = self.stream_config()?;
         let family = [Block::Top, Block::Image, Block::Bottom]
             .iter()
             .map(|b| config.block(*b))
@@ -244,7 +290,7 @@ impl<'a> Sensor<'a> {
         let generation = self.generation()?;
         let switch = match self.active {
             None => true,
-            Some((g, fam)) => {
+            Some((g, fam, _)) => {
                 if g == generation
                     && (fam.key_size() != family.key_size() || fam.mac() != family.mac())
                 {
@@ -265,19 +311,23 @@ impl<'a> Sensor<'a> {
                 generation,
                 family,
             )?;
-            let id = keys::key_id(generation);
-            match &mut self.tx {
+            let id = match &mut self.tx {
                 Tx::Sep(tx) => {
                     let _ = tx.retire_key();
+                    let id = tx.next_key_id();
                     tx.install_key(id, m)?;
+                    id
                 }
                 Tx::Fsed(tx) => {
                     let _ = tx.retire_key();
+                    let id = tx.next_key_id();
                     tx.install_key(id, m)?;
+                    id
                 }
-            }
-            self.active = Some((generation, family));
+            };
+            self.active = Some((generation, family, id));
         }
+        config.key_id = self.active.map(|(_, _, id)| id).unwrap_or_default();
         match &mut self.tx {
             Tx::Sep(tx) => tx.set_config(config)?,
             Tx::Fsed(tx) => tx.set_config(config)?,
@@ -290,7 +340,9 @@ impl<'a> Sensor<'a> {
     /// frame start.
     ///
     /// # Errors
-    /// [`LinkError::NotConfigured`] before the ECU configured the stream; transmitter errors.
+    /// [`LinkError::NotAuthenticated`] without a session (nothing is written to `wire`);
+    /// [`LinkError::NotConfigured`] before the session's ECU configured the stream;
+    /// transmitter errors.
     pub fn transmit_frame(
         &mut self,
         originals: &[u8],

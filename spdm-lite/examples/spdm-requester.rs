@@ -183,10 +183,13 @@ fn run() -> Result<(), String> {
         }
     }
     let mut sess = req.into_session().map_err(|e| e.to_string())?;
+    let (id, set) = sess
+        .session()
+        .map(|x| (x.id(), x.algorithms()))
+        .ok_or("no session")?;
     println!(
-        "{LOG} session established: id 0x{:08x}, set {}",
-        sess.session().id(),
-        set_name(sess.session().algorithms())
+        "{LOG} session established: id 0x{id:08x}, set {}",
+        set_name(set)
     );
 
     session_step(&mut s, &mut sess, "HEARTBEAT", |x, b| x.write_heartbeat(b))?;

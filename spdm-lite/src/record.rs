@@ -30,12 +30,23 @@ pub const OVERHEAD: usize = HEADER_LEN + 2 + 1 + AEAD_TAG_LEN;
 pub const MAX_PAD: usize = 32;
 
 /// Keys and sequence number of one direction of a session.
-#[derive(Debug)]
+///
+/// Its `Debug` output shows the AEAD and the sequence number only: the key and the IV are
+/// secrets.
 pub struct DirectionKeys {
     aead: AeadAlgo,
     key: Secret,
     iv: [u8; AEAD_IV_LEN],
     seq: u64,
+}
+
+impl core::fmt::Debug for DirectionKeys {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("DirectionKeys")
+            .field("aead", &self.aead)
+            .field("seq", &self.seq)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Drop for DirectionKeys {

@@ -282,10 +282,9 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
         match self.state {
             St::Established(session) => Ok(RequesterSession {
                 provider: self.provider,
-                session,
+                session: Some(session),
                 pending: None,
                 tag: 0,
-                ended: false,
             }),
             _ => Err(Error::UnexpectedMessage),
         }
@@ -955,35 +954,44 @@ enum Pending {
 }
 
 /// The requester's side of an established session: one request outstanding at a time.
+///
+/// When END_SESSION_ACK arrives the [`Session`] is dropped, and with it (zeroized) its
+/// application secrets, AEAD keys and IVs and its export master secret: nothing derived from
+/// the ended session stays readable ([`RequesterSession::session`] returns `None`).
 #[derive(Debug)]
 pub struct RequesterSession<P: CryptoProvider> {
     provider: P,
-    session: Session,
+    /// `None` once the session ended.
+    session: Option<Session>,
     pending: Option<Pending>,
     tag: u8,
-    ended: bool,
 }
 
 impl<P: CryptoProvider> RequesterSession<P> {
-    /// The session (id, algorithms, export master secret).
-    pub fn session(&self) -> &Session {
-        &self.session
+    /// The session (id, algorithms, export master secret), or `None` after END_SESSION_ACK.
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
     }
 
-    /// Whether END_SESSION_ACK arrived.
+    /// Whether END_SESSION_ACK arrived (the session and its secrets are gone).
     pub fn is_ended(&self) -> bool {
-        self.ended
+        self.session.is_none()
     }
 
     fn write(&mut self, m: &dyn Encode, p: Pending, out: &mut [u8]) -> Result<usize, Error> {
-        if self.pending.is_some() || self.ended {
+        if self.pending.is_some() || self.session.is_none() {
             return Err(Error::UnexpectedMessage);
         }
         let n = m.encode(
             out.get_mut(record::SPDM_OFFSET..)
                 .ok_or(crate::EncodeError::BufferTooSmall)?,
         )?;
-        let len = self.session.seal_in_place(&self.provider, out, n)?;
+        let provider = &self.provider;
+        let len = self
+            .session
+            .as_mut()
+            .ok_or(Error::UnexpectedMessage)?
+            .seal_in_place(provider, out, n)?;
         self.pending = Some(p);
         Ok(len)
     }
@@ -1053,14 +1061,16 @@ impl<P: CryptoProvider> RequesterSession<P> {
         }
         // The ACK of UpdateAllKeys comes under the next response key: install it once (a
         // forged record that fails to open does not make us derive again).
+        let provider = &self.provider;
+        let session = self.session.as_mut().ok_or(Error::UnexpectedMessage)?;
         let pending = if let Pending::KeyUpdate(KeyUpdateOp::UPDATE_ALL_KEYS, tag) = pending {
-            self.session.update(&self.provider, Dir::Response)?;
+            session.update(provider, Dir::Response)?;
             self.pending = Some(Pending::AllKeysSwitched(tag));
             Pending::AllKeysSwitched(tag)
         } else {
             pending
         };
-        let m = self.session.open(&self.provider, rec)?;
+        let m = session.open(provider, rec)?;
         self.pending = None;
         let m = check_error(m)?;
         match pending {
@@ -1079,13 +1089,14 @@ impl<P: CryptoProvider> RequesterSession<P> {
                     return Err(Error::UnexpectedMessage);
                 }
                 if matches!(op, KeyUpdateOp::UPDATE_KEY | KeyUpdateOp::UPDATE_ALL_KEYS) {
-                    self.session.update(&self.provider, Dir::Request)?;
+                    session.update(provider, Dir::Request)?;
                 }
                 Ok(SessionEvent::KeyUpdated(op))
             }
             Pending::EndSession => {
                 EndSessionAck::parse(m).map_err(|_| Error::UnexpectedMessage)?;
-                self.ended = true;
+                // The session is over: drop (and so zeroize) every secret it held.
+                self.session = None;
                 Ok(SessionEvent::Ended)
             }
         }

@@ -30,7 +30,9 @@ pub(crate) enum Dir {
 }
 
 /// An established session after FINISH_RSP or PSK_EXCHANGE_RSP / PSK_FINISH_RSP.
-#[derive(Debug)]
+///
+/// Not `Clone`; every secret in it (application secrets, AEAD keys and IVs, the export master
+/// secret) is zeroized when it drops, and its `Debug` output shows none of them.
 pub struct Session {
     id: u32,
     role: Role,
@@ -42,6 +44,19 @@ pub struct Session {
     rsp_keys: DirectionKeys,
     export: ExportMasterSecret,
     key_generation: u32,
+}
+
+impl core::fmt::Debug for Session {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("role", &self.role)
+            .field("version", &self.version)
+            .field("algorithms", &self.set)
+            .field("key_generation", &self.key_generation)
+            .field("sequence_numbers", &self.sequence_numbers())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Session {
@@ -65,7 +80,7 @@ impl Session {
             rsp_secret: data.response,
             req_keys,
             rsp_keys,
-            export: ExportMasterSecret::new(data.export_master, set.hash, version),
+            export: ExportMasterSecret::new(data.export_master, set.hash, version, id),
             key_generation: 0,
         })
     }
@@ -90,7 +105,8 @@ impl Session {
         self.set
     }
 
-    /// The export master secret (DESIGN section 8 derives the link keys from it).
+    /// The export master secret of this session, bound to its id: the link keys of
+    /// `docs/key-hierarchy.md` are derived from it and die with the session.
     pub fn export_master_secret(&self) -> &ExportMasterSecret {
         &self.export
     }

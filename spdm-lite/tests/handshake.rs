@@ -184,12 +184,12 @@ fn full_run(set: AlgorithmSet, mode: Mode, in_clear: bool) {
     }
     assert_eq!(rsp.state_name(), "Established");
     let mut s = req.into_session().unwrap();
-    assert_eq!(s.session().algorithms(), set);
-    assert_eq!(s.session().id(), rsp.session().unwrap().id());
+    assert_eq!(s.session().unwrap().algorithms(), set);
+    assert_eq!(s.session().unwrap().id(), rsp.session().unwrap().id());
 
     let check_export = |s: &RequesterSession<RustCrypto>,
                         rsp: &Responder<'_, RustCrypto, EcdsaSigningKey>| {
-        let a = s.session().export_master_secret();
+        let a = s.session().unwrap().export_master_secret();
         let b = rsp.session().unwrap().export_master_secret();
         assert_eq!(a.as_bytes(), b.as_bytes());
         let profile = cse_core::Profile::DRAFT_1;
@@ -227,18 +227,18 @@ fn full_run(set: AlgorithmSet, mode: Mode, in_clear: bool) {
         SessionEvent::HeartbeatAck
     );
     for op in [KeyUpdateOp::UPDATE_KEY, KeyUpdateOp::UPDATE_ALL_KEYS] {
-        let before = s.session().key_generation();
+        let before = s.session().unwrap().key_generation();
         assert_eq!(
             session_exchange(&mut s, &mut rsp, |s, o| s.write_key_update(op, o)).unwrap(),
             SessionEvent::KeyUpdated(op)
         );
-        assert!(s.session().key_generation() > before);
+        assert!(s.session().unwrap().key_generation() > before);
         assert_eq!(
             rsp.session().unwrap().key_generation(),
-            s.session().key_generation()
+            s.session().unwrap().key_generation()
         );
         // VerifyNewKey goes under the new request key, seq 0.
-        assert_eq!(s.session().sequence_numbers().0, 0);
+        assert_eq!(s.session().unwrap().sequence_numbers().0, 0);
         assert_eq!(
             session_exchange(&mut s, &mut rsp, |s, o| s
                 .write_key_update(KeyUpdateOp::VERIFY_NEW_KEY, o))

@@ -665,42 +665,59 @@ fn export_helper_is_hkdf_expand_over_bin_concat_with_profile_labels() {
     let sec = section(KEX);
     let sched = section_after(sec, "\"schedule\"");
     let raw = value(sched, "export_master_secret");
-    let ems = ExportMasterSecret::new(
-        Secret::from_slice(&raw).unwrap(),
-        HashAlgo::Sha256,
-        Version::V12,
-    );
     let vc = VirtualChannel::new(3).unwrap();
     let profile = cse_core::Profile::DRAFT_1;
     let mut seen = Vec::new();
-    for purpose in [
-        LinkKeyPurpose::StreamKey,
-        LinkKeyPurpose::StreamSalt,
-        LinkKeyPurpose::StreamMacKey,
-        LinkKeyPurpose::CciseKey,
-    ] {
-        for dir in [
-            cse_core::Direction::SensorToController,
-            cse_core::Direction::ControllerToSensor,
+    // Two sessions with the same secret but other ids (a defence in depth: a real new session
+    // also has a new export master secret) never share a key.
+    for session_id in [0xFFFE_FFFFu32, 0x0001_0002] {
+        let ems = ExportMasterSecret::new(
+            Secret::from_slice(&raw).unwrap(),
+            HashAlgo::Sha256,
+            Version::V12,
+            session_id,
+        );
+        assert_eq!(ems.session_id(), session_id);
+        for purpose in [
+            LinkKeyPurpose::StreamKey,
+            LinkKeyPurpose::StreamSalt,
+            LinkKeyPurpose::StreamMacKey,
+            LinkKeyPurpose::CciseKey,
         ] {
-            for generation in [0u32, 1] {
-                let mut out = [0u8; 16];
-                ems.derive_link_key(&P, &profile, purpose, dir, vc, generation, &mut out)
-                    .unwrap();
-                // Independent HKDF-Expand (one block): HMAC(prk, info ‖ 0x01).
-                let mut info = vec![16u8, 0];
-                info.extend_from_slice(b"spdm1.2 ");
-                info.extend_from_slice(purpose.label(&profile).as_bytes());
-                info.extend_from_slice(&link_key_context(dir, vc, generation));
-                info.push(1);
-                let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&raw).unwrap();
-                mac.update(&info);
-                assert_eq!(out, mac.finalize().into_bytes()[..16]);
-                assert!(
-                    !seen.contains(&out),
-                    "two purposes/contexts gave the same key"
-                );
-                seen.push(out);
+            for dir in [
+                cse_core::Direction::SensorToController,
+                cse_core::Direction::ControllerToSensor,
+            ] {
+                for generation in [0u32, 1] {
+                    let mut out = [0u8; 16];
+                    ems.derive_link_key(&P, &profile, purpose, dir, vc, generation, &mut out)
+                        .unwrap();
+                    // Independent HKDF-Expand (one block): HMAC(prk, info ‖ 0x01), the
+                    // context spelled out byte by byte.
+                    let mut info = vec![16u8, 0];
+                    info.extend_from_slice(b"spdm1.2 ");
+                    info.extend_from_slice(purpose.label(&profile).as_bytes());
+                    let context = [
+                        [dir as u8, 3].as_slice(),
+                        &generation.to_le_bytes(),
+                        &session_id.to_le_bytes(),
+                    ]
+                    .concat();
+                    assert_eq!(
+                        link_key_context(dir, vc, generation, session_id)[..],
+                        context[..]
+                    );
+                    info.extend_from_slice(&context);
+                    info.push(1);
+                    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&raw).unwrap();
+                    mac.update(&info);
+                    assert_eq!(out, mac.finalize().into_bytes()[..16]);
+                    assert!(
+                        !seen.contains(&out),
+                        "two purposes/contexts/sessions gave the same key"
+                    );
+                    seen.push(out);
+                }
             }
         }
     }

@@ -144,4 +144,32 @@ impl<K> KeySlots<K> {
     pub fn active_id(&self) -> Option<KeyId> {
         self.active().map(|(id, _)| id)
     }
+
+    /// The id the next key generation gets: the one after the active key's id (ids cycle
+    /// 0, 1, 2, 3), so it is never the active id and differs from the generation before it
+    /// too; 0 with no active key.
+    ///
+    /// Two installs of further generations before any activation get the same id, and the
+    /// second replaces the first in the idle slot: a peer that follows the same rule from the
+    /// same active key (the one of the last frame) picks the same id, however many rekeys
+    /// happened between two frames.
+    pub fn next_id(&self) -> KeyId {
+        match self.active_id() {
+            // `(id + 1) % 4` is at most 3: always a valid key id.
+            Some(id) => KeyId::new((id.get() + 1) % 4).unwrap_or_default(),
+            None => KeyId::default(),
+        }
+    }
+
+    /// Drops every key (each wiped by its own `Drop`) and leaves no key active: the end of the
+    /// session the keys belong to.
+    pub fn clear(&mut self) {
+        self.slots = [None, None];
+        self.active = None;
+    }
+
+    /// Whether no key is installed.
+    pub fn is_empty(&self) -> bool {
+        self.slots.iter().all(Option::is_none)
+    }
 }

@@ -3,7 +3,7 @@
 use cse_core::csi2::VirtualChannel;
 use cse_core::{Block, FusaError, Policy, Profile, ScopeKind, SecurityError};
 
-use super::{CaptureError, CapturePacket, Framing, KeyFile, scan};
+use super::{CaptureError, CapturePacket, Framing, KeyFile, capture_nonce, scan};
 use crate::Protocol;
 
 /// The verdict on one packet of a capture.
@@ -52,6 +52,10 @@ pub enum Verdict {
     /// Not verified: no keys, not protected, another virtual channel, or a scope that never
     /// closed.
     NotVerified(String),
+    /// The capture header written by `cse protect`: the nonce the capture's keys are derived
+    /// with (not authenticated itself: a changed nonce gives other keys, and no packet
+    /// verifies).
+    CaptureHeader,
 }
 
 impl Verdict {
@@ -63,6 +67,7 @@ impl Verdict {
                 | Verdict::ScopeVerified { .. }
                 | Verdict::BoundByFrameHeader
                 | Verdict::Unprotected
+                | Verdict::CaptureHeader
         )
     }
 
@@ -83,6 +88,7 @@ impl Verdict {
             Verdict::Malformed(_) => "MALFORMED",
             Verdict::Rejected(_) => "REJECTED",
             Verdict::NotVerified(_) => "not verified",
+            Verdict::CaptureHeader => "capture header (nonce)",
         }
     }
 
@@ -207,9 +213,12 @@ impl Analysis {
             && self.rows.iter().all(|r| r.verdict.is_ok())
     }
 
-    /// Rows whose verdict is good.
+    /// Rows of packets that verified or were allowed (the capture header is not counted).
     pub fn good_rows(&self) -> usize {
-        self.rows.iter().filter(|r| r.verdict.is_ok()).count()
+        self.rows
+            .iter()
+            .filter(|r| r.verdict.is_ok() && r.verdict != Verdict::CaptureHeader)
+            .count()
     }
 }
 
@@ -315,6 +324,8 @@ struct State {
     /// FSED: FS, FE and frame headers waiting for the frame's header to be authenticated.
     sync_pending: Vec<(usize, Option<Vec<u8>>)>,
     frame_authenticated: bool,
+    /// The row of the capture header, which the receiver never sees.
+    header: Option<usize>,
 }
 
 impl State {
@@ -479,7 +490,21 @@ pub fn analyse(
         frame_open: None,
         sync_pending: Vec::new(),
         frame_authenticated: false,
+        header: None,
     };
+    // The capture header of `cse protect`: the first packet, carrying the nonce the capture's
+    // keys are derived from. A capture without one (from a sensor or RTL fed the key file's
+    // keys directly) is verified under the key file's keys.
+    let nonce = packets.first().and_then(|p| capture_nonce(p, capture));
+    if let (Some(_), Some(row)) = (nonce, st.rows.first_mut()) {
+        row.verdict = Verdict::CaptureHeader;
+        st.header = Some(0);
+    }
+    let derived = match (keys, nonce) {
+        (Some(k), Some(n)) => Some(k.for_capture(&n)?),
+        _ => None,
+    };
+    let keys = derived.as_ref().or(keys);
     let keyed = keys.is_some();
     match (keys, protocol) {
         (None, _) => {}
@@ -554,6 +579,9 @@ fn finish(st: &mut State) {
 
 /// Whether the receiver should see this row; rows it must not see get their verdict here.
 fn feed<'a>(st: &mut State, capture: &'a [u8], i: usize, vc: VirtualChannel) -> Option<&'a [u8]> {
+    if st.header == Some(i) {
+        return None;
+    }
     let row = st.rows.get(i)?;
     if let Framing::Malformed(_) = row.packet.framing {
         return None;

@@ -240,24 +240,102 @@ impl KeyFile {
     }
 
     /// The text of a key file holding `key`, `mac_key` (when given), `salt` and `key_id`.
+    /// Every temporary that holds hex of a secret is zeroized.
     pub fn render(
         key: &[u8],
         mac_key: Option<&[u8]>,
         salt: &[u8],
         key_id: u8,
     ) -> Zeroizing<String> {
-        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-        let mut s = Zeroizing::new(String::new());
-        s.push_str("# cse stream key file (docs/capture.md). Keep it secret.\n");
-        s.push_str(&format!("key = {}\n", hex(key)));
-        if let Some(m) = mac_key {
-            s.push_str(&format!("mac_key = {}\n", hex(m)));
+        fn line(s: &mut String, name: &str, bytes: &[u8]) {
+            s.push_str(name);
+            s.push_str(" = ");
+            for b in bytes {
+                // Two hex digits straight into the zeroizing string: no temporary copy.
+                for nibble in [b >> 4, b & 0x0F] {
+                    s.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+                }
+            }
+            s.push('\n');
         }
-        s.push_str(&format!("salt = {}\n", hex(salt)));
-        s.push_str(&format!("key_id = {key_id}\n"));
+        let mut s = Zeroizing::new(String::with_capacity(256));
+        s.push_str("# cse stream key file (docs/capture.md). Keep it secret.\n");
+        line(&mut s, "key", key);
+        if let Some(m) = mac_key {
+            line(&mut s, "mac_key", m);
+        }
+        line(&mut s, "salt", salt);
+        s.push_str("key_id = ");
+        s.push(char::from(b'0' + key_id.min(9)));
+        s.push('\n');
         s
     }
+
+    /// The keys of one protected capture: `key`, `mac_key` and `salt` derived from this file's
+    /// with the capture's `nonce` (`docs/capture.md`, "Per-capture keys"), same key id.
+    ///
+    /// ```text
+    /// PRK  = HKDF-Extract-SHA-256(salt = nonce, IKM = key ‖ salt ‖ mac_key (when present))
+    /// key' = HKDF-Expand-SHA-256(PRK, "cse-rs capture v1 key", len(key))
+    /// mac' = HKDF-Expand-SHA-256(PRK, "cse-rs capture v1 mac key", len(mac_key))
+    /// salt'= HKDF-Expand-SHA-256(PRK, "cse-rs capture v1 salt", 12)
+    /// ```
+    ///
+    /// # Errors
+    /// [`CaptureError::KeySuite`] if the derivation fails (it cannot for a parsed file).
+    pub fn for_capture(&self, nonce: &[u8; CAPTURE_NONCE_LEN]) -> Result<KeyFile, CaptureError> {
+        use spdm_lite::crypto::{CryptoProvider, HashAlgo, RustCrypto};
+        let fail = |e: spdm_lite::CryptoError| CaptureError::KeySuite(e.to_string());
+        let mut ikm = Zeroizing::new(Vec::with_capacity(76));
+        ikm.extend_from_slice(self.key.expose_secret());
+        ikm.extend_from_slice(self.salt.as_bytes());
+        if let Some(m) = &self.mac_key {
+            ikm.extend_from_slice(m.expose_secret());
+        }
+        let prk = RustCrypto
+            .hkdf_extract(HashAlgo::Sha256, nonce, &ikm)
+            .map_err(fail)?;
+        let expand = |label: &str, len: usize| -> Result<Zeroizing<Vec<u8>>, CaptureError> {
+            let mut out = Zeroizing::new(vec![0u8; len]);
+            RustCrypto
+                .hkdf_expand(
+                    HashAlgo::Sha256,
+                    prk.as_bytes(),
+                    &[CAPTURE_LABEL, label.as_bytes()],
+                    &mut out,
+                )
+                .map_err(fail)?;
+            Ok(out)
+        };
+        let key_of = |label: &str, k: &SecretKey| -> Result<SecretKey, CaptureError> {
+            let bytes = expand(label, k.size().len())?;
+            SecretKey::from_slice(k.size(), &bytes)
+                .map_err(|e| CaptureError::KeySuite(e.to_string()))
+        };
+        let key = key_of("key", &self.key)?;
+        let mac_key = match &self.mac_key {
+            Some(m) => Some(key_of("mac key", m)?),
+            None => None,
+        };
+        let salt_bytes = expand("salt", 12)?;
+        let mut salt = [0u8; 12];
+        salt.copy_from_slice(&salt_bytes);
+        let derived = KeyFile {
+            key,
+            mac_key,
+            salt: Salt::new(salt),
+            key_id: self.key_id,
+        };
+        salt.zeroize();
+        Ok(derived)
+    }
 }
+
+/// Bytes of the fresh random value of a protected capture.
+pub const CAPTURE_NONCE_LEN: usize = 16;
+
+/// The prefix of every per-capture HKDF-Expand info string.
+const CAPTURE_LABEL: &[u8] = b"cse-rs capture v1 ";
 
 #[cfg(test)]
 mod tests {

@@ -2,8 +2,9 @@
 //! `cse protect`, `cse verify` and `cse inspect`; the format is in `docs/capture.md`).
 //!
 //! A capture is CSI-2 packets in D-PHY form, back to back, exactly as on the wire, with no file
-//! header: short packets are 4 bytes, long packets a 4-byte header (with ECC), the payload and
-//! the CRC-16 footer (least significant byte first). [`scan`] splits a capture into packets
+//! header (`protect` writes its nonce in a first CSI-2 packet, [`capture_nonce`]): short
+//! packets are 4 bytes, long packets a 4-byte header (with ECC), the payload and the CRC-16
+//! footer (least significant byte first). [`scan`] splits a capture into packets
 //! without stopping at the first CRC error (the header still says where the next packet
 //! starts); a header the ECC cannot correct, or a packet cut by the end of the file, ends the
 //! scan with one last [`CapturePacket`] that covers the remaining bytes, so nothing is dropped.
@@ -20,8 +21,10 @@ mod protect;
 mod render;
 
 pub use analyse::{Analysis, FrameFinding, Row, RowStatus, Verdict, analyse, detect_protocol};
-pub use keyfile::KeyFile;
-pub use protect::{ProtectOptions, RawFormat, RawInput, protect, raw_to_capture};
+pub use keyfile::{CAPTURE_NONCE_LEN, KeyFile};
+pub use protect::{
+    ProtectOptions, RawFormat, RawInput, protect, protect_with_nonce, raw_to_capture,
+};
 pub use render::{fields, inspect_json, inspect_text, summary};
 
 use cse_core::Profile;
@@ -144,6 +147,24 @@ impl CapturePacket {
             None => "unreadable header".into(),
         }
     }
+}
+
+/// Data type of the capture header packet: CSI-2 user-defined 8-bit data type 1.
+pub const HEADER_DT: DataType = DataType(0x30);
+
+/// The first 16 payload bytes of the capture header packet.
+pub const HEADER_MAGIC: &[u8; 16] = b"cse-rs capture 1";
+
+/// The nonce of a capture header: `packet` is a long packet of data type [`HEADER_DT`] whose
+/// 32-byte payload is [`HEADER_MAGIC`] followed by the nonce (`docs/capture.md` section 1).
+pub fn capture_nonce(packet: &CapturePacket, capture: &[u8]) -> Option<[u8; CAPTURE_NONCE_LEN]> {
+    if packet.framing != Framing::Ok || packet.repr?.data_type != HEADER_DT {
+        return None;
+    }
+    let payload = packet.bytes(capture).get(4..)?;
+    let payload = payload.get(..payload.len().checked_sub(2)?)?;
+    let nonce = payload.strip_prefix(&HEADER_MAGIC[..])?;
+    nonce.try_into().ok()
 }
 
 /// Decodes the header at the start of `rest` through its ECC, without length or CRC checks.

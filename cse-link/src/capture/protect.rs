@@ -3,7 +3,7 @@
 use cse_core::csi2::{DataType, Emitter, HeaderForm, VirtualChannel};
 use cse_core::{Block, FrameConfig, Profile};
 
-use super::{CaptureError, Framing, KeyFile, scan};
+use super::{CAPTURE_NONCE_LEN, CaptureError, Framing, HEADER_DT, HEADER_MAGIC, KeyFile, scan};
 use crate::Protocol;
 
 /// A raw pixel format accepted as input, in CSI-2 packed form.
@@ -155,15 +155,38 @@ pub struct ProtectOptions {
 /// Protects a capture of plain CSI-2 packets (one virtual channel, whole frames FS..FE) and
 /// returns the protected capture.
 ///
+/// No keystream is ever reused: every call draws a fresh 16-byte nonce from the operating
+/// system, protects under keys derived from the key file and that nonce
+/// ([`KeyFile::for_capture`]) and writes the nonce first, in a capture header packet that
+/// `verify` and `inspect` read ([`super::capture_nonce`]).
+///
+/// # Errors
+/// As [`protect_with_nonce`]; [`CaptureError::Options`] when the system has no random source.
+pub fn protect(
+    capture: &[u8],
+    keys: &KeyFile,
+    opts: &ProtectOptions,
+) -> Result<Vec<u8>, CaptureError> {
+    let mut nonce = [0u8; CAPTURE_NONCE_LEN];
+    getrandom::fill(&mut nonce)
+        .map_err(|e| CaptureError::Options(format!("no random source for the nonce: {e}")))?;
+    protect_with_nonce(capture, keys, opts, &nonce)
+}
+
+/// [`protect`] with a given nonce (reproducible test vectors). **Hazmat**: two calls with the
+/// same key file, nonce and input geometry use the same IVs under the same keys; never reuse
+/// a nonce for different data.
+///
 /// # Errors
 /// [`CaptureError::Empty`]; [`CaptureError::Malformed`] for a packet that is not valid CSI-2;
 /// [`CaptureError::Refused`] for a packet the transmitter refuses (another VC, outside a frame,
 /// already protected, ...), naming its index and offset; [`CaptureError::UnfinishedFrame`];
 /// [`CaptureError::KeySuite`] / [`CaptureError::Options`] for keys or options that do not fit.
-pub fn protect(
+pub fn protect_with_nonce(
     capture: &[u8],
     keys: &KeyFile,
     opts: &ProtectOptions,
+    nonce: &[u8; CAPTURE_NONCE_LEN],
 ) -> Result<Vec<u8>, CaptureError> {
     if capture.is_empty() {
         return Err(CaptureError::Empty);
@@ -204,6 +227,7 @@ pub fn protect(
         (None, None) => return Err(CaptureError::Empty),
     };
     check_vc(vc)?;
+    let keys = &keys.for_capture(nonce)?;
     let mut tx = match opts.protocol {
         Protocol::Sep => {
             let mut t = cse_sep::Transmitter::new(cse_sep::Settings::new(vc), opts.first_frame);
@@ -223,6 +247,15 @@ pub fn protect(
         }
     };
     let mut out = Vec::with_capacity(capture.len() + capture.len() / 8 + 1024);
+    // The capture header: the nonce the keys were derived with, on the protected VC.
+    let mut header = [0u8; 4 + 32 + 2];
+    let mut em = Emitter::new(&mut header, HeaderForm::Dphy);
+    let mut payload = [0u8; 32];
+    payload[..16].copy_from_slice(HEADER_MAGIC);
+    payload[16..].copy_from_slice(nonce);
+    em.long(vc, HEADER_DT, &payload)
+        .map_err(|e| CaptureError::Options(e.to_string()))?;
+    out.extend_from_slice(em.written());
     let mut scratch = vec![0u8; 70_000 + 1024];
     let mut ins = [0u8; cse_fsed::tx::MAX_INSERTED_LEN];
     let mut open_fs: Option<(u16, usize)> = None;
@@ -244,9 +277,14 @@ pub fn protect(
                 vc.get()
             )));
         }
-        if repr.data_type == profile.dt_sep || repr.data_type == profile.dt_fsed {
+        if repr.data_type == profile.dt_sep
+            || repr.data_type == profile.dt_fsed
+            || super::capture_nonce(p, capture).is_some()
+        {
             return Err(refuse(
-                "the input is already protected (SEP/FSED packet); protect plain packets".into(),
+                "the input is already protected (SEP/FSED packet or capture header); protect \
+                 plain packets"
+                    .into(),
             ));
         }
         let outside = open_fs.is_none() && repr.data_type != DataType::FS;

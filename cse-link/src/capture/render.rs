@@ -243,12 +243,22 @@ pub fn summary(a: &Analysis) -> String {
             a.rows.len() - sound
         );
     }
+    // The capture header is listed as a row but is not a packet of the stream.
+    let header = a
+        .rows
+        .first()
+        .is_some_and(|r| r.verdict == super::Verdict::CaptureHeader);
+    let packets = a.rows.len() - usize::from(header);
     let mut s = format!(
-        "{} packets, protocol {proto}; {} good, {} not; frames started {}, clean {}; {} original \
-         packets recovered\n",
-        a.rows.len(),
+        "{packets} packets{}, protocol {proto}; {} good, {} not; frames started {}, clean {}; {} \
+         original packets recovered\n",
+        if header {
+            " after the capture header"
+        } else {
+            ""
+        },
         a.good_rows(),
-        a.rows.len() - a.good_rows(),
+        packets.saturating_sub(a.good_rows()),
         a.frames,
         a.frames_clean,
         a.recovered_packets

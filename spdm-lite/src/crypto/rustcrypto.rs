@@ -225,12 +225,17 @@ fn hmac_into<M: Mac + KeyInit>(
     for d in data {
         mac.update(d);
     }
-    let tag = mac.finalize().into_bytes();
-    if out.len() != tag.len() {
-        return Err(CryptoError::InvalidLength);
-    }
-    out.copy_from_slice(&tag);
-    Ok(())
+    // The tag is a secret when HMAC serves as HKDF-Extract (the PRK) or derives verify data:
+    // wipe this stack copy whatever happens.
+    let mut tag = mac.finalize().into_bytes();
+    let r = if out.len() == tag.len() {
+        out.copy_from_slice(&tag);
+        Ok(())
+    } else {
+        Err(CryptoError::InvalidLength)
+    };
+    zeroize::Zeroize::zeroize(tag.as_mut_slice());
+    r
 }
 
 fn seal_with<A: AeadInOut + KeyInit>(
