@@ -49,11 +49,21 @@ fn cases() -> Vec<Case> {
     use CipherSuite::*;
     use SecurityVariant::*;
     vec![
-        case(FullIntegrityEncrypted, Aes256Gcm, TagLen::L16, TagMode::PerFrame),
+        case(
+            FullIntegrityEncrypted,
+            Aes256Gcm,
+            TagLen::L16,
+            TagMode::PerFrame,
+        ),
         case(FullIntegrity, Aes128Cmac, TagLen::L12, TagMode::PerDataType),
         case(SV3, Aes128Gmac, TagLen::L8, TagMode::PerFrame),
         case(SV4, Aes256Cmac, TagLen::L16, TagMode::PerDataType),
-        case(FullIntegrityEncrypted, Aes128CtrCmac, TagLen::L8, TagMode::PerDataType),
+        case(
+            FullIntegrityEncrypted,
+            Aes128CtrCmac,
+            TagLen::L8,
+            TagMode::PerDataType,
+        ),
     ]
 }
 
@@ -369,8 +379,18 @@ fn assert_same(what: &str, got: &Driver, want: &Driver, originals: &[Vec<u8>]) {
     assert!(got.held.is_empty(), "{what}: packets left unverified");
     let (g, w) = (got.rx.fusa_stats(), want.rx.fusa_stats());
     assert_eq!(
-        (g.frames_lost, g.frames_duplicated, g.frames_reordered, g.timeouts),
-        (w.frames_lost, w.frames_duplicated, w.frames_reordered, w.timeouts),
+        (
+            g.frames_lost,
+            g.frames_duplicated,
+            g.frames_reordered,
+            g.timeouts
+        ),
+        (
+            w.frames_lost,
+            w.frames_duplicated,
+            w.frames_reordered,
+            w.timeouts
+        ),
         "{what}"
     );
     assert_eq!(
@@ -398,7 +418,11 @@ fn attacked(
     for (fi, f) in frames.iter().enumerate() {
         for pi in 0..=f.len() {
             for (w, junk) in inject(fi, pi) {
-                d.attack(&junk, t, &format!("{what} {c:?} frame {fi} packet {pi} {w}"));
+                d.attack(
+                    &junk,
+                    t,
+                    &format!("{what} {c:?} frame {fi} packet {pi} {w}"),
+                );
             }
             if let Some(p) = f.get(pi) {
                 t += 1;
@@ -434,7 +458,10 @@ fn forged_frame_headers_where_no_fs_waits_are_rejected_and_change_nothing() {
                 .iter()
                 .map(|fc| (format!("fc {fc:#x}"), with_counter(hf, *fc)))
                 .collect();
-            v.push(("key id 1".into(), with_key_id(&with_counter(&h0, next + 1), 1)));
+            v.push((
+                "key id 1".into(),
+                with_key_id(&with_counter(&h0, next + 1), 1),
+            ));
             v.push(("genuine header again".into(), hf.clone()));
             v
         });
@@ -465,9 +492,15 @@ fn forged_frame_headers_where_no_fs_waits_are_rejected_and_change_nothing() {
 fn forged_frame_headers_after_a_genuine_fs_cost_at_most_that_frame() {
     for c in cases() {
         for (label, forge) in [
-            ("fc max-1", &(|h: &[u8], _n: u32| with_counter(h, u32::MAX - 1)) as &dyn Fn(&[u8], u32) -> Vec<u8>),
+            (
+                "fc max-1",
+                &(|h: &[u8], _n: u32| with_counter(h, u32::MAX - 1))
+                    as &dyn Fn(&[u8], u32) -> Vec<u8>,
+            ),
             ("fc next+1", &|h: &[u8], n: u32| with_counter(h, n + 1)),
-            ("key id 1", &|h: &[u8], n: u32| with_key_id(&with_counter(h, n), 1)),
+            ("key id 1", &|h: &[u8], n: u32| {
+                with_key_id(&with_counter(h, n), 1)
+            }),
         ] {
             let (frames, originals) = stream(&c, 5);
             let mut d = Driver::new(receiver(&c));
@@ -520,7 +553,10 @@ fn forged_frame_headers_after_a_genuine_fs_cost_at_most_that_frame() {
             for (fi, f) in frames.iter().enumerate() {
                 let mine = data_originals(&originals_of(fi as u16));
                 if fi != attacked_frame {
-                    assert!(mine.iter().all(|p| rel.contains(p)), "{what}: frame {fi} lost");
+                    assert!(
+                        mine.iter().all(|p| rel.contains(p)),
+                        "{what}: frame {fi} lost"
+                    );
                 }
                 let _ = f;
             }
@@ -662,16 +698,20 @@ fn a_forged_tag_record_before_the_genuine_one_leaves_the_scope_open() {
     for c in cases() {
         let (frames, originals) = stream(&c, 2);
         let n_rec = frames.iter().flatten().filter(|p| is_record(p)).count();
-        let d = attacked("forged record", &c, &frames, &originals, &|fi, pi| {
-            match frames[fi].get(pi) {
+        let d = attacked(
+            "forged record",
+            &c,
+            &frames,
+            &originals,
+            &|fi, pi| match frames[fi].get(pi) {
                 Some(p) if is_record(p) => vec![
                     ("bad tag".into(), flip_tag(p)),
                     ("bad count".into(), flip_at(p, 4 + 12)),
                     ("bad first index".into(), flip_at(p, 4 + 20)),
                 ],
                 _ => Vec::new(),
-            }
-        });
+            },
+        );
         let failed = d
             .rejected
             .iter()

@@ -53,11 +53,21 @@ fn cases() -> Vec<Case> {
     use CipherSuite::*;
     use SecurityVariant::*;
     vec![
-        case(FullIntegrityEncrypted, Aes256Gcm, TagLen::L16, TagMode::PerMessage),
+        case(
+            FullIntegrityEncrypted,
+            Aes256Gcm,
+            TagLen::L16,
+            TagMode::PerMessage,
+        ),
         case(FullIntegrity, Aes128Cmac, TagLen::L12, TagMode::PerDataType),
         case(SV3, Aes128Gmac, TagLen::L8, TagMode::PerMessage),
         case(SV4, Aes256Cmac, TagLen::L16, TagMode::PerFrame),
-        case(FullIntegrityEncrypted, Aes128CtrCmac, TagLen::L16, TagMode::PerFrame),
+        case(
+            FullIntegrityEncrypted,
+            Aes128CtrCmac,
+            TagLen::L16,
+            TagMode::PerFrame,
+        ),
         case(FullIntegrity, Aes256Gmac, TagLen::L8, TagMode::PerMessage),
         case(SV3, Aes256Cmac, TagLen::L16, TagMode::PerDataType),
     ]
@@ -306,7 +316,8 @@ impl Driver {
         let mut out = vec![0u8; p.len() + 16];
         match self.rx.receive(p, t, &mut out) {
             Ok(Delivery::Verified(v)) => {
-                self.trace.push(format!("V {:?} {:?}", v.info(), v.packet()));
+                self.trace
+                    .push(format!("V {:?} {:?}", v.info(), v.packet()));
                 let i = v.info();
                 self.released
                     .push((i.frame_counter, i.message_index, v.packet().to_vec()));
@@ -328,11 +339,8 @@ impl Driver {
                 ));
             }
             Ok(Delivery::Unprotected(u)) => {
-                self.trace.push(format!(
-                    "P {:?} {:?}",
-                    u.info(),
-                    u.unauthenticated_packet()
-                ));
+                self.trace
+                    .push(format!("P {:?} {:?}", u.info(), u.unauthenticated_packet()));
                 let i = u.info();
                 self.released.push((
                     i.frame_counter,
@@ -463,7 +471,11 @@ fn attacked(
     for (fi, f) in frames.iter().enumerate() {
         for pi in 0..=f.len() {
             for (w, junk) in inject(fi, pi) {
-                d.attack(&junk, t, &format!("{what} {c:?} frame {fi} packet {pi} {w}"));
+                d.attack(
+                    &junk,
+                    t,
+                    &format!("{what} {c:?} frame {fi} packet {pi} {w}"),
+                );
             }
             if let Some(p) = f.get(pi) {
                 t += 1;
@@ -511,19 +523,13 @@ fn forged_frame_starts_move_no_usage_replay_or_key_state() {
             v
         };
         // Before each genuine FS, in the middle of each frame and after each FE.
-        let d = attacked(
-            "forged FS",
-            &c,
-            &frames,
-            &originals,
-            &|fi, pi| {
-                if pi == 0 || pi == 3 || pi == frames[fi].len() {
-                    forged(fi)
-                } else {
-                    Vec::new()
-                }
-            },
-        );
+        let d = attacked("forged FS", &c, &frames, &originals, &|fi, pi| {
+            if pi == 0 || pi == 3 || pi == frames[fi].len() {
+                forged(fi)
+            } else {
+                Vec::new()
+            }
+        });
         // No key activated: no rollover, and key 1 is still the idle generation (installing
         // over the active key is refused, over the idle one accepted).
         assert!(
@@ -673,7 +679,12 @@ fn with_an_sv5_top_block_an_untagged_forged_fs_is_rejected() {
                 d.genuine(p, t);
             }
         }
-        assert_same("all SV-5 downgrade", &d, &reference(&c, &frames), &originals);
+        assert_same(
+            "all SV-5 downgrade",
+            &d,
+            &reference(&c, &frames),
+            &originals,
+        );
     }
 }
 
@@ -748,8 +759,14 @@ fn rejected_packets_do_not_feed_the_timeout_monitor() {
 #[test]
 fn out_is_wiped_on_every_error_for_sv1_and_sv2() {
     for (sv, suite) in [
-        (SecurityVariant::FullIntegrityEncrypted, CipherSuite::Aes128Gcm),
-        (SecurityVariant::FullIntegrityEncrypted, CipherSuite::Aes256CtrCmac),
+        (
+            SecurityVariant::FullIntegrityEncrypted,
+            CipherSuite::Aes128Gcm,
+        ),
+        (
+            SecurityVariant::FullIntegrityEncrypted,
+            CipherSuite::Aes256CtrCmac,
+        ),
         (SecurityVariant::FullIntegrity, CipherSuite::Aes128Gmac),
         (SecurityVariant::FullIntegrity, CipherSuite::Aes256Cmac),
     ] {
@@ -1023,11 +1040,10 @@ fn forged_frame_starts_past_the_soft_limit_report_nothing() {
 
 // ---- 8. proofs and tickets are bound to their receiver -------------------------------------------
 
+type HeldT = (Vec<u8>, DecryptTicket, ScopeId);
+
 /// Feeds an SV-1 per-frame stream; returns (held unverified packets with tickets, proofs).
-fn held_and_proofs(
-    rx: &mut Receiver,
-    seps: &[Vec<u8>],
-) -> (Vec<(Vec<u8>, DecryptTicket, ScopeId)>, Vec<cse_sep::ScopeProof>) {
+fn held_and_proofs(rx: &mut Receiver, seps: &[Vec<u8>]) -> (Vec<HeldT>, Vec<cse_sep::ScopeProof>) {
     let mut held = Vec::new();
     let mut proofs = Vec::new();
     for (t, s) in seps.iter().enumerate() {
@@ -1090,7 +1106,12 @@ fn proofs_and_tickets_of_another_receiver_are_refused() {
             ("A's proof, B's ticket at B", &b, pa, ticket_b),
             ("B's proof, A's ticket at B", &b, pb, ticket_a),
             ("B's proof and ticket at A", &a, pb, ticket_b),
-            ("A's proof and ticket at the VC 2 receiver", &other, pa, ticket_a),
+            (
+                "A's proof and ticket at the VC 2 receiver",
+                &other,
+                pa,
+                ticket_a,
+            ),
         ] {
             let mut x = bytes.clone();
             assert_eq!(
