@@ -157,6 +157,17 @@ impl Target {
         e
     }
 
+    /// Verifies a tag. A tag that was computed and did not verify spends the receive key's
+    /// budget as a failed invocation (SP 800-38D Appendix C counts them); a transaction
+    /// refused before (malformed, replayed, key exhausted) counts nowhere.
+    fn verify(&mut self, h: &Header, data: &[u8], tag: &[u8]) -> Result<(), SecurityError> {
+        let r = self.channel.verify(h, data, tag);
+        if r.is_err() {
+            self.rx_usage.record_failure();
+        }
+        r
+    }
+
     fn note_usage(&mut self, u: UsageStatus) -> UsageStatus {
         if u == UsageStatus::NeedsRekey {
             self.status.needs_rekey = true;
@@ -193,8 +204,9 @@ impl Target {
         map: &mut M,
     ) -> Result<Accepted, Error> {
         let w = WriteRepr::parse(frame, self.channel.tag_len())?;
+        // Check (nothing moves), verify, then commit the counter and the key invocation.
         let pending = self.rx.check(PacketNumber::new(w.counter, 0))?;
-        let usage = self.rx_usage.record(PacketNumber::new(0, 0))?;
+        let usage = self.rx_usage.check(0)?;
         let header = Header {
             kind: Kind::Write,
             register: w.register,
@@ -202,8 +214,9 @@ impl Target {
             counter: w.counter,
             request_counter: 0,
         };
-        self.channel.verify(&header, w.data, w.tag)?;
+        self.verify(&header, w.data, w.tag)?;
         self.rx.commit(pending);
+        let _ = self.rx_usage.commit();
         if overlaps_status(w.register, w.data.len()) {
             return Err(AccessError::ReadOnly(wire::STATUS_REGISTER).into());
         }
@@ -259,7 +272,7 @@ impl Target {
             .into());
         }
         let pending = self.rx.check(PacketNumber::new(r.counter, 0))?;
-        let rx_usage = self.rx_usage.record(PacketNumber::new(0, 0))?;
+        let rx_usage = self.rx_usage.check(0)?;
         let request_header = Header {
             kind: Kind::ReadRequest,
             register: r.register,
@@ -267,8 +280,9 @@ impl Target {
             counter: r.counter,
             request_counter: 0,
         };
-        self.channel.verify(&request_header, &[], r.tag)?;
+        self.verify(&request_header, &[], r.tag)?;
         self.rx.commit(pending);
+        let _ = self.rx_usage.commit();
 
         // Authenticated: read the registers, then seal the response.
         let encrypted = self.channel.config.encrypt_reads;
