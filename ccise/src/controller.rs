@@ -15,15 +15,16 @@ use crate::wire::{self, Kind, ReadRequestRepr, ReadResponseRepr, WriteRepr};
 pub struct Sealed {
     /// Bytes written to the output buffer.
     pub len: usize,
-    /// [`UsageStatus::NeedsRekey`] once the key is past its soft limit: derive the next key
-    /// generation soon; sealing keeps working until the hard limit.
+    /// [`UsageStatus::NeedsRekey`] (or [`UsageStatus::NeedsRestart`], the counter's soft
+    /// limit) once the key is past a soft limit: derive the next key generation soon (its
+    /// counters start again); sealing keeps working until the hard limit.
     pub usage: UsageStatus,
 }
 
 impl Sealed {
     /// Whether a rekey is requested.
     pub fn needs_rekey(&self) -> bool {
-        self.usage == UsageStatus::NeedsRekey
+        self.usage.past_soft_limit()
     }
 }
 
@@ -261,8 +262,10 @@ impl Controller {
         out.fill(0);
         let r = ReadResponseRepr::parse(response, n, self.channel.tag_len())?;
         let pending = self.rx.check(PacketNumber::new(r.counter, 0))?;
-        // Every verification attempt counts against the receive key's invocation limit.
-        let _ = self.rx_usage.record(PacketNumber::new(0, 0))?;
+        // Check, verify, commit: the key's budget is checked without changing it; a tag that
+        // was computed counts against it (a failed one as a failure), and only a verified
+        // response moves the replay state.
+        let _ = self.rx_usage.check(0)?;
         let header = Header {
             kind: Kind::ReadResponse,
             register: request.register,
@@ -278,8 +281,10 @@ impl Controller {
         };
         if let Err(e) = verified {
             out.fill(0);
+            self.rx_usage.record_failure();
             return Err(e.into());
         }
+        let _ = self.rx_usage.commit();
         self.rx.commit(pending);
         Ok(n)
     }

@@ -169,7 +169,9 @@ impl Target {
     }
 
     fn note_usage(&mut self, u: UsageStatus) -> UsageStatus {
-        if u == UsageStatus::NeedsRekey {
+        // CCISE counters restart with the next key generation, so both soft limits (invocations
+        // and counter) ask for a rekey.
+        if u.past_soft_limit() {
             self.status.needs_rekey = true;
         }
         if self.status.needs_rekey {
@@ -320,7 +322,7 @@ impl Target {
             tag: tag.as_bytes(),
         }
         .emit(response)?;
-        let usage = if rx_usage == UsageStatus::NeedsRekey {
+        let usage = if rx_usage.past_soft_limit() {
             rx_usage
         } else {
             tx_usage

@@ -60,11 +60,20 @@ pub enum Attack {
     /// session's keys at once; whoever still holds them can neither verify nor decrypt the
     /// stream nor write registers, and the new session's stream verifies.
     Reauthentication,
+    /// A forged frame start carrying frame counter `0xFFFF_FFFF` (SEP: a copy of the FS with
+    /// the counter changed; FSED: a copy of the frame header, right after the genuine FS),
+    /// CRCs recomputed: it must exhaust no key and move no replay state, so the next frame
+    /// verifies.
+    ForgedFrameStart,
+    /// A forged copy of a pixel line (one bit flipped, CRCs recomputed) injected in front of
+    /// the genuine line: refused or failing its scope, and the genuine lines after it and the
+    /// next frame still verify.
+    InjectedPacket,
 }
 
 impl Attack {
     /// Every attack.
-    pub const ALL: [Attack; 10] = [
+    pub const ALL: [Attack; 12] = [
         Attack::FlippedPixelBit,
         Attack::TamperedHeader,
         Attack::ReplayedFrame,
@@ -75,6 +84,8 @@ impl Attack {
         Attack::ReplayedCciWrite,
         Attack::CounterfeitSensor,
         Attack::Reauthentication,
+        Attack::ForgedFrameStart,
+        Attack::InjectedPacket,
     ];
 
     /// The attack's name.
@@ -90,6 +101,8 @@ impl Attack {
             Attack::ReplayedCciWrite => "replayed CCI write",
             Attack::CounterfeitSensor => "counterfeit sensor",
             Attack::Reauthentication => "re-auth after reset",
+            Attack::ForgedFrameStart => "forged FS, counter max",
+            Attack::InjectedPacket => "injected packet in block",
         }
     }
 
@@ -106,6 +119,8 @@ impl Attack {
             Attack::ReplayedCciWrite => "write refused: replay",
             Attack::CounterfeitSensor => "SPDM refused: untrusted root",
             Attack::Reauthentication => "old keys dropped and refused",
+            Attack::ForgedFrameStart => "refused; next frame verifies",
+            Attack::InjectedPacket => "refused; genuine stream goes on",
         }
     }
 
@@ -480,6 +495,86 @@ fn run_attack(opts: &Options, attack: Attack) -> AttackResult {
                         detected: false,
                         attributed: false,
                     },
+                }
+            })
+        }
+        Attack::ForgedFrameStart | Attack::InjectedPacket => {
+            let per_message = [opts.config.top, opts.config.image, opts.config.bottom]
+                .iter()
+                .all(|b| b.tag_mode == cse_core::TagMode::PerMessage);
+            with_link(opts, false, |sensor, ecu, _| {
+                let mut back = Vec::new();
+                // Frame 1 clean (sets the replay state).
+                let mut wire = Vec::new();
+                sensor.transmit_frame(&scene.frame(1)?, &mut wire)?;
+                let _ = ecu.receive_frame(&wire, 1, &mut back);
+                // Frame 2 with the forged packet.
+                let originals = scene.frame(2)?;
+                wire.clear();
+                sensor.transmit_frame(&originals, &mut wire)?;
+                let sp = spans(&wire);
+                let (at, forged) = if attack == Attack::ForgedFrameStart {
+                    // SEP: the FS packet, counter at payload offset 12 (after the 12-byte
+                    // header, first field of the frame extension), inserted before the
+                    // genuine FS. FSED: the frame header (packet 1), counter at payload
+                    // offset 4, inserted right after the genuine FS.
+                    let (i, off) = if protocol == Protocol::Sep {
+                        (0, 4 + 12)
+                    } else {
+                        (1, 4 + 4)
+                    };
+                    let r = sp.get(i).cloned().unwrap_or_default();
+                    let mut f = wire[r.clone()].to_vec();
+                    if let Some(fc) = f.get_mut(off..off + 4) {
+                        fc.copy_from_slice(&u32::MAX.to_le_bytes());
+                    }
+                    fix_crcs(protocol, &mut f);
+                    (r.start, f)
+                } else {
+                    let r = sp.get(middle(&sp)).cloned().unwrap_or_default();
+                    let mut f = wire[r.clone()].to_vec();
+                    let mid = f.len() / 2;
+                    if let Some(b) = f.get_mut(mid) {
+                        *b ^= 0x10;
+                    }
+                    fix_crcs(protocol, &mut f);
+                    (r.start, f)
+                };
+                wire.splice(at..at, forged);
+                let rep = ecu.receive_frame(&wire, 2, &mut back);
+                let delivered = back == originals;
+                // Frame 3 clean: the stream goes on.
+                let next = scene.frame(3)?;
+                wire.clear();
+                sensor.transmit_frame(&next, &mut wire)?;
+                let rep3 = ecu.receive_frame(&wire, 3, &mut back);
+                Ok((rep, delivered, rep3.clean && back == next))
+            })
+            .map(|((rep, delivered, next_ok), _, _)| {
+                // Where the format authenticates the forged packet on its own (SEP frame
+                // starts, SEP per-message packets), the genuine frame must come through whole.
+                let whole = protocol == Protocol::Sep
+                    && (attack == Attack::ForgedFrameStart || per_message);
+                let intact = next_ok && (delivered || !whole);
+                let mut observed = observed(&rep);
+                observed.push_str(match (delivered, next_ok) {
+                    (true, true) => "; frame delivered; next frame clean",
+                    (false, true) => "; frame dropped; next frame clean",
+                    (_, false) => "; NEXT FRAME FAILED",
+                });
+                AttackResult {
+                    attack,
+                    observed,
+                    detected: !rep.findings.is_empty() && intact,
+                    attributed: rep.findings.iter().any(|f| {
+                        matches!(
+                            f,
+                            Finding::AuthFailed
+                                | Finding::Protocol
+                                | Finding::Replay
+                                | Finding::ScopeFailed
+                        )
+                    }),
                 }
             })
         }

@@ -113,6 +113,9 @@ pub struct FrameReport {
     pub findings: Vec<Finding>,
     /// The sensor switched to a new key generation at this frame.
     pub key_rollover: bool,
+    /// The receiver reported a key soft limit (`NeedsRekey` or `NeedsRestart`): run a
+    /// KEY_UPDATE (or a new session) soon. Not a finding: the frame may still be clean.
+    pub needs_rekey: bool,
 }
 
 impl FrameReport {
@@ -558,6 +561,8 @@ impl<'a> Ecu<'a> {
                                 let _ = rx.retire_key();
                             }
                             cse_sep::Event::Fusa(f) => rep.note(Finding::from_fusa(&f)),
+                            cse_sep::Event::NeedsRekey { .. }
+                            | cse_sep::Event::NeedsRestart { .. } => rep.needs_rekey = true,
                             _ => rep.note(Finding::NotClean),
                         }
                     }
@@ -621,6 +626,8 @@ impl<'a> Ecu<'a> {
                                 let _ = rx.retire_key();
                             }
                             cse_fsed::Event::Fusa(f) => rep.note(Finding::from_fusa(&f)),
+                            cse_fsed::Event::NeedsRekey { .. }
+                            | cse_fsed::Event::NeedsRestart { .. } => rep.needs_rekey = true,
                             _ => rep.note(Finding::NotClean),
                         }
                     }
