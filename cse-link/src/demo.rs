@@ -572,6 +572,7 @@ fn run_attack(opts: &Options, attack: Attack) -> AttackResult {
                             Finding::AuthFailed
                                 | Finding::Protocol
                                 | Finding::Replay
+                                | Finding::Key
                                 | Finding::ScopeFailed
                         )
                     }),

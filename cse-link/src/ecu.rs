@@ -176,7 +176,7 @@ pub struct Ecu<'a> {
     protocol: Protocol,
     policy: Policy,
     /// The key generation installed in the receiver, and the key family.
-    installed: Option<(u32, cse_core::CipherSuite)>,
+    installed: Option<(u32, keys::KeyProfile)>,
     /// The key id of the last frame the receiver accepted: the sensor's active key id.
     rx_active: Option<KeyId>,
     scratch: Vec<u8>,
@@ -344,14 +344,14 @@ impl<'a> Ecu<'a> {
         if self.cci_pending.is_some() {
             return Err(LinkError::KeyUpdateInProgress);
         }
-        let family = [config.top, config.image, config.bottom]
-            .iter()
-            .find(|c| c.sv.authenticates())
-            .map(|c| c.suite)
-            .unwrap_or(config.image.suite);
+        let family = keys::KeyProfile::of(config);
         let generation = self.key_generation();
-        if self.installed.is_none() {
-            self.install(generation, family)?;
+        match self.installed {
+            None => self.install(generation, family)?,
+            Some((g, fam)) if g == generation && !fam.same_kind(&family) => {
+                return Err(LinkError::KeyFamilyChanged);
+            }
+            Some(_) => {}
         }
         let bytes = registers::encode(&self.profile, config);
         let cci = self.cci.as_mut().ok_or(LinkError::NotAuthenticated)?;
@@ -370,7 +370,7 @@ impl<'a> Ecu<'a> {
         }
     }
 
-    fn install(&mut self, generation: u32, family: cse_core::CipherSuite) -> Result<(), LinkError> {
+    fn install(&mut self, generation: u32, family: keys::KeyProfile) -> Result<(), LinkError> {
         let vc = self.vc;
         let s = self.session()?;
         let m = keys::stream_material(
@@ -380,7 +380,7 @@ impl<'a> Ecu<'a> {
             &Profile::DRAFT_1,
             vc,
             generation,
-            family,
+            &family,
         )?;
         let id = self.next_key_id();
         match &mut self.rx {

@@ -21,7 +21,9 @@ use ccise::SessionKeys;
 use cse_core::crypto::SuiteKey;
 use cse_core::csi2::VirtualChannel;
 use cse_core::keys::{Salt, SecretKey};
-use cse_core::{CipherSuite, Direction, KeySize, MacAlgorithm, Profile, TagLen};
+use cse_core::{
+    Block, CipherSuite, Direction, FrameConfig, KeySize, MacAlgorithm, Profile, TagLen, TagMode,
+};
 use cse_sep::KeyMaterial;
 use spdm_lite::crypto::RustCrypto;
 use spdm_lite::export::{ExportMasterSecret, LinkKeyPurpose};
@@ -84,8 +86,58 @@ fn salt(
     Ok(s?)
 }
 
-/// The stream key material of generation `generation` for the key family of `suite` (its key
-/// size; a separate MAC key for the CMAC family).
+/// The longest tag scope the link declares for stream keys used with per-frame or
+/// per-data-type tags: 2^25 bytes (32 MiB), the largest row of NIST SP 800-38D Appendix C
+/// Table 2, enough for a whole 4K RAW12 frame (12.4 MB). With 8-byte tags a longer scope (an
+/// 8K RAW12 frame in one per-frame scope) is refused; with 16- or 12-byte tags GCM's own bound
+/// applies.
+pub const MAX_STREAM_SCOPE: u64 = 1 << 25;
+
+/// What a stream key is derived and limited for: its family (key size, MAC algorithm), the
+/// shortest tag it may serve and whether scopes longer than one packet are used. The usage
+/// limits of a key follow from it, so it may not change within one key generation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyProfile {
+    /// A suite of the family.
+    pub suite: CipherSuite,
+    /// The shortest tag length of the protected blocks.
+    pub min_tag_len: TagLen,
+    /// Whether a protected block uses per-frame or per-data-type tags.
+    pub scoped: bool,
+}
+
+impl KeyProfile {
+    /// The profile a stream configuration needs (for a configuration without protected
+    /// blocks: the image block's suite, 16-byte tags, no scopes).
+    pub fn of(config: &FrameConfig) -> KeyProfile {
+        let protected: Vec<_> = Block::ALL
+            .iter()
+            .map(|b| config.block(*b))
+            .filter(|c| c.sv.authenticates())
+            .collect();
+        KeyProfile {
+            suite: protected.first().map_or(config.image.suite, |c| c.suite),
+            min_tag_len: protected
+                .iter()
+                .map(|c| c.tag_len)
+                .min()
+                .unwrap_or(TagLen::L16),
+            scoped: protected.iter().any(|c| c.tag_mode != TagMode::PerMessage),
+        }
+    }
+
+    /// Whether keys of `self` and `other` are the same kind (family, tag bound, scoping).
+    pub fn same_kind(&self, other: &KeyProfile) -> bool {
+        self.suite.key_size() == other.suite.key_size()
+            && self.suite.mac() == other.suite.mac()
+            && self.min_tag_len == other.min_tag_len
+            && self.scoped == other.scoped
+    }
+}
+
+/// The stream key material of generation `generation` for `kp`: the key family of its suite
+/// (its key size; a separate MAC key for the CMAC family), usage limits for its shortest tag
+/// and, when scopes are used, for scopes up to [`MAX_STREAM_SCOPE`] bytes.
 ///
 /// # Errors
 /// [`LinkError::Derive`] or [`LinkError::Config`].
@@ -94,8 +146,9 @@ pub fn stream_material(
     profile: &Profile,
     vc: VirtualChannel,
     generation: u32,
-    suite: CipherSuite,
+    kp: &KeyProfile,
 ) -> Result<KeyMaterial, LinkError> {
+    let suite = kp.suite;
     let dir = Direction::SensorToController;
     let size = suite.key_size();
     let k = key(
@@ -121,8 +174,12 @@ pub fn stream_material(
         None
     };
     let s = salt(ems, profile, dir, vc, generation)?;
-    // 8-byte tags are allowed by the configuration registers: apply their (stricter) limits.
-    Ok(KeyMaterial::new(k, mac, s).with_min_tag_len(TagLen::L8))
+    let m = KeyMaterial::new(k, mac, s).with_min_tag_len(kp.min_tag_len);
+    Ok(if kp.scoped {
+        m.with_max_mac_input(MAX_STREAM_SCOPE)
+    } else {
+        m
+    })
 }
 
 /// The CCISE session keys of key generation `generation`.

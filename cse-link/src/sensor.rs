@@ -3,7 +3,7 @@
 
 use ccise::{SimSensor, Target};
 use cse_core::csi2::{HeaderForm, Packets, VirtualChannel};
-use cse_core::{Block, CipherSuite, FrameConfig, KeyId, Profile};
+use cse_core::{FrameConfig, KeyId, Profile};
 use spdm_lite::cert::encode_spdm_chain;
 use spdm_lite::crypto::{AlgorithmSet, EcdsaSigningKey, RandomSource, RustCrypto};
 use spdm_lite::responder::{Responder, ResponderConfig};
@@ -72,7 +72,7 @@ pub struct Sensor<'a> {
     cci_pending: Option<u32>,
     tx: Tx,
     /// (generation, key family suite, key id) of the active stream key.
-    active: Option<(u32, CipherSuite, KeyId)>,
+    active: Option<(u32, keys::KeyProfile, KeyId)>,
     /// The SPDM session the stream and CCISE keys belong to.
     session_id: Option<u32>,
     scratch: Vec<u8>,
@@ -281,19 +281,12 @@ impl<'a> Sensor<'a> {
     /// the one after the active key's), never the active one.
     fn begin_frame(&mut self) -> Result<(), LinkError> {
         let mut config = self.stream_config()?;
-        let family = [Block::Top, Block::Image, Block::Bottom]
-            .iter()
-            .map(|b| config.block(*b))
-            .find(|c| c.sv.authenticates())
-            .map(|c| c.suite)
-            .unwrap_or(config.image.suite);
+        let family = keys::KeyProfile::of(&config);
         let generation = self.generation()?;
         let switch = match self.active {
             None => true,
             Some((g, fam, _)) => {
-                if g == generation
-                    && (fam.key_size() != family.key_size() || fam.mac() != family.mac())
-                {
+                if g == generation && !fam.same_kind(&family) {
                     return Err(LinkError::KeyFamilyChanged);
                 }
                 g != generation
@@ -309,7 +302,7 @@ impl<'a> Sensor<'a> {
                 &self.profile,
                 self.vc,
                 generation,
-                family,
+                &family,
             )?;
             let id = match &mut self.tx {
                 Tx::Sep(tx) => {
