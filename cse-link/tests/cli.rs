@@ -269,7 +269,7 @@ fn demo_json_report_is_valid_and_passes() {
     let Some(Json::Arr(attacks)) = v.get("attacks") else {
         panic!("no attacks array: {text}");
     };
-    assert_eq!(attacks.len(), 10);
+    assert_eq!(attacks.len(), cse_link::demo::Attack::ALL.len());
     let mut names = Vec::new();
     for a in attacks {
         assert_eq!(a.get("detected"), Some(&Json::Bool(true)), "{a:?}");
