@@ -42,7 +42,9 @@ pub enum SepError {
     /// A frame configuration mixes GMAC- and CMAC-family suites or key sizes, or asks a key
     /// for the other MAC algorithm than the one it served first (a key is pinned to one MAC
     /// algorithm for its whole life).
-    #[error("frame mixes key families (GMAC/CMAC) or key sizes, or the key is pinned to the other MAC algorithm")]
+    #[error(
+        "frame mixes key families (GMAC/CMAC) or key sizes, or the key is pinned to the other MAC algorithm"
+    )]
     MixedKeyFamilies,
     /// The frame's message indices (32 bits, FS = 0) would run out: the transmitter refuses the
     /// packet rather than use a packet number twice. It keeps the indices needed to close the

@@ -1,7 +1,7 @@
 //! The transmitter agent: original CSI-2 packets of one virtual channel in, SEP packets out.
 
-use cse_core::csi2::{self, DataType, FOOTER_LEN, HEADER_LEN as CSI2_HEADER_LEN, payload_crc};
 use cse_core::context::CONTEXT_LEN;
+use cse_core::csi2::{self, DataType, FOOTER_LEN, HEADER_LEN as CSI2_HEADER_LEN, payload_crc};
 use cse_core::keys::{KeySlots, Salt, UsageStatus};
 use cse_core::nonce::PacketNumber;
 use cse_core::{Block, ConfigError, FrameConfig, KeyId, ScopeKind, SecurityError, TagMode};
@@ -303,11 +303,7 @@ impl Transmitter {
         for s in frame.scopes.iter().flatten().take(closes) {
             needed += outer_len(close_len(&frame.config, s.block));
         }
-        let tag = if prot && single {
-            cfg.tag_len.get()
-        } else {
-            0
-        };
+        let tag = if prot && single { cfg.tag_len.get() } else { 0 };
         needed += outer_len(wire::HEADER_LEN + body_len + tag + wire::CRC_LEN);
         if out.len() < needed {
             return Err(SepError::Config(ConfigError::BufferTooSmall {
