@@ -44,7 +44,9 @@ pub enum FsedError {
     /// A frame configuration mixes GMAC- and CMAC-family suites or key sizes, or asks a key
     /// for the other MAC algorithm than the one it served first (a key is pinned to one MAC
     /// algorithm for its whole life).
-    #[error("frame mixes key families (GMAC/CMAC) or key sizes, or the key is pinned to the other MAC algorithm")]
+    #[error(
+        "frame mixes key families (GMAC/CMAC) or key sizes, or the key is pinned to the other MAC algorithm"
+    )]
     MixedKeyFamilies,
     /// The frame's message indices (32 bits, FS = 0) ran out: the transmitter refuses the
     /// original packet rather than use a packet number twice (the last original packet of a

@@ -300,9 +300,7 @@ impl Transmitter {
             return Err(FsedError::TooManyScopes);
         }
         let idx = frame.next_index;
-        let next_index = idx
-            .checked_add(1)
-            .ok_or(FsedError::MessageIndexExhausted)?;
+        let next_index = idx.checked_add(1).ok_or(FsedError::MessageIndexExhausted)?;
         let mut tracker = frame.tracker;
         let line = tracker.advance(block, repr.data_type.is_long());
         let encrypt = prot && cfg.sv.encrypts() && repr.data_type.is_long();
