@@ -13,7 +13,7 @@
 //!    here, plus the protocol's own frame state).
 //!
 //! A packet that fails check or verify never reaches commit, so it leaves the receiver exactly
-//! as it was except for the rejection counters ([`RxCore::reject`],
+//! as it was except for the rejection counters ([`RxCore::reject_security`], [`RxCore::reject_fusa`],
 //! [`RxCore::record_failed_mac`]): no key-usage counter, exhaustion flag, replay state, frame,
 //! block, line or record index, scope, key activation, timeout monitor or event moves, and the
 //! genuine packets that follow verify as if the forged one had never arrived.

@@ -41,9 +41,19 @@ pub enum FsedError {
     /// More than [`MAX_OPEN_SCOPES`](crate::MAX_OPEN_SCOPES) scopes open in one block.
     #[error("too many open scopes")]
     TooManyScopes,
-    /// A frame configuration mixes GMAC- and CMAC-family suites or key sizes.
-    #[error("frame mixes key families (GMAC/CMAC) or key sizes")]
+    /// A frame configuration mixes GMAC- and CMAC-family suites or key sizes, or asks a key
+    /// for the other MAC algorithm than the one it served first (a key is pinned to one MAC
+    /// algorithm for its whole life).
+    #[error(
+        "frame mixes key families (GMAC/CMAC) or key sizes, or the key is pinned to the other MAC algorithm"
+    )]
     MixedKeyFamilies,
+    /// The frame's message indices (32 bits, FS = 0) ran out: the transmitter refuses the
+    /// original packet rather than use a packet number twice (the last original packet of a
+    /// frame has index `u32::MAX - 1`, since tag records carry the index after it). End the
+    /// frame: FE takes no index; the next frame starts again at 0.
+    #[error("message index space of the frame exhausted; end the frame")]
+    MessageIndexExhausted,
     /// A protected block asks for per-message tags, which FSED does not offer (use SEP).
     #[error("FSED supports per-data-type and per-frame tags only")]
     PerMessageUnsupported,

@@ -1,15 +1,15 @@
 //! The transmitter agent: watches the original CSI-2 packets of one virtual channel, protects
 //! them in place and writes the FSED packets to insert into a caller buffer.
 
-use cse_core::context::covered_prefix;
+use cse_core::context::{CONTEXT_LEN, covered_prefix};
 use cse_core::csi2::{self, DataType, Emitter, FOOTER_LEN, HEADER_LEN as CSI2_HEADER_LEN};
 use cse_core::keys::{KeySlots, UsageStatus};
 use cse_core::nonce::PacketNumber;
-use cse_core::{Block, BlockConfig, ConfigError, FrameConfig, KeyId, ScopeKind};
+use cse_core::{Block, BlockConfig, ConfigError, FrameConfig, KeyId, ScopeKind, SecurityError};
 
 use crate::agent::{
     BlockTracker, FrameKeys, KeyEntry, KeyMaterial, MAX_OPEN_SCOPES, Scope, Settings, StreamParams,
-    any_protected, check_frame, find_scope, protected, seal_config, seal_key_block,
+    check_frame, find_scope, protected, seal_config, seal_key_block,
 };
 use crate::error::FsedError;
 use crate::wire::{
@@ -36,9 +36,16 @@ pub struct Inserted {
     pub before: usize,
     /// Bytes at `out[before..before + after]`: the frame header (after FS).
     pub after: usize,
-    /// The key passed a soft usage limit: install the next key generation and switch to it at
-    /// a frame boundary ([`Transmitter::set_config`] with the new key id).
-    pub needs_rekey: bool,
+    /// The most urgent soft usage limit the key passed in this call (reported on every call
+    /// from then on):
+    /// - [`UsageStatus::NeedsRekey`]: the invocation soft limit; install the next key
+    ///   generation and switch to it at a frame boundary ([`Transmitter::set_config`] with the
+    ///   new key id);
+    /// - [`UsageStatus::NeedsRestart`]: the frame counter passed the profile's
+    ///   `frame_counter_soft_limit`. Packet numbers belong to the stream, so a rekey does not
+    ///   help: restart the stream (a new session: new keys, a new transmitter and receiver)
+    ///   before the frame counter reaches its hard limit, where frames are refused.
+    pub usage: UsageStatus,
 }
 
 impl Inserted {
@@ -52,7 +59,36 @@ impl Inserted {
         out.get(self.before..self.before + self.after)
             .unwrap_or_default()
     }
+
+    /// Whether the key passed its invocation soft limit ([`UsageStatus::NeedsRekey`]).
+    #[must_use]
+    pub fn needs_rekey(&self) -> bool {
+        self.usage == UsageStatus::NeedsRekey
+    }
+
+    /// Whether the stream's frame counter passed its soft limit
+    /// ([`UsageStatus::NeedsRestart`]).
+    #[must_use]
+    pub fn needs_restart(&self) -> bool {
+        self.usage == UsageStatus::NeedsRestart
+    }
 }
+
+/// MAC input of a scope when it opens: the context block, then the frame header packet
+/// (covered prefix and its payload).
+const SCOPE_OPEN_INPUT: u64 = (CONTEXT_LEN + PREFIX_LEN + FRAME_HEADER_LEN) as u64;
+
+/// MAC input of one covered original packet: its message index (4), covered prefix and
+/// covered payload bytes.
+const fn packet_input(covered_len: usize) -> u64 {
+    (4 + PREFIX_LEN + covered_len) as u64
+}
+
+/// MAC input of a tag record: its covered prefix and the record before the tag.
+const RECORD_INPUT: u64 = (PREFIX_LEN + RECORD_FIXED_LEN) as u64;
+
+/// Length of the covered prefix (`vc ‖ dt ‖ wc`).
+const PREFIX_LEN: usize = 4;
 
 struct TxFrame {
     fc: u32,
@@ -62,9 +98,14 @@ struct TxFrame {
     keys: FrameKeys,
     header: [u8; FRAME_HEADER_LEN],
     tracker: BlockTracker,
+    /// Message index of the next original packet (FS is 0). Tag records carry it as the end
+    /// index of their scope, so it stays a `u32`: the last original packet of a frame has
+    /// index `u32::MAX - 1`.
     next_index: u32,
     records: u8,
     scopes: [Option<Scope>; MAX_OPEN_SCOPES],
+    /// MAC input absorbed so far by the scope in the same slot of `scopes`.
+    scope_input: [u64; MAX_OPEN_SCOPES],
 }
 
 /// The FSED transmitter of one stream (direction and virtual channel). Sans-IO: it is fed the
@@ -170,7 +211,11 @@ impl Transmitter {
     ///
     /// # Errors
     /// [`FsedError::Config`] for an invalid configuration;
-    /// [`FsedError::PerMessageUnsupported`] for a protected block with per-message tags.
+    /// [`FsedError::PerMessageUnsupported`] for a protected block with per-message tags;
+    /// [`FsedError::MixedKeyFamilies`] when the key of `config.key_id` is installed and already
+    /// served the other MAC algorithm (GMAC/GCM vs. CMAC/CTR+CMAC): a key serves one MAC
+    /// algorithm for its whole life, pinned at the first frame that uses it. The configuration
+    /// in effect is unchanged on every error.
     pub fn set_config(&mut self, config: FrameConfig) -> Result<(), FsedError> {
         config.validate()?;
         for b in Block::ALL {
@@ -179,7 +224,26 @@ impl Transmitter {
                 return Err(FsedError::PerMessageUnsupported);
             }
         }
+        if let Ok(entry) = self.keys.get(config.key_id) {
+            entry.check_pin(&config)?;
+        }
         self.config = Some(config);
+        Ok(())
+    }
+
+    /// Moves the message index of the open frame forward, so tests reach the end of the index
+    /// space without feeding 2^32 packets. Never moves it back. Not a stable API.
+    ///
+    /// # Errors
+    /// [`FsedError::UnexpectedPacket`] outside a frame or for an index below the next one.
+    #[cfg(feature = "testing")]
+    #[doc(hidden)]
+    pub fn set_next_message_index(&mut self, index: u32) -> Result<(), FsedError> {
+        let frame = self.frame.as_mut().ok_or(FsedError::UnexpectedPacket)?;
+        if index < frame.next_index {
+            return Err(FsedError::UnexpectedPacket);
+        }
+        frame.next_index = index;
         Ok(())
     }
 
@@ -189,17 +253,25 @@ impl Transmitter {
     /// bytes). Its ECC and CRC-16 are checked first.
     ///
     /// # Errors
-    /// Nothing is written and no state moves on:
+    /// Nothing is written, the packet is left as it was and no state moves (frame, indices,
+    /// scopes, key usage) on:
     /// - [`FsedError::Framing`] / [`FsedError::Fusa`] for a malformed packet;
     /// - [`FsedError::Config`] with [`ConfigError::BufferTooSmall`] when `out` is too small,
     ///   [`ConfigError::VirtualChannel`] for a packet of another virtual channel;
     /// - [`FsedError::UnexpectedPacket`] for FS inside a frame, anything else outside one,
     ///   pixel data after the bottom block, or a packet of the FSED data type;
     /// - [`FsedError::NotConfigured`] at FS without configuration or key;
-    /// - [`FsedError::TooManyScopes`], [`FsedError::MixedKeyFamilies`].
-    ///
-    /// [`FsedError::Security`] with `KeyExhausted` (the key reached its hard limit) may come
-    /// after the frame started; the frame must then be abandoned.
+    /// - [`FsedError::Security`] with `KeyExhausted` when the key reached its hard limit or the
+    ///   frame counter its hard limit (`u32::MAX`: restart the stream), and with
+    ///   `LimitExceeded` when the packet's scope, with this packet and its tag record, would
+    ///   take more MAC input than the key's
+    ///   [`max_mac_input`](cse_core::keys::UsageLimits::max_mac_input) (see
+    ///   [`KeyMaterial::with_max_mac_input`]);
+    /// - [`FsedError::MessageIndexExhausted`] for an original packet that would get message
+    ///   index `u32::MAX` (tag records carry the index after their last packet): end the frame
+    ///   (FE takes no index and is always accepted);
+    /// - [`FsedError::TooManyScopes`], [`FsedError::MixedKeyFamilies`] (at FS, also for a key
+    ///   pinned to the other MAC algorithm).
     pub fn protect(&mut self, packet: &mut [u8], out: &mut [u8]) -> Result<Inserted, FsedError> {
         let view = csi2::Packet::new_checked(&*packet)?;
         let (repr, _) = csi2::Repr::parse(&view, self.settings.form)?;
@@ -228,7 +300,9 @@ impl Transmitter {
         let block = frame.tracker.classify(repr.data_type)?;
         let closing = block != frame.tracker.block();
         let cfg = *frame.config.block(block);
+        let prot = protected(&cfg);
         let kind = ScopeKind::for_mode(cfg.tag_mode, repr.data_type.0);
+        // Every check before any state moves or any byte is written.
         let needed = if closing { open_records_len(frame) } else { 0 };
         if out.len() < needed {
             return Err(FsedError::Config(ConfigError::BufferTooSmall {
@@ -236,33 +310,58 @@ impl Transmitter {
                 available: out.len(),
             }));
         }
-        if protected(&cfg)
-            && !closing
-            && find_scope(&frame.scopes, block, kind).is_none()
-            && frame.scopes.iter().all(Option::is_some)
-        {
+        let open = frame.scopes.iter().flatten().count();
+        let closes = if closing { open } else { 0 };
+        let existing = if closing || !prot {
+            None
+        } else {
+            find_scope(&frame.scopes, block, kind)
+        };
+        if prot && existing.is_none() && open - closes >= MAX_OPEN_SCOPES {
             return Err(FsedError::TooManyScopes);
         }
-        let mut rekey = false;
-        let mut at = 0;
-        if closing {
-            let (n, r) = close_all(&self.settings, &mut self.keys, frame, false, out)?;
-            at += n;
-            rekey |= r;
-        }
-        let line = frame.tracker.advance(block, repr.data_type.is_long());
         let idx = frame.next_index;
-        frame.next_index = idx.wrapping_add(1);
-        if protected(&cfg) {
-            let encrypt = cfg.sv.encrypts() && repr.data_type.is_long();
-            let pn = PacketNumber::new(frame.fc, idx);
-            let entry = self.keys.get_mut(frame.config.key_id)?;
-            if encrypt {
-                rekey |= entry.usage.record(pn)? == UsageStatus::NeedsRekey;
-            }
-            let salt = entry.material.salt();
+        let next_index = idx.checked_add(1).ok_or(FsedError::MessageIndexExhausted)?;
+        let mut tracker = frame.tracker;
+        let line = tracker.advance(block, repr.data_type.is_long());
+        let encrypt = prot && cfg.sv.encrypts() && repr.data_type.is_long();
+        let pn = PacketNumber::new(frame.fc, idx);
+        let entry = self.keys.get(frame.config.key_id)?;
+        let mut usage = entry.usage;
+        // The bytes `Scope::absorb` will cover (a short packet has no payload).
+        let covered = if repr.data_type.is_long() {
+            cfg.sv
+                .covered_payload(line, usize::from(repr.word_count))
+                .len()
+        } else {
+            0
+        };
+        if prot {
+            let before = existing.map_or(SCOPE_OPEN_INPUT, |i| frame.scope_input[i]);
+            usage.check_mac_input(before + packet_input(covered) + RECORD_INPUT)?;
+        }
+        // Key usage, counted on a copy: one invocation per tag record and per SV-1 keystream.
+        let mut status = UsageStatus::Ok;
+        for _ in 0..closes {
+            status = status.max(usage.record(PacketNumber::scope(frame.fc))?);
+        }
+        if encrypt {
+            status = status.max(usage.record(pn)?);
+        }
+        // Commit.
+        let entry = self.keys.get_mut(frame.config.key_id)?;
+        entry.usage = usage;
+        let salt = entry.material.salt();
+        frame.tracker = tracker;
+        let at = if closing {
+            close_all(&self.settings, frame, false, out)?
+        } else {
+            0
+        };
+        frame.next_index = next_index;
+        if prot {
             let key = frame.keys.get(block)?;
-            let i = match find_scope(&frame.scopes, block, kind) {
+            let i = match existing {
                 Some(i) => i,
                 None => {
                     let i = frame
@@ -287,6 +386,7 @@ impl Transmitter {
                         bytes: 0,
                         first_index: idx,
                     });
+                    frame.scope_input[i] = SCOPE_OPEN_INPUT;
                     i
                 }
             };
@@ -306,11 +406,12 @@ impl Transmitter {
                 view.payload(),
                 line,
             );
+            frame.scope_input[i] += packet_input(covered);
         }
         Ok(Inserted {
             before: at,
             after: 0,
-            needs_rekey: rekey,
+            usage: status,
         })
     }
 
@@ -320,11 +421,16 @@ impl Transmitter {
         }
         let config = self.config.ok_or(FsedError::NotConfigured)?;
         let fc = self.next_fc;
+        // The key's frame hard limit refuses `u32::MAX` first; checked anyway.
+        let next_fc = fc
+            .checked_add(1)
+            .ok_or(FsedError::Security(SecurityError::KeyExhausted))?;
         let entry = self
             .keys
-            .get_mut(config.key_id)
+            .get(config.key_id)
             .map_err(|_| FsedError::NotConfigured)?;
         check_frame(&config, &entry.material)?;
+        let alg = entry.check_pin(&config)?;
         let needed = outer_len(FRAME_HEADER_LEN);
         if out.len() < needed {
             return Err(FsedError::Config(ConfigError::BufferTooSmall {
@@ -332,9 +438,9 @@ impl Transmitter {
                 available: out.len(),
             }));
         }
-        let status = entry.usage.record_frame(fc)?;
+        // The frame start itself computes no tag: its frame header is covered by every scope.
+        let status = entry.usage.check_frame(fc)?;
         let keys = FrameKeys::expand(&config, &entry.material)?;
-        self.keys.activate(config.key_id)?;
         let mut header = [0u8; FRAME_HEADER_LEN];
         wire::Repr::FrameHeader(FrameHeader {
             frame_counter: fc,
@@ -342,6 +448,10 @@ impl Transmitter {
             config,
         })
         .emit(&mut header, &self.settings.profile)?;
+        // Commit.
+        self.keys.activate(config.key_id)?;
+        let entry = self.keys.get_mut(config.key_id)?;
+        entry.pinned = entry.pinned.or(alg);
         let n = emit_fsed(&self.settings, &header, out)?;
         self.frame = Some(TxFrame {
             fc,
@@ -359,12 +469,13 @@ impl Transmitter {
             next_index: 1,
             records: 0,
             scopes: [None, None, None, None],
+            scope_input: [0; MAX_OPEN_SCOPES],
         });
-        self.next_fc = fc.wrapping_add(1);
+        self.next_fc = next_fc;
         Ok(Inserted {
             before: 0,
             after: n,
-            needs_rekey: status == UsageStatus::NeedsRekey,
+            usage: status,
         })
     }
 
@@ -375,13 +486,16 @@ impl Transmitter {
         if repr.word_count != frame.frame_number {
             return Err(FsedError::UnexpectedPacket);
         }
-        let open = frame.scopes.iter().any(Option::is_some);
-        let needed = if open {
-            open_records_len(frame)
-        } else if any_protected(&frame.config) {
-            seal_len(&frame.config)
+        let open = frame.scopes.iter().flatten().count();
+        let seal = if open == 0 {
+            seal_config(&frame.config).zip(seal_key_block(&frame.config))
         } else {
-            0
+            None
+        };
+        let needed = if open > 0 {
+            open_records_len(frame)
+        } else {
+            seal.map_or(0, |(c, _)| outer_len(record_len(c.tag_len.get())))
         };
         if out.len() < needed {
             return Err(FsedError::Config(ConfigError::BufferTooSmall {
@@ -389,12 +503,21 @@ impl Transmitter {
                 available: out.len(),
             }));
         }
-        let (n, rekey) = if open {
-            close_all(&self.settings, &mut self.keys, frame, true, out)?
-        } else if let (Some(cfg), Some(kb)) =
-            (seal_config(&frame.config), seal_key_block(&frame.config))
-        {
-            let entry = self.keys.get(frame.config.key_id)?;
+        let entry = self.keys.get(frame.config.key_id)?;
+        let mut usage = entry.usage;
+        let mut status = UsageStatus::Ok;
+        if seal.is_some() {
+            usage.check_mac_input(SCOPE_OPEN_INPUT + RECORD_INPUT)?;
+        }
+        for _ in 0..open + usize::from(seal.is_some()) {
+            status = status.max(usage.record(PacketNumber::scope(frame.fc))?);
+        }
+        // Commit.
+        let entry = self.keys.get_mut(frame.config.key_id)?;
+        entry.usage = usage;
+        let n = if open > 0 {
+            close_all(&self.settings, frame, true, out)?
+        } else if let Some((cfg, kb)) = seal {
             let mac = frame.params.open_scope(
                 frame.keys.get(kb)?,
                 entry.material.salt(),
@@ -412,21 +535,17 @@ impl Transmitter {
                 bytes: 0,
                 first_index: frame.next_index,
             };
-            write_record(&self.settings, &mut self.keys, frame, seal, &cfg, true, out)?
+            write_record(&self.settings, frame, seal, &cfg, true, out)?
         } else {
-            (0, false)
+            0
         };
         self.frame = None;
         Ok(Inserted {
             before: n,
             after: 0,
-            needs_rekey: rekey,
+            usage: status,
         })
     }
-}
-
-fn seal_len(config: &FrameConfig) -> usize {
-    seal_config(config).map_or(0, |c| outer_len(record_len(c.tag_len.get())))
 }
 
 fn open_records_len(frame: &TxFrame) -> usize {
@@ -451,14 +570,14 @@ fn emit_fsed(settings: &Settings, payload: &[u8], out: &mut [u8]) -> Result<usiz
     Ok(em.len())
 }
 
-/// Closes every open scope, in the order they were opened, writing their tag records.
+/// Closes every open scope, in the order they were opened, writing their tag records (the
+/// caller checked everything and counted the key usage).
 fn close_all(
     settings: &Settings,
-    keys: &mut KeySlots<KeyEntry>,
     frame: &mut TxFrame,
     last_of_frame: bool,
     out: &mut [u8],
-) -> Result<(usize, bool), FsedError> {
+) -> Result<usize, FsedError> {
     let mut order: [(u32, usize); MAX_OPEN_SCOPES] = [(u32::MAX, 0); MAX_OPEN_SCOPES];
     let mut n_open = 0;
     for (i, s) in frame.scopes.iter().enumerate() {
@@ -469,30 +588,25 @@ fn close_all(
     }
     order[..n_open].sort_unstable();
     let mut at = 0;
-    let mut rekey = false;
     for (k, (_, i)) in order[..n_open].iter().enumerate() {
         let scope = frame.scopes[*i].take().ok_or(FsedError::Internal)?;
         let cfg = *frame.config.block(scope.block);
         let last = last_of_frame && k + 1 == n_open;
         let dst = out.get_mut(at..).ok_or(FsedError::Internal)?;
-        let (n, r) = write_record(settings, keys, frame, scope, &cfg, last, dst)?;
-        at += n;
-        rekey |= r;
+        at += write_record(settings, frame, scope, &cfg, last, dst)?;
     }
-    Ok((at, rekey))
+    Ok(at)
 }
 
+/// Writes the tag record of `scope` (the caller checked everything and counted the key usage).
 fn write_record(
     settings: &Settings,
-    keys: &mut KeySlots<KeyEntry>,
     frame: &mut TxFrame,
     scope: Scope,
     cfg: &BlockConfig,
     last: bool,
     out: &mut [u8],
-) -> Result<(usize, bool), FsedError> {
-    let entry = keys.get_mut(frame.config.key_id)?;
-    let rekey = entry.usage.record(PacketNumber::scope(frame.fc))? == UsageStatus::NeedsRekey;
+) -> Result<usize, FsedError> {
     let repr = TagRecord {
         frame_counter: frame.fc,
         key_id: frame.config.key_id,
@@ -523,5 +637,5 @@ fn write_record(
     p.fill_crc(&settings.profile);
     let n = emit_fsed(settings, payload, out)?;
     frame.records = frame.records.wrapping_add(1);
-    Ok((n, rekey))
+    Ok(n)
 }

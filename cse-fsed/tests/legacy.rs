@@ -63,15 +63,22 @@ fn fsed_overhead_per_frame_is_small() {
         ls_le: false,
     };
     let suite = CipherSuite::Aes256Gmac;
-    let (mut tx, _) = pair(
-        uniform(
-            SecurityVariant::FullIntegrity,
-            suite,
-            TagLen::L16,
-            cse_core::TagMode::PerFrame,
-        ),
+    let config = uniform(
+        SecurityVariant::FullIntegrity,
         suite,
+        TagLen::L16,
+        cse_core::TagMode::PerFrame,
     );
+    // The key allows 8-byte tags, so its usage limits come from the SP 800-38D row of the
+    // longest MAC input: a per-frame scope of 64 lines of 5760 bytes needs the frame size
+    // declared (the default row admits 2^17 bytes).
+    let mut tx = cse_fsed::Transmitter::new(cse_fsed::Settings::new(vc()), 7);
+    tx.install_key(
+        config.key_id,
+        material(suite, 0x42).with_max_mac_input(1 << 19),
+    )
+    .unwrap();
+    tx.set_config(config).unwrap();
     let o = frame(&shape, 1, 0);
     let stream = protect_all(&mut tx, &o);
     let added: usize = stream.iter().filter(|p| is_fsed(p)).map(Vec::len).sum();

@@ -39,9 +39,18 @@ pub enum SepError {
     /// More than [`MAX_OPEN_SCOPES`](crate::MAX_OPEN_SCOPES) scopes open in one block.
     #[error("too many open scopes")]
     TooManyScopes,
-    /// A frame configuration mixes GMAC- and CMAC-family suites or key sizes.
-    #[error("frame mixes key families (GMAC/CMAC) or key sizes")]
+    /// A frame configuration mixes GMAC- and CMAC-family suites or key sizes, or asks a key
+    /// for the other MAC algorithm than the one it served first (a key is pinned to one MAC
+    /// algorithm for its whole life).
+    #[error(
+        "frame mixes key families (GMAC/CMAC) or key sizes, or the key is pinned to the other MAC algorithm"
+    )]
     MixedKeyFamilies,
+    /// The frame's message indices (32 bits, FS = 0) would run out: the transmitter refuses the
+    /// packet rather than use a packet number twice. It keeps the indices needed to close the
+    /// open scopes and write FE, so the frame can always end; the next frame starts again at 0.
+    #[error("message index space of the frame exhausted; end the frame")]
+    MessageIndexExhausted,
     /// No frame configuration or no active key for a new frame.
     #[error("no frame configuration or key installed")]
     NotConfigured,

@@ -1,9 +1,10 @@
 //! The transmitter agent: original CSI-2 packets of one virtual channel in, SEP packets out.
 
+use cse_core::context::CONTEXT_LEN;
 use cse_core::csi2::{self, DataType, FOOTER_LEN, HEADER_LEN as CSI2_HEADER_LEN, payload_crc};
-use cse_core::keys::{KeySlots, UsageStatus};
+use cse_core::keys::{KeySlots, Salt, UsageStatus};
 use cse_core::nonce::PacketNumber;
-use cse_core::{Block, ConfigError, FrameConfig, KeyId, ScopeKind, TagMode};
+use cse_core::{Block, ConfigError, FrameConfig, KeyId, ScopeKind, SecurityError, TagMode};
 
 use crate::agent::{
     BlockTracker, FrameKeys, KeyEntry, KeyMaterial, MAX_OPEN_SCOPES, Scope, Settings, StreamParams,
@@ -12,6 +13,43 @@ use crate::agent::{
 };
 use crate::error::SepError;
 use crate::wire::{self, CLOSE_BODY_LEN, FrameExt, Header, Layout, Phase};
+
+/// Bytes of the MAC input a tag covers apart from the covered packets: the context block.
+const CONTEXT_INPUT: u64 = CONTEXT_LEN as u64;
+
+/// MAC input of one covered packet of a scope, or of a per-message packet apart from the
+/// context block: its SEP header (with the frame extension of FS), the covered prefix
+/// (`orig_vc ‖ orig_dt ‖ wc`), and its covered payload bytes.
+const fn packet_input(head_len: usize, covered_len: usize) -> u64 {
+    (head_len + PREFIX_LEN + covered_len) as u64
+}
+
+/// MAC input of a close record: its header, the covered prefix and its body (the count).
+const CLOSE_INPUT: u64 = packet_input(wire::HEADER_LEN, CLOSE_BODY_LEN);
+
+/// Length of the covered prefix (`orig_vc ‖ orig_dt ‖ wc`).
+const PREFIX_LEN: usize = 4;
+
+/// The longest tag.
+const MAX_TAG_LEN: usize = 16;
+
+/// The most bytes one [`Transmitter::protect`] call writes beyond the length of the original
+/// packet it is given (header, payload and CRC-16 footer of a long packet; 4 bytes for a short
+/// one): the close records of [`MAX_OPEN_SCOPES`] scopes with 16-byte tags, then the packet's
+/// own SEP packet with a 16-byte tag. The worst case is FE ending four scopes (202 bytes beyond
+/// its 4). See [`max_protected_len`].
+pub const MAX_SEP_OVERHEAD: usize = MAX_OPEN_SCOPES
+    * outer_len(wire::HEADER_LEN + CLOSE_BODY_LEN + MAX_TAG_LEN + wire::CRC_LEN)
+    + outer_len(wire::HEADER_LEN + MAX_TAG_LEN + wire::CRC_LEN)
+    - CSI2_HEADER_LEN;
+
+/// The most bytes one [`Transmitter::protect`] call writes for an original packet of
+/// `original_len` bytes (as passed to `protect`): an output buffer of this size never gets
+/// [`ConfigError::BufferTooSmall`]. For [`Transmitter::protect_repr`], pass the payload length
+/// plus 6 (a long packet's header and footer).
+pub const fn max_protected_len(original_len: usize) -> usize {
+    original_len.saturating_add(MAX_SEP_OVERHEAD)
+}
 
 /// What one [`Transmitter::protect`] call wrote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,9 +60,31 @@ pub struct Protected {
     /// Number of SEP packets written: the packet itself, preceded by the close records of the
     /// scopes it ended.
     pub packets: usize,
-    /// The key passed a soft usage limit: install the next key generation and switch to it at
-    /// a frame boundary ([`Transmitter::set_config`] with the new key id).
-    pub needs_rekey: bool,
+    /// The most urgent soft usage limit the key passed in this call (reported on every call
+    /// from then on):
+    /// - [`UsageStatus::NeedsRekey`]: the invocation soft limit; install the next key
+    ///   generation and switch to it at a frame boundary ([`Transmitter::set_config`] with the
+    ///   new key id);
+    /// - [`UsageStatus::NeedsRestart`]: the frame counter passed the profile's
+    ///   `frame_counter_soft_limit`. Packet numbers belong to the stream, so a rekey does not
+    ///   help: restart the stream (a new session: new keys, a new transmitter and receiver)
+    ///   before the frame counter reaches its hard limit, where frames are refused.
+    pub usage: UsageStatus,
+}
+
+impl Protected {
+    /// Whether the key passed its invocation soft limit ([`UsageStatus::NeedsRekey`]).
+    #[must_use]
+    pub fn needs_rekey(&self) -> bool {
+        self.usage == UsageStatus::NeedsRekey
+    }
+
+    /// Whether the stream's frame counter passed its soft limit
+    /// ([`UsageStatus::NeedsRestart`]).
+    #[must_use]
+    pub fn needs_restart(&self) -> bool {
+        self.usage == UsageStatus::NeedsRestart
+    }
 }
 
 struct TxFrame {
@@ -33,9 +93,16 @@ struct TxFrame {
     params: StreamParams,
     keys: FrameKeys,
     tracker: BlockTracker,
-    next_index: u32,
+    /// Message index of the next SEP packet. Kept below 2^32 by [`index_fits`]: a u64 only so
+    /// that the FE written at index `u32::MAX` leaves a representable value behind.
+    next_index: u64,
     scopes: [Option<Scope>; MAX_OPEN_SCOPES],
+    /// MAC input absorbed so far by the scope in the same slot of `scopes`.
+    scope_input: [u64; MAX_OPEN_SCOPES],
 }
+
+/// The number of message indices of a frame: 0 (FS) to `u32::MAX`.
+const INDEX_SPACE: u64 = 1 << 32;
 
 /// The SEP transmitter of one stream (direction and original virtual channel). Sans-IO: it is
 /// fed the original packets of each frame in order (FS, embedded lines, pixel lines, LS/LE,
@@ -144,16 +211,42 @@ impl Transmitter {
     /// `config.key_id` must be installed by then; switching key id is a key rollover.
     ///
     /// # Errors
-    /// [`SepError::Config`] for an invalid configuration.
+    /// [`SepError::Config`] for an invalid configuration; [`SepError::MixedKeyFamilies`] when
+    /// the key of `config.key_id` is installed and already served the other MAC algorithm
+    /// (GMAC/GCM vs. CMAC/CTR+CMAC): a key serves one MAC algorithm for its whole life, pinned
+    /// at the first frame that uses it. The configuration in effect is unchanged then.
     pub fn set_config(&mut self, config: FrameConfig) -> Result<(), SepError> {
         config.validate()?;
+        if let Ok(entry) = self.keys.get(config.key_id) {
+            entry.check_pin(&config)?;
+        }
         self.config = Some(config);
+        Ok(())
+    }
+
+    /// Moves the message index of the open frame forward, so tests reach the end of the index
+    /// space without writing 2^32 packets. Never moves it back, and keeps room to end the
+    /// frame. Not a stable API.
+    ///
+    /// # Errors
+    /// [`SepError::UnexpectedPacket`] outside a frame, for an index below the next one, or one
+    /// that leaves no room for the close records and FE.
+    #[cfg(feature = "testing")]
+    #[doc(hidden)]
+    pub fn set_next_message_index(&mut self, index: u32) -> Result<(), SepError> {
+        let frame = self.frame.as_mut().ok_or(SepError::UnexpectedPacket)?;
+        let open = frame.scopes.iter().flatten().count() as u64;
+        let index = u64::from(index);
+        if index < frame.next_index || index + open + 1 > INDEX_SPACE {
+            return Err(SepError::UnexpectedPacket);
+        }
+        frame.next_index = index;
         Ok(())
     }
 
     /// Protects one original CSI-2 packet given as bytes (header with ECC, payload and CRC-16
     /// footer for a long packet; the header form of the settings). Its ECC and CRC-16 are
-    /// checked first.
+    /// checked first. `out` needs at most [`max_protected_len`]`(packet.len())` bytes.
     ///
     /// # Errors
     /// See [`Transmitter::protect_repr`]; also [`SepError::Framing`] / [`SepError::Fusa`] for a
@@ -175,14 +268,24 @@ impl Transmitter {
     /// records of the scopes it ends, then its SEP packet, into `out`.
     ///
     /// # Errors
+    /// Every error leaves the transmitter as it was (frame, indices, scopes, key usage) and
+    /// writes nothing:
     /// - [`SepError::Config`] with [`ConfigError::BufferTooSmall`] when `out` cannot hold the
-    ///   output (nothing is written, no state changes); [`ConfigError::VirtualChannel`] for a
-    ///   packet of another virtual channel;
+    ///   output; [`ConfigError::VirtualChannel`] for a packet of another virtual channel;
     /// - [`SepError::UnexpectedPacket`] for FS inside a frame, anything else outside one, or
     ///   pixel data after the bottom block;
     /// - [`SepError::NotConfigured`] at FS without configuration or key;
-    /// - [`SepError::Security`] with `KeyExhausted` when the key reached its hard limit;
-    /// - [`SepError::TooManyScopes`], [`SepError::MixedKeyFamilies`].
+    /// - [`SepError::Security`] with `KeyExhausted` when the key reached its hard limit or the
+    ///   frame counter its hard limit (`u32::MAX`: restart the stream), and with
+    ///   `LimitExceeded` when the packet's MAC input (per-message tags), or its scope's with
+    ///   this packet and the close record (per-data-type and per-frame tags), would exceed the
+    ///   key's [`max_mac_input`](cse_core::keys::UsageLimits::max_mac_input) (see
+    ///   [`KeyMaterial::with_max_mac_input`]);
+    /// - [`SepError::MessageIndexExhausted`] when the frame's message indices (`u32`) would
+    ///   not leave room to close its scopes and write FE: end the frame (FE is always
+    ///   accepted);
+    /// - [`SepError::TooManyScopes`], [`SepError::MixedKeyFamilies`] (at FS, also for a key
+    ///   pinned to the other MAC algorithm).
     pub fn protect_repr(
         &mut self,
         repr: &csi2::Repr,
@@ -213,57 +316,82 @@ impl Transmitter {
         let is_fe = repr.data_type == DataType::FE;
         let closing = is_fe || block != frame.tracker.block();
         let cfg = *frame.config.block(block);
-        let single = !protected(&cfg) || cfg.tag_mode == TagMode::PerMessage || is_fe;
-        // Size check before any state moves.
+        let prot = protected(&cfg);
+        let single = !prot || cfg.tag_mode == TagMode::PerMessage || is_fe;
+        // Every check before any state moves or any byte is written.
+        let open = frame.scopes.iter().flatten().count();
+        let closes = if closing { open } else { 0 };
         let mut needed = 0usize;
-        if closing {
-            for s in frame.scopes.iter().flatten() {
-                needed += outer_len(close_len(&frame.config, s.block));
-            }
+        for s in frame.scopes.iter().flatten().take(closes) {
+            needed += outer_len(close_len(&frame.config, s.block));
         }
-        let tag = if protected(&cfg) && single {
-            cfg.tag_len.get()
-        } else {
-            0
-        };
-        let own = outer_len(wire::HEADER_LEN + body_len + tag + wire::CRC_LEN);
-        needed += own;
+        let tag = if prot && single { cfg.tag_len.get() } else { 0 };
+        needed += outer_len(wire::HEADER_LEN + body_len + tag + wire::CRC_LEN);
         if out.len() < needed {
             return Err(SepError::Config(ConfigError::BufferTooSmall {
                 needed,
                 available: out.len(),
             }));
         }
-        if !single
-            && !closing
-            && find_scope(
-                &mut frame.scopes,
-                block,
-                scope_kind(cfg.tag_mode, repr.data_type.0),
-            )
-            .is_none()
-            && frame.scopes.iter().all(Option::is_some)
-        {
+        let kind = scope_kind(cfg.tag_mode, repr.data_type.0);
+        let existing = if single || closing {
+            None
+        } else {
+            find_scope(&mut frame.scopes, block, kind)
+        };
+        if !single && existing.is_none() && open - closes >= MAX_OPEN_SCOPES {
             return Err(SepError::TooManyScopes);
         }
+        let open_after = open - closes + usize::from(!single && existing.is_none());
+        // Message indices: the close records and this packet, leaving room for the close
+        // records and FE that end the frame. A packet number is never used twice.
+        let first = frame.next_index;
+        let used = closes as u64 + 1;
+        let reserve = if is_fe { 0 } else { open_after as u64 + 1 };
+        if first + used + reserve > INDEX_SPACE {
+            return Err(SepError::MessageIndexExhausted);
+        }
+        let mut tracker = frame.tracker;
+        let line = tracker.advance(block, !repr.is_short());
+        let key_id = frame.config.key_id;
+        let entry = self.keys.get(key_id)?;
+        let mut usage = entry.usage;
+        if prot {
+            let own = packet_input(wire::HEADER_LEN, covered(&cfg, line, body_len).len());
+            let total = match (single, existing) {
+                (true, _) => CONTEXT_INPUT + own,
+                (false, Some(i)) => frame.scope_input[i] + own + CLOSE_INPUT,
+                (false, None) => CONTEXT_INPUT + own + CLOSE_INPUT,
+            };
+            usage.check_mac_input(total)?;
+        }
+        // Key usage, counted on a copy: one invocation per close record and per protected
+        // packet.
+        let mut status = UsageStatus::Ok;
+        for k in 0..used {
+            if k < closes as u64 || prot {
+                let idx = u32::try_from(first + k).map_err(|_| SepError::Internal)?;
+                status = status.max(usage.record(PacketNumber::new(frame.fc, idx))?);
+            }
+        }
+        // Commit.
+        let entry = self.keys.get_mut(key_id)?;
+        entry.usage = usage;
+        let salt = entry.material.salt();
+        frame.tracker = tracker;
         let mut at = 0usize;
         let mut packets = 0usize;
-        let mut rekey = false;
         if closing {
             for i in 0..MAX_OPEN_SCOPES {
                 if let Some(scope) = frame.scopes.get_mut(i).and_then(Option::take) {
-                    let (n, r) =
-                        write_close(&self.settings, &mut self.keys, frame, scope, &mut out[at..])?;
-                    at += n;
+                    at += write_close(&self.settings, frame, scope, &mut out[at..])?;
                     packets += 1;
-                    rekey |= r;
                 }
             }
         }
-        let line = frame.tracker.advance(block, !repr.is_short());
-        let (n, r) = write_packet(
+        at += write_packet(
             &self.settings,
-            &mut self.keys,
+            salt,
             frame,
             repr,
             payload,
@@ -273,16 +401,14 @@ impl Transmitter {
             None,
             &mut out[at..],
         )?;
-        at += n;
         packets += 1;
-        rekey |= r;
         if is_fe {
             self.frame = None;
         }
         Ok(Protected {
             len: at,
             packets,
-            needs_rekey: rekey,
+            usage: status,
         })
     }
 
@@ -292,11 +418,16 @@ impl Transmitter {
         }
         let config = self.config.ok_or(SepError::NotConfigured)?;
         let fc = self.next_fc;
+        // The key's frame hard limit refuses `u32::MAX` first; checked anyway.
+        let next_fc = fc
+            .checked_add(1)
+            .ok_or(SepError::Security(SecurityError::KeyExhausted))?;
         let entry = self
             .keys
-            .get_mut(config.key_id)
+            .get(config.key_id)
             .map_err(|_| SepError::NotConfigured)?;
         check_frame(&config, &entry.material)?;
+        let alg = entry.check_pin(&config)?;
         let fs_cfg = frame_start_config(&config);
         let tag = if protected(&fs_cfg) {
             fs_cfg.tag_len.get()
@@ -310,9 +441,21 @@ impl Transmitter {
                 available: out.len(),
             }));
         }
-        let status = entry.usage.record_frame(fc)?;
+        let mut usage = entry.usage;
+        let mut status = usage.record_frame(fc)?;
+        if protected(&fs_cfg) {
+            usage.check_mac_input(
+                CONTEXT_INPUT + packet_input(wire::HEADER_LEN + wire::FRAME_EXT_LEN, 0),
+            )?;
+            status = status.max(usage.record(PacketNumber::new(fc, 0))?);
+        }
         let keys = FrameKeys::expand(&config, &entry.material)?;
+        // Commit.
         self.keys.activate(config.key_id)?;
+        let entry = self.keys.get_mut(config.key_id)?;
+        entry.usage = usage;
+        entry.pinned = entry.pinned.or(alg);
+        let salt = entry.material.salt();
         let mut frame = TxFrame {
             fc,
             config,
@@ -326,14 +469,15 @@ impl Transmitter {
             tracker: BlockTracker::new(),
             next_index: 0,
             scopes: [None, None, None, None],
+            scope_input: [0; MAX_OPEN_SCOPES],
         };
         let ext = FrameExt {
             frame_counter: fc,
             config,
         };
-        let (n, r) = write_packet(
+        let n = write_packet(
             &self.settings,
-            &mut self.keys,
+            salt,
             &mut frame,
             repr,
             &[],
@@ -343,12 +487,12 @@ impl Transmitter {
             Some(ext),
             out,
         )?;
-        self.next_fc = fc.wrapping_add(1);
+        self.next_fc = next_fc;
         self.frame = Some(frame);
         Ok(Protected {
             len: n,
             packets: 1,
-            needs_rekey: r || status.past_soft_limit(),
+            usage: status,
         })
     }
 }
@@ -383,15 +527,17 @@ fn finish(settings: &Settings, slot: &mut [u8], layout: &Layout) {
     slot[layout.total()..layout.total() + FOOTER_LEN].copy_from_slice(&crc16.to_le_bytes());
 }
 
-fn record(keys: &mut KeySlots<KeyEntry>, id: KeyId, pn: PacketNumber) -> Result<bool, SepError> {
-    let entry = keys.get_mut(id)?;
-    Ok(entry.usage.record(pn)? == UsageStatus::NeedsRekey)
+/// The message index of the next SEP packet of `frame`.
+fn next_index(frame: &TxFrame) -> Result<u32, SepError> {
+    u32::try_from(frame.next_index).map_err(|_| SepError::MessageIndexExhausted)
 }
 
+/// Writes the SEP packet of one original packet (the caller checked everything and counted
+/// the key usage).
 #[allow(clippy::too_many_arguments)]
 fn write_packet(
     settings: &Settings,
-    keys: &mut KeySlots<KeyEntry>,
+    salt: &Salt,
     frame: &mut TxFrame,
     repr: &csi2::Repr,
     payload: &[u8],
@@ -400,7 +546,7 @@ fn write_packet(
     single: bool,
     ext: Option<FrameExt>,
     out: &mut [u8],
-) -> Result<(usize, bool), SepError> {
+) -> Result<usize, SepError> {
     // The FS is tagged with the frame-start configuration (the first protected block's when
     // the top block is SV-5), under the key of that block.
     let (cfg, key_block) = if ext.is_some() {
@@ -410,7 +556,7 @@ fn write_packet(
         (*frame.config.block(block), block)
     };
     let prot = protected(&cfg);
-    let idx = frame.next_index;
+    let idx = next_index(frame)?;
     let pn = PacketNumber::new(frame.fc, idx);
     let header = Header {
         encrypted: prot && cfg.sv.encrypts(),
@@ -430,12 +576,8 @@ fn write_packet(
     let slot = outer(settings, out, layout.total())?;
     sep.emit_header(slot, &settings.profile)?;
     slot[layout.body.clone()].copy_from_slice(payload);
-    let mut rekey = false;
     if prot {
-        rekey = record(keys, frame.config.key_id, pn)?;
-        let material = &keys.get(frame.config.key_id)?.material;
         let key = frame.keys.get(key_block)?;
-        let salt = material.salt();
         let iv = frame.params.iv(salt, block, ScopeKind::Message, pn)?;
         let pre = prefix(settings.vc.get(), repr.data_type.0, repr.word_count);
         let (head, rest) = slot.split_at_mut(layout.body.start);
@@ -483,34 +625,36 @@ fn write_packet(
                         mac,
                         count: 0,
                     });
+                    frame.scope_input[i] = CONTEXT_INPUT;
                     i
                 }
             };
             let scope = frame.scopes[i].as_mut().ok_or(SepError::Internal)?;
+            let covered_body = body
+                .get(covered(&cfg, line, body.len()))
+                .unwrap_or_default();
             scope.mac.update(head);
             scope.mac.update(&pre);
-            scope.mac.update(
-                body.get(covered(&cfg, line, body.len()))
-                    .unwrap_or_default(),
-            );
+            scope.mac.update(covered_body);
             scope.count = scope.count.saturating_add(1);
+            frame.scope_input[i] += packet_input(head.len(), covered_body.len());
         }
     }
     finish(settings, slot, &layout);
-    frame.next_index = idx.wrapping_add(1);
-    Ok((outer_len(layout.total()), rekey))
+    frame.next_index += 1;
+    Ok(outer_len(layout.total()))
 }
 
+/// Writes the close record of `scope` (the caller checked everything and counted the key
+/// usage).
 fn write_close(
     settings: &Settings,
-    keys: &mut KeySlots<KeyEntry>,
     frame: &mut TxFrame,
     scope: Scope,
     out: &mut [u8],
-) -> Result<(usize, bool), SepError> {
+) -> Result<usize, SepError> {
     let cfg = *frame.config.block(scope.block);
-    let idx = frame.next_index;
-    let pn = PacketNumber::new(frame.fc, idx);
+    let idx = next_index(frame)?;
     let dt = scope.kind.data_type();
     let header = Header {
         encrypted: false,
@@ -531,7 +675,6 @@ fn write_close(
     sep.emit_header(slot, &settings.profile)?;
     let count = scope.count.to_le_bytes();
     slot[layout.body.clone()].copy_from_slice(&count);
-    let rekey = record(keys, frame.config.key_id, pn)?;
     let mut mac = scope.mac;
     mac.update(&slot[layout.header.clone()]);
     mac.update(&prefix(settings.vc.get(), dt, CLOSE_BODY_LEN as u16));
@@ -539,6 +682,6 @@ fn write_close(
     let tag = mac.finalize(cfg.tag_len);
     slot[layout.tag.clone()].copy_from_slice(tag.as_bytes());
     finish(settings, slot, &layout);
-    frame.next_index = idx.wrapping_add(1);
-    Ok((outer_len(layout.total()), rekey))
+    frame.next_index += 1;
+    Ok(outer_len(layout.total()))
 }

@@ -464,7 +464,7 @@ fn unverified_sv1_packets_stay_ciphertext_until_their_scope_verifies() {
 }
 
 #[test]
-fn frame_counter_limits_ask_for_rekey_then_refuse() {
+fn frame_counter_limits_ask_for_restart_then_refuse() {
     let suite = CipherSuite::Aes128Gmac;
     let cfg = uniform(
         SecurityVariant::FullIntegrity,
@@ -479,7 +479,11 @@ fn frame_counter_limits_ask_for_rekey_then_refuse() {
     tx.set_config(cfg).unwrap();
     let f = frame(&TINY, 0, 0);
     let mut out = vec![0u8; 512];
-    assert!(tx.protect(&f[0], &mut out).unwrap().needs_rekey);
+    // Packet numbers belong to the stream: past the frame-counter soft limit the stream must
+    // be restarted, which is reported apart from a rekey.
+    let r = tx.protect(&f[0], &mut out).unwrap();
+    assert_eq!(r.usage, cse_core::keys::UsageStatus::NeedsRestart);
+    assert!(r.needs_restart() && !r.needs_rekey());
     let mut tx = cse_sep::Transmitter::new(settings, u32::MAX);
     tx.install_key(KeyId::default(), material(suite, 1))
         .unwrap();

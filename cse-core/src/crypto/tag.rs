@@ -14,6 +14,7 @@ use crate::model::TagLen;
 /// and prints its bytes; it deliberately has no `PartialEq`: compare with [`Tag::verify`], which
 /// runs in constant time.
 #[derive(Clone, Copy)]
+#[must_use = "a computed tag must be sent or verified"]
 pub struct Tag {
     bytes: [u8; 16],
     len: TagLen,
