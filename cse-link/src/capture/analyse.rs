@@ -532,9 +532,10 @@ pub fn analyse(
                 .find_map(|p| p.repr.filter(|r| r.data_type == dt).map(|r| r.vc))
                 .or_else(|| packets.first().and_then(|p| p.repr.map(|r| r.vc)))
                 .unwrap_or_default();
+            let kp = capture_key_profile(&st, capture, proto);
             match proto {
-                Protocol::Sep => run_sep(&mut st, capture, k, vc, policy),
-                Protocol::Fsed => run_fsed(&mut st, capture, k, vc, policy),
+                Protocol::Sep => run_sep(&mut st, capture, k, vc, policy, kp),
+                Protocol::Fsed => run_fsed(&mut st, capture, k, vc, policy, kp),
             }
             finish(&mut st);
         }
@@ -599,6 +600,48 @@ fn feed<'a>(st: &mut State, capture: &'a [u8], i: usize, vc: VirtualChannel) -> 
     Some(row.packet.bytes(capture))
 }
 
+/// The shortest tag length and whether scopes are used, over every frame configuration the
+/// capture's frame starts announce (16 bytes and no scopes when none is found): the receiver's
+/// key gets the usage limits for them, as the transmitter's did.
+fn capture_key_profile(st: &State, capture: &[u8], proto: Protocol) -> (cse_core::TagLen, bool) {
+    let profile = Profile::DRAFT_1;
+    let mut min_tag = cse_core::TagLen::L16;
+    let mut scoped = false;
+    for row in &st.rows {
+        let Some(repr) = row.packet.repr else {
+            continue;
+        };
+        let bytes = row.packet.bytes(capture);
+        let Some(payload) = bytes.get(4..bytes.len().saturating_sub(2)) else {
+            continue;
+        };
+        let config = match proto {
+            Protocol::Sep if repr.data_type == profile.dt_sep => {
+                cse_sep::wire::Packet::new_checked(payload, &profile)
+                    .and_then(|p| cse_sep::wire::Repr::parse(&p, &profile))
+                    .ok()
+                    .and_then(|r| r.ext)
+                    .map(|e| e.config)
+            }
+            Protocol::Fsed if repr.data_type == profile.dt_fsed => {
+                match cse_fsed::wire::Packet::new_checked(payload)
+                    .and_then(|p| cse_fsed::wire::Repr::parse(&p, &profile))
+                {
+                    Ok(cse_fsed::wire::Repr::FrameHeader(h)) => Some(h.config),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if let Some(c) = config {
+            let kp = crate::keys::KeyProfile::of(&c);
+            min_tag = min_tag.min(kp.min_tag_len);
+            scoped |= kp.scoped;
+        }
+    }
+    (min_tag, scoped)
+}
+
 fn install_err(st: &mut State, e: String) {
     let last = st.rows.len().saturating_sub(1);
     st.findings.push(FrameFinding {
@@ -613,11 +656,18 @@ fn install_err(st: &mut State, e: String) {
     }
 }
 
-fn run_sep(st: &mut State, capture: &[u8], keys: &KeyFile, vc: VirtualChannel, policy: Policy) {
+fn run_sep(
+    st: &mut State,
+    capture: &[u8],
+    keys: &KeyFile,
+    vc: VirtualChannel,
+    policy: Policy,
+    kp: (cse_core::TagLen, bool),
+) {
     use cse_sep::{Delivery, Event, SepError};
     let mut rx = cse_sep::Receiver::new(cse_sep::Settings::new(vc), policy, u64::MAX / 4);
     let installed = keys
-        .material(cse_core::TagLen::L8)
+        .material(kp.0, kp.1)
         .map_err(|e| e.to_string())
         .and_then(|m| rx.install_key(keys.key_id(), m).map_err(|e| e.to_string()));
     if let Err(e) = installed {
@@ -747,11 +797,18 @@ fn run_sep(st: &mut State, capture: &[u8], keys: &KeyFile, vc: VirtualChannel, p
     }
 }
 
-fn run_fsed(st: &mut State, capture: &[u8], keys: &KeyFile, vc: VirtualChannel, policy: Policy) {
+fn run_fsed(
+    st: &mut State,
+    capture: &[u8],
+    keys: &KeyFile,
+    vc: VirtualChannel,
+    policy: Policy,
+    kp: (cse_core::TagLen, bool),
+) {
     use cse_fsed::{Delivery, Event, FsedError};
     let mut rx = cse_fsed::Receiver::new(cse_fsed::Settings::new(vc), policy, u64::MAX / 4);
     let installed = keys
-        .material(cse_core::TagLen::L8)
+        .material(kp.0, kp.1)
         .map_err(|e| e.to_string())
         .and_then(|m| rx.install_key(keys.key_id(), m).map_err(|e| e.to_string()));
     if let Err(e) = installed {

@@ -220,11 +220,14 @@ impl KeyFile {
         Ok(())
     }
 
-    /// A fresh copy of the key material for one agent, allowing tags down to `min_tag_len`.
+    /// A fresh copy of the key material for one agent, allowing tags down to `min_tag_len`;
+    /// `scoped` declares scopes up to [`crate::keys::MAX_STREAM_SCOPE`] bytes (whole frames
+    /// under per-frame or per-data-type tags), so the usage limits of short tags are chosen
+    /// for them.
     ///
     /// # Errors
     /// [`CaptureError::KeySuite`] (cannot happen for a parsed file: sizes were checked).
-    pub fn material(&self, min_tag_len: TagLen) -> Result<KeyMaterial, CaptureError> {
+    pub fn material(&self, min_tag_len: TagLen, scoped: bool) -> Result<KeyMaterial, CaptureError> {
         let copy = |k: &SecretKey| {
             SecretKey::from_slice(k.size(), k.expose_secret())
                 .map_err(|e| CaptureError::KeySuite(e.to_string()))
@@ -233,10 +236,13 @@ impl KeyFile {
             Some(m) => Some(copy(m)?),
             None => None,
         };
-        Ok(
-            KeyMaterial::new(copy(&self.key)?, mac, Salt::new(*self.salt.as_bytes()))
-                .with_min_tag_len(min_tag_len),
-        )
+        let m = KeyMaterial::new(copy(&self.key)?, mac, Salt::new(*self.salt.as_bytes()))
+            .with_min_tag_len(min_tag_len);
+        Ok(if scoped {
+            m.with_max_mac_input(crate::keys::MAX_STREAM_SCOPE)
+        } else {
+            m
+        })
     }
 
     /// The text of a key file holding `key`, `mac_key` (when given), `salt` and `key_id`.

@@ -213,14 +213,14 @@ pub fn protect_with_nonce(
     config
         .validate()
         .map_err(|e| CaptureError::Options(format!("frame configuration: {e}")))?;
-    let mut min_tag = cse_core::TagLen::L16;
     for b in Block::ALL {
         let c = config.block(b);
         if c.sv.authenticates() {
             keys.check_suite(c.suite)?;
-            min_tag = min_tag.min(c.tag_len);
         }
     }
+    let kp = crate::keys::KeyProfile::of(&config);
+    let (min_tag, scoped) = (kp.min_tag_len, kp.scoped);
     let vc = match (opts.vc, packets.first().and_then(|p| p.repr)) {
         (Some(vc), _) => vc,
         (None, Some(r)) => r.vc,
@@ -232,7 +232,7 @@ pub fn protect_with_nonce(
         Protocol::Sep => {
             let mut t = cse_sep::Transmitter::new(cse_sep::Settings::new(vc), opts.first_frame);
             let r = t
-                .install_key(config.key_id, keys.material(min_tag)?)
+                .install_key(config.key_id, keys.material(min_tag, scoped)?)
                 .and_then(|()| t.set_config(config));
             r.map_err(|e| CaptureError::Options(e.to_string()))?;
             Tx::Sep(Box::new(t))
@@ -240,7 +240,7 @@ pub fn protect_with_nonce(
         Protocol::Fsed => {
             let mut t = cse_fsed::Transmitter::new(cse_fsed::Settings::new(vc), opts.first_frame);
             let r = t
-                .install_key(config.key_id, keys.material(min_tag)?)
+                .install_key(config.key_id, keys.material(min_tag, scoped)?)
                 .and_then(|()| t.set_config(config));
             r.map_err(|e| CaptureError::Options(e.to_string()))?;
             Tx::Fsed(Box::new(t))
