@@ -283,7 +283,12 @@ impl fmt::Debug for RxCore {
 impl RxCore {
     /// The core of a receiver of virtual channel `vc` under `profile`, enforcing `policy`,
     /// reporting a timeout after `timeout_interval` ticks without an accepted packet.
-    pub fn new(vc: VirtualChannel, profile: Profile, policy: Policy, timeout_interval: u64) -> Self {
+    pub fn new(
+        vc: VirtualChannel,
+        profile: Profile,
+        policy: Policy,
+        timeout_interval: u64,
+    ) -> Self {
         RxCore {
             id: ReceiverId::fresh(),
             vc,
@@ -481,9 +486,7 @@ impl RxCore {
             if status.past_soft_limit() && !entry.soft_limit_reported {
                 entry.soft_limit_reported = true;
                 self.security.needs_rekey = self.security.needs_rekey.saturating_add(1);
-                self.events.push(Event::NeedsRekey {
-                    key_id: inv.key_id,
-                });
+                self.events.push(Event::NeedsRekey { key_id: inv.key_id });
             }
         }
         if let Some(idx) = plan.message_index

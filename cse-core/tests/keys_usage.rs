@@ -237,7 +237,10 @@ fn receiver_checks_change_nothing_even_for_a_forged_max_frame_counter() {
     assert_eq!(u.check(u32::MAX), Err(SecurityError::KeyExhausted));
     assert_eq!(
         u.check_mac_input(1001),
-        Err(SecurityError::LimitExceeded { len: 1001, max: 1000 })
+        Err(SecurityError::LimitExceeded {
+            len: 1001,
+            max: 1000
+        })
     );
     assert_eq!(u, before);
     assert!(!u.is_exhausted());
