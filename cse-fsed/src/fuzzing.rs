@@ -553,14 +553,14 @@ fn interleave_insertions(mut ops: &[u8], g: &GenuineStream) -> Vec<Vec<Vec<u8>>>
     };
     while let Some(h) = take(2) {
         let pos = usize::from(h[0]) % (n + 1);
-        let pkt = match h[1] % 4 {
+        let pkt = match h[1] & 7 {
             // A genuine packet with one byte XORed, checksums refreshed per the flag bits.
             0 => {
                 let Some(a) = take(4) else { break };
                 let mut p = g.stream[usize::from(a[0]) % n].clone();
                 let i = usize::from(u16::from_le_bytes([a[1], a[2]])) % p.len();
                 p[i] ^= a[3].max(1);
-                refresh(&mut p, !(h[1] >> 2) & 7);
+                refresh(&mut p, !(h[1] >> 3) & 7);
                 p
             }
             // A frame header of a genuine frame with another frame counter, or FS / FE.
@@ -574,7 +574,7 @@ fn interleave_insertions(mut ops: &[u8], g: &GenuineStream) -> Vec<Vec<Vec<u8>>>
                     2 => u16::MAX,
                     _ => u16::from_le_bytes([a[3], a[4]]),
                 };
-                match h[1] >> 2 & 3 {
+                match h[1] >> 3 & 3 {
                     0 | 1 => {
                         let mut p = g.stream[g.headers[f]].clone();
                         let forged = match a[2] % 4 {
@@ -585,7 +585,7 @@ fn interleave_insertions(mut ops: &[u8], g: &GenuineStream) -> Vec<Vec<Vec<u8>>>
                         };
                         // Packet offset 4 (CSI-2 header) + 4: the frame counter.
                         p[8..12].copy_from_slice(&forged.to_le_bytes());
-                        if h[1] >> 2 & 3 == 1 {
+                        if h[1] >> 3 & 3 == 1 {
                             // Also name another FS.
                             p[12..14].copy_from_slice(&number.to_le_bytes());
                         }
@@ -609,6 +609,11 @@ fn interleave_insertions(mut ops: &[u8], g: &GenuineStream) -> Vec<Vec<Vec<u8>>>
                 let Some(a) = take(2) else { break };
                 let p = &g.stream[usize::from(a[0]) % n];
                 p[..usize::from(a[1]) % p.len()].to_vec()
+            }
+            // A genuine packet as it is (a replay when it was sent already).
+            3 => {
+                let Some(a) = take(1) else { break };
+                g.stream[usize::from(a[0]) % n].clone()
             }
             // Raw bytes.
             _ => {
@@ -635,8 +640,8 @@ fn interleave_insertions(mut ops: &[u8], g: &GenuineStream) -> Vec<Vec<Vec<u8>>>
 /// packets to insert, each before a position of the genuine stream: a genuine packet with one
 /// byte XORed (ECC, CRC-32 and CRC-16 refreshed as an attacker would), a genuine frame header
 /// with another frame counter (0xFFFF_FFFF, next, previous, arbitrary; optionally naming
-/// another FS), an FS or FE with a chosen frame number, a truncated genuine packet, or raw
-/// bytes. A copy of a genuine packet not sent yet is skipped (reordering is not this oracle's
+/// another FS), an FS or FE with a chosen frame number, a truncated genuine packet, a
+/// genuine packet as it is, or raw bytes. A copy of a genuine packet not sent yet is skipped (reordering is not this oracle's
 /// attack); replays of packets already sent stay.
 ///
 /// Safety: no panic; every packet covered by a ScopeVerified proof (SV-1: decrypted with
@@ -794,7 +799,7 @@ mod interleave_tests {
                 // kind 1: header with another counter / FS / FE (sub-kind pos % 4).
                 input.extend_from_slice(&[
                     pos,
-                    1 | (pos % 4) << 2,
+                    1 | (pos % 4) << 3,
                     pos % 4,
                     pos % 3,
                     pos % 3,
@@ -804,6 +809,36 @@ mod interleave_tests {
                 // kind 0: byte flip of the packet two back, every checksum refreshed.
                 input.extend_from_slice(&[pos, 0, pos.wrapping_sub(2), pos, 0, 0x10]);
             }
+            fsed_interleave(&input);
+        }
+    }
+
+    /// Re-header attack inside frame 1 (stream: 0 FS, 1 header, 2 embedded line, 3 top-block
+    /// record): before the record, a replayed FS and frame header restart the frame, then a
+    /// forged copy of the embedded line takes index 1. The record's counts then match the
+    /// restarted scope; only its tag tells the forged line from the genuine one.
+    #[test]
+    fn interleave_oracle_on_reheader_then_forged_line() {
+        for sel in 0..48u8 {
+            let input = [
+                sel, //
+                3,
+                1 | 2 << 3,
+                0,
+                0,
+                0,
+                0,
+                0, // FS with frame number 1 (replay)
+                3,
+                3,
+                1, // the frame header at position 1 (replay)
+                3,
+                0,
+                2,
+                5,
+                0,
+                0x40, // the embedded line, payload byte 1 flipped
+            ];
             fsed_interleave(&input);
         }
     }

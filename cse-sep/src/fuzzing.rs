@@ -545,14 +545,14 @@ fn interleave_insertions(mut ops: &[u8], g: &GenuineStream) -> Vec<Vec<Vec<u8>>>
     };
     while let Some(h) = take(2) {
         let pos = usize::from(h[0]) % (n + 1);
-        let pkt = match h[1] % 4 {
+        let pkt = match h[1] & 7 {
             // A genuine packet with one byte XORed, checksums refreshed per the flag bits.
             0 => {
                 let Some(a) = take(4) else { break };
                 let mut p = g.seps[usize::from(a[0]) % n].clone();
                 let i = usize::from(u16::from_le_bytes([a[1], a[2]])) % p.len();
                 p[i] ^= a[3].max(1);
-                refresh(&mut p, !(h[1] >> 2) & 7);
+                refresh(&mut p, !(h[1] >> 3) & 7);
                 p
             }
             // The FS of a genuine frame with another frame counter.
@@ -562,7 +562,7 @@ fn interleave_insertions(mut ops: &[u8], g: &GenuineStream) -> Vec<Vec<Vec<u8>>>
                 let j = g.frame_of.iter().position(|&x| x == f).unwrap();
                 let mut p = g.seps[j].clone();
                 let fc = g.fcs[f];
-                let forged = match h[1] >> 2 & 3 {
+                let forged = match h[1] >> 3 & 3 {
                     0 => u32::MAX,
                     1 => fc.wrapping_add(1),
                     2 => fc.wrapping_sub(1),
@@ -578,6 +578,11 @@ fn interleave_insertions(mut ops: &[u8], g: &GenuineStream) -> Vec<Vec<Vec<u8>>>
                 let Some(a) = take(2) else { break };
                 let p = &g.seps[usize::from(a[0]) % n];
                 p[..usize::from(a[1]) % p.len()].to_vec()
+            }
+            // A genuine packet as it is (a replay when it was sent already).
+            3 => {
+                let Some(a) = take(1) else { break };
+                g.seps[usize::from(a[0]) % n].clone()
             }
             // Raw bytes.
             _ => {
@@ -604,7 +609,7 @@ fn interleave_insertions(mut ops: &[u8], g: &GenuineStream) -> Vec<Vec<Vec<u8>>>
 /// packets to insert, each before a position of the genuine stream: a genuine packet with one
 /// byte XORed (ECC, CRC-32 and CRC-16 refreshed as an attacker would), a genuine FS with
 /// another frame counter (0xFFFF_FFFF, next, previous or arbitrary), a truncated genuine
-/// packet, or raw bytes. A copy of a genuine packet not sent yet is skipped (reordering is not
+/// packet, a genuine packet as it is, or raw bytes. A copy of a genuine packet not sent yet is skipped (reordering is not
 /// this oracle's attack); replays of packets already sent stay.
 ///
 /// Safety: no panic; every packet released Verified, or covered by a ScopeVerified proof (SV-1:
@@ -795,7 +800,7 @@ mod tests {
             let mut input = vec![sel];
             for pos in 0..=60u8 {
                 // kind 1 (forged FS), counter choice pos % 3, frame pos % 4.
-                input.extend_from_slice(&[pos, 1 | (pos % 3) << 2, pos % 4, 1, 2, 3, 4]);
+                input.extend_from_slice(&[pos, 1 | (pos % 3) << 3, pos % 4, 1, 2, 3, 4]);
                 // kind 0 (byte flip, every checksum refreshed) of the packet two back.
                 input.extend_from_slice(&[pos, 0, pos.wrapping_sub(2), pos, 0, 0x10]);
                 // kind 0 with an XOR in the outer header only (ECC refreshed): a replay of
