@@ -780,6 +780,19 @@ mod interleave_tests {
 
     /// The interleave oracle over random insertions, every configuration selector (the fuzz
     /// target `fsed_interleave` runs the same function on nightly).
+    /// The committed seeds of the `fsed_interleave` fuzz target.
+    #[test]
+    fn interleave_oracle_on_fuzz_seeds() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/fsed_interleave");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            fsed_interleave(&std::fs::read(entry.unwrap().path()).unwrap());
+            seen += 1;
+        }
+        assert!(seen > 0);
+    }
+
     #[test]
     fn interleave_oracle_on_random_inputs() {
         for seed in 0..144u64 {
