@@ -228,7 +228,7 @@ fn interleave_setup(sel: u8) -> Setup {
     let mode =
         [TagMode::PerMessage, TagMode::PerDataType, TagMode::PerFrame][usize::from((sel / 7) % 3)];
     let frames = 3 + u16::from((sel / 21) % 2);
-    let tag_len = if (sel / 42) % 2 == 0 {
+    let tag_len = if (sel / 42).is_multiple_of(2) {
         TagLen::L8
     } else {
         TagLen::L16
@@ -615,7 +615,7 @@ fn interleave_insertions(mut ops: &[u8], g: &GenuineStream) -> Vec<Vec<Vec<u8>>>
     at
 }
 
-/// Interleave oracle. Byte 0 picks the configuration ([`interleave_setup`]); the genuine
+/// Interleave oracle. Byte 0 picks the configuration (`interleave_setup`); the genuine
 /// stream is 3-4 small frames from the transmitter. The rest of the input is a list of forged
 /// packets to insert, each before a position of the genuine stream: a genuine packet with one
 /// byte XORed (ECC, CRC-32 and CRC-16 refreshed as an attacker would), a genuine FS with
@@ -703,12 +703,8 @@ pub fn sep_interleave(data: &[u8]) {
         run.deliver(d, Some(j));
         run.events(j as u64);
     }
-    for j in 0..n {
-        assert_eq!(
-            run.verified[j],
-            position[j].is_some(),
-            "reference run at {j}"
-        );
+    for (j, pos) in position.iter().enumerate() {
+        assert_eq!(run.verified[j], pos.is_some(), "reference run at {j}");
     }
 
     let inserted = interleave_insertions(ops, &g);
@@ -764,9 +760,9 @@ pub fn sep_interleave(data: &[u8]) {
             run.events(now);
         }
     }
-    for j in 0..n {
+    for (j, pos) in position.iter().enumerate() {
         let frame = g.frame_of[j];
-        if position[j].is_some() && !affected[frame] {
+        if pos.is_some() && !affected[frame] {
             assert!(
                 run.verified[j],
                 "genuine packet {j} (frame {frame}) not released verified"
