@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
-#[cfg(feature = "std")]
+#[cfg(any(feature = "std", test))]
 extern crate std;
 
 mod agent;
@@ -12,7 +12,8 @@ pub mod rx;
 pub mod tx;
 pub mod wire;
 
-#[cfg(feature = "std")]
+// Built for the crate's own unit tests too, so `cargo test -p` runs the oracles.
+#[cfg(any(feature = "std", test))]
 #[doc(hidden)]
 pub mod fuzzing;
 
