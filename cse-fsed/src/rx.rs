@@ -6,8 +6,10 @@
 //! FSED tags close frame-sized scopes, and a `no_std` receiver cannot hold a frame. Original
 //! packets of protected blocks are therefore released at once as [`Unverified`]: their bytes
 //! are reachable only through [`Unverified::unverified_packet`], and they become usable when a
-//! [`Delivery::ScopeVerified`] whose [`ScopeProof`] covers them arrives. They must be
-//! discarded on [`FsedError::ScopeFailed`] or [`Event::ScopeFailed`]. SV-1 payloads stay
+//! [`Delivery::ScopeVerified`] whose [`ScopeProof`] covers them arrives, and must be discarded
+//! on [`Event::ScopeFailed`] for their scope. An [`FsedError::ScopeFailed`] error only says
+//! that one tag record did not verify: the scope stays open, and a genuine record may still
+//! verify it (an injected record cannot end a scope). SV-1 payloads stay
 //! ciphertext until [`Receiver::decrypt`] is given the proof: there is no way to decrypt
 //! before the scope verified.
 
