@@ -1,6 +1,6 @@
 //! The `ccise` bench: one protected CCI transaction, sealed by the controller and opened by the
 //! target (writes), or request sealed, opened, response sealed and opened (reads), for 1, 4 and
-//! 32 data bytes. DESIGN.md section 10: a round trip stays under 1 microsecond.
+//! 32 data bytes. The project's bar: a round trip stays under 1 microsecond.
 //!
 //! References in the same group: the MACs a minimal implementation without CCISE framing would
 //! compute for the same exchange, over the bare on-wire bytes (`reg ‖ data ‖ counter` for a

@@ -15,7 +15,7 @@ pub fn pattern(len: usize) -> Vec<u8> {
 
 /// Prints, after a criterion run, the throughput of `cse-core` next to a reference
 /// implementation for every size of each `(group, reference)` pair, and their ratio, so the
-/// distance to the reference is visible in the bench output itself (DESIGN section 10).
+/// distance to the reference is visible in the bench output itself.
 ///
 /// Reads criterion's own results (`<target>/criterion/<group>/<impl>/<size>/new/`), so it shows
 /// the latest measurement of each benchmark; sizes without both measurements are skipped.

@@ -250,7 +250,7 @@ impl FrameKeys {
     }
 }
 
-/// Tracks which block the packets of a frame belong to (DESIGN section 4): the top block
+/// Tracks which block the packets of a frame belong to (`docs/wire-format.md`, "Blocks"): the top block
 /// until the first long packet that is not embedded data, which starts the image block;
 /// embedded data after it starts the bottom block. Short packets (LS, LE, generic) belong to
 /// the block in effect when they arrive. FS and FE are refused: what they mean is up to each

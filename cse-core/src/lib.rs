@@ -1,7 +1,6 @@
 #![doc = include_str!("../README.md")]
 #![no_std]
-// `deny`, not `forbid`: the one SIMD module `crypto::simd` (x86_64 PCLMULQDQ GHASH, DESIGN
-// section 4) needs `core::arch` intrinsics and opts in with `#[allow(unsafe_code)]`; every
+// `deny`, not `forbid`: the one SIMD module `crypto::simd` (x86_64 PCLMULQDQ GHASH) needs `core::arch` intrinsics and opts in with `#[allow(unsafe_code)]`; every
 // other module is `#[forbid(unsafe_code)]` below and in `crypto`.
 #![deny(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]

@@ -3,7 +3,7 @@
 //! CSI-2 delivers packets in order, so a receiver accepts only strictly increasing packet
 //! numbers: a repeat or a lower number is a replay ([`SecurityError::Replay`]), a jump forward is
 //! loss (reported, then accepted). The check and the update are two steps, because the state may
-//! move only after the message's tag has verified (DESIGN.md section 4, "Counters and replay"):
+//! move only after the message's tag has verified (check, verify, commit: see `docs/security.md`):
 //!
 //! 1. [`ReplayTracker::check`] looks at a packet number without changing anything and returns a
 //!    [`Pending`] token;

@@ -7,11 +7,11 @@ use cse_core::csi2::{
 };
 use hex_literal::hex;
 
-// MIPI CSI-2 specification example, via /work/shared/reference/mipi-public-facts.md section 5.
+// MIPI CSI-2 specification example (the two CRC-16 examples the specification gives).
 const PAYLOAD_1: [u8; 24] =
     hex!("FF 00 00 02 B9 DC F3 72 BB D4 B8 5A C8 75 C2 7C 81 F8 05 DF FF 00 00 01");
 const CRC_1: u16 = 0x00F0;
-// MIPI CSI-2 specification example, via /work/shared/reference/mipi-public-facts.md section 5.
+// MIPI CSI-2 specification example (the two CRC-16 examples the specification gives).
 const PAYLOAD_2: [u8; 24] =
     hex!("FF 00 00 00 1E F0 1E C7 4F 82 78 C5 82 E0 8C 70 D2 3C 78 E9 FF 00 00 01");
 const CRC_2: u16 = 0xE569;

@@ -1,7 +1,7 @@
 //! IV construction: the stream-id bit layout and `IV = salt XOR (stream_id ‖ PN)`.
 //!
 //! The expected bytes below are worked by hand from the layout documented in
-//! `cse_core::nonce` (DESIGN.md section 4, "Nonces"); they are this crate's own definition, not
+//! `cse_core::nonce` (`docs/wire-format.md`, the IV construction); they are this crate's own definition, not
 //! an external vector.
 
 use std::collections::HashSet;

@@ -126,7 +126,7 @@ pub(crate) fn prefix(vc: u8, dt: u8, wc: u16) -> [u8; 4] {
     covered_prefix(vc, dt, wc)
 }
 
-/// The block of the next packet with data type `dt` (DESIGN section 4): FE belongs to the
+/// The block of the next packet with data type `dt` (`docs/wire-format.md`, "Blocks"): FE belongs to the
 /// bottom block; FS inside a frame is refused; every other packet is classified by the shared
 /// [`BlockTracker`].
 pub(crate) fn classify(tracker: &BlockTracker, dt: DataType) -> Result<Block, SepError> {

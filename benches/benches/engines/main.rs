@@ -1,7 +1,7 @@
 //! The `engines` bench: AES engines against aws-lc-rs, and the CRCs.
 //!
 //! Every group has `cse-core` and the references in the same group, with `Throughput::Bytes`,
-//! so criterion reports GB/s side by side: `aws-lc-rs` (the bar of DESIGN.md section 10) and
+//! so criterion reports GB/s side by side: `aws-lc-rs` (the bar the project measures itself against) and
 //! RustCrypto `aes-gcm` / `cmac` (what `cse-core` is built on).
 //!
 //! - GMAC in the references is GCM with an empty plaintext and the data as AAD.

@@ -1,5 +1,5 @@
 //! GHASH with carry-less multiplication (x86_64 PCLMULQDQ, and VPCLMULQDQ on AVX-512): the
-//! only `unsafe` / `core::arch` code of `cse-core` (DESIGN section 4).
+//! only `unsafe` / `core::arch` code of `cse-core`.
 //!
 //! Used by [`super::gcm`] for GCM seal/open, GMAC and batched GMAC whenever the CPU has
 //! PCLMULQDQ and SSSE3 (detected at run time through `cpufeatures`, cached); otherwise the

@@ -2,7 +2,7 @@
 //! double-error detection) over the 24 header bits, or 26 with VCX.
 //!
 //! The parity is the XOR of one 6-bit column per set data bit. The 24 columns for DI and WC
-//! are public (`reference/mipi-public-facts.md` section 5). All of them have odd weight (3 or
+//! are public (the CSI-2 D-PHY packet-header ECC table, as open-source CSI-2 receivers reproduce it). All of them have odd weight (3 or
 //! 5) and are distinct, and the check bits themselves have the weight-1 columns, so:
 //! a single flipped bit gives a syndrome equal to its own column (correctable), and two
 //! flipped bits give an even-weight, non-zero syndrome that matches no column (detected).
@@ -18,7 +18,7 @@ use super::Error;
 use crate::Profile;
 
 /// Syndrome columns of data bits 0..=23 (bits 0..=7 = DI, 8..=23 = WC least significant bit
-/// first). Source: `reference/mipi-public-facts.md` section 5.
+/// first). Source: the CSI-2 D-PHY packet-header ECC table.
 const COLUMNS: [u8; 24] = [
     0x07, 0x0B, 0x0D, 0x0E, 0x13, 0x15, 0x16, 0x19, 0x1A, 0x1C, 0x23, 0x25, 0x26, 0x29, 0x2A, 0x2C,
     0x31, 0x32, 0x34, 0x38, 0x1F, 0x2F, 0x37, 0x3B,

@@ -79,8 +79,7 @@ pub fn payload_crc(payload: &[u8]) -> u16 {
 /// A CSI-2 data type (6 bits on the wire, or an extended code). Open set: unknown codes
 /// round-trip.
 ///
-/// Codes and names follow the public list in Linux `include/media/mipi-csi2.h` (see
-/// `reference/mipi-public-facts.md` section 5).
+/// Codes and names follow the public list in Linux `include/media/mipi-csi2.h`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DataType(pub u8);
 
