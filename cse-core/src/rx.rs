@@ -504,6 +504,14 @@ impl RxCore {
         }
     }
 
+    /// Commits a packet that changes no core state but the timeout monitor (an accepted packet
+    /// without a tag, key use or event): the same as committing `CommitPlan::new()`, without
+    /// building one.
+    pub fn accept(&mut self, now: u64) {
+        // The only error is a virtual channel above 31, which `VirtualChannel` excludes.
+        let _ = self.timeout.feed(self.vc.get(), now);
+    }
+
     fn push_fusa(&mut self, e: FusaError) {
         self.fusa.record(&e);
         self.events.push(Event::Fusa(e));

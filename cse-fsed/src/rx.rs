@@ -661,14 +661,17 @@ impl Receiver {
             None
         };
         // Commit (nothing to verify: the scope's record will).
-        let mut plan = CommitPlan::new();
         if block_change {
+            let mut plan = CommitPlan::new();
             for s in frame.scopes.iter().flatten() {
                 plan.before()
                     .push(Event::ScopeFailed(failure(frame.fc, s)))?;
             }
+            self.core.commit(plan, now);
+        } else {
+            // The common case moves no core state but the timeout monitor.
+            self.core.accept(now);
         }
-        self.core.commit(plan, now);
         let frame = self.frame.as_mut().ok_or(FsedError::Internal)?;
         if block_change && frame.scopes.iter().any(Option::is_some) {
             frame.scopes = [None, None, None, None];
