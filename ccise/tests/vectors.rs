@@ -65,7 +65,7 @@ fn keys(v: &Json, suite: CipherSuite) -> SessionKeys {
 }
 
 fn check(name: &str, v: &Json) {
-    assert_eq!(v.get("format").str(), "cse-vectors/1");
+    assert_eq!(v.get("format").str(), "cse-vectors/2");
     assert_eq!(v.get("protocol").str(), "CCISE");
     assert_eq!(v.get("profile").str(), Profile::DRAFT_1.name);
     let suite = Profile::DRAFT_1

@@ -235,7 +235,11 @@ fn example_4_gcm_encrypted_read() {
         .unwrap()
         .encrypt_inout_detached(&iv_of(0xA000_0000).into(), &aad, (&mut [][..]).into())
         .unwrap();
-    assert_eq!(&req[7..], &req_tag[..], "request tag = GMAC(context ‖ header)");
+    assert_eq!(
+        &req[7..],
+        &req_tag[..],
+        "request tag = GMAC(context ‖ header)"
+    );
 
     // The response: AES-GCM, IV of the sensor-to-controller stream (0x20000000), AAD = context
     // (SV 1) ‖ header, plaintext = the register bytes.
@@ -251,7 +255,11 @@ fn example_4_gcm_encrypted_read() {
         .encrypt_inout_detached(&iv.into(), &aad, (&mut data[..]).into())
         .unwrap();
     assert_eq!(&resp[..4], &data, "ciphertext = GCM-AE(plaintext)");
-    assert_eq!(&resp[8..], &tag[..], "tag = GCM tag over AAD and ciphertext");
+    assert_eq!(
+        &resp[8..],
+        &tag[..],
+        "tag = GCM tag over AAD and ciphertext"
+    );
     // What the docs used to say (a GMAC over context ‖ header ‖ ciphertext) is another tag.
     let gmac_input: Vec<u8> = [&ctx[..], &hdr[..], &data[..]].concat();
     let wrong = Aes128Gcm::new_from_slice(&TO_CONTROLLER_KEY)
@@ -260,7 +268,10 @@ fn example_4_gcm_encrypted_read() {
         .unwrap();
     assert_ne!(&resp[8..], &wrong[..]);
 
-    assert_eq!(iv, EX3_IV, "same IV as example 3: the IV does not depend on the suite");
+    assert_eq!(
+        iv, EX3_IV,
+        "same IV as example 3: the IV does not depend on the suite"
+    );
     assert_eq!(req, &EX4_REQUEST);
     assert_eq!(resp, &EX4_RESPONSE);
     let mut out = [0u8; 4];

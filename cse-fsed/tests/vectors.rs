@@ -51,7 +51,7 @@ fn load_all() -> BTreeMap<String, Json> {
 }
 
 fn check(name: &str, v: &Json) {
-    assert_eq!(v.get("format").str(), "cse-vectors/1");
+    assert_eq!(v.get("format").str(), "cse-vectors/2");
     assert_eq!(v.get("protocol").str(), "FSED");
     assert_eq!(v.get("profile").str(), Profile::DRAFT_1.name);
     assert_eq!(v.get("header_form").str(), "D-PHY");
