@@ -1403,6 +1403,35 @@ pub enum Recorded {
     },
 }
 
+/// A forged or replayed frame fed to the target of a CCISE vector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CciseAttack {
+    /// Fed after this many genuine transactions.
+    pub after: usize,
+    /// `"write"` (the frame ends with Stop) or `"read-request"` (a repeated start follows).
+    pub frame_kind: String,
+    /// The frame.
+    pub frame: Vec<u8>,
+}
+
+/// What the target made of a [`CciseAttack`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CciseVerdict {
+    /// `auth-failed`, `replay`, `malformed`, `rejected`, or `accepted` (a bug in a vector).
+    pub verdict: String,
+    /// What the target answered a read request with (`0xFF` filler when it refused it).
+    pub response: Option<Vec<u8>>,
+}
+
+fn ccise_verdict(e: &ccise::Error) -> String {
+    match e {
+        ccise::Error::Security(s) => security_verdict(s),
+        ccise::Error::Wire(_) => "malformed",
+        _ => "rejected",
+    }
+    .to_string()
+}
+
 /// Runs `transactions` through a fresh controller and target (the demo register map,
 /// [`SimSensor::demo`]) of one session; returns what each put on the bus. The target must
 /// accept every frame and the controller every response.
@@ -1414,11 +1443,56 @@ pub fn ccise_run(
     keys: &CciseKeys,
     transactions: &[Transaction],
 ) -> Result<Vec<Recorded>, LinkError> {
+    Ok(ccise_run_attacked(config, keys, transactions, &[])?.0)
+}
+
+/// As [`ccise_run`], feeding the target each of `attacks` after its genuine transactions;
+/// returns the target's verdict on each attack too. The genuine transactions must still be
+/// accepted.
+///
+/// # Errors
+/// A refusal of a genuine transaction on either side.
+pub fn ccise_run_attacked(
+    config: Config,
+    keys: &CciseKeys,
+    transactions: &[Transaction],
+    attacks: &[CciseAttack],
+) -> Result<(Vec<Recorded>, Vec<CciseVerdict>), LinkError> {
     let mut ctrl = Controller::new(config, keys.session()?)?;
     let mut tgt = Target::new(config, keys.session()?)?;
     let mut map = SimSensor::demo();
     let mut out = Vec::new();
-    for t in transactions {
+    let mut verdicts = Vec::new();
+    for k in 0..=transactions.len() {
+        for a in attacks.iter().filter(|a| a.after == k) {
+            let mut resp = [0u8; ccise::wire::MAX_FRAME_LEN];
+            let (r, response) = if a.frame_kind == "read-request" {
+                let r = tgt.handle_read(&a.frame, &mut map, &mut resp);
+                let len = a.frame.get(2).map_or(0, |n| usize::from(*n))
+                    + ccise::wire::COUNTER_LEN
+                    + config.tag_len.get();
+                let len = match &r {
+                    Ok(acc) => acc.response_len,
+                    Err(_) => len,
+                };
+                (
+                    r.map(|_| ()),
+                    Some(resp.get(..len).unwrap_or_default().to_vec()),
+                )
+            } else {
+                (tgt.handle_write(&a.frame, &mut map).map(|_| ()), None)
+            };
+            verdicts.push(CciseVerdict {
+                verdict: match r {
+                    Ok(()) => "accepted".to_string(),
+                    Err(e) => ccise_verdict(&e),
+                },
+                response,
+            });
+        }
+        let Some(t) = transactions.get(k) else {
+            break;
+        };
         let mut frame = [0u8; ccise::wire::MAX_FRAME_LEN];
         match t {
             Transaction::Write { register, data } => {
@@ -1453,7 +1527,7 @@ pub fn ccise_run(
             }
         }
     }
-    Ok(out)
+    Ok((out, verdicts))
 }
 
 /// The transactions of a CCISE vector: a write of `12 34 56 78` at 0x0100, then a read of 4
@@ -1479,12 +1553,115 @@ fn ccise_vector(suite: CipherSuite, tag_len: TagLen, encrypted: bool) -> Result<
         tag_len.get(),
         if encrypted { "encrypted" } else { "clear" }
     );
+    ccise_doc(
+        name,
+        suite,
+        tag_len,
+        encrypted,
+        ccise_transactions(encrypted),
+        false,
+    )
+}
+
+/// The attacks of the negative CCISE vector, built from the genuine frames `recs` of
+/// [`ccise_negative_transactions`]: before the first write, that write with a flipped data bit;
+/// after it, the write replayed, the write with its counter raised to the next one (old tag),
+/// and the next read request with a flipped register bit.
+fn ccise_attacks(recs: &[Recorded], t: usize) -> Result<Vec<CciseAttack>, LinkError> {
+    let (Some(Recorded::Write { frame: w, .. }), Some(Recorded::Read { request: r, .. })) =
+        (recs.first(), recs.get(1))
+    else {
+        return Err(mismatch("CCISE: negative transactions".into()));
+    };
+    let attack = |after: usize, kind: &str, frame: Vec<u8>| CciseAttack {
+        after,
+        frame_kind: kind.to_string(),
+        frame,
+    };
+    let mut tampered = w.clone();
+    tampered[2] ^= 0x01; // first data byte
+    let mut recounted = w.clone();
+    let c = recounted.len() - t - 1; // last counter byte
+    recounted[c] = recounted[c].wrapping_add(1);
+    let mut request = r.clone();
+    request[1] ^= 0x01; // register, low byte
+    Ok(vec![
+        attack(0, "write", tampered),
+        attack(1, "write", w.clone()),
+        attack(1, "write", recounted),
+        attack(1, "read-request", request),
+    ])
+}
+
+/// The transactions of the negative CCISE vector: write `12 34 56 78` at 0x0100, then read the
+/// 4 bytes back (the attacks come between them, so the read shows that they moved nothing).
+pub fn ccise_negative_transactions() -> Vec<Transaction> {
+    vec![
+        Transaction::Write {
+            register: 0x0100,
+            data: vec![0x12, 0x34, 0x56, 0x78],
+        },
+        Transaction::Read {
+            register: 0x0100,
+            len: 4,
+        },
+    ]
+}
+
+/// The documented attack descriptions, in the order of [`ccise_attacks`].
+const CCISE_ATTACKS: [(&str, &str); 4] = [
+    (
+        "tamper-data",
+        "the first write with bit 0 of its first data byte flipped, sent before the genuine one",
+    ),
+    ("replay", "the first write sent again"),
+    (
+        "counter",
+        "the first write with its counter raised by one, tag unchanged",
+    ),
+    (
+        "tamper-request",
+        "the read request that follows, with bit 0 of its register's low byte flipped",
+    ),
+];
+
+fn ccise_doc(
+    name: String,
+    suite: CipherSuite,
+    tag_len: TagLen,
+    encrypted: bool,
+    txs: Vec<Transaction>,
+    negative: bool,
+) -> Result<Vector, LinkError> {
     let config = Config::new(CCISE_ADDRESS)
         .with_tag_len(tag_len)
         .with_encrypted_reads(encrypted);
     let keys = CciseKeys::fixture(suite);
-    let txs = ccise_transactions(encrypted);
     let recs = ccise_run(config, &keys, &txs)?;
+    let mut attacks_json = Vec::new();
+    if negative {
+        let attacks = ccise_attacks(&recs, tag_len.get())?;
+        let (again, verdicts) = ccise_run_attacked(config, &keys, &txs, &attacks)?;
+        if again != recs {
+            return Err(mismatch(format!(
+                "CCISE {name}: an attack moved the target"
+            )));
+        }
+        for ((a, v), (kind, description)) in attacks.iter().zip(&verdicts).zip(CCISE_ATTACKS) {
+            if v.verdict == "accepted" {
+                return Err(mismatch(format!("CCISE {name}: {kind} accepted")));
+            }
+            attacks_json.push(obj(vec![
+                ("kind", s(kind)),
+                ("description", s(description)),
+                ("after", n(a.after as u64)),
+                ("frame_kind", s(&a.frame_kind)),
+                ("frame", hx(&a.frame)),
+                ("verdict", s(&v.verdict)),
+                ("response", v.response.as_deref().map_or(Json::Null, hx)),
+            ]));
+        }
+    }
     let t = tag_len.get();
     let tail = |f: &[u8]| {
         f.get(f.len().saturating_sub(t)..)
@@ -1549,6 +1726,7 @@ fn ccise_vector(suite: CipherSuite, tag_len: TagLen, encrypted: bool) -> Result<
         ("first_controller_counter", n(1u32)),
         ("first_target_counter", n(1u32)),
         ("transactions", Json::Arr(items)),
+        ("attacks", Json::Arr(attacks_json)),
     ]);
     Ok(Vector {
         protocol: VectorProtocol::Ccise,
@@ -1573,6 +1751,25 @@ pub fn ccise() -> Result<Vec<Vector>, LinkError> {
                 v.push(ccise_vector(suite, tag_len, encrypted)?);
             }
         }
+    }
+    for (suite, tag_len, encrypted) in [
+        (CipherSuite::Aes128Cmac, TagLen::L16, false),
+        (CipherSuite::Aes128Gcm, TagLen::L8, true),
+    ] {
+        let name = format!(
+            "neg-{}-t{}-{}-reads",
+            suite_slug(suite),
+            tag_len.get(),
+            if encrypted { "encrypted" } else { "clear" }
+        );
+        v.push(ccise_doc(
+            name,
+            suite,
+            tag_len,
+            encrypted,
+            ccise_negative_transactions(),
+            true,
+        )?);
     }
     Ok(v)
 }

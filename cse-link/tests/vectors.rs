@@ -18,8 +18,8 @@ use cse_core::csi2::VirtualChannel;
 use cse_core::testing::{Json, frame_config_from_json, parse_json};
 use cse_core::{CipherSuite, Direction, KeyId, Policy, Profile, SecurityVariant, SvLevel, TagLen};
 use cse_link::vectors::{
-    self, CciseKeys, FrameSpec, Recorded, StreamKeys, StreamSetup, Transaction, Vector,
-    VectorProtocol,
+    self, CciseAttack, CciseKeys, FrameSpec, Recorded, StreamKeys, StreamSetup, Transaction,
+    Vector, VectorProtocol,
 };
 
 /// The vectors each crate keeps as golden files, by crate directory.
@@ -104,8 +104,9 @@ fn the_set_has_the_documented_matrix() {
     assert_eq!(extra(VectorProtocol::Fsed, "neg-"), 6);
     assert_eq!(extra(VectorProtocol::Sep, "long-lines-"), 4);
     assert_eq!(extra(VectorProtocol::Fsed, "multi-frame-"), 3);
-    // 8 suites x 3 tag lengths with clear reads, 4 encrypting suites x 3 with encrypted reads.
-    assert_eq!(count(VectorProtocol::Ccise), 8 * 3 + 4 * 3);
+    // 8 suites x 3 tag lengths with clear reads, 4 encrypting suites x 3 with encrypted reads,
+    // 2 negative vectors.
+    assert_eq!(count(VectorProtocol::Ccise), 8 * 3 + 4 * 3 + 2);
     let names: BTreeSet<_> = all.iter().map(|v| (v.protocol, &v.name)).collect();
     assert_eq!(names.len(), all.len(), "names are unique per protocol");
     assert!(
@@ -180,7 +181,7 @@ fn the_binary_writes_the_library_set_and_a_complete_index() {
         String::from_utf8_lossy(&run.stderr)
     );
     assert!(
-        stdout.contains("166 SEP, 118 FSED, 36 CCISE"),
+        stdout.contains("166 SEP, 118 FSED, 38 CCISE"),
         "summary: {stdout}"
     );
     let set = vectors::all().unwrap();
@@ -436,7 +437,30 @@ fn replay_ccise(v: &Json) {
             k => panic!("{name}: unknown kind {k}"),
         })
         .collect();
+    let attacks: Vec<CciseAttack> = v
+        .get("attacks")
+        .arr()
+        .iter()
+        .map(|a| CciseAttack {
+            after: a.get("after").num() as usize,
+            frame_kind: a.get("frame_kind").str().to_string(),
+            frame: a.get("frame").bytes(),
+        })
+        .collect();
+    assert_eq!(attacks.is_empty(), !name.starts_with("neg-"), "{name}");
     let recs = vectors::ccise_run(config, &keys, &txs).unwrap();
+    // The attacks, fed to the target between the genuine transactions, are refused as
+    // recorded and move nothing: the genuine transactions come out byte for byte the same.
+    let (again, verdicts) = vectors::ccise_run_attacked(config, &keys, &txs, &attacks).unwrap();
+    assert!(again == recs, "{name}: an attack moved the target");
+    for (a, got) in v.get("attacks").arr().iter().zip(&verdicts) {
+        assert_eq!(got.verdict, a.get("verdict").str(), "{name}");
+        assert_ne!(got.verdict, "accepted", "{name}");
+        assert_eq!(got.response, a.get("response").opt_bytes(), "{name}");
+        if let Some(r) = &got.response {
+            assert!(r.iter().all(|b| *b == 0xFF), "{name}: filler");
+        }
+    }
     for (t, r) in v.get("transactions").arr().iter().zip(&recs) {
         match r {
             Recorded::Write { counter, frame } => {
