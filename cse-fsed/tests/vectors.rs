@@ -1,4 +1,4 @@
-//! Golden vectors: `tests/vectors/*.json` (format `cse-vectors/1`, `docs/vectors.md`) pin the
+//! Golden vectors: `tests/vectors/*.json` (format `cse-vectors/2`, `docs/vectors.md`) pin the
 //! FSED wire format byte for byte. For each file the transmitter must reproduce the recorded
 //! stream from the recorded input packets, configuration and keys, and the receiver must give
 //! back the inputs.

@@ -1,7 +1,9 @@
 //! Golden test vectors for hardware and firmware teams: every security variant x tag mode x
-//! suite x tag length of SEP and FSED, and the CCISE register transactions of every suite and
-//! tag length, each as one canonical JSON document (format `cse-vectors/1`, described field
-//! by field in `docs/vectors.md`).
+//! suite x tag length of SEP and FSED, extra stream cases (long lines, multi-frame sequences
+//! with key rollover, the controller-to-sensor direction, VCX, block and scope corner cases),
+//! the CCISE register transactions of every suite and tag length, and negative vectors of all
+//! three protocols with the verdict a receiver must reach, each as one canonical JSON document
+//! (format `cse-vectors/2`, described field by field in `docs/vectors.md`).
 //!
 //! [`all`] builds the whole set in memory from fixed fixtures (keys, salt, input frames), so
 //! the output is deterministic: `cse vectors --out DIR` writes it, and the crates' own golden
@@ -1129,13 +1131,16 @@ pub struct StreamAttack {
     pub received: Vec<Vec<u8>>,
 }
 
+/// Builds the attack of a negative vector from the genuine output packets.
+type MakeAttack<'a> = dyn Fn(&[Vec<u8>]) -> Result<StreamAttack, LinkError> + 'a;
+
 /// Builds the document of a stream vector: `setup` run over `inputs` (and, for a negative
 /// vector, `attack` applied by `make_attack` to the genuine output).
 fn stream_doc(
     name: &str,
     setup: &StreamSetup,
     inputs: &[Vec<u8>],
-    make_attack: Option<&dyn Fn(&[Vec<u8>]) -> Result<StreamAttack, LinkError>>,
+    make_attack: Option<&MakeAttack<'_>>,
 ) -> Result<Vector, LinkError> {
     let per_frame = setup.transmit(inputs)?;
     let outputs: Vec<Vec<u8>> = per_frame.concat();
@@ -1255,8 +1260,8 @@ fn stream_vector(fx: &StreamFixture, cell: &Cell) -> Result<Vector, LinkError> {
 }
 
 /// Every SEP vector: SV-1..SV-4 x {per message, per data type, per frame} x every suite the SV
-/// accepts x tag length {16, 12, 8}, `sv5-no-security`, then the extra cases
-/// ([`sep_extra`]).
+/// accepts x tag length {16, 12, 8}, `sv5-no-security`, then the extra cases (long lines,
+/// multi-frame, direction, VCX, corner cases, negative vectors; `docs/vectors.md`).
 ///
 /// # Errors
 /// A transmitter or receiver failure (a bug: the set is fixed).

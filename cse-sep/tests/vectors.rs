@@ -1,4 +1,4 @@
-//! Golden vectors: `tests/vectors/*.json` (format `cse-vectors/1`, `docs/vectors.md`) pin the
+//! Golden vectors: `tests/vectors/*.json` (format `cse-vectors/2`, `docs/vectors.md`) pin the
 //! SEP wire format byte for byte. For each file the transmitter must reproduce the recorded
 //! output packets from the recorded inputs, configuration and keys, and the receiver must give
 //! back the inputs. The worked examples of `docs/wire-format.md` section 4 are checked against

@@ -13,8 +13,8 @@ use cse_core::{
 };
 
 use super::{
-    FSED, FrameSpec, SEP, StreamAttack, StreamFixture, StreamSetup, Vector, VectorProtocol,
-    mismatch, split_form, stream_doc,
+    FSED, FrameSpec, MakeAttack, SEP, StreamAttack, StreamFixture, StreamSetup, Vector,
+    VectorProtocol, mismatch, split_form, stream_doc,
 };
 use crate::LinkError;
 
@@ -141,18 +141,14 @@ fn flip(pkt: &mut [u8], at: usize, fix_crc32: bool, fix_crc16: bool) {
     if let Some(b) = pkt.get_mut(4 + at) {
         *b ^= 0x01;
     }
-    if let Some(payload) = pkt.get_mut(4..len - 2) {
-        if fix_crc32 {
-            let n = payload.len() - 4;
-            let crc = cse_sep::wire::crc32(&Profile::DRAFT_1, &payload[..n]);
-            payload[n..].copy_from_slice(&crc.to_le_bytes());
-        }
+    if fix_crc32 && let Some(payload) = pkt.get_mut(4..len - 2) {
+        let n = payload.len() - 4;
+        let crc = cse_sep::wire::crc32(&Profile::DRAFT_1, &payload[..n]);
+        payload[n..].copy_from_slice(&crc.to_le_bytes());
     }
-    if fix_crc16 {
-        if let Some(payload) = pkt.get(4..len - 2) {
-            let crc = csi2::payload_crc(payload);
-            pkt[len - 2..].copy_from_slice(&crc.to_le_bytes());
-        }
+    if fix_crc16 && let Some(payload) = pkt.get(4..len - 2) {
+        let crc = csi2::payload_crc(payload);
+        pkt[len - 2..].copy_from_slice(&crc.to_le_bytes());
     }
 }
 
@@ -176,7 +172,7 @@ fn negative(
     config: FrameConfig,
     packets: &[P],
     frames: usize,
-    mk: &dyn Fn(&[Vec<u8>]) -> Result<StreamAttack, LinkError>,
+    mk: &MakeAttack<'_>,
 ) -> Result<Vector, LinkError> {
     let vc = fx.vc()?;
     let mut inputs = Vec::new();
