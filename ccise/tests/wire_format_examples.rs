@@ -1,6 +1,6 @@
 //! The CCISE worked examples of `docs/wire-format.md` (section "CCISE"), byte for byte, with
 //! the tags and the keystream recomputed independently from the documented MAC input (RustCrypto
-//! `cmac` and `aes`), so neither the document nor the code can drift.
+//! `cmac`, `aes` and `aes-gcm`), so neither the document nor the code can drift.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -181,6 +181,99 @@ fn example_3_encrypted_read() {
     assert_eq!(iv, EX3_IV);
     assert_eq!(&req[..s.len], &EX3_REQUEST);
     assert_eq!(resp, &EX3_RESPONSE);
+    let mut out = [0u8; 4];
+    assert_eq!(ctrl.open_read_response(pending, resp, &mut out), Ok(4));
+    assert_eq!(out, hex!("C0 C1 C2 C3"));
+}
+
+// Example 4: AES-128-GCM, 16-byte tags, encrypted reads: read 4 bytes from the protected
+// register 0x0300 (plaintext C0 C1 C2 C3); request counter 1, response counter 1. The response
+// is AES-GCM with AAD = context ‖ header (48 bytes) and the register bytes as plaintext, not a
+// GMAC over context ‖ header ‖ ciphertext.
+const EX4_REQUEST: [u8; 23] =
+    hex!("03 00 04 00 00 00 01 06 56 A3 51 30 19 EF DF 48 FE 09 92 9D 3B B0 B4");
+const EX4_RESPONSE: [u8; 24] = hex!(
+    "22 A7 EA 95 00 00 00 01"
+    "40 92 07 23 93 A4 CE E5 D7 C3 0D EC DB 03 22 0D"
+);
+
+#[test]
+fn example_4_gcm_encrypted_read() {
+    use aes_gcm::Aes128Gcm;
+    use aes_gcm::aead::{AeadInOut, KeyInit as _};
+    let suite = CipherSuite::Aes128Gcm;
+    let cfg = Config::new(0x36).with_encrypted_reads(true);
+    let (mut ctrl, mut tgt) = common::pair(suite, cfg);
+    let mut map = SimSensor::demo();
+    let mut req = [0u8; 64];
+    let (pending, s) = ctrl.seal_read_request(0x0300, 4, &mut req).unwrap();
+    let req = &req[..s.len];
+    let mut resp = [0u8; 64];
+    let a = tgt.handle_read(req, &mut map, &mut resp).unwrap();
+    let resp = &resp[..a.response_len];
+    println!("req {}\nresp {}", hexs(req), hexs(resp));
+
+    let p = ContextParams {
+        suite,
+        tag_len: TagLen::L16,
+        key_id: KeyId::default(),
+    };
+    // The request: GMAC = AES-GCM with AAD = context ‖ header and an empty plaintext, IV of
+    // the controller-to-sensor stream (0xA0000000).
+    let salt: [u8; 12] = core::array::from_fn(|i| 0xA0 + i as u8);
+    let iv_of = |sid: u32| -> [u8; 12] {
+        let mut sid_pn = [0u8; 12];
+        sid_pn[..4].copy_from_slice(&sid.to_be_bytes());
+        sid_pn[4..].copy_from_slice(&((1u64 << 32) | 0x36).to_be_bytes());
+        core::array::from_fn(|i| salt[i] ^ sid_pn[i])
+    };
+    // A request carries no data: its context says SV 2 even when responses are encrypted.
+    let ctx = wire::context(&Profile::DRAFT_1, &p, Kind::ReadRequest, false, 1, 0x36);
+    let hdr = wire::mac_header(Kind::ReadRequest, 0x36, 0x0300, 4, 1, 0);
+    let aad: Vec<u8> = [&ctx[..], &hdr[..]].concat();
+    let req_tag = Aes128Gcm::new_from_slice(&TO_TARGET_KEY)
+        .unwrap()
+        .encrypt_inout_detached(&iv_of(0xA000_0000).into(), &aad, (&mut [][..]).into())
+        .unwrap();
+    assert_eq!(
+        &req[7..],
+        &req_tag[..],
+        "request tag = GMAC(context ‖ header)"
+    );
+
+    // The response: AES-GCM, IV of the sensor-to-controller stream (0x20000000), AAD = context
+    // (SV 1) ‖ header, plaintext = the register bytes.
+    let ctx = wire::context(&Profile::DRAFT_1, &p, Kind::ReadResponse, true, 1, 0x36);
+    let hdr = wire::mac_header(Kind::ReadResponse, 0x36, 0x0300, 4, 1, 1);
+    println!("resp ctx {}\nresp hdr {}", hexs(&ctx), hexs(&hdr));
+    let aad: Vec<u8> = [&ctx[..], &hdr[..]].concat();
+    let iv = iv_of(0x2000_0000);
+    println!("iv {}", hexs(&iv));
+    let mut data = hex!("C0 C1 C2 C3");
+    let tag = Aes128Gcm::new_from_slice(&TO_CONTROLLER_KEY)
+        .unwrap()
+        .encrypt_inout_detached(&iv.into(), &aad, (&mut data[..]).into())
+        .unwrap();
+    assert_eq!(&resp[..4], &data, "ciphertext = GCM-AE(plaintext)");
+    assert_eq!(
+        &resp[8..],
+        &tag[..],
+        "tag = GCM tag over AAD and ciphertext"
+    );
+    // What the docs used to say (a GMAC over context ‖ header ‖ ciphertext) is another tag.
+    let gmac_input: Vec<u8> = [&ctx[..], &hdr[..], &data[..]].concat();
+    let wrong = Aes128Gcm::new_from_slice(&TO_CONTROLLER_KEY)
+        .unwrap()
+        .encrypt_inout_detached(&iv.into(), &gmac_input, (&mut [][..]).into())
+        .unwrap();
+    assert_ne!(&resp[8..], &wrong[..]);
+
+    assert_eq!(
+        iv, EX3_IV,
+        "same IV as example 3: the IV does not depend on the suite"
+    );
+    assert_eq!(req, &EX4_REQUEST);
+    assert_eq!(resp, &EX4_RESPONSE);
     let mut out = [0u8; 4];
     assert_eq!(ctrl.open_read_response(pending, resp, &mut out), Ok(4));
     assert_eq!(out, hex!("C0 C1 C2 C3"));

@@ -1,7 +1,9 @@
 //! Golden test vectors for hardware and firmware teams: every security variant x tag mode x
-//! suite x tag length of SEP and FSED, and the CCISE register transactions of every suite and
-//! tag length, each as one canonical JSON document (format `cse-vectors/1`, described field
-//! by field in `docs/vectors.md`).
+//! suite x tag length of SEP and FSED, extra stream cases (long lines, multi-frame sequences
+//! with key rollover, the controller-to-sensor direction, VCX, block and scope corner cases),
+//! the CCISE register transactions of every suite and tag length, and negative vectors of all
+//! three protocols with the verdict a receiver must reach, each as one canonical JSON document
+//! (format `cse-vectors/2`, described field by field in `docs/vectors.md`).
 //!
 //! [`all`] builds the whole set in memory from fixed fixtures (keys, salt, input frames), so
 //! the output is deterministic: `cse vectors --out DIR` writes it, and the crates' own golden
@@ -20,13 +22,17 @@ use cse_core::crypto::SuiteKey;
 use cse_core::csi2::{DataType, Emitter, HeaderForm, Packets, VirtualChannel};
 use cse_core::keys::{Salt, SecretKey};
 use cse_core::{
-    BlockConfig, CipherSuite, FrameConfig, KeyId, Policy, Profile, SecurityVariant, TagLen, TagMode,
+    BlockConfig, CipherSuite, Direction, FrameConfig, KeyId, Policy, Profile, SecurityVariant,
+    TagLen, TagMode,
 };
 
 use crate::LinkError;
 
+mod extra;
+pub use extra::LONG_LINE_LENGTHS;
+
 /// The value of every document's `"format"` field.
-pub const FORMAT: &str = "cse-vectors/1";
+pub const FORMAT: &str = "cse-vectors/2";
 
 /// The protocol a vector exercises; also the sub-directory of `cse vectors --out DIR`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -457,10 +463,10 @@ fn cells(fx: &StreamFixture) -> Vec<Cell> {
     v
 }
 
-/// Splits back-to-back D-PHY CSI-2 packets.
-fn split(bytes: &[u8]) -> Result<Vec<Vec<u8>>, LinkError> {
+/// Splits back-to-back CSI-2 packets of header form `form`.
+fn split_form(bytes: &[u8], form: HeaderForm) -> Result<Vec<Vec<u8>>, LinkError> {
     let mut v = Vec::new();
-    for d in Packets::new(bytes, HeaderForm::Dphy) {
+    for d in Packets::new(bytes, form) {
         v.push(
             d.map_err(|e| mismatch(format!("CSI-2 stream: {e}")))?
                 .raw
@@ -470,11 +476,443 @@ fn split(bytes: &[u8]) -> Result<Vec<Vec<u8>>, LinkError> {
     Ok(v)
 }
 
+/// Splits back-to-back D-PHY CSI-2 packets.
+fn split(bytes: &[u8]) -> Result<Vec<Vec<u8>>, LinkError> {
+    split_form(bytes, HeaderForm::Dphy)
+}
+
 fn mismatch(what: String) -> LinkError {
     LinkError::Vector(what)
 }
 
-/// Runs the SEP transmitter over `inputs`: every output packet, in order.
+/// One frame of a stream vector: its configuration (with its key id) and how many of the
+/// vector's input packets belong to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameSpec {
+    /// The frame configuration the transmitter is given before the frame's FS.
+    pub config: FrameConfig,
+    /// The number of input packets of the frame (FS to FE).
+    pub inputs: usize,
+}
+
+/// Everything both ends of a stream vector are set up with: the link (virtual channel,
+/// direction, header form), the first frame counter, the key slots' material by key id, and
+/// the frames.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamSetup {
+    /// SEP or FSED.
+    pub protocol: VectorProtocol,
+    /// The protected (original) virtual channel.
+    pub vc: VirtualChannel,
+    /// The direction bound into every context block and IV.
+    pub direction: Direction,
+    /// The CSI-2 header form of every packet.
+    pub form: HeaderForm,
+    /// The frame counter of the first frame; each further frame takes the next.
+    pub first_frame_counter: u32,
+    /// The key material of every key id the frames use.
+    pub keys: Vec<(KeyId, StreamKeys)>,
+    /// The frames, in order.
+    pub frames: Vec<FrameSpec>,
+}
+
+impl StreamSetup {
+    /// A one-frame, one-key set-up: sensor to controller, D-PHY.
+    pub fn single(
+        protocol: VectorProtocol,
+        vc: VirtualChannel,
+        first_frame_counter: u32,
+        keys: StreamKeys,
+        config: FrameConfig,
+        inputs: usize,
+    ) -> Self {
+        StreamSetup {
+            protocol,
+            vc,
+            direction: Direction::SensorToController,
+            form: HeaderForm::Dphy,
+            first_frame_counter,
+            keys: vec![(config.key_id, keys)],
+            frames: vec![FrameSpec { config, inputs }],
+        }
+    }
+
+    fn key(&self, id: KeyId) -> Result<&StreamKeys, LinkError> {
+        self.keys
+            .iter()
+            .find(|(k, _)| *k == id)
+            .map(|(_, m)| m)
+            .ok_or_else(|| mismatch(format!("no key material for key id {}", id.get())))
+    }
+
+    fn sep_settings(&self) -> cse_sep::Settings {
+        let mut s = cse_sep::Settings::new(self.vc);
+        s.direction = self.direction;
+        s.form = self.form;
+        s
+    }
+
+    fn fsed_settings(&self) -> cse_fsed::Settings {
+        let mut s = cse_fsed::Settings::new(self.vc);
+        s.direction = self.direction;
+        s.form = self.form;
+        s
+    }
+
+    /// The key installs of the documented rule: before the first packet of frame `i`, the key
+    /// of frame `i` is installed unless it is the key of frame `i - 1` (then already active).
+    /// `starts[i]` is the position of frame `i`'s first packet in the stream.
+    fn installs(&self, starts: &[usize]) -> Vec<(usize, KeyId)> {
+        let mut v = Vec::new();
+        let mut active = None;
+        for (f, at) in self.frames.iter().zip(starts) {
+            if active != Some(f.config.key_id) {
+                v.push((*at, f.config.key_id));
+            }
+            active = Some(f.config.key_id);
+        }
+        v
+    }
+
+    /// Runs the transmitter over `inputs` (the frames' input packets back to back): the output
+    /// packets of each frame.
+    ///
+    /// # Errors
+    /// The transmitter's refusal of a key, configuration or packet; inputs that do not add up
+    /// to the frames.
+    pub fn transmit(&self, inputs: &[Vec<u8>]) -> Result<Vec<Vec<Vec<u8>>>, LinkError> {
+        if self.frames.iter().map(|f| f.inputs).sum::<usize>() != inputs.len() {
+            return Err(mismatch("input packets do not add up to the frames".into()));
+        }
+        let mut per_frame = Vec::new();
+        let mut rest = inputs;
+        let mut sep = cse_sep::Transmitter::new(self.sep_settings(), self.first_frame_counter);
+        let mut fsed = cse_fsed::Transmitter::new(self.fsed_settings(), self.first_frame_counter);
+        let mut active = None;
+        for f in &self.frames {
+            let (now, later) = rest.split_at(f.inputs);
+            rest = later;
+            let id = f.config.key_id;
+            let mut outs = Vec::new();
+            match self.protocol {
+                VectorProtocol::Fsed => {
+                    if active != Some(id) {
+                        fsed.install_key(id, self.key(id)?.material()?)?;
+                    }
+                    fsed.set_config(f.config)?;
+                    for p in now {
+                        let mut pkt = p.clone();
+                        let mut buf = vec![0u8; cse_fsed::tx::MAX_INSERTED_LEN];
+                        let ins = fsed.protect(&mut pkt, &mut buf)?;
+                        outs.extend(split_form(ins.before(&buf), self.form)?);
+                        outs.push(pkt);
+                        outs.extend(split_form(ins.after(&buf), self.form)?);
+                    }
+                }
+                _ => {
+                    if active != Some(id) {
+                        sep.install_key(id, self.key(id)?.material()?)?;
+                    }
+                    sep.set_config(f.config)?;
+                    for p in now {
+                        let mut buf = vec![0u8; cse_sep::tx::max_protected_len(p.len())];
+                        let r = sep.protect(p, &mut buf)?;
+                        outs.extend(split_form(buf.get(..r.len).unwrap_or_default(), self.form)?);
+                    }
+                }
+            }
+            active = Some(id);
+            per_frame.push(outs);
+        }
+        Ok(per_frame)
+    }
+
+    /// Runs a receiver with `policy` over `packets`, installing keys at the positions
+    /// `installs` gives (stream position, key id): the verdict on every packet and the original
+    /// packets it releases, in frame and message order.
+    ///
+    /// # Errors
+    /// A key the receiver refuses.
+    pub fn receive(
+        &self,
+        policy: Policy,
+        packets: &[Vec<u8>],
+        installs: &[(usize, KeyId)],
+    ) -> Result<ReceiveLog, LinkError> {
+        match self.protocol {
+            VectorProtocol::Fsed => self.receive_fsed(policy, packets, installs),
+            _ => self.receive_sep(policy, packets, installs),
+        }
+    }
+
+    /// The key installs of a genuine stream whose frames produced `outputs`.
+    pub fn output_installs(&self, outputs: &[Vec<Vec<u8>>]) -> Vec<(usize, KeyId)> {
+        let mut starts = Vec::new();
+        let mut at = 0;
+        for o in outputs {
+            starts.push(at);
+            at += o.len();
+        }
+        self.installs(&starts)
+    }
+
+    fn receive_sep(
+        &self,
+        policy: Policy,
+        packets: &[Vec<u8>],
+        installs: &[(usize, KeyId)],
+    ) -> Result<ReceiveLog, LinkError> {
+        use cse_sep::Delivery;
+        let mut rx = cse_sep::Receiver::new(self.sep_settings(), policy, 100);
+        let mut log = ReceiveLog::default();
+        let mut back: Vec<(u32, u32, Vec<u8>)> = Vec::new();
+        let mut held = Vec::new();
+        for (t, p) in packets.iter().enumerate() {
+            for (_, id) in installs.iter().filter(|(at, _)| *at == t) {
+                rx.install_key(*id, self.key(*id)?.material()?)?;
+            }
+            let mut out = vec![0u8; p.len()];
+            let verdict = match rx.receive(p, t as u64, &mut out) {
+                Ok(Delivery::Verified(v)) => {
+                    let i = v.info();
+                    back.push((i.frame_counter, i.message_index, v.packet().to_vec()));
+                    "verified".to_string()
+                }
+                Ok(Delivery::Unprotected(u)) => {
+                    let i = u.info();
+                    back.push((
+                        i.frame_counter,
+                        i.message_index,
+                        u.unauthenticated_packet().to_vec(),
+                    ));
+                    "unprotected".to_string()
+                }
+                Ok(Delivery::Unverified(u)) => {
+                    let i = u.info();
+                    held.push((
+                        u.unverified_packet().to_vec(),
+                        u.decrypt_ticket(),
+                        u.is_encrypted(),
+                        u.scope(),
+                        i.frame_counter,
+                        i.message_index,
+                    ));
+                    "unverified".to_string()
+                }
+                Ok(Delivery::ScopeVerified(proof)) => {
+                    let mut keep = Vec::new();
+                    for (mut b, ticket, enc, scope, fc, i) in held.drain(..) {
+                        if scope == proof.scope() && proof.indices().contains(&i) {
+                            if enc {
+                                rx.decrypt(&proof, &ticket, &mut b)?;
+                            }
+                            back.push((fc, i, b));
+                        } else {
+                            keep.push((b, ticket, enc, scope, fc, i));
+                        }
+                    }
+                    held = keep;
+                    "scope-verified".to_string()
+                }
+                Ok(_) => "other".to_string(),
+                Err(e) => sep_verdict(&e).to_string(),
+            };
+            log.verdicts
+                .push(with_events(verdict, || rx.poll_event(t as u64)));
+        }
+        log.unreleased = held.len();
+        back.sort_by_key(|(fc, i, _)| (*fc, *i));
+        log.delivered = back.into_iter().map(|(_, _, b)| b).collect();
+        Ok(log)
+    }
+
+    fn receive_fsed(
+        &self,
+        policy: Policy,
+        packets: &[Vec<u8>],
+        installs: &[(usize, KeyId)],
+    ) -> Result<ReceiveLog, LinkError> {
+        use cse_fsed::{Delivery, Event};
+        let mut rx = cse_fsed::Receiver::new(self.fsed_settings(), policy, 100);
+        let mut log = ReceiveLog::default();
+        // (frame counter, message index, bytes); FS gets 0, FE u32::MAX.
+        let mut back: Vec<(u32, u32, Vec<u8>)> = Vec::new();
+        let mut pending = Vec::new();
+        let mut fs_hold: Option<Vec<u8>> = None;
+        let mut current: Option<u32> = None;
+        for (t, p) in packets.iter().enumerate() {
+            for (_, id) in installs.iter().filter(|(at, _)| *at == t) {
+                rx.install_key(*id, self.key(*id)?.material()?)?;
+            }
+            let mut verdict = match rx.receive(p, t as u64) {
+                Ok(Delivery::Unprotected(u)) => {
+                    let i = u.info();
+                    back.push((
+                        i.frame_counter,
+                        i.message_index,
+                        u.unauthenticated_packet().to_vec(),
+                    ));
+                    "unprotected".to_string()
+                }
+                Ok(Delivery::Unverified(u)) => {
+                    let i = u.info();
+                    pending.push((
+                        u.unverified_packet().to_vec(),
+                        u.decrypt_ticket(),
+                        u.is_encrypted(),
+                        u.scope(),
+                        i.frame_counter,
+                        i.message_index,
+                    ));
+                    "unverified".to_string()
+                }
+                Ok(Delivery::Sync(sp)) => {
+                    if sp.is_frame_start() {
+                        fs_hold = Some(sp.packet().to_vec());
+                        current = None;
+                    } else if let Some(fc) = current {
+                        back.push((fc, u32::MAX, sp.packet().to_vec()));
+                    }
+                    "sync".to_string()
+                }
+                Ok(Delivery::FrameHeader { .. }) => "frame-header".to_string(),
+                Ok(Delivery::ScopeVerified(proof)) => {
+                    let mut keep = Vec::new();
+                    for (mut b, ticket, enc, scope, fc, i) in pending.drain(..) {
+                        if scope == proof.scope() && proof.indices().contains(&i) {
+                            if enc {
+                                rx.decrypt(&proof, &ticket, &mut b)?;
+                            }
+                            back.push((fc, i, b));
+                        } else {
+                            keep.push((b, ticket, enc, scope, fc, i));
+                        }
+                    }
+                    pending = keep;
+                    "scope-verified".to_string()
+                }
+                Ok(_) => "other".to_string(),
+                Err(e) => fsed_verdict(&e).to_string(),
+            };
+            while let Some(e) = rx.poll_event(t as u64) {
+                match e {
+                    Event::FrameStart { frame_counter, .. } => {
+                        current = Some(frame_counter);
+                        if let Some(fs) = fs_hold.take() {
+                            back.push((frame_counter, 0, fs));
+                        }
+                    }
+                    e => {
+                        if let Some(name) = event_name(&e) {
+                            verdict.push_str(" +");
+                            verdict.push_str(name);
+                        }
+                    }
+                }
+            }
+            log.verdicts.push(verdict);
+        }
+        log.unreleased = pending.len();
+        back.sort_by_key(|(fc, i, _)| (*fc, *i));
+        log.delivered = back.into_iter().map(|(_, _, b)| b).collect();
+        Ok(log)
+    }
+}
+
+/// What a receiver made of a stream: one verdict per packet, the original packets it released
+/// (in frame and message order) and how many packets it still holds unverified at the end.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReceiveLog {
+    /// Per received packet: `verified`, `unprotected`, `unverified`, `scope-verified`, `sync`,
+    /// `frame-header`, or the reason of a rejection (`auth-failed`, `replay`, `downgrade`,
+    /// `crc16-error`, `crc32-error`, ...), followed by ` +event` for each error event the
+    /// packet raised (`+scope-failed`, `+frame-abandoned`, `+frame-loss`, ...).
+    pub verdicts: Vec<String>,
+    /// The released original packets.
+    pub delivered: Vec<Vec<u8>>,
+    /// Packets never released (unverified at the end).
+    pub unreleased: usize,
+}
+
+fn security_verdict(e: &cse_core::SecurityError) -> &'static str {
+    use cse_core::SecurityError as S;
+    match e {
+        S::AuthFailed => "auth-failed",
+        S::Replay { .. } => "replay",
+        S::Downgrade(_) => "downgrade",
+        S::UnknownKeyId(_) => "unknown-key-id",
+        S::KeyExhausted => "key-exhausted",
+        S::LimitExceeded { .. } => "limit-exceeded",
+        _ => "security",
+    }
+}
+
+fn fusa_verdict(e: &cse_core::FusaError) -> &'static str {
+    use cse_core::FusaError as F;
+    match e {
+        F::Crc32Mismatch { .. } => "crc32-error",
+        F::Crc16Mismatch { .. } => "crc16-error",
+        F::FrameLoss { .. } => "frame-loss",
+        F::FrameDuplicate(_) => "frame-duplicate",
+        F::FrameReorder { .. } => "frame-reorder",
+        F::MessageLoss { .. } => "message-loss",
+        F::MessageOutOfOrder { .. } => "message-out-of-order",
+        F::Timeout { .. } => "timeout",
+        _ => "fusa",
+    }
+}
+
+fn sep_verdict(e: &cse_sep::SepError) -> &'static str {
+    use cse_sep::SepError as E;
+    match e {
+        E::Security(s) => security_verdict(s),
+        E::Fusa(f) => fusa_verdict(f),
+        E::ScopeFailed(_) => "scope-failed",
+        E::Wire(_) | E::Framing(_) => "malformed",
+        E::UnexpectedPacket => "unexpected-packet",
+        _ => "rejected",
+    }
+}
+
+fn fsed_verdict(e: &cse_fsed::FsedError) -> &'static str {
+    use cse_fsed::FsedError as E;
+    match e {
+        E::Security(s) => security_verdict(s),
+        E::Fusa(f) => fusa_verdict(f),
+        E::ScopeFailed(_) => "scope-failed",
+        E::Wire(_) | E::Framing(_) => "malformed",
+        E::UnexpectedPacket => "unexpected-packet",
+        _ => "rejected",
+    }
+}
+
+/// The error events a verdict names (the others, frame start and completion, rollover and rekey
+/// requests, are part of every genuine stream).
+fn event_name(e: &cse_core::rx::Event) -> Option<&'static str> {
+    use cse_core::rx::Event;
+    match e {
+        Event::ScopeFailed(_) => Some("scope-failed"),
+        Event::FrameAbandoned { .. } => Some("frame-abandoned"),
+        Event::Fusa(f) => Some(fusa_verdict(f)),
+        _ => None,
+    }
+}
+
+fn with_events(
+    mut verdict: String,
+    mut poll: impl FnMut() -> Option<cse_core::rx::Event>,
+) -> String {
+    while let Some(e) = poll() {
+        if let Some(name) = event_name(&e) {
+            verdict.push_str(" +");
+            verdict.push_str(name);
+        }
+    }
+    verdict
+}
+
+/// Runs the SEP transmitter over the one frame of `inputs` (sensor to controller, D-PHY):
+/// every output packet, in order.
 ///
 /// # Errors
 /// The transmitter's refusal of the keys, configuration or a packet.
@@ -485,77 +923,74 @@ pub fn sep_transmit(
     config: FrameConfig,
     inputs: &[Vec<u8>],
 ) -> Result<Vec<Vec<u8>>, LinkError> {
-    let mut tx = cse_sep::Transmitter::new(cse_sep::Settings::new(vc), first_frame_counter);
-    tx.install_key(config.key_id, keys.material()?)?;
-    tx.set_config(config)?;
-    let mut outs = Vec::new();
-    for p in inputs {
-        let mut buf = vec![0u8; p.len() + 1024];
-        let r = tx.protect(p, &mut buf)?;
-        outs.extend(split(buf.get(..r.len).unwrap_or_default())?);
-    }
-    Ok(outs)
+    let s = StreamSetup::single(
+        VectorProtocol::Sep,
+        vc,
+        first_frame_counter,
+        keys.clone(),
+        config,
+        inputs.len(),
+    );
+    Ok(s.transmit(inputs)?.concat())
 }
+
+fn receive_single(
+    protocol: VectorProtocol,
+    vc: VirtualChannel,
+    key_id: KeyId,
+    keys: &StreamKeys,
+    outputs: &[Vec<u8>],
+) -> Result<Vec<Vec<u8>>, LinkError> {
+    let config = FrameConfig::uniform(BlockConfig::no_security(), key_id);
+    let s = StreamSetup::single(protocol, vc, 0, keys.clone(), config, 0);
+    let log = s.receive(Policy::PERMISSIVE, outputs, &[(0, key_id)])?;
+    if let Some((t, v)) = log
+        .verdicts
+        .iter()
+        .enumerate()
+        .find(|(_, v)| !ACCEPTED.contains(&v.as_str()))
+    {
+        return Err(mismatch(format!(
+            "{} receiver: packet {t}: {v}",
+            protocol.name()
+        )));
+    }
+    if log.unreleased > 0 {
+        return Err(mismatch(format!(
+            "{} receiver: {} packets never verified",
+            protocol.name(),
+            log.unreleased
+        )));
+    }
+    Ok(log.delivered)
+}
+
+/// The verdicts of a genuine stream.
+const ACCEPTED: [&str; 6] = [
+    "verified",
+    "unprotected",
+    "unverified",
+    "scope-verified",
+    "sync",
+    "frame-header",
+];
 
 /// Runs a SEP receiver (permissive policy) over `outputs`: the original packets it releases,
 /// in message order (packets of a scope once its close record verified, SV-1 ones decrypted).
 ///
 /// # Errors
-/// The receiver's first error, or packets still unverified at the end.
+/// The receiver's first rejection, or packets still unverified at the end.
 pub fn sep_receive(
     vc: VirtualChannel,
     key_id: KeyId,
     keys: &StreamKeys,
     outputs: &[Vec<u8>],
 ) -> Result<Vec<Vec<u8>>, LinkError> {
-    use cse_sep::Delivery;
-    let mut rx = cse_sep::Receiver::new(cse_sep::Settings::new(vc), Policy::PERMISSIVE, 100);
-    rx.install_key(key_id, keys.material()?)?;
-    let mut back: Vec<(u32, Vec<u8>)> = Vec::new();
-    let mut held = Vec::new();
-    for (t, p) in outputs.iter().enumerate() {
-        let mut out = vec![0u8; p.len()];
-        match rx.receive(p, t as u64, &mut out)? {
-            Delivery::Verified(v) => back.push((v.info().message_index, v.packet().to_vec())),
-            Delivery::Unprotected(u) => {
-                back.push((u.info().message_index, u.unauthenticated_packet().to_vec()))
-            }
-            Delivery::Unverified(u) => held.push((
-                u.unverified_packet().to_vec(),
-                u.decrypt_ticket(),
-                u.is_encrypted(),
-                u.scope(),
-                u.info().message_index,
-            )),
-            Delivery::ScopeVerified(proof) => {
-                let mut keep = Vec::new();
-                for (mut b, ticket, enc, scope, i) in held.drain(..) {
-                    if scope == proof.scope() && proof.indices().contains(&i) {
-                        if enc {
-                            rx.decrypt(&proof, &ticket, &mut b)?;
-                        }
-                        back.push((i, b));
-                    } else {
-                        keep.push((b, ticket, enc, scope, i));
-                    }
-                }
-                held = keep;
-            }
-            _ => return Err(mismatch("SEP receiver: unexpected delivery".into())),
-        }
-    }
-    if !held.is_empty() {
-        return Err(mismatch(format!(
-            "SEP receiver: {} packets never verified",
-            held.len()
-        )));
-    }
-    back.sort_by_key(|(i, _)| *i);
-    Ok(back.into_iter().map(|(_, b)| b).collect())
+    receive_single(VectorProtocol::Sep, vc, key_id, keys, outputs)
 }
 
-/// Runs the FSED transmitter over `inputs`: the stream as sent, packet by packet (the input
-/// packets, protected in place, with the FSED packets inserted before / after them).
+/// Runs the FSED transmitter over the one frame of `inputs`: the stream as sent, packet by
+/// packet (the input packets, protected in place, with the FSED packets inserted).
 ///
 /// # Errors
 /// The transmitter's refusal of the keys, configuration or a packet.
@@ -566,19 +1001,15 @@ pub fn fsed_transmit(
     config: FrameConfig,
     inputs: &[Vec<u8>],
 ) -> Result<Vec<Vec<u8>>, LinkError> {
-    let mut tx = cse_fsed::Transmitter::new(cse_fsed::Settings::new(vc), first_frame_counter);
-    tx.install_key(config.key_id, keys.material()?)?;
-    tx.set_config(config)?;
-    let mut outs = Vec::new();
-    for p in inputs {
-        let mut pkt = p.clone();
-        let mut buf = vec![0u8; cse_fsed::tx::MAX_INSERTED_LEN];
-        let ins = tx.protect(&mut pkt, &mut buf)?;
-        outs.extend(split(ins.before(&buf))?);
-        outs.push(pkt);
-        outs.extend(split(ins.after(&buf))?);
-    }
-    Ok(outs)
+    let s = StreamSetup::single(
+        VectorProtocol::Fsed,
+        vc,
+        first_frame_counter,
+        keys.clone(),
+        config,
+        inputs.len(),
+    );
+    Ok(s.transmit(inputs)?.concat())
 }
 
 /// Runs an FSED receiver (permissive policy) over `outputs` following the release rule: the
@@ -586,85 +1017,18 @@ pub fn fsed_transmit(
 /// once their scope verified, SV-1 ones decrypted, FE last).
 ///
 /// # Errors
-/// The receiver's first error, a failed scope, or packets still unverified at the end.
+/// The receiver's first rejection, a failed scope, or packets still unverified at the end.
 pub fn fsed_receive(
     vc: VirtualChannel,
     key_id: KeyId,
     keys: &StreamKeys,
     outputs: &[Vec<u8>],
 ) -> Result<Vec<Vec<u8>>, LinkError> {
-    use cse_fsed::{Delivery, Event};
-    let mut rx = cse_fsed::Receiver::new(cse_fsed::Settings::new(vc), Policy::PERMISSIVE, 100);
-    rx.install_key(key_id, keys.material()?)?;
-    // (message index, bytes); FS gets 0, FE u32::MAX (one frame per vector).
-    let mut back: Vec<(u32, Vec<u8>)> = Vec::new();
-    let mut pending = Vec::new();
-    let mut fs_hold: Option<Vec<u8>> = None;
-    let mut started = false;
-    for (t, p) in outputs.iter().enumerate() {
-        match rx.receive(p, t as u64)? {
-            Delivery::Unprotected(u) => {
-                back.push((u.info().message_index, u.unauthenticated_packet().to_vec()))
-            }
-            Delivery::Unverified(u) => pending.push((
-                u.unverified_packet().to_vec(),
-                u.decrypt_ticket(),
-                u.is_encrypted(),
-                u.scope(),
-                u.info().message_index,
-            )),
-            Delivery::Sync(sp) => {
-                if sp.is_frame_start() {
-                    fs_hold = Some(sp.packet().to_vec());
-                    started = false;
-                } else if started {
-                    back.push((u32::MAX, sp.packet().to_vec()));
-                }
-            }
-            Delivery::FrameHeader { .. } => {}
-            Delivery::ScopeVerified(proof) => {
-                let mut keep = Vec::new();
-                for (mut b, ticket, enc, scope, i) in pending.drain(..) {
-                    if scope == proof.scope() && proof.indices().contains(&i) {
-                        if enc {
-                            rx.decrypt(&proof, &ticket, &mut b)?;
-                        }
-                        back.push((i, b));
-                    } else {
-                        keep.push((b, ticket, enc, scope, i));
-                    }
-                }
-                pending = keep;
-            }
-            _ => return Err(mismatch("FSED receiver: unexpected delivery".into())),
-        }
-        while let Some(e) = rx.poll_event(t as u64) {
-            match e {
-                Event::ScopeFailed(_) => {
-                    return Err(mismatch("FSED receiver: a scope failed".into()));
-                }
-                Event::FrameStart { .. } => {
-                    started = true;
-                    if let Some(fs) = fs_hold.take() {
-                        back.push((0, fs));
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    if !pending.is_empty() {
-        return Err(mismatch(format!(
-            "FSED receiver: {} packets never verified",
-            pending.len()
-        )));
-    }
-    back.sort_by_key(|(i, _)| *i);
-    Ok(back.into_iter().map(|(_, b)| b).collect())
+    receive_single(VectorProtocol::Fsed, vc, key_id, keys, outputs)
 }
 
 /// The tags the output packets carry, in stream order: SEP packets' tag fields, FSED tag
-/// records' tags.
+/// records' tags (D-PHY headers).
 ///
 /// # Errors
 /// An output packet that does not parse.
@@ -714,82 +1078,214 @@ fn block_json(b: &BlockConfig) -> Json {
     ])
 }
 
-fn stream_vector(fx: &StreamFixture, cell: &Cell) -> Result<Vector, LinkError> {
-    let c = &cell.config;
-    let keys = fx.keys(c.image.suite);
-    let vc = fx.vc()?;
-    let inputs = fx.inputs(cell.mode)?;
-    let (outputs, back) = match fx.protocol {
-        VectorProtocol::Fsed => {
-            let o = fsed_transmit(vc, fx.first_frame_counter, &keys, *c, &inputs)?;
-            let b = fsed_receive(vc, c.key_id, &keys, &o)?;
-            (o, b)
-        }
-        _ => {
-            let o = sep_transmit(vc, fx.first_frame_counter, &keys, *c, &inputs)?;
-            let b = sep_receive(vc, c.key_id, &keys, &o)?;
-            (o, b)
-        }
-    };
-    if back != inputs {
+fn config_json(c: &FrameConfig) -> Json {
+    obj(vec![
+        ("top", block_json(&c.top)),
+        ("image", block_json(&c.image)),
+        ("bottom", block_json(&c.bottom)),
+    ])
+}
+
+fn key_json(id: KeyId, k: &StreamKeys) -> Json {
+    obj(vec![
+        ("key_id", n(id.get())),
+        ("key", hx(&k.key)),
+        ("mac_key", k.mac_key.as_deref().map_or(Json::Null, hx)),
+        ("salt", hx(&k.salt)),
+    ])
+}
+
+fn direction_name(d: Direction) -> &'static str {
+    match d {
+        Direction::SensorToController => "sensor-to-controller",
+        _ => "controller-to-sensor",
+    }
+}
+
+fn form_name(f: HeaderForm) -> &'static str {
+    match f {
+        HeaderForm::Dphy => "D-PHY",
+        _ => "D-PHY-VCX",
+    }
+}
+
+fn policy_json(p: &Policy) -> Json {
+    obj(vec![
+        ("min_top", n(p.min_top as u8)),
+        ("min_image", n(p.min_image as u8)),
+        ("min_bottom", n(p.min_bottom as u8)),
+    ])
+}
+
+/// A receiver-side attack on a genuine stream: the packets a receiver gets instead of the
+/// transmitter's output, and the policy it runs.
+#[derive(Clone, Debug)]
+pub struct StreamAttack {
+    /// Short machine-readable kind (`tamper-body`, `replay`, `downgrade`, `crc16`, ...).
+    pub kind: &'static str,
+    /// What was done, in words.
+    pub description: String,
+    /// The receiver's policy.
+    pub policy: Policy,
+    /// The received packets.
+    pub received: Vec<Vec<u8>>,
+}
+
+/// Builds the attack of a negative vector from the genuine output packets.
+type MakeAttack<'a> = dyn Fn(&[Vec<u8>]) -> Result<StreamAttack, LinkError> + 'a;
+
+/// Builds the document of a stream vector: `setup` run over `inputs` (and, for a negative
+/// vector, `attack` applied by `make_attack` to the genuine output).
+fn stream_doc(
+    name: &str,
+    setup: &StreamSetup,
+    inputs: &[Vec<u8>],
+    make_attack: Option<&MakeAttack<'_>>,
+) -> Result<Vector, LinkError> {
+    let per_frame = setup.transmit(inputs)?;
+    let outputs: Vec<Vec<u8>> = per_frame.concat();
+    let installs = setup.output_installs(&per_frame);
+    let proto = setup.protocol.name();
+    let log = setup.receive(Policy::PERMISSIVE, &outputs, &installs)?;
+    if let Some((t, v)) = log
+        .verdicts
+        .iter()
+        .enumerate()
+        .find(|(_, v)| !ACCEPTED.contains(&v.as_str()))
+    {
+        return Err(mismatch(format!("{proto} {name}: packet {t}: {v}")));
+    }
+    if log.delivered != inputs || log.unreleased > 0 {
         return Err(mismatch(format!(
-            "{} {}: the receiver does not give back the inputs",
-            fx.protocol.name(),
-            cell.name
+            "{proto} {name}: the receiver does not give back the inputs"
         )));
     }
-    let tags = stream_tags(fx.protocol, &outputs)?;
+    let first = setup
+        .frames
+        .first()
+        .ok_or_else(|| mismatch(format!("{name}: no frame")))?;
+    let first_keys = setup.key(first.config.key_id)?;
+    let tags = stream_tags(setup.protocol, &outputs)?;
+    let frames: Vec<Json> = setup
+        .frames
+        .iter()
+        .zip(&per_frame)
+        .enumerate()
+        .map(|(i, (f, o))| {
+            obj(vec![
+                (
+                    "frame_counter",
+                    n(setup.first_frame_counter.wrapping_add(i as u32)),
+                ),
+                ("key_id", n(f.config.key_id.get())),
+                ("config", config_json(&f.config)),
+                ("input_count", n(f.inputs as u64)),
+                ("output_count", n(o.len() as u64)),
+            ])
+        })
+        .collect();
+    let attack = match make_attack {
+        None => Json::Null,
+        Some(mk) => {
+            let a = mk(&outputs)?;
+            if setup.keys.len() != 1 {
+                return Err(mismatch(format!("{name}: a negative vector uses one key")));
+            }
+            let log = setup.receive(a.policy, &a.received, &[(0, first.config.key_id)])?;
+            if log.verdicts.iter().all(|v| ACCEPTED.contains(&v.as_str())) {
+                return Err(mismatch(format!(
+                    "{proto} {name}: the attack is not detected"
+                )));
+            }
+            obj(vec![
+                ("kind", s(a.kind)),
+                ("description", s(&a.description)),
+                ("policy", policy_json(&a.policy)),
+                ("received_packets", hex_list(&a.received)),
+                (
+                    "verdicts",
+                    Json::Arr(log.verdicts.iter().map(|v| s(v)).collect()),
+                ),
+                ("delivered_packets", hex_list(&log.delivered)),
+                ("unreleased", n(log.unreleased as u64)),
+            ])
+        }
+    };
     let doc = obj(vec![
         ("format", s(FORMAT)),
-        ("protocol", s(fx.protocol.name())),
-        ("name", s(&cell.name)),
+        ("protocol", s(proto)),
+        ("name", s(name)),
         ("profile", s(Profile::DRAFT_1.name)),
-        ("direction", s("sensor-to-controller")),
-        ("header_form", s("D-PHY")),
-        ("virtual_channel", n(fx.vc)),
-        ("first_frame_counter", n(fx.first_frame_counter)),
-        ("key_id", n(c.key_id.get())),
-        ("key", hx(&keys.key)),
-        ("mac_key", keys.mac_key.as_deref().map_or(Json::Null, hx)),
-        ("salt", hx(&keys.salt)),
+        ("direction", s(direction_name(setup.direction))),
+        ("header_form", s(form_name(setup.form))),
+        ("virtual_channel", n(setup.vc.get())),
+        ("first_frame_counter", n(setup.first_frame_counter)),
+        ("key_id", n(first.config.key_id.get())),
+        ("key", hx(&first_keys.key)),
         (
-            "config",
-            obj(vec![
-                ("top", block_json(&c.top)),
-                ("image", block_json(&c.image)),
-                ("bottom", block_json(&c.bottom)),
-            ]),
+            "mac_key",
+            first_keys.mac_key.as_deref().map_or(Json::Null, hx),
         ),
-        ("input_packets", hex_list(&inputs)),
+        ("salt", hx(&first_keys.salt)),
+        ("config", config_json(&first.config)),
+        ("input_packets", hex_list(inputs)),
         ("output_packets", hex_list(&outputs)),
         ("tags", hex_list(&tags)),
+        (
+            "keys",
+            Json::Arr(setup.keys.iter().map(|(i, k)| key_json(*i, k)).collect()),
+        ),
+        ("frames", Json::Arr(frames)),
+        ("attack", attack),
     ]);
     Ok(Vector {
-        protocol: fx.protocol,
-        name: cell.name.clone(),
+        protocol: setup.protocol,
+        name: name.to_string(),
         json: doc.to_text(),
     })
 }
 
+fn stream_vector(fx: &StreamFixture, cell: &Cell) -> Result<Vector, LinkError> {
+    let c = &cell.config;
+    let inputs = fx.inputs(cell.mode)?;
+    let setup = StreamSetup::single(
+        fx.protocol,
+        fx.vc()?,
+        fx.first_frame_counter,
+        fx.keys(c.image.suite),
+        *c,
+        inputs.len(),
+    );
+    stream_doc(&cell.name, &setup, &inputs, None)
+}
+
 /// Every SEP vector: SV-1..SV-4 x {per message, per data type, per frame} x every suite the SV
-/// accepts x tag length {16, 12, 8}, and `sv5-no-security`.
+/// accepts x tag length {16, 12, 8}, `sv5-no-security`, then the extra cases (long lines,
+/// multi-frame, direction, VCX, corner cases, negative vectors; `docs/vectors.md`).
 ///
 /// # Errors
 /// A transmitter or receiver failure (a bug: the set is fixed).
 pub fn sep() -> Result<Vec<Vector>, LinkError> {
-    cells(&SEP).iter().map(|c| stream_vector(&SEP, c)).collect()
+    let mut v: Vec<Vector> = cells(&SEP)
+        .iter()
+        .map(|c| stream_vector(&SEP, c))
+        .collect::<Result<_, _>>()?;
+    v.extend(extra::extra(VectorProtocol::Sep)?);
+    Ok(v)
 }
 
 /// Every FSED vector: SV-1..SV-4 x {per data type, per frame} x every suite the SV accepts x
-/// tag length {16, 12, 8}, and `sv5-no-security`.
+/// tag length {16, 12, 8}, `sv5-no-security`, then the extra cases.
 ///
 /// # Errors
 /// A transmitter or receiver failure (a bug: the set is fixed).
 pub fn fsed() -> Result<Vec<Vector>, LinkError> {
-    cells(&FSED)
+    let mut v: Vec<Vector> = cells(&FSED)
         .iter()
         .map(|c| stream_vector(&FSED, c))
-        .collect()
+        .collect::<Result<_, _>>()?;
+    v.extend(extra::extra(VectorProtocol::Fsed)?);
+    Ok(v)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -912,6 +1408,35 @@ pub enum Recorded {
     },
 }
 
+/// A forged or replayed frame fed to the target of a CCISE vector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CciseAttack {
+    /// Fed after this many genuine transactions.
+    pub after: usize,
+    /// `"write"` (the frame ends with Stop) or `"read-request"` (a repeated start follows).
+    pub frame_kind: String,
+    /// The frame.
+    pub frame: Vec<u8>,
+}
+
+/// What the target made of a [`CciseAttack`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CciseVerdict {
+    /// `auth-failed`, `replay`, `malformed`, `rejected`, or `accepted` (a bug in a vector).
+    pub verdict: String,
+    /// What the target answered a read request with (`0xFF` filler when it refused it).
+    pub response: Option<Vec<u8>>,
+}
+
+fn ccise_verdict(e: &ccise::Error) -> String {
+    match e {
+        ccise::Error::Security(s) => security_verdict(s),
+        ccise::Error::Wire(_) => "malformed",
+        _ => "rejected",
+    }
+    .to_string()
+}
+
 /// Runs `transactions` through a fresh controller and target (the demo register map,
 /// [`SimSensor::demo`]) of one session; returns what each put on the bus. The target must
 /// accept every frame and the controller every response.
@@ -923,11 +1448,56 @@ pub fn ccise_run(
     keys: &CciseKeys,
     transactions: &[Transaction],
 ) -> Result<Vec<Recorded>, LinkError> {
+    Ok(ccise_run_attacked(config, keys, transactions, &[])?.0)
+}
+
+/// As [`ccise_run`], feeding the target each of `attacks` after its genuine transactions;
+/// returns the target's verdict on each attack too. The genuine transactions must still be
+/// accepted.
+///
+/// # Errors
+/// A refusal of a genuine transaction on either side.
+pub fn ccise_run_attacked(
+    config: Config,
+    keys: &CciseKeys,
+    transactions: &[Transaction],
+    attacks: &[CciseAttack],
+) -> Result<(Vec<Recorded>, Vec<CciseVerdict>), LinkError> {
     let mut ctrl = Controller::new(config, keys.session()?)?;
     let mut tgt = Target::new(config, keys.session()?)?;
     let mut map = SimSensor::demo();
     let mut out = Vec::new();
-    for t in transactions {
+    let mut verdicts = Vec::new();
+    for k in 0..=transactions.len() {
+        for a in attacks.iter().filter(|a| a.after == k) {
+            let mut resp = [0u8; ccise::wire::MAX_FRAME_LEN];
+            let (r, response) = if a.frame_kind == "read-request" {
+                let r = tgt.handle_read(&a.frame, &mut map, &mut resp);
+                let len = a.frame.get(2).map_or(0, |n| usize::from(*n))
+                    + ccise::wire::COUNTER_LEN
+                    + config.tag_len.get();
+                let len = match &r {
+                    Ok(acc) => acc.response_len,
+                    Err(_) => len,
+                };
+                (
+                    r.map(|_| ()),
+                    Some(resp.get(..len).unwrap_or_default().to_vec()),
+                )
+            } else {
+                (tgt.handle_write(&a.frame, &mut map).map(|_| ()), None)
+            };
+            verdicts.push(CciseVerdict {
+                verdict: match r {
+                    Ok(()) => "accepted".to_string(),
+                    Err(e) => ccise_verdict(&e),
+                },
+                response,
+            });
+        }
+        let Some(t) = transactions.get(k) else {
+            break;
+        };
         let mut frame = [0u8; ccise::wire::MAX_FRAME_LEN];
         match t {
             Transaction::Write { register, data } => {
@@ -962,7 +1532,7 @@ pub fn ccise_run(
             }
         }
     }
-    Ok(out)
+    Ok((out, verdicts))
 }
 
 /// The transactions of a CCISE vector: a write of `12 34 56 78` at 0x0100, then a read of 4
@@ -988,12 +1558,115 @@ fn ccise_vector(suite: CipherSuite, tag_len: TagLen, encrypted: bool) -> Result<
         tag_len.get(),
         if encrypted { "encrypted" } else { "clear" }
     );
+    ccise_doc(
+        name,
+        suite,
+        tag_len,
+        encrypted,
+        ccise_transactions(encrypted),
+        false,
+    )
+}
+
+/// The attacks of the negative CCISE vector, built from the genuine frames `recs` of
+/// [`ccise_negative_transactions`]: before the first write, that write with a flipped data bit;
+/// after it, the write replayed, the write with its counter raised to the next one (old tag),
+/// and the next read request with a flipped register bit.
+fn ccise_attacks(recs: &[Recorded], t: usize) -> Result<Vec<CciseAttack>, LinkError> {
+    let (Some(Recorded::Write { frame: w, .. }), Some(Recorded::Read { request: r, .. })) =
+        (recs.first(), recs.get(1))
+    else {
+        return Err(mismatch("CCISE: negative transactions".into()));
+    };
+    let attack = |after: usize, kind: &str, frame: Vec<u8>| CciseAttack {
+        after,
+        frame_kind: kind.to_string(),
+        frame,
+    };
+    let mut tampered = w.clone();
+    tampered[2] ^= 0x01; // first data byte
+    let mut recounted = w.clone();
+    let c = recounted.len() - t - 1; // last counter byte
+    recounted[c] = recounted[c].wrapping_add(1);
+    let mut request = r.clone();
+    request[1] ^= 0x01; // register, low byte
+    Ok(vec![
+        attack(0, "write", tampered),
+        attack(1, "write", w.clone()),
+        attack(1, "write", recounted),
+        attack(1, "read-request", request),
+    ])
+}
+
+/// The transactions of the negative CCISE vector: write `12 34 56 78` at 0x0100, then read the
+/// 4 bytes back (the attacks come between them, so the read shows that they moved nothing).
+pub fn ccise_negative_transactions() -> Vec<Transaction> {
+    vec![
+        Transaction::Write {
+            register: 0x0100,
+            data: vec![0x12, 0x34, 0x56, 0x78],
+        },
+        Transaction::Read {
+            register: 0x0100,
+            len: 4,
+        },
+    ]
+}
+
+/// The documented attack descriptions, in the order of [`ccise_attacks`].
+const CCISE_ATTACKS: [(&str, &str); 4] = [
+    (
+        "tamper-data",
+        "the first write with bit 0 of its first data byte flipped, sent before the genuine one",
+    ),
+    ("replay", "the first write sent again"),
+    (
+        "counter",
+        "the first write with its counter raised by one, tag unchanged",
+    ),
+    (
+        "tamper-request",
+        "the read request that follows, with bit 0 of its register's low byte flipped",
+    ),
+];
+
+fn ccise_doc(
+    name: String,
+    suite: CipherSuite,
+    tag_len: TagLen,
+    encrypted: bool,
+    txs: Vec<Transaction>,
+    negative: bool,
+) -> Result<Vector, LinkError> {
     let config = Config::new(CCISE_ADDRESS)
         .with_tag_len(tag_len)
         .with_encrypted_reads(encrypted);
     let keys = CciseKeys::fixture(suite);
-    let txs = ccise_transactions(encrypted);
     let recs = ccise_run(config, &keys, &txs)?;
+    let mut attacks_json = Vec::new();
+    if negative {
+        let attacks = ccise_attacks(&recs, tag_len.get())?;
+        let (again, verdicts) = ccise_run_attacked(config, &keys, &txs, &attacks)?;
+        if again != recs {
+            return Err(mismatch(format!(
+                "CCISE {name}: an attack moved the target"
+            )));
+        }
+        for ((a, v), (kind, description)) in attacks.iter().zip(&verdicts).zip(CCISE_ATTACKS) {
+            if v.verdict == "accepted" {
+                return Err(mismatch(format!("CCISE {name}: {kind} accepted")));
+            }
+            attacks_json.push(obj(vec![
+                ("kind", s(kind)),
+                ("description", s(description)),
+                ("after", n(a.after as u64)),
+                ("frame_kind", s(&a.frame_kind)),
+                ("frame", hx(&a.frame)),
+                ("verdict", s(&v.verdict)),
+                ("response", v.response.as_deref().map_or(Json::Null, hx)),
+            ]));
+        }
+    }
     let t = tag_len.get();
     let tail = |f: &[u8]| {
         f.get(f.len().saturating_sub(t)..)
@@ -1058,6 +1731,7 @@ fn ccise_vector(suite: CipherSuite, tag_len: TagLen, encrypted: bool) -> Result<
         ("first_controller_counter", n(1u32)),
         ("first_target_counter", n(1u32)),
         ("transactions", Json::Arr(items)),
+        ("attacks", Json::Arr(attacks_json)),
     ]);
     Ok(Vector {
         protocol: VectorProtocol::Ccise,
@@ -1082,6 +1756,25 @@ pub fn ccise() -> Result<Vec<Vector>, LinkError> {
                 v.push(ccise_vector(suite, tag_len, encrypted)?);
             }
         }
+    }
+    for (suite, tag_len, encrypted) in [
+        (CipherSuite::Aes128Cmac, TagLen::L16, false),
+        (CipherSuite::Aes128Gcm, TagLen::L8, true),
+    ] {
+        let name = format!(
+            "neg-{}-t{}-{}-reads",
+            suite_slug(suite),
+            tag_len.get(),
+            if encrypted { "encrypted" } else { "clear" }
+        );
+        v.push(ccise_doc(
+            name,
+            suite,
+            tag_len,
+            encrypted,
+            ccise_negative_transactions(),
+            true,
+        )?);
     }
     Ok(v)
 }

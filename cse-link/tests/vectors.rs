@@ -13,11 +13,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ccise::Config;
+use cse_core::csi2::HeaderForm;
 use cse_core::csi2::VirtualChannel;
 use cse_core::testing::{Json, frame_config_from_json, parse_json};
-use cse_core::{KeyId, Profile, SecurityVariant, TagLen};
+use cse_core::{CipherSuite, Direction, KeyId, Policy, Profile, SecurityVariant, SvLevel, TagLen};
 use cse_link::vectors::{
-    self, CciseKeys, Recorded, StreamKeys, Transaction, Vector, VectorProtocol,
+    self, CciseAttack, CciseKeys, FrameSpec, Recorded, StreamKeys, StreamSetup, Transaction,
+    Vector, VectorProtocol,
 };
 
 /// The vectors each crate keeps as golden files, by crate directory.
@@ -26,6 +28,7 @@ const CRATE_VECTORS: &[(VectorProtocol, &str, &[&str])] = &[
         VectorProtocol::Sep,
         "cse-sep",
         &[
+            "fs-top-sv5-image-sv1-per-message-aes256gcm-t16",
             "sv1-per-frame-aes128ctrcmac-t16",
             "sv1-per-message-aes256gcm-t16",
             "sv2-per-data-type-aes256gmac-t16",
@@ -39,6 +42,7 @@ const CRATE_VECTORS: &[(VectorProtocol, &str, &[&str])] = &[
         VectorProtocol::Fsed,
         "cse-fsed",
         &[
+            "seal-record-top-sv2-per-frame-aes128cmac-t16",
             "sv1-per-data-type-aes128ctrcmac-t16",
             "sv1-per-frame-aes256gcm-t16",
             "sv2-per-data-type-aes128cmac-t12",
@@ -87,11 +91,22 @@ fn the_set_has_the_documented_matrix() {
     let all = vectors::all().unwrap();
     let count = |p| all.iter().filter(|v| v.protocol == p).count();
     // SV-1 x 4 encrypting suites + SV-2..SV-4 x 4 integrity suites = 16 cells per tag mode,
-    // x 3 tag lengths, + sv5-no-security.
-    assert_eq!(count(VectorProtocol::Sep), 16 * 3 * 3 + 1);
-    assert_eq!(count(VectorProtocol::Fsed), 16 * 2 * 3 + 1);
-    // 8 suites x 3 tag lengths with clear reads, 4 encrypting suites x 3 with encrypted reads.
-    assert_eq!(count(VectorProtocol::Ccise), 8 * 3 + 4 * 3);
+    // x 3 tag lengths, + sv5-no-security, + 21 extra cases each (docs/vectors.md: FSED has the
+    // seal record and a tampered tag record where SEP has the CRC-32 and forged-FS cases).
+    assert_eq!(count(VectorProtocol::Sep), 16 * 3 * 3 + 1 + 21);
+    assert_eq!(count(VectorProtocol::Fsed), 16 * 2 * 3 + 1 + 21);
+    let extra = |p, prefix: &str| {
+        all.iter()
+            .filter(|v| v.protocol == p && v.name.starts_with(prefix))
+            .count()
+    };
+    assert_eq!(extra(VectorProtocol::Sep, "neg-"), 7);
+    assert_eq!(extra(VectorProtocol::Fsed, "neg-"), 6);
+    assert_eq!(extra(VectorProtocol::Sep, "long-lines-"), 4);
+    assert_eq!(extra(VectorProtocol::Fsed, "multi-frame-"), 3);
+    // 8 suites x 3 tag lengths with clear reads, 4 encrypting suites x 3 with encrypted reads,
+    // 2 negative vectors.
+    assert_eq!(count(VectorProtocol::Ccise), 8 * 3 + 4 * 3 + 2);
     let names: BTreeSet<_> = all.iter().map(|v| (v.protocol, &v.name)).collect();
     assert_eq!(names.len(), all.len(), "names are unique per protocol");
     assert!(
@@ -166,7 +181,7 @@ fn the_binary_writes_the_library_set_and_a_complete_index() {
         String::from_utf8_lossy(&run.stderr)
     );
     assert!(
-        stdout.contains("145 SEP, 97 FSED, 36 CCISE"),
+        stdout.contains("166 SEP, 118 FSED, 38 CCISE"),
         "summary: {stdout}"
     );
     let set = vectors::all().unwrap();
@@ -209,44 +224,184 @@ fn the_binary_writes_the_library_set_and_a_complete_index() {
     std::fs::remove_dir_all(&out).unwrap();
 }
 
-/// Replays a SEP or FSED vector from its JSON: the transmitter reproduces the output packets,
-/// the receiver gives back the inputs, the tags are the ones the outputs carry.
+fn policy_from_json(p: &Json) -> Policy {
+    let l = |k: &str| SvLevel::try_from(p.get(k).num() as u8).unwrap();
+    Policy {
+        min_top: l("min_top"),
+        min_image: l("min_image"),
+        min_bottom: l("min_bottom"),
+    }
+}
+
+/// The link set-up of a stream vector, from its JSON alone (`docs/vectors.md`).
+fn setup_from_json(protocol: VectorProtocol, v: &Json) -> StreamSetup {
+    let keys = v
+        .get("keys")
+        .arr()
+        .iter()
+        .map(|k| {
+            let key = k.get("key").bytes();
+            // Only the key size matters for the material; any suite of that size will do.
+            let suite = if key.len() == 16 {
+                CipherSuite::Aes128Cmac
+            } else {
+                CipherSuite::Aes256Cmac
+            };
+            (
+                KeyId::new(k.get("key_id").num() as u8).unwrap(),
+                StreamKeys {
+                    suite,
+                    key,
+                    mac_key: k.get("mac_key").opt_bytes(),
+                    salt: k.get("salt").bytes(),
+                },
+            )
+        })
+        .collect();
+    let frames = v
+        .get("frames")
+        .arr()
+        .iter()
+        .map(|f| FrameSpec {
+            config: frame_config_from_json(f),
+            inputs: f.get("input_count").num() as usize,
+        })
+        .collect();
+    StreamSetup {
+        protocol,
+        vc: VirtualChannel::new(v.get("virtual_channel").num() as u8).unwrap(),
+        direction: match v.get("direction").str() {
+            "sensor-to-controller" => Direction::SensorToController,
+            "controller-to-sensor" => Direction::ControllerToSensor,
+            d => panic!("direction {d}"),
+        },
+        form: match v.get("header_form").str() {
+            "D-PHY" => HeaderForm::Dphy,
+            "D-PHY-VCX" => HeaderForm::DPHY_VCX_DRAFT_1,
+            f => panic!("header form {f}"),
+        },
+        first_frame_counter: v.get("first_frame_counter").num() as u32,
+        keys,
+        frames,
+    }
+}
+
+const ACCEPTED: [&str; 6] = [
+    "verified",
+    "unprotected",
+    "unverified",
+    "scope-verified",
+    "sync",
+    "frame-header",
+];
+
+/// Replays a SEP or FSED vector from its JSON: the transmitter reproduces the output packets
+/// frame by frame, the receiver gives back the inputs, the tags are the ones the outputs carry,
+/// and for a negative vector a receiver reaches the recorded verdict on every received packet
+/// and releases only genuine packets.
 fn replay_stream(protocol: VectorProtocol, v: &Json) {
     let name = v.get("name").str();
-    let config = frame_config_from_json(v);
-    let keys = StreamKeys {
-        suite: config.image.suite,
-        key: v.get("key").bytes(),
-        mac_key: v.get("mac_key").opt_bytes(),
-        salt: v.get("salt").bytes(),
-    };
-    let vc = VirtualChannel::new(v.get("virtual_channel").num() as u8).unwrap();
-    let fc = v.get("first_frame_counter").num() as u32;
+    let setup = setup_from_json(protocol, v);
+    let first = &v.get("frames").arr()[0];
+    assert_eq!(
+        frame_config_from_json(first),
+        frame_config_from_json(v),
+        "{name}: config is frame 0's"
+    );
     let inputs = v.get("input_packets").byte_list();
     let outputs = v.get("output_packets").byte_list();
-    let (sent, back) = if protocol == VectorProtocol::Sep {
-        (
-            vectors::sep_transmit(vc, fc, &keys, config, &inputs).unwrap(),
-            vectors::sep_receive(vc, config.key_id, &keys, &outputs).unwrap(),
-        )
-    } else {
-        (
-            vectors::fsed_transmit(vc, fc, &keys, config, &inputs).unwrap(),
-            vectors::fsed_receive(vc, config.key_id, &keys, &outputs).unwrap(),
-        )
-    };
+    let per_frame = setup.transmit(&inputs).unwrap();
+    for (i, (f, o)) in v.get("frames").arr().iter().zip(&per_frame).enumerate() {
+        assert_eq!(
+            o.len() as u64,
+            f.get("output_count").num(),
+            "{name}: frame {i}"
+        );
+        assert_eq!(
+            f.get("frame_counter").num(),
+            u64::from(setup.first_frame_counter) + i as u64,
+            "{name}"
+        );
+    }
+    let sent = per_frame.concat();
     assert!(sent == outputs, "{name}: transmitter output differs");
+    let log = setup
+        .receive(
+            Policy::PERMISSIVE,
+            &outputs,
+            &setup.output_installs(&per_frame),
+        )
+        .unwrap();
     assert!(
-        back == inputs,
+        log.verdicts.iter().all(|x| ACCEPTED.contains(&x.as_str())),
+        "{name}: {:?}",
+        log.verdicts
+    );
+    assert_eq!(log.unreleased, 0, "{name}");
+    assert!(
+        log.delivered == inputs,
         "{name}: receiver does not give back the inputs"
     );
-    assert_eq!(
-        vectors::stream_tags(protocol, &outputs).unwrap(),
-        v.get("tags").byte_list(),
-        "{name}: tags"
+    if protocol == VectorProtocol::Sep || setup.form == HeaderForm::Dphy {
+        assert_eq!(
+            vectors::stream_tags(protocol, &outputs).unwrap(),
+            v.get("tags").byte_list(),
+            "{name}: tags"
+        );
+    }
+    let any_protected = setup.frames.iter().any(|f| {
+        [f.config.top, f.config.image, f.config.bottom]
+            .iter()
+            .any(|b| b.sv != SecurityVariant::NoSecurity)
+    });
+    assert_eq!(v.get("tags").arr().is_empty(), !any_protected, "{name}");
+
+    let a = v.get("attack");
+    if matches!(a, Json::Null) {
+        assert!(
+            !name.starts_with("neg-"),
+            "{name}: a negative vector needs an attack"
+        );
+        return;
+    }
+    assert!(name.starts_with("neg-"), "{name}");
+    let received = a.get("received_packets").byte_list();
+    if a.get("kind").str() == "downgrade" {
+        // A genuine stream; the receiver's policy refuses it.
+        assert!(received == outputs, "{name}");
+    } else {
+        assert!(received != outputs, "{name}: the attack changes the stream");
+    }
+    let key_id = KeyId::new(v.get("key_id").num() as u8).unwrap();
+    let log = setup
+        .receive(policy_from_json(a.get("policy")), &received, &[(0, key_id)])
+        .unwrap();
+    let want: Vec<String> = a
+        .get("verdicts")
+        .arr()
+        .iter()
+        .map(|x| x.str().to_string())
+        .collect();
+    assert_eq!(log.verdicts, want, "{name}: verdicts");
+    assert_eq!(received.len(), want.len(), "{name}: one verdict per packet");
+    assert!(
+        want.iter().any(|x| !ACCEPTED.contains(&x.as_str())),
+        "{name}: the attack is detected"
     );
-    let protected = config.image.sv != SecurityVariant::NoSecurity;
-    assert_eq!(v.get("tags").arr().is_empty(), !protected, "{name}");
+    assert_eq!(
+        log.delivered,
+        a.get("delivered_packets").byte_list(),
+        "{name}: delivered"
+    );
+    assert_eq!(log.unreleased as u64, a.get("unreleased").num(), "{name}");
+    // Safety: whatever is released is a genuine input packet, once per copy sent.
+    for d in &log.delivered {
+        assert!(inputs.contains(d), "{name}: a forged packet was released");
+    }
+    assert!(
+        log.delivered.len() <= inputs.len(),
+        "{name}: replayed packets released"
+    );
 }
 
 fn replay_ccise(v: &Json) {
@@ -282,7 +437,30 @@ fn replay_ccise(v: &Json) {
             k => panic!("{name}: unknown kind {k}"),
         })
         .collect();
+    let attacks: Vec<CciseAttack> = v
+        .get("attacks")
+        .arr()
+        .iter()
+        .map(|a| CciseAttack {
+            after: a.get("after").num() as usize,
+            frame_kind: a.get("frame_kind").str().to_string(),
+            frame: a.get("frame").bytes(),
+        })
+        .collect();
+    assert_eq!(attacks.is_empty(), !name.starts_with("neg-"), "{name}");
     let recs = vectors::ccise_run(config, &keys, &txs).unwrap();
+    // The attacks, fed to the target between the genuine transactions, are refused as
+    // recorded and move nothing: the genuine transactions come out byte for byte the same.
+    let (again, verdicts) = vectors::ccise_run_attacked(config, &keys, &txs, &attacks).unwrap();
+    assert!(again == recs, "{name}: an attack moved the target");
+    for (a, got) in v.get("attacks").arr().iter().zip(&verdicts) {
+        assert_eq!(got.verdict, a.get("verdict").str(), "{name}");
+        assert_ne!(got.verdict, "accepted", "{name}");
+        assert_eq!(got.response, a.get("response").opt_bytes(), "{name}");
+        if let Some(r) = &got.response {
+            assert!(r.iter().all(|b| *b == 0xFF), "{name}: filler");
+        }
+    }
     for (t, r) in v.get("transactions").arr().iter().zip(&recs) {
         match r {
             Recorded::Write { counter, frame } => {

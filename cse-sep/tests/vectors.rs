@@ -1,4 +1,4 @@
-//! Golden vectors: `tests/vectors/*.json` (format `cse-vectors/1`, `docs/vectors.md`) pin the
+//! Golden vectors: `tests/vectors/*.json` (format `cse-vectors/2`, `docs/vectors.md`) pin the
 //! SEP wire format byte for byte. For each file the transmitter must reproduce the recorded
 //! output packets from the recorded inputs, configuration and keys, and the receiver must give
 //! back the inputs. The worked examples of `docs/wire-format.md` section 4 are checked against
@@ -46,7 +46,7 @@ fn load_all() -> BTreeMap<String, Json> {
 }
 
 fn check(name: &str, v: &Json) {
-    assert_eq!(v.get("format").str(), "cse-vectors/1");
+    assert_eq!(v.get("format").str(), "cse-vectors/2");
     assert_eq!(v.get("protocol").str(), "SEP");
     assert_eq!(v.get("profile").str(), Profile::DRAFT_1.name);
     assert_eq!(v.get("header_form").str(), "D-PHY");
@@ -193,4 +193,43 @@ fn wire_format_examples_match_the_vectors() {
         all.len(),
         "every vector is quoted in the docs"
     );
+}
+
+/// The FS of a frame whose top block is SV-5 (`docs/wire-format.md` section 4, "The FS is
+/// always authenticated"): its tag is AES-256-GCM under the image block's key, recomputed here
+/// with RustCrypto `aes-gcm` from the documented inputs alone (context block, IV, AAD).
+#[test]
+fn frame_start_with_an_sv5_top_block_is_tagged_with_the_image_configuration() {
+    use aes_gcm::Aes256Gcm;
+    use aes_gcm::aead::{AeadInOut, KeyInit};
+    let all = load_all();
+    let v = &all["fs-top-sv5-image-sv1-per-message-aes256gcm-t16"];
+    let fs = unhex(v.get("output_packets").arr()[0].str());
+    let payload = &fs[4..fs.len() - 2];
+    let (head, rest) = payload.split_at(40); // SEP header (12) and frame extension (28)
+    let tag = &rest[..16];
+    // Context: SEP, scope message, suite 0x12, tag length 16, SV 1, block top, VC 1, key id 0,
+    // direction 0, number frame 7 << 32 | index 0.
+    let mut ctx = [0u8; 32];
+    ctx[..12].copy_from_slice(&[1, 0, 0, 0x12, 16, 1, 0, 1, 0, 0, 0, 0]);
+    ctx[12..20].copy_from_slice(&(7u64 << 32).to_be_bytes());
+    // IV: salt c0..cb XOR (stream id 0x00000800 ‖ packet number 7 << 32).
+    let mut sid_pn = [0u8; 12];
+    sid_pn[..4].copy_from_slice(&0x0000_0800u32.to_be_bytes());
+    sid_pn[4..].copy_from_slice(&(7u64 << 32).to_be_bytes());
+    let iv: [u8; 12] = core::array::from_fn(|i| (0xC0 + i as u8) ^ sid_pn[i]);
+    let key: Vec<u8> = (0..32u8).collect();
+    assert_eq!(unhex(v.get("key").str()), key);
+    let aad = [&ctx[..], head, &[0x01, 0x00, 0x01, 0x00]].concat();
+    let want = Aes256Gcm::new_from_slice(&key)
+        .unwrap()
+        .encrypt_inout_detached(&iv.into(), &aad, (&mut [][..]).into())
+        .unwrap();
+    assert_eq!(tag, &want[..]);
+    // Header: SV 1 (the image block's), block top, tag length 16, flags E, T, X.
+    assert_eq!(&head[..6], &[0x01, 0xE0, 0x01, 0x01, 0x00, 0x10]);
+    // Extension: the top and bottom blocks announce SV-5, the image block SV-1 AES-256-GCM.
+    assert_eq!(head[16], 5);
+    assert_eq!(&head[24..27], &[1, 0x12, 16]);
+    assert_eq!(head[32], 5);
 }
