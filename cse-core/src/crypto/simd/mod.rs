@@ -44,6 +44,8 @@ use core::arch::x86_64::{
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+pub(crate) mod vaes;
+
 /// Blocks per reduction (PCLMULQDQ).
 const LANES: usize = 8;
 
