@@ -21,11 +21,13 @@ use crate::nonce::Iv;
 // The PCLMULQDQ variant (16 powers of H) is the large one and the one used on every x86_64
 // CPU that has it; no allocation to box it (no_std), so the size difference is accepted.
 #[allow(clippy::large_enum_variant)]
-#[derive(Clone)]
 enum GhashEngine {
     Portable(GHash),
     #[cfg(target_arch = "x86_64")]
     Clmul(super::simd::Ghash),
+    /// The 512-bit GHASH of the stitched path, for streaming GMAC.
+    #[cfg(target_arch = "x86_64")]
+    Vaes(super::simd::vaes::Ghash512),
 }
 
 impl GhashEngine {
@@ -46,6 +48,10 @@ impl GhashEngine {
             GhashEngine::Portable(g) => g.update(blocks),
             #[cfg(target_arch = "x86_64")]
             GhashEngine::Clmul(g) => g.update(Array::cast_slice_to_core(blocks)),
+            #[cfg(target_arch = "x86_64")]
+            GhashEngine::Vaes(g) => {
+                g.update_padded(Array::cast_slice_to_core(blocks).as_flattened())
+            }
         }
     }
 
@@ -54,6 +60,19 @@ impl GhashEngine {
             GhashEngine::Portable(g) => g.clone().finalize().0,
             #[cfg(target_arch = "x86_64")]
             GhashEngine::Clmul(g) => g.finalize(),
+            #[cfg(target_arch = "x86_64")]
+            GhashEngine::Vaes(g) => g.finalize(),
+        }
+    }
+
+    /// A copy of the running state (zeroized on drop like the original).
+    fn fork(&self) -> Self {
+        match self {
+            GhashEngine::Portable(g) => GhashEngine::Portable(g.clone()),
+            #[cfg(target_arch = "x86_64")]
+            GhashEngine::Clmul(g) => GhashEngine::Clmul(g.clone()),
+            #[cfg(target_arch = "x86_64")]
+            GhashEngine::Vaes(g) => GhashEngine::Vaes(g.fork()),
         }
     }
 }
@@ -134,7 +153,7 @@ impl GhashStream {
     /// scope, so a forged record cannot end it).
     fn fork(&self) -> Self {
         GhashStream {
-            ghash: self.ghash.clone(),
+            ghash: self.ghash.fork(),
             buf: self.buf,
             buf_len: self.buf_len,
         }
@@ -229,7 +248,7 @@ impl GcmKey {
         match self.ghash {
             GhashEngine::Portable(_) => GcmPath::Portable,
             #[cfg(target_arch = "x86_64")]
-            GhashEngine::Clmul(_) => GcmPath::Clmul,
+            GhashEngine::Clmul(_) | GhashEngine::Vaes(_) => GcmPath::Clmul,
         }
     }
 
@@ -265,7 +284,7 @@ impl GcmKey {
         match self.ghash {
             GhashEngine::Portable(_) => false,
             #[cfg(target_arch = "x86_64")]
-            GhashEngine::Clmul(_) => true,
+            GhashEngine::Clmul(_) | GhashEngine::Vaes(_) => true,
         }
     }
 
@@ -285,7 +304,7 @@ impl GcmKey {
 
     /// Hashes the AAD pieces as one concatenated AAD and ends the AAD field.
     fn hash_aad(&self, aad: &[&[u8]]) -> (GhashStream, u64) {
-        let mut gh = GhashStream::new(self.ghash.clone());
+        let mut gh = GhashStream::new(self.ghash.fork());
         let mut aad_len = 0u64;
         for piece in aad {
             gh.update(piece);
@@ -374,8 +393,18 @@ impl GcmKey {
     /// being AAD. The returned state owns its data (no borrow of the key), so it can be stored
     /// next to the key, e.g. one running MAC per open tag scope.
     pub fn gmac(&self, iv: &Iv) -> GmacState {
+        #[cfg(target_arch = "x86_64")]
+        if let Some((rk, hp)) = self.fast() {
+            let mut ek_j0 = j0(iv).0;
+            rk.encrypt_block(&mut ek_j0);
+            return GmacState {
+                gh: GhashStream::new(GhashEngine::Vaes(super::simd::vaes::Ghash512::new(hp))),
+                ek_j0,
+                len: 0,
+            };
+        }
         GmacState {
-            gh: GhashStream::new(self.ghash.clone()),
+            gh: GhashStream::new(self.ghash.fork()),
             ek_j0: self.ek_j0(iv),
             len: 0,
         }
@@ -443,7 +472,7 @@ impl<F: FnMut(usize, Tag)> BlockCipherEncClosure for GmacBatchJob<'_, F> {
             }
             super::cmac::encrypt_all(backend, masks);
             for (j, (mask, (_, pieces))) in masks.iter_mut().zip(group).enumerate() {
-                let mut gh = GhashStream::new(self.key.ghash.clone());
+                let mut gh = GhashStream::new(self.key.ghash.fork());
                 let mut len = 0u64;
                 for p in pieces.iter() {
                     gh.update(p);

@@ -68,7 +68,7 @@ mod block;
 #[forbid(unsafe_code)]
 mod cmac;
 #[forbid(unsafe_code)]
-mod gcm;
+pub(crate) mod gcm;
 // The crate's only `unsafe` code: PCLMULQDQ intrinsics (see the module documentation).
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]

@@ -129,6 +129,49 @@ impl RoundKeys {
     }
 }
 
+/// A running GHASH for streaming GMAC: a copy of the key's powers (a [`GmacState`] owns its
+/// data, it cannot borrow the key) and the POLYVAL accumulator. Zeroized on drop.
+///
+/// [`GmacState`]: crate::crypto::GmacState
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub(crate) struct Ghash512 {
+    pow: HPowers,
+    acc: u128,
+}
+
+impl Ghash512 {
+    /// A fresh GHASH under the key of `hp`.
+    pub(crate) fn new(hp: &HPowers) -> Ghash512 {
+        Ghash512 {
+            pow: HPowers { pow: hp.pow },
+            acc: 0,
+        }
+    }
+
+    /// A copy of the running state (zeroized on drop as well).
+    pub(crate) fn fork(&self) -> Ghash512 {
+        Ghash512 {
+            pow: HPowers { pow: self.pow.pow },
+            acc: self.acc,
+        }
+    }
+
+    /// Absorbs `data` zero-padded to whole blocks.
+    pub(crate) fn update_padded(&mut self, data: &[u8]) {
+        // SAFETY: an `HPowers` is only built from a `RoundKeys`, which exists only where
+        // `available()` found every feature of `ghash_padded`.
+        unsafe {
+            let y = ghash_padded(&self.pow, get(&self.acc), data);
+            put(&mut self.acc, y);
+        }
+    }
+
+    /// The GHASH value so far (GHASH byte order).
+    pub(crate) fn finalize(&self) -> [u8; 16] {
+        self.acc.to_be_bytes()
+    }
+}
+
 impl HPowers {
     /// `H = E_K(0^128)` and its powers.
     pub(crate) fn new(rk: &RoundKeys) -> HPowers {
@@ -478,15 +521,18 @@ unsafe fn ghash_padded(hp: &HPowers, mut y: __m128i, data: &[u8]) -> __m128i {
     while rem >= 64 * 8 {
         // SAFETY (all loads): 512 bytes from `p` are within `data`; `pow4` indices ≤ 28.
         unsafe {
+            // The product that depends on `y` is added last, so the other seven overlap the
+            // previous reduction.
+            let mut acc = mul(_mm512_shuffle_epi8(load64(p.add(64)), rev), pow4(hp, 4));
+            for j in 2..8 {
+                let x = _mm512_shuffle_epi8(load64(p.add(64 * j)), rev);
+                mul_acc(&mut acc, x, pow4(hp, 4 * j));
+            }
             let x = _mm512_xor_si512(
                 _mm512_shuffle_epi8(load64(p), rev),
                 _mm512_zextsi128_si512(y),
             );
-            let mut acc = mul(x, pow4(hp, 0));
-            for j in 1..8 {
-                let x = _mm512_shuffle_epi8(load64(p.add(64 * j)), rev);
-                mul_acc(&mut acc, x, pow4(hp, 4 * j));
-            }
+            mul_acc(&mut acc, x, pow4(hp, 0));
             y = reduce(acc);
             p = p.add(512);
         }
@@ -752,11 +798,13 @@ unsafe fn gcm<const NR: usize>(
     unsafe {
         let h16: [__m512i; 4] = core::array::from_fn(|j| pow4(hp, NPOW - 16 + 4 * j));
         let hash16 = |y: __m128i, ct: &[__m512i; 4]| {
-            let x = _mm512_xor_si512(_mm512_shuffle_epi8(ct[0], rev), _mm512_zextsi128_si512(y));
-            let mut acc = mul(x, h16[0]);
-            for j in 1..4 {
+            // The `y`-dependent product last (see `ghash_padded`).
+            let mut acc = mul(_mm512_shuffle_epi8(ct[1], rev), h16[1]);
+            for j in 2..4 {
                 mul_acc(&mut acc, _mm512_shuffle_epi8(ct[j], rev), h16[j]);
             }
+            let x = _mm512_xor_si512(_mm512_shuffle_epi8(ct[0], rev), _mm512_zextsi128_si512(y));
+            mul_acc(&mut acc, x, h16[0]);
             reduce(acc)
         };
         match dir {
