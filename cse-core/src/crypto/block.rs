@@ -20,8 +20,10 @@ pub(crate) type Block = aes::Block;
 
 /// An expanded AES-128 or AES-256 encryption key schedule.
 ///
-/// Built from a [`SecretKey`]; the `aes` crate picks AES-NI / VAES / ARMv8 at run time and falls
-/// back to its constant-time bitsliced implementation. Not `Clone`; the round keys are zeroized
+/// Built from a [`SecretKey`]. On x86_64 CPUs with AVX-512 and VAES the key is also expanded for
+/// our VAES-512 code (single blocks and [`Aes::apply_ctr`] run there); otherwise the `aes`
+/// crate picks AES-NI / VAES / ARMv8 at run time and falls back to its constant-time bitsliced
+/// implementation. Not `Clone`; the round keys are zeroized
 /// on drop (the `aes` crate's `zeroize` feature) and `Debug` prints `Aes { .. }`.
 pub struct Aes {
     inner: Inner,

@@ -25,9 +25,6 @@ enum GhashEngine {
     Portable(GHash),
     #[cfg(target_arch = "x86_64")]
     Clmul(super::simd::Ghash),
-    /// The 512-bit GHASH of the stitched path, for streaming GMAC.
-    #[cfg(target_arch = "x86_64")]
-    Vaes(super::simd::vaes::Ghash512),
 }
 
 impl GhashEngine {
@@ -48,10 +45,6 @@ impl GhashEngine {
             GhashEngine::Portable(g) => g.update(blocks),
             #[cfg(target_arch = "x86_64")]
             GhashEngine::Clmul(g) => g.update(Array::cast_slice_to_core(blocks)),
-            #[cfg(target_arch = "x86_64")]
-            GhashEngine::Vaes(g) => {
-                g.update_padded(Array::cast_slice_to_core(blocks).as_flattened())
-            }
         }
     }
 
@@ -60,8 +53,6 @@ impl GhashEngine {
             GhashEngine::Portable(g) => g.clone().finalize().0,
             #[cfg(target_arch = "x86_64")]
             GhashEngine::Clmul(g) => g.finalize(),
-            #[cfg(target_arch = "x86_64")]
-            GhashEngine::Vaes(g) => g.finalize(),
         }
     }
 
@@ -71,8 +62,6 @@ impl GhashEngine {
             GhashEngine::Portable(g) => GhashEngine::Portable(g.clone()),
             #[cfg(target_arch = "x86_64")]
             GhashEngine::Clmul(g) => GhashEngine::Clmul(g.clone()),
-            #[cfg(target_arch = "x86_64")]
-            GhashEngine::Vaes(g) => GhashEngine::Vaes(g.fork()),
         }
     }
 }
@@ -248,7 +237,7 @@ impl GcmKey {
         match self.ghash {
             GhashEngine::Portable(_) => GcmPath::Portable,
             #[cfg(target_arch = "x86_64")]
-            GhashEngine::Clmul(_) | GhashEngine::Vaes(_) => GcmPath::Clmul,
+            GhashEngine::Clmul(_) => GcmPath::Clmul,
         }
     }
 
@@ -284,7 +273,7 @@ impl GcmKey {
         match self.ghash {
             GhashEngine::Portable(_) => false,
             #[cfg(target_arch = "x86_64")]
-            GhashEngine::Clmul(_) | GhashEngine::Vaes(_) => true,
+            GhashEngine::Clmul(_) => true,
         }
     }
 
@@ -322,10 +311,11 @@ impl GcmKey {
     /// GCM authenticated encryption in place (GCM-AE of SP 800-38D, section 7.1).
     ///
     /// `aad` is hashed as the concatenation of its pieces (for example a context block and a
-    /// packet header kept in different buffers). The whole message runs in one call into the
-    /// block cipher backend; encryption and GHASH are interleaved one parallel batch at a time (up
-    /// to 1 KiB) so the data is hashed while it is still in the L1 cache. Returns the tag truncated
-    /// to `tag_len` (leftmost bytes).
+    /// packet header kept in different buffers). On the stitched VAES path AES and GHASH run in
+    /// one pass, sixteen blocks per iteration; elsewhere the whole message runs in one call into
+    /// the block cipher backend, encryption and GHASH interleaved one parallel batch at a time
+    /// (up to 1 KiB) so the data is hashed while it is still in the L1 cache. Returns the tag
+    /// truncated to `tag_len` (leftmost bytes).
     pub fn seal_in_place(&self, iv: &Iv, aad: &[&[u8]], buf: &mut [u8], tag_len: TagLen) -> Tag {
         #[cfg(target_arch = "x86_64")]
         if let Some((rk, hp)) = self.fast() {
@@ -348,8 +338,9 @@ impl GcmKey {
     /// GCM authenticated decryption in place (GCM-AD of SP 800-38D, section 7.2).
     ///
     /// The tag is computed over AAD and ciphertext and compared in constant time with the
-    /// leftmost `tag_len` bytes **before** any byte is decrypted; only then is the CTR
-    /// keystream applied. The expected `tag_len` is a parameter (not taken from `tag.len()`) so
+    /// leftmost `tag_len` bytes **before** any plaintext is released: the portable paths
+    /// compare before applying the CTR keystream; the stitched VAES path hashes and decrypts in
+    /// one pass and zeroizes `buf` on a mismatch before returning. The expected `tag_len` is a parameter (not taken from `tag.len()`) so
     /// that a peer cannot shorten the tag it sends.
     ///
     /// # Errors
@@ -395,18 +386,16 @@ impl GcmKey {
     pub fn gmac(&self, iv: &Iv) -> GmacState {
         #[cfg(target_arch = "x86_64")]
         if let Some((rk, hp)) = self.fast() {
-            let mut ek_j0 = j0(iv).0;
-            rk.encrypt_block(&mut ek_j0);
             return GmacState {
-                gh: GhashStream::new(GhashEngine::Vaes(super::simd::vaes::Ghash512::new(hp))),
-                ek_j0,
-                len: 0,
+                inner: GmacInner::Vaes(super::simd::vaes::GmacStream::new(rk, hp, iv.as_bytes())),
             };
         }
         GmacState {
-            gh: GhashStream::new(self.ghash.fork()),
-            ek_j0: self.ek_j0(iv),
-            len: 0,
+            inner: GmacInner::Generic {
+                gh: GhashStream::new(self.ghash.fork()),
+                ek_j0: self.ek_j0(iv),
+                len: 0,
+            },
         }
     }
 }
@@ -570,26 +559,52 @@ impl BlockCipherEncClosure for OpenJob<'_> {
 /// A running GMAC (NIST SP 800-38D GMAC: GCM with all input as AAD).
 ///
 /// Accepts input split anywhere ([`GmacState::update`]); partial blocks are carried internally
-/// and whole blocks reach GHASH in bulk. Not `Clone`; zeroized on drop (GHASH state, carry
-/// buffer, and the `E_K(J0)` mask).
+/// and whole blocks reach GHASH in bulk. On the stitched VAES path the state holds a copy of the
+/// key's powers of `H` (it owns its data, so it cannot borrow the key) and keeps the last
+/// 64 bytes back so that a short message and the length block end in one reduction. Not
+/// `Clone`; zeroized on drop (GHASH state, carry buffer, and the `E_K(J0)` mask).
 pub struct GmacState {
-    gh: GhashStream,
-    ek_j0: [u8; 16],
-    len: u64,
+    inner: GmacInner,
+}
+
+// The VAES variant holds the powers of `H` inline (no allocation in this crate).
+#[allow(clippy::large_enum_variant)]
+enum GmacInner {
+    /// GHASH engine of the key (portable or PCLMULQDQ), the mask and the length.
+    Generic {
+        gh: GhashStream,
+        ek_j0: [u8; 16],
+        len: u64,
+    },
+    /// The stitched path's GMAC state (zeroized on drop by its own type).
+    #[cfg(target_arch = "x86_64")]
+    Vaes(super::simd::vaes::GmacStream),
 }
 
 impl ZeroizeOnDrop for GmacState {}
 
 impl GmacState {
     /// Absorbs the next piece of the message (any length, including empty).
+    #[inline]
     pub fn update(&mut self, piece: &[u8]) {
-        self.gh.update(piece);
-        self.len = self.len.wrapping_add(piece.len() as u64);
+        match &mut self.inner {
+            GmacInner::Generic { gh, len, .. } => {
+                gh.update(piece);
+                *len = len.wrapping_add(piece.len() as u64);
+            }
+            #[cfg(target_arch = "x86_64")]
+            GmacInner::Vaes(g) => g.update(piece),
+        }
     }
 
     /// The tag, truncated to `tag_len`.
+    #[inline]
     pub fn finalize(mut self, tag_len: TagLen) -> Tag {
-        let full = self.gh.finish(self.len, 0, &self.ek_j0);
+        let full = match &mut self.inner {
+            GmacInner::Generic { gh, ek_j0, len } => gh.finish(*len, 0, ek_j0),
+            #[cfg(target_arch = "x86_64")]
+            GmacInner::Vaes(g) => g.finalize(),
+        };
         Tag::from_full(full, tag_len)
     }
 
@@ -604,16 +619,24 @@ impl GmacState {
     /// A copy of the running state, for [`super::MacState::verify_continued`].
     pub(crate) fn fork(&self) -> Self {
         GmacState {
-            gh: self.gh.fork(),
-            ek_j0: self.ek_j0,
-            len: self.len,
+            inner: match &self.inner {
+                GmacInner::Generic { gh, ek_j0, len } => GmacInner::Generic {
+                    gh: gh.fork(),
+                    ek_j0: *ek_j0,
+                    len: *len,
+                },
+                #[cfg(target_arch = "x86_64")]
+                GmacInner::Vaes(g) => GmacInner::Vaes(g.fork()),
+            },
         }
     }
 }
 
 impl Drop for GmacState {
     fn drop(&mut self) {
-        self.ek_j0.zeroize();
+        if let GmacInner::Generic { ek_j0, .. } = &mut self.inner {
+            ek_j0.zeroize();
+        }
     }
 }
 

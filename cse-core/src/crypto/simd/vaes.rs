@@ -129,47 +129,139 @@ impl RoundKeys {
     }
 }
 
-/// A running GHASH for streaming GMAC: a copy of the key's powers (a [`GmacState`] owns its
-/// data, it cannot borrow the key) and the POLYVAL accumulator. Zeroized on drop.
-///
-/// [`GmacState`]: crate::crypto::GmacState
+/// A running GMAC (streaming): a copy of the key's powers (the public `GmacState` owns its
+/// data, it cannot borrow the key), the accumulator, the `E_K(J0)` mask, and up to 64 bytes of
+/// input not hashed yet, so that a short message and the length block end in one reduction.
+/// Zeroized on drop.
 #[derive(Zeroize, ZeroizeOnDrop)]
-pub(crate) struct Ghash512 {
-    pow: HPowers,
+pub(crate) struct GmacStream {
+    pow: [u128; NPOW + 4],
     acc: u128,
+    mask: [u8; 16],
+    buf: [u8; 64],
+    buf_len: usize,
+    len: u64,
 }
 
-impl Ghash512 {
-    /// A fresh GHASH under the key of `hp`.
-    pub(crate) fn new(hp: &HPowers) -> Ghash512 {
-        Ghash512 {
-            pow: HPowers { pow: hp.pow },
+impl GmacStream {
+    /// A fresh GMAC under the key of `rk`/`hp` and `iv`.
+    pub(crate) fn new(rk: &RoundKeys, hp: &HPowers, iv: &[u8; 12]) -> GmacStream {
+        GmacStream {
+            pow: hp.pow,
             acc: 0,
+            mask: rk.encrypt_j0(iv),
+            buf: [0; 64],
+            buf_len: 0,
+            len: 0,
         }
     }
 
     /// A copy of the running state (zeroized on drop as well).
-    pub(crate) fn fork(&self) -> Ghash512 {
-        Ghash512 {
-            pow: HPowers { pow: self.pow.pow },
+    pub(crate) fn fork(&self) -> GmacStream {
+        GmacStream {
+            pow: self.pow,
             acc: self.acc,
+            mask: self.mask,
+            buf: self.buf,
+            buf_len: self.buf_len,
+            len: self.len,
         }
     }
 
-    /// Absorbs `data` zero-padded to whole blocks.
-    pub(crate) fn update_padded(&mut self, data: &[u8]) {
-        // SAFETY: an `HPowers` is only built from a `RoundKeys`, which exists only where
+    /// Absorbs the next piece of the message.
+    pub(crate) fn update(&mut self, piece: &[u8]) {
+        self.len = self.len.wrapping_add(piece.len() as u64);
+        let room = 64 - self.buf_len.min(64);
+        if piece.len() <= room {
+            if let Some(dst) = self.buf.get_mut(self.buf_len..self.buf_len + piece.len()) {
+                dst.copy_from_slice(piece);
+            }
+            self.buf_len += piece.len();
+            return;
+        }
+        // More than fits: hash the full buffer, then whole 64-byte chunks of the rest, keeping
+        // 1..=64 bytes back (the end of the message may be near).
+        let (head, rest) = piece.split_at(room);
+        if let Some(dst) = self.buf.get_mut(self.buf_len..) {
+            dst.copy_from_slice(head);
+        }
+        let h = ((rest.len() - 1) / 64) * 64;
+        let (bulk, keep) = rest.split_at(h);
+        // SAFETY: a `GmacStream` is only built from a `RoundKeys`, which exists only where
         // `available()` found every feature of `ghash_padded`.
         unsafe {
-            let y = ghash_padded(&self.pow, get(&self.acc), data);
+            let y = ghash_padded(&self.pow, get(&self.acc), &self.buf);
+            let y = ghash_padded(&self.pow, y, bulk);
             put(&mut self.acc, y);
         }
+        if let Some(dst) = self.buf.get_mut(..keep.len()) {
+            dst.copy_from_slice(keep);
+        }
+        self.buf_len = keep.len();
     }
 
-    /// The GHASH value so far (GHASH byte order).
+    /// The full 16-byte tag of everything absorbed (the state is unchanged).
     pub(crate) fn finalize(&self) -> [u8; 16] {
-        self.acc.to_be_bytes()
+        // SAFETY: as in `update`.
+        unsafe { gmac_final(self) }
     }
+}
+
+/// The held-back bytes and the length block in one reduction, then the mask.
+///
+/// # Safety
+/// The CPU must have the features of the attribute.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,vpclmulqdq,pclmulqdq,avx2,sse2,ssse3")]
+unsafe fn gmac_final(g: &GmacStream) -> [u8; 16] {
+    let hp = &g.pow;
+    let y = get(&g.acc);
+    let lens = len_block(g.len, 0);
+    let n = g.buf_len.min(64);
+    // SAFETY: `n ≤ 64` bytes of `g.buf` are readable (masked load); `pow4` indices ≤ 34.
+    let y = unsafe {
+        if n == 0 {
+            reduce(mul(
+                _mm512_zextsi128_si512(_mm_xor_si128(y, lens)),
+                pow4(hp, NPOW - 1),
+            ))
+        } else {
+            let base = NPOW - 1 - n.div_ceil(16);
+            let mut acc = mul(_mm512_zextsi128_si512(lens), pow4(hp, NPOW - 1));
+            let x = _mm512_xor_si512(
+                _mm512_shuffle_epi8(load_part(g.buf.as_ptr(), n), rev512()),
+                _mm512_zextsi128_si512(y),
+            );
+            mul_acc(&mut acc, x, pow4(hp, base));
+            reduce(acc)
+        }
+    };
+    tag_bytes(y, get_bytes(&g.mask))
+}
+
+impl RoundKeys {
+    /// `E_K(J0)` with `J0 = IV ‖ 1` (the GCM/GMAC tag mask).
+    pub(crate) fn encrypt_j0(&self, iv: &[u8; 12]) -> [u8; 16] {
+        // SAFETY: a `RoundKeys` exists only where `available()` holds.
+        unsafe { encrypt_j0(self, iv) }
+    }
+}
+
+/// See [`RoundKeys::encrypt_j0`].
+///
+/// # Safety
+/// The CPU must have AES-NI and SSE2.
+#[target_feature(enable = "aes,sse2")]
+unsafe fn encrypt_j0(rk: &RoundKeys, iv: &[u8; 12]) -> [u8; 16] {
+    let nr = usize::from(rk.rounds);
+    let mut x = _mm_xor_si128(counter_block(iv, 1), get(&rk.rk[0]));
+    for k in &rk.rk[1..nr] {
+        x = _mm_aesenc_si128(x, get(k));
+    }
+    x = _mm_aesenclast_si128(x, get(&rk.rk[nr]));
+    let mut out = [0u8; 16];
+    // SAFETY: a unique reference to 16 writable bytes; unaligned store.
+    unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), x) };
+    out
 }
 
 impl HPowers {
@@ -446,10 +538,10 @@ fn reduce(acc: Acc) -> __m128i {
 /// `i + 4 <= NPOW + 4`, and the CPU must have AVX-512F.
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn pow4(hp: &HPowers, i: usize) -> __m512i {
-    debug_assert!(i + 4 <= hp.pow.len());
+unsafe fn pow4(hp: &[u128; NPOW + 4], i: usize) -> __m512i {
+    debug_assert!(i + 4 <= hp.len());
     // SAFETY: the caller keeps `i + 4` within the table, so 64 bytes are readable.
-    unsafe { _mm512_loadu_si512(hp.pow.as_ptr().add(i).cast()) }
+    unsafe { _mm512_loadu_si512(hp.as_ptr().add(i).cast()) }
 }
 
 /// All-ones for the first `len` bytes of a 64-byte register (`len` ≥ 64: all).
@@ -514,7 +606,7 @@ unsafe fn store64(p: *mut u8, v: __m512i) {
 /// # Safety
 /// The CPU must have the features of the attribute.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,vpclmulqdq,pclmulqdq,avx2,sse2,ssse3")]
-unsafe fn ghash_padded(hp: &HPowers, mut y: __m128i, data: &[u8]) -> __m128i {
+unsafe fn ghash_padded(hp: &[u128; NPOW + 4], mut y: __m128i, data: &[u8]) -> __m128i {
     let rev = rev512();
     let mut rem = data.len();
     let mut p = data.as_ptr();
@@ -574,7 +666,7 @@ unsafe fn ghash_padded(hp: &HPowers, mut y: __m128i, data: &[u8]) -> __m128i {
 /// The CPU must have the features of the attribute.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,vpclmulqdq,pclmulqdq,avx2,sse2,ssse3")]
 unsafe fn ghash_pieces<'a>(
-    hp: &HPowers,
+    hp: &[u128; NPOW + 4],
     mut y: __m128i,
     pieces: impl Iterator<Item = &'a [u8]>,
 ) -> (__m128i, u64) {
@@ -663,6 +755,15 @@ fn aes_x<const NR: usize, const N: usize>(k: &[__m512i; 15], x: [__m512i; N]) ->
     x.map(|v| _mm512_aesenclast_epi128(v, k[NR]))
 }
 
+/// The block `IV ‖ BE32(c)`, built in registers (a 16-byte load of bytes just written one by
+/// one would stall on store forwarding).
+#[target_feature(enable = "sse2")]
+#[inline]
+fn counter_block(iv: &[u8; 12], c: u32) -> __m128i {
+    let w = |i: usize| i32::from_le_bytes([iv[4 * i], iv[4 * i + 1], iv[4 * i + 2], iv[4 * i + 3]]);
+    core::arch::x86_64::_mm_set_epi32(i32::from_le_bytes(c.to_be_bytes()), w(2), w(1), w(0))
+}
+
 /// Counter state: four byte-reversed counter blocks (`IV ‖ BE32(c + lane)` reversed, so the
 /// counter is the low dword of each lane).
 struct Ctr {
@@ -674,10 +775,7 @@ impl Ctr {
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,sse2,ssse3")]
     #[inline]
     fn new(iv: &[u8; 12], first: u32) -> Ctr {
-        let mut b = [0u8; 16];
-        b[..12].copy_from_slice(iv);
-        b[12..].copy_from_slice(&first.to_be_bytes());
-        let r = _mm_shuffle_epi8(get_bytes(&b), rev128());
+        let r = _mm_shuffle_epi8(counter_block(iv, first), rev128());
         let lanes = _mm512_set_epi32(0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0);
         Ctr {
             rev_ctr: _mm512_add_epi32(_mm512_broadcast_i32x4(r), lanes),
@@ -730,7 +828,7 @@ enum Dir {
 #[allow(clippy::too_many_arguments)]
 unsafe fn tail<const NR: usize, const N: usize>(
     k: &[__m512i; 15],
-    hp: &HPowers,
+    hp: &[u128; NPOW + 4],
     dir: Dir,
     ctr: &mut Ctr,
     rev: __m512i,
@@ -784,6 +882,7 @@ unsafe fn gcm<const NR: usize>(
     buf: &mut [u8],
 ) -> [u8; 16] {
     let k = broadcast_keys(rk);
+    let hp = &hp.pow;
     let rev = rev512();
     let mask = mask_j0::<NR>(&k, iv, rev);
     // SAFETY: features as this function's.
@@ -915,6 +1014,7 @@ unsafe fn gmac_nr<'a, const NR: usize>(
     pieces: impl Iterator<Item = &'a [u8]>,
 ) -> [u8; 16] {
     let k = broadcast_keys(rk);
+    let hp = &hp.pow;
     let rev = rev512();
     let mask = mask_j0::<NR>(&k, iv, rev);
     // SAFETY: features as this function's; `pow4(NPOW - 1)` reads H^1 and padding.
