@@ -902,9 +902,9 @@ unsafe fn bulk<const NR: usize, const N: usize>(
                 _mm512_shuffle_epi8(ct[1], rev),
                 pow4(hp, NPOW - run / 16 + 4),
             );
-            for j in 2..N {
+            for (j, c) in ct.iter().enumerate().skip(2) {
                 let h = pow4(hp, NPOW - run / 16 + 4 * j);
-                mul_acc(&mut acc, _mm512_shuffle_epi8(ct[j], rev), h);
+                mul_acc(&mut acc, _mm512_shuffle_epi8(*c, rev), h);
             }
             let x = _mm512_xor_si512(_mm512_shuffle_epi8(ct[0], rev), _mm512_zextsi128_si512(y));
             mul_acc(&mut acc, x, pow4(hp, NPOW - run / 16));
@@ -939,8 +939,8 @@ unsafe fn bulk<const NR: usize, const N: usize>(
                     let ct: [__m512i; N] = core::array::from_fn(|j| load64(q.add(64 * j)));
                     let ks = aes_x::<NR, N>(k, ctr.next::<N>(rev));
                     y = hash(y, &ct);
-                    for j in 0..N {
-                        store64(q.add(64 * j), _mm512_xor_si512(ct[j], ks[j]));
+                    for (j, (c, ks)) in ct.iter().zip(ks.iter()).enumerate() {
+                        store64(q.add(64 * j), _mm512_xor_si512(*c, *ks));
                     }
                     *off += run;
                 }
