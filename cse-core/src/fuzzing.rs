@@ -223,18 +223,20 @@ pub fn suite_open(data: &[u8]) {
     }
 }
 
-/// GHASH engine oracle: the PCLMULQDQ engine against the portable `ghash` crate.
+/// GCM engine oracle: every implementation path against the portable one (`aes` + `ghash`).
 ///
 /// Byte 0 chooses AES-128 or AES-256 (low bit) and where the input is split (the rest of the
 /// byte); bytes 1..33 are the key; bytes 33..45 the IV; the remainder is the message.
 /// Invariants: on x86_64 with PCLMULQDQ, the raw GHASH of the whole blocks (keyed with the
 /// key bytes 0..16 as `H`, split into two updates) equals the `ghash` crate's, on the 128-bit
-/// and (with AVX-512 + VPCLMULQDQ) the 512-bit path; on every CPU,
-/// GCM seal (the first part as AAD, the rest as plaintext), open, and streaming GMAC split at
-/// the cut give the same tags and ciphertext on both engines.
+/// and (with AVX-512 + VPCLMULQDQ) the 512-bit path; on every path the CPU runs (portable,
+/// `aes` + PCLMULQDQ GHASH, stitched VAES-512), GCM seal (the first part as AAD in two pieces,
+/// the rest as plaintext, up to 2048 bytes), open, CTR, streaming and one-shot GMAC give the
+/// same tags and bytes as the portable path, and a forged tag is rejected with the buffer wiped.
 pub fn ghash_diff(data: &[u8]) {
     use crate::TagLen;
-    use crate::crypto::{Aes, GcmKey};
+    use crate::crypto::GcmKey;
+    use crate::crypto::gcm::GcmPath;
     use crate::keys::SecretKey;
     use crate::nonce::Iv;
 
@@ -274,48 +276,73 @@ pub fn ghash_diff(data: &[u8]) {
             SecretKey::aes256(*key)
         }
     };
-    let fast = GcmKey::with_engine(Aes::new(&mk()), false);
-    let portable = GcmKey::with_engine(Aes::new(&mk()), true);
     let iv = Iv(*iv);
     let (aad, pt) = msg.split_at(cut);
+    // The AAD as two pieces split inside (exercises the carry between pieces).
+    let (aad1, aad2) = aad.split_at(aad.len() / 3);
+    let n = pt.len().min(MAX_DIFF_MSG);
 
-    let mut a = [0u8; 512];
-    let mut b = [0u8; 512];
-    let n = pt.len().min(512);
-    a[..n].copy_from_slice(&pt[..n]);
-    b[..n].copy_from_slice(&pt[..n]);
-    let ta = fast.seal_in_place(&iv, &[aad], &mut a[..n], TagLen::L16);
-    let tb = portable.seal_in_place(&iv, &[aad], &mut b[..n], TagLen::L16);
-    assert_eq!(ta.as_bytes(), tb.as_bytes());
-    assert_eq!(a[..n], b[..n]);
-    portable
-        .open_in_place(&iv, &[aad], &mut a[..n], ta.as_bytes(), TagLen::L16)
-        .unwrap();
-    fast.open_in_place(&iv, &[aad], &mut b[..n], tb.as_bytes(), TagLen::L16)
-        .unwrap();
-    assert_eq!(a[..n], pt[..n]);
-    assert_eq!(b[..n], pt[..n]);
+    // The portable path is the reference every other path must match, byte for byte.
+    let Some(portable) = GcmKey::with_path(&mk(), GcmPath::Portable) else {
+        return;
+    };
+    let mut reference = [0u8; MAX_DIFF_MSG];
+    reference[..n].copy_from_slice(&pt[..n]);
+    let ref_tag = portable.seal_in_place(&iv, &[aad1, aad2], &mut reference[..n], TagLen::L16);
+    let mut ref_gmac = portable.gmac(&iv);
+    ref_gmac.update(msg);
+    let ref_gmac = ref_gmac.finalize(TagLen::L16);
 
-    let mut ga = fast.gmac(&iv);
-    ga.update(aad);
-    ga.update(pt);
-    let mut gb = portable.gmac(&iv);
-    gb.update(msg);
-    assert_eq!(
-        ga.finalize(TagLen::L16).as_bytes(),
-        gb.finalize(TagLen::L16).as_bytes()
-    );
+    for path in GcmPath::ALL {
+        let Some(fast) = GcmKey::with_path(&mk(), path) else {
+            continue;
+        };
+        let mut a = [0u8; MAX_DIFF_MSG];
+        a[..n].copy_from_slice(&pt[..n]);
+        let ta = fast.seal_in_place(&iv, &[aad1, aad2], &mut a[..n], TagLen::L16);
+        assert_eq!(ta.as_bytes(), ref_tag.as_bytes(), "{path:?} seal tag");
+        assert_eq!(a[..n], reference[..n], "{path:?} seal ciphertext");
+        // open on this path, of the reference's output
+        fast.open_in_place(&iv, &[aad], &mut a[..n], ref_tag.as_bytes(), TagLen::L16)
+            .unwrap();
+        assert_eq!(a[..n], pt[..n], "{path:?} open");
+        // a forged tag is rejected and the buffer wiped
+        let mut bad = [0u8; 16];
+        bad.copy_from_slice(ref_tag.as_bytes());
+        bad[usize::from(sel) % 16] ^= 1 << (sel % 8);
+        a[..n].copy_from_slice(&reference[..n]);
+        assert!(
+            fast.open_in_place(&iv, &[aad], &mut a[..n], &bad, TagLen::L16)
+                .is_err()
+        );
+        assert!(a[..n].iter().all(|&b| b == 0), "{path:?} wipe");
+        // CTR is the same keystream
+        a[..n].copy_from_slice(&pt[..n]);
+        fast.apply_ctr(&iv, &mut a[..n]);
+        assert_eq!(a[..n], reference[..n], "{path:?} ctr");
+        // GMAC: streaming split at the cut, and one-shot
+        let mut ga = fast.gmac(&iv);
+        ga.update(aad);
+        ga.update(pt);
+        assert_eq!(ga.finalize(TagLen::L16).as_bytes(), ref_gmac.as_bytes());
+        let g1 = fast.gmac_oneshot(&iv, &[aad1, aad2], pt, TagLen::L16);
+        assert_eq!(g1.as_bytes(), ref_gmac.as_bytes(), "{path:?} gmac");
+    }
 }
+
+/// The longest plaintext [`ghash_diff`] seals (longer inputs are truncated): enough for
+/// several 16-block iterations of the stitched VAES loop and every tail length.
+const MAX_DIFF_MSG: usize = 2048;
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn ghash_diff_runs_on_varied_inputs() {
-        let mut data = [0u8; 1200];
+        let mut data = [0u8; 2400];
         for (i, b) in data.iter_mut().enumerate() {
             *b = (i as u8).wrapping_mul(151).wrapping_add(7);
         }
-        for len in [0, 1, 44, 45, 46, 61, 100, 333, 600, 1200] {
+        for len in [0, 1, 44, 45, 46, 61, 100, 333, 600, 1200, 1500, 2400] {
             for sel in [0u8, 1, 0x41, 0xff] {
                 data[0] = sel;
                 super::ghash_diff(&data[..len]);

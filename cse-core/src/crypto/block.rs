@@ -20,10 +20,17 @@ pub(crate) type Block = aes::Block;
 
 /// An expanded AES-128 or AES-256 encryption key schedule.
 ///
-/// Built from a [`SecretKey`]; the `aes` crate picks AES-NI / VAES / ARMv8 at run time and falls
-/// back to its constant-time bitsliced implementation. Not `Clone`; the round keys are zeroized
+/// Built from a [`SecretKey`]. On x86_64 CPUs with AVX-512 and VAES the key is also expanded for
+/// our VAES-512 code (single blocks and [`Aes::apply_ctr`] run there); otherwise the `aes`
+/// crate picks AES-NI / VAES / ARMv8 at run time and falls back to its constant-time bitsliced
+/// implementation. Not `Clone`; the round keys are zeroized
 /// on drop (the `aes` crate's `zeroize` feature) and `Debug` prints `Aes { .. }`.
-pub struct Aes(Inner);
+pub struct Aes {
+    inner: Inner,
+    /// Our VAES-512 key schedule, where the CPU runs that path (see [`super::simd::vaes`]).
+    #[cfg(target_arch = "x86_64")]
+    fast: Option<super::simd::vaes::RoundKeys>,
+}
 
 enum Inner {
     Aes128(Aes128Enc),
@@ -47,15 +54,48 @@ fn init<C: KeyInit>(key: &SecretKey) -> C {
 impl Aes {
     /// Expands `key` (AES-128 or AES-256 depending on its size).
     pub fn new(key: &SecretKey) -> Aes {
-        match key.size() {
-            KeySize::Aes128 => Aes(Inner::Aes128(init(key))),
-            KeySize::Aes256 => Aes(Inner::Aes256(init(key))),
+        Aes::with_fast(key, true)
+    }
+
+    /// [`Aes::new`]; `fast = false` keeps to the `aes` crate even where the VAES-512 path runs
+    /// (tests and the fuzz oracle compare the paths on one machine).
+    pub(crate) fn with_fast(key: &SecretKey, fast: bool) -> Aes {
+        let inner = match key.size() {
+            KeySize::Aes128 => Inner::Aes128(init(key)),
+            KeySize::Aes256 => Inner::Aes256(init(key)),
+        };
+        #[cfg(target_arch = "x86_64")]
+        let fast = if fast {
+            super::simd::vaes::RoundKeys::new(key.expose_secret())
+        } else {
+            None
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = fast;
+        Aes {
+            inner,
+            #[cfg(target_arch = "x86_64")]
+            fast,
+        }
+    }
+
+    /// Our VAES-512 key schedule, if this key runs that path.
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) fn fast(&self) -> Option<&super::simd::vaes::RoundKeys> {
+        self.fast.as_ref()
+    }
+
+    /// Drops the VAES-512 key schedule: from now on the `aes` crate runs (test hook).
+    pub(crate) fn drop_fast(&mut self) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            self.fast = None;
         }
     }
 
     /// The key size.
     pub fn key_size(&self) -> KeySize {
-        match self.0 {
+        match self.inner {
             Inner::Aes128(_) => KeySize::Aes128,
             Inner::Aes256(_) => KeySize::Aes256,
         }
@@ -63,7 +103,12 @@ impl Aes {
 
     /// Encrypts one block in place.
     pub(crate) fn encrypt_block(&self, block: &mut Block) {
-        match &self.0 {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(rk) = &self.fast {
+            rk.encrypt_block(&mut block.0);
+            return;
+        }
+        match &self.inner {
             Inner::Aes128(c) => c.encrypt_block(block),
             Inner::Aes256(c) => c.encrypt_block(block),
         }
@@ -77,7 +122,7 @@ impl Aes {
     /// the wide registers enabled and pays the dispatch once per message instead of once per
     /// chunk.
     pub(crate) fn with_backend(&self, job: impl BlockCipherEncClosure<BlockSize = U16>) {
-        match &self.0 {
+        match &self.inner {
             Inner::Aes128(c) => c.encrypt_with_backend(job),
             Inner::Aes256(c) => c.encrypt_with_backend(job),
         }
@@ -91,6 +136,11 @@ impl Aes {
     /// (`inc32`). The function is its own inverse. A buffer longer than 2^36 - 32 bytes would
     /// wrap the counter; SP 800-38D forbids such messages and callers keep far below it.
     pub fn apply_ctr(&self, iv: &Iv, buf: &mut [u8]) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(rk) = &self.fast {
+            super::simd::vaes::ctr(rk, iv.as_bytes(), buf);
+            return;
+        }
         self.with_backend(CtrJob {
             iv,
             buf,

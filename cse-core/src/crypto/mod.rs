@@ -1,10 +1,14 @@
 //! AES engines: the block cipher, CTR, GCM, streaming GMAC and CMAC, and a per-suite engine.
 //!
-//! Everything here runs on the RustCrypto `aes` crate, which selects AES-NI, VAES (256/512) or
-//! the ARMv8 crypto extensions at run time and otherwise uses its constant-time bitsliced
-//! software implementation. GHASH runs on our own PCLMULQDQ code on x86_64 CPUs that have it
-//! (the private `simd` module, the crate's only `unsafe` code: eight blocks per reduction,
-//! sixteen with VPCLMULQDQ on AVX-512, detected at run time) and otherwise on `ghash`/`polyval`; CMAC comes from `cmac`.
+//! On x86_64 CPUs with AVX-512F/BW/VL, VAES, VPCLMULQDQ and AES-NI, AES-GCM, GMAC and the CTR
+//! keystream run on our own stitched code (the private `simd` module, the crate's only `unsafe`
+//! code): AES rounds on 512-bit registers interleaved with the carry-less-multiply GHASH on
+//! powers of `H` precomputed once per key, one pass over the data for seal and for open.
+//! Elsewhere everything runs on the RustCrypto `aes` crate (AES-NI, VAES-256, ARMv8 crypto
+//! extensions or its constant-time bitsliced software, picked at run time), with GHASH on our
+//! PCLMULQDQ code where the CPU has it (`simd`, detected at run time) and otherwise on
+//! `ghash`/`polyval`; CMAC comes from `cmac`. Every path is tested against RustCrypto
+//! `aes-gcm` and Wycheproof on one machine through a test hook that forces it.
 //!
 //! # Primitives
 //!
@@ -43,9 +47,13 @@
 //!
 //! # Verify before release
 //!
-//! `open_in_place` computes the tag over AAD and ciphertext, compares it in constant time
-//! ([`subtle`]) and only then applies the keystream. On failure the buffer is zeroized and the
-//! error is the opaque [`SecurityError::AuthFailed`](crate::SecurityError::AuthFailed). The
+//! `open_in_place` computes the tag over AAD and ciphertext and compares it in constant time
+//! ([`subtle`]) before any plaintext is released. The portable paths compute the tag first and
+//! only then apply the keystream; the stitched path decrypts in place in the same pass as GHASH
+//! and, on a mismatch, zeroizes the buffer before returning (the caller holds the only
+//! reference to it, so nothing can read the plaintext in between). On failure the buffer is
+//! zeroized and the error is the opaque
+//! [`SecurityError::AuthFailed`](crate::SecurityError::AuthFailed). The
 //! expected tag length is always a parameter, never inferred from the received tag, so a peer
 //! cannot downgrade a 16-byte tag to 4 bytes by sending fewer bytes.
 //!
@@ -68,8 +76,9 @@ mod block;
 #[forbid(unsafe_code)]
 mod cmac;
 #[forbid(unsafe_code)]
-mod gcm;
-// The crate's only `unsafe` code: PCLMULQDQ intrinsics (see the module documentation).
+pub(crate) mod gcm;
+// The crate's only `unsafe` code: PCLMULQDQ GHASH and the stitched VAES AES-GCM (see the
+// module documentation).
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 pub(crate) mod simd;

@@ -51,7 +51,21 @@ impl Tag {
         if received.len() != ours.len() {
             return Err(SecurityError::AuthFailed);
         }
-        if bool::from(ours.ct_eq(received)) {
+        // Both zero-padded to 16 bytes (the bytes of `self` beyond `len` are zero) and compared
+        // as two 64-bit words: constant time, and cheaper than `subtle`'s byte loop, which
+        // showed in the cost of opening a 64-byte message.
+        let mut theirs = [0u8; 16];
+        for (d, s) in theirs.iter_mut().zip(received) {
+            *d = *s;
+        }
+        let word = |b: &[u8; 16], i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[8 * i..8 * i + 8]);
+            u64::from_ne_bytes(w)
+        };
+        let eq = word(&self.bytes, 0).ct_eq(&word(&theirs, 0))
+            & word(&self.bytes, 1).ct_eq(&word(&theirs, 1));
+        if bool::from(eq) {
             Ok(())
         } else {
             Err(SecurityError::AuthFailed)

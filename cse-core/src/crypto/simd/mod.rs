@@ -1,5 +1,14 @@
-//! GHASH with carry-less multiplication (x86_64 PCLMULQDQ, and VPCLMULQDQ on AVX-512): the
-//! only `unsafe` / `core::arch` code of `cse-core`.
+//! The SIMD module: the only `unsafe` / `core::arch` code of `cse-core`.
+//!
+//! - this file: GHASH with carry-less multiplication (x86_64 PCLMULQDQ, and VPCLMULQDQ on
+//!   AVX-512), for the paths where AES runs on the `aes` crate;
+//! - [`vaes`]: stitched AES-GCM, GMAC and CTR on VAES + VPCLMULQDQ with 512-bit registers.
+//!
+//! Every function is documented with its safety contract; the types that unlock the
+//! `target_feature` code (`Ghash`, `vaes::RoundKeys`) are constructible only after run-time
+//! detection of the CPU features.
+//!
+//! # GHASH for the `aes` crate paths
 //!
 //! Used by [`super::gcm`] for GCM seal/open, GMAC and batched GMAC whenever the CPU has
 //! PCLMULQDQ and SSSE3 (detected at run time through `cpufeatures`, cached); otherwise the
@@ -43,6 +52,8 @@ use core::arch::x86_64::{
 };
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
+
+pub(crate) mod vaes;
 
 /// Blocks per reduction (PCLMULQDQ).
 const LANES: usize = 8;
