@@ -211,9 +211,12 @@ pub fn check_frame<E: From<AgentError>>(
     Ok(())
 }
 
-/// The expanded suite keys of one frame, one per protected block.
+/// The expanded suite keys of one frame: one per distinct suite of its protected blocks (blocks
+/// with the same suite share one expansion, so a uniform frame expands its key once).
 pub struct FrameKeys {
-    blocks: [Option<SuiteKey>; 3],
+    keys: [Option<SuiteKey>; 3],
+    /// The index in `keys` of each block's key.
+    of_block: [Option<u8>; 3],
 }
 
 impl core::fmt::Debug for FrameKeys {
@@ -228,14 +231,30 @@ impl FrameKeys {
     /// # Errors
     /// [`AgentError::Config`] when the material cannot serve a block's suite.
     pub fn expand(config: &FrameConfig, material: &KeyMaterial) -> Result<Self, AgentError> {
-        let mut blocks: [Option<SuiteKey>; 3] = [None, None, None];
-        for (slot, b) in blocks.iter_mut().zip(Block::ALL) {
+        let mut keys: [Option<SuiteKey>; 3] = [None, None, None];
+        let mut of_block = [None; 3];
+        let mut suites: [Option<CipherSuite>; 3] = [None; 3];
+        let mut n = 0usize;
+        for (slot, b) in of_block.iter_mut().zip(Block::ALL) {
             let c = config.block(b);
-            if protected(c) {
-                *slot = Some(material.suite_key(c.suite)?);
+            if !protected(c) {
+                continue;
             }
+            let i = match suites.iter().position(|s| *s == Some(c.suite)) {
+                Some(i) => i,
+                None => {
+                    let k = keys.get_mut(n).ok_or(AgentError::Internal)?;
+                    *k = Some(material.suite_key(c.suite)?);
+                    if let Some(s) = suites.get_mut(n) {
+                        *s = Some(c.suite);
+                    }
+                    n += 1;
+                    n - 1
+                }
+            };
+            *slot = u8::try_from(i).ok();
         }
-        Ok(FrameKeys { blocks })
+        Ok(FrameKeys { keys, of_block })
     }
 
     /// The key of block `b`.
@@ -243,8 +262,11 @@ impl FrameKeys {
     /// # Errors
     /// [`AgentError::Internal`] when `b` is not protected (callers check first).
     pub fn get(&self, b: Block) -> Result<&SuiteKey, AgentError> {
-        self.blocks
+        self.of_block
             .get(usize::from(b.code()))
+            .copied()
+            .flatten()
+            .and_then(|i| self.keys.get(usize::from(i)))
             .and_then(Option::as_ref)
             .ok_or(AgentError::Internal)
     }
@@ -481,6 +503,23 @@ mod tests {
         assert!(keys.get(Block::Top).is_ok());
         assert_eq!(keys.get(Block::Image).err(), Some(AgentError::Internal));
         assert!(keys.get(Block::Bottom).is_ok());
+    }
+
+    #[test]
+    fn blocks_with_one_suite_share_one_expanded_key() {
+        let g = block(CipherSuite::Aes128Gmac, TagLen::L16);
+        let e = block(CipherSuite::Aes128Gcm, TagLen::L16);
+        let keys = FrameKeys::expand(&frame(g, e, g), &material(false)).unwrap();
+        assert!(keys.keys[0].is_some() && keys.keys[1].is_some() && keys.keys[2].is_none());
+        assert_eq!(keys.of_block, [Some(0), Some(1), Some(0)]);
+        assert_eq!(
+            keys.get(Block::Bottom).unwrap().suite(),
+            CipherSuite::Aes128Gmac
+        );
+        assert_eq!(
+            keys.get(Block::Image).unwrap().suite(),
+            CipherSuite::Aes128Gcm
+        );
     }
 
     #[test]

@@ -141,36 +141,16 @@ pub enum Event {
     Overflow,
 }
 
-/// A short list of events a plan queues, in order.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct EventList {
-    items: [Option<Event>; 8],
-    len: usize,
+/// Where a plan's protocol events go at commit time: the receiver's event queue. Only
+/// [`RxCore::commit_with`] hands one out, so events are queued only by a commit.
+pub struct EventSink<'a> {
+    queue: &'a mut EventQueue<Event, EVENT_QUEUE_LEN>,
 }
 
-impl EventList {
-    /// An empty list.
-    pub const fn new() -> Self {
-        EventList {
-            items: [None; 8],
-            len: 0,
-        }
-    }
-
-    /// Appends `e`.
-    ///
-    /// # Errors
-    /// [`AgentError::Internal`] when the list is full (a bug: no packet plans more than eight
-    /// events).
-    pub fn push(&mut self, e: Event) -> Result<(), AgentError> {
-        let slot = self.items.get_mut(self.len).ok_or(AgentError::Internal)?;
-        *slot = Some(e);
-        self.len += 1;
-        Ok(())
-    }
-
-    fn iter(&self) -> impl Iterator<Item = Event> + '_ {
-        self.items.iter().take(self.len).flatten().copied()
+impl EventSink<'_> {
+    /// Queues `e` (an overflow is reported later as [`Event::Overflow`]).
+    pub fn push(&mut self, e: Event) {
+        self.queue.push(e);
     }
 }
 
@@ -201,7 +181,9 @@ pub struct Invocation {
 }
 
 /// Every change of core state one packet makes, computed by the protocol's check step and
-/// applied by [`RxCore::commit`]. Build it with [`CommitPlan::new`] and the setters.
+/// applied by [`RxCore::commit`]. Build it with [`CommitPlan::new`] and the setters. The
+/// protocol's own events (the end of a frame, failed scopes) are queued by the closures given
+/// to [`RxCore::commit_with`], which run inside the commit.
 #[derive(Debug, Default)]
 #[must_use = "a plan does nothing until committed"]
 pub struct CommitPlan {
@@ -210,8 +192,6 @@ pub struct CommitPlan {
     invocation: Option<Invocation>,
     message_index: Option<u32>,
     feed: bool,
-    before: EventList,
-    after: EventList,
 }
 
 impl CommitPlan {
@@ -241,16 +221,6 @@ impl CommitPlan {
     /// Observes a message index with the message counter (after the frame start, if any).
     pub fn message_index(&mut self, idx: u32) {
         self.message_index = Some(idx);
-    }
-
-    /// Events queued before everything else (the end of the previous frame, failed scopes).
-    pub fn before(&mut self) -> &mut EventList {
-        &mut self.before
-    }
-
-    /// Events queued after everything else (the end of this frame).
-    pub fn after(&mut self) -> &mut EventList {
-        &mut self.after
     }
 }
 
@@ -433,16 +403,29 @@ impl RxCore {
         Ok(self.keys.get(id)?.usage.limits().max_mac_input)
     }
 
-    /// Applies a plan: every change of core state one verified (or accepted) packet makes, in
-    /// this order: the `before` events; the frame start (key activation with
-    /// [`Event::KeyRollover`], [`Event::FrameStart`], message counter reset, continuity); the
-    /// replay state; the key invocation (pinning the key, [`Event::NeedsRekey`] once); the
-    /// message counter; the timeout monitor; the `after` events. Infallible: a plan is whole
-    /// or it is not applied.
+    /// Applies a plan without protocol events: [`commit_with`](Self::commit_with) with two
+    /// empty closures.
     pub fn commit(&mut self, plan: CommitPlan, now: u64) {
-        for e in plan.before.iter() {
-            self.events.push(e);
-        }
+        self.commit_with(plan, now, |_| {}, |_| {});
+    }
+
+    /// Applies a plan: every change of core state one verified (or accepted) packet makes, in
+    /// this order: the protocol's `before` events (the end of the previous frame, failed
+    /// scopes); the frame start (key activation with [`Event::KeyRollover`],
+    /// [`Event::FrameStart`], message counter reset, continuity); the replay state; the key
+    /// invocation (pinning the key, [`Event::NeedsRekey`] once); the message counter; the
+    /// timeout monitor; the protocol's `after` events (the end of this frame). Infallible: a
+    /// plan is whole or it is not applied.
+    pub fn commit_with(
+        &mut self,
+        plan: CommitPlan,
+        now: u64,
+        before: impl FnOnce(&mut EventSink<'_>),
+        after: impl FnOnce(&mut EventSink<'_>),
+    ) {
+        before(&mut EventSink {
+            queue: &mut self.events,
+        });
         if let Some(fs) = plan.frame_start {
             let id = fs.config.key_id;
             if fs.authenticated {
@@ -499,9 +482,9 @@ impl RxCore {
             // The only error is a virtual channel above 31, which `VirtualChannel` excludes.
             let _ = self.timeout.feed(self.vc.get(), now);
         }
-        for e in plan.after.iter() {
-            self.events.push(e);
-        }
+        after(&mut EventSink {
+            queue: &mut self.events,
+        });
     }
 
     /// Commits a packet that changes no core state but the timeout monitor (an accepted packet

@@ -17,7 +17,7 @@ use cse_core::context::covered_prefix;
 use cse_core::csi2::{self, DataType};
 use cse_core::fusa::{FusaStats, SecurityStats};
 use cse_core::nonce::PacketNumber;
-use cse_core::rx::{CommitPlan, FrameStartPlan, Invocation, ReceiverId, RxCore};
+use cse_core::rx::{CommitPlan, EventSink, FrameStartPlan, Invocation, ReceiverId, RxCore};
 use cse_core::{
     Block, BlockConfig, ConfigError, FrameConfig, KeyId, Policy, ScopeKind, SecurityError,
     SecurityVariant,
@@ -430,15 +430,16 @@ impl Receiver {
         }))
     }
 
-    /// The events that end `old` unfinished (it is replaced or the stream ended).
-    fn abandon_events(old: &RxFrame, plan: &mut CommitPlan) -> Result<(), FsedError> {
-        plan.before().push(Event::FrameAbandoned {
-            frame_counter: old.fc,
-        })?;
-        for s in old.scopes.iter().flatten() {
-            plan.before().push(Event::ScopeFailed(failure(old.fc, s)))?;
+    /// The events that end `old` unfinished (it is replaced).
+    fn abandon_events(old: Option<&RxFrame>, ev: &mut EventSink<'_>) {
+        if let Some(old) = old {
+            ev.push(Event::FrameAbandoned {
+                frame_counter: old.fc,
+            });
+            for s in old.scopes.iter().flatten() {
+                ev.push(Event::ScopeFailed(failure(old.fc, s)));
+            }
         }
-        Ok(())
     }
 
     fn check_header(&self, h: &FrameHeader, payload: &[u8]) -> Result<RxFrame, FsedError> {
@@ -510,9 +511,6 @@ impl Receiver {
         // first record verifies (or at once when every block is SV-5 and the policy allows it:
         // then nothing can authenticate it and only the FuSa continuity monitor sees it).
         let mut plan = CommitPlan::new();
-        if let Some(old) = self.frame.as_ref() {
-            Self::abandon_events(old, &mut plan)?;
-        }
         if !any_protected(&frame.config) {
             // Not `authenticated`: a later genuine header must still be able to replace it.
             plan.frame_start(FrameStartPlan {
@@ -523,7 +521,9 @@ impl Receiver {
                 authenticated: false,
             });
         }
-        self.core.commit(plan, now);
+        let old = self.frame.as_ref();
+        self.core
+            .commit_with(plan, now, |ev| Self::abandon_events(old, ev), |_| {});
         self.pending_fs = [None; PENDING_FS];
         let fc = frame.fc;
         if let Some(old) = self.frame.replace(frame) {
@@ -542,31 +542,35 @@ impl Receiver {
             Some(f) if f.frame_number == number => f,
             _ => return Err(FsedError::UnexpectedPacket),
         };
-        let mut plan = CommitPlan::new();
-        let mut failed = false;
-        for s in frame.scopes.iter().flatten() {
-            plan.before()
-                .push(Event::ScopeFailed(failure(frame.fc, s)))?;
-            failed = true;
-        }
+        let failed = frame.scopes.iter().any(Option::is_some);
         let unsealed = any_protected(&frame.config) && !frame.sealed;
-        if unsealed {
-            plan.before().push(Event::ScopeFailed(ScopeFailure {
-                scope: ScopeId {
-                    frame_counter: frame.fc,
-                    block: Block::Bottom,
-                    kind: ScopeKind::Frame,
-                },
-                first_index: frame.next_index,
-            }))?;
-        }
         let clean = frame.clean && !failed && !unsealed;
-        plan.after().push(Event::FrameComplete {
-            frame_counter: frame.fc,
-            messages: frame.next_index.saturating_add(1),
-            clean,
-        })?;
-        self.core.commit(plan, now);
+        self.core.commit_with(
+            CommitPlan::new(),
+            now,
+            |ev| {
+                for s in frame.scopes.iter().flatten() {
+                    ev.push(Event::ScopeFailed(failure(frame.fc, s)));
+                }
+                if unsealed {
+                    ev.push(Event::ScopeFailed(ScopeFailure {
+                        scope: ScopeId {
+                            frame_counter: frame.fc,
+                            block: Block::Bottom,
+                            kind: ScopeKind::Frame,
+                        },
+                        first_index: frame.next_index,
+                    }));
+                }
+            },
+            |ev| {
+                ev.push(Event::FrameComplete {
+                    frame_counter: frame.fc,
+                    messages: frame.next_index.saturating_add(1),
+                    clean,
+                });
+            },
+        );
         if failed || unsealed {
             self.core.reject_security(&SecurityError::AuthFailed);
         }
@@ -662,12 +666,18 @@ impl Receiver {
         };
         // Commit (nothing to verify: the scope's record will).
         if block_change {
-            let mut plan = CommitPlan::new();
-            for s in frame.scopes.iter().flatten() {
-                plan.before()
-                    .push(Event::ScopeFailed(failure(frame.fc, s)))?;
-            }
-            self.core.commit(plan, now);
+            let fc = frame.fc;
+            let scopes = &frame.scopes;
+            self.core.commit_with(
+                CommitPlan::new(),
+                now,
+                |ev| {
+                    for s in scopes.iter().flatten() {
+                        ev.push(Event::ScopeFailed(failure(fc, s)));
+                    }
+                },
+                |_| {},
+            );
         } else {
             // The common case moves no core state but the timeout monitor.
             self.core.accept(now);
@@ -839,19 +849,29 @@ impl Receiver {
                 authenticated: true,
             });
         }
-        let mut failed = false;
-        if r.last {
-            // Scopes still open cannot be closed any more.
-            for (j, s) in frame.scopes.iter().enumerate() {
-                if let Some(s) = s
-                    && Some(j) != open
-                {
-                    plan.after().push(Event::ScopeFailed(failure(fc, s)))?;
-                    failed = true;
+        // After the last record, scopes still open cannot be closed any more.
+        let left_open = |j: usize, s: &Option<Scope>| s.is_some() && Some(j) != open;
+        let failed = r.last
+            && frame
+                .scopes
+                .iter()
+                .enumerate()
+                .any(|(j, s)| left_open(j, s));
+        let last = r.last;
+        self.core.commit_with(
+            plan,
+            now,
+            |_| {},
+            |ev| {
+                if last {
+                    for (j, s) in frame.scopes.iter().enumerate() {
+                        if let Some(s) = s.as_ref().filter(|_| left_open(j, s)) {
+                            ev.push(Event::ScopeFailed(failure(fc, s)));
+                        }
+                    }
                 }
-            }
-        }
-        self.core.commit(plan, now);
+            },
+        );
         if failed {
             self.core.reject_security(&SecurityError::AuthFailed);
         }

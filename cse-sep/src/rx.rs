@@ -444,7 +444,23 @@ impl Receiver {
         let top = frame.config.top;
         let info = info(frame.fc, h, Block::Top, &top);
         let authenticated = frame.authenticated;
-        self.core.commit(plan, now);
+        // The frame in progress (if any) ends unfinished.
+        let old = self.frame.as_ref();
+        self.core.commit_with(
+            plan,
+            now,
+            |ev| {
+                if let Some(old) = old {
+                    ev.push(Event::FrameAbandoned {
+                        frame_counter: old.fc,
+                    });
+                    for s in old.scopes.iter().flatten() {
+                        ev.push(Event::ScopeFailed(failure(old.fc, s)));
+                    }
+                }
+            },
+            |_| {},
+        );
         if let Some(old) = self.frame.replace(frame) {
             self.finished = Some(old);
         }
@@ -500,14 +516,6 @@ impl Receiver {
             authenticated,
         });
         plan.message_index(0);
-        if let Some(old) = self.frame.as_ref() {
-            plan.before().push(Event::FrameAbandoned {
-                frame_counter: old.fc,
-            })?;
-            for s in old.scopes.iter().flatten() {
-                plan.before().push(Event::ScopeFailed(failure(old.fc, s)))?;
-            }
-        }
         let frame = RxFrame {
             fc,
             config,
@@ -697,12 +705,6 @@ impl Receiver {
         // Commit.
         let mut plan = CommitPlan::new();
         let frame = self.frame.as_ref().ok_or(SepError::Internal)?;
-        if p.fail_open {
-            for s in frame.scopes.iter().flatten() {
-                plan.before()
-                    .push(Event::ScopeFailed(failure(frame.fc, s)))?;
-            }
-        }
         if prot && p.single {
             if let Some(pending) = p.pending.take() {
                 plan.replay(pending);
@@ -714,13 +716,6 @@ impl Receiver {
         }
         plan.message_index(h.message_index);
         let fc = frame.fc;
-        if p.is_fe {
-            plan.after().push(Event::FrameComplete {
-                frame_counter: fc,
-                messages: frame.messages.saturating_add(1),
-                clean: frame.clean && !frame.scopes.iter().any(Option::is_some),
-            })?;
-        }
         // The scope a member opens: its MAC starts with the context block.
         let opened = match p.member {
             Some((_, true)) => {
@@ -742,7 +737,28 @@ impl Receiver {
             }
             _ => None,
         };
-        self.core.commit(plan, now);
+        let (fail_open, is_fe) = (p.fail_open, p.is_fe);
+        self.core.commit_with(
+            plan,
+            now,
+            |ev| {
+                // A block change or FE fails the scopes still open.
+                if fail_open {
+                    for s in frame.scopes.iter().flatten() {
+                        ev.push(Event::ScopeFailed(failure(fc, s)));
+                    }
+                }
+            },
+            |ev| {
+                if is_fe {
+                    ev.push(Event::FrameComplete {
+                        frame_counter: fc,
+                        messages: frame.messages.saturating_add(1),
+                        clean: frame.clean && !frame.scopes.iter().any(Option::is_some),
+                    });
+                }
+            },
+        );
         let frame = self.frame.as_mut().ok_or(SepError::Internal)?;
         if p.fail_open {
             let failed = frame.scopes.iter().any(Option::is_some);
