@@ -171,8 +171,9 @@ fn main() {
         .nth(1)
         .expect("usage: firmware-host <recorded.rs>");
     let mut rec = String::from(
-        "//! Messages of the sensor's peers, recorded on the host by `host/` (do not edit: \
-         `.ci/firmware` regenerates this file and fails when it differs).\n\n",
+        "//! Messages of the sensor's peers, recorded on the host by `examples/firmware-host` (do not edit: \
+         `.ci/firmware` regenerates this file and fails when it differs).\n\n\
+         #![allow(dead_code)] // Each image uses the messages of its own pieces.\n\n",
     );
     let base = scenario::fnv64(b"baseline");
     Host.result("baseline", &base.to_be_bytes());

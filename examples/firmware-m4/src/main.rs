@@ -14,6 +14,7 @@ use cortex_m_semihosting::{debug, hprintln};
 use panic_semihosting as _;
 
 #[cfg(any(feature = "ccise", feature = "spdm"))]
+#[rustfmt::skip] // Written by examples/firmware-host, compared byte for byte by .ci/firmware.
 mod recorded;
 mod scenario;
 
