@@ -36,6 +36,11 @@
 //! with `default-features = false` its x86-64 code still imports `std`, and because it is also
 //! built as a `staticlib` it needs a panic handler on bare-metal targets.
 //!
+//! The `small-crc` feature (for flash-starved targets) builds the portable backend on
+//! byte-at-a-time tables instead: 3.5 KiB of tables in all instead of 56 KiB, at several times
+//! lower throughput (one table lookup per byte instead of one per 16 bytes; the README's
+//! "Firmware footprint" section has the figures).
+//!
 //! No function in this module panics.
 
 /// The CRC-32 variant of the FuSa record CRC (not public; see `docs/profile.md`).
@@ -50,20 +55,28 @@ pub enum Crc32Variant {
     Iscsi,
 }
 
-/// The portable backend: the `crc` crate, slice-by-16 tables (16 KiB of tables per CRC).
+/// The portable backend: the `crc` crate, slice-by-16 tables (16 KiB of tables per CRC), or
+/// with the `small-crc` feature byte-at-a-time tables (1 KiB per CRC-32, 512 bytes for the
+/// CRC-16).
 ///
 /// Public (hidden) so the differential tests and benches can compare a fast backend with it.
 #[doc(hidden)]
 pub mod portable {
     use super::Crc32Variant;
-    use crc::{Crc, Table};
+    use crc::Crc;
 
-    static ISO_HDLC: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&crc::CRC_32_ISO_HDLC);
-    static AUTOSAR: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&crc::CRC_32_AUTOSAR);
-    static ISCSI: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&crc::CRC_32_ISCSI);
-    static MCRF4XX: Crc<u16, Table<16>> = Crc::<u16, Table<16>>::new(&crc::CRC_16_MCRF4XX);
+    /// The table layout: slice-by-16 by default, slice-by-1 with `small-crc`.
+    #[cfg(not(feature = "small-crc"))]
+    type T = crc::Table<16>;
+    #[cfg(feature = "small-crc")]
+    type T = crc::Table<1>;
 
-    pub(super) fn engine32(variant: Crc32Variant) -> &'static Crc<u32, Table<16>> {
+    static ISO_HDLC: Crc<u32, T> = Crc::<u32, T>::new(&crc::CRC_32_ISO_HDLC);
+    static AUTOSAR: Crc<u32, T> = Crc::<u32, T>::new(&crc::CRC_32_AUTOSAR);
+    static ISCSI: Crc<u32, T> = Crc::<u32, T>::new(&crc::CRC_32_ISCSI);
+    static MCRF4XX: Crc<u16, T> = Crc::<u16, T>::new(&crc::CRC_16_MCRF4XX);
+
+    pub(super) fn engine32(variant: Crc32Variant) -> &'static Crc<u32, T> {
         match variant {
             Crc32Variant::IsoHdlc => &ISO_HDLC,
             Crc32Variant::Autosar => &AUTOSAR,
@@ -72,9 +85,9 @@ pub mod portable {
     }
 
     /// Streaming CRC-32 state of the portable backend.
-    pub(super) type Digest32 = crc::Digest<'static, u32, Table<16>>;
+    pub(super) type Digest32 = crc::Digest<'static, u32, T>;
     /// Streaming CRC-16 state of the portable backend.
-    pub(super) type Digest16 = crc::Digest<'static, u16, Table<16>>;
+    pub(super) type Digest16 = crc::Digest<'static, u16, T>;
 
     pub(super) fn digest32(variant: Crc32Variant) -> Digest32 {
         engine32(variant).digest()
