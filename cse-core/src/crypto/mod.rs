@@ -89,6 +89,21 @@ mod tag;
 
 pub use block::Aes;
 pub use cmac::{CMAC_BATCH_LANES, CmacKey, CmacState};
+
+/// Which AES-GCM/GMAC engine this CPU runs (picked at run time, the same for every key): for
+/// reports such as `cse demo`'s, so that throughput figures say what produced them.
+pub fn engine_name() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if simd::vaes::available() {
+            return "stitched AES-GCM on VAES + VPCLMULQDQ (AVX-512)";
+        }
+        if simd::available() {
+            return "aes crate (AES-NI) + PCLMULQDQ GHASH";
+        }
+    }
+    "aes crate + ghash crate (portable, or the CPU's AES instructions via the aes crate)"
+}
 pub use gcm::{GMAC_BATCH_LANES, GcmKey, GmacState};
 pub use suite::{MacState, SuiteKey};
 pub use tag::Tag;

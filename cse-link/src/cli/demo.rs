@@ -210,7 +210,7 @@ fn run(opts: &Options, json: bool) -> ExitCode {
             })
             .collect();
         outln!(
-            "{{\"protocol\":{},\"width\":{},\"height\":{},\"frames\":{},\"frames_bit_exact\":{},\"key_rollover\":{},\"handshake_ms\":{:.3},\"protect_gbps\":{:.3},\"verify_gbps\":{:.3},\"attacks\":[{}],\"passed\":{}}}",
+            "{{\"protocol\":{},\"width\":{},\"height\":{},\"frames\":{},\"frames_bit_exact\":{},\"key_rollover\":{},\"handshake_ms\":{:.3},\"protect_gbps\":{:.3},\"verify_gbps\":{:.3},\"aes_engine\":{},\"attacks\":[{}],\"passed\":{}}}",
             json_string(opts.protocol.name()),
             s.width,
             s.height,
@@ -220,6 +220,7 @@ fn run(opts: &Options, json: bool) -> ExitCode {
             report.handshake_time.as_secs_f64() * 1e3,
             gbps(report.protect_time),
             gbps(report.verify_time),
+            json_string(cse_core::crypto::engine_name()),
             attacks.join(","),
             report.passed()
         );
@@ -262,6 +263,11 @@ fn run(opts: &Options, json: bool) -> ExitCode {
             mb,
             gbps(report.protect_time),
             gbps(report.verify_time)
+        );
+        outln!(
+            "  (link path only: sensor transmit and ECU receive, scene and attacks not timed; \
+             AES engine: {})",
+            cse_core::crypto::engine_name()
         );
         outln!("{}", if report.passed() { "PASS" } else { "FAIL" });
     }
