@@ -91,10 +91,10 @@ fn the_set_has_the_documented_matrix() {
     let all = vectors::all().unwrap();
     let count = |p| all.iter().filter(|v| v.protocol == p).count();
     // SV-1 x 4 encrypting suites + SV-2..SV-4 x 4 integrity suites = 16 cells per tag mode,
-    // x 3 tag lengths, + sv5-no-security, + 21 extra cases each (docs/vectors.md: FSED has the
+    // x 3 tag lengths, + sv5-no-security, + 23 extra cases each (docs/vectors.md: FSED has the
     // seal record and a tampered tag record where SEP has the CRC-32 and forged-FS cases).
-    assert_eq!(count(VectorProtocol::Sep), 16 * 3 * 3 + 1 + 21);
-    assert_eq!(count(VectorProtocol::Fsed), 16 * 2 * 3 + 1 + 21);
+    assert_eq!(count(VectorProtocol::Sep), 16 * 3 * 3 + 1 + 23);
+    assert_eq!(count(VectorProtocol::Fsed), 16 * 2 * 3 + 1 + 23);
     let extra = |p, prefix: &str| {
         all.iter()
             .filter(|v| v.protocol == p && v.name.starts_with(prefix))
@@ -102,7 +102,18 @@ fn the_set_has_the_documented_matrix() {
     };
     assert_eq!(extra(VectorProtocol::Sep, "neg-"), 7);
     assert_eq!(extra(VectorProtocol::Fsed, "neg-"), 6);
-    assert_eq!(extra(VectorProtocol::Sep, "long-lines-"), 4);
+    // SV-1 (2), SV-2 (2), SV-3 and SV-4 over lines up to 11520 bytes.
+    for p in [VectorProtocol::Sep, VectorProtocol::Fsed] {
+        assert_eq!(extra(p, "long-lines-"), 6);
+        for sv in 1..=4 {
+            assert!(
+                all.iter().any(|v| v.protocol == p
+                    && v.name.starts_with(&format!("long-lines-sv{sv}-"))
+                    && v.json.contains(&format!("\"sv\": {sv},"))),
+                "{p:?}: long lines under SV-{sv}"
+            );
+        }
+    }
     assert_eq!(extra(VectorProtocol::Fsed, "multi-frame-"), 3);
     // 8 suites x 3 tag lengths with clear reads, 4 encrypting suites x 3 with encrypted reads,
     // 2 negative vectors.
@@ -183,7 +194,7 @@ fn the_binary_writes_the_library_set_and_a_complete_index() {
         String::from_utf8_lossy(&run.stderr)
     );
     assert!(
-        stdout.contains("166 SEP, 118 FSED, 38 CCISE, 2 KEYS"),
+        stdout.contains("168 SEP, 120 FSED, 38 CCISE, 2 KEYS"),
         "summary: {stdout}"
     );
     let set = vectors::all().unwrap();
