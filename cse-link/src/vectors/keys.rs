@@ -1,9 +1,8 @@
 //! Key-derivation vectors (`DIR/keys/*.json`): from a fixed SPDM export master secret and
-//! session id, every link key `cse_link::keys` derives for key generations 0, 1 and 2 (the
-//! fresh session and the two generations an UpdateAllKeys KEY_UPDATE and a second one would
-//! give, `docs/key-hierarchy.md` section 3 counts +2 per UpdateAllKeys; generation 1 is the
-//! count after a one-direction update), each with its label, context, HKDF info and output.
-//! Described in `docs/vectors.md`.
+//! session id, every link key [`crate::keys`] derives for key generations 0, 1 and 2, each with
+//! its label, context, HKDF info and output. The generation counts KEY_UPDATE key changes, +1
+//! per direction (`docs/key-hierarchy.md` section 3): 0 is a fresh session, 1 follows one
+//! UpdateKey, 2 one UpdateAllKeys (or two UpdateKeys). Described in `docs/vectors.md`.
 
 use cse_core::csi2::VirtualChannel;
 use cse_core::{Direction, Profile};
