@@ -1,4 +1,4 @@
-//! Golden vectors: `tests/vectors/*.json` (format `cse-vectors/2`, `docs/vectors.md`) pin the
+//! Golden vectors: `tests/vectors/*.json` (format `cse-vectors/3`, `docs/vectors.md`) pin the
 //! CCISE frames byte for byte. For each file a fresh controller and target of the recorded
 //! session (suite, tag length, read mode, both directions' keys) replay the transactions: the
 //! controller must produce the recorded write frames and read requests, the target must accept
@@ -65,7 +65,7 @@ fn keys(v: &Json, suite: CipherSuite) -> SessionKeys {
 }
 
 fn check(name: &str, v: &Json) {
-    assert_eq!(v.get("format").str(), "cse-vectors/2");
+    assert_eq!(v.get("format").str(), "cse-vectors/3");
     assert_eq!(v.get("protocol").str(), "CCISE");
     assert_eq!(v.get("profile").str(), Profile::DRAFT_1.name);
     let suite = Profile::DRAFT_1

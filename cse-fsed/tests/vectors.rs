@@ -1,4 +1,4 @@
-//! Golden vectors: `tests/vectors/*.json` (format `cse-vectors/2`, `docs/vectors.md`) pin the
+//! Golden vectors: `tests/vectors/*.json` (format `cse-vectors/3`, `docs/vectors.md`) pin the
 //! FSED wire format byte for byte. For each file the transmitter must reproduce the recorded
 //! stream from the recorded input packets, configuration and keys, and the receiver must give
 //! back the inputs.
@@ -51,7 +51,7 @@ fn load_all() -> BTreeMap<String, Json> {
 }
 
 fn check(name: &str, v: &Json) {
-    assert_eq!(v.get("format").str(), "cse-vectors/2");
+    assert_eq!(v.get("format").str(), "cse-vectors/3");
     assert_eq!(v.get("protocol").str(), "FSED");
     assert_eq!(v.get("profile").str(), Profile::DRAFT_1.name);
     assert_eq!(v.get("header_form").str(), "D-PHY");

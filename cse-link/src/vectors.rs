@@ -1,9 +1,11 @@
 //! Golden test vectors for hardware and firmware teams: every security variant x tag mode x
 //! suite x tag length of SEP and FSED, extra stream cases (long lines, multi-frame sequences
 //! with key rollover, the controller-to-sensor direction, VCX, block and scope corner cases),
-//! the CCISE register transactions of every suite and tag length, and negative vectors of all
-//! three protocols with the verdict a receiver must reach, each as one canonical JSON document
-//! (format `cse-vectors/2`, described field by field in `docs/vectors.md`).
+//! the CCISE register transactions of every suite and tag length, negative vectors of all
+//! three protocols with the verdict a receiver must reach, and key-derivation vectors (every
+//! link key of key generations 0..2 from a fixed SPDM export master secret), each as one
+//! canonical JSON document (format `cse-vectors/3`, described field by field in
+//! `docs/vectors.md`).
 //!
 //! [`all`] builds the whole set in memory from fixed fixtures (keys, salt, input frames), so
 //! the output is deterministic: `cse vectors --out DIR` writes it, and the crates' own golden
@@ -29,10 +31,15 @@ use cse_core::{
 use crate::LinkError;
 
 mod extra;
+mod keys;
 pub use extra::LONG_LINE_LENGTHS;
+pub use keys::{
+    KEY_GENERATIONS, REQ_SESSION_ID, RSP_SESSION_ID, STREAM_VC, export_master_fixture, keys,
+    session_id,
+};
 
 /// The value of every document's `"format"` field.
-pub const FORMAT: &str = "cse-vectors/2";
+pub const FORMAT: &str = "cse-vectors/3";
 
 /// The protocol a vector exercises; also the sub-directory of `cse vectors --out DIR`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -43,31 +50,36 @@ pub enum VectorProtocol {
     Fsed,
     /// CCISE register transactions (`ccise`).
     Ccise,
+    /// Link key derivation from an SPDM export master secret (`spdm_lite::export`).
+    Keys,
 }
 
 impl VectorProtocol {
     /// Every protocol, in output order.
-    pub const ALL: [VectorProtocol; 3] = [
+    pub const ALL: [VectorProtocol; 4] = [
         VectorProtocol::Sep,
         VectorProtocol::Fsed,
         VectorProtocol::Ccise,
+        VectorProtocol::Keys,
     ];
 
-    /// `"SEP"`, `"FSED"` or `"CCISE"` (the `"protocol"` field).
+    /// `"SEP"`, `"FSED"`, `"CCISE"` or `"KEYS"` (the `"protocol"` field).
     pub fn name(self) -> &'static str {
         match self {
             VectorProtocol::Sep => "SEP",
             VectorProtocol::Fsed => "FSED",
             VectorProtocol::Ccise => "CCISE",
+            VectorProtocol::Keys => "KEYS",
         }
     }
 
-    /// `"sep"`, `"fsed"` or `"ccise"` (the output sub-directory).
+    /// `"sep"`, `"fsed"`, `"ccise"` or `"keys"` (the output sub-directory).
     pub fn dir(self) -> &'static str {
         match self {
             VectorProtocol::Sep => "sep",
             VectorProtocol::Fsed => "fsed",
             VectorProtocol::Ccise => "ccise",
+            VectorProtocol::Keys => "keys",
         }
     }
 }
@@ -1783,14 +1795,15 @@ pub fn ccise() -> Result<Vec<Vector>, LinkError> {
 // The whole set
 // ---------------------------------------------------------------------------------------------
 
-/// The whole vector set: [`sep()`], then [`fsed()`], then [`ccise()`].
+/// The whole vector set: [`sep()`], then [`fsed()`], then [`ccise()`], then [`keys()`].
 ///
 /// # Errors
-/// As the three.
+/// As the four.
 pub fn all() -> Result<Vec<Vector>, LinkError> {
     let mut v = sep()?;
     v.extend(fsed()?);
     v.extend(ccise()?);
+    v.extend(keys()?);
     Ok(v)
 }
 
@@ -1829,8 +1842,8 @@ pub fn index(vectors: &[Vector]) -> String {
     .to_text()
 }
 
-/// Writes `vectors` under `dir` (`dir/sep/*.json`, `dir/fsed/*.json`, `dir/ccise/*.json`) and
-/// `dir/index.json`, creating the directories.
+/// Writes `vectors` under `dir` (`dir/sep/*.json`, `dir/fsed/*.json`, `dir/ccise/*.json`,
+/// `dir/keys/*.json`) and `dir/index.json`, creating the directories.
 ///
 /// # Errors
 /// The first I/O error, with the path it concerns.

@@ -91,10 +91,10 @@ fn the_set_has_the_documented_matrix() {
     let all = vectors::all().unwrap();
     let count = |p| all.iter().filter(|v| v.protocol == p).count();
     // SV-1 x 4 encrypting suites + SV-2..SV-4 x 4 integrity suites = 16 cells per tag mode,
-    // x 3 tag lengths, + sv5-no-security, + 21 extra cases each (docs/vectors.md: FSED has the
+    // x 3 tag lengths, + sv5-no-security, + 23 extra cases each (docs/vectors.md: FSED has the
     // seal record and a tampered tag record where SEP has the CRC-32 and forged-FS cases).
-    assert_eq!(count(VectorProtocol::Sep), 16 * 3 * 3 + 1 + 21);
-    assert_eq!(count(VectorProtocol::Fsed), 16 * 2 * 3 + 1 + 21);
+    assert_eq!(count(VectorProtocol::Sep), 16 * 3 * 3 + 1 + 23);
+    assert_eq!(count(VectorProtocol::Fsed), 16 * 2 * 3 + 1 + 23);
     let extra = |p, prefix: &str| {
         all.iter()
             .filter(|v| v.protocol == p && v.name.starts_with(prefix))
@@ -102,11 +102,24 @@ fn the_set_has_the_documented_matrix() {
     };
     assert_eq!(extra(VectorProtocol::Sep, "neg-"), 7);
     assert_eq!(extra(VectorProtocol::Fsed, "neg-"), 6);
-    assert_eq!(extra(VectorProtocol::Sep, "long-lines-"), 4);
+    // SV-1 (2), SV-2 (2), SV-3 and SV-4 over lines up to 11520 bytes.
+    for p in [VectorProtocol::Sep, VectorProtocol::Fsed] {
+        assert_eq!(extra(p, "long-lines-"), 6);
+        for sv in 1..=4 {
+            assert!(
+                all.iter().any(|v| v.protocol == p
+                    && v.name.starts_with(&format!("long-lines-sv{sv}-"))
+                    && v.json.contains(&format!("\"sv\": {sv},"))),
+                "{p:?}: long lines under SV-{sv}"
+            );
+        }
+    }
     assert_eq!(extra(VectorProtocol::Fsed, "multi-frame-"), 3);
     // 8 suites x 3 tag lengths with clear reads, 4 encrypting suites x 3 with encrypted reads,
     // 2 negative vectors.
     assert_eq!(count(VectorProtocol::Ccise), 8 * 3 + 4 * 3 + 2);
+    // One key-derivation vector per SPDM hash (SHA-256, SHA-384).
+    assert_eq!(count(VectorProtocol::Keys), 2);
     let names: BTreeSet<_> = all.iter().map(|v| (v.protocol, &v.name)).collect();
     assert_eq!(names.len(), all.len(), "names are unique per protocol");
     assert!(
@@ -181,7 +194,7 @@ fn the_binary_writes_the_library_set_and_a_complete_index() {
         String::from_utf8_lossy(&run.stderr)
     );
     assert!(
-        stdout.contains("166 SEP, 118 FSED, 38 CCISE"),
+        stdout.contains("168 SEP, 120 FSED, 38 CCISE, 2 KEYS"),
         "summary: {stdout}"
     );
     let set = vectors::all().unwrap();
@@ -502,6 +515,8 @@ fn every_generated_vector_replays_from_its_json() {
         assert_eq!(j.get("name").str(), v.name);
         match v.protocol {
             VectorProtocol::Ccise => replay_ccise(&j),
+            // Recomputed in `key_derivation_vectors_match_an_independent_hkdf`.
+            VectorProtocol::Keys => {}
             p => replay_stream(p, &j),
         }
     }
@@ -558,4 +573,286 @@ fn bad_arguments_and_unwritable_output_exit_2() {
     assert_eq!(code, 2);
     assert!(err.contains("cannot write the output directory"), "{err}");
     std::fs::remove_file(&file).unwrap();
+}
+
+/// HKDF-Expand(`prk`, `info`, `len`) of `hash`, with the `hkdf`/`sha2` crates directly.
+fn hkdf_expand(hash: &str, prk: &[u8], info: &[u8], len: usize) -> Vec<u8> {
+    let mut out = vec![0u8; len];
+    match hash {
+        "SHA-256" => hkdf::Hkdf::<sha2::Sha256>::from_prk(prk)
+            .unwrap()
+            .expand(info, &mut out)
+            .unwrap(),
+        "SHA-384" => hkdf::Hkdf::<sha2::Sha384>::from_prk(prk)
+            .unwrap()
+            .expand(info, &mut out)
+            .unwrap(),
+        h => panic!("hash {h}"),
+    }
+    out
+}
+
+/// The link keys of one generation as `docs/key-hierarchy.md` section 2 tabulates them:
+/// (item, label, direction, virtual channel: `None` for the stream's, length). The stream key
+/// and MAC key appear at both AES key sizes (the suite picks one).
+const KEY_TABLE: [(&str, &str, u8, Option<u8>, usize); 8] = [
+    ("stream-key", "cse key", 0, None, 16),
+    ("stream-key", "cse key", 0, None, 32),
+    ("stream-mac-key", "cse mac key", 0, None, 16),
+    ("stream-mac-key", "cse mac key", 0, None, 32),
+    ("stream-salt", "cse salt", 0, None, 12),
+    ("ccise-to-target-key", "ccise key", 1, Some(0), 16),
+    ("ccise-to-controller-key", "ccise key", 0, Some(0), 16),
+    ("ccise-salt", "cse salt", 1, Some(0), 12),
+];
+
+/// The key-derivation vectors, recomputed from `docs/key-hierarchy.md`'s formulas with
+/// `hkdf`/`sha2` (neither `spdm_lite` nor `cse_link` computes anything here):
+/// `key = HKDF-Expand(export_master, u16_le(L) ‖ "spdm1.2 " ‖ label ‖ context, L)`,
+/// `context = direction ‖ VC ‖ u32_le(generation) ‖ u32_le(session id)`,
+/// `session id = ReqSessionID | RspSessionID << 16`.
+#[test]
+fn key_derivation_vectors_match_an_independent_hkdf() {
+    let set: Vec<Vector> = vectors::all()
+        .unwrap()
+        .into_iter()
+        .filter(|v| v.protocol == VectorProtocol::Keys)
+        .collect();
+    let names: Vec<&str> = set.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["kdf-sha256", "kdf-sha384"]);
+    let mut every_output = BTreeSet::new();
+    for v in &set {
+        let j = parse_json(&v.json);
+        let name = v.name.as_str();
+        assert_eq!(j.get("format").str(), vectors::FORMAT);
+        assert_eq!(j.get("protocol").str(), "KEYS");
+        assert_eq!(j.get("profile").str(), "draft-1");
+        assert_eq!(j.get("spdm_version").str(), "1.2");
+        let hash = j.get("hash").str();
+        let master = j.get("export_master_secret").bytes();
+        assert_eq!(
+            master.len(),
+            if hash == "SHA-256" { 32 } else { 48 },
+            "{name}: H bytes"
+        );
+        let req = j.get("req_session_id").num() as u32;
+        let rsp = j.get("rsp_session_id").num() as u32;
+        let sid = j.get("session_id").num() as u32;
+        assert_eq!(sid, req | rsp << 16, "{name}: session id");
+        let stream_vc = j.get("stream_virtual_channel").num() as u8;
+        let gens: Vec<u32> = j
+            .get("generations")
+            .arr()
+            .iter()
+            .map(|g| g.num() as u32)
+            .collect();
+        assert_eq!(gens, [0, 1, 2], "{name}");
+        let key_ids: Vec<u64> = j.get("ccise_key_ids").arr().iter().map(Json::num).collect();
+        assert_eq!(key_ids, [0, 1, 2], "{name}: generation mod 4");
+
+        let ds = j.get("derivations").arr();
+        assert_eq!(ds.len(), gens.len() * KEY_TABLE.len(), "{name}");
+        let expected = gens
+            .iter()
+            .flat_map(|g| KEY_TABLE.iter().map(move |row| (*g, row)));
+        for (d, (g, &(item, label, dir, vc, len))) in ds.iter().zip(expected) {
+            let vc = vc.unwrap_or(stream_vc);
+            assert_eq!(d.get("generation").num(), u64::from(g), "{name}");
+            assert_eq!(d.get("item").str(), item, "{name}");
+            assert_eq!(d.get("label").str(), label, "{name} {item}");
+            assert_eq!(d.get("direction").num(), u64::from(dir), "{name} {item}");
+            assert_eq!(d.get("virtual_channel").num(), u64::from(vc), "{name}");
+            assert_eq!(d.get("length").num(), len as u64, "{name} {item}");
+            let mut context = vec![dir, vc];
+            context.extend_from_slice(&g.to_le_bytes());
+            context.extend_from_slice(&sid.to_le_bytes());
+            assert_eq!(d.get("context").bytes(), context, "{name} {item} g{g}");
+            let mut info = (len as u16).to_le_bytes().to_vec();
+            info.extend_from_slice(b"spdm1.2 ");
+            info.extend_from_slice(label.as_bytes());
+            info.extend_from_slice(&context);
+            assert_eq!(d.get("info").bytes(), info, "{name} {item} g{g}");
+            let out = d.get("output").bytes();
+            assert_eq!(
+                out,
+                hkdf_expand(hash, &master, &info, len),
+                "{name} {item} L={len} generation {g}"
+            );
+            // The session id is bound: the same derivation under another session differs.
+            let mut other = info.clone();
+            let at = other.len() - 4;
+            other[at] ^= 1;
+            assert_ne!(out, hkdf_expand(hash, &master, &other, len), "{name}");
+            every_output.insert(out);
+        }
+    }
+    // No two derived values coincide (labels, directions, generations, lengths, hashes).
+    assert_eq!(every_output.len(), 2 * 3 * KEY_TABLE.len());
+}
+
+/// One derived value of a key-derivation vector, by generation, item and length.
+fn derived(v: &Json, generation: u32, item: &str, len: usize) -> Vec<u8> {
+    v.get("derivations")
+        .arr()
+        .iter()
+        .find(|d| {
+            d.get("generation").num() == u64::from(generation)
+                && d.get("item").str() == item
+                && d.get("length").num() == len as u64
+        })
+        .unwrap_or_else(|| panic!("{item}/{len} of generation {generation}"))
+        .get("output")
+        .bytes()
+}
+
+/// The key-derivation vectors are the keys a link really installs: a SEP transmitter keyed by
+/// `cse_link::keys::stream_material` and the CCISE session of `cse_link::keys::ccise_keys`,
+/// both from the vector's export master secret and session id, produce the same bytes as the
+/// same transmitter and session keyed with the vector's values.
+#[test]
+fn key_derivation_vectors_are_the_keys_a_link_installs() {
+    use cse_core::{BlockConfig, FrameConfig, TagMode};
+    use cse_link::keys::{KeyProfile, ccise_config, ccise_keys, stream_material};
+    use spdm_lite::crypto::{HashAlgo, Secret};
+    use spdm_lite::export::ExportMasterSecret;
+    use spdm_lite::msgs::Version;
+
+    let set = generated();
+    let inputs =
+        parse_json(&set[&(VectorProtocol::Sep, "sv1-per-message-aes128gcm-t16".into())].json)
+            .get("input_packets")
+            .byte_list();
+    let vc = VirtualChannel::new(vectors::STREAM_VC).unwrap();
+    let profile = Profile::DRAFT_1;
+    for (name, hash) in [
+        ("kdf-sha256", HashAlgo::Sha256),
+        ("kdf-sha384", HashAlgo::Sha384),
+    ] {
+        let v = parse_json(&set[&(VectorProtocol::Keys, name.into())].json);
+        let ems = || {
+            ExportMasterSecret::new(
+                Secret::from_slice(&v.get("export_master_secret").bytes()).unwrap(),
+                hash,
+                Version::V12,
+                v.get("session_id").num() as u32,
+            )
+        };
+        let mut outputs = BTreeSet::new();
+        for g in vectors::KEY_GENERATIONS {
+            for suite in [
+                CipherSuite::Aes128Gcm,
+                CipherSuite::Aes256Gcm,
+                CipherSuite::Aes128CtrCmac,
+                CipherSuite::Aes256CtrCmac,
+            ] {
+                let config = FrameConfig::uniform(
+                    BlockConfig {
+                        sv: SecurityVariant::FullIntegrityEncrypted,
+                        suite,
+                        tag_len: TagLen::L16,
+                        tag_mode: TagMode::PerMessage,
+                    },
+                    KeyId::default(),
+                );
+                let len = if suite.key_size() == cse_core::KeySize::Aes128 {
+                    16
+                } else {
+                    32
+                };
+                let from_vector = StreamKeys {
+                    suite,
+                    key: derived(&v, g, "stream-key", len),
+                    mac_key: matches!(
+                        suite,
+                        CipherSuite::Aes128CtrCmac | CipherSuite::Aes256CtrCmac
+                    )
+                    .then(|| derived(&v, g, "stream-mac-key", len)),
+                    salt: derived(&v, g, "stream-salt", 12),
+                };
+                let want = vectors::sep_transmit(vc, 7, &from_vector, config, &inputs).unwrap();
+                let kp = KeyProfile {
+                    suite,
+                    min_tag_len: TagLen::L16,
+                    scoped: false,
+                };
+                let material = stream_material(&ems(), &profile, vc, g, &kp).unwrap();
+                let mut tx = cse_sep::Transmitter::new(cse_sep::Settings::new(vc), 7);
+                tx.install_key(KeyId::default(), material).unwrap();
+                tx.set_config(config).unwrap();
+                let mut got = Vec::new();
+                for p in &inputs {
+                    let mut buf = vec![0u8; cse_sep::tx::max_protected_len(p.len())];
+                    let r = tx.protect(p, &mut buf).unwrap();
+                    got.extend_from_slice(&buf[..r.len]);
+                }
+                assert!(got == want.concat(), "{name} {suite:?} generation {g}");
+                assert!(
+                    outputs.insert(got),
+                    "{name}: every generation and suite differs"
+                );
+            }
+
+            // CCISE: the link's session and one keyed from the vector write and read alike.
+            let config = ccise_config(&profile, g);
+            let txs = [
+                Transaction::Write {
+                    register: 0x0100,
+                    data: vec![0x12, 0x34, 0x56, 0x78],
+                },
+                Transaction::Read {
+                    register: 0x0100,
+                    len: 4,
+                },
+            ];
+            let from_vector = CciseKeys {
+                suite: cse_link::keys::CCISE_SUITE,
+                to_target_key: derived(&v, g, "ccise-to-target-key", 16),
+                to_target_mac_key: None,
+                to_controller_key: derived(&v, g, "ccise-to-controller-key", 16),
+                to_controller_mac_key: None,
+                salt: derived(&v, g, "ccise-salt", 12),
+            };
+            let want = vectors::ccise_run(config, &from_vector, &txs).unwrap();
+            let mut ctrl =
+                ccise::Controller::new(config, ccise_keys(&ems(), &profile, g).unwrap()).unwrap();
+            let mut tgt =
+                ccise::Target::new(config, ccise_keys(&ems(), &profile, g).unwrap()).unwrap();
+            let mut map = ccise::SimSensor::demo();
+            let mut frame = [0u8; ccise::wire::MAX_FRAME_LEN];
+            let sealed = ctrl
+                .seal_write(0x0100, &[0x12, 0x34, 0x56, 0x78], &mut frame)
+                .unwrap();
+            let accepted = tgt.handle_write(&frame[..sealed.len], &mut map).unwrap();
+            assert_eq!(accepted.counter, 1, "{name}: a fresh CCISE session");
+            let Recorded::Write { frame: w, .. } = &want[0] else {
+                panic!("write")
+            };
+            assert_eq!(
+                &frame[..sealed.len],
+                &w[..],
+                "{name} CCISE write, generation {g}"
+            );
+            let (_, sealed) = ctrl.seal_read_request(0x0100, 4, &mut frame).unwrap();
+            let mut resp = [0u8; ccise::wire::MAX_FRAME_LEN];
+            let a = tgt
+                .handle_read(&frame[..sealed.len], &mut map, &mut resp)
+                .unwrap();
+            let Recorded::Read {
+                request, response, ..
+            } = &want[1]
+            else {
+                panic!("read")
+            };
+            assert_eq!(
+                &frame[..sealed.len],
+                &request[..],
+                "{name} request, generation {g}"
+            );
+            assert_eq!(
+                &resp[..a.response_len],
+                &response[..],
+                "{name} response, g {g}"
+            );
+        }
+    }
 }

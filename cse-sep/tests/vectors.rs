@@ -1,4 +1,4 @@
-//! Golden vectors: `tests/vectors/*.json` (format `cse-vectors/2`, `docs/vectors.md`) pin the
+//! Golden vectors: `tests/vectors/*.json` (format `cse-vectors/3`, `docs/vectors.md`) pin the
 //! SEP wire format byte for byte. For each file the transmitter must reproduce the recorded
 //! output packets from the recorded inputs, configuration and keys, and the receiver must give
 //! back the inputs. The worked examples of `docs/wire-format.md` section 4 are checked against
@@ -46,7 +46,7 @@ fn load_all() -> BTreeMap<String, Json> {
 }
 
 fn check(name: &str, v: &Json) {
-    assert_eq!(v.get("format").str(), "cse-vectors/2");
+    assert_eq!(v.get("format").str(), "cse-vectors/3");
     assert_eq!(v.get("protocol").str(), "SEP");
     assert_eq!(v.get("profile").str(), Profile::DRAFT_1.name);
     assert_eq!(v.get("header_form").str(), "D-PHY");

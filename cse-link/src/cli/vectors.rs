@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use crate::vectors::{self, VectorProtocol};
 
 /// The usage line of `cse vectors`.
-pub const USAGE: &str = "cse vectors --out DIR   (writes DIR/{sep,fsed,ccise}/*.json and \
+pub const USAGE: &str = "cse vectors --out DIR   (writes DIR/{sep,fsed,ccise,keys}/*.json and \
 DIR/index.json, see docs/vectors.md)";
 
 /// Runs `cse vectors` with the arguments after `vectors`.

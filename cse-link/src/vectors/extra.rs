@@ -235,6 +235,29 @@ pub(crate) fn extra(protocol: VectorProtocol) -> Result<Vec<Vector>, LinkError> 
             TagMode::PerDataType,
         ),
         (SV2, CipherSuite::Aes128Cmac, l16, TagMode::PerFrame),
+        // SV-3 stride 2, offset 0: image lines 0, 2, 4 (1, 17 and 5760 bytes) covered, the
+        // 15-, 4097- and 11520-byte lines not.
+        (
+            SecurityVariant::LinePartialIntegrity {
+                stride: 2,
+                offset: 0,
+            },
+            CipherSuite::Aes128Gmac,
+            TagLen::L12,
+            pm,
+        ),
+        // SV-4 bytes 4000..6000 of each image line: none of the 1-, 15- and 17-byte lines,
+        // the window cut at the end of the 4097- and 5760-byte lines, whole in the 11520-byte
+        // one. Top and bottom SV-2 (SV-4 is an image-block variant).
+        (
+            SecurityVariant::BytePartialIntegrity {
+                start: 4000,
+                len: 2000,
+            },
+            CipherSuite::Aes256Cmac,
+            TagLen::L8,
+            TagMode::PerFrame,
+        ),
     ] {
         let name = format!(
             "long-lines-sv{}-{}-{}-t{}",
@@ -243,7 +266,15 @@ pub(crate) fn extra(protocol: VectorProtocol) -> Result<Vec<Vector>, LinkError> 
             super::suite_slug(suite),
             tag_len.get()
         );
-        let c = uniform(block(sv, suite, tag_len, mode), 0)?;
+        let b = block(sv, suite, tag_len, mode);
+        let c = if matches!(sv, SecurityVariant::BytePartialIntegrity { .. }) {
+            FrameConfig {
+                image: b,
+                ..uniform(block(SV2, suite, tag_len, mode), 0)?
+            }
+        } else {
+            uniform(b, 0)?
+        };
         v.push(one(
             fx,
             &name,
