@@ -2,8 +2,8 @@
 
 use core::fmt;
 
-use cse_core::crypto::{SuiteKey, Tag};
-use cse_core::keys::{KeyUsage, Salt, UsageLimits};
+use cse_core::crypto::{CheckedKey, SuiteKey, Tag};
+use cse_core::keys::{KeyUsage, Salt, SecretKey, UsageLimits};
 use cse_core::nonce::{Iv, StreamId};
 use cse_core::{CipherSuite, ConfigError, Direction, KeyId, Profile, SecurityError, TagLen};
 
@@ -118,6 +118,49 @@ impl SessionKeys {
     }
 }
 
+/// The secrets of one CCISE session, borrowed: what [`crate::Target::from_secrets`] expands
+/// directly into the target it builds.
+///
+/// [`SessionKeys`] holds the expanded keys (two key schedules each, moved by value into the
+/// role); building a role from the secrets instead expands every key schedule once, in its
+/// final place, which keeps construction within a small sensor task's stack. `Debug` shows
+/// only the suite.
+pub struct SessionSecrets<'a> {
+    /// The suite of both directions.
+    pub suite: CipherSuite,
+    /// The controller-to-sensor key (the encryption key of CTR+CMAC suites).
+    pub to_target: &'a SecretKey,
+    /// The sensor-to-controller key (the encryption key of CTR+CMAC suites).
+    pub to_controller: &'a SecretKey,
+    /// The MAC keys of CTR+CMAC suites (controller-to-sensor, sensor-to-controller); `None`
+    /// for every other suite.
+    pub mac_keys: Option<(&'a SecretKey, &'a SecretKey)>,
+    /// The IV salt.
+    pub salt: &'a Salt,
+}
+
+impl fmt::Debug for SessionSecrets<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionSecrets")
+            .field("suite", &self.suite)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> SessionSecrets<'a> {
+    /// Checks both keys against the suite (as [`SuiteKey::new`] does, without expanding).
+    pub(crate) fn check(&self) -> Result<[CheckedKey<'a>; 2], ConfigError> {
+        let (mt, mc) = match self.mac_keys {
+            Some((t, c)) => (Some(t), Some(c)),
+            None => (None, None),
+        };
+        Ok([
+            SuiteKey::check(self.suite, self.to_target, mt)?,
+            SuiteKey::check(self.suite, self.to_controller, mc)?,
+        ])
+    }
+}
+
 impl fmt::Debug for SessionKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionKeys")
@@ -144,6 +187,26 @@ impl fmt::Debug for Channel {
     }
 }
 
+/// The stream ids of the two directions (constants: a failure would not compile).
+#[allow(clippy::panic)] // evaluated at compile time
+const STREAM_TO_TARGET: StreamId = match wire::stream_id(Direction::ControllerToSensor) {
+    Ok(s) => s,
+    Err(_) => panic!("CCISE stream id"),
+};
+#[allow(clippy::panic)] // evaluated at compile time
+const STREAM_TO_CONTROLLER: StreamId = match wire::stream_id(Direction::SensorToController) {
+    Ok(s) => s,
+    Err(_) => panic!("CCISE stream id"),
+};
+
+/// Fresh usage counters for one direction's key under `config`.
+pub(crate) fn usage(config: &Config) -> Result<KeyUsage, Error> {
+    Ok(KeyUsage::new(UsageLimits::new(
+        config.tag_len,
+        &config.profile,
+    )?))
+}
+
 /// The fields of one transaction that its tag binds, besides the data.
 pub(crate) struct Header {
     pub(crate) kind: Kind,
@@ -164,17 +227,36 @@ impl Channel {
             },
             keys,
             config,
-            to_target: wire::stream_id(Direction::ControllerToSensor)?,
-            to_controller: wire::stream_id(Direction::SensorToController)?,
+            to_target: STREAM_TO_TARGET,
+            to_controller: STREAM_TO_CONTROLLER,
         })
+    }
+
+    /// The channel of `config` with `keys` (checked by [`SessionSecrets::check`]) expanded in
+    /// place; cannot fail, so the caller can write it straight into its own value.
+    #[inline(always)]
+    pub(crate) fn expand(config: Config, keys: [CheckedKey<'_>; 2], salt: &Salt) -> Self {
+        let [to_target, to_controller] = keys;
+        Channel {
+            params: ContextParams {
+                suite: to_target.suite(),
+                tag_len: config.tag_len,
+                key_id: config.key_id,
+            },
+            keys: SessionKeys {
+                to_target: SuiteKey::expand(to_target),
+                to_controller: SuiteKey::expand(to_controller),
+                salt: Salt::new(*salt.as_bytes()),
+            },
+            config,
+            to_target: STREAM_TO_TARGET,
+            to_controller: STREAM_TO_CONTROLLER,
+        }
     }
 
     /// Fresh usage counters for one direction's key.
     pub(crate) fn usage(&self) -> Result<KeyUsage, Error> {
-        Ok(KeyUsage::new(UsageLimits::new(
-            self.config.tag_len,
-            &self.config.profile,
-        )?))
+        usage(&self.config)
     }
 
     pub(crate) fn tag_len(&self) -> TagLen {

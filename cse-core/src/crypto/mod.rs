@@ -90,5 +90,5 @@ mod tag;
 pub use block::Aes;
 pub use cmac::{CMAC_BATCH_LANES, CmacKey, CmacState};
 pub use gcm::{GMAC_BATCH_LANES, GcmKey, GmacState};
-pub use suite::{MacState, SuiteKey};
+pub use suite::{CheckedKey, MacState, SuiteKey};
 pub use tag::Tag;

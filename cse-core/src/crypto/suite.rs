@@ -68,22 +68,56 @@ impl SuiteKey {
         key: &SecretKey,
         mac_key: Option<&SecretKey>,
     ) -> Result<SuiteKey, ConfigError> {
+        Ok(SuiteKey::expand(SuiteKey::check(suite, key, mac_key)?))
+    }
+
+    /// The checks of [`SuiteKey::new`] alone, without expanding anything. A caller that
+    /// builds several keys into one large value runs every check first and then writes the
+    /// value in one piece with [`SuiteKey::expand`], which cannot fail, so the expanded keys
+    /// are built in their final place instead of in a `Result` each and moved (on a
+    /// microcontroller, each move of a key costs its size in stack).
+    ///
+    /// # Errors
+    /// As [`SuiteKey::new`].
+    pub fn check<'a>(
+        suite: CipherSuite,
+        key: &'a SecretKey,
+        mac_key: Option<&'a SecretKey>,
+    ) -> Result<CheckedKey<'a>, ConfigError> {
         check_size(suite, key)?;
-        let engine = match (suite.needs_mac_key(), mac_key) {
-            (true, Some(mk)) => {
-                check_size(suite, mk)?;
-                Engine::CtrCmac {
+        match (suite.needs_mac_key(), mac_key) {
+            (true, Some(mk)) => check_size(suite, mk)?,
+            (false, None) => {}
+            _ => return Err(ConfigError::MacKey),
+        }
+        Ok(CheckedKey {
+            suite,
+            key,
+            mac_key,
+        })
+    }
+
+    /// Expands keys that passed [`SuiteKey::check`] (the same key as [`SuiteKey::new`]).
+    #[inline]
+    pub fn expand(checked: CheckedKey<'_>) -> SuiteKey {
+        let CheckedKey {
+            suite,
+            key,
+            mac_key,
+        } = checked;
+        SuiteKey {
+            suite,
+            engine: match mac_key {
+                Some(mk) => Engine::CtrCmac {
                     enc: Aes::new(key),
                     mac: CmacKey::new(mk),
-                }
-            }
-            (false, None) => match suite.mac() {
-                crate::model::MacAlgorithm::Gmac => Engine::Gcm(GcmKey::new(key)),
-                crate::model::MacAlgorithm::Cmac => Engine::Cmac(CmacKey::new(key)),
+                },
+                None => match suite.mac() {
+                    crate::model::MacAlgorithm::Gmac => Engine::Gcm(GcmKey::new(key)),
+                    crate::model::MacAlgorithm::Cmac => Engine::Cmac(CmacKey::new(key)),
+                },
             },
-            _ => return Err(ConfigError::MacKey),
-        };
-        Ok(SuiteKey { suite, engine })
+        }
     }
 
     /// The suite.
@@ -183,6 +217,30 @@ fn cmac_over(mut m: CmacState, aad: &[&[u8]], buf: &[u8]) -> CmacState {
     }
     m.update(buf);
     m
+}
+
+/// Keys that passed [`SuiteKey::check`], borrowed, ready for [`SuiteKey::expand`]. `Debug`
+/// shows only the suite.
+#[derive(Clone, Copy)]
+pub struct CheckedKey<'a> {
+    suite: CipherSuite,
+    key: &'a SecretKey,
+    mac_key: Option<&'a SecretKey>,
+}
+
+impl CheckedKey<'_> {
+    /// The suite.
+    pub fn suite(&self) -> CipherSuite {
+        self.suite
+    }
+}
+
+impl fmt::Debug for CheckedKey<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CheckedKey")
+            .field("suite", &self.suite)
+            .finish_non_exhaustive()
+    }
 }
 
 impl fmt::Debug for SuiteKey {
