@@ -121,8 +121,7 @@ impl SessionKeys {
 /// The secrets of one CCISE session, borrowed: what [`crate::Target::from_secrets`] expands
 /// directly into the target it builds.
 ///
-/// [`SessionKeys`] holds the expanded keys (two key schedules each, moved by value into the
-/// role); building a role from the secrets instead expands every key schedule once, in its
+/// [`SessionKeys`] holds the expanded keys, moved by value into the role; building a role from the secrets instead expands every key schedule once, in its
 /// final place, which keeps construction within a small sensor task's stack. `Debug` shows
 /// only the suite.
 pub struct SessionSecrets<'a> {
@@ -171,7 +170,10 @@ impl fmt::Debug for SessionKeys {
 
 /// What both roles share: keys, configuration, stream ids.
 pub(crate) struct Channel {
-    keys: SessionKeys,
+    // The fields of `SessionKeys`, flat: `Channel::expand` writes each key into its place.
+    to_target_key: SuiteKey,
+    to_controller_key: SuiteKey,
+    salt: Salt,
     pub(crate) config: Config,
     params: ContextParams,
     to_target: StreamId,
@@ -182,7 +184,7 @@ impl fmt::Debug for Channel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Channel")
             .field("config", &self.config)
-            .field("keys", &self.keys)
+            .field("suite", &self.params.suite)
             .finish()
     }
 }
@@ -219,13 +221,20 @@ pub(crate) struct Header {
 impl Channel {
     pub(crate) fn new(config: Config, keys: SessionKeys) -> Result<Self, Error> {
         config.validate(keys.suite())?;
+        let SessionKeys {
+            to_target,
+            to_controller,
+            salt,
+        } = keys;
         Ok(Channel {
             params: ContextParams {
-                suite: keys.suite(),
+                suite: to_target.suite(),
                 tag_len: config.tag_len,
                 key_id: config.key_id,
             },
-            keys,
+            to_target_key: to_target,
+            to_controller_key: to_controller,
+            salt,
             config,
             to_target: STREAM_TO_TARGET,
             to_controller: STREAM_TO_CONTROLLER,
@@ -234,7 +243,9 @@ impl Channel {
 
     /// The channel of `config` with `keys` (checked by [`SessionSecrets::check`]) expanded in
     /// place; cannot fail, so the caller can write it straight into its own value.
-    #[inline(always)]
+    // A call of its own: it writes the channel straight into the caller's value, where inlined
+    // code built it in a temporary and copied it.
+    #[inline(never)]
     pub(crate) fn expand(config: Config, keys: [CheckedKey<'_>; 2], salt: &Salt) -> Self {
         let [to_target, to_controller] = keys;
         Channel {
@@ -243,11 +254,9 @@ impl Channel {
                 tag_len: config.tag_len,
                 key_id: config.key_id,
             },
-            keys: SessionKeys {
-                to_target: SuiteKey::expand(to_target),
-                to_controller: SuiteKey::expand(to_controller),
-                salt: Salt::new(*salt.as_bytes()),
-            },
+            to_target_key: SuiteKey::expand(to_target),
+            to_controller_key: SuiteKey::expand(to_controller),
+            salt: Salt::new(*salt.as_bytes()),
             config,
             to_target: STREAM_TO_TARGET,
             to_controller: STREAM_TO_CONTROLLER,
@@ -266,14 +275,10 @@ impl Channel {
     fn parts(&self, h: &Header, encrypted: bool) -> (&SuiteKey, Iv, [u8; 32], [u8; 16]) {
         let address = self.config.address;
         let (key, stream) = match h.kind.direction() {
-            Direction::ControllerToSensor => (&self.keys.to_target, self.to_target),
-            Direction::SensorToController => (&self.keys.to_controller, self.to_controller),
+            Direction::ControllerToSensor => (&self.to_target_key, self.to_target),
+            Direction::SensorToController => (&self.to_controller_key, self.to_controller),
         };
-        let iv = Iv::new(
-            &self.keys.salt,
-            stream,
-            wire::packet_number(h.counter, address),
-        );
+        let iv = Iv::new(&self.salt, stream, wire::packet_number(h.counter, address));
         let ctx = wire::context(
             &self.config.profile,
             &self.params,
