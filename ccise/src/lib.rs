@@ -22,6 +22,6 @@ pub use controller::{Controller, PendingRead, Sealed};
 pub use error::{AccessError, Error, StatusCode, WireError};
 #[cfg(feature = "embedded-hal")]
 pub use hal::SecureCci;
-pub use session::{Config, SessionKeys};
+pub use session::{Config, SessionKeys, SessionSecrets};
 pub use sim::{Access, Region, SimSensor};
 pub use target::{Accepted, FILLER, RegisterMap, Status, Target};

@@ -2,8 +2,8 @@
 
 use core::fmt;
 
-use cse_core::crypto::{SuiteKey, Tag};
-use cse_core::keys::{KeyUsage, Salt, UsageLimits};
+use cse_core::crypto::{CheckedKey, SuiteKey, Tag};
+use cse_core::keys::{KeyUsage, Salt, SecretKey, UsageLimits};
 use cse_core::nonce::{Iv, StreamId};
 use cse_core::{CipherSuite, ConfigError, Direction, KeyId, Profile, SecurityError, TagLen};
 
@@ -118,6 +118,48 @@ impl SessionKeys {
     }
 }
 
+/// The secrets of one CCISE session, borrowed: what [`crate::Target::from_secrets`] expands
+/// directly into the target it builds.
+///
+/// [`SessionKeys`] holds the expanded keys, moved by value into the role; building a role from the secrets instead expands every key schedule once, in its
+/// final place, which keeps construction within a small sensor task's stack. `Debug` shows
+/// only the suite.
+pub struct SessionSecrets<'a> {
+    /// The suite of both directions.
+    pub suite: CipherSuite,
+    /// The controller-to-sensor key (the encryption key of CTR+CMAC suites).
+    pub to_target: &'a SecretKey,
+    /// The sensor-to-controller key (the encryption key of CTR+CMAC suites).
+    pub to_controller: &'a SecretKey,
+    /// The MAC keys of CTR+CMAC suites (controller-to-sensor, sensor-to-controller); `None`
+    /// for every other suite.
+    pub mac_keys: Option<(&'a SecretKey, &'a SecretKey)>,
+    /// The IV salt.
+    pub salt: &'a Salt,
+}
+
+impl fmt::Debug for SessionSecrets<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionSecrets")
+            .field("suite", &self.suite)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> SessionSecrets<'a> {
+    /// Checks both keys against the suite (as [`SuiteKey::new`] does, without expanding).
+    pub(crate) fn check(&self) -> Result<[CheckedKey<'a>; 2], ConfigError> {
+        let (mt, mc) = match self.mac_keys {
+            Some((t, c)) => (Some(t), Some(c)),
+            None => (None, None),
+        };
+        Ok([
+            SuiteKey::check(self.suite, self.to_target, mt)?,
+            SuiteKey::check(self.suite, self.to_controller, mc)?,
+        ])
+    }
+}
+
 impl fmt::Debug for SessionKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionKeys")
@@ -128,7 +170,10 @@ impl fmt::Debug for SessionKeys {
 
 /// What both roles share: keys, configuration, stream ids.
 pub(crate) struct Channel {
-    keys: SessionKeys,
+    // The fields of `SessionKeys`, flat: `Channel::expand` writes each key into its place.
+    to_target_key: SuiteKey,
+    to_controller_key: SuiteKey,
+    salt: Salt,
     pub(crate) config: Config,
     params: ContextParams,
     to_target: StreamId,
@@ -139,9 +184,29 @@ impl fmt::Debug for Channel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Channel")
             .field("config", &self.config)
-            .field("keys", &self.keys)
+            .field("suite", &self.params.suite)
             .finish()
     }
+}
+
+/// The stream ids of the two directions (constants: a failure would not compile).
+#[allow(clippy::panic)] // evaluated at compile time
+const STREAM_TO_TARGET: StreamId = match wire::stream_id(Direction::ControllerToSensor) {
+    Ok(s) => s,
+    Err(_) => panic!("CCISE stream id"),
+};
+#[allow(clippy::panic)] // evaluated at compile time
+const STREAM_TO_CONTROLLER: StreamId = match wire::stream_id(Direction::SensorToController) {
+    Ok(s) => s,
+    Err(_) => panic!("CCISE stream id"),
+};
+
+/// Fresh usage counters for one direction's key under `config`.
+pub(crate) fn usage(config: &Config) -> Result<KeyUsage, Error> {
+    Ok(KeyUsage::new(UsageLimits::new(
+        config.tag_len,
+        &config.profile,
+    )?))
 }
 
 /// The fields of one transaction that its tag binds, besides the data.
@@ -156,25 +221,51 @@ pub(crate) struct Header {
 impl Channel {
     pub(crate) fn new(config: Config, keys: SessionKeys) -> Result<Self, Error> {
         config.validate(keys.suite())?;
+        let SessionKeys {
+            to_target,
+            to_controller,
+            salt,
+        } = keys;
         Ok(Channel {
             params: ContextParams {
-                suite: keys.suite(),
+                suite: to_target.suite(),
                 tag_len: config.tag_len,
                 key_id: config.key_id,
             },
-            keys,
+            to_target_key: to_target,
+            to_controller_key: to_controller,
+            salt,
             config,
-            to_target: wire::stream_id(Direction::ControllerToSensor)?,
-            to_controller: wire::stream_id(Direction::SensorToController)?,
+            to_target: STREAM_TO_TARGET,
+            to_controller: STREAM_TO_CONTROLLER,
         })
+    }
+
+    /// The channel of `config` with `keys` (checked by [`SessionSecrets::check`]) expanded in
+    /// place; cannot fail, so the caller can write it straight into its own value.
+    // A call of its own: it writes the channel straight into the caller's value, where inlined
+    // code built it in a temporary and copied it.
+    #[inline(never)]
+    pub(crate) fn expand(config: Config, keys: [CheckedKey<'_>; 2], salt: &Salt) -> Self {
+        let [to_target, to_controller] = keys;
+        Channel {
+            params: ContextParams {
+                suite: to_target.suite(),
+                tag_len: config.tag_len,
+                key_id: config.key_id,
+            },
+            to_target_key: SuiteKey::expand(to_target),
+            to_controller_key: SuiteKey::expand(to_controller),
+            salt: Salt::new(*salt.as_bytes()),
+            config,
+            to_target: STREAM_TO_TARGET,
+            to_controller: STREAM_TO_CONTROLLER,
+        }
     }
 
     /// Fresh usage counters for one direction's key.
     pub(crate) fn usage(&self) -> Result<KeyUsage, Error> {
-        Ok(KeyUsage::new(UsageLimits::new(
-            self.config.tag_len,
-            &self.config.profile,
-        )?))
+        usage(&self.config)
     }
 
     pub(crate) fn tag_len(&self) -> TagLen {
@@ -184,14 +275,10 @@ impl Channel {
     fn parts(&self, h: &Header, encrypted: bool) -> (&SuiteKey, Iv, [u8; 32], [u8; 16]) {
         let address = self.config.address;
         let (key, stream) = match h.kind.direction() {
-            Direction::ControllerToSensor => (&self.keys.to_target, self.to_target),
-            Direction::SensorToController => (&self.keys.to_controller, self.to_controller),
+            Direction::ControllerToSensor => (&self.to_target_key, self.to_target),
+            Direction::SensorToController => (&self.to_controller_key, self.to_controller),
         };
-        let iv = Iv::new(
-            &self.keys.salt,
-            stream,
-            wire::packet_number(h.counter, address),
-        );
+        let iv = Iv::new(&self.salt, stream, wire::packet_number(h.counter, address));
         let ctx = wire::context(
             &self.config.profile,
             &self.params,

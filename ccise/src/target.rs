@@ -8,7 +8,7 @@ use cse_core::sequence::ReplayTracker;
 use zeroize::Zeroizing;
 
 use crate::error::{AccessError, Error, StatusCode, WireError};
-use crate::session::{Channel, Config, Header, SessionKeys};
+use crate::session::{self, Channel, Config, Header, SessionKeys, SessionSecrets};
 use crate::wire::{self, Kind, ReadRequestRepr, ReadResponseRepr, WriteRepr};
 
 /// The byte a target sends for every response byte of a request it rejected (an I2C target
@@ -129,6 +129,29 @@ impl Target {
             channel,
             rx: ReplayTracker::new(),
             next_counter: 1,
+            status: Status::default(),
+        })
+    }
+
+    /// A target for a fresh session, with its keys expanded from `secrets` directly into the
+    /// returned value: the same target as [`Target::new`] with the [`SessionKeys`] of the same
+    /// secrets, built without moving expanded keys around (for sensor firmware, where
+    /// [`Target::new`] with its [`SessionKeys`] built on the stack costs several kilobytes of
+    /// stack).
+    ///
+    /// # Errors
+    /// As [`Target::new`] and [`cse_core::crypto::SuiteKey::new`].
+    pub fn from_secrets(config: Config, secrets: &SessionSecrets<'_>) -> Result<Self, Error> {
+        config.validate(secrets.suite)?;
+        let keys = secrets.check()?;
+        let rx_usage = session::usage(&config)?;
+        let tx_usage = session::usage(&config)?;
+        Ok(Target {
+            channel: Channel::expand(config, keys, secrets.salt),
+            rx: ReplayTracker::new(),
+            rx_usage,
+            next_counter: 1,
+            tx_usage,
             status: Status::default(),
         })
     }

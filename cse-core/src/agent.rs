@@ -5,7 +5,7 @@
 //! Everything here is `no_std` without allocation. The protocol-specific parts (packet
 //! layouts, scopes, what FS and FE mean to each protocol) stay in the protocol crates.
 
-use crate::crypto::SuiteKey;
+use crate::crypto::{CheckedKey, SuiteKey};
 use crate::csi2::DataType;
 use crate::keys::{KeyUsage, Salt, SecretKey, UsageLimits};
 use crate::{
@@ -106,13 +106,22 @@ impl KeyMaterial {
     /// # Errors
     /// [`ConfigError`] when the key sizes do not fit `suite` or a needed MAC key is missing.
     pub fn suite_key(&self, suite: CipherSuite) -> Result<SuiteKey, ConfigError> {
+        Ok(SuiteKey::expand(self.checked_key(suite)?))
+    }
+
+    /// The checks of [`KeyMaterial::suite_key`] alone; [`SuiteKey::expand`] then builds the
+    /// key where it is to live.
+    ///
+    /// # Errors
+    /// As [`KeyMaterial::suite_key`].
+    pub fn checked_key(&self, suite: CipherSuite) -> Result<CheckedKey<'_>, ConfigError> {
         match suite.mac() {
-            MacAlgorithm::Gmac => SuiteKey::new(suite, &self.key, None),
+            MacAlgorithm::Gmac => SuiteKey::check(suite, &self.key, None),
             MacAlgorithm::Cmac if suite.needs_mac_key() => {
-                SuiteKey::new(suite, &self.key, self.mac_key.as_ref())
+                SuiteKey::check(suite, &self.key, self.mac_key.as_ref())
             }
             MacAlgorithm::Cmac => {
-                SuiteKey::new(suite, self.mac_key.as_ref().unwrap_or(&self.key), None)
+                SuiteKey::check(suite, self.mac_key.as_ref().unwrap_or(&self.key), None)
             }
         }
     }
@@ -226,35 +235,68 @@ impl core::fmt::Debug for FrameKeys {
 }
 
 impl FrameKeys {
+    /// No keys: every block unprotected (the resting value of a transmitter's frame keys).
+    pub const fn empty() -> Self {
+        FrameKeys {
+            keys: [None, None, None],
+            of_block: [None; 3],
+        }
+    }
+
     /// Expands the key of every protected block of `config` from `material`.
     ///
     /// # Errors
     /// [`AgentError::Config`] when the material cannot serve a block's suite.
     pub fn expand(config: &FrameConfig, material: &KeyMaterial) -> Result<Self, AgentError> {
-        let mut keys: [Option<SuiteKey>; 3] = [None, None, None];
+        let mut keys = FrameKeys::empty();
+        keys.expand_into(config, material)?;
+        Ok(keys)
+    }
+
+    /// [`FrameKeys::expand`] in place: every check runs first (on an error `self` is
+    /// unchanged), then each key is expanded straight into its slot (the previous keys are
+    /// dropped, so zeroized, one by one). A transmitter keeps one `FrameKeys` for its life
+    /// and re-expands it at every frame start, instead of building a new one on the stack and
+    /// moving it (each expanded key is a few hundred bytes).
+    ///
+    /// # Errors
+    /// As [`FrameKeys::expand`].
+    pub fn expand_into(
+        &mut self,
+        config: &FrameConfig,
+        material: &KeyMaterial,
+    ) -> Result<(), AgentError> {
+        let mut checked: [Option<CheckedKey<'_>>; 3] = [None; 3];
         let mut of_block = [None; 3];
-        let mut suites: [Option<CipherSuite>; 3] = [None; 3];
         let mut n = 0usize;
         for (slot, b) in of_block.iter_mut().zip(Block::ALL) {
             let c = config.block(b);
             if !protected(c) {
                 continue;
             }
-            let i = match suites.iter().position(|s| *s == Some(c.suite)) {
+            let known = checked
+                .iter()
+                .position(|k| k.as_ref().map(CheckedKey::suite) == Some(c.suite));
+            let i = match known {
                 Some(i) => i,
                 None => {
-                    let k = keys.get_mut(n).ok_or(AgentError::Internal)?;
-                    *k = Some(material.suite_key(c.suite)?);
-                    if let Some(s) = suites.get_mut(n) {
-                        *s = Some(c.suite);
-                    }
+                    let k = checked.get_mut(n).ok_or(AgentError::Internal)?;
+                    *k = Some(material.checked_key(c.suite)?);
                     n += 1;
                     n - 1
                 }
             };
             *slot = u8::try_from(i).ok();
         }
-        Ok(FrameKeys { keys, of_block })
+        // Commit: nothing below fails.
+        for (slot, c) in self.keys.iter_mut().zip(checked) {
+            *slot = None;
+            if let Some(c) = c {
+                *slot = Some(SuiteKey::expand(c));
+            }
+        }
+        self.of_block = of_block;
+        Ok(())
     }
 
     /// The key of block `b`.
@@ -519,6 +561,41 @@ mod tests {
         assert_eq!(
             keys.get(Block::Image).unwrap().suite(),
             CipherSuite::Aes128Gcm
+        );
+    }
+
+    #[test]
+    fn expand_into_replaces_the_keys_and_changes_nothing_when_refused() {
+        let g = block(CipherSuite::Aes128Gmac, TagLen::L16);
+        let e = block(CipherSuite::Aes128Gcm, TagLen::L16);
+        let none = BlockConfig {
+            sv: SecurityVariant::NoSecurity,
+            ..g
+        };
+        let mut keys = FrameKeys::empty();
+        assert_eq!(keys.get(Block::Top).err(), Some(AgentError::Internal));
+        keys.expand_into(&frame(g, e, g), &material(false)).unwrap();
+        assert_eq!(keys.of_block, [Some(0), Some(1), Some(0)]);
+        // A refused configuration (CTR+CMAC without a MAC key) leaves the keys as they were.
+        let c = block(CipherSuite::Aes128CtrCmac, TagLen::L16);
+        assert!(matches!(
+            keys.expand_into(&frame(none, c, none), &material(false)),
+            Err(AgentError::Config(_))
+        ));
+        assert_eq!(keys.of_block, [Some(0), Some(1), Some(0)]);
+        assert_eq!(
+            keys.get(Block::Image).unwrap().suite(),
+            CipherSuite::Aes128Gcm
+        );
+        // Re-expanded for another frame: the keys of the old one are gone.
+        keys.expand_into(&frame(none, g, none), &material(false))
+            .unwrap();
+        assert_eq!(keys.of_block, [None, Some(0), None]);
+        assert!(keys.keys[1].is_none() && keys.keys[2].is_none());
+        assert_eq!(keys.get(Block::Top).err(), Some(AgentError::Internal));
+        assert_eq!(
+            keys.get(Block::Image).unwrap().suite(),
+            CipherSuite::Aes128Gmac
         );
     }
 

@@ -39,7 +39,9 @@
 //! The `small-crc` feature (for flash-starved targets) builds the portable backend on
 //! byte-at-a-time tables instead: 3.5 KiB of tables in all instead of 56 KiB, at several times
 //! lower throughput (one table lookup per byte instead of one per 16 bytes; the README's
-//! "Firmware footprint" section has the figures).
+//! "Firmware footprint" section has the figures). The `tiny-crc` feature goes further: no
+//! tables at all (the CRCs are computed bit by bit, eight shift-and-xor steps per byte), for
+//! images where 3.5 KiB of flash matter more than CRC throughput; it wins over `small-crc`.
 //!
 //! No function in this module panics.
 
@@ -57,7 +59,7 @@ pub enum Crc32Variant {
 
 /// The portable backend: the `crc` crate, slice-by-16 tables (16 KiB of tables per CRC), or
 /// with the `small-crc` feature byte-at-a-time tables (1 KiB per CRC-32, 512 bytes for the
-/// CRC-16).
+/// CRC-16), or with `tiny-crc` no tables (bit by bit).
 ///
 /// Public (hidden) so the differential tests and benches can compare a fast backend with it.
 #[doc(hidden)]
@@ -65,11 +67,14 @@ pub mod portable {
     use super::Crc32Variant;
     use crc::Crc;
 
-    /// The table layout: slice-by-16 by default, slice-by-1 with `small-crc`.
-    #[cfg(not(feature = "small-crc"))]
+    /// The table layout: slice-by-16 by default, slice-by-1 with `small-crc`, none (bit by
+    /// bit) with `tiny-crc` (which wins over `small-crc`).
+    #[cfg(not(any(feature = "small-crc", feature = "tiny-crc")))]
     type T = crc::Table<16>;
-    #[cfg(feature = "small-crc")]
+    #[cfg(all(feature = "small-crc", not(feature = "tiny-crc")))]
     type T = crc::Table<1>;
+    #[cfg(feature = "tiny-crc")]
+    type T = crc::NoTable;
 
     static ISO_HDLC: Crc<u32, T> = Crc::<u32, T>::new(&crc::CRC_32_ISO_HDLC);
     static AUTOSAR: Crc<u32, T> = Crc::<u32, T>::new(&crc::CRC_32_AUTOSAR);

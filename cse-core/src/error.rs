@@ -74,6 +74,10 @@ pub enum ConfigError {
     /// A CTR+CMAC suite without its separate MAC key, or a MAC key for a suite that has none.
     #[error("MAC key presence does not match the suite")]
     MacKey,
+    /// A suite whose engine this build leaves out (cse-core features `gcm` for GMAC and
+    /// AES-GCM, `ctr-cmac` for AES-CTR+CMAC; CMAC suites are always built).
+    #[error("cipher suite {0:?} is not built in (cse-core features gcm, ctr-cmac)")]
+    SuiteNotBuilt(crate::model::CipherSuite),
     /// A virtual channel above the supported range.
     #[error("virtual channel {0} out of range")]
     VirtualChannel(u8),

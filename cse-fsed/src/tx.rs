@@ -95,7 +95,6 @@ struct TxFrame {
     frame_number: u16,
     config: FrameConfig,
     params: StreamParams,
-    keys: FrameKeys,
     header: [u8; FRAME_HEADER_LEN],
     tracker: BlockTracker,
     /// Message index of the next original packet (FS is 0). Tag records carry it as the end
@@ -128,6 +127,9 @@ pub struct Transmitter {
     config: Option<FrameConfig>,
     next_fc: u32,
     frame: Option<TxFrame>,
+    /// The keys of the open frame (meaningless outside a frame): kept for the transmitter's
+    /// life and re-expanded in place at every frame start.
+    frame_keys: FrameKeys,
 }
 
 impl core::fmt::Debug for Transmitter {
@@ -150,6 +152,7 @@ impl Transmitter {
             config: None,
             next_fc: first_frame_counter,
             frame: None,
+            frame_keys: FrameKeys::empty(),
         }
     }
 
@@ -360,7 +363,7 @@ impl Transmitter {
         };
         frame.next_index = next_index;
         if prot {
-            let key = frame.keys.get(block)?;
+            let key = self.frame_keys.get(block)?;
             let i = match existing {
                 Some(i) => i,
                 None => {
@@ -440,7 +443,8 @@ impl Transmitter {
         }
         // The frame start itself computes no tag: its frame header is covered by every scope.
         let status = entry.usage.check_frame(fc)?;
-        let keys = FrameKeys::expand(&config, &entry.material)?;
+        // In place; on an error nothing changed (and outside a frame the keys are unused).
+        self.frame_keys.expand_into(&config, &entry.material)?;
         let mut header = [0u8; FRAME_HEADER_LEN];
         wire::Repr::FrameHeader(FrameHeader {
             frame_counter: fc,
@@ -463,7 +467,6 @@ impl Transmitter {
                 vc: self.settings.vc.get(),
                 key_id: config.key_id,
             },
-            keys,
             header,
             tracker: BlockTracker::new(),
             next_index: 1,
@@ -519,7 +522,7 @@ impl Transmitter {
             close_all(&self.settings, frame, true, out)?
         } else if let Some((cfg, kb)) = seal {
             let mac = frame.params.open_scope(
-                frame.keys.get(kb)?,
+                self.frame_keys.get(kb)?,
                 entry.material.salt(),
                 &cfg,
                 Block::Bottom,
@@ -527,15 +530,18 @@ impl Transmitter {
                 frame.fc,
                 &frame.header,
             )?;
-            let seal = Scope {
+            // No scope is open: the seal takes the first slot, so the record is written from
+            // there like any other (no copy of the MAC state per call level).
+            let slot = frame.scopes.first_mut().ok_or(FsedError::Internal)?;
+            *slot = Some(Scope {
                 block: Block::Bottom,
                 kind: ScopeKind::Frame,
                 mac,
                 packets: 0,
                 bytes: 0,
                 first_index: frame.next_index,
-            };
-            write_record(&self.settings, frame, seal, &cfg, true, out)?
+            });
+            write_record(&self.settings, frame, 0, &cfg, true, out)?
         } else {
             0
         };
@@ -589,24 +595,51 @@ fn close_all(
     order[..n_open].sort_unstable();
     let mut at = 0;
     for (k, (_, i)) in order[..n_open].iter().enumerate() {
-        let scope = frame.scopes[*i].take().ok_or(FsedError::Internal)?;
-        let cfg = *frame.config.block(scope.block);
+        let block = frame.scopes[*i].as_ref().ok_or(FsedError::Internal)?.block;
+        let cfg = *frame.config.block(block);
         let last = last_of_frame && k + 1 == n_open;
         let dst = out.get_mut(at..).ok_or(FsedError::Internal)?;
-        at += write_record(settings, frame, scope, &cfg, last, dst)?;
+        at += write_record(settings, frame, *i, &cfg, last, dst)?;
     }
     Ok(at)
 }
 
-/// Writes the tag record of `scope` (the caller checked everything and counted the key usage).
+/// Writes the tag record of the scope in slot `slot` of `frame` and closes it (the caller
+/// checked everything and counted the key usage). The scope is taken out of its slot here, not
+/// by the callers, so its MAC state is not copied once per call level.
 fn write_record(
     settings: &Settings,
     frame: &mut TxFrame,
-    scope: Scope,
+    slot: usize,
     cfg: &BlockConfig,
     last: bool,
     out: &mut [u8],
 ) -> Result<usize, FsedError> {
+    let r = write_record_in_place(settings, frame, slot, cfg, last, out);
+    if r.is_err() {
+        // As on success, the scope is closed.
+        if let Some(s) = frame.scopes.get_mut(slot) {
+            *s = None;
+        }
+    }
+    r
+}
+
+/// [`write_record`]: the MAC state is updated where it lies and only moved out of its slot to
+/// be finalized.
+fn write_record_in_place(
+    settings: &Settings,
+    frame: &mut TxFrame,
+    slot: usize,
+    cfg: &BlockConfig,
+    last: bool,
+    out: &mut [u8],
+) -> Result<usize, FsedError> {
+    let scope = frame
+        .scopes
+        .get_mut(slot)
+        .and_then(Option::as_mut)
+        .ok_or(FsedError::Internal)?;
     let repr = TagRecord {
         frame_counter: frame.fc,
         key_id: frame.config.key_id,
@@ -624,14 +657,21 @@ fn write_record(
     let mut buf = [0u8; record_len(MAX_TAG_LEN)];
     let len = wire::Repr::TagRecord(repr).emit(&mut buf, &settings.profile)?;
     let payload = buf.get_mut(..len).ok_or(FsedError::Internal)?;
-    let mut mac = scope.mac;
-    mac.update(&covered_prefix(
+    scope.mac.update(&covered_prefix(
         settings.vc.get(),
         settings.profile.dt_fsed.0,
         len as u16,
     ));
-    mac.update(payload.get(..RECORD_FIXED_LEN).ok_or(FsedError::Internal)?);
-    let tag = mac.finalize(cfg.tag_len);
+    scope
+        .mac
+        .update(payload.get(..RECORD_FIXED_LEN).ok_or(FsedError::Internal)?);
+    let tag = frame
+        .scopes
+        .get_mut(slot)
+        .and_then(Option::take)
+        .ok_or(FsedError::Internal)?
+        .mac
+        .finalize(cfg.tag_len);
     let mut p = wire::Packet::new_checked(&mut *payload)?;
     p.tag_mut().copy_from_slice(tag.as_bytes());
     p.fill_crc(&settings.profile);

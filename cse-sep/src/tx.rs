@@ -91,7 +91,6 @@ struct TxFrame {
     fc: u32,
     config: FrameConfig,
     params: StreamParams,
-    keys: FrameKeys,
     tracker: BlockTracker,
     /// Message index of the next SEP packet. Kept below 2^32 by [`index_fits`]: a u64 only so
     /// that the FE written at index `u32::MAX` leaves a representable value behind.
@@ -123,6 +122,9 @@ pub struct Transmitter {
     config: Option<FrameConfig>,
     next_fc: u32,
     frame: Option<TxFrame>,
+    /// The keys of the open frame (meaningless outside a frame): kept for the transmitter's
+    /// life and re-expanded in place at every frame start.
+    frame_keys: FrameKeys,
 }
 
 impl core::fmt::Debug for Transmitter {
@@ -150,6 +152,7 @@ impl Transmitter {
             config: None,
             next_fc: first_frame_counter,
             frame: None,
+            frame_keys: FrameKeys::empty(),
         }
     }
 
@@ -393,6 +396,7 @@ impl Transmitter {
             &self.settings,
             salt,
             frame,
+            &self.frame_keys,
             repr,
             payload,
             block,
@@ -449,14 +453,16 @@ impl Transmitter {
             )?;
             status = status.max(usage.record(PacketNumber::new(fc, 0))?);
         }
-        let keys = FrameKeys::expand(&config, &entry.material)?;
+        // In place; on an error nothing changed (and outside a frame the keys are unused).
+        self.frame_keys.expand_into(&config, &entry.material)?;
         // Commit.
         self.keys.activate(config.key_id)?;
         let entry = self.keys.get_mut(config.key_id)?;
         entry.usage = usage;
         entry.pinned = entry.pinned.or(alg);
         let salt = entry.material.salt();
-        let mut frame = TxFrame {
+        // Built in place (small fields only); taken back if the FS cannot be written.
+        let frame = self.frame.insert(TxFrame {
             fc,
             config,
             params: StreamParams {
@@ -465,20 +471,20 @@ impl Transmitter {
                 vc: self.settings.vc.get(),
                 key_id: config.key_id,
             },
-            keys,
             tracker: BlockTracker::new(),
             next_index: 0,
             scopes: [None, None, None, None],
             scope_input: [0; MAX_OPEN_SCOPES],
-        };
+        });
         let ext = FrameExt {
             frame_counter: fc,
             config,
         };
-        let n = write_packet(
+        let written = write_packet(
             &self.settings,
             salt,
-            &mut frame,
+            frame,
+            &self.frame_keys,
             repr,
             &[],
             Block::Top,
@@ -486,9 +492,15 @@ impl Transmitter {
             true,
             Some(ext),
             out,
-        )?;
+        );
+        let n = match written {
+            Ok(n) => n,
+            Err(e) => {
+                self.frame = None;
+                return Err(e);
+            }
+        };
         self.next_fc = next_fc;
-        self.frame = Some(frame);
         Ok(Protected {
             len: n,
             packets: 1,
@@ -539,6 +551,7 @@ fn write_packet(
     settings: &Settings,
     salt: &Salt,
     frame: &mut TxFrame,
+    keys: &FrameKeys,
     repr: &csi2::Repr,
     payload: &[u8],
     block: Block,
@@ -577,7 +590,7 @@ fn write_packet(
     sep.emit_header(slot, &settings.profile)?;
     slot[layout.body.clone()].copy_from_slice(payload);
     if prot {
-        let key = frame.keys.get(key_block)?;
+        let key = keys.get(key_block)?;
         let iv = frame.params.iv(salt, block, ScopeKind::Message, pn)?;
         let pre = prefix(settings.vc.get(), repr.data_type.0, repr.word_count);
         let (head, rest) = slot.split_at_mut(layout.body.start);

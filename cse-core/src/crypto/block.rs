@@ -114,6 +114,15 @@ impl Aes {
         }
     }
 
+    /// A copy of the `aes` crate key schedule (never our VAES-512 one), for a running MAC that
+    /// owns its key.
+    pub(crate) fn portable_copy(&self) -> AesCopy {
+        AesCopy(match &self.inner {
+            Inner::Aes128(c) => Inner::Aes128(c.clone()),
+            Inner::Aes256(c) => Inner::Aes256(c.clone()),
+        })
+    }
+
     /// Runs `job` with the block cipher backend the `aes` crate selected for this machine.
     ///
     /// The backend (AES-NI, VAES-256, VAES-512, ARMv8, software) is chosen and its round keys are
@@ -238,6 +247,28 @@ impl<S: ChunkSink> BlockCipherEncClosure for CtrJob<'_, S> {
 pub(crate) fn xor16(d: &mut Block, k: &Block) {
     let x = u128::from_ne_bytes(d.0) ^ u128::from_ne_bytes(k.0);
     d.0 = x.to_ne_bytes();
+}
+
+/// A copy of the `aes` crate key schedule of an [`Aes`] ([`Aes::portable_copy`]): single
+/// blocks only. Not `Clone`; zeroized on drop (the `aes` crate's `zeroize` feature).
+pub(crate) struct AesCopy(Inner);
+
+impl AesCopy {
+    /// Encrypts one block in place.
+    pub(crate) fn encrypt_block(&self, block: &mut Block) {
+        match &self.0 {
+            Inner::Aes128(c) => c.encrypt_block(block),
+            Inner::Aes256(c) => c.encrypt_block(block),
+        }
+    }
+
+    /// A second copy.
+    pub(crate) fn fork(&self) -> AesCopy {
+        AesCopy(match &self.0 {
+            Inner::Aes128(c) => Inner::Aes128(c.clone()),
+            Inner::Aes256(c) => Inner::Aes256(c.clone()),
+        })
+    }
 }
 
 impl fmt::Debug for Aes {

@@ -1,5 +1,7 @@
-//! AES-CMAC (NIST SP 800-38B): streaming on the RustCrypto `cmac` crate, and a batched one-shot
-//! path that runs the CBC chains of many independent messages side by side.
+//! AES-CMAC (NIST SP 800-38B): streaming ([`CmacState`], one CBC chain over a copy of the
+//! `aes` crate key schedule), and a batched one-shot path that runs the CBC chains of many
+//! independent messages side by side. Both share the key's one expanded schedule and its
+//! subkeys `K1`, `K2`.
 //!
 //! # Batching
 //!
@@ -17,23 +19,20 @@ use core::fmt;
 use aes::cipher::consts::U16;
 use aes::cipher::typenum::Unsigned;
 use aes::cipher::{BlockCipherEncBackend, BlockCipherEncClosure, BlockSizeUser};
-use aes::{Aes128Enc, Aes256Enc};
-use cmac::{Cmac, KeyInit, Mac};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use super::block::{Aes, Block};
+use super::block::{Aes, AesCopy, Block};
 use super::tag::Tag;
 use crate::error::SecurityError;
 use crate::keys::SecretKey;
-use crate::model::{KeySize, TagLen};
+use crate::model::TagLen;
 
 /// An AES-CMAC key (AES-128 or AES-256).
 ///
-/// Holds a keyed, empty CMAC instance that [`CmacKey::start`] copies, so each running MAC owns
-/// its own state, and for [`CmacKey::mac_batch`] the expanded cipher and the subkeys `K1`, `K2`.
-/// Not `Clone`; zeroized on drop; `Debug` prints `CmacKey { .. }`.
+/// Holds the expanded cipher (one key schedule) and the subkeys `K1`, `K2`. A running MAC
+/// ([`CmacKey::start`]) owns a copy of the `aes` crate key schedule. Not `Clone`; zeroized on
+/// drop; `Debug` prints `CmacKey { .. }`.
 pub struct CmacKey {
-    inner: CmacInner,
     aes: Aes,
     k1: [u8; 16],
     k2: [u8; 16],
@@ -44,30 +43,11 @@ pub struct CmacKey {
 /// per cycle).
 pub const CMAC_BATCH_LANES: usize = 16;
 
-enum CmacInner {
-    Aes128(Cmac<Aes128Enc>),
-    Aes256(Cmac<Aes256Enc>),
-}
-
 impl ZeroizeOnDrop for CmacKey {}
-
-fn init<M: KeyInit>(key: &SecretKey) -> M {
-    let mut k = cmac::digest::Key::<M>::default();
-    for (d, s) in k.iter_mut().zip(key.expose_secret()) {
-        *d = *s;
-    }
-    let m = M::new(&k);
-    k.as_mut_slice().zeroize();
-    m
-}
 
 impl CmacKey {
     /// Expands `key` (AES-128 or AES-256 depending on its size).
     pub fn new(key: &SecretKey) -> CmacKey {
-        let inner = match key.size() {
-            KeySize::Aes128 => CmacInner::Aes128(init(key)),
-            KeySize::Aes256 => CmacInner::Aes256(init(key)),
-        };
         let aes = Aes::new(key);
         // SP 800-38B section 6.1: L = CIPH_K(0^128), K1 = dbl(L), K2 = dbl(K1).
         let mut l = Block::default();
@@ -75,14 +55,18 @@ impl CmacKey {
         let k1 = dbl(&l.0);
         let k2 = dbl(&k1);
         l.as_mut_slice().zeroize();
-        CmacKey { inner, aes, k1, k2 }
+        CmacKey { aes, k1, k2 }
     }
 
     /// Starts a running CMAC. The state owns a copy of the key schedule (no borrow).
     pub fn start(&self) -> CmacState {
-        match &self.inner {
-            CmacInner::Aes128(m) => CmacState(CmacInner::Aes128(m.clone())),
-            CmacInner::Aes256(m) => CmacState(CmacInner::Aes256(m.clone())),
+        CmacState {
+            aes: self.aes.portable_copy(),
+            k1: self.k1,
+            k2: self.k2,
+            x: Block::default(),
+            buf: [0; 16],
+            len: 0,
         }
     }
 
@@ -350,27 +334,71 @@ impl fmt::Debug for CmacKey {
 }
 
 /// A running AES-CMAC. Accepts input split anywhere. Not `Clone`; zeroized on drop.
-pub struct CmacState(CmacInner);
+pub struct CmacState {
+    aes: AesCopy,
+    k1: [u8; 16],
+    k2: [u8; 16],
+    /// The CBC chaining value over the blocks absorbed so far.
+    x: Block,
+    /// The last `len` bytes of input, not absorbed yet: the final block (which is masked with
+    /// `K1` or `K2`) is only known to be final at [`CmacState::finalize`].
+    buf: [u8; 16],
+    len: usize,
+}
 
 impl ZeroizeOnDrop for CmacState {}
 
+impl Drop for CmacState {
+    fn drop(&mut self) {
+        self.k1.zeroize();
+        self.k2.zeroize();
+        self.x.as_mut_slice().zeroize();
+        self.buf.zeroize();
+    }
+}
+
 impl CmacState {
     /// Absorbs the next piece of the message (any length, including empty).
-    pub fn update(&mut self, piece: &[u8]) {
-        match &mut self.0 {
-            CmacInner::Aes128(m) => m.update(piece),
-            CmacInner::Aes256(m) => m.update(piece),
+    pub fn update(&mut self, mut piece: &[u8]) {
+        while !piece.is_empty() {
+            if self.len == 16 {
+                // More input follows, so the buffered block is not the final one.
+                xor_into(&mut self.x, &self.buf);
+                self.aes.encrypt_block(&mut self.x);
+                self.len = 0;
+            }
+            let n = (16 - self.len).min(piece.len());
+            let (head, rest) = piece.split_at(n);
+            if let Some(dst) = self.buf.get_mut(self.len..self.len + n) {
+                dst.copy_from_slice(head);
+            }
+            self.len += n;
+            piece = rest;
         }
     }
 
     /// The tag, truncated to `tag_len` (leftmost bytes, SP 800-38B section 6.2).
-    pub fn finalize(self, tag_len: TagLen) -> Tag {
-        let mut full = [0u8; 16];
-        match self.0 {
-            CmacInner::Aes128(m) => full.copy_from_slice(&m.finalize().into_bytes()),
-            CmacInner::Aes256(m) => full.copy_from_slice(&m.finalize().into_bytes()),
+    pub fn finalize(mut self, tag_len: TagLen) -> Tag {
+        // The final block: complete, masked with K1; or padded with 10*, masked with K2.
+        let mut m = [0u8; 16];
+        let k = if self.len == 16 {
+            m = self.buf;
+            &self.k1
+        } else {
+            let (head, pad) = m.split_at_mut(self.len);
+            head.copy_from_slice(self.buf.get(..self.len).unwrap_or_default());
+            if let Some(p) = pad.first_mut() {
+                *p = 0x80;
+            }
+            &self.k2
+        };
+        for (b, k) in m.iter_mut().zip(k) {
+            *b ^= *k;
         }
-        Tag::from_full(full, tag_len)
+        xor_into(&mut self.x, &m);
+        m.zeroize();
+        self.aes.encrypt_block(&mut self.x);
+        Tag::from_full(self.x.0, tag_len)
     }
 
     /// Verifies `received` (which must be exactly `tag_len` bytes) in constant time.
@@ -383,10 +411,14 @@ impl CmacState {
 
     /// A copy of the running state, for [`super::MacState::verify_continued`].
     pub(crate) fn fork(&self) -> Self {
-        CmacState(match &self.0 {
-            CmacInner::Aes128(m) => CmacInner::Aes128(m.clone()),
-            CmacInner::Aes256(m) => CmacInner::Aes256(m.clone()),
-        })
+        CmacState {
+            aes: self.aes.fork(),
+            k1: self.k1,
+            k2: self.k2,
+            x: self.x,
+            buf: self.buf,
+            len: self.len,
+        }
     }
 }
 

@@ -4,8 +4,10 @@ use core::fmt;
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+#[cfg(feature = "ctr-cmac")]
 use super::block::Aes;
 use super::cmac::{CmacKey, CmacState};
+#[cfg(feature = "gcm")]
 use super::gcm::{GcmKey, GmacState};
 use super::tag::Tag;
 use crate::error::{ConfigError, SecurityError};
@@ -37,10 +39,12 @@ pub struct SuiteKey {
 #[allow(clippy::large_enum_variant)]
 enum Engine {
     /// GMAC-only and GCM suites.
+    #[cfg(feature = "gcm")]
     Gcm(GcmKey),
     /// CMAC-only suites.
     Cmac(CmacKey),
     /// CTR+CMAC: separate encryption and MAC keys.
+    #[cfg(feature = "ctr-cmac")]
     CtrCmac { enc: Aes, mac: CmacKey },
 }
 
@@ -68,22 +72,68 @@ impl SuiteKey {
         key: &SecretKey,
         mac_key: Option<&SecretKey>,
     ) -> Result<SuiteKey, ConfigError> {
+        Ok(SuiteKey::expand(SuiteKey::check(suite, key, mac_key)?))
+    }
+
+    /// The checks of [`SuiteKey::new`] alone, without expanding anything. A caller that
+    /// builds several keys into one large value runs every check first and then writes the
+    /// value in one piece with [`SuiteKey::expand`], which cannot fail, so the expanded keys
+    /// are built in their final place instead of in a `Result` each and moved (on a
+    /// microcontroller, each move of a key costs its size in stack).
+    ///
+    /// # Errors
+    /// As [`SuiteKey::new`].
+    pub fn check<'a>(
+        suite: CipherSuite,
+        key: &'a SecretKey,
+        mac_key: Option<&'a SecretKey>,
+    ) -> Result<CheckedKey<'a>, ConfigError> {
+        let built = match (suite.needs_mac_key(), suite.mac()) {
+            (true, _) => cfg!(feature = "ctr-cmac"),
+            (false, crate::model::MacAlgorithm::Gmac) => cfg!(feature = "gcm"),
+            (false, crate::model::MacAlgorithm::Cmac) => true,
+        };
+        if !built {
+            return Err(ConfigError::SuiteNotBuilt(suite));
+        }
         check_size(suite, key)?;
-        let engine = match (suite.needs_mac_key(), mac_key) {
-            (true, Some(mk)) => {
-                check_size(suite, mk)?;
-                Engine::CtrCmac {
+        match (suite.needs_mac_key(), mac_key) {
+            (true, Some(mk)) => check_size(suite, mk)?,
+            (false, None) => {}
+            _ => return Err(ConfigError::MacKey),
+        }
+        Ok(CheckedKey {
+            suite,
+            key,
+            mac_key,
+        })
+    }
+
+    /// Expands keys that passed [`SuiteKey::check`] (the same key as [`SuiteKey::new`]).
+    #[inline]
+    pub fn expand(checked: CheckedKey<'_>) -> SuiteKey {
+        let CheckedKey {
+            suite,
+            key,
+            mac_key,
+        } = checked;
+        SuiteKey {
+            suite,
+            // `check` let through only the suites of this build: the fallback arms are the
+            // CMAC suites.
+            engine: match mac_key {
+                #[cfg(feature = "ctr-cmac")]
+                Some(mk) => Engine::CtrCmac {
                     enc: Aes::new(key),
                     mac: CmacKey::new(mk),
-                }
-            }
-            (false, None) => match suite.mac() {
-                crate::model::MacAlgorithm::Gmac => Engine::Gcm(GcmKey::new(key)),
-                crate::model::MacAlgorithm::Cmac => Engine::Cmac(CmacKey::new(key)),
+                },
+                _ => match suite.mac() {
+                    #[cfg(feature = "gcm")]
+                    crate::model::MacAlgorithm::Gmac => Engine::Gcm(GcmKey::new(key)),
+                    _ => Engine::Cmac(CmacKey::new(key)),
+                },
             },
-            _ => return Err(ConfigError::MacKey),
-        };
-        Ok(SuiteKey { suite, engine })
+        }
     }
 
     /// The suite.
@@ -94,9 +144,13 @@ impl SuiteKey {
     /// Starts a running MAC: GMAC under `iv` for GMAC and GCM suites, CMAC (ignoring `iv`) for
     /// CMAC and CTR+CMAC suites.
     pub fn mac(&self, iv: &Iv) -> MacState {
+        #[cfg(not(feature = "gcm"))]
+        let _ = iv;
         match &self.engine {
+            #[cfg(feature = "gcm")]
             Engine::Gcm(k) => MacState::Gmac(k.gmac(iv)),
             Engine::Cmac(k) => MacState::Cmac(k.start()),
+            #[cfg(feature = "ctr-cmac")]
             Engine::CtrCmac { mac, .. } => MacState::Cmac(mac.start()),
         }
     }
@@ -107,11 +161,21 @@ impl SuiteKey {
     /// [`ConfigError::SuiteDoesNotEncrypt`] for integrity-only suites.
     pub fn apply_keystream(&self, iv: &Iv, buf: &mut [u8]) -> Result<(), ConfigError> {
         match &self.engine {
-            Engine::Gcm(k) if self.suite.encrypts() => k.apply_ctr(iv, buf),
-            Engine::CtrCmac { enc, .. } => enc.apply_ctr(iv, buf),
-            _ => return Err(ConfigError::SuiteDoesNotEncrypt(self.suite)),
+            #[cfg(feature = "gcm")]
+            Engine::Gcm(k) if self.suite.encrypts() => {
+                k.apply_ctr(iv, buf);
+                Ok(())
+            }
+            #[cfg(feature = "ctr-cmac")]
+            Engine::CtrCmac { enc, .. } => {
+                enc.apply_ctr(iv, buf);
+                Ok(())
+            }
+            _ => {
+                let _ = (iv, buf);
+                Err(ConfigError::SuiteDoesNotEncrypt(self.suite))
+            }
         }
-        Ok(())
     }
 
     /// Protects one message: for encrypting suites encrypts `buf` in place and returns the tag
@@ -119,11 +183,14 @@ impl SuiteKey {
     /// leaves `buf` unchanged and returns the MAC over `aad ‖ buf`.
     pub fn seal_in_place(&self, iv: &Iv, aad: &[&[u8]], buf: &mut [u8], tag_len: TagLen) -> Tag {
         match &self.engine {
+            #[cfg(feature = "gcm")]
             Engine::Gcm(k) if self.suite.encrypts() => k.seal_in_place(iv, aad, buf, tag_len),
+            #[cfg(feature = "ctr-cmac")]
             Engine::CtrCmac { enc, mac } => {
                 enc.apply_ctr(iv, buf);
                 cmac_over(mac.start(), aad, buf).finalize(tag_len)
             }
+            #[cfg(feature = "gcm")]
             Engine::Gcm(k) => k.gmac_oneshot(iv, aad, buf, tag_len),
             Engine::Cmac(_) => self.mac_over(iv, aad, buf).finalize(tag_len),
         }
@@ -145,7 +212,9 @@ impl SuiteKey {
         tag_len: TagLen,
     ) -> Result<(), SecurityError> {
         match &self.engine {
+            #[cfg(feature = "gcm")]
             Engine::Gcm(k) if self.suite.encrypts() => k.open_in_place(iv, aad, buf, tag, tag_len),
+            #[cfg(feature = "ctr-cmac")]
             Engine::CtrCmac { enc, mac } => {
                 if let Err(e) = cmac_over(mac.start(), aad, buf).verify(tag, tag_len) {
                     buf.zeroize();
@@ -156,6 +225,7 @@ impl SuiteKey {
             }
             _ => {
                 let r = match &self.engine {
+                    #[cfg(feature = "gcm")]
                     Engine::Gcm(k) => k.gmac_oneshot(iv, aad, buf, tag_len).verify(tag),
                     _ => self.mac_over(iv, aad, buf).verify(tag, tag_len),
                 };
@@ -177,12 +247,37 @@ impl SuiteKey {
     }
 }
 
+#[cfg(feature = "ctr-cmac")]
 fn cmac_over(mut m: CmacState, aad: &[&[u8]], buf: &[u8]) -> CmacState {
     for p in aad {
         m.update(p);
     }
     m.update(buf);
     m
+}
+
+/// Keys that passed [`SuiteKey::check`], borrowed, ready for [`SuiteKey::expand`]. `Debug`
+/// shows only the suite.
+#[derive(Clone, Copy)]
+pub struct CheckedKey<'a> {
+    suite: CipherSuite,
+    key: &'a SecretKey,
+    mac_key: Option<&'a SecretKey>,
+}
+
+impl CheckedKey<'_> {
+    /// The suite.
+    pub fn suite(&self) -> CipherSuite {
+        self.suite
+    }
+}
+
+impl fmt::Debug for CheckedKey<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CheckedKey")
+            .field("suite", &self.suite)
+            .finish_non_exhaustive()
+    }
 }
 
 impl fmt::Debug for SuiteKey {
@@ -200,7 +295,8 @@ impl fmt::Debug for SuiteKey {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum MacState {
-    /// GMAC (GMAC and GCM suites).
+    /// GMAC (GMAC and GCM suites; cse-core feature `gcm`).
+    #[cfg(feature = "gcm")]
     Gmac(GmacState),
     /// CMAC (CMAC and CTR+CMAC suites).
     Cmac(CmacState),
@@ -212,6 +308,7 @@ impl MacState {
     /// Absorbs the next piece of the message (any length, including empty).
     pub fn update(&mut self, piece: &[u8]) {
         match self {
+            #[cfg(feature = "gcm")]
             MacState::Gmac(s) => s.update(piece),
             MacState::Cmac(s) => s.update(piece),
         }
@@ -220,6 +317,7 @@ impl MacState {
     /// The tag, truncated to `tag_len`.
     pub fn finalize(self, tag_len: TagLen) -> Tag {
         match self {
+            #[cfg(feature = "gcm")]
             MacState::Gmac(s) => s.finalize(tag_len),
             MacState::Cmac(s) => s.finalize(tag_len),
         }
@@ -246,6 +344,7 @@ impl MacState {
         tag_len: TagLen,
     ) -> Result<(), SecurityError> {
         let mut copy = match self {
+            #[cfg(feature = "gcm")]
             MacState::Gmac(s) => MacState::Gmac(s.fork()),
             MacState::Cmac(s) => MacState::Cmac(s.fork()),
         };
@@ -253,5 +352,68 @@ impl MacState {
             copy.update(piece);
         }
         copy.verify(received, tag_len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{KeySize, MacAlgorithm};
+
+    fn secret(size: KeySize, byte: u8) -> SecretKey {
+        match size {
+            KeySize::Aes128 => SecretKey::aes128([byte; 16]),
+            KeySize::Aes256 => SecretKey::aes256([byte; 32]),
+        }
+    }
+
+    /// Every suite either expands (when its engine is built) or is refused as not built,
+    /// whatever the features of this build: `cargo test -p cse-core --lib` checks the full
+    /// build, `--no-default-features` the CMAC-only one (run by `.ci/firmware`).
+    #[test]
+    fn suites_of_this_build_expand_and_the_others_are_refused() {
+        for suite in CipherSuite::ALL {
+            let key = secret(suite.key_size(), 1);
+            let mac = suite.needs_mac_key().then(|| secret(suite.key_size(), 2));
+            let built = match (suite.needs_mac_key(), suite.mac()) {
+                (true, _) => cfg!(feature = "ctr-cmac"),
+                (false, MacAlgorithm::Gmac) => cfg!(feature = "gcm"),
+                (false, MacAlgorithm::Cmac) => true,
+            };
+            let r = SuiteKey::new(suite, &key, mac.as_ref());
+            if built {
+                let k = r.unwrap_or_else(|e| panic!("{suite:?}: {e}"));
+                assert_eq!(k.suite(), suite);
+                // A built key MACs deterministically and binds its key.
+                let iv = Iv([3; 12]);
+                let other = SuiteKey::new(
+                    suite,
+                    &secret(suite.key_size(), 9),
+                    mac.as_ref().map(|_| &key),
+                )
+                .unwrap_or_else(|e| panic!("{suite:?}: {e}"));
+                let tag = |k: &SuiteKey| {
+                    let mut m = k.mac(&iv);
+                    m.update(b"message");
+                    m.finalize(TagLen::L16)
+                };
+                assert_eq!(tag(&k).as_bytes(), tag(&k).as_bytes());
+                assert_ne!(tag(&k).as_bytes(), tag(&other).as_bytes());
+            } else {
+                assert_eq!(r.err(), Some(ConfigError::SuiteNotBuilt(suite)));
+                // Refused before any size check: a wrong-size key gives the same answer.
+                let wrong = secret(
+                    match suite.key_size() {
+                        KeySize::Aes128 => KeySize::Aes256,
+                        KeySize::Aes256 => KeySize::Aes128,
+                    },
+                    1,
+                );
+                assert_eq!(
+                    SuiteKey::check(suite, &wrong, None).err(),
+                    Some(ConfigError::SuiteNotBuilt(suite))
+                );
+            }
+        }
     }
 }

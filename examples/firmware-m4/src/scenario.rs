@@ -64,7 +64,7 @@ pub mod fixture {
 #[cfg(feature = "ccise")]
 pub mod ccise_target {
     use super::{Probe, fixture as fx};
-    use ccise::{AccessError, Config, RegisterMap, SessionKeys, Target};
+    use ccise::{AccessError, Config, RegisterMap, SessionKeys, SessionSecrets, Target};
     use cse_core::crypto::SuiteKey;
     use cse_core::keys::{Salt, SecretKey};
     use cse_core::{CipherSuite, SecurityError};
@@ -121,7 +121,19 @@ pub mod ccise_target {
     ) -> usize {
         let mut regs = Regs([0; 256]);
         let target = p.call("ccise::Target::new", || {
-            keys().and_then(|k| Target::new(config(), k))
+            let to_target = SecretKey::aes128(fx::CCISE_KEY_TO_TARGET);
+            let to_controller = SecretKey::aes128(fx::CCISE_KEY_TO_CONTROLLER);
+            let salt = Salt::new(fx::CCISE_SALT);
+            Target::from_secrets(
+                config(),
+                &SessionSecrets {
+                    suite: CipherSuite::Aes128Cmac,
+                    to_target: &to_target,
+                    to_controller: &to_controller,
+                    mac_keys: None,
+                    salt: &salt,
+                },
+            )
         });
         let Ok(mut target) = target else {
             p.fail("ccise: Target::new");
