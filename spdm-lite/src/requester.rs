@@ -951,6 +951,8 @@ enum Pending {
     /// UpdateAllKeys whose ACK is awaited under the already-installed new response key.
     AllKeysSwitched(u8),
     EndSession,
+    /// A request written by [`RequesterSession::write_spdm_request`].
+    Raw,
 }
 
 /// The requester's side of an established session: one request outstanding at a time.
@@ -1048,6 +1050,54 @@ impl<P: CryptoProvider> RequesterSession<P> {
         self.write(&m, Pending::EndSession, out)
     }
 
+    /// Seals `spdm`, a whole SPDM 1.2 request such as GET_DIGESTS or GET_CERTIFICATE, into a
+    /// record of the session; its response is read with
+    /// [`RequesterSession::handle_spdm_response`]. Requests in the session are not part of
+    /// any transcript.
+    ///
+    /// # Errors
+    /// As [`RequesterSession::write_heartbeat`]; [`Error::Message`] if `spdm` has no SPDM 1.2
+    /// header; [`Error::UnexpectedMessage`] for HEARTBEAT, KEY_UPDATE and END_SESSION, which
+    /// change the session and have their own writers.
+    #[must_use = "the request must be sent"]
+    pub fn write_spdm_request(&mut self, spdm: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+        let h = Header::peek(spdm)?;
+        if h.version != Version::V12 {
+            return Err(InvalidMessage::InvalidField.into());
+        }
+        if matches!(
+            h.code,
+            Code::HEARTBEAT | Code::KEY_UPDATE | Code::END_SESSION
+        ) {
+            return Err(Error::UnexpectedMessage);
+        }
+        struct Raw<'m>(&'m [u8]);
+        impl Encode for Raw<'_> {
+            fn emit(&self, w: &mut crate::codec::Writer<'_>) -> Result<(), crate::EncodeError> {
+                w.put(self.0)
+            }
+        }
+        self.write(&Raw(spdm), Pending::Raw, out)
+    }
+
+    /// Opens the response record to [`RequesterSession::write_spdm_request`] in place and
+    /// returns the SPDM response in it.
+    ///
+    /// # Errors
+    /// [`Error::UnexpectedMessage`] without such an outstanding request; record errors leave
+    /// the session as it was (the request stays outstanding); [`Error::PeerError`] for an
+    /// SPDM ERROR.
+    pub fn handle_spdm_response<'b>(&mut self, rec: &'b mut [u8]) -> Result<&'b [u8], Error> {
+        if !matches!(self.pending, Some(Pending::Raw)) || rec.first() != Some(&MCTP_SECURED) {
+            return Err(Error::UnexpectedMessage);
+        }
+        let provider = &self.provider;
+        let session = self.session.as_mut().ok_or(Error::UnexpectedMessage)?;
+        let m = session.open(provider, rec)?;
+        self.pending = None;
+        check_error(m)
+    }
+
     /// Handles a response record (decrypted in place).
     ///
     /// # Errors
@@ -1056,7 +1106,7 @@ impl<P: CryptoProvider> RequesterSession<P> {
     /// [`Error::UnknownSession`]) leave the session as it was; [`Error::PeerError`].
     pub fn handle_response(&mut self, rec: &mut [u8]) -> Result<SessionEvent, Error> {
         let pending = self.pending.ok_or(Error::UnexpectedMessage)?;
-        if rec.first() != Some(&MCTP_SECURED) {
+        if rec.first() != Some(&MCTP_SECURED) || matches!(pending, Pending::Raw) {
             return Err(Error::UnexpectedMessage);
         }
         // The ACK of UpdateAllKeys comes under the next response key: install it once (a
@@ -1093,6 +1143,7 @@ impl<P: CryptoProvider> RequesterSession<P> {
                 }
                 Ok(SessionEvent::KeyUpdated(op))
             }
+            Pending::Raw => Err(Error::UnexpectedMessage),
             Pending::EndSession => {
                 EndSessionAck::parse(m).map_err(|_| Error::UnexpectedMessage)?;
                 // The session is over: drop (and so zeroize) every secret it held.

@@ -220,6 +220,57 @@ enum State<H> {
     Established(Established<H>),
 }
 
+impl<H> State<H> {
+    /// Whether ALGORITHMS has been sent (the connection is negotiated).
+    fn negotiated(&self) -> bool {
+        !matches!(
+            self,
+            Self::AwaitVersion | Self::AwaitCapabilities(_) | Self::AwaitAlgorithms(_)
+        )
+    }
+}
+
+/// Requests that only make sense inside a session (FINISH and PSK_FINISH travel in the
+/// handshake's records; HEARTBEAT, KEY_UPDATE and END_SESSION in the session's).
+fn is_session_only(code: Code) -> bool {
+    matches!(
+        code,
+        Code::FINISH | Code::PSK_FINISH | Code::HEARTBEAT | Code::KEY_UPDATE | Code::END_SESSION
+    )
+}
+
+/// The checks on the requester's GET_CAPABILITIES (DSP0274 1.2 flag rules and sizes):
+/// - KEY_EX_CAP or PSK_CAP needs ENCRYPT_CAP or MAC_CAP, and ENCRYPT_CAP, MAC_CAP, HBEAT_CAP,
+///   KEY_UPD_CAP and HANDSHAKE_IN_THE_CLEAR_CAP need KEY_EX_CAP or PSK_CAP; PSK_CAP = 11b is
+///   reserved;
+/// - DataTransferSize at least [`MIN_DATA_TRANSFER_SIZE`] and at most MaxSPDMmsgSize, equal to
+///   it without CHUNK_CAP (no chunking without the capability).
+fn validate_requester_caps(c: &Capabilities) -> Result<(), Fault> {
+    let f = c.flags;
+    let psk = f.0 & CapFlags::PSK_MASK;
+    if psk == CapFlags::PSK_MASK {
+        return Err(INVALID);
+    }
+    let session = f.has(CapFlags::KEY_EX) || psk != 0;
+    let protection = f.0 & (CapFlags::ENCRYPT | CapFlags::MAC) != 0;
+    let needs_session = f.0
+        & (CapFlags::ENCRYPT
+            | CapFlags::MAC
+            | CapFlags::HBEAT
+            | CapFlags::KEY_UPD
+            | CapFlags::HANDSHAKE_IN_THE_CLEAR)
+        != 0;
+    if session != protection || (needs_session && !session) {
+        return Err(INVALID);
+    }
+    let dts = c.data_transfer_size;
+    let max = c.max_spdm_msg_size;
+    if dts < MIN_DATA_TRANSFER_SIZE || dts > max || (!f.has(CapFlags::CHUNK) && dts != max) {
+        return Err(INVALID);
+    }
+    Ok(())
+}
+
 /// Where a response goes: plain (`0x05‖SPDM`) or sealed under some keys.
 enum Sink<'s> {
     Plain,
@@ -357,9 +408,11 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         }
     }
 
+    /// The SPDMVersion of responses: 1.0 until a GET_CAPABILITIES has been accepted (the
+    /// version is negotiated only then, so an ERROR before it carries 0x10), then 1.2.
     fn version(&self) -> Version {
         match self.state {
-            State::AwaitVersion => Version::V10,
+            State::AwaitVersion | State::AwaitCapabilities(_) => Version::V10,
             _ => Version::V12,
         }
     }
@@ -384,9 +437,10 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         }
     }
 
-    /// Checks version and code; `None` if the request may go to the state handler.
+    /// Checks version and code; `None` if the request may go to the state handler. Every
+    /// request after VERSION must carry 1.2 (the one version offered).
     fn precheck(&self, h: &Header) -> Option<Fault> {
-        self.precheck_for(h, self.version())
+        self.precheck_for(h, Version::V12)
     }
 
     fn precheck_for(&self, h: &Header, version: Version) -> Option<Fault> {
@@ -525,10 +579,20 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             (State::AwaitFinish(hs), Code::FINISH) if hs.in_clear => {
                 self.on_finish(hs, req, out, true)
             }
+            // A session-only request in the clear once a session could exist: the requester
+            // has to send it inside one (SessionRequired, as libspdm answers). Before
+            // ALGORITHMS it is simply out of order.
+            (state, code) if is_session_only(code) && state.negotiated() => {
+                (state, Err(fault(ErrorCode::SESSION_REQUIRED).into()))
+            }
             (state, _) => (state, Err(UNEXPECTED.into())),
         }
     }
 
+    /// GET_CAPABILITIES: check (parse and validate the requester's flags and sizes), verify
+    /// (the response is built and both messages fit the VCA buffer), then commit (append to
+    /// VCA, record the requester's capabilities). A refused request changes nothing, so a
+    /// corrected GET_CAPABILITIES can follow.
     fn on_capabilities(
         &mut self,
         vca: &mut Vca,
@@ -536,12 +600,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         out: &mut [u8],
     ) -> Result<usize, Fail> {
         let c = GetCapabilities::parse(req)?.0;
-        if c.data_transfer_size < MIN_DATA_TRANSFER_SIZE
-            || c.max_spdm_msg_size < c.data_transfer_size
-        {
-            return Err(INVALID.into());
-        }
-        vca.push(req)?;
+        validate_requester_caps(&c)?;
         let n = CapabilitiesRsp(Capabilities {
             version: Version::V12,
             param1: 0,
@@ -552,12 +611,12 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         })
         .encode(body(out, 1).local()?)
         .local()?;
-        // Roll back if the response does not fit the VCA buffer.
-        let before = vca.len;
-        if let Err(f) = vca.push(out.get(1..1 + n).unwrap_or(&[])) {
-            vca.len = before.saturating_sub(req.len());
-            return Err(f.into());
+        let rsp = out.get(1..1 + n).ok_or(INVALID)?;
+        if vca.len + req.len() + rsp.len() > VCA_BUFFER_LEN {
+            return Err(INVALID.into());
         }
+        vca.push(req)?;
+        vca.push(rsp)?;
         vca.req_caps = c.flags;
         vca.req_dts = c.data_transfer_size;
         out[0] = MCTP_SPDM;
@@ -615,12 +674,8 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         Ok((1 + n, conn))
     }
 
-    fn on_digests(
-        &mut self,
-        conn: &mut Conn<P::Hash>,
-        req: &[u8],
-        out: &mut [u8],
-    ) -> Result<usize, Fail> {
+    /// Writes DIGESTS for a GET_DIGESTS into `dst` (no transcript: the caller decides).
+    fn digests_rsp(&self, req: &[u8], dst: &mut [u8]) -> Result<usize, Fail> {
         crate::msgs::digests::GetDigests::parse(req)?;
         let n = DigestsRsp {
             version: Version::V12,
@@ -628,20 +683,13 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             slot_mask: 1,
             digests: self.chain_hash.as_bytes(),
         }
-        .encode(body(out, 1).local()?)
+        .encode(dst)
         .local()?;
-        conn.m1.update(req);
-        conn.m1.update(out.get(1..1 + n).unwrap_or(&[]));
-        out[0] = MCTP_SPDM;
-        Ok(1 + n)
+        Ok(n)
     }
 
-    fn on_certificate(
-        &mut self,
-        conn: &mut Conn<P::Hash>,
-        req: &[u8],
-        out: &mut [u8],
-    ) -> Result<usize, Fail> {
+    /// Writes CERTIFICATE for a GET_CERTIFICATE into `dst` (no transcript).
+    fn certificate_rsp(&self, req_dts: u32, req: &[u8], dst: &mut [u8]) -> Result<usize, Fail> {
         let gc = GetCertificate::parse(req)?;
         let chain = self.config.cert_chain;
         let offset = usize::from(gc.offset);
@@ -650,7 +698,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         }
         // Portion: what was asked, what is left, and what fits the smaller DataTransferSize
         // (8 bytes of CERTIFICATE header).
-        let dts = self.config.data_transfer_size.min(conn.req_dts) as usize;
+        let dts = self.config.data_transfer_size.min(req_dts) as usize;
         let max = dts.saturating_sub(8);
         let left = chain.len() - offset;
         let portion_len = usize::from(gc.length).min(left).min(max);
@@ -666,8 +714,33 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             portion,
             remainder,
         }
-        .encode(body(out, 1).local()?)
+        .encode(dst)
         .local()?;
+        Ok(n)
+    }
+
+    /// GET_DIGESTS in the clear: the pair joins the M1 transcript (message B).
+    fn on_digests(
+        &mut self,
+        conn: &mut Conn<P::Hash>,
+        req: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Fail> {
+        let n = self.digests_rsp(req, body(out, 1).local()?)?;
+        conn.m1.update(req);
+        conn.m1.update(out.get(1..1 + n).unwrap_or(&[]));
+        out[0] = MCTP_SPDM;
+        Ok(1 + n)
+    }
+
+    /// GET_CERTIFICATE in the clear: the pair joins the M1 transcript (message B).
+    fn on_certificate(
+        &mut self,
+        conn: &mut Conn<P::Hash>,
+        req: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Fail> {
+        let n = self.certificate_rsp(conn.req_dts, req, body(out, 1).local()?)?;
         conn.m1.update(req);
         conn.m1.update(out.get(1..1 + n).unwrap_or(&[]));
         out[0] = MCTP_SPDM;
@@ -1337,6 +1410,28 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                     Ok(n) => (State::Negotiated(est.conn), Ok(n)),
                     Err(e) => (State::Established(est), Err(e)),
                 }
+            }
+            // GET_DIGESTS and GET_CERTIFICATE inside the session (as libspdm allows): served
+            // under the session keys and, as in libspdm, not part of any transcript (message
+            // B only collects the pairs sent in the clear).
+            Code::GET_DIGESTS | Code::GET_CERTIFICATE => {
+                let built = body(out, record::SPDM_OFFSET)
+                    .map_err(Fail::Local)
+                    .and_then(|dst| {
+                        if h.code == Code::GET_DIGESTS {
+                            self.digests_rsp(req, dst)
+                        } else {
+                            self.certificate_rsp(est.conn.req_dts, req, dst)
+                        }
+                    });
+                let r = match built {
+                    Ok(n) => est.session.seal_in_place(&self.provider, out, n),
+                    Err(Fail::Fault(f)) => {
+                        self.write_error(f, Version::V12, Sink::Session(&mut est.session), out)
+                    }
+                    Err(Fail::Local(e)) => Err(e),
+                };
+                (State::Established(est), r)
             }
             _ => {
                 let r = self.write_error(
