@@ -1080,6 +1080,48 @@ impl<P: CryptoProvider> RequesterSession<P> {
         self.write(&Raw(spdm), Pending::Raw, out)
     }
 
+    /// Seals an application message of MCTP type `mctp_type` (`msg` is what follows the
+    /// type byte, e.g. a PLDM message for type 0x01) into a record of the session; its
+    /// response is read with [`RequesterSession::handle_app_response`] (or, if the responder
+    /// answers with SPDM, [`RequesterSession::handle_spdm_response`]).
+    ///
+    /// # Errors
+    /// As [`RequesterSession::write_heartbeat`]; [`Error::UnexpectedMessage`] for type 0x05
+    /// (SPDM goes through [`RequesterSession::write_spdm_request`]).
+    #[must_use = "the request must be sent"]
+    pub fn write_app_message(
+        &mut self,
+        mctp_type: u8,
+        msg: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        if mctp_type == MCTP_SPDM || self.pending.is_some() {
+            return Err(Error::UnexpectedMessage);
+        }
+        let provider = &self.provider;
+        let session = self.session.as_mut().ok_or(Error::UnexpectedMessage)?;
+        let n = session.seal_app(provider, mctp_type, msg, out)?;
+        self.pending = Some(Pending::Raw);
+        Ok(n)
+    }
+
+    /// Opens the response record to [`RequesterSession::write_app_message`] (or
+    /// [`RequesterSession::write_spdm_request`]) in place and returns its MCTP type and the
+    /// message after it, without interpreting it.
+    ///
+    /// # Errors
+    /// As [`RequesterSession::handle_spdm_response`], except that no ERROR is recognised.
+    pub fn handle_app_response<'b>(&mut self, rec: &'b mut [u8]) -> Result<(u8, &'b [u8]), Error> {
+        if !matches!(self.pending, Some(Pending::Raw)) || rec.first() != Some(&MCTP_SECURED) {
+            return Err(Error::UnexpectedMessage);
+        }
+        let provider = &self.provider;
+        let session = self.session.as_mut().ok_or(Error::UnexpectedMessage)?;
+        let m = session.open_app(provider, rec)?;
+        self.pending = None;
+        Ok(m)
+    }
+
     /// Opens the response record to [`RequesterSession::write_spdm_request`] in place and
     /// returns the SPDM response in it.
     ///

@@ -6,7 +6,16 @@
 //! UnexpectedRequest, UnsupportedRequest, InvalidRequest, DecryptError) and keeps running. A
 //! record that does not authenticate, or names another session, gets no answer at all (an
 //! attacker must not be able to make the responder talk): [`Responder::handle`] returns the
-//! error and the state does not move.
+//! error and the state does not move. An authentic record whose application message is not
+//! SPDM (another MCTP type, such as PLDM) is answered, inside the same session, with ERROR
+//! UnsupportedRequest: this responder serves no application protocol, and the peer must not
+//! be left waiting.
+//!
+//! Requests are checked, then the state change is computed, then committed: a refused request
+//! (an invalid GET_CAPABILITIES, a session-only request in the clear, answered
+//! SessionRequired) leaves the connection where it was. ERRORs carry SPDMVersion 0x10 until a
+//! GET_CAPABILITIES has been accepted, 0x12 after. GET_DIGESTS and GET_CERTIFICATE are also
+//! served inside an established session (outside any transcript).
 //!
 //! The responder uses no allocator. Its certificate chain is the caller's `&[u8]` in SPDM chain
 //! format (see [`crate::cert`]), served in portions; transcripts are running hashes.
@@ -118,6 +127,10 @@ const fn fault(code: ErrorCode) -> Fault {
 
 const INVALID: Fault = fault(ErrorCode::INVALID_REQUEST);
 const UNEXPECTED: Fault = fault(ErrorCode::UNEXPECTED_REQUEST);
+/// The answer to an authentic record carrying an application message of an MCTP type other
+/// than SPDM (this responder serves no application protocol): an SPDM ERROR
+/// UnsupportedRequest in the same session, so the peer is not left waiting.
+const UNSUPPORTED_APP: Fault = fault(ErrorCode::UNSUPPORTED_REQUEST);
 
 impl From<InvalidMessage> for Fault {
     fn from(_: InvalidMessage) -> Self {
@@ -387,11 +400,12 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     /// place) and writes the MCTP message to send back into `out`; returns its length.
     ///
     /// Every bad request is answered with an SPDM ERROR (plain, or inside the session when
-    /// the request came inside it) and the responder keeps running.
+    /// the request came inside it) and the responder keeps running; so is an authentic record
+    /// carrying a non-SPDM application message (UnsupportedRequest, inside the session).
     ///
     /// # Errors
     /// Nothing is to be sent when this fails: [`Error::Message`] for an empty message or an
-    /// unknown MCTP type; for a record, [`Error::UnknownSession`], [`Error::BadSequence`],
+    /// unknown outer MCTP type (neither 0x05 nor 0x06); for a record, [`Error::UnknownSession`], [`Error::BadSequence`],
     /// [`Error::Authentication`] or [`Error::UnexpectedMessage`] (a record while no session
     /// keys exist), with the state unchanged; [`Error::Encode`] if `out` is too small;
     /// [`Error::Crypto`] if the provider or the random source fails.
@@ -1203,8 +1217,17 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 if sid != hs.session_id {
                     return (State::AwaitFinish(hs), Err(Error::UnknownSession));
                 }
-                let req = match record::open(&self.provider, sid, &mut hs.req_keys, rec) {
-                    Ok(r) => r,
+                let req = match record::open_app(&self.provider, sid, &mut hs.req_keys, rec) {
+                    Ok((MCTP_SPDM, r)) => r,
+                    Ok(_) => {
+                        let r = self.write_error(
+                            UNSUPPORTED_APP,
+                            Version::V12,
+                            Sink::Keys(sid, &mut hs.rsp_keys),
+                            out,
+                        );
+                        return (State::AwaitFinish(hs), r);
+                    }
                     Err(e) => return (State::AwaitFinish(hs), Err(e)),
                 };
                 let h = match Header::peek(req) {
@@ -1238,8 +1261,17 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 if sid != hs.session_id {
                     return (State::AwaitPskFinish(hs), Err(Error::UnknownSession));
                 }
-                let req = match record::open(&self.provider, sid, &mut hs.req_keys, rec) {
-                    Ok(r) => r,
+                let req = match record::open_app(&self.provider, sid, &mut hs.req_keys, rec) {
+                    Ok((MCTP_SPDM, r)) => r,
+                    Ok(_) => {
+                        let r = self.write_error(
+                            UNSUPPORTED_APP,
+                            Version::V12,
+                            Sink::Keys(sid, &mut hs.rsp_keys),
+                            out,
+                        );
+                        return (State::AwaitPskFinish(hs), r);
+                    }
                     Err(e) => return (State::AwaitPskFinish(hs), Err(e)),
                 };
                 let f = match Header::peek(req) {
@@ -1265,8 +1297,17 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 if sid != est.session.id() {
                     return (State::Established(est), Err(Error::UnknownSession));
                 }
-                let req = match est.session.open(&self.provider, rec) {
-                    Ok(r) => r,
+                let req = match est.session.open_app(&self.provider, rec) {
+                    Ok((MCTP_SPDM, r)) => r,
+                    Ok(_) => {
+                        let r = self.write_error(
+                            UNSUPPORTED_APP,
+                            Version::V12,
+                            Sink::Session(&mut est.session),
+                            out,
+                        );
+                        return (State::Established(est), r);
+                    }
                     Err(e) => return (State::Established(est), Err(e)),
                 };
                 let (st, r) = self.on_session_request(est, req, out);

@@ -156,6 +156,28 @@ impl Session {
         record::open(provider, id, self.recv_keys(), rec)
     }
 
+    /// Seals an application message of MCTP type `mctp_type` into `out`.
+    pub(crate) fn seal_app<P: CryptoProvider>(
+        &mut self,
+        provider: &P,
+        mctp_type: u8,
+        msg: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let id = self.id;
+        record::seal_app(provider, id, self.send_keys(), mctp_type, msg, &[], out)
+    }
+
+    /// Opens a received record in place; returns the inner MCTP type and message.
+    pub(crate) fn open_app<'b, P: CryptoProvider>(
+        &mut self,
+        provider: &P,
+        rec: &'b mut [u8],
+    ) -> Result<(u8, &'b [u8]), Error> {
+        let id = self.id;
+        record::open_app(provider, id, self.recv_keys(), rec)
+    }
+
     /// Replaces the secret and keys of `dir` by the next ones (`"traffic upd"`), seq 0.
     pub(crate) fn update<P: CryptoProvider>(
         &mut self,

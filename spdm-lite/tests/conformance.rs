@@ -461,3 +461,46 @@ fn raw_session_requests_are_kept_apart_from_the_typed_ones() {
         Ok(SessionEvent::HeartbeatAck)
     );
 }
+
+#[test]
+fn an_application_message_of_an_unknown_mctp_type_gets_an_error_record() {
+    for set in [AlgorithmSet::SET_A, AlgorithmSet::SET_B] {
+        let f = fixture(set);
+        let verifier = X509Verifier::new(RustCrypto, &f.root);
+        let (mut rrng, mut qrng) = (TestRng(51), TestRng(53));
+        let mut chain_buf = vec![0u8; 4096];
+        let sets = [set];
+        let (mut rsp, mut s) =
+            established(&f, &mut rrng, &mut qrng, &verifier, &mut chain_buf, &sets);
+        let mut a = [0u8; BUF];
+        let mut b = [0u8; BUF];
+        // A PLDM GetTID (MCTP type 0x01) inside the session, as spdm-emu's requester sends.
+        let n = s
+            .write_app_message(0x01, &[0x80, 0x02, 0x02], &mut a)
+            .unwrap();
+        let m = rsp.handle(&mut a[..n], &mut b).unwrap();
+        // Answered inside the session: SPDM ERROR UnsupportedRequest.
+        let (ty, msg) = s.handle_app_response(&mut b[..m]).unwrap();
+        assert_eq!((ty, msg), (0x05, &[0x12, 0x7F, 0x07, 0x00][..]));
+        // Both sequence numbers moved by one, and the session goes on.
+        assert_eq!(rsp.session().unwrap().sequence_numbers(), (1, 1));
+        let n = s.write_heartbeat(&mut a).unwrap();
+        let m = rsp.handle(&mut a[..n], &mut b).unwrap();
+        assert_eq!(
+            s.handle_response(&mut b[..m]),
+            Ok(SessionEvent::HeartbeatAck)
+        );
+        // SPDM goes through its own writer.
+        assert_eq!(
+            s.write_app_message(0x05, &[0x12, 0xE8, 0, 0], &mut a),
+            Err(Error::UnexpectedMessage)
+        );
+        // A forged record of that type still gets no answer and changes nothing.
+        let n = s
+            .write_app_message(0x01, &[0x80, 0x02, 0x02], &mut a)
+            .unwrap();
+        a[n - 1] ^= 1;
+        assert_eq!(rsp.handle(&mut a[..n], &mut b), Err(Error::Authentication));
+        assert_eq!(rsp.session().unwrap().sequence_numbers(), (2, 2));
+    }
+}
