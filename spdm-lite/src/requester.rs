@@ -143,6 +143,7 @@ struct Handshake<H> {
     secrets: HandshakeSecrets,
     req_keys: DirectionKeys,
     rsp_keys: DirectionKeys,
+    heartbeat_period: u8,
 }
 
 enum St<H, D> {
@@ -285,6 +286,8 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 session: Some(session),
                 pending: None,
                 tag: 0,
+                now_ms: 0,
+                last_request_ms: None,
             }),
             _ => Err(Error::UnexpectedMessage),
         }
@@ -816,6 +819,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     secrets,
                     req_keys,
                     rsp_keys,
+                    heartbeat_period: ker.heartbeat_period,
                 }))
             }
             St::AwaitFinish(mut hs) => {
@@ -866,6 +870,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     secrets,
                     req_keys,
                     rsp_keys,
+                    heartbeat_period: pr.heartbeat_period,
                 };
                 if with_context {
                     Ok(St::SendPskFinish(hs))
@@ -919,7 +924,8 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
             Version::V12,
             set,
             data,
-        )?;
+        )?
+        .with_heartbeat_period(hs.heartbeat_period);
         Ok(St::Established(s))
     }
 }
@@ -967,9 +973,37 @@ pub struct RequesterSession<P: CryptoProvider> {
     session: Option<Session>,
     pending: Option<Pending>,
     tag: u8,
+    /// The caller's clock (milliseconds, monotonic), as last given to `set_time`.
+    now_ms: u64,
+    /// When the last request was written (`None` before the clock was first set).
+    last_request_ms: Option<u64>,
 }
 
 impl<P: CryptoProvider> RequesterSession<P> {
+    /// Tells the session the time (milliseconds of a monotonic clock; sans-IO, so the caller
+    /// owns the clock). The first call starts the heartbeat period.
+    pub fn set_time(&mut self, now_ms: u64) {
+        self.now_ms = now_ms;
+        self.last_request_ms.get_or_insert(now_ms);
+    }
+
+    /// HeartbeatPeriod of the session in seconds (0: none), or 0 once it ended.
+    pub fn heartbeat_period(&self) -> u8 {
+        self.session.as_ref().map_or(0, Session::heartbeat_period)
+    }
+
+    /// Whether a HEARTBEAT should be sent now: the responder set a HeartbeatPeriod, no
+    /// request is outstanding, and half the period has passed since the last request (the
+    /// other half is margin before the responder's limit of twice the period).
+    pub fn heartbeat_due(&self) -> bool {
+        let period_ms = u64::from(self.heartbeat_period()) * 1000;
+        period_ms != 0
+            && self.pending.is_none()
+            && self
+                .last_request_ms
+                .is_some_and(|last| self.now_ms.saturating_sub(last) >= period_ms / 2)
+    }
+
     /// The session (id, algorithms, export master secret), or `None` after END_SESSION_ACK.
     pub fn session(&self) -> Option<&Session> {
         self.session.as_ref()
@@ -995,6 +1029,7 @@ impl<P: CryptoProvider> RequesterSession<P> {
             .ok_or(Error::UnexpectedMessage)?
             .seal_in_place(provider, out, n)?;
         self.pending = Some(p);
+        self.last_request_ms = Some(self.now_ms);
         Ok(len)
     }
 
@@ -1102,6 +1137,7 @@ impl<P: CryptoProvider> RequesterSession<P> {
         let session = self.session.as_mut().ok_or(Error::UnexpectedMessage)?;
         let n = session.seal_app(provider, mctp_type, msg, out)?;
         self.pending = Some(Pending::Raw);
+        self.last_request_ms = Some(self.now_ms);
         Ok(n)
     }
 

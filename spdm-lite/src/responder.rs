@@ -215,12 +215,15 @@ struct Handshake<H> {
     req_keys: DirectionKeys,
     rsp_keys: DirectionKeys,
     in_clear: bool,
+    heartbeat_period: u8,
 }
 
 /// An established session plus the connection it runs on.
 struct Established<H> {
     conn: Conn<H>,
     session: Session,
+    /// When the last authentic record of the session arrived (the caller's clock, ms).
+    last_ms: u64,
 }
 
 enum State<H> {
@@ -329,6 +332,10 @@ pub struct Responder<'a, P: CryptoProvider, S: Signer> {
     config: ResponderConfig<'a>,
     chain_hash: Digest,
     state: State<P::Hash>,
+    /// HeartbeatPeriod offered to requesters with HBEAT_CAP (seconds, 0 = none).
+    heartbeat_period: u8,
+    /// The caller's clock (ms), as last given to [`Responder::tick`].
+    now_ms: u64,
 }
 
 impl<P: CryptoProvider, S: Signer> core::fmt::Debug for Responder<'_, P, S> {
@@ -372,7 +379,49 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             config,
             chain_hash,
             state: State::AwaitVersion,
+            heartbeat_period: 0,
+            now_ms: 0,
         })
+    }
+
+    /// Sets the HeartbeatPeriod (seconds; 0, the default, turns heartbeats off) that
+    /// KEY_EXCHANGE_RSP and PSK_EXCHANGE_RSP offer to a requester with HBEAT_CAP. Sessions
+    /// already open keep theirs.
+    pub fn set_heartbeat_period(&mut self, seconds: u8) {
+        self.heartbeat_period = seconds;
+    }
+
+    /// Tells the responder the time (milliseconds of a monotonic clock; sans-IO, so the caller
+    /// owns the clock) and enforces the heartbeat: a session with a HeartbeatPeriod whose last
+    /// authentic record is more than twice the period old ends here, its keys dropped (the
+    /// connection stays negotiated). Call it before [`Responder::handle`] and periodically.
+    /// Returns `true` if this call ended the session.
+    pub fn tick(&mut self, now_ms: u64) -> bool {
+        self.now_ms = now_ms;
+        let expired = match &self.state {
+            State::Established(e) => {
+                let window = u64::from(e.session.heartbeat_period()) * 2000;
+                window != 0 && now_ms.saturating_sub(e.last_ms) > window
+            }
+            _ => false,
+        };
+        if expired {
+            let state = core::mem::replace(&mut self.state, State::AwaitVersion);
+            if let State::Established(e) = state {
+                // `e.session` (secrets, keys, export master secret) drops and zeroizes here.
+                self.state = State::Negotiated(e.conn);
+            }
+        }
+        expired
+    }
+
+    /// The HeartbeatPeriod to offer a requester with these capabilities.
+    fn offered_heartbeat(&self, req_caps: CapFlags) -> u8 {
+        if req_caps.has(CapFlags::HBEAT) {
+            self.heartbeat_period
+        } else {
+            0
+        }
     }
 
     /// The established session, if there is one.
@@ -875,9 +924,10 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             0
         };
         let zeros = [0u8; MAX_SIGNATURE_LEN];
+        let heartbeat_period = self.offered_heartbeat(conn.req_caps);
         let ker = KeyExchangeRsp {
             version: Version::V12,
-            heartbeat_period: 0,
+            heartbeat_period,
             rsp_session_id: (session_id >> 16) as u16,
             mut_auth_requested: 0,
             req_slot_id_param: 0,
@@ -937,6 +987,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 req_keys,
                 rsp_keys,
                 in_clear,
+                heartbeat_period,
             },
         ))
     }
@@ -973,9 +1024,10 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             0
         };
         let zeros = [0u8; crate::crypto::MAX_HASH_LEN];
+        let heartbeat_period = self.offered_heartbeat(conn.req_caps);
         let pr = PskExchangeRsp {
             version: Version::V12,
-            heartbeat_period: 0,
+            heartbeat_period,
             rsp_session_id: (session_id >> 16) as u16,
             meas_summary_hash: &[],
             responder_context: &ctx[..ctx_len],
@@ -1017,17 +1069,22 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                     req_keys,
                     rsp_keys,
                     in_clear: false,
+                    heartbeat_period,
                 }),
             ))
         } else {
             // PSK without context: no PSK_FINISH, TH2 = TH over the full PSK_EXCHANGE_RSP.
             let th2 = th.finish();
-            let session = self.establish(&ks, secrets, &th2, session_id).local()?;
+            let session = self
+                .establish(&ks, secrets, &th2, session_id)
+                .local()?
+                .with_heartbeat_period(heartbeat_period);
             Ok((
                 1 + n,
                 State::Established(Established {
                     conn: conn.clone(),
                     session,
+                    last_ms: self.now_ms,
                 }),
             ))
         }
@@ -1127,10 +1184,18 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             conn,
             secrets,
             session_id,
+            heartbeat_period,
             ..
         } = hs;
         match self.establish(&ks, secrets, &th2, session_id) {
-            Ok(session) => (State::Established(Established { conn, session }), Ok(sent)),
+            Ok(session) => (
+                State::Established(Established {
+                    conn,
+                    session: session.with_heartbeat_period(heartbeat_period),
+                    last_ms: self.now_ms,
+                }),
+                Ok(sent),
+            ),
             Err(e) => (State::Negotiated(conn), Err(Fail::Local(e))),
         }
     }
@@ -1189,10 +1254,18 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             conn,
             secrets,
             session_id,
+            heartbeat_period,
             ..
         } = hs;
         match self.establish(&ks, secrets, &th2, session_id) {
-            Ok(session) => (State::Established(Established { conn, session }), Ok(sent)),
+            Ok(session) => (
+                State::Established(Established {
+                    conn,
+                    session: session.with_heartbeat_period(heartbeat_period),
+                    last_ms: self.now_ms,
+                }),
+                Ok(sent),
+            ),
             Err(e) => (State::Negotiated(conn), Err(Fail::Local(e))),
         }
     }
@@ -1300,6 +1373,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 let req = match est.session.open_app(&self.provider, rec) {
                     Ok((MCTP_SPDM, r)) => r,
                     Ok(_) => {
+                        est.last_ms = self.now_ms;
                         let r = self.write_error(
                             UNSUPPORTED_APP,
                             Version::V12,
@@ -1310,6 +1384,8 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                     }
                     Err(e) => return (State::Established(est), Err(e)),
                 };
+                // Authentic: the heartbeat window restarts.
+                est.last_ms = self.now_ms;
                 let (st, r) = self.on_session_request(est, req, out);
                 (st, r)
             }

@@ -504,3 +504,81 @@ fn an_application_message_of_an_unknown_mctp_type_gets_an_error_record() {
         assert_eq!(rsp.session().unwrap().sequence_numbers(), (2, 2));
     }
 }
+
+#[test]
+fn heartbeat_period_is_offered_kept_by_the_requester_and_enforced_by_the_responder() {
+    for set in [AlgorithmSet::SET_A, AlgorithmSet::SET_B] {
+        let f = fixture(set);
+        let verifier = X509Verifier::new(RustCrypto, &f.root);
+        let (mut rrng, mut qrng) = (TestRng(61), TestRng(67));
+        let mut chain_buf = vec![0u8; 4096];
+        let sets = [set];
+        let mut rsp = responder(&f, &mut rrng, set);
+        rsp.set_heartbeat_period(2);
+        rsp.tick(10_000);
+        let mut req = requester(&mut qrng, &verifier, &mut chain_buf, &sets);
+        drive(&mut req, &mut rsp);
+        let mut s = req.into_session().unwrap();
+        assert_eq!(rsp.session().unwrap().heartbeat_period(), 2);
+        assert_eq!(s.heartbeat_period(), 2);
+        // Requester: due after half the period without a request.
+        s.set_time(10_000);
+        assert!(!s.heartbeat_due());
+        s.set_time(10_999);
+        assert!(!s.heartbeat_due());
+        s.set_time(11_000);
+        assert!(s.heartbeat_due());
+        let mut a = [0u8; BUF];
+        let mut b = [0u8; BUF];
+        let n = s.write_heartbeat(&mut a).unwrap();
+        assert!(
+            !s.heartbeat_due(),
+            "not due while the HEARTBEAT is outstanding"
+        );
+        // Responder: the record at 11 s restarts its window (2 x 2 s).
+        assert!(!rsp.tick(11_000));
+        let m = rsp.handle(&mut a[..n], &mut b).unwrap();
+        assert_eq!(
+            s.handle_response(&mut b[..m]),
+            Ok(SessionEvent::HeartbeatAck)
+        );
+        assert!(!s.heartbeat_due());
+        // 15 s is exactly 2 x 2 s after the HEARTBEAT: still alive (a window counted from
+        // establishment at 10 s would have closed at 14 s).
+        assert!(!rsp.tick(15_000));
+        assert!(rsp.session().is_some());
+        // Past it: the session ends and its keys go; the connection stays negotiated.
+        assert!(rsp.tick(15_001));
+        assert!(rsp.session().is_none());
+        assert_eq!(rsp.state_name(), "Negotiated");
+        assert!(!rsp.tick(20_000));
+        // The late requester's records get no answer (no session keys any more).
+        s.set_time(15_002);
+        assert!(s.heartbeat_due());
+        let n = s.write_heartbeat(&mut a).unwrap();
+        assert_eq!(
+            rsp.handle(&mut a[..n], &mut b),
+            Err(Error::UnexpectedMessage)
+        );
+        // A plain request still works on the negotiated connection.
+        assert_eq!(plain(&mut rsp, &[0x12, 0x81, 0, 0])[1..3], [0x12, 0x01]);
+    }
+}
+
+#[test]
+fn without_a_heartbeat_period_the_session_never_times_out() {
+    let set = AlgorithmSet::SET_A;
+    let f = fixture(set);
+    let verifier = X509Verifier::new(RustCrypto, &f.root);
+    let (mut rrng, mut qrng) = (TestRng(71), TestRng(73));
+    let mut chain_buf = vec![0u8; 4096];
+    let sets = [set];
+    let (mut rsp, mut s) = established(&f, &mut rrng, &mut qrng, &verifier, &mut chain_buf, &sets);
+    assert_eq!(s.heartbeat_period(), 0);
+    s.set_time(0);
+    s.set_time(u64::MAX);
+    assert!(!s.heartbeat_due());
+    assert!(!rsp.tick(0));
+    assert!(!rsp.tick(u64::MAX));
+    assert!(rsp.session().is_some());
+}
