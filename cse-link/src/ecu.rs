@@ -411,6 +411,20 @@ impl<'a> Ecu<'a> {
         Ok(self.session()?.write_end_session(out)?)
     }
 
+    /// Gives the ECU the time (milliseconds of a monotonic clock) for the session's heartbeat;
+    /// without a session it does nothing.
+    pub fn set_time(&mut self, now_ms: u64) {
+        if let Peer::Session(s) = &mut self.peer {
+            s.set_time(now_ms);
+        }
+    }
+
+    /// Whether a HEARTBEAT is due (the sensor set a HeartbeatPeriod and half of it passed
+    /// without a request; see [`spdm_lite::requester::RequesterSession::heartbeat_due`]).
+    pub fn heartbeat_due(&self) -> bool {
+        matches!(&self.peer, Peer::Session(s) if s.heartbeat_due())
+    }
+
     /// Writes an SPDM HEARTBEAT request.
     ///
     /// # Errors

@@ -185,6 +185,24 @@ impl<'a> Sensor<'a> {
         Ok(r?)
     }
 
+    /// Sets the SPDM HeartbeatPeriod (seconds; 0, the default, turns it off) offered to the
+    /// ECU in the next session's KEY_EXCHANGE_RSP.
+    pub fn set_heartbeat_period(&mut self, seconds: u8) {
+        self.responder.set_heartbeat_period(seconds);
+    }
+
+    /// Gives the sensor the time (milliseconds of a monotonic clock). When the ECU let more
+    /// than twice the HeartbeatPeriod pass without a secured request, the SPDM session ends
+    /// and the stream and CCISE keys are dropped at once, as after END_SESSION. Call it before
+    /// [`Sensor::handle_spdm`] and periodically. Returns `true` if this call ended the session.
+    pub fn tick(&mut self, now_ms: u64) -> bool {
+        let ended = self.responder.tick(now_ms);
+        if ended {
+            self.drop_keys();
+        }
+        ended
+    }
+
     /// Drops (and so zeroizes) every stream and CCISE key and the stream configuration the
     /// session wrote: the session they belong to is over.
     fn drop_keys(&mut self) {

@@ -318,3 +318,44 @@ fn several_key_updates_without_a_frame_between_keep_the_link_working() {
         streams(&mut sensor, &mut ecu, n);
     }
 }
+
+#[test]
+fn a_missed_heartbeat_ends_the_session_and_the_sensor_drops_its_keys() {
+    let protocol = Protocol::Sep;
+    let id = identity();
+    let mut srng = OsRandom;
+    let mut parts = EcuParts::new();
+    let mut sensor = Sensor::new(&id, &mut srng, protocol, cse_link::demo::default_vc()).unwrap();
+    sensor.set_heartbeat_period(1);
+    assert!(!sensor.tick(0));
+    let mut ecu = parts.ecu(protocol);
+    cse_link::handshake(&mut ecu, &mut sensor).unwrap();
+    cse_link::configure(&mut ecu, &mut sensor, &encrypted(protocol)).unwrap();
+    ecu.set_time(0);
+    assert!(!ecu.heartbeat_due());
+    // Half a period later the ECU sends its HEARTBEAT; the sensor's window restarts.
+    ecu.set_time(500);
+    assert!(ecu.heartbeat_due());
+    let mut out = vec![0u8; 4096];
+    let mut back = vec![0u8; 4096];
+    let n = ecu.write_heartbeat(&mut out).unwrap();
+    assert!(!sensor.tick(500));
+    let m = sensor.handle_spdm(&mut out[..n], &mut back).unwrap();
+    ecu.handle_session_response(&mut back[..m]).unwrap();
+    assert!(!ecu.heartbeat_due());
+    streams(&mut sensor, &mut ecu, 1);
+    // Twice the period after the HEARTBEAT: still within the window.
+    assert!(!sensor.tick(2500));
+    assert!(sensor.holds_keys());
+    // The ECU went silent: one millisecond later the session ends and every key goes.
+    assert!(sensor.tick(2501));
+    assert!(!sensor.holds_keys());
+    assert!(matches!(
+        refuses_to_protect(&mut sensor, 2),
+        LinkError::NotAuthenticated
+    ));
+    // The late HEARTBEAT gets no answer.
+    ecu.set_time(2502);
+    let n = ecu.write_heartbeat(&mut out).unwrap();
+    assert!(sensor.handle_spdm(&mut out[..n], &mut back).is_err());
+}

@@ -6,7 +6,10 @@
 //!
 //! ```text
 //! cargo run -p spdm-lite --features std --example spdm-requester -- [--set a|b] [--port N]
-//!     [--root FILE] [--psk HEX [--psk-hint TEXT]] [--in-clear] [--no-challenge] [--version 1.2]
+//!     [--root FILE] [--psk HEX [--psk-hint-hex HEX | --psk-hint TEXT]] [--in-clear]
+//!     [--no-challenge] [--version 1.2]
+//!
+//! Keys and certificates may be DER or PEM; `--help` prints the options.
 //! ```
 
 mod common;
@@ -84,7 +87,7 @@ fn run() -> Result<(), String> {
         .root
         .clone()
         .unwrap_or_else(|| test_pki(set, "root.cert.der"));
-    let root = read_file(&root_path)?;
+    let root = certs_der(&read_file(&root_path)?)?;
     let verifier = X509Verifier::new(RustCrypto, &root);
     let mut chain_buf = vec![0u8; 0x1_0000];
     let auth = match &o.psk {

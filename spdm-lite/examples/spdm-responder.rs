@@ -5,8 +5,13 @@
 //!
 //! ```text
 //! cargo run -p spdm-lite --features std --example spdm-responder -- [--set a|b] [--port N]
-//!     [--chain FILE] [--key FILE] [--root FILE] [--psk HEX [--psk-hint TEXT] [--no-psk-finish]]
-//!     [--in-clear] [--version 1.2]
+//!     [--chain FILE] [--key FILE] [--root FILE]
+//!     [--psk HEX [--psk-hint-hex HEX | --psk-hint TEXT] [--no-psk-finish]] [--in-clear]
+//!     [--version 1.2]
+//!
+//! Keys and certificates may be DER or PEM; `--help` prints the options. A message of an MCTP
+//! type other than SPDM (0x05) or secured (0x06) closes the connection; an authentic record
+//! carrying a non-SPDM application message is answered with an ERROR record by the responder.
 //! ```
 
 mod common;
@@ -48,7 +53,7 @@ fn run() -> Result<(), String> {
         .clone()
         .unwrap_or_else(|| test_pki(set, "leaf.key.der"));
     let root = match &o.root {
-        Some(p) => Some(read_file(p)?),
+        Some(p) => Some(certs_der(&read_file(p)?)?),
         None => None,
     };
     let chain = load_spdm_chain(set, &read_file(&chain_path)?, root.as_deref())?;
@@ -122,6 +127,20 @@ fn run() -> Result<(), String> {
                     return Err(format!(
                         "transport type {transport} received, this responder speaks MCTP (1)"
                     ));
+                }
+                CMD_NORMAL
+                    if !matches!(
+                        payload.first(),
+                        Some(&spdm_lite::record::MCTP_SPDM | &spdm_lite::record::MCTP_SECURED)
+                    ) =>
+                {
+                    // Nothing this responder can answer in SPDM: close the connection rather
+                    // than leave the peer waiting, and accept the next one.
+                    println!(
+                        "{LOG} <- {}: not SPDM, closing the connection",
+                        describe(&payload, None, "message")
+                    );
+                    break;
                 }
                 CMD_NORMAL => {
                     let secured_in = payload.first() == Some(&spdm_lite::record::MCTP_SECURED);

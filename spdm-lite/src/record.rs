@@ -116,11 +116,28 @@ pub fn seal<P: CryptoProvider>(
     pad: &[u8],
     out: &mut [u8],
 ) -> Result<usize, Error> {
+    seal_app(provider, session_id, keys, MCTP_SPDM, spdm, pad, out)
+}
+
+/// Seals an application message of MCTP type `mctp_type` (`msg` follows the type byte) into
+/// a record in `out`; [`seal`] is this with [`MCTP_SPDM`].
+///
+/// # Errors
+/// As [`seal`].
+pub fn seal_app<P: CryptoProvider>(
+    provider: &P,
+    session_id: u32,
+    keys: &mut DirectionKeys,
+    mctp_type: u8,
+    msg: &[u8],
+    pad: &[u8],
+    out: &mut [u8],
+) -> Result<usize, Error> {
     keys.check_seq()?;
     if pad.len() > MAX_PAD {
         return Err(crate::error::EncodeError::FieldTooLong.into());
     }
-    let app_len = 1 + spdm.len();
+    let app_len = 1 + msg.len();
     let ct_len = 2 + app_len + pad.len();
     let total = HEADER_LEN + ct_len + AEAD_TAG_LEN;
     let mut w = Writer::new(out);
@@ -129,8 +146,8 @@ pub fn seal<P: CryptoProvider>(
     w.u16(keys.seq as u16)?;
     w.len16(ct_len + AEAD_TAG_LEN)?;
     w.len16(app_len)?;
-    w.u8(MCTP_SPDM)?;
-    w.put(spdm)?;
+    w.u8(mctp_type)?;
+    w.put(msg)?;
     w.put(pad)?;
     w.zeros(AEAD_TAG_LEN)?;
     let (head, rest) = out.split_at_mut(HEADER_LEN);
@@ -215,6 +232,24 @@ pub fn open<'b, P: CryptoProvider>(
     keys: &mut DirectionKeys,
     record: &'b mut [u8],
 ) -> Result<&'b [u8], Error> {
+    match open_app(provider, session_id, keys, record)? {
+        (MCTP_SPDM, spdm) => Ok(spdm),
+        (ty, _) => Err(InvalidMessage::UnexpectedMessageType(ty).into()),
+    }
+}
+
+/// Opens a record in place like [`open`] and returns the application message inside it:
+/// its MCTP message type (`0x05` for SPDM) and the bytes after that type. A record of
+/// another type is authentic (the sequence number moved), so the receiver can answer it.
+///
+/// # Errors
+/// As [`open`], except that any inner MCTP type is accepted.
+pub fn open_app<'b, P: CryptoProvider>(
+    provider: &P,
+    session_id: u32,
+    keys: &mut DirectionKeys,
+    record: &'b mut [u8],
+) -> Result<(u8, &'b [u8]), Error> {
     keys.check_seq()?;
     let (sid, seq, len) = {
         let mut r = Reader::new(record);
@@ -260,9 +295,6 @@ pub fn open<'b, P: CryptoProvider>(
     let mut r = Reader::new(body);
     let app_len = usize::from(r.u16()?);
     let app = r.take(app_len)?;
-    let (&ty, spdm) = app.split_first().ok_or(InvalidMessage::Truncated)?;
-    if ty != MCTP_SPDM {
-        return Err(InvalidMessage::UnexpectedMessageType(ty).into());
-    }
-    Ok(spdm)
+    let (&ty, msg) = app.split_first().ok_or(InvalidMessage::Truncated)?;
+    Ok((ty, msg))
 }

@@ -143,6 +143,7 @@ struct Handshake<H> {
     secrets: HandshakeSecrets,
     req_keys: DirectionKeys,
     rsp_keys: DirectionKeys,
+    heartbeat_period: u8,
 }
 
 enum St<H, D> {
@@ -285,6 +286,8 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 session: Some(session),
                 pending: None,
                 tag: 0,
+                now_ms: 0,
+                last_request_ms: None,
             }),
             _ => Err(Error::UnexpectedMessage),
         }
@@ -816,6 +819,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     secrets,
                     req_keys,
                     rsp_keys,
+                    heartbeat_period: ker.heartbeat_period,
                 }))
             }
             St::AwaitFinish(mut hs) => {
@@ -866,6 +870,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     secrets,
                     req_keys,
                     rsp_keys,
+                    heartbeat_period: pr.heartbeat_period,
                 };
                 if with_context {
                     Ok(St::SendPskFinish(hs))
@@ -919,7 +924,8 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
             Version::V12,
             set,
             data,
-        )?;
+        )?
+        .with_heartbeat_period(hs.heartbeat_period);
         Ok(St::Established(s))
     }
 }
@@ -951,6 +957,8 @@ enum Pending {
     /// UpdateAllKeys whose ACK is awaited under the already-installed new response key.
     AllKeysSwitched(u8),
     EndSession,
+    /// A request written by [`RequesterSession::write_spdm_request`].
+    Raw,
 }
 
 /// The requester's side of an established session: one request outstanding at a time.
@@ -965,9 +973,37 @@ pub struct RequesterSession<P: CryptoProvider> {
     session: Option<Session>,
     pending: Option<Pending>,
     tag: u8,
+    /// The caller's clock (milliseconds, monotonic), as last given to `set_time`.
+    now_ms: u64,
+    /// When the last request was written (`None` before the clock was first set).
+    last_request_ms: Option<u64>,
 }
 
 impl<P: CryptoProvider> RequesterSession<P> {
+    /// Tells the session the time (milliseconds of a monotonic clock; sans-IO, so the caller
+    /// owns the clock). The first call starts the heartbeat period.
+    pub fn set_time(&mut self, now_ms: u64) {
+        self.now_ms = now_ms;
+        self.last_request_ms.get_or_insert(now_ms);
+    }
+
+    /// HeartbeatPeriod of the session in seconds (0: none), or 0 once it ended.
+    pub fn heartbeat_period(&self) -> u8 {
+        self.session.as_ref().map_or(0, Session::heartbeat_period)
+    }
+
+    /// Whether a HEARTBEAT should be sent now: the responder set a HeartbeatPeriod, no
+    /// request is outstanding, and half the period has passed since the last request (the
+    /// other half is margin before the responder's limit of twice the period).
+    pub fn heartbeat_due(&self) -> bool {
+        let period_ms = u64::from(self.heartbeat_period()) * 1000;
+        period_ms != 0
+            && self.pending.is_none()
+            && self
+                .last_request_ms
+                .is_some_and(|last| self.now_ms.saturating_sub(last) >= period_ms / 2)
+    }
+
     /// The session (id, algorithms, export master secret), or `None` after END_SESSION_ACK.
     pub fn session(&self) -> Option<&Session> {
         self.session.as_ref()
@@ -993,6 +1029,7 @@ impl<P: CryptoProvider> RequesterSession<P> {
             .ok_or(Error::UnexpectedMessage)?
             .seal_in_place(provider, out, n)?;
         self.pending = Some(p);
+        self.last_request_ms = Some(self.now_ms);
         Ok(len)
     }
 
@@ -1048,6 +1085,97 @@ impl<P: CryptoProvider> RequesterSession<P> {
         self.write(&m, Pending::EndSession, out)
     }
 
+    /// Seals `spdm`, a whole SPDM 1.2 request such as GET_DIGESTS or GET_CERTIFICATE, into a
+    /// record of the session; its response is read with
+    /// [`RequesterSession::handle_spdm_response`]. Requests in the session are not part of
+    /// any transcript.
+    ///
+    /// # Errors
+    /// As [`RequesterSession::write_heartbeat`]; [`Error::Message`] if `spdm` has no SPDM 1.2
+    /// header; [`Error::UnexpectedMessage`] for HEARTBEAT, KEY_UPDATE and END_SESSION, which
+    /// change the session and have their own writers.
+    #[must_use = "the request must be sent"]
+    pub fn write_spdm_request(&mut self, spdm: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+        let h = Header::peek(spdm)?;
+        if h.version != Version::V12 {
+            return Err(InvalidMessage::InvalidField.into());
+        }
+        if matches!(
+            h.code,
+            Code::HEARTBEAT | Code::KEY_UPDATE | Code::END_SESSION
+        ) {
+            return Err(Error::UnexpectedMessage);
+        }
+        struct Raw<'m>(&'m [u8]);
+        impl Encode for Raw<'_> {
+            fn emit(&self, w: &mut crate::codec::Writer<'_>) -> Result<(), crate::EncodeError> {
+                w.put(self.0)
+            }
+        }
+        self.write(&Raw(spdm), Pending::Raw, out)
+    }
+
+    /// Seals an application message of MCTP type `mctp_type` (`msg` is what follows the
+    /// type byte, e.g. a PLDM message for type 0x01) into a record of the session; its
+    /// response is read with [`RequesterSession::handle_app_response`] (or, if the responder
+    /// answers with SPDM, [`RequesterSession::handle_spdm_response`]).
+    ///
+    /// # Errors
+    /// As [`RequesterSession::write_heartbeat`]; [`Error::UnexpectedMessage`] for type 0x05
+    /// (SPDM goes through [`RequesterSession::write_spdm_request`]).
+    #[must_use = "the request must be sent"]
+    pub fn write_app_message(
+        &mut self,
+        mctp_type: u8,
+        msg: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        if mctp_type == MCTP_SPDM || self.pending.is_some() {
+            return Err(Error::UnexpectedMessage);
+        }
+        let provider = &self.provider;
+        let session = self.session.as_mut().ok_or(Error::UnexpectedMessage)?;
+        let n = session.seal_app(provider, mctp_type, msg, out)?;
+        self.pending = Some(Pending::Raw);
+        self.last_request_ms = Some(self.now_ms);
+        Ok(n)
+    }
+
+    /// Opens the response record to [`RequesterSession::write_app_message`] (or
+    /// [`RequesterSession::write_spdm_request`]) in place and returns its MCTP type and the
+    /// message after it, without interpreting it.
+    ///
+    /// # Errors
+    /// As [`RequesterSession::handle_spdm_response`], except that no ERROR is recognised.
+    pub fn handle_app_response<'b>(&mut self, rec: &'b mut [u8]) -> Result<(u8, &'b [u8]), Error> {
+        if !matches!(self.pending, Some(Pending::Raw)) || rec.first() != Some(&MCTP_SECURED) {
+            return Err(Error::UnexpectedMessage);
+        }
+        let provider = &self.provider;
+        let session = self.session.as_mut().ok_or(Error::UnexpectedMessage)?;
+        let m = session.open_app(provider, rec)?;
+        self.pending = None;
+        Ok(m)
+    }
+
+    /// Opens the response record to [`RequesterSession::write_spdm_request`] in place and
+    /// returns the SPDM response in it.
+    ///
+    /// # Errors
+    /// [`Error::UnexpectedMessage`] without such an outstanding request; record errors leave
+    /// the session as it was (the request stays outstanding); [`Error::PeerError`] for an
+    /// SPDM ERROR.
+    pub fn handle_spdm_response<'b>(&mut self, rec: &'b mut [u8]) -> Result<&'b [u8], Error> {
+        if !matches!(self.pending, Some(Pending::Raw)) || rec.first() != Some(&MCTP_SECURED) {
+            return Err(Error::UnexpectedMessage);
+        }
+        let provider = &self.provider;
+        let session = self.session.as_mut().ok_or(Error::UnexpectedMessage)?;
+        let m = session.open(provider, rec)?;
+        self.pending = None;
+        check_error(m)
+    }
+
     /// Handles a response record (decrypted in place).
     ///
     /// # Errors
@@ -1056,7 +1184,7 @@ impl<P: CryptoProvider> RequesterSession<P> {
     /// [`Error::UnknownSession`]) leave the session as it was; [`Error::PeerError`].
     pub fn handle_response(&mut self, rec: &mut [u8]) -> Result<SessionEvent, Error> {
         let pending = self.pending.ok_or(Error::UnexpectedMessage)?;
-        if rec.first() != Some(&MCTP_SECURED) {
+        if rec.first() != Some(&MCTP_SECURED) || matches!(pending, Pending::Raw) {
             return Err(Error::UnexpectedMessage);
         }
         // The ACK of UpdateAllKeys comes under the next response key: install it once (a
@@ -1093,6 +1221,7 @@ impl<P: CryptoProvider> RequesterSession<P> {
                 }
                 Ok(SessionEvent::KeyUpdated(op))
             }
+            Pending::Raw => Err(Error::UnexpectedMessage),
             Pending::EndSession => {
                 EndSessionAck::parse(m).map_err(|_| Error::UnexpectedMessage)?;
                 // The session is over: drop (and so zeroize) every secret it held.

@@ -6,7 +6,16 @@
 //! UnexpectedRequest, UnsupportedRequest, InvalidRequest, DecryptError) and keeps running. A
 //! record that does not authenticate, or names another session, gets no answer at all (an
 //! attacker must not be able to make the responder talk): [`Responder::handle`] returns the
-//! error and the state does not move.
+//! error and the state does not move. An authentic record whose application message is not
+//! SPDM (another MCTP type, such as PLDM) is answered, inside the same session, with ERROR
+//! UnsupportedRequest: this responder serves no application protocol, and the peer must not
+//! be left waiting.
+//!
+//! Requests are checked, then the state change is computed, then committed: a refused request
+//! (an invalid GET_CAPABILITIES, a session-only request in the clear, answered
+//! SessionRequired) leaves the connection where it was. ERRORs carry SPDMVersion 0x10 until a
+//! GET_CAPABILITIES has been accepted, 0x12 after. GET_DIGESTS and GET_CERTIFICATE are also
+//! served inside an established session (outside any transcript).
 //!
 //! The responder uses no allocator. Its certificate chain is the caller's `&[u8]` in SPDM chain
 //! format (see [`crate::cert`]), served in portions; transcripts are running hashes.
@@ -118,6 +127,10 @@ const fn fault(code: ErrorCode) -> Fault {
 
 const INVALID: Fault = fault(ErrorCode::INVALID_REQUEST);
 const UNEXPECTED: Fault = fault(ErrorCode::UNEXPECTED_REQUEST);
+/// The answer to an authentic record carrying an application message of an MCTP type other
+/// than SPDM (this responder serves no application protocol): an SPDM ERROR
+/// UnsupportedRequest in the same session, so the peer is not left waiting.
+const UNSUPPORTED_APP: Fault = fault(ErrorCode::UNSUPPORTED_REQUEST);
 
 impl From<InvalidMessage> for Fault {
     fn from(_: InvalidMessage) -> Self {
@@ -202,12 +215,15 @@ struct Handshake<H> {
     req_keys: DirectionKeys,
     rsp_keys: DirectionKeys,
     in_clear: bool,
+    heartbeat_period: u8,
 }
 
 /// An established session plus the connection it runs on.
 struct Established<H> {
     conn: Conn<H>,
     session: Session,
+    /// When the last authentic record of the session arrived (the caller's clock, ms).
+    last_ms: u64,
 }
 
 enum State<H> {
@@ -218,6 +234,57 @@ enum State<H> {
     AwaitFinish(Handshake<H>),
     AwaitPskFinish(Handshake<H>),
     Established(Established<H>),
+}
+
+impl<H> State<H> {
+    /// Whether ALGORITHMS has been sent (the connection is negotiated).
+    fn negotiated(&self) -> bool {
+        !matches!(
+            self,
+            Self::AwaitVersion | Self::AwaitCapabilities(_) | Self::AwaitAlgorithms(_)
+        )
+    }
+}
+
+/// Requests that only make sense inside a session (FINISH and PSK_FINISH travel in the
+/// handshake's records; HEARTBEAT, KEY_UPDATE and END_SESSION in the session's).
+fn is_session_only(code: Code) -> bool {
+    matches!(
+        code,
+        Code::FINISH | Code::PSK_FINISH | Code::HEARTBEAT | Code::KEY_UPDATE | Code::END_SESSION
+    )
+}
+
+/// The checks on the requester's GET_CAPABILITIES (DSP0274 1.2 flag rules and sizes):
+/// - KEY_EX_CAP or PSK_CAP needs ENCRYPT_CAP or MAC_CAP, and ENCRYPT_CAP, MAC_CAP, HBEAT_CAP,
+///   KEY_UPD_CAP and HANDSHAKE_IN_THE_CLEAR_CAP need KEY_EX_CAP or PSK_CAP; PSK_CAP = 11b is
+///   reserved;
+/// - DataTransferSize at least [`MIN_DATA_TRANSFER_SIZE`] and at most MaxSPDMmsgSize, equal to
+///   it without CHUNK_CAP (no chunking without the capability).
+fn validate_requester_caps(c: &Capabilities) -> Result<(), Fault> {
+    let f = c.flags;
+    let psk = f.0 & CapFlags::PSK_MASK;
+    if psk == CapFlags::PSK_MASK {
+        return Err(INVALID);
+    }
+    let session = f.has(CapFlags::KEY_EX) || psk != 0;
+    let protection = f.0 & (CapFlags::ENCRYPT | CapFlags::MAC) != 0;
+    let needs_session = f.0
+        & (CapFlags::ENCRYPT
+            | CapFlags::MAC
+            | CapFlags::HBEAT
+            | CapFlags::KEY_UPD
+            | CapFlags::HANDSHAKE_IN_THE_CLEAR)
+        != 0;
+    if session != protection || (needs_session && !session) {
+        return Err(INVALID);
+    }
+    let dts = c.data_transfer_size;
+    let max = c.max_spdm_msg_size;
+    if dts < MIN_DATA_TRANSFER_SIZE || dts > max || (!f.has(CapFlags::CHUNK) && dts != max) {
+        return Err(INVALID);
+    }
+    Ok(())
 }
 
 /// Where a response goes: plain (`0x05‖SPDM`) or sealed under some keys.
@@ -265,6 +332,10 @@ pub struct Responder<'a, P: CryptoProvider, S: Signer> {
     config: ResponderConfig<'a>,
     chain_hash: Digest,
     state: State<P::Hash>,
+    /// HeartbeatPeriod offered to requesters with HBEAT_CAP (seconds, 0 = none).
+    heartbeat_period: u8,
+    /// The caller's clock (ms), as last given to [`Responder::tick`].
+    now_ms: u64,
 }
 
 impl<P: CryptoProvider, S: Signer> core::fmt::Debug for Responder<'_, P, S> {
@@ -308,7 +379,49 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             config,
             chain_hash,
             state: State::AwaitVersion,
+            heartbeat_period: 0,
+            now_ms: 0,
         })
+    }
+
+    /// Sets the HeartbeatPeriod (seconds; 0, the default, turns heartbeats off) that
+    /// KEY_EXCHANGE_RSP and PSK_EXCHANGE_RSP offer to a requester with HBEAT_CAP. Sessions
+    /// already open keep theirs.
+    pub fn set_heartbeat_period(&mut self, seconds: u8) {
+        self.heartbeat_period = seconds;
+    }
+
+    /// Tells the responder the time (milliseconds of a monotonic clock; sans-IO, so the caller
+    /// owns the clock) and enforces the heartbeat: a session with a HeartbeatPeriod whose last
+    /// authentic record is more than twice the period old ends here, its keys dropped (the
+    /// connection stays negotiated). Call it before [`Responder::handle`] and periodically.
+    /// Returns `true` if this call ended the session.
+    pub fn tick(&mut self, now_ms: u64) -> bool {
+        self.now_ms = now_ms;
+        let expired = match &self.state {
+            State::Established(e) => {
+                let window = u64::from(e.session.heartbeat_period()) * 2000;
+                window != 0 && now_ms.saturating_sub(e.last_ms) > window
+            }
+            _ => false,
+        };
+        if expired {
+            let state = core::mem::replace(&mut self.state, State::AwaitVersion);
+            if let State::Established(e) = state {
+                // `e.session` (secrets, keys, export master secret) drops and zeroizes here.
+                self.state = State::Negotiated(e.conn);
+            }
+        }
+        expired
+    }
+
+    /// The HeartbeatPeriod to offer a requester with these capabilities.
+    fn offered_heartbeat(&self, req_caps: CapFlags) -> u8 {
+        if req_caps.has(CapFlags::HBEAT) {
+            self.heartbeat_period
+        } else {
+            0
+        }
     }
 
     /// The established session, if there is one.
@@ -336,11 +449,12 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     /// place) and writes the MCTP message to send back into `out`; returns its length.
     ///
     /// Every bad request is answered with an SPDM ERROR (plain, or inside the session when
-    /// the request came inside it) and the responder keeps running.
+    /// the request came inside it) and the responder keeps running; so is an authentic record
+    /// carrying a non-SPDM application message (UnsupportedRequest, inside the session).
     ///
     /// # Errors
     /// Nothing is to be sent when this fails: [`Error::Message`] for an empty message or an
-    /// unknown MCTP type; for a record, [`Error::UnknownSession`], [`Error::BadSequence`],
+    /// unknown outer MCTP type (neither 0x05 nor 0x06); for a record, [`Error::UnknownSession`], [`Error::BadSequence`],
     /// [`Error::Authentication`] or [`Error::UnexpectedMessage`] (a record while no session
     /// keys exist), with the state unchanged; [`Error::Encode`] if `out` is too small;
     /// [`Error::Crypto`] if the provider or the random source fails.
@@ -357,9 +471,11 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         }
     }
 
+    /// The SPDMVersion of responses: 1.0 until a GET_CAPABILITIES has been accepted (the
+    /// version is negotiated only then, so an ERROR before it carries 0x10), then 1.2.
     fn version(&self) -> Version {
         match self.state {
-            State::AwaitVersion => Version::V10,
+            State::AwaitVersion | State::AwaitCapabilities(_) => Version::V10,
             _ => Version::V12,
         }
     }
@@ -384,9 +500,10 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         }
     }
 
-    /// Checks version and code; `None` if the request may go to the state handler.
+    /// Checks version and code; `None` if the request may go to the state handler. Every
+    /// request after VERSION must carry 1.2 (the one version offered).
     fn precheck(&self, h: &Header) -> Option<Fault> {
-        self.precheck_for(h, self.version())
+        self.precheck_for(h, Version::V12)
     }
 
     fn precheck_for(&self, h: &Header, version: Version) -> Option<Fault> {
@@ -525,10 +642,20 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             (State::AwaitFinish(hs), Code::FINISH) if hs.in_clear => {
                 self.on_finish(hs, req, out, true)
             }
+            // A session-only request in the clear once a session could exist: the requester
+            // has to send it inside one (SessionRequired, as libspdm answers). Before
+            // ALGORITHMS it is simply out of order.
+            (state, code) if is_session_only(code) && state.negotiated() => {
+                (state, Err(fault(ErrorCode::SESSION_REQUIRED).into()))
+            }
             (state, _) => (state, Err(UNEXPECTED.into())),
         }
     }
 
+    /// GET_CAPABILITIES: check (parse and validate the requester's flags and sizes), verify
+    /// (the response is built and both messages fit the VCA buffer), then commit (append to
+    /// VCA, record the requester's capabilities). A refused request changes nothing, so a
+    /// corrected GET_CAPABILITIES can follow.
     fn on_capabilities(
         &mut self,
         vca: &mut Vca,
@@ -536,12 +663,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         out: &mut [u8],
     ) -> Result<usize, Fail> {
         let c = GetCapabilities::parse(req)?.0;
-        if c.data_transfer_size < MIN_DATA_TRANSFER_SIZE
-            || c.max_spdm_msg_size < c.data_transfer_size
-        {
-            return Err(INVALID.into());
-        }
-        vca.push(req)?;
+        validate_requester_caps(&c)?;
         let n = CapabilitiesRsp(Capabilities {
             version: Version::V12,
             param1: 0,
@@ -552,12 +674,12 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         })
         .encode(body(out, 1).local()?)
         .local()?;
-        // Roll back if the response does not fit the VCA buffer.
-        let before = vca.len;
-        if let Err(f) = vca.push(out.get(1..1 + n).unwrap_or(&[])) {
-            vca.len = before.saturating_sub(req.len());
-            return Err(f.into());
+        let rsp = out.get(1..1 + n).ok_or(INVALID)?;
+        if vca.len + req.len() + rsp.len() > VCA_BUFFER_LEN {
+            return Err(INVALID.into());
         }
+        vca.push(req)?;
+        vca.push(rsp)?;
         vca.req_caps = c.flags;
         vca.req_dts = c.data_transfer_size;
         out[0] = MCTP_SPDM;
@@ -615,12 +737,8 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         Ok((1 + n, conn))
     }
 
-    fn on_digests(
-        &mut self,
-        conn: &mut Conn<P::Hash>,
-        req: &[u8],
-        out: &mut [u8],
-    ) -> Result<usize, Fail> {
+    /// Writes DIGESTS for a GET_DIGESTS into `dst` (no transcript: the caller decides).
+    fn digests_rsp(&self, req: &[u8], dst: &mut [u8]) -> Result<usize, Fail> {
         crate::msgs::digests::GetDigests::parse(req)?;
         let n = DigestsRsp {
             version: Version::V12,
@@ -628,20 +746,13 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             slot_mask: 1,
             digests: self.chain_hash.as_bytes(),
         }
-        .encode(body(out, 1).local()?)
+        .encode(dst)
         .local()?;
-        conn.m1.update(req);
-        conn.m1.update(out.get(1..1 + n).unwrap_or(&[]));
-        out[0] = MCTP_SPDM;
-        Ok(1 + n)
+        Ok(n)
     }
 
-    fn on_certificate(
-        &mut self,
-        conn: &mut Conn<P::Hash>,
-        req: &[u8],
-        out: &mut [u8],
-    ) -> Result<usize, Fail> {
+    /// Writes CERTIFICATE for a GET_CERTIFICATE into `dst` (no transcript).
+    fn certificate_rsp(&self, req_dts: u32, req: &[u8], dst: &mut [u8]) -> Result<usize, Fail> {
         let gc = GetCertificate::parse(req)?;
         let chain = self.config.cert_chain;
         let offset = usize::from(gc.offset);
@@ -650,7 +761,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         }
         // Portion: what was asked, what is left, and what fits the smaller DataTransferSize
         // (8 bytes of CERTIFICATE header).
-        let dts = self.config.data_transfer_size.min(conn.req_dts) as usize;
+        let dts = self.config.data_transfer_size.min(req_dts) as usize;
         let max = dts.saturating_sub(8);
         let left = chain.len() - offset;
         let portion_len = usize::from(gc.length).min(left).min(max);
@@ -666,8 +777,33 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             portion,
             remainder,
         }
-        .encode(body(out, 1).local()?)
+        .encode(dst)
         .local()?;
+        Ok(n)
+    }
+
+    /// GET_DIGESTS in the clear: the pair joins the M1 transcript (message B).
+    fn on_digests(
+        &mut self,
+        conn: &mut Conn<P::Hash>,
+        req: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Fail> {
+        let n = self.digests_rsp(req, body(out, 1).local()?)?;
+        conn.m1.update(req);
+        conn.m1.update(out.get(1..1 + n).unwrap_or(&[]));
+        out[0] = MCTP_SPDM;
+        Ok(1 + n)
+    }
+
+    /// GET_CERTIFICATE in the clear: the pair joins the M1 transcript (message B).
+    fn on_certificate(
+        &mut self,
+        conn: &mut Conn<P::Hash>,
+        req: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Fail> {
+        let n = self.certificate_rsp(conn.req_dts, req, body(out, 1).local()?)?;
         conn.m1.update(req);
         conn.m1.update(out.get(1..1 + n).unwrap_or(&[]));
         out[0] = MCTP_SPDM;
@@ -788,9 +924,10 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             0
         };
         let zeros = [0u8; MAX_SIGNATURE_LEN];
+        let heartbeat_period = self.offered_heartbeat(conn.req_caps);
         let ker = KeyExchangeRsp {
             version: Version::V12,
-            heartbeat_period: 0,
+            heartbeat_period,
             rsp_session_id: (session_id >> 16) as u16,
             mut_auth_requested: 0,
             req_slot_id_param: 0,
@@ -850,6 +987,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 req_keys,
                 rsp_keys,
                 in_clear,
+                heartbeat_period,
             },
         ))
     }
@@ -886,9 +1024,10 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             0
         };
         let zeros = [0u8; crate::crypto::MAX_HASH_LEN];
+        let heartbeat_period = self.offered_heartbeat(conn.req_caps);
         let pr = PskExchangeRsp {
             version: Version::V12,
-            heartbeat_period: 0,
+            heartbeat_period,
             rsp_session_id: (session_id >> 16) as u16,
             meas_summary_hash: &[],
             responder_context: &ctx[..ctx_len],
@@ -930,17 +1069,22 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                     req_keys,
                     rsp_keys,
                     in_clear: false,
+                    heartbeat_period,
                 }),
             ))
         } else {
             // PSK without context: no PSK_FINISH, TH2 = TH over the full PSK_EXCHANGE_RSP.
             let th2 = th.finish();
-            let session = self.establish(&ks, secrets, &th2, session_id).local()?;
+            let session = self
+                .establish(&ks, secrets, &th2, session_id)
+                .local()?
+                .with_heartbeat_period(heartbeat_period);
             Ok((
                 1 + n,
                 State::Established(Established {
                     conn: conn.clone(),
                     session,
+                    last_ms: self.now_ms,
                 }),
             ))
         }
@@ -1040,10 +1184,18 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             conn,
             secrets,
             session_id,
+            heartbeat_period,
             ..
         } = hs;
         match self.establish(&ks, secrets, &th2, session_id) {
-            Ok(session) => (State::Established(Established { conn, session }), Ok(sent)),
+            Ok(session) => (
+                State::Established(Established {
+                    conn,
+                    session: session.with_heartbeat_period(heartbeat_period),
+                    last_ms: self.now_ms,
+                }),
+                Ok(sent),
+            ),
             Err(e) => (State::Negotiated(conn), Err(Fail::Local(e))),
         }
     }
@@ -1102,10 +1254,18 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             conn,
             secrets,
             session_id,
+            heartbeat_period,
             ..
         } = hs;
         match self.establish(&ks, secrets, &th2, session_id) {
-            Ok(session) => (State::Established(Established { conn, session }), Ok(sent)),
+            Ok(session) => (
+                State::Established(Established {
+                    conn,
+                    session: session.with_heartbeat_period(heartbeat_period),
+                    last_ms: self.now_ms,
+                }),
+                Ok(sent),
+            ),
             Err(e) => (State::Negotiated(conn), Err(Fail::Local(e))),
         }
     }
@@ -1130,8 +1290,17 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 if sid != hs.session_id {
                     return (State::AwaitFinish(hs), Err(Error::UnknownSession));
                 }
-                let req = match record::open(&self.provider, sid, &mut hs.req_keys, rec) {
-                    Ok(r) => r,
+                let req = match record::open_app(&self.provider, sid, &mut hs.req_keys, rec) {
+                    Ok((MCTP_SPDM, r)) => r,
+                    Ok(_) => {
+                        let r = self.write_error(
+                            UNSUPPORTED_APP,
+                            Version::V12,
+                            Sink::Keys(sid, &mut hs.rsp_keys),
+                            out,
+                        );
+                        return (State::AwaitFinish(hs), r);
+                    }
                     Err(e) => return (State::AwaitFinish(hs), Err(e)),
                 };
                 let h = match Header::peek(req) {
@@ -1165,8 +1334,17 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 if sid != hs.session_id {
                     return (State::AwaitPskFinish(hs), Err(Error::UnknownSession));
                 }
-                let req = match record::open(&self.provider, sid, &mut hs.req_keys, rec) {
-                    Ok(r) => r,
+                let req = match record::open_app(&self.provider, sid, &mut hs.req_keys, rec) {
+                    Ok((MCTP_SPDM, r)) => r,
+                    Ok(_) => {
+                        let r = self.write_error(
+                            UNSUPPORTED_APP,
+                            Version::V12,
+                            Sink::Keys(sid, &mut hs.rsp_keys),
+                            out,
+                        );
+                        return (State::AwaitPskFinish(hs), r);
+                    }
                     Err(e) => return (State::AwaitPskFinish(hs), Err(e)),
                 };
                 let f = match Header::peek(req) {
@@ -1192,10 +1370,22 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 if sid != est.session.id() {
                     return (State::Established(est), Err(Error::UnknownSession));
                 }
-                let req = match est.session.open(&self.provider, rec) {
-                    Ok(r) => r,
+                let req = match est.session.open_app(&self.provider, rec) {
+                    Ok((MCTP_SPDM, r)) => r,
+                    Ok(_) => {
+                        est.last_ms = self.now_ms;
+                        let r = self.write_error(
+                            UNSUPPORTED_APP,
+                            Version::V12,
+                            Sink::Session(&mut est.session),
+                            out,
+                        );
+                        return (State::Established(est), r);
+                    }
                     Err(e) => return (State::Established(est), Err(e)),
                 };
+                // Authentic: the heartbeat window restarts.
+                est.last_ms = self.now_ms;
                 let (st, r) = self.on_session_request(est, req, out);
                 (st, r)
             }
@@ -1337,6 +1527,28 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                     Ok(n) => (State::Negotiated(est.conn), Ok(n)),
                     Err(e) => (State::Established(est), Err(e)),
                 }
+            }
+            // GET_DIGESTS and GET_CERTIFICATE inside the session (as libspdm allows): served
+            // under the session keys and, as in libspdm, not part of any transcript (message
+            // B only collects the pairs sent in the clear).
+            Code::GET_DIGESTS | Code::GET_CERTIFICATE => {
+                let built = body(out, record::SPDM_OFFSET)
+                    .map_err(Fail::Local)
+                    .and_then(|dst| {
+                        if h.code == Code::GET_DIGESTS {
+                            self.digests_rsp(req, dst)
+                        } else {
+                            self.certificate_rsp(est.conn.req_dts, req, dst)
+                        }
+                    });
+                let r = match built {
+                    Ok(n) => est.session.seal_in_place(&self.provider, out, n),
+                    Err(Fail::Fault(f)) => {
+                        self.write_error(f, Version::V12, Sink::Session(&mut est.session), out)
+                    }
+                    Err(Fail::Local(e)) => Err(e),
+                };
+                (State::Established(est), r)
             }
             _ => {
                 let r = self.write_error(

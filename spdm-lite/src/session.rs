@@ -44,6 +44,7 @@ pub struct Session {
     rsp_keys: DirectionKeys,
     export: ExportMasterSecret,
     key_generation: u32,
+    heartbeat_period: u8,
 }
 
 impl core::fmt::Debug for Session {
@@ -54,6 +55,7 @@ impl core::fmt::Debug for Session {
             .field("version", &self.version)
             .field("algorithms", &self.set)
             .field("key_generation", &self.key_generation)
+            .field("heartbeat_period", &self.heartbeat_period)
             .field("sequence_numbers", &self.sequence_numbers())
             .finish_non_exhaustive()
     }
@@ -82,7 +84,21 @@ impl Session {
             rsp_keys,
             export: ExportMasterSecret::new(data.export_master, set.hash, version, id),
             key_generation: 0,
+            heartbeat_period: 0,
         })
+    }
+
+    /// The session with the HeartbeatPeriod of its KEY_EXCHANGE_RSP / PSK_EXCHANGE_RSP.
+    pub(crate) fn with_heartbeat_period(mut self, seconds: u8) -> Self {
+        self.heartbeat_period = seconds;
+        self
+    }
+
+    /// HeartbeatPeriod in seconds (0: no heartbeat required). The requester must send a
+    /// request (HEARTBEAT if nothing else) within each period; the responder may end the
+    /// session after twice the period without one.
+    pub fn heartbeat_period(&self) -> u8 {
+        self.heartbeat_period
     }
 
     /// The session id (`ReqSessionID | RspSessionID << 16`).
@@ -154,6 +170,28 @@ impl Session {
     ) -> Result<&'b [u8], Error> {
         let id = self.id;
         record::open(provider, id, self.recv_keys(), rec)
+    }
+
+    /// Seals an application message of MCTP type `mctp_type` into `out`.
+    pub(crate) fn seal_app<P: CryptoProvider>(
+        &mut self,
+        provider: &P,
+        mctp_type: u8,
+        msg: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let id = self.id;
+        record::seal_app(provider, id, self.send_keys(), mctp_type, msg, &[], out)
+    }
+
+    /// Opens a received record in place; returns the inner MCTP type and message.
+    pub(crate) fn open_app<'b, P: CryptoProvider>(
+        &mut self,
+        provider: &P,
+        rec: &'b mut [u8],
+    ) -> Result<(u8, &'b [u8]), Error> {
+        let id = self.id;
+        record::open_app(provider, id, self.recv_keys(), rec)
     }
 
     /// Replaces the secret and keys of `dir` by the next ones (`"traffic upd"`), seq 0.

@@ -620,30 +620,31 @@ fn responder_answers_bad_requests_with_the_right_error_and_keeps_running() {
     );
     let v = plain_request(&mut rsp, &[0x10, 0x84, 0, 0]);
     assert_eq!(v, [0x05, 0x10, 0x04, 0, 0, 0, 1, 0x00, 0x12]);
+    // Until a GET_CAPABILITIES is accepted no version is negotiated: ERRORs carry 0x10.
     // Out of order: GET_DIGESTS before CAPABILITIES/ALGORITHMS.
     assert_eq!(
         plain_request(&mut rsp, &[0x12, 0x81, 0, 0]),
-        [0x05, 0x12, 0x7F, 0x04, 0x00]
+        [0x05, 0x10, 0x7F, 0x04, 0x00]
     );
     // Wrong version after VERSION.
     assert_eq!(
         plain_request(&mut rsp, &[0x11, 0xE1, 0, 0]),
-        [0x05, 0x12, 0x7F, 0x41, 0x00]
+        [0x05, 0x10, 0x7F, 0x41, 0x00]
     );
     // Unsupported: GET_MEASUREMENTS; data = the request code.
     assert_eq!(
         plain_request(&mut rsp, &[0x12, 0xE0, 0, 0]),
-        [0x05, 0x12, 0x7F, 0x07, 0xE0]
+        [0x05, 0x10, 0x7F, 0x07, 0xE0]
     );
     // Invalid: a truncated GET_CAPABILITIES.
     assert_eq!(
         plain_request(&mut rsp, &[0x12, 0xE1, 0, 0, 0]),
-        [0x05, 0x12, 0x7F, 0x01, 0x00]
+        [0x05, 0x10, 0x7F, 0x01, 0x00]
     );
     // Invalid: a header shorter than 4 bytes.
     assert_eq!(
         plain_request(&mut rsp, &[0x12]),
-        [0x05, 0x12, 0x7F, 0x01, 0x00]
+        [0x05, 0x10, 0x7F, 0x01, 0x00]
     );
     // Still running: a full handshake from GET_VERSION works.
     let auth = Auth::Certificate {
@@ -653,12 +654,12 @@ fn responder_answers_bad_requests_with_the_right_error_and_keeps_running() {
     };
     let mut req = requester(rng, auth, false);
     drive(&mut req, &mut rsp).unwrap();
-    // FINISH again, in the clear, once established: unexpected.
+    // FINISH again, in the clear, once established: it belongs inside a session.
     let mut fin = vec![0x12, 0xE5, 0, 0];
     fin.extend_from_slice(&[0u8; 32]);
     assert_eq!(
         plain_request(&mut rsp, &fin),
-        [0x05, 0x12, 0x7F, 0x04, 0x00]
+        [0x05, 0x12, 0x7F, 0x0B, 0x00]
     );
     assert!(rsp.session().is_some());
     // The session opened after the errors works.

@@ -267,3 +267,168 @@ fn requester_example_fails_cleanly_with_the_wrong_psk() {
     let st = wait(rsp.0.as_mut().unwrap(), deadline, "spdm-responder");
     assert!(st.success(), "{st}");
 }
+
+/// A temporary directory removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!(
+            "spdm-lite-{tag}-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    use base64ct::{Base64, Encoding};
+    let b64 = Base64::encode_string(der);
+    let mut s = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        s.push_str(std::str::from_utf8(line).unwrap());
+        s.push('\n');
+    }
+    s.push_str(&format!("-----END {label}-----\n"));
+    s
+}
+
+fn pki(dir: &str, name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/pki/{dir}/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+#[test]
+fn the_examples_accept_pem_keys_and_certificates() {
+    for (set, dir, name) in [("a", "p256", "A"), ("b", "p384", "B")] {
+        let tmp = TempDir::new(&format!("pem-{set}"));
+        // The chain as PEM certificates (with explanatory text between blocks, as openssl
+        // writes it), the key as SEC1 PEM after an EC PARAMETERS block, the root as PEM.
+        let chain = pki(dir, "chain.der");
+        let mut chain_pem = String::new();
+        for c in spdm_lite::cert::DerCertificates::new(&chain) {
+            chain_pem.push_str("subject=whatever\n");
+            chain_pem.push_str(&pem("CERTIFICATE", c.unwrap()));
+        }
+        let key_pem = pem("EC PARAMETERS", &[0x06, 0x01, 0x00])
+            + &pem("EC PRIVATE KEY", &pki(dir, "leaf.key.der"));
+        let root_pem = pem("CERTIFICATE", &pki(dir, "root.cert.der"));
+        let path = |n: &str, body: &str| {
+            let p = tmp.0.join(n);
+            std::fs::write(&p, body).unwrap();
+            p.to_str().unwrap().to_string()
+        };
+        let (c, k, r) = (
+            path("chain.pem", &chain_pem),
+            path("key.pem", &key_pem),
+            path("root.pem", &root_pem),
+        );
+        assert_complete_session(
+            &["--set", set, "--chain", &c, "--key", &k, "--root", &r],
+            name,
+            CERT,
+        );
+    }
+}
+
+#[test]
+fn a_psk_hint_with_a_nul_byte_is_given_as_hex() {
+    // "TestPskHint\0", as DMTF's sample tools use it.
+    let psk = "5465737450736b4461746100";
+    assert_complete_session(
+        &[
+            "--set",
+            "a",
+            "--psk",
+            psk,
+            "--psk-hint-hex",
+            "5465737450736b48696e7400",
+        ],
+        "A",
+        &["PSK_EXCHANGE_RSP", "PSK_FINISH"],
+    );
+}
+
+#[test]
+fn help_prints_usage_on_stdout_and_exits_0() {
+    let (rsp_exe, req_exe) = examples();
+    for exe in [rsp_exe, req_exe] {
+        for flag in ["--help", "-h"] {
+            let out = Command::new(&exe).arg(flag).output().unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "{} {flag}: {}",
+                exe.display(),
+                out.status
+            );
+            assert!(stdout.starts_with("usage: "), "{stdout}");
+            assert!(stdout.contains("--psk-hint-hex"), "{stdout}");
+            assert!(out.stderr.is_empty());
+        }
+    }
+}
+
+fn frame(cmd: u32, payload: &[u8]) -> Vec<u8> {
+    let mut f = Vec::new();
+    f.extend_from_slice(&cmd.to_be_bytes());
+    f.extend_from_slice(&1u32.to_be_bytes());
+    f.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+#[test]
+fn the_responder_example_closes_on_a_message_of_an_unknown_mctp_type() {
+    use std::io::Write;
+    let (rsp_exe, _) = examples();
+    let deadline = Instant::now() + LIMIT;
+    let port = free_port();
+    let mut rsp = Killer(Some(
+        Command::new(&rsp_exe)
+            .args(["--port", &port.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
+    let rx = pump(rsp.0.as_mut().unwrap(), "responder");
+    let first = rx.recv_timeout(LIMIT).unwrap();
+    assert!(first.contains("listening on"), "{first}");
+    // A PLDM message (MCTP type 0x01) in the clear: the connection closes, no hang.
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(LIMIT)).unwrap();
+    s.write_all(&frame(0x0001, &[0x01, 0x80, 0x02, 0x02]))
+        .unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        s.read(&mut buf).unwrap(),
+        0,
+        "expected the connection to close"
+    );
+    // The responder still serves the next connection: SHUTDOWN is echoed, it exits 0.
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(LIMIT)).unwrap();
+    s.write_all(&frame(0xFFFE, &[])).unwrap();
+    let mut echo = [0u8; 12];
+    s.read_exact(&mut echo).unwrap();
+    assert_eq!(echo[..4], 0xFFFEu32.to_be_bytes());
+    let st = wait(rsp.0.as_mut().unwrap(), deadline, "spdm-responder");
+    assert!(st.success(), "{st}");
+    let mut log = Vec::new();
+    while let Ok(l) = rx.recv_timeout(Duration::from_secs(5)) {
+        log.push(l);
+    }
+    assert!(has(&log, "not SPDM, closing the connection"), "{log:#?}");
+}

@@ -185,7 +185,7 @@ pub(crate) struct Options {
     pub(crate) root: Option<PathBuf>,
     /// Pre-shared key.
     pub(crate) psk: Option<Vec<u8>>,
-    /// PSK hint.
+    /// PSK hint (raw bytes: it may contain NUL).
     pub(crate) psk_hint: Vec<u8>,
     /// Offer HANDSHAKE_IN_THE_CLEAR.
     pub(crate) in_clear: bool,
@@ -201,25 +201,30 @@ pub(crate) const USAGE: &str = "\
   --set a|b         algorithm set: a = SHA-256/P-256/secp256r1/AES-128-GCM (default),
                     b = SHA-384/P-384/secp384r1/AES-256-GCM
   --version 1.2     SPDM version (only 1.2 is spoken)
-  --chain FILE      responder certificate chain, DER: an SPDM chain or concatenated
-                    certificates root..leaf (default: tests/pki/<p256|p384>/chain.der)
-  --key FILE        responder private key, SEC1 or PKCS#8 DER (default: tests/pki/.../leaf.key.der)
-  --root FILE       trust anchor, root certificate DER (default: tests/pki/.../root.cert.der)
+  --chain FILE      responder certificate chain: an SPDM chain, or certificates root..leaf
+                    as concatenated DER or PEM (default: tests/pki/<p256|p384>/chain.der)
+  --key FILE        responder private key, SEC1 or PKCS#8, DER or PEM
+                    (default: tests/pki/.../leaf.key.der)
+  --root FILE       trust anchor, root certificate DER or PEM (default: tests/pki/.../root.cert.der)
   --psk HEX         use PSK_EXCHANGE with this pre-shared key
-  --psk-hint TEXT   PSK hint (default \"cam0\")
+  --psk-hint-hex HEX  PSK hint as hex bytes, NUL bytes allowed (e.g. DMTF's sample tools use
+                    \"TestPskHint\\0\" = 5465737450736b48696e7400)
+  --psk-hint TEXT   PSK hint as UTF-8 text (default \"cam0\")
   --in-clear        offer HANDSHAKE_IN_THE_CLEAR
+  -h, --help        print this help and exit
 ";
 
-fn hex(s: &str) -> Result<Vec<u8>, String> {
+/// Decodes a hex string (the option name `opt` goes into the error).
+pub(crate) fn hex(opt: &str, s: &str) -> Result<Vec<u8>, String> {
     if !s.len().is_multiple_of(2) || s.is_empty() {
-        return Err(format!("--psk: odd or empty hex string {s:?}"));
+        return Err(format!("{opt}: odd or empty hex string {s:?}"));
     }
     (0..s.len())
         .step_by(2)
         .map(|i| {
             s.get(i..i + 2)
                 .and_then(|b| u8::from_str_radix(b, 16).ok())
-                .ok_or_else(|| format!("--psk: not hex: {s:?}"))
+                .ok_or_else(|| format!("{opt}: not hex: {s:?}"))
         })
         .collect()
 }
@@ -262,12 +267,17 @@ pub(crate) fn parse_args(extra: &[&str], usage: &str) -> Result<Options, String>
             "--chain" => o.chain = Some(value()?.into()),
             "--key" => o.key = Some(value()?.into()),
             "--root" => o.root = Some(value()?.into()),
-            "--psk" => o.psk = Some(hex(&value()?)?),
+            "--psk" => o.psk = Some(hex("--psk", &value()?)?),
             "--psk-hint" => o.psk_hint = value()?.into_bytes(),
+            "--psk-hint-hex" => o.psk_hint = hex("--psk-hint-hex", &value()?)?,
             "--in-clear" => o.in_clear = true,
             "--no-psk-finish" if extra.contains(&"--no-psk-finish") => o.no_psk_finish = true,
             "--no-challenge" if extra.contains(&"--no-challenge") => o.no_challenge = true,
-            "-h" | "--help" => return Err(usage.into()),
+            "-h" | "--help" => {
+                // Asked-for help is output, not an error.
+                print!("{usage}");
+                std::process::exit(0);
+            }
             other => return Err(format!("unknown argument {other:?}\n{usage}")),
         }
     }
@@ -290,14 +300,73 @@ pub(crate) fn read_file(p: &PathBuf) -> Result<Vec<u8>, String> {
     std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))
 }
 
-/// Builds the SPDM chain from a file holding either an SPDM chain or concatenated DER
-/// certificates (root first). With `root`, a concatenated chain that does not start with it
+/// A PEM block: its label (`CERTIFICATE`, `EC PRIVATE KEY`, ..) and its DER content.
+pub(crate) type PemBlock = (String, Vec<u8>);
+
+/// The blocks of a PEM (RFC 7468) file as (label, DER), or `None` if `file` is not PEM.
+/// Text outside the blocks (explanatory lines as openssl writes them) is ignored.
+pub(crate) fn pem_blocks(file: &[u8]) -> Option<Result<Vec<PemBlock>, String>> {
+    use base64ct::{Base64, Encoding};
+    let text = std::str::from_utf8(file).ok()?;
+    if !text.contains("-----BEGIN ") {
+        return None;
+    }
+    let mut blocks = Vec::new();
+    let mut lines = text.lines().map(str::trim);
+    while let Some(line) = lines.next() {
+        let Some(label) = line
+            .strip_prefix("-----BEGIN ")
+            .and_then(|l| l.strip_suffix("-----"))
+        else {
+            continue;
+        };
+        let end = format!("-----END {label}-----");
+        let mut b64 = String::new();
+        let mut closed = false;
+        for l in lines.by_ref() {
+            if l == end {
+                closed = true;
+                break;
+            }
+            b64.push_str(l);
+        }
+        if !closed {
+            return Some(Err(format!("PEM: no {end:?}")));
+        }
+        match Base64::decode_vec(&b64) {
+            Ok(der) => blocks.push((label.to_string(), der)),
+            Err(e) => return Some(Err(format!("PEM {label}: bad base64 ({e})"))),
+        }
+    }
+    Some(Ok(blocks))
+}
+
+/// Certificates from a DER file (returned as is) or a PEM file (the DER of its CERTIFICATE
+/// blocks, concatenated in file order).
+pub(crate) fn certs_der(file: &[u8]) -> Result<Vec<u8>, String> {
+    let Some(blocks) = pem_blocks(file) else {
+        return Ok(file.to_vec());
+    };
+    let der: Vec<u8> = blocks?
+        .into_iter()
+        .filter(|(label, _)| label == "CERTIFICATE")
+        .flat_map(|(_, der)| der)
+        .collect();
+    if der.is_empty() {
+        return Err("PEM file without a CERTIFICATE block".into());
+    }
+    Ok(der)
+}
+
+/// Builds the SPDM chain from a file holding an SPDM chain, or certificates (root first) as
+/// concatenated DER or PEM. With `root`, a concatenated chain that does not start with it
 /// gets it prepended.
 pub(crate) fn load_spdm_chain(
     set: AlgorithmSet,
     file: &[u8],
     root: Option<&[u8]>,
 ) -> Result<Vec<u8>, String> {
+    let file = &certs_der(file)?;
     if file.first() != Some(&0x30) {
         // Already an SPDM chain: Length(2, LE) must be the file length.
         let len = file
@@ -349,9 +418,19 @@ fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     Some((tag, content, b.get(hdr + len..)?))
 }
 
-/// Loads a private key of `set` from SEC1 `ECPrivateKey` DER or PKCS#8 `PrivateKeyInfo` DER
-/// (whose OCTET STRING holds the SEC1 key).
-pub(crate) fn load_key(set: AlgorithmSet, der: &[u8]) -> Result<EcdsaSigningKey, String> {
+/// Loads a private key of `set` from SEC1 `ECPrivateKey` or PKCS#8 `PrivateKeyInfo` (whose
+/// OCTET STRING holds the SEC1 key), DER or PEM (`EC PRIVATE KEY` / `PRIVATE KEY` block; an
+/// `EC PARAMETERS` block before it, as `openssl ecparam -genkey` writes, is skipped).
+pub(crate) fn load_key(set: AlgorithmSet, file: &[u8]) -> Result<EcdsaSigningKey, String> {
+    let der = match pem_blocks(file) {
+        None => file.to_vec(),
+        Some(blocks) => blocks?
+            .into_iter()
+            .find(|(label, _)| label == "EC PRIVATE KEY" || label == "PRIVATE KEY")
+            .map(|(_, der)| der)
+            .ok_or("key: PEM file without an EC PRIVATE KEY or PRIVATE KEY block")?,
+    };
+    let der = der.as_slice();
     if let Ok(k) = EcdsaSigningKey::from_sec1_der(set.asym, der) {
         return Ok(k);
     }
