@@ -1,8 +1,9 @@
 //! The `cse demo` scenario: authenticate, configure, stream, then attack the link one attack
 //! at a time, each on a freshly authenticated link so that every finding is attributable.
 //!
-//! The embedded PKI is the **test-only** PKI of `spdm-lite/tests/pki` (its private keys are
-//! public): never provision it in a product.
+//! The embedded PKI (`cse-link/pki/p256`, copies of the **test-only** PKI of
+//! `spdm-lite/tests/pki`, so that the package builds on its own) has public private keys:
+//! never provision it in a product.
 
 use std::time::{Duration, Instant};
 
@@ -14,12 +15,12 @@ use spdm_lite::crypto::AlgorithmSet;
 use crate::scene::Scene;
 use crate::{Ecu, Finding, LinkError, Protocol, Sensor, SensorIdentity};
 
-const ROOT: &[u8] = include_bytes!("../../spdm-lite/tests/pki/p256/root.cert.der");
-const CHAIN: &[u8] = include_bytes!("../../spdm-lite/tests/pki/p256/chain.der");
-const LEAF_KEY: &[u8] = include_bytes!("../../spdm-lite/tests/pki/p256/leaf.key.der");
-const OTHER_ROOT: &[u8] = include_bytes!("../../spdm-lite/tests/pki/p256/other_root.cert.der");
-const OTHER_CHAIN: &[u8] = include_bytes!("../../spdm-lite/tests/pki/p256/other_chain.der");
-const OTHER_KEY: &[u8] = include_bytes!("../../spdm-lite/tests/pki/p256/other_leaf.key.der");
+const ROOT: &[u8] = include_bytes!("../pki/p256/root.cert.der");
+const CHAIN: &[u8] = include_bytes!("../pki/p256/chain.der");
+const LEAF_KEY: &[u8] = include_bytes!("../pki/p256/leaf.key.der");
+const OTHER_ROOT: &[u8] = include_bytes!("../pki/p256/other_root.cert.der");
+const OTHER_CHAIN: &[u8] = include_bytes!("../pki/p256/other_chain.der");
+const OTHER_KEY: &[u8] = include_bytes!("../pki/p256/other_leaf.key.der");
 
 /// What to run.
 #[derive(Clone, Debug)]
