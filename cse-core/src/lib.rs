@@ -3,7 +3,7 @@
 // `deny`, not `forbid`: the one SIMD module `crypto::simd` (x86_64 PCLMULQDQ GHASH) needs `core::arch` intrinsics and opts in with `#[allow(unsafe_code)]`; every
 // other module is `#[forbid(unsafe_code)]` below and in `crypto`.
 #![deny(unsafe_code)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[forbid(unsafe_code)]
 pub mod agent;

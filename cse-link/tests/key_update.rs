@@ -14,9 +14,9 @@ use spdm_lite::msgs::key_update::KeyUpdateOp;
 use spdm_lite::requester::SessionEvent;
 use spdm_lite::x509::X509Verifier;
 
-const ROOT: &[u8] = include_bytes!("../../spdm-lite/tests/pki/p256/root.cert.der");
-const CHAIN: &[u8] = include_bytes!("../../spdm-lite/tests/pki/p256/chain.der");
-const LEAF_KEY: &[u8] = include_bytes!("../../spdm-lite/tests/pki/p256/leaf.key.der");
+const ROOT: &[u8] = include_bytes!("../pki/p256/root.cert.der");
+const CHAIN: &[u8] = include_bytes!("../pki/p256/chain.der");
+const LEAF_KEY: &[u8] = include_bytes!("../pki/p256/leaf.key.der");
 const ALGS: [AlgorithmSet; 1] = [AlgorithmSet::SET_A];
 
 fn config(sv: SecurityVariant, suite: CipherSuite) -> FrameConfig {

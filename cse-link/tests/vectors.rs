@@ -555,15 +555,25 @@ fn cse(args: &[&str]) -> (i32, String) {
 fn bad_arguments_and_unwritable_output_exit_2() {
     let (code, err) = cse(&["vectors"]);
     assert_eq!(code, 2);
-    assert!(err.contains("missing --out"), "{err}");
+    assert!(
+        err.contains("required arguments were not provided") && err.contains("--out <DIR>"),
+        "{err}"
+    );
 
     let (code, err) = cse(&["vectors", "--out"]);
     assert_eq!(code, 2);
-    assert!(err.contains("--out needs a directory"), "{err}");
+    assert!(
+        err.contains("a value is required for '--out <DIR>'"),
+        "{err}"
+    );
+
+    let (code, err) = cse(&["vectors", "--out", ""]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--out <DIR>"), "{err}");
 
     let (code, err) = cse(&["vectors", "--bogus"]);
     assert_eq!(code, 2);
-    assert!(err.contains("unknown argument --bogus"), "{err}");
+    assert!(err.contains("unexpected argument '--bogus'"), "{err}");
 
     // An output "directory" below a regular file cannot be created.
     let file = temp_dir("file");

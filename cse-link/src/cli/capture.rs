@@ -8,91 +8,157 @@
 
 use std::process::ExitCode;
 
+use clap::builder::{NonEmptyStringValueParser, RangedU64ValueParser};
 use cse_core::csi2::VirtualChannel;
 use cse_core::{
-    BlockConfig, CipherSuite, FrameConfig, KeyId, KeySize, Policy, SecurityVariant, SvLevel,
-    TagLen, TagMode,
+    BlockConfig, FrameConfig, KeyId, KeySize, Policy, SecurityVariant, SvLevel, TagMode,
 };
 
+use super::{ProtocolArg, SuiteArg, SvArg, TagLenArg, TagModeArg};
 use crate::Protocol;
 use crate::capture::{self, CaptureError, KeyFile, ProtectOptions, RawFormat, RawInput};
-
-/// The usage line of `cse protect`.
-pub const PROTECT_USAGE: &str = "cse protect --in FILE [--raw10|--raw12 --width W --height H] \
---out FILE --keys KEYFILE [--protocol sep|fsed] [--sv 1|2|5] [--suite NAME] \
-[--tag-mode message|datatype|frame] [--tag-len 16|12|8] [--vc N] [--first-frame N]";
-
-/// The usage line of `cse verify`.
-pub const VERIFY_USAGE: &str = "cse verify --in FILE --keys KEYFILE [--protocol sep|fsed|auto] \
-[--min-sv N] [--out PLAIN]";
-
-/// The usage line of `cse inspect`.
-pub const INSPECT_USAGE: &str =
-    "cse inspect --in FILE [--keys KEYFILE] [--protocol sep|fsed|auto] [--min-sv N] [--json]";
-
-/// The usage line of `cse keygen`.
-pub const KEYGEN_USAGE: &str = "cse keygen --out KEYFILE [--bits 128|256] [--mac-key] [--key-id N]";
 
 /// Findings `verify` prints before pointing at `inspect`.
 const MAX_LISTED: usize = 20;
 
-/// Parsed `--name value` options and flags.
-struct Args {
-    vals: Vec<(String, String)>,
-    flags: Vec<String>,
+/// `--protocol sep|fsed|auto` of `verify` and `inspect`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProtocolOrAuto {
+    /// Service Extension Packets.
+    Sep,
+    /// Frame-based, legacy-transparent protection.
+    Fsed,
+    /// Recognise the protocol from the capture.
+    #[default]
+    Auto,
 }
 
-impl Args {
-    fn parse(args: &[String], with_value: &[&str], flags: &[&str]) -> Result<Args, String> {
-        let mut a = Args {
-            vals: Vec::new(),
-            flags: Vec::new(),
-        };
-        let mut it = args.iter();
-        while let Some(name) = it.next() {
-            let n = name.as_str();
-            if with_value.contains(&n) {
-                let v = it.next().ok_or(format!("{n} needs a value"))?;
-                if a.vals.iter().any(|(k, _)| k == n) {
-                    return Err(format!("{n} given twice"));
-                }
-                a.vals.push((n.to_owned(), v.clone()));
-            } else if flags.contains(&n) {
-                if a.flags.iter().any(|k| k == n) {
-                    return Err(format!("{n} given twice"));
-                }
-                a.flags.push(n.to_owned());
-            } else {
-                return Err(format!("unknown argument {n}"));
-            }
-        }
-        Ok(a)
-    }
-
-    fn get(&self, name: &str) -> Option<&str> {
-        self.vals
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn need(&self, name: &str) -> Result<&str, String> {
-        self.get(name).ok_or(format!("{name} is required"))
-    }
-
-    fn flag(&self, name: &str) -> bool {
-        self.flags.iter().any(|f| f == name)
-    }
-
-    fn num<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, String> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(v) => v
-                .parse()
-                .map(Some)
-                .map_err(|_| format!("{name}: `{v}` is not a valid number")),
+impl ProtocolOrAuto {
+    fn protocol(self) -> Option<Protocol> {
+        match self {
+            ProtocolOrAuto::Sep => Some(Protocol::Sep),
+            ProtocolOrAuto::Fsed => Some(Protocol::Fsed),
+            ProtocolOrAuto::Auto => None,
         }
     }
+}
+
+/// The arguments of `cse protect`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ProtectArgs {
+    /// The input: a capture of CSI-2 packets (docs/capture.md), or a raw image with
+    /// --raw10/--raw12.
+    #[arg(long = "in", value_name = "FILE", value_parser = NonEmptyStringValueParser::new())]
+    pub input: String,
+    /// The input is a raw RAW10 image (needs --width and --height).
+    #[arg(long, conflicts_with = "raw12", requires_all = ["width", "height"])]
+    pub raw10: bool,
+    /// The input is a raw RAW12 image (needs --width and --height).
+    #[arg(long, requires_all = ["width", "height"])]
+    pub raw12: bool,
+    /// Pixels per line of the raw image.
+    #[arg(long, value_name = "W")]
+    pub width: Option<usize>,
+    /// Lines of the raw image.
+    #[arg(long, value_name = "H")]
+    pub height: Option<usize>,
+    /// The protected capture to write.
+    #[arg(long, value_name = "FILE", value_parser = NonEmptyStringValueParser::new())]
+    pub out: String,
+    /// The key file (`cse keygen`).
+    #[arg(long, value_name = "KEYFILE", value_parser = NonEmptyStringValueParser::new())]
+    pub keys: String,
+    /// The protocol.
+    #[arg(long, value_enum, ignore_case = true, default_value = "sep")]
+    pub protocol: ProtocolArg,
+    /// The security variant of every block.
+    #[arg(long, value_enum, default_value = "1")]
+    pub sv: SvArg,
+    /// The cipher suite [default: AES-GCM for SV-1, AES-GMAC otherwise, of the key file's
+    /// size].
+    #[arg(long, value_name = "NAME", value_enum, ignore_case = true)]
+    pub suite: Option<SuiteArg>,
+    /// The tag mode [default: message for SEP, frame for FSED].
+    #[arg(long, value_enum)]
+    pub tag_mode: Option<TagModeArg>,
+    /// The tag length in bytes.
+    #[arg(long, value_enum, default_value = "16")]
+    pub tag_len: TagLenArg,
+    /// The virtual channel of the raw image's packets, or the only one protected in a capture
+    /// (D-PHY: 0 to 3).
+    #[arg(long, value_name = "N", value_parser = RangedU64ValueParser::<u8>::new().range(0..=3))]
+    pub vc: Option<u8>,
+    /// The frame number of the first frame.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub first_frame: u32,
+}
+
+/// `--min-sv N`: the weakest security variant accepted in any block.
+#[derive(Clone, Copy, Debug, clap::Args)]
+pub struct PolicyArgs {
+    /// The weakest security variant accepted in any block (1 strongest .. 5 none).
+    #[arg(long, value_name = "N", default_value_t = 2,
+          value_parser = RangedU64ValueParser::<u8>::new().range(1..=5))]
+    pub min_sv: u8,
+}
+
+/// The arguments of `cse verify`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The protected capture.
+    #[arg(long = "in", value_name = "FILE", value_parser = NonEmptyStringValueParser::new())]
+    pub input: String,
+    /// The key file.
+    #[arg(long, value_name = "KEYFILE", value_parser = NonEmptyStringValueParser::new())]
+    pub keys: String,
+    /// The protocol.
+    #[arg(long, value_enum, ignore_case = true, default_value = "auto")]
+    pub protocol: ProtocolOrAuto,
+    /// The receiver policy.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Write the original packets that verified to this file.
+    #[arg(long, value_name = "PLAIN", value_parser = NonEmptyStringValueParser::new())]
+    pub out: Option<String>,
+}
+
+/// The arguments of `cse inspect`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct InspectArgs {
+    /// The capture (plain or protected).
+    #[arg(long = "in", value_name = "FILE", value_parser = NonEmptyStringValueParser::new())]
+    pub input: String,
+    /// The key file; without it only structure and CRCs are checked.
+    #[arg(long, value_name = "KEYFILE", value_parser = NonEmptyStringValueParser::new())]
+    pub keys: Option<String>,
+    /// The protocol.
+    #[arg(long, value_enum, ignore_case = true, default_value = "auto")]
+    pub protocol: ProtocolOrAuto,
+    /// The receiver policy.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The arguments of `cse keygen`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct KeygenArgs {
+    /// The key file to create (refused if it exists; mode 0600 on Unix).
+    #[arg(long, value_name = "KEYFILE", value_parser = NonEmptyStringValueParser::new())]
+    pub out: String,
+    /// The AES key size.
+    #[arg(long, value_name = "BITS", default_value = "256",
+          value_parser = clap::builder::PossibleValuesParser::new(["128", "256"]))]
+    pub bits: String,
+    /// Also write a separate MAC key (the CTR+CMAC suites need one).
+    #[arg(long)]
+    pub mac_key: bool,
+    /// The key id (0 to 3).
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = RangedU64ValueParser::<u8>::new().range(0..=3))]
+    pub key_id: u8,
 }
 
 /// How a subcommand failed: the message and the exit status.
@@ -114,12 +180,15 @@ fn usage_err(msg: String) -> Fail {
     Fail(2, msg)
 }
 
-fn finish(cmd: &str, usage: &str, r: Result<ExitCode, Fail>) -> ExitCode {
+fn finish(cmd: &str, r: Result<ExitCode, Fail>) -> ExitCode {
     match r {
         Ok(c) => c,
         Err(Fail(code, msg)) => {
             if code == 2 {
-                eprintln!("cse {cmd}: {msg}\nusage: {usage}");
+                eprintln!(
+                    "cse {cmd}: {msg}\n{}\nFor more information, try 'cse {cmd} --help'.",
+                    super::usage(cmd).trim_end()
+                );
             } else {
                 eprintln!("cse {cmd}: {msg}");
             }
@@ -140,19 +209,8 @@ fn write(path: &str, bytes: &[u8]) -> Result<(), Fail> {
     std::fs::write(path, bytes).map_err(|e| Fail(2, format!("cannot write {path}: {e}")))
 }
 
-fn protocol_arg(a: &Args, allow_auto: bool) -> Result<Option<Protocol>, Fail> {
-    match a.get("--protocol").map(str::to_ascii_lowercase).as_deref() {
-        None => Ok(None),
-        Some("sep") => Ok(Some(Protocol::Sep)),
-        Some("fsed") => Ok(Some(Protocol::Fsed)),
-        Some("auto") if allow_auto => Ok(None),
-        Some(p) => Err(usage_err(format!("unknown protocol `{p}`"))),
-    }
-}
-
-fn policy_arg(a: &Args) -> Result<Policy, Fail> {
-    let n: u8 = a.num("--min-sv").map_err(usage_err)?.unwrap_or(2);
-    let min = SvLevel::try_from(n).map_err(|_| usage_err("--min-sv takes 1 to 5".into()))?;
+fn policy_arg(a: PolicyArgs) -> Result<Policy, Fail> {
+    let min = SvLevel::try_from(a.min_sv).map_err(|_| usage_err("--min-sv takes 1 to 5".into()))?;
     Ok(Policy {
         min_top: min,
         min_image: min,
@@ -160,53 +218,31 @@ fn policy_arg(a: &Args) -> Result<Policy, Fail> {
     })
 }
 
-fn suite_by_name(name: &str) -> Option<CipherSuite> {
-    CipherSuite::ALL
-        .into_iter()
-        .find(|s| s.name().eq_ignore_ascii_case(name))
-}
-
 /// The frame configuration of `cse protect`: the same block configuration for the three
 /// blocks. Without `--suite`: AES-GCM for SV-1, AES-GMAC otherwise, of the key file's size.
-fn config_args(a: &Args, protocol: Protocol, key_size: KeySize) -> Result<FrameConfig, Fail> {
-    let sv = match a.num::<u8>("--sv").map_err(usage_err)?.unwrap_or(1) {
-        1 => SecurityVariant::FullIntegrityEncrypted,
-        2 => SecurityVariant::FullIntegrity,
-        5 => SecurityVariant::NoSecurity,
-        _ => return Err(usage_err("--sv takes 1, 2 or 5".into())),
-    };
-    let suite = match a.get("--suite") {
-        Some(n) => suite_by_name(n).ok_or_else(|| {
-            let names: Vec<&str> = CipherSuite::ALL.iter().map(|s| s.name()).collect();
-            usage_err(format!("unknown suite `{n}` (known: {})", names.join(", ")))
-        })?,
+fn config_args(
+    a: &ProtectArgs,
+    protocol: Protocol,
+    key_size: KeySize,
+) -> Result<FrameConfig, Fail> {
+    let sv = SecurityVariant::from(a.sv);
+    let suite = match a.suite {
+        Some(SuiteArg(s)) => s,
         None => match (key_size, sv.encrypts()) {
-            (KeySize::Aes128, true) => CipherSuite::Aes128Gcm,
-            (KeySize::Aes128, false) => CipherSuite::Aes128Gmac,
-            (KeySize::Aes256, true) => CipherSuite::Aes256Gcm,
-            (KeySize::Aes256, false) => CipherSuite::Aes256Gmac,
+            (KeySize::Aes128, true) => cse_core::CipherSuite::Aes128Gcm,
+            (KeySize::Aes128, false) => cse_core::CipherSuite::Aes128Gmac,
+            (KeySize::Aes256, true) => cse_core::CipherSuite::Aes256Gcm,
+            (KeySize::Aes256, false) => cse_core::CipherSuite::Aes256Gmac,
         },
     };
-    let tag_mode = match a.get("--tag-mode") {
+    let tag_mode = match a.tag_mode {
+        Some(m) => TagMode::from(m),
         None => match protocol {
             Protocol::Sep => TagMode::PerMessage,
             Protocol::Fsed => TagMode::PerFrame,
         },
-        Some("message") => TagMode::PerMessage,
-        Some("datatype") => TagMode::PerDataType,
-        Some("frame") => TagMode::PerFrame,
-        Some(m) => {
-            return Err(usage_err(format!(
-                "unknown tag mode `{m}` (message, datatype, frame)"
-            )));
-        }
     };
-    let tag_len = match a.num::<u8>("--tag-len").map_err(usage_err)?.unwrap_or(16) {
-        16 => TagLen::L16,
-        12 => TagLen::L12,
-        8 => TagLen::L8,
-        _ => return Err(usage_err("--tag-len takes 16, 12 or 8".into())),
-    };
+    let tag_len = a.tag_len.into();
     let block = BlockConfig {
         sv,
         suite,
@@ -227,50 +263,25 @@ fn config_args(a: &Args, protocol: Protocol, key_size: KeySize) -> Result<FrameC
 }
 
 /// Runs `cse protect`.
-pub fn protect(args: &[String]) -> ExitCode {
-    finish("protect", PROTECT_USAGE, run_protect(args))
+pub fn protect(args: &ProtectArgs) -> ExitCode {
+    finish("protect", run_protect(args))
 }
 
-fn run_protect(args: &[String]) -> Result<ExitCode, Fail> {
-    let a = Args::parse(
-        args,
-        &[
-            "--in",
-            "--out",
-            "--keys",
-            "--protocol",
-            "--sv",
-            "--suite",
-            "--tag-mode",
-            "--tag-len",
-            "--vc",
-            "--first-frame",
-            "--width",
-            "--height",
-        ],
-        &["--raw10", "--raw12"],
-    )
-    .map_err(usage_err)?;
-    let input = a.need("--in").map_err(usage_err)?;
-    let output = a.need("--out").map_err(usage_err)?;
-    let key_path = a.need("--keys").map_err(usage_err)?;
-    let protocol = protocol_arg(&a, false)?.unwrap_or(Protocol::Sep);
-    let vc = match a.num::<u8>("--vc").map_err(usage_err)? {
-        Some(v) if v <= 3 => Some(VirtualChannel::new(v).map_err(|e| usage_err(e.to_string()))?),
-        Some(v) => return Err(usage_err(format!("--vc {v}: D-PHY carries VC 0..=3"))),
+fn run_protect(a: &ProtectArgs) -> Result<ExitCode, Fail> {
+    let (input, output) = (a.input.as_str(), a.out.as_str());
+    let protocol = Protocol::from(a.protocol);
+    let vc = match a.vc {
+        Some(v) => Some(VirtualChannel::new(v).map_err(|e| usage_err(e.to_string()))?),
         None => None,
     };
-    let first_frame: u32 = a.num("--first-frame").map_err(usage_err)?.unwrap_or(1);
-    let raw = match (a.flag("--raw10"), a.flag("--raw12")) {
+    let first_frame = a.first_frame;
+    let raw = match (a.raw10, a.raw12) {
         (true, true) => return Err(usage_err("--raw10 and --raw12 exclude each other".into())),
         (true, false) => Some(RawFormat::Raw10),
         (false, true) => Some(RawFormat::Raw12),
         (false, false) => None,
     };
-    let geometry = (
-        a.num::<usize>("--width").map_err(usage_err)?,
-        a.num::<usize>("--height").map_err(usage_err)?,
-    );
+    let geometry = (a.width, a.height);
     let raw = match (raw, geometry) {
         (Some(format), (Some(width), Some(height))) => Some(RawInput {
             format,
@@ -289,8 +300,8 @@ fn run_protect(args: &[String]) -> Result<ExitCode, Fail> {
             ));
         }
     };
-    let keys = KeyFile::read(key_path)?;
-    let config = config_args(&a, protocol, keys.key_size())?;
+    let keys = KeyFile::read(&a.keys)?;
+    let config = config_args(a, protocol, keys.key_size())?;
     let bytes = read(input)?;
     let plain = match &raw {
         Some(r) => {
@@ -334,25 +345,17 @@ fn run_protect(args: &[String]) -> Result<ExitCode, Fail> {
 }
 
 /// Runs `cse verify`.
-pub fn verify(args: &[String]) -> ExitCode {
-    finish("verify", VERIFY_USAGE, run_verify(args))
+pub fn verify(args: &VerifyArgs) -> ExitCode {
+    finish("verify", run_verify(args))
 }
 
-fn run_verify(args: &[String]) -> Result<ExitCode, Fail> {
-    let a = Args::parse(
-        args,
-        &["--in", "--keys", "--protocol", "--min-sv", "--out"],
-        &[],
-    )
-    .map_err(usage_err)?;
-    let input = a.need("--in").map_err(usage_err)?;
-    let key_path = a.need("--keys").map_err(usage_err)?;
-    let protocol = protocol_arg(&a, true)?;
-    let policy = policy_arg(&a)?;
-    let keys = KeyFile::read(key_path)?;
-    let bytes = read(input)?;
+fn run_verify(a: &VerifyArgs) -> Result<ExitCode, Fail> {
+    let protocol = a.protocol.protocol();
+    let policy = policy_arg(a.policy)?;
+    let keys = KeyFile::read(&a.keys)?;
+    let bytes = read(&a.input)?;
     let an = capture::analyse(&bytes, Some(&keys), protocol, policy)?;
-    if let Some(out) = a.get("--out") {
+    if let Some(out) = &a.out {
         write(out, &an.recovered)?;
         outln!(
             "{} verified original packets ({} bytes) written to {out}",
@@ -387,27 +390,20 @@ fn run_verify(args: &[String]) -> Result<ExitCode, Fail> {
 }
 
 /// Runs `cse inspect`.
-pub fn inspect(args: &[String]) -> ExitCode {
-    finish("inspect", INSPECT_USAGE, run_inspect(args))
+pub fn inspect(args: &InspectArgs) -> ExitCode {
+    finish("inspect", run_inspect(args))
 }
 
-fn run_inspect(args: &[String]) -> Result<ExitCode, Fail> {
-    let a = Args::parse(
-        args,
-        &["--in", "--keys", "--protocol", "--min-sv"],
-        &["--json"],
-    )
-    .map_err(usage_err)?;
-    let input = a.need("--in").map_err(usage_err)?;
-    let protocol = protocol_arg(&a, true)?;
-    let policy = policy_arg(&a)?;
-    let keys = match a.get("--keys") {
+fn run_inspect(a: &InspectArgs) -> Result<ExitCode, Fail> {
+    let protocol = a.protocol.protocol();
+    let policy = policy_arg(a.policy)?;
+    let keys = match &a.keys {
         Some(p) => Some(KeyFile::read(p)?),
         None => None,
     };
-    let bytes = read(input)?;
+    let bytes = read(&a.input)?;
     let an = capture::analyse(&bytes, keys.as_ref(), protocol, policy)?;
-    if a.flag("--json") {
+    if a.json {
         out!("{}", capture::inspect_json(&an, &bytes));
     } else {
         out!("{}", capture::inspect_text(&an, &bytes));
@@ -428,23 +424,21 @@ fn run_inspect(args: &[String]) -> Result<ExitCode, Fail> {
 
 /// Runs `cse keygen`: writes a key file with fresh random keys from the operating system
 /// (refuses to overwrite a file; mode 0600 on Unix).
-pub fn keygen(args: &[String]) -> ExitCode {
-    finish("keygen", KEYGEN_USAGE, run_keygen(args))
+pub fn keygen(args: &KeygenArgs) -> ExitCode {
+    finish("keygen", run_keygen(args))
 }
 
-fn run_keygen(args: &[String]) -> Result<ExitCode, Fail> {
+fn run_keygen(a: &KeygenArgs) -> Result<ExitCode, Fail> {
     use spdm_lite::crypto::RandomSource;
     use std::io::Write;
     use zeroize::Zeroize;
-    let a =
-        Args::parse(args, &["--out", "--bits", "--key-id"], &["--mac-key"]).map_err(usage_err)?;
-    let path = a.need("--out").map_err(usage_err)?;
-    let n = match a.num::<u16>("--bits").map_err(usage_err)?.unwrap_or(256) {
-        128 => 16,
-        256 => 32,
+    let path = a.out.as_str();
+    let n = match a.bits.as_str() {
+        "128" => 16,
+        "256" => 32,
         _ => return Err(usage_err("--bits takes 128 or 256".into())),
     };
-    let key_id: u8 = a.num("--key-id").map_err(usage_err)?.unwrap_or(0);
+    let key_id = a.key_id;
     if key_id > 3 {
         return Err(usage_err("--key-id takes 0 to 3".into()));
     }
@@ -456,8 +450,7 @@ fn run_keygen(args: &[String]) -> Result<ExitCode, Fail> {
     let (mac, salt) = rest.split_at(32);
     let text = KeyFile::render(
         key.get(..n).unwrap_or_default(),
-        a.flag("--mac-key")
-            .then(|| mac.get(..n).unwrap_or_default()),
+        a.mac_key.then(|| mac.get(..n).unwrap_or_default()),
         salt,
         key_id,
     );

@@ -1,183 +1,414 @@
-//! `cse demo`: argument parsing and the printed report.
+//! `cse demo`: the arguments, their checks, and the printed report (text or JSON).
 
-use std::io::Write;
 use std::process::ExitCode;
+
+use clap::Parser;
+use serde::{Deserialize, Serialize};
 
 use cse_core::{BlockConfig, CipherSuite, FrameConfig, KeyId, SecurityVariant, TagLen, TagMode};
 
+use super::{ProtocolArg, SuiteArg, SvArg, TagModeArg};
 use crate::Protocol;
-use crate::demo::{self, Options};
+use crate::demo::{self, Options, Report};
 use crate::scene::Scene;
 
-/// The usage line of `cse demo`.
-pub const USAGE: &str = "cse demo [--4k | --8k] [--protocol sep|fsed] [--sv 1|2|5 (image block)] \
-[--suite NAME] [--tag-mode message|datatype|frame] [--frames N] [--json]";
+/// The arguments of `cse demo`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct DemoArgs {
+    /// 3840x2160 frames instead of 1920x1080.
+    #[arg(long = "4k", overrides_with = "k8")]
+    pub k4: bool,
+    /// 7680x4320 frames instead of 1920x1080.
+    #[arg(long = "8k", overrides_with = "k4")]
+    pub k8: bool,
+    /// The stream protocol.
+    #[arg(long, value_enum, ignore_case = true, default_value = "sep")]
+    pub protocol: ProtocolArg,
+    /// The security variant of the image block (the embedded-data blocks run SV-2).
+    #[arg(long, value_enum, default_value = "1")]
+    pub sv: SvArg,
+    /// The image block's cipher suite; it must suit the SV (SV-1 an encrypting suite, SV-2 an
+    /// integrity-only one); the embedded-data blocks use the integrity-only suite of the same
+    /// key family. Under SV-5 it names the embedded-data blocks' suite [default: AES-256-GCM
+    /// for SV-1, AES-256-GMAC otherwise].
+    #[arg(long, value_name = "NAME", value_enum, ignore_case = true)]
+    pub suite: Option<SuiteArg>,
+    /// The tag mode of every block [default: message for SEP, frame for FSED].
+    #[arg(long, value_enum)]
+    pub tag_mode: Option<TagModeArg>,
+    /// Frames in the clean streaming phase (at least 1).
+    #[arg(long, value_name = "N", default_value = "90", value_parser = frame_count,
+          allow_negative_numbers = true)]
+    pub frames: usize,
+    /// Print the report as one JSON object (configuration, measurements, attacks).
+    #[arg(long)]
+    pub json: bool,
+}
 
-/// Runs `cse demo` with the arguments after `demo`; prints the report (text or JSON).
-pub fn main(args: &[String]) -> ExitCode {
-    match parse(args) {
-        Ok((opts, json)) => run(&opts, json),
+fn frame_count(s: &str) -> Result<usize, String> {
+    let n: usize = s.parse().map_err(|e| format!("not a frame count: {e}"))?;
+    if n == 0 {
+        return Err("at least one frame: the demo checks clean frames before the attacks".into());
+    }
+    Ok(n)
+}
+
+/// Runs `cse demo`; prints the report (text or JSON).
+pub fn main(args: &DemoArgs) -> ExitCode {
+    match options(args) {
+        Ok(opts) => run(&opts, args.json),
         Err(e) => {
-            eprintln!("cse demo: {e}\nusage: {USAGE}");
+            eprintln!(
+                "cse demo: {e}\n{}\nFor more information, try 'cse demo --help'.",
+                super::usage("demo").trim_end()
+            );
             ExitCode::from(2)
         }
     }
 }
 
-fn suite(name: &str) -> Option<CipherSuite> {
-    CipherSuite::ALL
-        .into_iter()
-        .find(|s| s.name().eq_ignore_ascii_case(name))
-}
-
-/// Parses the arguments of `cse demo` into the scenario options and the `--json` flag.
+/// Parses the arguments after `cse demo` (clap, then [`options`]) into the scenario options
+/// and the `--json` flag.
 ///
 /// # Errors
-/// A message naming the unknown or malformed argument.
+/// Clap's rendered message for a malformed command line, or the reason a combination cannot
+/// run.
 pub fn parse(args: &[String]) -> Result<(Options, bool), String> {
-    let (mut w, mut h) = (1920, 1080);
-    let mut frames = 90;
-    let mut protocol = Protocol::Sep;
-    let mut sv = 1u8;
-    let mut suite_ = CipherSuite::Aes256Gcm;
-    let mut mode = None;
-    let mut json = false;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut val = || it.next().cloned().ok_or(format!("{a} needs a value"));
-        match a.as_str() {
-            "--4k" => (w, h) = (3840, 2160),
-            "--8k" => (w, h) = (7680, 4320),
-            "--json" => json = true,
-            "--frames" => {
-                let v = val()?;
-                frames = v
-                    .parse()
-                    .map_err(|_| format!("--frames takes a frame count, not {v:?}"))?;
-            }
-            "--protocol" => {
-                protocol = match val()?.to_ascii_lowercase().as_str() {
-                    "sep" => Protocol::Sep,
-                    "fsed" => Protocol::Fsed,
-                    p => return Err(format!("--protocol takes sep or fsed, not {p:?}")),
-                }
-            }
-            "--sv" => {
-                let v = val()?;
-                sv = match v.as_str() {
-                    "1" => 1,
-                    "2" => 2,
-                    "5" => 5,
-                    _ => return Err(format!("--sv takes 1, 2 or 5, not {v:?}")),
-                };
-            }
-            "--suite" => {
-                let v = val()?;
-                suite_ = suite(&v).ok_or_else(|| {
-                    let names: Vec<&str> = CipherSuite::ALL.iter().map(|s| s.name()).collect();
-                    format!("--suite takes one of {}, not {v:?}", names.join(", "))
-                })?;
-            }
-            "--tag-mode" => {
-                mode = Some(match val()?.as_str() {
-                    "message" => TagMode::PerMessage,
-                    "datatype" => TagMode::PerDataType,
-                    "frame" => TagMode::PerFrame,
-                    m => {
-                        return Err(format!(
-                            "--tag-mode takes message, datatype or frame, not {m:?}"
-                        ));
-                    }
-                })
-            }
-            other => return Err(format!("unknown argument {other:?}")),
-        }
+    #[derive(Parser)]
+    #[command(name = "cse demo")]
+    struct Demo {
+        #[command(flatten)]
+        args: DemoArgs,
     }
-    let mode = mode.unwrap_or(match protocol {
-        Protocol::Sep => TagMode::PerMessage,
-        Protocol::Fsed => TagMode::PerFrame,
-    });
-    let image_sv = match sv {
-        1 => SecurityVariant::FullIntegrityEncrypted,
-        2 => SecurityVariant::FullIntegrity,
-        5 => SecurityVariant::NoSecurity,
-        _ => return Err(format!("--sv takes 1, 2 or 5, not {sv}")),
-    };
-    let family = |sv: SecurityVariant| {
-        use CipherSuite::*;
-        match (suite_, sv.encrypts()) {
-            (Aes128Gmac | Aes128Gcm, true) => Aes128Gcm,
-            (Aes128Gmac | Aes128Gcm, false) => Aes128Gmac,
-            (Aes256Gmac | Aes256Gcm, true) => Aes256Gcm,
-            (Aes256Gmac | Aes256Gcm, false) => Aes256Gmac,
-            (Aes128Cmac | Aes128CtrCmac, true) => Aes128CtrCmac,
-            (Aes128Cmac | Aes128CtrCmac, false) => Aes128Cmac,
-            (_, true) => Aes256CtrCmac,
-            (_, false) => Aes256Cmac,
-        }
-    };
-    let block = |sv: SecurityVariant| BlockConfig {
-        sv,
-        suite: family(sv),
-        tag_len: TagLen::L16,
-        tag_mode: mode,
-    };
-    let embedded = SecurityVariant::FullIntegrity;
-    let config = FrameConfig {
-        top: block(embedded),
-        image: block(image_sv),
-        bottom: block(embedded),
-        key_id: KeyId::default(),
-    };
-    Ok((
-        Options {
-            scene: Scene::new(w, h, demo::default_vc()),
-            frames,
-            protocol,
-            config,
-        },
-        json,
-    ))
+    let cmd = std::iter::once("cse demo").chain(args.iter().map(String::as_str));
+    let a = Demo::try_parse_from(cmd)
+        .map_err(|e| e.render().to_string())?
+        .args;
+    Ok((options(&a)?, a.json))
 }
 
-/// `s` as a JSON string literal (quotes included): `"` and `\` escaped, control characters
-/// as `\n`, `\t`, ... or `\u00XX`.
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\u{:04x}", u32::from(c)));
-            }
-            c => out.push(c),
+/// The integrity-only suite of `s`'s key family (GCM to GMAC, CTR+CMAC to CMAC).
+fn integrity_only(s: CipherSuite) -> CipherSuite {
+    use CipherSuite::*;
+    match s {
+        Aes128Gcm => Aes128Gmac,
+        Aes256Gcm => Aes256Gmac,
+        Aes128CtrCmac => Aes128Cmac,
+        Aes256CtrCmac => Aes256Cmac,
+        other => other,
+    }
+}
+
+/// The encrypting suite of `s`'s key family (GMAC to GCM, CMAC to CTR+CMAC).
+fn encrypting(s: CipherSuite) -> CipherSuite {
+    use CipherSuite::*;
+    match s {
+        Aes128Gmac => Aes128Gcm,
+        Aes256Gmac => Aes256Gcm,
+        Aes128Cmac => Aes128CtrCmac,
+        Aes256Cmac => Aes256CtrCmac,
+        other => other,
+    }
+}
+
+/// The scenario options for parsed arguments: every combination the demo cannot run is
+/// refused with the reason, and no suite is changed behind the user's back.
+///
+/// # Errors
+/// Why the combination cannot run (a suite that does not suit the SV, with the suite that
+/// would; per-message tags under FSED).
+pub fn options(a: &DemoArgs) -> Result<Options, String> {
+    let (w, h) = match (a.k4, a.k8) {
+        (true, _) => (3840, 2160),
+        (_, true) => (7680, 4320),
+        _ => (1920, 1080),
+    };
+    let protocol = Protocol::from(a.protocol);
+    let image_sv = SecurityVariant::from(a.sv);
+    let suite = match (a.suite.map(|s| s.0), image_sv) {
+        (None, SecurityVariant::FullIntegrityEncrypted) => CipherSuite::Aes256Gcm,
+        (None, _) => CipherSuite::Aes256Gmac,
+        (Some(s), SecurityVariant::FullIntegrityEncrypted) if !s.encrypts() => {
+            return Err(format!(
+                "--sv 1 encrypts and {} does not: use --suite {} (same key family) or --sv 2",
+                s.name(),
+                encrypting(s).name()
+            ));
+        }
+        (Some(s), SecurityVariant::FullIntegrity) if s.encrypts() => {
+            return Err(format!(
+                "--sv 2 does not encrypt and {} does: use --suite {} (same key family) or --sv 1",
+                s.name(),
+                integrity_only(s).name()
+            ));
+        }
+        (Some(s), SecurityVariant::NoSecurity) if s.encrypts() => {
+            return Err(format!(
+                "under --sv 5 --suite names the embedded-data blocks' suite, which do not \
+                 encrypt: use --suite {} (same key family)",
+                integrity_only(s).name()
+            ));
+        }
+        (Some(s), _) => s,
+    };
+    let tag_mode = match a.tag_mode {
+        Some(m) => TagMode::from(m),
+        None => match protocol {
+            Protocol::Sep => TagMode::PerMessage,
+            Protocol::Fsed => TagMode::PerFrame,
+        },
+    };
+    if protocol == Protocol::Fsed && tag_mode == TagMode::PerMessage {
+        return Err(
+            "FSED has no per-message tags: use --tag-mode datatype or frame, or --protocol sep"
+                .into(),
+        );
+    }
+    let block = |sv: SecurityVariant, suite: CipherSuite| BlockConfig {
+        sv,
+        suite,
+        tag_len: TagLen::L16,
+        tag_mode,
+    };
+    let embedded = block(SecurityVariant::FullIntegrity, integrity_only(suite));
+    let config = FrameConfig {
+        top: embedded,
+        image: block(image_sv, suite),
+        bottom: embedded,
+        key_id: KeyId::default(),
+    };
+    config
+        .validate()
+        .map_err(|e| format!("this configuration cannot run: {e}"))?;
+    Ok(Options {
+        scene: Scene::new(w, h, demo::default_vc()),
+        frames: a.frames,
+        protocol,
+        config,
+    })
+}
+
+/// The `--json` report of `cse demo`: the whole configuration, the measurements and one entry
+/// per attack.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonReport {
+    /// `"SEP"` or `"FSED"`.
+    pub protocol: String,
+    /// Frame width in pixels.
+    pub width: usize,
+    /// Frame height in lines.
+    pub height: usize,
+    /// Frames in the clean streaming phase.
+    pub frames: usize,
+    /// The configuration of each block.
+    pub blocks: JsonBlocks,
+    /// Clean frames that arrived bit-exact.
+    pub frames_bit_exact: usize,
+    /// A key rollover after KEY_UPDATE was observed.
+    pub key_rollover: bool,
+    /// SPDM handshake wall time in milliseconds.
+    pub handshake_ms: f64,
+    /// Protect throughput of the link path, GB/s of payload.
+    pub protect_gbps: f64,
+    /// Verify throughput of the link path, GB/s of payload.
+    pub verify_gbps: f64,
+    /// The AES engine in use.
+    pub aes_engine: String,
+    /// The attacks, in the order they ran.
+    pub attacks: Vec<JsonAttack>,
+    /// The verdict ([`Report::passed`]).
+    pub passed: bool,
+}
+
+/// The three blocks' configurations.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonBlocks {
+    /// Top embedded-data block.
+    pub top: JsonBlock,
+    /// Image block.
+    pub image: JsonBlock,
+    /// Bottom embedded-data block.
+    pub bottom: JsonBlock,
+}
+
+/// One block's configuration; suite, tag length and tag mode are `null` under SV-5 (no tag).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonBlock {
+    /// The security variant number (1, 2 or 5).
+    pub sv: u8,
+    /// The cipher suite name, e.g. `"AES-256-GCM"`.
+    pub suite: Option<String>,
+    /// The tag length in bytes.
+    pub tag_len: Option<usize>,
+    /// `"message"`, `"datatype"` or `"frame"` (the `--tag-mode` names).
+    pub tag_mode: Option<String>,
+}
+
+/// One attack's outcome.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonAttack {
+    /// The attack's name.
+    pub attack: String,
+    /// What should happen.
+    pub expected: String,
+    /// What the link reported.
+    pub observed: String,
+    /// The configuration promises to detect it.
+    pub covered: bool,
+    /// It was noticed.
+    pub detected: bool,
+    /// It was noticed for the right reason.
+    pub attributed: bool,
+    /// The verdict cell of the table (`"detected"`, `"UNDETECTED"`,
+    /// `"not covered by SV-5 (expected)"`, ...).
+    pub result: String,
+}
+
+fn tag_mode_name(m: TagMode) -> &'static str {
+    match m {
+        TagMode::PerMessage => "message",
+        TagMode::PerDataType => "datatype",
+        TagMode::PerFrame => "frame",
+    }
+}
+
+impl JsonBlock {
+    fn new(b: &BlockConfig) -> Self {
+        let tagged = b.sv.authenticates();
+        JsonBlock {
+            sv: b.sv.number(),
+            suite: tagged.then(|| b.suite.name().to_string()),
+            tag_len: tagged.then(|| b.tag_len.get()),
+            tag_mode: tagged.then(|| tag_mode_name(b.tag_mode).to_string()),
         }
     }
-    out.push('"');
+}
+
+fn gbps(report: &Report, d: std::time::Duration) -> f64 {
+    let bytes = (report.frame_payload * report.frames) as f64;
+    bytes / 1e9 / d.as_secs_f64().max(1e-9)
+}
+
+/// Rounds to three decimals, the precision the report promises.
+fn milli(x: f64) -> f64 {
+    (x * 1e3).round() / 1e3
+}
+
+/// The JSON report of a run.
+pub fn json_report(opts: &Options, report: &Report) -> JsonReport {
+    let c = &opts.config;
+    JsonReport {
+        protocol: opts.protocol.name().into(),
+        width: opts.scene.width,
+        height: opts.scene.height,
+        frames: report.frames,
+        blocks: JsonBlocks {
+            top: JsonBlock::new(&c.top),
+            image: JsonBlock::new(&c.image),
+            bottom: JsonBlock::new(&c.bottom),
+        },
+        frames_bit_exact: report.frames_ok,
+        key_rollover: report.rollover,
+        handshake_ms: milli(report.handshake_time.as_secs_f64() * 1e3),
+        protect_gbps: milli(gbps(report, report.protect_time)),
+        verify_gbps: milli(gbps(report, report.verify_time)),
+        aes_engine: cse_core::crypto::engine_name().into(),
+        attacks: report
+            .attacks
+            .iter()
+            .map(|a| JsonAttack {
+                attack: a.attack.name().into(),
+                expected: a.attack.expected().into(),
+                observed: a.observed.clone(),
+                covered: a.covered,
+                detected: a.detected,
+                attributed: a.attributed,
+                result: a.verdict().into(),
+            })
+            .collect(),
+        passed: report.passed(),
+    }
+}
+
+fn block_text(b: &BlockConfig) -> String {
+    if b.sv.authenticates() {
+        format!(
+            "SV-{} {} ({} tags, {} bytes)",
+            b.sv.number(),
+            b.suite.name(),
+            tag_mode_name(b.tag_mode),
+            b.tag_len.get()
+        )
+    } else {
+        format!("SV-{} (no tags: CRCs and counters only)", b.sv.number())
+    }
+}
+
+/// The attack table, columns as wide as their widest cell.
+pub fn attack_table(report: &Report) -> String {
+    let rows: Vec<[&str; 4]> = report
+        .attacks
+        .iter()
+        .map(|a| {
+            [
+                a.attack.name(),
+                a.attack.expected(),
+                a.observed.as_str(),
+                a.verdict(),
+            ]
+        })
+        .collect();
+    let head = ["attack", "expected", "observed", "result"];
+    let mut width = head.map(str::len);
+    for r in &rows {
+        for (w, cell) in width.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; 4]| {
+        let mut s = String::new();
+        for (i, (cell, w)) in cells.iter().zip(width).enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(cell);
+            } else {
+                s.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        s.push('\n');
+        s
+    };
+    let mut out = line(head);
+    out.push_str(&"-".repeat(width.iter().sum::<usize>() + 2 * (width.len() - 1)));
+    out.push('\n');
+    for r in rows {
+        out.push_str(&line(r));
+    }
     out
 }
 
 fn run(opts: &Options, json: bool) -> ExitCode {
+    use std::io::{IsTerminal, Write};
     let s = &opts.scene;
+    let c = &opts.config;
     if !json {
         outln!(
-            "cse demo: {}x{} RAW12, {} frames, {}, image SV-{} {} ({:?} tags)",
+            "cse demo: {}x{} RAW12, {} frames, {}; image {}; embedded data {}",
             s.width,
             s.height,
             opts.frames,
             opts.protocol.name(),
-            opts.config.image.sv.number(),
-            opts.config.image.suite.name(),
-            opts.config.image.tag_mode
+            block_text(&c.image),
+            block_text(&c.top),
         );
     }
+    // Progress only for a person watching: not into a file, not with --json.
+    let show = !json && std::io::stderr().is_terminal();
     let mut progress = |done: usize, total: usize| {
-        if !json {
+        if show {
             eprint!("\rstreaming frame {done}/{total}");
             if done == total {
                 eprintln!();
@@ -192,38 +423,15 @@ fn run(opts: &Options, json: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mb = (report.frame_payload * report.frames) as f64 / 1e6;
-    let gbps = |d: std::time::Duration| mb / 1e3 / d.as_secs_f64().max(1e-9);
+    let j = json_report(opts, &report);
     if json {
-        let attacks: Vec<String> = report
-            .attacks
-            .iter()
-            .map(|a| {
-                format!(
-                    "{{\"attack\":{},\"expected\":{},\"observed\":{},\"detected\":{},\"attributed\":{}}}",
-                    json_string(a.attack.name()),
-                    json_string(a.attack.expected()),
-                    json_string(&a.observed),
-                    a.detected,
-                    a.attributed
-                )
-            })
-            .collect();
-        outln!(
-            "{{\"protocol\":{},\"width\":{},\"height\":{},\"frames\":{},\"frames_bit_exact\":{},\"key_rollover\":{},\"handshake_ms\":{:.3},\"protect_gbps\":{:.3},\"verify_gbps\":{:.3},\"aes_engine\":{},\"attacks\":[{}],\"passed\":{}}}",
-            json_string(opts.protocol.name()),
-            s.width,
-            s.height,
-            report.frames,
-            report.frames_ok,
-            report.rollover,
-            report.handshake_time.as_secs_f64() * 1e3,
-            gbps(report.protect_time),
-            gbps(report.verify_time),
-            json_string(cse_core::crypto::engine_name()),
-            attacks.join(","),
-            report.passed()
-        );
+        match serde_json::to_string(&j) {
+            Ok(text) => outln!("{text}"),
+            Err(e) => {
+                eprintln!("cse demo: cannot write the JSON report: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
     } else {
         outln!(
             "SPDM handshake: {} exchanges, {:.2} ms; stream configured over CCISE",
@@ -237,38 +445,26 @@ fn run(opts: &Options, json: bool) -> ExitCode {
             if report.rollover { "yes" } else { "NO" }
         );
         outln!();
-        outln!(
-            "{:<20} {:<40} {:<44} result",
-            "attack",
-            "expected",
-            "observed"
-        );
-        outln!("{}", "-".repeat(114));
-        for a in &report.attacks {
-            let verdict = match (a.detected, a.attributed) {
-                (true, true) => "detected",
-                (true, false) => "detected (misattributed)",
-                _ => "UNDETECTED",
-            };
-            outln!(
-                "{:<20} {:<40} {:<44} {verdict}",
-                a.attack.name(),
-                a.attack.expected(),
-                a.observed
-            );
-        }
+        out!("{}", attack_table(&report));
         outln!();
+        let mb = (report.frame_payload * report.frames) as f64 / 1e6;
         outln!(
             "throughput ({:.1} MB of payload): protect {:.2} GB/s, verify {:.2} GB/s",
             mb,
-            gbps(report.protect_time),
-            gbps(report.verify_time)
+            j.protect_gbps,
+            j.verify_gbps
         );
         outln!(
             "  (link path only: sensor transmit and ECU receive, scene and attacks not timed; \
              AES engine: {})",
-            cse_core::crypto::engine_name()
+            j.aes_engine
         );
+        if report.attacks.iter().any(|a| !a.covered) {
+            outln!(
+                "SV-5 promises functional-safety detection only (CRCs, counters): the attacks \
+                 marked \"not covered\" need a tag on the image block and do not decide the verdict."
+            );
+        }
         outln!("{}", if report.passed() { "PASS" } else { "FAIL" });
     }
     if report.passed() {
@@ -280,16 +476,80 @@ fn run(opts: &Options, json: bool) -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use super::json_string;
+    use super::*;
+
+    fn sample() -> JsonReport {
+        JsonReport {
+            protocol: "FSED".into(),
+            width: 64,
+            height: 12,
+            frames: 3,
+            blocks: JsonBlocks {
+                top: JsonBlock {
+                    sv: 2,
+                    suite: Some("AES-128-CMAC".into()),
+                    tag_len: Some(16),
+                    tag_mode: Some("frame".into()),
+                },
+                image: JsonBlock {
+                    sv: 5,
+                    suite: None,
+                    tag_len: None,
+                    tag_mode: None,
+                },
+                bottom: JsonBlock {
+                    sv: 2,
+                    suite: Some("AES-128-CMAC".into()),
+                    tag_len: Some(16),
+                    tag_mode: Some("frame".into()),
+                },
+            },
+            frames_bit_exact: 3,
+            key_rollover: true,
+            handshake_ms: 1.5,
+            protect_gbps: 0.25,
+            verify_gbps: 2.0,
+            aes_engine: "say \"hi\"\n\\ é".into(),
+            attacks: vec![JsonAttack {
+                attack: "flipped pixel bit".into(),
+                expected: "frame rejected: tag mismatch".into(),
+                observed: "CORRUPTED FRAME RELEASED".into(),
+                covered: false,
+                detected: false,
+                attributed: false,
+                result: "not covered by SV-5 (expected)".into(),
+            }],
+            passed: true,
+        }
+    }
 
     #[test]
-    fn json_strings_are_escaped() {
-        assert_eq!(json_string("plain"), r#""plain""#);
-        assert_eq!(json_string(r#"say "hi""#), r#""say \"hi\"""#);
-        assert_eq!(json_string(r"C:\dir"), r#""C:\\dir""#);
-        assert_eq!(json_string("a\nb\tc\r"), r#""a\nb\tc\r""#);
-        assert_eq!(json_string("\u{1}\u{1f}\u{7f}"), r#""\u0001\u001f\u007f""#);
-        assert_eq!(json_string("é→"), "\"é→\"");
-        assert_eq!(json_string(""), r#""""#);
+    fn the_json_report_round_trips_and_keeps_its_field_names() {
+        let r = sample();
+        let text = serde_json::to_string(&r).unwrap_or_default();
+        let back: JsonReport = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, r);
+        // The schema's names, as consumers read them.
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        assert_eq!(v["blocks"]["image"]["sv"], 5);
+        assert!(v["blocks"]["image"]["suite"].is_null());
+        assert_eq!(v["blocks"]["top"]["tag_mode"], "frame");
+        assert_eq!(v["attacks"][0]["result"], "not covered by SV-5 (expected)");
+        // Strings are escaped: the text holds no raw newline.
+        assert!(!text.contains('\n'));
+    }
+
+    #[test]
+    fn unknown_or_missing_fields_are_refused() {
+        let mut v = serde_json::to_value(sample()).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("extra".into(), 1.into());
+        }
+        assert!(serde_json::from_value::<JsonReport>(v.clone()).is_err());
+        if let Some(o) = v.as_object_mut() {
+            o.remove("extra");
+            o.remove("blocks");
+        }
+        assert!(serde_json::from_value::<JsonReport>(v).is_err());
     }
 }

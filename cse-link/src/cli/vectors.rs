@@ -5,22 +5,21 @@ use std::process::ExitCode;
 
 use crate::vectors::{self, VectorProtocol};
 
-/// The usage line of `cse vectors`.
-pub const USAGE: &str = "cse vectors --out DIR   (writes DIR/{sep,fsed,ccise,keys}/*.json and \
-DIR/index.json, see docs/vectors.md)";
+/// The arguments of `cse vectors`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct VectorsArgs {
+    /// The output directory: DIR/{sep,fsed,ccise,keys}/*.json and DIR/index.json (see
+    /// docs/vectors.md).
+    #[arg(long, value_name = "DIR", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub out: String,
+}
 
-/// Runs `cse vectors` with the arguments after `vectors`.
+/// Runs `cse vectors`.
 ///
-/// Exit status 0 when every vector was written, 1 when generating the set failed, 2 for bad
-/// arguments or an output directory that cannot be created or written.
-pub fn main(args: &[String]) -> ExitCode {
-    let out = match parse(args) {
-        Ok(out) => out,
-        Err(e) => {
-            eprintln!("cse vectors: {e}\nusage: {USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+/// Exit status 0 when every vector was written, 1 when generating the set failed, 2 for an
+/// output directory that cannot be created or written.
+pub fn main(args: &VectorsArgs) -> ExitCode {
+    let out = PathBuf::from(&args.out);
     let set = match vectors::all() {
         Ok(set) => set,
         Err(e) => {
@@ -46,26 +45,4 @@ pub fn main(args: &[String]) -> ExitCode {
         out.display()
     );
     ExitCode::SUCCESS
-}
-
-/// Parses the arguments of `cse vectors`: the output directory.
-///
-/// # Errors
-/// A message for a missing `--out`, a missing value or an unknown argument.
-pub fn parse(args: &[String]) -> Result<PathBuf, String> {
-    let mut out = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--out" => {
-                let v = it.next().ok_or("--out needs a directory")?;
-                if v.is_empty() {
-                    return Err("--out needs a directory".into());
-                }
-                out = Some(PathBuf::from(v));
-            }
-            other => return Err(format!("unknown argument {other}")),
-        }
-    }
-    out.ok_or_else(|| "missing --out DIR".into())
 }
