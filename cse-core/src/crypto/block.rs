@@ -262,12 +262,44 @@ impl AesCopy {
         }
     }
 
+    /// CBC-MAC chaining: for each 16-byte block `b` of `blocks` (whose length is a multiple of
+    /// 16; a shorter tail is ignored), `x = E_K(x XOR b)`, in one call into the `aes` backend
+    /// (round keys loaded once, not per block).
+    pub(crate) fn cbc_chain(&self, x: &mut Block, blocks: &[u8]) {
+        let job = CbcChain { x, blocks };
+        match &self.0 {
+            Inner::Aes128(c) => c.encrypt_with_backend(job),
+            Inner::Aes256(c) => c.encrypt_with_backend(job),
+        }
+    }
+
     /// A second copy.
     pub(crate) fn fork(&self) -> AesCopy {
         AesCopy(match &self.0 {
             Inner::Aes128(c) => Inner::Aes128(c.clone()),
             Inner::Aes256(c) => Inner::Aes256(c.clone()),
         })
+    }
+}
+
+/// The serial CBC-MAC job of [`AesCopy::cbc_chain`].
+struct CbcChain<'a> {
+    x: &'a mut Block,
+    blocks: &'a [u8],
+}
+
+impl BlockSizeUser for CbcChain<'_> {
+    type BlockSize = U16;
+}
+
+impl BlockCipherEncClosure for CbcChain<'_> {
+    #[inline(always)]
+    fn call<B: BlockCipherEncBackend<BlockSize = U16>>(self, backend: &B) {
+        let (chunks, _) = Array::<u8, U16>::slice_as_chunks(self.blocks);
+        for b in chunks {
+            xor16(self.x, b);
+            backend.encrypt_block(self.x.into());
+        }
     }
 }
 

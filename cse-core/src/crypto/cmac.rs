@@ -360,21 +360,30 @@ impl Drop for CmacState {
 impl CmacState {
     /// Absorbs the next piece of the message (any length, including empty).
     pub fn update(&mut self, mut piece: &[u8]) {
-        while !piece.is_empty() {
-            if self.len == 16 {
-                // More input follows, so the buffered block is not the final one.
-                xor_into(&mut self.x, &self.buf);
-                self.aes.encrypt_block(&mut self.x);
-                self.len = 0;
-            }
-            let n = (16 - self.len).min(piece.len());
-            let (head, rest) = piece.split_at(n);
-            if let Some(dst) = self.buf.get_mut(self.len..self.len + n) {
-                dst.copy_from_slice(head);
-            }
-            self.len += n;
-            piece = rest;
+        // Fill the buffered block first.
+        let n = (16 - self.len).min(piece.len());
+        let (head, rest) = piece.split_at(n);
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + n) {
+            dst.copy_from_slice(head);
         }
+        self.len += n;
+        piece = rest;
+        if piece.is_empty() {
+            return;
+        }
+        // More input follows, so the buffered (full) block is not the final one.
+        xor_into(&mut self.x, &self.buf);
+        self.aes.encrypt_block(&mut self.x);
+        // Every whole block but the last of the rest in one backend call; the last 1..=16
+        // bytes stay buffered (the final block is only known to be final at `finalize`).
+        let bulk = (piece.len() - 1) / 16 * 16;
+        let (blocks, tail) = piece.split_at(bulk);
+        self.aes.cbc_chain(&mut self.x, blocks);
+        self.buf = [0; 16];
+        if let Some(dst) = self.buf.get_mut(..tail.len()) {
+            dst.copy_from_slice(tail);
+        }
+        self.len = tail.len();
     }
 
     /// The tag, truncated to `tag_len` (leftmost bytes, SP 800-38B section 6.2).
