@@ -479,8 +479,7 @@ impl RxCore {
             self.push_fusa(e);
         }
         if plan.feed {
-            // The only error is a virtual channel above 31, which `VirtualChannel` excludes.
-            let _ = self.timeout.feed(self.vc.get(), now);
+            self.accept(now);
         }
         after(&mut EventSink {
             queue: &mut self.events,

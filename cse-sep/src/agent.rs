@@ -4,7 +4,7 @@
 pub use cse_core::agent::KeyMaterial;
 pub(crate) use cse_core::agent::{BlockTracker, FrameKeys, KeyEntry, protected};
 use cse_core::context::{Context, covered_prefix};
-use cse_core::crypto::MacState;
+use cse_core::crypto::{MacState, SuiteKey};
 use cse_core::csi2::{DataType, HeaderForm, VirtualChannel};
 use cse_core::keys::Salt;
 use cse_core::nonce::{Iv, PacketNumber, StreamId};
@@ -101,6 +101,23 @@ impl StreamParams {
             number,
         }
         .encode(&self.profile)
+    }
+
+    /// Opens the running MAC of scope `(block, kind)` of frame `fc` under `cfg`: the scope's IV
+    /// (packet number `fc << 32`, its own stream-id scope field), then the context block.
+    pub(crate) fn open_scope(
+        &self,
+        key: &SuiteKey,
+        salt: &Salt,
+        cfg: &BlockConfig,
+        block: Block,
+        kind: ScopeKind,
+        fc: u32,
+    ) -> Result<MacState, SepError> {
+        let spn = PacketNumber::scope(fc);
+        let mut mac = key.mac(&self.iv(salt, block, kind, spn)?);
+        mac.update(&self.context(cfg, block, kind, spn.get()));
+        Ok(mac)
     }
 
     pub(crate) fn iv(

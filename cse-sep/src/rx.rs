@@ -722,10 +722,9 @@ impl Receiver {
                 let key = frame.keys()?.get(p.block)?;
                 let salt = self.core.key(key_id)?.material.salt();
                 let kind = scope_kind(p.cfg.tag_mode, h.orig_dt);
-                let spn = PacketNumber::scope(fc);
-                let siv = frame.params.iv(salt, p.block, kind, spn)?;
-                let mut mac = key.mac(&siv);
-                mac.update(&frame.params.context(&p.cfg, p.block, kind, spn.get()));
+                let mac = frame
+                    .params
+                    .open_scope(key, salt, &p.cfg, p.block, kind, fc)?;
                 Some(RxScope {
                     block: p.block,
                     kind,

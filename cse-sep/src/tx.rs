@@ -628,10 +628,9 @@ fn write_packet(
                         .iter()
                         .position(Option::is_none)
                         .ok_or(SepError::TooManyScopes)?;
-                    let spn = PacketNumber::scope(frame.fc);
-                    let siv = frame.params.iv(salt, block, kind, spn)?;
-                    let mut mac = key.mac(&siv);
-                    mac.update(&frame.params.context(&cfg, block, kind, spn.get()));
+                    let mac = frame
+                        .params
+                        .open_scope(key, salt, &cfg, block, kind, frame.fc)?;
                     frame.scopes[i] = Some(Scope {
                         block,
                         kind,
