@@ -437,16 +437,16 @@ pub fn fmt_time(ns: f64) -> String {
     }
 }
 
-/// A byte count for plot axes, decimal units (`64 B`, `10 kB`, `12.6 MB`).
+/// A byte count for plot axes, decimal units (`64 B`, `10 kB`, `12.4 MB`).
 pub fn fmt_bytes(b: f64) -> String {
     if b < 1e3 {
         format!("{b:.0} B")
     } else if b < 1e6 {
-        format!("{} kB", sig3(b / 1e3))
+        format!("{} kB", axis_num(b / 1e3))
     } else if b < 1e9 {
-        format!("{} MB", sig3(b / 1e6))
+        format!("{} MB", axis_num(b / 1e6))
     } else {
-        format!("{} GB", sig3(b / 1e9))
+        format!("{} GB", axis_num(b / 1e9))
     }
 }
 
@@ -533,6 +533,51 @@ fn md_escape(s: &str) -> String {
     s.replace('|', "\\|")
 }
 
+/// A sort key that orders the numbers inside a name by value (`8x5760` before `16x64`).
+pub fn natural_key(s: &str) -> Vec<(u64, String)> {
+    let mut key = Vec::new();
+    let mut rest = s;
+    while !rest.is_empty() {
+        let n = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if n > 0 {
+            key.push((rest[..n].parse().unwrap_or(u64::MAX), String::new()));
+            rest = &rest[n..];
+        } else {
+            let t = rest
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            key.push((0, rest[..t].to_string()));
+            rest = &rest[t..];
+        }
+    }
+    key
+}
+
+/// A ratio: two decimals, or two significant digits below 0.1 (`0.0018`), so small ratios
+/// do not read as zero.
+pub fn fmt_ratio(x: f64) -> String {
+    if !x.is_finite() {
+        "-".into()
+    } else if x >= 0.1 || x <= 0.0 {
+        format!("{x:.2}")
+    } else {
+        let digits = (1 - x.log10().floor() as i32).clamp(2, 12) as usize;
+        format!("{x:.digits$}")
+    }
+}
+
+/// An axis label number: [`sig3`] without trailing zeros (`1`, `2.5`, `0.25`).
+fn axis_num(x: f64) -> String {
+    let s = sig3(x);
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 /// The Markdown page: header, contents, and per group a plot link (sized groups) and a table.
 pub fn markdown(groups: &[Group], ctx: &Context) -> String {
     let r = &ctx.reference;
@@ -550,12 +595,15 @@ pub fn markdown(groups: &[Group], ctx: &Context) -> String {
     if let (Some(first), Some(last)) =
         (all.clone().map(|(a, _)| a).min(), all.map(|(_, b)| b).max())
     {
-        let _ = writeln!(
-            s,
-            "- measured: {} to {} (times of criterion's result files)",
-            fmt_utc(first),
-            fmt_utc(last)
-        );
+        let (first, last) = (fmt_utc(first), fmt_utc(last));
+        if first == last {
+            let _ = writeln!(s, "- measured: {last} (time of criterion's result files)");
+        } else {
+            let _ = writeln!(
+                s,
+                "- measured: {first} to {last} (times of criterion's result files)"
+            );
+        }
     }
     for n in &ctx.notes {
         let _ = writeln!(s, "- {n}");
@@ -633,7 +681,7 @@ fn sized_table(s: &mut String, g: &Group, r: &str) {
         for (l, _) in &ratio_cols {
             let cell = g
                 .ratio(l, Some(&p), r)
-                .map(|x| format!("{x:.2}"))
+                .map(fmt_ratio)
                 .unwrap_or_else(|| "-".into());
             let _ = write!(row, " {cell} |");
         }
@@ -651,7 +699,7 @@ fn case_table(s: &mut String, g: &Group, r: &str) {
     let mut rows: Vec<&Measurement> = g.measurements.iter().collect();
     rows.sort_by_key(|m| {
         (
-            m.parameter().map(str::to_string),
+            m.parameter().map(natural_key),
             labels.iter().position(|l| l == m.label()),
         )
     });
@@ -664,7 +712,7 @@ fn case_table(s: &mut String, g: &Group, r: &str) {
             fmt_time(m.median_ns),
             m.gbps().map(sig3).unwrap_or_else(|| "-".into()),
             g.ratio(m.label(), m.parameter(), r)
-                .map(|x| format!("{x:.2}"))
+                .map(fmt_ratio)
                 .unwrap_or_else(|| "-".into())
         );
     }
@@ -713,7 +761,7 @@ pub fn plot(g: &Group, path: &Path, reference: &str) -> Result<(), Error> {
         .x_desc("message size (log scale)")
         .y_desc("GB/s")
         .x_label_formatter(&|x| fmt_bytes(*x))
-        .y_label_formatter(&|y| sig3(*y))
+        .y_label_formatter(&|y| axis_num(*y))
         .draw()
         .map_err(|e| err(&e))?;
     const COLOURS: [RGBColor; 6] = [

@@ -1,5 +1,6 @@
 //! The `bench-report` logic on small criterion trees: reading, grouping, ratios, the page and
 //! the plots, and what happens with missing or broken results.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -455,6 +456,15 @@ fn formatting_helpers() {
     assert_eq!(report::fmt_time(6.0e6), "6.00 ms");
     assert_eq!(report::fmt_bytes(64.0), "64 B");
     assert_eq!(report::fmt_bytes(12_441_600.0), "12.4 MB");
+    assert_eq!(report::fmt_bytes(1000.0), "1 kB");
+    assert_eq!(report::fmt_bytes(2_500_000.0), "2.5 MB");
+    assert_eq!(report::fmt_ratio(0.5), "0.50");
+    assert_eq!(report::fmt_ratio(2.0), "2.00");
+    assert_eq!(report::fmt_ratio(0.0018), "0.0018");
+    assert_eq!(report::fmt_ratio(0.05), "0.050");
+    let mut cases = ["16x5760", "8x5760", "64x64", "16x64"];
+    cases.sort_by_key(|c| report::natural_key(c));
+    assert_eq!(cases, ["8x5760", "16x64", "16x5760", "64x64"]);
     assert_eq!(
         report::fmt_utc(SystemTime::UNIX_EPOCH),
         "1970-01-01 00:00 UTC"
@@ -489,4 +499,40 @@ fn cpu_model_from_cpuinfo() {
         Some("BCM2711 (1 logical CPUs)")
     );
     assert_eq!(report::cpu_model("flags: aes\n"), None);
+}
+
+/// The median of a committed `estimates.json`, read independently of the report code.
+fn fixture_median(rel: &str) -> f64 {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/criterion")
+        .join(rel)
+        .join("new/estimates.json");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+    v["median"]["point_estimate"].as_f64().unwrap()
+}
+
+#[test]
+fn reads_files_written_by_criterion() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/criterion");
+    let l = report::load(&dir).unwrap();
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    assert_eq!(l.measurements.len(), 9);
+    let groups = report::groups(&l.measurements);
+    let g = find(&groups, "gcm256_seal");
+    assert!(g.is_sized());
+    assert_eq!(g.sizes(), [64, 1024]);
+    assert_eq!(g.labels("aws-lc-rs"), ["cse-core", "aws-lc-rs", "aes-gcm"]);
+    let m = g.get("cse-core", Some("1024")).unwrap();
+    assert_eq!(m.bytes, Some(1024));
+    assert_eq!(m.median_ns, fixture_median("gcm256_seal/cse-core/1024"));
+    let want =
+        fixture_median("gcm256_seal/aws-lc-rs/1024") / fixture_median("gcm256_seal/cse-core/1024");
+    let got = g.ratio("cse-core", Some("1024"), "aws-lc-rs").unwrap();
+    assert!((got - want).abs() < 1e-12 * want, "{got} != {want}");
+    let lines = find(&groups, "cmac128_lines");
+    assert!(!lines.is_sized());
+    assert_eq!(
+        lines.get("cse-core-serial", Some("16x64")).unwrap().bytes,
+        Some(1024)
+    );
 }
