@@ -260,6 +260,23 @@ pub struct Group {
     pub measurements: Vec<Measurement>,
 }
 
+impl Load {
+    /// Leaves out the results written before `cutoff` (stale groups of earlier runs), with a
+    /// warning naming how many; results without a file time are kept.
+    pub fn drop_older_than(&mut self, cutoff: SystemTime) {
+        let before = self.measurements.len();
+        self.measurements
+            .retain(|m| m.measured.is_none_or(|t| t >= cutoff));
+        let dropped = before - self.measurements.len();
+        if dropped > 0 {
+            self.warnings.push(format!(
+                "{dropped} result(s) measured before {} left out",
+                fmt_utc(cutoff)
+            ));
+        }
+    }
+}
+
 /// Splits measurements into groups, in group-name order.
 pub fn groups(measurements: &[Measurement]) -> Vec<Group> {
     let mut by: BTreeMap<&str, Vec<Measurement>> = BTreeMap::new();
@@ -689,12 +706,9 @@ fn sized_table(s: &mut String, g: &Group, r: &str) {
     }
 }
 
-/// One row per benchmark: time, throughput when declared, ratio to the reference.
+/// One row per benchmark: time, throughput when any benchmark of the group declares bytes,
+/// ratio to the reference when any has one.
 fn case_table(s: &mut String, g: &Group, r: &str) {
-    let _ = writeln!(
-        s,
-        "| implementation | parameter | median time | GB/s | / {r} |\n|---|---|---:|---:|---:|"
-    );
     let labels = g.labels(r);
     let mut rows: Vec<&Measurement> = g.measurements.iter().collect();
     rows.sort_by_key(|m| {
@@ -703,18 +717,40 @@ fn case_table(s: &mut String, g: &Group, r: &str) {
             labels.iter().position(|l| l == m.label()),
         )
     });
+    let with_gbps = rows.iter().any(|m| m.gbps().is_some());
+    let with_ratio = rows
+        .iter()
+        .any(|m| g.ratio(m.label(), m.parameter(), r).is_some());
+    let mut head = String::from("| implementation | parameter | median time |");
+    let mut rule = String::from("|---|---|---:|");
+    if with_gbps {
+        head.push_str(" GB/s |");
+        rule.push_str("---:|");
+    }
+    if with_ratio {
+        let _ = write!(head, " / {} |", md_escape(r));
+        rule.push_str("---:|");
+    }
+    let _ = writeln!(s, "{head}\n{rule}");
     for m in rows {
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {} |",
+        let mut row = format!(
+            "| {} | {} | {} |",
             md_escape(m.label()),
             md_escape(m.parameter().unwrap_or("-")),
-            fmt_time(m.median_ns),
-            m.gbps().map(sig3).unwrap_or_else(|| "-".into()),
-            g.ratio(m.label(), m.parameter(), r)
-                .map(fmt_ratio)
-                .unwrap_or_else(|| "-".into())
+            fmt_time(m.median_ns)
         );
+        if with_gbps {
+            let cell = m.gbps().map(sig3).unwrap_or_else(|| "-".into());
+            let _ = write!(row, " {cell} |");
+        }
+        if with_ratio {
+            let cell = g
+                .ratio(m.label(), m.parameter(), r)
+                .map(fmt_ratio)
+                .unwrap_or_else(|| "-".into());
+            let _ = write!(row, " {cell} |");
+        }
+        let _ = writeln!(s, "{row}");
     }
 }
 

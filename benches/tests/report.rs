@@ -435,7 +435,9 @@ fn page_and_plots_are_written() {
     assert!(page.contains("| spdm-lite seal / aws-lc-rs seal |"));
     assert!(!page.contains("spdm-lite open / "));
     // Groups without sizes: a table only, times, no ratio where no reference.
-    assert!(page.contains("| spdm-lite | set_a_p256 | 1.75 ms | - | - |"));
+    // (No bytes and no reference in the group: no such columns.)
+    assert!(page.contains("| implementation | parameter | median time |\n"));
+    assert!(page.contains("| spdm-lite | set_a_p256 | 1.75 ms |\n"));
     assert!(page.contains("| cse-core | 16x64 | 100 ns | 10.2 | 2.00 |"));
     // Sections in a fixed order.
     let aes = page.find("## AES primitives").unwrap();
@@ -535,4 +537,26 @@ fn reads_files_written_by_criterion() {
         lines.get("cse-core-serial", Some("16x64")).unwrap().bytes,
         Some(1024)
     );
+}
+
+#[test]
+fn stale_results_can_be_left_out() {
+    let t = |s| Some(SystemTime::UNIX_EPOCH + Duration::from_secs(s));
+    let m = |f: &str, measured| Measurement {
+        group: "g".into(),
+        function: Some(f.into()),
+        value: Some("64".into()),
+        bytes: Some(64),
+        median_ns: 10.0,
+        measured,
+    };
+    let mut l = report::Load {
+        measurements: vec![m("old", t(100)), m("new", t(200)), m("untimed", None)],
+        warnings: vec![],
+    };
+    l.drop_older_than(SystemTime::UNIX_EPOCH + Duration::from_secs(150));
+    let left: Vec<&str> = l.measurements.iter().map(|m| m.label()).collect();
+    assert_eq!(left, ["new", "untimed"]);
+    assert_eq!(l.warnings.len(), 1);
+    assert!(l.warnings[0].starts_with("1 result(s) measured before 1970-01-01"));
 }

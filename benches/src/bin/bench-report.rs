@@ -10,14 +10,14 @@
 //! group's numbers and their ratios to `aws-lc-rs`, the CPU model and the date.
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use clap::Parser;
 use cse_benches::report::{self, Context, DEFAULT_REFERENCE};
 
 /// Throughput plots and tables from criterion's results of the last run.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Criterion's output directory (default: `target/criterion` of the workspace, or of
     /// `CARGO_TARGET_DIR` when set).
@@ -29,6 +29,9 @@ struct Args {
     /// The implementation (first word of a function id) every other one is compared with.
     #[arg(long, default_value = DEFAULT_REFERENCE)]
     reference: String,
+    /// Leave out results older than this many hours (stale groups of earlier runs).
+    #[arg(long, value_name = "HOURS")]
+    max_age_hours: Option<f64>,
     /// A line to add to the page's header (machine state, commit); repeatable.
     #[arg(long, value_name = "TEXT")]
     note: Vec<String>,
@@ -49,13 +52,31 @@ fn main() -> ExitCode {
     let out = args
         .out
         .unwrap_or_else(|| workspace().join("docs").join("benchmarks"));
-    let loaded = match report::load(&criterion_dir) {
+    let mut loaded = match report::load(&criterion_dir) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("bench-report: {e}");
             return ExitCode::FAILURE;
         }
     };
+    let now = SystemTime::now();
+    if let Some(h) = args.max_age_hours {
+        let cutoff = Duration::try_from_secs_f64(h * 3600.0)
+            .ok()
+            .and_then(|age| now.checked_sub(age));
+        let Some(cutoff) = cutoff else {
+            eprintln!("bench-report: --max-age-hours {h} is not a usable age");
+            return ExitCode::FAILURE;
+        };
+        loaded.drop_older_than(cutoff);
+        if loaded.measurements.is_empty() {
+            eprintln!(
+                "bench-report: no result under {} is younger than {h} hours",
+                criterion_dir.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    }
     for w in &loaded.warnings {
         eprintln!("bench-report: skipped: {w}");
     }
@@ -65,7 +86,7 @@ fn main() -> ExitCode {
         .unwrap_or_else(|| "unknown (no /proc/cpuinfo model name)".into());
     let ctx = Context {
         cpu,
-        generated: SystemTime::now(),
+        generated: now,
         reference: args.reference,
         notes: args.note,
     };
