@@ -183,6 +183,9 @@ fn read_one(new: &Path) -> Result<Measurement, String> {
     })
 }
 
+/// How deep [`load`] looks for `new/` directories.
+const MAX_DEPTH: usize = 8;
+
 /// Reads every benchmark's latest result (`.../new/`) under `criterion_dir`.
 ///
 /// Benchmarks with missing or malformed files are skipped with a warning; it is an error only
@@ -191,16 +194,18 @@ pub fn load(criterion_dir: &Path) -> Result<Load, Error> {
     let top = std::fs::read_dir(criterion_dir)
         .map_err(|e| Error::CriterionDir(criterion_dir.to_path_buf(), e))?;
     let mut out = Load::default();
-    let mut stack: Vec<PathBuf> = Vec::new();
+    // (directory, depth below `criterion_dir`); criterion nests at most
+    // `<group>/<function>/<parameter>/new`, so the depth bound only stops symlink loops.
+    let mut stack: Vec<(PathBuf, usize)> = Vec::new();
     for entry in top.flatten() {
         // `report/` is criterion's HTML summary, not a group.
         if entry.file_name() != "report" {
-            stack.push(entry.path());
+            stack.push((entry.path(), 1));
         }
     }
     let mut seen = BTreeSet::new();
-    while let Some(dir) = stack.pop() {
-        if !dir.is_dir() {
+    while let Some((dir, depth)) = stack.pop() {
+        if !dir.is_dir() || depth > MAX_DEPTH {
             continue;
         }
         if dir.file_name().is_some_and(|n| n == "new") {
@@ -232,7 +237,7 @@ pub fn load(criterion_dir: &Path) -> Result<Load, Error> {
             continue;
         }
         match std::fs::read_dir(&dir) {
-            Ok(entries) => stack.extend(entries.flatten().map(|e| e.path())),
+            Ok(entries) => stack.extend(entries.flatten().map(|e| (e.path(), depth + 1))),
             Err(e) => out.warnings.push(format!("{}: {e}", dir.display())),
         }
     }
