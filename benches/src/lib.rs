@@ -1,4 +1,7 @@
-//! Helpers shared by the criterion benches (inputs of CSI-2 sizes).
+//! Helpers shared by the criterion benches (inputs of CSI-2 sizes), and the throughput report
+//! of the `bench-report` tool ([`report`]).
+
+pub mod report;
 
 /// Message sizes of the engine benches: CCI-sized to a 64 KiB maximum long packet.
 pub const SIZES: [usize; 6] = [64, 256, 1024, 5760, 11520, 65536];
