@@ -6,8 +6,8 @@ use common::{any_key, any_tag_len, key, split};
 
 use cse_core::crypto::{CMAC_BATCH_LANES, CmacKey, GMAC_BATCH_LANES, GcmKey, SuiteKey};
 use cse_core::keys::SecretKey;
-use cse_core::{CipherSuite, TagLen};
 use cse_core::nonce::Iv;
+use cse_core::{CipherSuite, TagLen};
 use proptest::prelude::*;
 
 /// Lengths that hit every CMAC case: empty, partial, exactly one block, block multiples, and

@@ -186,9 +186,11 @@ impl SuiteKey {
                 *lane = pieces;
             }
             let base = c * CMAC_BATCH_LANES;
-            cmac.mac_batch(lanes.get(..chunk.len()).unwrap_or_default(), tag_len, |i, t| {
-                on_tag(base + i, t)
-            });
+            cmac.mac_batch(
+                lanes.get(..chunk.len()).unwrap_or_default(),
+                tag_len,
+                |i, t| on_tag(base + i, t),
+            );
         }
     }
 
