@@ -9,17 +9,26 @@
 //! proof); `aws-lc-rs` seals (or opens) the same payload bytes with AES-256-GCM and a 48-byte
 //! AAD, one call per line. Groups `fsed-frame-gmac256-{protect,verify}` compare the per-frame
 //! GMAC over a whole 4K RAW12 frame with one aws-lc-rs AES-256-GMAC (GCM, frame as AAD) call.
+//!
+//! Groups `fsed-sv2-cmac128-<op>-<n>streams` (n = 1, 2): n independent SV-2 CMAC-128 streams
+//! (VC 0..n, per-frame tags, one transmitter or receiver each) on n threads, one 4K frame each
+//! per iteration; the throughput counts the bytes of all streams. FSED has no batch path (each
+//! tag is one MAC chain over its scope): its parallelism is across streams. `aws-lc-rs-cmac`
+//! runs n threads of one AES-128-CMAC per 5760-byte line over the same number of bytes.
 use std::hint::black_box;
 use std::time::Duration;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+use aws_lc_rs::cmac;
 use criterion::{
     BatchSize, BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group,
     measurement::WallTime,
 };
-use cse_benches::link::{AAD, FRAME, IV, LINE, LINES, config, line, material, short, vc};
+use cse_benches::link::{
+    AAD, FRAME, IV, LINE, LINES, config, line, line_on, material, short, short_on, vc,
+};
 use cse_benches::pattern;
-use cse_core::csi2::{DataType, HeaderForm, Packets};
+use cse_core::csi2::{DataType, HeaderForm, Packets, VirtualChannel};
 use cse_core::{CipherSuite, FrameConfig, KeyId, Policy, SecurityVariant, TagMode};
 use cse_fsed::tx::MAX_INSERTED_LEN;
 use cse_fsed::{Delivery, Receiver, Settings, Transmitter};
@@ -33,7 +42,11 @@ fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
 }
 
 fn tx(cfg: FrameConfig, suite: CipherSuite) -> Transmitter {
-    let mut t = Transmitter::new(Settings::new(vc()), 1);
+    tx_on(vc(), cfg, suite)
+}
+
+fn tx_on(vc: VirtualChannel, cfg: FrameConfig, suite: CipherSuite) -> Transmitter {
+    let mut t = Transmitter::new(Settings::new(vc), 1);
     t.install_key(KeyId::default(), material(suite))
         .expect("key");
     t.set_config(cfg).expect("config");
@@ -41,7 +54,11 @@ fn tx(cfg: FrameConfig, suite: CipherSuite) -> Transmitter {
 }
 
 fn rx(suite: CipherSuite) -> Receiver {
-    let mut r = Receiver::new(Settings::new(vc()), Policy::PERMISSIVE, u64::MAX);
+    rx_on(vc(), suite)
+}
+
+fn rx_on(vc: VirtualChannel, suite: CipherSuite) -> Receiver {
+    let mut r = Receiver::new(Settings::new(vc), Policy::PERMISSIVE, u64::MAX);
     r.install_key(KeyId::default(), material(suite))
         .expect("key");
     r
@@ -280,11 +297,112 @@ fn frame_gmac(c: &mut Criterion) {
     g.finish();
 }
 
+/// `n` independent SV-2 CMAC-128 streams (VC 0..n) on `n` threads, one frame each.
+fn bench_streams(c: &mut Criterion, n: usize) {
+    let suite = CipherSuite::Aes128Cmac;
+    let cfg = config(SecurityVariant::FullIntegrity, suite, TagMode::PerFrame);
+    let vcs: Vec<VirtualChannel> = (0..n as u8)
+        .map(|v| VirtualChannel::new(v).expect("vc"))
+        .collect();
+    let frames: Vec<Vec<Vec<u8>>> = vcs
+        .iter()
+        .map(|&v| {
+            let mut f = vec![short_on(v, DataType::FS)];
+            f.extend(std::iter::repeat_n(line_on(v, LINE), LINES));
+            f.push(short_on(v, DataType::FE));
+            f
+        })
+        .collect();
+    let bytes = (n * FRAME) as u64;
+    let key = cmac::Key::new(cmac::AES_128, &[0x42; 16]).expect("aws cmac key");
+    let data = pattern(LINE);
+
+    let mut g = group(c, &format!("fsed-sv2-cmac128-protect-{n}streams"));
+    g.throughput(Throughput::Bytes(bytes));
+    let mut txs: Vec<Transmitter> = vcs.iter().map(|&v| tx_on(v, cfg, suite)).collect();
+    let mut work = frames.clone();
+    g.bench_with_input(BenchmarkId::new("cse-fsed", FRAME), &FRAME, |b, _| {
+        b.iter(|| {
+            std::thread::scope(|s| {
+                for (t, f) in txs.iter_mut().zip(work.iter_mut()) {
+                    s.spawn(move || {
+                        let mut out = vec![0u8; MAX_INSERTED_LEN];
+                        for p in f.iter_mut() {
+                            let _ = black_box(t.protect(p, &mut out).expect("protect"));
+                        }
+                    });
+                }
+            })
+        })
+    });
+    g.bench_with_input(BenchmarkId::new("aws-lc-rs-cmac", FRAME), &FRAME, |b, _| {
+        b.iter(|| {
+            std::thread::scope(|s| {
+                for _ in 0..n {
+                    s.spawn(|| {
+                        for _ in 0..LINES {
+                            black_box(cmac::sign(&key, black_box(&data)).expect("cmac"));
+                        }
+                    });
+                }
+            })
+        })
+    });
+    g.finish();
+
+    let mut g = group(c, &format!("fsed-sv2-cmac128-verify-{n}streams"));
+    g.throughput(Throughput::Bytes(bytes));
+    let streams: Vec<Vec<Vec<u8>>> = vcs
+        .iter()
+        .zip(&frames)
+        .map(|(&v, f)| protect_all(&mut tx_on(v, cfg, suite), f))
+        .collect();
+    g.bench_with_input(BenchmarkId::new("cse-fsed", FRAME), &FRAME, |b, _| {
+        b.iter_batched_ref(
+            || -> Vec<Receiver> { vcs.iter().map(|&v| rx_on(v, suite)).collect() },
+            |rxs| {
+                std::thread::scope(|s| {
+                    for (r, f) in rxs.iter_mut().zip(&streams) {
+                        s.spawn(move || {
+                            for p in f {
+                                let _ = black_box(r.receive(p, 0).expect("verify"));
+                            }
+                        });
+                    }
+                })
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    let mac = cmac::sign(&key, &data).expect("cmac");
+    g.bench_with_input(BenchmarkId::new("aws-lc-rs-cmac", FRAME), &FRAME, |b, _| {
+        b.iter(|| {
+            std::thread::scope(|s| {
+                for _ in 0..n {
+                    s.spawn(|| {
+                        for _ in 0..LINES {
+                            assert!(cmac::verify(&key, black_box(&data), mac.as_ref()).is_ok());
+                        }
+                    });
+                }
+            })
+        })
+    });
+    g.finish();
+}
+
+fn sv2_cmac128_streams(c: &mut Criterion) {
+    for n in [1, 2] {
+        bench_streams(c, n);
+    }
+}
+
 criterion_group!(
     benches,
     sv1_gcm256,
     sv2_gmac256,
     sv2_cmac128,
+    sv2_cmac128_streams,
     sv3_stride4,
     frame_gmac
 );
@@ -303,5 +421,14 @@ fn main() {
     .flat_map(|n| [format!("fsed-{n}-protect"), format!("fsed-{n}-verify")])
     .collect();
     let pairs: Vec<(&str, &str)> = groups.iter().map(|g| (g.as_str(), "aws-lc-rs")).collect();
+    cse_benches::print_ratios_for("cse-fsed", &pairs);
+    let streams: Vec<String> = ["protect", "verify"]
+        .iter()
+        .flat_map(|op| [1, 2].map(|n| format!("fsed-sv2-cmac128-{op}-{n}streams")))
+        .collect();
+    let pairs: Vec<(&str, &str)> = streams
+        .iter()
+        .map(|g| (g.as_str(), "aws-lc-rs-cmac"))
+        .collect();
     cse_benches::print_ratios_for("cse-fsed", &pairs);
 }

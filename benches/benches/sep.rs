@@ -7,19 +7,35 @@
 //! packet in, SEP packet out) or the receiver (`verify`: SEP packet in, verified original out);
 //! `aws-lc-rs` seals (or opens) the same payload bytes with AES-256-GCM and a 48-byte AAD (the
 //! size of SEP's context, header and prefix), one call per line.
+//!
+//! SV-2 CMAC-128 groups also measure the batch path and a CMAC reference:
+//! - size 92 160 (16 lines of 5760 bytes, one `BATCH_LINES` chunk, inside an open frame):
+//!   `cse-sep` is 16 single calls, `cse-sep-batch` one `protect_batch` / `receive_batch`;
+//! - the frame size: `cse-sep-batch` takes the frame in batches of 16 packets;
+//! - `aws-lc-rs-cmac`: AES-128-CMAC of the same payload bytes, one `cmac::sign` (or
+//!   `cmac::verify`) per line, at every size;
+//! - groups `sep-sv2-cmac128-<op>-<n>streams` (n = 1, 2): n independent streams (VC 0..n, one
+//!   transmitter or receiver each) on n threads, one frame each per iteration; the throughput
+//!   counts the bytes of all streams; the reference runs n threads of per-line CMACs.
 use std::hint::black_box;
 use std::time::Duration;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+use aws_lc_rs::cmac;
 use criterion::{
     BatchSize, BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group,
     measurement::WallTime,
 };
-use cse_benches::link::{AAD, FRAME, IV, LINE, LINES, config, line, material, short, vc};
+use cse_benches::link::{
+    AAD, FRAME, IV, LINE, LINES, config, line, line_on, material, short, short_on, vc,
+};
 use cse_benches::pattern;
-use cse_core::csi2::DataType;
+use cse_core::csi2::{DataType, VirtualChannel};
 use cse_core::{CipherSuite, FrameConfig, KeyId, Policy, SecurityVariant, TagMode};
-use cse_sep::{Delivery, Receiver, Settings, Transmitter};
+use cse_sep::{BATCH_LINES, Delivery, Receiver, Settings, Transmitter};
+
+/// Payload bytes of one batch: `BATCH_LINES` lines.
+const BATCH: usize = BATCH_LINES * LINE;
 
 fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
     let mut g = c.benchmark_group(name);
@@ -29,19 +45,27 @@ fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
     g
 }
 
-fn tx(cfg: FrameConfig, suite: CipherSuite) -> Transmitter {
-    let mut t = Transmitter::new(Settings::new(vc()), 1);
+fn tx_on(vc: VirtualChannel, cfg: FrameConfig, suite: CipherSuite) -> Transmitter {
+    let mut t = Transmitter::new(Settings::new(vc), 1);
     t.install_key(KeyId::default(), material(suite))
         .expect("key");
     t.set_config(cfg).expect("config");
     t
 }
 
-fn rx(suite: CipherSuite) -> Receiver {
-    let mut r = Receiver::new(Settings::new(vc()), Policy::PERMISSIVE, u64::MAX);
+fn tx(cfg: FrameConfig, suite: CipherSuite) -> Transmitter {
+    tx_on(vc(), cfg, suite)
+}
+
+fn rx_on(vc: VirtualChannel, suite: CipherSuite) -> Receiver {
+    let mut r = Receiver::new(Settings::new(vc), Policy::PERMISSIVE, u64::MAX);
     r.install_key(KeyId::default(), material(suite))
         .expect("key");
     r
+}
+
+fn rx(suite: CipherSuite) -> Receiver {
+    rx_on(vc(), suite)
 }
 
 /// Protects `packets` in order, returning the SEP packets.
@@ -56,25 +80,79 @@ fn protect_all(t: &mut Transmitter, packets: &[Vec<u8>]) -> Vec<Vec<u8>> {
     out
 }
 
-fn frame_packets() -> Vec<Vec<u8>> {
-    let l = line(LINE);
-    let mut v = vec![short(DataType::FS)];
+fn frame_packets_on(vc: VirtualChannel) -> Vec<Vec<u8>> {
+    let l = line_on(vc, LINE);
+    let mut v = vec![short_on(vc, DataType::FS)];
     v.extend(std::iter::repeat_n(l, LINES));
-    v.push(short(DataType::FE));
+    v.push(short_on(vc, DataType::FE));
     v
+}
+
+fn frame_packets() -> Vec<Vec<u8>> {
+    frame_packets_on(vc())
 }
 
 fn aws() -> LessSafeKey {
     LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &[0x42; 32]).expect("aws key"))
 }
 
-fn bench_variant(c: &mut Criterion, name: &str, sv: SecurityVariant, suite: CipherSuite) {
+fn aws_cmac() -> cmac::Key {
+    cmac::Key::new(cmac::AES_128, &[0x42; 16]).expect("aws cmac key")
+}
+
+/// Output buffers for one batch.
+fn batch_bufs(len: usize) -> Vec<Vec<u8>> {
+    vec![vec![0u8; len]; BATCH_LINES]
+}
+
+/// Protects `packets` through `protect_batch`, `BATCH_LINES` at a time, into `bufs`.
+fn protect_batched(t: &mut Transmitter, packets: &[&[u8]], bufs: &mut [Vec<u8>]) {
+    let mut outs: Vec<&mut [u8]> = bufs.iter_mut().map(Vec::as_mut_slice).collect();
+    for chunk in packets.chunks(BATCH_LINES) {
+        t.protect_batch(chunk, &mut outs[..chunk.len()], |_, r| {
+            let _ = black_box(r.expect("protect"));
+        })
+        .expect("batch");
+    }
+}
+
+/// Verifies `seps` through `receive_batch`, `BATCH_LINES` at a time, into `bufs`.
+fn receive_batched(r: &mut Receiver, seps: &[&[u8]], bufs: &mut [Vec<u8>]) {
+    let mut outs: Vec<&mut [u8]> = bufs.iter_mut().map(Vec::as_mut_slice).collect();
+    for chunk in seps.chunks(BATCH_LINES) {
+        r.receive_batch(chunk, 0, &mut outs[..chunk.len()], |_, d| {
+            assert!(matches!(d, Ok(Delivery::Verified(_))));
+        })
+        .expect("batch");
+    }
+}
+
+/// The payload unit and repetitions of the references at `size`.
+fn unit_reps(size: usize) -> (usize, usize) {
+    if size <= 2 * LINE {
+        (size, 1)
+    } else {
+        (LINE, size / LINE)
+    }
+}
+
+fn bench_variant(
+    c: &mut Criterion,
+    name: &str,
+    sv: SecurityVariant,
+    suite: CipherSuite,
+    batch: bool,
+) {
     let cfg = config(sv, suite, TagMode::PerMessage);
     let aws = aws();
-    let sizes = [LINE, 2 * LINE, FRAME];
+    let sizes: &[usize] = if batch {
+        &[LINE, 2 * LINE, BATCH, FRAME]
+    } else {
+        &[LINE, 2 * LINE, FRAME]
+    };
 
     let mut g = group(c, &format!("sep-{name}-protect"));
-    for size in sizes {
+    for &size in sizes {
         g.throughput(Throughput::Bytes(size as u64));
         if size == FRAME {
             let packets = frame_packets();
@@ -87,6 +165,33 @@ fn bench_variant(c: &mut Criterion, name: &str, sv: SecurityVariant, suite: Ciph
                     }
                 })
             });
+            if batch {
+                let refs: Vec<&[u8]> = packets.iter().map(Vec::as_slice).collect();
+                let mut t = tx(cfg, suite);
+                let mut bufs = batch_bufs(LINE + 256);
+                g.bench_with_input(BenchmarkId::new("cse-sep-batch", size), &size, |b, _| {
+                    b.iter(|| protect_batched(&mut t, &refs, &mut bufs))
+                });
+            }
+        } else if size == BATCH {
+            let l = line(LINE);
+            let refs: Vec<&[u8]> = vec![&l; BATCH_LINES];
+            let mut t = tx(cfg, suite);
+            let mut out = vec![0u8; LINE + 256];
+            let _ = t.protect(&short(DataType::FS), &mut out).expect("fs");
+            g.bench_with_input(BenchmarkId::new("cse-sep", size), &size, |b, _| {
+                b.iter(|| {
+                    for p in &refs {
+                        let _ = black_box(t.protect(p, &mut out).expect("protect"));
+                    }
+                })
+            });
+            let mut t = tx(cfg, suite);
+            let _ = t.protect(&short(DataType::FS), &mut out).expect("fs");
+            let mut bufs = batch_bufs(LINE + 256);
+            g.bench_with_input(BenchmarkId::new("cse-sep-batch", size), &size, |b, _| {
+                b.iter(|| protect_batched(&mut t, &refs, &mut bufs))
+            });
         } else {
             let l = line(size);
             let mut t = tx(cfg, suite);
@@ -96,8 +201,8 @@ fn bench_variant(c: &mut Criterion, name: &str, sv: SecurityVariant, suite: Ciph
                 b.iter(|| black_box(t.protect(&l, &mut out).expect("protect")))
             });
         }
-        let mut buf = pattern(size.min(2 * LINE));
-        let reps = if size == FRAME { LINES } else { 1 };
+        let (unit, reps) = unit_reps(size);
+        let mut buf = pattern(unit);
         g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
             b.iter(|| {
                 for _ in 0..reps {
@@ -109,32 +214,48 @@ fn bench_variant(c: &mut Criterion, name: &str, sv: SecurityVariant, suite: Ciph
                 }
             })
         });
+        if batch {
+            let key = aws_cmac();
+            g.bench_with_input(BenchmarkId::new("aws-lc-rs-cmac", size), &size, |b, _| {
+                b.iter(|| {
+                    for _ in 0..reps {
+                        black_box(cmac::sign(&key, black_box(&buf)).expect("cmac"));
+                    }
+                })
+            });
+        }
     }
     g.finish();
 
     let mut g = group(c, &format!("sep-{name}-verify"));
-    for size in sizes {
+    for &size in sizes {
         g.throughput(Throughput::Bytes(size as u64));
         let mut t = tx(cfg, suite);
         let seps = if size == FRAME {
             protect_all(&mut t, &frame_packets())
+        } else if size == BATCH {
+            let mut v = vec![short(DataType::FS)];
+            v.extend(std::iter::repeat_n(line(LINE), BATCH_LINES));
+            protect_all(&mut t, &v)
         } else {
             protect_all(&mut t, &[short(DataType::FS), line(size)])
         };
+        let whole = size == FRAME;
+        let fresh = || {
+            let mut r = rx(suite);
+            if !whole {
+                let mut o = vec![0u8; 64];
+                let _ = r.receive(&seps[0], 0, &mut o).expect("fs");
+            }
+            r
+        };
+        let start = usize::from(!whole);
         let mut out = vec![0u8; size.min(2 * LINE) + 64];
         g.bench_with_input(BenchmarkId::new("cse-sep", size), &size, |b, _| {
             // By reference: the timed region is the receiving, not moving the receiver.
             b.iter_batched_ref(
-                || {
-                    let mut r = rx(suite);
-                    if size != FRAME {
-                        let mut o = vec![0u8; 64];
-                        let _ = r.receive(&seps[0], 0, &mut o).expect("fs");
-                    }
-                    r
-                },
+                fresh,
                 |r| {
-                    let start = usize::from(size != FRAME);
                     for s in &seps[start..] {
                         let d = r.receive(s, 0, &mut out).expect("verify");
                         assert!(matches!(d, Delivery::Verified(_)));
@@ -143,12 +264,22 @@ fn bench_variant(c: &mut Criterion, name: &str, sv: SecurityVariant, suite: Ciph
                 BatchSize::SmallInput,
             )
         });
-        let unit = size.min(2 * LINE);
+        if batch && size > 2 * LINE {
+            let refs: Vec<&[u8]> = seps[start..].iter().map(Vec::as_slice).collect();
+            let mut bufs = batch_bufs(LINE + 64);
+            g.bench_with_input(BenchmarkId::new("cse-sep-batch", size), &size, |b, _| {
+                b.iter_batched_ref(
+                    fresh,
+                    |r| receive_batched(r, &refs, &mut bufs),
+                    BatchSize::SmallInput,
+                )
+            });
+        }
+        let (unit, reps) = unit_reps(size);
         let mut ct = pattern(unit);
         let tag = aws
             .seal_in_place_separate_tag(Nonce::assume_unique_for_key(IV), Aad::from(&AAD), &mut ct)
             .expect("seal");
-        let reps = if size == FRAME { LINES } else { 1 };
         let all: Vec<u8> = ct.iter().copied().cycle().take(unit * reps).collect();
         g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
             b.iter_batched_ref(
@@ -164,7 +295,139 @@ fn bench_variant(c: &mut Criterion, name: &str, sv: SecurityVariant, suite: Ciph
                 BatchSize::LargeInput,
             )
         });
+        if batch {
+            let key = aws_cmac();
+            let data = pattern(unit);
+            let mac = cmac::sign(&key, &data).expect("cmac");
+            g.bench_with_input(BenchmarkId::new("aws-lc-rs-cmac", size), &size, |b, _| {
+                b.iter(|| {
+                    for _ in 0..reps {
+                        let r = cmac::verify(&key, black_box(&data), mac.as_ref());
+                        assert!(r.is_ok());
+                    }
+                })
+            });
+        }
     }
+    g.finish();
+}
+
+/// `n` independent SV-2 CMAC-128 streams (VC 0..n) on `n` threads, one frame each.
+fn bench_streams(c: &mut Criterion, n: usize) {
+    let suite = CipherSuite::Aes128Cmac;
+    let cfg = config(SecurityVariant::FullIntegrity, suite, TagMode::PerMessage);
+    let vcs: Vec<VirtualChannel> = (0..n as u8)
+        .map(|v| VirtualChannel::new(v).expect("vc"))
+        .collect();
+    let frames: Vec<Vec<Vec<u8>>> = vcs.iter().map(|&v| frame_packets_on(v)).collect();
+    let refs: Vec<Vec<&[u8]>> = frames
+        .iter()
+        .map(|f| f.iter().map(Vec::as_slice).collect())
+        .collect();
+    let bytes = (n * FRAME) as u64;
+    let key = aws_cmac();
+    let data = pattern(LINE);
+
+    let mut g = group(c, &format!("sep-sv2-cmac128-protect-{n}streams"));
+    g.throughput(Throughput::Bytes(bytes));
+    let mut txs: Vec<Transmitter> = vcs.iter().map(|&v| tx_on(v, cfg, suite)).collect();
+    g.bench_with_input(BenchmarkId::new("cse-sep", FRAME), &FRAME, |b, _| {
+        b.iter(|| {
+            std::thread::scope(|s| {
+                for (t, f) in txs.iter_mut().zip(&frames) {
+                    s.spawn(move || {
+                        let mut out = vec![0u8; LINE + 256];
+                        for p in f {
+                            let _ = black_box(t.protect(p, &mut out).expect("protect"));
+                        }
+                    });
+                }
+            })
+        })
+    });
+    let mut txs: Vec<Transmitter> = vcs.iter().map(|&v| tx_on(v, cfg, suite)).collect();
+    g.bench_with_input(BenchmarkId::new("cse-sep-batch", FRAME), &FRAME, |b, _| {
+        b.iter(|| {
+            std::thread::scope(|s| {
+                for (t, f) in txs.iter_mut().zip(&refs) {
+                    s.spawn(move || protect_batched(t, f, &mut batch_bufs(LINE + 256)));
+                }
+            })
+        })
+    });
+    g.bench_with_input(BenchmarkId::new("aws-lc-rs-cmac", FRAME), &FRAME, |b, _| {
+        b.iter(|| {
+            std::thread::scope(|s| {
+                for _ in 0..n {
+                    s.spawn(|| {
+                        for _ in 0..LINES {
+                            black_box(cmac::sign(&key, black_box(&data)).expect("cmac"));
+                        }
+                    });
+                }
+            })
+        })
+    });
+    g.finish();
+
+    let mut g = group(c, &format!("sep-sv2-cmac128-verify-{n}streams"));
+    g.throughput(Throughput::Bytes(bytes));
+    let seps: Vec<Vec<Vec<u8>>> = vcs
+        .iter()
+        .zip(&frames)
+        .map(|(&v, f)| protect_all(&mut tx_on(v, cfg, suite), f))
+        .collect();
+    let sep_refs: Vec<Vec<&[u8]>> = seps
+        .iter()
+        .map(|f| f.iter().map(Vec::as_slice).collect())
+        .collect();
+    let fresh = || -> Vec<Receiver> { vcs.iter().map(|&v| rx_on(v, suite)).collect() };
+    g.bench_with_input(BenchmarkId::new("cse-sep", FRAME), &FRAME, |b, _| {
+        b.iter_batched_ref(
+            fresh,
+            |rxs| {
+                std::thread::scope(|s| {
+                    for (r, f) in rxs.iter_mut().zip(&seps) {
+                        s.spawn(move || {
+                            let mut out = vec![0u8; LINE + 64];
+                            for p in f {
+                                let d = r.receive(p, 0, &mut out).expect("verify");
+                                assert!(matches!(d, Delivery::Verified(_)));
+                            }
+                        });
+                    }
+                })
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_with_input(BenchmarkId::new("cse-sep-batch", FRAME), &FRAME, |b, _| {
+        b.iter_batched_ref(
+            fresh,
+            |rxs| {
+                std::thread::scope(|s| {
+                    for (r, f) in rxs.iter_mut().zip(&sep_refs) {
+                        s.spawn(move || receive_batched(r, f, &mut batch_bufs(LINE + 64)));
+                    }
+                })
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    let mac = cmac::sign(&key, &data).expect("cmac");
+    g.bench_with_input(BenchmarkId::new("aws-lc-rs-cmac", FRAME), &FRAME, |b, _| {
+        b.iter(|| {
+            std::thread::scope(|s| {
+                for _ in 0..n {
+                    s.spawn(|| {
+                        for _ in 0..LINES {
+                            assert!(cmac::verify(&key, black_box(&data), mac.as_ref()).is_ok());
+                        }
+                    });
+                }
+            })
+        })
+    });
     g.finish();
 }
 
@@ -174,6 +437,7 @@ fn sv1_gcm256(c: &mut Criterion) {
         "sv1-gcm256",
         SecurityVariant::FullIntegrityEncrypted,
         CipherSuite::Aes256Gcm,
+        false,
     );
 }
 
@@ -183,6 +447,7 @@ fn sv2_gmac256(c: &mut Criterion) {
         "sv2-gmac256",
         SecurityVariant::FullIntegrity,
         CipherSuite::Aes256Gmac,
+        false,
     );
 }
 
@@ -192,7 +457,14 @@ fn sv2_cmac128(c: &mut Criterion) {
         "sv2-cmac128",
         SecurityVariant::FullIntegrity,
         CipherSuite::Aes128Cmac,
+        true,
     );
+}
+
+fn sv2_cmac128_streams(c: &mut Criterion) {
+    for n in [1, 2] {
+        bench_streams(c, n);
+    }
 }
 
 fn sv3_stride4(c: &mut Criterion) {
@@ -204,10 +476,18 @@ fn sv3_stride4(c: &mut Criterion) {
             offset: 0,
         },
         CipherSuite::Aes256Gmac,
+        false,
     );
 }
 
-criterion_group!(benches, sv1_gcm256, sv2_gmac256, sv2_cmac128, sv3_stride4);
+criterion_group!(
+    benches,
+    sv1_gcm256,
+    sv2_gmac256,
+    sv2_cmac128,
+    sv2_cmac128_streams,
+    sv3_stride4
+);
 
 fn main() {
     benches();
@@ -223,4 +503,21 @@ fn main() {
     .collect();
     let pairs: Vec<(&str, &str)> = groups.iter().map(|g| (g.as_str(), "aws-lc-rs")).collect();
     cse_benches::print_ratios_for("cse-sep", &pairs);
+    // The CMAC groups against the serial AES-128-CMAC reference, single and batch paths.
+    let cmac_groups: Vec<String> = ["protect", "verify"]
+        .iter()
+        .flat_map(|op| {
+            [
+                format!("sep-sv2-cmac128-{op}"),
+                format!("sep-sv2-cmac128-{op}-1streams"),
+                format!("sep-sv2-cmac128-{op}-2streams"),
+            ]
+        })
+        .collect();
+    let pairs: Vec<(&str, &str)> = cmac_groups
+        .iter()
+        .map(|g| (g.as_str(), "aws-lc-rs-cmac"))
+        .collect();
+    cse_benches::print_ratios_for("cse-sep", &pairs);
+    cse_benches::print_ratios_for("cse-sep-batch", &pairs);
 }

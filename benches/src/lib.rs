@@ -166,18 +166,28 @@ pub mod link {
 
     /// A short packet of type `dt` (data field 1) on VC 0.
     pub fn short(dt: DataType) -> Vec<u8> {
+        short_on(vc(), dt)
+    }
+
+    /// A short packet of type `dt` (data field 1) on `vc`.
+    pub fn short_on(vc: VirtualChannel, dt: DataType) -> Vec<u8> {
         let mut b = vec![0u8; 4];
         Emitter::new(&mut b, HeaderForm::Dphy)
-            .short(vc(), dt, 1)
+            .short(vc, dt, 1)
             .expect("short");
         b
     }
 
     /// A RAW12 long packet of `len` payload bytes on VC 0.
     pub fn line(len: usize) -> Vec<u8> {
+        line_on(vc(), len)
+    }
+
+    /// A RAW12 long packet of `len` payload bytes on `vc`.
+    pub fn line_on(vc: VirtualChannel, len: usize) -> Vec<u8> {
         let mut b = vec![0u8; len + 6];
         Emitter::new(&mut b, HeaderForm::Dphy)
-            .long(vc(), DataType::RAW12, &super::pattern(len))
+            .long(vc, DataType::RAW12, &super::pattern(len))
             .expect("line");
         b
     }

@@ -4,9 +4,10 @@
 mod common;
 use common::{any_key, any_tag_len, key, split};
 
-use cse_core::TagLen;
-use cse_core::crypto::{CMAC_BATCH_LANES, CmacKey, GMAC_BATCH_LANES, GcmKey};
+use cse_core::crypto::{CMAC_BATCH_LANES, CmacKey, GMAC_BATCH_LANES, GcmKey, SuiteKey};
+use cse_core::keys::SecretKey;
 use cse_core::nonce::Iv;
+use cse_core::{CipherSuite, TagLen};
 use proptest::prelude::*;
 
 /// Lengths that hit every CMAC case: empty, partial, exactly one block, block multiples, and
@@ -171,4 +172,55 @@ fn cmac_batch_distinguishes_messages_that_differ_in_one_lane() {
     let got = batch(&c, &[pa, pb, pa], TagLen::L16);
     assert_eq!(got[0], got[2]);
     assert_ne!(got[0], got[1]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    /// `SuiteKey::mac_batch` equals the suite's streaming MAC for every suite of this build,
+    /// across more messages than one set of lanes (the CMAC path works in chunks of lanes).
+    #[test]
+    fn suite_mac_batch_equals_streaming_mac(
+        msgs in proptest::collection::vec(
+            (any::<[u8; 12]>(), any_len(), proptest::collection::vec(any::<usize>(), 0..3)),
+            0..(2 * CMAC_BATCH_LANES + 3),
+        ),
+        tag_len in any_tag_len(),
+    ) {
+        let data: Vec<Vec<u8>> = msgs
+            .iter()
+            .map(|(iv, len, _)| (0..*len).map(|i| (i as u8).wrapping_mul(7) ^ iv[1]).collect())
+            .collect();
+        let pieces: Vec<Vec<&[u8]>> = data
+            .iter()
+            .zip(&msgs)
+            .map(|(d, (_, _, cuts))| split(d, cuts))
+            .collect();
+        let messages: Vec<(Iv, &[&[u8]])> = msgs
+            .iter()
+            .zip(&pieces)
+            .map(|((iv, _, _), p)| (Iv(*iv), &p[..]))
+            .collect();
+        for suite in CipherSuite::ALL {
+            let size = suite.key_size().len();
+            let k = SecretKey::from_slice(suite.key_size(), &vec![0x5a; size]).expect("key size");
+            let mk = SecretKey::from_slice(suite.key_size(), &vec![0xa5; size]).expect("key size");
+            let Ok(sk) = SuiteKey::new(suite, &k, suite.needs_mac_key().then_some(&mk)) else {
+                continue;
+            };
+            let mut got: Vec<Option<Vec<u8>>> = vec![None; messages.len()];
+            sk.mac_batch(&messages, tag_len, |i, t| {
+                assert!(got[i].is_none(), "{suite:?}: tag {i} twice");
+                got[i] = Some(t.as_bytes().to_vec());
+            });
+            for (i, (iv, m)) in messages.iter().enumerate() {
+                let mut s = sk.mac(iv);
+                for p in m.iter() {
+                    s.update(p);
+                }
+                let want = s.finalize(tag_len);
+                prop_assert_eq!(got[i].as_deref(), Some(want.as_bytes()), "{:?} message {}", suite, i);
+            }
+        }
+    }
 }

@@ -347,10 +347,7 @@ struct GenuineStream {
 
 fn interleave_genuine(setup: &Setup) -> GenuineStream {
     let vc = VirtualChannel::new(VC).unwrap();
-    let mut tx = Transmitter::new(Settings::new(vc), 5);
-    tx.install_key(KeyId::default(), material(setup.suite))
-        .unwrap();
-    tx.set_config(setup.config).unwrap();
+    let mut tx = interleave_transmitter(setup);
     let mut g = GenuineStream {
         seps: Vec::new(),
         frame_of: Vec::new(),
@@ -633,6 +630,12 @@ fn interleave_insertions(mut ops: &[u8], g: &GenuineStream) -> Vec<Vec<Vec<u8>>>
 /// be accepted (except an SV-5 packet, or one whose released bytes equal the genuine original
 /// on every authenticated byte, which then affects its frame). Every genuine packet of every
 /// unaffected frame must be released verified.
+///
+/// Batches: the attacked stream is then fed again, to a receiver packet by packet and to
+/// another through [`Receiver::receive_batch`], and the genuine originals to two transmitters
+/// (`protect` against [`Transmitter::protect_batch`]), with batch sizes taken from the input:
+/// results, output bytes, events and statistics must be identical
+/// ([`receiver_batch_matches_single`], [`transmitter_batch_matches_single`]).
 pub fn sep_interleave(data: &[u8]) {
     let Some((&sel, ops)) = data.split_first() else {
         return;
@@ -768,6 +771,167 @@ pub fn sep_interleave(data: &[u8]) {
                 "genuine packet {j} (frame {frame}) not released verified"
             );
         }
+    }
+
+    // The batch paths against the single ones: the attacked stream through the receiver, the
+    // originals through the transmitter, in batches whose sizes come from the input.
+    let stream: Vec<Vec<u8>> = inserted
+        .iter()
+        .enumerate()
+        .flat_map(|(pos, forged)| forged.iter().chain(g.seps.get(pos)).cloned())
+        .collect();
+    receiver_batch_matches_single(new_receiver(&setup), new_receiver(&setup), &stream, ops);
+    let originals: Vec<Vec<u8>> = g.original_of.iter().flatten().cloned().collect();
+    transmitter_batch_matches_single(
+        interleave_transmitter(&setup),
+        interleave_transmitter(&setup),
+        &originals,
+        ops,
+    );
+}
+
+fn interleave_transmitter(setup: &Setup) -> Transmitter {
+    let vc = VirtualChannel::new(VC).unwrap();
+    let mut tx = Transmitter::new(Settings::new(vc), 5);
+    tx.install_key(KeyId::default(), material(setup.suite))
+        .unwrap();
+    tx.set_config(setup.config).unwrap();
+    tx
+}
+
+// ---- batch differential oracle -------------------------------------------------------------
+
+/// Batch sizes from `sizes` (each 1..=`BATCH_LINES` + 3, so chunks are split too), cycled.
+fn batches(n: usize, sizes: &[u8]) -> Vec<core::ops::Range<usize>> {
+    let mut v = Vec::new();
+    let mut at = 0;
+    let mut k = 0;
+    while at < n {
+        let len = sizes
+            .get(k % sizes.len().max(1))
+            .map_or(5, |&b| 1 + usize::from(b) % (crate::BATCH_LINES + 3));
+        let end = (at + len).min(n);
+        v.push(at..end);
+        at = end;
+        k += 1;
+    }
+    v
+}
+
+/// One receive result, without the receiver identity (which differs between receivers).
+fn summary(r: &Result<Delivery<'_>, crate::SepError>) -> std::string::String {
+    use std::format;
+    match r {
+        Ok(Delivery::Verified(v)) => format!("V {:?} {:?}", v.info(), v.packet()),
+        Ok(Delivery::Unverified(u)) => format!(
+            "U {:?} {:?} {:?} {}",
+            u.info(),
+            u.unverified_packet(),
+            u.scope(),
+            u.is_encrypted()
+        ),
+        Ok(Delivery::Unprotected(u)) => {
+            format!("P {:?} {:?}", u.info(), u.unauthenticated_packet())
+        }
+        Ok(Delivery::ScopeVerified(p)) => {
+            format!("S {:?} {:?} {}", p.scope(), p.indices(), p.packets())
+        }
+        Err(e) => format!("E {e:?}"),
+    }
+}
+
+/// Batch differential oracle of the receiver: `stream` fed to one receiver packet by packet
+/// and to another through [`Receiver::receive_batch`] in batches of `sizes` (same `now` per
+/// batch) must give the same result and output bytes per packet, and the same events and
+/// statistics after every batch.
+pub fn receiver_batch_matches_single(
+    mut single: Receiver,
+    mut batch: Receiver,
+    stream: &[Vec<u8>],
+    sizes: &[u8],
+) {
+    for (now, range) in batches(stream.len(), sizes).into_iter().enumerate() {
+        let now = now as u64;
+        let pkts = &stream[range];
+        let mut want = Vec::new();
+        for p in pkts {
+            let mut out = vec![0xAAu8; p.len() + 8];
+            let r = single.receive(p, now, &mut out);
+            let line = summary(&r);
+            drop(r);
+            want.push((line, out));
+        }
+        let mut bufs: Vec<Vec<u8>> = pkts.iter().map(|p| vec![0xAAu8; p.len() + 8]).collect();
+        let mut got = vec![std::string::String::new(); pkts.len()];
+        let mut order = Vec::new();
+        {
+            let mut outs: Vec<&mut [u8]> = bufs.iter_mut().map(Vec::as_mut_slice).collect();
+            let refs: Vec<&[u8]> = pkts.iter().map(Vec::as_slice).collect();
+            batch
+                .receive_batch(&refs, now, &mut outs, |i, r| {
+                    order.push(i);
+                    got[i] = summary(&r);
+                })
+                .unwrap();
+        }
+        assert_eq!(
+            order,
+            (0..pkts.len()).collect::<Vec<_>>(),
+            "results in order"
+        );
+        for (i, ((line, out), (g, b))) in want.iter().zip(got.iter().zip(&bufs)).enumerate() {
+            assert_eq!(line, g, "result of packet {i} at batch {now}");
+            assert_eq!(out, b, "output of packet {i} at batch {now}");
+        }
+        assert_eq!(single.security_stats(), batch.security_stats());
+        assert_eq!(single.fusa_stats(), batch.fusa_stats());
+        assert_eq!(single.protocol_stats(), batch.protocol_stats());
+        loop {
+            let (a, b) = (single.poll_event(now), batch.poll_event(now));
+            assert_eq!(a, b, "events at batch {now}");
+            if a.is_none() {
+                break;
+            }
+        }
+    }
+}
+
+/// Batch differential oracle of the transmitter: `originals` protected one by one and through
+/// [`Transmitter::protect_batch`] in batches of `sizes` give the same results and bytes.
+pub fn transmitter_batch_matches_single(
+    mut single: Transmitter,
+    mut batch: Transmitter,
+    originals: &[Vec<u8>],
+    sizes: &[u8],
+) {
+    for range in batches(originals.len(), sizes) {
+        let pkts = &originals[range];
+        let want: Vec<_> = pkts
+            .iter()
+            .map(|p| {
+                let mut out = vec![0x55u8; p.len() + 300];
+                let r = single.protect(p, &mut out);
+                (r, out)
+            })
+            .collect();
+        let mut bufs: Vec<Vec<u8>> = pkts.iter().map(|p| vec![0x55u8; p.len() + 300]).collect();
+        let mut got = vec![None; pkts.len()];
+        {
+            let mut outs: Vec<&mut [u8]> = bufs.iter_mut().map(Vec::as_mut_slice).collect();
+            let refs: Vec<&[u8]> = pkts.iter().map(Vec::as_slice).collect();
+            batch
+                .protect_batch(&refs, &mut outs, |i, r| {
+                    assert!(got[i].is_none());
+                    got[i] = Some(r);
+                })
+                .unwrap();
+        }
+        for (i, ((r, out), (g, b))) in want.iter().zip(got.iter().zip(&bufs)).enumerate() {
+            assert_eq!(Some(*r), *g, "result of packet {i}");
+            assert_eq!(out, b, "output of packet {i}");
+        }
+        assert_eq!(single.next_frame_counter(), batch.next_frame_counter());
+        assert_eq!(single.in_frame(), batch.in_frame());
     }
 }
 

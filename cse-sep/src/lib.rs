@@ -20,7 +20,7 @@ pub mod fuzzing;
 pub use agent::{KeyMaterial, MAX_OPEN_SCOPES, Settings};
 pub use error::SepError;
 pub use rx::{
-    DecryptTicket, Delivery, Event, PacketInfo, ProtocolStats, Receiver, ScopeFailure, ScopeId,
-    ScopeProof, Unprotected, Unverified, Verified,
+    BATCH_LINES, DecryptTicket, Delivery, Event, PacketInfo, ProtocolStats, Receiver, ScopeFailure,
+    ScopeId, ScopeProof, Unprotected, Unverified, Verified,
 };
 pub use tx::{Protected, Transmitter};

@@ -6,7 +6,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 #[cfg(feature = "ctr-cmac")]
 use super::block::Aes;
-use super::cmac::{CmacKey, CmacState};
+use super::cmac::{CMAC_BATCH_LANES, CmacKey, CmacState};
 #[cfg(feature = "gcm")]
 use super::gcm::{GcmKey, GmacState};
 use super::tag::Tag;
@@ -152,6 +152,45 @@ impl SuiteKey {
             Engine::Cmac(k) => MacState::Cmac(k.start()),
             #[cfg(feature = "ctr-cmac")]
             Engine::CtrCmac { mac, .. } => MacState::Cmac(mac.start()),
+        }
+    }
+
+    /// The MACs of many independent messages at once: `messages[i]` is an IV (used by GMAC
+    /// only) and the message as pieces; `on_tag(i, tag)` receives its tag, truncated to
+    /// `tag_len`. Reported in any order, each index exactly once.
+    ///
+    /// Equal, tag for tag, to [`SuiteKey::mac`] + [`MacState::update`] per piece +
+    /// [`MacState::finalize`] per message, but for CMAC suites (and the MAC key of CTR+CMAC
+    /// suites) up to [`CMAC_BATCH_LANES`] CBC chains advance together
+    /// ([`CmacKey::mac_batch`]), and for GMAC/GCM suites the batch runs through
+    /// [`GcmKey::gmac_batch`]. No allocation.
+    pub fn mac_batch(
+        &self,
+        messages: &[(Iv, &[&[u8]])],
+        tag_len: TagLen,
+        mut on_tag: impl FnMut(usize, Tag),
+    ) {
+        let cmac = match &self.engine {
+            #[cfg(feature = "gcm")]
+            Engine::Gcm(k) => {
+                k.gmac_batch(messages, tag_len, on_tag);
+                return;
+            }
+            Engine::Cmac(k) => k,
+            #[cfg(feature = "ctr-cmac")]
+            Engine::CtrCmac { mac, .. } => mac,
+        };
+        for (c, chunk) in messages.chunks(CMAC_BATCH_LANES).enumerate() {
+            let mut lanes: [&[&[u8]]; CMAC_BATCH_LANES] = [&[]; CMAC_BATCH_LANES];
+            for (lane, (_, pieces)) in lanes.iter_mut().zip(chunk) {
+                *lane = pieces;
+            }
+            let base = c * CMAC_BATCH_LANES;
+            cmac.mac_batch(
+                lanes.get(..chunk.len()).unwrap_or_default(),
+                tag_len,
+                |i, t| on_tag(base + i, t),
+            );
         }
     }
 
