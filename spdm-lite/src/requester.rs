@@ -1363,7 +1363,9 @@ pub struct Measurements<'b> {
 
 impl<'b> Measurements<'b> {
     /// The blocks (already validated).
-    pub fn blocks(&self) -> impl Iterator<Item = crate::msgs::measurements::MeasurementBlock<'b>> {
+    pub fn blocks(
+        &self,
+    ) -> impl Iterator<Item = crate::msgs::measurements::MeasurementBlock<'b>> + Clone {
         crate::msgs::measurements::Blocks::new(self.record, self.digest_len).map_while(Result::ok)
     }
 
