@@ -325,7 +325,7 @@ impl<'a> Ecu<'a> {
     /// Requires the sensor to attest its firmware: the handshake asks for a measurement summary
     /// hash (all blocks) in CHALLENGE_AUTH and KEY_EXCHANGE_RSP, and after the handshake the
     /// link stays closed (no CCISE keys, no stream configuration) until a signed MEASUREMENTS
-    /// matches that hash and `policy` ([`crate::attest`], [`Ecu::handle_measurement_response`]).
+    /// matches that hash and `policy` ([`crate::attest`](mod@crate::attest), [`Ecu::handle_measurement_response`]).
     /// Call it before the handshake.
     ///
     /// # Errors

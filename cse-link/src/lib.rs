@@ -110,11 +110,11 @@ pub fn handshake(ecu: &mut Ecu<'_>, sensor: &mut Sensor<'_>) -> Result<usize, Li
 }
 
 /// Runs the SPDM handshake between `ecu` and `sensor`, then, when the ECU has a
-/// measurement policy ([`Ecu::set_measurement_policy`]), the first attestation ([`attest`]).
+/// measurement policy ([`Ecu::set_measurement_policy`]), the first attestation ([`attest()`]).
 /// Returns the number of request/response exchanges.
 ///
 /// # Errors
-/// As [`handshake`] and [`attest`].
+/// As [`handshake`] and [`attest()`].
 pub fn authenticate(ecu: &mut Ecu<'_>, sensor: &mut Sensor<'_>) -> Result<usize, LinkError> {
     let steps = handshake(ecu, sensor)?;
     if ecu.has_measurement_policy() {
@@ -168,7 +168,7 @@ pub fn authenticate_responder(
 /// One signed GET_MEASUREMENTS round trip with responder `id`, judged by its policy.
 ///
 /// # Errors
-/// As [`attest`].
+/// As [`attest()`].
 pub fn attest_responder(
     ecu: &mut Ecu<'_>,
     id: usize,
