@@ -297,6 +297,8 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
             St::Established(session) => {
                 let meas = match (self.vca_hash, self.meas_hash_len) {
                     (Some(vca), Some(digest_len)) => Some(MeasState {
+                        l1: L1L2::new(vca.clone()),
+                        plain_pending: None,
                         l2: L1L2::new(vca),
                         set: session.algorithms(),
                         digest_len,
@@ -1322,6 +1324,10 @@ impl<P: CryptoProvider> Requester<'_, P> {
 /// What the session knows to check measurements.
 #[derive(Debug)]
 struct MeasState<H: HashCtx> {
+    /// The L1/L2 outside sessions.
+    l1: L1L2<H>,
+    /// A GET_MEASUREMENTS in the clear awaiting its answer (operation, signed).
+    plain_pending: Option<(u8, bool)>,
     /// The session's L1/L2.
     l2: L1L2<H>,
     set: AlgorithmSet,
@@ -1451,9 +1457,71 @@ impl<P: CryptoProvider> RequesterSession<P> {
         let meas = self.meas.as_mut().ok_or(Error::UnexpectedMessage)?;
         let m = session.open(provider, rec)?;
         self.pending = None;
-        let r = Self::check_measurements(provider, meas, m, op, signed);
+        let r = Self::check_measurements(provider, meas, false, m, op, signed);
         if r.is_err() || signed {
             meas.l2.reset();
+        }
+        r
+    }
+
+    /// Writes a GET_MEASUREMENTS in the clear (`0x05‖SPDM`, outside the session, with its own
+    /// L1/L2) into `out`; read the answer with [`RequesterSession::handle_measurements_plain`].
+    ///
+    /// # Errors
+    /// As [`RequesterSession::write_get_measurements`]; [`Error::UnexpectedMessage`] while
+    /// one in the clear is outstanding.
+    #[must_use = "the request must be sent"]
+    pub fn write_get_measurements_plain(
+        &mut self,
+        req: &MeasurementRequest,
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        use crate::msgs::measurements::{ATTR_SIGNATURE_REQUESTED, GetMeasurements};
+        let meas = self.meas.as_mut().ok_or(Error::Negotiation)?;
+        if req.nonce.is_some() && meas.leaf_len == 0 {
+            return Err(Error::Negotiation);
+        }
+        if meas.plain_pending.is_some() {
+            return Err(Error::UnexpectedMessage);
+        }
+        let m = GetMeasurements {
+            version: Version::V12,
+            attributes: if req.nonce.is_some() {
+                ATTR_SIGNATURE_REQUESTED
+            } else {
+                0
+            },
+            operation: req.operation,
+            signed: req.nonce.map(|n| (n, 0)),
+        };
+        let n = m.encode(plain_body(out)?)?;
+        meas.l1.update(&out[1..1 + n]);
+        meas.plain_pending = Some((req.operation, req.nonce.is_some()));
+        plain(out, n)
+    }
+
+    /// Checks the MEASUREMENTS (an MCTP message `0x05‖SPDM`) answering
+    /// [`RequesterSession::write_get_measurements_plain`], as
+    /// [`RequesterSession::handle_measurements`] does with the L1/L2 outside sessions.
+    ///
+    /// # Errors
+    /// As [`RequesterSession::handle_measurements`].
+    pub fn handle_measurements_plain<'b>(
+        &mut self,
+        msg: &'b [u8],
+    ) -> Result<Measurements<'b>, Error> {
+        let meas = self.meas.as_mut().ok_or(Error::UnexpectedMessage)?;
+        let (op, signed) = meas.plain_pending.take().ok_or(Error::UnexpectedMessage)?;
+        let r = match msg.split_first() {
+            Some((&MCTP_SPDM, m)) => {
+                Self::check_measurements(&self.provider, meas, true, m, op, signed)
+            }
+            _ => {
+                Err(InvalidMessage::UnexpectedMessageType(msg.first().copied().unwrap_or(0)).into())
+            }
+        };
+        if r.is_err() || signed {
+            meas.l1.reset();
         }
         r
     }
@@ -1461,6 +1529,7 @@ impl<P: CryptoProvider> RequesterSession<P> {
     fn check_measurements<'b>(
         provider: &P,
         meas: &mut MeasState<P::Hash>,
+        plain: bool,
         m: &'b [u8],
         op: u8,
         signed: bool,
@@ -1503,9 +1572,10 @@ impl<P: CryptoProvider> RequesterSession<P> {
         } else {
             ContentChanged::NotDetected
         };
-        meas.l2.update(m.get(..rsp.signed_len()).unwrap_or(&[]));
+        let l = if plain { &mut meas.l1 } else { &mut meas.l2 };
+        l.update(m.get(..rsp.signed_len()).unwrap_or(&[]));
         if signed {
-            let th = meas.l2.current();
+            let th = l.current();
             let d = signing_digest(
                 provider,
                 meas.set.hash,

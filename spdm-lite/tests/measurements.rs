@@ -545,3 +545,72 @@ fn undefined_summary_type_gets_invalid_request() {
         assert_eq!((r[1], r[2]), (0x60, 5));
     }
 }
+
+/// One GET_MEASUREMENTS in the clear through the session's plain API.
+fn measure_plain(
+    s: &mut RequesterSession<RustCrypto>,
+    rsp: &mut Rsp<'_>,
+    operation: u8,
+    signed: bool,
+) -> Result<Measurements<'static>, Error> {
+    let mut a = [0u8; BUF];
+    let b: &'static mut [u8] = Box::leak(vec![0u8; BUF].into_boxed_slice());
+    let n = s.write_get_measurements_plain(
+        &MeasurementRequest {
+            operation,
+            nonce: signed.then_some([0x33; 32]),
+        },
+        &mut a,
+    )?;
+    assert_eq!(a[0], 0x05, "sent in the clear");
+    let m = rsp.handle(&mut a[..n], b)?;
+    s.handle_measurements_plain(&b[..m])
+}
+
+#[test]
+fn measurements_in_the_clear_and_in_the_session_keep_separate_transcripts() {
+    for set in SETS {
+        let mut f = fixture(set);
+        let (mut rsp, mut s) = established(&mut f, set, SummaryType::All);
+        // Interleaved: an unsigned pair in the clear, one in the session, then a signed one in
+        // each context: both verify, each over its own L1/L2.
+        let c = measure_plain(&mut s, &mut rsp, 0, false).unwrap();
+        assert_eq!(c.total, 5);
+        measure(&mut s, &mut rsp, 3, false).unwrap();
+        let p = measure_plain(&mut s, &mut rsp, OP_ALL, true).unwrap();
+        assert!(p.signed && p.number_of_blocks == 5);
+        s.check_measurement_summary(&p, &is_tcb).unwrap();
+        let (q, _) = measure(&mut s, &mut rsp, OP_ALL, true).unwrap();
+        assert!(q.signed);
+        // A flipped signature in the clear is refused; the next signed one verifies again.
+        f_flip(&mut s, &mut rsp);
+        assert_eq!(rsp.state_name(), "Established");
+    }
+}
+
+fn f_flip(s: &mut RequesterSession<RustCrypto>, rsp: &mut Rsp<'_>) {
+    let mut a = [0u8; BUF];
+    let mut b = [0u8; BUF];
+    let n = s
+        .write_get_measurements_plain(
+            &MeasurementRequest {
+                operation: 2,
+                nonce: Some([1; 32]),
+            },
+            &mut a,
+        )
+        .unwrap();
+    let m = rsp.handle(&mut a[..n], &mut b).unwrap();
+    // An attacker on the wire flips a bit of the signature.
+    b[m - 5] ^= 0x20;
+    assert_eq!(
+        s.handle_measurements_plain(&b[..m]).unwrap_err(),
+        Error::Authentication
+    );
+    // A response without an outstanding request is refused.
+    assert_eq!(
+        s.handle_measurements_plain(&b[..m]).unwrap_err(),
+        Error::UnexpectedMessage
+    );
+    measure_plain(s, rsp, OP_ALL, true).unwrap();
+}
