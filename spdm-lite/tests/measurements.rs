@@ -614,3 +614,31 @@ fn f_flip(s: &mut RequesterSession<RustCrypto>, rsp: &mut Rsp<'_>) {
     );
     measure_plain(s, rsp, OP_ALL, true).unwrap();
 }
+
+#[test]
+fn requester_refuses_the_reserved_meas_cap_value() {
+    let set = AlgorithmSet::SET_A;
+    let mut f = fixture(set);
+    let (mut rsp, mut req) = responder(&mut f, set, true);
+    let mut seen = false;
+    let r = (|| {
+        for _ in 0..64 {
+            let mut a = [0u8; BUF];
+            let mut b = [0u8; BUF];
+            let n = req.write_request(&mut a)?;
+            let m = rsp.handle(&mut a[..n], &mut b)?;
+            if b[2] == 0x61 {
+                // CAPABILITIES: Flags at SPDM offset 8; MEAS_CAP 10b -> 11b (reserved).
+                assert_eq!(b[1 + 8] & 0x18, 0x10);
+                b[1 + 8] |= 0x08;
+                seen = true;
+            }
+            if req.handle_response(&mut b[..m])? == Status::Established {
+                return Ok(());
+            }
+        }
+        Ok(())
+    })();
+    assert!(seen);
+    assert_eq!(r, Err(Error::Negotiation));
+}
