@@ -8,6 +8,12 @@
 //!    SPDM messages ([`Ecu::write_spdm_request`], [`Sensor::handle_spdm`],
 //!    [`Ecu::handle_spdm_response`]; [`handshake`] drives the loop in one process). The ECU
 //!    checks the sensor's certificate chain with a [`spdm_lite::cert::ChainVerifier`].
+//!    With a measurement policy ([`Ecu::set_measurement_policy`], [`attest`](mod@attest)) the
+//!    ECU then asks for the sensor's signed firmware measurements in the session and opens the
+//!    link only if they match the handshake's summary hash and the reference values
+//!    ([`authenticate`], [`attest()`] again at run time). Other responders of the link (a
+//!    serializer [`Bridge`]) are authenticated and attested in their own sessions
+//!    ([`Ecu::add_responder`], [`authenticate_responder`]); the link opens only when all pass.
 //! 2. **Derive keys**: both ends derive the CCISE keys and the stream keys from the SPDM export
 //!    master secret (`docs/key-hierarchy.md`, labels from [`cse_core::Profile`]), see [`keys`].
 //! 3. **Configure**: the ECU writes the stream configuration (SV, suite, tag length and tag
