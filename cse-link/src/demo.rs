@@ -217,7 +217,7 @@ impl AttackResult {
 /// Everything the demo measured.
 #[derive(Clone, Debug)]
 pub struct Report {
-    /// Exchanges and wall time of the SPDM handshake.
+    /// Exchanges of the sensor's SPDM handshake and first attestation (GET_MEASUREMENTS).
     pub handshake_steps: usize,
     /// Time of the handshake.
     pub handshake_time: Duration,
