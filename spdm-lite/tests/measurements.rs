@@ -642,3 +642,65 @@ fn requester_refuses_the_reserved_meas_cap_value() {
     assert!(seen);
     assert_eq!(r, Err(Error::Negotiation));
 }
+
+#[test]
+fn psk_session_carries_the_summary_hash_and_unsigned_measurements_only() {
+    for set in SETS {
+        let mut f = fixture(set);
+        let mut rsp = Responder::new(
+            RustCrypto,
+            &f.signer,
+            &mut f.rrng,
+            ResponderConfig {
+                algorithms: set,
+                cert_chain: &f.chain,
+                psk: Some(spdm_lite::responder::PskConfig {
+                    hint: b"cam0",
+                    key: b"camera link test psk, 32 bytes!!",
+                    with_context: true,
+                }),
+                handshake_in_the_clear: false,
+                data_transfer_size: 1024,
+            },
+        )
+        .unwrap();
+        rsp.set_measurements(f.fw);
+        let mut req = Requester::new(
+            RustCrypto,
+            &mut f.qrng,
+            RequesterConfig {
+                algorithms: &SETS,
+                handshake_in_the_clear: false,
+                data_transfer_size: 1024,
+            },
+            Auth::Psk {
+                hint: b"cam0",
+                key: b"camera link test psk, 32 bytes!!",
+            },
+        )
+        .unwrap();
+        req.set_measurement_summary(SummaryType::Tcb);
+        drive(&mut req, &mut rsp).unwrap();
+        let mut s = req.into_session().unwrap();
+        assert_eq!(s.measurement_summary().unwrap().0, SummaryType::Tcb);
+        // No certificate: a signed request cannot be checked and is not sent.
+        let mut a = [0u8; BUF];
+        assert_eq!(
+            s.write_get_measurements(
+                &MeasurementRequest {
+                    operation: OP_ALL,
+                    nonce: Some([1; 32])
+                },
+                &mut a
+            ),
+            Err(Error::Negotiation)
+        );
+        let (all, _) = measure(&mut s, &mut rsp, OP_ALL, false).unwrap();
+        s.check_measurement_summary(&all, &is_tcb).unwrap();
+        // The TCB summary ignores a non-TCB block: with a different TCB set it fails.
+        assert_eq!(
+            s.check_measurement_summary(&all, &|b| b.index == 1),
+            Err(Error::Authentication)
+        );
+    }
+}
