@@ -12,8 +12,9 @@ use cse_core::{FrameConfig, Policy, Profile};
 use spdm_lite::cert::ChainVerifier;
 use spdm_lite::crypto::AlgorithmSet;
 
+use crate::attest::{AttestError, Firmware, MeasuredFirmware, MeasurementPolicy};
 use crate::scene::Scene;
-use crate::{Ecu, Finding, LinkError, Protocol, Sensor, SensorIdentity};
+use crate::{Bridge, Ecu, Finding, LinkError, Protocol, Sensor, SensorIdentity};
 
 const ROOT: &[u8] = include_bytes!("../pki/p256/root.cert.der");
 const CHAIN: &[u8] = include_bytes!("../pki/p256/chain.der");
@@ -21,6 +22,8 @@ const LEAF_KEY: &[u8] = include_bytes!("../pki/p256/leaf.key.der");
 const OTHER_ROOT: &[u8] = include_bytes!("../pki/p256/other_root.cert.der");
 const OTHER_CHAIN: &[u8] = include_bytes!("../pki/p256/other_chain.der");
 const OTHER_KEY: &[u8] = include_bytes!("../pki/p256/other_leaf.key.der");
+const BRIDGE_CHAIN: &[u8] = include_bytes!("../pki/p256/bridge_chain.der");
+const BRIDGE_KEY: &[u8] = include_bytes!("../pki/p256/bridge_leaf.key.der");
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -70,11 +73,17 @@ pub enum Attack {
     /// the genuine line: refused or failing its scope, and the genuine lines after it and the
     /// next frame still verify.
     InjectedPacket,
+    /// A genuine sensor (its certificate is fine) running a patched firmware image: its
+    /// signed measurement of the mutable firmware matches no reference value.
+    TamperedFirmware,
+    /// A genuine sensor flashed back to an older, once-valid firmware build: its digest is a
+    /// known one, but its security version number is below the ECU's minimum.
+    FirmwareRollback,
 }
 
 impl Attack {
     /// Every attack.
-    pub const ALL: [Attack; 12] = [
+    pub const ALL: [Attack; 14] = [
         Attack::FlippedPixelBit,
         Attack::TamperedHeader,
         Attack::ReplayedFrame,
@@ -87,6 +96,8 @@ impl Attack {
         Attack::Reauthentication,
         Attack::ForgedFrameStart,
         Attack::InjectedPacket,
+        Attack::TamperedFirmware,
+        Attack::FirmwareRollback,
     ];
 
     /// The attack's name.
@@ -104,6 +115,8 @@ impl Attack {
             Attack::Reauthentication => "re-auth after reset",
             Attack::ForgedFrameStart => "forged FS, counter max",
             Attack::InjectedPacket => "injected packet in block",
+            Attack::TamperedFirmware => "sensor with tampered firmware",
+            Attack::FirmwareRollback => "firmware rolled back",
         }
     }
 
@@ -122,6 +135,8 @@ impl Attack {
             Attack::Reauthentication => "old keys dropped and refused",
             Attack::ForgedFrameStart => "refused; next frame verifies",
             Attack::InjectedPacket => "refused; genuine stream goes on",
+            Attack::TamperedFirmware => "link refused: measurement mismatch",
+            Attack::FirmwareRollback => "link refused: SVN below minimum",
         }
     }
 
@@ -202,7 +217,7 @@ impl AttackResult {
 /// Everything the demo measured.
 #[derive(Clone, Debug)]
 pub struct Report {
-    /// Exchanges and wall time of the SPDM handshake.
+    /// Exchanges of the sensor's SPDM handshake and first attestation (GET_MEASUREMENTS).
     pub handshake_steps: usize,
     /// Time of the handshake.
     pub handshake_time: Duration,
@@ -244,6 +259,68 @@ fn identity(counterfeit: bool) -> Result<SensorIdentity, LinkError> {
     }
 }
 
+/// The serializer bridge's identity: a second leaf under the same test root.
+fn bridge_identity() -> Result<SensorIdentity, LinkError> {
+    SensorIdentity::from_der(AlgorithmSet::SET_A, BRIDGE_CHAIN, ROOT, BRIDGE_KEY)
+}
+
+/// Which sensor the link gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Variant {
+    /// The genuine sensor with its current firmware.
+    Genuine,
+    /// A sensor certified by another root.
+    Counterfeit,
+    /// The genuine sensor running a patched firmware image.
+    TamperedFirmware,
+    /// The genuine sensor flashed back to the previous release.
+    RolledBack,
+}
+
+/// The sensor's firmware builds: the current release, the previous one (a lower SVN), and a
+/// patched copy of the current one.
+pub fn sensor_firmware(release: &str) -> Firmware {
+    let (version, svn) = match release {
+        "1.3.0" => ("1.3.0", 2),
+        _ => ("1.4.2", 3),
+    };
+    Firmware {
+        rom: b"sensor boot ROM rev B".to_vec(),
+        image: format!("sensor firmware image {version}")
+            .repeat(64)
+            .into_bytes(),
+        hw_config: b"sensor fuses: lanes=4 secure-boot=on".to_vec(),
+        version: version.to_owned(),
+        svn,
+    }
+}
+
+/// The serializer bridge's firmware.
+pub fn bridge_firmware() -> Firmware {
+    Firmware {
+        rom: b"serializer boot ROM rev A".to_vec(),
+        image: b"serializer firmware image 2.0.1".repeat(32),
+        hw_config: b"serializer straps: fpd-link, 4 lanes".to_vec(),
+        version: "2.0.1".to_owned(),
+        svn: 1,
+    }
+}
+
+/// The ECU's reference values for the sensor: releases 1.3.0 and 1.4.2 are known builds,
+/// but 1.3.0 has a vulnerability fixed in 1.4.2 (SVN 3), so the minimum SVN is 3.
+pub fn sensor_policy() -> MeasurementPolicy {
+    MeasurementPolicy::from_known_good(
+        AlgorithmSet::SET_A,
+        &[&sensor_firmware("1.3.0"), &sensor_firmware("1.4.2")],
+        3,
+    )
+}
+
+/// The ECU's reference values for the serializer bridge.
+pub fn bridge_policy() -> MeasurementPolicy {
+    MeasurementPolicy::from_known_good(AlgorithmSet::SET_A, &[&bridge_firmware()], 1)
+}
+
 /// The ECU's trust anchor check: `spdm-lite`'s X.509 verifier (root hash against the provisioned
 /// root, signatures up the chain, leaf key usage).
 fn trust() -> impl ChainVerifier {
@@ -262,18 +339,40 @@ fn policy(config: &FrameConfig) -> Policy {
 const ALGS: [AlgorithmSet; 1] = [AlgorithmSet::SET_A];
 
 /// Sets up an authenticated, configured link and hands both ends to `f`.
+///
+/// The link has two responders: the sensor and a serializer bridge, each authenticated in
+/// its own SPDM session and attested against its own reference values; the link opens only
+/// when both pass.
 fn with_link<R>(
     opts: &Options,
-    counterfeit: bool,
+    variant: Variant,
     f: impl FnOnce(&mut Sensor<'_>, &mut Ecu<'_>, Vec<u8>) -> Result<R, LinkError>,
 ) -> Result<(R, usize, Duration), LinkError> {
-    let id = identity(counterfeit)?;
+    let id = identity(variant == Variant::Counterfeit)?;
+    let firmware = match variant {
+        Variant::RolledBack => sensor_firmware("1.3.0"),
+        Variant::TamperedFirmware => {
+            let mut fw = sensor_firmware("1.4.2");
+            // One instruction patched.
+            fw.image[100] ^= 0x01;
+            fw
+        }
+        _ => sensor_firmware("1.4.2"),
+    };
+    let measured = MeasuredFirmware::new(id.algorithms(), &firmware);
+    let bridge_id = bridge_identity()?;
+    let bridge_fw = MeasuredFirmware::new(bridge_id.algorithms(), &bridge_firmware());
     let verifier = trust();
     let mut srng = crate::OsRandom;
+    let mut brng = crate::OsRandom;
     let mut erng = crate::OsRandom;
+    let mut erng2 = crate::OsRandom;
     let mut chain_buf = vec![0u8; 8192];
+    let mut bridge_buf = vec![0u8; 8192];
     let vc = opts.scene.vc;
     let mut sensor = Sensor::new(&id, &mut srng, opts.protocol, vc)?;
+    sensor.set_firmware(&measured);
+    let mut bridge = Bridge::new(&bridge_id, &mut brng, Some(&bridge_fw))?;
     let mut ecu = Ecu::new(
         &mut erng,
         &verifier,
@@ -283,9 +382,19 @@ fn with_link<R>(
         vc,
         policy(&opts.config),
     )?;
+    ecu.set_measurement_policy(sensor_policy())?;
+    let serializer = ecu.add_responder(
+        "serializer",
+        &mut erng2,
+        &verifier,
+        &mut bridge_buf,
+        &ALGS,
+        Some(bridge_policy()),
+    )?;
     let t = Instant::now();
-    let steps = crate::handshake(&mut ecu, &mut sensor)?;
+    let steps = crate::authenticate(&mut ecu, &mut sensor)?;
     let took = t.elapsed();
+    crate::authenticate_responder(&mut ecu, serializer, &mut bridge, true)?;
     let write = crate::configure(&mut ecu, &mut sensor, &opts.config)?;
     Ok((f(&mut sensor, &mut ecu, write)?, steps, took))
 }
@@ -412,6 +521,7 @@ fn reauthenticate(
         opts.scene.vc,
         policy(&opts.config),
     )?;
+    new.set_measurement_policy(sensor_policy())?;
     // The first request of the new handshake (GET_VERSION) ends the old session.
     let (mut req, mut rsp) = (
         vec![0u8; crate::ecu::SPDM_BUF],
@@ -423,7 +533,7 @@ fn reauthenticate(
     let dropped = !sensor.holds_keys();
     let mut wire = Vec::new();
     let refused = sensor.transmit_frame(&scene.frame(2)?, &mut wire).is_err() && wire.is_empty();
-    crate::handshake(&mut new, sensor)?;
+    crate::authenticate(&mut new, sensor)?;
     crate::configure(&mut new, sensor, &opts.config)?;
 
     // Old keys: the stream neither verifies nor decrypts, the register write is refused.
@@ -481,33 +591,73 @@ fn attack_once(opts: &Options, attack: Attack) -> AttackResult {
     let scene = opts.scene;
     let protocol = opts.protocol;
     let r = match attack {
-        Attack::CounterfeitSensor => match with_link(opts, true, |_, _, _| Ok(())) {
-            Err(LinkError::Spdm(spdm_lite::Error::Certificate(e))) => {
-                return AttackResult {
+        Attack::CounterfeitSensor => {
+            match with_link(opts, Variant::Counterfeit, |_, _, _| Ok(())) {
+                Err(LinkError::Spdm(spdm_lite::Error::Certificate(e))) => {
+                    return AttackResult {
+                        attack,
+                        observed: format!("SPDM refused: {e}"),
+                        detected: true,
+                        covered: true,
+                        attributed: e == spdm_lite::cert::CertError::UntrustedRoot,
+                    };
+                }
+                Err(e) => Err(e),
+                Ok(_) => {
+                    return AttackResult {
+                        attack,
+                        observed: "counterfeit sensor authenticated".into(),
+                        detected: false,
+                        covered: true,
+                        attributed: false,
+                    };
+                }
+            }
+        }
+        Attack::TamperedFirmware | Attack::FirmwareRollback => {
+            let variant = if attack == Attack::TamperedFirmware {
+                Variant::TamperedFirmware
+            } else {
+                Variant::RolledBack
+            };
+            return match with_link(opts, variant, |_, _, _| Ok(())) {
+                Err(LinkError::Attestation(e)) => AttackResult {
                     attack,
-                    observed: format!("SPDM refused: {e}"),
+                    observed: format!("link refused: {e}"),
                     detected: true,
                     covered: true,
-                    attributed: e == spdm_lite::cert::CertError::UntrustedRoot,
-                };
-            }
-            Err(e) => Err(e),
-            Ok(_) => {
-                return AttackResult {
+                    attributed: match attack {
+                        Attack::TamperedFirmware => matches!(
+                            e,
+                            AttestError::Mismatch {
+                                index: crate::attest::index::FIRMWARE
+                            }
+                        ),
+                        _ => matches!(e, AttestError::SvnRollback { .. }),
+                    },
+                },
+                Err(e) => AttackResult {
                     attack,
-                    observed: "counterfeit sensor authenticated".into(),
+                    observed: format!("link failed otherwise: {e}"),
+                    detected: true,
+                    covered: true,
+                    attributed: false,
+                },
+                Ok(_) => AttackResult {
+                    attack,
+                    observed: "sensor accepted".into(),
                     detected: false,
                     covered: true,
                     attributed: false,
-                };
-            }
-        },
-        Attack::Reauthentication => with_link(opts, false, |sensor, ecu, _| {
+                },
+            };
+        }
+        Attack::Reauthentication => with_link(opts, Variant::Genuine, |sensor, ecu, _| {
             reauthenticate(opts, sensor, ecu)
         })
         .map(|(r, _, _)| r),
         Attack::ForgedCciWrite | Attack::ReplayedCciWrite => {
-            with_link(opts, false, |sensor, _ecu, genuine| {
+            with_link(opts, Variant::Genuine, |sensor, _ecu, genuine| {
                 let before = sensor.registers().registers().to_vec();
                 let frame = if attack == Attack::ForgedCciWrite {
                     // An SV-5 configuration, counter 2, and a tag the attacker made up.
@@ -565,7 +715,7 @@ fn attack_once(opts: &Options, attack: Attack) -> AttackResult {
             let per_message = [opts.config.top, opts.config.image, opts.config.bottom]
                 .iter()
                 .all(|b| b.tag_mode == cse_core::TagMode::PerMessage);
-            with_link(opts, false, |sensor, ecu, _| {
+            with_link(opts, Variant::Genuine, |sensor, ecu, _| {
                 let mut back = Vec::new();
                 // Frame 1 clean (sets the replay state).
                 let mut wire = Vec::new();
@@ -643,7 +793,7 @@ fn attack_once(opts: &Options, attack: Attack) -> AttackResult {
                 }
             })
         }
-        _ => with_link(opts, false, |sensor, ecu, _| {
+        _ => with_link(opts, Variant::Genuine, |sensor, ecu, _| {
             // Frame 1 clean (sets the replay state), then the attacked frame 2.
             let mut first = Vec::new();
             let originals = scene.frame(1)?;
@@ -720,7 +870,7 @@ pub fn run(opts: &Options, progress: &mut dyn FnMut(usize, usize)) -> Result<Rep
     let scene = opts.scene;
     let frames = opts.frames;
     let ((frames_ok, protect, verify, wire_bytes, rollover), steps, hs) =
-        with_link(opts, false, |sensor, ecu, _| {
+        with_link(opts, Variant::Genuine, |sensor, ecu, _| {
             let mut ok = 0;
             let (mut tp, mut tv) = (Duration::ZERO, Duration::ZERO);
             let mut wire = Vec::new();
@@ -730,6 +880,8 @@ pub fn run(opts: &Options, progress: &mut dyn FnMut(usize, usize)) -> Result<Rep
             for f in 0..frames {
                 if f == rekey_at && f > 0 {
                     crate::heartbeat(ecu, sensor)?;
+                    // Re-measure the sensor at run time, inside the session.
+                    crate::attest(ecu, sensor)?;
                     crate::key_update(ecu, sensor)?;
                 }
                 let n = (f + 1) as u16;

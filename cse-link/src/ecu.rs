@@ -10,6 +10,7 @@ use spdm_lite::requester::{
     Auth, Requester, RequesterConfig, RequesterSession, SessionEvent, Status,
 };
 
+use crate::attest::{AttestError, MeasurementPolicy};
 use crate::{LinkError, Protocol, keys, registers};
 
 /// Size of the SPDM message buffers.
@@ -180,6 +181,78 @@ pub struct Ecu<'a> {
     /// The key id of the last frame the receiver accepted: the sensor's active key id.
     rx_active: Option<KeyId>,
     scratch: Vec<u8>,
+    /// Reference values the sensor's measurements must meet (`None`: no attestation).
+    meas_policy: Option<MeasurementPolicy>,
+    /// The sensor's measurements passed the policy in this session.
+    attested: bool,
+    /// The other responders of the link (serializer, deserializer).
+    aux: Vec<AuxResponder<'a>>,
+}
+
+/// Another responder on the link (a serializer or deserializer bridge): its own SPDM
+/// session, certificate chain, measurements and policy. The link keys come from the sensor's
+/// session only; a bridge that fails refuses the whole link.
+struct AuxResponder<'a> {
+    name: String,
+    peer: Peer<'a>,
+    policy: Option<MeasurementPolicy>,
+    attested: bool,
+}
+
+impl AuxResponder<'_> {
+    fn ready(&self) -> bool {
+        matches!(self.peer, Peer::Session(_)) && (self.policy.is_none() || self.attested)
+    }
+}
+
+/// Writes a signed GET_MEASUREMENTS for every block (fresh nonce) in `peer`'s session.
+fn measurement_request(peer: &mut Peer<'_>, out: &mut [u8]) -> Result<usize, LinkError> {
+    use spdm_lite::crypto::RandomSource as _;
+    let Peer::Session(s) = peer else {
+        return Err(LinkError::NotAuthenticated);
+    };
+    if !s.has_measurements() {
+        return Err(AttestError::NoMeasurements.into());
+    }
+    let mut nonce = [0u8; 32];
+    crate::OsRandom.fill(&mut nonce)?;
+    let req = spdm_lite::requester::MeasurementRequest {
+        operation: spdm_lite::msgs::measurements::OP_ALL,
+        nonce: Some(nonce),
+    };
+    Ok(s.write_get_measurements(&req, out)?)
+}
+
+/// Verifies a MEASUREMENTS (record, signature over L1/L2, block structure), on the first
+/// attestation of the session also against the handshake's measurement summary hash, and
+/// judges the blocks with `policy`. Any failure fails `peer` (its session is dropped).
+fn judge(
+    peer: &mut Peer<'_>,
+    policy: &MeasurementPolicy,
+    first: bool,
+    rec: &mut [u8],
+) -> Result<(), LinkError> {
+    let Peer::Session(s) = peer else {
+        return Err(LinkError::NotAuthenticated);
+    };
+    let r = match s.handle_measurements(rec) {
+        Ok(m) => {
+            let summary = if first {
+                s.check_measurement_summary(&m, &crate::attest::is_tcb)
+                    .map_err(|_| AttestError::SummaryMismatch)
+            } else {
+                Ok(())
+            };
+            summary
+                .and_then(|()| policy.check(m.blocks()))
+                .map_err(LinkError::from)
+        }
+        Err(e) => Err(e.into()),
+    };
+    if r.is_err() {
+        *peer = Peer::Failed;
+    }
+    r
 }
 
 impl core::fmt::Debug for Ecu<'_> {
@@ -243,7 +316,234 @@ impl<'a> Ecu<'a> {
             installed: None,
             rx_active: None,
             scratch: vec![0u8; 70_000],
+            meas_policy: None,
+            attested: false,
+            aux: Vec::new(),
         })
+    }
+
+    /// Requires the sensor to attest its firmware: the handshake asks for a measurement summary
+    /// hash (all blocks) in CHALLENGE_AUTH and KEY_EXCHANGE_RSP, and after the handshake the
+    /// link stays closed (no CCISE keys, no stream configuration) until a signed MEASUREMENTS
+    /// matches that hash and `policy` ([`crate::attest`](mod@crate::attest), [`Ecu::handle_measurement_response`]).
+    /// Call it before the handshake.
+    ///
+    /// # Errors
+    /// [`LinkError::UnexpectedResponse`] once the handshake has started answering.
+    pub fn set_measurement_policy(&mut self, policy: MeasurementPolicy) -> Result<(), LinkError> {
+        let Peer::Handshake(r) = &mut self.peer else {
+            return Err(LinkError::UnexpectedResponse);
+        };
+        r.set_measurement_summary(spdm_lite::measurements::SummaryType::All);
+        self.meas_policy = Some(policy);
+        Ok(())
+    }
+
+    /// Whether a measurement policy is set.
+    pub fn has_measurement_policy(&self) -> bool {
+        self.meas_policy.is_some()
+    }
+
+    /// Whether the sensor's measurements passed the policy in this session.
+    pub fn is_attested(&self) -> bool {
+        self.attested
+    }
+
+    /// Writes a signed GET_MEASUREMENTS (all blocks, fresh nonce) into the sensor's session:
+    /// the first attestation after the handshake, or a re-measurement at run time.
+    ///
+    /// # Errors
+    /// [`LinkError::NotAuthenticated`] without a session; [`AttestError::NoMeasurements`];
+    /// [`LinkError::Spdm`].
+    pub fn write_measurement_request(&mut self, out: &mut [u8]) -> Result<usize, LinkError> {
+        measurement_request(&mut self.peer, out)
+    }
+
+    /// Handles the sensor's MEASUREMENTS: verifies it, checks the summary hash (first time)
+    /// and the policy. On success the first time, the CCISE keys are derived and the link
+    /// opens. On any failure (also at a run-time re-measurement) the sensor is refused: its
+    /// session is dropped with every stream and CCISE key, and the link stays closed.
+    ///
+    /// # Errors
+    /// [`LinkError::Attestation`] (mismatch, rollback, summary), [`LinkError::Spdm`] (a
+    /// signature or record that does not verify).
+    pub fn handle_measurement_response(&mut self, rec: &mut [u8]) -> Result<(), LinkError> {
+        let policy = self
+            .meas_policy
+            .clone()
+            .ok_or(AttestError::NoMeasurements)?;
+        if let Err(e) = judge(&mut self.peer, &policy, !self.attested, rec) {
+            self.drop_keys();
+            self.attested = false;
+            return Err(e);
+        }
+        if !self.attested {
+            self.attested = true;
+            self.start_cci()?;
+        }
+        Ok(())
+    }
+
+    /// Adds another responder of the link (a serializer or deserializer bridge) with its own
+    /// chain verifier, chain buffer and (optionally) measurement policy; returns its id for
+    /// [`Ecu::write_spdm_request_to`] and friends. The link opens only once the sensor and
+    /// every added responder are authenticated (and attested where a policy is set).
+    ///
+    /// # Errors
+    /// [`LinkError::Spdm`] for an invalid requester configuration.
+    pub fn add_responder(
+        &mut self,
+        name: &str,
+        rng: &'a mut dyn RandomSource,
+        verifier: &'a dyn ChainVerifier,
+        chain_buf: &'a mut [u8],
+        algorithms: &'a [AlgorithmSet],
+        policy: Option<MeasurementPolicy>,
+    ) -> Result<usize, LinkError> {
+        let mut requester = Requester::new(
+            RustCrypto,
+            rng,
+            RequesterConfig {
+                algorithms,
+                handshake_in_the_clear: false,
+                data_transfer_size: 1024,
+            },
+            Auth::Certificate {
+                verifier,
+                chain_buf,
+                challenge: true,
+            },
+        )?;
+        if policy.is_some() {
+            requester.set_measurement_summary(spdm_lite::measurements::SummaryType::All);
+        }
+        self.aux.push(AuxResponder {
+            name: name.to_owned(),
+            peer: Peer::Handshake(Box::new(requester)),
+            policy,
+            attested: false,
+        });
+        Ok(self.aux.len() - 1)
+    }
+
+    /// The name of responder `id`.
+    pub fn responder_name(&self, id: usize) -> Option<&str> {
+        self.aux.get(id).map(|a| a.name.as_str())
+    }
+
+    fn aux(&mut self, id: usize) -> Result<&mut AuxResponder<'a>, LinkError> {
+        self.aux.get_mut(id).ok_or(LinkError::UnexpectedResponse)
+    }
+
+    /// Refuses the link because responder `id` failed: every link key goes.
+    fn refuse_aux(&mut self, id: usize) {
+        if let Some(a) = self.aux.get_mut(id) {
+            a.peer = Peer::Failed;
+            a.attested = false;
+        }
+        self.drop_keys();
+    }
+
+    /// Writes the next SPDM handshake request to responder `id`.
+    ///
+    /// # Errors
+    /// As [`Ecu::write_spdm_request`].
+    pub fn write_spdm_request_to(&mut self, id: usize, out: &mut [u8]) -> Result<usize, LinkError> {
+        match &mut self.aux(id)?.peer {
+            Peer::Handshake(r) => Ok(r.write_request(out)?),
+            _ => Err(LinkError::UnexpectedResponse),
+        }
+    }
+
+    /// Handles responder `id`'s SPDM handshake response; `true` once its session is
+    /// established. A failure refuses the link.
+    ///
+    /// # Errors
+    /// As [`Ecu::handle_spdm_response`].
+    pub fn handle_spdm_response_from(
+        &mut self,
+        id: usize,
+        msg: &mut [u8],
+    ) -> Result<bool, LinkError> {
+        let a = self.aux(id)?;
+        let Peer::Handshake(r) = &mut a.peer else {
+            return Err(LinkError::UnexpectedResponse);
+        };
+        let status = match r.handle_response(msg) {
+            Ok(s) => s,
+            Err(e) => {
+                self.refuse_aux(id);
+                return Err(e.into());
+            }
+        };
+        if status != Status::Established {
+            return Ok(false);
+        }
+        let Peer::Handshake(r) = core::mem::replace(&mut a.peer, Peer::Failed) else {
+            return Err(LinkError::UnexpectedResponse);
+        };
+        a.peer = Peer::Session(Box::new(r.into_session()?));
+        Ok(true)
+    }
+
+    /// Writes a signed GET_MEASUREMENTS to responder `id` (in its session).
+    ///
+    /// # Errors
+    /// As [`Ecu::write_measurement_request`].
+    pub fn write_measurement_request_to(
+        &mut self,
+        id: usize,
+        out: &mut [u8],
+    ) -> Result<usize, LinkError> {
+        measurement_request(&mut self.aux(id)?.peer, out)
+    }
+
+    /// Handles responder `id`'s MEASUREMENTS as [`Ecu::handle_measurement_response`] does; a
+    /// failure refuses the whole link.
+    ///
+    /// # Errors
+    /// As [`Ecu::handle_measurement_response`].
+    pub fn handle_measurement_response_from(
+        &mut self,
+        id: usize,
+        rec: &mut [u8],
+    ) -> Result<(), LinkError> {
+        let a = self.aux(id)?;
+        let policy = a.policy.clone().ok_or(AttestError::NoMeasurements)?;
+        let first = !a.attested;
+        let r = judge(&mut a.peer, &policy, first, rec);
+        match r {
+            Ok(()) => {
+                a.attested = true;
+                Ok(())
+            }
+            Err(e) => {
+                self.refuse_aux(id);
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether the link is open: the sensor and every other responder authenticated, and
+    /// attested where a policy is set.
+    pub fn link_ready(&self) -> bool {
+        matches!(self.peer, Peer::Session(_))
+            && (self.meas_policy.is_none() || self.attested)
+            && self.aux.iter().all(AuxResponder::ready)
+    }
+
+    /// Derives the CCISE controller of the current key generation (after the handshake, or
+    /// after the first attestation when a policy is set).
+    fn start_cci(&mut self) -> Result<(), LinkError> {
+        let generation = self.key_generation();
+        let profile = self.profile;
+        let s = self.session()?;
+        let live = s.session().ok_or(LinkError::NotAuthenticated)?;
+        let k = keys::ccise_keys(live.export_master_secret(), &profile, generation)?;
+        let config = keys::ccise_config(&profile, generation);
+        self.cci = Some(Controller::new(config, k)?);
+        self.cci_generation = generation;
+        Ok(())
     }
 
     /// Whether the ECU holds any stream or CCISE key (none before the session or after it
@@ -297,14 +597,12 @@ impl<'a> Ecu<'a> {
             return Err(LinkError::UnexpectedResponse);
         };
         let session = r.into_session()?;
-        let live = session.session().ok_or(LinkError::NotAuthenticated)?;
-        let generation = live.key_generation();
-        let ems = live.export_master_secret();
-        let k = keys::ccise_keys(ems, &self.profile, generation)?;
-        let config = keys::ccise_config(&self.profile, generation);
-        self.cci = Some(Controller::new(config, k)?);
-        self.cci_generation = generation;
         self.peer = Peer::Session(Box::new(session));
+        self.attested = false;
+        if self.meas_policy.is_none() {
+            self.start_cci()?;
+        }
+        // With a policy, the CCISE keys wait for the first attestation.
         Ok(true)
     }
 
@@ -333,7 +631,9 @@ impl<'a> Ecu<'a> {
     /// installs the receiver's stream key for its key family.
     ///
     /// # Errors
-    /// [`LinkError::NotAuthenticated`] before the session; [`LinkError::KeyUpdateInProgress`]
+    /// [`LinkError::NotAuthenticated`] before the session; [`LinkError::LinkNotReady`] while
+    /// the sensor's attestation or another responder of the link is missing or failed;
+    /// [`LinkError::KeyUpdateInProgress`]
     /// between a KEY_UPDATE's key change and its confirming exchange; CCISE or key errors.
     pub fn seal_stream_config(
         &mut self,
@@ -341,6 +641,9 @@ impl<'a> Ecu<'a> {
         out: &mut [u8],
     ) -> Result<usize, LinkError> {
         config.validate()?;
+        if matches!(self.peer, Peer::Session(_)) && !self.link_ready() {
+            return Err(LinkError::LinkNotReady);
+        }
         if self.cci_pending.is_some() {
             return Err(LinkError::KeyUpdateInProgress);
         }

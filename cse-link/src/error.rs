@@ -44,6 +44,12 @@ pub enum LinkError {
     /// An SPDM response that was not the expected one.
     #[error("unexpected SPDM session response")]
     UnexpectedResponse,
+    /// A responder's firmware attestation failed (the link is refused).
+    #[error("attestation: {0}")]
+    Attestation(#[from] crate::attest::AttestError),
+    /// Not every responder of the link is authenticated and attested: no stream configuration.
+    #[error("link not ready: a responder is not authenticated or not attested")]
+    LinkNotReady,
     /// A generated test vector did not check out (see [`crate::vectors`]).
     #[error("vector: {0}")]
     Vector(String),

@@ -8,6 +8,12 @@
 //!    SPDM messages ([`Ecu::write_spdm_request`], [`Sensor::handle_spdm`],
 //!    [`Ecu::handle_spdm_response`]; [`handshake`] drives the loop in one process). The ECU
 //!    checks the sensor's certificate chain with a [`spdm_lite::cert::ChainVerifier`].
+//!    With a measurement policy ([`Ecu::set_measurement_policy`], [`attest`](mod@attest)) the
+//!    ECU then asks for the sensor's signed firmware measurements in the session and opens the
+//!    link only if they match the handshake's summary hash and the reference values
+//!    ([`authenticate`], [`attest()`] again at run time). Other responders of the link (a
+//!    serializer [`Bridge`]) are authenticated and attested in their own sessions
+//!    ([`Ecu::add_responder`], [`authenticate_responder`]); the link opens only when all pass.
 //! 2. **Derive keys**: both ends derive the CCISE keys and the stream keys from the SPDM export
 //!    master secret (`docs/key-hierarchy.md`, labels from [`cse_core::Profile`]), see [`keys`].
 //! 3. **Configure**: the ECU writes the stream configuration (SV, suite, tag length and tag
@@ -35,6 +41,8 @@
 //! CLI, not a protocol crate).
 #![forbid(unsafe_code)]
 
+pub mod attest;
+mod bridge;
 pub mod capture;
 pub mod cli;
 pub mod demo;
@@ -51,6 +59,7 @@ pub mod vectors;
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
+pub use bridge::Bridge;
 pub use ecu::{Ecu, Finding, FrameReport};
 pub use error::LinkError;
 pub use sensor::{SENSOR_ADDRESS, Sensor, SensorIdentity};
@@ -104,6 +113,78 @@ pub fn handshake(ecu: &mut Ecu<'_>, sensor: &mut Sensor<'_>) -> Result<usize, Li
         }
     }
     Err(LinkError::HandshakeStalled)
+}
+
+/// Runs the SPDM handshake between `ecu` and `sensor`, then, when the ECU has a
+/// measurement policy ([`Ecu::set_measurement_policy`]), the first attestation ([`attest()`]).
+/// Returns the number of request/response exchanges.
+///
+/// # Errors
+/// As [`handshake`] and [`attest()`].
+pub fn authenticate(ecu: &mut Ecu<'_>, sensor: &mut Sensor<'_>) -> Result<usize, LinkError> {
+    let steps = handshake(ecu, sensor)?;
+    if ecu.has_measurement_policy() {
+        attest(ecu, sensor)?;
+        return Ok(steps + 1);
+    }
+    Ok(steps)
+}
+
+/// One signed GET_MEASUREMENTS round trip with the sensor inside the session, judged by the
+/// ECU's policy: the first attestation after the handshake (it opens the link) or a
+/// re-measurement at run time (a failure closes it: the ECU drops every key).
+///
+/// # Errors
+/// [`LinkError::Attestation`] for measurements the policy refuses, [`LinkError::Spdm`].
+pub fn attest(ecu: &mut Ecu<'_>, sensor: &mut Sensor<'_>) -> Result<(), LinkError> {
+    let mut req = vec![0u8; ecu::SPDM_BUF];
+    let mut rsp = vec![0u8; ecu::SPDM_BUF];
+    let n = ecu.write_measurement_request(&mut req)?;
+    let m = sensor.handle_spdm(&mut req[..n], &mut rsp)?;
+    ecu.handle_measurement_response(&mut rsp[..m])
+}
+
+/// Authenticates another responder of the link (`id` from [`Ecu::add_responder`]): the SPDM
+/// handshake with `bridge`, then its attestation when the ECU holds a policy for it. Any
+/// failure refuses the whole link.
+///
+/// # Errors
+/// The first SPDM or attestation failure.
+pub fn authenticate_responder(
+    ecu: &mut Ecu<'_>,
+    id: usize,
+    bridge: &mut Bridge<'_>,
+    attest: bool,
+) -> Result<usize, LinkError> {
+    let mut req = vec![0u8; ecu::SPDM_BUF];
+    let mut rsp = vec![0u8; ecu::SPDM_BUF];
+    for steps in 1..=64 {
+        let n = ecu.write_spdm_request_to(id, &mut req)?;
+        let m = bridge.handle_spdm(&mut req[..n], &mut rsp)?;
+        if ecu.handle_spdm_response_from(id, &mut rsp[..m])? {
+            if attest {
+                attest_responder(ecu, id, bridge)?;
+            }
+            return Ok(steps);
+        }
+    }
+    Err(LinkError::HandshakeStalled)
+}
+
+/// One signed GET_MEASUREMENTS round trip with responder `id`, judged by its policy.
+///
+/// # Errors
+/// As [`attest()`].
+pub fn attest_responder(
+    ecu: &mut Ecu<'_>,
+    id: usize,
+    bridge: &mut Bridge<'_>,
+) -> Result<(), LinkError> {
+    let mut req = vec![0u8; ecu::SPDM_BUF];
+    let mut rsp = vec![0u8; ecu::SPDM_BUF];
+    let n = ecu.write_measurement_request_to(id, &mut req)?;
+    let m = bridge.handle_spdm(&mut req[..n], &mut rsp)?;
+    ecu.handle_measurement_response_from(id, &mut rsp[..m])
 }
 
 /// Writes `config` into the sensor's stream registers over CCISE (one protected write).

@@ -13,7 +13,8 @@ use crate::{LinkError, Protocol, keys, registers};
 /// The sensor's 7-bit I2C address in the demo.
 pub const SENSOR_ADDRESS: u8 = 0x36;
 
-/// A sensor's SPDM identity: its certificate chain (SPDM format) and signing key.
+/// A responder's SPDM identity (the sensor's, or a bridge's): its certificate chain (SPDM
+/// format) and signing key.
 pub struct SensorIdentity {
     set: AlgorithmSet,
     chain: Vec<u8>,
@@ -50,6 +51,14 @@ impl SensorIdentity {
     /// The algorithm set.
     pub fn algorithms(&self) -> AlgorithmSet {
         self.set
+    }
+
+    pub(crate) fn key(&self) -> &EcdsaSigningKey {
+        &self.key
+    }
+
+    pub(crate) fn chain(&self) -> &[u8] {
+        &self.chain
     }
 }
 
@@ -183,6 +192,13 @@ impl<'a> Sensor<'a> {
             self.switch_cci(after)?;
         }
         Ok(r?)
+    }
+
+    /// Gives the sensor its firmware measurements: its SPDM responder then offers signed
+    /// measurements (GET_MEASUREMENTS, measurement summary hashes). Call it before the
+    /// handshake.
+    pub fn set_firmware(&mut self, firmware: &'a dyn spdm_lite::measurements::MeasurementProvider) {
+        self.responder.set_measurements(firmware);
     }
 
     /// Sets the SPDM HeartbeatPeriod (seconds; 0, the default, turns it off) offered to the

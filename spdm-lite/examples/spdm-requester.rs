@@ -21,9 +21,13 @@ use std::time::Duration;
 use common::*;
 use spdm_lite::Error;
 use spdm_lite::crypto::RustCrypto;
+use spdm_lite::measurements::SummaryType;
 use spdm_lite::msgs::Code;
 use spdm_lite::msgs::key_update::KeyUpdateOp;
-use spdm_lite::requester::{Auth, Requester, RequesterConfig, RequesterSession, Status};
+use spdm_lite::msgs::measurements::{OP_ALL, OP_COUNT};
+use spdm_lite::requester::{
+    Auth, MeasurementRequest, Requester, RequesterConfig, RequesterSession, Status,
+};
 use spdm_lite::x509::X509Verifier;
 
 const LOG: &str = "[spdm-requester]";
@@ -80,6 +84,60 @@ fn session_step(
     Ok(())
 }
 
+/// One GET_MEASUREMENTS in the session (signed: fresh nonce, signature over L1/L2 checked);
+/// for all blocks, the handshake's measurement summary hash is checked against them.
+fn measure(
+    s: &mut TcpStream,
+    sess: &mut RequesterSession<RustCrypto>,
+    operation: u8,
+    signed: bool,
+) -> Result<(), String> {
+    use spdm_lite::crypto::RandomSource as _;
+    let nonce = if signed {
+        let mut n = [0u8; 32];
+        OsRng.fill(&mut n).map_err(|e| e.to_string())?;
+        Some(n)
+    } else {
+        None
+    };
+    let mut out = vec![0u8; 4096];
+    let n = sess
+        .write_get_measurements(&MeasurementRequest { operation, nonce }, &mut out)
+        .map_err(|e| format!("GET_MEASUREMENTS: {e}"))?;
+    println!(
+        "{LOG} -> {} (operation 0x{operation:02x}{})",
+        describe(&out[..n], None, "GET_MEASUREMENTS"),
+        if signed { ", signature requested" } else { "" }
+    );
+    let mut rsp = transact(s, &out[..n])?;
+    let m = sess
+        .handle_measurements(&mut rsp)
+        .map_err(|e| format!("<- MEASUREMENTS: {e}"))?;
+    println!(
+        "{LOG} <- MEASUREMENTS: {} block(s) of {} total{}",
+        m.number_of_blocks,
+        m.total,
+        if m.signed { ", signature verified" } else { "" }
+    );
+    for b in m.blocks() {
+        let v: String = b.value.iter().map(|x| format!("{x:02x}")).collect();
+        println!(
+            "{LOG}    block {} type 0x{:02x} {} {v}",
+            b.index,
+            b.value_type,
+            if b.is_raw() { "raw" } else { "digest" }
+        );
+    }
+    if operation == OP_ALL {
+        sess.check_measurement_summary(&m, &|b| b.index == 1 || b.index == 2 || b.index == 5)
+            .map_err(|e| format!("measurement summary hash: {e}"))?;
+        if sess.measurement_summary().is_some() {
+            println!("{LOG} measurement summary hash of the handshake matches the blocks");
+        }
+    }
+    Ok(())
+}
+
 fn run() -> Result<(), String> {
     let o = parse_args(&["--no-challenge"], &usage())?;
     let set = o.set;
@@ -114,6 +172,9 @@ fn run() -> Result<(), String> {
         auth,
     )
     .map_err(|e| format!("requester: {e}"))?;
+    if o.measurements {
+        req.set_measurement_summary(SummaryType::All);
+    }
 
     let mut s = TcpStream::connect(("127.0.0.1", o.port))
         .map_err(|e| format!("connect 127.0.0.1:{}: {e}", o.port))?;
@@ -195,6 +256,10 @@ fn run() -> Result<(), String> {
         set_name(set)
     );
 
+    if o.measurements {
+        measure(&mut s, &mut sess, OP_COUNT, false)?;
+        measure(&mut s, &mut sess, OP_ALL, true)?;
+    }
     session_step(&mut s, &mut sess, "HEARTBEAT", |x, b| x.write_heartbeat(b))?;
     session_step(&mut s, &mut sess, "KEY_UPDATE(UpdateAllKeys)", |x, b| {
         x.write_key_update(KeyUpdateOp::UPDATE_ALL_KEYS, b)

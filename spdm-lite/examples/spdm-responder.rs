@@ -71,18 +71,23 @@ fn run() -> Result<(), String> {
         data_transfer_size: 1024,
     };
     let mut rng = OsRng;
+    let sample = SampleMeasurements::new(set);
     let mut rsp = Responder::new(RustCrypto, &key, &mut rng, config)
         .map_err(|e| format!("responder: {e}"))?;
+    if o.measurements {
+        rsp.set_measurements(&sample);
+    }
 
     let listener = TcpListener::bind(("127.0.0.1", o.port))
         .map_err(|e| format!("bind 127.0.0.1:{}: {e}", o.port))?;
     println!(
-        "{LOG} listening on 127.0.0.1:{} (MCTP transport, SPDM 1.2, set {}, chain {} ({} bytes){}{})",
+        "{LOG} listening on 127.0.0.1:{} (MCTP transport, SPDM 1.2, set {}, chain {} ({} bytes){}{}{})",
         o.port,
         set_name(set),
         chain_path.display(),
         chain.len(),
         if o.psk.is_some() { ", PSK" } else { "" },
+        if o.measurements { ", measurements" } else { "" },
         if o.in_clear {
             ", HANDSHAKE_IN_THE_CLEAR"
         } else {

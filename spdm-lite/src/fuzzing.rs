@@ -7,6 +7,10 @@
 //!   traffic never panics, and a fresh PSK handshake still completes afterwards.
 //! - [`requester`]: the requester fed genuine, bit-flipped or arbitrary responses never panics
 //!   and never reaches `Established` if a transcript-bound response was not the genuine one.
+//! - [`measurements`]: in an established session with measurements, arbitrary
+//!   GET_MEASUREMENTS (and other) requests interleaved with genuine signed ones never panic,
+//!   every answer is MEASUREMENTS or ERROR, and after any of them two genuine signed
+//!   GET_MEASUREMENTS in a row end with one that verifies (the L1/L2 reset rules agree).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -111,6 +115,25 @@ pub fn messages(data: &[u8]) {
     round_trip!(x, end_session::EndSession::parse);
     round_trip!(x, end_session::EndSessionAck::parse);
     round_trip!(x, error::ErrorRsp::parse);
+    round_trip!(x, crate::msgs::measurements::GetMeasurements::parse);
+    let sig = if meas { sizes.signature } else { 0 };
+    round_trip!(x, |b| crate::msgs::measurements::MeasurementsRsp::parse(
+        b, sig
+    ));
+    if let Ok(m) = crate::msgs::measurements::MeasurementsRsp::parse(x, sig) {
+        let ok =
+            crate::msgs::measurements::validate_record(m.record, m.number_of_blocks, sizes.hash)
+                .is_ok();
+        // A valid record re-encodes block by block to the same bytes.
+        if ok {
+            let mut out = vec![0u8; m.record.len()];
+            let mut w = crate::codec::Writer::new(&mut out);
+            for b in crate::msgs::measurements::Blocks::new(m.record, sizes.hash) {
+                b.expect("validated").emit(&mut w).expect("fits");
+            }
+            assert_eq!(w.written(), m.record, "block re-encoding differs");
+        }
+    }
     // The certificate-chain format and opaque data have their own parsers.
     let _ = certificate::CertChain::parse(x, sizes.hash);
     let _ = crate::msgs::opaque::SmVersions::find(x);
@@ -183,6 +206,8 @@ pub fn responder(data: &[u8]) {
     let mut rrng = XorShift(0x9e37_79b9_7f4a_7c15);
     let mut rsp = Responder::new(RustCrypto, &p.key, &mut rrng, responder_config(&p, flags))
         .expect("valid config");
+    let sample = Sample::new(p.set);
+    rsp.set_measurements(&sample);
     let mut qrng = XorShift(0x2545_f491_4f6c_dd1d);
     let mut req = psk_requester(&mut qrng, flags);
     let mut out = vec![0u8; 4096];
@@ -315,4 +340,140 @@ pub fn requester(data: &[u8]) -> Option<usize> {
         }
     }
     None
+}
+
+/// Sample firmware measurements (ROM, firmware, hardware configuration digests, version, SVN).
+struct Sample {
+    h: usize,
+}
+
+impl Sample {
+    fn new(set: AlgorithmSet) -> Self {
+        Self { h: set.hash.len() }
+    }
+}
+
+impl crate::measurements::MeasurementProvider for Sample {
+    fn count(&self) -> usize {
+        5
+    }
+
+    fn block(&self, n: usize, value: &mut [u8]) -> Option<crate::measurements::BlockInfo> {
+        use crate::measurements::value_type as t;
+        let (index, value_type, len, fill) = match n {
+            0 => (1, t::IMMUTABLE_ROM, self.h, 0x11),
+            1 => (2, t::MUTABLE_FIRMWARE, self.h, 0x22),
+            2 => (3, t::HARDWARE_CONFIG, self.h, 0x33),
+            3 => (4, t::FIRMWARE_VERSION | t::RAW, 5, b'1'),
+            4 => (5, t::SECURITY_VERSION_NUMBER | t::RAW, 8, 0),
+            _ => return None,
+        };
+        value.get_mut(..len)?.fill(fill);
+        Some(crate::measurements::BlockInfo {
+            index,
+            value_type,
+            len,
+            tcb: n != 2 && n != 3,
+        })
+    }
+}
+
+/// A certificate session with measurements fed arbitrary in-session requests (tag even:
+/// `chunk` as a raw SPDM request; tag odd: a genuine GET_MEASUREMENTS for operation
+/// `chunk[0]`, signed when tag bit 1 is set). Every answer must be MEASUREMENTS or ERROR
+/// (or HEARTBEAT_ACK etc. for other valid requests), and at the end two genuine signed
+/// requests for all blocks must end with one that verifies.
+pub fn measurements(data: &[u8]) {
+    use crate::msgs::measurements::OP_ALL;
+    use crate::requester::MeasurementRequest;
+    let Some((&flags, data)) = data.split_first() else {
+        return;
+    };
+    let p = pki(flags & 1 != 0);
+    let mut rrng = XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut rsp = Responder::new(RustCrypto, &p.key, &mut rrng, responder_config(&p, 0))
+        .expect("valid config");
+    let sample = Sample::new(p.set);
+    rsp.set_measurements(&sample);
+    let verifier = X509Verifier::new(RustCrypto, p.root);
+    let mut chain_buf = vec![0u8; 4096];
+    let mut qrng = XorShift(0x2545_f491_4f6c_dd1d);
+    let mut req = Requester::new(
+        RustCrypto,
+        &mut qrng,
+        RequesterConfig {
+            algorithms: &SETS,
+            handshake_in_the_clear: false,
+            data_transfer_size: 1024,
+        },
+        Auth::Certificate {
+            verifier: &verifier,
+            chain_buf: &mut chain_buf,
+            challenge: flags & 2 != 0,
+        },
+    )
+    .expect("valid config");
+    req.set_measurement_summary(if flags & 4 != 0 {
+        crate::measurements::SummaryType::Tcb
+    } else {
+        crate::measurements::SummaryType::All
+    });
+    let mut a = vec![0u8; 4096];
+    let mut b = vec![0u8; 4096];
+    let mut established = false;
+    for _ in 0..64 {
+        let n = req.write_request(&mut a).expect("write");
+        let k = rsp.handle(&mut a[..n], &mut b).expect("answer");
+        if req.handle_response(&mut b[..k]).expect("genuine") == Status::Established {
+            established = true;
+            break;
+        }
+    }
+    assert!(established, "handshake did not finish");
+    let mut s = req.into_session().expect("session");
+    for (tag, chunk) in steps(data).take(32) {
+        if tag & 1 == 0 {
+            let Ok(n) = s.write_spdm_request(chunk, &mut a) else {
+                continue;
+            };
+            let k = rsp
+                .handle(&mut a[..n], &mut b)
+                .expect("answer in the session");
+            match s.handle_spdm_response(&mut b[..k]) {
+                Ok(m) => assert!(!m.is_empty()),
+                Err(crate::Error::PeerError(_)) => {}
+                Err(e) => panic!("in-session answer unreadable: {e}"),
+            }
+            if chunk.get(1) == Some(&0x6C) || s.is_ended() || rsp.session().is_none() {
+                return;
+            }
+        } else {
+            let r = MeasurementRequest {
+                operation: chunk.first().copied().unwrap_or(OP_ALL),
+                nonce: (tag & 2 != 0).then_some([tag; 32]),
+            };
+            let n = s.write_get_measurements(&r, &mut a).expect("write");
+            let k = rsp.handle(&mut a[..n], &mut b).expect("answer");
+            let _ = s.handle_measurements(&mut b[..k]);
+        }
+    }
+    if rsp.session().is_none() {
+        return;
+    }
+    let mut verified = false;
+    for i in 0..2u8 {
+        let r = MeasurementRequest {
+            operation: OP_ALL,
+            nonce: Some([i; 32]),
+        };
+        let n = s.write_get_measurements(&r, &mut a).expect("write");
+        let k = rsp.handle(&mut a[..n], &mut b).expect("answer");
+        if let Ok(m) = s.handle_measurements(&mut b[..k]) {
+            assert!(m.signed && m.number_of_blocks == 5);
+            s.check_measurement_summary(&m, &|b| b.index != 3 && b.index != 4)
+                .expect("summary of the handshake");
+            verified = true;
+        }
+    }
+    assert!(verified, "no signed MEASUREMENTS verified after a reset");
 }

@@ -17,6 +17,7 @@ pub mod export;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod key_schedule;
+pub mod measurements;
 pub mod msgs;
 pub mod record;
 pub mod requester;

@@ -18,6 +18,7 @@ use crate::crypto::{
 };
 use crate::error::{Error, InvalidMessage};
 use crate::key_schedule::{HandshakeSecrets, KeySchedule};
+use crate::measurements::{L1L2, SummaryType};
 use crate::msgs::algorithms::{
     AlgStructs, AlgorithmsRsp, KEY_SCHEDULE_SPDM, MEAS_SPEC_DMTF, NegotiateAlgorithms,
     OPAQUE_DATA_FMT1,
@@ -180,6 +181,14 @@ pub struct Requester<'a, P: CryptoProvider> {
     leaf_key: [u8; MAX_SEC1_LEN],
     leaf_len: usize,
     state: St<P::Hash, P::Dhe>,
+    /// MeasurementSummaryHashType asked for in CHALLENGE / KEY_EXCHANGE / PSK_EXCHANGE.
+    meas_summary: SummaryType,
+    /// The measurement summary hash received (the last one).
+    summary: Option<Digest>,
+    /// The MeasurementHashAlgo digest size, once ALGORITHMS selected measurements.
+    meas_hash_len: Option<usize>,
+    /// The hash state at the end of VCA (the start of every L1/L2).
+    vca_hash: Option<P::Hash>,
 }
 
 impl<P: CryptoProvider> core::fmt::Debug for Requester<'_, P> {
@@ -246,6 +255,10 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
             leaf_key: [0; MAX_SEC1_LEN],
             leaf_len: 0,
             state: St::SendVersion,
+            meas_summary: SummaryType::None,
+            summary: None,
+            meas_hash_len: None,
+            vca_hash: None,
         })
     }
 
@@ -281,14 +294,30 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
     /// [`Error::UnexpectedMessage`] if the handshake has not finished.
     pub fn into_session(self) -> Result<RequesterSession<P>, Error> {
         match self.state {
-            St::Established(session) => Ok(RequesterSession {
-                provider: self.provider,
-                session: Some(session),
-                pending: None,
-                tag: 0,
-                now_ms: 0,
-                last_request_ms: None,
-            }),
+            St::Established(session) => {
+                let meas = match (self.vca_hash, self.meas_hash_len) {
+                    (Some(vca), Some(digest_len)) => Some(MeasState {
+                        l1: L1L2::new(vca.clone()),
+                        plain_pending: None,
+                        l2: L1L2::new(vca),
+                        set: session.algorithms(),
+                        digest_len,
+                        leaf_key: self.leaf_key,
+                        leaf_len: self.leaf_len,
+                        summary: self.summary.map(|d| (self.meas_summary, d)),
+                    }),
+                    _ => None,
+                };
+                Ok(RequesterSession {
+                    provider: self.provider,
+                    session: Some(session),
+                    pending: None,
+                    tag: 0,
+                    now_ms: 0,
+                    last_request_ms: None,
+                    meas,
+                })
+            }
             _ => Err(Error::UnexpectedMessage),
         }
     }
@@ -484,7 +513,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 let m = Challenge {
                     version: Version::V12,
                     slot: 0,
-                    meas_hash_type: 0,
+                    meas_hash_type: self.meas_summary.to_u8(),
                     nonce,
                     requester_context: None,
                 };
@@ -517,7 +546,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 };
                 let m = KeyExchange {
                     version: Version::V12,
-                    meas_hash_type: 0,
+                    meas_hash_type: self.meas_summary.to_u8(),
                     slot: 0,
                     req_session_id: req_id,
                     session_policy: 0,
@@ -587,7 +616,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 };
                 let m = PskExchange {
                     version: Version::V12,
-                    meas_hash_type: 0,
+                    meas_hash_type: self.meas_summary.to_u8(),
                     session_policy: 0,
                     req_session_id: req_id,
                     psk_hint: hint,
@@ -669,6 +698,13 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     return Err(Error::Negotiation);
                 }
                 vca.push(m)?;
+                if f.0 & (CapFlags::MEAS_NO_SIG | CapFlags::MEAS_SIG)
+                    == CapFlags::MEAS_NO_SIG | CapFlags::MEAS_SIG
+                    || (self.wants_summary() && f.0 & CapFlags::MEAS_SIG == 0)
+                {
+                    // MEAS_CAP = 11b is reserved; a summary needs a responder that measures.
+                    return Err(Error::Negotiation);
+                }
                 vca.rsp_caps = f;
                 vca.rsp_dts = c.data_transfer_size;
                 Ok(St::SendAlgorithms(vca))
@@ -694,9 +730,11 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 if a.structs.key_schedule != Some(KEY_SCHEDULE_SPDM) {
                     return Err(Error::Negotiation);
                 }
+                self.meas_hash_len = Self::negotiated_meas(vca.rsp_caps, &a)?;
                 let mut h = self.provider.hash(set.hash)?;
                 h.update(vca.buf.get(..vca.len).unwrap_or(&[]));
                 h.update(m);
+                self.vca_hash = Some(h.clone());
                 let conn = Conn {
                     m1: h.clone(),
                     a: h,
@@ -762,7 +800,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
             }
             St::AwaitChallenge(mut conn, _nonce) => {
                 let m = plain_msg(msg)?;
-                let ca = ChallengeAuth::parse(m, conn.set.sizes(), false)?;
+                let ca = ChallengeAuth::parse(m, conn.set.sizes(), self.wants_summary())?;
                 let digest = conn.chain_digest.ok_or(Error::UnexpectedMessage)?;
                 if ca.cert_chain_hash != digest.as_bytes() || ca.slot_mask & 1 == 0 {
                     return Err(Error::Authentication);
@@ -775,13 +813,15 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     &th,
                     ca.signature,
                 )?;
+                self.keep_summary(ca.meas_summary_hash)?;
                 conn.m1 = conn.a.clone();
                 Ok(St::SendKeyExchange(conn))
             }
             St::AwaitKeyExchange(conn, mut th, dhe, req_id) => {
                 let m = plain_msg(msg)?;
                 let set = conn.set;
-                let ker = KeyExchangeRsp::parse(m, set.sizes(), false, !conn.in_clear)?;
+                let ker =
+                    KeyExchangeRsp::parse(m, set.sizes(), self.wants_summary(), !conn.in_clear)?;
                 if ker.mut_auth_requested != 0 {
                     return Err(Error::Negotiation);
                 }
@@ -800,6 +840,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     ker.signature,
                 )?;
                 th.update(ker.signature);
+                self.keep_summary(ker.meas_summary_hash)?;
                 let th1 = th.clone().finish();
                 let shared = dhe.agree(ker.exchange_data)?;
                 let ks = KeySchedule::new(&self.provider, set.hash, Version::V12);
@@ -851,8 +892,9 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 };
                 let m = plain_msg(msg)?;
                 let set = conn.set;
-                let pr = PskExchangeRsp::parse(m, set.sizes(), false)?;
+                let pr = PskExchangeRsp::parse(m, set.sizes(), self.wants_summary())?;
                 th.update(m.get(..pr.th1_len()).unwrap_or(&[]));
+                self.keep_summary(pr.meas_summary_hash)?;
                 let th1 = th.clone().finish();
                 let ks = KeySchedule::new(&self.provider, set.hash, Version::V12);
                 let secrets = ks.handshake(ks.handshake_secret(key, true)?, &th1)?;
@@ -959,6 +1001,8 @@ enum Pending {
     EndSession,
     /// A request written by [`RequesterSession::write_spdm_request`].
     Raw,
+    /// GET_MEASUREMENTS for an operation, signed or not.
+    Measurements(u8, bool),
 }
 
 /// The requester's side of an established session: one request outstanding at a time.
@@ -977,6 +1021,8 @@ pub struct RequesterSession<P: CryptoProvider> {
     now_ms: u64,
     /// When the last request was written (`None` before the clock was first set).
     last_request_ms: Option<u64>,
+    /// Measurements of the responder (when ALGORITHMS selected them).
+    meas: Option<MeasState<P::Hash>>,
 }
 
 impl<P: CryptoProvider> RequesterSession<P> {
@@ -1184,7 +1230,9 @@ impl<P: CryptoProvider> RequesterSession<P> {
     /// [`Error::UnknownSession`]) leave the session as it was; [`Error::PeerError`].
     pub fn handle_response(&mut self, rec: &mut [u8]) -> Result<SessionEvent, Error> {
         let pending = self.pending.ok_or(Error::UnexpectedMessage)?;
-        if rec.first() != Some(&MCTP_SECURED) || matches!(pending, Pending::Raw) {
+        if rec.first() != Some(&MCTP_SECURED)
+            || matches!(pending, Pending::Raw | Pending::Measurements(..))
+        {
             return Err(Error::UnexpectedMessage);
         }
         // The ACK of UpdateAllKeys comes under the next response key: install it once (a
@@ -1221,7 +1269,7 @@ impl<P: CryptoProvider> RequesterSession<P> {
                 }
                 Ok(SessionEvent::KeyUpdated(op))
             }
-            Pending::Raw => Err(Error::UnexpectedMessage),
+            Pending::Raw | Pending::Measurements(..) => Err(Error::UnexpectedMessage),
             Pending::EndSession => {
                 EndSessionAck::parse(m).map_err(|_| Error::UnexpectedMessage)?;
                 // The session is over: drop (and so zeroize) every secret it held.
@@ -1229,5 +1277,354 @@ impl<P: CryptoProvider> RequesterSession<P> {
                 Ok(SessionEvent::Ended)
             }
         }
+    }
+}
+
+/// Measurements: the summary hash of the handshake and GET_MEASUREMENTS in the session.
+impl<P: CryptoProvider> Requester<'_, P> {
+    /// Asks for a measurement summary hash of `ty` in CHALLENGE, KEY_EXCHANGE and
+    /// PSK_EXCHANGE (call before the handshake starts). The responder must then have
+    /// MEAS_CAP; the hash received is kept in the session
+    /// ([`RequesterSession::check_measurement_summary`] compares it with the blocks).
+    pub fn set_measurement_summary(&mut self, ty: SummaryType) {
+        self.meas_summary = ty;
+    }
+
+    fn wants_summary(&self) -> bool {
+        self.meas_summary != SummaryType::None
+    }
+
+    fn keep_summary(&mut self, hash: &[u8]) -> Result<(), Error> {
+        if self.wants_summary() {
+            self.summary = Some(Digest::from_slice(hash)?);
+        }
+        Ok(())
+    }
+
+    /// The MeasurementHashAlgo digest size ALGORITHMS selected (`None`: no measurements).
+    fn negotiated_meas(rsp_caps: CapFlags, a: &AlgorithmsRsp<'_>) -> Result<Option<usize>, Error> {
+        if rsp_caps.0 & (CapFlags::MEAS_NO_SIG | CapFlags::MEAS_SIG) == 0 {
+            return Ok(None);
+        }
+        if a.meas_spec != MEAS_SPEC_DMTF {
+            return Ok(None);
+        }
+        // One bit: raw bit streams only (0x01), SHA-256, SHA-384, SHA-512.
+        let len = match a.meas_hash {
+            0x01 => 0,
+            0x02 => 32,
+            0x04 => 48,
+            0x08 => 64,
+            _ => return Err(Error::Negotiation),
+        };
+        Ok(Some(len))
+    }
+}
+
+/// What the session knows to check measurements.
+#[derive(Debug)]
+struct MeasState<H: HashCtx> {
+    /// The L1/L2 outside sessions.
+    l1: L1L2<H>,
+    /// A GET_MEASUREMENTS in the clear awaiting its answer (operation, signed).
+    plain_pending: Option<(u8, bool)>,
+    /// The session's L1/L2.
+    l2: L1L2<H>,
+    set: AlgorithmSet,
+    /// MeasurementHashAlgo digest size.
+    digest_len: usize,
+    leaf_key: [u8; MAX_SEC1_LEN],
+    /// 0 without a certificate (PSK): no signature can be checked.
+    leaf_len: usize,
+    /// The measurement summary hash of the handshake, with its type.
+    summary: Option<(SummaryType, Digest)>,
+}
+
+/// A GET_MEASUREMENTS to send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MeasurementRequest {
+    /// The operation: [`OP_COUNT`](crate::msgs::measurements::OP_COUNT), an index, or
+    /// [`OP_ALL`](crate::msgs::measurements::OP_ALL).
+    pub operation: u8,
+    /// A fresh random nonce to ask for a signed response (slot 0); `None` for an unsigned one.
+    pub nonce: Option<[u8; NONCE_LEN]>,
+}
+
+/// A checked MEASUREMENTS (signature verified when one was asked for, every block
+/// well-formed), borrowing the record from the response buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Measurements<'b> {
+    /// The number of blocks the device has (operation 0), else 0.
+    pub total: u8,
+    /// The blocks returned.
+    pub number_of_blocks: u8,
+    /// The MeasurementRecord.
+    pub record: &'b [u8],
+    /// ContentChanged (signed responses).
+    pub content_changed: crate::msgs::measurements::ContentChanged,
+    /// Whether the response was signed (and the signature verified over L1/L2).
+    pub signed: bool,
+    digest_len: usize,
+}
+
+impl<'b> Measurements<'b> {
+    /// The blocks (already validated).
+    pub fn blocks(
+        &self,
+    ) -> impl Iterator<Item = crate::msgs::measurements::MeasurementBlock<'b>> + Clone {
+        crate::msgs::measurements::Blocks::new(self.record, self.digest_len).map_while(Result::ok)
+    }
+
+    /// The MeasurementHashAlgo digest size of the blocks.
+    pub fn digest_len(&self) -> usize {
+        self.digest_len
+    }
+}
+
+impl<P: CryptoProvider> RequesterSession<P> {
+    /// Whether the responder offers measurements in this session.
+    pub fn has_measurements(&self) -> bool {
+        self.meas.is_some()
+    }
+
+    /// The measurement summary hash of the handshake and its type, if one was asked for.
+    pub fn measurement_summary(&self) -> Option<(SummaryType, &Digest)> {
+        self.meas
+            .as_ref()
+            .and_then(|m| m.summary.as_ref().map(|(t, d)| (*t, d)))
+    }
+
+    /// Writes a GET_MEASUREMENTS record into `out`; read the answer with
+    /// [`RequesterSession::handle_measurements`].
+    ///
+    /// # Errors
+    /// As [`RequesterSession::write_heartbeat`]; [`Error::Negotiation`] without negotiated
+    /// measurements, or for a signed request without the responder's certificate (PSK).
+    #[must_use = "the request must be sent"]
+    pub fn write_get_measurements(
+        &mut self,
+        req: &MeasurementRequest,
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        use crate::msgs::measurements::{ATTR_SIGNATURE_REQUESTED, GetMeasurements};
+        let meas = self.meas.as_ref().ok_or(Error::Negotiation)?;
+        if req.nonce.is_some() && meas.leaf_len == 0 {
+            return Err(Error::Negotiation);
+        }
+        let m = GetMeasurements {
+            version: Version::V12,
+            attributes: if req.nonce.is_some() {
+                ATTR_SIGNATURE_REQUESTED
+            } else {
+                0
+            },
+            operation: req.operation,
+            signed: req.nonce.map(|n| (n, 0)),
+        };
+        let mut copy = [0u8; 4 + NONCE_LEN + 1];
+        let n = m.encode(&mut copy)?;
+        let len = self.write(
+            &m,
+            Pending::Measurements(req.operation, req.nonce.is_some()),
+            out,
+        )?;
+        if let Some(meas) = self.meas.as_mut() {
+            meas.l2.update(&copy[..n]);
+        }
+        Ok(len)
+    }
+
+    /// Opens the MEASUREMENTS record in place, checks it (structure, the operation's block
+    /// count and index, the signature over L1/L2 when one was asked for) and returns it.
+    ///
+    /// # Errors
+    /// [`Error::UnexpectedMessage`] without an outstanding GET_MEASUREMENTS; record errors
+    /// leave everything as it was; [`Error::PeerError`] for an ERROR, [`Error::Message`] for a
+    /// malformed response, [`Error::Authentication`] for a signature that does not verify (each
+    /// of these ends the L1/L2 transcript, as on the responder).
+    pub fn handle_measurements<'b>(
+        &mut self,
+        rec: &'b mut [u8],
+    ) -> Result<Measurements<'b>, Error> {
+        let Some(Pending::Measurements(op, signed)) = self.pending else {
+            return Err(Error::UnexpectedMessage);
+        };
+        if rec.first() != Some(&MCTP_SECURED) {
+            return Err(Error::UnexpectedMessage);
+        }
+        let provider = &self.provider;
+        let session = self.session.as_mut().ok_or(Error::UnexpectedMessage)?;
+        let meas = self.meas.as_mut().ok_or(Error::UnexpectedMessage)?;
+        let m = session.open(provider, rec)?;
+        self.pending = None;
+        let r = Self::check_measurements(provider, meas, false, m, op, signed);
+        if r.is_err() || signed {
+            meas.l2.reset();
+        }
+        r
+    }
+
+    /// Writes a GET_MEASUREMENTS in the clear (`0x05‖SPDM`, outside the session, with its own
+    /// L1/L2) into `out`; read the answer with [`RequesterSession::handle_measurements_plain`].
+    ///
+    /// # Errors
+    /// As [`RequesterSession::write_get_measurements`]; [`Error::UnexpectedMessage`] while
+    /// one in the clear is outstanding.
+    #[must_use = "the request must be sent"]
+    pub fn write_get_measurements_plain(
+        &mut self,
+        req: &MeasurementRequest,
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        use crate::msgs::measurements::{ATTR_SIGNATURE_REQUESTED, GetMeasurements};
+        let meas = self.meas.as_mut().ok_or(Error::Negotiation)?;
+        if req.nonce.is_some() && meas.leaf_len == 0 {
+            return Err(Error::Negotiation);
+        }
+        if meas.plain_pending.is_some() {
+            return Err(Error::UnexpectedMessage);
+        }
+        let m = GetMeasurements {
+            version: Version::V12,
+            attributes: if req.nonce.is_some() {
+                ATTR_SIGNATURE_REQUESTED
+            } else {
+                0
+            },
+            operation: req.operation,
+            signed: req.nonce.map(|n| (n, 0)),
+        };
+        let n = m.encode(plain_body(out)?)?;
+        meas.l1.update(&out[1..1 + n]);
+        meas.plain_pending = Some((req.operation, req.nonce.is_some()));
+        plain(out, n)
+    }
+
+    /// Checks the MEASUREMENTS (an MCTP message `0x05‖SPDM`) answering
+    /// [`RequesterSession::write_get_measurements_plain`], as
+    /// [`RequesterSession::handle_measurements`] does with the L1/L2 outside sessions.
+    ///
+    /// # Errors
+    /// As [`RequesterSession::handle_measurements`].
+    pub fn handle_measurements_plain<'b>(
+        &mut self,
+        msg: &'b [u8],
+    ) -> Result<Measurements<'b>, Error> {
+        let meas = self.meas.as_mut().ok_or(Error::UnexpectedMessage)?;
+        let (op, signed) = meas.plain_pending.take().ok_or(Error::UnexpectedMessage)?;
+        let r = match msg.split_first() {
+            Some((&MCTP_SPDM, m)) => {
+                Self::check_measurements(&self.provider, meas, true, m, op, signed)
+            }
+            _ => {
+                Err(InvalidMessage::UnexpectedMessageType(msg.first().copied().unwrap_or(0)).into())
+            }
+        };
+        if r.is_err() || signed {
+            meas.l1.reset();
+        }
+        r
+    }
+
+    fn check_measurements<'b>(
+        provider: &P,
+        meas: &mut MeasState<P::Hash>,
+        plain: bool,
+        m: &'b [u8],
+        op: u8,
+        signed: bool,
+    ) -> Result<Measurements<'b>, Error> {
+        use crate::msgs::measurements::{
+            Blocks, ContentChanged, MeasurementsRsp, OP_ALL, OP_COUNT, validate_record,
+        };
+        let m = check_error(m)?;
+        let sig_len = if signed {
+            meas.set.asym.signature_len()
+        } else {
+            0
+        };
+        let rsp = MeasurementsRsp::parse(m, sig_len)?;
+        let bad = || Error::Message(InvalidMessage::InvalidField);
+        match op {
+            OP_COUNT => {
+                if rsp.number_of_blocks != 0 || !rsp.record.is_empty() {
+                    return Err(bad());
+                }
+            }
+            OP_ALL => {
+                if rsp.number_of_blocks == 0 || rsp.number_of_blocks == 0xFF {
+                    return Err(bad());
+                }
+            }
+            index => {
+                let first = Blocks::new(rsp.record, meas.digest_len).next();
+                if rsp.number_of_blocks != 1 || !matches!(first, Some(Ok(b)) if b.index == index) {
+                    return Err(bad());
+                }
+            }
+        }
+        validate_record(rsp.record, rsp.number_of_blocks, meas.digest_len)?;
+        let content_changed = if signed {
+            if rsp.param2 & 0x0F != 0 {
+                return Err(bad());
+            }
+            ContentChanged::from_param2(rsp.param2).ok_or_else(bad)?
+        } else {
+            ContentChanged::NotDetected
+        };
+        let l = if plain { &mut meas.l1 } else { &mut meas.l2 };
+        l.update(m.get(..rsp.signed_len()).unwrap_or(&[]));
+        if signed {
+            let th = l.current();
+            let d = signing_digest(
+                provider,
+                meas.set.hash,
+                Version::V12,
+                context::RESPONDER_MEASUREMENTS,
+                &th,
+            )?;
+            let key = meas.leaf_key.get(..meas.leaf_len).unwrap_or(&[]);
+            provider.ecdsa_verify(meas.set.asym, key, d.as_bytes(), rsp.signature)?;
+        }
+        Ok(Measurements {
+            total: if op == OP_COUNT { rsp.param1 } else { 0 },
+            number_of_blocks: rsp.number_of_blocks,
+            record: rsp.record,
+            content_changed,
+            signed,
+            digest_len: meas.digest_len,
+        })
+    }
+
+    /// Compares the handshake's measurement summary hash with the blocks of `all` (the
+    /// answer to operation 0xFF); `tcb` says which blocks the device counts as its TCB (for
+    /// a TCB summary). `Ok` when no summary was asked for.
+    ///
+    /// # Errors
+    /// [`Error::Authentication`] if the hash differs; [`Error::Message`] for a malformed
+    /// record.
+    pub fn check_measurement_summary(
+        &self,
+        all: &Measurements<'_>,
+        tcb: &dyn Fn(&crate::msgs::measurements::MeasurementBlock<'_>) -> bool,
+    ) -> Result<(), Error> {
+        let Some(meas) = self.meas.as_ref() else {
+            return Ok(());
+        };
+        let Some((ty, expected)) = meas.summary.as_ref() else {
+            return Ok(());
+        };
+        let got = crate::measurements::summary_hash_of_record(
+            &self.provider,
+            meas.set.hash,
+            all.record,
+            meas.digest_len,
+            *ty,
+            tcb,
+        )?;
+        if got.as_ref() != Some(expected) {
+            return Err(Error::Authentication);
+        }
+        Ok(())
     }
 }

@@ -31,8 +31,10 @@ use crate::crypto::{
 };
 use crate::error::{Error, InvalidMessage};
 use crate::key_schedule::{HandshakeSecrets, KeySchedule};
+use crate::measurements::MeasurementProvider;
 use crate::msgs::algorithms::{
-    AlgStructs, AlgorithmsRsp, KEY_SCHEDULE_SPDM, NegotiateAlgorithms, OPAQUE_DATA_FMT1,
+    AlgStructs, AlgorithmsRsp, KEY_SCHEDULE_SPDM, MEAS_SPEC_DMTF, NegotiateAlgorithms,
+    OPAQUE_DATA_FMT1,
 };
 use crate::msgs::capabilities::{CapFlags, Capabilities, CapabilitiesRsp, GetCapabilities};
 use crate::msgs::certificate::{CertificateRsp, GetCertificate};
@@ -336,6 +338,21 @@ pub struct Responder<'a, P: CryptoProvider, S: Signer> {
     heartbeat_period: u8,
     /// The caller's clock (ms), as last given to [`Responder::tick`].
     now_ms: u64,
+    /// The device's measurements (MEAS_CAP with signatures), if it offers them.
+    meas: Option<&'a dyn MeasurementProvider>,
+    /// ALGORITHMS selected the DMTF measurement specification.
+    meas_negotiated: bool,
+    /// L1/L2 outside sessions (`None`: reset).
+    l1_plain: Option<MeasLog<P::Hash>>,
+    /// L1/L2 of the session (`None`: reset).
+    l1_session: Option<MeasLog<P::Hash>>,
+}
+
+/// An L1/L2 transcript and the provider's generation when it started (for ContentChanged).
+struct MeasLog<H: HashCtx> {
+    /// The running L1/L2 hash (it starts as a copy of the VCA hash state).
+    l: H,
+    generation: Option<u64>,
 }
 
 impl<P: CryptoProvider, S: Signer> core::fmt::Debug for Responder<'_, P, S> {
@@ -381,7 +398,30 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             state: State::AwaitVersion,
             heartbeat_period: 0,
             now_ms: 0,
+            meas: None,
+            meas_negotiated: false,
+            l1_plain: None,
+            l1_session: None,
         })
+    }
+
+    /// Offers measurements: CAPABILITIES gets MEAS_CAP = 10b (signed measurements),
+    /// ALGORITHMS selects the DMTF measurement specification and MeasurementHashAlgo = the
+    /// base hash, GET_MEASUREMENTS is served (in the clear and in a session), and CHALLENGE,
+    /// KEY_EXCHANGE and PSK_EXCHANGE may ask for a measurement summary hash. Call it before
+    /// the first GET_CAPABILITIES.
+    pub fn set_measurements(&mut self, provider: &'a dyn MeasurementProvider) {
+        self.meas = Some(provider);
+    }
+
+    /// The CAPABILITIES flags of this responder (the configuration's, plus MEAS_CAP when
+    /// measurements are offered).
+    fn caps(&self) -> CapFlags {
+        let mut f = self.config.capabilities();
+        if self.meas.is_some() {
+            f.0 |= CapFlags::MEAS_SIG;
+        }
+        f
     }
 
     /// Sets the HeartbeatPeriod (seconds; 0, the default, turns heartbeats off) that
@@ -481,7 +521,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     }
 
     fn supported(&self, code: Code) -> bool {
-        let caps = self.config.capabilities();
+        let caps = self.caps();
         match code {
             Code::GET_VERSION
             | Code::GET_CAPABILITIES
@@ -496,6 +536,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             | Code::END_SESSION => true,
             Code::PSK_EXCHANGE => caps.0 & CapFlags::PSK_MASK != 0,
             Code::PSK_FINISH => caps.has(CapFlags::PSK_WITH_CONTEXT),
+            Code::GET_MEASUREMENTS => caps.has(CapFlags::MEAS_SIG),
             _ => false,
         }
     }
@@ -549,6 +590,9 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             }
             // GET_VERSION resets the connection, whatever the state (sessions end).
             self.state = State::AwaitVersion;
+            self.meas_negotiated = false;
+            self.l1_plain = None;
+            self.l1_session = None;
             return match self.on_get_version(req, out) {
                 Ok(n) => Ok(n),
                 Err(Fail::Fault(f)) => self.write_error(f, Version::V10, Sink::Plain, out),
@@ -558,7 +602,9 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         if matches!(self.state, State::AwaitVersion) {
             return self.write_error(UNEXPECTED, Version::V10, Sink::Plain, out);
         }
+        self.reset_l1_on_plain(h.code);
         if let Some(f) = self.precheck(&h) {
+            self.l1_plain = None;
             return self.write_error(f, self.version(), Sink::Plain, out);
         }
         let state = core::mem::replace(&mut self.state, State::AwaitVersion);
@@ -566,7 +612,11 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         self.state = state;
         match res {
             Ok(n) => Ok(n),
-            Err(Fail::Fault(f)) => self.write_error(f, self.version(), Sink::Plain, out),
+            Err(Fail::Fault(f)) => {
+                // Any ERROR (to GET_MEASUREMENTS or else) leaves L1/L2 reset.
+                self.l1_plain = None;
+                self.write_error(f, self.version(), Sink::Plain, out)
+            }
             Err(Fail::Local(e)) => Err(e),
         }
     }
@@ -623,6 +673,14 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 let r = self.on_certificate(&mut conn, req, out);
                 (State::Negotiated(conn), r)
             }
+            (State::Negotiated(conn), Code::GET_MEASUREMENTS) => {
+                let r = self.on_measurements_plain(&conn.a, req, out);
+                (State::Negotiated(conn), r)
+            }
+            (State::Established(est), Code::GET_MEASUREMENTS) => {
+                let r = self.on_measurements_plain(&est.conn.a, req, out);
+                (State::Established(est), r)
+            }
             (State::Negotiated(mut conn), Code::CHALLENGE) => {
                 let r = self.on_challenge(&mut conn, req, out);
                 (State::Negotiated(conn), r)
@@ -668,7 +726,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             version: Version::V12,
             param1: 0,
             ct_exponent: 0,
-            flags: self.config.capabilities(),
+            flags: self.caps(),
             data_transfer_size: self.config.data_transfer_size,
             max_spdm_msg_size: self.config.data_transfer_size,
         })
@@ -705,11 +763,17 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         {
             return Err(fault(ErrorCode::INVALID_REQUEST).into());
         }
+        // Measurements need the DMTF specification on both sides (else none are served).
+        let meas = self.meas.is_some() && na.meas_spec & MEAS_SPEC_DMTF != 0;
         let rsp = AlgorithmsRsp {
             version: Version::V12,
-            meas_spec: 0,
+            meas_spec: if meas { MEAS_SPEC_DMTF } else { 0 },
             other_params: OPAQUE_DATA_FMT1,
-            meas_hash: 0,
+            meas_hash: if meas {
+                crate::measurements::meas_hash_bit(set.hash)
+            } else {
+                0
+            },
             base_asym: set.asym.bit(),
             base_hash: set.hash.bit(),
             mel_spec: 0,
@@ -723,6 +787,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             },
         };
         let n = rsp.encode(body(out, 1).local()?).local()?;
+        self.meas_negotiated = meas;
         let mut a = self.provider.hash(set.hash).local()?;
         a.update(vca.buf.get(..vca.len).unwrap_or(&[]));
         a.update(req);
@@ -828,9 +893,10 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         out: &mut [u8],
     ) -> Result<usize, Fail> {
         let ch = Challenge::parse(req)?;
-        if ch.slot != 0 || ch.meas_hash_type != 0 {
+        if ch.slot != 0 {
             return Err(INVALID.into());
         }
+        let summary = self.summary(ch.meas_hash_type)?;
         let set = self.config.algorithms;
         let mut nonce = [0u8; NONCE_LEN];
         self.rng.fill(&mut nonce).local()?;
@@ -841,7 +907,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             slot_mask: 1,
             cert_chain_hash: self.chain_hash.as_bytes(),
             nonce: &nonce,
-            meas_summary_hash: &[],
+            meas_summary_hash: summary.as_ref().map_or(&[][..], Digest::as_bytes),
             opaque: &[],
             requester_context: None,
             signature: zeros.get(..set.asym.signature_len()).unwrap_or(&[]),
@@ -897,9 +963,10 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         let set = self.config.algorithms;
         let sizes = set.sizes();
         let ke = KeyExchange::parse(req, sizes)?;
-        if ke.slot != 0 || ke.meas_hash_type != 0 || ke.session_policy & !1 != 0 {
+        if ke.slot != 0 || ke.session_policy & !1 != 0 {
             return Err(INVALID.into());
         }
+        let summary = self.summary(ke.meas_hash_type)?;
         let opaque = Self::check_opaque(ke.opaque)?;
         let in_clear = self.config.handshake_in_the_clear
             && conn.req_caps.has(CapFlags::HANDSHAKE_IN_THE_CLEAR);
@@ -933,7 +1000,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             req_slot_id_param: 0,
             random: &random,
             exchange_data: pubkey.get(..d).unwrap_or(&[]),
-            meas_summary_hash: &[],
+            meas_summary_hash: summary.as_ref().map_or(&[][..], Digest::as_bytes),
             opaque: ob.get(..ol).unwrap_or(&[]),
             signature: zeros.get(..sizes.signature).unwrap_or(&[]),
             verify_data: if in_clear {
@@ -1004,9 +1071,10 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             .ok_or(fault(ErrorCode::UNSUPPORTED_REQUEST))?;
         let set = self.config.algorithms;
         let px = PskExchange::parse(req)?;
-        if px.meas_hash_type != 0 || px.session_policy & !1 != 0 || px.psk_hint != psk.hint {
+        if px.session_policy & !1 != 0 || px.psk_hint != psk.hint {
             return Err(INVALID.into());
         }
+        let summary = self.summary(px.meas_hash_type)?;
         let opaque = Self::check_opaque(px.opaque)?;
         let session_id = self.session_id(px.req_session_id).local()?;
         let h = set.hash.len();
@@ -1029,7 +1097,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             version: Version::V12,
             heartbeat_period,
             rsp_session_id: (session_id >> 16) as u16,
-            meas_summary_hash: &[],
+            meas_summary_hash: summary.as_ref().map_or(&[][..], Digest::as_bytes),
             responder_context: &ctx[..ctx_len],
             opaque: ob.get(..ol).unwrap_or(&[]),
             verify_data: &zeros[..h],
@@ -1439,11 +1507,30 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 return (State::Established(est), r);
             }
         };
+        if h.code != Code::GET_MEASUREMENTS {
+            // Any other request of the session ends its L1/L2.
+            self.l1_session = None;
+        }
         if let Some(f) = self.precheck_for(&h, Version::V12) {
+            self.l1_session = None;
             let r = self.write_error(f, Version::V12, Sink::Session(&mut est.session), out);
             return (State::Established(est), r);
         }
         match h.code {
+            Code::GET_MEASUREMENTS => {
+                let vca = est.conn.a.clone();
+                let built = body(out, record::SPDM_OFFSET)
+                    .map_err(Fail::Local)
+                    .and_then(|dst| self.measurements_rsp(&vca, true, req, dst));
+                let r = match built {
+                    Ok(n) => est.session.seal_in_place(&self.provider, out, n),
+                    Err(Fail::Fault(f)) => {
+                        self.write_error(f, Version::V12, Sink::Session(&mut est.session), out)
+                    }
+                    Err(Fail::Local(e)) => Err(e),
+                };
+                (State::Established(est), r)
+            }
             Code::HEARTBEAT => {
                 if heartbeat::Heartbeat::parse(req).is_err() {
                     let r = self.write_error(
@@ -1560,5 +1647,182 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 (State::Established(est), r)
             }
         }
+    }
+}
+
+/// Measurements (GET_MEASUREMENTS, L1/L2, the summary hash).
+impl<P: CryptoProvider, S: Signer> Responder<'_, P, S> {
+    /// A request in the clear other than GET_MEASUREMENTS ends the L1/L2 outside sessions;
+    /// one that starts a session (or ends the connection) ends the session's.
+    fn reset_l1_on_plain(&mut self, code: Code) {
+        if code != Code::GET_MEASUREMENTS {
+            self.l1_plain = None;
+        }
+        if matches!(code, Code::KEY_EXCHANGE | Code::PSK_EXCHANGE) {
+            self.l1_session = None;
+        }
+    }
+
+    /// The measurement summary hash a CHALLENGE / KEY_EXCHANGE / PSK_EXCHANGE asked for.
+    /// A non-zero type without negotiated measurements, or an undefined type, is
+    /// InvalidRequest.
+    fn summary(&self, ty: u8) -> Result<Option<Digest>, Fail> {
+        if ty == 0 {
+            return Ok(None);
+        }
+        let src = self.meas.filter(|_| self.meas_negotiated).ok_or(INVALID)?;
+        let t = crate::measurements::SummaryType::from_u8(ty).ok_or(INVALID)?;
+        crate::measurements::summary_hash(&self.provider, self.config.algorithms.hash, src, t)
+            .map_err(Fail::Local)
+    }
+
+    /// GET_MEASUREMENTS in the clear.
+    fn on_measurements_plain(
+        &mut self,
+        vca: &P::Hash,
+        req: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Fail> {
+        let n = self.measurements_rsp(vca, false, req, body(out, 1).local()?)?;
+        out[0] = MCTP_SPDM;
+        Ok(1 + n)
+    }
+
+    /// Writes MEASUREMENTS for a GET_MEASUREMENTS into `dst` and extends the L1/L2 of the
+    /// context (`session`: the session's, else the one outside sessions). A signed response
+    /// ends the transcript; so does any failure (the caller answers ERROR).
+    fn measurements_rsp(
+        &mut self,
+        vca: &P::Hash,
+        session: bool,
+        req: &[u8],
+        dst: &mut [u8],
+    ) -> Result<usize, Fail> {
+        use crate::measurements::value_type::RAW;
+        use crate::msgs::measurements::{
+            BLOCK_HEADER_LEN, ContentChanged, DMTF_HEADER_LEN, GetMeasurements, MAX_RECORD_LEN,
+            MeasurementBlock, OP_ALL, OP_COUNT, u24,
+        };
+        // Taken out: left `None` (reset) unless this response extends it.
+        let log = if session {
+            self.l1_session.take()
+        } else {
+            self.l1_plain.take()
+        };
+        let src = self
+            .meas
+            .filter(|_| self.meas_negotiated)
+            .ok_or(UNEXPECTED)?;
+        let gm = GetMeasurements::parse(req)?;
+        let slot = match gm.signed {
+            // Only slot 0 holds a key (no provisioned public key).
+            Some((_, slot)) if slot != 0 => return Err(INVALID.into()),
+            Some((_, slot)) => Some(slot),
+            None => None,
+        };
+        let set = self.config.algorithms;
+        let count = src.count();
+        let unspecified = fault(ErrorCode::UNSPECIFIED);
+        let total = u8::try_from(count)
+            .ok()
+            .filter(|&c| c != 0xFF)
+            .ok_or(unspecified)?;
+        let generation = src.generation();
+        let op = gm.operation;
+        let hdr_len = 8;
+        if dst.len() < hdr_len {
+            return Err(Fail::Local(crate::EncodeError::BufferTooSmall.into()));
+        }
+        let mut pos = hdr_len;
+        let mut blocks = 0u8;
+        if op != OP_COUNT {
+            let hl = BLOCK_HEADER_LEN + DMTF_HEADER_LEN;
+            for n in 0..count {
+                let value = dst
+                    .get_mut(pos + hl..)
+                    .ok_or(Fail::Local(crate::EncodeError::BufferTooSmall.into()))?;
+                let info = src
+                    .block(n, value)
+                    .ok_or(Fail::Local(crate::EncodeError::BufferTooSmall.into()))?;
+                if info.index == 0
+                    || info.index == 0xFF
+                    || info.len > value.len()
+                    || (info.value_type & RAW == 0 && info.len != set.hash.len())
+                {
+                    return Err(unspecified.into());
+                }
+                if op != OP_ALL && info.index != op {
+                    continue;
+                }
+                let mut w = Writer::new(dst.get_mut(pos..pos + hl).unwrap_or(&mut []));
+                MeasurementBlock::emit_header(&mut w, info.index, info.value_type, info.len)
+                    .local()?;
+                pos += hl + info.len;
+                blocks += 1;
+            }
+            if blocks == 0 || (op != OP_ALL && blocks != 1) {
+                // An index with no block (or a device without blocks for 0xFF).
+                return Err(INVALID.into());
+            }
+        }
+        let record_len = pos - hdr_len;
+        if record_len > MAX_RECORD_LEN {
+            return Err(unspecified.into());
+        }
+        let signed_end = pos + NONCE_LEN + 2;
+        let sig_len = if slot.is_some() {
+            set.asym.signature_len()
+        } else {
+            0
+        };
+        let end = signed_end + sig_len;
+        if dst.len() < end {
+            return Err(Fail::Local(crate::EncodeError::BufferTooSmall.into()));
+        }
+        self.rng.fill(&mut dst[pos..pos + NONCE_LEN]).local()?;
+        dst[pos + NONCE_LEN..signed_end].fill(0);
+        let mut log = log.unwrap_or(MeasLog {
+            l: vca.clone(),
+            generation,
+        });
+        let param2 = match slot {
+            Some(s) => {
+                let changed = match (log.generation, generation) {
+                    (Some(a), Some(b)) if a == b => ContentChanged::Unchanged,
+                    (Some(_), Some(_)) => ContentChanged::Changed,
+                    _ => ContentChanged::NotDetected,
+                };
+                s | changed.bits()
+            }
+            None => 0,
+        };
+        let rl = u24(record_len);
+        dst[..hdr_len].copy_from_slice(&[
+            Version::V12.0,
+            Code::MEASUREMENTS.0,
+            if op == OP_COUNT { total } else { 0 },
+            param2,
+            if op == OP_COUNT { 0 } else { blocks },
+            rl[0],
+            rl[1],
+            rl[2],
+        ]);
+        log.l.update(req);
+        log.l.update(&dst[..signed_end]);
+        if slot.is_some() {
+            let th = log.l.finish();
+            self.sign(
+                context::RESPONDER_MEASUREMENTS,
+                &th,
+                &mut dst[signed_end..end],
+            )
+            .local()?;
+            // A signed response ends L1/L2 (the log stays reset).
+        } else if session {
+            self.l1_session = Some(log);
+        } else {
+            self.l1_plain = Some(log);
+        }
+        Ok(end)
     }
 }

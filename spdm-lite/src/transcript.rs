@@ -55,6 +55,8 @@ pub mod context {
     pub const RESPONDER_KEY_EXCHANGE_RSP: &str = "responder-key_exchange_rsp signing";
     /// FINISH signed by the requester (mutual authentication).
     pub const REQUESTER_FINISH: &str = "requester-finish signing";
+    /// MEASUREMENTS signed by the responder (over L1/L2).
+    pub const RESPONDER_MEASUREMENTS: &str = "responder-measurements signing";
 }
 
 /// Length of the combined signing prefix.

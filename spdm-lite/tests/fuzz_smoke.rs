@@ -94,3 +94,29 @@ fn message_target_round_trips_real_messages() {
         }
     }
 }
+
+#[test]
+fn measurements_target_survives_arbitrary_in_session_requests() {
+    let seeds: Vec<Vec<u8>> = vec![
+        // Genuine: count, one index, all signed.
+        vec![0, 1, 1, 0, 1, 1, 2, 3, 1, 0xFF],
+        vec![1, 1, 1, 5, 3, 1, 0xFF],
+        vec![6, 3, 1, 0xFF, 3, 1, 0x42],
+        // Raw requests: malformed GET_MEASUREMENTS, an unknown index, a bad slot, HEARTBEAT.
+        vec![
+            0, 0, 4, 0x12, 0xE0, 0x01, 0xFF, 0, 4, 0x12, 0xE0, 0x00, 0x42,
+        ],
+        {
+            let mut v = vec![2, 1, 1, 0, 0, 38, 0x12, 0xE0, 0x01, 0xFF];
+            v.extend([7; 32]);
+            v.extend([3, 0, 0]);
+            v
+        },
+        vec![0, 1, 1, 1, 0, 4, 0x12, 0xE8, 0, 0, 3, 1, 0xFF],
+        vec![0, 0, 4, 0x11, 0xE0, 0, 0],
+    ];
+    for (i, seed) in seeds.iter().enumerate() {
+        fuzzing::measurements(seed);
+        write("spdm_measurements", &format!("seed-{i}"), seed);
+    }
+}

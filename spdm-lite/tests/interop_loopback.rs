@@ -432,3 +432,26 @@ fn the_responder_example_closes_on_a_message_of_an_unknown_mctp_type() {
     }
     assert!(has(&log, "not SPDM, closing the connection"), "{log:#?}");
 }
+
+#[test]
+fn requester_example_attests_the_responder_example_with_measurements() {
+    for (set, name) in [("a", "A"), ("b", "B")] {
+        let args = ["--set", set, "--measurements"];
+        assert_complete_session(&args, name, CERT);
+        let (req, rsp) = run_pair(&args);
+        let dump = || format!("requester: {req:#?}\nresponder: {rsp:#?}");
+        for needle in [
+            "<- MEASUREMENTS: 0 block(s) of 5 total",
+            "<- MEASUREMENTS: 5 block(s) of 0 total, signature verified",
+            "block 5 type 0x87 raw 0100000000000000",
+            "measurement summary hash of the handshake matches the blocks",
+        ] {
+            assert!(
+                has(&req, needle),
+                "requester log lacks {needle:?}\n{}",
+                dump()
+            );
+        }
+        assert!(has(&rsp, "measurements"), "{}", dump());
+    }
+}

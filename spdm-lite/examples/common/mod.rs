@@ -108,6 +108,8 @@ pub(crate) fn code_name(code: u8) -> String {
         Code::KEY_UPDATE_ACK => "KEY_UPDATE_ACK",
         Code::END_SESSION_ACK => "END_SESSION_ACK",
         Code::ERROR => "ERROR",
+        Code::MEASUREMENTS => "MEASUREMENTS",
+        Code::GET_MEASUREMENTS => "GET_MEASUREMENTS",
         Code::GET_DIGESTS => "GET_DIGESTS",
         Code::GET_CERTIFICATE => "GET_CERTIFICATE",
         Code::CHALLENGE => "CHALLENGE",
@@ -193,6 +195,9 @@ pub(crate) struct Options {
     pub(crate) no_psk_finish: bool,
     /// Requester: skip CHALLENGE.
     pub(crate) no_challenge: bool,
+    /// Responder: serve the sample measurements. Requester: ask for a measurement summary
+    /// hash and run GET_MEASUREMENTS in the session.
+    pub(crate) measurements: bool,
 }
 
 /// The usage text common to both examples.
@@ -211,6 +216,9 @@ pub(crate) const USAGE: &str = "\
                     \"TestPskHint\\0\" = 5465737450736b48696e7400)
   --psk-hint TEXT   PSK hint as UTF-8 text (default \"cam0\")
   --in-clear        offer HANDSHAKE_IN_THE_CLEAR
+  --measurements    responder: serve sample firmware measurements (MEAS_CAP, signed);
+                    requester: ask for the summary hash (All) in CHALLENGE and KEY_EXCHANGE,
+                    then GET_MEASUREMENTS (count, then all blocks signed) in the session
   -h, --help        print this help and exit
 ";
 
@@ -242,6 +250,7 @@ pub(crate) fn parse_args(extra: &[&str], usage: &str) -> Result<Options, String>
         in_clear: false,
         no_psk_finish: false,
         no_challenge: false,
+        measurements: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -271,6 +280,7 @@ pub(crate) fn parse_args(extra: &[&str], usage: &str) -> Result<Options, String>
             "--psk-hint" => o.psk_hint = value()?.into_bytes(),
             "--psk-hint-hex" => o.psk_hint = hex("--psk-hint-hex", &value()?)?,
             "--in-clear" => o.in_clear = true,
+            "--measurements" => o.measurements = true,
             "--no-psk-finish" if extra.contains(&"--no-psk-finish") => o.no_psk_finish = true,
             "--no-challenge" if extra.contains(&"--no-challenge") => o.no_challenge = true,
             "-h" | "--help" => {
@@ -453,4 +463,54 @@ pub(crate) fn load_key(set: AlgorithmSet, file: &[u8]) -> Result<EcdsaSigningKey
 /// `A` or `B`.
 pub(crate) fn set_name(set: AlgorithmSet) -> &'static str {
     if set == AlgorithmSet::SET_A { "A" } else { "B" }
+}
+
+/// The sample firmware measurements the responder example serves with `--measurements`:
+/// ROM, firmware and hardware-configuration digests (of fixed strings, with the set's hash),
+/// the firmware version and the security version number (raw).
+pub(crate) struct SampleMeasurements {
+    blocks: Vec<(u8, u8, Vec<u8>, bool)>,
+}
+
+impl SampleMeasurements {
+    pub(crate) fn new(set: AlgorithmSet) -> Self {
+        use spdm_lite::crypto::{CryptoProvider, HashCtx};
+        use spdm_lite::measurements::value_type as t;
+        let d = |s: &str| {
+            let mut h = RustCrypto.hash(set.hash).expect("hash");
+            h.update(s.as_bytes());
+            h.finish().as_bytes().to_vec()
+        };
+        Self {
+            blocks: vec![
+                (1, t::IMMUTABLE_ROM, d("example boot ROM"), true),
+                (2, t::MUTABLE_FIRMWARE, d("example firmware 1.0.0"), true),
+                (3, t::HARDWARE_CONFIG, d("example fuses"), false),
+                (4, t::FIRMWARE_VERSION | t::RAW, b"1.0.0".to_vec(), false),
+                (
+                    5,
+                    t::SECURITY_VERSION_NUMBER | t::RAW,
+                    1u64.to_le_bytes().to_vec(),
+                    true,
+                ),
+            ],
+        }
+    }
+}
+
+impl spdm_lite::measurements::MeasurementProvider for SampleMeasurements {
+    fn count(&self) -> usize {
+        self.blocks.len()
+    }
+
+    fn block(&self, n: usize, value: &mut [u8]) -> Option<spdm_lite::measurements::BlockInfo> {
+        let (index, value_type, v, tcb) = self.blocks.get(n)?;
+        value.get_mut(..v.len())?.copy_from_slice(v);
+        Some(spdm_lite::measurements::BlockInfo {
+            index: *index,
+            value_type: *value_type,
+            len: v.len(),
+            tcb: *tcb,
+        })
+    }
 }

@@ -60,8 +60,39 @@ X
         -outform DER -out "$dir/bad_usage_leaf.cert.der"
     cat "$dir/root.cert.der" "$dir/inter.cert.der" "$dir/bad_usage_leaf.cert.der" \
         >"$dir/bad_usage_chain.der"
+    bridge "$dir" "$md" "$curve" "$t"
     rm -rf "$t"
 }
+
+# A second responder under the same intermediate: the serializer bridge of a camera link
+# (cse-link's demo authenticates a sensor and a bridge on one link). Run alone with
+# `gen.sh bridge` to add it to an existing PKI without regenerating the rest.
+bridge() {
+    local dir=$1 md=$2 curve=$3 t=$4
+    cat >"$t/bridge.ext" <<'X'
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid
+X
+    openssl ecparam -name "$curve" -genkey -noout -outform DER -out "$dir/bridge_leaf.key.der"
+    openssl req -new -"$md" -keyform DER -key "$dir/bridge_leaf.key.der" \
+        -subj "/CN=spdm-lite test serializer bridge $curve" -out "$t/bridge.csr"
+    openssl x509 -req -"$md" -days $DAYS -in "$t/bridge.csr" -CAform DER -CA "$dir/inter.cert.der" \
+        -CAkeyform DER -CAkey "$dir/inter.key.der" -set_serial 5 -extfile "$t/bridge.ext" \
+        -outform DER -out "$dir/bridge_leaf.cert.der"
+    cat "$dir/root.cert.der" "$dir/inter.cert.der" "$dir/bridge_leaf.cert.der" \
+        >"$dir/bridge_chain.der"
+}
+
+if [ "${1:-}" = bridge ]; then
+    t=$(mktemp -d)
+    bridge p256 sha256 prime256v1 "$t"
+    bridge p384 sha384 secp384r1 "$t"
+    rm -rf "$t"
+    echo "bridge generated in $(pwd)"
+    exit 0
+fi
 
 gen_set p256 prime256v1 sha256
 gen_set p384 secp384r1 sha384
