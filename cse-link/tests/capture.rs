@@ -549,7 +549,7 @@ fn binary_raw_input() {
     assert_eq!(code(&cse(&["verify", "--in", &prot, "--keys", &keys])), 0);
     let o = cse(&[
         "protect", "--in", &rawf, "--raw12", "--width", "12", "--height", "4", "--out", &prot,
-        "--keys", &keys,
+        "--keys", &keys, "--force",
     ]);
     assert_eq!(code(&o), 2);
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a whole number"));

@@ -16,7 +16,9 @@
 //! - [`KeyFile`]: the key file format.
 
 mod analyse;
+pub mod cmp;
 mod keyfile;
+pub mod pcapng;
 mod protect;
 mod render;
 
@@ -96,6 +98,9 @@ pub enum CaptureError {
     /// Options that do not fit together (or a protocol that cannot be detected).
     #[error("{0}")]
     Options(String),
+    /// A pcapng file that cannot be read or written.
+    #[error("pcapng: {0}")]
+    Pcapng(String),
 }
 
 /// How a packet of a capture fared in CSI-2 framing.

@@ -43,6 +43,11 @@ pub struct DemoArgs {
     /// Print the report as one JSON object (configuration, measurements, attacks).
     #[arg(long)]
     pub json: bool,
+    /// Also record the whole link into this pcapng file of ASAM CMP messages: the CCISE
+    /// register writes on I2C, the protected CSI-2 stream and every attack (docs/capture.md
+    /// section 7; Wireshark opens it). Large: about one frame's bytes per frame streamed.
+    #[arg(long, value_name = "FILE", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub pcap: Option<String>,
 }
 
 fn frame_count(s: &str) -> Result<usize, String> {
@@ -56,7 +61,7 @@ fn frame_count(s: &str) -> Result<usize, String> {
 /// Runs `cse demo`; prints the report (text or JSON).
 pub fn main(args: &DemoArgs) -> ExitCode {
     match options(args) {
-        Ok(opts) => run(&opts, args.json),
+        Ok(opts) => run(&opts, args.json, args.pcap.as_deref()),
         Err(e) => {
             eprintln!(
                 "cse demo: {e}\n{}\nFor more information, try 'cse demo --help'.",
@@ -390,7 +395,7 @@ pub fn attack_table(report: &Report) -> String {
     out
 }
 
-fn run(opts: &Options, json: bool) -> ExitCode {
+fn run(opts: &Options, json: bool, pcap: Option<&str>) -> ExitCode {
     use std::io::{IsTerminal, Write};
     let s = &opts.scene;
     let c = &opts.config;
@@ -416,13 +421,35 @@ fn run(opts: &Options, json: bool) -> ExitCode {
             let _ = std::io::stderr().flush();
         }
     };
-    let report = match demo::run(opts, &mut progress) {
+    let result = match pcap {
+        None => demo::run(opts, &mut progress).map(|r| (r, None)),
+        Some(_) => {
+            let start = crate::capture::pcapng::now_ns();
+            demo::run_recorded(opts, &mut progress, start).map(|(r, rec)| (r, Some(rec)))
+        }
+    };
+    let (report, recorder) = match result {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cse demo: the clean link failed: {e}");
             return ExitCode::FAILURE;
         }
     };
+    if let (Some(path), Some(rec)) = (pcap, recorder) {
+        let frames = rec.frames();
+        let written = rec
+            .finish()
+            .map_err(|e| e.to_string())
+            .and_then(|b| std::fs::write(path, b).map_err(|e| e.to_string()));
+        match written {
+            // On stderr, so that --json output stays one JSON object.
+            Ok(()) => eprintln!("cse demo: {frames} ASAM CMP frames written to {path}"),
+            Err(e) => {
+                eprintln!("cse demo: cannot write {path}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let j = json_report(opts, &report);
     if json {
         match serde_json::to_string(&j) {
