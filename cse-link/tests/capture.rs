@@ -270,15 +270,27 @@ fn fsed_scope_failure_is_attributed_to_the_record_with_the_covered_range() {
     // The second frame is untouched and still verifies.
     assert_eq!(a.frames_clean, 1);
     let json = capture::inspect_json(&a, &bad);
-    let obj = json
-        .split("{\"index\":")
-        .find(|s| s.starts_with(&format!("{rec},")))
-        .unwrap();
-    assert!(obj.contains("\"verdict\":\"SCOPE TAG MISMATCH\""), "{obj}");
-    assert!(
-        obj.contains(&format!("\"covered\":[{}", covered[0])),
-        "{obj}"
-    );
+    let report: capture::InspectReport = serde_json::from_str(&json).unwrap();
+    let obj = &report.packets[rec];
+    assert_eq!(obj.index, rec);
+    assert_eq!(obj.verdict, "SCOPE TAG MISMATCH", "{obj:?}");
+    assert!(!obj.ok);
+    assert_eq!(obj.covered.as_deref(), Some(&covered[..]), "{obj:?}");
+    assert_eq!(report.packets[row].record, Some(rec));
+    // The report round-trips through its serde types unchanged, and it is what the typed
+    // builder returns.
+    assert_eq!(report, capture::inspect_report(&a, &bad, None));
+    let again: capture::InspectReport =
+        serde_json::from_str(&serde_json::to_string(&report).unwrap()).unwrap();
+    assert_eq!(again, report);
+    // Field names are the schema: an unknown member is refused, a missing one too.
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v["extra"] = serde_json::Value::Bool(true);
+    assert!(serde_json::from_value::<capture::InspectReport>(v.clone()).is_err());
+    let obj = v.as_object_mut().unwrap();
+    obj.remove("extra");
+    obj.remove("frames_clean");
+    assert!(serde_json::from_value::<capture::InspectReport>(v).is_err());
 }
 
 #[test]
@@ -503,12 +515,12 @@ fn binary_protect_verify_round_trip_and_tampered_capture() {
         let o = cse(&["inspect", "--in", &crc, "--json"]);
         assert_eq!(code(&o), 1);
         let json = stdout(&o);
-        let obj = json
-            .split("{\"index\":")
-            .find(|s| s.starts_with(&format!("{row},")))
-            .unwrap();
-        assert!(obj.contains("\"crc\":\"BAD\""), "{obj}");
-        assert!(obj.contains("\"verdict\":\"CRC MISMATCH\""), "{obj}");
+        let report: capture::InspectReport = serde_json::from_str(&json).unwrap();
+        let obj = &report.packets[row];
+        assert_eq!(obj.crc, "BAD", "{obj:?}");
+        assert_eq!(obj.verdict, "CRC MISMATCH", "{obj:?}");
+        assert!(!report.passed);
+        assert!(report.pcapng.is_none());
     }
 }
 

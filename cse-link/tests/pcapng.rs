@@ -262,9 +262,15 @@ fn a_capture_written_by_another_tool_verifies_and_skips_what_it_does_not_use() {
     assert!(out.contains("payload type 0x01"), "{out}");
     assert!(out.contains("1 non-CMP frames"), "{out}");
     assert!(out.contains("1 I2C transactions"), "{out}");
-    // inspect reads it too.
+    // inspect reads it too; its JSON report carries what the reader skipped.
     let o = cse(&["inspect", "--in", &f, "--keys", &keys]);
     assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = cse(&["inspect", "--in", &f, "--keys", &keys, "--json"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let r: cse_link::capture::InspectReport =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+    assert!(r.passed);
+    assert_eq!(r.pcapng.as_ref(), Some(s));
 }
 
 #[test]

@@ -27,7 +27,10 @@ pub use keyfile::{CAPTURE_NONCE_LEN, KeyFile};
 pub use protect::{
     ProtectOptions, RawFormat, RawInput, protect, protect_with_nonce, raw_to_capture,
 };
-pub use render::{fields, inspect_json, inspect_text, summary};
+pub use render::{
+    InspectFinding, InspectPacket, InspectReport, fields, inspect_json, inspect_report,
+    inspect_text, summary, to_json_line,
+};
 
 use cse_core::Profile;
 use cse_core::csi2::{self, DataType, EccCheck, HeaderForm, Packets, Repr};

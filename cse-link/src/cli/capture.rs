@@ -532,7 +532,11 @@ fn run_inspect(a: &InspectArgs) -> Result<ExitCode, Fail> {
     let bytes = input.csi2;
     let an = capture::analyse(&bytes, keys.as_ref(), protocol, policy)?;
     if a.json {
-        out!("{}", capture::inspect_json(&an, &bytes));
+        let stats = input.pcapng.as_ref().map(|p| &p.stats);
+        out!(
+            "{}",
+            capture::to_json_line(&capture::inspect_report(&an, &bytes, stats))
+        );
     } else {
         out!("{}", capture::inspect_text(&an, &bytes));
     }
