@@ -216,6 +216,19 @@ fn sep_tampered_pixel_with_crcs_fixed_is_a_tag_mismatch_on_that_packet() {
         .find(|l| l.split_whitespace().next() == Some(&row.to_string()))
         .unwrap();
     assert!(line.contains("TAG MISMATCH"), "{line}");
+    // Wrapped to a width, no line is wider, and the failing row is still found.
+    for w in [70u16, 100] {
+        let t = capture::inspect_text_width(&a, &bad, Some(w));
+        let table = t.strip_suffix(&capture::summary(&a)).unwrap();
+        for l in table.lines() {
+            assert!(l.chars().count() <= usize::from(w), "{w}: {l:?}");
+        }
+        assert!(
+            t.lines()
+                .any(|l| l.split_whitespace().next() == Some(&row.to_string())),
+            "{t}"
+        );
+    }
 }
 
 #[test]

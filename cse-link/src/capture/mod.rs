@@ -29,7 +29,7 @@ pub use protect::{
 };
 pub use render::{
     InspectFinding, InspectPacket, InspectReport, fields, inspect_json, inspect_report,
-    inspect_text, summary, to_json_line,
+    inspect_text, inspect_text_width, summary, to_json_line,
 };
 
 use cse_core::Profile;

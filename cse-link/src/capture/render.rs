@@ -190,39 +190,53 @@ fn header_cells(row: &Row, profile: &Profile) -> (String, String, String) {
     }
 }
 
-/// The text table of `cse inspect`, with a summary line at the end.
+/// The text table of `cse inspect`, with a summary line at the end, unwrapped.
 pub fn inspect_text(a: &Analysis, capture: &[u8]) -> String {
+    inspect_text_width(a, capture, None)
+}
+
+/// The text table of `cse inspect` with its cells wrapped to `width` columns (no line is
+/// wider), with a summary line at the end. A packet's receiver notes follow its verdict in
+/// the same cell, one per line.
+pub fn inspect_text_width(a: &Analysis, capture: &[u8], width: Option<u16>) -> String {
     let profile = Profile::DRAFT_1;
-    let mut s = String::new();
-    s.push_str(&format!(
-        "{:>6} {:>10} {:>6} {:>2} {:<9} {:>5} {:<8} {:<4} {:<40} verdict\n",
-        "#", "offset", "len", "VC", "DT", "WC", "ECC", "CRC", "fields"
-    ));
-    for row in &a.rows {
-        let p = &row.packet;
-        let (vc, dt, wc) = header_cells(row, &profile);
-        let f = fields(p, capture, &profile)
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        s.push_str(&format!(
-            "{:>6} {:>10} {:>6} {:>2} {:<9} {:>5} {:<8} {:<4} {:<40} {}\n",
-            p.index,
-            p.offset,
-            p.len,
-            vc,
-            dt,
-            wc,
-            ecc_text(p.ecc),
-            crc_text(p),
-            if f.is_empty() { "-".into() } else { f },
-            row.verdict.describe()
-        ));
-        for n in &row.notes {
-            s.push_str(&format!("{:>6}   ^ {n}\n", ""));
-        }
-    }
+    let rows = a
+        .rows
+        .iter()
+        .map(|row| {
+            let p = &row.packet;
+            let (vc, dt, wc) = header_cells(row, &profile);
+            let f = fields(p, capture, &profile)
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let mut verdict = row.verdict.describe();
+            for n in &row.notes {
+                verdict.push_str(&format!("\n^ {n}"));
+            }
+            vec![
+                p.index.to_string(),
+                p.offset.to_string(),
+                p.len.to_string(),
+                vc,
+                dt,
+                wc,
+                ecc_text(p.ecc),
+                crc_text(p).to_string(),
+                if f.is_empty() { "-".into() } else { f },
+                verdict,
+            ]
+        })
+        .collect();
+    let mut s = crate::table::render(
+        &[
+            "#", "offset", "len", "VC", "DT", "WC", "ECC", "CRC", "fields", "verdict",
+        ],
+        rows,
+        &[0, 1, 2, 3, 5],
+        width,
+    );
     s.push_str(&summary(a));
     s
 }

@@ -538,7 +538,8 @@ fn run_inspect(a: &InspectArgs) -> Result<ExitCode, Fail> {
             capture::to_json_line(&capture::inspect_report(&an, &bytes, stats))
         );
     } else {
-        out!("{}", capture::inspect_text(&an, &bytes));
+        let width = crate::table::output_width();
+        out!("{}", capture::inspect_text_width(&an, &bytes, width));
     }
     let ok = if an.keyed {
         an.passed()

@@ -353,46 +353,32 @@ fn block_text(b: &BlockConfig) -> String {
     }
 }
 
-/// The attack table, columns as wide as their widest cell.
+/// The attack table, unwrapped.
 pub fn attack_table(report: &Report) -> String {
-    let rows: Vec<[&str; 4]> = report
+    attack_table_width(report, None)
+}
+
+/// The attack table with its cells wrapped to `width` columns (no line is wider; long
+/// "observed" cells wrap within their column).
+pub fn attack_table_width(report: &Report, width: Option<u16>) -> String {
+    let rows = report
         .attacks
         .iter()
         .map(|a| {
-            [
-                a.attack.name(),
-                a.attack.expected(),
-                a.observed.as_str(),
-                a.verdict(),
+            vec![
+                a.attack.name().to_string(),
+                a.attack.expected().to_string(),
+                a.observed.clone(),
+                a.verdict().to_string(),
             ]
         })
         .collect();
-    let head = ["attack", "expected", "observed", "result"];
-    let mut width = head.map(str::len);
-    for r in &rows {
-        for (w, cell) in width.iter_mut().zip(r) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: [&str; 4]| {
-        let mut s = String::new();
-        for (i, (cell, w)) in cells.iter().zip(width).enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(cell);
-            } else {
-                s.push_str(&format!("{cell:<w$}  "));
-            }
-        }
-        s.push('\n');
-        s
-    };
-    let mut out = line(head);
-    out.push_str(&"-".repeat(width.iter().sum::<usize>() + 2 * (width.len() - 1)));
-    out.push('\n');
-    for r in rows {
-        out.push_str(&line(r));
-    }
-    out
+    crate::table::render(
+        &["attack", "expected", "observed", "result"],
+        rows,
+        &[],
+        width,
+    )
 }
 
 fn run(opts: &Options, json: bool, pcap: Option<&str>) -> ExitCode {
@@ -472,7 +458,10 @@ fn run(opts: &Options, json: bool, pcap: Option<&str>) -> ExitCode {
             if report.rollover { "yes" } else { "NO" }
         );
         outln!();
-        out!("{}", attack_table(&report));
+        out!(
+            "{}",
+            attack_table_width(&report, crate::table::output_width())
+        );
         outln!();
         let mb = (report.frame_payload * report.frames) as f64 / 1e6;
         outln!(
