@@ -331,3 +331,28 @@ fn protect_refuses_to_overwrite_without_force_and_never_overwrites_its_input() {
         assert_eq!(std::fs::read(&inp).unwrap(), plain, "input unchanged");
     }
 }
+
+#[test]
+fn long_runs_into_a_pipe_print_no_progress() {
+    // Over 4096 packets (the progress threshold): protect and verify with stderr a pipe write
+    // no progress text, no carriage return.
+    let d = Dir::new("progress");
+    let keys = d.write("k.txt", KEYS.as_bytes());
+    let scene = Scene::new(16, 2200, VirtualChannel::new(0).unwrap());
+    let mut cap = scene.frame(1).unwrap();
+    cap.extend(scene.frame(2).unwrap());
+    assert!(cse_link::capture::scan(&cap).len() > 4096);
+    let inp = d.write("big.cap", &cap);
+    let prot = d.path("big.pcapng");
+    let o = cse(&["protect", "--in", &inp, "--out", &prot, "--keys", &keys]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(o.stderr.is_empty(), "{}", text(&o));
+    let o = cse(&["verify", "--in", &prot, "--keys", &keys]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(o.stderr.is_empty(), "{}", text(&o));
+    assert!(!o.stdout.contains(&b'\r'));
+    let o = cse(&["demo", "--frames", "2"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(!o.stderr.contains(&b'\r') && !o.stdout.contains(&b'\r'));
+    assert!(!text(&o).contains("streaming"), "{}", text(&o));
+}

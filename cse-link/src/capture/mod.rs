@@ -22,10 +22,14 @@ pub mod pcapng;
 mod protect;
 mod render;
 
-pub use analyse::{Analysis, FrameFinding, Row, RowStatus, Verdict, analyse, detect_protocol};
+pub use analyse::{
+    Analysis, FrameFinding, PROGRESS_STEP, Row, RowStatus, Verdict, analyse, analyse_with_progress,
+    detect_protocol,
+};
 pub use keyfile::{CAPTURE_NONCE_LEN, KeyFile};
 pub use protect::{
-    ProtectOptions, RawFormat, RawInput, protect, protect_with_nonce, raw_to_capture,
+    ProtectOptions, RawFormat, RawInput, protect, protect_progress, protect_with_nonce,
+    raw_to_capture,
 };
 pub use render::{
     InspectFinding, InspectPacket, InspectReport, fields, inspect_json, inspect_report,

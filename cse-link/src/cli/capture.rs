@@ -432,7 +432,9 @@ fn run_protect(a: &ProtectArgs) -> Result<ExitCode, Fail> {
         },
         first_frame,
     };
-    let out = capture::protect(&plain, &keys, &opts)?;
+    let mut bar = super::progress::Progress::new("protecting", "packets", true);
+    let out = capture::protect_progress(&plain, &keys, &opts, &mut |d, t| bar.update(d, t))?;
+    bar.finish();
     let as_pcapng = a.format.pcapng_for(output);
     write_capture(output, &out, as_pcapng, start_ns)?;
     let packets = capture::scan(&plain).len();
@@ -473,7 +475,11 @@ fn run_verify(a: &VerifyArgs) -> Result<ExitCode, Fail> {
         outln!("{}", capture::pcapng::describe(&p.stats));
     }
     let bytes = input.csi2;
-    let an = capture::analyse(&bytes, Some(&keys), protocol, policy)?;
+    let mut bar = super::progress::Progress::new("verifying", "packets", true);
+    let an = capture::analyse_with_progress(&bytes, Some(&keys), protocol, policy, &mut |d, t| {
+        bar.update(d, t)
+    })?;
+    bar.finish();
     if let Some(out) = &a.out {
         let start = input
             .pcapng

@@ -382,7 +382,6 @@ pub fn attack_table_width(report: &Report, width: Option<u16>) -> String {
 }
 
 fn run(opts: &Options, json: bool, pcap: Option<&str>) -> ExitCode {
-    use std::io::{IsTerminal, Write};
     let s = &opts.scene;
     let c = &opts.config;
     if !json {
@@ -397,16 +396,8 @@ fn run(opts: &Options, json: bool, pcap: Option<&str>) -> ExitCode {
         );
     }
     // Progress only for a person watching: not into a file, not with --json.
-    let show = !json && std::io::stderr().is_terminal();
-    let mut progress = |done: usize, total: usize| {
-        if show {
-            eprint!("\rstreaming frame {done}/{total}");
-            if done == total {
-                eprintln!();
-            }
-            let _ = std::io::stderr().flush();
-        }
-    };
+    let mut bar = super::progress::Progress::new("streaming", "frames", !json);
+    let mut progress = |done: usize, total: usize| bar.update(done, total);
     let result = match pcap {
         None => demo::run(opts, &mut progress).map(|r| (r, None)),
         Some(_) => {
@@ -414,6 +405,7 @@ fn run(opts: &Options, json: bool, pcap: Option<&str>) -> ExitCode {
             demo::run_recorded(opts, &mut progress, start).map(|(r, rec)| (r, Some(rec)))
         }
     };
+    bar.finish();
     let (report, recorder) = match result {
         Ok(r) => r,
         Err(e) => {
