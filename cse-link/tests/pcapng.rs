@@ -356,3 +356,44 @@ fn long_runs_into_a_pipe_print_no_progress() {
     assert!(!o.stderr.contains(&b'\r') && !o.stdout.contains(&b'\r'));
     assert!(!text(&o).contains("streaming"), "{}", text(&o));
 }
+
+#[test]
+fn demo_pcap_records_the_ccise_writes_and_the_streams_of_every_link() {
+    let d = Dir::new("demo");
+    let f = d.path("demo.pcapng");
+    let o = cse(&["demo", "--frames", "1", "--json", "--pcap", &f]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    // stdout stays one JSON object; the note goes to stderr.
+    let _: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(String::from_utf8_lossy(&o.stderr).contains("ASAM CMP frames written"));
+    let got = pcapng::read(&std::fs::read(&f).unwrap()).unwrap();
+    assert_eq!(got.stats.skipped(), 0);
+    assert_eq!(got.stats.frames, got.stats.csi2 + got.stats.i2c);
+    // One CCISE stream-configuration write per link (the clean one and one per attack, the
+    // re-authentication attack adds its new session's and replays the old one's), each an
+    // I2C write to the sensor's address starting with the register index, big-endian.
+    assert!(got.i2c.len() >= 13, "{}", got.i2c.len());
+    let reg = cse_link::registers::STREAM_CONFIG.to_be_bytes();
+    for w in &got.i2c {
+        assert_eq!(w.message.address, u16::from(cse_link::SENSOR_ADDRESS));
+        assert!(!w.message.is_read());
+        assert_eq!(w.message.bytes()[..2], reg);
+    }
+    // Time only moves forward, and the CSI-2 stream holds whole frames (FS ... FE).
+    assert!(got.frame_times.windows(2).all(|w| w[0] < w[1]));
+    let packets = cse_link::capture::scan(&got.csi2);
+    assert!(
+        packets
+            .iter()
+            .all(|p| p.framing == cse_link::capture::Framing::Ok)
+    );
+    // An output that cannot be written is a usage error.
+    let o = cse(&[
+        "demo",
+        "--frames",
+        "1",
+        "--pcap",
+        &d.path("no/such/dir/x.pcapng"),
+    ]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+}

@@ -395,6 +395,16 @@ fn run(opts: &Options, json: bool, pcap: Option<&str>) -> ExitCode {
             block_text(&c.top),
         );
     }
+    // The capture file is created before the run, so that a path that cannot be written
+    // fails at once.
+    let mut pcap_file = match pcap.map(|p| (p, std::fs::File::create(p))) {
+        None => None,
+        Some((_, Ok(f))) => Some(f),
+        Some((p, Err(e))) => {
+            eprintln!("cse demo: cannot create {p}: {e}");
+            return ExitCode::from(2);
+        }
+    };
     // Progress only for a person watching: not into a file, not with --json.
     let mut bar = super::progress::Progress::new("streaming", "frames", !json);
     let mut progress = |done: usize, total: usize| bar.update(done, total);
@@ -413,12 +423,13 @@ fn run(opts: &Options, json: bool, pcap: Option<&str>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let (Some(path), Some(rec)) = (pcap, recorder) {
+    if let (Some(path), Some(rec), Some(file)) = (pcap, recorder, pcap_file.as_mut()) {
+        use std::io::Write;
         let frames = rec.frames();
         let written = rec
             .finish()
             .map_err(|e| e.to_string())
-            .and_then(|b| std::fs::write(path, b).map_err(|e| e.to_string()));
+            .and_then(|b| file.write_all(&b).map_err(|e| e.to_string()));
         match written {
             // On stderr, so that --json output stays one JSON object.
             Ok(()) => eprintln!("cse demo: {frames} ASAM CMP frames written to {path}"),
