@@ -300,133 +300,66 @@ pub fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-/// Parses one JSON document (non-negative integers only, the escapes `\"` and `\\`); panics
-/// on anything else or on trailing data.
+/// Parses one JSON document with `serde_json` (non-negative integers only, no fractions);
+/// panics on anything else or on trailing data.
 pub fn parse_json(text: &str) -> Json {
-    let mut r = JsonReader {
-        s: text.as_bytes(),
-        at: 0,
-    };
-    let v = r.value();
-    r.ws();
-    assert_eq!(r.at, text.len(), "trailing data after the JSON document");
-    v
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("vector JSON: {e}"))
 }
 
-struct JsonReader<'a> {
-    s: &'a [u8],
-    at: usize,
+/// Reads any JSON value the vectors use into [`Json`], object members in document order.
+impl<'de> serde::Deserialize<'de> for Json {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(JsonVisitor)
+    }
 }
 
-impl JsonReader<'_> {
-    fn ws(&mut self) {
-        while self.at < self.s.len() && self.s[self.at].is_ascii_whitespace() {
-            self.at += 1;
+struct JsonVisitor;
+
+impl<'de> serde::de::Visitor<'de> for JsonVisitor {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("a JSON value with non-negative integers")
+    }
+    fn visit_unit<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+    fn visit_none<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Json, E> {
+        Ok(Json::Bool(b))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Json, E> {
+        Ok(Json::Num(n))
+    }
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Json, E> {
+        u64::try_from(n)
+            .map(Json::Num)
+            .map_err(|_| E::custom("negative number"))
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Json, E> {
+        Err(E::custom("a number with a fraction or exponent"))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Json, E> {
+        Ok(Json::Str(s.into()))
+    }
+    fn visit_string<E>(self, s: std::string::String) -> Result<Json, E> {
+        Ok(Json::Str(s))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Json, A::Error> {
+        let mut v = Vec::new();
+        while let Some(x) = a.next_element()? {
+            v.push(x);
         }
+        Ok(Json::Arr(v))
     }
-    fn peek(&mut self) -> u8 {
-        self.ws();
-        *self.s.get(self.at).expect("unexpected end of JSON")
-    }
-    fn eat(&mut self, c: u8) {
-        assert_eq!(
-            self.peek(),
-            c,
-            "expected {:?} at byte {}",
-            c as char,
-            self.at
-        );
-        self.at += 1;
-    }
-    fn literal(&mut self, word: &[u8]) {
-        assert_eq!(self.s.get(self.at..self.at + word.len()), Some(word));
-        self.at += word.len();
-    }
-    fn value(&mut self) -> Json {
-        match self.peek() {
-            b'n' => {
-                self.literal(b"null");
-                Json::Null
-            }
-            b't' => {
-                self.literal(b"true");
-                Json::Bool(true)
-            }
-            b'f' => {
-                self.literal(b"false");
-                Json::Bool(false)
-            }
-            b'"' => Json::Str(self.string()),
-            b'[' => {
-                self.at += 1;
-                let mut v = Vec::new();
-                if self.peek() == b']' {
-                    self.at += 1;
-                    return Json::Arr(v);
-                }
-                loop {
-                    v.push(self.value());
-                    if self.peek() == b',' {
-                        self.at += 1;
-                    } else {
-                        self.eat(b']');
-                        return Json::Arr(v);
-                    }
-                }
-            }
-            b'{' => {
-                self.at += 1;
-                let mut v = Vec::new();
-                if self.peek() == b'}' {
-                    self.at += 1;
-                    return Json::Obj(v);
-                }
-                loop {
-                    let k = self.string();
-                    self.eat(b':');
-                    v.push((k, self.value()));
-                    if self.peek() == b',' {
-                        self.at += 1;
-                    } else {
-                        self.eat(b'}');
-                        return Json::Obj(v);
-                    }
-                }
-            }
-            _ => {
-                let start = self.at;
-                while self.at < self.s.len() && self.s[self.at].is_ascii_digit() {
-                    self.at += 1;
-                }
-                assert!(self.at > start, "unexpected byte at {start}");
-                std::str::from_utf8(&self.s[start..self.at])
-                    .unwrap()
-                    .parse()
-                    .map(Json::Num)
-                    .expect("integer out of range")
-            }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Json, A::Error> {
+        let mut v = Vec::new();
+        while let Some((k, x)) = a.next_entry::<std::string::String, Json>()? {
+            v.push((k, x));
         }
-    }
-    fn string(&mut self) -> std::string::String {
-        self.eat(b'"');
-        let mut out = Vec::new();
-        loop {
-            let c = *self.s.get(self.at).expect("unterminated string");
-            self.at += 1;
-            match c {
-                b'"' => break,
-                b'\\' => {
-                    let e = *self.s.get(self.at).expect("unterminated escape");
-                    self.at += 1;
-                    match e {
-                        b'"' | b'\\' | b'/' => out.push(e),
-                        _ => panic!("unsupported escape \\{}", e as char),
-                    }
-                }
-                c => out.push(c),
-            }
-        }
-        std::string::String::from_utf8(out).expect("UTF-8 string")
+        Ok(Json::Obj(v))
     }
 }
 
@@ -456,5 +389,26 @@ mod json_tests {
     #[should_panic]
     fn refuses_a_truncated_document() {
         parse_json("{\"a\": [1, 2");
+    }
+
+    #[test]
+    #[should_panic]
+    fn refuses_a_negative_number() {
+        parse_json("{\"a\": -1}");
+    }
+
+    #[test]
+    #[should_panic]
+    fn refuses_a_fraction() {
+        parse_json("[1.5]");
+    }
+
+    #[test]
+    fn keeps_member_order_and_escapes() {
+        let j = parse_json("{\"z\": 1, \"a\": \"q\\\"\\\\/\"}");
+        let Json::Obj(m) = &j else { panic!() };
+        assert_eq!(m[0].0, "z");
+        assert_eq!(m[1].0, "a");
+        assert_eq!(j.get("a").str(), "q\"\\/");
     }
 }

@@ -6,6 +6,9 @@
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+#[cfg(feature = "bytes")]
+extern crate alloc;
+
 mod agent;
 mod error;
 pub mod rx;

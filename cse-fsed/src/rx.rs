@@ -35,6 +35,10 @@ use crate::agent::{
 use crate::error::FsedError;
 use crate::wire::{self, FRAME_HEADER_LEN, FrameHeader, RECORD_FIXED_LEN, TagRecord};
 
+#[cfg(feature = "bytes")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bytes")))]
+pub mod hold;
+
 /// How many FS numbers the receiver remembers while it waits for a frame header (an injected
 /// FS cannot push the genuine one out unless the attacker sends this many).
 const PENDING_FS: usize = 4;

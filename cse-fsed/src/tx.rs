@@ -679,3 +679,34 @@ fn write_record_in_place(
     frame.records = frame.records.wrapping_add(1);
     Ok(n)
 }
+
+#[cfg(feature = "bytes")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bytes")))]
+impl Transmitter {
+    /// [`Transmitter::protect`], appending the result to `out`: the FSED packets inserted
+    /// before the original, the original packet (encrypted in place under SV-1) and those
+    /// inserted after it, back to back as on the wire. Nothing is appended on an error.
+    ///
+    /// # Errors
+    /// As [`Transmitter::protect`]; [`ConfigError::BufferTooSmall`] (checked first, nothing
+    /// protected) when `out` cannot take `packet.len()` + [`MAX_INSERTED_LEN`] more bytes.
+    pub fn protect_buf<B: bytes::BufMut>(
+        &mut self,
+        packet: &mut [u8],
+        out: &mut B,
+    ) -> Result<Inserted, FsedError> {
+        let needed = packet.len().saturating_add(MAX_INSERTED_LEN);
+        if out.remaining_mut() < needed {
+            return Err(FsedError::Config(ConfigError::BufferTooSmall {
+                needed,
+                available: out.remaining_mut(),
+            }));
+        }
+        let mut ins = [0u8; MAX_INSERTED_LEN];
+        let r = self.protect(packet, &mut ins)?;
+        out.put_slice(r.before(&ins));
+        out.put_slice(packet);
+        out.put_slice(r.after(&ins));
+        Ok(r)
+    }
+}

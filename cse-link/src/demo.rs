@@ -16,6 +16,37 @@ use crate::attest::{AttestError, Firmware, MeasuredFirmware, MeasurementPolicy};
 use crate::scene::Scene;
 use crate::{Bridge, Ecu, Finding, LinkError, Protocol, Sensor, SensorIdentity};
 
+thread_local! {
+    /// The recorder of [`run_recorded`] while it runs (the demo's link simulation taps every
+    /// CSI-2 frame and CCISE write it puts on the wire).
+    static TAP: std::cell::RefCell<Option<crate::capture::pcapng::Recorder>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Gap the recorder's clock leaves between two tapped frames.
+const FRAME_GAP_NS: u64 = 1_000_000;
+
+fn tap(f: impl FnOnce(&mut crate::capture::pcapng::Recorder)) {
+    TAP.with(|t| {
+        if let Some(r) = t.borrow_mut().as_mut() {
+            f(r);
+        }
+    });
+}
+
+/// Records a CSI-2 frame as it travels (after any attack).
+fn tap_csi2(wire: &[u8]) {
+    tap(|r| {
+        r.csi2(wire);
+        r.advance(FRAME_GAP_NS);
+    });
+}
+
+/// Records a CCISE write to the sensor on I2C.
+fn tap_i2c(frame: &[u8]) {
+    tap(|r| r.i2c_write(crate::SENSOR_ADDRESS, frame));
+}
+
 const ROOT: &[u8] = include_bytes!("../pki/p256/root.cert.der");
 const CHAIN: &[u8] = include_bytes!("../pki/p256/chain.der");
 const LEAF_KEY: &[u8] = include_bytes!("../pki/p256/leaf.key.der");
@@ -396,6 +427,7 @@ fn with_link<R>(
     let took = t.elapsed();
     crate::authenticate_responder(&mut ecu, serializer, &mut bridge, true)?;
     let write = crate::configure(&mut ecu, &mut sensor, &opts.config)?;
+    tap_i2c(&write);
     Ok((f(&mut sensor, &mut ecu, write)?, steps, took))
 }
 
@@ -458,6 +490,7 @@ fn stream_one(
     let mut wire = Vec::new();
     sensor.transmit_frame(&originals, &mut wire)?;
     attack(&mut wire);
+    tap_csi2(&wire);
     let mut back = Vec::new();
     let mut rep = ecu.receive_frame(&wire, u64::from(n), &mut back);
     if rep.clean && back != originals {
@@ -490,6 +523,7 @@ fn deliver(
     let originals = scene.frame(n)?;
     let (mut wire, mut back) = (Vec::new(), Vec::new());
     sensor.transmit_frame(&originals, &mut wire)?;
+    tap_csi2(&wire);
     let rep = ecu.receive_frame(&wire, u64::from(n), &mut back);
     let line_released =
         Packets::new(&back, HeaderForm::Dphy).any(|p| p.is_ok_and(|p| p.raw.len() > 4));
@@ -534,11 +568,12 @@ fn reauthenticate(
     let mut wire = Vec::new();
     let refused = sensor.transmit_frame(&scene.frame(2)?, &mut wire).is_err() && wire.is_empty();
     crate::authenticate(&mut new, sensor)?;
-    crate::configure(&mut new, sensor, &opts.config)?;
+    tap_i2c(&crate::configure(&mut new, sensor, &opts.config)?);
 
     // Old keys: the stream neither verifies nor decrypts, the register write is refused.
     let originals = scene.frame(3)?;
     sensor.transmit_frame(&originals, &mut wire)?;
+    tap_csi2(&wire);
     let mut back = Vec::new();
     let stale = old.receive_frame(&wire, 3, &mut back);
     let stale_lines =
@@ -546,6 +581,7 @@ fn reauthenticate(
     let fresh = new.receive_frame(&wire, 3, &mut back);
     let fresh_ok = fresh.clean && back == originals;
     let before = sensor.registers().registers().to_vec();
+    tap_i2c(&old_write[..old_write_len]);
     let write_refused = sensor
         .handle_cci_write(&old_write[..old_write_len])
         .is_err()
@@ -674,6 +710,7 @@ fn attack_once(opts: &Options, attack: Attack) -> AttackResult {
                 } else {
                     genuine
                 };
+                tap_i2c(&frame);
                 let r = sensor.handle_cci_write(&frame);
                 let unchanged = sensor.registers().registers()[..] == before[..];
                 Ok((r, unchanged))
@@ -720,6 +757,7 @@ fn attack_once(opts: &Options, attack: Attack) -> AttackResult {
                 // Frame 1 clean (sets the replay state).
                 let mut wire = Vec::new();
                 sensor.transmit_frame(&scene.frame(1)?, &mut wire)?;
+                tap_csi2(&wire);
                 let _ = ecu.receive_frame(&wire, 1, &mut back);
                 // Frame 2 with the forged packet.
                 let originals = scene.frame(2)?;
@@ -754,12 +792,14 @@ fn attack_once(opts: &Options, attack: Attack) -> AttackResult {
                     (r.start, f)
                 };
                 wire.splice(at..at, forged);
+                tap_csi2(&wire);
                 let rep = ecu.receive_frame(&wire, 2, &mut back);
                 let delivered = back == originals;
                 // Frame 3 clean: the stream goes on.
                 let next = scene.frame(3)?;
                 wire.clear();
                 sensor.transmit_frame(&next, &mut wire)?;
+                tap_csi2(&wire);
                 let rep3 = ecu.receive_frame(&wire, 3, &mut back);
                 Ok((rep, delivered, rep3.clean && back == next))
             })
@@ -798,9 +838,11 @@ fn attack_once(opts: &Options, attack: Attack) -> AttackResult {
             let mut first = Vec::new();
             let originals = scene.frame(1)?;
             sensor.transmit_frame(&originals, &mut first)?;
+            tap_csi2(&first);
             let mut back = Vec::new();
             let _ = ecu.receive_frame(&first, 1, &mut back);
             if attack == Attack::ReplayedFrame {
+                tap_csi2(&first);
                 return Ok(ecu.receive_frame(&first, 2, &mut back));
             }
             if attack == Attack::SvDowngrade {
@@ -890,6 +932,7 @@ pub fn run(opts: &Options, progress: &mut dyn FnMut(usize, usize)) -> Result<Rep
                 let t = Instant::now();
                 sensor.transmit_frame(&originals, &mut wire)?;
                 tp += t.elapsed();
+                tap_csi2(&wire);
                 let t = Instant::now();
                 let rep = ecu.receive_frame(&wire, f as u64, &mut back);
                 tv += t.elapsed();
@@ -906,7 +949,14 @@ pub fn run(opts: &Options, progress: &mut dyn FnMut(usize, usize)) -> Result<Rep
             }
             Ok((ok, tp, tv, wire.len(), rollover))
         })?;
-    let attacks = Attack::ALL.iter().map(|a| run_attack(opts, *a)).collect();
+    let attacks = Attack::ALL
+        .iter()
+        .zip(1u8..)
+        .map(|(a, stream)| {
+            tap(|r| r.set_stream(stream));
+            run_attack(opts, *a)
+        })
+        .collect();
     Ok(Report {
         handshake_steps: steps,
         handshake_time: hs,
@@ -919,6 +969,30 @@ pub fn run(opts: &Options, progress: &mut dyn FnMut(usize, usize)) -> Result<Rep
         rollover,
         attacks,
     })
+}
+
+/// Runs the demo as [`run`] does and records the whole link into a pcapng capture of ASAM
+/// CMP messages (`docs/capture.md` section 7), time stamps from `start_ns` on: the CCISE
+/// register writes on I2C (interface 2) and every CSI-2 frame as it travels, attacks
+/// included (interface 1). CMP stream 0 is the clean link; stream `n` is the link of attack
+/// `n` of [`Attack::ALL`] (1-based), each a fresh session. Handshake messages (SPDM) are not
+/// recorded.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_recorded(
+    opts: &Options,
+    progress: &mut dyn FnMut(usize, usize),
+    start_ns: u64,
+) -> Result<(Report, crate::capture::pcapng::Recorder), LinkError> {
+    let rec = crate::capture::pcapng::Recorder::new(start_ns)
+        .map_err(|e| LinkError::Capture(e.to_string()))?;
+    TAP.with(|t| *t.borrow_mut() = Some(rec));
+    let r = run(opts, progress);
+    let rec = TAP.with(|t| t.borrow_mut().take());
+    let report = r?;
+    let rec = rec.ok_or_else(|| LinkError::Capture("the recorder went missing".into()))?;
+    Ok((report, rec))
 }
 
 /// The default scene's virtual channel.

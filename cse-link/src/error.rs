@@ -53,4 +53,7 @@ pub enum LinkError {
     /// A generated test vector did not check out (see [`crate::vectors`]).
     #[error("vector: {0}")]
     Vector(String),
+    /// The demo's capture recorder failed ([`crate::demo::run_recorded`]).
+    #[error("capture: {0}")]
+    Capture(String),
 }

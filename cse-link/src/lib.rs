@@ -52,6 +52,7 @@ pub mod keys;
 pub mod registers;
 pub mod scene;
 mod sensor;
+pub mod table;
 pub mod vectors;
 
 /// The examples of the workspace README, compiled and run as doctests only.

@@ -14,7 +14,8 @@
 //! before it is emitted (the receiver must give back the input packets), so a vector that
 //! does not verify is never written.
 //!
-//! The JSON is written by a small hand-written writer ([`Json`]); there is no serde.
+//! The JSON is a [`Json`] tree (members in a fixed order) written by `serde_json`'s pretty
+//! printer.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -126,69 +127,42 @@ pub enum Json {
 
 impl Json {
     /// The canonical text: two-space indentation, one member or element per line, `"key": value`,
-    /// empty arrays and objects as `[]` / `{}`, a final newline.
+    /// empty arrays and objects as `[]` / `{}`, a final newline (`serde_json`'s pretty printer
+    /// over the [`serde::Serialize`] implementation below).
     pub fn to_text(&self) -> String {
-        let mut s = String::new();
-        self.write(&mut s, 0);
+        // Serializing this type into a String cannot fail (no maps with non-string keys, no
+        // floats); an empty document would make every vector check fail loudly.
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
         s.push('\n');
         s
     }
+}
 
-    fn write(&self, out: &mut String, indent: usize) {
+impl serde::Serialize for Json {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
         match self {
-            Json::Null => out.push_str("null"),
-            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Json::Num(n) => {
-                let _ = write!(out, "{n}");
-            }
-            Json::Str(s) => write_str(out, s),
-            Json::Arr(v) if v.is_empty() => out.push_str("[]"),
-            Json::Obj(v) if v.is_empty() => out.push_str("{}"),
+            Json::Null => ser.serialize_unit(),
+            Json::Bool(b) => ser.serialize_bool(*b),
+            Json::Num(n) => ser.serialize_u64(*n),
+            Json::Str(s) => ser.serialize_str(s),
             Json::Arr(v) => {
-                out.push_str("[\n");
-                for (i, x) in v.iter().enumerate() {
-                    pad(out, indent + 1);
-                    x.write(out, indent + 1);
-                    out.push_str(if i + 1 < v.len() { ",\n" } else { "\n" });
+                let mut seq = ser.serialize_seq(Some(v.len()))?;
+                for x in v {
+                    seq.serialize_element(x)?;
                 }
-                pad(out, indent);
-                out.push(']');
+                seq.end()
             }
+            // Members in insertion order (a serde_json::Map would sort them).
             Json::Obj(v) => {
-                out.push_str("{\n");
-                for (i, (k, x)) in v.iter().enumerate() {
-                    pad(out, indent + 1);
-                    write_str(out, k);
-                    out.push_str(": ");
-                    x.write(out, indent + 1);
-                    out.push_str(if i + 1 < v.len() { ",\n" } else { "\n" });
+                let mut map = ser.serialize_map(Some(v.len()))?;
+                for (k, x) in v {
+                    map.serialize_entry(k, x)?;
                 }
-                pad(out, indent);
-                out.push('}');
+                map.end()
             }
         }
     }
-}
-
-fn pad(out: &mut String, indent: usize) {
-    for _ in 0..indent {
-        out.push_str("  ");
-    }
-}
-
-fn write_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 fn obj(members: Vec<(&str, Json)>) -> Json {

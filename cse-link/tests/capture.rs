@@ -216,6 +216,19 @@ fn sep_tampered_pixel_with_crcs_fixed_is_a_tag_mismatch_on_that_packet() {
         .find(|l| l.split_whitespace().next() == Some(&row.to_string()))
         .unwrap();
     assert!(line.contains("TAG MISMATCH"), "{line}");
+    // Wrapped to a width, no line is wider, and the failing row is still found.
+    for w in [70u16, 100] {
+        let t = capture::inspect_text_width(&a, &bad, Some(w));
+        let table = t.strip_suffix(&capture::summary(&a)).unwrap();
+        for l in table.lines() {
+            assert!(l.chars().count() <= usize::from(w), "{w}: {l:?}");
+        }
+        assert!(
+            t.lines()
+                .any(|l| l.split_whitespace().next() == Some(&row.to_string())),
+            "{t}"
+        );
+    }
 }
 
 #[test]
@@ -270,15 +283,27 @@ fn fsed_scope_failure_is_attributed_to_the_record_with_the_covered_range() {
     // The second frame is untouched and still verifies.
     assert_eq!(a.frames_clean, 1);
     let json = capture::inspect_json(&a, &bad);
-    let obj = json
-        .split("{\"index\":")
-        .find(|s| s.starts_with(&format!("{rec},")))
-        .unwrap();
-    assert!(obj.contains("\"verdict\":\"SCOPE TAG MISMATCH\""), "{obj}");
-    assert!(
-        obj.contains(&format!("\"covered\":[{}", covered[0])),
-        "{obj}"
-    );
+    let report: capture::InspectReport = serde_json::from_str(&json).unwrap();
+    let obj = &report.packets[rec];
+    assert_eq!(obj.index, rec);
+    assert_eq!(obj.verdict, "SCOPE TAG MISMATCH", "{obj:?}");
+    assert!(!obj.ok);
+    assert_eq!(obj.covered.as_deref(), Some(&covered[..]), "{obj:?}");
+    assert_eq!(report.packets[row].record, Some(rec));
+    // The report round-trips through its serde types unchanged, and it is what the typed
+    // builder returns.
+    assert_eq!(report, capture::inspect_report(&a, &bad, None));
+    let again: capture::InspectReport =
+        serde_json::from_str(&serde_json::to_string(&report).unwrap()).unwrap();
+    assert_eq!(again, report);
+    // Field names are the schema: an unknown member is refused, a missing one too.
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v["extra"] = serde_json::Value::Bool(true);
+    assert!(serde_json::from_value::<capture::InspectReport>(v.clone()).is_err());
+    let obj = v.as_object_mut().unwrap();
+    obj.remove("extra");
+    obj.remove("frames_clean");
+    assert!(serde_json::from_value::<capture::InspectReport>(v).is_err());
 }
 
 #[test]
@@ -503,12 +528,12 @@ fn binary_protect_verify_round_trip_and_tampered_capture() {
         let o = cse(&["inspect", "--in", &crc, "--json"]);
         assert_eq!(code(&o), 1);
         let json = stdout(&o);
-        let obj = json
-            .split("{\"index\":")
-            .find(|s| s.starts_with(&format!("{row},")))
-            .unwrap();
-        assert!(obj.contains("\"crc\":\"BAD\""), "{obj}");
-        assert!(obj.contains("\"verdict\":\"CRC MISMATCH\""), "{obj}");
+        let report: capture::InspectReport = serde_json::from_str(&json).unwrap();
+        let obj = &report.packets[row];
+        assert_eq!(obj.crc, "BAD", "{obj:?}");
+        assert_eq!(obj.verdict, "CRC MISMATCH", "{obj:?}");
+        assert!(!report.passed);
+        assert!(report.pcapng.is_none());
     }
 }
 
@@ -549,7 +574,7 @@ fn binary_raw_input() {
     assert_eq!(code(&cse(&["verify", "--in", &prot, "--keys", &keys])), 0);
     let o = cse(&[
         "protect", "--in", &rawf, "--raw12", "--width", "12", "--height", "4", "--out", &prot,
-        "--keys", &keys,
+        "--keys", &keys, "--force",
     ]);
     assert_eq!(code(&o), 2);
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a whole number"));

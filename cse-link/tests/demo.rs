@@ -45,6 +45,26 @@ fn check(o: &Options) {
         assert!(a.attributed, "{:?} misattributed: {}", a.attack, a.observed);
     }
     assert!(r.passed());
+    // The attack table fits the width it is given, every attack on it, the observed cells
+    // wrapped within their column rather than cut.
+    for w in [60u16, 80, 100] {
+        let t = cse_link::cli::demo::attack_table_width(&r, Some(w));
+        for line in t.lines() {
+            assert!(line.chars().count() <= usize::from(w), "{w}: {line:?}\n{t}");
+        }
+        // Every word of every cell is there (cells wrap at spaces; only a word longer than
+        // its column is split inside).
+        for a in &r.attacks {
+            let words = a.attack.name().split(' ').chain(a.observed.split(' '));
+            for word in words.filter(|w| w.len() <= 10) {
+                assert!(t.contains(word), "{word}: {t}");
+            }
+        }
+    }
+    let wide = cse_link::cli::demo::attack_table(&r);
+    assert_eq!(wide.lines().count(), r.attacks.len() + 2, "{wide}");
+    let longest = r.attacks.iter().map(|a| a.observed.len()).max().unwrap();
+    assert!(wide.lines().any(|l| l.len() > longest), "{wide}");
 }
 
 #[test]

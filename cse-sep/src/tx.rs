@@ -885,3 +885,33 @@ fn write_close(
     frame.next_index += 1;
     Ok(outer_len(layout.total()))
 }
+
+#[cfg(feature = "bytes")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bytes")))]
+impl Transmitter {
+    /// [`Transmitter::protect`], appending the SEP packets to `out` (whole packets, back to
+    /// back as on the wire). They are built in a scratch buffer of
+    /// [`max_protected_len`]`(packet.len())` bytes, then copied once into `out`. Nothing is
+    /// appended on an error.
+    ///
+    /// # Errors
+    /// As [`Transmitter::protect`]; [`ConfigError::BufferTooSmall`] (checked first, nothing
+    /// protected) when `out` cannot take [`max_protected_len`]`(packet.len())` more bytes.
+    pub fn protect_buf<B: bytes::BufMut>(
+        &mut self,
+        packet: &[u8],
+        out: &mut B,
+    ) -> Result<Protected, SepError> {
+        let needed = max_protected_len(packet.len());
+        if out.remaining_mut() < needed {
+            return Err(SepError::Config(ConfigError::BufferTooSmall {
+                needed,
+                available: out.remaining_mut(),
+            }));
+        }
+        let mut scratch = alloc::vec![0u8; needed];
+        let r = self.protect(packet, &mut scratch)?;
+        out.put_slice(scratch.get(..r.len).unwrap_or_default());
+        Ok(r)
+    }
+}

@@ -454,6 +454,21 @@ pub fn analyse(
     protocol: Option<Protocol>,
     policy: Policy,
 ) -> Result<Analysis, CaptureError> {
+    analyse_with_progress(capture, keys, protocol, policy, &mut |_, _| {})
+}
+
+/// [`analyse`], calling `progress(done, total)` (packets) as the receiver works through the
+/// capture: every [`PROGRESS_STEP`] packets and once at the end.
+///
+/// # Errors
+/// As [`analyse`].
+pub fn analyse_with_progress(
+    capture: &[u8],
+    keys: Option<&KeyFile>,
+    protocol: Option<Protocol>,
+    policy: Policy,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Analysis, CaptureError> {
     if capture.is_empty() {
         return Err(CaptureError::Empty);
     }
@@ -534,9 +549,10 @@ pub fn analyse(
                 .unwrap_or_default();
             let kp = capture_key_profile(&st, capture, proto);
             match proto {
-                Protocol::Sep => run_sep(&mut st, capture, k, vc, policy, kp),
-                Protocol::Fsed => run_fsed(&mut st, capture, k, vc, policy, kp),
+                Protocol::Sep => run_sep(&mut st, capture, k, vc, policy, kp, progress),
+                Protocol::Fsed => run_fsed(&mut st, capture, k, vc, policy, kp, progress),
             }
+            progress(st.rows.len(), st.rows.len());
             finish(&mut st);
         }
     }
@@ -554,6 +570,9 @@ pub fn analyse(
         recovered_packets,
     })
 }
+
+/// How many packets pass between two progress calls.
+pub const PROGRESS_STEP: usize = 1024;
 
 /// What is left at the end of the capture.
 fn finish(st: &mut State) {
@@ -663,6 +682,7 @@ fn run_sep(
     vc: VirtualChannel,
     policy: Policy,
     kp: (cse_core::TagLen, bool),
+    progress: &mut dyn FnMut(usize, usize),
 ) {
     use cse_sep::{Delivery, Event, SepError};
     let mut rx = cse_sep::Receiver::new(cse_sep::Settings::new(vc), policy, u64::MAX / 4);
@@ -676,6 +696,9 @@ fn run_sep(
     }
     let mut out = vec![0u8; 70_000];
     for i in 0..st.rows.len() {
+        if i % PROGRESS_STEP == 0 {
+            progress(i, st.rows.len());
+        }
         let now = i as u64;
         let Some(raw) = feed(st, capture, i, vc) else {
             continue;
@@ -804,6 +827,7 @@ fn run_fsed(
     vc: VirtualChannel,
     policy: Policy,
     kp: (cse_core::TagLen, bool),
+    progress: &mut dyn FnMut(usize, usize),
 ) {
     use cse_fsed::{Delivery, Event, FsedError};
     let mut rx = cse_fsed::Receiver::new(cse_fsed::Settings::new(vc), policy, u64::MAX / 4);
@@ -816,6 +840,9 @@ fn run_fsed(
         return;
     }
     for i in 0..st.rows.len() {
+        if i % PROGRESS_STEP == 0 {
+            progress(i, st.rows.len());
+        }
         let now = i as u64;
         let Some(raw) = feed(st, capture, i, vc) else {
             continue;

@@ -16,16 +16,25 @@
 //! - [`KeyFile`]: the key file format.
 
 mod analyse;
+pub mod cmp;
 mod keyfile;
+pub mod pcapng;
 mod protect;
 mod render;
 
-pub use analyse::{Analysis, FrameFinding, Row, RowStatus, Verdict, analyse, detect_protocol};
+pub use analyse::{
+    Analysis, FrameFinding, PROGRESS_STEP, Row, RowStatus, Verdict, analyse, analyse_with_progress,
+    detect_protocol,
+};
 pub use keyfile::{CAPTURE_NONCE_LEN, KeyFile};
 pub use protect::{
-    ProtectOptions, RawFormat, RawInput, protect, protect_with_nonce, raw_to_capture,
+    ProtectOptions, RawFormat, RawInput, protect, protect_progress, protect_with_nonce,
+    raw_to_capture,
 };
-pub use render::{fields, inspect_json, inspect_text, summary};
+pub use render::{
+    InspectFinding, InspectPacket, InspectReport, fields, inspect_json, inspect_report,
+    inspect_text, inspect_text_width, summary, to_json_line,
+};
 
 use cse_core::Profile;
 use cse_core::csi2::{self, DataType, EccCheck, HeaderForm, Packets, Repr};
@@ -96,6 +105,9 @@ pub enum CaptureError {
     /// Options that do not fit together (or a protocol that cannot be detected).
     #[error("{0}")]
     Options(String),
+    /// A pcapng file that cannot be read or written.
+    #[error("pcapng: {0}")]
+    Pcapng(String),
 }
 
 /// How a packet of a capture fared in CSI-2 framing.

@@ -170,7 +170,24 @@ pub fn protect(
     let mut nonce = [0u8; CAPTURE_NONCE_LEN];
     getrandom::fill(&mut nonce)
         .map_err(|e| CaptureError::Options(format!("no random source for the nonce: {e}")))?;
-    protect_with_nonce(capture, keys, opts, &nonce)
+    protect_inner(capture, keys, opts, &nonce, &mut |_, _| {})
+}
+
+/// [`protect`], calling `progress(done, total)` (packets) every [`super::PROGRESS_STEP`]
+/// packets and once at the end.
+///
+/// # Errors
+/// As [`protect`].
+pub fn protect_progress(
+    capture: &[u8],
+    keys: &KeyFile,
+    opts: &ProtectOptions,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<u8>, CaptureError> {
+    let mut nonce = [0u8; CAPTURE_NONCE_LEN];
+    getrandom::fill(&mut nonce)
+        .map_err(|e| CaptureError::Options(format!("no random source for the nonce: {e}")))?;
+    protect_inner(capture, keys, opts, &nonce, progress)
 }
 
 /// [`protect`] with a given nonce (reproducible test vectors). **Hazmat**: two calls with the
@@ -187,6 +204,18 @@ pub fn protect_with_nonce(
     keys: &KeyFile,
     opts: &ProtectOptions,
     nonce: &[u8; CAPTURE_NONCE_LEN],
+) -> Result<Vec<u8>, CaptureError> {
+    protect_inner(capture, keys, opts, nonce, &mut |_, _| {})
+}
+
+/// [`protect_with_nonce`], calling `progress(done, total)` (packets) every
+/// [`super::PROGRESS_STEP`] packets and once at the end.
+fn protect_inner(
+    capture: &[u8],
+    keys: &KeyFile,
+    opts: &ProtectOptions,
+    nonce: &[u8; CAPTURE_NONCE_LEN],
+    progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<u8>, CaptureError> {
     if capture.is_empty() {
         return Err(CaptureError::Empty);
@@ -260,6 +289,9 @@ pub fn protect_with_nonce(
     let mut ins = [0u8; cse_fsed::tx::MAX_INSERTED_LEN];
     let mut open_fs: Option<(u16, usize)> = None;
     for p in &packets {
+        if p.index % super::PROGRESS_STEP == 0 {
+            progress(p.index, packets.len());
+        }
         let Some(repr) = p.repr else {
             continue; // unreachable: every packet passed the framing check above
         };
@@ -321,6 +353,7 @@ pub fn protect_with_nonce(
     if let Some((frame, index)) = open_fs {
         return Err(CaptureError::UnfinishedFrame { frame, index });
     }
+    progress(packets.len(), packets.len());
     Ok(out)
 }
 

@@ -190,39 +190,53 @@ fn header_cells(row: &Row, profile: &Profile) -> (String, String, String) {
     }
 }
 
-/// The text table of `cse inspect`, with a summary line at the end.
+/// The text table of `cse inspect`, with a summary line at the end, unwrapped.
 pub fn inspect_text(a: &Analysis, capture: &[u8]) -> String {
+    inspect_text_width(a, capture, None)
+}
+
+/// The text table of `cse inspect` with its cells wrapped to `width` columns (no line is
+/// wider), with a summary line at the end. A packet's receiver notes follow its verdict in
+/// the same cell, one per line.
+pub fn inspect_text_width(a: &Analysis, capture: &[u8], width: Option<u16>) -> String {
     let profile = Profile::DRAFT_1;
-    let mut s = String::new();
-    s.push_str(&format!(
-        "{:>6} {:>10} {:>6} {:>2} {:<9} {:>5} {:<8} {:<4} {:<40} verdict\n",
-        "#", "offset", "len", "VC", "DT", "WC", "ECC", "CRC", "fields"
-    ));
-    for row in &a.rows {
-        let p = &row.packet;
-        let (vc, dt, wc) = header_cells(row, &profile);
-        let f = fields(p, capture, &profile)
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        s.push_str(&format!(
-            "{:>6} {:>10} {:>6} {:>2} {:<9} {:>5} {:<8} {:<4} {:<40} {}\n",
-            p.index,
-            p.offset,
-            p.len,
-            vc,
-            dt,
-            wc,
-            ecc_text(p.ecc),
-            crc_text(p),
-            if f.is_empty() { "-".into() } else { f },
-            row.verdict.describe()
-        ));
-        for n in &row.notes {
-            s.push_str(&format!("{:>6}   ^ {n}\n", ""));
-        }
-    }
+    let rows = a
+        .rows
+        .iter()
+        .map(|row| {
+            let p = &row.packet;
+            let (vc, dt, wc) = header_cells(row, &profile);
+            let f = fields(p, capture, &profile)
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let mut verdict = row.verdict.describe();
+            for n in &row.notes {
+                verdict.push_str(&format!("\n^ {n}"));
+            }
+            vec![
+                p.index.to_string(),
+                p.offset.to_string(),
+                p.len.to_string(),
+                vc,
+                dt,
+                wc,
+                ecc_text(p.ecc),
+                crc_text(p).to_string(),
+                if f.is_empty() { "-".into() } else { f },
+                verdict,
+            ]
+        })
+        .collect();
+    let mut s = crate::table::render(
+        &[
+            "#", "offset", "len", "VC", "DT", "WC", "ECC", "CRC", "fields", "verdict",
+        ],
+        rows,
+        &[0, 1, 2, 3, 5],
+        width,
+    );
     s.push_str(&summary(a));
     s
 }
@@ -275,97 +289,159 @@ pub fn summary(a: &Analysis) -> String {
     s
 }
 
-/// A JSON string literal.
-pub(crate) fn json_str(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            '\n' => o.push_str("\\n"),
-            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
+/// The report of `cse inspect --json` (one JSON object; every field is always present except
+/// where noted). Read it back with `serde_json::from_str::<InspectReport>`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InspectReport {
+    /// `"SEP"`, `"FSED"` or null (not recognised).
+    pub protocol: Option<String>,
+    /// Whether a key file was given (tags checked).
+    pub keyed: bool,
+    /// Frames seen.
+    pub frames: usize,
+    /// Frames whose every packet verified.
+    pub frames_clean: usize,
+    /// Original packets recovered.
+    pub recovered_packets: usize,
+    /// For a pcapng input: what the reader found and skipped (absent for a raw capture).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pcapng: Option<super::pcapng::ReadStats>,
+    /// One entry per packet, in capture order.
+    pub packets: Vec<InspectPacket>,
+    /// Frame-level findings.
+    pub findings: Vec<InspectFinding>,
+    /// The verdict of `cse verify` on the same capture.
+    pub passed: bool,
 }
 
-fn json_rows(rows: &[usize]) -> String {
-    let v: Vec<String> = rows.iter().map(ToString::to_string).collect();
-    format!("[{}]", v.join(","))
+/// A packet of [`InspectReport`].
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InspectPacket {
+    /// Index in the capture.
+    pub index: usize,
+    /// Byte offset in the capture (raw format; for pcapng the rebuilt CSI-2 stream).
+    pub offset: usize,
+    /// Length in bytes.
+    pub len: usize,
+    /// Virtual channel (null: header unreadable).
+    pub vc: Option<u8>,
+    /// Data type name (`RAW12`, `SEP`, ...).
+    pub dt: Option<String>,
+    /// Word count.
+    pub wc: Option<u16>,
+    /// ECC check: `ok`, `fixed:<bit>`, `BAD`, ...
+    pub ecc: String,
+    /// CRC-16 check: `ok`, `BAD`, `-`.
+    pub crc: String,
+    /// SEP/FSED header fields by name.
+    pub fields: std::collections::BTreeMap<String, String>,
+    /// Frame number, when known.
+    pub frame: Option<u32>,
+    /// The verdict label (`OK`, `TAG MISMATCH`, ...).
+    pub verdict: String,
+    /// Whether the verdict is good.
+    pub ok: bool,
+    /// The verdict in words.
+    pub detail: String,
+    /// For a scope tag: the packets it covers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covered: Option<Vec<usize>>,
+    /// For a discarded packet: the tag record whose scope failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<usize>,
+    /// Receiver events seen at this packet.
+    pub notes: Vec<String>,
 }
 
-/// The JSON document of `cse inspect --json`: `{"protocol", "keyed", "packets": [...],
-/// "findings": [...], "passed"}`.
-pub fn inspect_json(a: &Analysis, capture: &[u8]) -> String {
+/// A frame finding of [`InspectReport`].
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InspectFinding {
+    /// The packet index.
+    pub packet: usize,
+    /// The frame number, when known.
+    pub frame: Option<u32>,
+    /// What.
+    pub what: String,
+}
+
+/// The typed report of `cse inspect --json`.
+pub fn inspect_report(
+    a: &Analysis,
+    capture: &[u8],
+    pcapng: Option<&super::pcapng::ReadStats>,
+) -> InspectReport {
     use super::Verdict;
     let profile = Profile::DRAFT_1;
-    let mut rows = Vec::with_capacity(a.rows.len());
-    for row in &a.rows {
-        let p = &row.packet;
-        let (vc, dt, wc) = match p.repr {
-            Some(r) => (
-                r.vc.get().to_string(),
-                json_str(&dt_name(r.data_type, &profile)),
-                r.word_count.to_string(),
-            ),
-            None => ("null".into(), "null".into(), "null".into()),
-        };
-        let f: Vec<String> = fields(p, capture, &profile)
-            .iter()
-            .map(|(k, v)| format!("{}:{}", json_str(k), json_str(v)))
-            .collect();
-        let covered = match &row.verdict {
-            Verdict::ScopeVerified { covered } | Verdict::ScopeFailed { covered } => {
-                format!(",\"covered\":{}", json_rows(covered))
-            }
-            Verdict::Discarded {
-                record: Some(r), ..
-            } => format!(",\"record\":{r}"),
-            _ => String::new(),
-        };
-        let notes: Vec<String> = row.notes.iter().map(|n| json_str(n)).collect();
-        rows.push(format!(
-            "{{\"index\":{},\"offset\":{},\"len\":{},\"vc\":{vc},\"dt\":{dt},\"wc\":{wc},\
-             \"ecc\":{},\"crc\":{},\"fields\":{{{}}},\"frame\":{},\"verdict\":{},\"ok\":{},\
-             \"detail\":{}{covered},\"notes\":[{}]}}",
-            p.index,
-            p.offset,
-            p.len,
-            json_str(&ecc_text(p.ecc)),
-            json_str(crc_text(p)),
-            f.join(","),
-            row.frame.map_or("null".into(), |f| f.to_string()),
-            json_str(row.verdict.label()),
-            row.verdict.is_ok(),
-            json_str(&row.verdict.describe()),
-            notes.join(",")
-        ));
-    }
-    let findings: Vec<String> = a
-        .findings
+    let packets = a
+        .rows
         .iter()
-        .map(|f| {
-            format!(
-                "{{\"packet\":{},\"frame\":{},\"what\":{}}}",
-                f.row,
-                f.frame.map_or("null".into(), |x| x.to_string()),
-                json_str(&f.what)
-            )
+        .map(|row| {
+            let p = &row.packet;
+            let (covered, record) = match &row.verdict {
+                Verdict::ScopeVerified { covered } | Verdict::ScopeFailed { covered } => {
+                    (Some(covered.clone()), None)
+                }
+                Verdict::Discarded {
+                    record: Some(r), ..
+                } => (None, Some(*r)),
+                _ => (None, None),
+            };
+            InspectPacket {
+                index: p.index,
+                offset: p.offset,
+                len: p.len,
+                vc: p.repr.map(|r| r.vc.get()),
+                dt: p.repr.map(|r| dt_name(r.data_type, &profile)),
+                wc: p.repr.map(|r| r.word_count),
+                ecc: ecc_text(p.ecc),
+                crc: crc_text(p).to_string(),
+                fields: fields(p, capture, &profile)
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect(),
+                frame: row.frame,
+                verdict: row.verdict.label().to_string(),
+                ok: row.verdict.is_ok(),
+                detail: row.verdict.describe(),
+                covered,
+                record,
+                notes: row.notes.clone(),
+            }
         })
         .collect();
-    format!(
-        "{{\"protocol\":{},\"keyed\":{},\"frames\":{},\"frames_clean\":{},\"recovered_packets\":{},\
-         \"packets\":[{}],\"findings\":[{}],\"passed\":{}}}\n",
-        a.protocol.map_or("null".into(), |p| json_str(p.name())),
-        a.keyed,
-        a.frames,
-        a.frames_clean,
-        a.recovered_packets,
-        rows.join(","),
-        findings.join(","),
-        a.passed()
-    )
+    InspectReport {
+        protocol: a.protocol.map(|p| p.name().to_string()),
+        keyed: a.keyed,
+        frames: a.frames,
+        frames_clean: a.frames_clean,
+        recovered_packets: a.recovered_packets,
+        pcapng: pcapng.cloned(),
+        packets,
+        findings: a
+            .findings
+            .iter()
+            .map(|f| InspectFinding {
+                packet: f.row,
+                frame: f.frame,
+                what: f.what.clone(),
+            })
+            .collect(),
+        passed: a.passed(),
+    }
+}
+
+/// The JSON document of `cse inspect --json` ([`InspectReport`]), one line.
+pub fn inspect_json(a: &Analysis, capture: &[u8]) -> String {
+    to_json_line(&inspect_report(a, capture, None))
+}
+
+/// One JSON line for a report (serde_json cannot fail on these types; an empty object if it
+/// ever did).
+pub fn to_json_line(r: &InspectReport) -> String {
+    let mut s = serde_json::to_string(r).unwrap_or_else(|_| "{}".into());
+    s.push('\n');
+    s
 }

@@ -43,6 +43,34 @@ impl ProtocolOrAuto {
     }
 }
 
+/// `--format`: the file format of an output capture.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// pcapng when the file name ends in `.pcapng` or `.pcap`, raw otherwise.
+    #[default]
+    Auto,
+    /// CSI-2 packets back to back (docs/capture.md section 1).
+    Raw,
+    /// pcapng of ASAM CMP messages, one time-stamped CSI-2 packet each (section 7).
+    Pcapng,
+}
+
+impl FormatArg {
+    /// Whether `path` is written as pcapng.
+    pub fn pcapng_for(self, path: &str) -> bool {
+        match self {
+            FormatArg::Raw => false,
+            FormatArg::Pcapng => true,
+            FormatArg::Auto => {
+                let p = std::path::Path::new(path);
+                p.extension().is_some_and(|e| {
+                    e.eq_ignore_ascii_case("pcapng") || e.eq_ignore_ascii_case("pcap")
+                })
+            }
+        }
+    }
+}
+
 /// The arguments of `cse protect`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct ProtectArgs {
@@ -62,9 +90,16 @@ pub struct ProtectArgs {
     /// Lines of the raw image.
     #[arg(long, value_name = "H")]
     pub height: Option<usize>,
-    /// The protected capture to write.
+    /// The protected capture to write (refused if it exists, unless --force; never the input).
     #[arg(long, value_name = "FILE", value_parser = NonEmptyStringValueParser::new())]
     pub out: String,
+    /// Overwrite an existing output file (never the input file).
+    #[arg(long)]
+    pub force: bool,
+    /// The output's format [default: pcapng for a .pcapng/.pcap file name, raw otherwise].
+    /// The input's format is recognised from its content.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub format: FormatArg,
     /// The key file (`cse keygen`).
     #[arg(long, value_name = "KEYFILE", value_parser = NonEmptyStringValueParser::new())]
     pub keys: String,
@@ -120,6 +155,9 @@ pub struct VerifyArgs {
     /// Write the original packets that verified to this file.
     #[arg(long, value_name = "PLAIN", value_parser = NonEmptyStringValueParser::new())]
     pub out: Option<String>,
+    /// The format of --out [default: pcapng for a .pcapng/.pcap file name, raw otherwise].
+    #[arg(long, value_enum, default_value = "auto")]
+    pub format: FormatArg,
 }
 
 /// The arguments of `cse inspect`.
@@ -207,6 +245,68 @@ fn read(path: &str) -> Result<Vec<u8>, Fail> {
 
 fn write(path: &str, bytes: &[u8]) -> Result<(), Fail> {
     std::fs::write(path, bytes).map_err(|e| Fail(2, format!("cannot write {path}: {e}")))
+}
+
+/// A capture as read from a file: the CSI-2 packets in the raw format (pcapng converted), and
+/// for pcapng the read statistics and first timestamp.
+struct Input {
+    csi2: Vec<u8>,
+    pcapng: Option<capture::pcapng::PcapCapture>,
+}
+
+fn read_capture(path: &str) -> Result<Input, Fail> {
+    let bytes = read(path)?;
+    if !capture::pcapng::is_pcapng(&bytes) {
+        return Ok(Input {
+            csi2: bytes,
+            pcapng: None,
+        });
+    }
+    let mut p = capture::pcapng::read(&bytes).map_err(|e| Fail(2, format!("{path}: {e}")))?;
+    if p.csi2.is_empty() {
+        return Err(Fail(
+            2,
+            format!(
+                "{path}: no CSI-2 packets in the pcapng file ({})",
+                capture::pcapng::describe(&p.stats)
+            ),
+        ));
+    }
+    let csi2 = std::mem::take(&mut p.csi2);
+    Ok(Input {
+        csi2,
+        pcapng: Some(p),
+    })
+}
+
+/// Writes CSI-2 packets as raw or pcapng (time stamps from `start_ns` on).
+fn write_capture(path: &str, csi2: &[u8], pcapng: bool, start_ns: u64) -> Result<(), Fail> {
+    if pcapng {
+        let b = capture::pcapng::write_csi2(csi2, start_ns)
+            .map_err(|e| Fail(2, format!("cannot write {path}: {e}")))?;
+        write(path, &b)
+    } else {
+        write(path, csi2)
+    }
+}
+
+/// Refuses `out` when it is the input file (always) or exists (without `force`).
+fn check_output(input: &str, out: &str, force: bool) -> Result<(), Fail> {
+    let same = match (std::fs::canonicalize(input), std::fs::canonicalize(out)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same {
+        return Err(usage_err(format!(
+            "--out {out} is the input file; write the protected capture to another file"
+        )));
+    }
+    if !force && std::fs::symlink_metadata(out).is_ok() {
+        return Err(usage_err(format!(
+            "--out {out} exists; pass --force to overwrite it"
+        )));
+    }
+    Ok(())
 }
 
 fn policy_arg(a: PolicyArgs) -> Result<Policy, Fail> {
@@ -300,15 +400,27 @@ fn run_protect(a: &ProtectArgs) -> Result<ExitCode, Fail> {
             ));
         }
     };
+    check_output(input, output, a.force)?;
     let keys = KeyFile::read(&a.keys)?;
     let config = config_args(a, protocol, keys.key_size())?;
-    let bytes = read(input)?;
-    let plain = match &raw {
+    let (plain, start_ns) = match &raw {
         Some(r) => {
             let vc = vc.unwrap_or_default();
-            capture::raw_to_capture(&bytes, r, vc, first_frame)?
+            let bytes = read(input)?;
+            (
+                capture::raw_to_capture(&bytes, r, vc, first_frame)?,
+                capture::pcapng::now_ns(),
+            )
         }
-        None => bytes,
+        None => {
+            let i = read_capture(input)?;
+            let start = i
+                .pcapng
+                .as_ref()
+                .and_then(|p| p.csi2_times.first().copied())
+                .unwrap_or_else(capture::pcapng::now_ns);
+            (i.csi2, start)
+        }
     };
     let opts = ProtectOptions {
         protocol,
@@ -320,8 +432,11 @@ fn run_protect(a: &ProtectArgs) -> Result<ExitCode, Fail> {
         },
         first_frame,
     };
-    let out = capture::protect(&plain, &keys, &opts)?;
-    write(output, &out)?;
+    let mut bar = super::progress::Progress::new("protecting", "packets", true);
+    let out = capture::protect_progress(&plain, &keys, &opts, &mut |d, t| bar.update(d, t))?;
+    bar.finish();
+    let as_pcapng = a.format.pcapng_for(output);
+    write_capture(output, &out, as_pcapng, start_ns)?;
     let packets = capture::scan(&plain).len();
     let c = &config.image;
     let what = if c.sv.authenticates() {
@@ -336,10 +451,12 @@ fn run_protect(a: &ProtectArgs) -> Result<ExitCode, Fail> {
         "SV-5 (no tags, CRC only)".to_string()
     };
     outln!(
-        "protected {packets} packets ({} bytes) with {}, {what}: {} bytes written to {output}",
+        "protected {packets} packets ({} bytes) with {}, {what}: {} bytes of CSI-2 packets \
+         written to {output}{}",
         plain.len(),
         protocol.name(),
-        out.len()
+        out.len(),
+        if as_pcapng { " (pcapng)" } else { "" }
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -353,10 +470,23 @@ fn run_verify(a: &VerifyArgs) -> Result<ExitCode, Fail> {
     let protocol = a.protocol.protocol();
     let policy = policy_arg(a.policy)?;
     let keys = KeyFile::read(&a.keys)?;
-    let bytes = read(&a.input)?;
-    let an = capture::analyse(&bytes, Some(&keys), protocol, policy)?;
+    let input = read_capture(&a.input)?;
+    if let Some(p) = &input.pcapng {
+        outln!("{}", capture::pcapng::describe(&p.stats));
+    }
+    let bytes = input.csi2;
+    let mut bar = super::progress::Progress::new("verifying", "packets", true);
+    let an = capture::analyse_with_progress(&bytes, Some(&keys), protocol, policy, &mut |d, t| {
+        bar.update(d, t)
+    })?;
+    bar.finish();
     if let Some(out) = &a.out {
-        write(out, &an.recovered)?;
+        let start = input
+            .pcapng
+            .as_ref()
+            .and_then(|p| p.csi2_times.first().copied())
+            .unwrap_or_else(capture::pcapng::now_ns);
+        write_capture(out, &an.recovered, a.format.pcapng_for(out), start)?;
         outln!(
             "{} verified original packets ({} bytes) written to {out}",
             an.recovered_packets,
@@ -401,12 +531,21 @@ fn run_inspect(a: &InspectArgs) -> Result<ExitCode, Fail> {
         Some(p) => Some(KeyFile::read(p)?),
         None => None,
     };
-    let bytes = read(&a.input)?;
+    let input = read_capture(&a.input)?;
+    if let (Some(p), false) = (&input.pcapng, a.json) {
+        outln!("{}", capture::pcapng::describe(&p.stats));
+    }
+    let bytes = input.csi2;
     let an = capture::analyse(&bytes, keys.as_ref(), protocol, policy)?;
     if a.json {
-        out!("{}", capture::inspect_json(&an, &bytes));
+        let stats = input.pcapng.as_ref().map(|p| &p.stats);
+        out!(
+            "{}",
+            capture::to_json_line(&capture::inspect_report(&an, &bytes, stats))
+        );
     } else {
-        out!("{}", capture::inspect_text(&an, &bytes));
+        let width = crate::table::output_width();
+        out!("{}", capture::inspect_text_width(&an, &bytes, width));
     }
     let ok = if an.keyed {
         an.passed()

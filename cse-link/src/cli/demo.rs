@@ -43,6 +43,11 @@ pub struct DemoArgs {
     /// Print the report as one JSON object (configuration, measurements, attacks).
     #[arg(long)]
     pub json: bool,
+    /// Also record the whole link into this pcapng file of ASAM CMP messages: the CCISE
+    /// register writes on I2C, the protected CSI-2 stream and every attack (docs/capture.md
+    /// section 7; Wireshark opens it). Large: about one frame's bytes per frame streamed.
+    #[arg(long, value_name = "FILE", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub pcap: Option<String>,
 }
 
 fn frame_count(s: &str) -> Result<usize, String> {
@@ -56,7 +61,7 @@ fn frame_count(s: &str) -> Result<usize, String> {
 /// Runs `cse demo`; prints the report (text or JSON).
 pub fn main(args: &DemoArgs) -> ExitCode {
     match options(args) {
-        Ok(opts) => run(&opts, args.json),
+        Ok(opts) => run(&opts, args.json, args.pcap.as_deref()),
         Err(e) => {
             eprintln!(
                 "cse demo: {e}\n{}\nFor more information, try 'cse demo --help'.",
@@ -348,50 +353,35 @@ fn block_text(b: &BlockConfig) -> String {
     }
 }
 
-/// The attack table, columns as wide as their widest cell.
+/// The attack table, unwrapped.
 pub fn attack_table(report: &Report) -> String {
-    let rows: Vec<[&str; 4]> = report
+    attack_table_width(report, None)
+}
+
+/// The attack table with its cells wrapped to `width` columns (no line is wider; long
+/// "observed" cells wrap within their column).
+pub fn attack_table_width(report: &Report, width: Option<u16>) -> String {
+    let rows = report
         .attacks
         .iter()
         .map(|a| {
-            [
-                a.attack.name(),
-                a.attack.expected(),
-                a.observed.as_str(),
-                a.verdict(),
+            vec![
+                a.attack.name().to_string(),
+                a.attack.expected().to_string(),
+                a.observed.clone(),
+                a.verdict().to_string(),
             ]
         })
         .collect();
-    let head = ["attack", "expected", "observed", "result"];
-    let mut width = head.map(str::len);
-    for r in &rows {
-        for (w, cell) in width.iter_mut().zip(r) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: [&str; 4]| {
-        let mut s = String::new();
-        for (i, (cell, w)) in cells.iter().zip(width).enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(cell);
-            } else {
-                s.push_str(&format!("{cell:<w$}  "));
-            }
-        }
-        s.push('\n');
-        s
-    };
-    let mut out = line(head);
-    out.push_str(&"-".repeat(width.iter().sum::<usize>() + 2 * (width.len() - 1)));
-    out.push('\n');
-    for r in rows {
-        out.push_str(&line(r));
-    }
-    out
+    crate::table::render(
+        &["attack", "expected", "observed", "result"],
+        rows,
+        &[],
+        width,
+    )
 }
 
-fn run(opts: &Options, json: bool) -> ExitCode {
-    use std::io::{IsTerminal, Write};
+fn run(opts: &Options, json: bool, pcap: Option<&str>) -> ExitCode {
     let s = &opts.scene;
     let c = &opts.config;
     if !json {
@@ -405,24 +395,50 @@ fn run(opts: &Options, json: bool) -> ExitCode {
             block_text(&c.top),
         );
     }
-    // Progress only for a person watching: not into a file, not with --json.
-    let show = !json && std::io::stderr().is_terminal();
-    let mut progress = |done: usize, total: usize| {
-        if show {
-            eprint!("\rstreaming frame {done}/{total}");
-            if done == total {
-                eprintln!();
-            }
-            let _ = std::io::stderr().flush();
+    // The capture file is created before the run, so that a path that cannot be written
+    // fails at once.
+    let mut pcap_file = match pcap.map(|p| (p, std::fs::File::create(p))) {
+        None => None,
+        Some((_, Ok(f))) => Some(f),
+        Some((p, Err(e))) => {
+            eprintln!("cse demo: cannot create {p}: {e}");
+            return ExitCode::from(2);
         }
     };
-    let report = match demo::run(opts, &mut progress) {
+    // Progress only for a person watching: not into a file, not with --json.
+    let mut bar = super::progress::Progress::new("streaming", "frames", !json);
+    let mut progress = |done: usize, total: usize| bar.update(done, total);
+    let result = match pcap {
+        None => demo::run(opts, &mut progress).map(|r| (r, None)),
+        Some(_) => {
+            let start = crate::capture::pcapng::now_ns();
+            demo::run_recorded(opts, &mut progress, start).map(|(r, rec)| (r, Some(rec)))
+        }
+    };
+    bar.finish();
+    let (report, recorder) = match result {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cse demo: the clean link failed: {e}");
             return ExitCode::FAILURE;
         }
     };
+    if let (Some(path), Some(rec), Some(file)) = (pcap, recorder, pcap_file.as_mut()) {
+        use std::io::Write;
+        let frames = rec.frames();
+        let written = rec
+            .finish()
+            .map_err(|e| e.to_string())
+            .and_then(|b| file.write_all(&b).map_err(|e| e.to_string()));
+        match written {
+            // On stderr, so that --json output stays one JSON object.
+            Ok(()) => eprintln!("cse demo: {frames} ASAM CMP frames written to {path}"),
+            Err(e) => {
+                eprintln!("cse demo: cannot write {path}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let j = json_report(opts, &report);
     if json {
         match serde_json::to_string(&j) {
@@ -446,7 +462,10 @@ fn run(opts: &Options, json: bool) -> ExitCode {
             if report.rollover { "yes" } else { "NO" }
         );
         outln!();
-        out!("{}", attack_table(&report));
+        out!(
+            "{}",
+            attack_table_width(&report, crate::table::output_width())
+        );
         outln!();
         let mb = (report.frame_payload * report.frames) as f64 / 1e6;
         outln!(

@@ -32,6 +32,7 @@ macro_rules! outln {
 
 pub mod capture;
 pub mod demo;
+pub mod progress;
 pub mod vectors;
 
 const EXAMPLES: &str = "\
