@@ -18,6 +18,7 @@ pub mod export;
 pub mod fuzzing;
 pub mod key_schedule;
 pub mod msgs;
+pub mod mut_auth;
 pub mod record;
 pub mod requester;
 pub mod responder;
