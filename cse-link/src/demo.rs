@@ -13,7 +13,7 @@ use spdm_lite::cert::ChainVerifier;
 use spdm_lite::crypto::AlgorithmSet;
 
 use crate::scene::Scene;
-use crate::{Ecu, Finding, LinkError, Protocol, Sensor, SensorIdentity};
+use crate::{Ecu, EcuIdentity, Finding, LinkError, Protocol, Sensor, SensorIdentity};
 
 const ROOT: &[u8] = include_bytes!("../pki/p256/root.cert.der");
 const CHAIN: &[u8] = include_bytes!("../pki/p256/chain.der");
@@ -21,6 +21,9 @@ const LEAF_KEY: &[u8] = include_bytes!("../pki/p256/leaf.key.der");
 const OTHER_ROOT: &[u8] = include_bytes!("../pki/p256/other_root.cert.der");
 const OTHER_CHAIN: &[u8] = include_bytes!("../pki/p256/other_chain.der");
 const OTHER_KEY: &[u8] = include_bytes!("../pki/p256/other_leaf.key.der");
+/// The ECU's chain (leaf with the SPDM requester-auth EKU) and key, under the same root.
+const ECU_CHAIN: &[u8] = include_bytes!("../pki/p256/req_chain.der");
+const ECU_KEY: &[u8] = include_bytes!("../pki/p256/req_leaf.key.der");
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -70,11 +73,19 @@ pub enum Attack {
     /// the genuine line: refused or failing its scope, and the genuine lines after it and the
     /// next frame still verify.
     InjectedPacket,
+    /// A rogue ECU without an ECU identity opens its own SPDM session with the sensor (it
+    /// authenticates the sensor, but cannot answer the sensor's mutual authentication) and
+    /// writes a stream configuration under the keys of its session: the sensor gives such a
+    /// session no CCISE keys, so the write is refused and the registers stay as they were.
+    /// The sensor has one SPDM connection, so the rogue's GET_VERSION ends the genuine
+    /// session (as any reset does); the genuine ECU authenticates again and its stream, with
+    /// the configuration it wrote, verifies.
+    RogueEcu,
 }
 
 impl Attack {
     /// Every attack.
-    pub const ALL: [Attack; 12] = [
+    pub const ALL: [Attack; 13] = [
         Attack::FlippedPixelBit,
         Attack::TamperedHeader,
         Attack::ReplayedFrame,
@@ -87,6 +98,7 @@ impl Attack {
         Attack::Reauthentication,
         Attack::ForgedFrameStart,
         Attack::InjectedPacket,
+        Attack::RogueEcu,
     ];
 
     /// The attack's name.
@@ -104,6 +116,7 @@ impl Attack {
             Attack::Reauthentication => "re-auth after reset",
             Attack::ForgedFrameStart => "forged FS, counter max",
             Attack::InjectedPacket => "injected packet in block",
+            Attack::RogueEcu => "rogue ECU session",
         }
     }
 
@@ -122,6 +135,7 @@ impl Attack {
             Attack::Reauthentication => "old keys dropped and refused",
             Attack::ForgedFrameStart => "refused; next frame verifies",
             Attack::InjectedPacket => "refused; genuine stream goes on",
+            Attack::RogueEcu => "write refused; genuine ECU streams",
         }
     }
 
@@ -242,6 +256,12 @@ fn identity(counterfeit: bool) -> Result<SensorIdentity, LinkError> {
     } else {
         SensorIdentity::from_der(AlgorithmSet::SET_A, CHAIN, ROOT, LEAF_KEY)
     }
+    .map(|id| id.trusting_ecu_root(ROOT))
+}
+
+/// The genuine ECU's identity for mutual authentication.
+fn ecu_identity() -> Result<EcuIdentity, LinkError> {
+    EcuIdentity::from_der(AlgorithmSet::SET_A, ECU_CHAIN, ROOT, ECU_KEY)
 }
 
 /// The ECU's trust anchor check: `spdm-lite`'s X.509 verifier (root hash against the provisioned
@@ -273,6 +293,7 @@ fn with_link<R>(
     let mut erng = crate::OsRandom;
     let mut chain_buf = vec![0u8; 8192];
     let vc = opts.scene.vc;
+    let eid = ecu_identity()?;
     let mut sensor = Sensor::new(&id, &mut srng, opts.protocol, vc)?;
     let mut ecu = Ecu::new(
         &mut erng,
@@ -282,6 +303,7 @@ fn with_link<R>(
         opts.protocol,
         vc,
         policy(&opts.config),
+        Some(&eid),
     )?;
     let t = Instant::now();
     let steps = crate::handshake(&mut ecu, &mut sensor)?;
@@ -403,6 +425,7 @@ fn reauthenticate(
     let verifier = trust();
     let mut rng = crate::OsRandom;
     let mut chain_buf = vec![0u8; 8192];
+    let eid = ecu_identity()?;
     let mut new = Ecu::new(
         &mut rng,
         &verifier,
@@ -411,6 +434,7 @@ fn reauthenticate(
         opts.protocol,
         opts.scene.vc,
         policy(&opts.config),
+        Some(&eid),
     )?;
     // The first request of the new handshake (GET_VERSION) ends the old session.
     let (mut req, mut rsp) = (
@@ -470,6 +494,94 @@ fn reauthenticate(
     })
 }
 
+/// The rogue-ECU attack on an established, configured link (`genuine`: the ECU that
+/// configured it).
+fn rogue_ecu(
+    opts: &Options,
+    sensor: &mut Sensor<'_>,
+    genuine: &mut Ecu<'_>,
+) -> Result<AttackResult, LinkError> {
+    let attack = Attack::RogueEcu;
+    let scene = opts.scene;
+    let (genuine_before, _) = deliver(sensor, genuine, &scene, 1)?;
+    // The configuration the genuine ECU wrote (the key id aside: it changes with the keys).
+    let written = |sensor: &Sensor<'_>| -> Result<FrameConfig, LinkError> {
+        let mut c = sensor.stream_config()?;
+        c.key_id = Default::default();
+        Ok(c)
+    };
+    let config_before = written(sensor)?;
+
+    // The rogue: a complete ECU (it trusts the sensor's root) without an ECU identity, and
+    // a configuration of its own (no protection at all on the image).
+    let verifier = trust();
+    let mut rng = crate::OsRandom;
+    let mut chain_buf = vec![0u8; 8192];
+    let mut rogue = Ecu::new(
+        &mut rng,
+        &verifier,
+        &mut chain_buf,
+        &ALGS,
+        opts.protocol,
+        scene.vc,
+        policy(&opts.config),
+        None,
+    )?;
+    crate::handshake(&mut rogue, sensor)?;
+    let session_up = sensor.requester_authenticated();
+    let mut rogue_config = opts.config;
+    rogue_config.image = cse_core::BlockConfig::no_security();
+    let mut frame = [0u8; ccise::wire::MAX_FRAME_LEN];
+    let before = sensor.registers().registers().to_vec();
+    let write_refused = match rogue.seal_stream_config(&rogue_config, &mut frame) {
+        // The rogue holds CCISE keys of its own session; the sensor holds none for it.
+        Ok(n) => matches!(
+            sensor.handle_cci_write(&frame[..n]),
+            Err(LinkError::NotAuthenticated)
+        ),
+        Err(_) => true,
+    } && sensor.registers().registers()[..] == before[..];
+    // Nothing is streamed under the rogue's session either.
+    let mut wire = Vec::new();
+    let no_stream = sensor.transmit_frame(&scene.frame(2)?, &mut wire).is_err()
+        && wire.is_empty()
+        && !sensor.holds_keys();
+
+    // The genuine ECU authenticates again and configures; its stream verifies.
+    let verifier = trust();
+    let mut rng = crate::OsRandom;
+    let mut chain_buf = vec![0u8; 8192];
+    let eid = ecu_identity()?;
+    let mut again = Ecu::new(
+        &mut rng,
+        &verifier,
+        &mut chain_buf,
+        &ALGS,
+        opts.protocol,
+        scene.vc,
+        policy(&opts.config),
+        Some(&eid),
+    )?;
+    crate::handshake(&mut again, sensor)?;
+    let authenticated = sensor.requester_authenticated();
+    crate::configure(&mut again, sensor, &opts.config)?;
+    let same_config = written(sensor)? == config_before;
+    let (ok3, _) = deliver(sensor, &mut again, &scene, 3)?;
+    let (ok4, _) = deliver(sensor, &mut again, &scene, 4)?;
+    let genuine_ok = genuine_before && authenticated && same_config && ok3 && ok4;
+    let detected = !session_up && write_refused && no_stream;
+    Ok(AttackResult {
+        attack,
+        observed: format!(
+            "rogue write refused {write_refused}, nothing streamed {no_stream}; genuine ECU \
+             re-authenticated, stream clean {genuine_ok}"
+        ),
+        detected,
+        covered: true,
+        attributed: detected && genuine_ok,
+    })
+}
+
 fn run_attack(opts: &Options, attack: Attack) -> AttackResult {
     AttackResult {
         covered: attack.covered(opts),
@@ -506,6 +618,9 @@ fn attack_once(opts: &Options, attack: Attack) -> AttackResult {
             reauthenticate(opts, sensor, ecu)
         })
         .map(|(r, _, _)| r),
+        Attack::RogueEcu => {
+            with_link(opts, false, |sensor, ecu, _| rogue_ecu(opts, sensor, ecu)).map(|(r, _, _)| r)
+        }
         Attack::ForgedCciWrite | Attack::ReplayedCciWrite => {
             with_link(opts, false, |sensor, _ecu, genuine| {
                 let before = sensor.registers().registers().to_vec();

@@ -51,7 +51,7 @@ pub mod vectors;
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
-pub use ecu::{Ecu, Finding, FrameReport};
+pub use ecu::{Ecu, EcuIdentity, Finding, FrameReport};
 pub use error::LinkError;
 pub use sensor::{SENSOR_ADDRESS, Sensor, SensorIdentity};
 
