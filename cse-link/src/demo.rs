@@ -572,10 +572,16 @@ fn rogue_ecu(
     let detected = !session_up && write_refused && no_stream;
     Ok(AttackResult {
         attack,
-        observed: format!(
-            "rogue write refused {write_refused}, nothing streamed {no_stream}; genuine ECU \
-             re-authenticated, stream clean {genuine_ok}"
-        ),
+        observed: if detected && genuine_ok {
+            "rogue session without ECU auth: write refused, nothing streamed; genuine ECU \
+             re-authenticated, stream clean"
+                .into()
+        } else {
+            format!(
+                "rogue authenticated {session_up}, write refused {write_refused}, nothing \
+                 streamed {no_stream}; genuine stream clean {genuine_ok}"
+            )
+        },
         detected,
         covered: true,
         attributed: detected && genuine_ok,
