@@ -256,6 +256,9 @@ impl<'a> Ecu<'a> {
     ///
     /// # Errors
     /// [`LinkError::Spdm`] for an invalid requester configuration.
+    // The ECU's identity is an argument, not a builder step, so that leaving it out is a
+    // visible choice (`None`) at every construction.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         rng: &'a mut dyn RandomSource,
         verifier: &'a dyn ChainVerifier,

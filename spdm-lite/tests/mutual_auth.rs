@@ -119,6 +119,9 @@ struct Outcome {
     heartbeat: bool,
 }
 
+/// A change to a message on the wire.
+type Tamper = dyn Fn(&mut Vec<u8>);
+
 /// The responder's view of the provisioned requester, and the requester's own identity.
 struct Case<'a> {
     set: AlgorithmSet,
@@ -130,7 +133,7 @@ struct Case<'a> {
     /// The requester's identity, if it does mutual authentication.
     requester: Option<(&'a Ecu, &'a dyn Signer)>,
     /// Changes the requester's FINISH on the wire (HANDSHAKE_IN_THE_CLEAR only).
-    tamper_finish: Option<&'a dyn Fn(&mut Vec<u8>)>,
+    tamper_finish: Option<&'a Tamper>,
     /// Root the certificate mode trusts.
     root: &'a [u8],
 }
@@ -212,10 +215,12 @@ fn run(c: &Case<'_>) -> Outcome {
         let step = (|| {
             let n = req.write_request(&mut a)?;
             let mut msg = a[..n].to_vec();
-            if msg.len() > 2 && msg[0] == 0x05 && msg[2] == 0xE5 {
-                if let Some(t) = c.tamper_finish {
-                    t(&mut msg);
-                }
+            if let Some(t) = c.tamper_finish
+                && msg.len() > 2
+                && msg[0] == 0x05
+                && msg[2] == 0xE5
+            {
+                t(&mut msg);
             }
             let m = rsp.handle(&mut msg, &mut b)?;
             last_response = b[..m].to_vec();
@@ -383,7 +388,7 @@ fn a_bad_finish_signature_is_refused() {
             }
         }
         // The same bit flipped on the wire (in the clear): the signature no longer verifies.
-        let flip: &dyn Fn(&mut Vec<u8>) = &|m: &mut Vec<u8>| m[10] ^= 0x80;
+        let flip: &Tamper = &|m: &mut Vec<u8>| m[10] ^= 0x80;
         let mut c = case(set, Mode::Certificate, &e, &root);
         c.in_clear = true;
         c.tamper_finish = Some(flip);
