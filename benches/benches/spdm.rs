@@ -1,5 +1,7 @@
 //! The `spdm` bench: a full spdm-lite handshake (VCA to FINISH_RSP, requester and responder
-//! in one process, X.509 chain validation included) for algorithm sets A and B, and DSP0277
+//! in one process, X.509 chain validation included) for algorithm sets A and B, the same with
+//! session mutual authentication (the requester chain fetched with encapsulated requests and
+//! validated by the responder, FINISH signed and verified), and DSP0277
 //! secured-record seal/open against aws-lc-rs AES-GCM sealing the same bytes.
 //!
 //! The handshake has no reference implementation here: it reports absolute time (the project's
@@ -16,10 +18,11 @@ use spdm_lite::crypto::{
     AeadAlgo, AlgorithmSet, AsymAlgo, EcdsaSigningKey, RandomSource, RustCrypto, Secret,
 };
 use spdm_lite::key_schedule::TrafficKeys;
+use spdm_lite::mut_auth::{MutAuthMode, MutAuthPolicy, RequesterIdentity};
 use spdm_lite::record::{self, DirectionKeys};
 use spdm_lite::requester::{Auth, Requester, RequesterConfig, Status};
 use spdm_lite::responder::{Responder, ResponderConfig};
-use spdm_lite::x509::X509Verifier;
+use spdm_lite::x509::{ValidationOptions, X509Verifier};
 
 struct Rng(u64);
 
@@ -49,7 +52,14 @@ fn pki(set: AlgorithmSet, name: &str) -> Vec<u8> {
 }
 
 fn handshake(c: &mut Criterion) {
-    let mut g = c.benchmark_group("spdm_handshake");
+    run_handshakes(c, "spdm_handshake", false);
+    run_handshakes(c, "spdm_handshake_mutual_auth", true);
+}
+
+/// The handshake of both sets; `mutual`: with session mutual authentication (certificate
+/// mode, encapsulated flow).
+fn run_handshakes(c: &mut Criterion, group: &str, mutual: bool) {
+    let mut g = c.benchmark_group(group);
     g.sample_size(20)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
@@ -64,10 +74,20 @@ fn handshake(c: &mut Criterion) {
         chain.truncate(n);
         let key = EcdsaSigningKey::from_sec1_der(set.asym, &pki(set, "leaf.key.der")).expect("key");
         let verifier = X509Verifier::new(RustCrypto, &root);
+        let req_certs = pki(set, "req_chain.der");
+        let mut req_chain = vec![0u8; req_certs.len() + 64];
+        let n = encode_spdm_chain(&RustCrypto, set.hash, &root, &req_certs, &mut req_chain)
+            .expect("requester chain");
+        req_chain.truncate(n);
+        let req_key =
+            EcdsaSigningKey::from_sec1_der(set.asym, &pki(set, "req_leaf.key.der")).expect("key");
+        let req_verifier =
+            X509Verifier::with_options(RustCrypto, &root, ValidationOptions::new().strict_eku());
         g.bench_function(BenchmarkId::new("spdm-lite", name), |b| {
             b.iter(|| {
                 let mut rrng = Rng(0x1234_5678_9abc_def1);
                 let mut qrng = Rng(0x0fed_cba9_8765_4321);
+                let mut req_chain_buf = [0u8; 4096];
                 let mut rsp = Responder::new(
                     RustCrypto,
                     &key,
@@ -81,6 +101,15 @@ fn handshake(c: &mut Criterion) {
                     },
                 )
                 .expect("responder");
+                if mutual {
+                    rsp.set_mut_auth(MutAuthPolicy {
+                        mode: MutAuthMode::Certificate {
+                            verifier: &req_verifier,
+                            chain_buf: &mut req_chain_buf,
+                        },
+                        mandatory: true,
+                    });
+                }
                 let mut chain_buf = [0u8; 4096];
                 let offered = [set];
                 let mut req = Requester::new(
@@ -98,6 +127,13 @@ fn handshake(c: &mut Criterion) {
                     },
                 )
                 .expect("requester");
+                if mutual {
+                    req = req.with_mutual_auth(RequesterIdentity {
+                        signer: &req_key,
+                        cert_chain: &req_chain,
+                        public_key: None,
+                    });
+                }
                 let (mut a, mut m) = ([0u8; 4096], [0u8; 4096]);
                 loop {
                     let n = req.write_request(&mut a).expect("request");

@@ -14,7 +14,7 @@ use spdm_lite::crypto::AlgorithmSet;
 
 use crate::attest::{AttestError, Firmware, MeasuredFirmware, MeasurementPolicy};
 use crate::scene::Scene;
-use crate::{Bridge, Ecu, Finding, LinkError, Protocol, Sensor, SensorIdentity};
+use crate::{Bridge, Ecu, EcuIdentity, Finding, LinkError, Protocol, Sensor, SensorIdentity};
 
 thread_local! {
     /// The recorder of [`run_recorded`] while it runs (the demo's link simulation taps every
@@ -55,6 +55,9 @@ const OTHER_CHAIN: &[u8] = include_bytes!("../pki/p256/other_chain.der");
 const OTHER_KEY: &[u8] = include_bytes!("../pki/p256/other_leaf.key.der");
 const BRIDGE_CHAIN: &[u8] = include_bytes!("../pki/p256/bridge_chain.der");
 const BRIDGE_KEY: &[u8] = include_bytes!("../pki/p256/bridge_leaf.key.der");
+/// The ECU's chain (leaf with the SPDM requester-auth EKU) and key, under the same root.
+const ECU_CHAIN: &[u8] = include_bytes!("../pki/p256/req_chain.der");
+const ECU_KEY: &[u8] = include_bytes!("../pki/p256/req_leaf.key.der");
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -110,11 +113,19 @@ pub enum Attack {
     /// A genuine sensor flashed back to an older, once-valid firmware build: its digest is a
     /// known one, but its security version number is below the ECU's minimum.
     FirmwareRollback,
+    /// A rogue ECU without an ECU identity opens its own SPDM session with the sensor (it
+    /// authenticates the sensor, but cannot answer the sensor's mutual authentication) and
+    /// writes a stream configuration under the keys of its session: the sensor gives such a
+    /// session no CCISE keys, so the write is refused and the registers stay as they were.
+    /// The sensor has one SPDM connection, so the rogue's GET_VERSION ends the genuine
+    /// session (as any reset does); the genuine ECU authenticates again and its stream, with
+    /// the configuration it wrote, verifies.
+    RogueEcu,
 }
 
 impl Attack {
     /// Every attack.
-    pub const ALL: [Attack; 14] = [
+    pub const ALL: [Attack; 15] = [
         Attack::FlippedPixelBit,
         Attack::TamperedHeader,
         Attack::ReplayedFrame,
@@ -129,6 +140,7 @@ impl Attack {
         Attack::InjectedPacket,
         Attack::TamperedFirmware,
         Attack::FirmwareRollback,
+        Attack::RogueEcu,
     ];
 
     /// The attack's name.
@@ -148,6 +160,7 @@ impl Attack {
             Attack::InjectedPacket => "injected packet in block",
             Attack::TamperedFirmware => "sensor with tampered firmware",
             Attack::FirmwareRollback => "firmware rolled back",
+            Attack::RogueEcu => "rogue ECU session",
         }
     }
 
@@ -168,6 +181,7 @@ impl Attack {
             Attack::InjectedPacket => "refused; genuine stream goes on",
             Attack::TamperedFirmware => "link refused: measurement mismatch",
             Attack::FirmwareRollback => "link refused: SVN below minimum",
+            Attack::RogueEcu => "write refused; genuine ECU streams",
         }
     }
 
@@ -288,6 +302,12 @@ fn identity(counterfeit: bool) -> Result<SensorIdentity, LinkError> {
     } else {
         SensorIdentity::from_der(AlgorithmSet::SET_A, CHAIN, ROOT, LEAF_KEY)
     }
+    .map(|id| id.trusting_ecu_root(ROOT))
+}
+
+/// The genuine ECU's identity for mutual authentication.
+fn ecu_identity() -> Result<EcuIdentity, LinkError> {
+    EcuIdentity::from_der(AlgorithmSet::SET_A, ECU_CHAIN, ROOT, ECU_KEY)
 }
 
 /// The serializer bridge's identity: a second leaf under the same test root.
@@ -401,6 +421,7 @@ fn with_link<R>(
     let mut chain_buf = vec![0u8; 8192];
     let mut bridge_buf = vec![0u8; 8192];
     let vc = opts.scene.vc;
+    let eid = ecu_identity()?;
     let mut sensor = Sensor::new(&id, &mut srng, opts.protocol, vc)?;
     sensor.set_firmware(&measured);
     let mut bridge = Bridge::new(&bridge_id, &mut brng, Some(&bridge_fw))?;
@@ -412,6 +433,7 @@ fn with_link<R>(
         opts.protocol,
         vc,
         policy(&opts.config),
+        Some(&eid),
     )?;
     ecu.set_measurement_policy(sensor_policy())?;
     let serializer = ecu.add_responder(
@@ -546,6 +568,7 @@ fn reauthenticate(
     let verifier = trust();
     let mut rng = crate::OsRandom;
     let mut chain_buf = vec![0u8; 8192];
+    let eid = ecu_identity()?;
     let mut new = Ecu::new(
         &mut rng,
         &verifier,
@@ -554,6 +577,7 @@ fn reauthenticate(
         opts.protocol,
         opts.scene.vc,
         policy(&opts.config),
+        Some(&eid),
     )?;
     new.set_measurement_policy(sensor_policy())?;
     // The first request of the new handshake (GET_VERSION) ends the old session.
@@ -613,6 +637,100 @@ fn reauthenticate(
         detected,
         covered: true,
         attributed: detected && fresh_ok && next_ok,
+    })
+}
+
+/// The rogue-ECU attack on an established, configured link (`genuine`: the ECU that
+/// configured it).
+fn rogue_ecu(
+    opts: &Options,
+    sensor: &mut Sensor<'_>,
+    genuine: &mut Ecu<'_>,
+) -> Result<AttackResult, LinkError> {
+    let attack = Attack::RogueEcu;
+    let scene = opts.scene;
+    let (genuine_before, _) = deliver(sensor, genuine, &scene, 1)?;
+    // The configuration the genuine ECU wrote (the key id aside: it changes with the keys).
+    let written = |sensor: &Sensor<'_>| -> Result<FrameConfig, LinkError> {
+        let mut c = sensor.stream_config()?;
+        c.key_id = Default::default();
+        Ok(c)
+    };
+    let config_before = written(sensor)?;
+
+    // The rogue: a complete ECU (it trusts the sensor's root) without an ECU identity, and
+    // a configuration of its own (no protection at all on the image).
+    let verifier = trust();
+    let mut rng = crate::OsRandom;
+    let mut chain_buf = vec![0u8; 8192];
+    let mut rogue = Ecu::new(
+        &mut rng,
+        &verifier,
+        &mut chain_buf,
+        &ALGS,
+        opts.protocol,
+        scene.vc,
+        policy(&opts.config),
+        None,
+    )?;
+    crate::handshake(&mut rogue, sensor)?;
+    let session_up = sensor.requester_authenticated();
+    let mut rogue_config = opts.config;
+    rogue_config.image = cse_core::BlockConfig::no_security();
+    let mut frame = [0u8; ccise::wire::MAX_FRAME_LEN];
+    let before = sensor.registers().registers().to_vec();
+    let write_refused = match rogue.seal_stream_config(&rogue_config, &mut frame) {
+        // The rogue holds CCISE keys of its own session; the sensor holds none for it.
+        Ok(n) => matches!(
+            sensor.handle_cci_write(&frame[..n]),
+            Err(LinkError::NotAuthenticated)
+        ),
+        Err(_) => true,
+    } && sensor.registers().registers()[..] == before[..];
+    // Nothing is streamed under the rogue's session either.
+    let mut wire = Vec::new();
+    let no_stream = sensor.transmit_frame(&scene.frame(2)?, &mut wire).is_err()
+        && wire.is_empty()
+        && !sensor.holds_keys();
+
+    // The genuine ECU authenticates again and configures; its stream verifies.
+    let verifier = trust();
+    let mut rng = crate::OsRandom;
+    let mut chain_buf = vec![0u8; 8192];
+    let eid = ecu_identity()?;
+    let mut again = Ecu::new(
+        &mut rng,
+        &verifier,
+        &mut chain_buf,
+        &ALGS,
+        opts.protocol,
+        scene.vc,
+        policy(&opts.config),
+        Some(&eid),
+    )?;
+    crate::handshake(&mut again, sensor)?;
+    let authenticated = sensor.requester_authenticated();
+    crate::configure(&mut again, sensor, &opts.config)?;
+    let same_config = written(sensor)? == config_before;
+    let (ok3, _) = deliver(sensor, &mut again, &scene, 3)?;
+    let (ok4, _) = deliver(sensor, &mut again, &scene, 4)?;
+    let genuine_ok = genuine_before && authenticated && same_config && ok3 && ok4;
+    let detected = !session_up && write_refused && no_stream;
+    Ok(AttackResult {
+        attack,
+        observed: if detected && genuine_ok {
+            "rogue session without ECU auth: write refused, nothing streamed; genuine ECU \
+             re-authenticated, stream clean"
+                .into()
+        } else {
+            format!(
+                "rogue authenticated {session_up}, write refused {write_refused}, nothing \
+                 streamed {no_stream}; genuine stream clean {genuine_ok}"
+            )
+        },
+        detected,
+        covered: true,
+        attributed: detected && genuine_ok,
     })
 }
 
@@ -690,6 +808,10 @@ fn attack_once(opts: &Options, attack: Attack) -> AttackResult {
         }
         Attack::Reauthentication => with_link(opts, Variant::Genuine, |sensor, ecu, _| {
             reauthenticate(opts, sensor, ecu)
+        })
+        .map(|(r, _, _)| r),
+        Attack::RogueEcu => with_link(opts, Variant::Genuine, |sensor, ecu, _| {
+            rogue_ecu(opts, sensor, ecu)
         })
         .map(|(r, _, _)| r),
         Attack::ForgedCciWrite | Attack::ReplayedCciWrite => {

@@ -4,8 +4,9 @@ use ccise::Controller;
 use cse_core::csi2::{HeaderForm, Packets, VirtualChannel};
 use cse_core::{FrameConfig, FusaError, KeyId, Policy, Profile, SecurityError};
 use spdm_lite::cert::ChainVerifier;
-use spdm_lite::crypto::{AlgorithmSet, RandomSource, RustCrypto};
+use spdm_lite::crypto::{AlgorithmSet, EcdsaSigningKey, RandomSource, RustCrypto};
 use spdm_lite::msgs::key_update::KeyUpdateOp;
+use spdm_lite::mut_auth::{RequesterIdentity, spki_from_point};
 use spdm_lite::requester::{
     Auth, Requester, RequesterConfig, RequesterSession, SessionEvent, Status,
 };
@@ -157,6 +158,52 @@ fn receiver(protocol: Protocol, vc: VirtualChannel, policy: Policy) -> Rx {
     }
 }
 
+/// The ECU's SPDM identity for mutual authentication: its certificate chain (SPDM format,
+/// leaf with the SPDM requester-auth EKU), its signing key and that key's
+/// SubjectPublicKeyInfo.
+pub struct EcuIdentity {
+    chain: Vec<u8>,
+    key: EcdsaSigningKey,
+    spki: Vec<u8>,
+}
+
+impl core::fmt::Debug for EcuIdentity {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EcuIdentity")
+            .field("chain_len", &self.chain.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EcuIdentity {
+    /// From concatenated DER certificates (root first, leaf last), the root's DER and the
+    /// leaf's SEC1 DER private key, for algorithm set `set`.
+    ///
+    /// # Errors
+    /// [`LinkError::Spdm`] for a key or chain that does not parse.
+    pub fn from_der(
+        set: AlgorithmSet,
+        certs: &[u8],
+        root: &[u8],
+        key: &[u8],
+    ) -> Result<Self, LinkError> {
+        let mut chain = vec![0u8; certs.len() + 64];
+        let n = spdm_lite::cert::encode_spdm_chain(&RustCrypto, set.hash, root, certs, &mut chain)?;
+        chain.truncate(n);
+        let key = EcdsaSigningKey::from_sec1_der(set.asym, key)?;
+        let mut point = [0u8; 97];
+        let p = key.public_key_sec1(&mut point)?;
+        let mut spki = [0u8; 128];
+        let s = spki_from_point(set.asym, &point[..p], &mut spki)
+            .ok_or(spdm_lite::Error::Negotiation)?;
+        Ok(EcuIdentity {
+            chain,
+            key,
+            spki: spki[..s].to_vec(),
+        })
+    }
+}
+
 /// The ECU endpoint.
 ///
 /// Its stream and CCISE keys live as long as its SPDM session: after END_SESSION
@@ -276,10 +323,15 @@ struct Held {
 
 impl<'a> Ecu<'a> {
     /// An ECU that authenticates sensors with `verifier` (chains collected in `chain_buf`),
-    /// offers `algorithms`, and receives `protocol` on `vc` under `policy`.
+    /// offers `algorithms`, and receives `protocol` on `vc` under `policy`. With `identity`
+    /// (the normal case) it takes part in mutual authentication when the sensor asks for it;
+    /// without, a sensor that requires it gives the session no configuration rights.
     ///
     /// # Errors
     /// [`LinkError::Spdm`] for an invalid requester configuration.
+    // The ECU's identity is an argument, not a builder step, so that leaving it out is a
+    // visible choice (`None`) at every construction.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         rng: &'a mut dyn RandomSource,
         verifier: &'a dyn ChainVerifier,
@@ -288,8 +340,9 @@ impl<'a> Ecu<'a> {
         protocol: Protocol,
         vc: VirtualChannel,
         policy: Policy,
+        identity: Option<&'a EcuIdentity>,
     ) -> Result<Self, LinkError> {
-        let requester = Requester::new(
+        let mut requester = Requester::new(
             RustCrypto,
             rng,
             RequesterConfig {
@@ -303,6 +356,13 @@ impl<'a> Ecu<'a> {
                 challenge: true,
             },
         )?;
+        if let Some(id) = identity {
+            requester = requester.with_mutual_auth(RequesterIdentity {
+                signer: &id.key,
+                cert_chain: &id.chain,
+                public_key: Some(&id.spki),
+            });
+        }
         Ok(Ecu {
             peer: Peer::Handshake(Box::new(requester)),
             profile: Profile::DRAFT_1,

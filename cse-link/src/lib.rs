@@ -61,7 +61,7 @@ pub mod vectors;
 pub struct ReadmeDoctests;
 
 pub use bridge::Bridge;
-pub use ecu::{Ecu, Finding, FrameReport};
+pub use ecu::{Ecu, EcuIdentity, Finding, FrameReport};
 pub use error::LinkError;
 pub use sensor::{SENSOR_ADDRESS, Sensor, SensorIdentity};
 

@@ -4,21 +4,51 @@
 use ccise::{SimSensor, Target};
 use cse_core::csi2::{HeaderForm, Packets, VirtualChannel};
 use cse_core::{FrameConfig, KeyId, Profile};
-use spdm_lite::cert::encode_spdm_chain;
+use spdm_lite::cert::{CertError, ChainVerifier, encode_spdm_chain};
 use spdm_lite::crypto::{AlgorithmSet, EcdsaSigningKey, RandomSource, RustCrypto};
+use spdm_lite::mut_auth::{MutAuthMode, MutAuthPolicy};
 use spdm_lite::responder::{Responder, ResponderConfig};
+use spdm_lite::session::Role;
+use spdm_lite::x509::{ValidationOptions, X509Verifier};
 
 use crate::{LinkError, Protocol, keys, registers};
 
 /// The sensor's 7-bit I2C address in the demo.
 pub const SENSOR_ADDRESS: u8 = 0x36;
 
+/// Largest ECU certificate chain the sensor fetches in mutual authentication.
+pub(crate) const ECU_CHAIN_BUF: usize = 4096;
+
+/// The ECU root the sensor trusts for mutual authentication: ECU chains must lead to it and
+/// their leaf must carry the SPDM requester-auth extended key usage.
+struct EcuTrust {
+    root: Vec<u8>,
+}
+
+impl ChainVerifier for EcuTrust {
+    fn verify_chain(
+        &self,
+        set: AlgorithmSet,
+        role: Role,
+        chain: &[u8],
+        leaf_key: &mut [u8],
+    ) -> Result<usize, CertError> {
+        X509Verifier::with_options(
+            RustCrypto,
+            &self.root,
+            ValidationOptions::new().strict_eku(),
+        )
+        .verify_chain(set, role, chain, leaf_key)
+    }
+}
+
 /// A responder's SPDM identity (the sensor's, or a bridge's): its certificate chain (SPDM
-/// format) and signing key.
+/// format) and signing key, and the ECU root it trusts for mutual authentication, if any.
 pub struct SensorIdentity {
     set: AlgorithmSet,
     chain: Vec<u8>,
     key: EcdsaSigningKey,
+    ecu_trust: Option<EcuTrust>,
 }
 
 impl core::fmt::Debug for SensorIdentity {
@@ -45,7 +75,24 @@ impl SensorIdentity {
         let n = encode_spdm_chain(&RustCrypto, set.hash, root, certs, &mut chain)?;
         chain.truncate(n);
         let key = EcdsaSigningKey::from_sec1_der(set.asym, key)?;
-        Ok(SensorIdentity { set, chain, key })
+        Ok(SensorIdentity {
+            set,
+            chain,
+            key,
+            ecu_trust: None,
+        })
+    }
+
+    /// Trusts ECUs whose certificate chain leads to `root_der` (DER) and whose leaf carries
+    /// the SPDM requester-auth EKU: the sensor then asks every ECU for mutual authentication
+    /// (the chain fetched with encapsulated requests), and only a session whose ECU
+    /// authenticated may configure the sensor. Without it no session may.
+    #[must_use]
+    pub fn trusting_ecu_root(mut self, root_der: &[u8]) -> Self {
+        self.ecu_trust = Some(EcuTrust {
+            root: root_der.to_vec(),
+        });
+        self
     }
 
     /// The algorithm set.
@@ -111,7 +158,7 @@ impl<'a> Sensor<'a> {
         protocol: Protocol,
         vc: VirtualChannel,
     ) -> Result<Self, LinkError> {
-        let responder = Responder::new(
+        let mut responder = Responder::new(
             RustCrypto,
             &identity.key,
             rng,
@@ -123,6 +170,21 @@ impl<'a> Sensor<'a> {
                 data_transfer_size: 1024,
             },
         )?;
+        if let Some(trust) = &identity.ecu_trust {
+            // The responder borrows its chain buffer for the sensor's lifetime (it needs no
+            // allocator itself); the sensor model owns nothing it could lend, so the 4 KB
+            // buffer lives until the process ends.
+            let chain_buf: &'a mut [u8] = Box::leak(vec![0u8; ECU_CHAIN_BUF].into_boxed_slice());
+            // Not mandatory: an ECU that cannot authenticate still gets a session (for
+            // attestation), but no CCISE keys, so it can configure nothing.
+            responder.set_mut_auth(MutAuthPolicy {
+                mode: MutAuthMode::Certificate {
+                    verifier: trust,
+                    chain_buf,
+                },
+                mandatory: false,
+            });
+        }
         let tx = match protocol {
             Protocol::Sep => Tx::Sep(Box::new(cse_sep::Transmitter::new(
                 cse_sep::Settings::new(vc),
@@ -244,12 +306,26 @@ impl<'a> Sensor<'a> {
         stream || self.cci.is_some()
     }
 
-    /// Replaces the CCISE target by one under the keys of `generation` (counters from 1).
+    /// Whether the SPDM session's requester (the ECU) authenticated: mutual authentication
+    /// (or a PSK). Only such a session gets CCISE keys, so only it can configure the sensor.
+    pub fn requester_authenticated(&self) -> bool {
+        self.responder
+            .session()
+            .is_some_and(|s| s.requester_auth().is_authenticated())
+    }
+
+    /// Replaces the CCISE target by one under the keys of `generation` (counters from 1); a
+    /// session whose requester did not authenticate gets none.
     fn switch_cci(&mut self, generation: u32) -> Result<(), LinkError> {
         let s = self
             .responder
             .session()
             .ok_or(LinkError::NotAuthenticated)?;
+        if !s.requester_auth().is_authenticated() {
+            self.cci = None;
+            self.cci_pending = None;
+            return Ok(());
+        }
         let keys = keys::ccise_keys(s.export_master_secret(), &self.profile, generation)?;
         let config = keys::ccise_config(&self.profile, generation);
         self.cci = Some(Target::new(config, keys)?);
@@ -266,7 +342,8 @@ impl<'a> Sensor<'a> {
     /// Verifies and applies one protected CCI write (all or nothing).
     ///
     /// # Errors
-    /// [`LinkError::NotAuthenticated`] before the session; [`LinkError::Cci`] for a forged,
+    /// [`LinkError::NotAuthenticated`] before the session or in a session whose ECU did not
+    /// authenticate ([`Sensor::requester_authenticated`]); [`LinkError::Cci`] for a forged,
     /// replayed or malformed write (nothing applied).
     pub fn handle_cci_write(&mut self, frame: &[u8]) -> Result<(), LinkError> {
         let cci = self.cci.as_mut().ok_or(LinkError::NotAuthenticated)?;

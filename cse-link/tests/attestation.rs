@@ -10,7 +10,7 @@ use cse_core::{
 use cse_link::attest::{AttestError, MeasuredFirmware, index};
 use cse_link::demo::{bridge_firmware, bridge_policy, sensor_firmware, sensor_policy};
 use cse_link::scene::Scene;
-use cse_link::{Bridge, Ecu, LinkError, OsRandom, Protocol, Sensor, SensorIdentity};
+use cse_link::{Bridge, Ecu, EcuIdentity, LinkError, OsRandom, Protocol, Sensor, SensorIdentity};
 use spdm_lite::crypto::{AlgorithmSet, RustCrypto};
 use spdm_lite::x509::X509Verifier;
 
@@ -22,6 +22,8 @@ const BRIDGE_KEY: &[u8] = include_bytes!("../pki/p256/bridge_leaf.key.der");
 const OTHER_ROOT: &[u8] = include_bytes!("../pki/p256/other_root.cert.der");
 const OTHER_CHAIN: &[u8] = include_bytes!("../pki/p256/other_chain.der");
 const OTHER_KEY: &[u8] = include_bytes!("../pki/p256/other_leaf.key.der");
+const ECU_CHAIN: &[u8] = include_bytes!("../pki/p256/req_chain.der");
+const ECU_KEY: &[u8] = include_bytes!("../pki/p256/req_leaf.key.der");
 const ALGS: [AlgorithmSet; 1] = [AlgorithmSet::SET_A];
 const SET: AlgorithmSet = AlgorithmSet::SET_A;
 
@@ -43,6 +45,8 @@ struct Parts {
     chain_buf: Vec<u8>,
     bridge_buf: Vec<u8>,
     verifier: X509Verifier<'static, RustCrypto>,
+    /// The ECU's identity for the sensor's mutual authentication.
+    eid: EcuIdentity,
 }
 
 impl Parts {
@@ -53,6 +57,7 @@ impl Parts {
             chain_buf: vec![0u8; 8192],
             bridge_buf: vec![0u8; 8192],
             verifier: X509Verifier::new(RustCrypto, ROOT),
+            eid: EcuIdentity::from_der(SET, ECU_CHAIN, ROOT, ECU_KEY).unwrap(),
         }
     }
 
@@ -66,6 +71,7 @@ impl Parts {
             Protocol::Sep,
             cse_link::demo::default_vc(),
             Policy::PERMISSIVE,
+            Some(&self.eid),
         )
         .unwrap();
         e.set_measurement_policy(sensor_policy()).unwrap();
@@ -85,7 +91,9 @@ impl Parts {
 }
 
 fn sensor_id() -> SensorIdentity {
-    SensorIdentity::from_der(SET, CHAIN, ROOT, LEAF_KEY).unwrap()
+    SensorIdentity::from_der(SET, CHAIN, ROOT, LEAF_KEY)
+        .unwrap()
+        .trusting_ecu_root(ROOT)
 }
 
 fn bridge_id(counterfeit: bool) -> SensorIdentity {
@@ -209,6 +217,7 @@ fn rolled_back_firmware_is_refused_by_its_svn() {
         Protocol::Sep,
         cse_link::demo::default_vc(),
         Policy::PERMISSIVE,
+        Some(&p.eid),
     )
     .unwrap();
     ecu.set_measurement_policy(policy).unwrap();
@@ -233,6 +242,7 @@ fn firmware_swapped_at_run_time_is_caught_by_the_remeasurement_and_closes_the_li
         Protocol::Sep,
         cse_link::demo::default_vc(),
         Policy::PERMISSIVE,
+        Some(&p.eid),
     )
     .unwrap();
     ecu.set_measurement_policy(sensor_policy()).unwrap();

@@ -8,7 +8,7 @@ use cse_core::{
     TagMode,
 };
 use cse_link::scene::Scene;
-use cse_link::{Ecu, LinkError, OsRandom, Protocol, Sensor, SensorIdentity};
+use cse_link::{Ecu, EcuIdentity, LinkError, OsRandom, Protocol, Sensor, SensorIdentity};
 use spdm_lite::crypto::AlgorithmSet;
 use spdm_lite::msgs::key_update::KeyUpdateOp;
 use spdm_lite::requester::SessionEvent;
@@ -17,6 +17,8 @@ use spdm_lite::x509::X509Verifier;
 const ROOT: &[u8] = include_bytes!("../pki/p256/root.cert.der");
 const CHAIN: &[u8] = include_bytes!("../pki/p256/chain.der");
 const LEAF_KEY: &[u8] = include_bytes!("../pki/p256/leaf.key.der");
+const ECU_CHAIN: &[u8] = include_bytes!("../pki/p256/req_chain.der");
+const ECU_KEY: &[u8] = include_bytes!("../pki/p256/req_leaf.key.der");
 const ALGS: [AlgorithmSet; 1] = [AlgorithmSet::SET_A];
 
 fn config(sv: SecurityVariant, suite: CipherSuite) -> FrameConfig {
@@ -33,7 +35,10 @@ fn config(sv: SecurityVariant, suite: CipherSuite) -> FrameConfig {
 
 /// Authenticated and configured (SV-2, AES-256-GMAC) link; runs `f` on it.
 fn with_link(f: impl FnOnce(&mut Ecu<'_>, &mut Sensor<'_>)) {
-    let id = SensorIdentity::from_der(AlgorithmSet::SET_A, CHAIN, ROOT, LEAF_KEY).unwrap();
+    let id = SensorIdentity::from_der(AlgorithmSet::SET_A, CHAIN, ROOT, LEAF_KEY)
+        .unwrap()
+        .trusting_ecu_root(ROOT);
+    let eid = EcuIdentity::from_der(AlgorithmSet::SET_A, ECU_CHAIN, ROOT, ECU_KEY).unwrap();
     let verifier = X509Verifier::new(spdm_lite::crypto::RustCrypto, ROOT);
     let (mut srng, mut erng) = (OsRandom, OsRandom);
     let mut chain_buf = vec![0u8; 8192];
@@ -47,6 +52,7 @@ fn with_link(f: impl FnOnce(&mut Ecu<'_>, &mut Sensor<'_>)) {
         Protocol::Sep,
         vc,
         Policy::PERMISSIVE,
+        Some(&eid),
     )
     .unwrap();
     cse_link::handshake(&mut ecu, &mut sensor).unwrap();

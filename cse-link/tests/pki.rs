@@ -23,5 +23,5 @@ fn the_copied_test_pki_equals_the_spdm_lite_originals() {
         assert_eq!(mine, theirs, "{name:?} differs from the spdm-lite original");
         n += 1;
     }
-    assert_eq!(n, 8, "the eight files the demo embeds");
+    assert_eq!(n, 10, "the ten files the demo and the tests embed");
 }

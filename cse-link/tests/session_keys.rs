@@ -10,13 +10,15 @@ use cse_core::{
     TagMode,
 };
 use cse_link::scene::Scene;
-use cse_link::{Ecu, LinkError, OsRandom, Protocol, Sensor, SensorIdentity};
+use cse_link::{Ecu, EcuIdentity, LinkError, OsRandom, Protocol, Sensor, SensorIdentity};
 use spdm_lite::crypto::AlgorithmSet;
 use spdm_lite::x509::X509Verifier;
 
 const ROOT: &[u8] = include_bytes!("../pki/p256/root.cert.der");
 const CHAIN: &[u8] = include_bytes!("../pki/p256/chain.der");
 const LEAF_KEY: &[u8] = include_bytes!("../pki/p256/leaf.key.der");
+const ECU_CHAIN: &[u8] = include_bytes!("../pki/p256/req_chain.der");
+const ECU_KEY: &[u8] = include_bytes!("../pki/p256/req_leaf.key.der");
 const ALGS: [AlgorithmSet; 1] = [AlgorithmSet::SET_A];
 
 fn config(protocol: Protocol, sv: SecurityVariant, suite: CipherSuite) -> FrameConfig {
@@ -49,6 +51,7 @@ struct EcuParts {
     rng: OsRandom,
     chain_buf: Vec<u8>,
     verifier: X509Verifier<'static, spdm_lite::crypto::RustCrypto>,
+    identity: EcuIdentity,
 }
 
 impl EcuParts {
@@ -57,6 +60,7 @@ impl EcuParts {
             rng: OsRandom,
             chain_buf: vec![0u8; 8192],
             verifier: X509Verifier::new(spdm_lite::crypto::RustCrypto, ROOT),
+            identity: EcuIdentity::from_der(AlgorithmSet::SET_A, ECU_CHAIN, ROOT, ECU_KEY).unwrap(),
         }
     }
 
@@ -69,13 +73,16 @@ impl EcuParts {
             protocol,
             cse_link::demo::default_vc(),
             Policy::PERMISSIVE,
+            Some(&self.identity),
         )
         .unwrap()
     }
 }
 
 fn identity() -> SensorIdentity {
-    SensorIdentity::from_der(AlgorithmSet::SET_A, CHAIN, ROOT, LEAF_KEY).unwrap()
+    SensorIdentity::from_der(AlgorithmSet::SET_A, CHAIN, ROOT, LEAF_KEY)
+        .unwrap()
+        .trusting_ecu_root(ROOT)
 }
 
 fn scene() -> Scene {
@@ -358,4 +365,51 @@ fn a_missed_heartbeat_ends_the_session_and_the_sensor_drops_its_keys() {
     ecu.set_time(2502);
     let n = ecu.write_heartbeat(&mut out).unwrap();
     assert!(sensor.handle_spdm(&mut out[..n], &mut back).is_err());
+}
+
+#[test]
+fn only_a_mutually_authenticated_ecu_may_configure_the_sensor() {
+    for protocol in [Protocol::Sep, Protocol::Fsed] {
+        let id = identity();
+        let mut srng = OsRandom;
+        let mut sensor =
+            Sensor::new(&id, &mut srng, protocol, cse_link::demo::default_vc()).unwrap();
+        // An ECU without an ECU identity: the session comes up, but unauthenticated.
+        let mut rng = OsRandom;
+        let mut chain_buf = vec![0u8; 8192];
+        let verifier = X509Verifier::new(spdm_lite::crypto::RustCrypto, ROOT);
+        let mut rogue = Ecu::new(
+            &mut rng,
+            &verifier,
+            &mut chain_buf,
+            &ALGS,
+            protocol,
+            cse_link::demo::default_vc(),
+            Policy::PERMISSIVE,
+            None,
+        )
+        .unwrap();
+        cse_link::handshake(&mut rogue, &mut sensor).unwrap();
+        assert!(!sensor.requester_authenticated());
+        let before = sensor.registers().registers().to_vec();
+        let write = seal(&mut rogue, &encrypted(protocol));
+        assert!(matches!(
+            write_refused(&mut sensor, &write),
+            LinkError::NotAuthenticated
+        ));
+        assert_eq!(sensor.registers().registers(), &before[..]);
+        assert!(!sensor.holds_keys());
+        assert!(matches!(
+            refuses_to_protect(&mut sensor, 1),
+            LinkError::NotAuthenticated | LinkError::NotConfigured
+        ));
+
+        // The genuine ECU (mutual authentication) configures it and streams.
+        let mut parts = EcuParts::new();
+        let mut ecu = parts.ecu(protocol);
+        cse_link::handshake(&mut ecu, &mut sensor).unwrap();
+        assert!(sensor.requester_authenticated());
+        cse_link::configure(&mut ecu, &mut sensor, &encrypted(protocol)).unwrap();
+        streams(&mut sensor, &mut ecu, 2);
+    }
 }

@@ -7,7 +7,7 @@
 //! ```text
 //! cargo run -p spdm-lite --features std --example spdm-requester -- [--set a|b] [--port N]
 //!     [--root FILE] [--psk HEX [--psk-hint-hex HEX | --psk-hint TEXT]] [--in-clear]
-//!     [--no-challenge] [--version 1.2]
+//!     [--no-challenge] [--version 1.2] [--mut-auth [--req-chain FILE] [--req-key FILE]]
 //!
 //! Keys and certificates may be DER or PEM; `--help` prints the options.
 //! ```
@@ -159,6 +159,29 @@ fn run() -> Result<(), String> {
             challenge: !o.no_challenge,
         },
     };
+    // The requester's own identity (with --mut-auth).
+    let req_chain_path = o
+        .req_chain
+        .clone()
+        .unwrap_or_else(|| test_pki(set, "req_chain.der"));
+    let req_key_path = o
+        .req_key
+        .clone()
+        .unwrap_or_else(|| test_pki(set, "req_leaf.key.der"));
+    let (req_chain, req_key, req_spki) = if o.mut_auth {
+        let chain = load_spdm_chain(set, &read_file(&req_chain_path)?, None)?;
+        let key = load_key(set, &read_file(&req_key_path)?)?;
+        let mut point = [0u8; 97];
+        let n = key
+            .public_key_sec1(&mut point)
+            .map_err(|e| format!("requester key: {e}"))?;
+        let mut spki = [0u8; 128];
+        let m = spdm_lite::mut_auth::spki_from_point(set.asym, &point[..n], &mut spki)
+            .ok_or("requester key: not a P-256/P-384 key")?;
+        (chain, Some(key), spki[..m].to_vec())
+    } else {
+        (Vec::new(), None, Vec::new())
+    };
     let offered = [set];
     let mut rng = OsRng;
     let mut req = Requester::new(
@@ -174,6 +197,17 @@ fn run() -> Result<(), String> {
     .map_err(|e| format!("requester: {e}"))?;
     if o.measurements {
         req.set_measurement_summary(SummaryType::All);
+    }
+    if let Some(key) = &req_key {
+        req = req.with_mutual_auth(spdm_lite::mut_auth::RequesterIdentity {
+            signer: key,
+            cert_chain: &req_chain,
+            public_key: Some(&req_spki),
+        });
+        println!(
+            "{LOG} mutual authentication: requester chain {}",
+            req_chain_path.display()
+        );
     }
 
     let mut s = TcpStream::connect(("127.0.0.1", o.port))
@@ -224,6 +258,9 @@ fn run() -> Result<(), String> {
         // Sealed handshake requests: FINISH after KEY_EXCHANGE_RSP, PSK_FINISH after
         // PSK_EXCHANGE_RSP.
         let hint = match last_rsp {
+            Some(Code::KEY_EXCHANGE_RSP) if o.mut_auth => "GET_ENCAPSULATED_REQUEST",
+            Some(Code::ENCAPSULATED_REQUEST) => "DELIVER_ENCAPSULATED_RESPONSE",
+            Some(Code::ENCAPSULATED_RESPONSE_ACK) => "DELIVER_ENCAPSULATED_RESPONSE or FINISH",
             Some(Code::KEY_EXCHANGE_RSP) => "FINISH",
             Some(Code::PSK_EXCHANGE_RSP) => "PSK_FINISH",
             _ => "secured record",
@@ -251,9 +288,11 @@ fn run() -> Result<(), String> {
         .session()
         .map(|x| (x.id(), x.algorithms()))
         .ok_or("no session")?;
+    let auth = sess.session().map(|x| x.requester_auth());
     println!(
-        "{LOG} session established: id 0x{id:08x}, set {}",
-        set_name(set)
+        "{LOG} session established: id 0x{id:08x}, set {}, requester auth {:?}",
+        set_name(set),
+        auth.unwrap_or_default()
     );
 
     if o.measurements {

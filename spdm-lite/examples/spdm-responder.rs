@@ -7,7 +7,7 @@
 //! cargo run -p spdm-lite --features std --example spdm-responder -- [--set a|b] [--port N]
 //!     [--chain FILE] [--key FILE] [--root FILE]
 //!     [--psk HEX [--psk-hint-hex HEX | --psk-hint TEXT] [--no-psk-finish]] [--in-clear]
-//!     [--version 1.2]
+//!     [--version 1.2] [--mut-auth [--req-root FILE]]
 //!
 //! Keys and certificates may be DER or PEM; `--help` prints the options. A message of an MCTP
 //! type other than SPDM (0x05) or secured (0x06) closes the connection; an authentic record
@@ -21,7 +21,9 @@ use std::process::ExitCode;
 
 use common::*;
 use spdm_lite::crypto::RustCrypto;
+use spdm_lite::mut_auth::{MutAuthMode, MutAuthPolicy};
 use spdm_lite::responder::{PskConfig, Responder, ResponderConfig};
+use spdm_lite::x509::{ValidationOptions, X509Verifier};
 
 const LOG: &str = "[spdm-responder]";
 
@@ -70,12 +72,33 @@ fn run() -> Result<(), String> {
         handshake_in_the_clear: o.in_clear,
         data_transfer_size: 1024,
     };
+    let req_root_path = o
+        .req_root
+        .clone()
+        .unwrap_or_else(|| test_pki(set, "root.cert.der"));
+    let req_root = certs_der(&read_file(&req_root_path)?)?;
+    let req_verifier =
+        X509Verifier::with_options(RustCrypto, &req_root, ValidationOptions::new().strict_eku());
+    let mut req_chain_buf = vec![0u8; 8192];
     let mut rng = OsRng;
     let sample = SampleMeasurements::new(set);
     let mut rsp = Responder::new(RustCrypto, &key, &mut rng, config)
         .map_err(|e| format!("responder: {e}"))?;
     if o.measurements {
         rsp.set_measurements(&sample);
+    }
+    if o.mut_auth {
+        rsp.set_mut_auth(MutAuthPolicy {
+            mode: MutAuthMode::Certificate {
+                verifier: &req_verifier,
+                chain_buf: &mut req_chain_buf,
+            },
+            mandatory: true,
+        });
+        println!(
+            "{LOG} mutual authentication required (requester trust anchor {})",
+            req_root_path.display()
+        );
     }
 
     let listener = TcpListener::bind(("127.0.0.1", o.port))
@@ -182,9 +205,10 @@ fn run() -> Result<(), String> {
                         (false, Some(sess)) => {
                             established = true;
                             println!(
-                                "{LOG} session established: id 0x{:08x}, set {}",
+                                "{LOG} session established: id 0x{:08x}, set {}, requester auth {:?}",
                                 sess.id(),
-                                set_name(sess.algorithms())
+                                set_name(sess.algorithms()),
+                                sess.requester_auth()
                             );
                         }
                         (true, None) => {

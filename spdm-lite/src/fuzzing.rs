@@ -4,9 +4,11 @@
 //! - [`messages`]: every message decoder; whatever parses must survive emit → parse → emit
 //!   unchanged (reserved bytes are normalised by the first emit).
 //! - [`responder`]: the responder fed interleaved arbitrary requests and genuine requester
-//!   traffic never panics, and a fresh PSK handshake still completes afterwards.
-//! - [`requester`]: the requester fed genuine, bit-flipped or arbitrary responses never panics
-//!   and never reaches `Established` if a transcript-bound response was not the genuine one.
+//!   traffic (PSK, or a certificate handshake with session mutual authentication and its
+//!   encapsulated requests) never panics, and a fresh PSK handshake still completes afterwards.
+//! - [`requester`]: the requester fed genuine, bit-flipped or arbitrary responses (with or
+//!   without mutual authentication) never panics and never reaches `Established` if a
+//!   transcript-bound response was not the genuine one.
 //! - [`measurements`]: in an established session with measurements, arbitrary
 //!   GET_MEASUREMENTS (and other) requests interleaved with genuine signed ones never panic,
 //!   every answer is MEASUREMENTS or ERROR, and after any of them two genuine signed
@@ -27,9 +29,10 @@ use crate::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RandomSource, RustC
 use crate::error::CryptoError;
 use crate::msgs::Encode;
 use crate::msgs::{
-    algorithms, capabilities, certificate, challenge, digests, end_session, error, finish,
-    heartbeat, key_update, psk, version,
+    algorithms, capabilities, certificate, challenge, digests, encapsulated, end_session, error,
+    finish, heartbeat, key_update, psk, version,
 };
+use crate::mut_auth::{MutAuthMode, MutAuthPolicy, RequesterIdentity};
 use crate::requester::{Auth, Requester, RequesterConfig, Status};
 use crate::responder::{PskConfig, Responder, ResponderConfig};
 use crate::x509::X509Verifier;
@@ -40,6 +43,10 @@ const P256_KEY: &[u8] = include_bytes!("../tests/pki/p256/leaf.key.der");
 const P384_CHAIN: &[u8] = include_bytes!("../tests/pki/p384/chain.der");
 const P384_ROOT: &[u8] = include_bytes!("../tests/pki/p384/root.cert.der");
 const P384_KEY: &[u8] = include_bytes!("../tests/pki/p384/leaf.key.der");
+const P256_REQ_CHAIN: &[u8] = include_bytes!("../tests/pki/p256/req_chain.der");
+const P256_REQ_KEY: &[u8] = include_bytes!("../tests/pki/p256/req_leaf.key.der");
+const P384_REQ_CHAIN: &[u8] = include_bytes!("../tests/pki/p384/req_chain.der");
+const P384_REQ_KEY: &[u8] = include_bytes!("../tests/pki/p384/req_leaf.key.der");
 const PSK: &[u8] = b"fuzzing psk, not a secret at all";
 const HINT: &[u8] = b"fuzz";
 
@@ -134,6 +141,11 @@ pub fn messages(data: &[u8]) {
             assert_eq!(w.written(), m.record, "block re-encoding differs");
         }
     }
+    round_trip!(x, encapsulated::GetEncapsulatedRequest::parse);
+    round_trip!(x, encapsulated::EncapsulatedRequest::parse);
+    round_trip!(x, encapsulated::DeliverEncapsulatedResponse::parse);
+    round_trip!(x, encapsulated::EncapsulatedResponseAck::parse);
+    let _ = crate::mut_auth::spki_ec_point(set.asym, x);
     // The certificate-chain format and opaque data have their own parsers.
     let _ = certificate::CertChain::parse(x, sizes.hash);
     let _ = crate::msgs::opaque::SmVersions::find(x);
@@ -145,17 +157,39 @@ struct Pki {
     chain: Vec<u8>,
     root: &'static [u8],
     key: EcdsaSigningKey,
+    /// The requester's (ECU's) chain and key, under the same root.
+    req_chain: Vec<u8>,
+    req_key: EcdsaSigningKey,
 }
 
 fn pki(set_b: bool) -> Pki {
-    let (set, certs, root, key) = if set_b {
-        (AlgorithmSet::SET_B, P384_CHAIN, P384_ROOT, P384_KEY)
+    let (set, certs, root, key, req_certs, req_key) = if set_b {
+        (
+            AlgorithmSet::SET_B,
+            P384_CHAIN,
+            P384_ROOT,
+            P384_KEY,
+            P384_REQ_CHAIN,
+            P384_REQ_KEY,
+        )
     } else {
-        (AlgorithmSet::SET_A, P256_CHAIN, P256_ROOT, P256_KEY)
+        (
+            AlgorithmSet::SET_A,
+            P256_CHAIN,
+            P256_ROOT,
+            P256_KEY,
+            P256_REQ_CHAIN,
+            P256_REQ_KEY,
+        )
     };
-    let mut chain = vec![0u8; certs.len() + 64];
-    let n = encode_spdm_chain(&RustCrypto, set.hash, root, certs, &mut chain).unwrap();
-    chain.truncate(n);
+    let spdm = |certs: &[u8]| {
+        let mut chain = vec![0u8; certs.len() + 64];
+        let n = encode_spdm_chain(&RustCrypto, set.hash, root, certs, &mut chain).unwrap();
+        chain.truncate(n);
+        chain
+    };
+    let chain = spdm(certs);
+    let req_chain = spdm(req_certs);
     let asym = if set_b {
         AsymAlgo::EcdsaP384
     } else {
@@ -166,6 +200,31 @@ fn pki(set_b: bool) -> Pki {
         chain,
         root,
         key: EcdsaSigningKey::from_sec1_der(asym, key).unwrap(),
+        req_chain,
+        req_key: EcdsaSigningKey::from_sec1_der(asym, req_key).unwrap(),
+    }
+}
+
+/// Certificate-mode mutual authentication for `rsp` (chain fetched with encapsulated
+/// requests, validated against the test root).
+fn mut_auth_policy<'a>(
+    verifier: &'a X509Verifier<'a, RustCrypto>,
+    chain_buf: &'a mut [u8],
+) -> MutAuthPolicy<'a> {
+    MutAuthPolicy {
+        mode: MutAuthMode::Certificate {
+            verifier,
+            chain_buf,
+        },
+        mandatory: false,
+    }
+}
+
+fn identity(p: &Pki) -> RequesterIdentity<'_> {
+    RequesterIdentity {
+        signer: &p.req_key,
+        cert_chain: &p.req_chain,
+        public_key: None,
     }
 }
 
@@ -208,8 +267,35 @@ pub fn responder(data: &[u8]) {
         .expect("valid config");
     let sample = Sample::new(p.set);
     rsp.set_measurements(&sample);
+    let verifier = X509Verifier::new(RustCrypto, p.root);
+    let mut req_chain_buf = vec![0u8; 4096];
+    let mut rsp_chain_buf = vec![0u8; 4096];
+    let mutual = flags & 0x40 != 0;
+    if mutual {
+        rsp.set_mut_auth(mut_auth_policy(&verifier, &mut req_chain_buf));
+    }
     let mut qrng = XorShift(0x2545_f491_4f6c_dd1d);
-    let mut req = psk_requester(&mut qrng, flags);
+    let mut req = if mutual {
+        // A certificate handshake with mutual authentication: the encapsulated flow.
+        Requester::new(
+            RustCrypto,
+            &mut qrng,
+            RequesterConfig {
+                algorithms: &SETS,
+                handshake_in_the_clear: flags & 2 != 0,
+                data_transfer_size: 1024,
+            },
+            Auth::Certificate {
+                verifier: &verifier,
+                chain_buf: &mut rsp_chain_buf,
+                challenge: false,
+            },
+        )
+        .expect("valid config")
+        .with_mutual_auth(identity(&p))
+    } else {
+        psk_requester(&mut qrng, flags)
+    };
     let mut out = vec![0u8; 4096];
     for (tag, chunk) in steps(data).take(64) {
         if tag & 1 == 0 {
@@ -273,6 +359,12 @@ pub fn requester(data: &[u8]) -> Option<usize> {
         .expect("valid config");
     let verifier = X509Verifier::new(RustCrypto, p.root);
     let mut chain_buf = vec![0u8; 4096];
+    let mut req_chain_buf = vec![0u8; 4096];
+    // Mutual authentication (certificate handshakes): byte 0 bit 5.
+    let mutual = flags & 0x20 != 0;
+    if mutual {
+        rsp.set_mut_auth(mut_auth_policy(&verifier, &mut req_chain_buf));
+    }
     let auth = if flags & 0x40 != 0 {
         Auth::Psk {
             hint: HINT,
@@ -297,6 +389,9 @@ pub fn requester(data: &[u8]) -> Option<usize> {
         auth,
     )
     .expect("valid config");
+    if mutual {
+        req = req.with_mutual_auth(identity(&p));
+    }
     let mut forged = false;
     // Once the input is used up, genuine responses follow (so a run can finish).
     let genuine_tail = core::iter::repeat((0u8, &[][..]));
@@ -322,20 +417,23 @@ pub fn requester(data: &[u8]) -> Option<usize> {
             _ => chunk.to_vec(),
         };
         // DIGESTS and CERTIFICATE are bound to the session through the chain digest, not
-        // byte for byte; a changed reserved byte there is not a forgery.
+        // byte for byte; a changed reserved byte there is not a forgery. Neither are the
+        // encapsulated requests of mutual authentication (outside the transcript: what they
+        // fetch is bound through Hash(Cm) in the FINISH signature) when sent in the clear.
         let code = (genuine.first() == Some(&0x05))
             .then(|| genuine.get(2).copied())
             .flatten();
+        let unbound = matches!(code, Some(0x01 | 0x02 | 0x6A | 0x6B));
         let differs = m != genuine;
         match req.handle_response(&mut m) {
             Ok(Status::Established) => {
                 assert!(
-                    !(forged || differs && !matches!(code, Some(0x01 | 0x02))),
+                    !(forged || differs && !unbound),
                     "established on forged input"
                 );
                 return Some(step + 1);
             }
-            Ok(_) => forged |= differs && !matches!(code, Some(0x01 | 0x02)),
+            Ok(_) => forged |= differs && !unbound,
             Err(_) => return None,
         }
     }

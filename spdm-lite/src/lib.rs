@@ -19,6 +19,7 @@ pub mod fuzzing;
 pub mod key_schedule;
 pub mod measurements;
 pub mod msgs;
+pub mod mut_auth;
 pub mod record;
 pub mod requester;
 pub mod responder;

@@ -11,10 +11,13 @@
 //! Any failure leaves the requester unusable ([`Error::Poisoned`] afterwards): a requester
 //! restarts from GET_VERSION.
 
+#[path = "requester_mut_auth.rs"]
+mod mut_auth;
+
 use crate::cert::{CertError, ChainVerifier};
 use crate::crypto::{
-    AlgorithmSet, CryptoProvider, DheSecret, Digest, HashCtx, MAX_DHE_LEN, MAX_HASH_LEN,
-    RandomSource,
+    AlgorithmSet, AsymAlgo, CryptoProvider, DheSecret, Digest, HashCtx, MAX_DHE_LEN, MAX_HASH_LEN,
+    MAX_SIGNATURE_LEN, RandomSource,
 };
 use crate::error::{Error, InvalidMessage};
 use crate::key_schedule::{HandshakeSecrets, KeySchedule};
@@ -37,9 +40,10 @@ use crate::msgs::opaque::{SECURED_MESSAGE_V12, SmVersions};
 use crate::msgs::psk::{PskExchange, PskExchangeRsp, PskFinishRsp};
 use crate::msgs::version::{GetVersion, VersionRsp};
 use crate::msgs::{Code, Encode, Header, NONCE_LEN, Version};
+use crate::mut_auth::RequesterIdentity;
 use crate::record::{self, DirectionKeys, MCTP_SECURED, MCTP_SPDM};
 use crate::responder::{MIN_DATA_TRANSFER_SIZE, VCA_BUFFER_LEN};
-use crate::session::{Dir, Role, Session};
+use crate::session::{Dir, RequesterAuth, Role, Session};
 use crate::transcript::{context, signing_digest};
 
 /// Largest SEC1 public key of a supported curve (`04‖X‖Y` on P-384).
@@ -135,6 +139,8 @@ struct Conn<H> {
     /// Digest announced in DIGESTS, then the verified chain's hash.
     chain_digest: Option<Digest>,
     chain_len: usize,
+    /// ReqBaseAsymAlg the responder selected (mutual authentication possible).
+    req_asym: Option<AsymAlgo>,
 }
 
 struct Handshake<H> {
@@ -145,6 +151,8 @@ struct Handshake<H> {
     req_keys: DirectionKeys,
     rsp_keys: DirectionKeys,
     heartbeat_period: u8,
+    /// Mutual authentication asked in KEY_EXCHANGE_RSP.
+    mutual: Option<mut_auth::ReqMutual>,
 }
 
 enum St<H, D> {
@@ -162,6 +170,9 @@ enum St<H, D> {
     AwaitChallenge(Conn<H>, [u8; NONCE_LEN]),
     SendKeyExchange(Conn<H>),
     AwaitKeyExchange(Conn<H>, H, D, u16),
+    SendEncap(Handshake<H>, mut_auth::Encap),
+    /// An encapsulated message sent; the RequestID delivered (0 after GET_ENCAPSULATED_REQUEST).
+    AwaitEncap(Handshake<H>, u8),
     SendFinish(Handshake<H>),
     AwaitFinish(Handshake<H>),
     SendPskExchange(Conn<H>),
@@ -189,6 +200,8 @@ pub struct Requester<'a, P: CryptoProvider> {
     meas_hash_len: Option<usize>,
     /// The hash state at the end of VCA (the start of every L1/L2).
     vca_hash: Option<P::Hash>,
+    /// The requester's identity for mutual authentication.
+    identity: Option<RequesterIdentity<'a>>,
 }
 
 impl<P: CryptoProvider> core::fmt::Debug for Requester<'_, P> {
@@ -259,6 +272,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
             summary: None,
             meas_hash_len: None,
             vca_hash: None,
+            identity: None,
         })
     }
 
@@ -283,7 +297,9 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
             | St::AwaitChallenge(c, _)
             | St::SendKeyExchange(c)
             | St::AwaitKeyExchange(c, ..) => Some(c.chain_len),
-            St::SendFinish(h) | St::AwaitFinish(h) => Some(h.conn.chain_len),
+            St::SendFinish(h) | St::AwaitFinish(h) | St::SendEncap(h, _) | St::AwaitEncap(h, _) => {
+                Some(h.conn.chain_len)
+            }
             _ => None,
         }
     }
@@ -378,7 +394,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
         if self.config.handshake_in_the_clear {
             f |= CapFlags::HANDSHAKE_IN_THE_CLEAR;
         }
-        CapFlags(f)
+        CapFlags(f | self.mut_auth_caps())
     }
 
     // The state travels by value (no allocator to box it in); the large Err is by design.
@@ -457,7 +473,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     structs: AlgStructs {
                         dhe: Some(dhe),
                         aead: Some(aead),
-                        req_base_asym: None,
+                        req_base_asym: self.offered_req_asym(),
                         key_schedule: Some(KEY_SCHEDULE_SPDM),
                     },
                 };
@@ -563,21 +579,26 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 th.update(&out[1..1 + n]);
                 Ok(done(St::AwaitKeyExchange(conn, th, dhe, req_id), n, out))
             }
+            St::SendEncap(hs, next) => self.write_encap(hs, next, out),
             St::SendFinish(mut hs) => {
                 let ks = KeySchedule::new(&self.provider, hs.conn.set.hash, Version::V12);
-                let header = [Version::V12.0, Code::FINISH.0, 0, 0];
+                // TH ‖ [Hash(Cm) ‖] header [‖ Signature] (mutual authentication signs it).
                 let mut t = hs.th.clone();
-                t.update(&header);
+                let mut sig = [0u8; MAX_SIGNATURE_LEN];
+                let (header, sig_len) = tri!(
+                    St::Failed,
+                    self.finish_header_and_signature(&hs, &mut t, &mut sig)
+                );
                 let vd = tri!(
                     St::Failed,
-                    ks.verify_data(&hs.secrets.request.finished_key, &t.finish())
+                    ks.verify_data(&hs.secrets.request.finished_key, &t.clone().finish())
                 );
                 let off = if hs.conn.in_clear {
                     1
                 } else {
                     record::SPDM_OFFSET
                 };
-                let n = header.len() + vd.as_bytes().len();
+                let n = header.len() + sig_len + vd.as_bytes().len();
                 let Some(dst) = out.get_mut(off..off + n) else {
                     return Err((
                         St::SendFinish(hs),
@@ -585,8 +606,10 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     ));
                 };
                 dst[..4].copy_from_slice(&header);
-                dst[4..].copy_from_slice(vd.as_bytes());
-                hs.th.update(dst);
+                dst[4..4 + sig_len].copy_from_slice(&sig[..sig_len]);
+                dst[4 + sig_len..].copy_from_slice(vd.as_bytes());
+                t.update(vd.as_bytes());
+                hs.th = t;
                 let sent = if hs.conn.in_clear {
                     plain(out, n)
                 } else {
@@ -745,6 +768,10 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                         && vca.rsp_caps.has(CapFlags::HANDSHAKE_IN_THE_CLEAR),
                     chain_digest: None,
                     chain_len: 0,
+                    req_asym: a
+                        .structs
+                        .req_base_asym
+                        .and_then(|b| AsymAlgo::from_bit(u32::from(b))),
                 };
                 Ok(match self.auth {
                     Auth::Certificate { .. } => St::SendDigests(conn),
@@ -822,9 +849,8 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 let set = conn.set;
                 let ker =
                     KeyExchangeRsp::parse(m, set.sizes(), self.wants_summary(), !conn.in_clear)?;
-                if ker.mut_auth_requested != 0 {
-                    return Err(Error::Negotiation);
-                }
+                let (mutual, encap) =
+                    self.accept_mut_auth(&conn, ker.mut_auth_requested, ker.req_slot_id_param)?;
                 if !ker.opaque.is_empty() {
                     match SmVersions::find(ker.opaque)? {
                         SmVersions::Selected(v) if v >> 8 == SECURED_MESSAGE_V12 >> 8 => {}
@@ -853,7 +879,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     DirectionKeys::new(ks.traffic_keys(set.aead, &secrets.request.secret)?);
                 let rsp_keys =
                     DirectionKeys::new(ks.traffic_keys(set.aead, &secrets.response.secret)?);
-                Ok(St::SendFinish(Handshake {
+                let hs = Handshake {
                     conn,
                     th,
                     session_id: u32::from(req_id) | (u32::from(ker.rsp_session_id) << 16),
@@ -861,8 +887,15 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     req_keys,
                     rsp_keys,
                     heartbeat_period: ker.heartbeat_period,
-                }))
+                    mutual,
+                };
+                Ok(if encap {
+                    St::SendEncap(hs, mut_auth::Encap::Get)
+                } else {
+                    St::SendFinish(hs)
+                })
             }
+            St::AwaitEncap(hs, last_id) => self.handle_encap(hs, last_id, msg),
             St::AwaitFinish(mut hs) => {
                 let set = hs.conn.set;
                 let m: &[u8] = if hs.conn.in_clear {
@@ -913,6 +946,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     req_keys,
                     rsp_keys,
                     heartbeat_period: pr.heartbeat_period,
+                    mutual: None,
                 };
                 if with_context {
                     Ok(St::SendPskFinish(hs))
@@ -956,6 +990,13 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
         th2: &Digest,
     ) -> Result<St<P::Hash, P::Dhe>, Error> {
         let set = hs.conn.set;
+        let requester_auth = if hs.mutual.is_some() {
+            RequesterAuth::Signature
+        } else if matches!(self.auth, Auth::Psk { .. }) {
+            RequesterAuth::PreSharedKey
+        } else {
+            RequesterAuth::None
+        };
         let ks = KeySchedule::new(&self.provider, set.hash, Version::V12);
         let master = ks.master_secret(&hs.secrets.handshake_secret)?;
         let data = ks.data(&master, th2)?;
@@ -967,7 +1008,8 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
             set,
             data,
         )?
-        .with_heartbeat_period(hs.heartbeat_period);
+        .with_heartbeat_period(hs.heartbeat_period)
+        .with_requester_auth(requester_auth);
         Ok(St::Established(s))
     }
 }

@@ -24,10 +24,13 @@
 //! (rustls style); handshake secrets live only in the handshake variants and are dropped when
 //! the handshake turns into a [`Session`].
 
+#[path = "responder_mut_auth.rs"]
+mod mut_auth;
+
 use crate::codec::{Reader, Writer};
 use crate::crypto::{
-    AlgorithmSet, CryptoProvider, DheSecret, Digest, HashCtx, MAX_DHE_LEN, MAX_SIGNATURE_LEN,
-    RandomSource, Signer,
+    AlgorithmSet, AsymAlgo, CryptoProvider, DheSecret, Digest, HashCtx, MAX_DHE_LEN,
+    MAX_SIGNATURE_LEN, RandomSource, Signer,
 };
 use crate::error::{Error, InvalidMessage};
 use crate::key_schedule::{HandshakeSecrets, KeySchedule};
@@ -41,7 +44,7 @@ use crate::msgs::certificate::{CertificateRsp, GetCertificate};
 use crate::msgs::challenge::{Challenge, ChallengeAuth};
 use crate::msgs::digests::DigestsRsp;
 use crate::msgs::error::{ErrorCode, ErrorRsp};
-use crate::msgs::finish::{Finish, FinishRsp};
+use crate::msgs::finish::FinishRsp;
 use crate::msgs::key_exchange::{KeyExchange, KeyExchangeRsp};
 use crate::msgs::key_update::{KeyUpdate, KeyUpdateAck, KeyUpdateOp};
 use crate::msgs::opaque::{SECURED_MESSAGE_V12, SmVersions};
@@ -49,7 +52,7 @@ use crate::msgs::psk::{PskExchange, PskExchangeRsp, PskFinish, PskFinishRsp};
 use crate::msgs::version::VersionRsp;
 use crate::msgs::{Code, Encode, Header, NONCE_LEN, Version, end_session, heartbeat};
 use crate::record::{self, DirectionKeys, MCTP_SECURED, MCTP_SPDM};
-use crate::session::{Dir, Role, Session};
+use crate::session::{Dir, RequesterAuth, Role, Session};
 use crate::transcript::{context, signing_digest};
 
 /// Bytes of VCA (GET_VERSION..ALGORITHMS) buffered until the hash algorithm is known.
@@ -206,6 +209,8 @@ struct Conn<H> {
     m1: H,
     req_caps: CapFlags,
     req_dts: u32,
+    /// ReqBaseAsymAlg selected in ALGORITHMS (mutual authentication possible).
+    req_asym: Option<AsymAlgo>,
 }
 
 /// A handshake in progress (after KEY_EXCHANGE_RSP or PSK_EXCHANGE_RSP).
@@ -218,6 +223,8 @@ struct Handshake<H> {
     rsp_keys: DirectionKeys,
     in_clear: bool,
     heartbeat_period: u8,
+    /// Mutual authentication of this handshake.
+    mutual: mut_auth::Mutual,
 }
 
 /// An established session plus the connection it runs on.
@@ -346,6 +353,8 @@ pub struct Responder<'a, P: CryptoProvider, S: Signer> {
     l1_plain: Option<MeasLog<P::Hash>>,
     /// L1/L2 of the session (`None`: reset).
     l1_session: Option<MeasLog<P::Hash>>,
+    /// Mutual authentication asked of requesters ([`Responder::set_mut_auth`]).
+    mut_auth: Option<crate::mut_auth::MutAuthPolicy<'a>>,
 }
 
 /// An L1/L2 transcript and the provider's generation when it started (for ContentChanged).
@@ -402,6 +411,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             meas_negotiated: false,
             l1_plain: None,
             l1_session: None,
+            mut_auth: None,
         })
     }
 
@@ -412,16 +422,6 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     /// the first GET_CAPABILITIES.
     pub fn set_measurements(&mut self, provider: &'a dyn MeasurementProvider) {
         self.meas = Some(provider);
-    }
-
-    /// The CAPABILITIES flags of this responder (the configuration's, plus MEAS_CAP when
-    /// measurements are offered).
-    fn caps(&self) -> CapFlags {
-        let mut f = self.config.capabilities();
-        if self.meas.is_some() {
-            f.0 |= CapFlags::MEAS_SIG;
-        }
-        f
     }
 
     /// Sets the HeartbeatPeriod (seconds; 0, the default, turns heartbeats off) that
@@ -521,7 +521,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     }
 
     fn supported(&self, code: Code) -> bool {
-        let caps = self.caps();
+        let caps = self.capabilities();
         match code {
             Code::GET_VERSION
             | Code::GET_CAPABILITIES
@@ -537,6 +537,9 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             Code::PSK_EXCHANGE => caps.0 & CapFlags::PSK_MASK != 0,
             Code::PSK_FINISH => caps.has(CapFlags::PSK_WITH_CONTEXT),
             Code::GET_MEASUREMENTS => caps.has(CapFlags::MEAS_SIG),
+            Code::GET_ENCAPSULATED_REQUEST | Code::DELIVER_ENCAPSULATED_RESPONSE => {
+                caps.has(CapFlags::ENCAP)
+            }
             _ => false,
         }
     }
@@ -700,6 +703,10 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             (State::AwaitFinish(hs), Code::FINISH) if hs.in_clear => {
                 self.on_finish(hs, req, out, true)
             }
+            (
+                State::AwaitFinish(hs),
+                code @ (Code::GET_ENCAPSULATED_REQUEST | Code::DELIVER_ENCAPSULATED_RESPONSE),
+            ) if hs.in_clear => self.on_encap(hs, code, req, out, true),
             // A session-only request in the clear once a session could exist: the requester
             // has to send it inside one (SessionRequired, as libspdm answers). Before
             // ALGORITHMS it is simply out of order.
@@ -726,7 +733,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             version: Version::V12,
             param1: 0,
             ct_exponent: 0,
-            flags: self.caps(),
+            flags: self.capabilities(),
             data_transfer_size: self.config.data_transfer_size,
             max_spdm_msg_size: self.config.data_transfer_size,
         })
@@ -765,6 +772,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         }
         // Measurements need the DMTF specification on both sides (else none are served).
         let meas = self.meas.is_some() && na.meas_spec & MEAS_SPEC_DMTF != 0;
+        let req_asym = self.select_req_asym(vca.req_caps, s.req_base_asym);
         let rsp = AlgorithmsRsp {
             version: Version::V12,
             meas_spec: if meas { MEAS_SPEC_DMTF } else { 0 },
@@ -782,7 +790,9 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             structs: AlgStructs {
                 dhe: Some(set.dhe.bit()),
                 aead: Some(set.aead.bit()),
-                req_base_asym: s.req_base_asym.map(|_| 0),
+                req_base_asym: s
+                    .req_base_asym
+                    .map(|_| req_asym.map_or(0, |a| a.bit() as u16)),
                 key_schedule: Some(KEY_SCHEDULE_SPDM),
             },
         };
@@ -798,6 +808,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             a,
             req_caps: vca.req_caps,
             req_dts: vca.req_dts,
+            req_asym,
         };
         Ok((1 + n, conn))
     }
@@ -968,6 +979,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         }
         let summary = self.summary(ke.meas_hash_type)?;
         let opaque = Self::check_opaque(ke.opaque)?;
+        let mutual = self.start_mut_auth(conn)?;
         let in_clear = self.config.handshake_in_the_clear
             && conn.req_caps.has(CapFlags::HANDSHAKE_IN_THE_CLEAR);
         let dhe = self
@@ -996,8 +1008,8 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             version: Version::V12,
             heartbeat_period,
             rsp_session_id: (session_id >> 16) as u16,
-            mut_auth_requested: 0,
-            req_slot_id_param: 0,
+            mut_auth_requested: mutual.requested,
+            req_slot_id_param: Self::req_slot_id_param(&mutual),
             random: &random,
             exchange_data: pubkey.get(..d).unwrap_or(&[]),
             meas_summary_hash: summary.as_ref().map_or(&[][..], Digest::as_bytes),
@@ -1055,6 +1067,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 rsp_keys,
                 in_clear,
                 heartbeat_period,
+                mutual,
             },
         ))
     }
@@ -1138,6 +1151,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                     rsp_keys,
                     in_clear: false,
                     heartbeat_period,
+                    mutual: mut_auth::Mutual::NONE,
                 }),
             ))
         } else {
@@ -1146,7 +1160,8 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             let session = self
                 .establish(&ks, secrets, &th2, session_id)
                 .local()?
-                .with_heartbeat_period(heartbeat_period);
+                .with_heartbeat_period(heartbeat_period)
+                .with_requester_auth(RequesterAuth::PreSharedKey);
             Ok((
                 1 + n,
                 State::Established(Established {
@@ -1188,17 +1203,20 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         in_clear: bool,
     ) -> (State<P::Hash>, Result<usize, Fail>) {
         let set = self.config.algorithms;
-        let sizes = set.sizes();
-        let fin = match Finish::parse(req, sizes) {
-            Ok(f) if f.signature.is_none() && f.req_slot_id == 0 => f,
-            _ => return (State::AwaitFinish(hs), Err(INVALID.into())),
+        let (mut th, verify_data) = match self.finish_input(&hs, req) {
+            Ok(v) => v,
+            Err(r) if r.fatal => return self.abort_handshake(hs, r.fault, in_clear, out),
+            Err(r) => return (State::AwaitFinish(hs), Err(r.fault.into())),
+        };
+        let requester_auth = if hs.mutual.requested != 0 {
+            RequesterAuth::Signature
+        } else {
+            RequesterAuth::None
         };
         let ks = KeySchedule::new(&self.provider, set.hash, Version::V12);
-        let mut th = hs.th.clone();
-        th.update(req.get(..fin.hmac_input_len()).unwrap_or(&[]));
         let th_f = th.clone().finish();
         if ks
-            .check_verify_data(&hs.secrets.request.finished_key, &th_f, fin.verify_data)
+            .check_verify_data(&hs.secrets.request.finished_key, &th_f, verify_data)
             .is_err()
         {
             // The handshake is over: answer DecryptError (under the handshake key when the
@@ -1213,7 +1231,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             let r = self.write_error(f, Version::V12, sink, out);
             return (State::Negotiated(conn), r.map_err(Fail::Local));
         }
-        th.update(fin.verify_data);
+        th.update(verify_data);
         let vd_buf;
         let rsp_vd = if in_clear {
             let mut t = th.clone();
@@ -1259,7 +1277,9 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             Ok(session) => (
                 State::Established(Established {
                     conn,
-                    session: session.with_heartbeat_period(heartbeat_period),
+                    session: session
+                        .with_heartbeat_period(heartbeat_period)
+                        .with_requester_auth(requester_auth),
                     last_ms: self.now_ms,
                 }),
                 Ok(sent),
@@ -1329,7 +1349,9 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             Ok(session) => (
                 State::Established(Established {
                     conn,
-                    session: session.with_heartbeat_period(heartbeat_period),
+                    session: session
+                        .with_heartbeat_period(heartbeat_period)
+                        .with_requester_auth(RequesterAuth::PreSharedKey),
                     last_ms: self.now_ms,
                 }),
                 Ok(sent),
@@ -1383,19 +1405,27 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                         return (State::AwaitFinish(hs), r);
                     }
                 };
-                let f = self
-                    .precheck_for(&h, Version::V12)
-                    .or(if h.code == Code::FINISH {
-                        None
-                    } else {
-                        Some(UNEXPECTED)
-                    });
+                let encap = matches!(
+                    h.code,
+                    Code::GET_ENCAPSULATED_REQUEST | Code::DELIVER_ENCAPSULATED_RESPONSE
+                );
+                let f =
+                    self.precheck_for(&h, Version::V12)
+                        .or(if h.code == Code::FINISH || encap {
+                            None
+                        } else {
+                            Some(UNEXPECTED)
+                        });
                 if let Some(f) = f {
                     let r =
                         self.write_error(f, Version::V12, Sink::Keys(sid, &mut hs.rsp_keys), out);
                     return (State::AwaitFinish(hs), r);
                 }
-                let (st, r) = self.on_finish(hs, req, out, false);
+                let (st, r) = if encap {
+                    self.on_encap(hs, h.code, req, out, false)
+                } else {
+                    self.on_finish(hs, req, out, false)
+                };
                 self.finish_step(st, r, out)
             }
             State::AwaitPskFinish(mut hs) => {

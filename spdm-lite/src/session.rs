@@ -22,6 +22,29 @@ pub enum Role {
     Responder,
 }
 
+/// How the requester proved its identity in the handshake that made a session (what a
+/// responder's policy can require before it trusts requests from the session).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum RequesterAuth {
+    /// Nothing: a certificate session without mutual authentication (anybody can open one).
+    #[default]
+    None,
+    /// The requester knows the pre-shared key (PSK_EXCHANGE).
+    PreSharedKey,
+    /// The requester signed FINISH with a key the responder trusts (session mutual
+    /// authentication: a provisioned public key or chain hash, or a certificate chain fetched
+    /// with encapsulated requests and validated).
+    Signature,
+}
+
+impl RequesterAuth {
+    /// Whether the requester authenticated at all.
+    pub fn is_authenticated(self) -> bool {
+        !matches!(self, Self::None)
+    }
+}
+
 /// The direction whose keys KEY_UPDATE changes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Dir {
@@ -45,6 +68,7 @@ pub struct Session {
     export: ExportMasterSecret,
     key_generation: u32,
     heartbeat_period: u8,
+    requester_auth: RequesterAuth,
 }
 
 impl core::fmt::Debug for Session {
@@ -56,6 +80,7 @@ impl core::fmt::Debug for Session {
             .field("algorithms", &self.set)
             .field("key_generation", &self.key_generation)
             .field("heartbeat_period", &self.heartbeat_period)
+            .field("requester_auth", &self.requester_auth)
             .field("sequence_numbers", &self.sequence_numbers())
             .finish_non_exhaustive()
     }
@@ -85,6 +110,7 @@ impl Session {
             export: ExportMasterSecret::new(data.export_master, set.hash, version, id),
             key_generation: 0,
             heartbeat_period: 0,
+            requester_auth: RequesterAuth::None,
         })
     }
 
@@ -92,6 +118,18 @@ impl Session {
     pub(crate) fn with_heartbeat_period(mut self, seconds: u8) -> Self {
         self.heartbeat_period = seconds;
         self
+    }
+
+    /// The session with how its requester authenticated.
+    pub(crate) fn with_requester_auth(mut self, auth: RequesterAuth) -> Self {
+        self.requester_auth = auth;
+        self
+    }
+
+    /// How the requester authenticated in the handshake (on both ends: the requester's
+    /// session says what it proved).
+    pub fn requester_auth(&self) -> RequesterAuth {
+        self.requester_auth
     }
 
     /// HeartbeatPeriod in seconds (0: no heartbeat required). The requester must send a

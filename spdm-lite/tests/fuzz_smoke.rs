@@ -17,6 +17,15 @@ fn genuine_messages() -> Vec<Vec<u8>> {
         }
         out.push(seed);
     }
+    // Certificate handshakes with mutual authentication (0x40; 0x38: DataTransferSize 1024):
+    // the encapsulated flow.
+    for flags in [0x78u8, 0x7B] {
+        let mut seed = vec![flags];
+        for _ in 0..24 {
+            seed.extend([1, 0]);
+        }
+        out.push(seed);
+    }
     out
 }
 
@@ -44,13 +53,14 @@ fn responder_target_accepts_genuine_and_arbitrary_traffic() {
 
 #[test]
 fn requester_target_reaches_established_only_on_genuine_responses() {
-    // flags: bit0 set B, bit1 in clear, bit2 psk context, 0x40 PSK, 0x80 challenge.
-    for (i, flags) in [0u8, 1, 2, 0x80, 0x81, 0x40, 0x44, 0x43]
+    // flags: bit0 set B, bit1 in clear, bit2 psk context, 0x20 mutual authentication,
+    // 0x40 PSK, 0x80 challenge.
+    for (i, flags) in [0u8, 1, 2, 0x80, 0x81, 0x40, 0x44, 0x43, 0x20, 0x23, 0xA1]
         .into_iter()
         .enumerate()
     {
         let mut seed = vec![flags];
-        for _ in 0..16 {
+        for _ in 0..24 {
             seed.extend([0, 0]); // tag 0: deliver the genuine response
         }
         let n = fuzzing::requester(&seed).unwrap_or_else(|| panic!("genuine run {flags:#x}"));

@@ -213,6 +213,21 @@ fn requester_example_completes_a_set_b_certificate_session_with_the_responder_ex
 }
 
 #[test]
+fn requester_example_completes_a_mutually_authenticated_session_sets_a_and_b() {
+    let handshake = &[
+        "GET_CERTIFICATE",
+        "KEY_EXCHANGE_RSP",
+        // GET_ENCAPSULATED_REQUEST / ENCAPSULATED_REQUEST, then DELIVER_ENCAPSULATED_RESPONSE
+        // (sent by the requester, opened and named by the responder).
+        "ENCAPSULATED_REQUEST",
+        "DELIVER_ENCAPSULATED_RESPONSE",
+        "requester auth Signature",
+    ];
+    assert_complete_session(&["--set", "a", "--mut-auth"], "A", handshake);
+    assert_complete_session(&["--set", "b", "--mut-auth", "--in-clear"], "B", handshake);
+}
+
+#[test]
 fn requester_example_completes_a_handshake_in_the_clear_session() {
     let (req, _) = run_pair(&["--set", "a", "--in-clear"]);
     // FINISH and FINISH_RSP travel as plain MCTP messages.

@@ -124,6 +124,10 @@ pub(crate) fn code_name(code: u8) -> String {
         Code::KEY_UPDATE => "KEY_UPDATE",
         Code::END_SESSION => "END_SESSION",
         Code::RESPOND_IF_READY => "RESPOND_IF_READY",
+        Code::GET_ENCAPSULATED_REQUEST => "GET_ENCAPSULATED_REQUEST",
+        Code::ENCAPSULATED_REQUEST => "ENCAPSULATED_REQUEST",
+        Code::DELIVER_ENCAPSULATED_RESPONSE => "DELIVER_ENCAPSULATED_RESPONSE",
+        Code::ENCAPSULATED_RESPONSE_ACK => "ENCAPSULATED_RESPONSE_ACK",
         _ => return format!("code 0x{code:02x}"),
     };
     name.into()
@@ -198,6 +202,14 @@ pub(crate) struct Options {
     /// Responder: serve the sample measurements. Requester: ask for a measurement summary
     /// hash and run GET_MEASUREMENTS in the session.
     pub(crate) measurements: bool,
+    /// Session mutual authentication (responder: require it; requester: take part).
+    pub(crate) mut_auth: bool,
+    /// Requester certificate chain file (requester, with `--mut-auth`).
+    pub(crate) req_chain: Option<PathBuf>,
+    /// Requester private key file (requester, with `--mut-auth`).
+    pub(crate) req_key: Option<PathBuf>,
+    /// Trust anchor for the requester's chain (responder, with `--mut-auth`).
+    pub(crate) req_root: Option<PathBuf>,
 }
 
 /// The usage text common to both examples.
@@ -219,6 +231,12 @@ pub(crate) const USAGE: &str = "\
   --measurements    responder: serve sample firmware measurements (MEAS_CAP, signed);
                     requester: ask for the summary hash (All) in CHALLENGE and KEY_EXCHANGE,
                     then GET_MEASUREMENTS (count, then all blocks signed) in the session
+  --mut-auth        session mutual authentication: the responder requires it (the requester
+                    chain fetched with encapsulated requests, its leaf must carry the SPDM
+                    requester-auth EKU), the requester takes part
+  --req-chain FILE  requester certificate chain, as --chain (default: tests/pki/.../req_chain.der)
+  --req-key FILE    requester private key, as --key (default: tests/pki/.../req_leaf.key.der)
+  --req-root FILE   responder's trust anchor for the requester chain (default: the --root default)
   -h, --help        print this help and exit
 ";
 
@@ -251,6 +269,10 @@ pub(crate) fn parse_args(extra: &[&str], usage: &str) -> Result<Options, String>
         no_psk_finish: false,
         no_challenge: false,
         measurements: false,
+        mut_auth: false,
+        req_chain: None,
+        req_key: None,
+        req_root: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -281,6 +303,10 @@ pub(crate) fn parse_args(extra: &[&str], usage: &str) -> Result<Options, String>
             "--psk-hint-hex" => o.psk_hint = hex("--psk-hint-hex", &value()?)?,
             "--in-clear" => o.in_clear = true,
             "--measurements" => o.measurements = true,
+            "--mut-auth" => o.mut_auth = true,
+            "--req-chain" => o.req_chain = Some(value()?.into()),
+            "--req-key" => o.req_key = Some(value()?.into()),
+            "--req-root" => o.req_root = Some(value()?.into()),
             "--no-psk-finish" if extra.contains(&"--no-psk-finish") => o.no_psk_finish = true,
             "--no-challenge" if extra.contains(&"--no-challenge") => o.no_challenge = true,
             "-h" | "--help" => {

@@ -18,6 +18,7 @@ pub mod capabilities;
 pub mod certificate;
 pub mod challenge;
 pub mod digests;
+pub mod encapsulated;
 pub mod end_session;
 pub mod error;
 pub mod finish;

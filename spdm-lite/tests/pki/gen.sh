@@ -85,15 +85,68 @@ X
         >"$dir/bridge_chain.der"
 }
 
-if [ "${1:-}" = bridge ]; then
+# Requester (ECU) identities for mutual authentication, under the existing root/intermediate
+# of a set (and the other root): req_chain.der (leaf EKU = SPDM requester-auth
+# 1.3.6.1.4.1.412.274.4), req_noeku_chain.der (the same kind of leaf, EKU = responder-auth only,
+# for the EKU negative test), other_req_chain.der (requester leaf under the other root).
+# Keys: req_leaf.key.der, other_req_leaf.key.der. `gen.sh requester` adds only these files.
+gen_requester() {
+    local dir=$1 curve=$2 md=$3
+    local t
+    t=$(mktemp -d)
+    cat >"$t/req.ext" <<'X'
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=1.3.6.1.4.1.412.274.4
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid
+X
+    cat >"$t/noeku.ext" <<'X'
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=1.3.6.1.4.1.412.274.3
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid
+X
+    for p in "" other_; do
+        openssl ecparam -name "$curve" -genkey -noout -outform DER -out "$dir/${p}req_leaf.key.der"
+        openssl req -new -"$md" -keyform DER -key "$dir/${p}req_leaf.key.der" \
+            -subj "/CN=spdm-lite test ${p}requester $curve" -out "$t/req.csr"
+        openssl x509 -req -"$md" -days $DAYS -in "$t/req.csr" -CAform DER -CA "$dir/${p}inter.cert.der" \
+            -CAkeyform DER -CAkey "$dir/${p}inter.key.der" -set_serial 5 -extfile "$t/req.ext" \
+            -outform DER -out "$dir/${p}req_leaf.cert.der"
+        cat "$dir/${p}root.cert.der" "$dir/${p}inter.cert.der" "$dir/${p}req_leaf.cert.der" \
+            >"$dir/${p}req_chain.der"
+    done
+    openssl req -new -"$md" -keyform DER -key "$dir/req_leaf.key.der" \
+        -subj "/CN=spdm-lite test requester without requester-auth EKU" -out "$t/noeku.csr"
+    openssl x509 -req -"$md" -days $DAYS -in "$t/noeku.csr" -CAform DER -CA "$dir/inter.cert.der" \
+        -CAkeyform DER -CAkey "$dir/inter.key.der" -set_serial 6 -extfile "$t/noeku.ext" \
+        -outform DER -out "$dir/req_noeku_leaf.cert.der"
+    cat "$dir/root.cert.der" "$dir/inter.cert.der" "$dir/req_noeku_leaf.cert.der" \
+        >"$dir/req_noeku_chain.der"
+    rm -rf "$t"
+}
+
+case "${1:-}" in
+bridge)
     t=$(mktemp -d)
     bridge p256 sha256 prime256v1 "$t"
     bridge p384 sha384 secp384r1 "$t"
     rm -rf "$t"
     echo "bridge generated in $(pwd)"
     exit 0
-fi
-
-gen_set p256 prime256v1 sha256
-gen_set p384 secp384r1 sha384
+    ;;
+requester) ;;
+*)
+    gen_set p256 prime256v1 sha256
+    gen_set p384 secp384r1 sha384
+    t=$(mktemp -d)
+    bridge p256 sha256 prime256v1 "$t"
+    bridge p384 sha384 secp384r1 "$t"
+    rm -rf "$t"
+    ;;
+esac
+gen_requester p256 prime256v1 sha256
+gen_requester p384 secp384r1 sha384
 echo "generated in $(pwd)"
