@@ -16,8 +16,10 @@ use crate::model::TagLen;
 use crate::nonce::Iv;
 
 /// The GHASH engine of a key: our PCLMULQDQ code (eight blocks per reduction) when the CPU has
-/// it, else the portable `ghash` crate. `Clone` copies the key's fresh state at the start of
-/// every message; both variants zeroize on drop.
+/// it, else the portable `ghash` crate. A running hash is a [`GhashAcc`] kept apart from the
+/// engine: on the PCLMULQDQ engine only the 16-byte accumulator (the powers of `H` stay in the
+/// key); the portable engine starts every message from a copy of its fresh `GHash` (it keeps
+/// its key inside). Both zeroize on drop.
 // The PCLMULQDQ variant (16 powers of H) is the large one and the one used on every x86_64
 // CPU that has it; no allocation to box it (no_std), so the size difference is accepted.
 #[allow(clippy::large_enum_variant)]
@@ -25,6 +27,14 @@ enum GhashEngine {
     Portable(GHash),
     #[cfg(target_arch = "x86_64")]
     Clmul(super::simd::Ghash),
+}
+
+/// The running state of a GHASH under a [`GhashEngine`].
+enum GhashAcc {
+    Portable(GHash),
+    /// The POLYVAL accumulator of the PCLMULQDQ engine.
+    #[cfg(target_arch = "x86_64")]
+    Clmul(u128),
 }
 
 impl GhashEngine {
@@ -39,52 +49,93 @@ impl GhashEngine {
         GhashEngine::Portable(GHash::new(h))
     }
 
-    #[inline]
-    fn update(&mut self, blocks: &[Block]) {
+    /// A fresh running hash.
+    fn start(&self) -> GhashAcc {
         match self {
-            GhashEngine::Portable(g) => g.update(blocks),
+            GhashEngine::Portable(g) => GhashAcc::Portable(g.clone()),
             #[cfg(target_arch = "x86_64")]
-            GhashEngine::Clmul(g) => g.update(Array::cast_slice_to_core(blocks)),
+            GhashEngine::Clmul(_) => GhashAcc::Clmul(0),
         }
     }
 
+    /// Absorbs whole blocks into `acc`; `false` (nothing absorbed) when `acc` was started by
+    /// an engine of the other kind.
+    #[inline]
+    fn update(&self, acc: &mut GhashAcc, blocks: &[Block]) -> bool {
+        match (self, acc) {
+            (GhashEngine::Portable(_), GhashAcc::Portable(g)) => g.update(blocks),
+            #[cfg(target_arch = "x86_64")]
+            (GhashEngine::Clmul(g), GhashAcc::Clmul(acc)) => {
+                g.update(acc, Array::cast_slice_to_core(blocks))
+            }
+            #[cfg(target_arch = "x86_64")]
+            _ => return false,
+        }
+        true
+    }
+}
+
+impl GhashAcc {
     fn finalize(&self) -> [u8; 16] {
         match self {
-            GhashEngine::Portable(g) => g.clone().finalize().0,
+            GhashAcc::Portable(g) => g.clone().finalize().0,
             #[cfg(target_arch = "x86_64")]
-            GhashEngine::Clmul(g) => g.finalize(),
+            GhashAcc::Clmul(acc) => super::simd::Ghash::finalize(*acc),
         }
     }
 
     /// A copy of the running state (zeroized on drop like the original).
     fn fork(&self) -> Self {
         match self {
-            GhashEngine::Portable(g) => GhashEngine::Portable(g.clone()),
+            GhashAcc::Portable(g) => GhashAcc::Portable(g.clone()),
             #[cfg(target_arch = "x86_64")]
-            GhashEngine::Clmul(g) => GhashEngine::Clmul(g.clone()),
+            GhashAcc::Clmul(acc) => GhashAcc::Clmul(*acc),
+        }
+    }
+}
+
+impl Drop for GhashAcc {
+    fn drop(&mut self) {
+        match self {
+            // `GHash` zeroizes itself on drop.
+            GhashAcc::Portable(_) => {}
+            #[cfg(target_arch = "x86_64")]
+            GhashAcc::Clmul(acc) => acc.zeroize(),
         }
     }
 }
 
 /// GHASH with a 16-byte carry buffer, so input may arrive in pieces of any length while whole
 /// blocks still reach GHASH in bulk (eight blocks per reduction on the PCLMULQDQ engine).
+/// Detached from its key: every call takes the [`GhashEngine`] that started it. Given an engine
+/// of the other kind (a caller's mistake) it is poisoned: [`GhashStream::finish`] then returns
+/// `None`.
 pub(crate) struct GhashStream {
-    ghash: GhashEngine,
+    acc: GhashAcc,
     buf: [u8; 16],
     buf_len: usize,
+    poisoned: bool,
 }
 
 impl GhashStream {
-    fn new(ghash: GhashEngine) -> Self {
+    fn new(engine: &GhashEngine) -> Self {
         GhashStream {
-            ghash,
+            acc: engine.start(),
             buf: [0; 16],
             buf_len: 0,
+            poisoned: false,
+        }
+    }
+
+    #[inline]
+    fn absorb(&mut self, engine: &GhashEngine, blocks: &[Block]) {
+        if !engine.update(&mut self.acc, blocks) {
+            self.poisoned = true;
         }
     }
 
     /// Absorbs `data` as a continuation of the current zero-padded field (AAD or ciphertext).
-    fn update(&mut self, mut data: &[u8]) {
+    fn update(&mut self, engine: &GhashEngine, mut data: &[u8]) {
         if self.buf_len > 0 {
             let take = (16 - self.buf_len).min(data.len());
             let (head, rest) = data.split_at(take);
@@ -96,12 +147,12 @@ impl GhashStream {
             if self.buf_len < 16 {
                 return;
             }
-            self.ghash.update(slice::from_ref(&Block::from(self.buf)));
+            self.absorb(engine, slice::from_ref(&Block::from(self.buf)));
             self.buf_len = 0;
         }
         let (blocks, tail) = Array::slice_as_chunks(data);
         if !blocks.is_empty() {
-            self.ghash.update(blocks);
+            self.absorb(engine, blocks);
         }
         if let Some(dst) = self.buf.get_mut(..tail.len()) {
             dst.copy_from_slice(tail);
@@ -110,41 +161,49 @@ impl GhashStream {
     }
 
     /// Ends the current field: a partial block is zero-padded and hashed.
-    fn pad(&mut self) {
+    fn pad(&mut self, engine: &GhashEngine) {
         if self.buf_len > 0 {
             for b in self.buf.iter_mut().skip(self.buf_len) {
                 *b = 0;
             }
-            self.ghash.update(slice::from_ref(&Block::from(self.buf)));
+            self.absorb(engine, slice::from_ref(&Block::from(self.buf)));
             self.buf_len = 0;
         }
     }
 
     /// Pads, hashes the length block `[len(A)]_64 ‖ [len(C)]_64` (in bits) and returns
-    /// `GHASH ⊕ mask`.
-    fn finish(&mut self, aad_bytes: u64, ct_bytes: u64, mask: &[u8; 16]) -> [u8; 16] {
-        self.pad();
+    /// `GHASH ⊕ mask`; `None` when poisoned.
+    fn finish(
+        &mut self,
+        engine: &GhashEngine,
+        aad_bytes: u64,
+        ct_bytes: u64,
+        mask: &[u8; 16],
+    ) -> Option<[u8; 16]> {
+        self.pad(engine);
         let mut lens = [0u8; 16];
         lens[..8].copy_from_slice(&aad_bytes.wrapping_mul(8).to_be_bytes());
         lens[8..].copy_from_slice(&ct_bytes.wrapping_mul(8).to_be_bytes());
-        self.ghash.update(slice::from_ref(&Block::from(lens)));
-        let s = self.ghash.finalize();
+        self.absorb(engine, slice::from_ref(&Block::from(lens)));
+        if self.poisoned {
+            return None;
+        }
+        let s = self.acc.finalize();
         let mut out = [0u8; 16];
         for ((o, s), m) in out.iter_mut().zip(s.iter()).zip(mask.iter()) {
             *o = s ^ m;
         }
-        out
+        Some(out)
     }
-}
 
-impl GhashStream {
     /// A copy of the running state (the receivers verify a scope's tag without consuming the
     /// scope, so a forged record cannot end it).
     fn fork(&self) -> Self {
         GhashStream {
-            ghash: self.ghash.fork(),
+            acc: self.acc.fork(),
             buf: self.buf,
             buf_len: self.buf_len,
+            poisoned: self.poisoned,
         }
     }
 }
@@ -152,6 +211,20 @@ impl GhashStream {
 impl Drop for GhashStream {
     fn drop(&mut self) {
         self.buf.zeroize();
+    }
+}
+
+/// A [`GhashStream`] together with the engine of its key, for the CTR pass of the generic
+/// seal (the ciphertext is hashed chunk by chunk).
+struct KeyedGhash<'a> {
+    engine: &'a GhashEngine,
+    gh: &'a mut GhashStream,
+}
+
+impl ChunkSink for KeyedGhash<'_> {
+    #[inline(always)]
+    fn chunk(&mut self, chunk: &[u8]) {
+        self.gh.update(self.engine, chunk);
     }
 }
 
@@ -261,10 +334,10 @@ impl GcmKey {
         }
         let mut m = self.gmac(iv);
         for p in aad {
-            m.update(p);
+            m.update(self, p);
         }
-        m.update(data);
-        m.finalize(tag_len)
+        m.update(self, data);
+        m.finalize(self, tag_len)
     }
 
     /// Whether GHASH runs on the PCLMULQDQ engine (x86_64 with PCLMULQDQ and SSSE3).
@@ -293,13 +366,13 @@ impl GcmKey {
 
     /// Hashes the AAD pieces as one concatenated AAD and ends the AAD field.
     fn hash_aad(&self, aad: &[&[u8]]) -> (GhashStream, u64) {
-        let mut gh = GhashStream::new(self.ghash.fork());
+        let mut gh = GhashStream::new(&self.ghash);
         let mut aad_len = 0u64;
         for piece in aad {
-            gh.update(piece);
+            gh.update(&self.ghash, piece);
             aad_len = aad_len.wrapping_add(piece.len() as u64);
         }
-        gh.pad();
+        gh.pad(&self.ghash);
         (gh, aad_len)
     }
 
@@ -327,10 +400,16 @@ impl GcmKey {
         self.aes.with_backend(SealJob {
             iv,
             buf: &mut *buf,
-            gh: &mut gh,
+            gh: KeyedGhash {
+                engine: &self.ghash,
+                gh: &mut gh,
+            },
             mask: &mut mask,
         });
-        let full = gh.finish(aad_len, buf.len() as u64, &mask.0);
+        // Never poisoned: the stream was started by this key's engine.
+        let full = gh
+            .finish(&self.ghash, aad_len, buf.len() as u64, &mask.0)
+            .unwrap_or_default();
         mask.as_mut_slice().zeroize();
         Tag::from_full(full, tag_len)
     }
@@ -366,11 +445,12 @@ impl GcmKey {
             return r;
         }
         let (mut gh, aad_len) = self.hash_aad(aad);
-        gh.update(buf);
+        gh.update(&self.ghash, buf);
         let mut result = Err(SecurityError::AuthFailed);
         self.aes.with_backend(OpenJob {
             iv,
             buf,
+            engine: &self.ghash,
             gh: &mut gh,
             aad_len,
             tag,
@@ -381,21 +461,26 @@ impl GcmKey {
     }
 
     /// Starts a streaming GMAC under `iv`: GCM with an empty plaintext, every input byte
-    /// being AAD. The returned state owns its data (no borrow of the key), so it can be stored
-    /// next to the key, e.g. one running MAC per open tag scope.
+    /// being AAD. The returned state is detached from the key: it holds the running hash, the
+    /// `E_K(J0)` mask and a few buffered bytes, never a copy of the key's powers of `H`, and
+    /// every [`GmacState::update`] / [`GmacState::finalize`] takes this key again. So it can be
+    /// stored next to the key (one running MAC per open tag scope) without borrowing it, and
+    /// starting a message costs one block encryption.
     pub fn gmac(&self, iv: &Iv) -> GmacState {
         #[cfg(target_arch = "x86_64")]
-        if let Some((rk, hp)) = self.fast() {
+        if let Some((rk, _)) = self.fast() {
             return GmacState {
-                inner: GmacInner::Vaes(super::simd::vaes::GmacStream::new(rk, hp, iv.as_bytes())),
+                inner: GmacInner::Vaes(super::simd::vaes::GmacStream::new(rk, iv.as_bytes())),
+                poisoned: false,
             };
         }
         GmacState {
             inner: GmacInner::Generic {
-                gh: GhashStream::new(self.ghash.fork()),
+                gh: GhashStream::new(&self.ghash),
                 ek_j0: self.ek_j0(iv),
                 len: 0,
             },
+            poisoned: false,
         }
     }
 }
@@ -461,13 +546,15 @@ impl<F: FnMut(usize, Tag)> BlockCipherEncClosure for GmacBatchJob<'_, F> {
             }
             super::cmac::encrypt_all(backend, masks);
             for (j, (mask, (_, pieces))) in masks.iter_mut().zip(group).enumerate() {
-                let mut gh = GhashStream::new(self.key.ghash.fork());
+                let engine = &self.key.ghash;
+                let mut gh = GhashStream::new(engine);
                 let mut len = 0u64;
                 for p in pieces.iter() {
-                    gh.update(p);
+                    gh.update(engine, p);
                     len = len.wrapping_add(p.len() as u64);
                 }
-                let full = gh.finish(len, 0, &mask.0);
+                // Never poisoned: started by this key's engine.
+                let full = gh.finish(engine, len, 0, &mask.0).unwrap_or_default();
                 mask.as_mut_slice().zeroize();
                 (self.on_tag)(g * GMAC_BATCH_LANES + j, Tag::from_full(full, self.tag_len));
             }
@@ -486,15 +573,8 @@ impl fmt::Debug for GcmKey {
 struct SealJob<'a> {
     iv: &'a Iv,
     buf: &'a mut [u8],
-    gh: &'a mut GhashStream,
+    gh: KeyedGhash<'a>,
     mask: &'a mut Block,
-}
-
-impl ChunkSink for GhashStream {
-    #[inline(always)]
-    fn chunk(&mut self, chunk: &[u8]) {
-        self.update(chunk);
-    }
 }
 
 /// `J0 = IV ‖ 0x00000001`.
@@ -514,7 +594,8 @@ impl BlockCipherEncClosure for SealJob<'_> {
     fn call<B: BlockCipherEncBackend<BlockSize = U16>>(self, backend: &B) {
         *self.mask = j0(self.iv);
         backend.encrypt_block_inplace(self.mask);
-        ctr_with(backend, self.iv.as_bytes(), self.buf, self.gh);
+        let mut gh = self.gh;
+        ctr_with(backend, self.iv.as_bytes(), self.buf, &mut gh);
     }
 }
 
@@ -524,6 +605,7 @@ impl BlockCipherEncClosure for SealJob<'_> {
 struct OpenJob<'a> {
     iv: &'a Iv,
     buf: &'a mut [u8],
+    engine: &'a GhashEngine,
     gh: &'a mut GhashStream,
     aad_len: u64,
     tag: &'a [u8],
@@ -540,9 +622,15 @@ impl BlockCipherEncClosure for OpenJob<'_> {
     fn call<B: BlockCipherEncBackend<BlockSize = U16>>(self, backend: &B) {
         let mut mask = j0(self.iv);
         backend.encrypt_block_inplace(&mut mask);
-        let full = self.gh.finish(self.aad_len, self.buf.len() as u64, &mask.0);
+        let full = self
+            .gh
+            .finish(self.engine, self.aad_len, self.buf.len() as u64, &mask.0);
         mask.as_mut_slice().zeroize();
-        *self.result = Tag::from_full(full, self.tag_len).verify(self.tag);
+        // `None` (poisoned) cannot happen here: the stream was started by this engine.
+        *self.result = match full {
+            Some(full) => Tag::from_full(full, self.tag_len).verify(self.tag),
+            None => Err(SecurityError::AuthFailed),
+        };
         if self.result.is_ok() {
             ctr_with(
                 backend,
@@ -556,21 +644,30 @@ impl BlockCipherEncClosure for OpenJob<'_> {
     }
 }
 
-/// A running GMAC (NIST SP 800-38D GMAC: GCM with all input as AAD).
+/// A running GMAC (NIST SP 800-38D GMAC: GCM with all input as AAD), started by
+/// [`GcmKey::gmac`].
 ///
-/// Accepts input split anywhere ([`GmacState::update`]); partial blocks are carried internally
-/// and whole blocks reach GHASH in bulk. On the stitched VAES path the state holds a copy of the
-/// key's powers of `H` (it owns its data, so it cannot borrow the key) and keeps the last
-/// 64 bytes back so that a short message and the length block end in one reduction. Not
-/// `Clone`; zeroized on drop (GHASH state, carry buffer, and the `E_K(J0)` mask).
+/// Detached from its key: it holds the running hash (a 16-byte accumulator on the PCLMULQDQ
+/// and VAES paths), the `E_K(J0)` mask, the length and a few buffered bytes, and every call
+/// takes the [`GcmKey`] that started it, whose precomputed powers of `H` are used in place
+/// (nothing of the key is copied per message). Accepts input split anywhere; partial blocks
+/// are carried internally and whole blocks reach GHASH in bulk; on the stitched VAES path the
+/// last 64 bytes are held back so that a short message and the length block end in one
+/// reduction.
+///
+/// Passing another key than the one that started the state gives a tag that does not verify
+/// (never a panic): under a key of the same path the hash continues under the wrong `H`; under
+/// a key of another path (only possible through the test hook) the state is poisoned, and then
+/// [`GmacState::verify`] always fails and [`GmacState::finalize`] returns an all-zero tag that
+/// reveals nothing of either key. Not `Clone`; zeroized on drop (accumulator, carry buffer and
+/// the `E_K(J0)` mask).
 pub struct GmacState {
     inner: GmacInner,
+    poisoned: bool,
 }
 
-// The VAES variant holds the powers of `H` inline (no allocation in this crate).
-#[allow(clippy::large_enum_variant)]
 enum GmacInner {
-    /// GHASH engine of the key (portable or PCLMULQDQ), the mask and the length.
+    /// GHASH state of the key's engine (portable or PCLMULQDQ), the mask and the length.
     Generic {
         gh: GhashStream,
         ek_j0: [u8; 16],
@@ -584,36 +681,63 @@ enum GmacInner {
 impl ZeroizeOnDrop for GmacState {}
 
 impl GmacState {
-    /// Absorbs the next piece of the message (any length, including empty).
+    /// Absorbs the next piece of the message (any length, including empty); `key` must be the
+    /// key that started this state.
     #[inline]
-    pub fn update(&mut self, piece: &[u8]) {
+    pub fn update(&mut self, key: &GcmKey, piece: &[u8]) {
         match &mut self.inner {
             GmacInner::Generic { gh, len, .. } => {
-                gh.update(piece);
+                gh.update(&key.ghash, piece);
                 *len = len.wrapping_add(piece.len() as u64);
             }
             #[cfg(target_arch = "x86_64")]
-            GmacInner::Vaes(g) => g.update(piece),
+            GmacInner::Vaes(g) => match key.fast() {
+                Some((_, hp)) => g.update(hp, piece),
+                None => self.poisoned = true,
+            },
         }
     }
 
-    /// The tag, truncated to `tag_len`.
-    #[inline]
-    pub fn finalize(mut self, tag_len: TagLen) -> Tag {
+    /// The full tag, or `None` when poisoned.
+    fn full(&mut self, key: &GcmKey) -> Option<[u8; 16]> {
         let full = match &mut self.inner {
-            GmacInner::Generic { gh, ek_j0, len } => gh.finish(*len, 0, ek_j0),
+            GmacInner::Generic { gh, ek_j0, len } => gh.finish(&key.ghash, *len, 0, ek_j0)?,
             #[cfg(target_arch = "x86_64")]
-            GmacInner::Vaes(g) => g.finalize(),
+            GmacInner::Vaes(g) => g.finalize(key.fast()?.1),
         };
-        Tag::from_full(full, tag_len)
+        (!self.poisoned).then_some(full)
     }
 
-    /// Verifies `received` (which must be exactly `tag_len` bytes) in constant time.
+    /// The tag, truncated to `tag_len` (all zero when the state is poisoned, see the type
+    /// documentation); `key` must be the key that started this state.
+    #[inline]
+    pub fn finalize(mut self, key: &GcmKey, tag_len: TagLen) -> Tag {
+        let mut full = self.full(key).unwrap_or_default();
+        let tag = Tag::from_full(full, tag_len);
+        full.zeroize();
+        tag
+    }
+
+    /// Verifies `received` (which must be exactly `tag_len` bytes) in constant time; `key`
+    /// must be the key that started this state.
     ///
     /// # Errors
-    /// [`SecurityError::AuthFailed`] on any mismatch.
-    pub fn verify(self, received: &[u8], tag_len: TagLen) -> Result<(), SecurityError> {
-        self.finalize(tag_len).verify(received)
+    /// [`SecurityError::AuthFailed`] on any mismatch, and always when the state is poisoned.
+    pub fn verify(
+        mut self,
+        key: &GcmKey,
+        received: &[u8],
+        tag_len: TagLen,
+    ) -> Result<(), SecurityError> {
+        match self.full(key) {
+            Some(full) => Tag::from_full(full, tag_len).verify(received),
+            None => Err(SecurityError::AuthFailed),
+        }
+    }
+
+    /// Marks the state as used with a key of another kind (see the type documentation).
+    pub(crate) fn poison(&mut self) {
+        self.poisoned = true;
     }
 
     /// A copy of the running state, for [`super::MacState::verify_continued`].
@@ -628,6 +752,7 @@ impl GmacState {
                 #[cfg(target_arch = "x86_64")]
                 GmacInner::Vaes(g) => GmacInner::Vaes(g.fork()),
             },
+            poisoned: self.poisoned,
         }
     }
 }
@@ -819,10 +944,10 @@ mod tests {
             assert_eq!(t.as_bytes(), &gmac_ref[..], "{path:?} gmac one-shot");
             let mut m = g.gmac(&iv);
             for p in &pieces {
-                m.update(p);
+                m.update(&g, p);
             }
-            m.update(data);
-            assert_eq!(m.finalize(TagLen::L16).as_bytes(), &gmac_ref[..]);
+            m.update(&g, data);
+            assert_eq!(m.finalize(&g, TagLen::L16).as_bytes(), &gmac_ref[..]);
             let mut pieces_d = pieces.clone();
             pieces_d.push(data);
             let msgs = [(iv, &pieces_d[..]), (iv, &pieces_d[..])];
@@ -969,11 +1094,11 @@ mod tests {
             prop_assert!(fast.open_in_place(&iv, &[&aad[..]], &mut b.clone(), &bad, TagLen::L16).is_err());
             // streaming GMAC split at `cut`, and the batch
             let mut ga = fast.gmac(&iv);
-            ga.update(&data[..cut]);
-            ga.update(&data[cut..]);
+            ga.update(&fast, &data[..cut]);
+            ga.update(&fast, &data[cut..]);
             let mut gb = portable.gmac(&iv);
-            gb.update(&data);
-            let (ga, gb) = (ga.finalize(TagLen::L16), gb.finalize(TagLen::L16));
+            gb.update(&portable, &data);
+            let (ga, gb) = (ga.finalize(&fast, TagLen::L16), gb.finalize(&portable, TagLen::L16));
             prop_assert_eq!(ga.as_bytes(), gb.as_bytes());
             let pieces: [&[u8]; 2] = [&aad, &data];
             let msgs = [(iv, &pieces[..]), (Iv([1; 12]), &pieces[1..])];

@@ -129,13 +129,12 @@ impl RoundKeys {
     }
 }
 
-/// A running GMAC (streaming): a copy of the key's powers (the public `GmacState` owns its
-/// data, it cannot borrow the key), the accumulator, the `E_K(J0)` mask, and up to 64 bytes of
-/// input not hashed yet, so that a short message and the length block end in one reduction.
-/// Zeroized on drop.
+/// A running GMAC (streaming), detached from its key: the accumulator, the `E_K(J0)` mask, and
+/// up to 64 bytes of input not hashed yet, so that a short message and the length block end in
+/// one reduction. The key's powers of `H` are passed to every [`GmacStream::update`] and
+/// [`GmacStream::finalize`] (never copied into the state). Zeroized on drop.
 #[derive(Zeroize, ZeroizeOnDrop)]
 pub(crate) struct GmacStream {
-    pow: [u128; NPOW + 4],
     acc: u128,
     mask: [u8; 16],
     buf: [u8; 64],
@@ -144,10 +143,9 @@ pub(crate) struct GmacStream {
 }
 
 impl GmacStream {
-    /// A fresh GMAC under the key of `rk`/`hp` and `iv`.
-    pub(crate) fn new(rk: &RoundKeys, hp: &HPowers, iv: &[u8; 12]) -> GmacStream {
+    /// A fresh GMAC under the key of `rk` and `iv`.
+    pub(crate) fn new(rk: &RoundKeys, iv: &[u8; 12]) -> GmacStream {
         GmacStream {
-            pow: hp.pow,
             acc: 0,
             mask: rk.encrypt_j0(iv),
             buf: [0; 64],
@@ -159,7 +157,6 @@ impl GmacStream {
     /// A copy of the running state (zeroized on drop as well).
     pub(crate) fn fork(&self) -> GmacStream {
         GmacStream {
-            pow: self.pow,
             acc: self.acc,
             mask: self.mask,
             buf: self.buf,
@@ -168,8 +165,8 @@ impl GmacStream {
         }
     }
 
-    /// Absorbs the next piece of the message.
-    pub(crate) fn update(&mut self, piece: &[u8]) {
+    /// Absorbs the next piece of the message; `hp` are the powers of the key that started it.
+    pub(crate) fn update(&mut self, hp: &HPowers, piece: &[u8]) {
         self.len = self.len.wrapping_add(piece.len() as u64);
         let room = 64 - self.buf_len.min(64);
         if piece.len() <= room {
@@ -187,11 +184,11 @@ impl GmacStream {
         }
         let h = ((rest.len() - 1) / 64) * 64;
         let (bulk, keep) = rest.split_at(h);
-        // SAFETY: a `GmacStream` is only built from a `RoundKeys`, which exists only where
+        // SAFETY: an `HPowers` is only built from a `RoundKeys`, which exists only where
         // `available()` found every feature of `ghash_padded`.
         unsafe {
-            let y = ghash_padded(&self.pow, get(&self.acc), &self.buf);
-            let y = ghash_padded(&self.pow, y, bulk);
+            let y = ghash_padded(&hp.pow, get(&self.acc), &self.buf);
+            let y = ghash_padded(&hp.pow, y, bulk);
             put(&mut self.acc, y);
         }
         if let Some(dst) = self.buf.get_mut(..keep.len()) {
@@ -200,10 +197,11 @@ impl GmacStream {
         self.buf_len = keep.len();
     }
 
-    /// The full 16-byte tag of everything absorbed (the state is unchanged).
-    pub(crate) fn finalize(&self) -> [u8; 16] {
+    /// The full 16-byte tag of everything absorbed (the state is unchanged); `hp` as in
+    /// [`GmacStream::update`].
+    pub(crate) fn finalize(&self, hp: &HPowers) -> [u8; 16] {
         // SAFETY: as in `update`.
-        unsafe { gmac_final(self) }
+        unsafe { gmac_final(self, hp) }
     }
 }
 
@@ -212,8 +210,8 @@ impl GmacStream {
 /// # Safety
 /// The CPU must have the features of the attribute.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,vpclmulqdq,pclmulqdq,avx2,sse2,ssse3")]
-unsafe fn gmac_final(g: &GmacStream) -> [u8; 16] {
-    let hp = &g.pow;
+unsafe fn gmac_final(g: &GmacStream, hp: &HPowers) -> [u8; 16] {
+    let hp = &hp.pow;
     let y = get(&g.acc);
     let lens = len_block(g.len, 0);
     let n = g.buf_len.min(64);
