@@ -16,10 +16,11 @@ use crate::model::TagLen;
 use crate::nonce::Iv;
 
 /// The GHASH engine of a key: our PCLMULQDQ code (eight blocks per reduction) when the CPU has
-/// it, else the portable `ghash` crate. A running hash is a [`GhashAcc`] kept apart from the
-/// engine: on the PCLMULQDQ engine only the 16-byte accumulator (the powers of `H` stay in the
-/// key); the portable engine starts every message from a copy of its fresh `GHash` (it keeps
-/// its key inside). Both zeroize on drop.
+/// it, else the portable `ghash` crate. A running hash is only its 16-byte accumulator (the
+/// GHASH value so far, as a big-endian `u128`), kept apart from the engine: every engine and
+/// the stitched VAES code use this same representation, so nothing of the key is copied per
+/// message (the portable engine clones its fresh `GHash` for the length of one `update` call,
+/// and the clone zeroizes itself).
 // The PCLMULQDQ variant (16 powers of H) is the large one and the one used on every x86_64
 // CPU that has it; no allocation to box it (no_std), so the size difference is accepted.
 #[allow(clippy::large_enum_variant)]
@@ -27,14 +28,6 @@ enum GhashEngine {
     Portable(GHash),
     #[cfg(target_arch = "x86_64")]
     Clmul(super::simd::Ghash),
-}
-
-/// The running state of a GHASH under a [`GhashEngine`].
-enum GhashAcc {
-    Portable(GHash),
-    /// The POLYVAL accumulator of the PCLMULQDQ engine.
-    #[cfg(target_arch = "x86_64")]
-    Clmul(u128),
 }
 
 impl GhashEngine {
@@ -49,88 +42,46 @@ impl GhashEngine {
         GhashEngine::Portable(GHash::new(h))
     }
 
-    /// A fresh running hash.
-    fn start(&self) -> GhashAcc {
-        match self {
-            GhashEngine::Portable(g) => GhashAcc::Portable(g.clone()),
-            #[cfg(target_arch = "x86_64")]
-            GhashEngine::Clmul(_) => GhashAcc::Clmul(0),
-        }
-    }
-
-    /// Absorbs whole blocks into `acc`; `false` (nothing absorbed) when `acc` was started by
-    /// an engine of the other kind.
+    /// Absorbs whole blocks into the accumulator `acc` (GHASH is Horner's rule, so continuing
+    /// from `acc` is hashing `acc ⊕ X_1, X_2, …` from zero).
     #[inline]
-    fn update(&self, acc: &mut GhashAcc, blocks: &[Block]) -> bool {
-        match (self, acc) {
-            (GhashEngine::Portable(_), GhashAcc::Portable(g)) => g.update(blocks),
-            #[cfg(target_arch = "x86_64")]
-            (GhashEngine::Clmul(g), GhashAcc::Clmul(acc)) => {
-                g.update(acc, Array::cast_slice_to_core(blocks))
+    fn update(&self, acc: &mut u128, blocks: &[Block]) {
+        match self {
+            GhashEngine::Portable(g) => {
+                let Some((first, rest)) = blocks.split_first() else {
+                    return;
+                };
+                let mut g = g.clone();
+                let mut x0 = *first;
+                for (x, a) in x0.iter_mut().zip(acc.to_be_bytes()) {
+                    *x ^= a;
+                }
+                g.update(slice::from_ref(&x0));
+                x0.as_mut_slice().zeroize();
+                g.update(rest);
+                *acc = u128::from_be_bytes(g.finalize().0);
             }
             #[cfg(target_arch = "x86_64")]
-            _ => return false,
-        }
-        true
-    }
-}
-
-impl GhashAcc {
-    fn finalize(&self) -> [u8; 16] {
-        match self {
-            GhashAcc::Portable(g) => g.clone().finalize().0,
-            #[cfg(target_arch = "x86_64")]
-            GhashAcc::Clmul(acc) => super::simd::Ghash::finalize(*acc),
-        }
-    }
-
-    /// A copy of the running state (zeroized on drop like the original).
-    fn fork(&self) -> Self {
-        match self {
-            GhashAcc::Portable(g) => GhashAcc::Portable(g.clone()),
-            #[cfg(target_arch = "x86_64")]
-            GhashAcc::Clmul(acc) => GhashAcc::Clmul(*acc),
-        }
-    }
-}
-
-impl Drop for GhashAcc {
-    fn drop(&mut self) {
-        match self {
-            // `GHash` zeroizes itself on drop.
-            GhashAcc::Portable(_) => {}
-            #[cfg(target_arch = "x86_64")]
-            GhashAcc::Clmul(acc) => acc.zeroize(),
+            GhashEngine::Clmul(g) => g.update(acc, Array::cast_slice_to_core(blocks)),
         }
     }
 }
 
 /// GHASH with a 16-byte carry buffer, so input may arrive in pieces of any length while whole
 /// blocks still reach GHASH in bulk (eight blocks per reduction on the PCLMULQDQ engine).
-/// Detached from its key: every call takes the [`GhashEngine`] that started it. Given an engine
-/// of the other kind (a caller's mistake) it is poisoned: [`GhashStream::finish`] then returns
-/// `None`.
+/// Detached from its key: every call takes the [`GhashEngine`] of the key that started it.
 pub(crate) struct GhashStream {
-    acc: GhashAcc,
+    acc: u128,
     buf: [u8; 16],
     buf_len: usize,
-    poisoned: bool,
 }
 
 impl GhashStream {
-    fn new(engine: &GhashEngine) -> Self {
+    fn new() -> Self {
         GhashStream {
-            acc: engine.start(),
+            acc: 0,
             buf: [0; 16],
             buf_len: 0,
-            poisoned: false,
-        }
-    }
-
-    #[inline]
-    fn absorb(&mut self, engine: &GhashEngine, blocks: &[Block]) {
-        if !engine.update(&mut self.acc, blocks) {
-            self.poisoned = true;
         }
     }
 
@@ -147,12 +98,12 @@ impl GhashStream {
             if self.buf_len < 16 {
                 return;
             }
-            self.absorb(engine, slice::from_ref(&Block::from(self.buf)));
+            engine.update(&mut self.acc, slice::from_ref(&Block::from(self.buf)));
             self.buf_len = 0;
         }
         let (blocks, tail) = Array::slice_as_chunks(data);
         if !blocks.is_empty() {
-            self.absorb(engine, blocks);
+            engine.update(&mut self.acc, blocks);
         }
         if let Some(dst) = self.buf.get_mut(..tail.len()) {
             dst.copy_from_slice(tail);
@@ -166,50 +117,47 @@ impl GhashStream {
             for b in self.buf.iter_mut().skip(self.buf_len) {
                 *b = 0;
             }
-            self.absorb(engine, slice::from_ref(&Block::from(self.buf)));
+            engine.update(&mut self.acc, slice::from_ref(&Block::from(self.buf)));
             self.buf_len = 0;
         }
     }
 
     /// Pads, hashes the length block `[len(A)]_64 ‖ [len(C)]_64` (in bits) and returns
-    /// `GHASH ⊕ mask`; `None` when poisoned.
+    /// `GHASH ⊕ mask`.
     fn finish(
         &mut self,
         engine: &GhashEngine,
         aad_bytes: u64,
         ct_bytes: u64,
         mask: &[u8; 16],
-    ) -> Option<[u8; 16]> {
+    ) -> [u8; 16] {
         self.pad(engine);
         let mut lens = [0u8; 16];
         lens[..8].copy_from_slice(&aad_bytes.wrapping_mul(8).to_be_bytes());
         lens[8..].copy_from_slice(&ct_bytes.wrapping_mul(8).to_be_bytes());
-        self.absorb(engine, slice::from_ref(&Block::from(lens)));
-        if self.poisoned {
-            return None;
-        }
-        let s = self.acc.finalize();
+        engine.update(&mut self.acc, slice::from_ref(&Block::from(lens)));
+        let s = self.acc.to_be_bytes();
         let mut out = [0u8; 16];
         for ((o, s), m) in out.iter_mut().zip(s.iter()).zip(mask.iter()) {
             *o = s ^ m;
         }
-        Some(out)
+        out
     }
 
     /// A copy of the running state (the receivers verify a scope's tag without consuming the
     /// scope, so a forged record cannot end it).
     fn fork(&self) -> Self {
         GhashStream {
-            acc: self.acc.fork(),
+            acc: self.acc,
             buf: self.buf,
             buf_len: self.buf_len,
-            poisoned: self.poisoned,
         }
     }
 }
 
 impl Drop for GhashStream {
     fn drop(&mut self) {
+        self.acc.zeroize();
         self.buf.zeroize();
     }
 }
@@ -366,7 +314,7 @@ impl GcmKey {
 
     /// Hashes the AAD pieces as one concatenated AAD and ends the AAD field.
     fn hash_aad(&self, aad: &[&[u8]]) -> (GhashStream, u64) {
-        let mut gh = GhashStream::new(&self.ghash);
+        let mut gh = GhashStream::new();
         let mut aad_len = 0u64;
         for piece in aad {
             gh.update(&self.ghash, piece);
@@ -406,10 +354,7 @@ impl GcmKey {
             },
             mask: &mut mask,
         });
-        // Never poisoned: the stream was started by this key's engine.
-        let full = gh
-            .finish(&self.ghash, aad_len, buf.len() as u64, &mask.0)
-            .unwrap_or_default();
+        let full = gh.finish(&self.ghash, aad_len, buf.len() as u64, &mask.0);
         mask.as_mut_slice().zeroize();
         Tag::from_full(full, tag_len)
     }
@@ -462,21 +407,22 @@ impl GcmKey {
 
     /// Starts a streaming GMAC under `iv`: GCM with an empty plaintext, every input byte
     /// being AAD. The returned state is detached from the key: it holds the running hash, the
-    /// `E_K(J0)` mask and a few buffered bytes, never a copy of the key's powers of `H`, and
-    /// every [`GmacState::update`] / [`GmacState::finalize`] takes this key again. So it can be
-    /// stored next to the key (one running MAC per open tag scope) without borrowing it, and
-    /// starting a message costs one block encryption.
+    /// IV (stitched VAES path: `E_K(J0)` is computed at the end, next to the last reduction) or
+    /// the `E_K(J0)` mask (other paths) and a few buffered bytes, never a copy of the key's
+    /// powers of `H`, and every [`GmacState::update`] / [`GmacState::finalize`] takes this key
+    /// again. So it can be stored next to the key (one running MAC per open tag scope) without
+    /// borrowing it, and starting a message costs at most one block encryption.
     pub fn gmac(&self, iv: &Iv) -> GmacState {
         #[cfg(target_arch = "x86_64")]
-        if let Some((rk, _)) = self.fast() {
+        if self.fast().is_some() {
             return GmacState {
-                inner: GmacInner::Vaes(super::simd::vaes::GmacStream::new(rk, iv.as_bytes())),
+                inner: GmacInner::Vaes(super::simd::vaes::GmacStream::new(iv.as_bytes())),
                 poisoned: false,
             };
         }
         GmacState {
             inner: GmacInner::Generic {
-                gh: GhashStream::new(&self.ghash),
+                gh: GhashStream::new(),
                 ek_j0: self.ek_j0(iv),
                 len: 0,
             },
@@ -547,14 +493,13 @@ impl<F: FnMut(usize, Tag)> BlockCipherEncClosure for GmacBatchJob<'_, F> {
             super::cmac::encrypt_all(backend, masks);
             for (j, (mask, (_, pieces))) in masks.iter_mut().zip(group).enumerate() {
                 let engine = &self.key.ghash;
-                let mut gh = GhashStream::new(engine);
+                let mut gh = GhashStream::new();
                 let mut len = 0u64;
                 for p in pieces.iter() {
                     gh.update(engine, p);
                     len = len.wrapping_add(p.len() as u64);
                 }
-                // Never poisoned: started by this key's engine.
-                let full = gh.finish(engine, len, 0, &mask.0).unwrap_or_default();
+                let full = gh.finish(engine, len, 0, &mask.0);
                 mask.as_mut_slice().zeroize();
                 (self.on_tag)(g * GMAC_BATCH_LANES + j, Tag::from_full(full, self.tag_len));
             }
@@ -626,11 +571,7 @@ impl BlockCipherEncClosure for OpenJob<'_> {
             .gh
             .finish(self.engine, self.aad_len, self.buf.len() as u64, &mask.0);
         mask.as_mut_slice().zeroize();
-        // `None` (poisoned) cannot happen here: the stream was started by this engine.
-        *self.result = match full {
-            Some(full) => Tag::from_full(full, self.tag_len).verify(self.tag),
-            None => Err(SecurityError::AuthFailed),
-        };
+        *self.result = Tag::from_full(full, self.tag_len).verify(self.tag);
         if self.result.is_ok() {
             ctr_with(
                 backend,
@@ -647,8 +588,9 @@ impl BlockCipherEncClosure for OpenJob<'_> {
 /// A running GMAC (NIST SP 800-38D GMAC: GCM with all input as AAD), started by
 /// [`GcmKey::gmac`].
 ///
-/// Detached from its key: it holds the running hash (a 16-byte accumulator on the PCLMULQDQ
-/// and VAES paths), the `E_K(J0)` mask, the length and a few buffered bytes, and every call
+/// Detached from its key: it holds the running hash (a 16-byte accumulator, the same
+/// representation on every path), the IV or the `E_K(J0)` mask, the length and a few buffered
+/// bytes, and every call
 /// takes the [`GcmKey`] that started it, whose precomputed powers of `H` are used in place
 /// (nothing of the key is copied per message). Accepts input split anywhere; partial blocks
 /// are carried internally and whole blocks reach GHASH in bulk; on the stitched VAES path the
@@ -656,10 +598,10 @@ impl BlockCipherEncClosure for OpenJob<'_> {
 /// reduction.
 ///
 /// Passing another key than the one that started the state gives a tag that does not verify
-/// (never a panic): under a key of the same path the hash continues under the wrong `H`; under
-/// a key of another path (only possible through the test hook) the state is poisoned, and then
-/// [`GmacState::verify`] always fails and [`GmacState::finalize`] returns an all-zero tag that
-/// reveals nothing of either key. Not `Clone`; zeroized on drop (accumulator, carry buffer and
+/// (never a panic): the hash continues under the wrong `H`. A state of the stitched VAES path
+/// continued under a key without that path (only possible through the test hook) is poisoned:
+/// [`GmacState::verify`] then always fails and [`GmacState::finalize`] returns an all-zero tag
+/// that reveals nothing of either key. Not `Clone`; zeroized on drop (accumulator, carry buffer and
 /// the `E_K(J0)` mask).
 pub struct GmacState {
     inner: GmacInner,
@@ -701,9 +643,12 @@ impl GmacState {
     /// The full tag, or `None` when poisoned.
     fn full(&mut self, key: &GcmKey) -> Option<[u8; 16]> {
         let full = match &mut self.inner {
-            GmacInner::Generic { gh, ek_j0, len } => gh.finish(&key.ghash, *len, 0, ek_j0)?,
+            GmacInner::Generic { gh, ek_j0, len } => gh.finish(&key.ghash, *len, 0, ek_j0),
             #[cfg(target_arch = "x86_64")]
-            GmacInner::Vaes(g) => g.finalize(key.fast()?.1),
+            GmacInner::Vaes(g) => {
+                let (rk, hp) = key.fast()?;
+                g.finalize(rk, hp)
+            }
         };
         (!self.poisoned).then_some(full)
     }
@@ -807,6 +752,60 @@ mod tests {
         let (fast, portable) = keys(&[7; 32], 32);
         assert_eq!(fast.uses_clmul(), super::super::simd::available());
         assert!(!portable.uses_clmul());
+    }
+
+    #[test]
+    fn detached_gmac_state_needs_the_key_that_started_it() {
+        let msg: std::vec::Vec<u8> = (0..300u32).map(|i| (i * 7) as u8).collect();
+        let iv = Iv([0x11; 12]);
+        let ka = SecretKey::aes256([1; 32]);
+        let kb = SecretKey::aes256([2; 32]);
+        for (path, a) in all_paths(&ka) {
+            let b = GcmKey::with_path(&kb, path).unwrap();
+            let want = a.gmac_oneshot(&iv, &[], &msg, TagLen::L16);
+            // Split across calls under the right key: the one-shot tag.
+            let mut m = a.gmac(&iv);
+            m.update(&a, &msg[..100]);
+            m.update(&a, &msg[100..]);
+            let fork = m.fork();
+            assert_eq!(m.finalize(&a, TagLen::L16).as_bytes(), want.as_bytes());
+            // The fork is independent and verifies too.
+            fork.verify(&a, want.as_bytes(), TagLen::L16).unwrap();
+            // Continued under another key of the same path: does not verify, and the state
+            // started under A is not changed by the attempt on a fork.
+            let mut m = a.gmac(&iv);
+            m.update(&a, &msg[..100]);
+            let mut wrong = m.fork();
+            wrong.update(&b, &msg[100..]);
+            assert!(
+                wrong.verify(&b, want.as_bytes(), TagLen::L16).is_err(),
+                "{path:?}"
+            );
+            m.update(&a, &msg[100..]);
+            m.verify(&a, want.as_bytes(), TagLen::L16).unwrap();
+            // Every other path of the same key: the generic paths share the accumulator
+            // representation (the tag is right); the VAES state is poisoned elsewhere.
+            for (other, o) in all_paths(&ka) {
+                let mut m = a.gmac(&iv);
+                m.update(&a, &msg[..100]);
+                m.update(&o, &msg[100..]);
+                let vaes_state = path == GcmPath::Vaes512;
+                if vaes_state && other != GcmPath::Vaes512 {
+                    let t = m.fork().finalize(&o, TagLen::L16);
+                    assert_eq!(t.as_bytes(), &[0u8; 16][..], "{path:?} -> {other:?}");
+                    assert!(m.verify(&a, want.as_bytes(), TagLen::L16).is_err());
+                } else if !vaes_state {
+                    m.verify(&o, want.as_bytes(), TagLen::L16)
+                        .unwrap_or_else(|_| panic!("{path:?} -> {other:?}"));
+                }
+            }
+        }
+        // Small: no powers of H inside.
+        assert!(
+            size_of::<super::GmacState>() <= 160,
+            "{}",
+            size_of::<super::GmacState>()
+        );
     }
 
     #[test]

@@ -426,6 +426,56 @@ mod tests {
     use super::*;
     use crate::model::{KeySize, MacAlgorithm};
 
+    /// A GMAC state continued under a CMAC key (or the reverse) is poisoned: it never
+    /// verifies, not even the all-zero tag its `finalize` returns, and the genuine tag under
+    /// the right key still verifies from the untouched original.
+    #[test]
+    #[cfg(all(feature = "gcm", feature = "ctr-cmac"))]
+    fn a_state_continued_under_a_key_of_another_kind_never_verifies() {
+        let iv = Iv([4; 12]);
+        let gmac =
+            SuiteKey::new(CipherSuite::Aes128Gmac, &secret(KeySize::Aes128, 1), None).unwrap();
+        let cmac =
+            SuiteKey::new(CipherSuite::Aes128Cmac, &secret(KeySize::Aes128, 1), None).unwrap();
+        for (right, wrong) in [(&gmac, &cmac), (&cmac, &gmac)] {
+            let mut m = right.mac(&iv);
+            m.update(right, b"context");
+            let good = {
+                let mut g = right.mac(&iv);
+                g.update(right, b"context");
+                g.update(right, b"payload");
+                g.finalize(right, TagLen::L16)
+            };
+            let mut bad = match &m {
+                MacState::Gmac(s) => MacState::Gmac(s.fork()),
+                MacState::Cmac(s) => MacState::Cmac(s.fork()),
+            };
+            bad.update(wrong, b"payload");
+            let zero = [0u8; 16];
+            assert!(
+                bad.verify_continued(right, &[], &zero, TagLen::L16)
+                    .is_err()
+            );
+            assert!(
+                bad.verify_continued(right, &[], good.as_bytes(), TagLen::L16)
+                    .is_err()
+            );
+            assert_eq!(bad.finalize(right, TagLen::L16).as_bytes(), &zero[..]);
+            // Finalizing under the wrong kind: all zero, and verify under it fails.
+            let mut m2 = right.mac(&iv);
+            m2.update(right, b"context");
+            m2.update(right, b"payload");
+            assert!(
+                m.verify_continued(wrong, &[b"payload"], good.as_bytes(), TagLen::L16)
+                    .is_err()
+            );
+            assert_eq!(m2.finalize(wrong, TagLen::L16).as_bytes(), &zero[..]);
+            m.verify_continued(right, &[b"payload"], good.as_bytes(), TagLen::L16)
+                .unwrap();
+        }
+        assert!(size_of::<MacState>() <= 160, "{}", size_of::<MacState>());
+    }
+
     fn secret(size: KeySize, byte: u8) -> SecretKey {
         match size {
             KeySize::Aes128 => SecretKey::aes128([byte; 16]),

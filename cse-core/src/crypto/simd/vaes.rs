@@ -129,25 +129,39 @@ impl RoundKeys {
     }
 }
 
-/// A running GMAC (streaming), detached from its key: the accumulator, the `E_K(J0)` mask, and
-/// up to 64 bytes of input not hashed yet, so that a short message and the length block end in
-/// one reduction. The key's powers of `H` are passed to every [`GmacStream::update`] and
-/// [`GmacStream::finalize`] (never copied into the state). Zeroized on drop.
-#[derive(Zeroize, ZeroizeOnDrop)]
+/// A running GMAC (streaming), detached from its key: the accumulator, the IV, and up to 64
+/// bytes of input not hashed yet, so that a short message and the length block end in one
+/// reduction. The key's round keys and powers of `H` are passed to [`GmacStream::update`] and
+/// [`GmacStream::finalize`] (never copied into the state); `E_K(J0)` is computed in
+/// `finalize`, next to the last reduction, so starting a message costs nothing. Zeroized on
+/// drop.
 pub(crate) struct GmacStream {
     acc: u128,
-    mask: [u8; 16],
+    iv: [u8; 12],
     buf: [u8; 64],
     buf_len: usize,
     len: u64,
 }
 
+impl Drop for GmacStream {
+    fn drop(&mut self) {
+        // SAFETY: volatile writes through unique references to live fields (whole values, so
+        // a few vector stores instead of the byte-by-byte loop of `zeroize` for arrays).
+        unsafe {
+            core::ptr::write_volatile(&mut self.buf, [0; 64]);
+            core::ptr::write_volatile(&mut self.acc, 0);
+            core::ptr::write_volatile(&mut self.iv, [0; 12]);
+        }
+        core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 impl GmacStream {
-    /// A fresh GMAC under the key of `rk` and `iv`.
-    pub(crate) fn new(rk: &RoundKeys, iv: &[u8; 12]) -> GmacStream {
+    /// A fresh GMAC under `iv`.
+    pub(crate) fn new(iv: &[u8; 12]) -> GmacStream {
         GmacStream {
             acc: 0,
-            mask: rk.encrypt_j0(iv),
+            iv: *iv,
             buf: [0; 64],
             buf_len: 0,
             len: 0,
@@ -158,7 +172,7 @@ impl GmacStream {
     pub(crate) fn fork(&self) -> GmacStream {
         GmacStream {
             acc: self.acc,
-            mask: self.mask,
+            iv: self.iv,
             buf: self.buf,
             buf_len: self.buf_len,
             len: self.len,
@@ -197,20 +211,23 @@ impl GmacStream {
         self.buf_len = keep.len();
     }
 
-    /// The full 16-byte tag of everything absorbed (the state is unchanged); `hp` as in
-    /// [`GmacStream::update`].
-    pub(crate) fn finalize(&self, hp: &HPowers) -> [u8; 16] {
-        // SAFETY: as in `update`.
-        unsafe { gmac_final(self, hp) }
+    /// The full 16-byte tag of everything absorbed (the state is unchanged); `rk`, `hp`: the
+    /// key that started it.
+    pub(crate) fn finalize(&self, rk: &RoundKeys, hp: &HPowers) -> [u8; 16] {
+        // SAFETY: a `RoundKeys` exists only where `available()` found every feature.
+        unsafe { gmac_final(self, rk, hp) }
     }
 }
 
-/// The held-back bytes and the length block in one reduction, then the mask.
+/// The held-back bytes and the length block in one reduction, then the mask `E_K(J0)`
+/// (computed here, independent of the GHASH chain, so the two overlap).
 ///
 /// # Safety
 /// The CPU must have the features of the attribute.
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,vpclmulqdq,pclmulqdq,avx2,sse2,ssse3")]
-unsafe fn gmac_final(g: &GmacStream, hp: &HPowers) -> [u8; 16] {
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,vpclmulqdq,pclmulqdq,aes,avx2,sse2,ssse3")]
+unsafe fn gmac_final(g: &GmacStream, rk: &RoundKeys, hp: &HPowers) -> [u8; 16] {
+    // SAFETY: features as this function's.
+    let mask = unsafe { encrypt_j0_reg(rk, &g.iv) };
     let hp = &hp.pow;
     let y = get(&g.acc);
     let lens = len_block(g.len, 0);
@@ -233,33 +250,22 @@ unsafe fn gmac_final(g: &GmacStream, hp: &HPowers) -> [u8; 16] {
             reduce(acc)
         }
     };
-    tag_bytes(y, get_bytes(&g.mask))
+    tag_bytes(y, mask)
 }
 
-impl RoundKeys {
-    /// `E_K(J0)` with `J0 = IV ‖ 1` (the GCM/GMAC tag mask).
-    pub(crate) fn encrypt_j0(&self, iv: &[u8; 12]) -> [u8; 16] {
-        // SAFETY: a `RoundKeys` exists only where `available()` holds.
-        unsafe { encrypt_j0(self, iv) }
-    }
-}
-
-/// See [`RoundKeys::encrypt_j0`].
+/// `E_K(IV ‖ 1)` in a register.
 ///
 /// # Safety
 /// The CPU must have AES-NI and SSE2.
 #[target_feature(enable = "aes,sse2")]
-unsafe fn encrypt_j0(rk: &RoundKeys, iv: &[u8; 12]) -> [u8; 16] {
-    let nr = usize::from(rk.rounds);
+#[inline]
+unsafe fn encrypt_j0_reg(rk: &RoundKeys, iv: &[u8; 12]) -> __m128i {
+    let nr = usize::from(rk.rounds).min(14);
     let mut x = _mm_xor_si128(counter_block(iv, 1), get(&rk.rk[0]));
-    for k in &rk.rk[1..nr] {
+    for k in rk.rk.get(1..nr).unwrap_or_default() {
         x = _mm_aesenc_si128(x, get(k));
     }
-    x = _mm_aesenclast_si128(x, get(&rk.rk[nr]));
-    let mut out = [0u8; 16];
-    // SAFETY: a unique reference to 16 writable bytes; unaligned store.
-    unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), x) };
-    out
+    _mm_aesenclast_si128(x, get(&rk.rk[nr]))
 }
 
 impl HPowers {
