@@ -412,6 +412,7 @@ impl GcmKey {
     /// powers of `H`, and every [`GmacState::update`] / [`GmacState::finalize`] takes this key
     /// again. So it can be stored next to the key (one running MAC per open tag scope) without
     /// borrowing it, and starting a message costs at most one block encryption.
+    #[inline]
     pub fn gmac(&self, iv: &Iv) -> GmacState {
         #[cfg(target_arch = "x86_64")]
         if self.fast().is_some() {

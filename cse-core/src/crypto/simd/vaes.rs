@@ -158,6 +158,7 @@ impl Drop for GmacStream {
 
 impl GmacStream {
     /// A fresh GMAC under `iv`.
+    #[inline]
     pub(crate) fn new(iv: &[u8; 12]) -> GmacStream {
         GmacStream {
             acc: 0,
@@ -898,7 +899,8 @@ unsafe fn bulk<const NR: usize, const N: usize>(
         return y;
     }
     // SAFETY: `pow4` indices `NPOW - 4N + 4j ≤ NPOW - 4`; every load and store is of a whole
-    // register inside `p[*off..*off + run]` with `*off + run ≤ n`.
+    // register inside `p[*off..*off + run]` with `*off + run ≤ n`, or (seal, reading back the
+    // previous run) inside `p[*off - run..*off]`, which was processed just before.
     unsafe {
         let hash = |y: __m128i, ct: &[__m512i; N]| {
             // The `y`-dependent product last (see `ghash_padded`).
@@ -918,24 +920,28 @@ unsafe fn bulk<const NR: usize, const N: usize>(
             Dir::Seal => {
                 let ks = aes_x::<NR, N>(k, ctr.next::<N>(rev));
                 let q = p.add(*off);
-                let mut pending: [__m512i; N] = core::array::from_fn(|j| {
-                    let c = _mm512_xor_si512(load64(q.add(64 * j)), ks[j]);
-                    store64(q.add(64 * j), c);
-                    c
-                });
+                for (j, ks) in ks.iter().enumerate() {
+                    store64(q.add(64 * j), _mm512_xor_si512(load64(q.add(64 * j)), *ks));
+                }
                 *off += run;
                 while n - *off >= run {
                     let ks = aes_x::<NR, N>(k, ctr.next::<N>(rev));
-                    y = hash(y, &pending);
+                    // The previous run's ciphertext is read back from the buffer (just stored,
+                    // forwarded from the store buffer) instead of being kept in N registers
+                    // across the AES rounds: the round keys, the counters and the GHASH
+                    // accumulators then fit the 32 vector registers without spills.
+                    let prev = p.add(*off - run);
+                    let ct: [__m512i; N] = core::array::from_fn(|j| load64(prev.add(64 * j)));
+                    y = hash(y, &ct);
                     let q = p.add(*off);
-                    pending = core::array::from_fn(|j| {
-                        let c = _mm512_xor_si512(load64(q.add(64 * j)), ks[j]);
-                        store64(q.add(64 * j), c);
-                        c
-                    });
+                    for (j, ks) in ks.iter().enumerate() {
+                        store64(q.add(64 * j), _mm512_xor_si512(load64(q.add(64 * j)), *ks));
+                    }
                     *off += run;
                 }
-                y = hash(y, &pending);
+                let prev = p.add(*off - run);
+                let ct: [__m512i; N] = core::array::from_fn(|j| load64(prev.add(64 * j)));
+                y = hash(y, &ct);
             }
             Dir::Open => {
                 while n - *off >= run {
