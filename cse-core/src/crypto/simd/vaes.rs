@@ -181,34 +181,53 @@ impl GmacStream {
     }
 
     /// Absorbs the next piece of the message; `hp` are the powers of the key that started it.
+    ///
+    /// The last 1..=64 bytes seen are held back (the end of the message may be near); on an
+    /// empty buffer a piece is hashed in place (no copy), and short pieces and the held-back
+    /// bytes are copied with one masked 64-byte load and store (so the final masked load of
+    /// the buffer is forwarded from one store of the same size).
     pub(crate) fn update(&mut self, hp: &HPowers, piece: &[u8]) {
         self.len = self.len.wrapping_add(piece.len() as u64);
-        let room = 64 - self.buf_len.min(64);
-        if piece.len() <= room {
-            if let Some(dst) = self.buf.get_mut(self.buf_len..self.buf_len + piece.len()) {
-                dst.copy_from_slice(piece);
-            }
-            self.buf_len += piece.len();
+        let have = self.buf_len.min(64);
+        if have == 0 && piece.len() <= 64 {
+            // SAFETY: `piece.len() ≤ 64` bytes are read from `piece` and written to the
+            // 64-byte buffer (masked); an `HPowers` exists only where `available()` found
+            // AVX-512F/BW.
+            unsafe { copy_part(self.buf.as_mut_ptr(), piece.as_ptr(), piece.len()) };
+            self.buf_len = piece.len();
             return;
         }
-        // More than fits: hash the full buffer, then whole 64-byte chunks of the rest, keeping
-        // 1..=64 bytes back (the end of the message may be near).
-        let (head, rest) = piece.split_at(room);
-        if let Some(dst) = self.buf.get_mut(self.buf_len..) {
-            dst.copy_from_slice(head);
+        let room = 64 - have;
+        if piece.len() <= room {
+            if let Some(dst) = self.buf.get_mut(have..have + piece.len()) {
+                dst.copy_from_slice(piece);
+            }
+            self.buf_len = have + piece.len();
+            return;
         }
+        // More than fits: hash the buffer (if any) and whole 64-byte chunks of the rest,
+        // keeping 1..=64 bytes back.
+        let mut y = get(&self.acc);
+        let rest = if have > 0 {
+            let (head, rest) = piece.split_at(room);
+            if let Some(dst) = self.buf.get_mut(have..) {
+                dst.copy_from_slice(head);
+            }
+            // SAFETY: an `HPowers` is only built from a `RoundKeys`, which exists only where
+            // `available()` found every feature of `ghash_padded`.
+            y = unsafe { ghash_padded(&hp.pow, y, &self.buf) };
+            rest
+        } else {
+            piece
+        };
         let h = ((rest.len() - 1) / 64) * 64;
         let (bulk, keep) = rest.split_at(h);
-        // SAFETY: an `HPowers` is only built from a `RoundKeys`, which exists only where
-        // `available()` found every feature of `ghash_padded`.
+        // SAFETY: as above; `keep.len() ≤ 64` bytes are copied into the 64-byte buffer.
         unsafe {
-            let y = ghash_padded(&hp.pow, get(&self.acc), &self.buf);
-            let y = ghash_padded(&hp.pow, y, bulk);
-            put(&mut self.acc, y);
+            y = ghash_padded(&hp.pow, y, bulk);
+            copy_part(self.buf.as_mut_ptr(), keep.as_ptr(), keep.len());
         }
-        if let Some(dst) = self.buf.get_mut(..keep.len()) {
-            dst.copy_from_slice(keep);
-        }
+        put(&mut self.acc, y);
         self.buf_len = keep.len();
     }
 
@@ -581,6 +600,18 @@ unsafe fn load_part(p: *const u8, len: usize) -> __m512i {
 unsafe fn store_part(p: *mut u8, len: usize, v: __m512i) {
     // SAFETY: masked-out bytes are not written; the rest is writable by contract.
     unsafe { _mm512_mask_storeu_epi8(p.cast(), bytemask(len), v) }
+}
+
+/// Copies `min(len, 64)` bytes from `src` to `dst` with one masked 64-byte load and store.
+///
+/// # Safety
+/// `min(len, 64)` bytes at `src` must be readable and at `dst` writable (bytes outside the mask
+/// are not accessed); the CPU must have AVX-512F/BW.
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+unsafe fn copy_part(dst: *mut u8, src: *const u8, len: usize) {
+    // SAFETY: by contract.
+    unsafe { store_part(dst, len, load_part(src, len)) }
 }
 
 /// Loads 64 bytes at `p`.
