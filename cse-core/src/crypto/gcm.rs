@@ -418,7 +418,6 @@ impl GcmKey {
         if self.fast().is_some() {
             return GmacState {
                 inner: GmacInner::Vaes(super::simd::vaes::GmacStream::new(iv.as_bytes())),
-                poisoned: false,
             };
         }
         GmacState {
@@ -427,7 +426,6 @@ impl GcmKey {
                 ek_j0: self.ek_j0(iv),
                 len: 0,
             },
-            poisoned: false,
         }
     }
 }
@@ -606,7 +604,6 @@ impl BlockCipherEncClosure for OpenJob<'_> {
 /// the `E_K(J0)` mask).
 pub struct GmacState {
     inner: GmacInner,
-    poisoned: bool,
 }
 
 enum GmacInner {
@@ -619,6 +616,9 @@ enum GmacInner {
     /// The stitched path's GMAC state (zeroized on drop by its own type).
     #[cfg(target_arch = "x86_64")]
     Vaes(super::simd::vaes::GmacStream),
+    /// Continued under a key of another kind (see [`GmacState`]): the running state was
+    /// dropped (and zeroized).
+    Poisoned,
 }
 
 impl ZeroizeOnDrop for GmacState {}
@@ -636,22 +636,23 @@ impl GmacState {
             #[cfg(target_arch = "x86_64")]
             GmacInner::Vaes(g) => match key.fast() {
                 Some((_, hp)) => g.update(hp, piece),
-                None => self.poisoned = true,
+                None => self.poison(),
             },
+            GmacInner::Poisoned => {}
         }
     }
 
     /// The full tag, or `None` when poisoned.
     fn full(&mut self, key: &GcmKey) -> Option<[u8; 16]> {
-        let full = match &mut self.inner {
-            GmacInner::Generic { gh, ek_j0, len } => gh.finish(&key.ghash, *len, 0, ek_j0),
+        match &mut self.inner {
+            GmacInner::Generic { gh, ek_j0, len } => Some(gh.finish(&key.ghash, *len, 0, ek_j0)),
             #[cfg(target_arch = "x86_64")]
             GmacInner::Vaes(g) => {
                 let (rk, hp) = key.fast()?;
-                g.finalize(rk, hp)
+                Some(g.finalize(rk, hp))
             }
-        };
-        (!self.poisoned).then_some(full)
+            GmacInner::Poisoned => None,
+        }
     }
 
     /// The tag, truncated to `tag_len` (all zero when the state is poisoned, see the type
@@ -683,7 +684,7 @@ impl GmacState {
 
     /// Marks the state as used with a key of another kind (see the type documentation).
     pub(crate) fn poison(&mut self) {
-        self.poisoned = true;
+        self.inner = GmacInner::Poisoned;
     }
 
     /// A copy of the running state, for [`super::MacState::verify_continued`].
@@ -697,8 +698,8 @@ impl GmacState {
                 },
                 #[cfg(target_arch = "x86_64")]
                 GmacInner::Vaes(g) => GmacInner::Vaes(g.fork()),
+                GmacInner::Poisoned => GmacInner::Poisoned,
             },
-            poisoned: self.poisoned,
         }
     }
 }
@@ -710,6 +711,7 @@ impl Drop for GmacState {
             // Zeroized on drop by its own type.
             #[cfg(target_arch = "x86_64")]
             GmacInner::Vaes(_) => {}
+            GmacInner::Poisoned => {}
         }
     }
 }

@@ -473,7 +473,7 @@ mod tests {
             m.verify_continued(right, &[b"payload"], good.as_bytes(), TagLen::L16)
                 .unwrap();
         }
-        assert!(size_of::<MacState>() <= 160, "{}", size_of::<MacState>());
+        assert!(size_of::<MacState>() <= 128, "{}", size_of::<MacState>());
     }
 
     fn secret(size: KeySize, byte: u8) -> SecretKey {
