@@ -302,10 +302,10 @@ impl Channel {
     pub(crate) fn mac(&self, h: &Header, data: &[u8]) -> Tag {
         let (key, iv, ctx, hdr) = self.parts(h, false);
         let mut m = key.mac(&iv);
-        m.update(&ctx);
-        m.update(&hdr);
-        m.update(data);
-        m.finalize(self.config.tag_len)
+        m.update(key, &ctx);
+        m.update(key, &hdr);
+        m.update(key, data);
+        m.finalize(key, self.config.tag_len)
     }
 
     /// Verifies the tag over clear data (constant time).

@@ -121,13 +121,12 @@ impl StreamParams {
         let spn = PacketNumber::scope(fc);
         let iv = self.iv(salt, block, kind, spn)?;
         let mut mac = key.mac(&iv);
-        mac.update(&self.context(cfg, block, kind, spn.get()));
-        mac.update(&covered_prefix(
-            self.vc,
-            self.profile.dt_fsed.0,
-            FRAME_HEADER_LEN as u16,
-        ));
-        mac.update(header);
+        mac.update(key, &self.context(cfg, block, kind, spn.get()));
+        mac.update(
+            key,
+            &covered_prefix(self.vc, self.profile.dt_fsed.0, FRAME_HEADER_LEN as u16),
+        );
+        mac.update(key, header);
         Ok(mac)
     }
 }
@@ -135,6 +134,9 @@ impl StreamParams {
 /// An open per-data-type or per-frame scope.
 pub(crate) struct Scope {
     pub(crate) block: Block,
+    /// The block whose key opened the MAC (every later update and the record take that key:
+    /// the MAC state is detached from it).
+    pub(crate) key_block: Block,
     pub(crate) kind: ScopeKind,
     pub(crate) mac: MacState,
     pub(crate) packets: u32,
@@ -144,10 +146,11 @@ pub(crate) struct Scope {
 
 impl Scope {
     /// Absorbs one original packet: its message index (4, LE), the covered prefix, then its
-    /// covered payload bytes.
+    /// covered payload bytes; `key` is the key of `key_block`.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn absorb(
         &mut self,
+        key: &SuiteKey,
         cfg: &BlockConfig,
         index: u32,
         vc: u8,
@@ -159,9 +162,9 @@ impl Scope {
         let covered = payload
             .get(cfg.sv.covered_payload(line, payload.len()))
             .unwrap_or_default();
-        self.mac.update(&index.to_le_bytes());
-        self.mac.update(&covered_prefix(vc, dt.0, wc));
-        self.mac.update(covered);
+        self.mac.update(key, &index.to_le_bytes());
+        self.mac.update(key, &covered_prefix(vc, dt.0, wc));
+        self.mac.update(key, covered);
         self.packets = self.packets.saturating_add(1);
         self.bytes = self
             .bytes

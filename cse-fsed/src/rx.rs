@@ -647,6 +647,7 @@ impl Receiver {
                 let entry = self.core.key(frame.config.key_id)?;
                 Some(Scope {
                     block,
+                    key_block: block,
                     kind,
                     mac: frame.params.open_scope(
                         frame.keys()?.get(block)?,
@@ -718,7 +719,13 @@ impl Receiver {
             .get_mut(i)
             .and_then(Option::as_mut)
             .ok_or(FsedError::Internal)?;
+        let key = frame
+            .keys
+            .as_ref()
+            .ok_or(FsedError::Internal)?
+            .get(scope.key_block)?;
         scope.absorb(
+            key,
             &cfg,
             idx,
             self.settings.vc.get(),
@@ -790,6 +797,7 @@ impl Receiver {
                 let entry = self.core.key(key_id)?;
                 seal = Scope {
                     block: Block::Bottom,
+                    key_block: kb,
                     kind: ScopeKind::Frame,
                     mac: frame.params.open_scope(
                         frame.keys()?.get(kb)?,
@@ -830,7 +838,12 @@ impl Receiver {
             .unwrap_or_default();
         let tag_ok = scope
             .mac
-            .verify_continued(&[&pre, fields], p.tag(), cfg.tag_len)
+            .verify_continued(
+                frame.keys()?.get(scope.key_block)?,
+                &[&pre, fields],
+                p.tag(),
+                cfg.tag_len,
+            )
             .is_ok();
         if !(tag_ok && fields_ok) {
             self.core.record_failed_mac(key_id);

@@ -357,7 +357,7 @@ impl Transmitter {
         let salt = entry.material.salt();
         frame.tracker = tracker;
         let at = if closing {
-            close_all(&self.settings, frame, false, out)?
+            close_all(&self.settings, frame, &self.frame_keys, false, out)?
         } else {
             0
         };
@@ -383,6 +383,7 @@ impl Transmitter {
                     )?;
                     frame.scopes[i] = Some(Scope {
                         block,
+                        key_block: block,
                         kind,
                         mac,
                         packets: 0,
@@ -401,6 +402,7 @@ impl Transmitter {
             }
             let scope = frame.scopes[i].as_mut().ok_or(FsedError::Internal)?;
             scope.absorb(
+                self.frame_keys.get(scope.key_block)?,
                 &cfg,
                 idx,
                 self.settings.vc.get(),
@@ -519,7 +521,7 @@ impl Transmitter {
         let entry = self.keys.get_mut(frame.config.key_id)?;
         entry.usage = usage;
         let n = if open > 0 {
-            close_all(&self.settings, frame, true, out)?
+            close_all(&self.settings, frame, &self.frame_keys, true, out)?
         } else if let Some((cfg, kb)) = seal {
             let mac = frame.params.open_scope(
                 self.frame_keys.get(kb)?,
@@ -535,13 +537,14 @@ impl Transmitter {
             let slot = frame.scopes.first_mut().ok_or(FsedError::Internal)?;
             *slot = Some(Scope {
                 block: Block::Bottom,
+                key_block: kb,
                 kind: ScopeKind::Frame,
                 mac,
                 packets: 0,
                 bytes: 0,
                 first_index: frame.next_index,
             });
-            write_record(&self.settings, frame, 0, &cfg, true, out)?
+            write_record(&self.settings, frame, &self.frame_keys, 0, &cfg, true, out)?
         } else {
             0
         };
@@ -581,6 +584,7 @@ fn emit_fsed(settings: &Settings, payload: &[u8], out: &mut [u8]) -> Result<usiz
 fn close_all(
     settings: &Settings,
     frame: &mut TxFrame,
+    keys: &FrameKeys,
     last_of_frame: bool,
     out: &mut [u8],
 ) -> Result<usize, FsedError> {
@@ -599,7 +603,7 @@ fn close_all(
         let cfg = *frame.config.block(block);
         let last = last_of_frame && k + 1 == n_open;
         let dst = out.get_mut(at..).ok_or(FsedError::Internal)?;
-        at += write_record(settings, frame, *i, &cfg, last, dst)?;
+        at += write_record(settings, frame, keys, *i, &cfg, last, dst)?;
     }
     Ok(at)
 }
@@ -610,12 +614,13 @@ fn close_all(
 fn write_record(
     settings: &Settings,
     frame: &mut TxFrame,
+    keys: &FrameKeys,
     slot: usize,
     cfg: &BlockConfig,
     last: bool,
     out: &mut [u8],
 ) -> Result<usize, FsedError> {
-    let r = write_record_in_place(settings, frame, slot, cfg, last, out);
+    let r = write_record_in_place(settings, frame, keys, slot, cfg, last, out);
     if r.is_err() {
         // As on success, the scope is closed.
         if let Some(s) = frame.scopes.get_mut(slot) {
@@ -630,6 +635,7 @@ fn write_record(
 fn write_record_in_place(
     settings: &Settings,
     frame: &mut TxFrame,
+    keys: &FrameKeys,
     slot: usize,
     cfg: &BlockConfig,
     last: bool,
@@ -657,21 +663,22 @@ fn write_record_in_place(
     let mut buf = [0u8; record_len(MAX_TAG_LEN)];
     let len = wire::Repr::TagRecord(repr).emit(&mut buf, &settings.profile)?;
     let payload = buf.get_mut(..len).ok_or(FsedError::Internal)?;
-    scope.mac.update(&covered_prefix(
-        settings.vc.get(),
-        settings.profile.dt_fsed.0,
-        len as u16,
-    ));
-    scope
-        .mac
-        .update(payload.get(..RECORD_FIXED_LEN).ok_or(FsedError::Internal)?);
+    let key = keys.get(scope.key_block)?;
+    scope.mac.update(
+        key,
+        &covered_prefix(settings.vc.get(), settings.profile.dt_fsed.0, len as u16),
+    );
+    scope.mac.update(
+        key,
+        payload.get(..RECORD_FIXED_LEN).ok_or(FsedError::Internal)?,
+    );
     let tag = frame
         .scopes
         .get_mut(slot)
         .and_then(Option::take)
         .ok_or(FsedError::Internal)?
         .mac
-        .finalize(cfg.tag_len);
+        .finalize(key, cfg.tag_len);
     let mut p = wire::Packet::new_checked(&mut *payload)?;
     p.tag_mut().copy_from_slice(tag.as_bytes());
     p.fill_crc(&settings.profile);

@@ -116,7 +116,7 @@ impl StreamParams {
     ) -> Result<MacState, SepError> {
         let spn = PacketNumber::scope(fc);
         let mut mac = key.mac(&self.iv(salt, block, kind, spn)?);
-        mac.update(&self.context(cfg, block, kind, spn.get()));
+        mac.update(key, &self.context(cfg, block, kind, spn.get()));
         Ok(mac)
     }
 
@@ -156,6 +156,9 @@ pub(crate) fn classify(tracker: &BlockTracker, dt: DataType) -> Result<Block, Se
 /// An open per-data-type or per-frame scope.
 pub(crate) struct Scope {
     pub(crate) block: Block,
+    /// The block whose key opened the MAC (every later update and the close take that key:
+    /// the MAC state is detached from it).
+    pub(crate) key_block: Block,
     pub(crate) kind: ScopeKind,
     pub(crate) mac: MacState,
     pub(crate) count: u32,

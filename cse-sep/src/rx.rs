@@ -1001,9 +1001,17 @@ impl Receiver {
                 .get(covered(&p.cfg, p.line, body.len()))
                 .unwrap_or_default();
             if let Some(Some(scope)) = frame.scopes.get_mut(slot) {
-                scope.mac.update(sep.header_bytes());
-                scope.mac.update(&prefix(h.orig_vc, h.orig_dt, h.orig_wc));
-                scope.mac.update(piece);
+                // The scope's key (the MAC state is detached from it).
+                let key = frame
+                    .keys
+                    .as_ref()
+                    .ok_or(SepError::Internal)?
+                    .get(scope.block)?;
+                scope.mac.update(key, sep.header_bytes());
+                scope
+                    .mac
+                    .update(key, &prefix(h.orig_vc, h.orig_dt, h.orig_wc));
+                scope.mac.update(key, piece);
                 scope.count = scope.count.saturating_add(1);
                 scope.mac_len = scope
                     .mac_len
@@ -1076,7 +1084,12 @@ impl Receiver {
         let pre = prefix(h.orig_vc, h.orig_dt, CLOSE_BODY_LEN as u16);
         let tag_ok = scope
             .mac
-            .verify_continued(&[sep.header_bytes(), &pre, body], sep.tag(), cfg.tag_len)
+            .verify_continued(
+                frame.keys()?.get(scope.block)?,
+                &[sep.header_bytes(), &pre, body],
+                sep.tag(),
+                cfg.tag_len,
+            )
             .is_ok();
         if !(tag_ok && count_ok) {
             let fail = failure(frame.fc, scope);
@@ -1345,11 +1358,14 @@ fn verify_single(
     } else {
         let body = sep.body();
         let mut m = key.mac(iv);
-        m.update(&ctx);
-        m.update(head);
-        m.update(&pre);
-        m.update(body.get(covered(cfg, line, body.len())).unwrap_or_default());
-        m.verify(sep.tag(), cfg.tag_len)
+        m.update(key, &ctx);
+        m.update(key, head);
+        m.update(key, &pre);
+        m.update(
+            key,
+            body.get(covered(cfg, line, body.len())).unwrap_or_default(),
+        );
+        m.verify(key, sep.tag(), cfg.tag_len)
     };
     if let Err(e) = r {
         if let Some(o) = out.get_mut(..len) {

@@ -528,7 +528,13 @@ impl Transmitter {
         if closing {
             for i in 0..MAX_OPEN_SCOPES {
                 if let Some(scope) = frame.scopes.get_mut(i).and_then(Option::take) {
-                    at += write_close(&self.settings, frame, scope, &mut out[at..])?;
+                    at += write_close(
+                        &self.settings,
+                        frame,
+                        &self.frame_keys,
+                        scope,
+                        &mut out[at..],
+                    )?;
                     packets += 1;
                 }
             }
@@ -791,14 +797,15 @@ fn write_packet(
                 return Ok(outer_len(total));
             } else {
                 let mut m = key.mac(&iv);
-                m.update(&ctx);
-                m.update(head);
-                m.update(&pre);
+                m.update(key, &ctx);
+                m.update(key, head);
+                m.update(key, &pre);
                 m.update(
+                    key,
                     body.get(covered(&cfg, line, body.len()))
                         .unwrap_or_default(),
                 );
-                m.finalize(cfg.tag_len)
+                m.finalize(key, cfg.tag_len)
             };
             rest.get_mut(..layout.tag.len())
                 .ok_or(SepError::Internal)?
@@ -821,6 +828,7 @@ fn write_packet(
                         .open_scope(key, salt, &cfg, block, kind, frame.fc)?;
                     frame.scopes[i] = Some(Scope {
                         block,
+                        key_block,
                         kind,
                         mac,
                         count: 0,
@@ -833,9 +841,10 @@ fn write_packet(
             let covered_body = body
                 .get(covered(&cfg, line, body.len()))
                 .unwrap_or_default();
-            scope.mac.update(head);
-            scope.mac.update(&pre);
-            scope.mac.update(covered_body);
+            let key = keys.get(scope.key_block)?;
+            scope.mac.update(key, head);
+            scope.mac.update(key, &pre);
+            scope.mac.update(key, covered_body);
             scope.count = scope.count.saturating_add(1);
             frame.scope_input[i] += packet_input(head.len(), covered_body.len());
         }
@@ -850,6 +859,7 @@ fn write_packet(
 fn write_close(
     settings: &Settings,
     frame: &mut TxFrame,
+    keys: &FrameKeys,
     scope: Scope,
     out: &mut [u8],
 ) -> Result<usize, SepError> {
@@ -875,11 +885,12 @@ fn write_close(
     sep.emit_header(slot, &settings.profile)?;
     let count = scope.count.to_le_bytes();
     slot[layout.body.clone()].copy_from_slice(&count);
+    let key = keys.get(scope.key_block)?;
     let mut mac = scope.mac;
-    mac.update(&slot[layout.header.clone()]);
-    mac.update(&prefix(settings.vc.get(), dt, CLOSE_BODY_LEN as u16));
-    mac.update(&count);
-    let tag = mac.finalize(cfg.tag_len);
+    mac.update(key, &slot[layout.header.clone()]);
+    mac.update(key, &prefix(settings.vc.get(), dt, CLOSE_BODY_LEN as u16));
+    mac.update(key, &count);
+    let tag = mac.finalize(key, cfg.tag_len);
     slot[layout.tag.clone()].copy_from_slice(tag.as_bytes());
     finish(settings, slot, &layout);
     frame.next_index += 1;

@@ -114,13 +114,13 @@ impl Aes {
         }
     }
 
-    /// A copy of the `aes` crate key schedule (never our VAES-512 one), for a running MAC that
-    /// owns its key.
-    pub(crate) fn portable_copy(&self) -> AesCopy {
-        AesCopy(match &self.inner {
-            Inner::Aes128(c) => Inner::Aes128(c.clone()),
-            Inner::Aes256(c) => Inner::Aes256(c.clone()),
-        })
+    /// CBC-MAC chaining: for each 16-byte block `b` of `blocks` (whose length is a multiple of
+    /// 16; a shorter tail is ignored), `x = E_K(x XOR b)`, in one call into the `aes` backend
+    /// (round keys loaded once, not per block).
+    pub(crate) fn cbc_chain(&self, x: &mut Block, blocks: &[u8]) {
+        if blocks.len() >= 16 {
+            self.with_backend(CbcChain { x, blocks });
+        }
     }
 
     /// Runs `job` with the block cipher backend the `aes` crate selected for this machine.
@@ -249,40 +249,7 @@ pub(crate) fn xor16(d: &mut Block, k: &Block) {
     d.0 = x.to_ne_bytes();
 }
 
-/// A copy of the `aes` crate key schedule of an [`Aes`] ([`Aes::portable_copy`]): single
-/// blocks only. Not `Clone`; zeroized on drop (the `aes` crate's `zeroize` feature).
-pub(crate) struct AesCopy(Inner);
-
-impl AesCopy {
-    /// Encrypts one block in place.
-    pub(crate) fn encrypt_block(&self, block: &mut Block) {
-        match &self.0 {
-            Inner::Aes128(c) => c.encrypt_block(block),
-            Inner::Aes256(c) => c.encrypt_block(block),
-        }
-    }
-
-    /// CBC-MAC chaining: for each 16-byte block `b` of `blocks` (whose length is a multiple of
-    /// 16; a shorter tail is ignored), `x = E_K(x XOR b)`, in one call into the `aes` backend
-    /// (round keys loaded once, not per block).
-    pub(crate) fn cbc_chain(&self, x: &mut Block, blocks: &[u8]) {
-        let job = CbcChain { x, blocks };
-        match &self.0 {
-            Inner::Aes128(c) => c.encrypt_with_backend(job),
-            Inner::Aes256(c) => c.encrypt_with_backend(job),
-        }
-    }
-
-    /// A second copy.
-    pub(crate) fn fork(&self) -> AesCopy {
-        AesCopy(match &self.0 {
-            Inner::Aes128(c) => Inner::Aes128(c.clone()),
-            Inner::Aes256(c) => Inner::Aes256(c.clone()),
-        })
-    }
-}
-
-/// The serial CBC-MAC job of [`AesCopy::cbc_chain`].
+/// The serial CBC-MAC job of [`Aes::cbc_chain`].
 struct CbcChain<'a> {
     x: &'a mut Block,
     blocks: &'a [u8],

@@ -21,7 +21,7 @@ use aes::cipher::typenum::Unsigned;
 use aes::cipher::{BlockCipherEncBackend, BlockCipherEncClosure, BlockSizeUser};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use super::block::{Aes, AesCopy, Block};
+use super::block::{Aes, Block};
 use super::tag::Tag;
 use crate::error::SecurityError;
 use crate::keys::SecretKey;
@@ -30,8 +30,9 @@ use crate::model::TagLen;
 /// An AES-CMAC key (AES-128 or AES-256).
 ///
 /// Holds the expanded cipher (one key schedule) and the subkeys `K1`, `K2`. A running MAC
-/// ([`CmacKey::start`]) owns a copy of the `aes` crate key schedule. Not `Clone`; zeroized on
-/// drop; `Debug` prints `CmacKey { .. }`.
+/// ([`CmacKey::start`]) is detached from the key: it holds only the chaining value and the
+/// buffered block, and takes the key on every call (nothing of the key is copied per message).
+/// Not `Clone`; zeroized on drop; `Debug` prints `CmacKey { .. }`.
 pub struct CmacKey {
     aes: Aes,
     k1: [u8; 16],
@@ -58,22 +59,20 @@ impl CmacKey {
         CmacKey { aes, k1, k2 }
     }
 
-    /// Starts a running CMAC. The state owns a copy of the key schedule (no borrow).
+    /// Starts a running CMAC: a detached state (chaining value and buffered block only) that
+    /// takes this key again in [`CmacState::update`] and [`CmacState::finalize`].
     pub fn start(&self) -> CmacState {
         CmacState {
-            aes: self.aes.portable_copy(),
-            k1: self.k1,
-            k2: self.k2,
             x: Block::default(),
             buf: [0; 16],
             len: 0,
+            poisoned: false,
         }
     }
 
     /// One-shot CMAC over the concatenation of `pieces`, truncated to `tag_len`.
     ///
-    /// Runs on the same engine as [`CmacKey::mac_batch`] (one lane), without copying the keyed
-    /// state that [`CmacKey::start`] copies.
+    /// Runs on the same engine as [`CmacKey::mac_batch`] (one lane).
     pub fn mac(&self, pieces: &[&[u8]], tag_len: TagLen) -> Tag {
         let mut tag = Tag::from_full([0; 16], tag_len);
         self.mac_batch(&[pieces], tag_len, |_, t| tag = t);
@@ -333,33 +332,35 @@ impl fmt::Debug for CmacKey {
     }
 }
 
-/// A running AES-CMAC. Accepts input split anywhere. Not `Clone`; zeroized on drop.
+/// A running AES-CMAC, started by [`CmacKey::start`]. Accepts input split anywhere.
+///
+/// Detached from its key: every call takes the [`CmacKey`] that started it (another key gives
+/// a tag that does not verify, never a panic). A state that a [`super::MacState`] was asked to
+/// continue under a GMAC key is poisoned: its [`CmacState::verify`] always fails and its
+/// [`CmacState::finalize`] returns an all-zero tag. Not `Clone`; zeroized on drop.
 pub struct CmacState {
-    aes: AesCopy,
-    k1: [u8; 16],
-    k2: [u8; 16],
     /// The CBC chaining value over the blocks absorbed so far.
     x: Block,
     /// The last `len` bytes of input, not absorbed yet: the final block (which is masked with
     /// `K1` or `K2`) is only known to be final at [`CmacState::finalize`].
     buf: [u8; 16],
     len: usize,
+    poisoned: bool,
 }
 
 impl ZeroizeOnDrop for CmacState {}
 
 impl Drop for CmacState {
     fn drop(&mut self) {
-        self.k1.zeroize();
-        self.k2.zeroize();
         self.x.as_mut_slice().zeroize();
         self.buf.zeroize();
     }
 }
 
 impl CmacState {
-    /// Absorbs the next piece of the message (any length, including empty).
-    pub fn update(&mut self, mut piece: &[u8]) {
+    /// Absorbs the next piece of the message (any length, including empty); `key` must be the
+    /// key that started this state.
+    pub fn update(&mut self, key: &CmacKey, mut piece: &[u8]) {
         // Fill the buffered block first.
         let n = (16 - self.len).min(piece.len());
         let (head, rest) = piece.split_at(n);
@@ -373,12 +374,12 @@ impl CmacState {
         }
         // More input follows, so the buffered (full) block is not the final one.
         xor_into(&mut self.x, &self.buf);
-        self.aes.encrypt_block(&mut self.x);
+        key.aes.encrypt_block(&mut self.x);
         // Every whole block but the last of the rest in one backend call; the last 1..=16
         // bytes stay buffered (the final block is only known to be final at `finalize`).
         let bulk = (piece.len() - 1) / 16 * 16;
         let (blocks, tail) = piece.split_at(bulk);
-        self.aes.cbc_chain(&mut self.x, blocks);
+        key.aes.cbc_chain(&mut self.x, blocks);
         self.buf = [0; 16];
         if let Some(dst) = self.buf.get_mut(..tail.len()) {
             dst.copy_from_slice(tail);
@@ -386,47 +387,63 @@ impl CmacState {
         self.len = tail.len();
     }
 
-    /// The tag, truncated to `tag_len` (leftmost bytes, SP 800-38B section 6.2).
-    pub fn finalize(mut self, tag_len: TagLen) -> Tag {
+    /// The tag, truncated to `tag_len` (leftmost bytes, SP 800-38B section 6.2); `key` must be
+    /// the key that started this state.
+    pub fn finalize(mut self, key: &CmacKey, tag_len: TagLen) -> Tag {
         // The final block: complete, masked with K1; or padded with 10*, masked with K2.
         let mut m = [0u8; 16];
         let k = if self.len == 16 {
             m = self.buf;
-            &self.k1
+            &key.k1
         } else {
             let (head, pad) = m.split_at_mut(self.len);
             head.copy_from_slice(self.buf.get(..self.len).unwrap_or_default());
             if let Some(p) = pad.first_mut() {
                 *p = 0x80;
             }
-            &self.k2
+            &key.k2
         };
         for (b, k) in m.iter_mut().zip(k) {
             *b ^= *k;
         }
         xor_into(&mut self.x, &m);
         m.zeroize();
-        self.aes.encrypt_block(&mut self.x);
+        key.aes.encrypt_block(&mut self.x);
+        if self.poisoned {
+            self.x.as_mut_slice().zeroize();
+        }
         Tag::from_full(self.x.0, tag_len)
     }
 
-    /// Verifies `received` (which must be exactly `tag_len` bytes) in constant time.
+    /// Verifies `received` (which must be exactly `tag_len` bytes) in constant time; `key` must
+    /// be the key that started this state.
     ///
     /// # Errors
     /// [`SecurityError::AuthFailed`] on any mismatch.
-    pub fn verify(self, received: &[u8], tag_len: TagLen) -> Result<(), SecurityError> {
-        self.finalize(tag_len).verify(received)
+    pub fn verify(
+        self,
+        key: &CmacKey,
+        received: &[u8],
+        tag_len: TagLen,
+    ) -> Result<(), SecurityError> {
+        if self.poisoned {
+            return Err(SecurityError::AuthFailed);
+        }
+        self.finalize(key, tag_len).verify(received)
+    }
+
+    /// Marks the state as continued under a key of another kind (see the type documentation).
+    pub(crate) fn poison(&mut self) {
+        self.poisoned = true;
     }
 
     /// A copy of the running state, for [`super::MacState::verify_continued`].
     pub(crate) fn fork(&self) -> Self {
         CmacState {
-            aes: self.aes.fork(),
-            k1: self.k1,
-            k2: self.k2,
             x: self.x,
             buf: self.buf,
             len: self.len,
+            poisoned: self.poisoned,
         }
     }
 }

@@ -16,8 +16,11 @@ use crate::model::TagLen;
 use crate::nonce::Iv;
 
 /// The GHASH engine of a key: our PCLMULQDQ code (eight blocks per reduction) when the CPU has
-/// it, else the portable `ghash` crate. `Clone` copies the key's fresh state at the start of
-/// every message; both variants zeroize on drop.
+/// it, else the portable `ghash` crate. A running hash is only its 16-byte accumulator (the
+/// GHASH value so far, as a big-endian `u128`), kept apart from the engine: every engine and
+/// the stitched VAES code use this same representation, so nothing of the key is copied per
+/// message (the portable engine clones its fresh `GHash` for the length of one `update` call,
+/// and the clone zeroizes itself).
 // The PCLMULQDQ variant (16 powers of H) is the large one and the one used on every x86_64
 // CPU that has it; no allocation to box it (no_std), so the size difference is accepted.
 #[allow(clippy::large_enum_variant)]
@@ -39,52 +42,51 @@ impl GhashEngine {
         GhashEngine::Portable(GHash::new(h))
     }
 
+    /// Absorbs whole blocks into the accumulator `acc` (GHASH is Horner's rule, so continuing
+    /// from `acc` is hashing `acc ⊕ X_1, X_2, …` from zero).
     #[inline]
-    fn update(&mut self, blocks: &[Block]) {
+    fn update(&self, acc: &mut u128, blocks: &[Block]) {
         match self {
-            GhashEngine::Portable(g) => g.update(blocks),
+            GhashEngine::Portable(g) => {
+                let Some((first, rest)) = blocks.split_first() else {
+                    return;
+                };
+                let mut g = g.clone();
+                let mut x0 = *first;
+                for (x, a) in x0.iter_mut().zip(acc.to_be_bytes()) {
+                    *x ^= a;
+                }
+                g.update(slice::from_ref(&x0));
+                x0.as_mut_slice().zeroize();
+                g.update(rest);
+                *acc = u128::from_be_bytes(g.finalize().0);
+            }
             #[cfg(target_arch = "x86_64")]
-            GhashEngine::Clmul(g) => g.update(Array::cast_slice_to_core(blocks)),
-        }
-    }
-
-    fn finalize(&self) -> [u8; 16] {
-        match self {
-            GhashEngine::Portable(g) => g.clone().finalize().0,
-            #[cfg(target_arch = "x86_64")]
-            GhashEngine::Clmul(g) => g.finalize(),
-        }
-    }
-
-    /// A copy of the running state (zeroized on drop like the original).
-    fn fork(&self) -> Self {
-        match self {
-            GhashEngine::Portable(g) => GhashEngine::Portable(g.clone()),
-            #[cfg(target_arch = "x86_64")]
-            GhashEngine::Clmul(g) => GhashEngine::Clmul(g.clone()),
+            GhashEngine::Clmul(g) => g.update(acc, Array::cast_slice_to_core(blocks)),
         }
     }
 }
 
 /// GHASH with a 16-byte carry buffer, so input may arrive in pieces of any length while whole
 /// blocks still reach GHASH in bulk (eight blocks per reduction on the PCLMULQDQ engine).
+/// Detached from its key: every call takes the [`GhashEngine`] of the key that started it.
 pub(crate) struct GhashStream {
-    ghash: GhashEngine,
+    acc: u128,
     buf: [u8; 16],
     buf_len: usize,
 }
 
 impl GhashStream {
-    fn new(ghash: GhashEngine) -> Self {
+    fn new() -> Self {
         GhashStream {
-            ghash,
+            acc: 0,
             buf: [0; 16],
             buf_len: 0,
         }
     }
 
     /// Absorbs `data` as a continuation of the current zero-padded field (AAD or ciphertext).
-    fn update(&mut self, mut data: &[u8]) {
+    fn update(&mut self, engine: &GhashEngine, mut data: &[u8]) {
         if self.buf_len > 0 {
             let take = (16 - self.buf_len).min(data.len());
             let (head, rest) = data.split_at(take);
@@ -96,12 +98,12 @@ impl GhashStream {
             if self.buf_len < 16 {
                 return;
             }
-            self.ghash.update(slice::from_ref(&Block::from(self.buf)));
+            engine.update(&mut self.acc, slice::from_ref(&Block::from(self.buf)));
             self.buf_len = 0;
         }
         let (blocks, tail) = Array::slice_as_chunks(data);
         if !blocks.is_empty() {
-            self.ghash.update(blocks);
+            engine.update(&mut self.acc, blocks);
         }
         if let Some(dst) = self.buf.get_mut(..tail.len()) {
             dst.copy_from_slice(tail);
@@ -110,39 +112,43 @@ impl GhashStream {
     }
 
     /// Ends the current field: a partial block is zero-padded and hashed.
-    fn pad(&mut self) {
+    fn pad(&mut self, engine: &GhashEngine) {
         if self.buf_len > 0 {
             for b in self.buf.iter_mut().skip(self.buf_len) {
                 *b = 0;
             }
-            self.ghash.update(slice::from_ref(&Block::from(self.buf)));
+            engine.update(&mut self.acc, slice::from_ref(&Block::from(self.buf)));
             self.buf_len = 0;
         }
     }
 
     /// Pads, hashes the length block `[len(A)]_64 ‖ [len(C)]_64` (in bits) and returns
     /// `GHASH ⊕ mask`.
-    fn finish(&mut self, aad_bytes: u64, ct_bytes: u64, mask: &[u8; 16]) -> [u8; 16] {
-        self.pad();
+    fn finish(
+        &mut self,
+        engine: &GhashEngine,
+        aad_bytes: u64,
+        ct_bytes: u64,
+        mask: &[u8; 16],
+    ) -> [u8; 16] {
+        self.pad(engine);
         let mut lens = [0u8; 16];
         lens[..8].copy_from_slice(&aad_bytes.wrapping_mul(8).to_be_bytes());
         lens[8..].copy_from_slice(&ct_bytes.wrapping_mul(8).to_be_bytes());
-        self.ghash.update(slice::from_ref(&Block::from(lens)));
-        let s = self.ghash.finalize();
+        engine.update(&mut self.acc, slice::from_ref(&Block::from(lens)));
+        let s = self.acc.to_be_bytes();
         let mut out = [0u8; 16];
         for ((o, s), m) in out.iter_mut().zip(s.iter()).zip(mask.iter()) {
             *o = s ^ m;
         }
         out
     }
-}
 
-impl GhashStream {
     /// A copy of the running state (the receivers verify a scope's tag without consuming the
     /// scope, so a forged record cannot end it).
     fn fork(&self) -> Self {
         GhashStream {
-            ghash: self.ghash.fork(),
+            acc: self.acc,
             buf: self.buf,
             buf_len: self.buf_len,
         }
@@ -151,7 +157,22 @@ impl GhashStream {
 
 impl Drop for GhashStream {
     fn drop(&mut self) {
+        self.acc.zeroize();
         self.buf.zeroize();
+    }
+}
+
+/// A [`GhashStream`] together with the engine of its key, for the CTR pass of the generic
+/// seal (the ciphertext is hashed chunk by chunk).
+struct KeyedGhash<'a> {
+    engine: &'a GhashEngine,
+    gh: &'a mut GhashStream,
+}
+
+impl ChunkSink for KeyedGhash<'_> {
+    #[inline(always)]
+    fn chunk(&mut self, chunk: &[u8]) {
+        self.gh.update(self.engine, chunk);
     }
 }
 
@@ -261,10 +282,10 @@ impl GcmKey {
         }
         let mut m = self.gmac(iv);
         for p in aad {
-            m.update(p);
+            m.update(self, p);
         }
-        m.update(data);
-        m.finalize(tag_len)
+        m.update(self, data);
+        m.finalize(self, tag_len)
     }
 
     /// Whether GHASH runs on the PCLMULQDQ engine (x86_64 with PCLMULQDQ and SSSE3).
@@ -293,13 +314,13 @@ impl GcmKey {
 
     /// Hashes the AAD pieces as one concatenated AAD and ends the AAD field.
     fn hash_aad(&self, aad: &[&[u8]]) -> (GhashStream, u64) {
-        let mut gh = GhashStream::new(self.ghash.fork());
+        let mut gh = GhashStream::new();
         let mut aad_len = 0u64;
         for piece in aad {
-            gh.update(piece);
+            gh.update(&self.ghash, piece);
             aad_len = aad_len.wrapping_add(piece.len() as u64);
         }
-        gh.pad();
+        gh.pad(&self.ghash);
         (gh, aad_len)
     }
 
@@ -327,10 +348,13 @@ impl GcmKey {
         self.aes.with_backend(SealJob {
             iv,
             buf: &mut *buf,
-            gh: &mut gh,
+            gh: KeyedGhash {
+                engine: &self.ghash,
+                gh: &mut gh,
+            },
             mask: &mut mask,
         });
-        let full = gh.finish(aad_len, buf.len() as u64, &mask.0);
+        let full = gh.finish(&self.ghash, aad_len, buf.len() as u64, &mask.0);
         mask.as_mut_slice().zeroize();
         Tag::from_full(full, tag_len)
     }
@@ -366,11 +390,12 @@ impl GcmKey {
             return r;
         }
         let (mut gh, aad_len) = self.hash_aad(aad);
-        gh.update(buf);
+        gh.update(&self.ghash, buf);
         let mut result = Err(SecurityError::AuthFailed);
         self.aes.with_backend(OpenJob {
             iv,
             buf,
+            engine: &self.ghash,
             gh: &mut gh,
             aad_len,
             tag,
@@ -381,18 +406,23 @@ impl GcmKey {
     }
 
     /// Starts a streaming GMAC under `iv`: GCM with an empty plaintext, every input byte
-    /// being AAD. The returned state owns its data (no borrow of the key), so it can be stored
-    /// next to the key, e.g. one running MAC per open tag scope.
+    /// being AAD. The returned state is detached from the key: it holds the running hash, the
+    /// IV (stitched VAES path: `E_K(J0)` is computed at the end, next to the last reduction) or
+    /// the `E_K(J0)` mask (other paths) and a few buffered bytes, never a copy of the key's
+    /// powers of `H`, and every [`GmacState::update`] / [`GmacState::finalize`] takes this key
+    /// again. So it can be stored next to the key (one running MAC per open tag scope) without
+    /// borrowing it, and starting a message costs at most one block encryption.
+    #[inline]
     pub fn gmac(&self, iv: &Iv) -> GmacState {
         #[cfg(target_arch = "x86_64")]
-        if let Some((rk, hp)) = self.fast() {
+        if self.fast().is_some() {
             return GmacState {
-                inner: GmacInner::Vaes(super::simd::vaes::GmacStream::new(rk, hp, iv.as_bytes())),
+                inner: GmacInner::Vaes(super::simd::vaes::GmacStream::new(iv.as_bytes())),
             };
         }
         GmacState {
             inner: GmacInner::Generic {
-                gh: GhashStream::new(self.ghash.fork()),
+                gh: GhashStream::new(),
                 ek_j0: self.ek_j0(iv),
                 len: 0,
             },
@@ -461,13 +491,14 @@ impl<F: FnMut(usize, Tag)> BlockCipherEncClosure for GmacBatchJob<'_, F> {
             }
             super::cmac::encrypt_all(backend, masks);
             for (j, (mask, (_, pieces))) in masks.iter_mut().zip(group).enumerate() {
-                let mut gh = GhashStream::new(self.key.ghash.fork());
+                let engine = &self.key.ghash;
+                let mut gh = GhashStream::new();
                 let mut len = 0u64;
                 for p in pieces.iter() {
-                    gh.update(p);
+                    gh.update(engine, p);
                     len = len.wrapping_add(p.len() as u64);
                 }
-                let full = gh.finish(len, 0, &mask.0);
+                let full = gh.finish(engine, len, 0, &mask.0);
                 mask.as_mut_slice().zeroize();
                 (self.on_tag)(g * GMAC_BATCH_LANES + j, Tag::from_full(full, self.tag_len));
             }
@@ -486,15 +517,8 @@ impl fmt::Debug for GcmKey {
 struct SealJob<'a> {
     iv: &'a Iv,
     buf: &'a mut [u8],
-    gh: &'a mut GhashStream,
+    gh: KeyedGhash<'a>,
     mask: &'a mut Block,
-}
-
-impl ChunkSink for GhashStream {
-    #[inline(always)]
-    fn chunk(&mut self, chunk: &[u8]) {
-        self.update(chunk);
-    }
 }
 
 /// `J0 = IV ‖ 0x00000001`.
@@ -514,7 +538,8 @@ impl BlockCipherEncClosure for SealJob<'_> {
     fn call<B: BlockCipherEncBackend<BlockSize = U16>>(self, backend: &B) {
         *self.mask = j0(self.iv);
         backend.encrypt_block_inplace(self.mask);
-        ctr_with(backend, self.iv.as_bytes(), self.buf, self.gh);
+        let mut gh = self.gh;
+        ctr_with(backend, self.iv.as_bytes(), self.buf, &mut gh);
     }
 }
 
@@ -524,6 +549,7 @@ impl BlockCipherEncClosure for SealJob<'_> {
 struct OpenJob<'a> {
     iv: &'a Iv,
     buf: &'a mut [u8],
+    engine: &'a GhashEngine,
     gh: &'a mut GhashStream,
     aad_len: u64,
     tag: &'a [u8],
@@ -540,7 +566,9 @@ impl BlockCipherEncClosure for OpenJob<'_> {
     fn call<B: BlockCipherEncBackend<BlockSize = U16>>(self, backend: &B) {
         let mut mask = j0(self.iv);
         backend.encrypt_block_inplace(&mut mask);
-        let full = self.gh.finish(self.aad_len, self.buf.len() as u64, &mask.0);
+        let full = self
+            .gh
+            .finish(self.engine, self.aad_len, self.buf.len() as u64, &mask.0);
         mask.as_mut_slice().zeroize();
         *self.result = Tag::from_full(full, self.tag_len).verify(self.tag);
         if self.result.is_ok() {
@@ -556,21 +584,30 @@ impl BlockCipherEncClosure for OpenJob<'_> {
     }
 }
 
-/// A running GMAC (NIST SP 800-38D GMAC: GCM with all input as AAD).
+/// A running GMAC (NIST SP 800-38D GMAC: GCM with all input as AAD), started by
+/// [`GcmKey::gmac`].
 ///
-/// Accepts input split anywhere ([`GmacState::update`]); partial blocks are carried internally
-/// and whole blocks reach GHASH in bulk. On the stitched VAES path the state holds a copy of the
-/// key's powers of `H` (it owns its data, so it cannot borrow the key) and keeps the last
-/// 64 bytes back so that a short message and the length block end in one reduction. Not
-/// `Clone`; zeroized on drop (GHASH state, carry buffer, and the `E_K(J0)` mask).
+/// Detached from its key: it holds the running hash (a 16-byte accumulator, the same
+/// representation on every path), the IV or the `E_K(J0)` mask, the length and a few buffered
+/// bytes, and every call
+/// takes the [`GcmKey`] that started it, whose precomputed powers of `H` are used in place
+/// (nothing of the key is copied per message). Accepts input split anywhere; partial blocks
+/// are carried internally and whole blocks reach GHASH in bulk; on the stitched VAES path the
+/// last 64 bytes are held back so that a short message and the length block end in one
+/// reduction.
+///
+/// Passing another key than the one that started the state gives a tag that does not verify
+/// (never a panic): the hash continues under the wrong `H`. A state of the stitched VAES path
+/// continued under a key without that path (only possible through the test hook) is poisoned:
+/// [`GmacState::verify`] then always fails and [`GmacState::finalize`] returns an all-zero tag
+/// that reveals nothing of either key. Not `Clone`; zeroized on drop (accumulator, carry buffer and
+/// the `E_K(J0)` mask).
 pub struct GmacState {
     inner: GmacInner,
 }
 
-// The VAES variant holds the powers of `H` inline (no allocation in this crate).
-#[allow(clippy::large_enum_variant)]
 enum GmacInner {
-    /// GHASH engine of the key (portable or PCLMULQDQ), the mask and the length.
+    /// GHASH state of the key's engine (portable or PCLMULQDQ), the mask and the length.
     Generic {
         gh: GhashStream,
         ek_j0: [u8; 16],
@@ -579,41 +616,75 @@ enum GmacInner {
     /// The stitched path's GMAC state (zeroized on drop by its own type).
     #[cfg(target_arch = "x86_64")]
     Vaes(super::simd::vaes::GmacStream),
+    /// Continued under a key of another kind (see [`GmacState`]): the running state was
+    /// dropped (and zeroized).
+    Poisoned,
 }
 
 impl ZeroizeOnDrop for GmacState {}
 
 impl GmacState {
-    /// Absorbs the next piece of the message (any length, including empty).
+    /// Absorbs the next piece of the message (any length, including empty); `key` must be the
+    /// key that started this state.
     #[inline]
-    pub fn update(&mut self, piece: &[u8]) {
+    pub fn update(&mut self, key: &GcmKey, piece: &[u8]) {
         match &mut self.inner {
             GmacInner::Generic { gh, len, .. } => {
-                gh.update(piece);
+                gh.update(&key.ghash, piece);
                 *len = len.wrapping_add(piece.len() as u64);
             }
             #[cfg(target_arch = "x86_64")]
-            GmacInner::Vaes(g) => g.update(piece),
+            GmacInner::Vaes(g) => match key.fast() {
+                Some((_, hp)) => g.update(hp, piece),
+                None => self.poison(),
+            },
+            GmacInner::Poisoned => {}
         }
     }
 
-    /// The tag, truncated to `tag_len`.
-    #[inline]
-    pub fn finalize(mut self, tag_len: TagLen) -> Tag {
-        let full = match &mut self.inner {
-            GmacInner::Generic { gh, ek_j0, len } => gh.finish(*len, 0, ek_j0),
+    /// The full tag, or `None` when poisoned.
+    fn full(&mut self, key: &GcmKey) -> Option<[u8; 16]> {
+        match &mut self.inner {
+            GmacInner::Generic { gh, ek_j0, len } => Some(gh.finish(&key.ghash, *len, 0, ek_j0)),
             #[cfg(target_arch = "x86_64")]
-            GmacInner::Vaes(g) => g.finalize(),
-        };
-        Tag::from_full(full, tag_len)
+            GmacInner::Vaes(g) => {
+                let (rk, hp) = key.fast()?;
+                Some(g.finalize(rk, hp))
+            }
+            GmacInner::Poisoned => None,
+        }
     }
 
-    /// Verifies `received` (which must be exactly `tag_len` bytes) in constant time.
+    /// The tag, truncated to `tag_len` (all zero when the state is poisoned, see the type
+    /// documentation); `key` must be the key that started this state.
+    #[inline]
+    pub fn finalize(mut self, key: &GcmKey, tag_len: TagLen) -> Tag {
+        let mut full = self.full(key).unwrap_or_default();
+        let tag = Tag::from_full(full, tag_len);
+        full.zeroize();
+        tag
+    }
+
+    /// Verifies `received` (which must be exactly `tag_len` bytes) in constant time; `key`
+    /// must be the key that started this state.
     ///
     /// # Errors
-    /// [`SecurityError::AuthFailed`] on any mismatch.
-    pub fn verify(self, received: &[u8], tag_len: TagLen) -> Result<(), SecurityError> {
-        self.finalize(tag_len).verify(received)
+    /// [`SecurityError::AuthFailed`] on any mismatch, and always when the state is poisoned.
+    pub fn verify(
+        mut self,
+        key: &GcmKey,
+        received: &[u8],
+        tag_len: TagLen,
+    ) -> Result<(), SecurityError> {
+        match self.full(key) {
+            Some(full) => Tag::from_full(full, tag_len).verify(received),
+            None => Err(SecurityError::AuthFailed),
+        }
+    }
+
+    /// Marks the state as used with a key of another kind (see the type documentation).
+    pub(crate) fn poison(&mut self) {
+        self.inner = GmacInner::Poisoned;
     }
 
     /// A copy of the running state, for [`super::MacState::verify_continued`].
@@ -627,6 +698,7 @@ impl GmacState {
                 },
                 #[cfg(target_arch = "x86_64")]
                 GmacInner::Vaes(g) => GmacInner::Vaes(g.fork()),
+                GmacInner::Poisoned => GmacInner::Poisoned,
             },
         }
     }
@@ -639,6 +711,7 @@ impl Drop for GmacState {
             // Zeroized on drop by its own type.
             #[cfg(target_arch = "x86_64")]
             GmacInner::Vaes(_) => {}
+            GmacInner::Poisoned => {}
         }
     }
 }
@@ -682,6 +755,60 @@ mod tests {
         let (fast, portable) = keys(&[7; 32], 32);
         assert_eq!(fast.uses_clmul(), super::super::simd::available());
         assert!(!portable.uses_clmul());
+    }
+
+    #[test]
+    fn detached_gmac_state_needs_the_key_that_started_it() {
+        let msg: std::vec::Vec<u8> = (0..300u32).map(|i| (i * 7) as u8).collect();
+        let iv = Iv([0x11; 12]);
+        let ka = SecretKey::aes256([1; 32]);
+        let kb = SecretKey::aes256([2; 32]);
+        for (path, a) in all_paths(&ka) {
+            let b = GcmKey::with_path(&kb, path).unwrap();
+            let want = a.gmac_oneshot(&iv, &[], &msg, TagLen::L16);
+            // Split across calls under the right key: the one-shot tag.
+            let mut m = a.gmac(&iv);
+            m.update(&a, &msg[..100]);
+            m.update(&a, &msg[100..]);
+            let fork = m.fork();
+            assert_eq!(m.finalize(&a, TagLen::L16).as_bytes(), want.as_bytes());
+            // The fork is independent and verifies too.
+            fork.verify(&a, want.as_bytes(), TagLen::L16).unwrap();
+            // Continued under another key of the same path: does not verify, and the state
+            // started under A is not changed by the attempt on a fork.
+            let mut m = a.gmac(&iv);
+            m.update(&a, &msg[..100]);
+            let mut wrong = m.fork();
+            wrong.update(&b, &msg[100..]);
+            assert!(
+                wrong.verify(&b, want.as_bytes(), TagLen::L16).is_err(),
+                "{path:?}"
+            );
+            m.update(&a, &msg[100..]);
+            m.verify(&a, want.as_bytes(), TagLen::L16).unwrap();
+            // Every other path of the same key: the generic paths share the accumulator
+            // representation (the tag is right); the VAES state is poisoned elsewhere.
+            for (other, o) in all_paths(&ka) {
+                let mut m = a.gmac(&iv);
+                m.update(&a, &msg[..100]);
+                m.update(&o, &msg[100..]);
+                let vaes_state = path == GcmPath::Vaes512;
+                if vaes_state && other != GcmPath::Vaes512 {
+                    let t = m.fork().finalize(&o, TagLen::L16);
+                    assert_eq!(t.as_bytes(), &[0u8; 16][..], "{path:?} -> {other:?}");
+                    assert!(m.verify(&a, want.as_bytes(), TagLen::L16).is_err());
+                } else if !vaes_state {
+                    m.verify(&o, want.as_bytes(), TagLen::L16)
+                        .unwrap_or_else(|_| panic!("{path:?} -> {other:?}"));
+                }
+            }
+        }
+        // Small: no powers of H inside.
+        assert!(
+            size_of::<super::GmacState>() <= 160,
+            "{}",
+            size_of::<super::GmacState>()
+        );
     }
 
     #[test]
@@ -819,10 +946,10 @@ mod tests {
             assert_eq!(t.as_bytes(), &gmac_ref[..], "{path:?} gmac one-shot");
             let mut m = g.gmac(&iv);
             for p in &pieces {
-                m.update(p);
+                m.update(&g, p);
             }
-            m.update(data);
-            assert_eq!(m.finalize(TagLen::L16).as_bytes(), &gmac_ref[..]);
+            m.update(&g, data);
+            assert_eq!(m.finalize(&g, TagLen::L16).as_bytes(), &gmac_ref[..]);
             let mut pieces_d = pieces.clone();
             pieces_d.push(data);
             let msgs = [(iv, &pieces_d[..]), (iv, &pieces_d[..])];
@@ -969,11 +1096,11 @@ mod tests {
             prop_assert!(fast.open_in_place(&iv, &[&aad[..]], &mut b.clone(), &bad, TagLen::L16).is_err());
             // streaming GMAC split at `cut`, and the batch
             let mut ga = fast.gmac(&iv);
-            ga.update(&data[..cut]);
-            ga.update(&data[cut..]);
+            ga.update(&fast, &data[..cut]);
+            ga.update(&fast, &data[cut..]);
             let mut gb = portable.gmac(&iv);
-            gb.update(&data);
-            let (ga, gb) = (ga.finalize(TagLen::L16), gb.finalize(TagLen::L16));
+            gb.update(&portable, &data);
+            let (ga, gb) = (ga.finalize(&fast, TagLen::L16), gb.finalize(&portable, TagLen::L16));
             prop_assert_eq!(ga.as_bytes(), gb.as_bytes());
             let pieces: [&[u8]; 2] = [&aad, &data];
             let msgs = [(iv, &pieces[..]), (Iv([1; 12]), &pieces[1..])];

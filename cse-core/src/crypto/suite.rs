@@ -142,7 +142,9 @@ impl SuiteKey {
     }
 
     /// Starts a running MAC: GMAC under `iv` for GMAC and GCM suites, CMAC (ignoring `iv`) for
-    /// CMAC and CTR+CMAC suites.
+    /// CMAC and CTR+CMAC suites. The state is detached from this key (see [`MacState`]): pass
+    /// this key to every [`MacState::update`], [`MacState::finalize`] and
+    /// [`MacState::verify`].
     pub fn mac(&self, iv: &Iv) -> MacState {
         #[cfg(not(feature = "gcm"))]
         let _ = iv;
@@ -227,11 +229,11 @@ impl SuiteKey {
             #[cfg(feature = "ctr-cmac")]
             Engine::CtrCmac { enc, mac } => {
                 enc.apply_ctr(iv, buf);
-                cmac_over(mac.start(), aad, buf).finalize(tag_len)
+                cmac_over(mac, aad, buf).finalize(mac, tag_len)
             }
             #[cfg(feature = "gcm")]
             Engine::Gcm(k) => k.gmac_oneshot(iv, aad, buf, tag_len),
-            Engine::Cmac(_) => self.mac_over(iv, aad, buf).finalize(tag_len),
+            Engine::Cmac(_) => self.mac_over(iv, aad, buf).finalize(self, tag_len),
         }
     }
 
@@ -255,7 +257,7 @@ impl SuiteKey {
             Engine::Gcm(k) if self.suite.encrypts() => k.open_in_place(iv, aad, buf, tag, tag_len),
             #[cfg(feature = "ctr-cmac")]
             Engine::CtrCmac { enc, mac } => {
-                if let Err(e) = cmac_over(mac.start(), aad, buf).verify(tag, tag_len) {
+                if let Err(e) = cmac_over(mac, aad, buf).verify(mac, tag, tag_len) {
                     buf.zeroize();
                     return Err(e);
                 }
@@ -266,7 +268,7 @@ impl SuiteKey {
                 let r = match &self.engine {
                     #[cfg(feature = "gcm")]
                     Engine::Gcm(k) => k.gmac_oneshot(iv, aad, buf, tag_len).verify(tag),
-                    _ => self.mac_over(iv, aad, buf).verify(tag, tag_len),
+                    _ => self.mac_over(iv, aad, buf).verify(self, tag, tag_len),
                 };
                 if r.is_err() {
                     buf.zeroize();
@@ -279,19 +281,40 @@ impl SuiteKey {
     fn mac_over(&self, iv: &Iv, aad: &[&[u8]], buf: &[u8]) -> MacState {
         let mut m = self.mac(iv);
         for p in aad {
-            m.update(p);
+            m.update(self, p);
         }
-        m.update(buf);
+        m.update(self, buf);
         m
+    }
+
+    /// The GMAC/GCM key, for the GMAC and GCM suites.
+    #[cfg(feature = "gcm")]
+    fn gcm(&self) -> Option<&GcmKey> {
+        match &self.engine {
+            Engine::Gcm(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// The CMAC key, for the CMAC and CTR+CMAC suites.
+    fn cmac(&self) -> Option<&CmacKey> {
+        match &self.engine {
+            Engine::Cmac(k) => Some(k),
+            #[cfg(feature = "ctr-cmac")]
+            Engine::CtrCmac { mac, .. } => Some(mac),
+            #[cfg(feature = "gcm")]
+            Engine::Gcm(_) => None,
+        }
     }
 }
 
 #[cfg(feature = "ctr-cmac")]
-fn cmac_over(mut m: CmacState, aad: &[&[u8]], buf: &[u8]) -> CmacState {
+fn cmac_over(key: &CmacKey, aad: &[&[u8]], buf: &[u8]) -> CmacState {
+    let mut m = key.start();
     for p in aad {
-        m.update(p);
+        m.update(key, p);
     }
-    m.update(buf);
+    m.update(key, buf);
     m
 }
 
@@ -327,10 +350,16 @@ impl fmt::Debug for SuiteKey {
     }
 }
 
-/// A running MAC of a suite: GMAC or CMAC. Not `Clone`; zeroized on drop.
-// On the stitched VAES path a GMAC state holds a copy of the key's powers of H (it cannot
-// borrow the key); the crate does not allocate, so the enum stays unboxed.
-#[allow(clippy::large_enum_variant)]
+/// A running MAC of a suite: GMAC or CMAC, started by [`SuiteKey::mac`].
+///
+/// Detached from its key: the state holds only the running hash or chaining value, the GMAC
+/// mask, the length and a few buffered bytes (no copy of the key's precomputed powers of `H`
+/// or of its AES key schedule), so it is small, cheap to start and can be stored next to the
+/// key (one per open tag scope) without borrowing it. Every call takes the [`SuiteKey`] that
+/// started it. With another key the tag does not verify (never a panic): under a key of the
+/// same kind the MAC continues under the wrong key; under a key of another kind (GMAC state,
+/// CMAC key or the reverse) the state is poisoned, [`MacState::verify`] always fails and
+/// [`MacState::finalize`] returns an all-zero tag. Not `Clone`; zeroized on drop.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum MacState {
@@ -344,40 +373,77 @@ pub enum MacState {
 impl ZeroizeOnDrop for MacState {}
 
 impl MacState {
-    /// Absorbs the next piece of the message (any length, including empty).
-    pub fn update(&mut self, piece: &[u8]) {
+    /// Absorbs the next piece of the message (any length, including empty); `key` must be the
+    /// key that started this state.
+    pub fn update(&mut self, key: &SuiteKey, piece: &[u8]) {
         match self {
             #[cfg(feature = "gcm")]
-            MacState::Gmac(s) => s.update(piece),
-            MacState::Cmac(s) => s.update(piece),
+            MacState::Gmac(s) => match key.gcm() {
+                Some(k) => s.update(k, piece),
+                None => s.poison(),
+            },
+            MacState::Cmac(s) => match key.cmac() {
+                Some(k) => s.update(k, piece),
+                None => s.poison(),
+            },
         }
     }
 
-    /// The tag, truncated to `tag_len`.
-    pub fn finalize(self, tag_len: TagLen) -> Tag {
+    /// The tag, truncated to `tag_len`; `key` must be the key that started this state.
+    pub fn finalize(self, key: &SuiteKey, tag_len: TagLen) -> Tag {
         match self {
             #[cfg(feature = "gcm")]
-            MacState::Gmac(s) => s.finalize(tag_len),
-            MacState::Cmac(s) => s.finalize(tag_len),
+            MacState::Gmac(mut s) => match key.gcm() {
+                Some(k) => s.finalize(k, tag_len),
+                None => {
+                    s.poison();
+                    Tag::from_full([0; 16], tag_len)
+                }
+            },
+            MacState::Cmac(mut s) => match key.cmac() {
+                Some(k) => s.finalize(k, tag_len),
+                None => {
+                    s.poison();
+                    Tag::from_full([0; 16], tag_len)
+                }
+            },
         }
     }
 
-    /// Verifies `received` (exactly `tag_len` bytes) in constant time.
+    /// Verifies `received` (exactly `tag_len` bytes) in constant time; `key` must be the key
+    /// that started this state.
     ///
     /// # Errors
-    /// [`SecurityError::AuthFailed`] on any mismatch.
-    pub fn verify(self, received: &[u8], tag_len: TagLen) -> Result<(), SecurityError> {
-        self.finalize(tag_len).verify(received)
+    /// [`SecurityError::AuthFailed`] on any mismatch, and always when the state is poisoned.
+    pub fn verify(
+        self,
+        key: &SuiteKey,
+        received: &[u8],
+        tag_len: TagLen,
+    ) -> Result<(), SecurityError> {
+        match self {
+            #[cfg(feature = "gcm")]
+            MacState::Gmac(s) => match key.gcm() {
+                Some(k) => s.verify(k, received, tag_len),
+                None => Err(SecurityError::AuthFailed),
+            },
+            MacState::Cmac(s) => match key.cmac() {
+                Some(k) => s.verify(k, received, tag_len),
+                None => Err(SecurityError::AuthFailed),
+            },
+        }
     }
 
     /// Verifies the MAC of everything absorbed so far followed by `tail`, without consuming or
     /// changing this state: a receiver keeps a scope open when a forged record fails, so the
-    /// genuine record that follows still verifies. The copy made inside is zeroized on drop.
+    /// genuine record that follows still verifies. The copy made inside (of the small detached
+    /// state only) is zeroized on drop.
     ///
     /// # Errors
     /// [`SecurityError::AuthFailed`] on any mismatch.
     pub fn verify_continued(
         &self,
+        key: &SuiteKey,
         tail: &[&[u8]],
         received: &[u8],
         tag_len: TagLen,
@@ -388,9 +454,9 @@ impl MacState {
             MacState::Cmac(s) => MacState::Cmac(s.fork()),
         };
         for piece in tail {
-            copy.update(piece);
+            copy.update(key, piece);
         }
-        copy.verify(received, tag_len)
+        copy.verify(key, received, tag_len)
     }
 }
 
@@ -398,6 +464,56 @@ impl MacState {
 mod tests {
     use super::*;
     use crate::model::{KeySize, MacAlgorithm};
+
+    /// A GMAC state continued under a CMAC key (or the reverse) is poisoned: it never
+    /// verifies, not even the all-zero tag its `finalize` returns, and the genuine tag under
+    /// the right key still verifies from the untouched original.
+    #[test]
+    #[cfg(all(feature = "gcm", feature = "ctr-cmac"))]
+    fn a_state_continued_under_a_key_of_another_kind_never_verifies() {
+        let iv = Iv([4; 12]);
+        let gmac =
+            SuiteKey::new(CipherSuite::Aes128Gmac, &secret(KeySize::Aes128, 1), None).unwrap();
+        let cmac =
+            SuiteKey::new(CipherSuite::Aes128Cmac, &secret(KeySize::Aes128, 1), None).unwrap();
+        for (right, wrong) in [(&gmac, &cmac), (&cmac, &gmac)] {
+            let mut m = right.mac(&iv);
+            m.update(right, b"context");
+            let good = {
+                let mut g = right.mac(&iv);
+                g.update(right, b"context");
+                g.update(right, b"payload");
+                g.finalize(right, TagLen::L16)
+            };
+            let mut bad = match &m {
+                MacState::Gmac(s) => MacState::Gmac(s.fork()),
+                MacState::Cmac(s) => MacState::Cmac(s.fork()),
+            };
+            bad.update(wrong, b"payload");
+            let zero = [0u8; 16];
+            assert!(
+                bad.verify_continued(right, &[], &zero, TagLen::L16)
+                    .is_err()
+            );
+            assert!(
+                bad.verify_continued(right, &[], good.as_bytes(), TagLen::L16)
+                    .is_err()
+            );
+            assert_eq!(bad.finalize(right, TagLen::L16).as_bytes(), &zero[..]);
+            // Finalizing under the wrong kind: all zero, and verify under it fails.
+            let mut m2 = right.mac(&iv);
+            m2.update(right, b"context");
+            m2.update(right, b"payload");
+            assert!(
+                m.verify_continued(wrong, &[b"payload"], good.as_bytes(), TagLen::L16)
+                    .is_err()
+            );
+            assert_eq!(m2.finalize(wrong, TagLen::L16).as_bytes(), &zero[..]);
+            m.verify_continued(right, &[b"payload"], good.as_bytes(), TagLen::L16)
+                .unwrap();
+        }
+        assert!(size_of::<MacState>() <= 128, "{}", size_of::<MacState>());
+    }
 
     fn secret(size: KeySize, byte: u8) -> SecretKey {
         match size {
@@ -433,8 +549,8 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{suite:?}: {e}"));
                 let tag = |k: &SuiteKey| {
                     let mut m = k.mac(&iv);
-                    m.update(b"message");
-                    m.finalize(TagLen::L16)
+                    m.update(k, b"message");
+                    m.finalize(k, TagLen::L16)
                 };
                 assert_eq!(tag(&k).as_bytes(), tag(&k).as_bytes());
                 assert_ne!(tag(&k).as_bytes(), tag(&other).as_bytes());

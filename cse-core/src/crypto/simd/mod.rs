@@ -38,9 +38,9 @@
 //!
 //! # Key material
 //!
-//! The powers of `H` and the accumulator are zeroized on drop. [`Ghash`] is `Clone` because
-//! GCM starts every message from a copy of the key's fresh state (as it did with
-//! `ghash::GHash`); the clone is zeroized on drop too.
+//! The powers of `H` are zeroized on drop. [`Ghash`] holds only the key's powers and is not
+//! copied per message: a running hash is a 16-byte POLYVAL accumulator that the caller keeps
+//! (and zeroizes) and passes to [`Ghash::update`] with the key.
 
 use core::arch::x86_64::{
     __m128i, __m512i, _mm_clmulepi64_si128, _mm_loadu_si128, _mm_set_epi8, _mm_set_epi64x,
@@ -81,19 +81,18 @@ pub(crate) fn available() -> bool {
     clmul_cpuid::get()
 }
 
-/// A running GHASH over whole 16-byte blocks, with the precomputed powers of its key.
+/// The GHASH key: the precomputed powers of `H`. A running hash is its POLYVAL accumulator
+/// (a `u128`, zero at the start of a message), kept by the caller and passed to
+/// [`Ghash::update`] together with the key, so nothing of the key is copied per message.
 ///
 /// Only constructible through [`Ghash::new`], which checks the CPU features: holding a value is
 /// the proof that the `target_feature` functions below may run.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+#[derive(Zeroize, ZeroizeOnDrop)]
 pub(crate) struct Ghash {
     /// `H^(i+1)` at index `i`, POLYVAL representation (little-endian `u128`); the 512-bit
     /// path uses all sixteen, the 128-bit path the first eight. (The Karatsuba operands
-    /// `h_lo ⊕ h_hi` are derived in registers when needed: GCM copies this state per message,
-    /// so it is kept small.)
+    /// `h_lo ⊕ h_hi` are derived in registers when needed.)
     pow: [u128; WIDE],
-    /// The POLYVAL accumulator.
-    acc: u128,
     /// Whether runs of 16 blocks take the VPCLMULQDQ/AVX-512 path.
     wide: bool,
 }
@@ -116,7 +115,6 @@ impl Ghash {
         v.zeroize();
         let mut g = Ghash {
             pow: [0; WIDE],
-            acc: 0,
             wide: allow_wide && vclmul_cpuid::get(),
         };
         // SAFETY: `available()` has just confirmed PCLMULQDQ, SSE2 and SSSE3.
@@ -125,24 +123,24 @@ impl Ghash {
         Some(g)
     }
 
-    /// Absorbs whole blocks.
-    pub(crate) fn update(&mut self, blocks: &[[u8; 16]]) {
+    /// Absorbs whole blocks into the accumulator `acc` of a running hash under this key.
+    pub(crate) fn update(&self, acc: &mut u128, blocks: &[[u8; 16]]) {
         if blocks.is_empty() {
             return;
         }
         if self.wide && blocks.len() >= WIDE {
             // SAFETY: `wide` is set only when `vclmul_cpuid` found every feature of
             // `update_vclmul`.
-            unsafe { update_vclmul(self, blocks) }
+            unsafe { update_vclmul(self, acc, blocks) }
         } else {
             // SAFETY: a `Ghash` exists only after `new` found the CPU features.
-            unsafe { update_clmul(self, blocks) }
+            unsafe { update_clmul(self, acc, blocks) }
         }
     }
 
-    /// The GHASH value of everything absorbed so far (the state is unchanged).
-    pub(crate) fn finalize(&self) -> [u8; 16] {
-        self.acc.to_be_bytes()
+    /// The GHASH value of accumulator `acc` (GHASH byte order).
+    pub(crate) fn finalize(acc: u128) -> [u8; 16] {
+        acc.to_be_bytes()
     }
 
     /// Whether runs of 16 blocks take the VPCLMULQDQ/AVX-512 path.
@@ -232,10 +230,10 @@ fn expand(g: &mut Ghash, h1: u128) {
 
 /// `acc ← (…((acc ⊕ X_1)·H ⊕ X_2)·H … ⊕ X_n)·H`, eight blocks per reduction.
 #[target_feature(enable = "pclmulqdq,sse2,ssse3")]
-fn update_clmul(g: &mut Ghash, blocks: &[[u8; 16]]) {
+fn update_clmul(g: &Ghash, acc_out: &mut u128, blocks: &[[u8; 16]]) {
     // PSHUFB mask reversing the 16 bytes (GHASH byte order → POLYVAL).
     let rev = _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    let mut y = load_u128(&g.acc);
+    let mut y = load_u128(acc_out);
     let mut chunks = blocks.chunks_exact(LANES);
     if blocks.len() >= LANES {
         let pow: [__m128i; LANES] = core::array::from_fn(|i| load_u128(&g.pow[i]));
@@ -269,7 +267,7 @@ fn update_clmul(g: &mut Ghash, blocks: &[[u8; 16]]) {
         }
         y = reduce(acc);
     }
-    store_u128(&mut g.acc, y);
+    store_u128(acc_out, y);
 }
 
 /// Loads four consecutive 16-byte values into one 512-bit register (lane `l` = `q[l]`).
@@ -301,7 +299,7 @@ fn fold_lanes(z: __m512i) -> __m128i {
 /// Karatsuba parts of all 16 products are summed, folded to 128 bits and reduced once. A tail
 /// of fewer than 16 blocks goes to [`update_clmul`].
 #[target_feature(enable = "avx512f,avx512bw,vpclmulqdq,avx2,pclmulqdq,sse2,ssse3")]
-fn update_vclmul(g: &mut Ghash, blocks: &[[u8; 16]]) {
+fn update_vclmul(g: &Ghash, acc: &mut u128, blocks: &[[u8; 16]]) {
     let rev = _mm512_broadcast_i32x4(_mm_set_epi8(
         0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
     ));
@@ -315,7 +313,7 @@ fn update_vclmul(g: &mut Ghash, blocks: &[[u8; 16]]) {
         *key = a;
         *kara = _mm512_xor_si512(a, _mm512_shuffle_epi32::<0x4e>(a));
     }
-    let mut y = load_u128(&g.acc);
+    let mut y = load_u128(acc);
     let mut chunks = blocks.chunks_exact(WIDE);
     for chunk in &mut chunks {
         let mut lo = _mm512_setzero_si512();
@@ -333,10 +331,10 @@ fn update_vclmul(g: &mut Ghash, blocks: &[[u8; 16]]) {
         }
         y = reduce([fold_lanes(lo), fold_lanes(hi), fold_lanes(mid)]);
     }
-    store_u128(&mut g.acc, y);
+    store_u128(acc, y);
     let tail = chunks.remainder();
     if !tail.is_empty() {
-        update_clmul(g, tail);
+        update_clmul(g, acc, tail);
     }
 }
 
@@ -398,10 +396,11 @@ mod tests {
         let h = hex_literal::hex!("66e94bd4ef8a2c3b884cfa59ca342b2e");
         let c = hex_literal::hex!("0388dace60b6a392f328c2b971b2fe78");
         let l = hex_literal::hex!("00000000000000000000000000000080");
-        let mut g = Ghash::new(&h).unwrap();
-        g.update(&[c, l]);
+        let g = Ghash::new(&h).unwrap();
+        let mut acc = 0;
+        g.update(&mut acc, &[c, l]);
         assert_eq!(
-            g.finalize(),
+            Ghash::finalize(acc),
             hex_literal::hex!("f38cbb1ad69223dcc3457ae5b6b0f885")
         );
     }
@@ -423,9 +422,14 @@ mod tests {
             for len in lens {
                 let b = blocks(&data[..len]);
                 for wide in [false, true] {
-                    let mut g = Ghash::with_width(&h, wide).unwrap();
-                    g.update(b);
-                    assert_eq!(g.finalize(), reference(&h, b), "len {len} wide {wide}");
+                    let g = Ghash::with_width(&h, wide).unwrap();
+                    let mut acc = 0;
+                    g.update(&mut acc, b);
+                    assert_eq!(
+                        Ghash::finalize(acc),
+                        reference(&h, b),
+                        "len {len} wide {wide}"
+                    );
                 }
             }
         }
@@ -440,9 +444,10 @@ mod tests {
             h
         }] {
             for wide in [false, true] {
-                let mut g = Ghash::with_width(&h, wide).unwrap();
-                g.update(blocks(&data));
-                assert_eq!(g.finalize(), reference(&h, blocks(&data)));
+                let g = Ghash::with_width(&h, wide).unwrap();
+                let mut acc = 0;
+                g.update(&mut acc, blocks(&data));
+                assert_eq!(Ghash::finalize(acc), reference(&h, blocks(&data)));
             }
         }
     }
@@ -456,19 +461,18 @@ mod tests {
             wide in any::<bool>(),
         ) {
             let all = blocks(&data);
-            let mut g = Ghash::with_width(&h, wide).unwrap();
+            let g = Ghash::with_width(&h, wide).unwrap();
+            let mut acc = 0;
             // Split updates at block boundaries in arbitrary places.
             let mut rest = all;
             for c in cuts {
                 let k = if rest.is_empty() { 0 } else { c % (rest.len() + 1) };
                 let (a, b) = rest.split_at(k);
-                g.update(a);
+                g.update(&mut acc, a);
                 rest = b;
             }
-            g.update(rest);
-            let clone = g.clone();
-            prop_assert_eq!(g.finalize(), reference(&h, all));
-            prop_assert_eq!(clone.finalize(), reference(&h, all));
+            g.update(&mut acc, rest);
+            prop_assert_eq!(Ghash::finalize(acc), reference(&h, all));
         }
     }
 }

@@ -129,27 +129,40 @@ impl RoundKeys {
     }
 }
 
-/// A running GMAC (streaming): a copy of the key's powers (the public `GmacState` owns its
-/// data, it cannot borrow the key), the accumulator, the `E_K(J0)` mask, and up to 64 bytes of
-/// input not hashed yet, so that a short message and the length block end in one reduction.
-/// Zeroized on drop.
-#[derive(Zeroize, ZeroizeOnDrop)]
+/// A running GMAC (streaming), detached from its key: the accumulator, the IV, and up to 64
+/// bytes of input not hashed yet, so that a short message and the length block end in one
+/// reduction. The key's round keys and powers of `H` are passed to [`GmacStream::update`] and
+/// [`GmacStream::finalize`] (never copied into the state); `E_K(J0)` is computed in
+/// `finalize`, next to the last reduction, so starting a message costs nothing. Zeroized on
+/// drop.
 pub(crate) struct GmacStream {
-    pow: [u128; NPOW + 4],
     acc: u128,
-    mask: [u8; 16],
+    iv: [u8; 12],
     buf: [u8; 64],
     buf_len: usize,
     len: u64,
 }
 
+impl Drop for GmacStream {
+    fn drop(&mut self) {
+        // SAFETY: volatile writes through unique references to live fields (whole values, so
+        // a few vector stores instead of the byte-by-byte loop of `zeroize` for arrays).
+        unsafe {
+            core::ptr::write_volatile(&mut self.buf, [0; 64]);
+            core::ptr::write_volatile(&mut self.acc, 0);
+            core::ptr::write_volatile(&mut self.iv, [0; 12]);
+        }
+        core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 impl GmacStream {
-    /// A fresh GMAC under the key of `rk`/`hp` and `iv`.
-    pub(crate) fn new(rk: &RoundKeys, hp: &HPowers, iv: &[u8; 12]) -> GmacStream {
+    /// A fresh GMAC under `iv`.
+    #[inline]
+    pub(crate) fn new(iv: &[u8; 12]) -> GmacStream {
         GmacStream {
-            pow: hp.pow,
             acc: 0,
-            mask: rk.encrypt_j0(iv),
+            iv: *iv,
             buf: [0; 64],
             buf_len: 0,
             len: 0,
@@ -159,61 +172,83 @@ impl GmacStream {
     /// A copy of the running state (zeroized on drop as well).
     pub(crate) fn fork(&self) -> GmacStream {
         GmacStream {
-            pow: self.pow,
             acc: self.acc,
-            mask: self.mask,
+            iv: self.iv,
             buf: self.buf,
             buf_len: self.buf_len,
             len: self.len,
         }
     }
 
-    /// Absorbs the next piece of the message.
-    pub(crate) fn update(&mut self, piece: &[u8]) {
+    /// Absorbs the next piece of the message; `hp` are the powers of the key that started it.
+    ///
+    /// The last 1..=64 bytes seen are held back (the end of the message may be near); on an
+    /// empty buffer a piece is hashed in place (no copy), and short pieces and the held-back
+    /// bytes are copied with one masked 64-byte load and store (so the final masked load of
+    /// the buffer is forwarded from one store of the same size).
+    pub(crate) fn update(&mut self, hp: &HPowers, piece: &[u8]) {
         self.len = self.len.wrapping_add(piece.len() as u64);
-        let room = 64 - self.buf_len.min(64);
-        if piece.len() <= room {
-            if let Some(dst) = self.buf.get_mut(self.buf_len..self.buf_len + piece.len()) {
-                dst.copy_from_slice(piece);
-            }
-            self.buf_len += piece.len();
+        let have = self.buf_len.min(64);
+        if have == 0 && piece.len() <= 64 {
+            // SAFETY: `piece.len() ≤ 64` bytes are read from `piece` and written to the
+            // 64-byte buffer (masked); an `HPowers` exists only where `available()` found
+            // AVX-512F/BW.
+            unsafe { copy_part(self.buf.as_mut_ptr(), piece.as_ptr(), piece.len()) };
+            self.buf_len = piece.len();
             return;
         }
-        // More than fits: hash the full buffer, then whole 64-byte chunks of the rest, keeping
-        // 1..=64 bytes back (the end of the message may be near).
-        let (head, rest) = piece.split_at(room);
-        if let Some(dst) = self.buf.get_mut(self.buf_len..) {
-            dst.copy_from_slice(head);
+        let room = 64 - have;
+        if piece.len() <= room {
+            if let Some(dst) = self.buf.get_mut(have..have + piece.len()) {
+                dst.copy_from_slice(piece);
+            }
+            self.buf_len = have + piece.len();
+            return;
         }
+        // More than fits: hash the buffer (if any) and whole 64-byte chunks of the rest,
+        // keeping 1..=64 bytes back.
+        let mut y = get(&self.acc);
+        let rest = if have > 0 {
+            let (head, rest) = piece.split_at(room);
+            if let Some(dst) = self.buf.get_mut(have..) {
+                dst.copy_from_slice(head);
+            }
+            // SAFETY: an `HPowers` is only built from a `RoundKeys`, which exists only where
+            // `available()` found every feature of `ghash_padded`.
+            y = unsafe { ghash_padded(&hp.pow, y, &self.buf) };
+            rest
+        } else {
+            piece
+        };
         let h = ((rest.len() - 1) / 64) * 64;
         let (bulk, keep) = rest.split_at(h);
-        // SAFETY: a `GmacStream` is only built from a `RoundKeys`, which exists only where
-        // `available()` found every feature of `ghash_padded`.
+        // SAFETY: as above; `keep.len() ≤ 64` bytes are copied into the 64-byte buffer.
         unsafe {
-            let y = ghash_padded(&self.pow, get(&self.acc), &self.buf);
-            let y = ghash_padded(&self.pow, y, bulk);
-            put(&mut self.acc, y);
+            y = ghash_padded(&hp.pow, y, bulk);
+            copy_part(self.buf.as_mut_ptr(), keep.as_ptr(), keep.len());
         }
-        if let Some(dst) = self.buf.get_mut(..keep.len()) {
-            dst.copy_from_slice(keep);
-        }
+        put(&mut self.acc, y);
         self.buf_len = keep.len();
     }
 
-    /// The full 16-byte tag of everything absorbed (the state is unchanged).
-    pub(crate) fn finalize(&self) -> [u8; 16] {
-        // SAFETY: as in `update`.
-        unsafe { gmac_final(self) }
+    /// The full 16-byte tag of everything absorbed (the state is unchanged); `rk`, `hp`: the
+    /// key that started it.
+    pub(crate) fn finalize(&self, rk: &RoundKeys, hp: &HPowers) -> [u8; 16] {
+        // SAFETY: a `RoundKeys` exists only where `available()` found every feature.
+        unsafe { gmac_final(self, rk, hp) }
     }
 }
 
-/// The held-back bytes and the length block in one reduction, then the mask.
+/// The held-back bytes and the length block in one reduction, then the mask `E_K(J0)`
+/// (computed here, independent of the GHASH chain, so the two overlap).
 ///
 /// # Safety
 /// The CPU must have the features of the attribute.
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,vpclmulqdq,pclmulqdq,avx2,sse2,ssse3")]
-unsafe fn gmac_final(g: &GmacStream) -> [u8; 16] {
-    let hp = &g.pow;
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,vpclmulqdq,pclmulqdq,aes,avx2,sse2,ssse3")]
+unsafe fn gmac_final(g: &GmacStream, rk: &RoundKeys, hp: &HPowers) -> [u8; 16] {
+    // SAFETY: features as this function's.
+    let mask = unsafe { encrypt_j0_reg(rk, &g.iv) };
+    let hp = &hp.pow;
     let y = get(&g.acc);
     let lens = len_block(g.len, 0);
     let n = g.buf_len.min(64);
@@ -235,33 +270,22 @@ unsafe fn gmac_final(g: &GmacStream) -> [u8; 16] {
             reduce(acc)
         }
     };
-    tag_bytes(y, get_bytes(&g.mask))
+    tag_bytes(y, mask)
 }
 
-impl RoundKeys {
-    /// `E_K(J0)` with `J0 = IV ‖ 1` (the GCM/GMAC tag mask).
-    pub(crate) fn encrypt_j0(&self, iv: &[u8; 12]) -> [u8; 16] {
-        // SAFETY: a `RoundKeys` exists only where `available()` holds.
-        unsafe { encrypt_j0(self, iv) }
-    }
-}
-
-/// See [`RoundKeys::encrypt_j0`].
+/// `E_K(IV ‖ 1)` in a register.
 ///
 /// # Safety
 /// The CPU must have AES-NI and SSE2.
 #[target_feature(enable = "aes,sse2")]
-unsafe fn encrypt_j0(rk: &RoundKeys, iv: &[u8; 12]) -> [u8; 16] {
-    let nr = usize::from(rk.rounds);
+#[inline]
+unsafe fn encrypt_j0_reg(rk: &RoundKeys, iv: &[u8; 12]) -> __m128i {
+    let nr = usize::from(rk.rounds).min(14);
     let mut x = _mm_xor_si128(counter_block(iv, 1), get(&rk.rk[0]));
-    for k in &rk.rk[1..nr] {
+    for k in rk.rk.get(1..nr).unwrap_or_default() {
         x = _mm_aesenc_si128(x, get(k));
     }
-    x = _mm_aesenclast_si128(x, get(&rk.rk[nr]));
-    let mut out = [0u8; 16];
-    // SAFETY: a unique reference to 16 writable bytes; unaligned store.
-    unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), x) };
-    out
+    _mm_aesenclast_si128(x, get(&rk.rk[nr]))
 }
 
 impl HPowers {
@@ -576,6 +600,18 @@ unsafe fn load_part(p: *const u8, len: usize) -> __m512i {
 unsafe fn store_part(p: *mut u8, len: usize, v: __m512i) {
     // SAFETY: masked-out bytes are not written; the rest is writable by contract.
     unsafe { _mm512_mask_storeu_epi8(p.cast(), bytemask(len), v) }
+}
+
+/// Copies `min(len, 64)` bytes from `src` to `dst` with one masked 64-byte load and store.
+///
+/// # Safety
+/// `min(len, 64)` bytes at `src` must be readable and at `dst` writable (bytes outside the mask
+/// are not accessed); the CPU must have AVX-512F/BW.
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+unsafe fn copy_part(dst: *mut u8, src: *const u8, len: usize) {
+    // SAFETY: by contract.
+    unsafe { store_part(dst, len, load_part(src, len)) }
 }
 
 /// Loads 64 bytes at `p`.
@@ -894,7 +930,8 @@ unsafe fn bulk<const NR: usize, const N: usize>(
         return y;
     }
     // SAFETY: `pow4` indices `NPOW - 4N + 4j ≤ NPOW - 4`; every load and store is of a whole
-    // register inside `p[*off..*off + run]` with `*off + run ≤ n`.
+    // register inside `p[*off..*off + run]` with `*off + run ≤ n`, or (seal, reading back the
+    // previous run) inside `p[*off - run..*off]`, which was processed just before.
     unsafe {
         let hash = |y: __m128i, ct: &[__m512i; N]| {
             // The `y`-dependent product last (see `ghash_padded`).
@@ -914,24 +951,28 @@ unsafe fn bulk<const NR: usize, const N: usize>(
             Dir::Seal => {
                 let ks = aes_x::<NR, N>(k, ctr.next::<N>(rev));
                 let q = p.add(*off);
-                let mut pending: [__m512i; N] = core::array::from_fn(|j| {
-                    let c = _mm512_xor_si512(load64(q.add(64 * j)), ks[j]);
-                    store64(q.add(64 * j), c);
-                    c
-                });
+                for (j, ks) in ks.iter().enumerate() {
+                    store64(q.add(64 * j), _mm512_xor_si512(load64(q.add(64 * j)), *ks));
+                }
                 *off += run;
                 while n - *off >= run {
                     let ks = aes_x::<NR, N>(k, ctr.next::<N>(rev));
-                    y = hash(y, &pending);
+                    // The previous run's ciphertext is read back from the buffer (just stored,
+                    // forwarded from the store buffer) instead of being kept in N registers
+                    // across the AES rounds: the round keys, the counters and the GHASH
+                    // accumulators then fit the 32 vector registers without spills.
+                    let prev = p.add(*off - run);
+                    let ct: [__m512i; N] = core::array::from_fn(|j| load64(prev.add(64 * j)));
+                    y = hash(y, &ct);
                     let q = p.add(*off);
-                    pending = core::array::from_fn(|j| {
-                        let c = _mm512_xor_si512(load64(q.add(64 * j)), ks[j]);
-                        store64(q.add(64 * j), c);
-                        c
-                    });
+                    for (j, ks) in ks.iter().enumerate() {
+                        store64(q.add(64 * j), _mm512_xor_si512(load64(q.add(64 * j)), *ks));
+                    }
                     *off += run;
                 }
-                y = hash(y, &pending);
+                let prev = p.add(*off - run);
+                let ct: [__m512i; N] = core::array::from_fn(|j| load64(prev.add(64 * j)));
+                y = hash(y, &ct);
             }
             Dir::Open => {
                 while n - *off >= run {
