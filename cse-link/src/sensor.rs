@@ -547,7 +547,7 @@ impl<'a> Sensor<'a> {
         Ok(())
     }
 
-    /// The key generation of the CCISE channel (see [`Sensor::handle_spdm`]).
+    /// The key generation of the CCISE channel (see [`Sensor::handle_spdm_from`]).
     pub fn cci_generation(&self) -> u32 {
         self.cci_generation
     }
