@@ -113,13 +113,16 @@ pub enum Attack {
     /// A genuine sensor flashed back to an older, once-valid firmware build: its digest is a
     /// known one, but its security version number is below the ECU's minimum.
     FirmwareRollback,
-    /// A rogue ECU without an ECU identity opens its own SPDM session with the sensor (it
-    /// authenticates the sensor, but cannot answer the sensor's mutual authentication) and
-    /// writes a stream configuration under the keys of its session: the sensor gives such a
-    /// session no CCISE keys, so the write is refused and the registers stay as they were.
-    /// The sensor has one SPDM connection, so the rogue's GET_VERSION ends the genuine
-    /// session (as any reset does); the genuine ECU authenticates again and its stream, with
-    /// the configuration it wrote, verifies.
+    /// A rogue ECU without an ECU identity, at its own transport address, opens its own SPDM
+    /// session with the sensor while the genuine ECU streams (it authenticates the sensor,
+    /// but cannot answer the sensor's mutual authentication), writes a stream configuration
+    /// under the keys of its session and ends its session. The sensor keeps one SPDM
+    /// connection per peer: the rogue's session (its GET_VERSION, END_SESSION included) never
+    /// touches the genuine one, and gets no CCISE keys, so its write is refused (it does not
+    /// verify under the genuine session's keys) and the registers stay as they were. The
+    /// genuine ECU, without authenticating again, keeps its session (a HEARTBEAT round trip),
+    /// its keys and its configuration: its stream verifies before and after, and its next
+    /// CCISE write is still accepted.
     RogueEcu,
 }
 
@@ -181,7 +184,7 @@ impl Attack {
             Attack::InjectedPacket => "refused; genuine stream goes on",
             Attack::TamperedFirmware => "link refused: measurement mismatch",
             Attack::FirmwareRollback => "link refused: SVN below minimum",
-            Attack::RogueEcu => "write refused; genuine ECU streams",
+            Attack::RogueEcu => "write refused; genuine session unaffected",
         }
     }
 
@@ -414,7 +417,7 @@ fn with_link<R>(
     let bridge_id = bridge_identity()?;
     let bridge_fw = MeasuredFirmware::new(bridge_id.algorithms(), &bridge_firmware());
     let verifier = trust();
-    let mut srng = crate::OsRandom;
+    let mut smem = crate::SensorMemory::new();
     let mut brng = crate::OsRandom;
     let mut erng = crate::OsRandom;
     let mut erng2 = crate::OsRandom;
@@ -422,7 +425,7 @@ fn with_link<R>(
     let mut bridge_buf = vec![0u8; 8192];
     let vc = opts.scene.vc;
     let eid = ecu_identity()?;
-    let mut sensor = Sensor::new(&id, &mut srng, opts.protocol, vc)?;
+    let mut sensor = Sensor::new(&id, &mut smem, opts.protocol, vc)?;
     sensor.set_firmware(&measured);
     let mut bridge = Bridge::new(&bridge_id, &mut brng, Some(&bridge_fw))?;
     let mut ecu = Ecu::new(
@@ -586,7 +589,7 @@ fn reauthenticate(
         vec![0u8; crate::ecu::SPDM_BUF],
     );
     let n = new.write_spdm_request(&mut req)?;
-    let m = sensor.handle_spdm(&mut req[..n], &mut rsp)?;
+    let m = sensor.handle_spdm_from(new.peer(), &mut req[..n], &mut rsp)?;
     new.handle_spdm_response(&mut rsp[..m])?;
     let dropped = !sensor.holds_keys();
     let mut wire = Vec::new();
@@ -640,8 +643,12 @@ fn reauthenticate(
     })
 }
 
+/// The transport address (MCTP endpoint ID) of the demo's rogue ECU; the genuine ECU is at
+/// [`crate::PeerId::DEFAULT`].
+const ROGUE_PEER: crate::PeerId = crate::PeerId(0x21);
+
 /// The rogue-ECU attack on an established, configured link (`genuine`: the ECU that
-/// configured it).
+/// configured it, which keeps streaming without authenticating again).
 fn rogue_ecu(
     opts: &Options,
     sensor: &mut Sensor<'_>,
@@ -650,16 +657,12 @@ fn rogue_ecu(
     let attack = Attack::RogueEcu;
     let scene = opts.scene;
     let (genuine_before, _) = deliver(sensor, genuine, &scene, 1)?;
-    // The configuration the genuine ECU wrote (the key id aside: it changes with the keys).
-    let written = |sensor: &Sensor<'_>| -> Result<FrameConfig, LinkError> {
-        let mut c = sensor.stream_config()?;
-        c.key_id = Default::default();
-        Ok(c)
-    };
-    let config_before = written(sensor)?;
+    let config_before = sensor.stream_config()?;
+    let registers_before = sensor.registers().registers().to_vec();
+    let owner_before = sensor.key_owner();
 
-    // The rogue: a complete ECU (it trusts the sensor's root) without an ECU identity, and
-    // a configuration of its own (no protection at all on the image).
+    // The rogue: a complete ECU (it trusts the sensor's root) without an ECU identity, at its
+    // own transport address, and a configuration of its own (no protection on the image).
     let verifier = trust();
     let mut rng = crate::OsRandom;
     let mut chain_buf = vec![0u8; 8192];
@@ -672,60 +675,63 @@ fn rogue_ecu(
         scene.vc,
         policy(&opts.config),
         None,
-    )?;
+    )?
+    .with_peer(ROGUE_PEER);
     crate::handshake(&mut rogue, sensor)?;
-    let session_up = sensor.requester_authenticated();
+    let rogue_session = sensor.has_session(rogue.peer());
+    let rogue_authenticated = sensor.peer_authenticated(rogue.peer());
     let mut rogue_config = opts.config;
     rogue_config.image = cse_core::BlockConfig::no_security();
     let mut frame = [0u8; ccise::wire::MAX_FRAME_LEN];
-    let before = sensor.registers().registers().to_vec();
     let write_refused = match rogue.seal_stream_config(&rogue_config, &mut frame) {
-        // The rogue holds CCISE keys of its own session; the sensor holds none for it.
-        Ok(n) => matches!(
-            sensor.handle_cci_write(&frame[..n]),
-            Err(LinkError::NotAuthenticated)
-        ),
+        // The rogue holds CCISE keys of its own session; the sensor checks every write under
+        // the genuine session's keys only.
+        Ok(n) => {
+            tap_i2c(&frame[..n]);
+            matches!(
+                sensor.handle_cci_write(&frame[..n]),
+                Err(LinkError::Cci(_) | LinkError::NotAuthenticated)
+            )
+        }
         Err(_) => true,
-    } && sensor.registers().registers()[..] == before[..];
-    // Nothing is streamed under the rogue's session either.
-    let mut wire = Vec::new();
-    let no_stream = sensor.transmit_frame(&scene.frame(2)?, &mut wire).is_err()
-        && wire.is_empty()
-        && !sensor.holds_keys();
+    } && sensor.registers().registers()[..] == registers_before[..];
+    crate::end_session(&mut rogue, sensor)?;
+    let rogue_ended = !sensor.has_session(rogue.peer());
 
-    // The genuine ECU authenticates again and configures; its stream verifies.
-    let verifier = trust();
-    let mut rng = crate::OsRandom;
-    let mut chain_buf = vec![0u8; 8192];
-    let eid = ecu_identity()?;
-    let mut again = Ecu::new(
-        &mut rng,
-        &verifier,
-        &mut chain_buf,
-        &ALGS,
-        opts.protocol,
-        scene.vc,
-        policy(&opts.config),
-        Some(&eid),
-    )?;
-    crate::handshake(&mut again, sensor)?;
-    let authenticated = sensor.requester_authenticated();
-    crate::configure(&mut again, sensor, &opts.config)?;
-    let same_config = written(sensor)? == config_before;
-    let (ok3, _) = deliver(sensor, &mut again, &scene, 3)?;
-    let (ok4, _) = deliver(sensor, &mut again, &scene, 4)?;
-    let genuine_ok = genuine_before && authenticated && same_config && ok3 && ok4;
-    let detected = !session_up && write_refused && no_stream;
+    // The genuine ECU, not authenticated again: same session, keys and configuration; its
+    // stream verifies, the session answers a HEARTBEAT, its next CCISE write is accepted.
+    let kept = sensor.key_owner() == owner_before
+        && owner_before == Some(genuine.peer())
+        && sensor.has_session(genuine.peer())
+        && sensor.holds_keys()
+        && genuine.holds_keys();
+    let same_config = sensor.stream_config()? == config_before
+        && sensor.registers().registers()[..] == registers_before[..];
+    let (ok2, _) = deliver(sensor, genuine, &scene, 2)?;
+    let heartbeat = crate::heartbeat(genuine, sensor).is_ok();
+    let (ok3, _) = deliver(sensor, genuine, &scene, 3)?;
+    let rewrite = match crate::configure(genuine, sensor, &opts.config) {
+        Ok(w) => {
+            tap_i2c(&w);
+            true
+        }
+        Err(_) => false,
+    };
+    let (ok4, _) = deliver(sensor, genuine, &scene, 4)?;
+    let genuine_ok =
+        genuine_before && kept && same_config && ok2 && heartbeat && ok3 && rewrite && ok4;
+    let detected = rogue_session && !rogue_authenticated && write_refused && rogue_ended;
     Ok(AttackResult {
         attack,
         observed: if detected && genuine_ok {
-            "rogue session without ECU auth: write refused, nothing streamed; genuine ECU \
-             re-authenticated, stream clean"
+            "rogue session without ECU auth: write refused; genuine session, keys and \
+             stream unaffected"
                 .into()
         } else {
             format!(
-                "rogue authenticated {session_up}, write refused {write_refused}, nothing \
-                 streamed {no_stream}; genuine stream clean {genuine_ok}"
+                "rogue session {rogue_session}, authenticated {rogue_authenticated}, write \
+                 refused {write_refused}, ended {rogue_ended}; genuine kept {kept}, same \
+                 config {same_config}, stream clean {genuine_ok}"
             )
         },
         detected,

@@ -211,6 +211,8 @@ impl EcuIdentity {
 /// authentication needs a new `Ecu` (its requester starts again with GET_VERSION).
 pub struct Ecu<'a> {
     peer: Peer<'a>,
+    /// The ECU's transport address, as the sensor sees it.
+    address: crate::PeerId,
     profile: Profile,
     vc: VirtualChannel,
     cci: Option<Controller>,
@@ -305,6 +307,7 @@ fn judge(
 impl core::fmt::Debug for Ecu<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Ecu")
+            .field("peer", &self.address)
             .field("vc", &self.vc)
             .field("installed", &self.installed)
             .field("cci_generation", &self.cci_generation)
@@ -365,6 +368,7 @@ impl<'a> Ecu<'a> {
         }
         Ok(Ecu {
             peer: Peer::Handshake(Box::new(requester)),
+            address: crate::PeerId::DEFAULT,
             profile: Profile::DRAFT_1,
             vc,
             cci: None,
@@ -380,6 +384,21 @@ impl<'a> Ecu<'a> {
             attested: false,
             aux: Vec::new(),
         })
+    }
+
+    /// The ECU at transport address `peer` (its MCTP endpoint ID; [`crate::PeerId::DEFAULT`]
+    /// unless set): the sensor keeps its SPDM connection under that address, and the drivers
+    /// of this crate ([`crate::handshake`], [`crate::configure`], ...) deliver its requests
+    /// with [`crate::Sensor::handle_spdm_from`]`(ecu.peer(), ..)`.
+    #[must_use]
+    pub fn with_peer(mut self, peer: crate::PeerId) -> Self {
+        self.address = peer;
+        self
+    }
+
+    /// The ECU's transport address ([`Ecu::with_peer`]).
+    pub fn peer(&self) -> crate::PeerId {
+        self.address
     }
 
     /// Requires the sensor to attest its firmware: the handshake asks for a measurement summary

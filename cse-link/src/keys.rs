@@ -13,7 +13,7 @@
 //! export master secret with different labels or directions, so they never coincide. Every
 //! derivation also takes the SPDM session id (`spdm_lite::export`), and the export master
 //! secret is that session's own: keys of two sessions never coincide, and they are dropped
-//! when their session ends ([`crate::Sensor::handle_spdm`], [`crate::Ecu`]).
+//! when their session ends ([`crate::Sensor::handle_spdm_from`], [`crate::Ecu`]).
 //!
 //! Every intermediate buffer is zeroized.
 

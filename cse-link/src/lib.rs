@@ -5,8 +5,11 @@
 //! The order of a link's life, as [`demo`] runs it:
 //!
 //! 1. **Authenticate**: the ECU (SPDM requester) and the sensor (SPDM responder) exchange
-//!    SPDM messages ([`Ecu::write_spdm_request`], [`Sensor::handle_spdm`],
-//!    [`Ecu::handle_spdm_response`]; [`handshake`] drives the loop in one process). The ECU
+//!    SPDM messages ([`Ecu::write_spdm_request`], [`Sensor::handle_spdm_from`],
+//!    [`Ecu::handle_spdm_response`]; [`handshake`] drives the loop in one process). The sensor
+//!    keeps one SPDM connection per peer ([`PeerId`], [`Ecu::peer`]): a second ECU's session
+//!    never touches the session that owns the keys, and only an ECU that authenticated itself
+//!    (mutual authentication) gets CCISE keys, taking them over from the previous one. The ECU
 //!    checks the sensor's certificate chain with a [`spdm_lite::cert::ChainVerifier`].
 //!    With a measurement policy ([`Ecu::set_measurement_policy`], [`attest`](mod@attest)) the
 //!    ECU then asks for the sensor's signed firmware measurements in the session and opens the
@@ -28,8 +31,9 @@
 //!    channel moves to the same generation at the exchange that confirms the new SPDM keys
 //!    (VerifyNewKey): new keys, counters from 1, the old generation's writes refused
 //!    ([`key_update`]). Stream key ids come from the key slots (the id after the active one).
-//! 6. **End**: when the SPDM session ends or is reset (END_SESSION, [`end_session`];
-//!    GET_VERSION; a new handshake), the sensor drops every stream and CCISE key and the stream
+//! 6. **End**: when the SPDM session that owns the keys ends or is reset (END_SESSION,
+//!    [`end_session`]; the owner's own GET_VERSION; a new handshake; an authenticated ECU
+//!    taking over), the sensor drops every stream and CCISE key and the stream
 //!    configuration at once and protects nothing until a new session has configured it; the
 //!    ECU drops its keys on END_SESSION_ACK. Every key dies with its session
 //!    (`docs/key-hierarchy.md`).
@@ -63,7 +67,7 @@ pub struct ReadmeDoctests;
 pub use bridge::Bridge;
 pub use ecu::{Ecu, EcuIdentity, Finding, FrameReport};
 pub use error::LinkError;
-pub use sensor::{SENSOR_ADDRESS, Sensor, SensorIdentity};
+pub use sensor::{PeerId, SENSOR_ADDRESS, SPDM_CONNECTIONS, Sensor, SensorIdentity, SensorMemory};
 
 /// Which CSE protocol carries the stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -108,7 +112,7 @@ pub fn handshake(ecu: &mut Ecu<'_>, sensor: &mut Sensor<'_>) -> Result<usize, Li
     let mut rsp = vec![0u8; ecu::SPDM_BUF];
     for steps in 1..=64 {
         let n = ecu.write_spdm_request(&mut req)?;
-        let m = sensor.handle_spdm(&mut req[..n], &mut rsp)?;
+        let m = sensor.handle_spdm_from(ecu.peer(), &mut req[..n], &mut rsp)?;
         if ecu.handle_spdm_response(&mut rsp[..m])? {
             return Ok(steps);
         }
@@ -141,7 +145,7 @@ pub fn attest(ecu: &mut Ecu<'_>, sensor: &mut Sensor<'_>) -> Result<(), LinkErro
     let mut req = vec![0u8; ecu::SPDM_BUF];
     let mut rsp = vec![0u8; ecu::SPDM_BUF];
     let n = ecu.write_measurement_request(&mut req)?;
-    let m = sensor.handle_spdm(&mut req[..n], &mut rsp)?;
+    let m = sensor.handle_spdm_from(ecu.peer(), &mut req[..n], &mut rsp)?;
     ecu.handle_measurement_response(&mut rsp[..m])
 }
 
@@ -227,7 +231,7 @@ pub fn key_update(ecu: &mut Ecu<'_>, sensor: &mut Sensor<'_>) -> Result<u32, Lin
         let mut req = vec![0u8; ecu::SPDM_BUF];
         let mut rsp = vec![0u8; ecu::SPDM_BUF];
         let n = ecu.write_key_update(op, &mut req)?;
-        let m = sensor.handle_spdm(&mut req[..n], &mut rsp)?;
+        let m = sensor.handle_spdm_from(ecu.peer(), &mut req[..n], &mut rsp)?;
         ecu.handle_session_response(&mut rsp[..m])?;
     }
     Ok(ecu.key_generation())
@@ -241,7 +245,7 @@ pub fn heartbeat(ecu: &mut Ecu<'_>, sensor: &mut Sensor<'_>) -> Result<(), LinkE
     let mut req = vec![0u8; ecu::SPDM_BUF];
     let mut rsp = vec![0u8; ecu::SPDM_BUF];
     let n = ecu.write_heartbeat(&mut req)?;
-    let m = sensor.handle_spdm(&mut req[..n], &mut rsp)?;
+    let m = sensor.handle_spdm_from(ecu.peer(), &mut req[..n], &mut rsp)?;
     ecu.handle_session_response(&mut rsp[..m])?;
     Ok(())
 }
@@ -256,7 +260,7 @@ pub fn end_session(ecu: &mut Ecu<'_>, sensor: &mut Sensor<'_>) -> Result<(), Lin
     let mut req = vec![0u8; ecu::SPDM_BUF];
     let mut rsp = vec![0u8; ecu::SPDM_BUF];
     let n = ecu.write_end_session(&mut req)?;
-    let m = sensor.handle_spdm(&mut req[..n], &mut rsp)?;
+    let m = sensor.handle_spdm_from(ecu.peer(), &mut req[..n], &mut rsp)?;
     ecu.handle_session_response(&mut rsp[..m])?;
     Ok(())
 }

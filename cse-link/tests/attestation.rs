@@ -10,7 +10,9 @@ use cse_core::{
 use cse_link::attest::{AttestError, MeasuredFirmware, index};
 use cse_link::demo::{bridge_firmware, bridge_policy, sensor_firmware, sensor_policy};
 use cse_link::scene::Scene;
-use cse_link::{Bridge, Ecu, EcuIdentity, LinkError, OsRandom, Protocol, Sensor, SensorIdentity};
+use cse_link::{
+    Bridge, Ecu, EcuIdentity, LinkError, OsRandom, Protocol, Sensor, SensorIdentity, SensorMemory,
+};
 use spdm_lite::crypto::{AlgorithmSet, RustCrypto};
 use spdm_lite::x509::X509Verifier;
 
@@ -123,9 +125,9 @@ fn genuine_sensor_and_bridge_open_the_link_and_a_run_time_remeasurement_passes()
     let bid = bridge_id(false);
     let fw = MeasuredFirmware::new(SET, &sensor_firmware("1.4.2"));
     let bfw = MeasuredFirmware::new(SET, &bridge_firmware());
-    let (mut r1, mut r2) = (OsRandom, OsRandom);
+    let (mut smem, mut r2) = (SensorMemory::new(), OsRandom);
     let mut sensor =
-        Sensor::new(&id, &mut r1, Protocol::Sep, cse_link::demo::default_vc()).unwrap();
+        Sensor::new(&id, &mut smem, Protocol::Sep, cse_link::demo::default_vc()).unwrap();
     sensor.set_firmware(&fw);
     let mut bridge = Bridge::new(&bid, &mut r2, Some(&bfw)).unwrap();
     let mut p = Parts::new();
@@ -154,9 +156,9 @@ fn genuine_sensor_and_bridge_open_the_link_and_a_run_time_remeasurement_passes()
 /// Authenticates the sensor (with `fw`) against an ECU with the standard policy.
 fn sensor_attempt(fw: &MeasuredFirmware) -> (Result<usize, LinkError>, bool, bool) {
     let id = sensor_id();
-    let mut r1 = OsRandom;
+    let mut smem = SensorMemory::new();
     let mut sensor =
-        Sensor::new(&id, &mut r1, Protocol::Sep, cse_link::demo::default_vc()).unwrap();
+        Sensor::new(&id, &mut smem, Protocol::Sep, cse_link::demo::default_vc()).unwrap();
     sensor.set_firmware(fw);
     let mut p = Parts::new();
     let mut ecu = p.ecu();
@@ -204,9 +206,9 @@ fn rolled_back_firmware_is_refused_by_its_svn() {
     policy.min_svn = 2;
     let fw = MeasuredFirmware::new(SET, &sensor_firmware("1.3.0"));
     let id = sensor_id();
-    let mut r1 = OsRandom;
+    let mut smem = SensorMemory::new();
     let mut sensor =
-        Sensor::new(&id, &mut r1, Protocol::Sep, cse_link::demo::default_vc()).unwrap();
+        Sensor::new(&id, &mut smem, Protocol::Sep, cse_link::demo::default_vc()).unwrap();
     sensor.set_firmware(&fw);
     let mut p = Parts::new();
     let mut ecu = Ecu::new(
@@ -229,9 +231,9 @@ fn rolled_back_firmware_is_refused_by_its_svn() {
 fn firmware_swapped_at_run_time_is_caught_by_the_remeasurement_and_closes_the_link() {
     let id = sensor_id();
     let fw = MeasuredFirmware::new(SET, &sensor_firmware("1.4.2"));
-    let mut r1 = OsRandom;
+    let mut smem = SensorMemory::new();
     let mut sensor =
-        Sensor::new(&id, &mut r1, Protocol::Sep, cse_link::demo::default_vc()).unwrap();
+        Sensor::new(&id, &mut smem, Protocol::Sep, cse_link::demo::default_vc()).unwrap();
     sensor.set_firmware(&fw);
     let mut p = Parts::new();
     let mut ecu = Ecu::new(
@@ -272,9 +274,9 @@ fn with_bad_bridge(counterfeit: bool) {
         bad.image[3] ^= 4;
     }
     let bfw = MeasuredFirmware::new(SET, &bad);
-    let (mut r1, mut r2) = (OsRandom, OsRandom);
+    let (mut smem, mut r2) = (SensorMemory::new(), OsRandom);
     let mut sensor =
-        Sensor::new(&id, &mut r1, Protocol::Sep, cse_link::demo::default_vc()).unwrap();
+        Sensor::new(&id, &mut smem, Protocol::Sep, cse_link::demo::default_vc()).unwrap();
     sensor.set_firmware(&fw);
     let mut bridge = Bridge::new(&bid, &mut r2, Some(&bfw)).unwrap();
     let mut p = Parts::new();

@@ -8,7 +8,9 @@ use cse_core::{
     TagMode,
 };
 use cse_link::scene::Scene;
-use cse_link::{Ecu, EcuIdentity, LinkError, OsRandom, Protocol, Sensor, SensorIdentity};
+use cse_link::{
+    Ecu, EcuIdentity, LinkError, OsRandom, Protocol, Sensor, SensorIdentity, SensorMemory,
+};
 use spdm_lite::crypto::AlgorithmSet;
 use spdm_lite::msgs::key_update::KeyUpdateOp;
 use spdm_lite::requester::SessionEvent;
@@ -40,10 +42,10 @@ fn with_link(f: impl FnOnce(&mut Ecu<'_>, &mut Sensor<'_>)) {
         .trusting_ecu_root(ROOT);
     let eid = EcuIdentity::from_der(AlgorithmSet::SET_A, ECU_CHAIN, ROOT, ECU_KEY).unwrap();
     let verifier = X509Verifier::new(spdm_lite::crypto::RustCrypto, ROOT);
-    let (mut srng, mut erng) = (OsRandom, OsRandom);
+    let (mut smem, mut erng) = (SensorMemory::new(), OsRandom);
     let mut chain_buf = vec![0u8; 8192];
     let vc = cse_link::demo::default_vc();
-    let mut sensor = Sensor::new(&id, &mut srng, Protocol::Sep, vc).unwrap();
+    let mut sensor = Sensor::new(&id, &mut smem, Protocol::Sep, vc).unwrap();
     let mut ecu = Ecu::new(
         &mut erng,
         &verifier,

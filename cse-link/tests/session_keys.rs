@@ -10,7 +10,9 @@ use cse_core::{
     TagMode,
 };
 use cse_link::scene::Scene;
-use cse_link::{Ecu, EcuIdentity, LinkError, OsRandom, Protocol, Sensor, SensorIdentity};
+use cse_link::{
+    Ecu, EcuIdentity, LinkError, OsRandom, PeerId, Protocol, Sensor, SensorIdentity, SensorMemory,
+};
 use spdm_lite::crypto::AlgorithmSet;
 use spdm_lite::x509::X509Verifier;
 
@@ -79,6 +81,23 @@ impl EcuParts {
     }
 }
 
+impl EcuParts {
+    /// An ECU without an ECU identity: it cannot answer the sensor's mutual authentication.
+    fn rogue(&mut self, protocol: Protocol) -> Ecu<'_> {
+        Ecu::new(
+            &mut self.rng,
+            &self.verifier,
+            &mut self.chain_buf,
+            &ALGS,
+            protocol,
+            cse_link::demo::default_vc(),
+            Policy::PERMISSIVE,
+            None,
+        )
+        .unwrap()
+    }
+}
+
 fn identity() -> SensorIdentity {
     SensorIdentity::from_der(AlgorithmSet::SET_A, CHAIN, ROOT, LEAF_KEY)
         .unwrap()
@@ -132,7 +151,9 @@ fn write_refused(sensor: &mut Sensor<'_>, frame: &[u8]) -> LinkError {
 fn handshake_step(ecu: &mut Ecu<'_>, sensor: &mut Sensor<'_>) -> bool {
     let (mut req, mut rsp) = (vec![0u8; 4096], vec![0u8; 4096]);
     let n = ecu.write_spdm_request(&mut req).unwrap();
-    let m = sensor.handle_spdm(&mut req[..n], &mut rsp).unwrap();
+    let m = sensor
+        .handle_spdm_from(ecu.peer(), &mut req[..n], &mut rsp)
+        .unwrap();
     ecu.handle_spdm_response(&mut rsp[..m]).unwrap()
 }
 
@@ -174,10 +195,10 @@ fn old_keys_verify_nothing(sensor: &mut Sensor<'_>, old: &mut Ecu<'_>, new: &mut
 fn end_session_drops_every_key_on_both_ends_and_the_sensor_protects_nothing() {
     for protocol in [Protocol::Sep, Protocol::Fsed] {
         let id = identity();
-        let mut srng = OsRandom;
+        let mut smem = SensorMemory::new();
         let mut parts = EcuParts::new();
         let mut sensor =
-            Sensor::new(&id, &mut srng, protocol, cse_link::demo::default_vc()).unwrap();
+            Sensor::new(&id, &mut smem, protocol, cse_link::demo::default_vc()).unwrap();
         let mut ecu = parts.ecu(protocol);
         cse_link::handshake(&mut ecu, &mut sensor).unwrap();
         cse_link::configure(&mut ecu, &mut sensor, &encrypted(protocol)).unwrap();
@@ -210,10 +231,10 @@ fn end_session_drops_every_key_on_both_ends_and_the_sensor_protects_nothing() {
 fn reauthentication_after_get_version_drops_the_old_keys_and_the_new_session_streams() {
     for protocol in [Protocol::Sep, Protocol::Fsed] {
         let id = identity();
-        let mut srng = OsRandom;
+        let mut smem = SensorMemory::new();
         let (mut old_parts, mut new_parts) = (EcuParts::new(), EcuParts::new());
         let mut sensor =
-            Sensor::new(&id, &mut srng, protocol, cse_link::demo::default_vc()).unwrap();
+            Sensor::new(&id, &mut smem, protocol, cse_link::demo::default_vc()).unwrap();
         let mut old = old_parts.ecu(protocol);
         cse_link::handshake(&mut old, &mut sensor).unwrap();
         cse_link::configure(&mut old, &mut sensor, &encrypted(protocol)).unwrap();
@@ -271,10 +292,10 @@ fn reauthentication_after_get_version_drops_the_old_keys_and_the_new_session_str
 fn after_end_session_whose_ack_was_withheld_the_old_holder_verifies_nothing_of_the_next_session() {
     let protocol = Protocol::Sep;
     let id = identity();
-    let mut srng = OsRandom;
+    let mut smem = SensorMemory::new();
     let (mut old_parts, mut new_parts) = (EcuParts::new(), EcuParts::new());
     let mut sensor =
-        Sensor::new(&id, &mut srng, Protocol::Sep, cse_link::demo::default_vc()).unwrap();
+        Sensor::new(&id, &mut smem, Protocol::Sep, cse_link::demo::default_vc()).unwrap();
     let mut old = old_parts.ecu(Protocol::Sep);
     cse_link::handshake(&mut old, &mut sensor).unwrap();
     cse_link::configure(&mut old, &mut sensor, &encrypted(protocol)).unwrap();
@@ -296,10 +317,10 @@ fn after_end_session_whose_ack_was_withheld_the_old_holder_verifies_nothing_of_t
 fn several_key_updates_without_a_frame_between_keep_the_link_working() {
     for protocol in [Protocol::Sep, Protocol::Fsed] {
         let id = identity();
-        let mut srng = OsRandom;
+        let mut smem = SensorMemory::new();
         let mut parts = EcuParts::new();
         let mut sensor =
-            Sensor::new(&id, &mut srng, protocol, cse_link::demo::default_vc()).unwrap();
+            Sensor::new(&id, &mut smem, protocol, cse_link::demo::default_vc()).unwrap();
         let mut ecu = parts.ecu(protocol);
         cse_link::handshake(&mut ecu, &mut sensor).unwrap();
         // Two updates even before the first frame.
@@ -330,9 +351,9 @@ fn several_key_updates_without_a_frame_between_keep_the_link_working() {
 fn a_missed_heartbeat_ends_the_session_and_the_sensor_drops_its_keys() {
     let protocol = Protocol::Sep;
     let id = identity();
-    let mut srng = OsRandom;
+    let mut smem = SensorMemory::new();
     let mut parts = EcuParts::new();
-    let mut sensor = Sensor::new(&id, &mut srng, protocol, cse_link::demo::default_vc()).unwrap();
+    let mut sensor = Sensor::new(&id, &mut smem, protocol, cse_link::demo::default_vc()).unwrap();
     sensor.set_heartbeat_period(1);
     assert!(!sensor.tick(0));
     let mut ecu = parts.ecu(protocol);
@@ -371,9 +392,9 @@ fn a_missed_heartbeat_ends_the_session_and_the_sensor_drops_its_keys() {
 fn only_a_mutually_authenticated_ecu_may_configure_the_sensor() {
     for protocol in [Protocol::Sep, Protocol::Fsed] {
         let id = identity();
-        let mut srng = OsRandom;
+        let mut smem = SensorMemory::new();
         let mut sensor =
-            Sensor::new(&id, &mut srng, protocol, cse_link::demo::default_vc()).unwrap();
+            Sensor::new(&id, &mut smem, protocol, cse_link::demo::default_vc()).unwrap();
         // An ECU without an ECU identity: the session comes up, but unauthenticated.
         let mut rng = OsRandom;
         let mut chain_buf = vec![0u8; 8192];
@@ -411,5 +432,157 @@ fn only_a_mutually_authenticated_ecu_may_configure_the_sensor() {
         assert!(sensor.requester_authenticated());
         cse_link::configure(&mut ecu, &mut sensor, &encrypted(protocol)).unwrap();
         streams(&mut sensor, &mut ecu, 2);
+    }
+}
+
+/// The transport address of a second ECU; the genuine one is at [`PeerId::DEFAULT`].
+const OTHER: PeerId = PeerId(0x21);
+
+/// What the sensor holds for the session that owns its keys.
+#[derive(Debug, PartialEq)]
+struct Held {
+    owner: Option<PeerId>,
+    owner_session: bool,
+    keys: bool,
+    cci_generation: u32,
+    cci_counter: Option<u32>,
+    registers: Vec<u8>,
+    config: Option<FrameConfig>,
+}
+
+fn held(sensor: &Sensor<'_>) -> Held {
+    Held {
+        owner: sensor.key_owner(),
+        owner_session: sensor.has_session(PeerId::DEFAULT),
+        keys: sensor.holds_keys(),
+        cci_generation: sensor.cci_generation(),
+        cci_counter: sensor.cci_last_counter(),
+        registers: sensor.registers().registers().to_vec(),
+        config: sensor.stream_config().ok(),
+    }
+}
+
+#[test]
+fn a_rogue_peer_leaves_the_genuine_session_keys_and_stream_untouched() {
+    for protocol in [Protocol::Sep, Protocol::Fsed] {
+        let id = identity();
+        let mut smem = SensorMemory::new();
+        let mut sensor =
+            Sensor::new(&id, &mut smem, protocol, cse_link::demo::default_vc()).unwrap();
+        let mut parts = EcuParts::new();
+        let mut ecu = parts.ecu(protocol);
+        assert_eq!(ecu.peer(), PeerId::DEFAULT);
+        cse_link::handshake(&mut ecu, &mut sensor).unwrap();
+        cse_link::configure(&mut ecu, &mut sensor, &encrypted(protocol)).unwrap();
+        streams(&mut sensor, &mut ecu, 1);
+        let before = held(&sensor);
+        assert_eq!(before.owner, Some(PeerId::DEFAULT));
+        assert!(before.keys && before.owner_session && before.cci_counter.is_some());
+
+        // A rogue at its own address: full handshake (GET_VERSION first), its own session.
+        let mut rogue_parts = EcuParts::new();
+        let mut rogue = rogue_parts.rogue(protocol).with_peer(OTHER);
+        cse_link::handshake(&mut rogue, &mut sensor).unwrap();
+        assert!(sensor.has_session(OTHER));
+        assert!(!sensor.peer_authenticated(OTHER));
+        assert!(sensor.peer_authenticated(PeerId::DEFAULT));
+        assert_eq!(held(&sensor), before);
+        // Its write (sealed under its own session's keys) does not verify under the genuine
+        // session's keys: refused, registers and CCISE counters unchanged.
+        let mut plain = encrypted(protocol);
+        plain.image = BlockConfig::no_security();
+        let write = seal(&mut rogue, &plain);
+        assert!(matches!(
+            write_refused(&mut sensor, &write),
+            LinkError::Cci(_)
+        ));
+        assert_eq!(held(&sensor), before);
+        // Its KEY_UPDATE moves its own session only.
+        assert!(cse_link::key_update(&mut rogue, &mut sensor).unwrap() > 0);
+        assert_eq!(held(&sensor), before);
+        // Its END_SESSION ends its own session only.
+        cse_link::end_session(&mut rogue, &mut sensor).unwrap();
+        assert!(!sensor.has_session(OTHER));
+        assert_eq!(held(&sensor), before);
+
+        // The genuine ECU, not authenticated again: its session answers, its stream verifies,
+        // its next write is accepted (the refused one burned no counter).
+        streams(&mut sensor, &mut ecu, 2);
+        cse_link::heartbeat(&mut ecu, &mut sensor).unwrap();
+        streams(&mut sensor, &mut ecu, 3);
+        cse_link::configure(&mut ecu, &mut sensor, &encrypted(protocol)).unwrap();
+        let after = held(&sensor);
+        assert!(after.cci_counter > before.cci_counter);
+        assert_eq!(after.config, before.config);
+        assert_eq!(after.owner, before.owner);
+        streams(&mut sensor, &mut ecu, 4);
+
+        // Keys live no longer than their session: the genuine peer's own GET_VERSION (a new
+        // handshake at its address) ends its session and drops every key at once.
+        let mut again_parts = EcuParts::new();
+        let mut again = again_parts.ecu(protocol);
+        assert!(!handshake_step(&mut again, &mut sensor));
+        assert!(!sensor.holds_keys());
+        assert_eq!(sensor.key_owner(), None);
+        assert!(!sensor.has_session(PeerId::DEFAULT));
+        assert!(matches!(
+            refuses_to_protect(&mut sensor, 5),
+            LinkError::NotAuthenticated
+        ));
+        assert!(cse_link::heartbeat(&mut ecu, &mut sensor).is_err());
+    }
+}
+
+#[test]
+fn an_authenticated_second_ecu_takes_over_after_the_first_keys_are_dropped() {
+    for protocol in [Protocol::Sep, Protocol::Fsed] {
+        let id = identity();
+        let mut smem = SensorMemory::new();
+        let mut sensor =
+            Sensor::new(&id, &mut smem, protocol, cse_link::demo::default_vc()).unwrap();
+        let mut parts = EcuParts::new();
+        let mut first = parts.ecu(protocol);
+        cse_link::handshake(&mut first, &mut sensor).unwrap();
+        cse_link::configure(&mut first, &mut sensor, &encrypted(protocol)).unwrap();
+        streams(&mut sensor, &mut first, 1);
+        let before = held(&sensor);
+        let first_write = seal(&mut first, &encrypted(protocol));
+
+        // A second ECU with a valid ECU certificate at another address: until its session is
+        // established nothing changes.
+        let mut second_parts = EcuParts::new();
+        let mut second = second_parts.ecu(protocol).with_peer(OTHER);
+        let mut steps = 0;
+        loop {
+            steps += 1;
+            assert!(steps < 64, "handshake stalled");
+            let established = handshake_step(&mut second, &mut sensor);
+            if established {
+                break;
+            }
+            assert_eq!(held(&sensor), before, "step {steps}");
+        }
+        // Established: the first ECU's session ended and its keys and configuration went;
+        // the second holds the only key set (CCISE keys now, stream keys once configured).
+        assert!(sensor.peer_authenticated(OTHER));
+        assert_eq!(sensor.key_owner(), Some(OTHER));
+        assert!(!sensor.has_session(PeerId::DEFAULT));
+        assert_eq!(sensor.cci_last_counter(), None);
+        assert_eq!(sensor.cci_generation(), 0);
+        assert!(matches!(
+            refuses_to_protect(&mut sensor, 2),
+            LinkError::NotConfigured
+        ));
+        // The first ECU's write and session are dead.
+        assert!(matches!(
+            write_refused(&mut sensor, &first_write),
+            LinkError::Cci(_)
+        ));
+        assert!(cse_link::heartbeat(&mut first, &mut sensor).is_err());
+        // The second configures and streams; the first's keys verify none of it.
+        cse_link::configure(&mut second, &mut sensor, &encrypted(protocol)).unwrap();
+        streams(&mut sensor, &mut second, 3);
+        old_keys_verify_nothing(&mut sensor, &mut first, &mut second);
+        assert_eq!(sensor.key_owner(), Some(OTHER));
     }
 }

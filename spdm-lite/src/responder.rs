@@ -455,6 +455,18 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         expired
     }
 
+    /// Resets the connection as a GET_VERSION does, without answering anything: a session
+    /// ends (its secrets, keys and export master secret drop and zeroize here), the
+    /// negotiated connection and the measurement transcripts are forgotten, and the next
+    /// request must be GET_VERSION. For a transport that hands this responder to another
+    /// requester, or a device policy that ends a session on its own.
+    pub fn reset(&mut self) {
+        self.state = State::AwaitVersion;
+        self.meas_negotiated = false;
+        self.l1_plain = None;
+        self.l1_session = None;
+    }
+
     /// The HeartbeatPeriod to offer a requester with these capabilities.
     fn offered_heartbeat(&self, req_caps: CapFlags) -> u8 {
         if req_caps.has(CapFlags::HBEAT) {

@@ -303,3 +303,31 @@ fn no_debug_output_shows_key_or_iv_bytes() {
         assert!(!text.contains("iv"), "an IV field in {text}");
     }
 }
+
+#[test]
+fn reset_ends_the_session_like_get_version_and_the_next_requester_starts_over() {
+    let chain = spdm_chain();
+    let key = EcdsaSigningKey::from_sec1_der(SET.asym, LEAF_KEY).unwrap();
+    let mut rrng = TestRng(0x2468_ACE0_1357_9BDF);
+    let mut rsp = responder(&key, &mut rrng, &chain);
+    let mut old = handshake(&mut rsp, 0x0F0F_1234_5555_7777);
+    let old_key = stream_key(old.session().unwrap());
+    assert!(rsp.session().is_some());
+
+    rsp.reset();
+    assert!(rsp.session().is_none());
+    assert_eq!(rsp.state_name(), "AwaitVersion");
+    // The old session's holder gets nothing, and moves nothing.
+    assert!(session_exchange(&mut old, &mut rsp, |s, o| s.write_heartbeat(o)).is_err());
+    assert_eq!(rsp.state_name(), "AwaitVersion");
+    // Nothing of the negotiated connection is left: a request other than GET_VERSION is
+    // answered with an ERROR, not served.
+    let mut get_capabilities = [0x05, 0x12, 0xE1, 0, 0];
+    let mut b = [0u8; BUF];
+    let m = rsp.handle(&mut get_capabilities, &mut b).unwrap();
+    assert_eq!(b[2], 0x7F, "ERROR expected: {:02x?}", &b[..m]);
+    assert_eq!(rsp.state_name(), "AwaitVersion");
+
+    let new = handshake(&mut rsp, 0x7777_0000_1111_2223);
+    assert_ne!(stream_key(new.session().unwrap()), old_key);
+}
