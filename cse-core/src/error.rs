@@ -75,9 +75,14 @@ pub enum ConfigError {
     #[error("MAC key presence does not match the suite")]
     MacKey,
     /// A suite whose engine this build leaves out (cse-core features `gcm` for GMAC and
-    /// AES-GCM, `ctr-cmac` for AES-CTR+CMAC; CMAC suites are always built).
-    #[error("cipher suite {0:?} is not built in (cse-core features gcm, ctr-cmac)")]
+    /// AES-GCM, `ctr-cmac` for AES-CTR+CMAC, `aes256` for every AES-256 suite; the AES-128
+    /// CMAC suite is always built).
+    #[error("cipher suite {0:?} is not built in (cse-core features gcm, ctr-cmac, aes256)")]
     SuiteNotBuilt(crate::model::CipherSuite),
+    /// A key of a size this build does not expand (a 256-bit key without the cse-core
+    /// feature `aes256`).
+    #[error("{0:?} keys are not built in (cse-core feature aes256)")]
+    KeySizeNotBuilt(crate::model::KeySize),
     /// A virtual channel above the supported range.
     #[error("virtual channel {0} out of range")]
     VirtualChannel(u8),

@@ -8,9 +8,12 @@ use aes::cipher::{
     Array, BlockCipherEncBackend, BlockCipherEncClosure, BlockCipherEncrypt, BlockSizeUser,
     KeyInit, ParBlocks,
 };
-use aes::{Aes128Enc, Aes256Enc};
+use aes::Aes128Enc;
+#[cfg(feature = "aes256")]
+use aes::Aes256Enc;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use crate::error::ConfigError;
 use crate::keys::SecretKey;
 use crate::model::KeySize;
 use crate::nonce::Iv;
@@ -18,7 +21,8 @@ use crate::nonce::Iv;
 /// One AES block.
 pub(crate) type Block = aes::Block;
 
-/// An expanded AES-128 or AES-256 encryption key schedule.
+/// An expanded AES-128 or AES-256 encryption key schedule (AES-256 with the cse-core feature
+/// `aes256`, on by default).
 ///
 /// Built from a [`SecretKey`]. On x86_64 CPUs with AVX-512 and VAES the key is also expanded for
 /// our VAES-512 code (single blocks and [`Aes::apply_ctr`] run there); otherwise the `aes`
@@ -34,7 +38,51 @@ pub struct Aes {
 
 enum Inner {
     Aes128(Aes128Enc),
+    #[cfg(feature = "aes256")]
     Aes256(Aes256Enc),
+}
+
+/// A key of a size this build expands: AES-128 always, AES-256 with the feature `aes256`.
+/// What the expansion paths take, so that they cannot fail (the size was checked when this was
+/// made) and a build without `aes256` has no AES-256 code at all.
+#[derive(Clone, Copy)]
+pub(crate) struct BuiltKey<'a> {
+    key: &'a SecretKey,
+    size: BuiltSize,
+}
+
+#[derive(Clone, Copy)]
+enum BuiltSize {
+    Aes128,
+    #[cfg(feature = "aes256")]
+    Aes256,
+}
+
+impl<'a> BuiltKey<'a> {
+    /// `key`, if this build expands keys of its size.
+    ///
+    /// # Errors
+    /// [`ConfigError::KeySizeNotBuilt`] for a 256-bit key without the feature `aes256`.
+    pub(crate) fn of(key: &'a SecretKey) -> Result<Self, ConfigError> {
+        let size = match key.size() {
+            KeySize::Aes128 => BuiltSize::Aes128,
+            #[cfg(feature = "aes256")]
+            KeySize::Aes256 => BuiltSize::Aes256,
+            #[cfg(not(feature = "aes256"))]
+            KeySize::Aes256 => return Err(ConfigError::KeySizeNotBuilt(KeySize::Aes256)),
+        };
+        Ok(BuiltKey { key, size })
+    }
+
+    /// `key`: with the feature `aes256` every size is built.
+    #[cfg(feature = "aes256")]
+    pub(crate) fn any(key: &'a SecretKey) -> Self {
+        let size = match key.size() {
+            KeySize::Aes128 => BuiltSize::Aes128,
+            KeySize::Aes256 => BuiltSize::Aes256,
+        };
+        BuiltKey { key, size }
+    }
 }
 
 impl ZeroizeOnDrop for Aes {}
@@ -52,17 +100,30 @@ fn init<C: KeyInit>(key: &SecretKey) -> C {
 }
 
 impl Aes {
-    /// Expands `key` (AES-128 or AES-256 depending on its size).
+    /// Expands `key` (AES-128 or AES-256 depending on its size). Only with the feature
+    /// `aes256` (on by default), where every key size is built; [`Aes::try_new`] in every
+    /// build.
+    #[cfg(feature = "aes256")]
     pub fn new(key: &SecretKey) -> Aes {
-        Aes::with_fast(key, true)
+        Aes::with_fast(BuiltKey::any(key), true)
     }
 
-    /// [`Aes::new`]; `fast = false` keeps to the `aes` crate even where the VAES-512 path runs
-    /// (tests and the fuzz oracle compare the paths on one machine).
-    pub(crate) fn with_fast(key: &SecretKey, fast: bool) -> Aes {
-        let inner = match key.size() {
-            KeySize::Aes128 => Inner::Aes128(init(key)),
-            KeySize::Aes256 => Inner::Aes256(init(key)),
+    /// Expands `key`, if this build has its key size.
+    ///
+    /// # Errors
+    /// [`ConfigError::KeySizeNotBuilt`] for a 256-bit key without the feature `aes256`.
+    pub fn try_new(key: &SecretKey) -> Result<Aes, ConfigError> {
+        Ok(Aes::with_fast(BuiltKey::of(key)?, true))
+    }
+
+    /// Expands `key`; `fast = false` keeps to the `aes` crate even where the VAES-512 path
+    /// runs (tests and the fuzz oracle compare the paths on one machine).
+    pub(crate) fn with_fast(key: BuiltKey<'_>, fast: bool) -> Aes {
+        let BuiltKey { key, size } = key;
+        let inner = match size {
+            BuiltSize::Aes128 => Inner::Aes128(init(key)),
+            #[cfg(feature = "aes256")]
+            BuiltSize::Aes256 => Inner::Aes256(init(key)),
         };
         #[cfg(target_arch = "x86_64")]
         let fast = if fast {
@@ -97,6 +158,7 @@ impl Aes {
     pub fn key_size(&self) -> KeySize {
         match self.inner {
             Inner::Aes128(_) => KeySize::Aes128,
+            #[cfg(feature = "aes256")]
             Inner::Aes256(_) => KeySize::Aes256,
         }
     }
@@ -110,6 +172,7 @@ impl Aes {
         }
         match &self.inner {
             Inner::Aes128(c) => c.encrypt_block(block),
+            #[cfg(feature = "aes256")]
             Inner::Aes256(c) => c.encrypt_block(block),
         }
     }
@@ -133,6 +196,7 @@ impl Aes {
     pub(crate) fn with_backend(&self, job: impl BlockCipherEncClosure<BlockSize = U16>) {
         match &self.inner {
             Inner::Aes128(c) => c.encrypt_with_backend(job),
+            #[cfg(feature = "aes256")]
             Inner::Aes256(c) => c.encrypt_with_backend(job),
         }
     }
@@ -284,13 +348,14 @@ mod tests {
     #[test]
     fn aes128_matches_fips197_appendix_c1() {
         // FIPS 197, Appendix C.1 (AES-128 example vector).
-        let aes = Aes::new(&SecretKey::aes128(hex!("000102030405060708090a0b0c0d0e0f")));
+        let aes = Aes::try_new(&SecretKey::aes128(hex!("000102030405060708090a0b0c0d0e0f"))).unwrap();
         let mut b = Block::from(hex!("00112233445566778899aabbccddeeff"));
         aes.encrypt_block(&mut b);
         assert_eq!(b.0, hex!("69c4e0d86a7b0430d8cdb78070b4c55a"));
     }
 
     #[test]
+    #[cfg(feature = "aes256")]
     fn aes256_matches_fips197_appendix_c3() {
         // FIPS 197, Appendix C.3 (AES-256 example vector).
         let aes = Aes::new(&SecretKey::aes256(hex!(
@@ -303,7 +368,7 @@ mod tests {
 
     #[test]
     fn ctr_starts_at_counter_two_and_increments_big_endian() {
-        let aes = Aes::new(&SecretKey::aes128([7; 16]));
+        let aes = Aes::try_new(&SecretKey::aes128([7; 16])).unwrap();
         let iv = Iv([0x11; 12]);
         let mut buf = [0u8; 16 * 70 + 5];
         aes.apply_ctr(&iv, &mut buf);
@@ -319,7 +384,7 @@ mod tests {
     #[test]
     fn debug_is_redacted() {
         extern crate std;
-        let aes = Aes::new(&SecretKey::aes128([7; 16]));
+        let aes = Aes::try_new(&SecretKey::aes128([7; 16])).unwrap();
         assert_eq!(std::format!("{aes:?}"), "Aes { .. }");
     }
 }

@@ -21,9 +21,9 @@ use aes::cipher::typenum::Unsigned;
 use aes::cipher::{BlockCipherEncBackend, BlockCipherEncClosure, BlockSizeUser};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use super::block::{Aes, Block};
+use super::block::{Aes, Block, BuiltKey};
 use super::tag::Tag;
-use crate::error::SecurityError;
+use crate::error::{ConfigError, SecurityError};
 use crate::keys::SecretKey;
 use crate::model::TagLen;
 
@@ -47,9 +47,24 @@ pub const CMAC_BATCH_LANES: usize = 16;
 impl ZeroizeOnDrop for CmacKey {}
 
 impl CmacKey {
-    /// Expands `key` (AES-128 or AES-256 depending on its size).
+    /// Expands `key` (AES-128 or AES-256 depending on its size). Only with the feature
+    /// `aes256` (on by default), where every key size is built; [`CmacKey::try_new`] in every
+    /// build.
+    #[cfg(feature = "aes256")]
     pub fn new(key: &SecretKey) -> CmacKey {
-        let aes = Aes::new(key);
+        CmacKey::expand(BuiltKey::any(key))
+    }
+
+    /// Expands `key`, if this build has its key size.
+    ///
+    /// # Errors
+    /// [`ConfigError::KeySizeNotBuilt`] for a 256-bit key without the feature `aes256`.
+    pub fn try_new(key: &SecretKey) -> Result<CmacKey, ConfigError> {
+        Ok(CmacKey::expand(BuiltKey::of(key)?))
+    }
+
+    pub(crate) fn expand(key: BuiltKey<'_>) -> CmacKey {
+        let aes = Aes::with_fast(key, true);
         // SP 800-38B section 6.1: L = CIPH_K(0^128), K1 = dbl(L), K2 = dbl(K1).
         let mut l = Block::default();
         aes.encrypt_block(&mut l);

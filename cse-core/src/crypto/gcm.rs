@@ -8,9 +8,9 @@ use ghash::GHash;
 use ghash::universal_hash::UniversalHash;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use super::block::{Aes, Block, ChunkSink, ctr_with};
+use super::block::{Aes, Block, BuiltKey, ChunkSink, ctr_with};
 use super::tag::Tag;
-use crate::error::SecurityError;
+use crate::error::{ConfigError, SecurityError};
 use crate::keys::SecretKey;
 use crate::model::TagLen;
 use crate::nonce::Iv;
@@ -208,9 +208,23 @@ impl GcmPath {
 impl ZeroizeOnDrop for GcmKey {}
 
 impl GcmKey {
-    /// Expands `key` and derives `H`.
+    /// Expands `key` and derives `H`. Only with the feature `aes256` (on by default), where
+    /// every key size is built; [`GcmKey::try_new`] in every build.
+    #[cfg(feature = "aes256")]
     pub fn new(key: &SecretKey) -> GcmKey {
         GcmKey::from_aes(Aes::new(key))
+    }
+
+    /// Expands `key` and derives `H`, if this build has its key size.
+    ///
+    /// # Errors
+    /// [`ConfigError::KeySizeNotBuilt`] for a 256-bit key without the feature `aes256`.
+    pub fn try_new(key: &SecretKey) -> Result<GcmKey, ConfigError> {
+        Ok(GcmKey::expand(BuiltKey::of(key)?))
+    }
+
+    pub(crate) fn expand(key: BuiltKey<'_>) -> GcmKey {
+        GcmKey::from_aes(Aes::with_fast(key, true))
     }
 
     /// Derives `H` from an already expanded cipher.
@@ -241,6 +255,7 @@ impl GcmKey {
     /// A key forced onto `path` (tests and the fuzz oracle run every path on one machine);
     /// `None` when this CPU cannot run it.
     pub(crate) fn with_path(key: &SecretKey, path: GcmPath) -> Option<GcmKey> {
+        let key = BuiltKey::of(key).ok()?;
         let k = match path {
             GcmPath::Portable => GcmKey::with_engine(Aes::with_fast(key, false), true),
             GcmPath::Clmul => GcmKey::with_engine(Aes::with_fast(key, false), false),

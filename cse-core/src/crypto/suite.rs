@@ -6,13 +6,14 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 #[cfg(feature = "ctr-cmac")]
 use super::block::Aes;
+use super::block::BuiltKey;
 use super::cmac::{CMAC_BATCH_LANES, CmacKey, CmacState};
 #[cfg(feature = "gcm")]
 use super::gcm::{GcmKey, GmacState};
 use super::tag::Tag;
 use crate::error::{ConfigError, SecurityError};
 use crate::keys::SecretKey;
-use crate::model::{CipherSuite, TagLen};
+use crate::model::{CipherSuite, KeySize, TagLen};
 use crate::nonce::Iv;
 
 /// The keys of one [`CipherSuite`], expanded.
@@ -49,6 +50,17 @@ enum Engine {
 }
 
 impl ZeroizeOnDrop for SuiteKey {}
+
+/// Whether this build has the engine and the key size of `suite` (cse-core features `gcm`,
+/// `ctr-cmac`, `aes256`).
+pub(crate) const fn suite_built(suite: CipherSuite) -> bool {
+    let engine = match (suite.needs_mac_key(), suite.mac()) {
+        (true, _) => cfg!(feature = "ctr-cmac"),
+        (false, crate::model::MacAlgorithm::Gmac) => cfg!(feature = "gcm"),
+        (false, crate::model::MacAlgorithm::Cmac) => true,
+    };
+    engine && (cfg!(feature = "aes256") || matches!(suite.key_size(), KeySize::Aes128))
+}
 
 fn check_size(suite: CipherSuite, key: &SecretKey) -> Result<(), ConfigError> {
     let expected = suite.key_size().len();
@@ -88,23 +100,21 @@ impl SuiteKey {
         key: &'a SecretKey,
         mac_key: Option<&'a SecretKey>,
     ) -> Result<CheckedKey<'a>, ConfigError> {
-        let built = match (suite.needs_mac_key(), suite.mac()) {
-            (true, _) => cfg!(feature = "ctr-cmac"),
-            (false, crate::model::MacAlgorithm::Gmac) => cfg!(feature = "gcm"),
-            (false, crate::model::MacAlgorithm::Cmac) => true,
-        };
-        if !built {
+        if !suite_built(suite) {
             return Err(ConfigError::SuiteNotBuilt(suite));
         }
         check_size(suite, key)?;
-        match (suite.needs_mac_key(), mac_key) {
-            (true, Some(mk)) => check_size(suite, mk)?,
-            (false, None) => {}
+        let mac_key = match (suite.needs_mac_key(), mac_key) {
+            (true, Some(mk)) => {
+                check_size(suite, mk)?;
+                Some(BuiltKey::of(mk)?)
+            }
+            (false, None) => None,
             _ => return Err(ConfigError::MacKey),
-        }
+        };
         Ok(CheckedKey {
             suite,
-            key,
+            key: BuiltKey::of(key)?,
             mac_key,
         })
     }
@@ -124,13 +134,13 @@ impl SuiteKey {
             engine: match mac_key {
                 #[cfg(feature = "ctr-cmac")]
                 Some(mk) => Engine::CtrCmac {
-                    enc: Aes::new(key),
-                    mac: CmacKey::new(mk),
+                    enc: Aes::with_fast(key, true),
+                    mac: CmacKey::expand(mk),
                 },
                 _ => match suite.mac() {
                     #[cfg(feature = "gcm")]
-                    crate::model::MacAlgorithm::Gmac => Engine::Gcm(GcmKey::new(key)),
-                    _ => Engine::Cmac(CmacKey::new(key)),
+                    crate::model::MacAlgorithm::Gmac => Engine::Gcm(GcmKey::expand(key)),
+                    _ => Engine::Cmac(CmacKey::expand(key)),
                 },
             },
         }
@@ -323,8 +333,8 @@ fn cmac_over(key: &CmacKey, aad: &[&[u8]], buf: &[u8]) -> CmacState {
 #[derive(Clone, Copy)]
 pub struct CheckedKey<'a> {
     suite: CipherSuite,
-    key: &'a SecretKey,
-    mac_key: Option<&'a SecretKey>,
+    key: BuiltKey<'a>,
+    mac_key: Option<BuiltKey<'a>>,
 }
 
 impl CheckedKey<'_> {
@@ -463,7 +473,7 @@ impl MacState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{KeySize, MacAlgorithm};
+    use crate::model::MacAlgorithm;
 
     /// A GMAC state continued under a CMAC key (or the reverse) is poisoned: it never
     /// verifies, not even the all-zero tag its `finalize` returns, and the genuine tag under
@@ -534,7 +544,7 @@ mod tests {
                 (true, _) => cfg!(feature = "ctr-cmac"),
                 (false, MacAlgorithm::Gmac) => cfg!(feature = "gcm"),
                 (false, MacAlgorithm::Cmac) => true,
-            };
+            } && (suite.key_size() == KeySize::Aes128 || cfg!(feature = "aes256"));
             let r = SuiteKey::new(suite, &key, mac.as_ref());
             if built {
                 let k = r.unwrap_or_else(|e| panic!("{suite:?}: {e}"));
