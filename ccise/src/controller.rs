@@ -274,7 +274,7 @@ impl Controller {
             request_counter: request.counter,
         };
         out.copy_from_slice(r.data);
-        let verified = if self.channel.config.encrypt_reads {
+        let verified = if self.channel.encrypts_reads() {
             self.channel.open_encrypted(&header, out, r.tag)
         } else {
             self.channel.verify(&header, out, r.tag)

@@ -268,6 +268,14 @@ impl Channel {
         usage(&self.config)
     }
 
+    /// Whether read responses are encrypted: [`Config::encrypt_reads`], which only an
+    /// encrypting suite allows (checked by [`Config::validate`] before any role exists). In a
+    /// build of cse-core without encrypting suites no key can encrypt, so this is a constant
+    /// `false` there and the encrypting paths do not link.
+    pub(crate) fn encrypts_reads(&self) -> bool {
+        cse_core::crypto::ENCRYPTION_BUILT && self.config.encrypt_reads
+    }
+
     pub(crate) fn tag_len(&self) -> TagLen {
         self.config.tag_len
     }

@@ -310,7 +310,7 @@ impl Target {
         let _ = self.rx_usage.commit();
 
         // Authenticated: read the registers, then seal the response.
-        let encrypted = self.channel.config.encrypt_reads;
+        let encrypted = self.channel.encrypts_reads();
         // Wiped on drop: a refused read may leave partial register contents here.
         let mut buf = Zeroizing::new([0u8; wire::MAX_DATA_LEN]);
         let data = &mut buf[..n];

@@ -109,3 +109,8 @@ pub fn engine_name() -> &'static str {
 pub use gcm::{GMAC_BATCH_LANES, GcmKey, GmacState};
 pub use suite::{CheckedKey, MacState, SuiteKey};
 pub use tag::Tag;
+
+/// Whether this build has an encrypting suite (cse-core feature `gcm` or `ctr-cmac`). Without
+/// one no [`SuiteKey`] encrypts, and a protocol crate can leave the code that only encrypting
+/// suites reach out of the build by testing this constant.
+pub const ENCRYPTION_BUILT: bool = cfg!(any(feature = "gcm", feature = "ctr-cmac"));
