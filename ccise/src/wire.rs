@@ -152,6 +152,29 @@ fn out_buffer(out: &mut [u8], needed: usize) -> Result<&mut [u8], WireError> {
         .ok_or(WireError::BufferTooSmall { needed, available })
 }
 
+/// Writes `parts` one after the other at the start of `out`, which must hold `len` bytes (their
+/// total), and returns `len`; written without any panicking path (no slice split or copy that
+/// the compiler cannot prove in bounds).
+///
+/// # Errors
+/// [`WireError::BufferTooSmall`] when `out` is shorter than `len` (or `len` shorter than the
+/// parts).
+fn put_parts(out: &mut [u8], len: usize, parts: &[&[u8]]) -> Result<usize, WireError> {
+    let mut rest = out_buffer(out, len)?;
+    for part in parts {
+        let available = rest.len();
+        let (head, tail) = core::mem::take(&mut rest)
+            .split_at_mut_checked(part.len())
+            .ok_or(WireError::BufferTooSmall {
+                needed: len,
+                available,
+            })?;
+        head.copy_from_slice(part);
+        rest = tail;
+    }
+    Ok(len)
+}
+
 /// A parsed write frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WriteRepr<'a> {
@@ -205,16 +228,16 @@ impl<'a> WriteRepr<'a> {
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, WireError> {
         check_data_len(self.data.len())?;
         check_tag(self.tag)?;
-        let len = self.buffer_len();
-        let out = out_buffer(out, len)?;
-        let (register, rest) = out.split_at_mut(REGISTER_LEN);
-        let (data, rest) = rest.split_at_mut(self.data.len());
-        let (counter, tag) = rest.split_at_mut(COUNTER_LEN);
-        register.copy_from_slice(&self.register.to_be_bytes());
-        data.copy_from_slice(self.data);
-        counter.copy_from_slice(&self.counter.to_be_bytes());
-        tag.copy_from_slice(self.tag);
-        Ok(len)
+        put_parts(
+            out,
+            self.buffer_len(),
+            &[
+                &self.register.to_be_bytes(),
+                self.data,
+                &self.counter.to_be_bytes(),
+                self.tag,
+            ],
+        )
     }
 }
 
@@ -271,16 +294,16 @@ impl<'a> ReadRequestRepr<'a> {
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, WireError> {
         check_data_len(usize::from(self.len))?;
         check_tag(self.tag)?;
-        let len = self.buffer_len();
-        let out = out_buffer(out, len)?;
-        let (register, rest) = out.split_at_mut(REGISTER_LEN);
-        let (n, rest) = rest.split_at_mut(1);
-        let (counter, tag) = rest.split_at_mut(COUNTER_LEN);
-        register.copy_from_slice(&self.register.to_be_bytes());
-        n[0] = self.len;
-        counter.copy_from_slice(&self.counter.to_be_bytes());
-        tag.copy_from_slice(self.tag);
-        Ok(len)
+        put_parts(
+            out,
+            self.buffer_len(),
+            &[
+                &self.register.to_be_bytes(),
+                &[self.len],
+                &self.counter.to_be_bytes(),
+                self.tag,
+            ],
+        )
     }
 }
 
@@ -332,14 +355,11 @@ impl<'a> ReadResponseRepr<'a> {
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, WireError> {
         check_data_len(self.data.len())?;
         check_tag(self.tag)?;
-        let len = self.buffer_len();
-        let out = out_buffer(out, len)?;
-        let (data, rest) = out.split_at_mut(self.data.len());
-        let (counter, tag) = rest.split_at_mut(COUNTER_LEN);
-        data.copy_from_slice(self.data);
-        counter.copy_from_slice(&self.counter.to_be_bytes());
-        tag.copy_from_slice(self.tag);
-        Ok(len)
+        put_parts(
+            out,
+            self.buffer_len(),
+            &[self.data, &self.counter.to_be_bytes(), self.tag],
+        )
     }
 }
 

@@ -376,13 +376,14 @@ impl CmacState {
     /// Absorbs the next piece of the message (any length, including empty); `key` must be the
     /// key that started this state.
     pub fn update(&mut self, key: &CmacKey, mut piece: &[u8]) {
-        // Fill the buffered block first.
-        let n = (16 - self.len).min(piece.len());
-        let (head, rest) = piece.split_at(n);
-        if let Some(dst) = self.buf.get_mut(self.len..self.len + n) {
+        // Fill the buffered block first. (Checked splits and copies throughout: no panicking
+        // path, which on a microcontroller also keeps the panic machinery out of the image.)
+        let n = 16usize.saturating_sub(self.len).min(piece.len());
+        let (head, rest) = piece.split_at_checked(n).unwrap_or((&[], piece));
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + head.len()) {
             dst.copy_from_slice(head);
         }
-        self.len += n;
+        self.len += head.len();
         piece = rest;
         if piece.is_empty() {
             return;
@@ -393,13 +394,13 @@ impl CmacState {
         // Every whole block but the last of the rest in one backend call; the last 1..=16
         // bytes stay buffered (the final block is only known to be final at `finalize`).
         let bulk = (piece.len() - 1) / 16 * 16;
-        let (blocks, tail) = piece.split_at(bulk);
+        let (blocks, tail) = piece.split_at_checked(bulk).unwrap_or((&[], piece));
         key.aes.cbc_chain(&mut self.x, blocks);
         self.buf = [0; 16];
         if let Some(dst) = self.buf.get_mut(..tail.len()) {
             dst.copy_from_slice(tail);
         }
-        self.len = tail.len();
+        self.len = tail.len().min(16);
     }
 
     /// The tag, truncated to `tag_len` (leftmost bytes, SP 800-38B section 6.2); `key` must be
@@ -411,9 +412,10 @@ impl CmacState {
             m = self.buf;
             &key.k1
         } else {
-            let (head, pad) = m.split_at_mut(self.len);
-            head.copy_from_slice(self.buf.get(..self.len).unwrap_or_default());
-            if let Some(p) = pad.first_mut() {
+            if let (Some(head), Some(src)) = (m.get_mut(..self.len), self.buf.get(..self.len)) {
+                head.copy_from_slice(src);
+            }
+            if let Some(p) = m.get_mut(self.len) {
                 *p = 0x80;
             }
             &key.k2
