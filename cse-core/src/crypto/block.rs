@@ -2,15 +2,15 @@
 
 use core::fmt;
 
+use aes::Aes128Enc;
+#[cfg(feature = "aes256")]
+use aes::Aes256Enc;
 use aes::cipher::consts::U16;
 use aes::cipher::typenum::Unsigned;
 use aes::cipher::{
     Array, BlockCipherEncBackend, BlockCipherEncClosure, BlockCipherEncrypt, BlockSizeUser,
     KeyInit, ParBlocks,
 };
-use aes::Aes128Enc;
-#[cfg(feature = "aes256")]
-use aes::Aes256Enc;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::error::ConfigError;
@@ -348,7 +348,8 @@ mod tests {
     #[test]
     fn aes128_matches_fips197_appendix_c1() {
         // FIPS 197, Appendix C.1 (AES-128 example vector).
-        let aes = Aes::try_new(&SecretKey::aes128(hex!("000102030405060708090a0b0c0d0e0f"))).unwrap();
+        let aes =
+            Aes::try_new(&SecretKey::aes128(hex!("000102030405060708090a0b0c0d0e0f"))).unwrap();
         let mut b = Block::from(hex!("00112233445566778899aabbccddeeff"));
         aes.encrypt_block(&mut b);
         assert_eq!(b.0, hex!("69c4e0d86a7b0430d8cdb78070b4c55a"));

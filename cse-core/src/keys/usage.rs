@@ -393,7 +393,13 @@ mod tests {
         let mut values = std::vec![0u64, 1, 99, 100, 101, 65_535, 65_536, 6_553_600, u64::MAX];
         for k in 0..64 {
             let v = 1u64 << k;
-            values.extend([v - 1, v, v.wrapping_add(1), v / 100 * 100, v / 100 * 100 + 99]);
+            values.extend([
+                v - 1,
+                v,
+                v.wrapping_add(1),
+                v / 100 * 100,
+                v / 100 * 100 + 99,
+            ]);
         }
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
         for _ in 0..2000 {
@@ -407,7 +413,11 @@ mod tests {
             let (q, r) = div_rem_100(n);
             assert_eq!((q, u64::from(r)), (n / 100, n % 100), "{n}");
             for percent in 0..=255u8 {
-                assert_eq!(percent_of(n, percent), reference(n, percent), "{n} {percent}");
+                assert_eq!(
+                    percent_of(n, percent),
+                    reference(n, percent),
+                    "{n} {percent}"
+                );
             }
         }
     }
