@@ -738,7 +738,8 @@ impl fmt::Debug for GmacState {
 }
 
 // Most vectors use AES-256 keys: the tests run in builds with `aes256` (every default build).
-#[cfg(all(test, feature = "aes256"))]
+#[cfg(test)]
+#[cfg(feature = "aes256")]
 mod tests {
     //! The PCLMULQDQ engine against the portable `ghash` engine through the whole GCM/GMAC
     //! API (the KATs in `tests/crypto_kat.rs` run on whichever engine the CPU selects).
