@@ -530,6 +530,34 @@ mod tests {
         assert!(size_of::<MacState>() <= 128, "{}", size_of::<MacState>());
     }
 
+    /// The constructors that take a key of any size expand the sizes of this build and refuse
+    /// 256-bit keys without the feature `aes256` (run by `.ci/firmware` without it); a built
+    /// AES-128 CMAC key gives the RFC 4493 tag of the empty message.
+    #[test]
+    fn try_new_takes_the_key_sizes_of_this_build() {
+        use crate::crypto::{Aes, CmacKey};
+        let k128 = SecretKey::aes128(hex_literal::hex!("2b7e151628aed2a6abf7158809cf4f3c"));
+        let cmac = CmacKey::try_new(&k128).unwrap();
+        assert_eq!(
+            cmac.mac(&[], TagLen::L16).as_bytes(),
+            &hex_literal::hex!("bb1d6929e95937287fa37d129b756746")[..]
+        );
+        assert_eq!(
+            Aes::try_new(&k128).map(|a| a.key_size()).ok(),
+            Some(KeySize::Aes128)
+        );
+        let k256 = secret(KeySize::Aes256, 1);
+        let (aes, cmac) = (Aes::try_new(&k256), CmacKey::try_new(&k256));
+        if cfg!(feature = "aes256") {
+            assert_eq!(aes.map(|a| a.key_size()).ok(), Some(KeySize::Aes256));
+            assert!(cmac.is_ok());
+        } else {
+            let refused = Some(ConfigError::KeySizeNotBuilt(KeySize::Aes256));
+            assert_eq!(aes.err(), refused);
+            assert_eq!(cmac.err(), refused);
+        }
+    }
+
     fn secret(size: KeySize, byte: u8) -> SecretKey {
         match size {
             KeySize::Aes128 => SecretKey::aes128([byte; 16]),
