@@ -377,8 +377,8 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     /// A responder waiting for GET_VERSION.
     ///
     /// # Errors
-    /// [`Error::Negotiation`] if the signer's algorithm is not `config.algorithms.asym` or the
-    /// DataTransferSize is below 42; [`Error::Message`] if the chain is not an SPDM chain of
+    /// [`Error::Negotiation`] if the signer's algorithm is not `config.algorithms.asym`, the
+    /// set is not built (features `set-a`, `set-b`) or the DataTransferSize is below 42; [`Error::Message`] if the chain is not an SPDM chain of
     /// the configured hash; [`Error::Crypto`] if the provider lacks the hash.
     pub fn new(
         provider: P,
@@ -387,6 +387,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         config: ResponderConfig<'a>,
     ) -> Result<Self, Error> {
         if signer.algorithm() != config.algorithms.asym
+            || !config.algorithms.is_built()
             || config.data_transfer_size < MIN_DATA_TRANSFER_SIZE
         {
             return Err(Error::Negotiation);

@@ -27,8 +27,8 @@ use crate::record;
 use crate::session::Role;
 use crate::transcript::{context, signing_digest};
 
-/// Largest SEC1 public key (`04‖X‖Y` on P-384).
-const MAX_SEC1_LEN: usize = 97;
+/// Largest SEC1 public key of a built curve (`04‖X‖Y`: 97 bytes on P-384, 65 on P-256).
+const MAX_SEC1_LEN: usize = 1 + crate::crypto::MAX_DHE_LEN;
 
 /// Where the encapsulated flow is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,7 +121,8 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     }
 
     /// The ReqBaseAsymAlg to select from the requester's offer (type-4 AlgStruct): only with a
-    /// policy and a requester with `MUT_AUTH_CAP`; the responder's own algorithm first.
+    /// policy and a requester with `MUT_AUTH_CAP`; the responder's own algorithm first, and only
+    /// algorithms this build has.
     pub(super) fn select_req_asym(
         &self,
         req_caps: CapFlags,
@@ -134,7 +135,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         let own = self.config.algorithms.asym;
         [own, AsymAlgo::EcdsaP256, AsymAlgo::EcdsaP384]
             .into_iter()
-            .find(|a| offered & a.bit() != 0)
+            .find(|a| offered & a.bit() != 0 && a.is_built())
     }
 
     /// The mutual-authentication decision for KEY_EXCHANGE_RSP.

@@ -1,16 +1,39 @@
 //! The default provider on the RustCrypto crates.
+//!
+//! Each algorithm set is built with its feature (`set-a`: SHA-256, P-256, AES-128-GCM;
+//! `set-b`: SHA-384, P-384, AES-256-GCM); an algorithm of a set not built is refused with
+//! [`CryptoError::Unsupported`] and none of its code links.
+#![cfg_attr(
+    not(all(feature = "set-a", feature = "set-b")),
+    allow(unused_imports, unused_variables, unreachable_code, dead_code)
+)]
 
 use super::{
     AEAD_IV_LEN, AEAD_TAG_LEN, AeadAlgo, AsymAlgo, CryptoProvider, DheGroup, DheSecret, Digest,
     HashAlgo, HashCtx, MAX_DHE_LEN, RandomSource, Secret, Signer,
 };
 use crate::error::{CryptoError, Error};
+#[cfg(feature = "set-a")]
+use aes_gcm::Aes128Gcm;
+#[cfg(feature = "set-b")]
+use aes_gcm::Aes256Gcm;
 use aes_gcm::aead::{AeadInOut, KeyInit};
-use aes_gcm::{Aes128Gcm, Aes256Gcm};
 use hmac::{Hmac, Mac};
-use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
-use p256::elliptic_curve::sec1::ToSec1Point;
-use sha2::{Digest as _, Sha256, Sha384};
+#[cfg(feature = "set-a")]
+use p256::{
+    ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier},
+    elliptic_curve::sec1::ToSec1Point,
+};
+#[cfg(all(feature = "set-b", not(feature = "set-a")))]
+use p384::{
+    ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier},
+    elliptic_curve::sec1::ToSec1Point,
+};
+use sha2::Digest as _;
+#[cfg(feature = "set-a")]
+use sha2::Sha256;
+#[cfg(feature = "set-b")]
+use sha2::Sha384;
 
 /// The RustCrypto provider. Stateless; randomness comes from the caller's [`RandomSource`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -20,29 +43,37 @@ pub struct RustCrypto;
 #[derive(Clone, Debug)]
 pub enum RustCryptoHash {
     /// SHA-256.
+    #[cfg(feature = "set-a")]
     Sha256(Sha256),
     /// SHA-384.
+    #[cfg(feature = "set-b")]
     Sha384(Sha384),
 }
 
 impl HashCtx for RustCryptoHash {
     fn algorithm(&self) -> HashAlgo {
         match self {
+            #[cfg(feature = "set-a")]
             Self::Sha256(_) => HashAlgo::Sha256,
+            #[cfg(feature = "set-b")]
             Self::Sha384(_) => HashAlgo::Sha384,
         }
     }
 
     fn update(&mut self, data: &[u8]) {
         match self {
+            #[cfg(feature = "set-a")]
             Self::Sha256(h) => h.update(data),
+            #[cfg(feature = "set-b")]
             Self::Sha384(h) => h.update(data),
         }
     }
 
     fn finish(self) -> Digest {
         let r = match self {
+            #[cfg(feature = "set-a")]
             Self::Sha256(h) => Digest::from_slice(&h.finalize()),
+            #[cfg(feature = "set-b")]
             Self::Sha384(h) => Digest::from_slice(&h.finalize()),
         };
         // Both outputs fit a `Digest` by construction.
@@ -56,8 +87,10 @@ impl HashCtx for RustCryptoHash {
 /// An ephemeral ECDHE key of [`RustCrypto`] (zeroized on drop by the curve crates).
 pub enum RustCryptoDhe {
     /// secp256r1.
+    #[cfg(feature = "set-a")]
     P256(p256::SecretKey),
     /// secp384r1.
+    #[cfg(feature = "set-b")]
     P384(p384::SecretKey),
 }
 
@@ -92,14 +125,18 @@ fn tagged(xy: &[u8], expected: usize) -> Result<([u8; MAX_DHE_LEN + 1], usize), 
 impl DheSecret for RustCryptoDhe {
     fn group(&self) -> DheGroup {
         match self {
+            #[cfg(feature = "set-a")]
             Self::P256(_) => DheGroup::Secp256r1,
+            #[cfg(feature = "set-b")]
             Self::P384(_) => DheGroup::Secp384r1,
         }
     }
 
     fn public_key(&self, out: &mut [u8]) -> Result<usize, CryptoError> {
         match self {
+            #[cfg(feature = "set-a")]
             Self::P256(k) => write_untagged(k.public_key().to_sec1_point(false).as_bytes(), out),
+            #[cfg(feature = "set-b")]
             Self::P384(k) => write_untagged(k.public_key().to_sec1_point(false).as_bytes(), out),
         }
     }
@@ -108,12 +145,14 @@ impl DheSecret for RustCryptoDhe {
         let (buf, n) = tagged(peer, self.group().public_len())?;
         let sec1 = buf.get(..n).ok_or(CryptoError::InvalidKey)?;
         match self {
+            #[cfg(feature = "set-a")]
             Self::P256(k) => {
                 let pk =
                     p256::PublicKey::from_sec1_bytes(sec1).map_err(|_| CryptoError::InvalidKey)?;
                 let shared = p256::ecdh::diffie_hellman(k.to_nonzero_scalar(), pk.as_affine());
                 Secret::from_slice(shared.raw_secret_bytes())
             }
+            #[cfg(feature = "set-b")]
             Self::P384(k) => {
                 let pk =
                     p384::PublicKey::from_sec1_bytes(sec1).map_err(|_| CryptoError::InvalidKey)?;
@@ -127,8 +166,10 @@ impl DheSecret for RustCryptoDhe {
 /// An ECDSA signing key for [`Signer`], signing deterministically (RFC 6979).
 pub enum EcdsaSigningKey {
     /// P-256.
+    #[cfg(feature = "set-a")]
     P256(p256::ecdsa::SigningKey),
     /// P-384.
+    #[cfg(feature = "set-b")]
     P384(p384::ecdsa::SigningKey),
 }
 
@@ -145,12 +186,16 @@ impl EcdsaSigningKey {
     /// [`CryptoError::InvalidKey`] if the scalar is zero, out of range, or of the wrong size.
     pub fn from_scalar(alg: AsymAlgo, scalar: &[u8]) -> Result<Self, CryptoError> {
         match alg {
+            #[cfg(feature = "set-a")]
             AsymAlgo::EcdsaP256 => p256::ecdsa::SigningKey::from_slice(scalar)
                 .map(Self::P256)
                 .map_err(|_| CryptoError::InvalidKey),
+            #[cfg(feature = "set-b")]
             AsymAlgo::EcdsaP384 => p384::ecdsa::SigningKey::from_slice(scalar)
                 .map(Self::P384)
                 .map_err(|_| CryptoError::InvalidKey),
+            #[allow(unreachable_patterns)]
+            _ => Err(CryptoError::Unsupported),
         }
     }
 
@@ -160,12 +205,16 @@ impl EcdsaSigningKey {
     /// [`CryptoError::InvalidKey`] if the document is not a key of `alg`'s curve.
     pub fn from_sec1_der(alg: AsymAlgo, der: &[u8]) -> Result<Self, CryptoError> {
         match alg {
+            #[cfg(feature = "set-a")]
             AsymAlgo::EcdsaP256 => p256::SecretKey::from_sec1_der(der)
                 .map(|k| Self::P256(k.into()))
                 .map_err(|_| CryptoError::InvalidKey),
+            #[cfg(feature = "set-b")]
             AsymAlgo::EcdsaP384 => p384::SecretKey::from_sec1_der(der)
                 .map(|k| Self::P384(k.into()))
                 .map_err(|_| CryptoError::InvalidKey),
+            #[allow(unreachable_patterns)]
+            _ => Err(CryptoError::Unsupported),
         }
     }
 
@@ -181,7 +230,9 @@ impl EcdsaSigningKey {
             Ok(b.len())
         };
         match self {
+            #[cfg(feature = "set-a")]
             Self::P256(k) => write(k.verifying_key().to_sec1_point(false).as_bytes(), out),
+            #[cfg(feature = "set-b")]
             Self::P384(k) => write(k.verifying_key().to_sec1_point(false).as_bytes(), out),
         }
     }
@@ -190,7 +241,9 @@ impl EcdsaSigningKey {
 impl Signer for EcdsaSigningKey {
     fn algorithm(&self) -> AsymAlgo {
         match self {
+            #[cfg(feature = "set-a")]
             Self::P256(_) => AsymAlgo::EcdsaP256,
+            #[cfg(feature = "set-b")]
             Self::P384(_) => AsymAlgo::EcdsaP384,
         }
     }
@@ -199,12 +252,14 @@ impl Signer for EcdsaSigningKey {
         let n = self.algorithm().signature_len();
         let dst = out.get_mut(..n).ok_or(CryptoError::InvalidLength)?;
         match self {
+            #[cfg(feature = "set-a")]
             Self::P256(k) => {
                 let sig: p256::ecdsa::Signature = k
                     .sign_prehash(prehash)
                     .map_err(|_| CryptoError::InvalidKey)?;
                 dst.copy_from_slice(&sig.to_bytes());
             }
+            #[cfg(feature = "set-b")]
             Self::P384(k) => {
                 let sig: p384::ecdsa::Signature = k
                     .sign_prehash(prehash)
@@ -280,8 +335,12 @@ impl CryptoProvider for RustCrypto {
 
     fn hash(&self, alg: HashAlgo) -> Result<Self::Hash, CryptoError> {
         Ok(match alg {
+            #[cfg(feature = "set-a")]
             HashAlgo::Sha256 => RustCryptoHash::Sha256(Sha256::new()),
+            #[cfg(feature = "set-b")]
             HashAlgo::Sha384 => RustCryptoHash::Sha384(Sha384::new()),
+            #[allow(unreachable_patterns)]
+            _ => return Err(CryptoError::Unsupported),
         })
     }
 
@@ -293,8 +352,12 @@ impl CryptoProvider for RustCrypto {
         out: &mut [u8],
     ) -> Result<(), CryptoError> {
         match alg {
+            #[cfg(feature = "set-a")]
             HashAlgo::Sha256 => hmac_into::<Hmac<Sha256>>(key, data, out),
+            #[cfg(feature = "set-b")]
             HashAlgo::Sha384 => hmac_into::<Hmac<Sha384>>(key, data, out),
+            #[allow(unreachable_patterns)]
+            _ => Err(CryptoError::Unsupported),
         }
     }
 
@@ -306,14 +369,18 @@ impl CryptoProvider for RustCrypto {
         out: &mut [u8],
     ) -> Result<(), CryptoError> {
         match alg {
+            #[cfg(feature = "set-a")]
             HashAlgo::Sha256 => hkdf::Hkdf::<Sha256>::from_prk(prk)
                 .map_err(|_| CryptoError::InvalidLength)?
                 .expand_multi_info(info, out)
                 .map_err(|_| CryptoError::InvalidLength),
+            #[cfg(feature = "set-b")]
             HashAlgo::Sha384 => hkdf::Hkdf::<Sha384>::from_prk(prk)
                 .map_err(|_| CryptoError::InvalidLength)?
                 .expand_multi_info(info, out)
                 .map_err(|_| CryptoError::InvalidLength),
+            #[allow(unreachable_patterns)]
+            _ => Err(CryptoError::Unsupported),
         }
     }
 
@@ -324,16 +391,23 @@ impl CryptoProvider for RustCrypto {
     ) -> Result<Self::Dhe, CryptoError> {
         // Rejection sampling: a random scalar is out of range with probability < 2^-32, so a
         // few attempts suffice; a source that keeps producing invalid scalars is broken.
+        if !group.is_built() {
+            return Err(CryptoError::Unsupported);
+        }
         let mut seed = Secret::zeroed(group.secret_len())?;
         for _ in 0..8 {
             rng.fill(seed.as_mut_bytes())?;
             let key = match group {
+                #[cfg(feature = "set-a")]
                 DheGroup::Secp256r1 => p256::SecretKey::from_slice(seed.as_bytes())
                     .ok()
                     .map(RustCryptoDhe::P256),
+                #[cfg(feature = "set-b")]
                 DheGroup::Secp384r1 => p384::SecretKey::from_slice(seed.as_bytes())
                     .ok()
                     .map(RustCryptoDhe::P384),
+                #[allow(unreachable_patterns)]
+                _ => None,
             };
             if let Some(key) = key {
                 return Ok(key);
@@ -350,6 +424,7 @@ impl CryptoProvider for RustCrypto {
         signature: &[u8],
     ) -> Result<(), Error> {
         match alg {
+            #[cfg(feature = "set-a")]
             AsymAlgo::EcdsaP256 => {
                 let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key_sec1)
                     .map_err(|_| CryptoError::InvalidKey)?;
@@ -358,6 +433,7 @@ impl CryptoProvider for RustCrypto {
                 vk.verify_prehash(prehash, &sig)
                     .map_err(|_| Error::Authentication)
             }
+            #[cfg(feature = "set-b")]
             AsymAlgo::EcdsaP384 => {
                 let vk = p384::ecdsa::VerifyingKey::from_sec1_bytes(public_key_sec1)
                     .map_err(|_| CryptoError::InvalidKey)?;
@@ -366,6 +442,8 @@ impl CryptoProvider for RustCrypto {
                 vk.verify_prehash(prehash, &sig)
                     .map_err(|_| Error::Authentication)
             }
+            #[allow(unreachable_patterns)]
+            _ => Err(CryptoError::Unsupported.into()),
         }
     }
 
@@ -378,8 +456,12 @@ impl CryptoProvider for RustCrypto {
         buf: &mut [u8],
     ) -> Result<[u8; AEAD_TAG_LEN], CryptoError> {
         match alg {
+            #[cfg(feature = "set-a")]
             AeadAlgo::Aes128Gcm => seal_with::<Aes128Gcm>(key, nonce, aad, buf),
+            #[cfg(feature = "set-b")]
             AeadAlgo::Aes256Gcm => seal_with::<Aes256Gcm>(key, nonce, aad, buf),
+            #[allow(unreachable_patterns)]
+            _ => Err(CryptoError::Unsupported),
         }
     }
 
@@ -393,8 +475,12 @@ impl CryptoProvider for RustCrypto {
         tag: &[u8; AEAD_TAG_LEN],
     ) -> Result<(), Error> {
         match alg {
+            #[cfg(feature = "set-a")]
             AeadAlgo::Aes128Gcm => open_with::<Aes128Gcm>(key, nonce, aad, buf, tag),
+            #[cfg(feature = "set-b")]
             AeadAlgo::Aes256Gcm => open_with::<Aes256Gcm>(key, nonce, aad, buf, tag),
+            #[allow(unreachable_patterns)]
+            _ => Err(CryptoError::Unsupported.into()),
         }
     }
 }
