@@ -211,6 +211,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     /// state and, when requested, the signature. Returns the transcript that the
     /// RequesterVerifyData covers (`TH ‖ [Hash(Cm)] ‖ FINISH header ‖ [Signature]`) and the
     /// verify data.
+    #[inline(never)]
     pub(super) fn finish_input<'r>(
         &self,
         hs: &Handshake<P::Hash>,
@@ -267,11 +268,30 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     /// connection. No session exists.
     pub(super) fn abort_handshake(
         &self,
-        mut hs: Handshake<P::Hash>,
+        hs: Handshake<P::Hash>,
         f: Fault,
         in_clear: bool,
         out: &mut [u8],
     ) -> (State<P::Hash>, Result<usize, Fail>) {
+        let mut state = State::AwaitFinish(hs);
+        let r = self.abort_in_place(&mut state, f, in_clear, out);
+        (state, r)
+    }
+
+    /// [`Responder::abort_handshake`] on the `AwaitFinish` state in place (any other state
+    /// is left as it is and gets the ERROR in the clear).
+    pub(super) fn abort_in_place(
+        &self,
+        state: &mut State<P::Hash>,
+        f: Fault,
+        in_clear: bool,
+        out: &mut [u8],
+    ) -> Result<usize, Fail> {
+        let State::AwaitFinish(hs) = state else {
+            return self
+                .write_error(f, Version::V12, Sink::Plain, out)
+                .map_err(Fail::Local);
+        };
         let conn = hs.conn.clone();
         let sink = if in_clear {
             Sink::Plain
@@ -279,7 +299,9 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             Sink::Keys(hs.session_id, &mut hs.rsp_keys)
         };
         let r = self.write_error(f, Version::V12, sink, out);
-        (State::Negotiated(conn), r.map_err(Fail::Local))
+        // The handshake state (its secrets) drops and zeroizes here.
+        *state = State::Negotiated(conn);
+        r.map_err(Fail::Local)
     }
 
     /// GET_ENCAPSULATED_REQUEST or DELIVER_ENCAPSULATED_RESPONSE while FINISH is awaited.
