@@ -501,7 +501,8 @@ pub trait CryptoProvider {
     ) -> Result<Self::Dhe, CryptoError>;
 
     /// Verifies an ECDSA signature `r‖s` over the digest `prehash` with a SEC1-encoded public
-    /// key (`04‖X‖Y`, as in an X.509 SubjectPublicKeyInfo).
+    /// key (`04‖X‖Y`, as in an X.509 SubjectPublicKeyInfo). The RustCrypto provider accepts
+    /// other SEC1 encodings (compressed points) only with feature `alloc`.
     ///
     /// # Errors
     /// [`Error::Authentication`] if the signature does not verify; [`Error::Crypto`] if the

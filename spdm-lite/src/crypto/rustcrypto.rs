@@ -10,7 +10,7 @@
 
 use super::{
     AEAD_IV_LEN, AEAD_TAG_LEN, AeadAlgo, AsymAlgo, CryptoProvider, DheGroup, DheSecret, Digest,
-    HashAlgo, HashCtx, MAX_DHE_LEN, RandomSource, Secret, Signer,
+    HashAlgo, HashCtx, RandomSource, Secret, Signer,
 };
 use crate::error::{CryptoError, Error};
 #[cfg(feature = "set-a")]
@@ -18,16 +18,17 @@ use aes_gcm::Aes128Gcm;
 #[cfg(feature = "set-b")]
 use aes_gcm::Aes256Gcm;
 use aes_gcm::aead::{AeadInOut, KeyInit};
+use ec::point::AffineCoordinates;
 use hmac::{Hmac, Mac};
 #[cfg(feature = "set-a")]
 use p256::{
     ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier},
-    elliptic_curve::sec1::ToSec1Point,
+    elliptic_curve as ec,
 };
 #[cfg(all(feature = "set-b", not(feature = "set-a")))]
 use p384::{
     ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier},
-    elliptic_curve::sec1::ToSec1Point,
+    elliptic_curve as ec,
 };
 use sha2::Digest as _;
 #[cfg(feature = "set-a")]
@@ -100,26 +101,54 @@ impl core::fmt::Debug for RustCryptoDhe {
     }
 }
 
-fn write_untagged(sec1: &[u8], out: &mut [u8]) -> Result<usize, CryptoError> {
-    // SEC1 uncompressed: 0x04 ‖ X ‖ Y.
-    let xy = sec1.get(1..).ok_or(CryptoError::InvalidKey)?;
-    out.get_mut(..xy.len())
-        .ok_or(CryptoError::InvalidLength)?
-        .copy_from_slice(xy);
-    Ok(xy.len())
+/// Writes the affine coordinates `X ‖ Y` of `key` into `out`; returns their length. (From the
+/// coordinates, not through a SEC1 encoding: no SEC1 code links for ECDHE.)
+fn write_xy<C>(key: &ec::PublicKey<C>, out: &mut [u8]) -> Result<usize, CryptoError>
+where
+    C: ec::CurveArithmetic,
+    ec::AffinePoint<C>: AffineCoordinates<FieldRepr = ec::FieldBytes<C>>,
+{
+    let p = key.as_affine();
+    let (x, y) = (p.x(), p.y());
+    let n = x.len();
+    let dst = out.get_mut(..2 * n).ok_or(CryptoError::InvalidLength)?;
+    dst[..n].copy_from_slice(&x);
+    dst[n..].copy_from_slice(&y);
+    Ok(2 * n)
 }
 
-/// `0x04 ‖ X ‖ Y` on the stack, for the curve crates' SEC1 decoders.
-fn tagged(xy: &[u8], expected: usize) -> Result<([u8; MAX_DHE_LEN + 1], usize), CryptoError> {
+/// The public key of the affine coordinates `X ‖ Y` (`expected` bytes), checked to be on the
+/// curve: what SEC1 decoding of `0x04 ‖ X ‖ Y` accepts, without the SEC1 decoder (whose
+/// compressed-point support would link a square root).
+fn public_key_xy<C>(xy: &[u8], expected: usize) -> Result<ec::PublicKey<C>, CryptoError>
+where
+    C: ec::CurveArithmetic,
+    ec::AffinePoint<C>: AffineCoordinates<FieldRepr = ec::FieldBytes<C>>,
+{
     if xy.len() != expected {
         return Err(CryptoError::InvalidKey);
     }
-    let mut buf = [0u8; MAX_DHE_LEN + 1];
-    buf[0] = 0x04;
-    buf.get_mut(1..=xy.len())
-        .ok_or(CryptoError::InvalidKey)?
-        .copy_from_slice(xy);
-    Ok((buf, xy.len() + 1))
+    let (x, y) = xy.split_at(expected / 2);
+    let x = ec::FieldBytes::<C>::try_from(x).map_err(|_| CryptoError::InvalidKey)?;
+    let y = ec::FieldBytes::<C>::try_from(y).map_err(|_| CryptoError::InvalidKey)?;
+    let point: Option<ec::AffinePoint<C>> = ec::AffinePoint::<C>::from_coordinates(&x, &y).into();
+    ec::PublicKey::from_affine(point.ok_or(CryptoError::InvalidKey)?)
+        .map_err(|_| CryptoError::InvalidKey)
+}
+
+/// The coordinates `X ‖ Y` of an uncompressed SEC1 public key (`0x04 ‖ X ‖ Y`, `len` bytes).
+///
+/// [`CryptoProvider::ecdsa_verify`] takes these keys through their coordinates; other SEC1
+/// encodings (compressed points, which X.509 certificates may carry) go through the SEC1
+/// decoder, and only with feature `alloc` (where certificates are parsed): without it they
+/// are refused. The keys SPDM carries itself (a provisioned requester key, DHE keys) are
+/// uncompressed, and the decoder (its square root, its error formatting) costs a Cortex-M
+/// image about 9 KB of flash.
+fn uncompressed(sec1: &[u8], len: usize) -> Result<&[u8], CryptoError> {
+    match sec1.split_first() {
+        Some((0x04, xy)) if sec1.len() == len => Ok(xy),
+        _ => Err(CryptoError::InvalidKey),
+    }
 }
 
 impl DheSecret for RustCryptoDhe {
@@ -135,27 +164,24 @@ impl DheSecret for RustCryptoDhe {
     fn public_key(&self, out: &mut [u8]) -> Result<usize, CryptoError> {
         match self {
             #[cfg(feature = "set-a")]
-            Self::P256(k) => write_untagged(k.public_key().to_sec1_point(false).as_bytes(), out),
+            Self::P256(k) => write_xy(&k.public_key(), out),
             #[cfg(feature = "set-b")]
-            Self::P384(k) => write_untagged(k.public_key().to_sec1_point(false).as_bytes(), out),
+            Self::P384(k) => write_xy(&k.public_key(), out),
         }
     }
 
     fn agree(self, peer: &[u8]) -> Result<Secret, CryptoError> {
-        let (buf, n) = tagged(peer, self.group().public_len())?;
-        let sec1 = buf.get(..n).ok_or(CryptoError::InvalidKey)?;
+        let len = self.group().public_len();
         match self {
             #[cfg(feature = "set-a")]
             Self::P256(k) => {
-                let pk =
-                    p256::PublicKey::from_sec1_bytes(sec1).map_err(|_| CryptoError::InvalidKey)?;
+                let pk = public_key_xy::<p256::NistP256>(peer, len)?;
                 let shared = p256::ecdh::diffie_hellman(k.to_nonzero_scalar(), pk.as_affine());
                 Secret::from_slice(shared.raw_secret_bytes())
             }
             #[cfg(feature = "set-b")]
             Self::P384(k) => {
-                let pk =
-                    p384::PublicKey::from_sec1_bytes(sec1).map_err(|_| CryptoError::InvalidKey)?;
+                let pk = public_key_xy::<p384::NistP384>(peer, len)?;
                 let shared = p384::ecdh::diffie_hellman(k.to_nonzero_scalar(), pk.as_affine());
                 Secret::from_slice(shared.raw_secret_bytes())
             }
@@ -426,8 +452,16 @@ impl CryptoProvider for RustCrypto {
         match alg {
             #[cfg(feature = "set-a")]
             AsymAlgo::EcdsaP256 => {
-                let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key_sec1)
-                    .map_err(|_| CryptoError::InvalidKey)?;
+                let vk = match uncompressed(public_key_sec1, 65) {
+                    Ok(xy) => {
+                        p256::ecdsa::VerifyingKey::from(public_key_xy::<p256::NistP256>(xy, 64)?)
+                    }
+                    #[cfg(feature = "alloc")]
+                    Err(_) => p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key_sec1)
+                        .map_err(|_| CryptoError::InvalidKey)?,
+                    #[cfg(not(feature = "alloc"))]
+                    Err(e) => return Err(e.into()),
+                };
                 let sig = p256::ecdsa::Signature::from_slice(signature)
                     .map_err(|_| Error::Authentication)?;
                 vk.verify_prehash(prehash, &sig)
@@ -435,8 +469,16 @@ impl CryptoProvider for RustCrypto {
             }
             #[cfg(feature = "set-b")]
             AsymAlgo::EcdsaP384 => {
-                let vk = p384::ecdsa::VerifyingKey::from_sec1_bytes(public_key_sec1)
-                    .map_err(|_| CryptoError::InvalidKey)?;
+                let vk = match uncompressed(public_key_sec1, 97) {
+                    Ok(xy) => {
+                        p384::ecdsa::VerifyingKey::from(public_key_xy::<p384::NistP384>(xy, 96)?)
+                    }
+                    #[cfg(feature = "alloc")]
+                    Err(_) => p384::ecdsa::VerifyingKey::from_sec1_bytes(public_key_sec1)
+                        .map_err(|_| CryptoError::InvalidKey)?,
+                    #[cfg(not(feature = "alloc"))]
+                    Err(e) => return Err(e.into()),
+                };
                 let sig = p384::ecdsa::Signature::from_slice(signature)
                     .map_err(|_| Error::Authentication)?;
                 vk.verify_prehash(prehash, &sig)
