@@ -64,6 +64,11 @@ pub const VCA_BUFFER_LEN: usize = 320;
 /// The smallest DataTransferSize SPDM 1.2 allows.
 pub const MIN_DATA_TRANSFER_SIZE: u32 = 42;
 
+/// PSK_EXCHANGE / PSK_FINISH are built (feature `psk`, default). Without it a configured PSK is
+/// refused by [`Responder::new`] and none of the PSK code links (a firmware image with
+/// certificate sessions only saves about 4 KB of flash).
+const PSK: bool = cfg!(feature = "psk");
+
 /// A pre-shared key the responder accepts in PSK_EXCHANGE.
 #[derive(Clone, Copy)]
 pub struct PskConfig<'a> {
@@ -381,7 +386,8 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     ///
     /// # Errors
     /// [`Error::Negotiation`] if the signer's algorithm is not `config.algorithms.asym`, the
-    /// set is not built (features `set-a`, `set-b`) or the DataTransferSize is below 42; [`Error::Message`] if the chain is not an SPDM chain of
+    /// set is not built (features `set-a`, `set-b`), a PSK is configured without feature
+    /// `psk`, or the DataTransferSize is below 42; [`Error::Message`] if the chain is not an SPDM chain of
     /// the configured hash; [`Error::Crypto`] if the provider lacks the hash.
     pub fn new(
         provider: P,
@@ -391,6 +397,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     ) -> Result<Self, Error> {
         if signer.algorithm() != config.algorithms.asym
             || !config.algorithms.is_built()
+            || (config.psk.is_some() && !PSK)
             || config.data_transfer_size < MIN_DATA_TRANSFER_SIZE
         {
             return Err(Error::Negotiation);
@@ -689,7 +696,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             }
             // GET_DIGESTS, GET_CERTIFICATE, GET_MEASUREMENTS, CHALLENGE and KEY_EXCHANGE:
             // in place, see `step_plain_in_place`.
-            (State::Negotiated(conn), Code::PSK_EXCHANGE) => {
+            (State::Negotiated(conn), Code::PSK_EXCHANGE) if PSK => {
                 match self.on_psk_exchange(&conn, req, out) {
                     Ok((n, next)) => (next, Ok(n)),
                     Err(e) => (State::Negotiated(conn), Err(e)),
@@ -1506,7 +1513,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 };
                 self.finish_step(state, r, out)
             }
-            State::AwaitPskFinish(hs) => {
+            State::AwaitPskFinish(hs) if PSK => {
                 if sid != hs.session_id {
                     return Err(Error::UnknownSession);
                 }
