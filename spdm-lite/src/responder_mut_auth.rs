@@ -27,6 +27,12 @@ use crate::record;
 use crate::session::Role;
 use crate::transcript::{context, signing_digest};
 
+/// The encapsulated request flow (the certificate mode) is built (feature `encap`, default).
+/// Without it a certificate-mode policy treats every requester as unable to authenticate
+/// (KEY_EXCHANGE is refused when the policy is mandatory), encapsulated requests are
+/// answered UnexpectedRequest as when no flow is pending, and none of the flow's code links.
+const ENCAP: bool = cfg!(feature = "encap");
+
 /// Largest SEC1 public key of a built curve (`04‖X‖Y`: 97 bytes on P-384, 65 on P-256).
 const MAX_SEC1_LEN: usize = 1 + crate::crypto::MAX_DHE_LEN;
 
@@ -147,7 +153,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         let encap = matches!(policy.mode, MutAuthMode::Certificate { .. });
         let able = match conn.req_asym {
             Some(_) if caps.has(CapFlags::MUT_AUTH) => {
-                !encap || (caps.has(CapFlags::ENCAP) && !caps.has(CapFlags::PUB_KEY_ID))
+                !encap || (ENCAP && caps.has(CapFlags::ENCAP) && !caps.has(CapFlags::PUB_KEY_ID))
             }
             _ => false,
         };
@@ -313,7 +319,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         out: &mut [u8],
         in_clear: bool,
     ) -> (State<P::Hash>, Result<usize, Fail>) {
-        if matches!(hs.mutual.step, EncapStep::Off | EncapStep::Done) {
+        if !ENCAP || matches!(hs.mutual.step, EncapStep::Off | EncapStep::Done) {
             // Nothing pending (1.2: UnexpectedRequest); the handshake goes on.
             return (State::AwaitFinish(hs), Err(UNEXPECTED.into()));
         }
