@@ -3,7 +3,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc = include_str!("../README.md")]
 
-#[cfg(feature = "alloc")]
+// Only the fuzzing helpers allocate themselves (`x509` allocates inside `x509-cert`).
+#[cfg(all(feature = "alloc", feature = "set-a", feature = "set-b"))]
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
@@ -13,7 +14,7 @@ pub mod codec;
 pub mod crypto;
 pub mod error;
 pub mod export;
-#[cfg(feature = "alloc")]
+#[cfg(all(feature = "alloc", feature = "set-a", feature = "set-b"))]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod key_schedule;

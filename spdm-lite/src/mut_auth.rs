@@ -48,7 +48,9 @@ pub enum MutAuthMode<'a> {
         /// The leaf's key, DER SubjectPublicKeyInfo.
         spki: &'a [u8],
     },
-    /// The chain fetched with encapsulated requests and validated by `verifier`.
+    /// The chain fetched with encapsulated requests and validated by `verifier` (needs feature
+    /// `encap`, a default; without it a responder with this policy treats every requester as
+    /// unable to authenticate).
     Certificate {
         /// Validates the requester's chain (role [`Role::Requester`](crate::session::Role))
         /// and yields its leaf key.

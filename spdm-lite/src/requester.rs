@@ -46,8 +46,8 @@ use crate::responder::{MIN_DATA_TRANSFER_SIZE, VCA_BUFFER_LEN};
 use crate::session::{Dir, RequesterAuth, Role, Session};
 use crate::transcript::{context, signing_digest};
 
-/// Largest SEC1 public key of a supported curve (`04‖X‖Y` on P-384).
-const MAX_SEC1_LEN: usize = 97;
+/// Largest SEC1 public key of a built curve (`04‖X‖Y`: 97 bytes on P-384, 65 on P-256).
+const MAX_SEC1_LEN: usize = 1 + crate::crypto::MAX_DHE_LEN;
 
 /// How the requester authenticates the responder.
 pub enum Auth<'a> {
@@ -249,15 +249,18 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
     /// A requester about to send GET_VERSION.
     ///
     /// # Errors
-    /// [`Error::Negotiation`] if no algorithm set is offered or the DataTransferSize is
-    /// below 42.
+    /// [`Error::Negotiation`] if no algorithm set is offered, a set offered is not built
+    /// (features `set-a`, `set-b`) or the DataTransferSize is below 42.
     pub fn new(
         provider: P,
         rng: &'a mut dyn RandomSource,
         config: RequesterConfig<'a>,
         auth: Auth<'a>,
     ) -> Result<Self, Error> {
-        if config.algorithms.is_empty() || config.data_transfer_size < MIN_DATA_TRANSFER_SIZE {
+        if config.algorithms.is_empty()
+            || !config.algorithms.iter().all(AlgorithmSet::is_built)
+            || config.data_transfer_size < MIN_DATA_TRANSFER_SIZE
+        {
             return Err(Error::Negotiation);
         }
         Ok(Self {

@@ -20,9 +20,12 @@
 //! The responder uses no allocator. Its certificate chain is the caller's `&[u8]` in SPDM chain
 //! format (see [`crate::cert`]), served in portions; transcripts are running hashes.
 //!
-//! Internally, the state is an enum whose variants are consumed by each step and returned
-//! (rustls style); handshake secrets live only in the handshake variants and are dropped when
-//! the handshake turns into a [`Session`].
+//! Internally, the state is an enum; handshake secrets live only in the handshake variants
+//! and are dropped when the handshake turns into a [`Session`]. The requests of the
+//! certificate handshake and of the session (GET_DIGESTS, GET_CERTIFICATE, CHALLENGE,
+//! GET_MEASUREMENTS, KEY_EXCHANGE, FINISH, the session's requests) work on the state in place,
+//! so that no copy of the large handshake state lands on the stack (the firmware budget is 8 KB
+//! of stack per call); the other steps consume the state and return the next one.
 
 #[path = "responder_mut_auth.rs"]
 mod mut_auth;
@@ -60,6 +63,11 @@ pub const VCA_BUFFER_LEN: usize = 320;
 
 /// The smallest DataTransferSize SPDM 1.2 allows.
 pub const MIN_DATA_TRANSFER_SIZE: u32 = 42;
+
+/// PSK_EXCHANGE / PSK_FINISH are built (feature `psk`, default). Without it a configured PSK is
+/// refused by [`Responder::new`] and none of the PSK code links (a firmware image with
+/// certificate sessions only saves about 4 KB of flash).
+const PSK: bool = cfg!(feature = "psk");
 
 /// A pre-shared key the responder accepts in PSK_EXCHANGE.
 #[derive(Clone, Copy)]
@@ -377,8 +385,9 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     /// A responder waiting for GET_VERSION.
     ///
     /// # Errors
-    /// [`Error::Negotiation`] if the signer's algorithm is not `config.algorithms.asym` or the
-    /// DataTransferSize is below 42; [`Error::Message`] if the chain is not an SPDM chain of
+    /// [`Error::Negotiation`] if the signer's algorithm is not `config.algorithms.asym`, the
+    /// set is not built (features `set-a`, `set-b`), a PSK is configured without feature
+    /// `psk`, or the DataTransferSize is below 42; [`Error::Message`] if the chain is not an SPDM chain of
     /// the configured hash; [`Error::Crypto`] if the provider lacks the hash.
     pub fn new(
         provider: P,
@@ -387,6 +396,8 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         config: ResponderConfig<'a>,
     ) -> Result<Self, Error> {
         if signer.algorithm() != config.algorithms.asym
+            || !config.algorithms.is_built()
+            || (config.psk.is_some() && !PSK)
             || config.data_transfer_size < MIN_DATA_TRANSFER_SIZE
         {
             return Err(Error::Negotiation);
@@ -593,6 +604,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         sink.finish(&self.provider, out, n)
     }
 
+    #[inline(never)]
     fn handle_plain(&mut self, req: &[u8], out: &mut [u8]) -> Result<usize, Error> {
         let h = match Header::peek(req) {
             Ok(h) => h,
@@ -622,8 +634,8 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             self.l1_plain = None;
             return self.write_error(f, self.version(), Sink::Plain, out);
         }
-        let state = core::mem::replace(&mut self.state, State::AwaitVersion);
-        let (state, res) = self.step_plain(state, &h, req, out);
+        let mut state = core::mem::replace(&mut self.state, State::AwaitVersion);
+        let res = self.step_plain_in_place(&mut state, &h, req, out);
         self.state = state;
         match res {
             Ok(n) => Ok(n),
@@ -636,6 +648,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         }
     }
 
+    #[inline(never)]
     fn on_get_version(&mut self, req: &[u8], out: &mut [u8]) -> Result<usize, Fail> {
         let mut vca = Vca {
             buf: [0; VCA_BUFFER_LEN],
@@ -660,6 +673,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         Ok(1 + n)
     }
 
+    #[inline(never)]
     fn step_plain(
         &mut self,
         state: State<P::Hash>,
@@ -680,33 +694,9 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                     Err(e) => (State::AwaitAlgorithms(vca), Err(e)),
                 }
             }
-            (State::Negotiated(mut conn), Code::GET_DIGESTS) => {
-                let r = self.on_digests(&mut conn, req, out);
-                (State::Negotiated(conn), r)
-            }
-            (State::Negotiated(mut conn), Code::GET_CERTIFICATE) => {
-                let r = self.on_certificate(&mut conn, req, out);
-                (State::Negotiated(conn), r)
-            }
-            (State::Negotiated(conn), Code::GET_MEASUREMENTS) => {
-                let r = self.on_measurements_plain(&conn.a, req, out);
-                (State::Negotiated(conn), r)
-            }
-            (State::Established(est), Code::GET_MEASUREMENTS) => {
-                let r = self.on_measurements_plain(&est.conn.a, req, out);
-                (State::Established(est), r)
-            }
-            (State::Negotiated(mut conn), Code::CHALLENGE) => {
-                let r = self.on_challenge(&mut conn, req, out);
-                (State::Negotiated(conn), r)
-            }
-            (State::Negotiated(conn), Code::KEY_EXCHANGE) => {
-                match self.on_key_exchange(&conn, req, out) {
-                    Ok((n, hs)) => (State::AwaitFinish(hs), Ok(n)),
-                    Err(e) => (State::Negotiated(conn), Err(e)),
-                }
-            }
-            (State::Negotiated(conn), Code::PSK_EXCHANGE) => {
+            // GET_DIGESTS, GET_CERTIFICATE, GET_MEASUREMENTS, CHALLENGE and KEY_EXCHANGE:
+            // in place, see `step_plain_in_place`.
+            (State::Negotiated(conn), Code::PSK_EXCHANGE) if PSK => {
                 match self.on_psk_exchange(&conn, req, out) {
                     Ok((n, next)) => (next, Ok(n)),
                     Err(e) => (State::Negotiated(conn), Err(e)),
@@ -729,10 +719,52 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         }
     }
 
+    /// A request in the clear on the state in place: the requests that keep the negotiated
+    /// connection (or start a handshake from it) are handled here without moving the state
+    /// (no copies of it on the stack); the others go through [`Responder::step_plain`].
+    #[inline(never)]
+    fn step_plain_in_place(
+        &mut self,
+        state: &mut State<P::Hash>,
+        h: &Header,
+        req: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Fail> {
+        match (&mut *state, h.code) {
+            (State::Negotiated(conn), Code::GET_DIGESTS) => self.on_digests(conn, req, out),
+            (State::Negotiated(conn), Code::GET_CERTIFICATE) => self.on_certificate(conn, req, out),
+            (State::Negotiated(conn), Code::GET_MEASUREMENTS) => {
+                self.on_measurements_plain(&conn.a, req, out)
+            }
+            (State::Established(est), Code::GET_MEASUREMENTS) => {
+                self.on_measurements_plain(&est.conn.a, req, out)
+            }
+            (State::Negotiated(conn), Code::CHALLENGE) => self.on_challenge(conn, req, out),
+            (State::Negotiated(_), Code::KEY_EXCHANGE) => self.on_key_exchange(state, req, out),
+            _ => self.step_plain_by_value(state, h, req, out),
+        }
+    }
+
+    /// [`Responder::step_plain`] (which takes the state by value) on the state in place.
+    #[inline(never)]
+    fn step_plain_by_value(
+        &mut self,
+        state: &mut State<P::Hash>,
+        h: &Header,
+        req: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Fail> {
+        let st = core::mem::replace(state, State::AwaitVersion);
+        let (st, r) = self.step_plain(st, h, req, out);
+        *state = st;
+        r
+    }
+
     /// GET_CAPABILITIES: check (parse and validate the requester's flags and sizes), verify
     /// (the response is built and both messages fit the VCA buffer), then commit (append to
     /// VCA, record the requester's capabilities). A refused request changes nothing, so a
     /// corrected GET_CAPABILITIES can follow.
+    #[inline(never)]
     fn on_capabilities(
         &mut self,
         vca: &mut Vca,
@@ -763,6 +795,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         Ok(1 + n)
     }
 
+    #[inline(never)]
     fn on_algorithms(
         &mut self,
         vca: &mut Vca,
@@ -909,6 +942,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         Ok(())
     }
 
+    #[inline(never)]
     fn on_challenge(
         &mut self,
         conn: &mut Conn<P::Hash>,
@@ -977,12 +1011,18 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         Ok(u32::from(req_id) | (u32::from(u16::from_le_bytes(b)) << 16))
     }
 
+    #[inline(never)]
+    /// KEY_EXCHANGE on the `Negotiated` state in place: it becomes `AwaitFinish` (a refused
+    /// request leaves it as it was). The handshake state is built right into the state.
     fn on_key_exchange(
         &mut self,
-        conn: &Conn<P::Hash>,
+        state: &mut State<P::Hash>,
         req: &[u8],
         out: &mut [u8],
-    ) -> Result<(usize, Handshake<P::Hash>), Fail> {
+    ) -> Result<usize, Fail> {
+        let State::Negotiated(conn) = state else {
+            return Err(UNEXPECTED.into());
+        };
         let set = self.config.algorithms;
         let sizes = set.sizes();
         let ke = KeyExchange::parse(req, sizes)?;
@@ -1068,22 +1108,21 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 .local()?,
         );
         out[0] = MCTP_SPDM;
-        Ok((
-            1 + n,
-            Handshake {
-                conn: conn.clone(),
-                th,
-                session_id,
-                secrets,
-                req_keys,
-                rsp_keys,
-                in_clear,
-                heartbeat_period,
-                mutual,
-            },
-        ))
+        *state = State::AwaitFinish(Handshake {
+            conn: conn.clone(),
+            th,
+            session_id,
+            secrets,
+            req_keys,
+            rsp_keys,
+            in_clear,
+            heartbeat_period,
+            mutual,
+        });
+        Ok(1 + n)
     }
 
+    #[inline(never)]
     fn on_psk_exchange(
         &mut self,
         conn: &Conn<P::Hash>,
@@ -1170,7 +1209,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             // PSK without context: no PSK_FINISH, TH2 = TH over the full PSK_EXCHANGE_RSP.
             let th2 = th.finish();
             let session = self
-                .establish(&ks, secrets, &th2, session_id)
+                .establish(&ks, &secrets, &th2, session_id)
                 .local()?
                 .with_heartbeat_period(heartbeat_period)
                 .with_requester_auth(RequesterAuth::PreSharedKey);
@@ -1188,7 +1227,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     fn establish(
         &self,
         ks: &KeySchedule<'_, P>,
-        secrets: HandshakeSecrets,
+        secrets: &HandshakeSecrets,
         th2: &Digest,
         session_id: u32,
     ) -> Result<Session, Error> {
@@ -1202,24 +1241,64 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             self.config.algorithms,
             data,
         )
-        // `secrets` and `master` drop (and zeroize) here.
+        // `master` drops (and zeroizes) here; `secrets` with the caller's handshake state.
     }
 
-    /// FINISH (plain when `in_clear`, else already opened from a record under the request
-    /// handshake key).
+    /// FINISH in the clear, on a handshake state taken by value (see
+    /// [`Responder::finish_in_place`]).
+    #[inline(never)]
     fn on_finish(
         &mut self,
-        mut hs: Handshake<P::Hash>,
+        hs: Handshake<P::Hash>,
         req: &[u8],
         out: &mut [u8],
         in_clear: bool,
     ) -> (State<P::Hash>, Result<usize, Fail>) {
-        let set = self.config.algorithms;
-        let (mut th, verify_data) = match self.finish_input(&hs, req) {
-            Ok(v) => v,
-            Err(r) if r.fatal => return self.abort_handshake(hs, r.fault, in_clear, out),
-            Err(r) => return (State::AwaitFinish(hs), Err(r.fault.into())),
+        let mut state = State::AwaitFinish(hs);
+        let r = self.finish_in_place(&mut state, req, out, in_clear);
+        (state, r)
+    }
+
+    /// FINISH (plain when `in_clear`, else already opened from a record under the request
+    /// handshake key) on the `AwaitFinish` state in place: it becomes `Established`, goes back
+    /// to `Negotiated` (DecryptError, failed mutual authentication) or stays as it was (other
+    /// refusals). In place, so that no copy of the handshake state lands on the stack.
+    #[inline(never)]
+    fn finish_in_place(
+        &mut self,
+        state: &mut State<P::Hash>,
+        req: &[u8],
+        out: &mut [u8],
+        in_clear: bool,
+    ) -> Result<usize, Fail> {
+        // The checks and the requester's signature first, in a frame of their own (the
+        // signature verification is the deepest part of FINISH).
+        let input = match state {
+            State::AwaitFinish(hs) => self.finish_input(hs, req),
+            _ => return Err(UNEXPECTED.into()),
         };
+        match input {
+            Ok((th, verify_data)) => self.finish_checked(state, th, verify_data, out, in_clear),
+            Err(r) if r.fatal => self.abort_in_place(state, r.fault, in_clear, out),
+            Err(r) => Err(r.fault.into()),
+        }
+    }
+
+    /// FINISH after [`Responder::finish_input`] accepted it: the verify data, FINISH_RSP, the
+    /// session.
+    #[inline(never)]
+    fn finish_checked(
+        &mut self,
+        state: &mut State<P::Hash>,
+        mut th: P::Hash,
+        verify_data: &[u8],
+        out: &mut [u8],
+        in_clear: bool,
+    ) -> Result<usize, Fail> {
+        let State::AwaitFinish(hs) = state else {
+            return Err(UNEXPECTED.into());
+        };
+        let set = self.config.algorithms;
         let requester_auth = if hs.mutual.requested != 0 {
             RequesterAuth::Signature
         } else {
@@ -1233,28 +1312,18 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         {
             // The handshake is over: answer DecryptError (under the handshake key when the
             // FINISH came in a record) and forget the session.
-            let conn = hs.conn.clone();
             let f = fault(ErrorCode::DECRYPT_ERROR);
-            let sink = if in_clear {
-                Sink::Plain
-            } else {
-                Sink::Keys(hs.session_id, &mut hs.rsp_keys)
-            };
-            let r = self.write_error(f, Version::V12, sink, out);
-            return (State::Negotiated(conn), r.map_err(Fail::Local));
+            return self.abort_in_place(state, f, in_clear, out);
         }
         th.update(verify_data);
         let vd_buf;
         let rsp_vd = if in_clear {
             let mut t = th.clone();
             t.update(&[Version::V12.0, Code::FINISH_RSP.0, 0, 0]);
-            match ks.verify_data(&hs.secrets.response.finished_key, &t.finish()) {
-                Ok(v) => {
-                    vd_buf = v;
-                    Some(vd_buf.as_bytes())
-                }
-                Err(e) => return (State::AwaitFinish(hs), Err(Fail::Local(e.into()))),
-            }
+            vd_buf = ks
+                .verify_data(&hs.secrets.response.finished_key, &t.finish())
+                .local()?;
+            Some(vd_buf.as_bytes())
         } else {
             None
         };
@@ -1263,43 +1332,43 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             verify_data: rsp_vd,
         };
         let off = if in_clear { 1 } else { record::SPDM_OFFSET };
-        let n = match body(out, off).and_then(|b| Ok(rsp.encode(b)?)) {
-            Ok(n) => n,
-            Err(e) => return (State::AwaitFinish(hs), Err(Fail::Local(e))),
-        };
+        let n = body(out, off)
+            .and_then(|b| Ok(rsp.encode(b)?))
+            .map_err(Fail::Local)?;
         th.update(out.get(off..off + n).unwrap_or(&[]));
         let th2 = th.finish();
         let sent = if in_clear {
             Sink::Plain.finish(&self.provider, out, n)
         } else {
             record::seal_in_place(&self.provider, hs.session_id, &mut hs.rsp_keys, out, n)
-        };
-        let sent = match sent {
-            Ok(s) => s,
-            Err(e) => return (State::AwaitFinish(hs), Err(Fail::Local(e))),
-        };
-        let Handshake {
-            conn,
-            secrets,
-            session_id,
-            heartbeat_period,
-            ..
-        } = hs;
-        match self.establish(&ks, secrets, &th2, session_id) {
-            Ok(session) => (
-                State::Established(Established {
+        }
+        .map_err(Fail::Local)?;
+        let conn = hs.conn.clone();
+        let established = self
+            .establish(&ks, &hs.secrets, &th2, hs.session_id)
+            .map(|session| {
+                session
+                    .with_heartbeat_period(hs.heartbeat_period)
+                    .with_requester_auth(requester_auth)
+            });
+        // The handshake state (its secrets) drops and zeroizes here.
+        match established {
+            Ok(session) => {
+                *state = State::Established(Established {
                     conn,
-                    session: session
-                        .with_heartbeat_period(heartbeat_period)
-                        .with_requester_auth(requester_auth),
+                    session,
                     last_ms: self.now_ms,
-                }),
-                Ok(sent),
-            ),
-            Err(e) => (State::Negotiated(conn), Err(Fail::Local(e))),
+                });
+                Ok(sent)
+            }
+            Err(e) => {
+                *state = State::Negotiated(conn);
+                Err(Fail::Local(e))
+            }
         }
     }
 
+    #[inline(never)]
     fn on_psk_finish(
         &mut self,
         mut hs: Handshake<P::Hash>,
@@ -1357,7 +1426,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             heartbeat_period,
             ..
         } = hs;
-        match self.establish(&ks, secrets, &th2, session_id) {
+        match self.establish(&ks, &secrets, &th2, session_id) {
             Ok(session) => (
                 State::Established(Established {
                     conn,
@@ -1372,25 +1441,29 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         }
     }
 
+    #[inline(never)]
     fn handle_secured(&mut self, rec: &mut [u8], out: &mut [u8]) -> Result<usize, Error> {
         let sid = record::session_id(rec)?;
-        let state = core::mem::replace(&mut self.state, State::AwaitVersion);
-        let (state, res) = self.step_secured(state, sid, rec, out);
+        let mut state = core::mem::replace(&mut self.state, State::AwaitVersion);
+        let res = self.step_secured(&mut state, sid, rec, out);
         self.state = state;
         res
     }
 
+    /// A record, on the state in place (no copy of the handshake or session state on the
+    /// stack).
+    #[inline(never)]
     fn step_secured(
         &mut self,
-        state: State<P::Hash>,
+        state: &mut State<P::Hash>,
         sid: u32,
         rec: &mut [u8],
         out: &mut [u8],
-    ) -> (State<P::Hash>, Result<usize, Error>) {
+    ) -> Result<usize, Error> {
         match state {
-            State::AwaitFinish(mut hs) if !hs.in_clear => {
+            State::AwaitFinish(hs) if !hs.in_clear => {
                 if sid != hs.session_id {
-                    return (State::AwaitFinish(hs), Err(Error::UnknownSession));
+                    return Err(Error::UnknownSession);
                 }
                 let req = match record::open_app(&self.provider, sid, &mut hs.req_keys, rec) {
                     Ok((MCTP_SPDM, r)) => r,
@@ -1401,9 +1474,9 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                             Sink::Keys(sid, &mut hs.rsp_keys),
                             out,
                         );
-                        return (State::AwaitFinish(hs), r);
+                        return r;
                     }
-                    Err(e) => return (State::AwaitFinish(hs), Err(e)),
+                    Err(e) => return Err(e),
                 };
                 let h = match Header::peek(req) {
                     Ok(h) => h,
@@ -1414,7 +1487,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                             Sink::Keys(sid, &mut hs.rsp_keys),
                             out,
                         );
-                        return (State::AwaitFinish(hs), r);
+                        return r;
                     }
                 };
                 let encap = matches!(
@@ -1431,18 +1504,18 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 if let Some(f) = f {
                     let r =
                         self.write_error(f, Version::V12, Sink::Keys(sid, &mut hs.rsp_keys), out);
-                    return (State::AwaitFinish(hs), r);
+                    return r;
                 }
-                let (st, r) = if encap {
-                    self.on_encap(hs, h.code, req, out, false)
+                let r = if encap {
+                    self.encap_in_place(state, h.code, req, out)
                 } else {
-                    self.on_finish(hs, req, out, false)
+                    self.finish_in_place(state, req, out, false)
                 };
-                self.finish_step(st, r, out)
+                self.finish_step(state, r, out)
             }
-            State::AwaitPskFinish(mut hs) => {
+            State::AwaitPskFinish(hs) if PSK => {
                 if sid != hs.session_id {
-                    return (State::AwaitPskFinish(hs), Err(Error::UnknownSession));
+                    return Err(Error::UnknownSession);
                 }
                 let req = match record::open_app(&self.provider, sid, &mut hs.req_keys, rec) {
                     Ok((MCTP_SPDM, r)) => r,
@@ -1453,9 +1526,9 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                             Sink::Keys(sid, &mut hs.rsp_keys),
                             out,
                         );
-                        return (State::AwaitPskFinish(hs), r);
+                        return r;
                     }
-                    Err(e) => return (State::AwaitPskFinish(hs), Err(e)),
+                    Err(e) => return Err(e),
                 };
                 let f = match Header::peek(req) {
                     Err(_) => Some(INVALID),
@@ -1471,14 +1544,14 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 if let Some(f) = f {
                     let r =
                         self.write_error(f, Version::V12, Sink::Keys(sid, &mut hs.rsp_keys), out);
-                    return (State::AwaitPskFinish(hs), r);
+                    return r;
                 }
-                let (st, r) = self.on_psk_finish(hs, req, out);
-                self.finish_step(st, r, out)
+                let r = self.psk_finish_in_place(state, req, out);
+                self.finish_step(state, r, out)
             }
-            State::Established(mut est) => {
+            State::Established(est) => {
                 if sid != est.session.id() {
-                    return (State::Established(est), Err(Error::UnknownSession));
+                    return Err(Error::UnknownSession);
                 }
                 let req = match est.session.open_app(&self.provider, rec) {
                     Ok((MCTP_SPDM, r)) => r,
@@ -1490,42 +1563,83 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                             Sink::Session(&mut est.session),
                             out,
                         );
-                        return (State::Established(est), r);
+                        return r;
                     }
-                    Err(e) => return (State::Established(est), Err(e)),
+                    Err(e) => return Err(e),
                 };
                 // Authentic: the heartbeat window restarts.
                 est.last_ms = self.now_ms;
-                let (st, r) = self.on_session_request(est, req, out);
-                (st, r)
+                self.on_session_request(state, req, out)
             }
-            other => (other, Err(Error::UnexpectedMessage)),
+            _ => Err(Error::UnexpectedMessage),
         }
     }
 
     /// Turns a handler's fault into a plain ERROR (the handshake states write their own
     /// in-session errors).
+    #[inline(never)]
     fn finish_step(
         &mut self,
-        st: State<P::Hash>,
+        state: &mut State<P::Hash>,
         r: Result<usize, Fail>,
         out: &mut [u8],
-    ) -> (State<P::Hash>, Result<usize, Error>) {
+    ) -> Result<usize, Error> {
         match r {
-            Ok(n) => (st, Ok(n)),
-            Err(Fail::Local(e)) => (st, Err(e)),
-            Err(Fail::Fault(f)) => {
-                let mut st = st;
-                let r = match &mut st {
-                    State::AwaitFinish(hs) | State::AwaitPskFinish(hs) => self.write_error(
-                        f,
-                        Version::V12,
-                        Sink::Keys(hs.session_id, &mut hs.rsp_keys),
-                        out,
-                    ),
-                    _ => self.write_error(f, Version::V12, Sink::Plain, out),
-                };
-                (st, r)
+            Ok(n) => Ok(n),
+            Err(Fail::Local(e)) => Err(e),
+            Err(Fail::Fault(f)) => match state {
+                State::AwaitFinish(hs) | State::AwaitPskFinish(hs) => self.write_error(
+                    f,
+                    Version::V12,
+                    Sink::Keys(hs.session_id, &mut hs.rsp_keys),
+                    out,
+                ),
+                _ => self.write_error(f, Version::V12, Sink::Plain, out),
+            },
+        }
+    }
+
+    /// GET_ENCAPSULATED_REQUEST / DELIVER_ENCAPSULATED_RESPONSE in a record, on the state in
+    /// place ([`Responder::on_encap`] takes the handshake by value; its copies stay in this
+    /// frame, which only this request uses).
+    #[inline(never)]
+    fn encap_in_place(
+        &mut self,
+        state: &mut State<P::Hash>,
+        code: Code,
+        req: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Fail> {
+        match core::mem::replace(state, State::AwaitVersion) {
+            State::AwaitFinish(hs) => {
+                let (st, r) = self.on_encap(hs, code, req, out, false);
+                *state = st;
+                r
+            }
+            other => {
+                *state = other;
+                Err(UNEXPECTED.into())
+            }
+        }
+    }
+
+    /// PSK_FINISH, on the state in place (as [`Responder::encap_in_place`]).
+    #[inline(never)]
+    fn psk_finish_in_place(
+        &mut self,
+        state: &mut State<P::Hash>,
+        req: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Fail> {
+        match core::mem::replace(state, State::AwaitVersion) {
+            State::AwaitPskFinish(hs) => {
+                let (st, r) = self.on_psk_finish(hs, req, out);
+                *state = st;
+                r
+            }
+            other => {
+                *state = other;
+                Err(UNEXPECTED.into())
             }
         }
     }
@@ -1535,18 +1649,23 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         session.seal_in_place(&self.provider, out, n)
     }
 
+    #[inline(never)]
+    /// A request of the established session, on the state in place.
     fn on_session_request(
         &mut self,
-        mut est: Established<P::Hash>,
+        state: &mut State<P::Hash>,
         req: &[u8],
         out: &mut [u8],
-    ) -> (State<P::Hash>, Result<usize, Error>) {
+    ) -> Result<usize, Error> {
+        let State::Established(est) = state else {
+            return Err(Error::UnexpectedMessage);
+        };
         let h = match Header::peek(req) {
             Ok(h) => h,
             Err(_) => {
                 let r =
                     self.write_error(INVALID, Version::V12, Sink::Session(&mut est.session), out);
-                return (State::Established(est), r);
+                return r;
             }
         };
         if h.code != Code::GET_MEASUREMENTS {
@@ -1556,22 +1675,20 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         if let Some(f) = self.precheck_for(&h, Version::V12) {
             self.l1_session = None;
             let r = self.write_error(f, Version::V12, Sink::Session(&mut est.session), out);
-            return (State::Established(est), r);
+            return r;
         }
         match h.code {
             Code::GET_MEASUREMENTS => {
-                let vca = est.conn.a.clone();
                 let built = body(out, record::SPDM_OFFSET)
                     .map_err(Fail::Local)
-                    .and_then(|dst| self.measurements_rsp(&vca, true, req, dst));
-                let r = match built {
+                    .and_then(|dst| self.measurements_rsp(&est.conn.a, true, req, dst));
+                match built {
                     Ok(n) => est.session.seal_in_place(&self.provider, out, n),
                     Err(Fail::Fault(f)) => {
                         self.write_error(f, Version::V12, Sink::Session(&mut est.session), out)
                     }
                     Err(Fail::Local(e)) => Err(e),
-                };
-                (State::Established(est), r)
+                }
             }
             Code::HEARTBEAT => {
                 if heartbeat::Heartbeat::parse(req).is_err() {
@@ -1581,15 +1698,14 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                         Sink::Session(&mut est.session),
                         out,
                     );
-                    return (State::Established(est), r);
+                    return r;
                 }
                 let ack = heartbeat::HeartbeatAck {
                     version: Version::V12,
                     param1: 0,
                     param2: 0,
                 };
-                let r = self.reply(&mut est.session, out, &ack);
-                (State::Established(est), r)
+                self.reply(&mut est.session, out, &ack)
             }
             Code::KEY_UPDATE => {
                 let ku = match KeyUpdate::parse(req) {
@@ -1610,7 +1726,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                             Sink::Session(&mut est.session),
                             out,
                         );
-                        return (State::Established(est), r);
+                        return r;
                     }
                 };
                 // The request direction changes for UpdateKey and UpdateAllKeys (the next
@@ -1624,16 +1740,13 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                         .and_then(|()| est.session.update(&self.provider, Dir::Response)),
                     _ => Ok(()),
                 };
-                if let Err(e) = upd {
-                    return (State::Established(est), Err(e));
-                }
+                upd?;
                 let ack = KeyUpdateAck {
                     version: Version::V12,
                     param1: ku.param1,
                     param2: ku.param2,
                 };
-                let r = self.reply(&mut est.session, out, &ack);
-                (State::Established(est), r)
+                self.reply(&mut est.session, out, &ack)
             }
             Code::END_SESSION => {
                 if end_session::EndSession::parse(req).is_err() {
@@ -1643,7 +1756,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                         Sink::Session(&mut est.session),
                         out,
                     );
-                    return (State::Established(est), r);
+                    return r;
                 }
                 let ack = end_session::EndSessionAck {
                     version: Version::V12,
@@ -1651,11 +1764,12 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                     param2: 0,
                 };
                 let r = self.reply(&mut est.session, out, &ack);
-                match r {
+                if r.is_ok() {
                     // The session ends once its ACK is sealed; its keys drop with it.
-                    Ok(n) => (State::Negotiated(est.conn), Ok(n)),
-                    Err(e) => (State::Established(est), Err(e)),
+                    let conn = est.conn.clone();
+                    *state = State::Negotiated(conn);
                 }
+                r
             }
             // GET_DIGESTS and GET_CERTIFICATE inside the session (as libspdm allows): served
             // under the session keys and, as in libspdm, not part of any transcript (message
@@ -1670,24 +1784,20 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                             self.certificate_rsp(est.conn.req_dts, req, dst)
                         }
                     });
-                let r = match built {
+                match built {
                     Ok(n) => est.session.seal_in_place(&self.provider, out, n),
                     Err(Fail::Fault(f)) => {
                         self.write_error(f, Version::V12, Sink::Session(&mut est.session), out)
                     }
                     Err(Fail::Local(e)) => Err(e),
-                };
-                (State::Established(est), r)
+                }
             }
-            _ => {
-                let r = self.write_error(
-                    UNEXPECTED,
-                    Version::V12,
-                    Sink::Session(&mut est.session),
-                    out,
-                );
-                (State::Established(est), r)
-            }
+            _ => self.write_error(
+                UNEXPECTED,
+                Version::V12,
+                Sink::Session(&mut est.session),
+                out,
+            ),
         }
     }
 }
@@ -1733,6 +1843,7 @@ impl<P: CryptoProvider, S: Signer> Responder<'_, P, S> {
     /// Writes MEASUREMENTS for a GET_MEASUREMENTS into `dst` and extends the L1/L2 of the
     /// context (`session`: the session's, else the one outside sessions). A signed response
     /// ends the transcript; so does any failure (the caller answers ERROR).
+    #[inline(never)]
     fn measurements_rsp(
         &mut self,
         vca: &P::Hash,

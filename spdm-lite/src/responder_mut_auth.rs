@@ -27,8 +27,14 @@ use crate::record;
 use crate::session::Role;
 use crate::transcript::{context, signing_digest};
 
-/// Largest SEC1 public key (`04‖X‖Y` on P-384).
-const MAX_SEC1_LEN: usize = 97;
+/// The encapsulated request flow (the certificate mode) is built (feature `encap`, default).
+/// Without it a certificate-mode policy treats every requester as unable to authenticate
+/// (KEY_EXCHANGE is refused when the policy is mandatory), encapsulated requests are
+/// answered UnexpectedRequest as when no flow is pending, and none of the flow's code links.
+const ENCAP: bool = cfg!(feature = "encap");
+
+/// Largest SEC1 public key of a built curve (`04‖X‖Y`: 97 bytes on P-384, 65 on P-256).
+const MAX_SEC1_LEN: usize = 1 + crate::crypto::MAX_DHE_LEN;
 
 /// Where the encapsulated flow is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,7 +127,8 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     }
 
     /// The ReqBaseAsymAlg to select from the requester's offer (type-4 AlgStruct): only with a
-    /// policy and a requester with `MUT_AUTH_CAP`; the responder's own algorithm first.
+    /// policy and a requester with `MUT_AUTH_CAP`; the responder's own algorithm first, and only
+    /// algorithms this build has.
     pub(super) fn select_req_asym(
         &self,
         req_caps: CapFlags,
@@ -134,7 +141,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         let own = self.config.algorithms.asym;
         [own, AsymAlgo::EcdsaP256, AsymAlgo::EcdsaP384]
             .into_iter()
-            .find(|a| offered & a.bit() != 0)
+            .find(|a| offered & a.bit() != 0 && a.is_built())
     }
 
     /// The mutual-authentication decision for KEY_EXCHANGE_RSP.
@@ -146,7 +153,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         let encap = matches!(policy.mode, MutAuthMode::Certificate { .. });
         let able = match conn.req_asym {
             Some(_) if caps.has(CapFlags::MUT_AUTH) => {
-                !encap || (caps.has(CapFlags::ENCAP) && !caps.has(CapFlags::PUB_KEY_ID))
+                !encap || (ENCAP && caps.has(CapFlags::ENCAP) && !caps.has(CapFlags::PUB_KEY_ID))
             }
             _ => false,
         };
@@ -210,6 +217,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     /// state and, when requested, the signature. Returns the transcript that the
     /// RequesterVerifyData covers (`TH ‖ [Hash(Cm)] ‖ FINISH header ‖ [Signature]`) and the
     /// verify data.
+    #[inline(never)]
     pub(super) fn finish_input<'r>(
         &self,
         hs: &Handshake<P::Hash>,
@@ -266,11 +274,30 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     /// connection. No session exists.
     pub(super) fn abort_handshake(
         &self,
-        mut hs: Handshake<P::Hash>,
+        hs: Handshake<P::Hash>,
         f: Fault,
         in_clear: bool,
         out: &mut [u8],
     ) -> (State<P::Hash>, Result<usize, Fail>) {
+        let mut state = State::AwaitFinish(hs);
+        let r = self.abort_in_place(&mut state, f, in_clear, out);
+        (state, r)
+    }
+
+    /// [`Responder::abort_handshake`] on the `AwaitFinish` state in place (any other state
+    /// is left as it is and gets the ERROR in the clear).
+    pub(super) fn abort_in_place(
+        &self,
+        state: &mut State<P::Hash>,
+        f: Fault,
+        in_clear: bool,
+        out: &mut [u8],
+    ) -> Result<usize, Fail> {
+        let State::AwaitFinish(hs) = state else {
+            return self
+                .write_error(f, Version::V12, Sink::Plain, out)
+                .map_err(Fail::Local);
+        };
         let conn = hs.conn.clone();
         let sink = if in_clear {
             Sink::Plain
@@ -278,7 +305,9 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             Sink::Keys(hs.session_id, &mut hs.rsp_keys)
         };
         let r = self.write_error(f, Version::V12, sink, out);
-        (State::Negotiated(conn), r.map_err(Fail::Local))
+        // The handshake state (its secrets) drops and zeroizes here.
+        *state = State::Negotiated(conn);
+        r.map_err(Fail::Local)
     }
 
     /// GET_ENCAPSULATED_REQUEST or DELIVER_ENCAPSULATED_RESPONSE while FINISH is awaited.
@@ -290,7 +319,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         out: &mut [u8],
         in_clear: bool,
     ) -> (State<P::Hash>, Result<usize, Fail>) {
-        if matches!(hs.mutual.step, EncapStep::Off | EncapStep::Done) {
+        if !ENCAP || matches!(hs.mutual.step, EncapStep::Off | EncapStep::Done) {
             // Nothing pending (1.2: UnexpectedRequest); the handshake goes on.
             return (State::AwaitFinish(hs), Err(UNEXPECTED.into()));
         }

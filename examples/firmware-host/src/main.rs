@@ -88,14 +88,28 @@ fn sec1_scalar(der: &[u8]) -> [u8; 32] {
     der[7..39].try_into().unwrap()
 }
 
-/// The SPDM requester's messages of a whole certificate handshake with CHALLENGE.
+/// The SPDM requester's messages: a whole certificate handshake with CHALLENGE, measurement
+/// summary hashes and mutual authentication by the requester's provisioned public key, then a
+/// signed GET_MEASUREMENTS in the session and one in the clear.
 fn spdm(out: &mut String) {
     use spdm_lite::cert::encode_spdm_chain;
     use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RustCrypto, Signer as _};
-    use spdm_lite::requester::{Auth, Requester, RequesterConfig, Status};
+    use spdm_lite::measurements::SummaryType;
+    use spdm_lite::msgs::measurements::OP_ALL;
+    use spdm_lite::mut_auth::{MutAuthMode, MutAuthPolicy, RequesterIdentity, spki_from_point};
+    use spdm_lite::requester::{Auth, MeasurementRequest, Requester, RequesterConfig, Status};
     use spdm_lite::responder::Responder;
     use spdm_lite::x509::X509Verifier;
     let read = |n: &str| std::fs::read(format!("{PKI}/{n}")).unwrap();
+    // The requester's key; the sensor is provisioned with its public key.
+    let req_key =
+        EcdsaSigningKey::from_sec1_der(AsymAlgo::EcdsaP256, &read("req_leaf.key.der")).unwrap();
+    let req_chain = read("req_chain.der");
+    let mut point = [0u8; 65];
+    req_key.public_key_sec1(&mut point).unwrap();
+    let mut spki = [0u8; 91];
+    let spki_len = spki_from_point(AsymAlgo::EcdsaP256, &point, &mut spki).unwrap();
+    let spki = &spki[..spki_len];
     let (certs, root, der) = (
         read("chain.der"),
         read("root.cert.der"),
@@ -123,6 +137,11 @@ fn spdm(out: &mut String) {
         scenario::spdm_rsp::config(&chain),
     )
     .unwrap();
+    rsp.set_measurements(&scenario::spdm_rsp::Device);
+    rsp.set_mut_auth(MutAuthPolicy {
+        mode: MutAuthMode::PublicKey { spki },
+        mandatory: true,
+    });
     let verifier = X509Verifier::new(RustCrypto, &root);
     let mut chain_buf = vec![0u8; 4096];
     let offered = [set];
@@ -140,7 +159,13 @@ fn spdm(out: &mut String) {
             challenge: true,
         },
     )
-    .unwrap();
+    .unwrap()
+    .with_mutual_auth(RequesterIdentity {
+        signer: &req_key,
+        cert_chain: &req_chain,
+        public_key: Some(spki),
+    });
+    req.set_measurement_summary(SummaryType::All);
     let mut requests: Vec<Vec<u8>> = Vec::new();
     loop {
         let mut m = [0u8; 2048];
@@ -153,8 +178,33 @@ fn spdm(out: &mut String) {
         }
         assert!(requests.len() < 32, "handshake did not finish");
     }
+    assert_eq!(
+        rsp.session().unwrap().requester_auth(),
+        spdm_lite::session::RequesterAuth::Signature
+    );
+    // Signed measurements of every block, in the session and in the clear; the requester
+    // checks the signatures and the blocks.
+    let mut ses = req.into_session().unwrap();
+    let ask = |nonce: u8| MeasurementRequest {
+        operation: OP_ALL,
+        nonce: Some([nonce; 32]),
+    };
+    let (mut m, mut r) = ([0u8; 2048], [0u8; 2048]);
+    let n = ses.write_get_measurements(&ask(0x3C), &mut m).unwrap();
+    requests.push(m[..n].to_vec());
+    let k = rsp.handle(&mut m[..n], &mut r).unwrap();
+    let got = ses.handle_measurements(&mut r[..k]).unwrap();
+    assert_eq!(got.blocks().count(), scenario::spdm_rsp::BLOCKS.len());
+    let n = ses
+        .write_get_measurements_plain(&ask(0x3D), &mut m)
+        .unwrap();
+    requests.push(m[..n].to_vec());
+    let k = rsp.handle(&mut m[..n], &mut r).unwrap();
+    let got = ses.handle_measurements_plain(&mut r[..k]).unwrap();
+    assert_eq!(got.blocks().count(), scenario::spdm_rsp::BLOCKS.len());
     bytes_const(out, "SPDM_CHAIN", &chain);
     writeln!(out, "pub const SPDM_LEAF_SCALAR: [u8; 32] = {scalar:?};").unwrap();
+    bytes_const(out, "SPDM_REQUESTER_SPKI", spki);
     writeln!(out, "pub const SPDM_REQUESTS: &[&[u8]] = &[").unwrap();
     for r in &requests {
         writeln!(out, "    &{r:?},").unwrap();
@@ -163,7 +213,7 @@ fn spdm(out: &mut String) {
     // The firmware's run, on the host: the same responder answers the recorded requests.
     let refs: Vec<&[u8]> = requests.iter().map(Vec::as_slice).collect();
     let (mut msg, mut o) = ([0u8; 2048], [0u8; 2048]);
-    scenario::spdm_rsp::run(&mut Host, &chain, &scalar, &refs, &mut msg, &mut o);
+    scenario::spdm_rsp::run(&mut Host, &chain, &scalar, spki, &refs, &mut msg, &mut o);
 }
 
 fn main() {

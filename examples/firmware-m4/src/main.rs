@@ -150,6 +150,7 @@ fn main() -> ! {
             &mut fw,
             recorded::SPDM_CHAIN,
             &recorded::SPDM_LEAF_SCALAR,
+            recorded::SPDM_REQUESTER_SPKI,
             recorded::SPDM_REQUESTS,
             &mut msg,
             &mut out,

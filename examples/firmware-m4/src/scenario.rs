@@ -349,7 +349,41 @@ pub mod spdm_rsp {
     use super::{Probe, fixture as fx};
     use spdm_lite::CryptoError;
     use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RandomSource, RustCrypto};
+    use spdm_lite::measurements::{BlockInfo, MeasurementProvider, value_type};
+    use spdm_lite::mut_auth::{MutAuthMode, MutAuthPolicy};
     use spdm_lite::responder::{Responder, ResponderConfig};
+
+    /// The sensor's measurements: the digest of its firmware (SHA-256 size, in the TCB) and
+    /// its raw firmware version.
+    pub struct Device;
+
+    /// The blocks of [`Device`]: index, value type, value, TCB.
+    pub const BLOCKS: [(u8, u8, &[u8], bool); 2] = [
+        (1, value_type::MUTABLE_FIRMWARE, &[0x5A; 32], true),
+        (
+            2,
+            value_type::FIRMWARE_VERSION | value_type::RAW,
+            b"sensor-fw 1.4.2",
+            false,
+        ),
+    ];
+
+    impl MeasurementProvider for Device {
+        fn count(&self) -> usize {
+            BLOCKS.len()
+        }
+
+        fn block(&self, n: usize, value: &mut [u8]) -> Option<BlockInfo> {
+            let (index, value_type, v, tcb) = *BLOCKS.get(n)?;
+            value.get_mut(..v.len())?.copy_from_slice(v);
+            Some(BlockInfo {
+                index,
+                value_type,
+                len: v.len(),
+                tcb,
+            })
+        }
+    }
 
     /// Deterministic xorshift source, the same as the host's; a test fixture, never for
     /// production (a sensor uses its TRNG).
@@ -377,11 +411,14 @@ pub mod spdm_rsp {
         }
     }
 
-    /// The responder answers every recorded request; `msg` and `out` are the message buffers.
+    /// The responder, with measurements and mutual authentication by the requester's
+    /// provisioned public key (`requester_spki`, DER SubjectPublicKeyInfo), answers every
+    /// recorded request; `msg` and `out` are the message buffers.
     pub fn run<P: Probe>(
         p: &mut P,
         chain: &[u8],
         leaf_scalar: &[u8],
+        requester_spki: &[u8],
         requests: &[&[u8]],
         msg: &mut [u8],
         out: &mut [u8],
@@ -396,6 +433,13 @@ pub mod spdm_rsp {
         let Ok(mut rsp) = rsp else {
             return p.fail("spdm: Responder::new");
         };
+        rsp.set_measurements(&Device);
+        rsp.set_mut_auth(MutAuthPolicy {
+            mode: MutAuthMode::PublicKey {
+                spki: requester_spki,
+            },
+            mandatory: true,
+        });
         for req in requests {
             let Some(m) = msg.get_mut(..req.len()) else {
                 return p.fail("spdm: request too long");
@@ -411,7 +455,10 @@ pub mod spdm_rsp {
             p.fail("spdm: not established");
         }
         match rsp.session() {
-            Some(s) => p.result("spdm.session_id", &s.id().to_be_bytes()),
+            Some(s) if s.requester_auth() == spdm_lite::session::RequesterAuth::Signature => {
+                p.result("spdm.session_id", &s.id().to_be_bytes())
+            }
+            Some(_) => p.fail("spdm: requester not authenticated"),
             None => p.fail("spdm: no session"),
         }
     }

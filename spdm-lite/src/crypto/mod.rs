@@ -6,21 +6,29 @@
 //! replaces it by implementing the same traits. Signing keys sit behind their own trait
 //! ([`Signer`]) so that a key held in a secure element never has to enter the provider.
 
+// The RustCrypto provider needs at least one algorithm set (features `set-a`, `set-b`); a
+// build with neither has only the traits, for a provider of the caller's.
+#[cfg(any(feature = "set-a", feature = "set-b"))]
 mod rustcrypto;
 
+#[cfg(any(feature = "set-a", feature = "set-b"))]
 pub use rustcrypto::{EcdsaSigningKey, RustCrypto, RustCryptoDhe, RustCryptoHash};
 
 use crate::error::{CryptoError, Error};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-/// The largest hash output of a supported algorithm (SHA-384).
-pub const MAX_HASH_LEN: usize = 48;
-/// The largest ECDSA signature `r‖s` of a supported algorithm (P-384).
-pub const MAX_SIGNATURE_LEN: usize = 96;
-/// The largest ECDHE public key `X‖Y` of a supported group (secp384r1).
-pub const MAX_DHE_LEN: usize = 96;
-/// The largest AEAD key of a supported algorithm (AES-256).
-pub const MAX_AEAD_KEY_LEN: usize = 32;
+/// Whether algorithm set B is built (feature `set-b`): the size limits below are set B's,
+/// else set A's (every hash, secret, signature and key buffer is then smaller).
+const SET_B: bool = cfg!(feature = "set-b");
+/// The largest hash output of a built algorithm (SHA-384 with feature `set-b`, else SHA-256).
+pub const MAX_HASH_LEN: usize = if SET_B { 48 } else { 32 };
+/// The largest ECDSA signature `r‖s` of a built algorithm (P-384 with `set-b`, else P-256).
+pub const MAX_SIGNATURE_LEN: usize = if SET_B { 96 } else { 64 };
+/// The largest ECDHE public key `X‖Y` of a built group (secp384r1 with `set-b`, else
+/// secp256r1).
+pub const MAX_DHE_LEN: usize = if SET_B { 96 } else { 64 };
+/// The largest AEAD key of a built algorithm (AES-256 with `set-b`, else AES-128).
+pub const MAX_AEAD_KEY_LEN: usize = if SET_B { 32 } else { 16 };
 /// AEAD nonce (IV) length of every supported algorithm.
 pub const AEAD_IV_LEN: usize = 12;
 /// AEAD tag length of every supported algorithm.
@@ -37,6 +45,15 @@ pub enum HashAlgo {
 }
 
 impl HashAlgo {
+    /// Whether this build implements the algorithm (set A's with feature `set-a`, set B's
+    /// with `set-b`).
+    pub const fn is_built(self) -> bool {
+        match self {
+            Self::Sha256 => cfg!(feature = "set-a"),
+            Self::Sha384 => cfg!(feature = "set-b"),
+        }
+    }
+
     /// Output length in bytes (H).
     #[allow(clippy::len_without_is_empty)]
     pub const fn len(self) -> usize {
@@ -75,6 +92,15 @@ pub enum AsymAlgo {
 }
 
 impl AsymAlgo {
+    /// Whether this build implements the algorithm (set A's with feature `set-a`, set B's
+    /// with `set-b`).
+    pub const fn is_built(self) -> bool {
+        match self {
+            Self::EcdsaP256 => cfg!(feature = "set-a"),
+            Self::EcdsaP384 => cfg!(feature = "set-b"),
+        }
+    }
+
     /// Signature length `r‖s` in bytes (S).
     pub const fn signature_len(self) -> usize {
         match self {
@@ -112,6 +138,15 @@ pub enum DheGroup {
 }
 
 impl DheGroup {
+    /// Whether this build implements the algorithm (set A's with feature `set-a`, set B's
+    /// with `set-b`).
+    pub const fn is_built(self) -> bool {
+        match self {
+            Self::Secp256r1 => cfg!(feature = "set-a"),
+            Self::Secp384r1 => cfg!(feature = "set-b"),
+        }
+    }
+
     /// Exchange-data length `X‖Y` in bytes (D).
     pub const fn public_len(self) -> usize {
         match self {
@@ -154,6 +189,15 @@ pub enum AeadAlgo {
 }
 
 impl AeadAlgo {
+    /// Whether this build implements the algorithm (set A's with feature `set-a`, set B's
+    /// with `set-b`).
+    pub const fn is_built(self) -> bool {
+        match self {
+            Self::Aes128Gcm => cfg!(feature = "set-a"),
+            Self::Aes256Gcm => cfg!(feature = "set-b"),
+        }
+    }
+
     /// Key length in bytes.
     pub const fn key_len(self) -> usize {
         match self {
@@ -208,6 +252,12 @@ impl AlgorithmSet {
         dhe: DheGroup::Secp384r1,
         aead: AeadAlgo::Aes256Gcm,
     };
+
+    /// Whether this build implements every algorithm of the set (features `set-a` and
+    /// `set-b`; the default builds both). The state machines refuse the others.
+    pub const fn is_built(&self) -> bool {
+        self.hash.is_built() && self.asym.is_built() && self.dhe.is_built() && self.aead.is_built()
+    }
 
     /// The field sizes messages of this set use.
     pub const fn sizes(&self) -> Sizes {
@@ -451,7 +501,8 @@ pub trait CryptoProvider {
     ) -> Result<Self::Dhe, CryptoError>;
 
     /// Verifies an ECDSA signature `r‖s` over the digest `prehash` with a SEC1-encoded public
-    /// key (`04‖X‖Y`, as in an X.509 SubjectPublicKeyInfo).
+    /// key (`04‖X‖Y`, as in an X.509 SubjectPublicKeyInfo). The RustCrypto provider accepts
+    /// other SEC1 encodings (compressed points) only with feature `alloc`.
     ///
     /// # Errors
     /// [`Error::Authentication`] if the signature does not verify; [`Error::Crypto`] if the

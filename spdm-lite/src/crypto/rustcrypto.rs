@@ -1,16 +1,40 @@
 //! The default provider on the RustCrypto crates.
+//!
+//! Each algorithm set is built with its feature (`set-a`: SHA-256, P-256, AES-128-GCM;
+//! `set-b`: SHA-384, P-384, AES-256-GCM); an algorithm of a set not built is refused with
+//! [`CryptoError::Unsupported`] and none of its code links.
+#![cfg_attr(
+    not(all(feature = "set-a", feature = "set-b")),
+    allow(unused_imports, unused_variables, unreachable_code, dead_code)
+)]
 
 use super::{
     AEAD_IV_LEN, AEAD_TAG_LEN, AeadAlgo, AsymAlgo, CryptoProvider, DheGroup, DheSecret, Digest,
-    HashAlgo, HashCtx, MAX_DHE_LEN, RandomSource, Secret, Signer,
+    HashAlgo, HashCtx, RandomSource, Secret, Signer,
 };
 use crate::error::{CryptoError, Error};
+#[cfg(feature = "set-a")]
+use aes_gcm::Aes128Gcm;
+#[cfg(feature = "set-b")]
+use aes_gcm::Aes256Gcm;
 use aes_gcm::aead::{AeadInOut, KeyInit};
-use aes_gcm::{Aes128Gcm, Aes256Gcm};
+use ec::point::AffineCoordinates;
 use hmac::{Hmac, Mac};
-use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
-use p256::elliptic_curve::sec1::ToSec1Point;
-use sha2::{Digest as _, Sha256, Sha384};
+#[cfg(feature = "set-a")]
+use p256::{
+    ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier},
+    elliptic_curve as ec,
+};
+#[cfg(all(feature = "set-b", not(feature = "set-a")))]
+use p384::{
+    ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier},
+    elliptic_curve as ec,
+};
+use sha2::Digest as _;
+#[cfg(feature = "set-a")]
+use sha2::Sha256;
+#[cfg(feature = "set-b")]
+use sha2::Sha384;
 
 /// The RustCrypto provider. Stateless; randomness comes from the caller's [`RandomSource`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -20,29 +44,37 @@ pub struct RustCrypto;
 #[derive(Clone, Debug)]
 pub enum RustCryptoHash {
     /// SHA-256.
+    #[cfg(feature = "set-a")]
     Sha256(Sha256),
     /// SHA-384.
+    #[cfg(feature = "set-b")]
     Sha384(Sha384),
 }
 
 impl HashCtx for RustCryptoHash {
     fn algorithm(&self) -> HashAlgo {
         match self {
+            #[cfg(feature = "set-a")]
             Self::Sha256(_) => HashAlgo::Sha256,
+            #[cfg(feature = "set-b")]
             Self::Sha384(_) => HashAlgo::Sha384,
         }
     }
 
     fn update(&mut self, data: &[u8]) {
         match self {
+            #[cfg(feature = "set-a")]
             Self::Sha256(h) => h.update(data),
+            #[cfg(feature = "set-b")]
             Self::Sha384(h) => h.update(data),
         }
     }
 
     fn finish(self) -> Digest {
         let r = match self {
+            #[cfg(feature = "set-a")]
             Self::Sha256(h) => Digest::from_slice(&h.finalize()),
+            #[cfg(feature = "set-b")]
             Self::Sha384(h) => Digest::from_slice(&h.finalize()),
         };
         // Both outputs fit a `Digest` by construction.
@@ -56,8 +88,10 @@ impl HashCtx for RustCryptoHash {
 /// An ephemeral ECDHE key of [`RustCrypto`] (zeroized on drop by the curve crates).
 pub enum RustCryptoDhe {
     /// secp256r1.
+    #[cfg(feature = "set-a")]
     P256(p256::SecretKey),
     /// secp384r1.
+    #[cfg(feature = "set-b")]
     P384(p384::SecretKey),
 }
 
@@ -67,56 +101,87 @@ impl core::fmt::Debug for RustCryptoDhe {
     }
 }
 
-fn write_untagged(sec1: &[u8], out: &mut [u8]) -> Result<usize, CryptoError> {
-    // SEC1 uncompressed: 0x04 ‖ X ‖ Y.
-    let xy = sec1.get(1..).ok_or(CryptoError::InvalidKey)?;
-    out.get_mut(..xy.len())
-        .ok_or(CryptoError::InvalidLength)?
-        .copy_from_slice(xy);
-    Ok(xy.len())
+/// Writes the affine coordinates `X ‖ Y` of `key` into `out`; returns their length. (From the
+/// coordinates, not through a SEC1 encoding: no SEC1 code links for ECDHE.)
+fn write_xy<C>(key: &ec::PublicKey<C>, out: &mut [u8]) -> Result<usize, CryptoError>
+where
+    C: ec::CurveArithmetic,
+    ec::AffinePoint<C>: AffineCoordinates<FieldRepr = ec::FieldBytes<C>>,
+{
+    let p = key.as_affine();
+    let (x, y) = (p.x(), p.y());
+    let n = x.len();
+    let dst = out.get_mut(..2 * n).ok_or(CryptoError::InvalidLength)?;
+    dst[..n].copy_from_slice(&x);
+    dst[n..].copy_from_slice(&y);
+    Ok(2 * n)
 }
 
-/// `0x04 ‖ X ‖ Y` on the stack, for the curve crates' SEC1 decoders.
-fn tagged(xy: &[u8], expected: usize) -> Result<([u8; MAX_DHE_LEN + 1], usize), CryptoError> {
+/// The public key of the affine coordinates `X ‖ Y` (`expected` bytes), checked to be on the
+/// curve: what SEC1 decoding of `0x04 ‖ X ‖ Y` accepts, without the SEC1 decoder (whose
+/// compressed-point support would link a square root).
+fn public_key_xy<C>(xy: &[u8], expected: usize) -> Result<ec::PublicKey<C>, CryptoError>
+where
+    C: ec::CurveArithmetic,
+    ec::AffinePoint<C>: AffineCoordinates<FieldRepr = ec::FieldBytes<C>>,
+{
     if xy.len() != expected {
         return Err(CryptoError::InvalidKey);
     }
-    let mut buf = [0u8; MAX_DHE_LEN + 1];
-    buf[0] = 0x04;
-    buf.get_mut(1..=xy.len())
-        .ok_or(CryptoError::InvalidKey)?
-        .copy_from_slice(xy);
-    Ok((buf, xy.len() + 1))
+    let (x, y) = xy.split_at(expected / 2);
+    let x = ec::FieldBytes::<C>::try_from(x).map_err(|_| CryptoError::InvalidKey)?;
+    let y = ec::FieldBytes::<C>::try_from(y).map_err(|_| CryptoError::InvalidKey)?;
+    let point: Option<ec::AffinePoint<C>> = ec::AffinePoint::<C>::from_coordinates(&x, &y).into();
+    ec::PublicKey::from_affine(point.ok_or(CryptoError::InvalidKey)?)
+        .map_err(|_| CryptoError::InvalidKey)
+}
+
+/// The coordinates `X ‖ Y` of an uncompressed SEC1 public key (`0x04 ‖ X ‖ Y`, `len` bytes).
+///
+/// [`CryptoProvider::ecdsa_verify`] takes these keys through their coordinates; other SEC1
+/// encodings (compressed points, which X.509 certificates may carry) go through the SEC1
+/// decoder, and only with feature `alloc` (where certificates are parsed): without it they
+/// are refused. The keys SPDM carries itself (a provisioned requester key, DHE keys) are
+/// uncompressed, and the decoder (its square root, its error formatting) costs a Cortex-M
+/// image about 9 KB of flash.
+fn uncompressed(sec1: &[u8], len: usize) -> Result<&[u8], CryptoError> {
+    match sec1.split_first() {
+        Some((0x04, xy)) if sec1.len() == len => Ok(xy),
+        _ => Err(CryptoError::InvalidKey),
+    }
 }
 
 impl DheSecret for RustCryptoDhe {
     fn group(&self) -> DheGroup {
         match self {
+            #[cfg(feature = "set-a")]
             Self::P256(_) => DheGroup::Secp256r1,
+            #[cfg(feature = "set-b")]
             Self::P384(_) => DheGroup::Secp384r1,
         }
     }
 
     fn public_key(&self, out: &mut [u8]) -> Result<usize, CryptoError> {
         match self {
-            Self::P256(k) => write_untagged(k.public_key().to_sec1_point(false).as_bytes(), out),
-            Self::P384(k) => write_untagged(k.public_key().to_sec1_point(false).as_bytes(), out),
+            #[cfg(feature = "set-a")]
+            Self::P256(k) => write_xy(&k.public_key(), out),
+            #[cfg(feature = "set-b")]
+            Self::P384(k) => write_xy(&k.public_key(), out),
         }
     }
 
     fn agree(self, peer: &[u8]) -> Result<Secret, CryptoError> {
-        let (buf, n) = tagged(peer, self.group().public_len())?;
-        let sec1 = buf.get(..n).ok_or(CryptoError::InvalidKey)?;
+        let len = self.group().public_len();
         match self {
+            #[cfg(feature = "set-a")]
             Self::P256(k) => {
-                let pk =
-                    p256::PublicKey::from_sec1_bytes(sec1).map_err(|_| CryptoError::InvalidKey)?;
+                let pk = public_key_xy::<p256::NistP256>(peer, len)?;
                 let shared = p256::ecdh::diffie_hellman(k.to_nonzero_scalar(), pk.as_affine());
                 Secret::from_slice(shared.raw_secret_bytes())
             }
+            #[cfg(feature = "set-b")]
             Self::P384(k) => {
-                let pk =
-                    p384::PublicKey::from_sec1_bytes(sec1).map_err(|_| CryptoError::InvalidKey)?;
+                let pk = public_key_xy::<p384::NistP384>(peer, len)?;
                 let shared = p384::ecdh::diffie_hellman(k.to_nonzero_scalar(), pk.as_affine());
                 Secret::from_slice(shared.raw_secret_bytes())
             }
@@ -127,8 +192,10 @@ impl DheSecret for RustCryptoDhe {
 /// An ECDSA signing key for [`Signer`], signing deterministically (RFC 6979).
 pub enum EcdsaSigningKey {
     /// P-256.
+    #[cfg(feature = "set-a")]
     P256(p256::ecdsa::SigningKey),
     /// P-384.
+    #[cfg(feature = "set-b")]
     P384(p384::ecdsa::SigningKey),
 }
 
@@ -145,12 +212,16 @@ impl EcdsaSigningKey {
     /// [`CryptoError::InvalidKey`] if the scalar is zero, out of range, or of the wrong size.
     pub fn from_scalar(alg: AsymAlgo, scalar: &[u8]) -> Result<Self, CryptoError> {
         match alg {
+            #[cfg(feature = "set-a")]
             AsymAlgo::EcdsaP256 => p256::ecdsa::SigningKey::from_slice(scalar)
                 .map(Self::P256)
                 .map_err(|_| CryptoError::InvalidKey),
+            #[cfg(feature = "set-b")]
             AsymAlgo::EcdsaP384 => p384::ecdsa::SigningKey::from_slice(scalar)
                 .map(Self::P384)
                 .map_err(|_| CryptoError::InvalidKey),
+            #[allow(unreachable_patterns)]
+            _ => Err(CryptoError::Unsupported),
         }
     }
 
@@ -160,12 +231,16 @@ impl EcdsaSigningKey {
     /// [`CryptoError::InvalidKey`] if the document is not a key of `alg`'s curve.
     pub fn from_sec1_der(alg: AsymAlgo, der: &[u8]) -> Result<Self, CryptoError> {
         match alg {
+            #[cfg(feature = "set-a")]
             AsymAlgo::EcdsaP256 => p256::SecretKey::from_sec1_der(der)
                 .map(|k| Self::P256(k.into()))
                 .map_err(|_| CryptoError::InvalidKey),
+            #[cfg(feature = "set-b")]
             AsymAlgo::EcdsaP384 => p384::SecretKey::from_sec1_der(der)
                 .map(|k| Self::P384(k.into()))
                 .map_err(|_| CryptoError::InvalidKey),
+            #[allow(unreachable_patterns)]
+            _ => Err(CryptoError::Unsupported),
         }
     }
 
@@ -181,7 +256,9 @@ impl EcdsaSigningKey {
             Ok(b.len())
         };
         match self {
+            #[cfg(feature = "set-a")]
             Self::P256(k) => write(k.verifying_key().to_sec1_point(false).as_bytes(), out),
+            #[cfg(feature = "set-b")]
             Self::P384(k) => write(k.verifying_key().to_sec1_point(false).as_bytes(), out),
         }
     }
@@ -190,7 +267,9 @@ impl EcdsaSigningKey {
 impl Signer for EcdsaSigningKey {
     fn algorithm(&self) -> AsymAlgo {
         match self {
+            #[cfg(feature = "set-a")]
             Self::P256(_) => AsymAlgo::EcdsaP256,
+            #[cfg(feature = "set-b")]
             Self::P384(_) => AsymAlgo::EcdsaP384,
         }
     }
@@ -199,12 +278,14 @@ impl Signer for EcdsaSigningKey {
         let n = self.algorithm().signature_len();
         let dst = out.get_mut(..n).ok_or(CryptoError::InvalidLength)?;
         match self {
+            #[cfg(feature = "set-a")]
             Self::P256(k) => {
                 let sig: p256::ecdsa::Signature = k
                     .sign_prehash(prehash)
                     .map_err(|_| CryptoError::InvalidKey)?;
                 dst.copy_from_slice(&sig.to_bytes());
             }
+            #[cfg(feature = "set-b")]
             Self::P384(k) => {
                 let sig: p384::ecdsa::Signature = k
                     .sign_prehash(prehash)
@@ -280,8 +361,12 @@ impl CryptoProvider for RustCrypto {
 
     fn hash(&self, alg: HashAlgo) -> Result<Self::Hash, CryptoError> {
         Ok(match alg {
+            #[cfg(feature = "set-a")]
             HashAlgo::Sha256 => RustCryptoHash::Sha256(Sha256::new()),
+            #[cfg(feature = "set-b")]
             HashAlgo::Sha384 => RustCryptoHash::Sha384(Sha384::new()),
+            #[allow(unreachable_patterns)]
+            _ => return Err(CryptoError::Unsupported),
         })
     }
 
@@ -293,8 +378,12 @@ impl CryptoProvider for RustCrypto {
         out: &mut [u8],
     ) -> Result<(), CryptoError> {
         match alg {
+            #[cfg(feature = "set-a")]
             HashAlgo::Sha256 => hmac_into::<Hmac<Sha256>>(key, data, out),
+            #[cfg(feature = "set-b")]
             HashAlgo::Sha384 => hmac_into::<Hmac<Sha384>>(key, data, out),
+            #[allow(unreachable_patterns)]
+            _ => Err(CryptoError::Unsupported),
         }
     }
 
@@ -306,14 +395,18 @@ impl CryptoProvider for RustCrypto {
         out: &mut [u8],
     ) -> Result<(), CryptoError> {
         match alg {
+            #[cfg(feature = "set-a")]
             HashAlgo::Sha256 => hkdf::Hkdf::<Sha256>::from_prk(prk)
                 .map_err(|_| CryptoError::InvalidLength)?
                 .expand_multi_info(info, out)
                 .map_err(|_| CryptoError::InvalidLength),
+            #[cfg(feature = "set-b")]
             HashAlgo::Sha384 => hkdf::Hkdf::<Sha384>::from_prk(prk)
                 .map_err(|_| CryptoError::InvalidLength)?
                 .expand_multi_info(info, out)
                 .map_err(|_| CryptoError::InvalidLength),
+            #[allow(unreachable_patterns)]
+            _ => Err(CryptoError::Unsupported),
         }
     }
 
@@ -324,16 +417,23 @@ impl CryptoProvider for RustCrypto {
     ) -> Result<Self::Dhe, CryptoError> {
         // Rejection sampling: a random scalar is out of range with probability < 2^-32, so a
         // few attempts suffice; a source that keeps producing invalid scalars is broken.
+        if !group.is_built() {
+            return Err(CryptoError::Unsupported);
+        }
         let mut seed = Secret::zeroed(group.secret_len())?;
         for _ in 0..8 {
             rng.fill(seed.as_mut_bytes())?;
             let key = match group {
+                #[cfg(feature = "set-a")]
                 DheGroup::Secp256r1 => p256::SecretKey::from_slice(seed.as_bytes())
                     .ok()
                     .map(RustCryptoDhe::P256),
+                #[cfg(feature = "set-b")]
                 DheGroup::Secp384r1 => p384::SecretKey::from_slice(seed.as_bytes())
                     .ok()
                     .map(RustCryptoDhe::P384),
+                #[allow(unreachable_patterns)]
+                _ => None,
             };
             if let Some(key) = key {
                 return Ok(key);
@@ -350,22 +450,42 @@ impl CryptoProvider for RustCrypto {
         signature: &[u8],
     ) -> Result<(), Error> {
         match alg {
+            #[cfg(feature = "set-a")]
             AsymAlgo::EcdsaP256 => {
-                let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key_sec1)
-                    .map_err(|_| CryptoError::InvalidKey)?;
+                let vk = match uncompressed(public_key_sec1, 65) {
+                    Ok(xy) => {
+                        p256::ecdsa::VerifyingKey::from(public_key_xy::<p256::NistP256>(xy, 64)?)
+                    }
+                    #[cfg(feature = "alloc")]
+                    Err(_) => p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key_sec1)
+                        .map_err(|_| CryptoError::InvalidKey)?,
+                    #[cfg(not(feature = "alloc"))]
+                    Err(e) => return Err(e.into()),
+                };
                 let sig = p256::ecdsa::Signature::from_slice(signature)
                     .map_err(|_| Error::Authentication)?;
                 vk.verify_prehash(prehash, &sig)
                     .map_err(|_| Error::Authentication)
             }
+            #[cfg(feature = "set-b")]
             AsymAlgo::EcdsaP384 => {
-                let vk = p384::ecdsa::VerifyingKey::from_sec1_bytes(public_key_sec1)
-                    .map_err(|_| CryptoError::InvalidKey)?;
+                let vk = match uncompressed(public_key_sec1, 97) {
+                    Ok(xy) => {
+                        p384::ecdsa::VerifyingKey::from(public_key_xy::<p384::NistP384>(xy, 96)?)
+                    }
+                    #[cfg(feature = "alloc")]
+                    Err(_) => p384::ecdsa::VerifyingKey::from_sec1_bytes(public_key_sec1)
+                        .map_err(|_| CryptoError::InvalidKey)?,
+                    #[cfg(not(feature = "alloc"))]
+                    Err(e) => return Err(e.into()),
+                };
                 let sig = p384::ecdsa::Signature::from_slice(signature)
                     .map_err(|_| Error::Authentication)?;
                 vk.verify_prehash(prehash, &sig)
                     .map_err(|_| Error::Authentication)
             }
+            #[allow(unreachable_patterns)]
+            _ => Err(CryptoError::Unsupported.into()),
         }
     }
 
@@ -378,8 +498,12 @@ impl CryptoProvider for RustCrypto {
         buf: &mut [u8],
     ) -> Result<[u8; AEAD_TAG_LEN], CryptoError> {
         match alg {
+            #[cfg(feature = "set-a")]
             AeadAlgo::Aes128Gcm => seal_with::<Aes128Gcm>(key, nonce, aad, buf),
+            #[cfg(feature = "set-b")]
             AeadAlgo::Aes256Gcm => seal_with::<Aes256Gcm>(key, nonce, aad, buf),
+            #[allow(unreachable_patterns)]
+            _ => Err(CryptoError::Unsupported),
         }
     }
 
@@ -393,8 +517,12 @@ impl CryptoProvider for RustCrypto {
         tag: &[u8; AEAD_TAG_LEN],
     ) -> Result<(), Error> {
         match alg {
+            #[cfg(feature = "set-a")]
             AeadAlgo::Aes128Gcm => open_with::<Aes128Gcm>(key, nonce, aad, buf, tag),
+            #[cfg(feature = "set-b")]
             AeadAlgo::Aes256Gcm => open_with::<Aes256Gcm>(key, nonce, aad, buf, tag),
+            #[allow(unreachable_patterns)]
+            _ => Err(CryptoError::Unsupported.into()),
         }
     }
 }
