@@ -160,6 +160,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         }
         let slot = m.slot();
         let set = self.config.algorithms;
+        CertChain::parse(m.chain, set.hash.len())?;
         let prov = self.prov.as_deref().ok_or(UNEXPECTED)?;
         let policy = prov.policy();
         if !policy.allows(prov.factory_mode(), session) || prov.slot_locked(slot) {
