@@ -84,10 +84,6 @@ use crate::error::CryptoError;
 /// The number of certificate slots SPDM 1.2 defines.
 pub const MAX_SLOTS: u8 = 8;
 
-/// The largest DER CSR this crate builds (the CSR message's length field is 16 bits; a CSR of
-/// a P-384 key with a long subject and attributes stays far below).
-pub const MAX_CSR_LEN: usize = 4096;
-
 /// Where GET_CSR and SET_CERTIFICATE are accepted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
