@@ -846,3 +846,73 @@ fn provisioning_requests_before_negotiation_are_unexpected() {
     }
     assert_eq!(dev.writes, 0);
 }
+
+#[test]
+fn a_session_without_requester_authentication_does_not_count() {
+    for set in SETS {
+        let m = pki(set, "maker");
+        let signer = device_key(set, 0x42);
+        let first = m.issue(&public(&signer), "camera 0001");
+        let second = m.issue(&public(&signer), "camera 0001 (replacement)");
+        let mut dev = Device::new(set, &m.root);
+        dev.slots[0] = Some(first.clone());
+        dev.factory = false;
+        dev.policy = ProvisioningPolicy {
+            scope: ProvisioningScope::AuthenticatedSession,
+            overwrite: SlotOverwrite::ReplaceInAuthenticatedSession,
+        };
+        let mut rng = TestRng(41);
+        {
+            let mut rsp = responder(set, &signer, &mut rng, &mut dev, true);
+            // A certificate session: the requester proved nothing (anybody can open one).
+            let verifier = X509Verifier::new(RustCrypto, &m.root);
+            let mut chain_buf = vec![0u8; 4096];
+            let mut qrng = TestRng(43);
+            let mut req = Requester::new(
+                RustCrypto,
+                &mut qrng,
+                RequesterConfig {
+                    algorithms: &SETS,
+                    handshake_in_the_clear: false,
+                    data_transfer_size: DTS,
+                },
+                Auth::Certificate {
+                    verifier: &verifier,
+                    chain_buf: &mut chain_buf,
+                    challenge: false,
+                },
+            )
+            .unwrap();
+            let (mut a, mut b) = (vec![0u8; BUF], vec![0u8; BUF]);
+            loop {
+                let n = req.write_request(&mut a).unwrap();
+                let k = rsp.handle(&mut a[..n], &mut b).unwrap();
+                if req.handle_response(&mut b[..k]).unwrap() == Status::Established {
+                    break;
+                }
+            }
+            let mut s = req.into_session().unwrap();
+            assert!(!s.session().unwrap().requester_auth().is_authenticated());
+            let n = s.write_get_csr(&[], &[], &mut a).unwrap();
+            let k = rsp.handle(&mut a[..n], &mut b).unwrap();
+            let mut csr = vec![0u8; BUF];
+            assert_eq!(
+                s.handle_csr(&mut b[..k], &mut csr),
+                Err(Error::PeerError(ErrorCode::UNEXPECTED_REQUEST.0))
+            );
+            let n = s.write_set_certificate(0, &second, &mut a).unwrap();
+            let k = rsp.handle(&mut a[..n], &mut b).unwrap();
+            assert_eq!(
+                s.handle_set_certificate(&mut b[..k], 0),
+                Err(Error::PeerError(ErrorCode::UNEXPECTED_REQUEST.0))
+            );
+            // The session itself goes on (a refusal is an ERROR in the session).
+            assert_eq!(rsp.state_name(), "Established");
+            assert_eq!(served(&mut rsp, set.hash.len()), (1, first.clone()));
+            // The same request from a requester that knows the PSK is accepted.
+            set_cert_in_psk_session(&mut rsp, &second).unwrap();
+            assert_eq!(served(&mut rsp, set.hash.len()), (1, second.clone()));
+        }
+        assert_eq!(dev.writes, 1);
+    }
+}
