@@ -158,6 +158,11 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         if m.param1 & 0xF0 != 0 || m.param2 != 0 || m.slot() != 0 {
             return Err(INVALID.into());
         }
+        // The chain is stored and served as received: its Reserved field must be zero, or the
+        // same certificates would be served under another chain hash.
+        if m.chain.get(2..4) != Some(&[0, 0][..]) {
+            return Err(INVALID.into());
+        }
         let slot = m.slot();
         let set = self.config.algorithms;
         CertChain::parse(m.chain, set.hash.len())?;

@@ -156,6 +156,15 @@ fn provisioning_target_installs_only_the_genuine_chain() {
         (genuine(0, &[0xC3, 0, 1, 0]), true),
         (genuine(1, &[0xC3, 0]), false),
         (genuine(1, &[0x23, 0]), false),
+        // Found by the fuzzer: a flipped bit in the chain's Reserved field used to install the
+        // chain (same certificates, another chain hash); now refused, the genuine one installs.
+        (
+            vec![
+                1, 1, 0, 1, 0, 1, 1, 0, 9, 0, 0x83, 0, 0x82, 0x82, 0x82, 0x82,
+            ],
+            false,
+        ),
+        (genuine(1, &[0x33, 0, 1, 0]), true),
         // Arbitrary requests: a bare SET_CERTIFICATE header, a GET_CSR with a bad length.
         (
             genuine(

@@ -741,6 +741,8 @@ fn malformed_requests_are_invalid_and_change_nothing() {
                 v.extend_from_slice(chain);
                 v
             };
+            let mut reserved = good.clone();
+            reserved[3] = 1;
             let mut short_len = good.clone();
             short_len[0] = short_len[0].wrapping_sub(1);
             let mut bad_root_hash_len = good.clone();
@@ -801,6 +803,11 @@ fn malformed_requests_are_invalid_and_change_nothing() {
                 (
                     "SET_CERTIFICATE reserved Param2 (1.3 KeyPairID)",
                     set_msg(0, 1, &good),
+                    ErrorCode::INVALID_REQUEST,
+                ),
+                (
+                    "SET_CERTIFICATE chain Reserved field not zero",
+                    set_msg(0, 0, &reserved),
                     ErrorCode::INVALID_REQUEST,
                 ),
                 (
