@@ -33,7 +33,7 @@
 //! |---|---|
 //! | no provider, or the policy can never allow it (capability not advertised) | ERROR UnsupportedRequest |
 //! | before ALGORITHMS | ERROR UnexpectedRequest |
-//! | a length that disagrees with the message, trailing bytes, a RequesterInfo that is not a `CertificationRequestInfo`, non-zero Param1/Param2 of GET_CSR or non-zero Param2 / Param1 bits 4-7 of SET_CERTIFICATE (reserved in 1.2; SPDM 1.3 puts KeyPairID, Overwrite and Erase there, which must not be silently ignored), a slot other than 0 | ERROR InvalidRequest |
+//! | a length that disagrees with the message, trailing bytes, a RequesterInfo that is not a `CertificationRequestInfo`, non-zero Param1/Param2 of GET_CSR or non-zero Param2 / Param1 bits 4-7 of SET_CERTIFICATE (reserved in 1.2; SPDM 1.3 puts KeyPairID, Overwrite and Erase there, which must not be silently ignored), a chain whose Reserved field is not zero, a slot other than 0 | ERROR InvalidRequest |
 //! | outside the policy's scope (not in factory mode, and not inside a session whose requester authenticated with mutual authentication or the PSK) | ERROR UnexpectedRequest |
 //! | SET_CERTIFICATE for a provisioned slot that is locked ([`ProvisioningProvider::slot_locked`], or [`SlotOverwrite::Locked`]), or, under [`SlotOverwrite::ReplaceInAuthenticatedSession`], outside an authenticated session | ERROR UnexpectedRequest |
 //! | the chain is refused | ERROR Unspecified (as libspdm) |
