@@ -740,17 +740,26 @@ pub fn verify_chain(
 }
 
 /// A device key pair and its PKCS#10 request: what a device's GET_CSR produces, for test and
-/// development identities made on a host (`cse pki csr`). Returns the private key (SEC1 DER)
-/// and the request (DER). The subject is `CN=cn` plus `serialNumber=device_serial` if given.
+/// development identities made on a host (`cse pki csr`). The key is `key` (SEC1 or PKCS#8
+/// DER of `curve`) or a fresh one. Returns the private key (SEC1 DER) and the request (DER).
+/// The subject is `CN=cn` plus `serialNumber=device_serial` if given.
 ///
 /// # Errors
-/// [`PkiError::Generate`] if key or request generation fails.
+/// [`PkiError::Generate`] if key or request generation fails, [`PkiError::Malformed`] for a
+/// `key` that is not a key of `curve`.
 pub fn device_csr(
     curve: Curve,
     cn: &str,
     device_serial: Option<&str>,
+    key: Option<&[u8]>,
 ) -> Result<(Zeroizing<Vec<u8>>, Vec<u8>), PkiError> {
-    let kp = KeyPair::generate_for(curve.alg())?;
+    let kp = match key {
+        Some(der) => {
+            let pkcs8 = load_key(curve, der)?;
+            KeyPair::try_from(pkcs8.as_slice()).map_err(|e| malformed("private key", e))?
+        }
+        None => KeyPair::generate_for(curve.alg())?,
+    };
     let mut p = CertificateParams::default();
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, cn);

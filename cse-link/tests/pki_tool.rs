@@ -52,7 +52,7 @@ where
 fn issued_chains_validate_with_spdm_lite_for_both_curves_and_roles() {
     for curve in [Curve::P256, Curve::P384] {
         let ca = pki::init(curve, "ACME", 30).unwrap();
-        let (dev_key, csr) = pki::device_csr(curve, "ACME camera", Some("SN-0042")).unwrap();
+        let (dev_key, csr) = pki::device_csr(curve, "ACME camera", Some("SN-0042"), None).unwrap();
         let req = pki::verify_csr(&csr).unwrap();
         assert_eq!(req.serial_number(), Some("SN-0042"));
         for role in [CertRole::Responder, CertRole::Requester] {
@@ -92,7 +92,7 @@ fn issued_chains_validate_with_spdm_lite_for_both_curves_and_roles() {
 #[test]
 fn certificates_carry_the_extensions_of_the_spdm_chain_rules() {
     let ca = pki::init(Curve::P256, "ACME", 30).unwrap();
-    let (_, csr) = pki::device_csr(Curve::P256, "cam", None).unwrap();
+    let (_, csr) = pki::device_csr(Curve::P256, "cam", None, None).unwrap();
     let req = pki::verify_csr(&csr).unwrap();
     let leaf = pki::issue(&ca, &req, &IssueOptions::new(CertRole::Responder)).unwrap();
     let root = Certificate::from_der(&ca.root_cert).unwrap();
@@ -144,7 +144,7 @@ fn certificates_carry_the_extensions_of_the_spdm_chain_rules() {
 #[test]
 fn a_request_with_a_bad_signature_is_refused() {
     let ca = pki::init(Curve::P256, "ACME", 30).unwrap();
-    let (_, csr) = pki::device_csr(Curve::P256, "cam", Some("SN1")).unwrap();
+    let (_, csr) = pki::device_csr(Curve::P256, "cam", Some("SN1"), None).unwrap();
     assert!(pki::verify_csr(&csr).is_ok());
     // The last byte is in the signature's s; a byte of the subject name is signed data.
     let mut sig = csr.clone();
@@ -194,7 +194,7 @@ fn a_request_with_a_bad_signature_is_refused() {
 #[test]
 fn a_key_on_another_curve_is_refused() {
     let ca = pki::init(Curve::P384, "ACME", 30).unwrap();
-    let (_, csr) = pki::device_csr(Curve::P256, "cam", None).unwrap();
+    let (_, csr) = pki::device_csr(Curve::P256, "cam", None, None).unwrap();
     let req = pki::verify_csr(&csr).unwrap();
     assert!(matches!(
         pki::issue(&ca, &req, &IssueOptions::new(CertRole::Responder)),
@@ -209,7 +209,7 @@ fn a_key_on_another_curve_is_refused() {
 fn a_chain_from_another_root_is_refused() {
     let ours = pki::init(Curve::P256, "ACME", 30).unwrap();
     let theirs = pki::init(Curve::P256, "ACME", 30).unwrap(); // same names, other keys
-    let (_, csr) = pki::device_csr(Curve::P256, "cam", None).unwrap();
+    let (_, csr) = pki::device_csr(Curve::P256, "cam", None, None).unwrap();
     let req = pki::verify_csr(&csr).unwrap();
     let fake = pki::issue(&theirs, &req, &IssueOptions::new(CertRole::Responder)).unwrap();
     let chain = [theirs.root_cert.as_slice(), &theirs.inter_cert, &fake].concat();

@@ -100,8 +100,11 @@ pub struct CsrArgs {
     #[arg(long)]
     pub device_serial: Option<String>,
     /// The private key to write (SEC1 DER, mode 0600; never overwritten).
-    #[arg(long, value_name = "FILE")]
-    pub key_out: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "key")]
+    pub key_out: Option<PathBuf>,
+    /// Use this existing private key (SEC1 or PKCS#8 DER) instead of making one.
+    #[arg(long, value_name = "FILE", conflicts_with = "key_out")]
+    pub key: Option<PathBuf>,
     /// The request to write (PKCS#10 DER; never overwritten).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -216,8 +219,14 @@ fn issue(a: &IssueArgs) -> Result<(), PkiError> {
 }
 
 fn csr(a: &CsrArgs) -> Result<(), PkiError> {
-    let (key, req) = pki::device_csr(a.curve, &a.cn, a.device_serial.as_deref())?;
-    for p in [&a.key_out, &a.out] {
+    let existing = a.key.as_deref().map(read).transpose()?;
+    let (key, req) = pki::device_csr(
+        a.curve,
+        &a.cn,
+        a.device_serial.as_deref(),
+        existing.as_deref(),
+    )?;
+    for p in a.key_out.iter().chain([&a.out]) {
         if p.exists() {
             return Err(PkiError::Io {
                 path: p.display().to_string(),
@@ -225,12 +234,17 @@ fn csr(a: &CsrArgs) -> Result<(), PkiError> {
             });
         }
     }
-    pki::write_new(&a.key_out, &key, true)?;
+    if let Some(k) = &a.key_out {
+        pki::write_new(k, &key, true)?;
+    }
     pki::write_new(&a.out, &req, false)?;
+    let key_path = a.key_out.as_ref().or(a.key.as_ref());
     outln!(
         "cse pki csr: {} key in {}, request in {}",
         a.curve,
-        a.key_out.display(),
+        key_path
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
         a.out.display()
     );
     Ok(())
