@@ -7,7 +7,17 @@
 //! cargo run -p spdm-lite --features std --example spdm-responder -- [--set a|b] [--port N]
 //!     [--chain FILE] [--key FILE] [--root FILE]
 //!     [--psk HEX [--psk-hint-hex HEX | --psk-hint TEXT] [--no-psk-finish]] [--in-clear]
-//!     [--version 1.2] [--mut-auth [--req-root FILE]]
+//!     [--version 1.2] [--mut-auth [--req-root FILE]] [--state FILE]
+//!
+//! With `--state FILE` the responder is a provisionable device (GET_CSR, SET_CERTIFICATE; see
+//! `spdm_lite::provisioning`): its key pair and its provisioned slot 0 live in FILE, created
+//! with a fresh key on first start. Without a chain in FILE it starts unprovisioned in factory
+//! mode (it answers GET_CSR and one SET_CERTIFICATE; `--chain`/`--key` are not used); once a
+//! chain is installed it is written to FILE, served from then on, and factory mode ends (the
+//! slot is locked). `--root FILE` sets the manufacturer root installed chains must start at
+//! (kept in the state file; without one any self-consistent chain for the device key is
+//! accepted). The file is text, one `name hex` pair per line (`set`, `key` = the private
+//! scalar, `root`, `slot0` = the SPDM chain); it holds the private key, so keep it private.
 //!
 //! Keys and certificates may be DER or PEM; `--help` prints the options. A message of an MCTP
 //! type other than SPDM (0x05) or secured (0x06) closes the connection; an authentic record
@@ -20,16 +30,25 @@ use std::net::TcpListener;
 use std::process::ExitCode;
 
 use common::*;
-use spdm_lite::crypto::RustCrypto;
+use std::path::PathBuf;
+
+use spdm_lite::cert::{CertError, ChainVerifier};
+use spdm_lite::crypto::{
+    AlgorithmSet, AsymAlgo, CryptoProvider, EcdsaSigningKey, HashCtx, RandomSource, RustCrypto,
+    Signer,
+};
+use spdm_lite::error::CryptoError;
 use spdm_lite::mut_auth::{MutAuthMode, MutAuthPolicy};
+use spdm_lite::provisioning::{ProvisioningPolicy, ProvisioningProvider, StorageError};
 use spdm_lite::responder::{PskConfig, Responder, ResponderConfig};
+use spdm_lite::session::Role;
 use spdm_lite::x509::{ValidationOptions, X509Verifier};
 
 const LOG: &str = "[spdm-responder]";
 
 fn usage() -> String {
     format!(
-        "usage: spdm-responder [options]\n{USAGE}  --no-psk-finish   PSK without responder context (no PSK_FINISH)\n"
+        "usage: spdm-responder [options]\n{USAGE}  --no-psk-finish   PSK without responder context (no PSK_FINISH)\n  --state FILE      provisionable device: key pair and provisioned chain in FILE (created\n                    on first start; unprovisioned = factory mode, GET_CSR/SET_CERTIFICATE)\n"
     )
 }
 
@@ -44,7 +63,7 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), String> {
-    let o = parse_args(&["--no-psk-finish"], &usage())?;
+    let o = parse_args(&["--no-psk-finish", "--state"], &usage())?;
     let set = o.set;
     let chain_path = o
         .chain
@@ -58,8 +77,17 @@ fn run() -> Result<(), String> {
         Some(p) => Some(certs_der(&read_file(p)?)?),
         None => None,
     };
-    let chain = load_spdm_chain(set, &read_file(&chain_path)?, root.as_deref())?;
-    let key = load_key(set, &read_file(&key_path)?)?;
+    let mut device = match &o.state {
+        Some(p) => Some(StateDevice::open(p, set, root.as_deref())?),
+        None => None,
+    };
+    let (chain, key) = match &device {
+        Some(d) => (Vec::new(), d.signer()?),
+        None => (
+            load_spdm_chain(set, &read_file(&chain_path)?, root.as_deref())?,
+            load_key(set, &read_file(&key_path)?)?,
+        ),
+    };
     let psk = o.psk.as_deref().map(|key| PskConfig {
         hint: &o.psk_hint,
         key,
@@ -70,7 +98,9 @@ fn run() -> Result<(), String> {
         cert_chain: &chain,
         psk,
         handshake_in_the_clear: o.in_clear,
-        data_transfer_size: 1024,
+        // SET_CERTIFICATE carries the whole chain in one message (no chunking): a
+        // provisionable device takes messages up to 4 KiB.
+        data_transfer_size: if device.is_some() { 4096 } else { 1024 },
     };
     let req_root_path = o
         .req_root
@@ -82,8 +112,22 @@ fn run() -> Result<(), String> {
     let mut req_chain_buf = vec![0u8; 8192];
     let mut rng = OsRng;
     let sample = SampleMeasurements::new(set);
-    let mut rsp = Responder::new(RustCrypto, &key, &mut rng, config)
-        .map_err(|e| format!("responder: {e}"))?;
+    let chain_desc = match &device {
+        Some(d) => format!(
+            "state {} ({})",
+            d.path.display(),
+            match &d.slot0 {
+                Some(c) => format!("provisioned, chain {} bytes", c.len()),
+                None => "unprovisioned: factory mode".into(),
+            }
+        ),
+        None => format!("chain {} ({} bytes)", chain_path.display(), chain.len()),
+    };
+    let mut rsp = match device.as_mut() {
+        Some(d) => Responder::with_provisioning(RustCrypto, &key, &mut rng, config, d),
+        None => Responder::new(RustCrypto, &key, &mut rng, config),
+    }
+    .map_err(|e| format!("responder: {e}"))?;
     if o.measurements {
         rsp.set_measurements(&sample);
     }
@@ -104,11 +148,10 @@ fn run() -> Result<(), String> {
     let listener = TcpListener::bind(("127.0.0.1", o.port))
         .map_err(|e| format!("bind 127.0.0.1:{}: {e}", o.port))?;
     println!(
-        "{LOG} listening on 127.0.0.1:{} (MCTP transport, SPDM 1.2, set {}, chain {} ({} bytes){}{}{})",
+        "{LOG} listening on 127.0.0.1:{} (MCTP transport, SPDM 1.2, set {}, {}{}{}{})",
         o.port,
         set_name(set),
-        chain_path.display(),
-        chain.len(),
+        chain_desc,
         if o.psk.is_some() { ", PSK" } else { "" },
         if o.measurements { ", measurements" } else { "" },
         if o.in_clear {
@@ -227,6 +270,211 @@ fn run() -> Result<(), String> {
                     write_frame(&mut s, CMD_UNKNOWN, TRANSPORT_MCTP, &[]).map_err(io)?;
                 }
             }
+        }
+    }
+}
+
+/// The device of `--state FILE`: its key pair, trusted root and slot 0, persisted in FILE.
+struct StateDevice {
+    path: PathBuf,
+    set: AlgorithmSet,
+    scalar: zeroize::Zeroizing<Vec<u8>>,
+    key: EcdsaSigningKey,
+    subject: Vec<u8>,
+    root: Option<Vec<u8>>,
+    slot0: Option<Vec<u8>>,
+}
+
+fn to_hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+impl StateDevice {
+    /// Reads FILE, or creates it with a fresh key; `root` (from `--root`) replaces the stored
+    /// trusted root.
+    fn open(path: &PathBuf, set: AlgorithmSet, root: Option<&[u8]>) -> Result<Self, String> {
+        let mut scalar = None;
+        let mut stored_root = None;
+        let mut slot0 = None;
+        let mut stored_set = None;
+        if path.exists() {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            for line in text.lines().map(str::trim) {
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let (name, value) = line
+                    .split_once(' ')
+                    .ok_or_else(|| format!("{}: bad line {line:?}", path.display()))?;
+                match name {
+                    "set" => stored_set = Some(value.to_string()),
+                    "key" => scalar = Some(zeroize::Zeroizing::new(hex("key", value)?)),
+                    "root" => stored_root = Some(hex("root", value)?),
+                    "slot0" => slot0 = Some(hex("slot0", value)?),
+                    other => return Err(format!("{}: unknown entry {other:?}", path.display())),
+                }
+            }
+        }
+        let want = set_name(set).to_ascii_lowercase();
+        if stored_set.as_ref().is_some_and(|s| *s != want) {
+            return Err(format!(
+                "{}: the device key belongs to set {}, not {want}",
+                path.display(),
+                stored_set.unwrap_or_default()
+            ));
+        }
+        let fresh = scalar.is_none();
+        let scalar = match scalar {
+            Some(s) => s,
+            None => generate_scalar(set)?,
+        };
+        let key = EcdsaSigningKey::from_scalar(set.asym, &scalar)
+            .map_err(|e| format!("{}: device key: {e}", path.display()))?;
+        let mut pk = [0u8; 97];
+        let n = key.public_key_sec1(&mut pk).map_err(|e| e.to_string())?;
+        let mut h = RustCrypto.hash(set.hash).map_err(|e| e.to_string())?;
+        h.update(&pk[..n]);
+        let id = to_hex(&h.finish().as_bytes()[..4]);
+        let dev = Self {
+            path: path.clone(),
+            set,
+            scalar,
+            key,
+            subject: cn_name(&format!("spdm-lite camera {id}")),
+            root: root.map(<[u8]>::to_vec).or(stored_root),
+            slot0,
+        };
+        if fresh || root.is_some() {
+            dev.save().map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        println!(
+            "{LOG} device {id} ({}), trusted root: {}",
+            if fresh {
+                "new key"
+            } else {
+                "key from the state file"
+            },
+            if dev.root.is_some() {
+                "set"
+            } else {
+                "none (any chain for the device key)"
+            }
+        );
+        Ok(dev)
+    }
+
+    /// A second handle on the device key for the responder's CHALLENGE / KEY_EXCHANGE
+    /// signatures (the provider signs the CSR with its own).
+    fn signer(&self) -> Result<EcdsaSigningKey, String> {
+        EcdsaSigningKey::from_scalar(self.set.asym, &self.scalar).map_err(|e| e.to_string())
+    }
+
+    /// Writes the state (to a temporary file first, then renamed: never half a file).
+    fn save(&self) -> std::io::Result<()> {
+        let mut text = String::from(
+            "# spdm-lite spdm-responder state: holds the device PRIVATE key, keep it private\n",
+        );
+        text += &format!("set {}\n", set_name(self.set).to_ascii_lowercase());
+        text += &format!("key {}\n", to_hex(&self.scalar));
+        if let Some(r) = &self.root {
+            text += &format!("root {}\n", to_hex(r));
+        }
+        if let Some(c) = &self.slot0 {
+            text += &format!("slot0 {}\n", to_hex(c));
+        }
+        let tmp = self.path.with_extension("tmp");
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, &self.path)
+    }
+}
+
+fn generate_scalar(set: AlgorithmSet) -> Result<zeroize::Zeroizing<Vec<u8>>, String> {
+    let len = if set.asym == AsymAlgo::EcdsaP256 {
+        32
+    } else {
+        48
+    };
+    for _ in 0..16 {
+        let mut s = zeroize::Zeroizing::new(vec![0u8; len]);
+        OsRng.fill(&mut s).map_err(|e| e.to_string())?;
+        if EcdsaSigningKey::from_scalar(set.asym, &s).is_ok() {
+            return Ok(s);
+        }
+    }
+    Err("no valid device key from the random source".into())
+}
+
+/// DER `Name` with one CN (UTF8String).
+fn cn_name(cn: &str) -> Vec<u8> {
+    let mut atv = vec![0x06, 0x03, 0x55, 0x04, 0x03, 0x0C, cn.len() as u8];
+    atv.extend_from_slice(cn.as_bytes());
+    let mut seq = vec![0x30, atv.len() as u8];
+    seq.extend(atv);
+    let mut set = vec![0x31, seq.len() as u8];
+    set.extend(seq);
+    let mut name = vec![0x30, set.len() as u8];
+    name.extend(set);
+    name
+}
+
+impl ProvisioningProvider for StateDevice {
+    fn algorithm(&self) -> AsymAlgo {
+        self.set.asym
+    }
+    fn device_public_key(&self, out: &mut [u8]) -> Result<usize, CryptoError> {
+        self.key.public_key_sec1(out)
+    }
+    fn sign_prehash(&self, prehash: &[u8], out: &mut [u8]) -> Result<usize, CryptoError> {
+        self.key.sign_prehash(prehash, out)
+    }
+    fn subject(&self) -> &[u8] {
+        &self.subject
+    }
+    fn factory_mode(&self) -> bool {
+        // Factory mode lasts until slot 0 is provisioned.
+        self.slot0.is_none()
+    }
+    fn policy(&self) -> ProvisioningPolicy {
+        ProvisioningPolicy::FACTORY
+    }
+    fn trusted_root(&self) -> Option<&[u8]> {
+        self.root.as_deref()
+    }
+    fn slot_chain(&self, slot: u8) -> Option<&[u8]> {
+        if slot == 0 {
+            self.slot0.as_deref()
+        } else {
+            None
+        }
+    }
+    fn store_chain(&mut self, slot: u8, chain: &[u8]) -> Result<(), StorageError> {
+        if slot != 0 {
+            return Err(StorageError::Failed);
+        }
+        let previous = self.slot0.replace(chain.to_vec());
+        if let Err(e) = self.save() {
+            eprintln!("{LOG} {}: {e}", self.path.display());
+            self.slot0 = previous;
+            return Err(StorageError::Failed);
+        }
+        println!(
+            "{LOG} slot 0 provisioned ({} bytes), saved to {}",
+            chain.len(),
+            self.path.display()
+        );
+        Ok(())
+    }
+    fn check_chain(&self, set: AlgorithmSet, chain: &[u8]) -> Result<(), CertError> {
+        // Here an allocator exists: the full X.509 validation as a responder identity.
+        match &self.root {
+            Some(root) => {
+                let mut leaf = [0u8; 97];
+                X509Verifier::new(RustCrypto, root)
+                    .verify_chain(set, Role::Responder, chain, &mut leaf)
+                    .map(|_| ())
+            }
+            None => Ok(()),
         }
     }
 }

@@ -64,6 +64,10 @@ pub enum CertError {
     /// The trusted time is after a certificate's `notAfter`.
     #[error("certificate expired")]
     Expired,
+    /// The leaf's public key is not the expected one (a chain offered to a responder for
+    /// installation must certify the device's own key).
+    #[error("leaf public key is not the expected key")]
+    LeafKeyMismatch,
 }
 
 /// Validates a peer's certificate chain and yields its leaf key.

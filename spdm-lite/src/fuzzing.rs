@@ -13,6 +13,7 @@
 //!   GET_MEASUREMENTS (and other) requests interleaved with genuine signed ones never panic,
 //!   every answer is MEASUREMENTS or ERROR, and after any of them two genuine signed
 //!   GET_MEASUREMENTS in a row end with one that verifies (the L1/L2 reset rules agree).
+//! - [`provisioning`] (feature `provisioning`): GET_CSR / SET_CERTIFICATE, see there.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -145,6 +146,17 @@ pub fn messages(data: &[u8]) {
     round_trip!(x, encapsulated::EncapsulatedRequest::parse);
     round_trip!(x, encapsulated::DeliverEncapsulatedResponse::parse);
     round_trip!(x, encapsulated::EncapsulatedResponseAck::parse);
+    #[cfg(feature = "provisioning")]
+    {
+        use crate::msgs::provisioning as prov;
+        round_trip!(x, prov::GetCsr::parse);
+        round_trip!(x, prov::CsrRsp::parse);
+        round_trip!(x, prov::SetCertificate::parse);
+        round_trip!(x, prov::SetCertificateRsp::parse);
+        let _ = crate::provisioning::parse_requester_info(x);
+        // The allocation-free chain checks on arbitrary bytes (any device key).
+        let _ = crate::provisioning::check_chain(&RustCrypto, set, x, None, &[4; 65]);
+    }
     let _ = crate::mut_auth::spki_ec_point(set.asym, x);
     // The certificate-chain format and opaque data have their own parsers.
     let _ = certificate::CertChain::parse(x, sizes.hash);
@@ -574,4 +586,206 @@ pub fn measurements(data: &[u8]) {
         }
     }
     assert!(verified, "no signed MEASUREMENTS verified after a reset");
+}
+
+/// A provisioning provider over the test PKI's leaf key (fuzzing only).
+#[cfg(feature = "provisioning")]
+struct FuzzDevice {
+    key: EcdsaSigningKey,
+    root: &'static [u8],
+    factory: bool,
+    slot0: Option<Vec<u8>>,
+    writes: usize,
+}
+
+#[cfg(feature = "provisioning")]
+impl crate::provisioning::ProvisioningProvider for FuzzDevice {
+    fn algorithm(&self) -> AsymAlgo {
+        crate::crypto::Signer::algorithm(&self.key)
+    }
+    fn device_public_key(&self, out: &mut [u8]) -> Result<usize, CryptoError> {
+        self.key.public_key_sec1(out)
+    }
+    fn sign_prehash(&self, prehash: &[u8], out: &mut [u8]) -> Result<usize, CryptoError> {
+        crate::crypto::Signer::sign_prehash(&self.key, prehash, out)
+    }
+    fn subject(&self) -> &[u8] {
+        // CN=fuzz
+        &[
+            0x30, 0x0F, 0x31, 0x0D, 0x30, 0x0B, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0C, 0x04, b'f',
+            b'u', b'z', b'z',
+        ]
+    }
+    fn factory_mode(&self) -> bool {
+        self.factory
+    }
+    fn policy(&self) -> crate::provisioning::ProvisioningPolicy {
+        crate::provisioning::ProvisioningPolicy::FACTORY
+    }
+    fn trusted_root(&self) -> Option<&[u8]> {
+        Some(self.root)
+    }
+    fn slot_chain(&self, slot: u8) -> Option<&[u8]> {
+        if slot == 0 {
+            self.slot0.as_deref()
+        } else {
+            None
+        }
+    }
+    fn store_chain(
+        &mut self,
+        slot: u8,
+        chain: &[u8],
+    ) -> Result<(), crate::provisioning::StorageError> {
+        if slot != 0 {
+            return Err(crate::provisioning::StorageError::Failed);
+        }
+        self.writes += 1;
+        self.slot0 = Some(chain.to_vec());
+        Ok(())
+    }
+}
+
+/// Checks a plain answer of the provisioning responder: a CSR parses as PKCS#10 and
+/// certifies the device key; SET_CERTIFICATE_RSP only ever answers the genuine chain.
+#[cfg(feature = "provisioning")]
+fn check_provisioning_answer(req: &[u8], answer: &[u8], device_pk: &[u8], genuine: &[u8]) {
+    use der::Decode;
+    let (Some(req), Some(answer)) = (req.get(1..), answer.get(1..)) else {
+        return;
+    };
+    match answer.get(1) {
+        Some(0x6D) => {
+            let c = crate::msgs::provisioning::CsrRsp::parse(answer).expect("CSR parses");
+            let r = x509_cert::request::CertReq::from_der(c.csr).expect("PKCS#10 parses");
+            assert_eq!(
+                r.info.public_key.subject_public_key.raw_bytes(),
+                device_pk,
+                "CSR for another key"
+            );
+        }
+        Some(0x6E) => {
+            assert_eq!(
+                req.get(4..),
+                Some(genuine),
+                "a non-genuine chain was installed"
+            );
+        }
+        _ => {}
+    }
+}
+
+/// The provisioning responder (factory mode or not, `Locked` policy) fed interleaved arbitrary
+/// requests and genuine provisioning traffic (VCA, GET_CSR, SET_CERTIFICATE of the genuine
+/// chain or of a chain for another key, possibly with a flipped byte): it never panics, a CSR
+/// always certifies the device key, only the genuine chain is ever installed (at most once, and
+/// never outside factory mode). Returns whether a chain was installed.
+#[cfg(feature = "provisioning")]
+pub fn provisioning(data: &[u8]) -> bool {
+    use crate::provisioning::{Provisioner, ProvisionerConfig};
+    let Some((&flags, data)) = data.split_first() else {
+        return false;
+    };
+    let p = pki(flags & 1 != 0);
+    let factory = flags & 2 == 0;
+    let mut pk = [0u8; 97];
+    let pkl = p.key.public_key_sec1(&mut pk).unwrap();
+    let pk = &pk[..pkl];
+    let mut dev = FuzzDevice {
+        key: EcdsaSigningKey::from_sec1_der(
+            crate::crypto::Signer::algorithm(&p.key),
+            if p.set == AlgorithmSet::SET_A {
+                P256_KEY
+            } else {
+                P384_KEY
+            },
+        )
+        .unwrap(),
+        root: p.root,
+        factory,
+        slot0: None,
+        writes: 0,
+    };
+    let mut rrng = XorShift(0x9e37_79b9_7f4a_7c15);
+    {
+        let mut rsp = Responder::with_provisioning(
+            RustCrypto,
+            &p.key,
+            &mut rrng,
+            ResponderConfig {
+                algorithms: p.set,
+                cert_chain: &[],
+                psk: None,
+                handshake_in_the_clear: false,
+                data_transfer_size: 4096,
+            },
+            &mut dev,
+        )
+        .expect("valid config");
+        let config = ProvisionerConfig {
+            algorithms: &SETS,
+            data_transfer_size: 4096,
+        };
+        let mut prov = Provisioner::new(config).unwrap();
+        let mut out = vec![0u8; 8192];
+        let mut csr = vec![0u8; 4096];
+        for (tag, chunk) in steps(data).take(64) {
+            let mut m = vec![0u8; 8192];
+            // What the genuine message is: 0 VCA, 1 GET_CSR, 2 SET_CERTIFICATE.
+            let mut kind = 0;
+            let n = if tag & 1 == 0 {
+                m[..chunk.len()].copy_from_slice(chunk);
+                chunk.len()
+            } else {
+                let w = if !prov.is_ready() {
+                    prov.write_request(&mut m)
+                } else if tag & 8 != 0 {
+                    kind = 1;
+                    prov.write_get_csr(&[], &[], &mut m)
+                } else {
+                    kind = 2;
+                    let chain = if tag & 4 != 0 { &p.req_chain } else { &p.chain };
+                    prov.write_set_certificate(0, chain, &mut m)
+                };
+                match w {
+                    Ok(n) => n,
+                    Err(_) => {
+                        prov = Provisioner::new(config).unwrap();
+                        continue;
+                    }
+                }
+            };
+            if tag & 2 != 0 && n > 0 {
+                let i = usize::from(tag >> 4) % n;
+                m[i] ^= 1;
+            }
+            let sent = m[..n].to_vec();
+            let Ok(k) = rsp.handle(&mut m[..n], &mut out) else {
+                continue;
+            };
+            check_provisioning_answer(&sent, &out[..k], pk, &p.chain);
+            if tag & 1 != 0 {
+                let r = match kind {
+                    1 => prov.handle_csr(&out[..k], &mut csr).map(|_| ()),
+                    2 => prov.handle_set_certificate(&out[..k]),
+                    _ => prov.handle_response(&out[..k]).map(|_| ()),
+                };
+                if r.is_err() && !prov.is_ready() {
+                    prov = Provisioner::new(config).unwrap();
+                }
+            }
+        }
+    }
+    assert!(dev.writes <= 1, "a locked slot was written twice");
+    match &dev.slot0 {
+        Some(c) => {
+            assert!(factory, "provisioned outside factory mode");
+            assert_eq!(c, &p.chain);
+            true
+        }
+        None => {
+            assert_eq!(dev.writes, 0);
+            false
+        }
+    }
 }

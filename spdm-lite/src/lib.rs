@@ -20,6 +20,8 @@ pub mod key_schedule;
 pub mod measurements;
 pub mod msgs;
 pub mod mut_auth;
+#[cfg(feature = "provisioning")]
+pub mod provisioning;
 pub mod record;
 pub mod requester;
 pub mod responder;

@@ -1121,6 +1121,13 @@ impl<P: CryptoProvider> RequesterSession<P> {
         Ok(len)
     }
 
+    /// Seals an SPDM request encoded by `m` (provisioning messages); its answer is read with
+    /// [`RequesterSession::handle_spdm_response`].
+    #[cfg(feature = "provisioning")]
+    pub(crate) fn write_encoded(&mut self, m: &dyn Encode, out: &mut [u8]) -> Result<usize, Error> {
+        self.write(m, Pending::Raw, out)
+    }
+
     /// Writes a HEARTBEAT record into `out`.
     ///
     /// # Errors

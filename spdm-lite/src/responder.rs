@@ -26,6 +26,9 @@
 
 #[path = "responder_mut_auth.rs"]
 mod mut_auth;
+#[cfg(feature = "provisioning")]
+#[path = "responder_provisioning.rs"]
+mod provisioning;
 
 use crate::codec::{Reader, Writer};
 use crate::crypto::{
@@ -339,7 +342,8 @@ pub struct Responder<'a, P: CryptoProvider, S: Signer> {
     signer: &'a S,
     rng: &'a mut dyn RandomSource,
     config: ResponderConfig<'a>,
-    chain_hash: Digest,
+    /// Hash of the slot-0 chain served (`None`: no chain, an unprovisioned device).
+    chain_hash: Option<Digest>,
     state: State<P::Hash>,
     /// HeartbeatPeriod offered to requesters with HBEAT_CAP (seconds, 0 = none).
     heartbeat_period: u8,
@@ -355,6 +359,9 @@ pub struct Responder<'a, P: CryptoProvider, S: Signer> {
     l1_session: Option<MeasLog<P::Hash>>,
     /// Mutual authentication asked of requesters ([`Responder::set_mut_auth`]).
     mut_auth: Option<crate::mut_auth::MutAuthPolicy<'a>>,
+    /// Provisioning (GET_CSR, SET_CERTIFICATE) and the chain storage, if attached.
+    #[cfg(feature = "provisioning")]
+    prov: Option<&'a mut dyn crate::provisioning::ProvisioningProvider>,
 }
 
 /// An L1/L2 transcript and the provider's generation when it started (for ContentChanged).
@@ -403,7 +410,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             signer,
             rng,
             config,
-            chain_hash,
+            chain_hash: Some(chain_hash),
             state: State::AwaitVersion,
             heartbeat_period: 0,
             now_ms: 0,
@@ -412,7 +419,19 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             l1_plain: None,
             l1_session: None,
             mut_auth: None,
+            #[cfg(feature = "provisioning")]
+            prov: None,
         })
+    }
+
+    /// The slot-0 chain served: the provisioning provider's when one is attached (`None`
+    /// until it holds one), else the configured one.
+    fn cert_chain(&self) -> Option<&[u8]> {
+        #[cfg(feature = "provisioning")]
+        if let Some(p) = self.prov.as_deref() {
+            return p.slot_chain(0);
+        }
+        Some(self.config.cert_chain)
     }
 
     /// Offers measurements: CAPABILITIES gets MEAS_CAP = 10b (signed measurements),
@@ -552,6 +571,10 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             Code::GET_ENCAPSULATED_REQUEST | Code::DELIVER_ENCAPSULATED_RESPONSE => {
                 caps.has(CapFlags::ENCAP)
             }
+            #[cfg(feature = "provisioning")]
+            crate::msgs::provisioning::GET_CSR => caps.has(CapFlags::CSR),
+            #[cfg(feature = "provisioning")]
+            crate::msgs::provisioning::SET_CERTIFICATE => caps.has(CapFlags::SET_CERT),
             _ => false,
         }
     }
@@ -712,6 +735,21 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                     Err(e) => (State::Negotiated(conn), Err(e)),
                 }
             }
+            #[cfg(feature = "provisioning")]
+            (
+                State::Negotiated(conn),
+                code @ (crate::msgs::provisioning::GET_CSR
+                | crate::msgs::provisioning::SET_CERTIFICATE),
+            ) => {
+                let r = body(out, 1)
+                    .map_err(Fail::Local)
+                    .and_then(|dst| self.provisioning_rsp(code, None, conn.req_dts, req, dst));
+                let r = r.map(|n| {
+                    out[0] = MCTP_SPDM;
+                    1 + n
+                });
+                (State::Negotiated(conn), r)
+            }
             (State::AwaitFinish(hs), Code::FINISH) if hs.in_clear => {
                 self.on_finish(hs, req, out, true)
             }
@@ -831,8 +869,8 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         let n = DigestsRsp {
             version: Version::V12,
             param1: 0,
-            slot_mask: 1,
-            digests: self.chain_hash.as_bytes(),
+            slot_mask: u8::from(self.chain_hash.is_some()),
+            digests: self.chain_hash.as_ref().map_or(&[][..], Digest::as_bytes),
         }
         .encode(dst)
         .local()?;
@@ -842,7 +880,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     /// Writes CERTIFICATE for a GET_CERTIFICATE into `dst` (no transcript).
     fn certificate_rsp(&self, req_dts: u32, req: &[u8], dst: &mut [u8]) -> Result<usize, Fail> {
         let gc = GetCertificate::parse(req)?;
-        let chain = self.config.cert_chain;
+        let chain = self.cert_chain().ok_or(INVALID)?;
         let offset = usize::from(gc.offset);
         if gc.slot() != 0 || offset >= chain.len() {
             return Err(INVALID.into());
@@ -919,6 +957,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         if ch.slot != 0 {
             return Err(INVALID.into());
         }
+        let chain_hash = self.chain_hash.ok_or(UNEXPECTED)?;
         let summary = self.summary(ch.meas_hash_type)?;
         let set = self.config.algorithms;
         let mut nonce = [0u8; NONCE_LEN];
@@ -928,7 +967,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             version: Version::V12,
             param1: 0,
             slot_mask: 1,
-            cert_chain_hash: self.chain_hash.as_bytes(),
+            cert_chain_hash: chain_hash.as_bytes(),
             nonce: &nonce,
             meas_summary_hash: summary.as_ref().map_or(&[][..], Digest::as_bytes),
             opaque: &[],
@@ -989,6 +1028,8 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         if ke.slot != 0 || ke.session_policy & !1 != 0 {
             return Err(INVALID.into());
         }
+        // No chain (an unprovisioned device): nothing to authenticate with.
+        let chain_hash = self.chain_hash.ok_or(UNEXPECTED)?;
         let summary = self.summary(ke.meas_hash_type)?;
         let opaque = Self::check_opaque(ke.opaque)?;
         let mutual = self.start_mut_auth(conn)?;
@@ -1038,7 +1079,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         let n = ker.encode(body(out, 1).local()?).local()?;
         let msg = body(out, 1).local()?;
         let mut th = conn.a.clone();
-        th.update(self.chain_hash.as_bytes());
+        th.update(chain_hash.as_bytes());
         th.update(req);
         th.update(msg.get(..unsigned).unwrap_or(&[]));
         let th_sig = th.clone().finish();
@@ -1656,6 +1697,24 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                     Ok(n) => (State::Negotiated(est.conn), Ok(n)),
                     Err(e) => (State::Established(est), Err(e)),
                 }
+            }
+            #[cfg(feature = "provisioning")]
+            code @ (crate::msgs::provisioning::GET_CSR
+            | crate::msgs::provisioning::SET_CERTIFICATE) => {
+                let authenticated = est.session.requester_auth().is_authenticated();
+                let built = body(out, record::SPDM_OFFSET)
+                    .map_err(Fail::Local)
+                    .and_then(|dst| {
+                        self.provisioning_rsp(code, Some(authenticated), est.conn.req_dts, req, dst)
+                    });
+                let r = match built {
+                    Ok(n) => est.session.seal_in_place(&self.provider, out, n),
+                    Err(Fail::Fault(f)) => {
+                        self.write_error(f, Version::V12, Sink::Session(&mut est.session), out)
+                    }
+                    Err(Fail::Local(e)) => Err(e),
+                };
+                (State::Established(est), r)
             }
             // GET_DIGESTS and GET_CERTIFICATE inside the session (as libspdm allows): served
             // under the session keys and, as in libspdm, not part of any transcript (message

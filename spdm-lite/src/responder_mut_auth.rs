@@ -117,6 +117,10 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         if self.meas.is_some() {
             f.0 |= CapFlags::MEAS_SIG;
         }
+        #[cfg(feature = "provisioning")]
+        {
+            f.0 |= self.provisioning_caps();
+        }
         f
     }
 

@@ -130,3 +130,61 @@ fn measurements_target_survives_arbitrary_in_session_requests() {
         write("spdm_measurements", &format!("seed-{i}"), seed);
     }
 }
+
+#[test]
+fn provisioning_target_installs_only_the_genuine_chain() {
+    // flags: bit0 set B, bit1 not in factory mode. Steps: tag 1 genuine (VCA, then
+    // SET_CERTIFICATE of the genuine chain), 9 genuine GET_CSR, 5 SET_CERTIFICATE of a chain
+    // for another key, 3 (bit 1) one flipped byte, 0 arbitrary bytes.
+    let genuine = |flags: u8, tail: &[u8]| {
+        let mut v = vec![flags, 1, 0, 1, 0, 1, 0, 9, 0];
+        v.extend_from_slice(tail);
+        v
+    };
+    let cases: Vec<(Vec<u8>, bool)> = vec![
+        (genuine(0, &[1, 0]), true),
+        (genuine(1, &[1, 0]), true),
+        // Outside factory mode nothing installs.
+        (genuine(2, &[1, 0]), false),
+        (genuine(3, &[1, 0, 9, 0]), false),
+        // A chain for another key (same root) is refused, the genuine one after it installs.
+        (genuine(0, &[5, 0, 1, 0]), true),
+        (genuine(1, &[5, 0]), false),
+        // A flipped byte in SET_CERTIFICATE (tag >> 4 = its index in the MCTP message: 1 the
+        // version, 12 a RootHash byte): refused; the genuine one after it installs.
+        (genuine(0, &[0x13, 0, 1, 0]), true),
+        (genuine(0, &[0xC3, 0, 1, 0]), true),
+        (genuine(1, &[0xC3, 0]), false),
+        (genuine(1, &[0x23, 0]), false),
+        // Arbitrary requests: a bare SET_CERTIFICATE header, a GET_CSR with a bad length.
+        (
+            genuine(
+                0,
+                &[
+                    0, 5, 0x05, 0x12, 0xEE, 0, 0, 0, 9, 0x05, 0x12, 0xED, 0, 0, 9, 0, 0, 0,
+                ],
+            ),
+            false,
+        ),
+    ];
+    for (i, (seed, installs)) in cases.iter().enumerate() {
+        assert_eq!(fuzzing::provisioning(seed), *installs, "case {i}");
+        write("spdm_provisioning", &format!("seed-{i}"), seed);
+    }
+    let provisioning_msgs: &[&[u8]] = &[
+        &[0x12, 0xED, 0, 0, 0, 0, 0, 0],
+        &[0x12, 0x6D, 0, 0, 3, 0, 0, 0, 0x30, 0x01, 0x00],
+        &[0x12, 0xEE, 0, 0, 4, 0, 0, 0],
+        &[0x12, 0x6E, 0, 0],
+    ];
+    for (i, m) in provisioning_msgs.iter().enumerate() {
+        for sel in 0..2u8 {
+            let mut d = vec![sel];
+            d.extend_from_slice(m);
+            fuzzing::messages(&d);
+            if sel == 0 {
+                write("spdm_messages", &format!("seed-prov-{i}"), &d);
+            }
+        }
+    }
+}

@@ -104,13 +104,18 @@ impl Drop for Killer {
 
 /// Runs responder and requester with `args` (given to both); returns both logs.
 fn run_pair(args: &[&str]) -> (Vec<String>, Vec<String>) {
+    run_pair_with(args, args)
+}
+
+/// Runs the responder with `rsp_args` and the requester with `req_args`; returns both logs.
+fn run_pair_with(rsp_args: &[&str], req_args: &[&str]) -> (Vec<String>, Vec<String>) {
     let (rsp_exe, req_exe) = examples();
     let deadline = Instant::now() + LIMIT;
     let port = free_port().to_string();
     let mut rsp = Killer(Some(
         Command::new(&rsp_exe)
             .args(["--port", &port])
-            .args(args)
+            .args(rsp_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -135,7 +140,7 @@ fn run_pair(args: &[&str]) -> (Vec<String>, Vec<String>) {
     let mut req = Killer(Some(
         Command::new(&req_exe)
             .args(["--port", &port])
-            .args(args)
+            .args(req_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -469,4 +474,165 @@ fn requester_example_attests_the_responder_example_with_measurements() {
         }
         assert!(has(&rsp, "measurements"), "{}", dump());
     }
+}
+
+/// `spdm-responder --state FILE`: starts unprovisioned in factory mode, is provisioned over the
+/// socket (GET_CSR, a chain issued from the CSR by an rcgen manufacturer PKI, SET_CERTIFICATE),
+/// keeps the chain across a restart, and the `spdm-requester` example then authenticates it
+/// against the manufacturer root (and no longer finds factory mode).
+#[test]
+fn responder_state_file_provisioning_survives_a_restart() {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyPair, KeyUsagePurpose, PublicKeyData, SignatureAlgorithm,
+    };
+    use spdm_lite::crypto::{AlgorithmSet, RustCrypto};
+    use spdm_lite::msgs::capabilities::CapFlags;
+    use spdm_lite::provisioning::{Provisioner, ProvisionerConfig};
+    use std::io::Write;
+    use std::net::TcpStream;
+
+    let (rsp_exe, _) = examples();
+    let dir = std::env::temp_dir().join(format!("spdm-lite-state-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("device.state");
+    let _ = std::fs::remove_file(&state);
+    let root_path = dir.join("root.der");
+    // The manufacturer PKI.
+    let alg = &rcgen::PKCS_ECDSA_P256_SHA256;
+    let ca = |cn: &str| {
+        let mut p = CertificateParams::default();
+        p.distinguished_name.push(DnType::CommonName, cn);
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        p
+    };
+    let (root_p, inter_p) = (ca("maker root"), ca("maker line"));
+    let (root_k, inter_k) = (
+        KeyPair::generate_for(alg).unwrap(),
+        KeyPair::generate_for(alg).unwrap(),
+    );
+    let root = root_p.self_signed(&root_k).unwrap().der().to_vec();
+    let inter = inter_p
+        .signed_by(&inter_k, &Issuer::from_params(&root_p, &root_k))
+        .unwrap()
+        .der()
+        .to_vec();
+    std::fs::write(&root_path, &root).unwrap();
+    let state_s = state.to_str().unwrap();
+    let root_s = root_path.to_str().unwrap();
+
+    // First start: factory mode, provisioned over the socket.
+    let port = free_port();
+    let mut rsp = Killer(Some(
+        Command::new(&rsp_exe)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--state",
+                state_s,
+                "--root",
+                root_s,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
+    let rx = pump(rsp.0.as_mut().unwrap(), "responder");
+    let deadline = Instant::now() + LIMIT;
+    let mut log = Vec::new();
+    while !log.iter().any(|l: &String| l.contains("listening on")) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        log.push(rx.recv_timeout(left).expect("responder never listened"));
+    }
+    assert!(has(&log, "unprovisioned: factory mode"), "{log:#?}");
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let frame = |s: &mut TcpStream, cmd: u32, payload: &[u8]| -> Vec<u8> {
+        let mut f = Vec::new();
+        f.extend(cmd.to_be_bytes());
+        f.extend(1u32.to_be_bytes());
+        f.extend((payload.len() as u32).to_be_bytes());
+        f.extend_from_slice(payload);
+        s.write_all(&f).unwrap();
+        let mut h = [0u8; 12];
+        s.read_exact(&mut h).unwrap();
+        let n = u32::from_be_bytes([h[8], h[9], h[10], h[11]]) as usize;
+        let mut p = vec![0u8; n];
+        s.read_exact(&mut p).unwrap();
+        p
+    };
+    let sets = [AlgorithmSet::SET_A];
+    let mut p = Provisioner::new(ProvisionerConfig {
+        algorithms: &sets,
+        data_transfer_size: 4096,
+    })
+    .unwrap();
+    let mut buf = vec![0u8; 8192];
+    while !p.is_ready() {
+        let n = p.write_request(&mut buf).unwrap();
+        let a = frame(&mut s, 1, &buf[..n]);
+        p.handle_response(&a).unwrap();
+    }
+    assert!(
+        p.responder_capabilities()
+            .has(CapFlags::CSR | CapFlags::SET_CERT)
+    );
+    let n = p.write_get_csr(&[], &[], &mut buf).unwrap();
+    let a = frame(&mut s, 1, &buf[..n]);
+    let mut csr = vec![0u8; 4096];
+    let k = p.handle_csr(&a, &mut csr).unwrap();
+    let req = {
+        use der::Decode;
+        x509_cert::request::CertReq::from_der(&csr[..k]).unwrap()
+    };
+    struct LeafPub(Vec<u8>);
+    impl PublicKeyData for LeafPub {
+        fn der_bytes(&self) -> &[u8] {
+            &self.0
+        }
+        fn algorithm(&self) -> &'static SignatureAlgorithm {
+            &rcgen::PKCS_ECDSA_P256_SHA256
+        }
+    }
+    let mut lp = CertificateParams::default();
+    lp.distinguished_name.push(DnType::CommonName, "camera");
+    lp.is_ca = IsCa::ExplicitNoCa;
+    lp.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    lp.extended_key_usages = vec![ExtendedKeyUsagePurpose::Other(vec![
+        1, 3, 6, 1, 4, 1, 412, 274, 3,
+    ])];
+    let leaf = lp
+        .signed_by(
+            &LeafPub(req.info.public_key.subject_public_key.raw_bytes().to_vec()),
+            &Issuer::from_params(&inter_p, &inter_k),
+        )
+        .unwrap();
+    let certs = [&root[..], &inter[..], leaf.der()].concat();
+    let mut chain = vec![0u8; certs.len() + 64];
+    let cl = spdm_lite::cert::encode_spdm_chain(
+        &RustCrypto,
+        spdm_lite::crypto::HashAlgo::Sha256,
+        &root,
+        &certs,
+        &mut chain,
+    )
+    .unwrap();
+    let n = p.write_set_certificate(0, &chain[..cl], &mut buf).unwrap();
+    let a = frame(&mut s, 1, &buf[..n]);
+    p.handle_set_certificate(&a).unwrap();
+    let _ = frame(&mut s, 0xFFFE, &[]);
+    let st = wait(rsp.0.as_mut().unwrap(), deadline, "spdm-responder");
+    assert!(st.success());
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(text.contains("\nslot0 "), "{text}");
+
+    // Restarted: serves the installed chain; the requester example authenticates it against
+    // the manufacturer root.
+    let (req_log, rsp_log) =
+        run_pair_with(&["--state", state_s], &["--root", root_s, "--no-challenge"]);
+    assert!(has(&rsp_log, "provisioned, chain"), "{rsp_log:#?}");
+    assert!(has(&req_log, "session established: id 0x"), "{req_log:#?}");
+    assert!(has(&rsp_log, "<- SHUTDOWN"), "{rsp_log:#?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -210,6 +210,8 @@ pub(crate) struct Options {
     pub(crate) req_key: Option<PathBuf>,
     /// Trust anchor for the requester's chain (responder, with `--mut-auth`).
     pub(crate) req_root: Option<PathBuf>,
+    /// Responder: persistent state file (device key, trusted root, provisioned slot 0).
+    pub(crate) state: Option<PathBuf>,
 }
 
 /// The usage text common to both examples.
@@ -273,6 +275,7 @@ pub(crate) fn parse_args(extra: &[&str], usage: &str) -> Result<Options, String>
         req_chain: None,
         req_key: None,
         req_root: None,
+        state: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -308,6 +311,7 @@ pub(crate) fn parse_args(extra: &[&str], usage: &str) -> Result<Options, String>
             "--req-key" => o.req_key = Some(value()?.into()),
             "--req-root" => o.req_root = Some(value()?.into()),
             "--no-psk-finish" if extra.contains(&"--no-psk-finish") => o.no_psk_finish = true,
+            "--state" if extra.contains(&"--state") => o.state = Some(value()?.into()),
             "--no-challenge" if extra.contains(&"--no-challenge") => o.no_challenge = true,
             "-h" | "--help" => {
                 // Asked-for help is output, not an error.

@@ -37,6 +37,12 @@ impl CapFlags {
     pub const HANDSHAKE_IN_THE_CLEAR: u32 = 1 << 15;
     pub const PUB_KEY_ID: u32 = 1 << 16;
     pub const CHUNK: u32 = 1 << 17;
+    /// SET_CERTIFICATE is supported (needs CERT_CAP).
+    pub const SET_CERT: u32 = 1 << 19;
+    /// GET_CSR is supported (needs SET_CERT_CAP).
+    pub const CSR: u32 = 1 << 20;
+    /// The responder may need a reset to install a certificate (ERROR ResetRequired).
+    pub const CERT_INSTALL_RESET: u32 = 1 << 21;
 
     /// Whether every bit of `mask` is set.
     pub const fn has(self, mask: u32) -> bool {

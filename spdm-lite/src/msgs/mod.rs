@@ -27,6 +27,8 @@ pub mod key_exchange;
 pub mod key_update;
 pub mod measurements;
 pub mod opaque;
+#[cfg(feature = "provisioning")]
+pub mod provisioning;
 pub mod psk;
 pub mod version;
 
