@@ -54,6 +54,7 @@ mod ecu;
 mod error;
 pub mod keys;
 pub mod pki;
+pub mod provision;
 pub mod registers;
 pub mod scene;
 mod sensor;

@@ -34,6 +34,7 @@ pub mod capture;
 pub mod demo;
 pub mod pki;
 pub mod progress;
+pub mod provision;
 pub mod vectors;
 
 const EXAMPLES: &str = "\
@@ -44,6 +45,7 @@ Examples:
   cse keygen --out keys.txt
   cse pki init --out ca/ --name ACME
   cse pki issue --ca ca/ --csr device.csr --out device.cert.der --chain-out device.chain.der
+  cse provision --connect 127.0.0.1:2323 --ca ca/
   cse protect --in frames.raw --raw12 --width 1920 --height 1080 --keys keys.txt --out frames.sep
   cse verify --in frames.sep --keys keys.txt --out frames.plain
   cse inspect --in frames.sep --keys keys.txt
@@ -86,6 +88,9 @@ pub enum Command {
     Keygen(capture::KeygenArgs),
     /// The manufacturer PKI: create a root and intermediate CA, sign device certificates.
     Pki(pki::PkiArgs),
+    /// The factory station: provision a sensor over the spdm-emu socket (GET_CSR, sign,
+    /// SET_CERTIFICATE) and verify it against the manufacturer root.
+    Provision(provision::ProvisionArgs),
     /// Print a shell completion script to standard output.
     Completions {
         /// The shell.
@@ -104,6 +109,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Inspect(a) => capture::inspect(&a),
         Command::Keygen(a) => capture::keygen(&a),
         Command::Pki(a) => pki::main(&a),
+        Command::Provision(a) => provision::main(&a),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "cse", &mut std::io::stdout());
