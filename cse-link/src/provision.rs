@@ -61,7 +61,7 @@ pub enum ProvisionError {
     Verify(String),
 }
 
-fn spdm(step: &'static str) -> impl FnOnce(spdm_lite::Error) -> ProvisionError {
+fn spdm(step: &'static str) -> impl Fn(spdm_lite::Error) -> ProvisionError + Copy {
     move |error| ProvisionError::Spdm { step, error }
 }
 
@@ -214,7 +214,7 @@ pub fn authenticate(
     let offered = [set];
     let mut chain_buf = vec![0u8; 0x1_0000];
     let mut rng = crate::OsRandom;
-    let fail = |e: spdm_lite::Error| ProvisionError::Verify(e.to_string());
+    let fail = spdm("authentication");
     let mut req = Requester::new(
         RustCrypto,
         &mut rng,
