@@ -55,7 +55,7 @@
 //! root); the leaf key on the negotiated curve and equal to the device's public key. Key
 //! usage, basic constraints, EKU, path length and validity need a full X.509 parser: an
 //! integrator with an allocator runs them in [`ProvisioningProvider::check_chain`] (the
-//! `spdm-responder` example plugs [`X509Verifier`](crate::x509::X509Verifier) in there); the
+//! `spdm-responder` example plugs `x509::X509Verifier` (feature `alloc`) in there); the
 //! requester validates the installed chain in full anyway before it trusts it.
 //!
 //! # Requester (the factory station)
