@@ -288,7 +288,7 @@ impl SimSensor {
     /// at its key).
     ///
     /// # Errors
-    /// [`PkiError`] if key generation fails.
+    /// [`PkiError`] if key generation fails or `cn` is longer than 100 bytes.
     pub fn new(set: AlgorithmSet, cn: &str, root: Option<&[u8]>) -> Result<Self, PkiError> {
         let curve = if set.asym == AsymAlgo::EcdsaP256 {
             pki::Curve::P256
@@ -303,8 +303,15 @@ impl SimSensor {
                 what: "device key",
                 why: "unusable".into(),
             })?;
-        // DER Name: SEQUENCE { SET { SEQUENCE { OID 2.5.4.3, UTF8String cn } } }.
+        // DER Name: SEQUENCE { SET { SEQUENCE { OID 2.5.4.3, UTF8String cn } } }, short-form
+        // lengths only.
         let cn_bytes = cn.as_bytes();
+        if cn_bytes.len() > 100 {
+            return Err(PkiError::Malformed {
+                what: "sensor name",
+                why: "longer than 100 bytes".into(),
+            });
+        }
         let atv_len = 5 + 2 + cn_bytes.len();
         let mut subject = vec![0x30, (atv_len + 4) as u8, 0x31, (atv_len + 2) as u8];
         subject.extend([0x30, atv_len as u8, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c]);

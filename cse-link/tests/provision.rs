@@ -217,6 +217,13 @@ fn a_counterfeit_provisioning_under_another_root_is_refused() {
 }
 
 #[test]
+fn a_sensor_name_too_long_for_its_subject_is_refused() {
+    let set = AlgorithmSet::SET_A;
+    assert!(SimSensor::new(set, &"x".repeat(100), None).is_ok());
+    assert!(SimSensor::new(set, &"x".repeat(101), None).is_err());
+}
+
+#[test]
 fn a_wrong_ca_or_address_exits_2_and_provisions_nothing() {
     let d = tmp("args");
     let out = Command::new(env!("CARGO_BIN_EXE_cse"))
