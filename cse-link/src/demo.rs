@@ -124,11 +124,16 @@ pub enum Attack {
     /// its keys and its configuration: its stream verifies before and after, and its next
     /// CCISE write is still accepted.
     RogueEcu,
+    /// A rogue factory station with its own root (the manufacturer's names, other keys)
+    /// provisions sensors: a genuine sensor, whose firmware trusts the manufacturer root,
+    /// refuses its chain and stays unprovisioned; a counterfeit sensor that takes it is
+    /// refused by the vehicle, which trusts the manufacturer root only.
+    CounterfeitProvisioning,
 }
 
 impl Attack {
     /// Every attack.
-    pub const ALL: [Attack; 15] = [
+    pub const ALL: [Attack; 16] = [
         Attack::FlippedPixelBit,
         Attack::TamperedHeader,
         Attack::ReplayedFrame,
@@ -144,6 +149,7 @@ impl Attack {
         Attack::TamperedFirmware,
         Attack::FirmwareRollback,
         Attack::RogueEcu,
+        Attack::CounterfeitProvisioning,
     ];
 
     /// The attack's name.
@@ -164,6 +170,7 @@ impl Attack {
             Attack::TamperedFirmware => "sensor with tampered firmware",
             Attack::FirmwareRollback => "firmware rolled back",
             Attack::RogueEcu => "rogue ECU session",
+            Attack::CounterfeitProvisioning => "provisioned by another root",
         }
     }
 
@@ -185,6 +192,7 @@ impl Attack {
             Attack::TamperedFirmware => "link refused: measurement mismatch",
             Attack::FirmwareRollback => "link refused: SVN below minimum",
             Attack::RogueEcu => "write refused; genuine session unaffected",
+            Attack::CounterfeitProvisioning => "chain refused; vehicle: untrusted root",
         }
     }
 
@@ -285,6 +293,8 @@ pub struct Report {
     pub rollover: bool,
     /// Attack results.
     pub attacks: Vec<AttackResult>,
+    /// The factory phase: the sensor provisioned and then authenticated by a vehicle.
+    pub factory: Factory,
 }
 
 impl Report {
@@ -294,6 +304,7 @@ impl Report {
         self.frames > 0
             && self.frames_ok == self.frames
             && self.rollover
+            && self.factory.vehicle_authenticated
             && !self.attacks.is_empty()
             && self.attacks.iter().all(AttackResult::holds)
     }
@@ -747,10 +758,140 @@ fn run_attack(opts: &Options, attack: Attack) -> AttackResult {
     }
 }
 
+/// The manufacturer's names, for the factory phase and the rogue station that copies them.
+const MAKER: &str = "ACME Sensors";
+
+/// Runs `f` with a transact function into `sensor`'s responder, in process.
+fn with_sensor<R>(
+    sensor: &mut crate::provision::SimSensor,
+    f: impl FnOnce(&mut crate::provision::Transact<'_>) -> R,
+) -> Result<R, LinkError> {
+    sensor
+        .serve(AlgorithmSet::SET_A, |rsp| {
+            let mut t = |msg: &[u8]| {
+                let mut m = msg.to_vec();
+                let mut out = vec![0u8; 8192];
+                let n = rsp.handle(&mut m, &mut out).map_err(|e| e.to_string())?;
+                Ok(out[..n].to_vec())
+            };
+            f(&mut t)
+        })
+        .map_err(LinkError::Spdm)
+}
+
+/// The vehicle's check of a sensor: a fresh SPDM connection, the chain validated against
+/// `root`, CHALLENGE and a session.
+fn vehicle_check(
+    sensor: &mut crate::provision::SimSensor,
+    root: &[u8],
+) -> Result<Result<crate::provision::Provisioned, crate::provision::ProvisionError>, LinkError> {
+    with_sensor(sensor, |t| {
+        let mut call = |m: &[u8]| t(m).map_err(crate::provision::ProvisionError::Transport);
+        crate::provision::authenticate(&mut call, root, AlgorithmSet::SET_A)
+    })
+}
+
+/// What the factory phase of the demo did.
+#[derive(Clone, Debug)]
+pub struct Factory {
+    /// The sensor's identity as the station installed and the vehicle then verified it.
+    pub provisioned: crate::provision::Provisioned,
+    /// The vehicle authenticated the provisioned sensor against the manufacturer root.
+    pub vehicle_authenticated: bool,
+}
+
+/// The factory, then the vehicle: a manufacturer PKI is made (`cse pki init`), an
+/// unprovisioned sensor gets its chain from the manufacturer's intermediate (`cse
+/// provision`: GET_CSR, SET_CERTIFICATE), then a vehicle ECU that trusts only the
+/// manufacturer root authenticates it (GET_DIGESTS, GET_CERTIFICATE, CHALLENGE, a session).
+///
+/// # Errors
+/// [`LinkError::Provisioning`] when a step fails.
+pub fn factory() -> Result<Factory, LinkError> {
+    use crate::provision::{ProvisionOptions, SimSensor, provision};
+    let prov = |e: &dyn std::fmt::Display| LinkError::Provisioning(e.to_string());
+    let ca = crate::pki::init(crate::pki::Curve::P256, MAKER, 30).map_err(|e| prov(&e))?;
+    let mut sensor = SimSensor::new(AlgorithmSet::SET_A, "ACME camera", Some(&ca.root_cert))
+        .map_err(|e| prov(&e))?;
+    let opts = ProvisionOptions {
+        device_serial: Some("CAM-000123".into()),
+        serial: None,
+    };
+    let provisioned =
+        with_sensor(&mut sensor, |t| provision(t, &ca, &opts))?.map_err(|e| prov(&e))?;
+    let seen = vehicle_check(&mut sensor, &ca.root_cert)?.map_err(|e| prov(&e))?;
+    Ok(Factory {
+        vehicle_authenticated: seen == provisioned,
+        provisioned,
+    })
+}
+
+fn counterfeit_provisioning(attack: Attack) -> Result<AttackResult, LinkError> {
+    use crate::provision::{ProvisionError, ProvisionOptions, SimSensor, provision};
+    use spdm_lite::cert::CertError;
+    let prov = |e: &dyn std::fmt::Display| LinkError::Provisioning(e.to_string());
+    let genuine = crate::pki::init(crate::pki::Curve::P256, MAKER, 30).map_err(|e| prov(&e))?;
+    let rogue = crate::pki::init(crate::pki::Curve::P256, MAKER, 30).map_err(|e| prov(&e))?;
+    let opts = ProvisionOptions::default();
+    // A genuine sensor refuses the rogue station's chain and stays unprovisioned.
+    let mut real = SimSensor::new(AlgorithmSet::SET_A, "ACME camera", Some(&genuine.root_cert))
+        .map_err(|e| prov(&e))?;
+    let refused = with_sensor(&mut real, |t| provision(t, &rogue, &opts))?;
+    let real_refused = matches!(
+        refused,
+        Err(ProvisionError::Spdm {
+            step: "SET_CERTIFICATE",
+            ..
+        })
+    ) && !real.is_provisioned();
+    // A counterfeit sensor (it trusts any root) takes it; the vehicle refuses it.
+    let mut fake =
+        SimSensor::new(AlgorithmSet::SET_A, "ACME camera", None).map_err(|e| prov(&e))?;
+    let installed = with_sensor(&mut fake, |t| provision(t, &rogue, &opts))?.is_ok();
+    let vehicle = vehicle_check(&mut fake, &genuine.root_cert)?;
+    let untrusted = matches!(
+        vehicle,
+        Err(ProvisionError::Spdm {
+            error: spdm_lite::Error::Certificate(CertError::UntrustedRoot),
+            ..
+        })
+    );
+    let detected = real_refused && installed && vehicle.is_err();
+    Ok(AttackResult {
+        attack,
+        observed: format!(
+            "genuine sensor {}; counterfeit {}, vehicle {}",
+            if real_refused {
+                "refused the chain"
+            } else {
+                "TOOK THE CHAIN"
+            },
+            if installed {
+                "took it"
+            } else {
+                "refused it too"
+            },
+            match &vehicle {
+                Ok(_) => "AUTHENTICATED IT".to_string(),
+                Err(ProvisionError::Spdm {
+                    error: spdm_lite::Error::Certificate(c),
+                    ..
+                }) => format!("refused: {c}"),
+                Err(ProvisionError::Spdm { error, .. }) => format!("refused: {error}"),
+                Err(e) => format!("refused: {e}"),
+            }
+        ),
+        detected,
+        covered: true,
+        attributed: detected && untrusted,
+    })
+}
+
 fn attack_once(opts: &Options, attack: Attack) -> AttackResult {
     let scene = opts.scene;
     let protocol = opts.protocol;
     let r = match attack {
+        Attack::CounterfeitProvisioning => counterfeit_provisioning(attack),
         Attack::CounterfeitSensor => {
             match with_link(opts, Variant::Counterfeit, |_, _, _| Ok(())) {
                 Err(LinkError::Spdm(spdm_lite::Error::Certificate(e))) => {
@@ -1037,6 +1178,7 @@ fn attack_once(opts: &Options, attack: Attack) -> AttackResult {
 /// # Errors
 /// A failure to authenticate, configure or stream the clean link.
 pub fn run(opts: &Options, progress: &mut dyn FnMut(usize, usize)) -> Result<Report, LinkError> {
+    let factory = factory()?;
     let scene = opts.scene;
     let frames = opts.frames;
     let ((frames_ok, protect, verify, wire_bytes, rollover), steps, hs) =
@@ -1096,6 +1238,7 @@ pub fn run(opts: &Options, progress: &mut dyn FnMut(usize, usize)) -> Result<Rep
         wire_bytes,
         rollover,
         attacks,
+        factory,
     })
 }
 

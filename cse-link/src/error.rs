@@ -56,4 +56,7 @@ pub enum LinkError {
     /// The demo's capture recorder failed ([`crate::demo::run_recorded`]).
     #[error("capture: {0}")]
     Capture(String),
+    /// Factory provisioning of the demo failed ([`crate::demo::factory`]).
+    #[error("provisioning: {0}")]
+    Provisioning(String),
 }

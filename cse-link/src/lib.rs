@@ -53,6 +53,8 @@ pub mod demo;
 mod ecu;
 mod error;
 pub mod keys;
+pub mod pki;
+pub mod provision;
 pub mod registers;
 pub mod scene;
 mod sensor;

@@ -331,6 +331,7 @@ fn every_subcommand_has_help_listing_its_flags_and_values() {
             "keygen",
             &["--out", "--bits", "--mac-key", "--key-id", "128", "256"][..],
         ),
+        ("pki", &["init", "issue", "csr"][..]),
         ("completions", &["bash", "zsh", "fish"][..]),
     ] {
         for h in ["--help", "-h"] {
@@ -362,7 +363,9 @@ fn version_and_completions() {
         assert_eq!(out.status.code(), Some(0), "{shell}");
         let text = String::from_utf8(out.stdout).unwrap();
         assert!(text.contains(marker), "{shell}: {text}");
-        for sub in ["demo", "protect", "verify", "inspect", "keygen", "vectors"] {
+        for sub in [
+            "demo", "protect", "verify", "inspect", "keygen", "vectors", "pki",
+        ] {
             assert!(text.contains(sub), "{shell} completion lacks {sub}");
         }
     }

@@ -39,7 +39,17 @@ fn check(o: &Options) {
         r.rollover,
         "KEY_UPDATE must roll the stream key at a frame boundary"
     );
+    // The factory phase: provisioned with the device serial, then authenticated by the
+    // vehicle against the manufacturer root.
+    assert!(r.factory.vehicle_authenticated);
+    assert_eq!(r.factory.provisioned.serial.as_deref(), Some("CAM-000123"));
+    assert!(r.factory.provisioned.subject.contains("CN=ACME camera"));
     assert_eq!(r.attacks.len(), Attack::ALL.len());
+    assert!(
+        r.attacks
+            .iter()
+            .any(|a| a.attack == Attack::CounterfeitProvisioning)
+    );
     for a in &r.attacks {
         assert!(a.detected, "{:?} undetected: {}", a.attack, a.observed);
         assert!(a.attributed, "{:?} misattributed: {}", a.attack, a.observed);

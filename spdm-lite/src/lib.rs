@@ -12,6 +12,8 @@ extern crate std;
 pub mod cert;
 pub mod codec;
 pub mod crypto;
+#[cfg(feature = "std")]
+pub mod emu;
 pub mod error;
 pub mod export;
 #[cfg(all(feature = "alloc", feature = "set-a", feature = "set-b"))]

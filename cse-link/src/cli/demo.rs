@@ -449,6 +449,15 @@ fn run(opts: &Options, json: bool, pcap: Option<&str>) -> ExitCode {
             }
         }
     } else {
+        let f = &report.factory;
+        outln!(
+            "factory: sensor provisioned by the manufacturer's intermediate (GET_CSR, \
+             SET_CERTIFICATE): {}, key SHA-256 {}...; vehicle authenticated it against the \
+             manufacturer root: {}",
+            f.provisioned.subject,
+            f.provisioned.fingerprint.get(..16).unwrap_or_default(),
+            if f.vehicle_authenticated { "yes" } else { "NO" }
+        );
         outln!(
             "SPDM handshake and firmware attestation of the sensor: {} exchanges, {:.2} ms; \
              serializer bridge authenticated and attested; stream configured over CCISE",

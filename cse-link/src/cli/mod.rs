@@ -32,7 +32,9 @@ macro_rules! outln {
 
 pub mod capture;
 pub mod demo;
+pub mod pki;
 pub mod progress;
+pub mod provision;
 pub mod vectors;
 
 const EXAMPLES: &str = "\
@@ -41,6 +43,9 @@ Examples:
   cse demo --protocol fsed --sv 2 --json    one configuration, machine-readable report
   cse vectors --out vectors/
   cse keygen --out keys.txt
+  cse pki init --out ca/ --name ACME
+  cse pki issue --ca ca/ --csr device.csr --out device.cert.der --chain-out device.chain.der
+  cse provision --connect 127.0.0.1:2323 --ca ca/
   cse protect --in frames.raw --raw12 --width 1920 --height 1080 --keys keys.txt --out frames.sep
   cse verify --in frames.sep --keys keys.txt --out frames.plain
   cse inspect --in frames.sep --keys keys.txt
@@ -81,6 +86,11 @@ pub enum Command {
     Inspect(capture::InspectArgs),
     /// Write a key file with fresh random keys (never overwrites a file).
     Keygen(capture::KeygenArgs),
+    /// The manufacturer PKI: create a root and intermediate CA, sign device certificates.
+    Pki(pki::PkiArgs),
+    /// The factory station: provision a sensor over the spdm-emu socket (GET_CSR, sign,
+    /// SET_CERTIFICATE) and verify it against the manufacturer root.
+    Provision(provision::ProvisionArgs),
     /// Print a shell completion script to standard output.
     Completions {
         /// The shell.
@@ -98,6 +108,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Verify(a) => capture::verify(&a),
         Command::Inspect(a) => capture::inspect(&a),
         Command::Keygen(a) => capture::keygen(&a),
+        Command::Pki(a) => pki::main(&a),
+        Command::Provision(a) => provision::main(&a),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "cse", &mut std::io::stdout());

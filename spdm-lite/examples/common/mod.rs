@@ -4,8 +4,7 @@
 // Each example uses only part of this module.
 #![allow(dead_code)]
 
-use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::io::Read;
 use std::path::PathBuf;
 
 use spdm_lite::CryptoError;
@@ -14,82 +13,12 @@ use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RandomSource, R
 use spdm_lite::msgs::Code;
 use spdm_lite::record::{MCTP_SECURED, MCTP_SPDM, SPDM_OFFSET};
 
-/// spdm-emu `SOCKET_SPDM_COMMAND_NORMAL`: one transport message follows.
-pub(crate) const CMD_NORMAL: u32 = 0x0001;
-/// spdm-emu `SOCKET_SPDM_COMMAND_CONTINUE`: echoed, then the connection closes.
-pub(crate) const CMD_CONTINUE: u32 = 0xFFFD;
-/// spdm-emu `SOCKET_SPDM_COMMAND_SHUTDOWN`: echoed with size 0, then the responder exits.
-pub(crate) const CMD_SHUTDOWN: u32 = 0xFFFE;
-/// spdm-emu `SOCKET_SPDM_COMMAND_UNKNOWN`: the answer to any other command.
-pub(crate) const CMD_UNKNOWN: u32 = 0xFFFF;
-/// spdm-emu `SOCKET_SPDM_COMMAND_TEST`: the hello exchanged first.
-pub(crate) const CMD_TEST: u32 = 0xDEAD;
-/// spdm-emu `SOCKET_TRANSPORT_TYPE_MCTP`.
-pub(crate) const TRANSPORT_MCTP: u32 = 1;
-/// The requester's hello (NUL included, 14 bytes).
-pub(crate) const CLIENT_HELLO: &[u8] = b"Client Hello!\0";
-/// The responder's hello (NUL included, 14 bytes).
-pub(crate) const SERVER_HELLO: &[u8] = b"Server Hello!\0";
-/// Largest payload accepted in one frame.
-pub(crate) const MAX_FRAME: usize = 0x1_0000;
-
-/// Human name of a socket command.
-pub(crate) fn command_name(cmd: u32) -> String {
-    match cmd {
-        CMD_NORMAL => "NORMAL".into(),
-        CMD_CONTINUE => "CONTINUE".into(),
-        CMD_SHUTDOWN => "SHUTDOWN".into(),
-        CMD_UNKNOWN => "UNKNOWN".into(),
-        CMD_TEST => "TEST".into(),
-        other => format!("command 0x{other:04x}"),
-    }
-}
-
-/// Writes one frame: `command u32 BE | transport u32 BE | size u32 BE | payload`.
-pub(crate) fn write_frame(
-    s: &mut TcpStream,
-    cmd: u32,
-    transport: u32,
-    payload: &[u8],
-) -> io::Result<()> {
-    let size = u32::try_from(payload.len())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
-    let mut f = Vec::with_capacity(12 + payload.len());
-    f.extend_from_slice(&cmd.to_be_bytes());
-    f.extend_from_slice(&transport.to_be_bytes());
-    f.extend_from_slice(&size.to_be_bytes());
-    f.extend_from_slice(payload);
-    s.write_all(&f)?;
-    s.flush()
-}
-
-/// Reads one frame; `None` on a clean end of stream before a frame starts.
-pub(crate) fn read_frame(s: &mut TcpStream) -> io::Result<Option<(u32, u32, Vec<u8>)>> {
-    let mut hdr = [0u8; 12];
-    let mut got = 0;
-    while got < hdr.len() {
-        let n = s.read(&mut hdr[got..])?;
-        if n == 0 {
-            return if got == 0 {
-                Ok(None)
-            } else {
-                Err(io::ErrorKind::UnexpectedEof.into())
-            };
-        }
-        got += n;
-    }
-    let word = |i: usize| u32::from_be_bytes([hdr[i], hdr[i + 1], hdr[i + 2], hdr[i + 3]]);
-    let (cmd, transport, size) = (word(0), word(4), word(8) as usize);
-    if size > MAX_FRAME {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("frame of {size} bytes"),
-        ));
-    }
-    let mut payload = vec![0u8; size];
-    s.read_exact(&mut payload)?;
-    Ok(Some((cmd, transport, payload)))
-}
+// The spdm-emu socket framing, shared with `cse provision` (cse-link); each example uses part.
+#[allow(unused_imports)]
+pub(crate) use spdm_lite::emu::{
+    CLIENT_HELLO, CMD_CONTINUE, CMD_NORMAL, CMD_SHUTDOWN, CMD_TEST, CMD_UNKNOWN, MAX_FRAME,
+    SERVER_HELLO, TRANSPORT_MCTP, command_name, read_frame, write_frame,
+};
 
 /// The SPDM name of a request/response code.
 pub(crate) fn code_name(code: u8) -> String {

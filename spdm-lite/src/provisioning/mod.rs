@@ -84,6 +84,11 @@ use crate::error::CryptoError;
 /// The number of certificate slots SPDM 1.2 defines.
 pub const MAX_SLOTS: u8 = 8;
 
+/// A CSR buffer size that holds every CSR this crate builds (the CSR message's length field is
+/// 16 bits; a CSR of a P-384 key with a long subject and attributes stays far below). The
+/// requester's `handle_csr` needs the buffer it is given to hold the whole request.
+pub const MAX_CSR_LEN: usize = 4096;
+
 /// Where GET_CSR and SET_CERTIFICATE are accepted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
