@@ -11,6 +11,7 @@ use aes::cipher::{
 use aes::{Aes128Enc, Aes256Enc};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use super::Engine;
 use crate::keys::SecretKey;
 use crate::model::KeySize;
 use crate::nonce::Iv;
@@ -20,16 +21,17 @@ pub(crate) type Block = aes::Block;
 
 /// An expanded AES-128 or AES-256 encryption key schedule.
 ///
-/// Built from a [`SecretKey`]. On x86_64 CPUs with AVX-512 and VAES the key is also expanded for
-/// our VAES-512 code (single blocks and [`Aes::apply_ctr`] run there); otherwise the `aes`
-/// crate picks AES-NI / VAES / ARMv8 at run time and falls back to its constant-time bitsliced
-/// implementation. Not `Clone`; the round keys are zeroized
+/// Built from a [`SecretKey`]. On x86_64 CPUs where one of our stitched engines runs
+/// ([`Engine::AesNi`], [`Engine::Vaes256`], [`Engine::Vaes512`], see [`super::engine`]) the
+/// key is also expanded for it (single blocks and [`Aes::apply_ctr`] run there); otherwise the
+/// `aes` crate picks AES-NI / VAES / ARMv8 at run time and falls back to its constant-time
+/// bitsliced implementation. Not `Clone`; the round keys are zeroized
 /// on drop (the `aes` crate's `zeroize` feature) and `Debug` prints `Aes { .. }`.
 pub struct Aes {
     inner: Inner,
-    /// Our VAES-512 key schedule, where the CPU runs that path (see [`super::simd::vaes`]).
+    /// Our key schedule for the stitched engine the key runs, if any (see [`super::simd`]).
     #[cfg(target_arch = "x86_64")]
-    fast: Option<super::simd::vaes::RoundKeys>,
+    fast: Option<super::simd::FastAes>,
 }
 
 enum Inner {
@@ -52,26 +54,24 @@ fn init<C: KeyInit>(key: &SecretKey) -> C {
 }
 
 impl Aes {
-    /// Expands `key` (AES-128 or AES-256 depending on its size).
+    /// Expands `key` (AES-128 or AES-256 depending on its size) for the selected engine
+    /// ([`super::engine`]).
     pub fn new(key: &SecretKey) -> Aes {
-        Aes::with_fast(key, true)
+        Aes::with_engine(key, super::engine())
     }
 
-    /// [`Aes::new`]; `fast = false` keeps to the `aes` crate even where the VAES-512 path runs
-    /// (tests and the fuzz oracle compare the paths on one machine).
-    pub(crate) fn with_fast(key: &SecretKey, fast: bool) -> Aes {
+    /// [`Aes::new`] for `engine`: with our key schedule when `engine` is a stitched engine this
+    /// CPU runs, else the `aes` crate alone (tests and the fuzz oracle compare the paths on one
+    /// machine).
+    pub(crate) fn with_engine(key: &SecretKey, engine: Engine) -> Aes {
         let inner = match key.size() {
             KeySize::Aes128 => Inner::Aes128(init(key)),
             KeySize::Aes256 => Inner::Aes256(init(key)),
         };
         #[cfg(target_arch = "x86_64")]
-        let fast = if fast {
-            super::simd::vaes::RoundKeys::new(key.expose_secret())
-        } else {
-            None
-        };
+        let fast = super::simd::FastAes::new(engine, key.expose_secret());
         #[cfg(not(target_arch = "x86_64"))]
-        let _ = fast;
+        let _ = engine;
         Aes {
             inner,
             #[cfg(target_arch = "x86_64")]
@@ -79,13 +79,22 @@ impl Aes {
         }
     }
 
-    /// Our VAES-512 key schedule, if this key runs that path.
+    /// Our stitched engine's key schedule, if this key runs one.
     #[cfg(target_arch = "x86_64")]
-    pub(crate) fn fast(&self) -> Option<&super::simd::vaes::RoundKeys> {
+    pub(crate) fn fast(&self) -> Option<&super::simd::FastAes> {
         self.fast.as_ref()
     }
 
-    /// Drops the VAES-512 key schedule: from now on the `aes` crate runs (test hook).
+    /// The stitched engine this key runs, if any.
+    pub(crate) fn stitched_engine(&self) -> Option<Engine> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(f) = &self.fast {
+            return Some(f.engine());
+        }
+        None
+    }
+
+    /// Drops our key schedule: from now on the `aes` crate runs (test hook).
     pub(crate) fn drop_fast(&mut self) {
         #[cfg(target_arch = "x86_64")]
         {
@@ -147,7 +156,7 @@ impl Aes {
     pub fn apply_ctr(&self, iv: &Iv, buf: &mut [u8]) {
         #[cfg(target_arch = "x86_64")]
         if let Some(rk) = &self.fast {
-            super::simd::vaes::ctr(rk, iv.as_bytes(), buf);
+            rk.ctr(iv.as_bytes(), buf);
             return;
         }
         self.with_backend(CtrJob {
