@@ -77,6 +77,13 @@ fn the_hook_forces_only_what_the_cpu_has_and_resets() {
         assert_ne!(Engine::best(), Engine::Portable);
         assert!(Engine::AesNi.available());
     }
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("vaes")
+        && std::is_x86_feature_detected!("vpclmulqdq")
+        && std::is_x86_feature_detected!("avx2")
+    {
+        assert!(Engine::Vaes256.available());
+    }
 }
 
 // GCM specification (McGrew/Viega, Appendix B) test cases 3, 4, 15, 16: their ciphertexts are

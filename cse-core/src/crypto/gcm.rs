@@ -227,6 +227,13 @@ impl GcmKey {
                         (GhashEngine::new(&h, portable), None)
                     }
                 },
+                Some(FastAes::Vaes256(rk)) => match Ghash::with_width(&h.0, false) {
+                    Some(g) => (GhashEngine::Clmul(g), Some(rk.powers())),
+                    None => {
+                        aes.drop_fast();
+                        (GhashEngine::new(&h, portable), None)
+                    }
+                },
                 Some(FastAes::Vaes512(rk)) => (
                     GhashEngine::new(&h, portable),
                     Some(super::simd::vaes::HPowers::new(rk)),
@@ -294,6 +301,7 @@ impl GcmKey {
                 GhashEngine::Clmul(g) => Some(Stitched::AesNi(rk, g)),
                 GhashEngine::Portable(_) => None,
             },
+            FastAes::Vaes256(rk) => Some(Stitched::Vaes256(rk, self.pow.as_ref()?)),
             FastAes::Vaes512(rk) => Some(Stitched::Vaes512(rk, self.pow.as_ref()?)),
         }
     }
@@ -879,6 +887,7 @@ mod tests {
         let cases = [
             (GcmPath::Clmul, clmul),
             (GcmPath::AesNi, clmul && simd::aesni::available()),
+            (GcmPath::Vaes256, clmul && simd::vaes256::available()),
             (GcmPath::Vaes512, clmul && simd::vaes::available()),
         ];
         for (path, has) in cases {

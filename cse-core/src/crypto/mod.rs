@@ -165,8 +165,7 @@ impl Engine {
             #[cfg(target_arch = "x86_64")]
             Engine::AesNi => simd::aesni::available() && simd::available(),
             #[cfg(target_arch = "x86_64")]
-            // Not built yet.
-            Engine::Vaes256 => false,
+            Engine::Vaes256 => simd::vaes256::available() && simd::available(),
             #[cfg(target_arch = "x86_64")]
             Engine::Vaes512 => simd::vaes::available() && simd::available(),
             #[cfg(not(target_arch = "x86_64"))]

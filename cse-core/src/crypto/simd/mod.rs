@@ -5,6 +5,7 @@
 //!   the dispatch over the stitched engines ([`FastAes`], [`Stitched`]);
 //! - [`vaes`]: stitched AES-GCM, GMAC and CTR on VAES + VPCLMULQDQ with 512-bit registers, and
 //!   the key schedule and GHASH helpers the other engines share;
+//! - [`vaes256`]: the same on VAES + VPCLMULQDQ with 256-bit registers (AVX2, no AVX-512);
 //! - [`aesni`]: the same on AES-NI + PCLMULQDQ with 128-bit registers.
 //!
 //! Every function is documented with its safety contract; the types that unlock the
@@ -58,12 +59,15 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 pub(crate) mod aesni;
 pub(crate) mod vaes;
+pub(crate) mod vaes256;
 
 /// Our AES key schedule for one of the stitched engines (the variant is the engine; each
 /// variant's `RoundKeys` is the proof that the CPU has that engine's features).
 pub(crate) enum FastAes {
     /// [`aesni`]: AES-NI + PCLMULQDQ, 128-bit registers.
     AesNi(aesni::RoundKeys),
+    /// [`vaes256`]: VAES + VPCLMULQDQ, 256-bit registers.
+    Vaes256(vaes256::RoundKeys),
     /// [`vaes`]: VAES + VPCLMULQDQ, 512-bit registers.
     Vaes512(vaes::RoundKeys),
 }
@@ -74,6 +78,7 @@ impl FastAes {
     pub(crate) fn new(engine: super::Engine, key: &[u8]) -> Option<FastAes> {
         match engine {
             super::Engine::AesNi => aesni::RoundKeys::new(key).map(FastAes::AesNi),
+            super::Engine::Vaes256 => vaes256::RoundKeys::new(key).map(FastAes::Vaes256),
             super::Engine::Vaes512 => vaes::RoundKeys::new(key).map(FastAes::Vaes512),
             _ => None,
         }
@@ -83,6 +88,7 @@ impl FastAes {
     pub(crate) fn engine(&self) -> super::Engine {
         match self {
             FastAes::AesNi(_) => super::Engine::AesNi,
+            FastAes::Vaes256(_) => super::Engine::Vaes256,
             FastAes::Vaes512(_) => super::Engine::Vaes512,
         }
     }
@@ -91,6 +97,7 @@ impl FastAes {
     pub(crate) fn encrypt_block(&self, block: &mut [u8; 16]) {
         match self {
             FastAes::AesNi(k) => k.encrypt_block(block),
+            FastAes::Vaes256(k) => k.encrypt_block(block),
             FastAes::Vaes512(k) => k.encrypt_block(block),
         }
     }
@@ -99,6 +106,7 @@ impl FastAes {
     pub(crate) fn ctr(&self, iv: &[u8; 12], buf: &mut [u8]) {
         match self {
             FastAes::AesNi(k) => aesni::ctr(k, iv, buf),
+            FastAes::Vaes256(k) => vaes256::ctr(k, iv, buf),
             FastAes::Vaes512(k) => vaes::ctr(k, iv, buf),
         }
     }
@@ -109,6 +117,8 @@ impl FastAes {
 pub(crate) enum Stitched<'a> {
     /// AES-NI with the PCLMULQDQ GHASH key (`H^1..H^16`).
     AesNi(&'a aesni::RoundKeys, &'a Ghash),
+    /// VAES-256 with `H^32..H^1`.
+    Vaes256(&'a vaes256::RoundKeys, &'a vaes::HPowers),
     /// VAES-512 with `H^32..H^1`.
     Vaes512(&'a vaes::RoundKeys, &'a vaes::HPowers),
 }
@@ -119,6 +129,7 @@ impl Stitched<'_> {
     pub(crate) fn seal(self, iv: &[u8; 12], aad: &[&[u8]], buf: &mut [u8]) -> [u8; 16] {
         match self {
             Stitched::AesNi(rk, g) => aesni::seal(rk, g, iv, aad, buf),
+            Stitched::Vaes256(rk, hp) => vaes256::seal(rk, hp, iv, aad, buf),
             Stitched::Vaes512(rk, hp) => vaes::seal(rk, hp, iv, aad, buf),
         }
     }
@@ -129,6 +140,7 @@ impl Stitched<'_> {
     pub(crate) fn open(self, iv: &[u8; 12], aad: &[&[u8]], buf: &mut [u8]) -> [u8; 16] {
         match self {
             Stitched::AesNi(rk, g) => aesni::open(rk, g, iv, aad, buf),
+            Stitched::Vaes256(rk, hp) => vaes256::open(rk, hp, iv, aad, buf),
             Stitched::Vaes512(rk, hp) => vaes::open(rk, hp, iv, aad, buf),
         }
     }
@@ -142,6 +154,7 @@ impl Stitched<'_> {
     ) -> [u8; 16] {
         match self {
             Stitched::AesNi(rk, g) => aesni::gmac(rk, g, iv, pieces),
+            Stitched::Vaes256(rk, hp) => vaes256::gmac(rk, hp, iv, pieces),
             Stitched::Vaes512(rk, hp) => vaes::gmac(rk, hp, iv, pieces),
         }
     }
