@@ -182,7 +182,7 @@ impl ChunkSink for KeyedGhash<'_> {
 pub struct GcmKey {
     aes: Aes,
     ghash: GhashEngine,
-    /// `H^32..H^1` for the stitched VAES paths; present exactly when `aes` holds our VAES key
+    /// `H^32..H^1` for the stitched VAES engines; present exactly when `aes` holds our VAES key
     /// schedule (512- or 256-bit). Used in place for every message (never copied).
     #[cfg(target_arch = "x86_64")]
     pow: Option<super::simd::vaes::HPowers>,
@@ -366,8 +366,8 @@ impl GcmKey {
     /// GCM authenticated encryption in place (GCM-AE of SP 800-38D, section 7.1).
     ///
     /// `aad` is hashed as the concatenation of its pieces (for example a context block and a
-    /// packet header kept in different buffers). On the stitched VAES path AES and GHASH run in
-    /// one pass, sixteen blocks per iteration; elsewhere the whole message runs in one call into
+    /// packet header kept in different buffers). On the stitched engines (VAES-512, VAES-256,
+    /// AES-NI) AES and GHASH run in one pass, 8 to 32 blocks per iteration; elsewhere the whole message runs in one call into
     /// the block cipher backend, encryption and GHASH interleaved one parallel batch at a time
     /// (up to 1 KiB) so the data is hashed while it is still in the L1 cache. Returns the tag
     /// truncated to `tag_len` (leftmost bytes).
@@ -397,9 +397,9 @@ impl GcmKey {
     ///
     /// The tag is computed over AAD and ciphertext and compared in constant time with the
     /// leftmost `tag_len` bytes **before** any plaintext is released: the portable paths
-    /// compare before applying the CTR keystream; the stitched VAES path hashes and decrypts in
-    /// one pass and zeroizes `buf` on a mismatch before returning. The expected `tag_len` is a parameter (not taken from `tag.len()`) so
-    /// that a peer cannot shorten the tag it sends.
+    /// compare before applying the CTR keystream; the stitched engines hash and decrypt in one
+    /// pass and zeroize `buf` on a mismatch before returning. The expected `tag_len` is a
+    /// parameter (not taken from `tag.len()`) so that a peer cannot shorten the tag it sends.
     ///
     /// # Errors
     /// [`SecurityError::AuthFailed`] when `tag` is not `tag_len` bytes or does not verify; `buf`

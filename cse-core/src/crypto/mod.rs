@@ -58,8 +58,8 @@
 //!
 //! `open_in_place` computes the tag over AAD and ciphertext and compares it in constant time
 //! ([`subtle`]) before any plaintext is released. The portable paths compute the tag first and
-//! only then apply the keystream; the stitched path decrypts in place in the same pass as GHASH
-//! and, on a mismatch, zeroizes the buffer before returning (the caller holds the only
+//! only then apply the keystream; the stitched engines decrypt in place in the same pass as GHASH
+//! and, on a mismatch, zeroize the buffer before returning (the caller holds the only
 //! reference to it, so nothing can read the plaintext in between). On failure the buffer is
 //! zeroized and the error is the opaque
 //! [`SecurityError::AuthFailed`](crate::SecurityError::AuthFailed). The
