@@ -179,35 +179,56 @@ fn aes_x<const NR: usize, const N: usize>(k: &[__m128i; 15], x: [__m128i; N]) ->
     x.map(|v| _mm_aesenclast_si128(v, k[NR]))
 }
 
-/// The stitched iteration: AES of the eight counter blocks `ctr`, and, interleaved round by
-/// round, the GHASH of the eight blocks `ct` (GHASH byte order) continuing from `y` with one
-/// reduction (`pow[j] = H^(8-j)`). Returns the keystream and the new accumulator.
-#[target_feature(enable = "aes,pclmulqdq,sse2,ssse3")]
-#[inline]
-fn stitched<const NR: usize>(
-    k: &[__m128i; 15],
-    pow: &[__m128i; LANES],
-    ctr: [__m128i; LANES],
-    ct: &[__m128i; LANES],
-    y: __m128i,
-    rev: __m128i,
-) -> ([__m128i; LANES], __m128i) {
-    let mut x = ctr.map(|v| _mm_xor_si128(v, k[0]));
-    let mut acc = mul(_mm_shuffle_epi8(ct[1], rev), pow[1]);
-    for (r, key) in k.iter().enumerate().take(NR).skip(1) {
-        for v in x.iter_mut() {
-            *v = _mm_aesenc_si128(*v, *key);
+/// The stitched iteration: AES of the eight counter blocks `$ctr` with the round keys `$k`
+/// (`NR = $nr` rounds), and, interleaved round by round, the GHASH of the eight blocks `$ct`
+/// (GHASH byte order) continuing from `$y` with one reduction (`$pow[j] = H^(8-j)`).
+/// Evaluates to the keystream and the new accumulator. A macro, not a function: a
+/// `#[target_feature]` function cannot be `#[inline(always)]`, and as a call it passed its
+/// eight blocks through memory. Only used inside functions with AES-NI, PCLMULQDQ and SSSE3
+/// enabled.
+macro_rules! stitched {
+    ($nr:ident, $k:expr, $pow:expr, $ctr:expr, $ct:expr, $y:expr, $rev:expr) => {{
+        let k: &[__m128i; 15] = $k;
+        let pow: &[__m128i; LANES] = $pow;
+        let ct: &[__m128i; LANES] = $ct;
+        let rev: __m128i = $rev;
+        let mut x: [__m128i; LANES] = $ctr.map(|v| _mm_xor_si128(v, k[0]));
+        macro_rules! round {
+            ($r:expr) => {
+                let key = k[$r];
+                for v in x.iter_mut() {
+                    *v = _mm_aesenc_si128(*v, key);
+                }
+            };
         }
-        // Rounds 1..=6 take blocks 2..=7; round 7 the block that depends on `y` (last, so
-        // the others overlap the previous reduction).
-        if (2..LANES).contains(&(r + 1)) {
-            mul_acc(&mut acc, _mm_shuffle_epi8(ct[r + 1], rev), pow[r + 1]);
-        } else if r + 1 == LANES {
-            let b = _mm_xor_si128(_mm_shuffle_epi8(ct[0], rev), y);
-            mul_acc(&mut acc, b, pow[0]);
+        macro_rules! blk {
+            ($j:expr) => {
+                _mm_shuffle_epi8(ct[$j], rev)
+            };
         }
-    }
-    (x.map(|v| _mm_aesenclast_si128(v, k[NR])), reduce(acc))
+        let mut acc = mul(blk!(1), pow[1]);
+        round!(1);
+        mul_acc(&mut acc, blk!(2), pow[2]);
+        round!(2);
+        mul_acc(&mut acc, blk!(3), pow[3]);
+        round!(3);
+        mul_acc(&mut acc, blk!(4), pow[4]);
+        round!(4);
+        mul_acc(&mut acc, blk!(5), pow[5]);
+        round!(5);
+        mul_acc(&mut acc, blk!(6), pow[6]);
+        round!(6);
+        mul_acc(&mut acc, blk!(7), pow[7]);
+        round!(7);
+        // The block that depends on `y` last, so the others overlap the previous reduction.
+        mul_acc(&mut acc, _mm_xor_si128(blk!(0), $y), pow[0]);
+        round!(8);
+        let y = reduce(acc);
+        for r in 9..$nr {
+            round!(r);
+        }
+        (x.map(|v| _mm_aesenclast_si128(v, k[$nr])), y)
+    }};
 }
 
 /// GHASH of eight blocks (GHASH byte order) continuing from `y`, one reduction.
@@ -340,8 +361,9 @@ fn tail<const NR: usize>(
     };
     // Block j takes H^(t+1-j) (index t-j); the length block H^1.
     let mut acc = mul(lens, h1);
-    for (j, c) in ct.iter().enumerate().take(t).skip(1) {
-        mul_acc(&mut acc, _mm_shuffle_epi8(*c, rev), get(&g.pow[t - j]));
+    #[allow(clippy::needless_range_loop)]
+    for j in 1..t.min(LANES) {
+        mul_acc(&mut acc, _mm_shuffle_epi8(ct[j], rev), get(&g.pow[t - j]));
     }
     let b = _mm_xor_si128(_mm_shuffle_epi8(ct[0], rev), y);
     mul_acc(&mut acc, b, get(&g.pow[t]));
@@ -386,7 +408,7 @@ unsafe fn gcm<const NR: usize>(
                 off += RUN;
                 while n - off >= RUN {
                     let prev = load_n::<LANES>(p.add(off - RUN));
-                    let (ks, y2) = stitched::<NR>(&k, &pow, ctr.next::<LANES>(rev), &prev, y, rev);
+                    let (ks, y2) = stitched!(NR, &k, &pow, ctr.next::<LANES>(rev), &prev, y, rev);
                     y = y2;
                     let q = p.add(off);
                     store_xor(q, &load_n::<LANES>(q), &ks);
@@ -399,7 +421,7 @@ unsafe fn gcm<const NR: usize>(
                 while n - off >= RUN {
                     let q = p.add(off);
                     let ct = load_n::<LANES>(q);
-                    let (ks, y2) = stitched::<NR>(&k, &pow, ctr.next::<LANES>(rev), &ct, y, rev);
+                    let (ks, y2) = stitched!(NR, &k, &pow, ctr.next::<LANES>(rev), &ct, y, rev);
                     y = y2;
                     store_xor(q, &ct, &ks);
                     off += RUN;
