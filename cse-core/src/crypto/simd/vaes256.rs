@@ -12,9 +12,10 @@
 //!   unaligned 32-byte load per two blocks. Nothing is copied per message.
 //! - **Per message**: round keys broadcast to both lanes; counter blocks kept byte-reversed
 //!   (`inc32` is one `VPADDD`). The main loop encrypts sixteen blocks (eight registers) per
-//!   iteration for seal and eight (four registers) for open, and multiplies as many ciphertext
-//!   blocks by `H^16..H^1` (or `H^8..H^1`) with `VPCLMULQDQ` in the same iteration, summed
-//!   unreduced and reduced once. Seal hashes the previous iteration's ciphertext, open the
+//!   iteration, then one of eight blocks if at least that many remain, and multiplies as many
+//!   ciphertext blocks by `H^16..H^1` (or `H^8..H^1`) with `VPCLMULQDQ` in the same
+//!   iteration, summed unreduced and reduced once (sixteen blocks per iteration measured
+//!   faster than eight for both seal and open, although the round keys then live in memory). Seal hashes the previous iteration's ciphertext, open the
 //!   ciphertext it is about to decrypt: one pass over the data in both directions.
 //! - **Tail** (fewer than eight blocks): whole registers are loaded and stored in place; the
 //!   last partial register goes through a zeroed 32-byte stack block (no masked loads without
@@ -569,9 +570,7 @@ unsafe fn gcm<const NR: usize>(
     // SAFETY (the data pass): every access is at `p + off + 32j` with `off + 32(j+1) ≤ n`
     // (whole registers, `bulk`) or within the `n - off` remaining bytes (`tail`).
     unsafe {
-        if dir == Dir::Seal {
-            y = bulk::<NR, 8>(&k, hp, dir, &mut ctr, rev, p, n, &mut off, y);
-        }
+        y = bulk::<NR, 8>(&k, hp, dir, &mut ctr, rev, p, n, &mut off, y);
         y = bulk::<NR, 4>(&k, hp, dir, &mut ctr, rev, p, n, &mut off, y);
         let rem = n - off;
         let lens = len_block(aad_len, n as u64);
