@@ -230,7 +230,8 @@ pub fn suite_open(data: &[u8]) {
 /// Invariants: on x86_64 with PCLMULQDQ, the raw GHASH of the whole blocks (keyed with the
 /// key bytes 0..16 as `H`, split into two updates) equals the `ghash` crate's, on the 128-bit
 /// and (with AVX-512 + VPCLMULQDQ) the 512-bit path; on every path the CPU runs (portable,
-/// `aes` + PCLMULQDQ GHASH, stitched VAES-512), GCM seal (the first part as AAD in two pieces,
+/// `aes` + PCLMULQDQ GHASH, and the stitched engines: AES-NI, VAES-256, VAES-512, each forced
+/// with the per-key test hook), GCM seal (the first part as AAD in two pieces,
 /// the rest as plaintext, up to 2048 bytes), open, CTR, streaming and one-shot GMAC give the
 /// same tags and bytes as the portable path, and a forged tag is rejected with the buffer wiped.
 pub fn ghash_diff(data: &[u8]) {
@@ -335,7 +336,7 @@ pub fn ghash_diff(data: &[u8]) {
 }
 
 /// The longest plaintext [`ghash_diff`] seals (longer inputs are truncated): enough for
-/// several 16-block iterations of the stitched VAES loop and every tail length.
+/// several iterations of every stitched loop (8, 16 or 32 blocks) and every tail length.
 const MAX_DIFF_MSG: usize = 2048;
 
 #[cfg(test)]

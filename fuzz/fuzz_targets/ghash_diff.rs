@@ -1,6 +1,7 @@
 #![no_main]
 //! Every GCM path (portable `aes` + `ghash`, `aes` + our PCLMULQDQ GHASH, our stitched
-//! VAES-512) against the portable one: raw GHASH, GCM seal/open, CTR, GMAC agree (see
+//! AES-NI, VAES-256 and VAES-512 engines, each forced where the CPU has it) against the
+//! portable one: raw GHASH, GCM seal/open, CTR, GMAC agree (see
 //! `cse_core::fuzzing::ghash_diff`).
 use libfuzzer_sys::fuzz_target;
 

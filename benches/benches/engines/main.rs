@@ -5,6 +5,10 @@
 //! RustCrypto `aes-gcm` / `cmac` (what `cse-core` is built on).
 //!
 //! - GMAC in the references is GCM with an empty plaintext and the data as AAD.
+//! - `gcm256_seal`, `gcm256_open` and `gmac256` also run the stitched engines below the one
+//!   this CPU picks, forced through `cse_core::crypto::force_engine`: ids `cse-core-aesni`
+//!   (AES-NI + PCLMULQDQ) and `cse-core-vaes256` (VAES on 256-bit registers); `cse-core` is
+//!   the default engine.
 //! - CMAC reference: `aws_lc_rs::cmac` (one-shot `sign`), and RustCrypto `cmac` (serial).
 use std::hint::black_box;
 use std::time::Duration;
@@ -18,7 +22,7 @@ use criterion::{
 };
 use cse_benches::{FRAME_BYTES, SIZES, pattern};
 use cse_core::TagLen;
-use cse_core::crypto::{Aes, CmacKey, GcmKey};
+use cse_core::crypto::{Aes, CmacKey, Engine, GcmKey, force_engine};
 use cse_core::keys::SecretKey;
 use cse_core::nonce::Iv;
 
@@ -92,8 +96,28 @@ fn cse_key(k: &[u8]) -> SecretKey {
     }
 }
 
+/// Keys on the stitched engines below the default one (where this CPU runs them), forced:
+/// `(bench id, key)`.
+fn forced_keys(k: &[u8]) -> Vec<(String, GcmKey)> {
+    let mut keys = Vec::new();
+    for e in [Engine::AesNi, Engine::Vaes256] {
+        if e != Engine::best() && force_engine(Some(e)) {
+            let key = GcmKey::new(&cse_key(k));
+            assert_eq!(key.engine(), e);
+            keys.push((format!("cse-core-{}", e.id()), key));
+        }
+    }
+    assert!(force_engine(None));
+    keys
+}
+
 fn gcm_seal(c: &mut Criterion, name: &str, k: &[u8]) {
     let ours = GcmKey::new(&cse_key(k));
+    let forced = if k.len() == 32 {
+        forced_keys(k)
+    } else {
+        Vec::new()
+    };
     let aws = aws_key(k);
     let rc = RustCryptoGcm::new(k);
     let mut g = group(c, name);
@@ -103,6 +127,11 @@ fn gcm_seal(c: &mut Criterion, name: &str, k: &[u8]) {
         g.bench_with_input(BenchmarkId::new("cse-core", size), &size, |b, _| {
             b.iter(|| black_box(ours.seal_in_place(&Iv(IV), &[&AAD], &mut buf, TagLen::L16)))
         });
+        for (id, key) in &forced {
+            g.bench_with_input(BenchmarkId::new(id.as_str(), size), &size, |b, _| {
+                b.iter(|| black_box(key.seal_in_place(&Iv(IV), &[&AAD], &mut buf, TagLen::L16)))
+            });
+        }
         g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
             b.iter(|| {
                 let n = Nonce::assume_unique_for_key(IV);
@@ -126,6 +155,7 @@ fn gcm_seal_256(c: &mut Criterion) {
 
 fn gcm_open_256(c: &mut Criterion) {
     let ours = GcmKey::new(&cse_key(&K256));
+    let forced = forced_keys(&K256);
     let aws = aws_key(&K256);
     let rc = RustCryptoGcm::new(&K256);
     let mut g = group(c, "gcm256_open");
@@ -143,6 +173,18 @@ fn gcm_open_256(c: &mut Criterion) {
                 BatchSize::LargeInput,
             )
         });
+        for (id, key) in &forced {
+            g.bench_with_input(BenchmarkId::new(id.as_str(), size), &size, |b, _| {
+                b.iter_batched_ref(
+                    || ct.clone(),
+                    |buf| {
+                        let r = key.open_in_place(&Iv(IV), &[&AAD], buf, &tag, TagLen::L16);
+                        assert!(r.is_ok());
+                    },
+                    BatchSize::LargeInput,
+                )
+            });
+        }
         g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
             b.iter_batched_ref(
                 || ct.clone(),
@@ -167,6 +209,7 @@ fn gcm_open_256(c: &mut Criterion) {
 
 fn gmac_256(c: &mut Criterion) {
     let ours = GcmKey::new(&cse_key(&K256));
+    let forced = forced_keys(&K256);
     let aws = aws_key(&K256);
     let rc = RustCryptoGcm::new(&K256);
     let suite =
@@ -183,6 +226,12 @@ fn gmac_256(c: &mut Criterion) {
                 black_box(s.finalize(&ours, TagLen::L16))
             })
         });
+        // The forced engines' one-shot GMAC (what the GMAC suites run).
+        for (id, key) in &forced {
+            g.bench_with_input(BenchmarkId::new(id.as_str(), size), &size, |b, _| {
+                b.iter(|| black_box(key.seal_in_place(&Iv(IV), &[&data], &mut [], TagLen::L16)))
+            });
+        }
         // One-shot GMAC (what the GMAC suites' `SuiteKey::seal_in_place` runs): no streaming
         // state.
         let mut msg = data.clone();
@@ -379,4 +428,16 @@ fn main() {
         ("crc16-mcrf4xx", "crc-fast"),
     ]);
     cse_benches::print_ratios_for("cse-core-oneshot", &[("gmac256", "aws-lc-rs")]);
+    for e in [Engine::AesNi, Engine::Vaes256] {
+        if e != Engine::best() && e.available() {
+            cse_benches::print_ratios_for(
+                &format!("cse-core-{}", e.id()),
+                &[
+                    ("gcm256_seal", "aws-lc-rs"),
+                    ("gcm256_open", "aws-lc-rs"),
+                    ("gmac256", "aws-lc-rs"),
+                ],
+            );
+        }
+    }
 }

@@ -13,6 +13,7 @@ use aes::cipher::{
 };
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use super::Engine;
 use crate::error::ConfigError;
 use crate::keys::SecretKey;
 use crate::model::KeySize;
@@ -24,16 +25,17 @@ pub(crate) type Block = aes::Block;
 /// An expanded AES-128 or AES-256 encryption key schedule (AES-256 with the cse-core feature
 /// `aes256`, on by default).
 ///
-/// Built from a [`SecretKey`]. On x86_64 CPUs with AVX-512 and VAES the key is also expanded for
-/// our VAES-512 code (single blocks and [`Aes::apply_ctr`] run there); otherwise the `aes`
-/// crate picks AES-NI / VAES / ARMv8 at run time and falls back to its constant-time bitsliced
-/// implementation. Not `Clone`; the round keys are zeroized
+/// Built from a [`SecretKey`]. On x86_64 CPUs where one of our stitched engines runs
+/// ([`Engine::AesNi`], [`Engine::Vaes256`], [`Engine::Vaes512`], see [`super::engine`]) the
+/// key is also expanded for it (single blocks and [`Aes::apply_ctr`] run there); otherwise the
+/// `aes` crate picks AES-NI / VAES / ARMv8 at run time and falls back to its constant-time
+/// bitsliced implementation. Not `Clone`; the round keys are zeroized
 /// on drop (the `aes` crate's `zeroize` feature) and `Debug` prints `Aes { .. }`.
 pub struct Aes {
     inner: Inner,
-    /// Our VAES-512 key schedule, where the CPU runs that path (see [`super::simd::vaes`]).
+    /// Our key schedule for the stitched engine the key runs, if any (see [`super::simd`]).
     #[cfg(target_arch = "x86_64")]
-    fast: Option<super::simd::vaes::RoundKeys>,
+    fast: Option<super::simd::FastAes>,
 }
 
 enum Inner {
@@ -100,25 +102,26 @@ fn init<C: KeyInit>(key: &SecretKey) -> C {
 }
 
 impl Aes {
-    /// Expands `key` (AES-128 or AES-256 depending on its size). Only with the feature
-    /// `aes256` (on by default), where every key size is built; [`Aes::try_new`] in every
-    /// build.
+    /// Expands `key` (AES-128 or AES-256 depending on its size) for the selected engine
+    /// ([`super::engine`]). Only with the feature `aes256` (on by default), where every key size
+    /// is built; [`Aes::try_new`] in every build.
     #[cfg(feature = "aes256")]
     pub fn new(key: &SecretKey) -> Aes {
-        Aes::with_fast(BuiltKey::any(key), true)
+        Aes::with_engine(BuiltKey::any(key), super::engine())
     }
 
-    /// Expands `key`, if this build has its key size.
+    /// Expands `key` for the selected engine, if this build has its key size.
     ///
     /// # Errors
     /// [`ConfigError::KeySizeNotBuilt`] for a 256-bit key without the feature `aes256`.
     pub fn try_new(key: &SecretKey) -> Result<Aes, ConfigError> {
-        Ok(Aes::with_fast(BuiltKey::of(key)?, true))
+        Ok(Aes::with_engine(BuiltKey::of(key)?, super::engine()))
     }
 
-    /// Expands `key`; `fast = false` keeps to the `aes` crate even where the VAES-512 path
-    /// runs (tests and the fuzz oracle compare the paths on one machine).
-    pub(crate) fn with_fast(key: BuiltKey<'_>, fast: bool) -> Aes {
+    /// Expands `key` for `engine`: with our key schedule when `engine` is a stitched engine this
+    /// CPU runs, else the `aes` crate alone (tests and the fuzz oracle compare the paths on one
+    /// machine).
+    pub(crate) fn with_engine(key: BuiltKey<'_>, engine: Engine) -> Aes {
         let BuiltKey { key, size } = key;
         let inner = match size {
             BuiltSize::Aes128 => Inner::Aes128(init(key)),
@@ -126,13 +129,9 @@ impl Aes {
             BuiltSize::Aes256 => Inner::Aes256(init(key)),
         };
         #[cfg(target_arch = "x86_64")]
-        let fast = if fast {
-            super::simd::vaes::RoundKeys::new(key.expose_secret())
-        } else {
-            None
-        };
+        let fast = super::simd::FastAes::new(engine, key.expose_secret());
         #[cfg(not(target_arch = "x86_64"))]
-        let _ = fast;
+        let _ = engine;
         Aes {
             inner,
             #[cfg(target_arch = "x86_64")]
@@ -140,13 +139,22 @@ impl Aes {
         }
     }
 
-    /// Our VAES-512 key schedule, if this key runs that path.
+    /// Our stitched engine's key schedule, if this key runs one.
     #[cfg(target_arch = "x86_64")]
-    pub(crate) fn fast(&self) -> Option<&super::simd::vaes::RoundKeys> {
+    pub(crate) fn fast(&self) -> Option<&super::simd::FastAes> {
         self.fast.as_ref()
     }
 
-    /// Drops the VAES-512 key schedule: from now on the `aes` crate runs (test hook).
+    /// The stitched engine this key runs, if any.
+    pub(crate) fn stitched_engine(&self) -> Option<Engine> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(f) = &self.fast {
+            return Some(f.engine());
+        }
+        None
+    }
+
+    /// Drops our key schedule: from now on the `aes` crate runs (test hook).
     pub(crate) fn drop_fast(&mut self) {
         #[cfg(target_arch = "x86_64")]
         {
@@ -211,7 +219,7 @@ impl Aes {
     pub fn apply_ctr(&self, iv: &Iv, buf: &mut [u8]) {
         #[cfg(target_arch = "x86_64")]
         if let Some(rk) = &self.fast {
-            super::simd::vaes::ctr(rk, iv.as_bytes(), buf);
+            rk.ctr(iv.as_bytes(), buf);
             return;
         }
         self.with_backend(CtrJob {

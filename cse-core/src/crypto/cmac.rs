@@ -64,7 +64,7 @@ impl CmacKey {
     }
 
     pub(crate) fn expand(key: BuiltKey<'_>) -> CmacKey {
-        let aes = Aes::with_fast(key, true);
+        let aes = Aes::with_engine(key, super::engine());
         // SP 800-38B section 6.1: L = CIPH_K(0^128), K1 = dbl(L), K2 = dbl(K1).
         let mut l = Block::default();
         aes.encrypt_block(&mut l);

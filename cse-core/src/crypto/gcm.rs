@@ -182,34 +182,21 @@ impl ChunkSink for KeyedGhash<'_> {
 pub struct GcmKey {
     aes: Aes,
     ghash: GhashEngine,
-    /// `H^32..H^1` for the stitched VAES-512 path; present exactly when `aes` holds our VAES
-    /// key schedule. Used in place for every message (never copied).
+    /// `H^32..H^1` for the stitched VAES engines; present exactly when `aes` holds our VAES key
+    /// schedule (512- or 256-bit). Used in place for every message (never copied).
     #[cfg(target_arch = "x86_64")]
     pow: Option<super::simd::vaes::HPowers>,
 }
 
 /// The implementation a [`GcmKey`] runs (test hook: [`GcmKey::with_path`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum GcmPath {
-    /// The `aes` crate and the `ghash` crate.
-    Portable,
-    /// The `aes` crate (with its own AES-NI/VAES backends) and our PCLMULQDQ GHASH, not
-    /// stitched.
-    Clmul,
-    /// Our stitched VAES + VPCLMULQDQ code on 512-bit registers.
-    Vaes512,
-}
-
-impl GcmPath {
-    /// Every path, fastest last.
-    pub(crate) const ALL: [GcmPath; 3] = [GcmPath::Portable, GcmPath::Clmul, GcmPath::Vaes512];
-}
+pub(crate) type GcmPath = super::Engine;
 
 impl ZeroizeOnDrop for GcmKey {}
 
 impl GcmKey {
-    /// Expands `key` and derives `H`. Only with the feature `aes256` (on by default), where
-    /// every key size is built; [`GcmKey::try_new`] in every build.
+    /// Expands `key` and derives `H`, for the selected engine ([`super::engine`]). Only with
+    /// the feature `aes256` (on by default), where every key size is built; [`GcmKey::try_new`]
+    /// in every build.
     #[cfg(feature = "aes256")]
     pub fn new(key: &SecretKey) -> GcmKey {
         GcmKey::from_aes(Aes::new(key))
@@ -224,26 +211,54 @@ impl GcmKey {
     }
 
     pub(crate) fn expand(key: BuiltKey<'_>) -> GcmKey {
-        GcmKey::from_aes(Aes::with_fast(key, true))
+        GcmKey::from_aes(Aes::with_engine(key, super::engine()))
     }
 
-    /// Derives `H` from an already expanded cipher.
+    /// Derives `H` from an already expanded cipher (which fixes the engine, except that the
+    /// portable GHASH is used when the portable engine is selected).
     pub fn from_aes(aes: Aes) -> GcmKey {
-        GcmKey::with_engine(aes, false)
+        let portable = super::engine() == super::Engine::Portable;
+        GcmKey::with_engine(aes, portable)
     }
 
-    /// [`GcmKey::from_aes`], with `portable` forcing the `ghash` crate even when the CPU runs
-    /// the PCLMULQDQ engine.
+    /// [`GcmKey::from_aes`], with `portable` forcing the `aes` and `ghash` crates even when
+    /// the CPU runs a faster engine.
     pub(crate) fn with_engine(mut aes: Aes, portable: bool) -> GcmKey {
         if portable {
             aes.drop_fast();
         }
         let mut h = Block::default();
         aes.encrypt_block(&mut h);
+        #[cfg(target_arch = "x86_64")]
+        let (ghash, pow) = {
+            use super::simd::{FastAes, Ghash};
+            match aes.fast() {
+                // The stitched engines below AVX-512 use (or stream GMAC on) the 128-bit
+                // PCLMULQDQ GHASH; that is all the CPUs they are meant for have.
+                Some(FastAes::AesNi(_)) => match Ghash::with_width(&h.0, false) {
+                    Some(g) => (GhashEngine::Clmul(g), None),
+                    None => {
+                        aes.drop_fast();
+                        (GhashEngine::new(&h, portable), None)
+                    }
+                },
+                Some(FastAes::Vaes256(rk)) => match Ghash::with_width(&h.0, false) {
+                    Some(g) => (GhashEngine::Clmul(g), Some(rk.powers())),
+                    None => {
+                        aes.drop_fast();
+                        (GhashEngine::new(&h, portable), None)
+                    }
+                },
+                Some(FastAes::Vaes512(rk)) => (
+                    GhashEngine::new(&h, portable),
+                    Some(super::simd::vaes::HPowers::new(rk)),
+                ),
+                None => (GhashEngine::new(&h, portable), None),
+            }
+        };
+        #[cfg(not(target_arch = "x86_64"))]
         let ghash = GhashEngine::new(&h, portable);
         h.as_mut_slice().zeroize();
-        #[cfg(target_arch = "x86_64")]
-        let pow = aes.fast().map(super::simd::vaes::HPowers::new);
         GcmKey {
             aes,
             ghash,
@@ -255,20 +270,19 @@ impl GcmKey {
     /// A key forced onto `path` (tests and the fuzz oracle run every path on one machine);
     /// `None` when this CPU cannot run it.
     pub(crate) fn with_path(key: &SecretKey, path: GcmPath) -> Option<GcmKey> {
+        if !path.available() {
+            return None;
+        }
         let key = BuiltKey::of(key).ok()?;
-        let k = match path {
-            GcmPath::Portable => GcmKey::with_engine(Aes::with_fast(key, false), true),
-            GcmPath::Clmul => GcmKey::with_engine(Aes::with_fast(key, false), false),
-            GcmPath::Vaes512 => GcmKey::with_engine(Aes::with_fast(key, true), false),
-        };
+        let portable = path == GcmPath::Portable;
+        let k = GcmKey::with_engine(Aes::with_engine(key, path), portable);
         (k.path() == path).then_some(k)
     }
 
     /// The path this key runs.
     pub(crate) fn path(&self) -> GcmPath {
-        #[cfg(target_arch = "x86_64")]
-        if self.fast().is_some() {
-            return GcmPath::Vaes512;
+        if let Some(e) = self.aes.stitched_engine() {
+            return e;
         }
         match self.ghash {
             GhashEngine::Portable(_) => GcmPath::Portable,
@@ -277,23 +291,44 @@ impl GcmKey {
         }
     }
 
-    /// The VAES-512 key schedule and powers of `H`, if this key runs that path.
+    /// The engine this key runs.
+    pub fn engine(&self) -> super::Engine {
+        self.path()
+    }
+
+    /// The VAES-512 key schedule and powers of `H`, if this key runs that path (its streaming
+    /// GMAC state is that engine's own).
     #[cfg(target_arch = "x86_64")]
     #[inline]
     fn fast(&self) -> Option<(&super::simd::vaes::RoundKeys, &super::simd::vaes::HPowers)> {
-        Some((self.aes.fast()?, self.pow.as_ref()?))
+        match self.aes.fast()? {
+            super::simd::FastAes::Vaes512(rk) => Some((rk, self.pow.as_ref()?)),
+            _ => None,
+        }
+    }
+
+    /// The stitched engine of this key with its GHASH key material, if it runs one.
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    fn stitched(&self) -> Option<super::simd::Stitched<'_>> {
+        use super::simd::{FastAes, Stitched};
+        match self.aes.fast()? {
+            FastAes::AesNi(rk) => match &self.ghash {
+                GhashEngine::Clmul(g) => Some(Stitched::AesNi(rk, g)),
+                GhashEngine::Portable(_) => None,
+            },
+            FastAes::Vaes256(rk) => Some(Stitched::Vaes256(rk, self.pow.as_ref()?)),
+            FastAes::Vaes512(rk) => Some(Stitched::Vaes512(rk, self.pow.as_ref()?)),
+        }
     }
 
     /// GMAC of the concatenation of `aad` and `data` in one call (no streaming state): the
     /// integrity-only suites' seal and open.
     pub(crate) fn gmac_oneshot(&self, iv: &Iv, aad: &[&[u8]], data: &[u8], tag_len: TagLen) -> Tag {
         #[cfg(target_arch = "x86_64")]
-        if let Some((rk, hp)) = self.fast() {
+        if let Some(s) = self.stitched() {
             let pieces = aad.iter().copied().chain(core::iter::once(data));
-            return Tag::from_full(
-                super::simd::vaes::gmac(rk, hp, iv.as_bytes(), pieces),
-                tag_len,
-            );
+            return Tag::from_full(s.gmac(iv.as_bytes(), pieces), tag_len);
         }
         let mut m = self.gmac(iv);
         for p in aad {
@@ -304,11 +339,10 @@ impl GcmKey {
     }
 
     /// Whether GHASH runs on the PCLMULQDQ engine (x86_64 with PCLMULQDQ and SSSE3).
-    #[cfg(test)]
+    #[cfg(all(test, target_arch = "x86_64"))]
     pub(crate) fn uses_clmul(&self) -> bool {
         match self.ghash {
             GhashEngine::Portable(_) => false,
-            #[cfg(target_arch = "x86_64")]
             GhashEngine::Clmul(_) => true,
         }
     }
@@ -347,15 +381,15 @@ impl GcmKey {
     /// GCM authenticated encryption in place (GCM-AE of SP 800-38D, section 7.1).
     ///
     /// `aad` is hashed as the concatenation of its pieces (for example a context block and a
-    /// packet header kept in different buffers). On the stitched VAES path AES and GHASH run in
-    /// one pass, sixteen blocks per iteration; elsewhere the whole message runs in one call into
+    /// packet header kept in different buffers). On the stitched engines (VAES-512, VAES-256,
+    /// AES-NI) AES and GHASH run in one pass, 8 to 32 blocks per iteration; elsewhere the whole message runs in one call into
     /// the block cipher backend, encryption and GHASH interleaved one parallel batch at a time
     /// (up to 1 KiB) so the data is hashed while it is still in the L1 cache. Returns the tag
     /// truncated to `tag_len` (leftmost bytes).
     pub fn seal_in_place(&self, iv: &Iv, aad: &[&[u8]], buf: &mut [u8], tag_len: TagLen) -> Tag {
         #[cfg(target_arch = "x86_64")]
-        if let Some((rk, hp)) = self.fast() {
-            let full = super::simd::vaes::seal(rk, hp, iv.as_bytes(), aad, buf);
+        if let Some(s) = self.stitched() {
+            let full = s.seal(iv.as_bytes(), aad, buf);
             return Tag::from_full(full, tag_len);
         }
         let (mut gh, aad_len) = self.hash_aad(aad);
@@ -378,9 +412,9 @@ impl GcmKey {
     ///
     /// The tag is computed over AAD and ciphertext and compared in constant time with the
     /// leftmost `tag_len` bytes **before** any plaintext is released: the portable paths
-    /// compare before applying the CTR keystream; the stitched VAES path hashes and decrypts in
-    /// one pass and zeroizes `buf` on a mismatch before returning. The expected `tag_len` is a parameter (not taken from `tag.len()`) so
-    /// that a peer cannot shorten the tag it sends.
+    /// compare before applying the CTR keystream; the stitched engines hash and decrypt in one
+    /// pass and zeroize `buf` on a mismatch before returning. The expected `tag_len` is a
+    /// parameter (not taken from `tag.len()`) so that a peer cannot shorten the tag it sends.
     ///
     /// # Errors
     /// [`SecurityError::AuthFailed`] when `tag` is not `tag_len` bytes or does not verify; `buf`
@@ -394,10 +428,10 @@ impl GcmKey {
         tag_len: TagLen,
     ) -> Result<(), SecurityError> {
         #[cfg(target_arch = "x86_64")]
-        if let Some((rk, hp)) = self.fast() {
+        if let Some(s) = self.stitched() {
             // One pass: GHASH and CTR together, decrypting in place; on a mismatch the buffer
             // is wiped before returning, so no unauthenticated plaintext is ever released.
-            let full = super::simd::vaes::open(rk, hp, iv.as_bytes(), aad, buf);
+            let full = s.open(iv.as_bytes(), aad, buf);
             let r = Tag::from_full(full, tag_len).verify(tag);
             if r.is_err() {
                 buf.zeroize();
@@ -462,9 +496,9 @@ impl GcmKey {
         mut on_tag: impl FnMut(usize, Tag),
     ) {
         #[cfg(target_arch = "x86_64")]
-        if let Some((rk, hp)) = self.fast() {
+        if let Some(s) = self.stitched() {
             for (i, (iv, pieces)) in messages.iter().enumerate() {
-                let full = super::simd::vaes::gmac(rk, hp, iv.as_bytes(), pieces.iter().copied());
+                let full = s.gmac(iv.as_bytes(), pieces.iter().copied());
                 on_tag(i, Tag::from_full(full, tag_len));
             }
             return;
@@ -860,24 +894,33 @@ mod tests {
     #[test]
     #[cfg(target_arch = "x86_64")]
     fn each_path_is_forced_where_the_cpu_has_it() {
+        use super::super::simd;
         let key = SecretKey::aes256([3; 32]);
         assert_eq!(
             GcmKey::with_path(&key, GcmPath::Portable).map(|k| k.path()),
             Some(GcmPath::Portable)
         );
-        let clmul = super::super::simd::available();
-        assert_eq!(GcmKey::with_path(&key, GcmPath::Clmul).is_some(), clmul);
-        let vaes = super::super::simd::vaes::available();
-        assert_eq!(GcmKey::with_path(&key, GcmPath::Vaes512).is_some(), vaes);
+        let clmul = simd::available();
+        let cases = [
+            (GcmPath::Clmul, clmul),
+            (GcmPath::AesNi, clmul && simd::aesni::available()),
+            (GcmPath::Vaes256, clmul && simd::vaes256::available()),
+            (GcmPath::Vaes512, clmul && simd::vaes::available()),
+        ];
+        for (path, has) in cases {
+            assert_eq!(GcmKey::with_path(&key, path).is_some(), has, "{path:?}");
+            assert_eq!(path.available(), has, "{path:?}");
+        }
         // The default picks the fastest path the CPU has.
-        let expected = if vaes {
-            GcmPath::Vaes512
-        } else if clmul {
-            GcmPath::Clmul
-        } else {
-            GcmPath::Portable
-        };
+        let expected = GcmPath::ALL
+            .into_iter()
+            .rev()
+            .find(|p| p.available())
+            .unwrap();
         assert_eq!(GcmKey::new(&key).path(), expected);
+        if simd::vaes::available() {
+            assert_eq!(expected, GcmPath::Vaes512);
+        }
     }
 
     /// RustCrypto `aes-gcm` (its own AES and GHASH): the reference of the differential tests.
@@ -1059,9 +1102,9 @@ mod tests {
             counts.iter().all(|&c| c == counts[0] && c >= 120),
             "{ran:?}"
         );
-        #[cfg(target_arch = "x86_64")]
-        if super::super::simd::vaes::available() {
-            assert!(ran.contains_key("Vaes512"));
+        // Every path this CPU has ran.
+        for p in GcmPath::ALL.into_iter().filter(|p| p.available()) {
+            assert!(ran.contains_key(&std::format!("{p:?}")), "{p:?}");
         }
     }
 

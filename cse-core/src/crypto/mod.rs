@@ -1,14 +1,23 @@
 //! AES engines: the block cipher, CTR, GCM, streaming GMAC and CMAC, and a per-suite engine.
 //!
-//! On x86_64 CPUs with AVX-512F/BW/VL, VAES, VPCLMULQDQ and AES-NI, AES-GCM, GMAC and the CTR
-//! keystream run on our own stitched code (the private `simd` module, the crate's only `unsafe`
-//! code): AES rounds on 512-bit registers interleaved with the carry-less-multiply GHASH on
-//! powers of `H` precomputed once per key, one pass over the data for seal and for open.
-//! Elsewhere everything runs on the RustCrypto `aes` crate (AES-NI, VAES-256, ARMv8 crypto
-//! extensions or its constant-time bitsliced software, picked at run time), with GHASH on our
-//! PCLMULQDQ code where the CPU has it (`simd`, detected at run time) and otherwise on
-//! `ghash`/`polyval`; CMAC comes from `cmac`. Every path is tested against RustCrypto
-//! `aes-gcm` and Wycheproof on one machine through a test hook that forces it.
+//! On x86_64, AES-GCM, GMAC and the CTR keystream run on our own stitched code (the private
+//! `simd` module, the crate's only `unsafe` code): AES rounds interleaved with the
+//! carry-less-multiply GHASH on powers of `H` precomputed once per key, one pass over the data
+//! for seal and for open. Three engines, the fastest the CPU has picked at run time
+//! ([`Engine`], [`engine`]):
+//!
+//! - [`Engine::Vaes512`]: VAES + VPCLMULQDQ on 512-bit registers (AVX-512F/BW/VL), 16 or 32
+//!   blocks per iteration;
+//! - [`Engine::Vaes256`]: VAES + VPCLMULQDQ on 256-bit registers (AVX2, no AVX-512);
+//! - [`Engine::AesNi`]: AES-NI + PCLMULQDQ on 128-bit registers, eight blocks per iteration.
+//!
+//! Elsewhere everything runs on the RustCrypto `aes` crate (AES-NI, ARMv8 crypto extensions
+//! or its constant-time bitsliced software, picked at run time), with GHASH on `ghash`/`polyval`
+//! ([`Engine::Portable`]; [`Engine::Clmul`] is the `aes` crate with our PCLMULQDQ GHASH, kept
+//! as a tested fallback); CMAC comes from `cmac`. Every engine is tested against RustCrypto
+//! `aes-gcm` and Wycheproof on one machine through test hooks that force it (per key inside
+//! the crate, process-wide through the hidden [`force_engine`] for integration tests, fuzz
+//! targets and benches).
 //!
 //! # Primitives
 //!
@@ -49,8 +58,8 @@
 //!
 //! `open_in_place` computes the tag over AAD and ciphertext and compares it in constant time
 //! ([`subtle`]) before any plaintext is released. The portable paths compute the tag first and
-//! only then apply the keystream; the stitched path decrypts in place in the same pass as GHASH
-//! and, on a mismatch, zeroizes the buffer before returning (the caller holds the only
+//! only then apply the keystream; the stitched engines decrypt in place in the same pass as GHASH
+//! and, on a mismatch, zeroize the buffer before returning (the caller holds the only
 //! reference to it, so nothing can read the plaintext in between). On failure the buffer is
 //! zeroized and the error is the opaque
 //! [`SecurityError::AuthFailed`](crate::SecurityError::AuthFailed). The
@@ -79,7 +88,7 @@ mod cmac;
 // Without the `gcm` feature no suite runs GCM (the types stay public).
 #[cfg_attr(not(feature = "gcm"), allow(dead_code))]
 pub(crate) mod gcm;
-// The crate's only `unsafe` code: PCLMULQDQ GHASH and the stitched VAES AES-GCM (see the
+// The crate's only `unsafe` code: PCLMULQDQ GHASH and the stitched AES-GCM engines (see the
 // module documentation).
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
@@ -92,19 +101,136 @@ mod tag;
 pub use block::Aes;
 pub use cmac::{CMAC_BATCH_LANES, CmacKey, CmacState};
 
-/// Which AES-GCM/GMAC engine this CPU runs (picked at run time, the same for every key): for
-/// reports such as `cse demo`'s, so that throughput figures say what produced them.
-pub fn engine_name() -> &'static str {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if simd::vaes::available() {
-            return "stitched AES-GCM on VAES + VPCLMULQDQ (AVX-512)";
-        }
-        if simd::available() {
-            return "aes crate (AES-NI) + PCLMULQDQ GHASH";
+/// An implementation of AES-GCM, GMAC and the CTR keystream. Every key runs the engine that
+/// was selected when it was built ([`engine`]): the fastest one this CPU has, unless a test
+/// forced another ([`force_engine`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Engine {
+    /// The RustCrypto `aes` crate (which itself uses the CPU's AES instructions where it finds
+    /// them: AES-NI, VAES, ARMv8) and the `ghash` crate: every CPU.
+    Portable,
+    /// The `aes` crate and our PCLMULQDQ GHASH (VPCLMULQDQ on AVX-512), not stitched.
+    Clmul,
+    /// Our stitched AES-GCM on AES-NI + PCLMULQDQ (128-bit registers, eight blocks per
+    /// iteration).
+    AesNi,
+    /// Our stitched AES-GCM on VAES + VPCLMULQDQ with 256-bit registers (AVX2, no AVX-512).
+    Vaes256,
+    /// Our stitched AES-GCM on VAES + VPCLMULQDQ with 512-bit registers (AVX-512).
+    Vaes512,
+}
+
+impl Engine {
+    /// Every engine, slowest first (the default is the last one [`Engine::available`]).
+    pub const ALL: [Engine; 5] = [
+        Engine::Portable,
+        Engine::Clmul,
+        Engine::AesNi,
+        Engine::Vaes256,
+        Engine::Vaes512,
+    ];
+
+    /// A description for reports such as `cse demo`'s, so that throughput figures say what
+    /// produced them.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Portable => {
+                "aes crate + ghash crate (portable, or the CPU's AES instructions via the aes crate)"
+            }
+            Engine::Clmul => "aes crate (AES-NI) + PCLMULQDQ GHASH",
+            Engine::AesNi => "stitched AES-GCM on AES-NI + PCLMULQDQ (128-bit)",
+            Engine::Vaes256 => "stitched AES-GCM on VAES + VPCLMULQDQ (256-bit, AVX2)",
+            Engine::Vaes512 => "stitched AES-GCM on VAES + VPCLMULQDQ (AVX-512)",
         }
     }
-    "aes crate + ghash crate (portable, or the CPU's AES instructions via the aes crate)"
+
+    /// A short identifier (`portable`, `clmul`, `aesni`, `vaes256`, `vaes512`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Engine::Portable => "portable",
+            Engine::Clmul => "clmul",
+            Engine::AesNi => "aesni",
+            Engine::Vaes256 => "vaes256",
+            Engine::Vaes512 => "vaes512",
+        }
+    }
+
+    /// Whether this CPU can run the engine (detected at run time, cached).
+    pub fn available(self) -> bool {
+        match self {
+            Engine::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            Engine::Clmul => simd::available(),
+            #[cfg(target_arch = "x86_64")]
+            Engine::AesNi => simd::aesni::available() && simd::available(),
+            #[cfg(target_arch = "x86_64")]
+            Engine::Vaes256 => simd::vaes256::available() && simd::available(),
+            #[cfg(target_arch = "x86_64")]
+            Engine::Vaes512 => simd::vaes::available() && simd::available(),
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+
+    /// The fastest engine this CPU runs.
+    pub fn best() -> Engine {
+        Engine::ALL
+            .into_iter()
+            .rev()
+            .find(|e| e.available())
+            .unwrap_or(Engine::Portable)
+    }
+}
+
+/// The forced engine: 0 for none, else the index in [`Engine::ALL`] plus one.
+#[cfg(target_arch = "x86_64")]
+static FORCED: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(0);
+
+/// The engine that keys built from now on run: the forced one ([`force_engine`]), else
+/// [`Engine::best`].
+pub fn engine() -> Engine {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let i = FORCED.load(core::sync::atomic::Ordering::Relaxed);
+        if let Some(e) = usize::from(i)
+            .checked_sub(1)
+            .and_then(|i| Engine::ALL.get(i))
+        {
+            return *e;
+        }
+    }
+    Engine::best()
+}
+
+/// Test hook (integration tests, fuzz targets and benches): keys built after this call run
+/// `engine` (`None`: back to [`Engine::best`]); keys built before keep theirs. Process-wide
+/// and thread-safe (an atomic), so tests that use it should not run concurrently with tests
+/// that depend on the default. Returns `false`, changing nothing, when this CPU cannot run
+/// `engine`.
+#[doc(hidden)]
+pub fn force_engine(engine: Option<Engine>) -> bool {
+    if let Some(e) = engine
+        && !e.available()
+    {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        let i = engine
+            .and_then(|e| Engine::ALL.iter().position(|x| *x == e))
+            .map_or(0, |i| i + 1);
+        FORCED.store(
+            u8::try_from(i).unwrap_or(0),
+            core::sync::atomic::Ordering::Relaxed,
+        );
+    }
+    true
+}
+
+/// Which AES-GCM/GMAC engine new keys run ([`engine`]), as [`Engine::name`].
+pub fn engine_name() -> &'static str {
+    engine().name()
 }
 pub use gcm::{GMAC_BATCH_LANES, GcmKey, GmacState};
 pub use suite::{CheckedKey, MacState, SuiteKey};

@@ -134,7 +134,7 @@ impl SuiteKey {
             engine: match mac_key {
                 #[cfg(feature = "ctr-cmac")]
                 Some(mk) => Engine::CtrCmac {
-                    enc: Aes::with_fast(key, true),
+                    enc: Aes::with_engine(key, super::engine()),
                     mac: CmacKey::expand(mk),
                 },
                 _ => match suite.mac() {

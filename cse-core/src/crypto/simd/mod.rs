@@ -1,12 +1,16 @@
 //! The SIMD module: the only `unsafe` / `core::arch` code of `cse-core`.
 //!
 //! - this file: GHASH with carry-less multiplication (x86_64 PCLMULQDQ, and VPCLMULQDQ on
-//!   AVX-512), for the paths where AES runs on the `aes` crate;
-//! - [`vaes`]: stitched AES-GCM, GMAC and CTR on VAES + VPCLMULQDQ with 512-bit registers.
+//!   AVX-512), for the paths where AES runs on the `aes` crate and for the AES-NI engine, and
+//!   the dispatch over the stitched engines ([`FastAes`], [`Stitched`]);
+//! - [`vaes`]: stitched AES-GCM, GMAC and CTR on VAES + VPCLMULQDQ with 512-bit registers, and
+//!   the key schedule and GHASH helpers the other engines share;
+//! - [`vaes256`]: the same on VAES + VPCLMULQDQ with 256-bit registers (AVX2, no AVX-512);
+//! - [`aesni`]: the same on AES-NI + PCLMULQDQ with 128-bit registers.
 //!
 //! Every function is documented with its safety contract; the types that unlock the
-//! `target_feature` code (`Ghash`, `vaes::RoundKeys`) are constructible only after run-time
-//! detection of the CPU features.
+//! `target_feature` code (`Ghash`, and one `RoundKeys` per engine) are constructible only
+//! after run-time detection of that code's CPU features.
 //!
 //! # GHASH for the `aes` crate paths
 //!
@@ -53,7 +57,108 @@ use core::arch::x86_64::{
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+pub(crate) mod aesni;
 pub(crate) mod vaes;
+pub(crate) mod vaes256;
+
+/// Our AES key schedule for one of the stitched engines (the variant is the engine; each
+/// variant's `RoundKeys` is the proof that the CPU has that engine's features).
+pub(crate) enum FastAes {
+    /// [`aesni`]: AES-NI + PCLMULQDQ, 128-bit registers.
+    AesNi(aesni::RoundKeys),
+    /// [`vaes256`]: VAES + VPCLMULQDQ, 256-bit registers.
+    Vaes256(vaes256::RoundKeys),
+    /// [`vaes`]: VAES + VPCLMULQDQ, 512-bit registers.
+    Vaes512(vaes::RoundKeys),
+}
+
+impl FastAes {
+    /// The schedule of `key` for `engine`, or `None` when `engine` is not a stitched engine or
+    /// this CPU cannot run it.
+    pub(crate) fn new(engine: super::Engine, key: &[u8]) -> Option<FastAes> {
+        match engine {
+            super::Engine::AesNi => aesni::RoundKeys::new(key).map(FastAes::AesNi),
+            super::Engine::Vaes256 => vaes256::RoundKeys::new(key).map(FastAes::Vaes256),
+            super::Engine::Vaes512 => vaes::RoundKeys::new(key).map(FastAes::Vaes512),
+            _ => None,
+        }
+    }
+
+    /// The engine.
+    pub(crate) fn engine(&self) -> super::Engine {
+        match self {
+            FastAes::AesNi(_) => super::Engine::AesNi,
+            FastAes::Vaes256(_) => super::Engine::Vaes256,
+            FastAes::Vaes512(_) => super::Engine::Vaes512,
+        }
+    }
+
+    /// Encrypts one block.
+    pub(crate) fn encrypt_block(&self, block: &mut [u8; 16]) {
+        match self {
+            FastAes::AesNi(k) => k.encrypt_block(block),
+            FastAes::Vaes256(k) => k.encrypt_block(block),
+            FastAes::Vaes512(k) => k.encrypt_block(block),
+        }
+    }
+
+    /// XORs the CTR keystream from counter block `IV ‖ 2` into `buf`.
+    pub(crate) fn ctr(&self, iv: &[u8; 12], buf: &mut [u8]) {
+        match self {
+            FastAes::AesNi(k) => aesni::ctr(k, iv, buf),
+            FastAes::Vaes256(k) => vaes256::ctr(k, iv, buf),
+            FastAes::Vaes512(k) => vaes::ctr(k, iv, buf),
+        }
+    }
+}
+
+/// A stitched engine with the GHASH key material it uses, borrowed from a `GcmKey`.
+#[derive(Clone, Copy)]
+pub(crate) enum Stitched<'a> {
+    /// AES-NI with the PCLMULQDQ GHASH key (`H^1..H^16`).
+    AesNi(&'a aesni::RoundKeys, &'a Ghash),
+    /// VAES-256 with `H^32..H^1`.
+    Vaes256(&'a vaes256::RoundKeys, &'a vaes::HPowers),
+    /// VAES-512 with `H^32..H^1`.
+    Vaes512(&'a vaes::RoundKeys, &'a vaes::HPowers),
+}
+
+impl Stitched<'_> {
+    /// GCM-AE in place: the full tag.
+    #[inline]
+    pub(crate) fn seal(self, iv: &[u8; 12], aad: &[&[u8]], buf: &mut [u8]) -> [u8; 16] {
+        match self {
+            Stitched::AesNi(rk, g) => aesni::seal(rk, g, iv, aad, buf),
+            Stitched::Vaes256(rk, hp) => vaes256::seal(rk, hp, iv, aad, buf),
+            Stitched::Vaes512(rk, hp) => vaes::seal(rk, hp, iv, aad, buf),
+        }
+    }
+
+    /// The GCM-AD pass (decrypts in place, returns the expected full tag; the caller compares
+    /// and wipes `buf` on a mismatch).
+    #[inline]
+    pub(crate) fn open(self, iv: &[u8; 12], aad: &[&[u8]], buf: &mut [u8]) -> [u8; 16] {
+        match self {
+            Stitched::AesNi(rk, g) => aesni::open(rk, g, iv, aad, buf),
+            Stitched::Vaes256(rk, hp) => vaes256::open(rk, hp, iv, aad, buf),
+            Stitched::Vaes512(rk, hp) => vaes::open(rk, hp, iv, aad, buf),
+        }
+    }
+
+    /// GMAC of the concatenation of `pieces`: the full tag.
+    #[inline]
+    pub(crate) fn gmac<'p>(
+        self,
+        iv: &[u8; 12],
+        pieces: impl Iterator<Item = &'p [u8]>,
+    ) -> [u8; 16] {
+        match self {
+            Stitched::AesNi(rk, g) => aesni::gmac(rk, g, iv, pieces),
+            Stitched::Vaes256(rk, hp) => vaes256::gmac(rk, hp, iv, pieces),
+            Stitched::Vaes512(rk, hp) => vaes::gmac(rk, hp, iv, pieces),
+        }
+    }
+}
 
 /// Blocks per reduction (PCLMULQDQ).
 const LANES: usize = 8;

@@ -66,31 +66,83 @@ cpufeatures::new!(
 );
 
 /// Powers of `H` kept per key (`H^32..H^1`).
-const NPOW: usize = 32;
+pub(super) const NPOW: usize = 32;
 
 /// Whether this CPU runs the VAES-512 path (detected once, then cached).
 pub(crate) fn available() -> bool {
     vaes512_cpuid::get()
 }
 
-/// An AES-128 or AES-256 key schedule for the VAES code.
+/// An AES-128 or AES-256 key schedule expanded with AES-NI: shared by the three stitched
+/// engines (this module, [`super::vaes256`], [`super::aesni`]), each of which wraps it in its
+/// own `RoundKeys` type whose constructor checks that engine's CPU features. Zeroized on drop.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub(super) struct Schedule {
+    /// Round key `i` at index `i` (little-endian `u128` of the 16 key bytes); unused entries of
+    /// AES-128 are zero.
+    pub(super) rk: [u128; 15],
+    /// 10 (AES-128) or 14 (AES-256).
+    pub(super) rounds: u8,
+}
+
+impl Schedule {
+    /// Expands a 16- or 32-byte AES key; `None` for other lengths.
+    ///
+    /// # Safety
+    /// The CPU must have AES-NI and SSE2.
+    pub(super) unsafe fn expand(key: &[u8]) -> Option<Schedule> {
+        let mut s = Schedule {
+            rk: [0; 15],
+            rounds: 0,
+        };
+        match key.len() {
+            16 => {
+                let k = key.first_chunk::<16>()?;
+                // SAFETY: the caller guarantees AES-NI and SSE2.
+                unsafe { expand128(&mut s.rk, k) };
+                s.rounds = 10;
+            }
+            32 => {
+                let k = key.first_chunk::<32>()?;
+                // SAFETY: as above.
+                unsafe { expand256(&mut s.rk, k) };
+                s.rounds = 14;
+            }
+            _ => return None,
+        }
+        Some(s)
+    }
+
+    /// Encrypts one block.
+    ///
+    /// # Safety
+    /// The CPU must have AES-NI and SSE2.
+    pub(super) unsafe fn encrypt_block(&self, block: &mut [u8; 16]) {
+        // SAFETY: by contract.
+        unsafe { encrypt_block(self, block) }
+    }
+
+    /// Whether this is an AES-256 schedule (14 rounds).
+    pub(super) fn is_aes256(&self) -> bool {
+        self.rounds == 14
+    }
+}
+
+/// An AES-128 or AES-256 key schedule for the VAES-512 code.
 ///
 /// Only constructible through [`RoundKeys::new`], which checks the CPU features: holding a
 /// value is the proof that the `target_feature` functions of this module may run. Zeroized on
 /// drop.
 #[derive(Zeroize, ZeroizeOnDrop)]
 pub(crate) struct RoundKeys {
-    /// Round key `i` at index `i` (little-endian `u128` of the 16 key bytes); unused entries of
-    /// AES-128 are zero.
-    rk: [u128; 15],
-    /// 10 (AES-128) or 14 (AES-256).
-    rounds: u8,
+    s: Schedule,
 }
 
-/// `H^32..H^1` (POLYVAL representation), then four zero blocks. Zeroized on drop.
+/// `H^32..H^1` (POLYVAL representation), then four zero blocks, for the VAES paths (512- and
+/// 256-bit). Zeroized on drop.
 #[derive(Zeroize, ZeroizeOnDrop)]
 pub(crate) struct HPowers {
-    pow: [u128; NPOW + 4],
+    pub(super) pow: [u128; NPOW + 4],
 }
 
 impl RoundKeys {
@@ -100,32 +152,15 @@ impl RoundKeys {
         if !available() {
             return None;
         }
-        let mut rk = RoundKeys {
-            rk: [0; 15],
-            rounds: 0,
-        };
-        match key.len() {
-            16 => {
-                let k = key.first_chunk::<16>()?;
-                // SAFETY: `available()` confirmed AES-NI and SSE2.
-                unsafe { expand128(&mut rk.rk, k) };
-                rk.rounds = 10;
-            }
-            32 => {
-                let k = key.first_chunk::<32>()?;
-                // SAFETY: as above.
-                unsafe { expand256(&mut rk.rk, k) };
-                rk.rounds = 14;
-            }
-            _ => return None,
-        }
-        Some(rk)
+        // SAFETY: `available()` confirmed AES-NI and SSE2.
+        let s = unsafe { Schedule::expand(key) }?;
+        Some(RoundKeys { s })
     }
 
     /// Encrypts one block.
     pub(crate) fn encrypt_block(&self, block: &mut [u8; 16]) {
         // SAFETY: a `RoundKeys` exists only where `available()` holds.
-        unsafe { encrypt_block(self, block) }
+        unsafe { self.s.encrypt_block(block) }
     }
 }
 
@@ -247,7 +282,7 @@ impl GmacStream {
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,vpclmulqdq,pclmulqdq,aes,avx2,sse2,ssse3")]
 unsafe fn gmac_final(g: &GmacStream, rk: &RoundKeys, hp: &HPowers) -> [u8; 16] {
     // SAFETY: features as this function's.
-    let mask = unsafe { encrypt_j0_reg(rk, &g.iv) };
+    let mask = unsafe { encrypt_j0_reg(&rk.s, &g.iv) };
     let hp = &hp.pow;
     let y = get(&g.acc);
     let lens = len_block(g.len, 0);
@@ -279,7 +314,7 @@ unsafe fn gmac_final(g: &GmacStream, rk: &RoundKeys, hp: &HPowers) -> [u8; 16] {
 /// The CPU must have AES-NI and SSE2.
 #[target_feature(enable = "aes,sse2")]
 #[inline]
-unsafe fn encrypt_j0_reg(rk: &RoundKeys, iv: &[u8; 12]) -> __m128i {
+pub(super) unsafe fn encrypt_j0_reg(rk: &Schedule, iv: &[u8; 12]) -> __m128i {
     let nr = usize::from(rk.rounds).min(14);
     let mut x = _mm_xor_si128(counter_block(iv, 1), get(&rk.rk[0]));
     for k in rk.rk.get(1..nr).unwrap_or_default() {
@@ -291,11 +326,23 @@ unsafe fn encrypt_j0_reg(rk: &RoundKeys, iv: &[u8; 12]) -> __m128i {
 impl HPowers {
     /// `H = E_K(0^128)` and its powers.
     pub(crate) fn new(rk: &RoundKeys) -> HPowers {
+        // SAFETY: a `RoundKeys` exists only where `available()` holds (AES-NI, PCLMULQDQ,
+        // SSSE3).
+        unsafe { HPowers::from_schedule(&rk.s) }
+    }
+
+    /// `H = E_K(0^128)` under `s` and its powers.
+    ///
+    /// # Safety
+    /// The CPU must have AES-NI, PCLMULQDQ, SSE2 and SSSE3.
+    pub(super) unsafe fn from_schedule(s: &Schedule) -> HPowers {
         let mut h = [0u8; 16];
-        rk.encrypt_block(&mut h);
         let mut p = HPowers { pow: [0; NPOW + 4] };
-        // SAFETY: a `RoundKeys` exists only where `available()` holds (PCLMULQDQ, SSSE3).
-        unsafe { expand_powers(&mut p, &h) };
+        // SAFETY: by contract.
+        unsafe {
+            s.encrypt_block(&mut h);
+            expand_powers(&mut p, &h);
+        }
         h.zeroize();
         p
     }
@@ -322,21 +369,21 @@ fn xor_shifts(k: __m128i) -> __m128i {
 /// # Safety
 /// None beyond SSE2 (x86_64 baseline): the store goes through a unique reference.
 #[inline(always)]
-fn put(slot: &mut u128, v: __m128i) {
+pub(super) fn put(slot: &mut u128, v: __m128i) {
     // SAFETY: a unique reference to 16 writable bytes; unaligned store; SSE2 baseline.
     unsafe { _mm_storeu_si128((slot as *mut u128).cast(), v) }
 }
 
 /// Loads a `u128` slot.
 #[inline(always)]
-fn get(slot: &u128) -> __m128i {
+pub(super) fn get(slot: &u128) -> __m128i {
     // SAFETY: a reference to 16 readable bytes; unaligned load; SSE2 baseline.
     unsafe { _mm_loadu_si128((slot as *const u128).cast()) }
 }
 
 /// Loads 16 bytes.
 #[inline(always)]
-fn get_bytes(b: &[u8; 16]) -> __m128i {
+pub(super) fn get_bytes(b: &[u8; 16]) -> __m128i {
     // SAFETY: a reference to 16 readable bytes; unaligned load; SSE2 baseline.
     unsafe { _mm_loadu_si128(b.as_ptr().cast()) }
 }
@@ -417,7 +464,7 @@ unsafe fn expand256(rk: &mut [u128; 15], key: &[u8; 32]) {
 /// # Safety
 /// The CPU must have AES-NI and SSE2.
 #[target_feature(enable = "aes,sse2")]
-unsafe fn encrypt_block(rk: &RoundKeys, block: &mut [u8; 16]) {
+unsafe fn encrypt_block(rk: &Schedule, block: &mut [u8; 16]) {
     let nr = usize::from(rk.rounds);
     let mut x = _mm_xor_si128(get_bytes(block), get(&rk.rk[0]));
     for k in &rk.rk[1..nr] {
@@ -435,7 +482,7 @@ unsafe fn encrypt_block(rk: &RoundKeys, block: &mut [u8; 16]) {
 /// PSHUFB mask reversing the 16 bytes of a block (GHASH byte order ↔ POLYVAL).
 #[target_feature(enable = "sse2,ssse3")]
 #[inline]
-fn rev128() -> __m128i {
+pub(super) fn rev128() -> __m128i {
     _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
 }
 
@@ -452,7 +499,7 @@ fn rev512() -> __m512i {
 /// `(a·b·x^-128) mod P` for one pair (used for the key powers only).
 #[target_feature(enable = "pclmulqdq,sse2,ssse3")]
 #[inline]
-fn mul128(a: __m128i, b: __m128i) -> __m128i {
+pub(super) fn mul128(a: __m128i, b: __m128i) -> __m128i {
     let lo = _mm_clmulepi64_si128::<0x00>(a, b);
     let hi = _mm_clmulepi64_si128::<0x11>(a, b);
     let mid = _mm_xor_si128(
@@ -469,7 +516,7 @@ fn mul128(a: __m128i, b: __m128i) -> __m128i {
 /// `x^63 + x^62 + x^57`, as in the parent module).
 #[target_feature(enable = "pclmulqdq,sse2,ssse3")]
 #[inline]
-fn reduce128(lo: __m128i, hi: __m128i) -> __m128i {
+pub(super) fn reduce128(lo: __m128i, hi: __m128i) -> __m128i {
     let c = _mm_set_epi64x(0xc200_0000_0000_0000_u64.cast_signed(), 0);
     let t = _mm_clmulepi64_si128::<0x10>(lo, c);
     let lo = _mm_xor_si128(_mm_shuffle_epi32::<0x4e>(lo), t);
@@ -749,7 +796,7 @@ unsafe fn ghash_pieces<'a>(
 /// The length block `BE64(8·len(A)) ‖ BE64(8·len(C))` in the POLYVAL representation.
 #[target_feature(enable = "sse2")]
 #[inline]
-fn len_block(aad_len: u64, ct_len: u64) -> __m128i {
+pub(super) fn len_block(aad_len: u64, ct_len: u64) -> __m128i {
     _mm_set_epi64x(
         aad_len.wrapping_mul(8).cast_signed(),
         ct_len.wrapping_mul(8).cast_signed(),
@@ -759,7 +806,7 @@ fn len_block(aad_len: u64, ct_len: u64) -> __m128i {
 /// The tag: `rev(y) ⊕ E_K(J0)`.
 #[target_feature(enable = "sse2,ssse3")]
 #[inline]
-fn tag_bytes(y: __m128i, mask: __m128i) -> [u8; 16] {
+pub(super) fn tag_bytes(y: __m128i, mask: __m128i) -> [u8; 16] {
     let t = _mm_xor_si128(_mm_shuffle_epi8(y, rev128()), mask);
     let mut out = [0u8; 16];
     // SAFETY: a unique reference to 16 writable bytes.
@@ -775,7 +822,7 @@ fn tag_bytes(y: __m128i, mask: __m128i) -> [u8; 16] {
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,vaes,aes,sse2")]
 #[inline]
 fn broadcast_keys(rk: &RoundKeys) -> [__m512i; 15] {
-    core::array::from_fn(|i| _mm512_broadcast_i32x4(get(&rk.rk[i])))
+    core::array::from_fn(|i| _mm512_broadcast_i32x4(get(&rk.s.rk[i])))
 }
 
 /// Encrypts `N` registers (4·N blocks) with `NR` rounds, round by round across the registers.
@@ -795,7 +842,7 @@ fn aes_x<const NR: usize, const N: usize>(k: &[__m512i; 15], x: [__m512i; N]) ->
 /// one would stall on store forwarding).
 #[target_feature(enable = "sse2")]
 #[inline]
-fn counter_block(iv: &[u8; 12], c: u32) -> __m128i {
+pub(super) fn counter_block(iv: &[u8; 12], c: u32) -> __m128i {
     let w = |i: usize| i32::from_le_bytes([iv[4 * i], iv[4 * i + 1], iv[4 * i + 2], iv[4 * i + 3]]);
     core::arch::x86_64::_mm_set_epi32(i32::from_le_bytes(c.to_be_bytes()), w(2), w(1), w(0))
 }
@@ -1054,7 +1101,7 @@ pub(crate) fn seal(
 ) -> [u8; 16] {
     // SAFETY: a `RoundKeys` exists only where `available()` found every feature.
     unsafe {
-        if rk.rounds == 14 {
+        if rk.s.is_aes256() {
             gcm::<14>(rk, hp, Dir::Seal, iv, aad, buf)
         } else {
             gcm::<10>(rk, hp, Dir::Seal, iv, aad, buf)
@@ -1074,7 +1121,7 @@ pub(crate) fn open(
 ) -> [u8; 16] {
     // SAFETY: as in `seal`.
     unsafe {
-        if rk.rounds == 14 {
+        if rk.s.is_aes256() {
             gcm::<14>(rk, hp, Dir::Open, iv, aad, buf)
         } else {
             gcm::<10>(rk, hp, Dir::Open, iv, aad, buf)
@@ -1117,7 +1164,7 @@ pub(crate) fn gmac<'a>(
 ) -> [u8; 16] {
     // SAFETY: as in `seal`.
     unsafe {
-        if rk.rounds == 14 {
+        if rk.s.is_aes256() {
             gmac_nr::<14>(rk, hp, iv, pieces)
         } else {
             gmac_nr::<10>(rk, hp, iv, pieces)
@@ -1172,7 +1219,7 @@ unsafe fn ctr_nr<const NR: usize>(rk: &RoundKeys, iv: &[u8; 12], buf: &mut [u8])
 pub(crate) fn ctr(rk: &RoundKeys, iv: &[u8; 12], buf: &mut [u8]) {
     // SAFETY: as in `seal`.
     unsafe {
-        if rk.rounds == 14 {
+        if rk.s.is_aes256() {
             ctr_nr::<14>(rk, iv, buf)
         } else {
             ctr_nr::<10>(rk, iv, buf)
