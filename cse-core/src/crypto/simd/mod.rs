@@ -2,7 +2,9 @@
 //!
 //! - this file: GHASH with carry-less multiplication (x86_64 PCLMULQDQ, and VPCLMULQDQ on
 //!   AVX-512), for the paths where AES runs on the `aes` crate;
-//! - [`vaes`]: stitched AES-GCM, GMAC and CTR on VAES + VPCLMULQDQ with 512-bit registers.
+//! - [`vaes`]: stitched AES-GCM, GMAC and CTR on VAES + VPCLMULQDQ with 512-bit registers;
+//! - [`crc`]: the reflected CRCs (CSI-2 CRC-16, FuSa CRC-32) by carry-less folding on
+//!   VPCLMULQDQ, one or two CRCs per pass, for [`crate::crc`].
 //!
 //! Every function is documented with its safety contract; the types that unlock the
 //! `target_feature` code (`Ghash`, `vaes::RoundKeys`) are constructible only after run-time
@@ -53,6 +55,7 @@ use core::arch::x86_64::{
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+pub(crate) mod crc;
 pub(crate) mod vaes;
 
 /// Blocks per reduction (PCLMULQDQ).
