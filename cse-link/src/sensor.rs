@@ -675,14 +675,17 @@ impl<'a> Sensor<'a> {
         self.frame_number = self.frame_number.wrapping_add(1);
         let mut ins = [0u8; cse_fsed::tx::MAX_INSERTED_LEN];
         for p in Packets::new(originals, HeaderForm::Dphy) {
-            let raw = p.map_err(|e| LinkError::Framing(e.error))?.raw;
+            let p = p.map_err(|e| LinkError::Framing(e.error))?;
+            let raw = p.raw;
             match &mut self.tx {
                 Tx::Sep(tx) => {
                     let need = raw.len() + 1024;
                     if self.scratch.len() < need {
                         self.scratch.resize(need, 0);
                     }
-                    let r = tx.protect(raw, &mut self.scratch)?;
+                    // The iterator has decoded the header and checked the CRC-16: protect the
+                    // decoded packet (what `protect(raw)` would parse again).
+                    let r = tx.protect_repr(&p.repr, p.payload, &mut self.scratch)?;
                     wire.extend_from_slice(self.scratch.get(..r.len).unwrap_or(&[]));
                 }
                 Tx::Fsed(tx) => {
