@@ -335,6 +335,73 @@ pub fn ghash_diff(data: &[u8]) {
     }
 }
 
+/// CRC backend oracle: the dispatching CRCs (the VPCLMULQDQ folding backend where the CPU has
+/// it), the fused CRC-32 + CRC-16 and the streaming digests against the portable tables.
+///
+/// Byte 0 picks where the rest is split for the streaming digests and how long the fused
+/// functions' tail is (0-7 bytes, taken from the end); the rest is the message. Invariants:
+/// for every CRC-32 variant and for CRC-16/MCRF4XX, one-shot, two-piece streaming, the folding
+/// backend directly (on x86_64, where it runs: `Some` exactly for inputs of at least
+/// `fold::MIN_LEN` bytes), [`crate::crc::crc32_and_crc16`] and
+/// [`crate::crc::crc32_appended_crc16`] equal the portable backend.
+pub fn crc_diff(data: &[u8]) {
+    use crate::crc::{self, Crc16Mcrf4xx, Crc32, Crc32Variant, portable};
+    let Some((&sel, msg)) = data.split_first() else {
+        return;
+    };
+    let cut = (usize::from(sel) * msg.len()) / 255;
+    let tail_len = usize::from(sel & 7).min(msg.len());
+    let (body, tail) = msg.split_at(msg.len() - tail_len);
+    let whole16 = portable::crc16_mcrf4xx(msg);
+    for v in [
+        Crc32Variant::IsoHdlc,
+        Crc32Variant::Autosar,
+        Crc32Variant::Iscsi,
+    ] {
+        let want = portable::crc32(v, msg);
+        assert_eq!(crc::crc32(v, msg), want, "{v:?}");
+        let mut d = Crc32::new(v);
+        d.update(&msg[..cut]);
+        d.update(&msg[cut..]);
+        assert_eq!(d.finalize(), want, "{v:?} streaming");
+        let want_body = portable::crc32(v, body);
+        assert_eq!(
+            crc::crc32_and_crc16(v, body, tail),
+            (want_body, whole16),
+            "{v:?} fused"
+        );
+        let mut appended = [0u8; 4];
+        appended.copy_from_slice(&want_body.to_le_bytes());
+        let mut d16 = Crc16Mcrf4xx::new_portable();
+        d16.update(body);
+        d16.update(&appended);
+        assert_eq!(
+            crc::crc32_appended_crc16(v, body),
+            (want_body, d16.finalize()),
+            "{v:?} appended"
+        );
+        #[cfg(target_arch = "x86_64")]
+        if crc::fold::available() {
+            let runs = msg.len() >= crc::fold::MIN_LEN;
+            assert_eq!(crc::fold::crc32(v, msg), runs.then_some(want), "{v:?} fold");
+        }
+    }
+    assert_eq!(crc::crc16_mcrf4xx(msg), whole16);
+    let mut d = Crc16Mcrf4xx::new();
+    d.update(&msg[..cut]);
+    d.update(&msg[cut..]);
+    assert_eq!(d.finalize(), whole16, "crc16 streaming");
+    #[cfg(target_arch = "x86_64")]
+    if crc::fold::available() {
+        let runs = msg.len() >= crc::fold::MIN_LEN;
+        assert_eq!(
+            crc::fold::crc16_mcrf4xx(msg),
+            runs.then_some(whole16),
+            "crc16 fold"
+        );
+    }
+}
+
 /// The longest plaintext [`ghash_diff`] seals (longer inputs are truncated): enough for
 /// several iterations of every stitched loop (8, 16 or 32 blocks) and every tail length.
 const MAX_DIFF_MSG: usize = 2048;
@@ -351,6 +418,20 @@ mod tests {
             for sel in [0u8, 1, 0x41, 0xff] {
                 data[0] = sel;
                 super::ghash_diff(&data[..len]);
+            }
+        }
+    }
+
+    #[test]
+    fn crc_diff_runs_on_varied_inputs() {
+        let mut data = [0u8; 1200];
+        for (i, b) in data.iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(151).wrapping_add(7);
+        }
+        for len in [0, 1, 5, 64, 65, 66, 257, 300, 1024, 1200] {
+            for sel in [0u8, 1, 7, 0x80, 0xff] {
+                data[0] = sel;
+                super::crc_diff(&data[..len]);
             }
         }
     }

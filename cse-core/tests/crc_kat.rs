@@ -127,3 +127,109 @@ proptest! {
         }
     }
 }
+
+/// Lengths around every boundary of the folding backend (one register, four registers, the
+/// 16-byte tail) and CSI-2 line lengths.
+const EDGE_LENS: &[usize] = &[
+    0, 1, 15, 16, 17, 63, 64, 65, 79, 80, 127, 128, 129, 191, 192, 255, 256, 257, 271, 319, 320,
+    511, 512, 513, 767, 768, 1023, 1024, 1025, 2880, 5760, 5766, 5799, 11520, 11559, 69_999,
+];
+
+fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn fused_crc32_and_crc16_equal_the_separate_crcs() {
+    for (k, &len) in EDGE_LENS.iter().enumerate() {
+        let data = pattern(len, k as u64);
+        for tail in [&[][..], &[1, 2, 3, 4][..], &data[..len.min(9)]] {
+            let whole: Vec<u8> = [&data[..], tail].concat();
+            for (v, alg) in VARIANTS {
+                let (c32, c16) = crc::crc32_and_crc16(v, &data, tail);
+                assert_eq!(c32, reference32(alg, &data), "{v:?} len {len}");
+                assert_eq!(c16, reference16(&whole), "{v:?} len {len}");
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn folding_backend_matches_the_tables_at_every_boundary() {
+    if !crc::fold::available() {
+        return;
+    }
+    for (k, &len) in EDGE_LENS.iter().enumerate() {
+        let data = pattern(len, 100 + k as u64);
+        let runs = len >= crc::fold::MIN_LEN;
+        for (v, alg) in VARIANTS {
+            let want = reference32(alg, &data);
+            assert_eq!(
+                crc::fold::crc32(v, &data),
+                runs.then_some(want),
+                "{v:?} len {len}"
+            );
+            assert_eq!(crc::portable::crc32(v, &data), want);
+            let (c32, c16) = (want, reference16(&[&data[..], b"tail"].concat()));
+            assert_eq!(
+                crc::fold::crc32_and_crc16(v, &data, b"tail"),
+                runs.then_some((c32, c16)),
+                "{v:?} len {len}"
+            );
+        }
+        let want16 = reference16(&data);
+        assert_eq!(
+            crc::fold::crc16_mcrf4xx(&data),
+            runs.then_some(want16),
+            "len {len}"
+        );
+    }
+    // Known answers through the folding path: the catalogue check string, repeated, against
+    // the one-table reference, and a CSI-2 line of one byte value.
+    let long: Vec<u8> = CHECK.iter().copied().cycle().take(9 * 64).collect();
+    assert_eq!(crc::fold::crc16_mcrf4xx(&long), Some(reference16(&long)));
+    assert_eq!(
+        crc::fold::crc32(Crc32Variant::IsoHdlc, &[0u8; 64]),
+        Some(0x758D_6336)
+    );
+}
+
+proptest! {
+    /// The folding backend (where the CPU has it), the fused CRC-32 + CRC-16 and the streaming
+    /// digests on random lengths up to 70 000 bytes, against the `crc` crate reference.
+    #[test]
+    fn long_inputs_match_reference_on_every_backend(
+        len in 0usize..70_000,
+        seed in any::<u64>(),
+        split in any::<prop::sample::Index>(),
+        tail in proptest::collection::vec(any::<u8>(), 0..8),
+    ) {
+        let data = pattern(len, seed);
+        let cut = split.index(len + 1);
+        for (v, alg) in VARIANTS {
+            let want = reference32(alg, &data);
+            prop_assert_eq!(crc32(v, &data), want);
+            let mut d = Crc32::new(v);
+            d.update(&data[..cut]);
+            d.update(&data[cut..]);
+            prop_assert_eq!(d.finalize(), want);
+            let whole: Vec<u8> = [&data[..], &tail[..]].concat();
+            prop_assert_eq!(crc::crc32_and_crc16(v, &data, &tail), (want, reference16(&whole)));
+        }
+        let want16 = reference16(&data);
+        prop_assert_eq!(crc16_mcrf4xx(&data), want16);
+        let mut d = Crc16Mcrf4xx::new();
+        d.update(&data[..cut]);
+        d.update(&data[cut..]);
+        prop_assert_eq!(d.finalize(), want16);
+    }
+}

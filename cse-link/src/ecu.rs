@@ -229,7 +229,8 @@ pub struct Ecu<'a> {
     installed: Option<(u32, keys::KeyProfile)>,
     /// The key id of the last frame the receiver accepted: the sensor's active key id.
     rx_active: Option<KeyId>,
-    scratch: Vec<u8>,
+    /// Reused by [`Ecu::receive_frame`]: where each released packet is in its output.
+    released: Vec<(u32, usize, usize)>,
     /// Reference values the sensor's measurements must meet (`None`: no attestation).
     meas_policy: Option<MeasurementPolicy>,
     /// The sensor's measurements passed the policy in this session.
@@ -324,6 +325,86 @@ struct Held {
     fsed: Option<(cse_fsed::DecryptTicket, cse_fsed::ScopeId)>,
 }
 
+/// What one SEP packet gave [`Ecu::receive_frame`], detached from the output buffer.
+enum Got {
+    /// An original packet of `len` bytes, written at the end of the released ones.
+    InPlace(u32, usize),
+    Held(Held),
+    SepScope(cse_sep::ScopeProof),
+    Finding(Finding),
+    Nothing,
+}
+
+/// The original packets one frame releases: written one after the other into the caller's
+/// buffer as they are released, with the message index and place of each; put in message
+/// order by [`Release::finish`].
+struct Release<'b> {
+    out: &'b mut Vec<u8>,
+    /// Bytes of `out` holding released packets.
+    filled: usize,
+    /// Message index, start and end in `out` of each released packet, in release order.
+    spans: Vec<(u32, usize, usize)>,
+}
+
+impl<'b> Release<'b> {
+    /// Starts on `out` (its contents are dropped), reusing `spans`' allocation.
+    fn new(out: &'b mut Vec<u8>, mut spans: Vec<(u32, usize, usize)>) -> Self {
+        spans.clear();
+        Release {
+            out,
+            filled: 0,
+            spans,
+        }
+    }
+
+    /// At least `n` writable bytes after the released packets. `out` keeps its length from
+    /// frame to frame (it is cut at [`Release::finish`]), so it grows, with zeros, only past
+    /// the longest frame so far.
+    fn room(&mut self, n: usize) -> &mut [u8] {
+        let need = self.filled.saturating_add(n);
+        if self.out.len() < need {
+            self.out.resize(need, 0);
+        }
+        self.out.get_mut(self.filled..).unwrap_or_default()
+    }
+
+    /// Releases the `len` bytes written at the start of [`Release::room`].
+    fn commit(&mut self, index: u32, len: usize) {
+        let end = self.filled.saturating_add(len).min(self.out.len());
+        self.spans.push((index, self.filled, end));
+        self.filled = end;
+    }
+
+    /// Releases a copy of `bytes`.
+    fn push(&mut self, index: u32, bytes: &[u8]) {
+        let dst = self.room(bytes.len());
+        if let Some(d) = dst.get_mut(..bytes.len()) {
+            d.copy_from_slice(bytes);
+            self.commit(index, bytes.len());
+        }
+    }
+
+    /// Cuts `out` to the released packets, in message order (a stable sort: packets with the
+    /// same index stay in release order), and returns the span list for reuse.
+    fn finish(self) -> Vec<(u32, usize, usize)> {
+        let Release {
+            out,
+            filled,
+            mut spans,
+        } = self;
+        out.truncate(filled);
+        if !spans.is_sorted_by_key(|s| s.0) {
+            spans.sort_by_key(|s| s.0);
+            let arrived = out.clone();
+            out.clear();
+            for &(_, a, b) in &spans {
+                out.extend_from_slice(arrived.get(a..b).unwrap_or_default());
+            }
+        }
+        spans
+    }
+}
+
 impl<'a> Ecu<'a> {
     /// An ECU that authenticates sensors with `verifier` (chains collected in `chain_buf`),
     /// offers `algorithms`, and receives `protocol` on `vc` under `policy`. With `identity`
@@ -379,7 +460,7 @@ impl<'a> Ecu<'a> {
             policy,
             installed: None,
             rx_active: None,
-            scratch: vec![0u8; 70_000],
+            released: Vec::new(),
             meas_policy: None,
             attested: false,
             aux: Vec::new(),
@@ -879,10 +960,14 @@ impl<'a> Ecu<'a> {
     /// Receives one frame's wire bytes (concatenated CSI-2 packets) at time `now`, verifies
     /// them, and writes the original packets released as authentic into `out` (cleared first),
     /// in message order. Unverified packets whose scope fails are never written.
+    ///
+    /// A packet that verifies on arrival (per-message tag) is written by the receiver straight
+    /// into `out`, behind the packets released before it: no copy and no allocation per
+    /// packet. Packets held for a scope tag are copied in when their scope verifies. If the
+    /// packets did not arrive in message order, `out` is put in that order at the end.
     pub fn receive_frame(&mut self, wire: &[u8], now: u64, out: &mut Vec<u8>) -> FrameReport {
-        out.clear();
         let mut rep = FrameReport::default();
-        let mut released: Vec<(u32, Vec<u8>)> = Vec::new();
+        let mut rel = Release::new(out, core::mem::take(&mut self.released));
         let mut held: Vec<Held> = Vec::new();
         let mut complete = None;
         let mut frame_key = None;
@@ -897,27 +982,29 @@ impl<'a> Ecu<'a> {
             rep.packets_in += 1;
             match &mut self.rx {
                 Rx::Sep(rx) => {
-                    if self.scratch.len() < raw.len() {
-                        self.scratch.resize(raw.len(), 0);
-                    }
-                    match rx.receive(raw, now, &mut self.scratch) {
+                    // The original is never longer than the SEP packet that carries it.
+                    let got = match rx.receive(raw, now, rel.room(raw.len())) {
                         Ok(cse_sep::Delivery::Verified(v)) => {
-                            released.push((v.info().message_index, v.packet().to_vec()));
+                            Got::InPlace(v.info().message_index, v.packet().len())
                         }
                         Ok(cse_sep::Delivery::Unprotected(u)) => {
-                            released.push((
-                                u.info().message_index,
-                                u.unauthenticated_packet().to_vec(),
-                            ));
+                            Got::InPlace(u.info().message_index, u.unauthenticated_packet().len())
                         }
-                        Ok(cse_sep::Delivery::Unverified(u)) => held.push(Held {
+                        Ok(cse_sep::Delivery::Unverified(u)) => Got::Held(Held {
                             bytes: u.unverified_packet().to_vec(),
                             index: u.info().message_index,
                             encrypted: u.is_encrypted(),
                             sep: Some((u.decrypt_ticket(), u.scope())),
                             fsed: None,
                         }),
-                        Ok(cse_sep::Delivery::ScopeVerified(proof)) => {
+                        Ok(cse_sep::Delivery::ScopeVerified(proof)) => Got::SepScope(proof),
+                        Ok(_) => Got::Nothing,
+                        Err(e) => Got::Finding(Finding::from_sep(&e)),
+                    };
+                    match got {
+                        Got::InPlace(index, len) => rel.commit(index, len),
+                        Got::Held(h) => held.push(h),
+                        Got::SepScope(proof) => {
                             let (mine, rest): (Vec<Held>, Vec<Held>) =
                                 held.drain(..).partition(|h| {
                                     h.sep.as_ref().is_some_and(|(_, s)| *s == proof.scope())
@@ -932,11 +1019,11 @@ impl<'a> Ecu<'a> {
                                     rep.note(Finding::AuthFailed);
                                     continue;
                                 }
-                                released.push((h.index, h.bytes));
+                                rel.push(h.index, &h.bytes);
                             }
                         }
-                        Ok(_) => {}
-                        Err(e) => rep.note(Finding::from_sep(&e)),
+                        Got::Finding(f) => rep.note(f),
+                        Got::Nothing => {}
                     }
                     while let Some(ev) = rx.poll_event(now) {
                         match ev {
@@ -973,14 +1060,11 @@ impl<'a> Ecu<'a> {
                             fsed: Some((u.decrypt_ticket(), u.scope())),
                         }),
                         Ok(cse_fsed::Delivery::Unprotected(u)) => {
-                            released.push((
-                                u.info().message_index,
-                                u.unauthenticated_packet().to_vec(),
-                            ));
+                            rel.push(u.info().message_index, u.unauthenticated_packet());
                         }
                         Ok(cse_fsed::Delivery::Sync(s)) => {
                             let idx = if s.is_frame_start() { 0 } else { u32::MAX };
-                            released.push((idx, s.packet().to_vec()));
+                            rel.push(idx, s.packet());
                         }
                         Ok(cse_fsed::Delivery::ScopeVerified(proof)) => {
                             let (mine, rest): (Vec<Held>, Vec<Held>) =
@@ -997,7 +1081,7 @@ impl<'a> Ecu<'a> {
                                     rep.note(Finding::AuthFailed);
                                     continue;
                                 }
-                                released.push((h.index, h.bytes));
+                                rel.push(h.index, &h.bytes);
                             }
                         }
                         Ok(_) => {}
@@ -1041,11 +1125,8 @@ impl<'a> Ecu<'a> {
             rep.note(Finding::ScopeFailed);
         }
         rep.clean = rep.findings.is_empty();
-        released.sort_by_key(|(i, _)| *i);
-        rep.released = released.len();
-        for (_, b) in released {
-            out.extend_from_slice(&b);
-        }
+        rep.released = rel.spans.len();
+        self.released = rel.finish();
         rep
     }
 }

@@ -3,7 +3,7 @@
 
 use ccise::{SimSensor, Target};
 use cse_core::csi2::{HeaderForm, Packets, VirtualChannel};
-use cse_core::{FrameConfig, KeyId, Profile};
+use cse_core::{ConfigError, FrameConfig, KeyId, Profile};
 use spdm_lite::cert::{CertError, ChainVerifier, encode_spdm_chain};
 use spdm_lite::crypto::{AlgorithmSet, EcdsaSigningKey, RandomSource, RustCrypto};
 use spdm_lite::mut_auth::{MutAuthMode, MutAuthPolicy};
@@ -18,6 +18,11 @@ pub const SENSOR_ADDRESS: u8 = 0x36;
 
 /// Largest ECU certificate chain the sensor fetches in mutual authentication.
 pub(crate) const ECU_CHAIN_BUF: usize = 4096;
+
+/// Room [`Sensor::transmit_frame`] leaves for an SEP packet beyond its original: the outer
+/// CSI-2 header and footer (6 bytes), the SEP header (12), the longest tag (16) and the CRC-32
+/// (4), with margin.
+const SEP_ROOM: usize = 64;
 
 /// How many SPDM connections (requesters at once) a sensor keeps: the one whose session owns
 /// the stream and CCISE keys, and one for any other requester.
@@ -205,7 +210,6 @@ pub struct Sensor<'a> {
     active: Option<(u32, keys::KeyProfile, KeyId)>,
     /// The SPDM session the stream and CCISE keys belong to.
     session_id: Option<u32>,
-    scratch: Vec<u8>,
     frame_number: u16,
 }
 
@@ -306,7 +310,6 @@ impl<'a> Sensor<'a> {
             tx,
             active: None,
             session_id: None,
-            scratch: vec![0u8; 70_000],
             frame_number: 0,
         })
     }
@@ -675,15 +678,38 @@ impl<'a> Sensor<'a> {
         self.frame_number = self.frame_number.wrapping_add(1);
         let mut ins = [0u8; cse_fsed::tx::MAX_INSERTED_LEN];
         for p in Packets::new(originals, HeaderForm::Dphy) {
-            let raw = p.map_err(|e| LinkError::Framing(e.error))?.raw;
+            let p = p.map_err(|e| LinkError::Framing(e.error))?;
+            let raw = p.raw;
             match &mut self.tx {
                 Tx::Sep(tx) => {
-                    let need = raw.len() + 1024;
-                    if self.scratch.len() < need {
-                        self.scratch.resize(need, 0);
+                    // Protected straight into the wire buffer, behind what is there: the
+                    // packet's room is zeroed by `resize` and cut back to what was written
+                    // (nothing, on an error). An SEP packet is at most `SEP_ROOM` bytes longer
+                    // than its original, except at a frame start or where close records go
+                    // before it: those ask for more (`BufferTooSmall`, which writes and moves
+                    // nothing), and get it.
+                    let start = wire.len();
+                    let mut room = raw.len() + SEP_ROOM;
+                    let r = loop {
+                        wire.resize(start + room, 0);
+                        let slot = wire.get_mut(start..).unwrap_or_default();
+                        // The iterator has decoded the header and checked the CRC-16: protect
+                        // the decoded packet (what `protect(raw)` would parse again).
+                        match tx.protect_repr(&p.repr, p.payload, slot) {
+                            Err(cse_sep::SepError::Config(ConfigError::BufferTooSmall {
+                                needed,
+                                ..
+                            })) if needed > room => room = needed,
+                            r => break r,
+                        }
+                    };
+                    match r {
+                        Ok(r) => wire.truncate(start + r.len),
+                        Err(e) => {
+                            wire.truncate(start);
+                            return Err(e.into());
+                        }
                     }
-                    let r = tx.protect(raw, &mut self.scratch)?;
-                    wire.extend_from_slice(self.scratch.get(..r.len).unwrap_or(&[]));
                 }
                 Tx::Fsed(tx) => {
                     let r = {

@@ -461,7 +461,11 @@ impl Receiver {
     fn parse<'a>(&self, bytes: &'a [u8]) -> Result<Parsed<'a>, SepError> {
         let profile = self.settings.profile;
         let view = csi2::Packet::new_checked(bytes)?;
-        let (outer, _) = csi2::Repr::parse(&view, self.settings.form)?;
+        // The CSI-2 CRC-16 and the SEP CRC-32 (over all but the payload's last four bytes, the
+        // CRC-32 field of a well-formed SEP payload) in one pass; checked in the order of the
+        // layers, as separate passes would.
+        let (outer, _, record_crc) =
+            csi2::Repr::parse_with_record_crc32(&view, self.settings.form, profile.crc32)?;
         if outer.data_type != profile.dt_sep {
             return Err(mismatch());
         }
@@ -474,7 +478,11 @@ impl Receiver {
             .get(CSI2_HEADER_LEN..CSI2_HEADER_LEN + usize::from(outer.word_count))
             .ok_or(SepError::Internal)?;
         let sep = wire::Packet::new_checked(payload, &profile)?;
-        sep.verify_crc(&profile)?;
+        match record_crc {
+            // `new_checked` found the CRC-32 field at the end of the payload.
+            Some(c) => sep.verify_computed_crc(c)?,
+            None => sep.verify_crc(&profile)?,
+        }
         let repr = wire::Repr::parse(&sep, &profile)?;
         let h = repr.header;
         if h.orig_vc != self.settings.vc.get() {
@@ -750,7 +758,7 @@ impl Receiver {
         h: &Header,
         out: &mut [u8],
     ) -> Result<usize, SepError> {
-        let len = emit_original(&self.settings, h, sep.body(), out)?;
+        let len = emit_original(&self.settings, h, sep.body(), out, true)?;
         if !frame.authenticated {
             return Ok(len);
         }
@@ -887,7 +895,10 @@ impl Receiver {
         // Verify.
         let frame = self.frame.as_ref().ok_or(SepError::Internal)?;
         let key_id = frame.config.key_id;
-        let len = emit_original(&self.settings, h, sep.body(), out)?;
+        // An encrypted payload's CRC-16 is written after decryption (over the plaintext), so the
+        // copy skips the CRC over the ciphertext.
+        let sealed = protected(&p.cfg) && p.single && p.cfg.sv.encrypts();
+        let len = emit_original(&self.settings, h, sep.body(), out, !sealed)?;
         let prot = protected(&p.cfg);
         if prot && p.single {
             let key = frame.keys()?.get(p.block)?;
@@ -1303,25 +1314,49 @@ fn expect_header(
 }
 
 /// Writes the original packet (as received: ciphertext under SV-1) into `out`.
+///
+/// With `crc` false a long packet's CRC-16 footer is left zero, for the caller to fill (with
+/// [`csi2::Packet::fill_crc`]) once the payload is final; the checks and errors are those of
+/// [`Emitter::long`] either way.
 fn emit_original(
     settings: &Settings,
     h: &Header,
     body: &[u8],
     out: &mut [u8],
+    crc: bool,
 ) -> Result<usize, SepError> {
-    let mut em = Emitter::new(out, settings.form);
     let dt = DataType(h.orig_dt);
+    let framing = |e| match e {
+        csi2::Error::BufferTooSmall { needed, available } => {
+            SepError::Config(ConfigError::BufferTooSmall { needed, available })
+        }
+        other => SepError::Framing(other),
+    };
+    if !crc && !dt.is_short() {
+        // `Emitter::long` without its CRC pass, with its checks in its order.
+        let wc = u16::try_from(body.len())
+            .map_err(|_| framing(csi2::Error::PayloadTooLong(body.len())))?;
+        let repr = csi2::Repr::long(settings.vc, dt, wc);
+        let header = repr.header_bytes(settings.form).map_err(framing)?;
+        let needed = repr.buffer_len();
+        let available = out.len();
+        let dst = out
+            .get_mut(..needed)
+            .ok_or(framing(csi2::Error::BufferTooSmall { needed, available }))?;
+        let (head, rest) = dst.split_at_mut(CSI2_HEADER_LEN);
+        head.copy_from_slice(&header);
+        let (payload, footer) = rest.split_at_mut(body.len());
+        payload.copy_from_slice(body);
+        footer.fill(0);
+        return Ok(needed);
+    }
+    let mut em = Emitter::new(out, settings.form);
     let r = if dt.is_short() {
         em.short(settings.vc, dt, h.orig_wc)
     } else {
         em.long(settings.vc, dt, body)
     };
-    r.map_err(|e| match e {
-        csi2::Error::BufferTooSmall { needed, available } => {
-            SepError::Config(ConfigError::BufferTooSmall { needed, available })
-        }
-        other => SepError::Framing(other),
-    })?;
+    r.map_err(framing)?;
     Ok(em.len())
 }
 

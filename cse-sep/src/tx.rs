@@ -2,7 +2,7 @@
 
 use cse_core::context::CONTEXT_LEN;
 use cse_core::crypto::Tag;
-use cse_core::csi2::{self, DataType, FOOTER_LEN, HEADER_LEN as CSI2_HEADER_LEN, payload_crc};
+use cse_core::csi2::{self, DataType, FOOTER_LEN, HEADER_LEN as CSI2_HEADER_LEN};
 use cse_core::keys::{KeySlots, Salt, UsageStatus};
 use cse_core::nonce::Iv;
 use cse_core::nonce::PacketNumber;
@@ -707,11 +707,14 @@ fn outer<'o>(settings: &Settings, out: &'o mut [u8], len: usize) -> Result<&'o m
     Ok(&mut dst[CSI2_HEADER_LEN..])
 }
 
-/// Writes the CRC-32 at the end of the SEP payload and the CSI-2 CRC-16 footer after it.
+/// Writes the CRC-32 at the end of the SEP payload and the CSI-2 CRC-16 footer after it, both
+/// in one pass over the record ([`cse_core::crc::crc32_appended_crc16`]): the CRC-32 is the
+/// last field of the SEP payload (it ends at [`Layout::total`]), so the CRC-16 covers the
+/// record and then the CRC-32.
 fn finish(settings: &Settings, slot: &mut [u8], layout: &Layout) {
-    let crc = wire::crc32(&settings.profile, &slot[..layout.crc.start]);
+    let (crc, crc16) =
+        cse_core::crc::crc32_appended_crc16(settings.profile.crc32, &slot[..layout.crc.start]);
     slot[layout.crc.clone()].copy_from_slice(&crc.to_le_bytes());
-    let crc16 = payload_crc(&slot[..layout.total()]);
     slot[layout.total()..layout.total() + FOOTER_LEN].copy_from_slice(&crc16.to_le_bytes());
 }
 

@@ -529,6 +529,22 @@ impl<T: AsRef<[u8]>> Packet<T> {
         }
     }
 
+    /// [`Packet::verify_crc`] against a CRC-32 already computed over the bytes before the CRC
+    /// field, which in a valid packet are all but its last four
+    /// ([`cse_core::csi2::Repr::parse_with_record_crc32`] computes it in the pass of the CSI-2
+    /// CRC-16).
+    ///
+    /// # Errors
+    /// [`cse_core::FusaError::Crc32Mismatch`].
+    pub fn verify_computed_crc(&self, computed: u32) -> Result<(), cse_core::FusaError> {
+        let received = self.crc();
+        if computed == received {
+            Ok(())
+        } else {
+            Err(cse_core::FusaError::Crc32Mismatch { computed, received })
+        }
+    }
+
     /// The wrapped buffer.
     pub fn into_inner(self) -> T {
         self.buffer

@@ -144,7 +144,8 @@ impl<'a> Emitter<'a> {
         payload: &[u8],
     ) -> Result<usize, Error> {
         let len = u16::try_from(payload.len()).map_err(|_| Error::PayloadTooLong(payload.len()))?;
-        self.long_with(vc, dt, len, |slot| slot.copy_from_slice(payload))
+        // The copy overwrites the whole slot: no zeroing first.
+        self.long_filled(vc, dt, len, false, |slot| slot.copy_from_slice(payload))
     }
 
     /// Appends a long packet of `len` payload bytes that `fill` writes in place (the slice it
@@ -161,6 +162,19 @@ impl<'a> Emitter<'a> {
         len: u16,
         fill: impl FnOnce(&mut [u8]),
     ) -> Result<usize, Error> {
+        self.long_filled(vc, dt, len, true, fill)
+    }
+
+    /// [`Emitter::long_with`]; `zero` says whether the slot is zeroed before `fill` (not needed
+    /// when `fill` overwrites all of it).
+    fn long_filled(
+        &mut self,
+        vc: VirtualChannel,
+        dt: DataType,
+        len: u16,
+        zero: bool,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> Result<usize, Error> {
         if dt.is_short() {
             return Err(Error::WrongPacketKind(dt.0));
         }
@@ -169,7 +183,9 @@ impl<'a> Emitter<'a> {
         let (head, body) = slot.split_at_mut(HEADER_LEN);
         head.copy_from_slice(&header);
         let (payload, footer) = body.split_at_mut(usize::from(len));
-        payload.fill(0);
+        if zero {
+            payload.fill(0);
+        }
         fill(payload);
         let crc = payload_crc(payload);
         if footer.len() == FOOTER_LEN {

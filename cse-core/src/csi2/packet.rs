@@ -364,6 +364,32 @@ impl Repr {
         packet: &Packet<T>,
         form: HeaderForm,
     ) -> Result<(Repr, EccCheck), Error> {
+        Repr::parse_inner(packet, form, None).map(|(r, e, _)| (r, e))
+    }
+
+    /// Parses a packet as [`Repr::parse`] does (the same checks, in the same order, with the
+    /// same errors), and also returns the CRC-32 (`variant`) of the payload without its last
+    /// four bytes: the check value of a record whose CRC-32 is its payload's last field (SEP
+    /// packets). Both CRCs are computed in one pass over the payload
+    /// ([`crate::crc::crc32_and_crc16`]). The CRC-32 is `None` for a short packet and for a
+    /// payload shorter than four bytes.
+    ///
+    /// # Errors
+    ///
+    /// As [`Repr::parse`].
+    pub fn parse_with_record_crc32<T: AsRef<[u8]>>(
+        packet: &Packet<T>,
+        form: HeaderForm,
+        variant: crate::crc::Crc32Variant,
+    ) -> Result<(Repr, EccCheck, Option<u32>), Error> {
+        Repr::parse_inner(packet, form, Some(variant))
+    }
+
+    fn parse_inner<T: AsRef<[u8]>>(
+        packet: &Packet<T>,
+        form: HeaderForm,
+        record: Option<crate::crc::Crc32Variant>,
+    ) -> Result<(Repr, EccCheck, Option<u32>), Error> {
         let bytes = packet.buffer.as_ref();
         let (repr, ecc, _) = decode_header(bytes, form)?;
         let needed = repr.buffer_len();
@@ -380,12 +406,20 @@ impl Repr {
             let received = bytes
                 .get(field::footer(repr.word_count))
                 .map_or(0, |f| u16::from_le_bytes([f[0], f[1]]));
-            let computed = payload_crc(payload);
+            let (computed, record_crc) = match record {
+                Some(variant) if payload.len() >= 4 => {
+                    let (data, tail) = payload.split_at(payload.len() - 4);
+                    let (c32, c16) = crate::crc::crc32_and_crc16(variant, data, tail);
+                    (c16, Some(c32))
+                }
+                _ => (payload_crc(payload), None),
+            };
             if computed != received {
                 return Err(Error::CrcMismatch { computed, received });
             }
+            return Ok((repr, ecc, record_crc));
         }
-        Ok((repr, ecc))
+        Ok((repr, ecc, None))
     }
 
     /// Length of the packet in bytes: 4 for a short packet, `4 + word_count + 2` otherwise.

@@ -6,7 +6,9 @@
 //! - [`vaes`]: stitched AES-GCM, GMAC and CTR on VAES + VPCLMULQDQ with 512-bit registers, and
 //!   the key schedule and GHASH helpers the other engines share;
 //! - [`vaes256`]: the same on VAES + VPCLMULQDQ with 256-bit registers (AVX2, no AVX-512);
-//! - [`aesni`]: the same on AES-NI + PCLMULQDQ with 128-bit registers.
+//! - [`aesni`]: the same on AES-NI + PCLMULQDQ with 128-bit registers;
+//! - [`crc`]: the reflected CRCs (CSI-2 CRC-16, FuSa CRC-32) by carry-less folding on
+//!   VPCLMULQDQ, one or two CRCs per pass, for [`crate::crc`].
 //!
 //! Every function is documented with its safety contract; the types that unlock the
 //! `target_feature` code (`Ghash`, and one `RoundKeys` per engine) are constructible only
@@ -58,6 +60,7 @@ use core::arch::x86_64::{
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 pub(crate) mod aesni;
+pub(crate) mod crc;
 pub(crate) mod vaes;
 pub(crate) mod vaes256;
 
