@@ -19,7 +19,13 @@ use aes_gcm::Aes128Gcm;
 use aes_gcm::Aes256Gcm;
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use ec::point::AffineCoordinates;
-use hmac::{Hmac, Mac};
+// `SimpleHmac` (the key kept, the pads hashed per message) rather than `Hmac` (the padded
+// key states precomputed), and HKDF-Expand over it (`hkdf_expand_into`) rather than the `hkdf`
+// crate: the RFC 6979 nonce derivation of the ECDSA signer uses `SimpleHmac`, so one HMAC
+// implementation links instead of two (1.6 KB less flash on a Cortex-M). A one-shot HMAC
+// costs the same compressions either way; HKDF-Expand hashes the two pad blocks again per
+// output block, which the key schedule does a few times per session.
+use hmac::{Mac, SimpleHmac};
 #[cfg(feature = "set-a")]
 use p256::{
     ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier},
@@ -319,6 +325,52 @@ fn hmac_into<M: Mac + KeyInit>(
     r
 }
 
+/// HKDF-Expand (RFC 5869, section 2.3) over the same HMAC instantiation as
+/// [`CryptoProvider::hmac`]: `T(i) = HMAC(prk, T(i-1) ‖ info ‖ i)`, so no second HMAC code
+/// path links for the key schedule. `prk` shorter than the hash or `out` longer than 255
+/// blocks is refused, as the `hkdf` crate does.
+fn hkdf_expand_into<M: Mac + KeyInit>(
+    prk: &[u8],
+    info: &[&[u8]],
+    out: &mut [u8],
+) -> Result<(), CryptoError> {
+    let h = <M as hmac::digest::OutputSizeUser>::output_size();
+    if prk.len() < h || out.len() > 255 * h || h > super::MAX_HASH_LEN {
+        return Err(CryptoError::InvalidLength);
+    }
+    // T(i-1), a secret (the next block of keying material): wiped whatever happens.
+    let mut prev = [0u8; super::MAX_HASH_LEN];
+    let mut prev_len = 0;
+    let mut r = Ok(());
+    for (i, chunk) in out.chunks_mut(h).enumerate() {
+        let mut mac = match <M as KeyInit>::new_from_slice(prk) {
+            Ok(m) => m,
+            Err(_) => {
+                r = Err(CryptoError::InvalidKey);
+                break;
+            }
+        };
+        mac.update(prev.get(..prev_len).unwrap_or(&[]));
+        for d in info {
+            mac.update(d);
+        }
+        // At most 255 blocks (checked above): the counter fits a byte.
+        mac.update(&[(i as u8).wrapping_add(1)]);
+        let mut t = mac.finalize().into_bytes();
+        // The last chunk may be shorter than a block; no other is.
+        for (o, b) in chunk.iter_mut().zip(t.iter()) {
+            *o = *b;
+        }
+        for (p, b) in prev.iter_mut().zip(t.iter()) {
+            *p = *b;
+        }
+        prev_len = h;
+        zeroize::Zeroize::zeroize(t.as_mut_slice());
+    }
+    zeroize::Zeroize::zeroize(&mut prev);
+    r
+}
+
 fn seal_with<A: AeadInOut + KeyInit>(
     key: &[u8],
     nonce: &[u8; AEAD_IV_LEN],
@@ -379,9 +431,9 @@ impl CryptoProvider for RustCrypto {
     ) -> Result<(), CryptoError> {
         match alg {
             #[cfg(feature = "set-a")]
-            HashAlgo::Sha256 => hmac_into::<Hmac<Sha256>>(key, data, out),
+            HashAlgo::Sha256 => hmac_into::<SimpleHmac<Sha256>>(key, data, out),
             #[cfg(feature = "set-b")]
-            HashAlgo::Sha384 => hmac_into::<Hmac<Sha384>>(key, data, out),
+            HashAlgo::Sha384 => hmac_into::<SimpleHmac<Sha384>>(key, data, out),
             #[allow(unreachable_patterns)]
             _ => Err(CryptoError::Unsupported),
         }
@@ -396,15 +448,9 @@ impl CryptoProvider for RustCrypto {
     ) -> Result<(), CryptoError> {
         match alg {
             #[cfg(feature = "set-a")]
-            HashAlgo::Sha256 => hkdf::Hkdf::<Sha256>::from_prk(prk)
-                .map_err(|_| CryptoError::InvalidLength)?
-                .expand_multi_info(info, out)
-                .map_err(|_| CryptoError::InvalidLength),
+            HashAlgo::Sha256 => hkdf_expand_into::<SimpleHmac<Sha256>>(prk, info, out),
             #[cfg(feature = "set-b")]
-            HashAlgo::Sha384 => hkdf::Hkdf::<Sha384>::from_prk(prk)
-                .map_err(|_| CryptoError::InvalidLength)?
-                .expand_multi_info(info, out)
-                .map_err(|_| CryptoError::InvalidLength),
+            HashAlgo::Sha384 => hkdf_expand_into::<SimpleHmac<Sha384>>(prk, info, out),
             #[allow(unreachable_patterns)]
             _ => Err(CryptoError::Unsupported),
         }
