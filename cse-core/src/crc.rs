@@ -122,11 +122,15 @@ pub mod portable {
     }
 
     /// The register (reflected) of a CRC-32 `variant` at the start of a message.
+    // Only the carry-less folding backend (x86_64) works on registers.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(super) fn init32(variant: Crc32Variant) -> u32 {
         engine32(variant).algorithm.init.reverse_bits()
     }
 
     /// The register of a CRC-32 `variant` after `pieces`, from register `reg`.
+    // Only the carry-less folding backend (x86_64) works on registers.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(super) fn raw32(variant: Crc32Variant, reg: u32, pieces: &[&[u8]]) -> u32 {
         let e = engine32(variant);
         let mut d = e.digest_with_initial(reg.reverse_bits());
@@ -137,16 +141,22 @@ pub mod portable {
     }
 
     /// The CRC-32 `variant` value of the register `reg` at the end of a message.
+    // Only the carry-less folding backend (x86_64) works on registers.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(super) fn final32(variant: Crc32Variant, reg: u32) -> u32 {
         reg ^ engine32(variant).algorithm.xorout
     }
 
     /// The register of CRC-16/MCRF4XX at the start of a message.
+    // Only the carry-less folding backend (x86_64) works on registers.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(super) fn init16() -> u16 {
         MCRF4XX.algorithm.init.reverse_bits()
     }
 
     /// The register of CRC-16/MCRF4XX after `pieces`, from register `reg`.
+    // Only the carry-less folding backend (x86_64) works on registers.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(super) fn raw16(reg: u16, pieces: &[&[u8]]) -> u16 {
         let mut d = MCRF4XX.digest_with_initial(reg.reverse_bits());
         for p in pieces {
@@ -156,6 +166,8 @@ pub mod portable {
     }
 
     /// The CRC-16/MCRF4XX value of the register `reg` at the end of a message.
+    // Only the carry-less folding backend (x86_64) works on registers.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(super) fn final16(reg: u16) -> u16 {
         reg ^ MCRF4XX.algorithm.xorout
     }
