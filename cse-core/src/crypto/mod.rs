@@ -7,8 +7,10 @@
 //! Elsewhere everything runs on the RustCrypto `aes` crate (AES-NI, VAES-256, ARMv8 crypto
 //! extensions or its constant-time bitsliced software, picked at run time), with GHASH on our
 //! PCLMULQDQ code where the CPU has it (`simd`, detected at run time) and otherwise on
-//! `ghash`/`polyval`; CMAC comes from `cmac`. Every path is tested against RustCrypto
-//! `aes-gcm` and Wycheproof on one machine through a test hook that forces it.
+//! `ghash`/`polyval`. CMAC runs on the `aes` crate, and its batched form
+//! ([`CmacKey::mac_batch`]) on our multi-lane chains (VAES-512 or AES-NI, `simd`) where the CPU
+//! has them. Every GCM path is tested against RustCrypto `aes-gcm` and Wycheproof, every CMAC
+//! path against RustCrypto `cmac`, on one machine through a test hook that forces it.
 //!
 //! # Primitives
 //!
@@ -79,8 +81,8 @@ mod cmac;
 // Without the `gcm` feature no suite runs GCM (the types stay public).
 #[cfg_attr(not(feature = "gcm"), allow(dead_code))]
 pub(crate) mod gcm;
-// The crate's only `unsafe` code: PCLMULQDQ GHASH and the stitched VAES AES-GCM (see the
-// module documentation).
+// The crate's only `unsafe` code: PCLMULQDQ GHASH, the stitched VAES AES-GCM and the multi-lane
+// CMAC chains (see the module documentation).
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 pub(crate) mod simd;
@@ -90,6 +92,7 @@ mod suite;
 mod tag;
 
 pub use block::Aes;
+pub(crate) use cmac::CmacPath;
 pub use cmac::{CMAC_BATCH_LANES, CmacKey, CmacState};
 
 /// Which AES-GCM/GMAC engine this CPU runs (picked at run time, the same for every key): for

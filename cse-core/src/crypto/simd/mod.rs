@@ -3,9 +3,11 @@
 //! - this file: GHASH with carry-less multiplication (x86_64 PCLMULQDQ, and VPCLMULQDQ on
 //!   AVX-512), for the paths where AES runs on the `aes` crate;
 //! - [`vaes`]: stitched AES-GCM, GMAC and CTR on VAES + VPCLMULQDQ with 512-bit registers.
+//! - [`cmac_lanes`]: up to sixteen independent CBC-MAC chains side by side (VAES-512 or
+//!   AES-NI), for the batched CMAC.
 //!
 //! Every function is documented with its safety contract; the types that unlock the
-//! `target_feature` code (`Ghash`, `vaes::RoundKeys`) are constructible only after run-time
+//! `target_feature` code (`Ghash`, `vaes::RoundKeys`, `cmac_lanes::CbcLanes`) are constructible only after run-time
 //! detection of the CPU features.
 //!
 //! # GHASH for the `aes` crate paths
@@ -53,6 +55,7 @@ use core::arch::x86_64::{
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+pub(crate) mod cmac_lanes;
 pub(crate) mod vaes;
 
 /// Blocks per reduction (PCLMULQDQ).
