@@ -402,6 +402,97 @@ pub fn crc_diff(data: &[u8]) {
     }
 }
 
+/// Batched CMAC oracle: every path of [`CmacKey::mac_batch`](crate::crypto::CmacKey::mac_batch)
+/// (the `aes` crate backend, our multi-lane AES-NI and VAES-512 chains) against the streaming
+/// [`CmacState`](crate::crypto::CmacState) of the portable key.
+///
+/// Byte 0 chooses AES-128 or AES-256 (bit 0, AES-256 only with the feature `aes256`) and the tag
+/// length (bits 1-2); bytes 1..33 are the key; byte 33 the number of messages (0..=40); then
+/// five bytes per message: start and length (16 bits each, reduced to the data) of the message
+/// in the data that follows (messages may overlap) and where it is cut into two pieces.
+/// Invariants: on every path the CPU runs, every message gets exactly one tag, equal to the
+/// streaming CMAC of its bytes (fed in the same two pieces, plus an empty one), and to
+/// `CmacKey::mac` of it.
+pub fn cmac_diff(data: &[u8]) {
+    use crate::TagLen;
+    use crate::crypto::{CmacKey, CmacPath};
+    use crate::keys::SecretKey;
+
+    const MAX: usize = 40;
+    let Some((&sel, rest)) = data.split_first() else {
+        return;
+    };
+    let Some((key, rest)) = rest.split_first_chunk::<32>() else {
+        return;
+    };
+    let Some((&count, rest)) = rest.split_first() else {
+        return;
+    };
+    let n = usize::from(count) % (MAX + 1);
+    let Some((shapes, body)) = rest.split_at_checked(5 * n) else {
+        return;
+    };
+    let secret = if sel & 1 == 0 {
+        SecretKey::aes128(key[..16].try_into().unwrap())
+    } else {
+        SecretKey::aes256(*key)
+    };
+    let tag_len = [TagLen::L16, TagLen::L12, TagLen::L8, TagLen::L16][usize::from(sel >> 1) & 3];
+    let mut pieces: [[&[u8]; 3]; MAX] = [[&[]; 3]; MAX];
+    for (p, shape) in pieces.iter_mut().zip(shapes.chunks_exact(5)) {
+        let start = usize::from(u16::from_le_bytes([shape[0], shape[1]])) % (body.len() + 1);
+        let avail = body.len() - start;
+        let len = usize::from(u16::from_le_bytes([shape[2], shape[3]])) % (avail + 1);
+        let msg = &body[start..start + len];
+        let (a, b) = msg.split_at(usize::from(shape[4]) * len / 255);
+        *p = [a, &[], b];
+    }
+    let mut messages: [&[&[u8]]; MAX] = [&[]; MAX];
+    for (m, p) in messages.iter_mut().zip(pieces.iter()) {
+        *m = &p[..];
+    }
+    let messages = &messages[..n];
+
+    let Some(portable) = CmacKey::with_path(&secret, CmacPath::Portable) else {
+        return;
+    };
+    let mut want = [[0u8; 16]; MAX];
+    for (w, m) in want.iter_mut().zip(messages) {
+        let mut s = portable.start();
+        for p in m.iter() {
+            s.update(&portable, p);
+        }
+        let t = s.finalize(&portable, tag_len);
+        w[..tag_len.get()].copy_from_slice(t.as_bytes());
+    }
+    for path in CmacPath::ALL {
+        let Some(key) = CmacKey::with_path(&secret, path) else {
+            continue;
+        };
+        let mut seen = [false; MAX];
+        key.mac_batch(messages, tag_len, |i, t| {
+            assert!(!seen[i], "{path:?}: tag {i} reported twice");
+            seen[i] = true;
+            assert_eq!(
+                t.as_bytes(),
+                &want[i][..tag_len.get()],
+                "{path:?} message {i}"
+            );
+        });
+        assert!(
+            seen[..n].iter().all(|s| *s),
+            "{path:?}: a message without a tag"
+        );
+        if let Some(m) = messages.first() {
+            assert_eq!(
+                key.mac(m, tag_len).as_bytes(),
+                &want[0][..tag_len.get()],
+                "{path:?} one-shot"
+            );
+        }
+    }
+}
+
 /// The longest plaintext [`ghash_diff`] seals (longer inputs are truncated): enough for
 /// several iterations of every stitched loop (8, 16 or 32 blocks) and every tail length.
 const MAX_DIFF_MSG: usize = 2048;

@@ -1,5 +1,6 @@
 //! Differential tests of the batched MAC paths against the one-message-at-a-time engines
-//! (CMAC: the streaming `CmacState`, which runs on the RustCrypto `cmac` crate).
+//! (CMAC: the streaming `CmacState`, one chain on the `aes` crate, while the batch runs on the
+//! multi-lane chains where the CPU has them).
 // AES-128 and AES-256 vectors and keys, through the constructors that take every key size.
 #![cfg(feature = "aes256")]
 
@@ -68,7 +69,7 @@ proptest! {
         let messages: Vec<&[&[u8]]> = pieces.iter().map(|p| &p[..]).collect();
         let got = batch(&c, &messages, tag_len);
         for (i, m) in messages.iter().enumerate() {
-            // The streaming path runs on the RustCrypto `cmac` crate, independent of ours.
+            // The streaming path runs one chain on the `aes` crate, independent of the lanes.
             let mut s = c.start();
             for p in m.iter() {
                 s.update(&c, p);

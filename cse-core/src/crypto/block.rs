@@ -85,6 +85,11 @@ impl<'a> BuiltKey<'a> {
         };
         BuiltKey { key, size }
     }
+
+    /// The key bytes (16 or 32).
+    pub(crate) fn secret_bytes(&self) -> &'a [u8] {
+        self.key.expose_secret()
+    }
 }
 
 impl ZeroizeOnDrop for Aes {}

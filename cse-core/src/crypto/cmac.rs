@@ -13,6 +13,19 @@
 //! back to their chains. A lane whose message ends takes the next waiting message, so messages
 //! of different lengths keep all lanes busy. The final block of each message is padded and
 //! masked with `K1` or `K2` exactly as in SP 800-38B section 6.2.
+//!
+//! While every lane has whole, non-final blocks left in its current piece (the bulk of a
+//! CSI-2 line), many steps run in one call of the chain code, with the chaining values kept in
+//! registers. The chains run on, picked once per key at run time:
+//!
+//! - x86_64 with AVX-512F/VL and VAES: our multi-lane code on 512-bit registers (four chains
+//!   per register, sixteen in flight: the private `simd::cmac_lanes` module);
+//! - x86_64 with AES-NI: the same code on 128-bit registers;
+//! - elsewhere: the `aes` crate backend (ARMv8 AES or constant-time software), one batch of
+//!   blocks per step.
+//!
+//! All paths are tested against each other and against the RustCrypto `cmac` crate (unit tests
+//! here, the `cmac_diff` fuzz target).
 
 use core::fmt;
 
@@ -37,6 +50,28 @@ pub struct CmacKey {
     aes: Aes,
     k1: [u8; 16],
     k2: [u8; 16],
+    /// The multi-lane CBC schedule of [`CmacKey::mac_batch`], where the CPU has AES-NI (see
+    /// [`super::simd::cmac_lanes`]); otherwise the batch runs on the `aes` crate backend.
+    #[cfg(target_arch = "x86_64")]
+    lanes: Option<super::simd::cmac_lanes::CbcLanes>,
+}
+
+/// Which code runs the chains of [`CmacKey::mac_batch`] (test hook: every path is compared with
+/// the others on one machine).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CmacPath {
+    /// The `aes` crate backend (its own AES-NI/VAES/ARMv8 or software code), one batch of
+    /// blocks per step.
+    Portable,
+    /// Our multi-lane chains on AES-NI (128-bit registers).
+    AesNi,
+    /// Our multi-lane chains on VAES with 512-bit registers.
+    Vaes512,
+}
+
+impl CmacPath {
+    /// Every path, fastest last.
+    pub(crate) const ALL: [CmacPath; 3] = [CmacPath::Portable, CmacPath::AesNi, CmacPath::Vaes512];
 }
 
 /// How many messages [`CmacKey::mac_batch`] keeps in flight: enough independent AES blocks per
@@ -64,6 +99,31 @@ impl CmacKey {
     }
 
     pub(crate) fn expand(key: BuiltKey<'_>) -> CmacKey {
+        #[cfg(target_arch = "x86_64")]
+        let path = match super::simd::cmac_lanes::LanePath::best() {
+            Some(super::simd::cmac_lanes::LanePath::Vaes512) => CmacPath::Vaes512,
+            Some(super::simd::cmac_lanes::LanePath::AesNi) => CmacPath::AesNi,
+            None => CmacPath::Portable,
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let path = CmacPath::Portable;
+        CmacKey::expand_on(key, path)
+    }
+
+    /// [`CmacKey::expand`] with the batch chains on `path` (the `aes` crate where the CPU lacks
+    /// the features of `path`: see [`CmacKey::path`]).
+    fn expand_on(key: BuiltKey<'_>, path: CmacPath) -> CmacKey {
+        #[cfg(target_arch = "x86_64")]
+        let lanes = {
+            use super::simd::cmac_lanes::{CbcLanes, LanePath};
+            match path {
+                CmacPath::Portable => None,
+                CmacPath::AesNi => CbcLanes::new(key.secret_bytes(), LanePath::AesNi),
+                CmacPath::Vaes512 => CbcLanes::new(key.secret_bytes(), LanePath::Vaes512),
+            }
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = path;
         let aes = Aes::with_engine(key, super::engine());
         // SP 800-38B section 6.1: L = CIPH_K(0^128), K1 = dbl(L), K2 = dbl(K1).
         let mut l = Block::default();
@@ -71,7 +131,32 @@ impl CmacKey {
         let k1 = dbl(&l.0);
         let k2 = dbl(&k1);
         l.as_mut_slice().zeroize();
-        CmacKey { aes, k1, k2 }
+        CmacKey {
+            aes,
+            k1,
+            k2,
+            #[cfg(target_arch = "x86_64")]
+            lanes,
+        }
+    }
+
+    /// `key` with the batch chains on `path`, or `None` when this CPU does not run `path` or
+    /// the build lacks the key size (test hook).
+    pub(crate) fn with_path(key: &SecretKey, path: CmacPath) -> Option<CmacKey> {
+        let k = CmacKey::expand_on(BuiltKey::of(key).ok()?, path);
+        (k.path() == path).then_some(k)
+    }
+
+    /// The code that runs the chains of [`CmacKey::mac_batch`] under this key.
+    pub(crate) fn path(&self) -> CmacPath {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(l) = &self.lanes {
+            return match l.path() {
+                super::simd::cmac_lanes::LanePath::AesNi => CmacPath::AesNi,
+                super::simd::cmac_lanes::LanePath::Vaes512 => CmacPath::Vaes512,
+            };
+        }
+        CmacPath::Portable
     }
 
     /// Starts a running CMAC: a detached state (chaining value and buffered block only) that
@@ -108,6 +193,11 @@ impl CmacKey {
         tag_len: TagLen,
         mut on_tag: impl FnMut(usize, Tag),
     ) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(lanes) = &self.lanes {
+            run_batch(lanes, self, messages, tag_len, &mut on_tag);
+            return;
+        }
         self.aes.with_backend(BatchJob {
             key: self,
             messages,
@@ -198,7 +288,7 @@ impl<'m> Cursor<'m> {
 
     /// XORs the next message block into `state` (the final block padded and masked with
     /// `K1`/`K2`, SP 800-38B section 6.2) and tells whether it was the final block.
-    fn absorb_next(&mut self, state: &mut Block, k1: &[u8; 16], k2: &[u8; 16]) -> bool {
+    fn absorb_next(&mut self, state: &mut [u8; 16], k1: &[u8; 16], k2: &[u8; 16]) -> bool {
         let mut m = [0u8; 16];
         let last = self.remaining <= 16;
         if !last {
@@ -224,9 +314,9 @@ impl<'m> Cursor<'m> {
 }
 
 #[inline(always)]
-fn xor_into(state: &mut Block, m: &[u8; 16]) {
-    let x = u128::from_ne_bytes(state.0) ^ u128::from_ne_bytes(*m);
-    state.0 = x.to_ne_bytes();
+fn xor_into(state: &mut [u8; 16], m: &[u8; 16]) {
+    let x = u128::from_ne_bytes(*state) ^ u128::from_ne_bytes(*m);
+    *state = x.to_ne_bytes();
 }
 
 /// Encrypts `blocks` in place, whole parallel batches through the backend's wide path.
@@ -260,85 +350,156 @@ impl<F: FnMut(usize, Tag)> BlockSizeUser for BatchJob<'_, '_, F> {
 impl<F: FnMut(usize, Tag)> BlockCipherEncClosure for BatchJob<'_, '_, F> {
     #[inline(always)]
     fn call<B: BlockCipherEncBackend<BlockSize = U16>>(self, backend: &B) {
-        let BatchJob {
-            key,
-            messages,
-            tag_len,
-            on_tag,
-        } = self;
-        let mut queue = messages.iter().enumerate();
-        // Lanes `..busy` are in flight: `cursors[j]` reads the message whose CBC chaining value
-        // is `states[j]`; a finished lane takes the next message or the last busy lane.
-        let mut cursors = [Cursor::default(); CMAC_BATCH_LANES];
-        let mut states = [Block::default(); CMAC_BATCH_LANES];
-        let mut busy = 0;
-        for c in cursors.iter_mut() {
-            let Some((i, m)) = queue.next() else { break };
-            *c = Cursor::new(i, m);
-            busy += 1;
-        }
-        while let (Some(cursors), Some(states)) = (cursors.get_mut(..busy), states.get_mut(..busy))
-        {
-            if cursors.is_empty() {
-                break;
-            }
-            // Fast path: every lane has whole, non-final blocks in its current piece.
-            let mut runs: [&[u8]; CMAC_BATCH_LANES] = [&[]; CMAC_BATCH_LANES];
-            let mut steps = usize::MAX;
-            for (r, c) in runs.iter_mut().zip(cursors.iter()) {
-                *r = c.contiguous();
-                steps = steps.min(r.len() / 16);
-            }
-            if steps > 0 {
-                for step in 0..steps {
-                    for (st, r) in states.iter_mut().zip(runs.iter()) {
-                        let m = r.get(step * 16..step * 16 + 16).unwrap_or_default();
-                        if let Ok(m) = <&[u8; 16]>::try_from(m) {
-                            xor_into(st, m);
-                        }
-                    }
-                    encrypt_all(backend, states);
+        run_batch(
+            &BackendChains(backend),
+            self.key,
+            self.messages,
+            self.tag_len,
+            self.on_tag,
+        );
+    }
+}
+
+/// The block cipher under the chains of [`CmacKey::mac_batch`]: `CMAC_BATCH_LANES` chaining
+/// values, of which the first `n` are in use.
+trait Chains {
+    /// `states[j] ← E_K(states[j])` for `j < n`; lanes from `n` on may change arbitrarily.
+    fn encrypt(&self, states: &mut [[u8; 16]; CMAC_BATCH_LANES], n: usize);
+    /// `steps` CBC steps, `states[j] ← E_K(states[j] ⊕ block s of runs[j])` for `j < n`, where
+    /// every `runs[j]` (`j < n`) holds at least `16 · steps` bytes; lanes from `n` on may
+    /// change arbitrarily.
+    fn cbc(
+        &self,
+        states: &mut [[u8; 16]; CMAC_BATCH_LANES],
+        runs: &[&[u8]; CMAC_BATCH_LANES],
+        n: usize,
+        steps: usize,
+    );
+}
+
+#[cfg(target_arch = "x86_64")]
+const _: () = assert!(CMAC_BATCH_LANES == super::simd::cmac_lanes::LANES);
+
+#[cfg(target_arch = "x86_64")]
+impl Chains for super::simd::cmac_lanes::CbcLanes {
+    #[inline(always)]
+    fn encrypt(&self, states: &mut [[u8; 16]; CMAC_BATCH_LANES], n: usize) {
+        super::simd::cmac_lanes::CbcLanes::encrypt(self, states, n);
+    }
+
+    #[inline(always)]
+    fn cbc(
+        &self,
+        states: &mut [[u8; 16]; CMAC_BATCH_LANES],
+        runs: &[&[u8]; CMAC_BATCH_LANES],
+        n: usize,
+        steps: usize,
+    ) {
+        super::simd::cmac_lanes::CbcLanes::cbc(self, states, runs, n, steps);
+    }
+}
+
+/// [`Chains`] on an `aes` crate backend: one batch of `n` blocks per step.
+struct BackendChains<'b, B>(&'b B);
+
+impl<B: BlockCipherEncBackend<BlockSize = U16>> Chains for BackendChains<'_, B> {
+    #[inline(always)]
+    fn encrypt(&self, states: &mut [[u8; 16]; CMAC_BATCH_LANES], n: usize) {
+        let states = states.get_mut(..n).unwrap_or_default();
+        encrypt_all(self.0, Block::cast_slice_from_core_mut(states));
+    }
+
+    #[inline(always)]
+    fn cbc(
+        &self,
+        states: &mut [[u8; 16]; CMAC_BATCH_LANES],
+        runs: &[&[u8]; CMAC_BATCH_LANES],
+        n: usize,
+        steps: usize,
+    ) {
+        let states = states.get_mut(..n).unwrap_or_default();
+        for step in 0..steps {
+            for (st, r) in states.iter_mut().zip(runs.iter()) {
+                let m = r.get(step * 16..step * 16 + 16).unwrap_or_default();
+                if let Ok(m) = <&[u8; 16]>::try_from(m) {
+                    xor_into(st, m);
                 }
-                for c in cursors.iter_mut() {
-                    c.advance(steps * 16);
-                }
-                continue;
             }
-            // General step: piece boundaries and final blocks.
-            let mut last = [false; CMAC_BATCH_LANES];
-            for ((c, st), l) in cursors
-                .iter_mut()
-                .zip(states.iter_mut())
-                .zip(last.iter_mut())
-            {
-                *l = c.absorb_next(st, &key.k1, &key.k2);
-            }
-            encrypt_all(backend, states);
-            // Finished lanes, from the back so that swapping in the last busy lane is safe.
-            let mut j = busy;
-            while j > 0 {
-                j -= 1;
-                if !last.get(j).copied().unwrap_or(false) {
-                    continue;
-                }
-                let (Some(c), Some(st)) = (cursors.get_mut(j), states.get_mut(j)) else {
-                    continue;
-                };
-                on_tag(c.index, Tag::from_full(st.0, tag_len));
-                st.as_mut_slice().zeroize();
-                if let Some((i, m)) = queue.next() {
-                    *c = Cursor::new(i, m);
-                } else {
-                    busy -= 1;
-                    cursors.swap(j, busy);
-                    states.swap(j, busy);
-                }
-            }
-        }
-        for b in states.iter_mut() {
-            b.as_mut_slice().zeroize();
+            encrypt_all(self.0, Block::cast_slice_from_core_mut(states));
         }
     }
+}
+
+/// The body of [`CmacKey::mac_batch`] on the chains `chains`.
+#[inline(always)]
+fn run_batch<C: Chains, F: FnMut(usize, Tag)>(
+    chains: &C,
+    key: &CmacKey,
+    messages: &[&[&[u8]]],
+    tag_len: TagLen,
+    on_tag: &mut F,
+) {
+    let mut queue = messages.iter().enumerate();
+    // Lanes `..busy` are in flight: `cursors[j]` reads the message whose CBC chaining value is
+    // `states[j]`; a finished lane takes the next message or the last busy lane.
+    let mut cursors = [Cursor::default(); CMAC_BATCH_LANES];
+    let mut states = [[0u8; 16]; CMAC_BATCH_LANES];
+    let mut busy = 0;
+    for c in cursors.iter_mut() {
+        let Some((i, m)) = queue.next() else { break };
+        *c = Cursor::new(i, m);
+        busy += 1;
+    }
+    while busy > 0 {
+        let Some(cursors) = cursors.get_mut(..busy) else {
+            break;
+        };
+        // Fast path: every lane has whole, non-final blocks in its current piece.
+        let mut runs: [&[u8]; CMAC_BATCH_LANES] = [&[]; CMAC_BATCH_LANES];
+        let mut steps = usize::MAX;
+        for (r, c) in runs.iter_mut().zip(cursors.iter()) {
+            *r = c.contiguous();
+            steps = steps.min(r.len() / 16);
+        }
+        if steps > 0 {
+            chains.cbc(&mut states, &runs, busy, steps);
+            for c in cursors.iter_mut() {
+                c.advance(steps * 16);
+            }
+            continue;
+        }
+        // General step: piece boundaries and final blocks.
+        let mut last = [false; CMAC_BATCH_LANES];
+        for ((c, st), l) in cursors
+            .iter_mut()
+            .zip(states.iter_mut())
+            .zip(last.iter_mut())
+        {
+            *l = c.absorb_next(st, &key.k1, &key.k2);
+        }
+        chains.encrypt(&mut states, busy);
+        // Finished lanes, from the back so that swapping in the last busy lane is safe.
+        let mut j = busy;
+        while j > 0 {
+            j -= 1;
+            if !last.get(j).copied().unwrap_or(false) {
+                continue;
+            }
+            let (Some(c), Some(st)) = (cursors.get_mut(j), states.get_mut(j)) else {
+                continue;
+            };
+            on_tag(c.index, Tag::from_full(*st, tag_len));
+            st.zeroize();
+            if let Some((i, m)) = queue.next() {
+                *c = Cursor::new(i, m);
+            } else {
+                busy -= 1;
+                cursors.swap(j, busy);
+                states.swap(j, busy);
+            }
+        }
+    }
+    states.zeroize();
 }
 
 impl fmt::Debug for CmacKey {
@@ -389,7 +550,7 @@ impl CmacState {
             return;
         }
         // More input follows, so the buffered (full) block is not the final one.
-        xor_into(&mut self.x, &self.buf);
+        xor_into(&mut self.x.0, &self.buf);
         key.aes.encrypt_block(&mut self.x);
         // Every whole block but the last of the rest in one backend call; the last 1..=16
         // bytes stay buffered (the final block is only known to be final at `finalize`).
@@ -423,7 +584,7 @@ impl CmacState {
         for (b, k) in m.iter_mut().zip(k) {
             *b ^= *k;
         }
-        xor_into(&mut self.x, &m);
+        xor_into(&mut self.x.0, &m);
         m.zeroize();
         key.aes.encrypt_block(&mut self.x);
         if self.poisoned {
@@ -468,5 +629,204 @@ impl CmacState {
 impl fmt::Debug for CmacState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("CmacState { .. }")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Every batch path ([`CmacPath`]) against the RustCrypto `cmac` crate and our streaming
+    //! [`CmacState`], and the SP 800-38B examples on every path.
+    extern crate std;
+    use std::vec::Vec;
+
+    use cmac::{KeyInit, Mac};
+    use proptest::prelude::*;
+
+    use super::{CMAC_BATCH_LANES, CmacKey, CmacPath};
+    use crate::TagLen;
+    use crate::keys::SecretKey;
+
+    fn secret(k: &[u8]) -> SecretKey {
+        match k.len() {
+            16 => SecretKey::aes128(k.try_into().unwrap()),
+            _ => SecretKey::aes256(k.try_into().unwrap()),
+        }
+    }
+
+    /// The paths this machine and build run for a key of `len` bytes.
+    fn keys(k: &[u8]) -> Vec<(CmacPath, CmacKey)> {
+        CmacPath::ALL
+            .into_iter()
+            .filter_map(|p| CmacKey::with_path(&secret(k), p).map(|c| (p, c)))
+            .collect()
+    }
+
+    /// RustCrypto `cmac` over the concatenation of `pieces`.
+    fn reference(k: &[u8], pieces: &[&[u8]]) -> [u8; 16] {
+        fn run<M: Mac + KeyInit>(k: &[u8], pieces: &[&[u8]]) -> [u8; 16] {
+            let mut m = <M as KeyInit>::new_from_slice(k).unwrap();
+            for p in pieces {
+                m.update(p);
+            }
+            m.finalize().into_bytes().as_slice().try_into().unwrap()
+        }
+        match k.len() {
+            16 => run::<cmac::Cmac<aes::Aes128>>(k, pieces),
+            _ => run::<cmac::Cmac<aes::Aes256>>(k, pieces),
+        }
+    }
+
+    /// `mac_batch`, tags in index order; every index reported exactly once.
+    fn batch(c: &CmacKey, messages: &[&[&[u8]]], tag_len: TagLen) -> Vec<Vec<u8>> {
+        let mut out: Vec<Option<Vec<u8>>> = std::vec![None; messages.len()];
+        c.mac_batch(messages, tag_len, |i, t| {
+            assert!(out[i].is_none(), "tag {i} reported twice");
+            out[i] = Some(t.as_bytes().to_vec());
+        });
+        out.into_iter()
+            .map(|t| t.expect("every message gets a tag"))
+            .collect()
+    }
+
+    #[test]
+    fn best_path_is_the_default() {
+        let c = CmacKey::try_new(&secret(&[3; 16])).unwrap();
+        let best = keys(&[3; 16]).last().map(|(p, _)| *p).unwrap();
+        assert_eq!(c.path(), best);
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512vl")
+            && std::is_x86_feature_detected!("vaes")
+        {
+            assert_eq!(c.path(), CmacPath::Vaes512);
+        }
+    }
+
+    #[test]
+    fn sp800_38b_examples_on_every_path() {
+        // NIST SP 800-38B Appendix D.1 (AES-128) and D.3 (AES-256), examples 1-4: the
+        // prefixes of 0, 16, 40 and 64 bytes of one message.
+        let msg = hex_literal::hex!(
+            "6bc1bee22e409f96e93d7e117393172a"
+            "ae2d8a571e03ac9c9eb76fac45af8e51"
+            "30c81c46a35ce411e5fbc1191a0a52ef"
+            "f69f2445df4f9b17ad2b417be66c3710"
+        );
+        let k128 = hex_literal::hex!("2b7e151628aed2a6abf7158809cf4f3c");
+        let t128 = [
+            hex_literal::hex!("bb1d6929e95937287fa37d129b756746"),
+            hex_literal::hex!("070a16b46b4d4144f79bdd9dd04a287c"),
+            hex_literal::hex!("dfa66747de9ae63030ca32611497c827"),
+            hex_literal::hex!("51f0bebf7e3b9d92fc49741779363cfe"),
+        ];
+        let k256 =
+            hex_literal::hex!("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4");
+        let t256 = [
+            hex_literal::hex!("028962f61b7bf89efc6b551f4667d983"),
+            hex_literal::hex!("28a7023f452e8f82bd4bf28d8c37c35c"),
+            hex_literal::hex!("aaf3d8f1de5640c232f5b169b9c911e6"),
+            hex_literal::hex!("e1992190549f6ed5696a2c056c315410"),
+        ];
+        let lens = [0, 16, 40, 64];
+        for (k, tags) in [(&k128[..], t128), (&k256[..], t256)] {
+            let paths = keys(k);
+            // The portable path always runs (every key size of the build).
+            assert!(paths.first().is_some_and(|(p, _)| *p == CmacPath::Portable));
+            for (path, c) in &paths {
+                // One at a time, whole.
+                for (len, tag) in lens.iter().zip(&tags) {
+                    assert_eq!(
+                        c.mac(&[&msg[..*len]], TagLen::L16).as_bytes(),
+                        tag,
+                        "{path:?}"
+                    );
+                }
+                // All four in one batch, each split in two at a different point, and repeated
+                // so that 1..=16 lanes are in flight and lanes are refilled.
+                let split: Vec<[&[u8]; 2]> = lens
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &len)| msg[..len].split_at((i * 7).min(len)).into())
+                    .collect();
+                for n in 1..=2 * CMAC_BATCH_LANES + 1 {
+                    let messages: Vec<&[&[u8]]> = (0..n).map(|i| &split[i % 4][..]).collect();
+                    for (i, t) in batch(c, &messages, TagLen::L16).iter().enumerate() {
+                        assert_eq!(&t[..], &tags[i % 4], "{path:?} n {n} message {i}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Lengths that hit every CMAC case, short and several KB.
+    fn any_len() -> impl Strategy<Value = usize> {
+        prop_oneof![
+            0usize..70,
+            Just(16),
+            Just(32),
+            Just(48),
+            Just(49),
+            100usize..400,
+            400usize..6000,
+            Just(5760 + 48),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn every_path_matches_rustcrypto_cmac(
+            k in prop_oneof![
+                proptest::collection::vec(any::<u8>(), 16),
+                proptest::collection::vec(any::<u8>(), 32),
+            ],
+            msgs in proptest::collection::vec(
+                (any_len(), any::<u8>(), proptest::collection::vec(any::<usize>(), 0..5)),
+                0..(2 * CMAC_BATCH_LANES + 3),
+            ),
+            short in any::<bool>(),
+        ) {
+            let tag_len = if short { TagLen::L8 } else { TagLen::L16 };
+            let data: Vec<Vec<u8>> = msgs
+                .iter()
+                .map(|(len, seed, _)| {
+                    (0..*len).map(|i| (i as u8).wrapping_mul(31) ^ (i >> 8) as u8 ^ seed).collect()
+                })
+                .collect();
+            // Each message in up to five pieces cut at arbitrary points (empty pieces too).
+            let pieces: Vec<Vec<&[u8]>> = data
+                .iter()
+                .zip(&msgs)
+                .map(|(d, (_, _, cuts))| {
+                    let mut cuts: Vec<usize> =
+                        cuts.iter().map(|c| c % (d.len() + 1)).collect();
+                    cuts.sort_unstable();
+                    let mut out = Vec::new();
+                    let mut at = 0;
+                    for c in cuts {
+                        out.push(&d[at..c]);
+                        at = c;
+                    }
+                    out.push(&d[at..]);
+                    out
+                })
+                .collect();
+            let messages: Vec<&[&[u8]]> = pieces.iter().map(|p| &p[..]).collect();
+            let want: Vec<[u8; 16]> = messages.iter().map(|m| reference(&k, m)).collect();
+            for (path, c) in keys(&k) {
+                let got = batch(&c, &messages, tag_len);
+                for (i, m) in messages.iter().enumerate() {
+                    prop_assert_eq!(&got[i][..], &want[i][..tag_len.get()], "{:?} {}", path, i);
+                    // The streaming state agrees as well.
+                    let mut s = c.start();
+                    for p in m.iter() {
+                        s.update(&c, p);
+                    }
+                    let t = s.finalize(&c, tag_len);
+                    prop_assert_eq!(t.as_bytes(), &want[i][..tag_len.get()]);
+                }
+            }
+        }
     }
 }

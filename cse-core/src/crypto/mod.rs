@@ -14,7 +14,9 @@
 //! Elsewhere everything runs on the RustCrypto `aes` crate (AES-NI, ARMv8 crypto extensions
 //! or its constant-time bitsliced software, picked at run time), with GHASH on `ghash`/`polyval`
 //! ([`Engine::Portable`]; [`Engine::Clmul`] is the `aes` crate with our PCLMULQDQ GHASH, kept
-//! as a tested fallback); CMAC comes from `cmac`. Every engine is tested against RustCrypto
+//! as a tested fallback). CMAC runs on the `aes` crate, and its batched form
+//! ([`CmacKey::mac_batch`]) on our multi-lane chains (VAES-512 or AES-NI, `simd`) where the CPU
+//! has them, every path tested against RustCrypto `cmac`. Every GCM engine is tested against RustCrypto
 //! `aes-gcm` and Wycheproof on one machine through test hooks that force it (per key inside
 //! the crate, process-wide through the hidden [`force_engine`] for integration tests, fuzz
 //! targets and benches).
@@ -88,8 +90,8 @@ mod cmac;
 // Without the `gcm` feature no suite runs GCM (the types stay public).
 #[cfg_attr(not(feature = "gcm"), allow(dead_code))]
 pub(crate) mod gcm;
-// The crate's only `unsafe` code: PCLMULQDQ GHASH and the stitched AES-GCM engines (see the
-// module documentation).
+// The crate's only `unsafe` code: PCLMULQDQ GHASH, the stitched AES-GCM engines and the
+// multi-lane CMAC chains (see the module documentation).
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 pub(crate) mod simd;
@@ -99,6 +101,7 @@ mod suite;
 mod tag;
 
 pub use block::Aes;
+pub(crate) use cmac::CmacPath;
 pub use cmac::{CMAC_BATCH_LANES, CmacKey, CmacState};
 
 /// An implementation of AES-GCM, GMAC and the CTR keystream. Every key runs the engine that

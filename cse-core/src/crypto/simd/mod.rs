@@ -8,11 +8,13 @@
 //! - [`vaes256`]: the same on VAES + VPCLMULQDQ with 256-bit registers (AVX2, no AVX-512);
 //! - [`aesni`]: the same on AES-NI + PCLMULQDQ with 128-bit registers;
 //! - [`crc`]: the reflected CRCs (CSI-2 CRC-16, FuSa CRC-32) by carry-less folding on
-//!   VPCLMULQDQ, one or two CRCs per pass, for [`crate::crc`].
+//!   VPCLMULQDQ, one or two CRCs per pass, for [`crate::crc`];
+//! - [`cmac_lanes`]: up to sixteen independent CBC-MAC chains side by side (VAES-512 or
+//!   AES-NI), for the batched CMAC.
 //!
 //! Every function is documented with its safety contract; the types that unlock the
-//! `target_feature` code (`Ghash`, and one `RoundKeys` per engine) are constructible only
-//! after run-time detection of that code's CPU features.
+//! `target_feature` code (`Ghash`, one `RoundKeys` per engine, `cmac_lanes::CbcLanes`) are
+//! constructible only after run-time detection of that code's CPU features.
 //!
 //! # GHASH for the `aes` crate paths
 //!
@@ -60,6 +62,7 @@ use core::arch::x86_64::{
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 pub(crate) mod aesni;
+pub(crate) mod cmac_lanes;
 pub(crate) mod crc;
 pub(crate) mod vaes;
 pub(crate) mod vaes256;
