@@ -5,6 +5,10 @@
 //! (GET_DIGESTS, GET_CERTIFICATE), validates it against the manufacturer root, CHALLENGEs the
 //! sensor and opens a session (KEY_EXCHANGE, FINISH, END_SESSION).
 //!
+//! [`PskRecord`] and [`verify_psk`]: the PSK record of `cse provision --psk` for PSK-only
+//! sensors (SPDM 1.2 cannot install a PSK) and the check, through PSK_EXCHANGE / PSK_FINISH,
+//! that a programmed sensor holds it.
+//!
 //! The exchange is sans-IO in the crate's sense: [`provision`] takes a `transact` function
 //! that sends one MCTP message and returns the answer (the spdm-emu socket for `cse
 //! provision`, a direct call for the demo). [`SimSensor`] is an in-process provisionable

@@ -191,7 +191,10 @@ fn a_sensor_holding_the_psk_verifies_and_one_with_another_is_refused() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("holds the PSK"));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("does not hold the record's PSK: PSK session"), "{err}");
+    assert!(
+        err.contains("does not hold the record's PSK: PSK session"),
+        "{err}"
+    );
     assert_secret_not_in(&out, r.key());
     assert_eq!(std::fs::read(&rec).unwrap(), before);
 
