@@ -148,6 +148,16 @@ fn an_existing_file_is_never_overwritten() {
     let out = generate(&d.join("x.psk"), &["--connect", "127.0.0.1:1"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(!d.join("x.psk").exists());
+    // A malformed record is bad input for --psk-record (exit 2), read only.
+    let out = cse(&[
+        "--psk-record",
+        other.to_str().unwrap(),
+        "--connect",
+        "127.0.0.1:1",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PSK record"));
+    assert_eq!(std::fs::read(&other).unwrap(), b"precious\n");
 }
 
 fn verify(rec: &Path, sensor_key: Vec<u8>, sensor_hint: &str) -> Output {

@@ -63,7 +63,10 @@ pub struct ProvisionArgs {
 
 /// Runs `cse provision`. Exit status 0 when the sensor was provisioned and verified, 1 when
 /// it refused or did not verify (not in factory mode, a bad CSR, a chain it does not serve),
-/// 2 for bad arguments, an unreadable CA or a connection that fails.
+/// 2 for bad arguments, an unreadable CA or a connection that fails. With `--psk`: 0 when the
+/// record was written, 2 when it was not (an existing file, a bad serial or hint). With
+/// `--psk-record`: 0 when the sensor holds the PSK, 1 when it does not, 2 for an unreadable
+/// or malformed record or a connection that fails.
 pub fn main(a: &ProvisionArgs) -> ExitCode {
     match run(a) {
         Ok(()) => ExitCode::SUCCESS,
@@ -74,13 +77,9 @@ pub fn main(a: &ProvisionArgs) -> ExitCode {
     }
 }
 
+/// A record that cannot be made, written or read is bad input: exit status 2.
 fn record_error(e: PskRecordError) -> (u8, String) {
-    let code = if matches!(e, PskRecordError::Malformed(_)) {
-        1
-    } else {
-        2
-    };
-    (code, e.to_string())
+    (2, e.to_string())
 }
 
 fn run(a: &ProvisionArgs) -> Result<(), (u8, String)> {
