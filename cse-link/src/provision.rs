@@ -5,6 +5,10 @@
 //! (GET_DIGESTS, GET_CERTIFICATE), validates it against the manufacturer root, CHALLENGEs the
 //! sensor and opens a session (KEY_EXCHANGE, FINISH, END_SESSION).
 //!
+//! [`PskRecord`] and [`verify_psk`]: the PSK record of `cse provision --psk` for PSK-only
+//! sensors (SPDM 1.2 cannot install a PSK) and the check, through PSK_EXCHANGE / PSK_FINISH,
+//! that a programmed sensor holds it.
+//!
 //! The exchange is sans-IO in the crate's sense: [`provision`] takes a `transact` function
 //! that sends one MCTP message and returns the answer (the spdm-emu socket for `cse
 //! provision`, a direct call for the demo). [`SimSensor`] is an in-process provisionable
@@ -413,4 +417,252 @@ impl ProvisioningProvider for SimSensor {
             None => Ok(()),
         }
     }
+}
+
+/// The length of a PSK made by [`PskRecord::generate`] (bytes).
+pub const PSK_LEN: usize = 32;
+
+/// Why a PSK record could not be made, written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum PskRecordError {
+    /// The OS random number generator failed.
+    #[error("the OS random number generator failed")]
+    Rng,
+    /// The file could not be created, written or read (an existing file is never replaced).
+    #[error("{path}: {error}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The error.
+        error: std::io::Error,
+    },
+    /// The record (or a field for it) is malformed; the message never contains the key.
+    #[error("PSK record: {0}")]
+    Malformed(&'static str),
+}
+
+/// A PSK record (`docs/provisioning.md`, "PSK-only sensors"): the device serial, the PSK hint
+/// the ECU sends in PSK_EXCHANGE, and the pre-shared key. The key is zeroized on drop, the
+/// record is not `Clone`, and `Debug` omits the key.
+///
+/// The file format is UTF-8 text, one `name: value` line each, in this order:
+///
+/// ```text
+/// # cse PSK record v1: SECRET, ...
+/// device-serial: SN-0001
+/// psk-hint: SN-0001
+/// psk: <64 lowercase hex digits>
+/// ```
+///
+/// Lines starting with `#` are comments; `device-serial` may be absent. Serial and hint are
+/// printable text without line breaks.
+pub struct PskRecord {
+    /// The device serial, if known.
+    pub device_serial: Option<String>,
+    /// The PSK hint (UTF-8 text, sent in the clear in PSK_EXCHANGE).
+    pub hint: String,
+    key: Zeroizing<Vec<u8>>,
+}
+
+impl fmt::Debug for PskRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PskRecord")
+            .field("device_serial", &self.device_serial)
+            .field("hint", &self.hint)
+            .finish_non_exhaustive()
+    }
+}
+
+fn check_text(s: &str, what: &'static str) -> Result<(), PskRecordError> {
+    if s.is_empty() || s.len() > 255 || s.chars().any(char::is_control) || s.trim() != s {
+        return Err(PskRecordError::Malformed(what));
+    }
+    Ok(())
+}
+
+impl PskRecord {
+    /// A record with a fresh [`PSK_LEN`]-byte key from the OS random number generator.
+    ///
+    /// # Errors
+    /// [`PskRecordError::Malformed`] for an empty serial or hint, one longer than 255 bytes,
+    /// with control characters or surrounding spaces; [`PskRecordError::Rng`].
+    pub fn generate(device_serial: Option<String>, hint: String) -> Result<Self, PskRecordError> {
+        if let Some(s) = &device_serial {
+            check_text(s, "bad device serial")?;
+        }
+        check_text(&hint, "bad PSK hint")?;
+        let mut key = Zeroizing::new(vec![0u8; PSK_LEN]);
+        getrandom::fill(&mut key).map_err(|_| PskRecordError::Rng)?;
+        Ok(Self {
+            device_serial,
+            hint,
+            key,
+        })
+    }
+
+    /// A record from a known key (tests, or a key made elsewhere).
+    ///
+    /// # Errors
+    /// As [`PskRecord::generate`], and a key that is not 16 to 64 bytes.
+    pub fn from_key(
+        device_serial: Option<String>,
+        hint: String,
+        key: &[u8],
+    ) -> Result<Self, PskRecordError> {
+        if let Some(s) = &device_serial {
+            check_text(s, "bad device serial")?;
+        }
+        check_text(&hint, "bad PSK hint")?;
+        if !(16..=64).contains(&key.len()) {
+            return Err(PskRecordError::Malformed("the PSK must be 16 to 64 bytes"));
+        }
+        Ok(Self {
+            device_serial,
+            hint,
+            key: Zeroizing::new(key.to_vec()),
+        })
+    }
+
+    /// The pre-shared key. Secret: never print it, nor anything derived from it.
+    pub fn key(&self) -> &[u8] {
+        &self.key
+    }
+
+    /// The record in its file format (see the type's documentation); zeroized on drop.
+    pub fn to_text(&self) -> Zeroizing<String> {
+        let mut t = Zeroizing::new(String::with_capacity(256));
+        t.push_str(
+            "# cse PSK record v1: SECRET. Program into the sensor's secure storage and the ECU's \
+             key store, then destroy.\n",
+        );
+        if let Some(s) = &self.device_serial {
+            t.push_str("device-serial: ");
+            t.push_str(s);
+            t.push('\n');
+        }
+        t.push_str("psk-hint: ");
+        t.push_str(&self.hint);
+        t.push_str("\npsk: ");
+        for b in self.key.iter() {
+            t.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+            t.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+        }
+        t.push('\n');
+        t
+    }
+
+    /// Parses a record (see the type's documentation).
+    ///
+    /// # Errors
+    /// [`PskRecordError::Malformed`]: an unknown, repeated or missing line, bad hex, a key
+    /// that is not 16 to 64 bytes.
+    pub fn parse(text: &str) -> Result<Self, PskRecordError> {
+        let (mut serial, mut hint, mut key) = (None, None, None);
+        for line in text.lines() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let (name, value) = line
+                .split_once(": ")
+                .ok_or(PskRecordError::Malformed("a line is not `name: value`"))?;
+            let slot = match name {
+                "device-serial" => &mut serial,
+                "psk-hint" => &mut hint,
+                "psk" => &mut key,
+                _ => return Err(PskRecordError::Malformed("unknown line")),
+            };
+            if slot.replace(value).is_some() {
+                return Err(PskRecordError::Malformed("repeated line"));
+            }
+        }
+        let hint = hint.ok_or(PskRecordError::Malformed("no psk-hint line"))?;
+        let hex = key.ok_or(PskRecordError::Malformed("no psk line"))?;
+        if hex.len() % 2 != 0 {
+            return Err(PskRecordError::Malformed("bad PSK hex"));
+        }
+        let mut k = Zeroizing::new(Vec::with_capacity(hex.len() / 2));
+        for pair in hex.as_bytes().chunks(2) {
+            let d = |c: u8| char::from(c).to_digit(16);
+            match (d(pair[0]), d(pair[1])) {
+                (Some(h), Some(l)) => k.push((h * 16 + l) as u8),
+                _ => return Err(PskRecordError::Malformed("bad PSK hex")),
+            }
+        }
+        Self::from_key(serial.map(str::to_owned), hint.to_owned(), &k)
+    }
+
+    /// Writes the record to a new file `path`, created with mode 0600 (owner read/write only,
+    /// on Unix). An existing file is never opened for writing nor changed.
+    ///
+    /// # Errors
+    /// [`PskRecordError::Io`], `AlreadyExists` when `path` exists.
+    pub fn write_new(&self, path: &std::path::Path) -> Result<(), PskRecordError> {
+        use std::io::Write as _;
+        let io = |error| PskRecordError::Io {
+            path: path.display().to_string(),
+            error,
+        };
+        let mut o = std::fs::OpenOptions::new();
+        o.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+        let mut f = o.open(path).map_err(io)?;
+        f.write_all(self.to_text().as_bytes()).map_err(io)?;
+        f.sync_all().map_err(io)
+    }
+
+    /// Reads and parses the record file `path`.
+    ///
+    /// # Errors
+    /// [`PskRecordError::Io`] or [`PskRecordError::Malformed`].
+    pub fn read(path: &std::path::Path) -> Result<Self, PskRecordError> {
+        let text =
+            Zeroizing::new(
+                std::fs::read_to_string(path).map_err(|error| PskRecordError::Io {
+                    path: path.display().to_string(),
+                    error,
+                })?,
+            );
+        Self::parse(&text)
+    }
+}
+
+/// Checks that the sensor behind `call` holds `record`'s PSK, as a vehicle ECU would: VCA
+/// (offering sets A and B), PSK_EXCHANGE with the record's hint, PSK_FINISH when the sensor
+/// asks for it, END_SESSION.
+///
+/// # Errors
+/// [`ProvisionError::Transport`], or [`ProvisionError::Spdm`] when the sensor does not
+/// complete the PSK session (another PSK or hint, no PSK capability).
+pub fn verify_psk(call: &mut Call<'_>, record: &PskRecord) -> Result<(), ProvisionError> {
+    let offered = [AlgorithmSet::SET_B, AlgorithmSet::SET_A];
+    let mut rng = crate::OsRandom;
+    let fail = spdm("PSK session");
+    let mut req = Requester::new(
+        RustCrypto,
+        &mut rng,
+        RequesterConfig {
+            algorithms: &offered,
+            handshake_in_the_clear: false,
+            data_transfer_size: 4096,
+        },
+        Auth::Psk {
+            hint: record.hint.as_bytes(),
+            key: record.key(),
+        },
+    )
+    .map_err(fail)?;
+    let mut out = vec![0u8; 8192];
+    loop {
+        let n = req.write_request(&mut out).map_err(fail)?;
+        let mut rsp = call(&out[..n])?;
+        if req.handle_response(&mut rsp).map_err(fail)? == Status::Established {
+            break;
+        }
+    }
+    let mut sess = req.into_session().map_err(fail)?;
+    let n = sess.write_end_session(&mut out).map_err(fail)?;
+    let mut rsp = call(&out[..n])?;
+    sess.handle_response(&mut rsp).map_err(fail)?;
+    Ok(())
 }

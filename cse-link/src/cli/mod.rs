@@ -46,6 +46,7 @@ Examples:
   cse pki init --out ca/ --name ACME
   cse pki issue --ca ca/ --csr device.csr --out device.cert.der --chain-out device.chain.der
   cse provision --connect 127.0.0.1:2323 --ca ca/
+  cse provision --psk sensor.psk --device-serial SN-0001   (then --psk-record sensor.psk --connect ...)
   cse protect --in frames.raw --raw12 --width 1920 --height 1080 --keys keys.txt --out frames.sep
   cse verify --in frames.sep --keys keys.txt --out frames.plain
   cse inspect --in frames.sep --keys keys.txt

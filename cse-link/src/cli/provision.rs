@@ -3,6 +3,11 @@
 //! `--state`, `spdm_responder_emu`, or a bridge to a real device), requests a CSR, signs it with
 //! the manufacturer's intermediate, installs the chain with SET_CERTIFICATE, then checks it on
 //! a fresh connection against the manufacturer root and prints the device's identity.
+//!
+//! For PSK-only sensors, `--psk OUT` writes a new PSK record (mode 0600, never over an existing
+//! file) for the manufacturer's programming step, and `--psk-record FILE --connect ADDR`
+//! checks that a programmed sensor holds it (PSK_EXCHANGE, PSK_FINISH). The PSK is never
+//! printed.
 
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -15,22 +20,42 @@ use spdm_lite::emu::{
 };
 
 use crate::pki::{CaSet, PkiError};
-use crate::provision::{ProvisionError, ProvisionOptions, provision};
+use crate::provision::{
+    ProvisionError, ProvisionOptions, PskRecord, PskRecordError, provision, verify_psk,
+};
 
 /// The arguments of `cse provision`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct ProvisionArgs {
-    /// The sensor's responder (spdm-emu socket protocol, MCTP transport).
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:2323")]
-    pub connect: String,
+    /// The sensor's responder (spdm-emu socket protocol, MCTP transport); 127.0.0.1:2323
+    /// when provisioning a certificate. Not with `--psk`.
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "psk")]
+    pub connect: Option<String>,
     /// The manufacturer CA directory (`cse pki init`): the intermediate signs, the root
-    /// verifies.
-    #[arg(long, value_name = "DIR")]
-    pub ca: PathBuf,
-    /// The device serial for the certificate subject; by default the CSR's, or the key
-    /// fingerprint.
+    /// verifies. Required unless `--psk` or `--psk-record`.
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present_any = ["psk", "psk_record"],
+        conflicts_with_all = ["psk", "psk_record"]
+    )]
+    pub ca: Option<PathBuf>,
+    /// The device serial: for the certificate subject (by default the CSR's, or the key
+    /// fingerprint), or for the PSK record.
     #[arg(long)]
     pub device_serial: Option<String>,
+    /// PSK-only sensor: write a new PSK record (a fresh 32-byte PSK) to this file, created
+    /// with mode 0600 and never over an existing file. Nothing is sent to a sensor: the
+    /// manufacturer's programming step installs the record; check it with `--psk-record`.
+    #[arg(long, value_name = "OUT_RECORD", conflicts_with = "psk_record")]
+    pub psk: Option<PathBuf>,
+    /// The PSK hint of the record `--psk` writes (default: the device serial, else "cam0").
+    #[arg(long, value_name = "TEXT", requires = "psk")]
+    pub psk_hint: Option<String>,
+    /// Check that the sensor at `--connect` holds this PSK record's key (PSK_EXCHANGE,
+    /// PSK_FINISH, END_SESSION). The record is only read.
+    #[arg(long, value_name = "FILE", requires = "connect")]
+    pub psk_record: Option<PathBuf>,
     /// Send the spdm-emu SHUTDOWN at the end (the `spdm-responder` example then exits).
     #[arg(long)]
     pub shutdown: bool,
@@ -38,7 +63,10 @@ pub struct ProvisionArgs {
 
 /// Runs `cse provision`. Exit status 0 when the sensor was provisioned and verified, 1 when
 /// it refused or did not verify (not in factory mode, a bad CSR, a chain it does not serve),
-/// 2 for bad arguments, an unreadable CA or a connection that fails.
+/// 2 for bad arguments, an unreadable CA or a connection that fails. With `--psk`: 0 when the
+/// record was written, 2 when it was not (an existing file, a bad serial or hint). With
+/// `--psk-record`: 0 when the sensor holds the PSK, 1 when it does not, 2 for an unreadable
+/// or malformed record or a connection that fails.
 pub fn main(a: &ProvisionArgs) -> ExitCode {
     match run(a) {
         Ok(()) => ExitCode::SUCCESS,
@@ -49,8 +77,70 @@ pub fn main(a: &ProvisionArgs) -> ExitCode {
     }
 }
 
+/// A record that cannot be made, written or read is bad input: exit status 2.
+fn record_error(e: PskRecordError) -> (u8, String) {
+    (2, e.to_string())
+}
+
 fn run(a: &ProvisionArgs) -> Result<(), (u8, String)> {
-    let ca = CaSet::read_dir(&a.ca).map_err(|e| {
+    if let Some(out) = &a.psk {
+        let hint = a
+            .psk_hint
+            .clone()
+            .or_else(|| a.device_serial.clone())
+            .unwrap_or_else(|| "cam0".into());
+        let record = PskRecord::generate(a.device_serial.clone(), hint).map_err(record_error)?;
+        record.write_new(out).map_err(record_error)?;
+        outln!(
+            "cse provision: wrote a new PSK record to {} (mode 0600; {} bytes of PSK, hint {:?}, \
+             device serial {})",
+            out.display(),
+            record.key().len(),
+            record.hint,
+            record.device_serial.as_deref().unwrap_or("(none)")
+        );
+        outln!(
+            "  the record is SECRET: program it into the sensor's secure storage and the ECU, \
+             then check with --psk-record"
+        );
+        return Ok(());
+    }
+    let addr = a.connect.as_deref().unwrap_or("127.0.0.1:2323");
+    if let Some(path) = &a.psk_record {
+        let record = PskRecord::read(path).map_err(record_error)?;
+        let mut s = connect(addr)?;
+        outln!(
+            "cse provision: connected to {addr}; checking the PSK of {} (hint {:?})",
+            path.display(),
+            record.hint
+        );
+        let mut transact = transact(&mut s);
+        let mut call = |m: &[u8]| transact(m).map_err(ProvisionError::Transport);
+        verify_psk(&mut call, &record).map_err(|e| {
+            let code = if matches!(e, ProvisionError::Transport(_)) {
+                2
+            } else {
+                1
+            };
+            (
+                code,
+                format!("the sensor does not hold the record's PSK: {e}"),
+            )
+        })?;
+        drop(transact);
+        outln!(
+            "cse provision: the sensor holds the PSK of {} (PSK session established and ended)",
+            path.display()
+        );
+        if a.shutdown {
+            shutdown(&mut s, addr)?;
+        }
+        return Ok(());
+    }
+    let Some(ca_dir) = &a.ca else {
+        return Err((2, "--ca DIR is required".into()));
+    };
+    let ca = CaSet::read_dir(ca_dir).map_err(|e| {
         let code = if matches!(e, PkiError::Io { .. }) {
             2
         } else {
@@ -58,44 +148,18 @@ fn run(a: &ProvisionArgs) -> Result<(), (u8, String)> {
         };
         (code, e.to_string())
     })?;
-    let mut s =
-        TcpStream::connect(&a.connect).map_err(|e| (2, format!("connect {}: {e}", a.connect)))?;
-    s.set_read_timeout(Some(Duration::from_secs(60)))
-        .map_err(|e| (2, e.to_string()))?;
-    let io = |e: std::io::Error| (2, format!("{}: {e}", a.connect));
-    write_frame(&mut s, CMD_TEST, TRANSPORT_MCTP, CLIENT_HELLO).map_err(io)?;
-    match read_frame(&mut s).map_err(io)? {
-        Some((CMD_TEST, ..)) => {}
-        Some((cmd, ..)) => {
-            return Err((
-                2,
-                format!("expected the TEST hello, got {}", command_name(cmd)),
-            ));
-        }
-        None => return Err((2, "the responder closed the connection".into())),
-    }
+    let mut s = connect(addr)?;
     outln!(
-        "cse provision: connected to {} ({} CA {})",
-        a.connect,
+        "cse provision: connected to {addr} ({} CA {})",
         ca.curve,
-        a.ca.display()
+        ca_dir.display()
     );
-    let mut transact = |msg: &[u8]| -> Result<Vec<u8>, String> {
-        write_frame(&mut s, CMD_NORMAL, TRANSPORT_MCTP, msg).map_err(|e| e.to_string())?;
-        match read_frame(&mut s).map_err(|e| e.to_string())? {
-            Some((CMD_NORMAL, TRANSPORT_MCTP, p)) => Ok(p),
-            Some((cmd, t, _)) => Err(format!(
-                "expected NORMAL/MCTP, got {} with transport type {t}",
-                command_name(cmd)
-            )),
-            None => Err("the responder closed the connection".into()),
-        }
-    };
+    let mut transact = transact(&mut s);
     let opts = ProvisionOptions {
         device_serial: a.device_serial.clone(),
         serial: None,
     };
-    let done = provision(&mut transact, &ca, &opts).map_err(|e| {
+    let done = provision(&mut *transact, &ca, &opts).map_err(|e| {
         let code = if matches!(e, ProvisionError::Transport(_)) {
             2
         } else {
@@ -114,9 +178,48 @@ fn run(a: &ProvisionArgs) -> Result<(), (u8, String)> {
         "  chain:          {} bytes (root, intermediate, device)",
         done.certificates.len()
     );
+    drop(transact);
     if a.shutdown {
-        write_frame(&mut s, CMD_SHUTDOWN, TRANSPORT_MCTP, &[]).map_err(io)?;
-        let _ = read_frame(&mut s);
+        shutdown(&mut s, addr)?;
     }
+    Ok(())
+}
+
+/// Connects to `addr` and exchanges the spdm-emu TEST hello.
+fn connect(addr: &str) -> Result<TcpStream, (u8, String)> {
+    let mut s = TcpStream::connect(addr).map_err(|e| (2, format!("connect {addr}: {e}")))?;
+    s.set_read_timeout(Some(Duration::from_secs(60)))
+        .map_err(|e| (2, e.to_string()))?;
+    let io = |e: std::io::Error| (2, format!("{addr}: {e}"));
+    write_frame(&mut s, CMD_TEST, TRANSPORT_MCTP, CLIENT_HELLO).map_err(io)?;
+    match read_frame(&mut s).map_err(io)? {
+        Some((CMD_TEST, ..)) => Ok(s),
+        Some((cmd, ..)) => Err((
+            2,
+            format!("expected the TEST hello, got {}", command_name(cmd)),
+        )),
+        None => Err((2, "the responder closed the connection".into())),
+    }
+}
+
+/// One MCTP message over the spdm-emu socket `s`, its answer back.
+fn transact(s: &mut TcpStream) -> Box<crate::provision::Transact<'_>> {
+    Box::new(move |msg: &[u8]| -> Result<Vec<u8>, String> {
+        write_frame(s, CMD_NORMAL, TRANSPORT_MCTP, msg).map_err(|e| e.to_string())?;
+        match read_frame(s).map_err(|e| e.to_string())? {
+            Some((CMD_NORMAL, TRANSPORT_MCTP, p)) => Ok(p),
+            Some((cmd, t, _)) => Err(format!(
+                "expected NORMAL/MCTP, got {} with transport type {t}",
+                command_name(cmd)
+            )),
+            None => Err("the responder closed the connection".into()),
+        }
+    })
+}
+
+/// Sends the spdm-emu SHUTDOWN and waits for its answer.
+fn shutdown(s: &mut TcpStream, addr: &str) -> Result<(), (u8, String)> {
+    write_frame(s, CMD_SHUTDOWN, TRANSPORT_MCTP, &[]).map_err(|e| (2, format!("{addr}: {e}")))?;
+    let _ = read_frame(s);
     Ok(())
 }
