@@ -213,6 +213,37 @@ impl<P: CryptoProvider> core::fmt::Debug for Requester<'_, P> {
     }
 }
 
+/// The NEGOTIATE_ALGORITHMS of a requester offering every set of `algorithms` (and
+/// `req_base_asym`, the ReqBaseAsymAlg of mutual authentication, if any).
+pub(crate) fn negotiate_algorithms(
+    algorithms: &[AlgorithmSet],
+    req_base_asym: Option<u16>,
+) -> NegotiateAlgorithms<'static> {
+    let (mut asym, mut hash, mut dhe, mut aead) = (0u32, 0u32, 0u16, 0u16);
+    for s in algorithms {
+        asym |= s.asym.bit();
+        hash |= s.hash.bit();
+        dhe |= s.dhe.bit();
+        aead |= s.aead.bit();
+    }
+    NegotiateAlgorithms {
+        version: Version::V12,
+        meas_spec: MEAS_SPEC_DMTF,
+        other_params: OPAQUE_DATA_FMT1,
+        base_asym: asym,
+        base_hash: hash,
+        mel_spec: 0,
+        ext_asym: &[],
+        ext_hash: &[],
+        structs: AlgStructs {
+            dhe: Some(dhe),
+            aead: Some(aead),
+            req_base_asym,
+            key_schedule: Some(KEY_SCHEDULE_SPDM),
+        },
+    }
+}
+
 fn plain_body(out: &mut [u8]) -> Result<&mut [u8], Error> {
     out.get_mut(1..)
         .ok_or(crate::EncodeError::BufferTooSmall.into())
@@ -457,29 +488,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 }
             }
             St::SendAlgorithms(mut vca) => {
-                let (mut asym, mut hash, mut dhe, mut aead) = (0u32, 0u32, 0u16, 0u16);
-                for s in self.config.algorithms {
-                    asym |= s.asym.bit();
-                    hash |= s.hash.bit();
-                    dhe |= s.dhe.bit();
-                    aead |= s.aead.bit();
-                }
-                let m = NegotiateAlgorithms {
-                    version: Version::V12,
-                    meas_spec: MEAS_SPEC_DMTF,
-                    other_params: OPAQUE_DATA_FMT1,
-                    base_asym: asym,
-                    base_hash: hash,
-                    mel_spec: 0,
-                    ext_asym: &[],
-                    ext_hash: &[],
-                    structs: AlgStructs {
-                        dhe: Some(dhe),
-                        aead: Some(aead),
-                        req_base_asym: self.offered_req_asym(),
-                        key_schedule: Some(KEY_SCHEDULE_SPDM),
-                    },
-                };
+                let m = negotiate_algorithms(self.config.algorithms, self.offered_req_asym());
                 let n = match plain_body(out).and_then(|b| Ok(m.encode(b)?)) {
                     Ok(n) => n,
                     Err(e) => return Err((St::SendAlgorithms(vca), e)),

@@ -3,10 +3,7 @@
 
 use crate::crypto::{AlgorithmSet, CryptoProvider};
 use crate::error::{Error, InvalidMessage};
-use crate::msgs::algorithms::{
-    AlgStructs, AlgorithmsRsp, KEY_SCHEDULE_SPDM, MEAS_SPEC_DMTF, NegotiateAlgorithms,
-    OPAQUE_DATA_FMT1,
-};
+use crate::msgs::algorithms::AlgorithmsRsp;
 use crate::msgs::capabilities::{CapFlags, Capabilities, CapabilitiesRsp, GetCapabilities};
 use crate::msgs::error::ErrorRsp;
 use crate::msgs::provisioning::{CsrRsp, GetCsr, SetCertificate, SetCertificateRsp};
@@ -190,29 +187,7 @@ impl<'a> Provisioner<'a> {
                 St::AwaitCapabilities,
             ),
             St::SendAlgorithms => {
-                let (mut asym, mut hash, mut dhe, mut aead) = (0u32, 0u32, 0u16, 0u16);
-                for s in self.config.algorithms {
-                    asym |= s.asym.bit();
-                    hash |= s.hash.bit();
-                    dhe |= s.dhe.bit();
-                    aead |= s.aead.bit();
-                }
-                let m = NegotiateAlgorithms {
-                    version: Version::V12,
-                    meas_spec: MEAS_SPEC_DMTF,
-                    other_params: OPAQUE_DATA_FMT1,
-                    base_asym: asym,
-                    base_hash: hash,
-                    mel_spec: 0,
-                    ext_asym: &[],
-                    ext_hash: &[],
-                    structs: AlgStructs {
-                        dhe: Some(dhe),
-                        aead: Some(aead),
-                        req_base_asym: None,
-                        key_schedule: Some(KEY_SCHEDULE_SPDM),
-                    },
-                };
+                let m = crate::requester::negotiate_algorithms(self.config.algorithms, None);
                 (plain(&m, out)?, St::AwaitAlgorithms)
             }
             St::Failed => return Err(Error::Poisoned),
