@@ -5,8 +5,16 @@
 //! 11520-byte RAW12 line, and a whole 3840x2160 RAW12 frame (2160 lines of 5760 bytes,
 //! 12 441 600 bytes, FS and FE included). `cse-sep` runs the transmitter (`protect`: original
 //! packet in, SEP packet out) or the receiver (`verify`: SEP packet in, verified original out);
-//! `aws-lc-rs` seals (or opens) the same payload bytes with AES-256-GCM and a 48-byte AAD (the
-//! size of SEP's context, header and prefix), one call per line.
+//! `aws-lc-rs` does the same cryptographic work on the same payload bytes, one call per line,
+//! with a 48-byte AAD (the size of SEP's context, header and prefix): for the SV-1 groups an
+//! AES-256-GCM seal (or open) of the payload in place; for the GMAC groups (SV-2 GMAC, SV-3)
+//! an AES-256-GMAC of AAD and payload (GCM with the payload in the AAD and nothing to
+//! encrypt), so that the ratio compares MAC with MAC; the SV-2 CMAC groups keep the AES-GCM
+//! reference and add the CMAC one below.
+//!
+//! Protect at a line size protects one line per iteration inside an open frame; verify at a
+//! line size receives 16 lines of one frame per iteration (a fresh receiver that has taken
+//! the frame's FS, set up outside the timed region), and the references run 16 lines too.
 //!
 //! SV-2 CMAC-128 groups also measure the batch path and a CMAC reference:
 //! - size 92 160 (16 lines of 5760 bytes, one `BATCH_LINES` chunk, inside an open frame):
@@ -36,6 +44,9 @@ use cse_sep::{BATCH_LINES, Delivery, Receiver, Settings, Transmitter};
 
 /// Payload bytes of one batch: `BATCH_LINES` lines.
 const BATCH: usize = BATCH_LINES * LINE;
+
+/// Lines received per iteration at the line sizes of the verify groups.
+const VERIFY_LINES: usize = 16;
 
 fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
     let mut g = c.benchmark_group(name);
@@ -127,6 +138,13 @@ fn receive_batched(r: &mut Receiver, seps: &[&[u8]], bufs: &mut [Vec<u8>]) {
     }
 }
 
+/// The message of the AES-256-GMAC reference: the context-sized AAD followed by `payload`.
+fn gmac_input(payload: &[u8]) -> Vec<u8> {
+    let mut m = AAD.to_vec();
+    m.extend_from_slice(payload);
+    m
+}
+
 /// The payload unit and repetitions of the references at `size`.
 fn unit_reps(size: usize) -> (usize, usize) {
     if size <= 2 * LINE {
@@ -145,6 +163,7 @@ fn bench_variant(
 ) {
     let cfg = config(sv, suite, TagMode::PerMessage);
     let aws = aws();
+    let gmac = suite == CipherSuite::Aes256Gmac;
     let sizes: &[usize] = if batch {
         &[LINE, 2 * LINE, BATCH, FRAME]
     } else {
@@ -203,17 +222,34 @@ fn bench_variant(
         }
         let (unit, reps) = unit_reps(size);
         let mut buf = pattern(unit);
-        g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
-            b.iter(|| {
-                for _ in 0..reps {
-                    let n = Nonce::assume_unique_for_key(IV);
-                    let _ = black_box(
-                        aws.seal_in_place_separate_tag(n, Aad::from(&AAD), &mut buf)
-                            .expect("seal"),
-                    );
-                }
-            })
-        });
+        if gmac {
+            // AES-256-GMAC: the context-sized AAD and the payload authenticated, nothing
+            // encrypted.
+            let msg = gmac_input(&buf);
+            g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
+                b.iter(|| {
+                    for _ in 0..reps {
+                        let n = Nonce::assume_unique_for_key(IV);
+                        let _ = black_box(
+                            aws.seal_in_place_separate_tag(n, Aad::from(&msg), &mut [])
+                                .expect("gmac"),
+                        );
+                    }
+                })
+            });
+        } else {
+            g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
+                b.iter(|| {
+                    for _ in 0..reps {
+                        let n = Nonce::assume_unique_for_key(IV);
+                        let _ = black_box(
+                            aws.seal_in_place_separate_tag(n, Aad::from(&AAD), &mut buf)
+                                .expect("seal"),
+                        );
+                    }
+                })
+            });
+        }
         if batch {
             let key = aws_cmac();
             g.bench_with_input(BenchmarkId::new("aws-lc-rs-cmac", size), &size, |b, _| {
@@ -229,7 +265,10 @@ fn bench_variant(
 
     let mut g = group(c, &format!("sep-{name}-verify"));
     for &size in sizes {
-        g.throughput(Throughput::Bytes(size as u64));
+        // Line sizes: `VERIFY_LINES` lines of one open frame per iteration (the receiver stays
+        // warm, as in a stream); the references do as many lines.
+        let per_iter = if size <= 2 * LINE { VERIFY_LINES } else { 1 };
+        g.throughput(Throughput::Bytes((size * per_iter) as u64));
         let mut t = tx(cfg, suite);
         let seps = if size == FRAME {
             protect_all(&mut t, &frame_packets())
@@ -238,7 +277,9 @@ fn bench_variant(
             v.extend(std::iter::repeat_n(line(LINE), BATCH_LINES));
             protect_all(&mut t, &v)
         } else {
-            protect_all(&mut t, &[short(DataType::FS), line(size)])
+            let mut v = vec![short(DataType::FS)];
+            v.extend(std::iter::repeat_n(line(size), VERIFY_LINES));
+            protect_all(&mut t, &v)
         };
         let whole = size == FRAME;
         let fresh = || {
@@ -276,25 +317,56 @@ fn bench_variant(
             });
         }
         let (unit, reps) = unit_reps(size);
+        let reps = reps * per_iter;
+        if gmac {
+            let msg = gmac_input(&pattern(unit));
+            let tag = aws
+                .seal_in_place_separate_tag(
+                    Nonce::assume_unique_for_key(IV),
+                    Aad::from(&msg),
+                    &mut [],
+                )
+                .expect("gmac");
+            g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
+                b.iter(|| {
+                    for _ in 0..reps {
+                        let n = Nonce::assume_unique_for_key(IV);
+                        let r = aws.open_in_place_separate_tag(
+                            n,
+                            Aad::from(&msg),
+                            tag.as_ref(),
+                            &mut [],
+                        );
+                        assert!(r.is_ok());
+                    }
+                })
+            });
+        }
         let mut ct = pattern(unit);
         let tag = aws
             .seal_in_place_separate_tag(Nonce::assume_unique_for_key(IV), Aad::from(&AAD), &mut ct)
             .expect("seal");
         let all: Vec<u8> = ct.iter().copied().cycle().take(unit * reps).collect();
-        g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
-            b.iter_batched_ref(
-                || all.clone(),
-                |buf| {
-                    for chunk in buf.chunks_mut(unit) {
-                        let n = Nonce::assume_unique_for_key(IV);
-                        let r =
-                            aws.open_in_place_separate_tag(n, Aad::from(&AAD), tag.as_ref(), chunk);
-                        assert!(r.is_ok());
-                    }
-                },
-                BatchSize::LargeInput,
-            )
-        });
+        if !gmac {
+            g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
+                b.iter_batched_ref(
+                    || all.clone(),
+                    |buf| {
+                        for chunk in buf.chunks_mut(unit) {
+                            let n = Nonce::assume_unique_for_key(IV);
+                            let r = aws.open_in_place_separate_tag(
+                                n,
+                                Aad::from(&AAD),
+                                tag.as_ref(),
+                                chunk,
+                            );
+                            assert!(r.is_ok());
+                        }
+                    },
+                    BatchSize::LargeInput,
+                )
+            });
+        }
         if batch {
             let key = aws_cmac();
             let data = pattern(unit);

@@ -247,6 +247,16 @@ pub mod fold {
         Some(portable::final16(update16(portable::init16(), data)?))
     }
 
+    /// [`super::copy_crc16_mcrf4xx`] on the folding backend: `None` (nothing written) where
+    /// the backend does not run or `dst` is shorter than `src`.
+    pub fn copy_crc16_mcrf4xx(src: &[u8], dst: &mut [u8]) -> Option<u16> {
+        let (v, used) =
+            Folder::get()?.fold_copy(&MCRF4XX, u32::from(portable::init16()), src, dst)?;
+        let rest = src.get(used..)?;
+        dst.get_mut(used..src.len())?.copy_from_slice(rest);
+        Some(portable::final16(portable::raw16(0, &[&v, rest])))
+    }
+
     /// [`super::crc32_and_crc16`] on the folding backend.
     pub fn crc32_and_crc16(variant: Crc32Variant, data: &[u8], tail: &[u8]) -> Option<(u32, u16)> {
         let (r32, r16) = update_both(variant, portable::init32(variant), portable::init16(), data)?;
@@ -330,6 +340,24 @@ pub fn crc16_mcrf4xx(data: &[u8]) -> u16 {
     {
         portable::crc16_mcrf4xx(data)
     }
+}
+
+/// Copies `src` into the start of `dst` and returns the CRC-16/MCRF4XX of `src`: one pass
+/// over the bytes where the folding backend runs (each load is folded and stored), the copy
+/// and then the CRC elsewhere. This is how a receiver writes a CSI-2 long packet's payload and
+/// its CRC-16 footer.
+///
+/// `dst` must be at least as long as `src`; when it is shorter, nothing is copied (the CRC is
+/// still that of `src`).
+pub fn copy_crc16_mcrf4xx(src: &[u8], dst: &mut [u8]) -> u16 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(c) = fold::copy_crc16_mcrf4xx(src, dst) {
+        return c;
+    }
+    if let Some(d) = dst.get_mut(..src.len()) {
+        d.copy_from_slice(src);
+    }
+    crc16_mcrf4xx(src)
 }
 
 /// The CRC-32 (`variant`) of `data` and the CRC-16/MCRF4XX of `data ‖ tail`, where the

@@ -391,6 +391,17 @@ pub fn crc_diff(data: &[u8]) {
     d.update(&msg[..cut]);
     d.update(&msg[cut..]);
     assert_eq!(d.finalize(), whole16, "crc16 streaming");
+    // The copying CRC-16 (inputs up to 8 KiB, no allocator here): the CRC, the bytes copied,
+    // nothing written past them.
+    let mut buf = [0x5Au8; 8192 + 7];
+    if let Some(dst) = buf.get_mut(..msg.len() + 7) {
+        assert_eq!(crc::copy_crc16_mcrf4xx(msg, dst), whole16, "copy crc16");
+        assert_eq!(&dst[..msg.len()], msg, "copy crc16 bytes");
+        assert!(
+            dst[msg.len()..].iter().all(|&b| b == 0x5A),
+            "copy crc16 bound"
+        );
+    }
     #[cfg(target_arch = "x86_64")]
     if crc::fold::available() {
         let runs = msg.len() >= crc::fold::MIN_LEN;

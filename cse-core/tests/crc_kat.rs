@@ -192,6 +192,25 @@ fn folding_backend_matches_the_tables_at_every_boundary() {
             runs.then_some(want16),
             "len {len}"
         );
+        // The copying fold: the CRC, every byte copied, nothing written past `src.len()`.
+        let mut dst = vec![0xEE; len + 64];
+        assert_eq!(
+            crc::fold::copy_crc16_mcrf4xx(&data, &mut dst),
+            runs.then_some(want16),
+            "len {len}"
+        );
+        if runs {
+            assert_eq!(&dst[..len], &data[..], "len {len}");
+        } else {
+            assert!(dst[..len].iter().all(|&b| b == 0xEE), "len {len}");
+        }
+        assert!(dst[len..].iter().all(|&b| b == 0xEE), "len {len}");
+        // A destination shorter than the source is refused, untouched.
+        if len > 0 {
+            let mut short = vec![0xEE; len - 1];
+            assert_eq!(crc::fold::copy_crc16_mcrf4xx(&data, &mut short), None);
+            assert!(short.iter().all(|&b| b == 0xEE));
+        }
     }
     // Known answers through the folding path: the catalogue check string, repeated, against
     // the one-table reference, and a CSI-2 line of one byte value.
@@ -227,6 +246,11 @@ proptest! {
         }
         let want16 = reference16(&data);
         prop_assert_eq!(crc16_mcrf4xx(&data), want16);
+        // Copy and CRC in one pass: exactly the source in the destination's first bytes.
+        let mut dst = vec![0xA5u8; len + 3];
+        prop_assert_eq!(crc::copy_crc16_mcrf4xx(&data, &mut dst), want16);
+        prop_assert_eq!(&dst[..len], &data[..]);
+        prop_assert_eq!(&dst[len..], &[0xA5u8; 3][..]);
         let mut d = Crc16Mcrf4xx::new();
         d.update(&data[..cut]);
         d.update(&data[cut..]);

@@ -144,8 +144,10 @@ impl<'a> Emitter<'a> {
         payload: &[u8],
     ) -> Result<usize, Error> {
         let len = u16::try_from(payload.len()).map_err(|_| Error::PayloadTooLong(payload.len()))?;
-        // The copy overwrites the whole slot: no zeroing first.
-        self.long_filled(vc, dt, len, false, |slot| slot.copy_from_slice(payload))
+        // The copy and the CRC in one pass; the copy overwrites the whole slot.
+        self.long_filled(vc, dt, len, |slot| {
+            crate::crc::copy_crc16_mcrf4xx(payload, slot)
+        })
     }
 
     /// Appends a long packet of `len` payload bytes that `fill` writes in place (the slice it
@@ -162,18 +164,22 @@ impl<'a> Emitter<'a> {
         len: u16,
         fill: impl FnOnce(&mut [u8]),
     ) -> Result<usize, Error> {
-        self.long_filled(vc, dt, len, true, fill)
+        self.long_filled(vc, dt, len, |payload| {
+            // Zeroed first, so nothing stale leaks.
+            payload.fill(0);
+            fill(payload);
+            payload_crc(payload)
+        })
     }
 
-    /// [`Emitter::long_with`]; `zero` says whether the slot is zeroed before `fill` (not needed
-    /// when `fill` overwrites all of it).
+    /// Appends a long packet of `len` payload bytes: `fill` writes the whole payload slot and
+    /// returns the CRC-16 of what it wrote.
     fn long_filled(
         &mut self,
         vc: VirtualChannel,
         dt: DataType,
         len: u16,
-        zero: bool,
-        fill: impl FnOnce(&mut [u8]),
+        fill: impl FnOnce(&mut [u8]) -> u16,
     ) -> Result<usize, Error> {
         if dt.is_short() {
             return Err(Error::WrongPacketKind(dt.0));
@@ -183,11 +189,7 @@ impl<'a> Emitter<'a> {
         let (head, body) = slot.split_at_mut(HEADER_LEN);
         head.copy_from_slice(&header);
         let (payload, footer) = body.split_at_mut(usize::from(len));
-        if zero {
-            payload.fill(0);
-        }
-        fill(payload);
-        let crc = payload_crc(payload);
+        let crc = fill(payload);
         if footer.len() == FOOTER_LEN {
             footer.copy_from_slice(&crc.to_le_bytes());
         }

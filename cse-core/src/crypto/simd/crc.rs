@@ -39,7 +39,8 @@
 use core::arch::x86_64::{
     __m128i, __m512i, _mm_clmulepi64_si128, _mm_loadu_si128, _mm_set_epi64x, _mm_storeu_si128,
     _mm_xor_si128, _mm512_castsi512_si128, _mm512_clmulepi64_epi128, _mm512_extracti32x4_epi32,
-    _mm512_loadu_si512, _mm512_set_epi64, _mm512_ternarylogic_epi64, _mm512_xor_si512,
+    _mm512_loadu_si512, _mm512_set_epi64, _mm512_storeu_si512, _mm512_ternarylogic_epi64,
+    _mm512_xor_si512,
 };
 
 cpufeatures::new!(fold_cpuid, "avx512f", "vpclmulqdq", "pclmulqdq", "sse2");
@@ -128,6 +129,25 @@ impl Folder {
         // SAFETY: a `Folder` exists only after `fold_cpuid` found AVX-512F, VPCLMULQDQ,
         // PCLMULQDQ and SSE2; `data` has at least MIN_LEN bytes.
         Some(unsafe { fold1(c, reg, data) })
+    }
+
+    /// [`Folder::fold`] of `src` that also copies the bytes it folds into `dst` (each load is
+    /// stored once more): the copy and the CRC in one pass. `dst[..used]` holds `src[..used]`
+    /// afterwards; the caller copies the rest. `None` (nothing written) when `src` is shorter
+    /// than [`MIN_LEN`] or `dst` shorter than `src`.
+    pub(crate) fn fold_copy(
+        self,
+        c: &Consts,
+        reg: u32,
+        src: &[u8],
+        dst: &mut [u8],
+    ) -> Option<([u8; 16], usize)> {
+        if src.len() < MIN_LEN || dst.len() < src.len() {
+            return None;
+        }
+        // SAFETY: as in `fold`; `dst` has at least `src.len()` writable bytes and, being a
+        // unique borrow, does not overlap `src`.
+        Some(unsafe { fold1_into(c, reg, src, dst.as_mut_ptr()) })
     }
 
     /// [`Folder::fold`] for two CRCs over the same bytes in one pass (each load feeds both).
@@ -264,24 +284,71 @@ fn bytes(v: __m128i) -> [u8; 16] {
 /// `data.len() >= MIN_LEN`; the CPU must have AVX-512F, VPCLMULQDQ, PCLMULQDQ and SSE2.
 #[target_feature(enable = "avx512f,vpclmulqdq,pclmulqdq,sse2")]
 unsafe fn fold1(c: &Consts, reg: u32, data: &[u8]) -> ([u8; 16], usize) {
+    // SAFETY: as this function's; no copy (null `dst`, never written).
+    unsafe { fold1_with::<false>(c, reg, data, core::ptr::null_mut()) }
+}
+
+/// [`fold1`], storing every folded byte of `data` at the same offset of `dst` as well.
+///
+/// # Safety
+/// As [`fold1`]; `dst..dst + data.len()` must be writable and not overlap `data`.
+#[target_feature(enable = "avx512f,vpclmulqdq,pclmulqdq,sse2")]
+unsafe fn fold1_into(c: &Consts, reg: u32, data: &[u8], dst: *mut u8) -> ([u8; 16], usize) {
+    // SAFETY: as this function's.
+    unsafe { fold1_with::<true>(c, reg, data, dst) }
+}
+
+/// The body of [`fold1`] and [`fold1_into`]: with `COPY`, each 64- or 16-byte load from
+/// `data` is stored at the same offset of `dst`.
+///
+/// # Safety
+/// As [`fold1`]; with `COPY`, as [`fold1_into`] (without, `dst` is never used).
+#[inline]
+#[target_feature(enable = "avx512f,vpclmulqdq,pclmulqdq,sse2")]
+unsafe fn fold1_with<const COPY: bool>(
+    c: &Consts,
+    reg: u32,
+    data: &[u8],
+    dst: *mut u8,
+) -> ([u8; 16], usize) {
     let n = data.len();
     let p = data.as_ptr();
+    // SAFETY (every load and store below): `at + 64 <= n` (or `at + 16 <= n`) is checked
+    // before it; with `COPY`, `dst` has `n` writable bytes (the caller's contract).
+    macro_rules! ld64 {
+        ($at:expr) => {{
+            let at: usize = $at;
+            let x = unsafe { load64(p.add(at)) };
+            if COPY {
+                unsafe { _mm512_storeu_si512(dst.add(at).cast(), x) };
+            }
+            x
+        }};
+    }
+    macro_rules! ld16 {
+        ($at:expr) => {{
+            let at: usize = $at;
+            let x = unsafe { load16(p.add(at)) };
+            if COPY {
+                unsafe { _mm_storeu_si128(dst.add(at).cast(), x) };
+            }
+            x
+        }};
+    }
     let mut at;
     let k512 = wide(c.k512);
-    // SAFETY (every load below): `at + 64 <= n` (or `at + 16 <= n`) is checked before it.
     let mut z = if n >= STEP {
         let k = wide(c.k2048);
-        let mut a0 = _mm512_xor_si512(unsafe { load64(p) }, seed(reg));
-        let mut a1 = unsafe { load64(p.add(64)) };
-        let mut a2 = unsafe { load64(p.add(128)) };
-        let mut a3 = unsafe { load64(p.add(192)) };
+        let mut a0 = _mm512_xor_si512(ld64!(0), seed(reg));
+        let mut a1 = ld64!(64);
+        let mut a2 = ld64!(128);
+        let mut a3 = ld64!(192);
         at = STEP;
         while at + STEP <= n {
-            let q = unsafe { p.add(at) };
-            a0 = fold512(a0, k, unsafe { load64(q) });
-            a1 = fold512(a1, k, unsafe { load64(q.add(64)) });
-            a2 = fold512(a2, k, unsafe { load64(q.add(128)) });
-            a3 = fold512(a3, k, unsafe { load64(q.add(192)) });
+            a0 = fold512(a0, k, ld64!(at));
+            a1 = fold512(a1, k, ld64!(at + 64));
+            a2 = fold512(a2, k, ld64!(at + 128));
+            a3 = fold512(a3, k, ld64!(at + 192));
             at += STEP;
         }
         let z = fold512(a0, k512, a1);
@@ -289,16 +356,16 @@ unsafe fn fold1(c: &Consts, reg: u32, data: &[u8]) -> ([u8; 16], usize) {
         fold512(z, k512, a3)
     } else {
         at = 64;
-        _mm512_xor_si512(unsafe { load64(p) }, seed(reg))
+        _mm512_xor_si512(ld64!(0), seed(reg))
     };
     while at + 64 <= n {
-        z = fold512(z, k512, unsafe { load64(p.add(at)) });
+        z = fold512(z, k512, ld64!(at));
         at += 64;
     }
     let mut v = collapse(z, lanes(c));
     let k128 = _mm_set_epi64x(c.k128[1] as i64, c.k128[0] as i64);
     while at + 16 <= n {
-        v = fold128(v, k128, unsafe { load16(p.add(at)) });
+        v = fold128(v, k128, ld16!(at));
         at += 16;
     }
     (bytes(v), at)
