@@ -38,13 +38,15 @@
 //! check the slice lengths before any raw pointer is read.
 
 use core::arch::x86_64::{
-    __m128i, __m512i, _mm_aesenc_si128, _mm_aesenclast_si128, _mm_aeskeygenassist_si128,
-    _mm_loadu_si128, _mm_shuffle_epi32, _mm_slli_si128, _mm_storeu_si128, _mm_xor_si128,
-    _mm512_aesenc_epi128, _mm512_aesenclast_epi128, _mm512_broadcast_i32x4, _mm512_castsi128_si512,
-    _mm512_inserti32x4, _mm512_loadu_si512, _mm512_storeu_si512, _mm512_ternarylogic_epi64,
+    __m128i, __m512i, _mm_aesenc_si128, _mm_aesenclast_si128, _mm_loadu_si128, _mm_storeu_si128,
+    _mm_xor_si128, _mm512_aesenc_epi128, _mm512_aesenclast_epi128, _mm512_broadcast_i32x4,
+    _mm512_castsi128_si512, _mm512_inserti32x4, _mm512_loadu_si512, _mm512_storeu_si512,
+    _mm512_ternarylogic_epi64,
 };
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::vaes::Schedule;
 
 /// Chains in flight at most (four 512-bit registers of four blocks).
 pub(crate) const LANES: usize = 16;
@@ -85,11 +87,8 @@ impl LanePath {
 /// Zeroized on drop; not `Clone`.
 #[derive(Zeroize, ZeroizeOnDrop)]
 pub(crate) struct CbcLanes {
-    /// Round key `i` at index `i` (the 16 key bytes as a little-endian `u128`); unused entries
-    /// of AES-128 are zero.
-    rk: [u128; 15],
-    /// 10 (AES-128) or 14 (AES-256).
-    rounds: u8,
+    /// The round keys (the AES-NI key expansion shared with the stitched engines).
+    s: Schedule,
     /// `true`: [`LanePath::Vaes512`], `false`: [`LanePath::AesNi`].
     wide: bool,
 }
@@ -101,28 +100,15 @@ impl CbcLanes {
     /// Expands a 16-byte key (or a 32-byte key with the feature `aes256`) for `path`; `None`
     /// for other lengths or when the CPU lacks a feature of the path.
     pub(crate) fn new(key: &[u8], path: LanePath) -> Option<CbcLanes> {
-        if !path.available() {
+        if !path.available() || (key.len() == 32 && !cfg!(feature = "aes256")) {
             return None;
         }
-        let mut k = CbcLanes {
-            rk: [0; 15],
-            rounds: 0,
+        // SAFETY: both paths include AES-NI and SSE2, confirmed by `available()`.
+        let s = unsafe { Schedule::expand(key) }?;
+        Some(CbcLanes {
+            s,
             wide: path == LanePath::Vaes512,
-        };
-        if let Ok(key) = <&[u8; 16]>::try_from(key) {
-            // SAFETY: both paths include AES-NI and SSE2, confirmed by `available()`.
-            unsafe { expand128(&mut k.rk, key) };
-            k.rounds = 10;
-            return Some(k);
-        }
-        #[cfg(feature = "aes256")]
-        if let Ok(key) = <&[u8; 32]>::try_from(key) {
-            // SAFETY: as above.
-            unsafe { expand256(&mut k.rk, key) };
-            k.rounds = 14;
-            return Some(k);
-        }
-        None
+        })
     }
 
     /// The path this schedule runs on.
@@ -174,15 +160,15 @@ impl CbcLanes {
                 // `LanePath::Vaes512`, after its detection).
                 unsafe {
                     match regs {
-                        1 => $f::<$nr, 1>(&self.rk, states, &ptrs, steps),
-                        2 => $f::<$nr, 2>(&self.rk, states, &ptrs, steps),
-                        3 => $f::<$nr, 3>(&self.rk, states, &ptrs, steps),
-                        _ => $f::<$nr, 4>(&self.rk, states, &ptrs, steps),
+                        1 => $f::<$nr, 1>(&self.s.rk, states, &ptrs, steps),
+                        2 => $f::<$nr, 2>(&self.s.rk, states, &ptrs, steps),
+                        3 => $f::<$nr, 3>(&self.s.rk, states, &ptrs, steps),
+                        _ => $f::<$nr, 4>(&self.s.rk, states, &ptrs, steps),
                     }
                 }
             };
         }
-        match (self.wide, self.rounds) {
+        match (self.wide, self.s.rounds) {
             (true, 10) => go!(cbc_vaes512, 10),
             (false, 10) => go!(cbc_aesni, 10),
             #[cfg(feature = "aes256")]
@@ -300,94 +286,6 @@ unsafe fn cbc_aesni<const NR: usize, const R: usize>(
             unsafe { _mm_storeu_si128(st.as_mut_ptr().cast(), v) };
         }
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Key schedule (AES-NI).
-// ---------------------------------------------------------------------------------------------
-
-/// `k ⊕ (k << 32) ⊕ (k << 64) ⊕ (k << 96)`: the running XOR of the key schedule words.
-#[target_feature(enable = "aes,sse2")]
-#[inline]
-fn xor_shifts(k: __m128i) -> __m128i {
-    let k = _mm_xor_si128(k, _mm_slli_si128::<4>(k));
-    let k = _mm_xor_si128(k, _mm_slli_si128::<4>(k));
-    _mm_xor_si128(k, _mm_slli_si128::<4>(k))
-}
-
-/// Stores `v` into a `u128` slot (a unique reference: always safe on the SSE2 baseline).
-#[inline(always)]
-fn put(slot: &mut u128, v: __m128i) {
-    // SAFETY: a unique reference to 16 writable bytes; unaligned store; SSE2 baseline.
-    unsafe { _mm_storeu_si128((slot as *mut u128).cast(), v) }
-}
-
-/// AES-128 key expansion (FIPS 197 section 5.2) into `rk[0..11]`.
-///
-/// # Safety
-/// The CPU must have AES-NI and SSE2.
-#[target_feature(enable = "aes,sse2")]
-unsafe fn expand128(rk: &mut [u128; 15], key: &[u8; 16]) {
-    macro_rules! step {
-        ($k:ident, $i:expr, $rcon:expr) => {
-            let t = _mm_shuffle_epi32::<0xff>(_mm_aeskeygenassist_si128::<$rcon>($k));
-            $k = _mm_xor_si128(xor_shifts($k), t);
-            put(&mut rk[$i], $k);
-        };
-    }
-    // SAFETY: 16 readable bytes.
-    let mut k = unsafe { load16(key.as_ptr()) };
-    put(&mut rk[0], k);
-    step!(k, 1, 0x01);
-    step!(k, 2, 0x02);
-    step!(k, 3, 0x04);
-    step!(k, 4, 0x08);
-    step!(k, 5, 0x10);
-    step!(k, 6, 0x20);
-    step!(k, 7, 0x40);
-    step!(k, 8, 0x80);
-    step!(k, 9, 0x1b);
-    step!(k, 10, 0x36);
-}
-
-/// AES-256 key expansion (FIPS 197 section 5.2) into `rk[0..15]`.
-///
-/// # Safety
-/// The CPU must have AES-NI and SSE2.
-#[cfg(feature = "aes256")]
-#[target_feature(enable = "aes,sse2")]
-unsafe fn expand256(rk: &mut [u128; 15], key: &[u8; 32]) {
-    // SAFETY: 32 readable bytes: two loads of 16.
-    let (mut k0, mut k1) = unsafe { (load16(key.as_ptr()), load16(key.as_ptr().add(16))) };
-    put(&mut rk[0], k0);
-    put(&mut rk[1], k1);
-    macro_rules! even {
-        ($i:expr, $rcon:expr) => {
-            let t = _mm_shuffle_epi32::<0xff>(_mm_aeskeygenassist_si128::<$rcon>(k1));
-            k0 = _mm_xor_si128(xor_shifts(k0), t);
-            put(&mut rk[$i], k0);
-        };
-    }
-    macro_rules! odd {
-        ($i:expr) => {
-            let t = _mm_shuffle_epi32::<0xaa>(_mm_aeskeygenassist_si128::<0>(k0));
-            k1 = _mm_xor_si128(xor_shifts(k1), t);
-            put(&mut rk[$i], k1);
-        };
-    }
-    even!(2, 0x01);
-    odd!(3);
-    even!(4, 0x02);
-    odd!(5);
-    even!(6, 0x04);
-    odd!(7);
-    even!(8, 0x08);
-    odd!(9);
-    even!(10, 0x10);
-    odd!(11);
-    even!(12, 0x20);
-    odd!(13);
-    even!(14, 0x40);
 }
 
 #[cfg(test)]
