@@ -174,8 +174,9 @@ pub mod portable {
 }
 
 /// The carry-less folding backend (x86-64 with AVX-512F and VPCLMULQDQ, detected at run time,
-/// also in `no_std` builds): `crypto::simd::crc` folds all but the last 0-15 bytes into 16
-/// bytes, the portable tables finish. Public (hidden) for the differential tests and the
+/// also in `no_std` builds): `crypto::simd::crc` folds the whole message into 16 bytes (the
+/// last 0-15 bytes with one more 128-bit fold, see `Folder::fold_rest`), and one 16-byte step
+/// of the portable tables reduces them to the register. Public (hidden) for the differential tests and the
 /// `crc_diff` fuzz target; every function returns `None` when the CPU lacks the features or
 /// the input is shorter than [`fold::MIN_LEN`].
 #[cfg(target_arch = "x86_64")]
@@ -207,14 +208,19 @@ pub mod fold {
 
     /// The CRC-32 register after `data`, from register `reg`.
     pub(super) fn update32(variant: Crc32Variant, reg: u32, data: &[u8]) -> Option<u32> {
-        let (v, used) = Folder::get()?.fold(consts32(variant), reg, data)?;
-        Some(portable::raw32(variant, 0, &[&v, data.get(used..)?]))
+        let f = Folder::get()?;
+        let c = consts32(variant);
+        let (v, used) = f.fold(c, reg, data)?;
+        let v = f.fold_rest(c, v, data.get(used..)?)?;
+        Some(portable::raw32(variant, 0, &[&v]))
     }
 
     /// The CRC-16/MCRF4XX register after `data`, from register `reg`.
     pub(super) fn update16(reg: u16, data: &[u8]) -> Option<u16> {
-        let (v, used) = Folder::get()?.fold(&MCRF4XX, u32::from(reg), data)?;
-        Some(portable::raw16(0, &[&v, data.get(used..)?]))
+        let f = Folder::get()?;
+        let (v, used) = f.fold(&MCRF4XX, u32::from(reg), data)?;
+        let v = f.fold_rest(&MCRF4XX, v, data.get(used..)?)?;
+        Some(portable::raw16(0, &[&v]))
     }
 
     /// The CRC-32 and CRC-16/MCRF4XX registers after `data` (one pass), from `reg32`, `reg16`.
@@ -224,15 +230,14 @@ pub mod fold {
         reg16: u16,
         data: &[u8],
     ) -> Option<(u32, u16)> {
-        let (a, b, used) = Folder::get()?.fold2(
-            (consts32(variant), reg32),
-            (&MCRF4XX, u32::from(reg16)),
-            data,
-        )?;
+        let f = Folder::get()?;
+        let c = consts32(variant);
+        let (a, b, used) = f.fold2((c, reg32), (&MCRF4XX, u32::from(reg16)), data)?;
         let rest = data.get(used..)?;
+        let (a, b) = (f.fold_rest(c, a, rest)?, f.fold_rest(&MCRF4XX, b, rest)?);
         Some((
-            portable::raw32(variant, 0, &[&a, rest]),
-            portable::raw16(0, &[&b, rest]),
+            portable::raw32(variant, 0, &[&a]),
+            portable::raw16(0, &[&b]),
         ))
     }
 
@@ -248,13 +253,15 @@ pub mod fold {
     }
 
     /// [`super::copy_crc16_mcrf4xx`] on the folding backend: `None` (nothing written) where
-    /// the backend does not run or `dst` is shorter than `src`.
+    /// the backend does not run, `src` is shorter than [`MIN_LEN`] or `dst` shorter than
+    /// `src`.
     pub fn copy_crc16_mcrf4xx(src: &[u8], dst: &mut [u8]) -> Option<u16> {
-        let (v, used) =
-            Folder::get()?.fold_copy(&MCRF4XX, u32::from(portable::init16()), src, dst)?;
+        let f = Folder::get()?;
+        let (v, used) = f.fold_copy(&MCRF4XX, u32::from(portable::init16()), src, dst)?;
         let rest = src.get(used..)?;
+        let v = f.fold_rest(&MCRF4XX, v, rest)?;
         dst.get_mut(used..src.len())?.copy_from_slice(rest);
-        Some(portable::final16(portable::raw16(0, &[&v, rest])))
+        Some(portable::final16(portable::raw16(0, &[&v])))
     }
 
     /// [`super::crc32_and_crc16`] on the folding backend.

@@ -150,6 +150,23 @@ impl Folder {
         Some(unsafe { fold1_into(c, reg, src, dst.as_mut_ptr()) })
     }
 
+    /// The 16-byte value of [`Folder::fold`] (or [`Folder::fold2`]) with the remaining
+    /// `rest` bytes of the message (fewer than 16) folded in: the raw CRC of the result alone
+    /// is the raw CRC of `v ‖ rest`. A message with leading zero bytes has the same raw CRC,
+    /// so `v ‖ rest` is read as the two blocks `0^(16-r) ‖ v[..r]` and `v[r..] ‖ rest`, the
+    /// first folded onto the second. `None` when `rest` has 16 bytes or more.
+    pub(crate) fn fold_rest(self, c: &Consts, v: [u8; 16], rest: &[u8]) -> Option<[u8; 16]> {
+        let r = rest.len();
+        if r == 0 {
+            return Some(v);
+        }
+        let mut two = [0u8; 32];
+        two.get_mut(16 - r.min(16)..32 - r)?.copy_from_slice(&v);
+        two.get_mut(32 - r..)?.copy_from_slice(rest);
+        // SAFETY: a `Folder` exists only after `fold_cpuid` found PCLMULQDQ and SSE2.
+        Some(unsafe { fold_block(c, &two) })
+    }
+
     /// [`Folder::fold`] for two CRCs over the same bytes in one pass (each load feeds both).
     pub(crate) fn fold2(
         self,
@@ -276,6 +293,18 @@ fn bytes(v: __m128i) -> [u8; 16] {
     // SAFETY: `out` has 16 writable bytes; the store is unaligned.
     unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), v) };
     out
+}
+
+/// The first 16 bytes of `two` folded onto the last 16 (see [`Folder::fold_rest`]).
+///
+/// # Safety
+/// The CPU must have PCLMULQDQ and SSE2.
+#[target_feature(enable = "pclmulqdq,sse2")]
+unsafe fn fold_block(c: &Consts, two: &[u8; 32]) -> [u8; 16] {
+    let k128 = _mm_set_epi64x(c.k128[1] as i64, c.k128[0] as i64);
+    // SAFETY: `two` has 32 readable bytes: two loads of 16.
+    let (x, y) = unsafe { (load16(two.as_ptr()), load16(two.as_ptr().add(16))) };
+    bytes(fold128(x, k128, y))
 }
 
 /// See [`Folder::fold`].
