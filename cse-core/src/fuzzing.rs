@@ -318,6 +318,31 @@ pub fn ghash_diff(data: &[u8]) {
                 .is_err()
         );
         assert!(a[..n].iter().all(|&b| b == 0), "{path:?} wipe");
+        // From a source into a separate destination: the same ciphertext, tag and plaintext,
+        // nothing written past the message, a forged tag wipes the destination only.
+        let mut d = [0x77u8; MAX_DIFF_MSG + 1];
+        let td = fast
+            .seal_to(&iv, &[aad1, aad2], &pt[..n], &mut d[..n + 1], TagLen::L16)
+            .unwrap();
+        assert_eq!(td.as_bytes(), ref_tag.as_bytes(), "{path:?} seal_to tag");
+        assert_eq!(d[..n], reference[..n], "{path:?} seal_to ciphertext");
+        assert_eq!(d[n], 0x77, "{path:?} seal_to bound");
+        fast.open_to(
+            &iv,
+            &[aad],
+            &reference[..n],
+            &mut d[..n + 1],
+            ref_tag.as_bytes(),
+            TagLen::L16,
+        )
+        .unwrap();
+        assert_eq!(d[..n], pt[..n], "{path:?} open_to");
+        assert_eq!(d[n], 0x77, "{path:?} open_to bound");
+        assert!(
+            fast.open_to(&iv, &[aad], &reference[..n], &mut d[..n], &bad, TagLen::L16)
+                .is_err()
+        );
+        assert!(d[..n].iter().all(|&b| b == 0), "{path:?} open_to wipe");
         // CTR is the same keystream
         a[..n].copy_from_slice(&pt[..n]);
         fast.apply_ctr(&iv, &mut a[..n]);

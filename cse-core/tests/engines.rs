@@ -1,7 +1,8 @@
 //! Every AES-GCM engine this CPU runs, forced one after the other through the public test hook
 //! (`cse_core::crypto::force_engine`): the GCM specification test cases, GMAC and CTR known
 //! answers, Wycheproof AES-GCM, and a seeded differential run against RustCrypto `aes-gcm`
-//! over random lengths up to 70000 bytes with AAD, for AES-128 and AES-256.
+//! over random lengths up to 70000 bytes with AAD, for AES-128 and AES-256, in place and from
+//! a source into a separate destination (`seal_to`, `open_to`).
 //!
 //! The hook is process-wide, so the tests of this file take one lock and reset the hook when
 //! done (this binary has no test that relies on the default engine meanwhile).
@@ -311,6 +312,57 @@ fn every_engine_matches_aes_gcm_on_random_lengths() {
                 let r = g.open_in_place(&ivv, &pieces, &mut buf, &want_tag, TagLen::L16);
                 assert_eq!(r, Err(SecurityError::AuthFailed), "{what} forged");
                 assert!(buf.iter().all(|&b| b == 0), "{what} wiped");
+            }
+            // From a source buffer into a separate one (longer: its tail must stay as it was).
+            let mut dst = vec![0xA7u8; pt.len() + 19];
+            let tag = g
+                .seal_to(&ivv, &pieces, pt, &mut dst, TagLen::L16)
+                .unwrap_or_else(|_| panic!("{what} seal_to"));
+            assert_eq!(tag.as_bytes(), want_tag, "{what} seal_to tag");
+            assert!(dst[..pt.len()] == want_ct[..], "{what} seal_to ct");
+            assert!(
+                dst[pt.len()..].iter().all(|&b| b == 0xA7),
+                "{what} seal_to bound"
+            );
+            let mut back = vec![0x3Cu8; pt.len() + 5];
+            g.open_to(&ivv, &[aad], &want_ct, &mut back, &want_tag, TagLen::L16)
+                .unwrap_or_else(|_| panic!("{what} open_to"));
+            assert!(back[..pt.len()] == pt[..], "{what} open_to pt");
+            assert!(
+                back[pt.len()..].iter().all(|&b| b == 0x3C),
+                "{what} open_to bound"
+            );
+            if !pt.is_empty() {
+                // A forged tag: the source untouched, the plaintext never released.
+                let mut forged = want_tag;
+                forged[cut % 16] ^= 0x01;
+                let src = want_ct.clone();
+                let mut back = vec![0x3Cu8; pt.len() + 5];
+                let r = g.open_to(&ivv, &[aad], &src, &mut back, &forged, TagLen::L16);
+                assert_eq!(r, Err(SecurityError::AuthFailed), "{what} open_to forged");
+                assert!(
+                    back[..pt.len()].iter().all(|&b| b == 0),
+                    "{what} open_to wiped"
+                );
+                assert!(
+                    back[pt.len()..].iter().all(|&b| b == 0x3C),
+                    "{what} wipe bound"
+                );
+                assert!(src == want_ct, "{what} open_to source");
+                // A destination one byte short: refused, nothing written or released.
+                let mut short = vec![0x3Cu8; pt.len() - 1];
+                assert!(
+                    g.seal_to(&ivv, &pieces, pt, &mut short, TagLen::L16)
+                        .is_err(),
+                    "{what} seal_to short"
+                );
+                assert!(
+                    short.iter().all(|&b| b == 0x3C),
+                    "{what} seal_to short untouched"
+                );
+                let r = g.open_to(&ivv, &[aad], &want_ct, &mut short, &want_tag, TagLen::L16);
+                assert_eq!(r, Err(SecurityError::AuthFailed), "{what} open_to short");
+                assert!(short.iter().all(|&b| b == 0), "{what} open_to short wiped");
             }
             let mut buf = pt.to_vec();
             g.apply_ctr(&ivv, &mut buf);

@@ -895,8 +895,9 @@ impl Receiver {
         // Verify.
         let frame = self.frame.as_ref().ok_or(SepError::Internal)?;
         let key_id = frame.config.key_id;
-        // An encrypted payload's CRC-16 is written after decryption (over the plaintext), so the
-        // copy skips the CRC over the ciphertext.
+        // An encrypted payload is decrypted from the SEP body straight into `out` once its tag
+        // verified (`verify_single`), and its CRC-16 written then (over the plaintext): no copy
+        // of the ciphertext, no CRC over it.
         let sealed = protected(&p.cfg) && p.single && p.cfg.sv.encrypts();
         let len = emit_original(&self.settings, h, sep.body(), out, !sealed)?;
         let prot = protected(&p.cfg);
@@ -1315,7 +1316,8 @@ fn expect_header(
 
 /// Writes the original packet (as received: ciphertext under SV-1) into `out`.
 ///
-/// With `crc` false a long packet's CRC-16 footer is left zero, for the caller to fill (with
+/// With `crc` false a long packet's payload is not written and its CRC-16 footer is left zero:
+/// the caller decrypts into the payload (from the SEP body) and fills the CRC (with
 /// [`csi2::Packet::fill_crc`]) once the payload is final; the checks and errors are those of
 /// [`Emitter::long`] either way.
 fn emit_original(
@@ -1345,8 +1347,7 @@ fn emit_original(
             .ok_or(framing(csi2::Error::BufferTooSmall { needed, available }))?;
         let (head, rest) = dst.split_at_mut(CSI2_HEADER_LEN);
         head.copy_from_slice(&header);
-        let (payload, footer) = rest.split_at_mut(body.len());
-        payload.copy_from_slice(body);
+        let (_, footer) = rest.split_at_mut(body.len());
         footer.fill(0);
         return Ok(needed);
     }
@@ -1381,10 +1382,13 @@ fn verify_single(
     let pre = prefix(h.orig_vc, h.orig_dt, h.orig_wc);
     let head = sep.header_bytes();
     let r = if cfg.sv.encrypts() {
-        let payload_end = CSI2_HEADER_LEN + sep.body().len();
+        let body = sep.body();
+        let payload_end = CSI2_HEADER_LEN + body.len();
         match out.get_mut(CSI2_HEADER_LEN..payload_end) {
+            // One pass from the SEP body into the original packet's payload; on a bad tag
+            // `open_to` wipes what it wrote (and `out` is wiped below).
             Some(buf) if !DataType(h.orig_dt).is_short() => {
-                key.open_in_place(iv, &[&ctx, head, &pre], buf, sep.tag(), cfg.tag_len)
+                key.open_to(iv, &[&ctx, head, &pre], body, buf, sep.tag(), cfg.tag_len)
             }
             _ => key.open_in_place(iv, &[&ctx, head, &pre], &mut [], sep.tag(), cfg.tag_len),
         }

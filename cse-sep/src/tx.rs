@@ -769,7 +769,12 @@ fn write_packet(
     let total = layout.total();
     let slot = outer(settings, out, total)?;
     sep.emit_header(slot, &settings.profile)?;
-    slot[layout.body.clone()].copy_from_slice(payload);
+    // A packet sealed on its own is encrypted from `payload` straight into the slot (one pass,
+    // no copy first); every other packet carries its payload as it is.
+    let sealed = prot && single && cfg.sv.encrypts();
+    if !sealed {
+        slot[layout.body.clone()].copy_from_slice(payload);
+    }
     if prot {
         let key = keys.get(key_block)?;
         let iv = frame.params.iv(salt, block, ScopeKind::Message, pn)?;
@@ -780,8 +785,9 @@ fn write_packet(
             let ctx = frame
                 .params
                 .context(&cfg, block, ScopeKind::Message, pn.get());
-            let tag = if cfg.sv.encrypts() {
-                key.seal_in_place(&iv, &[&ctx, head, &pre], body, cfg.tag_len)
+            let tag = if sealed {
+                key.seal_to(&iv, &[&ctx, head, &pre], payload, body, cfg.tag_len)
+                    .map_err(|_| SepError::Internal)?
             } else if let Some(d) = defer
                 && ext.is_none()
             {

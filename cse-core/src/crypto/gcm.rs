@@ -408,6 +408,76 @@ impl GcmKey {
         Tag::from_full(full, tag_len)
     }
 
+    /// [`GcmKey::seal_in_place`] reading the plaintext from `src` and writing the ciphertext
+    /// into `dst[..src.len()]` (the rest of `dst` is left alone): on the VAES-512 engine in
+    /// the same single pass, which saves copying the plaintext first; elsewhere a copy and
+    /// then the in-place seal.
+    ///
+    /// # Errors
+    /// [`ConfigError::BufferTooSmall`] when `dst` is shorter than `src`; nothing is written.
+    pub fn seal_to(
+        &self,
+        iv: &Iv,
+        aad: &[&[u8]],
+        src: &[u8],
+        dst: &mut [u8],
+        tag_len: TagLen,
+    ) -> Result<Tag, ConfigError> {
+        let available = dst.len();
+        let dst = dst
+            .get_mut(..src.len())
+            .ok_or(ConfigError::BufferTooSmall {
+                needed: src.len(),
+                available,
+            })?;
+        #[cfg(target_arch = "x86_64")]
+        if let Some(full) = self
+            .stitched()
+            .and_then(|s| s.seal_to(iv.as_bytes(), aad, src, dst))
+        {
+            return Ok(Tag::from_full(full, tag_len));
+        }
+        dst.copy_from_slice(src);
+        Ok(self.seal_in_place(iv, aad, dst, tag_len))
+    }
+
+    /// [`GcmKey::open_in_place`] reading the ciphertext from `src` and writing the plaintext
+    /// into `dst[..src.len()]` (the rest of `dst` is left alone). The tag is verified before
+    /// anything is released: on a mismatch `dst[..src.len()]` is zeroized. On the VAES-512
+    /// engine GHASH and decryption run in one pass from `src` to `dst`; elsewhere the
+    /// ciphertext is copied and opened in place.
+    ///
+    /// # Errors
+    /// [`SecurityError::AuthFailed`] when the tag does not verify, and also when `dst` is
+    /// shorter than `src` (refused like a bad tag: nothing is decrypted, `dst` is zeroized).
+    pub fn open_to(
+        &self,
+        iv: &Iv,
+        aad: &[&[u8]],
+        src: &[u8],
+        dst: &mut [u8],
+        tag: &[u8],
+        tag_len: TagLen,
+    ) -> Result<(), SecurityError> {
+        let Some(dst) = dst.get_mut(..src.len()) else {
+            dst.zeroize();
+            return Err(SecurityError::AuthFailed);
+        };
+        #[cfg(target_arch = "x86_64")]
+        if let Some(full) = self
+            .stitched()
+            .and_then(|s| s.open_to(iv.as_bytes(), aad, src, dst))
+        {
+            let r = Tag::from_full(full, tag_len).verify(tag);
+            if r.is_err() {
+                dst.zeroize();
+            }
+            return r;
+        }
+        dst.copy_from_slice(src);
+        self.open_in_place(iv, aad, dst, tag, tag_len)
+    }
+
     /// GCM authenticated decryption in place (GCM-AD of SP 800-38D, section 7.2).
     ///
     /// The tag is computed over AAD and ciphertext and compared in constant time with the

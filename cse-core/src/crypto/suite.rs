@@ -252,6 +252,68 @@ impl SuiteKey {
         }
     }
 
+    /// [`SuiteKey::seal_in_place`] of `src` written into `dst[..src.len()]` (the rest of `dst`
+    /// is left alone): the AES-GCM suites read `src` and write `dst` in one pass on the
+    /// VAES-512 engine (no copy first); the other suites and engines copy, then seal in place.
+    ///
+    /// # Errors
+    /// [`ConfigError::BufferTooSmall`] when `dst` is shorter than `src`; nothing is written.
+    pub fn seal_to(
+        &self,
+        iv: &Iv,
+        aad: &[&[u8]],
+        src: &[u8],
+        dst: &mut [u8],
+        tag_len: TagLen,
+    ) -> Result<Tag, ConfigError> {
+        #[cfg(feature = "gcm")]
+        if let Engine::Gcm(k) = &self.engine
+            && self.suite.encrypts()
+        {
+            return k.seal_to(iv, aad, src, dst, tag_len);
+        }
+        let available = dst.len();
+        let dst = dst
+            .get_mut(..src.len())
+            .ok_or(ConfigError::BufferTooSmall {
+                needed: src.len(),
+                available,
+            })?;
+        dst.copy_from_slice(src);
+        Ok(self.seal_in_place(iv, aad, dst, tag_len))
+    }
+
+    /// [`SuiteKey::open_in_place`] of `src` written into `dst[..src.len()]` (the rest of `dst`
+    /// is left alone), the tag verified before anything is released: on a mismatch
+    /// `dst[..src.len()]` is zeroized. The AES-GCM suites run one pass from `src` to `dst` on
+    /// the VAES-512 engine; the other suites and engines copy, then open in place.
+    ///
+    /// # Errors
+    /// [`SecurityError::AuthFailed`] when the tag does not verify, and also when `dst` is
+    /// shorter than `src` (refused like a bad tag: nothing is released, `dst` is zeroized).
+    pub fn open_to(
+        &self,
+        iv: &Iv,
+        aad: &[&[u8]],
+        src: &[u8],
+        dst: &mut [u8],
+        tag: &[u8],
+        tag_len: TagLen,
+    ) -> Result<(), SecurityError> {
+        #[cfg(feature = "gcm")]
+        if let Engine::Gcm(k) = &self.engine
+            && self.suite.encrypts()
+        {
+            return k.open_to(iv, aad, src, dst, tag, tag_len);
+        }
+        let Some(dst) = dst.get_mut(..src.len()) else {
+            dst.zeroize();
+            return Err(SecurityError::AuthFailed);
+        };
+        dst.copy_from_slice(src);
+        self.open_in_place(iv, aad, dst, tag, tag_len)
+    }
+
     /// Verifies one message and, for encrypting suites, decrypts `buf` in place. The tag is
     /// always verified (constant time, exactly `tag_len` bytes) **before** any byte is
     /// decrypted.

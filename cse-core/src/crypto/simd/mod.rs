@@ -151,6 +151,51 @@ impl Stitched<'_> {
         }
     }
 
+    /// GCM-AE from `src` into `dst` (the same length, checked by the caller): the full tag.
+    /// VAES-512 reads `src` and writes `dst` in its one pass; the other engines copy first.
+    #[inline]
+    pub(crate) fn seal_to(
+        self,
+        iv: &[u8; 12],
+        aad: &[&[u8]],
+        src: &[u8],
+        dst: &mut [u8],
+    ) -> Option<[u8; 16]> {
+        if src.len() != dst.len() {
+            return None;
+        }
+        match self {
+            Stitched::Vaes512(rk, hp) => vaes::seal_to(rk, hp, iv, aad, src, dst),
+            _ => {
+                dst.copy_from_slice(src);
+                Some(self.seal(iv, aad, dst))
+            }
+        }
+    }
+
+    /// The GCM-AD pass from `src` into `dst` (the same length, checked by the caller): the
+    /// plaintext in `dst`, the expected full tag returned (the caller compares it and wipes
+    /// `dst` on a mismatch). VAES-512 in one pass; the other engines copy first.
+    #[inline]
+    pub(crate) fn open_to(
+        self,
+        iv: &[u8; 12],
+        aad: &[&[u8]],
+        src: &[u8],
+        dst: &mut [u8],
+    ) -> Option<[u8; 16]> {
+        if src.len() != dst.len() {
+            return None;
+        }
+        match self {
+            Stitched::Vaes512(rk, hp) => vaes::open_to(rk, hp, iv, aad, src, dst),
+            _ => {
+                dst.copy_from_slice(src);
+                Some(self.open(iv, aad, dst))
+            }
+        }
+    }
+
     /// GMAC of the concatenation of `pieces`: the full tag.
     #[inline]
     pub(crate) fn gmac<'p>(

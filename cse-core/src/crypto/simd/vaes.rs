@@ -897,13 +897,14 @@ enum Dir {
     Open,
 }
 
-/// The last `rem < 256` bytes at `p`, as `N` registers (`N = ceil(rem / 64)`, 1..=4): CTR from
-/// `ctr`, ciphertext (output for seal, input for open) hashed with the length block in one
-/// reduction, continuing from `y`. Returns the final GHASH accumulator.
+/// The last `rem < 256` bytes at `src`, as `N` registers (`N = ceil(rem / 64)`, 1..=4),
+/// written to `dst`: CTR from `ctr`, ciphertext (output for seal, input for open) hashed with
+/// the length block in one reduction, continuing from `y`. Returns the final GHASH
+/// accumulator.
 ///
 /// # Safety
-/// `rem` bytes at `p` must be readable and writable, `rem ≤ 64·N`; the CPU must have the
-/// features of the attribute.
+/// `rem` bytes at `src` must be readable and `rem` bytes at `dst` writable, `src` and `dst`
+/// equal or not overlapping, `rem ≤ 64·N`; the CPU must have the features of the attribute.
 #[target_feature(
     enable = "avx512f,avx512bw,avx512vl,vaes,vpclmulqdq,aes,pclmulqdq,avx2,sse2,ssse3"
 )]
@@ -915,7 +916,8 @@ unsafe fn tail<const NR: usize, const N: usize>(
     dir: Dir,
     ctr: &mut Ctr,
     rev: __m512i,
-    p: *mut u8,
+    src: *const u8,
+    dst: *mut u8,
     rem: usize,
     y: __m128i,
     lens: __m128i,
@@ -923,9 +925,9 @@ unsafe fn tail<const NR: usize, const N: usize>(
     let ks = aes_x::<NR, N>(k, ctr.next::<N>(rev));
     // t tail blocks and the length block take H^(t+1)..H^1.
     let base = NPOW - 1 - rem.div_ceil(16);
-    // SAFETY (whole block): per register `j`, `rem - 64j` (≤ 64 used) bytes from `p + 64j`
-    // are within the buffer by contract; masked accesses touch nothing else; `pow4` indices:
-    // `base + 4j + 4 ≤ NPOW + 3` since `4j < ceil(rem/16)`.
+    // SAFETY (whole block): per register `j`, `rem - 64j` (≤ 64 used) bytes from `src + 64j`
+    // and `dst + 64j` are within the buffers by contract; masked accesses touch nothing else;
+    // `pow4` indices: `base + 4j + 4 ≤ NPOW + 3` since `4j < ceil(rem/16)`.
     unsafe {
         let mut acc = mul(
             _mm512_zextsi128_si512(lens),
@@ -933,10 +935,9 @@ unsafe fn tail<const NR: usize, const N: usize>(
         );
         for (j, ks) in ks.iter().enumerate() {
             let len = rem - 64 * j;
-            let q = p.add(64 * j);
-            let input = load_part(q, len);
+            let input = load_part(src.add(64 * j), len);
             let out = _mm512_maskz_mov_epi8(bytemask(len), _mm512_xor_si512(input, *ks));
-            store_part(q, len, out);
+            store_part(dst.add(64 * j), len, out);
             let ct = if dir == Dir::Seal { out } else { input };
             let mut x = _mm512_shuffle_epi8(ct, rev);
             if j == 0 {
@@ -954,8 +955,9 @@ unsafe fn tail<const NR: usize, const N: usize>(
 /// hashes the run it decrypts. Advances `*off`; returns the GHASH accumulator.
 ///
 /// # Safety
-/// `n` bytes at `p` must be readable and writable, `*off ≤ n`, `4N ≤ NPOW`; the CPU must have
-/// the features of the attribute.
+/// `n` bytes at `src` must be readable and `n` bytes at `dst` readable and writable, `src` and
+/// `dst` equal or not overlapping, `*off ≤ n`, `4N ≤ NPOW`; the CPU must have the features of
+/// the attribute.
 #[target_feature(
     enable = "avx512f,avx512bw,avx512vl,vaes,vpclmulqdq,aes,pclmulqdq,avx2,sse2,ssse3"
 )]
@@ -967,7 +969,8 @@ unsafe fn bulk<const NR: usize, const N: usize>(
     dir: Dir,
     ctr: &mut Ctr,
     rev: __m512i,
-    p: *mut u8,
+    src: *const u8,
+    dst: *mut u8,
     n: usize,
     off: &mut usize,
     mut y: __m128i,
@@ -977,8 +980,9 @@ unsafe fn bulk<const NR: usize, const N: usize>(
         return y;
     }
     // SAFETY: `pow4` indices `NPOW - 4N + 4j ≤ NPOW - 4`; every load and store is of a whole
-    // register inside `p[*off..*off + run]` with `*off + run ≤ n`, or (seal, reading back the
-    // previous run) inside `p[*off - run..*off]`, which was processed just before.
+    // register inside `src[*off..*off + run]` or `dst[*off..*off + run]` with
+    // `*off + run ≤ n`, or (seal, reading back the previous run's ciphertext) inside
+    // `dst[*off - run..*off]`, which was written just before.
     unsafe {
         let hash = |y: __m128i, ct: &[__m512i; N]| {
             // The `y`-dependent product last (see `ghash_padded`).
@@ -997,38 +1001,39 @@ unsafe fn bulk<const NR: usize, const N: usize>(
         match dir {
             Dir::Seal => {
                 let ks = aes_x::<NR, N>(k, ctr.next::<N>(rev));
-                let q = p.add(*off);
+                let (i, o) = (src.add(*off), dst.add(*off));
                 for (j, ks) in ks.iter().enumerate() {
-                    store64(q.add(64 * j), _mm512_xor_si512(load64(q.add(64 * j)), *ks));
+                    store64(o.add(64 * j), _mm512_xor_si512(load64(i.add(64 * j)), *ks));
                 }
                 *off += run;
                 while n - *off >= run {
                     let ks = aes_x::<NR, N>(k, ctr.next::<N>(rev));
-                    // The previous run's ciphertext is read back from the buffer (just stored,
+                    // The previous run's ciphertext is read back from the output (just stored,
                     // forwarded from the store buffer) instead of being kept in N registers
                     // across the AES rounds: the round keys, the counters and the GHASH
                     // accumulators then fit the 32 vector registers without spills.
-                    let prev = p.add(*off - run);
+                    let prev = dst.add(*off - run);
                     let ct: [__m512i; N] = core::array::from_fn(|j| load64(prev.add(64 * j)));
                     y = hash(y, &ct);
-                    let q = p.add(*off);
+                    let (i, o) = (src.add(*off), dst.add(*off));
                     for (j, ks) in ks.iter().enumerate() {
-                        store64(q.add(64 * j), _mm512_xor_si512(load64(q.add(64 * j)), *ks));
+                        store64(o.add(64 * j), _mm512_xor_si512(load64(i.add(64 * j)), *ks));
                     }
                     *off += run;
                 }
-                let prev = p.add(*off - run);
+                let prev = dst.add(*off - run);
                 let ct: [__m512i; N] = core::array::from_fn(|j| load64(prev.add(64 * j)));
                 y = hash(y, &ct);
             }
             Dir::Open => {
                 while n - *off >= run {
-                    let q = p.add(*off);
-                    let ct: [__m512i; N] = core::array::from_fn(|j| load64(q.add(64 * j)));
+                    let i = src.add(*off);
+                    let ct: [__m512i; N] = core::array::from_fn(|j| load64(i.add(64 * j)));
                     let ks = aes_x::<NR, N>(k, ctr.next::<N>(rev));
                     y = hash(y, &ct);
+                    let o = dst.add(*off);
                     for (j, (c, ks)) in ct.iter().zip(ks.iter()).enumerate() {
-                        store64(q.add(64 * j), _mm512_xor_si512(*c, *ks));
+                        store64(o.add(64 * j), _mm512_xor_si512(*c, *ks));
                     }
                     *off += run;
                 }
@@ -1038,21 +1043,26 @@ unsafe fn bulk<const NR: usize, const N: usize>(
     y
 }
 
-/// GCM seal or open over `buf` (see the module documentation): returns the full tag. Open
-/// decrypts in place; the caller compares the tag and wipes `buf` on a mismatch.
+/// GCM seal or open of the `n` bytes at `src` into `dst` (see the module documentation):
+/// returns the full tag. The caller of open compares the tag and wipes `dst` on a mismatch.
 ///
 /// # Safety
-/// The CPU must have the features of the attribute.
+/// `n` bytes at `src` must be readable and `n` bytes at `dst` readable and writable, `src`
+/// and `dst` equal (in place) or not overlapping; the CPU must have the features of the
+/// attribute.
 #[target_feature(
     enable = "avx512f,avx512bw,avx512vl,vaes,vpclmulqdq,aes,pclmulqdq,avx2,sse2,ssse3"
 )]
+#[allow(clippy::too_many_arguments)]
 unsafe fn gcm<const NR: usize>(
     rk: &RoundKeys,
     hp: &HPowers,
     dir: Dir,
     iv: &[u8; 12],
     aad: &[&[u8]],
-    buf: &mut [u8],
+    src: *const u8,
+    dst: *mut u8,
+    n: usize,
 ) -> [u8; 16] {
     let k = broadcast_keys(rk);
     let hp = &hp.pow;
@@ -1060,34 +1070,107 @@ unsafe fn gcm<const NR: usize>(
     let mask = mask_j0::<NR>(&k, iv, rev);
     // SAFETY: features as this function's.
     let (mut y, aad_len) = unsafe { ghash_pieces(hp, _mm_setzero_si128(), aad.iter().copied()) };
-    let n = buf.len();
-    let p = buf.as_mut_ptr();
     let mut ctr = Ctr::new(iv, 2);
     let mut off = 0usize;
-    // SAFETY (the data pass): every access is at `p + off + 64j` with `off + 64(j+1) ≤ n`
-    // (whole registers, `bulk`) or a masked access of the `n - off` remaining bytes (`tail`).
+    // SAFETY (the data pass): every access is at `src + off + 64j` or `dst + off + 64j` with
+    // `off + 64(j+1) ≤ n` (whole registers, `bulk`) or a masked access of the `n - off`
+    // remaining bytes (`tail`); the buffers are as this function's contract says.
     unsafe {
         // Seal runs 32 blocks per iteration first (measured faster); open keeps to 16 (with
         // 32 its loop spilled more registers and measured slower).
         if dir == Dir::Seal {
-            y = bulk::<NR, 8>(&k, hp, dir, &mut ctr, rev, p, n, &mut off, y);
+            y = bulk::<NR, 8>(&k, hp, dir, &mut ctr, rev, src, dst, n, &mut off, y);
         }
-        y = bulk::<NR, 4>(&k, hp, dir, &mut ctr, rev, p, n, &mut off, y);
+        y = bulk::<NR, 4>(&k, hp, dir, &mut ctr, rev, src, dst, n, &mut off, y);
         let rem = n - off;
         let lens = len_block(aad_len, n as u64);
-        let q = p.add(off);
+        let (i, o) = (src.add(off), dst.add(off));
         y = match rem.div_ceil(64) {
             0 => reduce(mul(
                 _mm512_zextsi128_si512(_mm_xor_si128(y, lens)),
                 pow4(hp, NPOW - 1),
             )),
-            1 => tail::<NR, 1>(&k, hp, dir, &mut ctr, rev, q, rem, y, lens),
-            2 => tail::<NR, 2>(&k, hp, dir, &mut ctr, rev, q, rem, y, lens),
-            3 => tail::<NR, 3>(&k, hp, dir, &mut ctr, rev, q, rem, y, lens),
-            _ => tail::<NR, 4>(&k, hp, dir, &mut ctr, rev, q, rem, y, lens),
+            1 => tail::<NR, 1>(&k, hp, dir, &mut ctr, rev, i, o, rem, y, lens),
+            2 => tail::<NR, 2>(&k, hp, dir, &mut ctr, rev, i, o, rem, y, lens),
+            3 => tail::<NR, 3>(&k, hp, dir, &mut ctr, rev, i, o, rem, y, lens),
+            _ => tail::<NR, 4>(&k, hp, dir, &mut ctr, rev, i, o, rem, y, lens),
         };
     }
     tag_bytes(y, mask)
+}
+
+/// [`gcm`] for the AES key size of `rk`, in place (`dst: None`) or from `src` into `dst`;
+/// `None` when `dst` is not exactly as long as `src`.
+fn gcm_dir(
+    rk: &RoundKeys,
+    hp: &HPowers,
+    dir: Dir,
+    iv: &[u8; 12],
+    aad: &[&[u8]],
+    src: &[u8],
+    dst: &mut [u8],
+) -> Option<[u8; 16]> {
+    if src.len() != dst.len() {
+        return None;
+    }
+    let (i, o, n) = (src.as_ptr(), dst.as_mut_ptr(), src.len());
+    // SAFETY: a `RoundKeys` exists only where `available()` found every feature; `n` bytes
+    // are readable at `src` and writable at `dst`, and a shared and a unique borrow never
+    // overlap.
+    Some(unsafe {
+        if rk.s.is_aes256() {
+            gcm::<14>(rk, hp, dir, iv, aad, i, o, n)
+        } else {
+            gcm::<10>(rk, hp, dir, iv, aad, i, o, n)
+        }
+    })
+}
+
+/// [`gcm`] in place over `buf`.
+fn gcm_in_place(
+    rk: &RoundKeys,
+    hp: &HPowers,
+    dir: Dir,
+    iv: &[u8; 12],
+    aad: &[&[u8]],
+    buf: &mut [u8],
+) -> [u8; 16] {
+    let (p, n) = (buf.as_mut_ptr(), buf.len());
+    // SAFETY: as in `gcm_dir`, with `src` and `dst` the same `n` bytes (in place).
+    unsafe {
+        if rk.s.is_aes256() {
+            gcm::<14>(rk, hp, dir, iv, aad, p, p, n)
+        } else {
+            gcm::<10>(rk, hp, dir, iv, aad, p, p, n)
+        }
+    }
+}
+
+/// GCM-AE from `src` into `dst` (exactly as long): the ciphertext in `dst` and the full tag;
+/// `None` (nothing written) when the lengths differ.
+pub(crate) fn seal_to(
+    rk: &RoundKeys,
+    hp: &HPowers,
+    iv: &[u8; 12],
+    aad: &[&[u8]],
+    src: &[u8],
+    dst: &mut [u8],
+) -> Option<[u8; 16]> {
+    gcm_dir(rk, hp, Dir::Seal, iv, aad, src, dst)
+}
+
+/// The GCM-AD pass from `src` (ciphertext) into `dst` (exactly as long): the plaintext in
+/// `dst` and the expected full tag; `None` (nothing written) when the lengths differ. The
+/// caller must compare the tag and wipe `dst` on a mismatch before releasing anything.
+pub(crate) fn open_to(
+    rk: &RoundKeys,
+    hp: &HPowers,
+    iv: &[u8; 12],
+    aad: &[&[u8]],
+    src: &[u8],
+    dst: &mut [u8],
+) -> Option<[u8; 16]> {
+    gcm_dir(rk, hp, Dir::Open, iv, aad, src, dst)
 }
 
 /// GCM-AE: encrypts `buf` in place and returns the full 16-byte tag over `aad` (its pieces
@@ -1099,14 +1182,7 @@ pub(crate) fn seal(
     aad: &[&[u8]],
     buf: &mut [u8],
 ) -> [u8; 16] {
-    // SAFETY: a `RoundKeys` exists only where `available()` found every feature.
-    unsafe {
-        if rk.s.is_aes256() {
-            gcm::<14>(rk, hp, Dir::Seal, iv, aad, buf)
-        } else {
-            gcm::<10>(rk, hp, Dir::Seal, iv, aad, buf)
-        }
-    }
+    gcm_in_place(rk, hp, Dir::Seal, iv, aad, buf)
 }
 
 /// GCM-AD pass: hashes the ciphertext in `buf` and decrypts it in place in the same pass,
@@ -1119,14 +1195,7 @@ pub(crate) fn open(
     aad: &[&[u8]],
     buf: &mut [u8],
 ) -> [u8; 16] {
-    // SAFETY: as in `seal`.
-    unsafe {
-        if rk.s.is_aes256() {
-            gcm::<14>(rk, hp, Dir::Open, iv, aad, buf)
-        } else {
-            gcm::<10>(rk, hp, Dir::Open, iv, aad, buf)
-        }
-    }
+    gcm_in_place(rk, hp, Dir::Open, iv, aad, buf)
 }
 
 /// GMAC body.
