@@ -180,8 +180,9 @@ fn cmac_batch_distinguishes_messages_that_differ_in_one_lane() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(40))]
 
-    /// `SuiteKey::mac_batch` equals the suite's streaming MAC for every suite of this build,
-    /// across more messages than one set of lanes (the CMAC path works in chunks of lanes).
+    /// `SuiteKey::mac_batch` and `SuiteKey::mac_pieces` equal the suite's streaming MAC for
+    /// every suite of this build, across more messages than one set of lanes (the CMAC path
+    /// works in chunks of lanes).
     #[test]
     fn suite_mac_batch_equals_streaming_mac(
         msgs in proptest::collection::vec(
@@ -223,6 +224,9 @@ proptest! {
                 }
                 let want = s.finalize(&sk, tag_len);
                 prop_assert_eq!(got[i].as_deref(), Some(want.as_bytes()), "{:?} message {}", suite, i);
+                // One message in one call, the same pieces.
+                let one = sk.mac_pieces(iv, m, tag_len);
+                prop_assert_eq!(one.as_bytes(), want.as_bytes(), "{:?} mac_pieces {}", suite, i);
             }
         }
     }

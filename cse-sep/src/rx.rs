@@ -1396,15 +1396,9 @@ fn verify_single(
         tag.verify(sep.tag())
     } else {
         let body = sep.body();
-        let mut m = key.mac(iv);
-        m.update(key, &ctx);
-        m.update(key, head);
-        m.update(key, &pre);
-        m.update(
-            key,
-            body.get(covered(cfg, line, body.len())).unwrap_or_default(),
-        );
-        m.verify(key, sep.tag(), cfg.tag_len)
+        let covered = body.get(covered(cfg, line, body.len())).unwrap_or_default();
+        key.mac_pieces(iv, &[&ctx, head, &pre, covered], cfg.tag_len)
+            .verify(sep.tag())
     };
     if let Err(e) = r {
         if let Some(o) = out.get_mut(..len) {

@@ -805,16 +805,10 @@ fn write_packet(
                 frame.next_index += 1;
                 return Ok(outer_len(total));
             } else {
-                let mut m = key.mac(&iv);
-                m.update(key, &ctx);
-                m.update(key, head);
-                m.update(key, &pre);
-                m.update(
-                    key,
-                    body.get(covered(&cfg, line, body.len()))
-                        .unwrap_or_default(),
-                );
-                m.finalize(key, cfg.tag_len)
+                let covered = body
+                    .get(covered(&cfg, line, body.len()))
+                    .unwrap_or_default();
+                key.mac_pieces(&iv, &[&ctx, head, &pre, covered], cfg.tag_len)
             };
             rest.get_mut(..layout.tag.len())
                 .ok_or(SepError::Internal)?

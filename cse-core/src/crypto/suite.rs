@@ -167,6 +167,20 @@ impl SuiteKey {
         }
     }
 
+    /// The MAC of one message given as pieces, in one call without a streaming state: the
+    /// one-shot GMAC on the GMAC/GCM suites (the stitched engine hashes the pieces directly,
+    /// nothing buffered), CMAC otherwise ([`CmacKey::mac`]). Equal to [`SuiteKey::mac`] +
+    /// [`MacState::update`] per piece + [`MacState::finalize`]; `iv` is used by GMAC only.
+    pub fn mac_pieces(&self, iv: &Iv, pieces: &[&[u8]], tag_len: TagLen) -> Tag {
+        match &self.engine {
+            #[cfg(feature = "gcm")]
+            Engine::Gcm(k) => k.gmac_oneshot(iv, pieces, &[], tag_len),
+            Engine::Cmac(k) => k.mac(pieces, tag_len),
+            #[cfg(feature = "ctr-cmac")]
+            Engine::CtrCmac { mac, .. } => mac.mac(pieces, tag_len),
+        }
+    }
+
     /// The MACs of many independent messages at once: `messages[i]` is an IV (used by GMAC
     /// only) and the message as pieces; `on_tag(i, tag)` receives its tag, truncated to
     /// `tag_len`. Reported in any order, each index exactly once.
