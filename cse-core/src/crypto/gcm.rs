@@ -423,17 +423,11 @@ impl GcmKey {
         dst: &mut [u8],
         tag_len: TagLen,
     ) -> Result<Tag, ConfigError> {
-        let available = dst.len();
-        let dst = dst
-            .get_mut(..src.len())
-            .ok_or(ConfigError::BufferTooSmall {
-                needed: src.len(),
-                available,
-            })?;
+        let dst = super::seal_dst(src, dst)?;
         #[cfg(target_arch = "x86_64")]
         if let Some(full) = self
             .stitched()
-            .and_then(|s| s.seal_to(iv.as_bytes(), aad, src, dst))
+            .and_then(|s| s.gcm_to(super::simd::vaes::Dir::Seal, iv.as_bytes(), aad, src, dst))
         {
             return Ok(Tag::from_full(full, tag_len));
         }
@@ -459,14 +453,11 @@ impl GcmKey {
         tag: &[u8],
         tag_len: TagLen,
     ) -> Result<(), SecurityError> {
-        let Some(dst) = dst.get_mut(..src.len()) else {
-            dst.zeroize();
-            return Err(SecurityError::AuthFailed);
-        };
+        let dst = super::open_dst(src, dst)?;
         #[cfg(target_arch = "x86_64")]
         if let Some(full) = self
             .stitched()
-            .and_then(|s| s.open_to(iv.as_bytes(), aad, src, dst))
+            .and_then(|s| s.gcm_to(super::simd::vaes::Dir::Open, iv.as_bytes(), aad, src, dst))
         {
             let r = Tag::from_full(full, tag_len).verify(tag);
             if r.is_err() {

@@ -190,6 +190,34 @@ impl Engine {
 #[cfg(target_arch = "x86_64")]
 static FORCED: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(0);
 
+/// The destination of a `seal_to` call: `dst[..src.len()]`, or
+/// [`ConfigError::BufferTooSmall`] (nothing written) when `dst` is shorter than `src`.
+pub(crate) fn seal_dst<'a>(
+    src: &[u8],
+    dst: &'a mut [u8],
+) -> Result<&'a mut [u8], crate::error::ConfigError> {
+    let available = dst.len();
+    dst.get_mut(..src.len())
+        .ok_or(crate::error::ConfigError::BufferTooSmall {
+            needed: src.len(),
+            available,
+        })
+}
+
+/// The destination of an `open_to` call: `dst[..src.len()]`; a `dst` shorter than `src` is
+/// refused like a bad tag (zeroized, [`SecurityError::AuthFailed`](crate::SecurityError)).
+pub(crate) fn open_dst<'a>(
+    src: &[u8],
+    dst: &'a mut [u8],
+) -> Result<&'a mut [u8], crate::error::SecurityError> {
+    if dst.len() < src.len() {
+        zeroize::Zeroize::zeroize(dst);
+        return Err(crate::error::SecurityError::AuthFailed);
+    }
+    dst.get_mut(..src.len())
+        .ok_or(crate::error::SecurityError::AuthFailed)
+}
+
 /// The engine that keys built from now on run: the forced one ([`force_engine`]), else
 /// [`Engine::best`].
 pub fn engine() -> Engine {

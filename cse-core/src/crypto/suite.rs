@@ -172,6 +172,9 @@ impl SuiteKey {
     /// nothing buffered), CMAC otherwise ([`CmacKey::mac`]). Equal to [`SuiteKey::mac`] +
     /// [`MacState::update`] per piece + [`MacState::finalize`]; `iv` is used by GMAC only.
     pub fn mac_pieces(&self, iv: &Iv, pieces: &[&[u8]], tag_len: TagLen) -> Tag {
+        // Only GMAC takes an IV.
+        #[cfg(not(feature = "gcm"))]
+        let _ = iv;
         match &self.engine {
             #[cfg(feature = "gcm")]
             Engine::Gcm(k) => k.gmac_oneshot(iv, pieces, &[], tag_len),
@@ -286,13 +289,7 @@ impl SuiteKey {
         {
             return k.seal_to(iv, aad, src, dst, tag_len);
         }
-        let available = dst.len();
-        let dst = dst
-            .get_mut(..src.len())
-            .ok_or(ConfigError::BufferTooSmall {
-                needed: src.len(),
-                available,
-            })?;
+        let dst = super::seal_dst(src, dst)?;
         dst.copy_from_slice(src);
         Ok(self.seal_in_place(iv, aad, dst, tag_len))
     }
@@ -320,10 +317,7 @@ impl SuiteKey {
         {
             return k.open_to(iv, aad, src, dst, tag, tag_len);
         }
-        let Some(dst) = dst.get_mut(..src.len()) else {
-            dst.zeroize();
-            return Err(SecurityError::AuthFailed);
-        };
+        let dst = super::open_dst(src, dst)?;
         dst.copy_from_slice(src);
         self.open_in_place(iv, aad, dst, tag, tag_len)
     }

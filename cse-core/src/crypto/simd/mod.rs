@@ -151,11 +151,14 @@ impl Stitched<'_> {
         }
     }
 
-    /// GCM-AE from `src` into `dst` (the same length, checked by the caller): the full tag.
-    /// VAES-512 reads `src` and writes `dst` in its one pass; the other engines copy first.
+    /// GCM-AE (`dir` Seal) or the GCM-AD pass (Open) from `src` into `dst` (the same length;
+    /// `None`, nothing written, otherwise): the full tag (for Open the expected one, which the
+    /// caller compares before releasing `dst`, wiping it on a mismatch). VAES-512 reads `src`
+    /// and writes `dst` in its one pass; the other engines copy first.
     #[inline]
-    pub(crate) fn seal_to(
+    pub(crate) fn gcm_to(
         self,
+        dir: vaes::Dir,
         iv: &[u8; 12],
         aad: &[&[u8]],
         src: &[u8],
@@ -164,36 +167,14 @@ impl Stitched<'_> {
         if src.len() != dst.len() {
             return None;
         }
-        match self {
-            Stitched::Vaes512(rk, hp) => vaes::seal_to(rk, hp, iv, aad, src, dst),
-            _ => {
-                dst.copy_from_slice(src);
-                Some(self.seal(iv, aad, dst))
-            }
+        if let Stitched::Vaes512(rk, hp) = self {
+            return vaes::gcm_to(rk, hp, dir, iv, aad, src, dst);
         }
-    }
-
-    /// The GCM-AD pass from `src` into `dst` (the same length, checked by the caller): the
-    /// plaintext in `dst`, the expected full tag returned (the caller compares it and wipes
-    /// `dst` on a mismatch). VAES-512 in one pass; the other engines copy first.
-    #[inline]
-    pub(crate) fn open_to(
-        self,
-        iv: &[u8; 12],
-        aad: &[&[u8]],
-        src: &[u8],
-        dst: &mut [u8],
-    ) -> Option<[u8; 16]> {
-        if src.len() != dst.len() {
-            return None;
-        }
-        match self {
-            Stitched::Vaes512(rk, hp) => vaes::open_to(rk, hp, iv, aad, src, dst),
-            _ => {
-                dst.copy_from_slice(src);
-                Some(self.open(iv, aad, dst))
-            }
-        }
+        dst.copy_from_slice(src);
+        Some(match dir {
+            vaes::Dir::Seal => self.seal(iv, aad, dst),
+            vaes::Dir::Open => self.open(iv, aad, dst),
+        })
     }
 
     /// GMAC of the concatenation of `pieces`: the full tag.

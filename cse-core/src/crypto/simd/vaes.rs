@@ -892,7 +892,7 @@ fn mask_j0<const NR: usize>(k: &[__m512i; 15], iv: &[u8; 12], rev: __m512i) -> _
 
 /// Whether the data pass hashes the output (seal) or the input (open).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Dir {
+pub(crate) enum Dir {
     Seal,
     Open,
 }
@@ -1099,9 +1099,11 @@ unsafe fn gcm<const NR: usize>(
     tag_bytes(y, mask)
 }
 
-/// [`gcm`] for the AES key size of `rk`, in place (`dst: None`) or from `src` into `dst`;
-/// `None` when `dst` is not exactly as long as `src`.
-fn gcm_dir(
+/// [`gcm`] from `src` into `dst` for the AES key size of `rk`: for [`Dir::Seal`] GCM-AE (the
+/// ciphertext in `dst`), for [`Dir::Open`] the GCM-AD pass (the plaintext in `dst`; the caller
+/// compares the returned tag and wipes `dst` on a mismatch before releasing anything). Returns
+/// the full tag; `None` (nothing written) when `dst` is not exactly as long as `src`.
+pub(crate) fn gcm_to(
     rk: &RoundKeys,
     hp: &HPowers,
     dir: Dir,
@@ -1136,7 +1138,7 @@ fn gcm_in_place(
     buf: &mut [u8],
 ) -> [u8; 16] {
     let (p, n) = (buf.as_mut_ptr(), buf.len());
-    // SAFETY: as in `gcm_dir`, with `src` and `dst` the same `n` bytes (in place).
+    // SAFETY: as in `gcm_to`, with `src` and `dst` the same `n` bytes (in place).
     unsafe {
         if rk.s.is_aes256() {
             gcm::<14>(rk, hp, dir, iv, aad, p, p, n)
@@ -1144,33 +1146,6 @@ fn gcm_in_place(
             gcm::<10>(rk, hp, dir, iv, aad, p, p, n)
         }
     }
-}
-
-/// GCM-AE from `src` into `dst` (exactly as long): the ciphertext in `dst` and the full tag;
-/// `None` (nothing written) when the lengths differ.
-pub(crate) fn seal_to(
-    rk: &RoundKeys,
-    hp: &HPowers,
-    iv: &[u8; 12],
-    aad: &[&[u8]],
-    src: &[u8],
-    dst: &mut [u8],
-) -> Option<[u8; 16]> {
-    gcm_dir(rk, hp, Dir::Seal, iv, aad, src, dst)
-}
-
-/// The GCM-AD pass from `src` (ciphertext) into `dst` (exactly as long): the plaintext in
-/// `dst` and the expected full tag; `None` (nothing written) when the lengths differ. The
-/// caller must compare the tag and wipe `dst` on a mismatch before releasing anything.
-pub(crate) fn open_to(
-    rk: &RoundKeys,
-    hp: &HPowers,
-    iv: &[u8; 12],
-    aad: &[&[u8]],
-    src: &[u8],
-    dst: &mut [u8],
-) -> Option<[u8; 16]> {
-    gcm_dir(rk, hp, Dir::Open, iv, aad, src, dst)
 }
 
 /// GCM-AE: encrypts `buf` in place and returns the full 16-byte tag over `aad` (its pieces
