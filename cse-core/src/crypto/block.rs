@@ -86,7 +86,8 @@ impl<'a> BuiltKey<'a> {
         BuiltKey { key, size }
     }
 
-    /// The key bytes (16 or 32).
+    /// The key bytes (16 or 32), for the x86-64 CMAC lane chains' own key schedule.
+    #[cfg(target_arch = "x86_64")]
     pub(crate) fn secret_bytes(&self) -> &'a [u8] {
         self.key.expose_secret()
     }
