@@ -1501,95 +1501,11 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         rec: &mut [u8],
         out: &mut [u8],
     ) -> Result<usize, Error> {
-        match state {
-            State::AwaitFinish(hs) if !hs.in_clear => {
-                if sid != hs.session_id {
-                    return Err(Error::UnknownSession);
-                }
-                let req = match record::open_app(&self.provider, sid, &mut hs.req_keys, rec) {
-                    Ok((MCTP_SPDM, r)) => r,
-                    Ok(_) => {
-                        let r = self.write_error(
-                            UNSUPPORTED_APP,
-                            Version::V12,
-                            Sink::Keys(sid, &mut hs.rsp_keys),
-                            out,
-                        );
-                        return r;
-                    }
-                    Err(e) => return Err(e),
-                };
-                let h = match Header::peek(req) {
-                    Ok(h) => h,
-                    Err(_) => {
-                        let r = self.write_error(
-                            INVALID,
-                            Version::V12,
-                            Sink::Keys(sid, &mut hs.rsp_keys),
-                            out,
-                        );
-                        return r;
-                    }
-                };
-                let encap = matches!(
-                    h.code,
-                    Code::GET_ENCAPSULATED_REQUEST | Code::DELIVER_ENCAPSULATED_RESPONSE
-                );
-                let f =
-                    self.precheck_for(&h, Version::V12)
-                        .or(if h.code == Code::FINISH || encap {
-                            None
-                        } else {
-                            Some(UNEXPECTED)
-                        });
-                if let Some(f) = f {
-                    let r =
-                        self.write_error(f, Version::V12, Sink::Keys(sid, &mut hs.rsp_keys), out);
-                    return r;
-                }
-                let r = if encap {
-                    self.encap_in_place(state, h.code, req, out)
-                } else {
-                    self.finish_in_place(state, req, out, false)
-                };
-                self.finish_step(state, r, out)
-            }
-            State::AwaitPskFinish(hs) if PSK => {
-                if sid != hs.session_id {
-                    return Err(Error::UnknownSession);
-                }
-                let req = match record::open_app(&self.provider, sid, &mut hs.req_keys, rec) {
-                    Ok((MCTP_SPDM, r)) => r,
-                    Ok(_) => {
-                        let r = self.write_error(
-                            UNSUPPORTED_APP,
-                            Version::V12,
-                            Sink::Keys(sid, &mut hs.rsp_keys),
-                            out,
-                        );
-                        return r;
-                    }
-                    Err(e) => return Err(e),
-                };
-                let f = match Header::peek(req) {
-                    Err(_) => Some(INVALID),
-                    Ok(h) => {
-                        self.precheck_for(&h, Version::V12)
-                            .or(if h.code == Code::PSK_FINISH {
-                                None
-                            } else {
-                                Some(UNEXPECTED)
-                            })
-                    }
-                };
-                if let Some(f) = f {
-                    let r =
-                        self.write_error(f, Version::V12, Sink::Keys(sid, &mut hs.rsp_keys), out);
-                    return r;
-                }
-                let r = self.psk_finish_in_place(state, req, out);
-                self.finish_step(state, r, out)
-            }
+        // FINISH (with the encapsulated mutual-authentication requests before it) or
+        // PSK_FINISH, in the first record of a handshake: one path for both.
+        let (psk, hs) = match state {
+            State::AwaitFinish(hs) if !hs.in_clear => (false, hs),
+            State::AwaitPskFinish(hs) if PSK => (true, hs),
             State::Established(est) => {
                 if sid != est.session.id() {
                     return Err(Error::UnknownSession);
@@ -1598,22 +1514,68 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                     Ok((MCTP_SPDM, r)) => r,
                     Ok(_) => {
                         est.last_ms = self.now_ms;
-                        let r = self.write_error(
+                        return self.write_error(
                             UNSUPPORTED_APP,
                             Version::V12,
                             Sink::Session(&mut est.session),
                             out,
                         );
-                        return r;
                     }
                     Err(e) => return Err(e),
                 };
                 // Authentic: the heartbeat window restarts.
                 est.last_ms = self.now_ms;
-                self.on_session_request(state, req, out)
+                return self.on_session_request(state, req, out);
             }
-            _ => Err(Error::UnexpectedMessage),
+            _ => return Err(Error::UnexpectedMessage),
+        };
+        if sid != hs.session_id {
+            return Err(Error::UnknownSession);
         }
+        let req = match record::open_app(&self.provider, sid, &mut hs.req_keys, rec) {
+            Ok((MCTP_SPDM, r)) => r,
+            Ok(_) => {
+                return self.write_error(
+                    UNSUPPORTED_APP,
+                    Version::V12,
+                    Sink::Keys(sid, &mut hs.rsp_keys),
+                    out,
+                );
+            }
+            Err(e) => return Err(e),
+        };
+        let Ok(h) = Header::peek(req) else {
+            return self.write_error(
+                INVALID,
+                Version::V12,
+                Sink::Keys(sid, &mut hs.rsp_keys),
+                out,
+            );
+        };
+        let encap = !psk
+            && matches!(
+                h.code,
+                Code::GET_ENCAPSULATED_REQUEST | Code::DELIVER_ENCAPSULATED_RESPONSE
+            );
+        let expected = if psk { Code::PSK_FINISH } else { Code::FINISH };
+        let f = self
+            .precheck_for(&h, Version::V12)
+            .or(if h.code == expected || encap {
+                None
+            } else {
+                Some(UNEXPECTED)
+            });
+        if let Some(f) = f {
+            return self.write_error(f, Version::V12, Sink::Keys(sid, &mut hs.rsp_keys), out);
+        }
+        let r = if psk {
+            self.psk_finish_in_place(state, req, out)
+        } else if encap {
+            self.encap_in_place(state, h.code, req, out)
+        } else {
+            self.finish_in_place(state, req, out, false)
+        };
+        self.finish_step(state, r, out)
     }
 
     /// Turns a handler's fault into a plain ERROR (the handshake states write their own
