@@ -924,11 +924,17 @@ impl Receiver {
     ///
     /// Works until the second FS after the frame (the frame's keys are kept until then).
     ///
+    /// One pass over the payload where the engine allows it (VAES-512): the CRC-16 of the
+    /// ciphertext, the keystream and the CRC-16 of the plaintext together
+    /// ([`cse_core::crypto::SuiteKey::apply_keystream_crc16`]).
+    ///
     /// # Errors
     /// [`FsedError::ProofMismatch`] when the proof or the ticket come from another receiver,
     /// the proof does not cover the ticket, the block is not SV-1, or the frame is gone;
     /// [`FsedError::Framing`] / [`FsedError::Fusa`] when `packet` is not the packet the ticket
-    /// describes (its CRC-16 is checked first).
+    /// describes (its CRC-16 does not match its ciphertext): the payload is then put back as
+    /// it was given (only a single-bit header error the ECC found stays corrected), so no
+    /// plaintext of another packet comes out.
     pub fn decrypt(
         &self,
         proof: &ScopeProof,
@@ -966,7 +972,7 @@ impl Receiver {
         if ticket.data_type.is_short() {
             return Ok(());
         }
-        view.verify_crc()?;
+        let received = view.crc().ok_or(FsedError::Internal)?;
         let entry = self.core.key(frame.config.key_id)?;
         let key = frame.keys()?.get(ticket.scope.block)?;
         let pn = PacketNumber::new(frame.fc, ticket.message_index);
@@ -976,8 +982,16 @@ impl Receiver {
             ScopeKind::Message,
             pn,
         )?;
-        key.apply_keystream(&iv, view.payload_mut())?;
-        view.fill_crc();
+        // One pass: the CRC-16 of the ciphertext (checked against the footer), the keystream
+        // and the CRC-16 of the plaintext (written as the new footer).
+        let (computed, plain) = key.apply_keystream_crc16(&iv, view.payload_mut())?;
+        if computed != received {
+            // Not the packet the ticket describes (or changed since): the keystream is its own
+            // inverse, so this puts the ciphertext back and the buffer is as it was given.
+            key.apply_keystream(&iv, view.payload_mut())?;
+            return Err(csi2::Error::CrcMismatch { computed, received }.into());
+        }
+        view.set_crc(plain);
         Ok(())
     }
 }

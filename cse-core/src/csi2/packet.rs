@@ -267,6 +267,17 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
         &mut self.buffer.as_mut()[range]
     }
 
+    /// Writes `crc` as the CRC-16 footer (no-op for a short packet): for a caller that computed
+    /// the payload's CRC-16 itself, e.g. in the pass that wrote the payload
+    /// ([`crate::crypto::SuiteKey::apply_keystream_crc16`]).
+    pub fn set_crc(&mut self, crc: u16) {
+        if self.is_short() {
+            return;
+        }
+        let range = field::footer(self.word_count());
+        self.buffer.as_mut()[range].copy_from_slice(&crc.to_le_bytes());
+    }
+
     /// Computes the CRC-16 of the payload and writes the footer (no-op for a short packet).
     pub fn fill_crc(&mut self) {
         if self.is_short() {
