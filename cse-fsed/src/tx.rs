@@ -397,8 +397,10 @@ impl Transmitter {
             let mut view = csi2::Packet::new_checked(&mut *packet)?;
             if encrypt {
                 let iv = frame.params.iv(salt, block, ScopeKind::Message, pn)?;
-                key.apply_keystream(&iv, view.payload_mut())?;
-                view.fill_crc();
+                // The CRC-16 of the ciphertext from the encryption pass itself (the plaintext's
+                // was checked by the parse above).
+                let (_, crc) = key.apply_keystream_crc16(&iv, view.payload_mut())?;
+                view.set_crc(crc);
             }
             let scope = frame.scopes[i].as_mut().ok_or(FsedError::Internal)?;
             scope.absorb(
