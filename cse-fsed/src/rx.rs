@@ -243,7 +243,9 @@ struct RxFrame {
     frame_number: u16,
     config: FrameConfig,
     params: StreamParams,
-    keys: Option<FrameKeys>,
+    /// The slot of [`Receiver::frame_keys`] holding this frame's keys (`None`: every block
+    /// SV-5).
+    keys: Option<usize>,
     header: [u8; FRAME_HEADER_LEN],
     tracker: BlockTracker,
     scopes: [Option<Scope>; MAX_OPEN_SCOPES],
@@ -256,10 +258,12 @@ struct RxFrame {
     clean: bool,
 }
 
-impl RxFrame {
-    fn keys(&self) -> Result<&FrameKeys, FsedError> {
-        self.keys.as_ref().ok_or(FsedError::Internal)
-    }
+/// The keys of `frame`, from the receiver's key slots.
+fn keys_of<'a>(slots: &'a [FrameKeys; 2], frame: &RxFrame) -> Result<&'a FrameKeys, FsedError> {
+    frame
+        .keys
+        .and_then(|i| slots.get(i))
+        .ok_or(FsedError::Internal)
 }
 
 /// MAC input of a scope (context block, frame header packet, every absorbed packet, the
@@ -290,6 +294,11 @@ pub struct Receiver {
     pending_fs: [Option<u16>; PENDING_FS],
     frame: Option<RxFrame>,
     finished: Option<RxFrame>,
+    /// The expanded keys of the frame in progress and of the finished one (each names its
+    /// slot), re-expanded in place at a frame header (a few hundred bytes per key: not built
+    /// on the stack and moved with the frame). A slot keeps its keys until the next frame
+    /// header reuses it or [`Receiver::clear_keys`].
+    frame_keys: [FrameKeys; 2],
     proto: ProtocolStats,
 }
 
@@ -313,6 +322,7 @@ impl Receiver {
             pending_fs: [None; PENDING_FS],
             frame: None,
             finished: None,
+            frame_keys: [FrameKeys::empty(), FrameKeys::empty()],
             proto: ProtocolStats::default(),
         }
     }
@@ -337,6 +347,8 @@ impl Receiver {
     pub fn clear_keys(&mut self) {
         self.frame = None;
         self.finished = None;
+        // Dropped, so zeroized.
+        self.frame_keys = [FrameKeys::empty(), FrameKeys::empty()];
         self.core.clear_keys();
     }
 
@@ -446,7 +458,10 @@ impl Receiver {
         }
     }
 
-    fn check_header(&self, h: &FrameHeader, payload: &[u8]) -> Result<RxFrame, FsedError> {
+    /// The checks of a frame header. Its last step, once nothing else can fail, expands the
+    /// frame's keys into the slot that neither the frame in progress nor a finished frame
+    /// that survives the commit uses (the caller commits unconditionally after it).
+    fn check_header(&mut self, h: &FrameHeader, payload: &[u8]) -> Result<RxFrame, FsedError> {
         let fc = h.frame_counter;
         let last_verified = self
             .frame
@@ -469,9 +484,24 @@ impl Receiver {
             }));
         }
         let config = h.config;
+        let mut header = [0u8; FRAME_HEADER_LEN];
+        header.copy_from_slice(payload.get(..FRAME_HEADER_LEN).ok_or(FsedError::Internal)?);
+        // The new frame replaces the frame in progress, whose finished predecessor is then
+        // dropped; with no frame in progress the finished frame stays. So the free slot is
+        // the other one than the slot of the frame in progress, or of the finished frame.
+        let used = match &self.frame {
+            Some(f) => f.keys,
+            None => self.finished.as_ref().and_then(|f| f.keys),
+        };
+        let slot = if used == Some(0) { 1 } else { 0 };
         let (status, keys) = if any_protected(&config) {
             let (entry, status) = self.core.check_frame_start::<FsedError>(&config, fc)?;
-            (status, Some(FrameKeys::expand(&config, &entry.material)?))
+            // Last fallible step (on an error the slot is unchanged).
+            self.frame_keys
+                .get_mut(slot)
+                .ok_or(FsedError::Internal)?
+                .expand_into(&config, &entry.material)?;
+            (status, Some(slot))
         } else {
             self.core
                 .policy()
@@ -479,8 +509,6 @@ impl Receiver {
                 .map_err(SecurityError::from)?;
             (cse_core::keys::UsageStatus::Ok, None)
         };
-        let mut header = [0u8; FRAME_HEADER_LEN];
-        header.copy_from_slice(payload.get(..FRAME_HEADER_LEN).ok_or(FsedError::Internal)?);
         Ok(RxFrame {
             fc,
             frame_number: h.frame_number,
@@ -650,7 +678,7 @@ impl Receiver {
                     key_block: block,
                     kind,
                     mac: frame.params.open_scope(
-                        frame.keys()?.get(block)?,
+                        keys_of(&self.frame_keys, frame)?.get(block)?,
                         entry.material.salt(),
                         &cfg,
                         block,
@@ -714,14 +742,15 @@ impl Receiver {
         {
             *dst = Some(s);
         }
+        let slots = &self.frame_keys;
+        let frame_slot = frame.keys;
         let scope = frame
             .scopes
             .get_mut(i)
             .and_then(Option::as_mut)
             .ok_or(FsedError::Internal)?;
-        let key = frame
-            .keys
-            .as_ref()
+        let key = frame_slot
+            .and_then(|k| slots.get(k))
             .ok_or(FsedError::Internal)?
             .get(scope.key_block)?;
         scope.absorb(
@@ -800,7 +829,7 @@ impl Receiver {
                     key_block: kb,
                     kind: ScopeKind::Frame,
                     mac: frame.params.open_scope(
-                        frame.keys()?.get(kb)?,
+                        keys_of(&self.frame_keys, frame)?.get(kb)?,
                         entry.material.salt(),
                         &cfg,
                         Block::Bottom,
@@ -839,7 +868,7 @@ impl Receiver {
         let tag_ok = scope
             .mac
             .verify_continued(
-                frame.keys()?.get(scope.key_block)?,
+                keys_of(&self.frame_keys, frame)?.get(scope.key_block)?,
                 &[&pre, fields],
                 p.tag(),
                 cfg.tag_len,
@@ -974,7 +1003,7 @@ impl Receiver {
         }
         let received = view.crc().ok_or(FsedError::Internal)?;
         let entry = self.core.key(frame.config.key_id)?;
-        let key = frame.keys()?.get(ticket.scope.block)?;
+        let key = keys_of(&self.frame_keys, frame)?.get(ticket.scope.block)?;
         let pn = PacketNumber::new(frame.fc, ticket.message_index);
         let iv = frame.params.iv(
             entry.material.salt(),
