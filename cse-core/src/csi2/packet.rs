@@ -396,6 +396,30 @@ impl Repr {
         Repr::parse_inner(packet, form, Some(variant))
     }
 
+    /// [`Repr::parse`] without the CRC-16 check of a long packet: the header through its ECC
+    /// and the length only. For a caller that checks the payload's CRC-16 itself in a pass it
+    /// makes anyway (e.g. [`crate::crypto::SuiteKey::apply_keystream_crc16`]) before it uses
+    /// the payload; [`Packet::verify_crc`] is the separate check.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Truncated`], [`Error::EccUncorrectable`], [`Error::ReservedBits`].
+    pub fn parse_header<T: AsRef<[u8]>>(
+        packet: &Packet<T>,
+        form: HeaderForm,
+    ) -> Result<(Repr, EccCheck), Error> {
+        let bytes = packet.buffer.as_ref();
+        let (repr, ecc, _) = decode_header(bytes, form)?;
+        let needed = repr.buffer_len();
+        if bytes.len() < needed {
+            return Err(Error::Truncated {
+                needed,
+                available: bytes.len(),
+            });
+        }
+        Ok((repr, ecc))
+    }
+
     fn parse_inner<T: AsRef<[u8]>>(
         packet: &Packet<T>,
         form: HeaderForm,
