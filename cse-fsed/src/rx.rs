@@ -951,7 +951,8 @@ impl Receiver {
     /// its CRC-16 (and corrects a single-bit header error the ECC found): the buffer then
     /// holds the original packet.
     ///
-    /// Works until the second FS after the frame (the frame's keys are kept until then).
+    /// Works until the next frame ends (its FE, or the frame header that replaces it): the
+    /// receiver keeps the keys of the frame in progress and of the finished frame.
     ///
     /// One pass over the payload where the engine allows it (VAES-512): the CRC-16 of the
     /// ciphertext, the keystream and the CRC-16 of the plaintext together
