@@ -299,6 +299,10 @@ pub struct Receiver {
     /// on the stack and moved with the frame). A slot keeps its keys until the next frame
     /// header reuses it or [`Receiver::clear_keys`].
     frame_keys: [FrameKeys; 2],
+    /// What each slot of `frame_keys` was expanded for (key id and frame configuration), while
+    /// no key was installed, retired or cleared since: a frame header with the same key id and
+    /// configuration finds its keys already expanded in the slot. Reset by every key change.
+    slot_tags: [Option<(KeyId, FrameConfig)>; 2],
     proto: ProtocolStats,
 }
 
@@ -323,6 +327,7 @@ impl Receiver {
             frame: None,
             finished: None,
             frame_keys: [FrameKeys::empty(), FrameKeys::empty()],
+            slot_tags: [None, None],
             proto: ProtocolStats::default(),
         }
     }
@@ -334,11 +339,15 @@ impl Receiver {
     /// [`FsedError::Config`] when `id` is the active key or the minimum tag length has no
     /// usage limit under the profile.
     pub fn install_key(&mut self, id: KeyId, material: KeyMaterial) -> Result<(), FsedError> {
-        Ok(self.core.install_key(id, material)?)
+        self.core.install_key(id, material)?;
+        // The id may name new material now: no slot's expansion can be reused for it.
+        self.slot_tags = [None, None];
+        Ok(())
     }
 
     /// Drops the previous key generation.
     pub fn retire_key(&mut self) -> Option<KeyId> {
+        self.slot_tags = [None, None];
         self.core.retire_key()
     }
 
@@ -349,6 +358,7 @@ impl Receiver {
         self.finished = None;
         // Dropped, so zeroized.
         self.frame_keys = [FrameKeys::empty(), FrameKeys::empty()];
+        self.slot_tags = [None, None];
         self.core.clear_keys();
     }
 
@@ -496,11 +506,17 @@ impl Receiver {
         let slot = if used == Some(0) { 1 } else { 0 };
         let (status, keys) = if any_protected(&config) {
             let (entry, status) = self.core.check_frame_start::<FsedError>(&config, fc)?;
-            // Last fallible step (on an error the slot is unchanged).
-            self.frame_keys
-                .get_mut(slot)
-                .ok_or(FsedError::Internal)?
-                .expand_into(&config, &entry.material)?;
+            let tag = self.slot_tags.get_mut(slot).ok_or(FsedError::Internal)?;
+            if *tag != Some((config.key_id, config)) {
+                // Last fallible step (on an error the slot and its tag are unchanged).
+                self.frame_keys
+                    .get_mut(slot)
+                    .ok_or(FsedError::Internal)?
+                    .expand_into(&config, &entry.material)?;
+                if let Some(t) = self.slot_tags.get_mut(slot) {
+                    *t = Some((config.key_id, config));
+                }
+            }
             (status, Some(slot))
         } else {
             self.core

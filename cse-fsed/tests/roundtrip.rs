@@ -136,7 +136,8 @@ fn decrypt_all(
 /// the originals) until the end of the next frame, also after the next frame's header took the
 /// other slot, and not after that (the proof's frame is gone). Each frame runs under another
 /// key (a rollover per frame), so a header that expanded its keys over the finished frame's
-/// would make that frame's lines fail to decrypt.
+/// would make that frame's lines fail to decrypt; frame 3 reuses frame 1's key id and slot
+/// with new material, so a slot's expansion reused across a key installation fails it too.
 #[test]
 fn sv1_lines_decrypt_until_the_next_frame_ends() {
     use cse_core::{FrameConfig, KeyId};
