@@ -130,6 +130,9 @@ pub struct Transmitter {
     /// The keys of the open frame (meaningless outside a frame): kept for the transmitter's
     /// life and re-expanded in place at every frame start.
     frame_keys: FrameKeys,
+    /// The key id and configuration `frame_keys` were expanded for, while no key was installed,
+    /// retired or cleared since: a frame start with the same ones keeps them (no expansion).
+    frame_keys_for: Option<(KeyId, FrameConfig)>,
 }
 
 impl core::fmt::Debug for Transmitter {
@@ -153,6 +156,7 @@ impl Transmitter {
             next_fc: first_frame_counter,
             frame: None,
             frame_keys: FrameKeys::empty(),
+            frame_keys_for: None,
         }
     }
 
@@ -180,11 +184,14 @@ impl Transmitter {
         let entry = KeyEntry::new(material, &self.settings.profile)?;
         self.keys
             .install(id, entry)
-            .map_err(|_| FsedError::Config(ConfigError::KeyId(id.get())))
+            .map_err(|_| FsedError::Config(ConfigError::KeyId(id.get())))?;
+        self.frame_keys_for = None;
+        Ok(())
     }
 
     /// Drops the key of the idle slot (the previous generation).
     pub fn retire_key(&mut self) -> Option<KeyId> {
+        self.frame_keys_for = None;
         self.keys.retire()
     }
 
@@ -202,6 +209,9 @@ impl Transmitter {
         self.frame = None;
         self.config = None;
         self.keys.clear();
+        // The last frame's expanded keys too (dropped, so zeroized).
+        self.frame_keys = FrameKeys::empty();
+        self.frame_keys_for = None;
     }
 
     /// Whether any key is installed.
@@ -464,7 +474,10 @@ impl Transmitter {
         // The frame start itself computes no tag: its frame header is covered by every scope.
         let status = entry.usage.check_frame(fc)?;
         // In place; on an error nothing changed (and outside a frame the keys are unused).
-        self.frame_keys.expand_into(&config, &entry.material)?;
+        if self.frame_keys_for != Some((config.key_id, config)) {
+            self.frame_keys.expand_into(&config, &entry.material)?;
+            self.frame_keys_for = Some((config.key_id, config));
+        }
         let mut header = [0u8; FRAME_HEADER_LEN];
         wire::Repr::FrameHeader(FrameHeader {
             frame_counter: fc,

@@ -406,3 +406,37 @@ fn a_packet_with_a_bad_crc_is_refused_and_leaves_everything_as_it_was() {
         }
     }
 }
+
+/// The transmitter keeps its frame keys expanded from frame to frame while the key id and the
+/// configuration stay the same, and expands them again after `clear_keys` (a new session): a
+/// new key under the same id with the same configuration protects the next frame with the new
+/// key (a receiver holding only the new key verifies it; with the old key it fails).
+#[test]
+fn frame_keys_are_expanded_again_after_clear_keys() {
+    let suite = CipherSuite::Aes256Gcm;
+    let sv = SecurityVariant::FullIntegrityEncrypted;
+    let config = uniform(sv, suite, TagLen::L16, TagMode::PerFrame);
+    let (mut tx, mut rx_old) = pair(config, suite);
+    let f1 = protect_all(&mut tx, &frame(&Shape::SMALL, 1, 1));
+    let f2 = protect_all(&mut tx, &frame(&Shape::SMALL, 2, 2));
+    let out = receive_all(&mut rx_old, &[f1, f2].concat());
+    assert!(out.errors.is_empty() && out.clean_frames() == 2);
+    tx.clear_keys();
+    tx.install_key(KeyId::default(), material(suite, 0x31))
+        .unwrap();
+    tx.set_config(config).unwrap();
+    let f3 = protect_all(&mut tx, &frame(&Shape::SMALL, 3, 3));
+    let mut rx_new = Receiver::new(Settings::new(vc()), Policy::PERMISSIVE, 1_000);
+    rx_new
+        .install_key(KeyId::default(), material(suite, 0x31))
+        .unwrap();
+    let out = receive_all(&mut rx_new, &f3);
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(out.clean_frames(), 1);
+    let out = receive_all(&mut rx_old, &f3);
+    assert_eq!(out.clean_frames(), 0);
+    assert!(
+        out.accepted().iter().all(|p| p.len() <= 4),
+        "a line released under the old key"
+    );
+}
