@@ -1,20 +1,46 @@
-//! The `fsed` bench: FSED protect and verify against raw AES-256-GCM / GMAC of the same bytes.
+//! The `fsed` bench: FSED protect and verify against raw `aws-lc-rs` AES-256-GCM / GMAC of the
+//! same bytes.
 //!
 //! Groups `fsed-<variant>-<op>` for SV-1 (AES-256-GCM), SV-2 (AES-256-GMAC, AES-128-CMAC) and
-//! SV-3 (stride 4, AES-256-GMAC), per-frame tags, 16 bytes (the sizes and suites of the `sep`
-//! bench). Sizes: one 5760-byte and one 11520-byte RAW12 line, and a whole 3840x2160 RAW12
-//! frame (2160 lines of 5760 bytes, FS, frame header, tag records and FE included). `cse-fsed`
-//! runs the transmitter (`protect`: the line protected in place, FSED packets written) or the
-//! receiver (`verify`: the mixed stream in, scope verified, SV-1 lines decrypted after the
-//! proof); `aws-lc-rs` seals (or opens) the same payload bytes with AES-256-GCM and a 48-byte
-//! AAD, one call per line. Groups `fsed-frame-gmac256-{protect,verify}` compare the per-frame
-//! GMAC over a whole 4K RAW12 frame with one aws-lc-rs AES-256-GMAC (GCM, frame as AAD) call.
+//! SV-3 (stride 4, AES-256-GMAC), per-frame tags, 16 bytes (the suites of the `sep` bench).
+//! Two kinds of rows, each timing whole frames so that the per-frame work (FS, frame header
+//! with its key expansion, tag record, FE) is paid the way a real stream pays it:
+//!
+//! - `16x5760`, `16x11520`: a frame of 16 RAW12 lines of 5760 (11520) bytes; the throughput
+//!   counts the 16 lines' payload bytes only.
+//! - `12441600`: a whole 3840x2160 RAW12 frame (2160 lines of 5760 bytes), throughput its
+//!   payload bytes.
+//!
+//! What is timed:
+//!
+//! - `cse-fsed` `protect`: the transmitter protecting every packet of the frame in place (FS,
+//!   frame header written, each line MACed, under SV-1 encrypted first, tag record written at
+//!   FE). The same transmitter runs frame after frame (the frame counter moves on).
+//! - `cse-fsed` `verify`: a fresh receiver (made outside the timed region, key installed) takes
+//!   the whole protected stream of the frame (FS, frame header, lines, tag record, FE), each
+//!   packet checked (CRC-16, CRC-32 of FSED packets) and MACed as it arrives; under SV-1 every
+//!   line is then decrypted in place with [`Receiver::decrypt`] once the tag record verified.
+//!   The stream is a fresh copy per iteration (made in the setup, outside the timed region),
+//!   and nothing is allocated in the timed region.
+//! - `aws-lc-rs`, SV-1 groups and the CMAC groups: one AES-256-GCM seal (or open) per line of
+//!   the frame, in place, with a 48-byte AAD (about a context block and a header), nothing
+//!   else. Every line has its own buffer, as in the FSED rows (not one line kept hot in L1).
+//! - `aws-lc-rs`, GMAC groups (`sv2-gmac256`, `sv3-stride4-gmac256`): one AES-256-GMAC per line
+//!   of the frame (each line its own buffer), that is AES-256-GCM with an empty plaintext and
+//!   the 48-byte context ‖ the line's payload as AAD (`seal_in_place_separate_tag`, or
+//!   `open_in_place_separate_tag` with the tag).
+//!
+//! SV-3 stride 4 MACs one line in four, so it can pass its reference. Groups
+//! `fsed-frame-gmac256-{protect,verify}` compare the per-frame GMAC over a whole 4K RAW12 frame
+//! with one aws-lc-rs AES-256-GMAC call (GCM, frame as AAD) over the same bytes.
 //!
 //! Groups `fsed-sv2-cmac128-<op>-<n>streams` (n = 1, 2): n independent SV-2 CMAC-128 streams
 //! (VC 0..n, per-frame tags, one transmitter or receiver each) on n threads, one 4K frame each
-//! per iteration; the throughput counts the bytes of all streams. FSED has no batch path (each
-//! tag is one MAC chain over its scope): its parallelism is across streams. `aws-lc-rs-cmac`
-//! runs n threads of one AES-128-CMAC per 5760-byte line over the same number of bytes.
+//! per iteration; the throughput counts the bytes of all streams. FSED has no batch path and
+//! cannot have one: its tags are per frame or per data type, each one CMAC chain over its whole
+//! scope, so there are no independent per-line MACs to run side by side. Its parallelism is
+//! across streams. `aws-lc-rs-cmac` runs n threads of one AES-128-CMAC per 5760-byte line over
+//! the same number of bytes.
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -31,7 +57,7 @@ use cse_benches::pattern;
 use cse_core::csi2::{DataType, HeaderForm, Packets, VirtualChannel};
 use cse_core::{CipherSuite, FrameConfig, KeyId, Policy, SecurityVariant, TagMode};
 use cse_fsed::tx::MAX_INSERTED_LEN;
-use cse_fsed::{Delivery, Receiver, Settings, Transmitter};
+use cse_fsed::{DecryptTicket, Delivery, Receiver, Settings, Transmitter};
 
 fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
     let mut g = c.benchmark_group(name);
@@ -94,111 +120,188 @@ fn aws() -> LessSafeKey {
     LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &[0x42; 32]).expect("aws key"))
 }
 
-/// Receives a whole stream, releasing (and, under SV-1, decrypting) every line after its proof.
-fn verify_stream(r: &mut Receiver, stream: &mut [Vec<u8>]) {
-    let mut pending = Vec::new();
-    for (i, s) in stream.iter().enumerate() {
-        match r.receive(s, 0).expect("verify") {
-            Delivery::Unverified(u) => pending.push((i, u.decrypt_ticket(), u.is_encrypted())),
+/// Lines per frame of the line-size rows.
+const FRAME_LINES: usize = 16;
+
+/// An SV-1 line released unverified: its index in the stream and its decrypt ticket.
+type Pending = Vec<(usize, DecryptTicket)>;
+
+/// Receives a whole stream, releasing (and, under SV-1, decrypting in place) every line after
+/// its proof. `pending` must have room for every line (no allocation here).
+fn verify_stream(r: &mut Receiver, stream: &mut [Vec<u8>], pending: &mut Pending) {
+    for i in 0..stream.len() {
+        match r.receive(&stream[i], 0).expect("verify") {
+            Delivery::Unverified(u) if u.is_encrypted() => {
+                pending.push((i, u.decrypt_ticket()));
+            }
             Delivery::ScopeVerified(proof) => {
-                for (i, ticket, enc) in pending.drain(..) {
-                    if enc {
-                        // Decrypt a copy: the stream stays ciphertext for the next iteration.
-                        let mut b = stream[i].clone();
-                        r.decrypt(&proof, &ticket, &mut b).expect("decrypt");
-                        black_box(&b);
-                    }
+                for (j, ticket) in pending.drain(..) {
+                    r.decrypt(&proof, &ticket, &mut stream[j]).expect("decrypt");
                 }
             }
             _ => {}
         }
     }
     assert!(pending.is_empty());
+    black_box(stream);
 }
 
-fn bench_variant(c: &mut Criterion, name: &str, sv: SecurityVariant, suite: CipherSuite) {
+/// The `aws-lc-rs` reference of a group.
+#[derive(Clone, Copy)]
+enum Reference {
+    /// AES-256-GCM seal / open of each line in place, 48-byte AAD.
+    Gcm,
+    /// AES-256-GMAC of each line: empty plaintext, AAD = 48-byte context ‖ payload.
+    Gmac,
+}
+
+/// The rows of a group: (benchmark id, lines per frame, bytes per line).
+fn rows() -> [(String, usize, usize); 3] {
+    [
+        (format!("{FRAME_LINES}x{LINE}"), FRAME_LINES, LINE),
+        (format!("{FRAME_LINES}x{}", 2 * LINE), FRAME_LINES, 2 * LINE),
+        (FRAME.to_string(), LINES, LINE),
+    ]
+}
+
+fn bench_variant(
+    c: &mut Criterion,
+    name: &str,
+    sv: SecurityVariant,
+    suite: CipherSuite,
+    reference: Reference,
+) {
     let cfg = config(sv, suite, TagMode::PerFrame);
     let aws = aws();
-    let sizes = [LINE, 2 * LINE, FRAME];
 
     let mut g = group(c, &format!("fsed-{name}-protect"));
-    for size in sizes {
-        g.throughput(Throughput::Bytes(size as u64));
-        let (lines, len) = if size == FRAME {
-            (LINES, LINE)
-        } else {
-            (1, size)
-        };
+    for (id, lines, len) in rows() {
+        g.throughput(Throughput::Bytes((lines * len) as u64));
         let mut t = tx(cfg, suite);
         let mut out = vec![0u8; MAX_INSERTED_LEN];
-        if size == FRAME {
-            let mut packets = frame_packets(lines, len);
-            g.bench_with_input(BenchmarkId::new("cse-fsed", size), &size, |b, _| {
-                b.iter(|| {
-                    for p in packets.iter_mut() {
-                        let _ = black_box(t.protect(p, &mut out).expect("protect"));
-                    }
-                })
-            });
-        } else {
-            let mut l = line(len);
-            let _ = t.protect(&mut short(DataType::FS), &mut out).expect("fs");
-            g.bench_with_input(BenchmarkId::new("cse-fsed", size), &size, |b, _| {
-                b.iter(|| black_box(t.protect(&mut l, &mut out).expect("protect")))
-            });
-        }
-        let mut buf = pattern(len);
-        g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
+        let mut packets = frame_packets(lines, len);
+        g.bench_function(BenchmarkId::new("cse-fsed", &id), |b| {
             b.iter(|| {
-                for _ in 0..lines {
-                    let n = Nonce::assume_unique_for_key(IV);
-                    let _ = black_box(
-                        aws.seal_in_place_separate_tag(n, Aad::from(&AAD), &mut buf)
-                            .expect("seal"),
-                    );
+                for p in packets.iter_mut() {
+                    let _ = black_box(t.protect(p, &mut out).expect("protect"));
                 }
             })
         });
+        match reference {
+            Reference::Gcm => {
+                // The frame's lines, each sealed in place (the same bytes the transmitter
+                // touches, not one line kept hot in L1).
+                let mut all = pattern(len).repeat(lines);
+                g.bench_function(BenchmarkId::new("aws-lc-rs", &id), |b| {
+                    b.iter(|| {
+                        for chunk in all.chunks_mut(len) {
+                            let n = Nonce::assume_unique_for_key(IV);
+                            let _ = black_box(
+                                aws.seal_in_place_separate_tag(n, Aad::from(&AAD), chunk)
+                                    .expect("seal"),
+                            );
+                        }
+                    })
+                });
+            }
+            Reference::Gmac => {
+                let msgs = gmac_inputs(lines, len);
+                g.bench_function(BenchmarkId::new("aws-lc-rs", &id), |b| {
+                    b.iter(|| {
+                        for msg in &msgs {
+                            let n = Nonce::assume_unique_for_key(IV);
+                            let _ = black_box(
+                                aws.seal_in_place_separate_tag(
+                                    n,
+                                    Aad::from(black_box(&msg[..])),
+                                    &mut [],
+                                )
+                                .expect("gmac"),
+                            );
+                        }
+                    })
+                });
+            }
+        }
     }
     g.finish();
 
     let mut g = group(c, &format!("fsed-{name}-verify"));
-    for size in sizes {
-        g.throughput(Throughput::Bytes(size as u64));
-        let (lines, len) = if size == FRAME {
-            (LINES, LINE)
-        } else {
-            (1, size)
-        };
+    for (id, lines, len) in rows() {
+        g.throughput(Throughput::Bytes((lines * len) as u64));
         let stream = protect_all(&mut tx(cfg, suite), &frame_packets(lines, len));
-        g.bench_with_input(BenchmarkId::new("cse-fsed", size), &size, |b, _| {
+        g.bench_function(BenchmarkId::new("cse-fsed", &id), |b| {
             b.iter_batched_ref(
-                || (rx(suite), stream.clone()),
-                |(r, s)| verify_stream(r, s),
+                || (rx(suite), stream.clone(), Vec::with_capacity(lines)),
+                |(r, s, pending)| verify_stream(r, s, pending),
                 BatchSize::LargeInput,
             )
         });
-        let mut ct = pattern(len);
-        let tag = aws
-            .seal_in_place_separate_tag(Nonce::assume_unique_for_key(IV), Aad::from(&AAD), &mut ct)
-            .expect("seal");
-        let all: Vec<u8> = ct.iter().copied().cycle().take(len * lines).collect();
-        g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
-            b.iter_batched_ref(
-                || all.clone(),
-                |buf| {
-                    for chunk in buf.chunks_mut(len) {
-                        let n = Nonce::assume_unique_for_key(IV);
-                        let r =
-                            aws.open_in_place_separate_tag(n, Aad::from(&AAD), tag.as_ref(), chunk);
-                        assert!(r.is_ok());
-                    }
-                },
-                BatchSize::LargeInput,
-            )
-        });
+        match reference {
+            Reference::Gcm => {
+                let mut ct = pattern(len);
+                let tag = aws
+                    .seal_in_place_separate_tag(
+                        Nonce::assume_unique_for_key(IV),
+                        Aad::from(&AAD),
+                        &mut ct,
+                    )
+                    .expect("seal");
+                let all: Vec<u8> = ct.iter().copied().cycle().take(len * lines).collect();
+                g.bench_function(BenchmarkId::new("aws-lc-rs", &id), |b| {
+                    b.iter_batched_ref(
+                        || all.clone(),
+                        |buf| {
+                            for chunk in buf.chunks_mut(len) {
+                                let n = Nonce::assume_unique_for_key(IV);
+                                let r = aws.open_in_place_separate_tag(
+                                    n,
+                                    Aad::from(&AAD),
+                                    tag.as_ref(),
+                                    chunk,
+                                );
+                                assert!(r.is_ok());
+                            }
+                        },
+                        BatchSize::LargeInput,
+                    )
+                });
+            }
+            Reference::Gmac => {
+                let msgs = gmac_inputs(lines, len);
+                let tag = aws
+                    .seal_in_place_separate_tag(
+                        Nonce::assume_unique_for_key(IV),
+                        Aad::from(&msgs[0][..]),
+                        &mut [],
+                    )
+                    .expect("gmac");
+                g.bench_function(BenchmarkId::new("aws-lc-rs", &id), |b| {
+                    b.iter(|| {
+                        for msg in &msgs {
+                            let n = Nonce::assume_unique_for_key(IV);
+                            let r = aws.open_in_place_separate_tag(
+                                n,
+                                Aad::from(black_box(&msg[..])),
+                                tag.as_ref(),
+                                &mut [],
+                            );
+                            assert!(r.is_ok());
+                        }
+                    })
+                });
+            }
+        }
     }
     g.finish();
+}
+
+/// The AADs of the GMAC reference for a frame of `lines` lines of `len` bytes, one buffer per
+/// line (the 48-byte context ‖ payload), so the reference reads as many bytes as the receiver.
+fn gmac_inputs(lines: usize, len: usize) -> Vec<Vec<u8>> {
+    let mut msg = AAD.to_vec();
+    msg.extend_from_slice(&pattern(len));
+    vec![msg; lines]
 }
 
 fn sv1_gcm256(c: &mut Criterion) {
@@ -207,6 +310,7 @@ fn sv1_gcm256(c: &mut Criterion) {
         "sv1-gcm256",
         SecurityVariant::FullIntegrityEncrypted,
         CipherSuite::Aes256Gcm,
+        Reference::Gcm,
     );
 }
 
@@ -216,6 +320,7 @@ fn sv2_gmac256(c: &mut Criterion) {
         "sv2-gmac256",
         SecurityVariant::FullIntegrity,
         CipherSuite::Aes256Gmac,
+        Reference::Gmac,
     );
 }
 
@@ -225,6 +330,7 @@ fn sv2_cmac128(c: &mut Criterion) {
         "sv2-cmac128",
         SecurityVariant::FullIntegrity,
         CipherSuite::Aes128Cmac,
+        Reference::Gcm,
     );
 }
 
@@ -237,6 +343,7 @@ fn sv3_stride4(c: &mut Criterion) {
             offset: 0,
         },
         CipherSuite::Aes256Gmac,
+        Reference::Gmac,
     );
 }
 
@@ -275,8 +382,8 @@ fn frame_gmac(c: &mut Criterion) {
     let stream = protect_all(&mut tx(cfg, suite), &packets);
     g.bench_with_input(BenchmarkId::new("cse-fsed", FRAME), &FRAME, |b, _| {
         b.iter_batched_ref(
-            || (rx(suite), stream.clone()),
-            |(r, s)| verify_stream(r, s),
+            || (rx(suite), stream.clone(), Vec::with_capacity(LINES)),
+            |(r, s, pending)| verify_stream(r, s, pending),
             BatchSize::LargeInput,
         )
     });

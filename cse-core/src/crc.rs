@@ -241,6 +241,18 @@ pub mod fold {
         ))
     }
 
+    /// The folding constants of CRC-16/MCRF4XX and its start register, for kernels that fold
+    /// it next to other work (`crypto::simd::vaes::ctr_fold`).
+    pub(crate) fn mcrf4xx() -> (&'static Consts, u16) {
+        (&MCRF4XX, portable::init16())
+    }
+
+    /// The CRC-16/MCRF4XX of a message from the 16-byte folded value of its first bytes (as
+    /// `Folder::fold` returns it, register from zero) and the rest of the message.
+    pub(crate) fn finish16(folded: &[u8; 16], rest: &[u8]) -> u16 {
+        portable::final16(portable::raw16(0, &[folded, rest]))
+    }
+
     /// One-shot CRC-32 on the folding backend.
     pub fn crc32(variant: Crc32Variant, data: &[u8]) -> Option<u32> {
         let reg = update32(variant, portable::init32(variant), data)?;

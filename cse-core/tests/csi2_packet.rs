@@ -89,6 +89,44 @@ fn parses_static_packets() {
     );
 }
 
+/// `parse_header` checks the header and the length as `parse` does, but not the CRC-16: a
+/// payload or footer change that `parse` refuses passes it with the same `Repr`, and
+/// `verify_crc` still reports it; a truncated packet and an uncorrectable header are refused.
+#[test]
+fn parse_header_skips_only_the_crc() {
+    let p = Packet::new_checked(&LONG[..]).unwrap();
+    let want = Ok((Repr::long(vc(1), DataType::RAW8, 4), EccCheck::Ok));
+    assert_eq!(Repr::parse_header(&p, HeaderForm::Dphy), want);
+    for at in [5, 9] {
+        let mut b = LONG;
+        b[at] ^= 0x10;
+        let p = Packet::new_checked(&b[..]).unwrap();
+        assert!(matches!(
+            Repr::parse(&p, HeaderForm::Dphy),
+            Err(Error::CrcMismatch { .. })
+        ));
+        assert_eq!(Repr::parse_header(&p, HeaderForm::Dphy), want);
+        assert!(matches!(p.verify_crc(), Err(Error::CrcMismatch { .. })));
+    }
+    // One byte short of the footer.
+    let p = Packet::new_unchecked(&LONG[..9]);
+    assert_eq!(
+        Repr::parse_header(&p, HeaderForm::Dphy),
+        Err(Error::Truncated {
+            needed: 10,
+            available: 9
+        })
+    );
+    let mut b = LONG;
+    b[0] ^= 0x03; // two header bits
+    let p = Packet::new_checked(&b[..]).unwrap();
+    assert_eq!(
+        Repr::parse_header(&p, HeaderForm::Dphy),
+        Repr::parse(&p, HeaderForm::Dphy)
+    );
+    assert!(Repr::parse_header(&p, HeaderForm::Dphy).is_err());
+}
+
 #[test]
 fn rejects_vcx_bits_in_plain_dphy_header() {
     // Reserved bits set, 24-bit parity intact.

@@ -162,8 +162,12 @@ impl Scope {
         let covered = payload
             .get(cfg.sv.covered_payload(line, payload.len()))
             .unwrap_or_default();
-        self.mac.update(key, &index.to_le_bytes());
-        self.mac.update(key, &covered_prefix(vc, dt.0, wc));
+        // Index and prefix as one 8-byte piece (the same MAC input as two pieces, one call).
+        let mut head = [0u8; 8];
+        let (i, p) = head.split_at_mut(4);
+        i.copy_from_slice(&index.to_le_bytes());
+        p.copy_from_slice(&covered_prefix(vc, dt.0, wc));
+        self.mac.update(key, &head);
         self.mac.update(key, covered);
         self.packets = self.packets.saturating_add(1);
         self.bytes = self

@@ -243,7 +243,9 @@ struct RxFrame {
     frame_number: u16,
     config: FrameConfig,
     params: StreamParams,
-    keys: Option<FrameKeys>,
+    /// The slot of [`Receiver::frame_keys`] holding this frame's keys (`None`: every block
+    /// SV-5).
+    keys: Option<usize>,
     header: [u8; FRAME_HEADER_LEN],
     tracker: BlockTracker,
     scopes: [Option<Scope>; MAX_OPEN_SCOPES],
@@ -256,10 +258,12 @@ struct RxFrame {
     clean: bool,
 }
 
-impl RxFrame {
-    fn keys(&self) -> Result<&FrameKeys, FsedError> {
-        self.keys.as_ref().ok_or(FsedError::Internal)
-    }
+/// The keys of `frame`, from the receiver's key slots.
+fn keys_of<'a>(slots: &'a [FrameKeys; 2], frame: &RxFrame) -> Result<&'a FrameKeys, FsedError> {
+    frame
+        .keys
+        .and_then(|i| slots.get(i))
+        .ok_or(FsedError::Internal)
 }
 
 /// MAC input of a scope (context block, frame header packet, every absorbed packet, the
@@ -290,6 +294,15 @@ pub struct Receiver {
     pending_fs: [Option<u16>; PENDING_FS],
     frame: Option<RxFrame>,
     finished: Option<RxFrame>,
+    /// The expanded keys of the frame in progress and of the finished one (each names its
+    /// slot), re-expanded in place at a frame header (a few hundred bytes per key: not built
+    /// on the stack and moved with the frame). A slot keeps its keys until the next frame
+    /// header reuses it or [`Receiver::clear_keys`].
+    frame_keys: [FrameKeys; 2],
+    /// What each slot of `frame_keys` was expanded for (key id and frame configuration), while
+    /// no key was installed, retired or cleared since: a frame header with the same key id and
+    /// configuration finds its keys already expanded in the slot. Reset by every key change.
+    slot_tags: [Option<(KeyId, FrameConfig)>; 2],
     proto: ProtocolStats,
 }
 
@@ -313,6 +326,8 @@ impl Receiver {
             pending_fs: [None; PENDING_FS],
             frame: None,
             finished: None,
+            frame_keys: [FrameKeys::empty(), FrameKeys::empty()],
+            slot_tags: [None, None],
             proto: ProtocolStats::default(),
         }
     }
@@ -324,11 +339,15 @@ impl Receiver {
     /// [`FsedError::Config`] when `id` is the active key or the minimum tag length has no
     /// usage limit under the profile.
     pub fn install_key(&mut self, id: KeyId, material: KeyMaterial) -> Result<(), FsedError> {
-        Ok(self.core.install_key(id, material)?)
+        self.core.install_key(id, material)?;
+        // The id may name new material now: no slot's expansion can be reused for it.
+        self.slot_tags = [None, None];
+        Ok(())
     }
 
     /// Drops the previous key generation.
     pub fn retire_key(&mut self) -> Option<KeyId> {
+        self.slot_tags = [None, None];
         self.core.retire_key()
     }
 
@@ -337,6 +356,9 @@ impl Receiver {
     pub fn clear_keys(&mut self) {
         self.frame = None;
         self.finished = None;
+        // Dropped, so zeroized.
+        self.frame_keys = [FrameKeys::empty(), FrameKeys::empty()];
+        self.slot_tags = [None, None];
         self.core.clear_keys();
     }
 
@@ -446,7 +468,10 @@ impl Receiver {
         }
     }
 
-    fn check_header(&self, h: &FrameHeader, payload: &[u8]) -> Result<RxFrame, FsedError> {
+    /// The checks of a frame header. Its last step, once nothing else can fail, expands the
+    /// frame's keys into the slot that neither the frame in progress nor a finished frame
+    /// that survives the commit uses (the caller commits unconditionally after it).
+    fn check_header(&mut self, h: &FrameHeader, payload: &[u8]) -> Result<RxFrame, FsedError> {
         let fc = h.frame_counter;
         let last_verified = self
             .frame
@@ -469,9 +494,30 @@ impl Receiver {
             }));
         }
         let config = h.config;
+        let mut header = [0u8; FRAME_HEADER_LEN];
+        header.copy_from_slice(payload.get(..FRAME_HEADER_LEN).ok_or(FsedError::Internal)?);
+        // The new frame replaces the frame in progress, whose finished predecessor is then
+        // dropped; with no frame in progress the finished frame stays. So the free slot is
+        // the other one than the slot of the frame in progress, or of the finished frame.
+        let used = match &self.frame {
+            Some(f) => f.keys,
+            None => self.finished.as_ref().and_then(|f| f.keys),
+        };
+        let slot = if used == Some(0) { 1 } else { 0 };
         let (status, keys) = if any_protected(&config) {
             let (entry, status) = self.core.check_frame_start::<FsedError>(&config, fc)?;
-            (status, Some(FrameKeys::expand(&config, &entry.material)?))
+            let tag = self.slot_tags.get_mut(slot).ok_or(FsedError::Internal)?;
+            if *tag != Some((config.key_id, config)) {
+                // Last fallible step (on an error the slot and its tag are unchanged).
+                self.frame_keys
+                    .get_mut(slot)
+                    .ok_or(FsedError::Internal)?
+                    .expand_into(&config, &entry.material)?;
+                if let Some(t) = self.slot_tags.get_mut(slot) {
+                    *t = Some((config.key_id, config));
+                }
+            }
+            (status, Some(slot))
         } else {
             self.core
                 .policy()
@@ -479,8 +525,6 @@ impl Receiver {
                 .map_err(SecurityError::from)?;
             (cse_core::keys::UsageStatus::Ok, None)
         };
-        let mut header = [0u8; FRAME_HEADER_LEN];
-        header.copy_from_slice(payload.get(..FRAME_HEADER_LEN).ok_or(FsedError::Internal)?);
         Ok(RxFrame {
             fc,
             frame_number: h.frame_number,
@@ -650,7 +694,7 @@ impl Receiver {
                     key_block: block,
                     kind,
                     mac: frame.params.open_scope(
-                        frame.keys()?.get(block)?,
+                        keys_of(&self.frame_keys, frame)?.get(block)?,
                         entry.material.salt(),
                         &cfg,
                         block,
@@ -714,14 +758,15 @@ impl Receiver {
         {
             *dst = Some(s);
         }
+        let slots = &self.frame_keys;
+        let frame_slot = frame.keys;
         let scope = frame
             .scopes
             .get_mut(i)
             .and_then(Option::as_mut)
             .ok_or(FsedError::Internal)?;
-        let key = frame
-            .keys
-            .as_ref()
+        let key = frame_slot
+            .and_then(|k| slots.get(k))
             .ok_or(FsedError::Internal)?
             .get(scope.key_block)?;
         scope.absorb(
@@ -800,7 +845,7 @@ impl Receiver {
                     key_block: kb,
                     kind: ScopeKind::Frame,
                     mac: frame.params.open_scope(
-                        frame.keys()?.get(kb)?,
+                        keys_of(&self.frame_keys, frame)?.get(kb)?,
                         entry.material.salt(),
                         &cfg,
                         Block::Bottom,
@@ -839,7 +884,7 @@ impl Receiver {
         let tag_ok = scope
             .mac
             .verify_continued(
-                frame.keys()?.get(scope.key_block)?,
+                keys_of(&self.frame_keys, frame)?.get(scope.key_block)?,
                 &[&pre, fields],
                 p.tag(),
                 cfg.tag_len,
@@ -922,13 +967,20 @@ impl Receiver {
     /// its CRC-16 (and corrects a single-bit header error the ECC found): the buffer then
     /// holds the original packet.
     ///
-    /// Works until the second FS after the frame (the frame's keys are kept until then).
+    /// Works until the next frame ends (its FE, or the frame header that replaces it): the
+    /// receiver keeps the keys of the frame in progress and of the finished frame.
+    ///
+    /// One pass over the payload where the engine allows it (VAES-512): the CRC-16 of the
+    /// ciphertext, the keystream and the CRC-16 of the plaintext together
+    /// ([`cse_core::crypto::SuiteKey::apply_keystream_crc16`]).
     ///
     /// # Errors
     /// [`FsedError::ProofMismatch`] when the proof or the ticket come from another receiver,
     /// the proof does not cover the ticket, the block is not SV-1, or the frame is gone;
     /// [`FsedError::Framing`] / [`FsedError::Fusa`] when `packet` is not the packet the ticket
-    /// describes (its CRC-16 is checked first).
+    /// describes (its CRC-16 does not match its ciphertext): the payload is then put back as
+    /// it was given (only a single-bit header error the ECC found stays corrected), so no
+    /// plaintext of another packet comes out.
     pub fn decrypt(
         &self,
         proof: &ScopeProof,
@@ -966,9 +1018,9 @@ impl Receiver {
         if ticket.data_type.is_short() {
             return Ok(());
         }
-        view.verify_crc()?;
+        let received = view.crc().ok_or(FsedError::Internal)?;
         let entry = self.core.key(frame.config.key_id)?;
-        let key = frame.keys()?.get(ticket.scope.block)?;
+        let key = keys_of(&self.frame_keys, frame)?.get(ticket.scope.block)?;
         let pn = PacketNumber::new(frame.fc, ticket.message_index);
         let iv = frame.params.iv(
             entry.material.salt(),
@@ -976,8 +1028,16 @@ impl Receiver {
             ScopeKind::Message,
             pn,
         )?;
-        key.apply_keystream(&iv, view.payload_mut())?;
-        view.fill_crc();
+        // One pass: the CRC-16 of the ciphertext (checked against the footer), the keystream
+        // and the CRC-16 of the plaintext (written as the new footer).
+        let (computed, plain) = key.apply_keystream_crc16(&iv, view.payload_mut())?;
+        if computed != received {
+            // Not the packet the ticket describes (or changed since): the keystream is its own
+            // inverse, so this puts the ciphertext back and the buffer is as it was given.
+            key.apply_keystream(&iv, view.payload_mut())?;
+            return Err(csi2::Error::CrcMismatch { computed, received }.into());
+        }
+        view.set_crc(plain);
         Ok(())
     }
 }

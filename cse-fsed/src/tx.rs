@@ -130,6 +130,9 @@ pub struct Transmitter {
     /// The keys of the open frame (meaningless outside a frame): kept for the transmitter's
     /// life and re-expanded in place at every frame start.
     frame_keys: FrameKeys,
+    /// The key id and configuration `frame_keys` were expanded for, while no key was installed,
+    /// retired or cleared since: a frame start with the same ones keeps them (no expansion).
+    frame_keys_for: Option<(KeyId, FrameConfig)>,
 }
 
 impl core::fmt::Debug for Transmitter {
@@ -153,6 +156,7 @@ impl Transmitter {
             next_fc: first_frame_counter,
             frame: None,
             frame_keys: FrameKeys::empty(),
+            frame_keys_for: None,
         }
     }
 
@@ -180,11 +184,14 @@ impl Transmitter {
         let entry = KeyEntry::new(material, &self.settings.profile)?;
         self.keys
             .install(id, entry)
-            .map_err(|_| FsedError::Config(ConfigError::KeyId(id.get())))
+            .map_err(|_| FsedError::Config(ConfigError::KeyId(id.get())))?;
+        self.frame_keys_for = None;
+        Ok(())
     }
 
     /// Drops the key of the idle slot (the previous generation).
     pub fn retire_key(&mut self) -> Option<KeyId> {
+        self.frame_keys_for = None;
         self.keys.retire()
     }
 
@@ -202,6 +209,9 @@ impl Transmitter {
         self.frame = None;
         self.config = None;
         self.keys.clear();
+        // The last frame's expanded keys too (dropped, so zeroized).
+        self.frame_keys = FrameKeys::empty();
+        self.frame_keys_for = None;
     }
 
     /// Whether any key is installed.
@@ -253,7 +263,9 @@ impl Transmitter {
     /// Protects one original CSI-2 packet in place (`packet` holds exactly one packet: header
     /// with ECC, payload and CRC-16 for a long packet; the header form of the settings) and
     /// writes the FSED packets to insert around it into `out` (at most [`MAX_INSERTED_LEN`]
-    /// bytes). Its ECC and CRC-16 are checked first.
+    /// bytes). Its ECC is checked first, its CRC-16 after the other checks and before anything
+    /// moves; under SV-1 in the pass that encrypts it (on a mismatch the keystream is applied
+    /// again: the packet is as it was given).
     ///
     /// # Errors
     /// Nothing is written, the packet is left as it was and no state moves (frame, indices,
@@ -277,7 +289,9 @@ impl Transmitter {
     ///   pinned to the other MAC algorithm).
     pub fn protect(&mut self, packet: &mut [u8], out: &mut [u8]) -> Result<Inserted, FsedError> {
         let view = csi2::Packet::new_checked(&*packet)?;
-        let (repr, _) = csi2::Repr::parse(&view, self.settings.form)?;
+        // The payload's CRC-16 is checked below, after the other checks and before anything
+        // moves (under SV-1 in the encryption pass).
+        let (repr, _) = csi2::Repr::parse_header(&view, self.settings.form)?;
         if packet.len() != repr.buffer_len() {
             return Err(FsedError::Wire(wire::WireError::TrailingData(
                 packet.len().saturating_sub(repr.buffer_len()),
@@ -351,6 +365,24 @@ impl Transmitter {
         if encrypt {
             status = status.max(usage.record(pn)?);
         }
+        // The payload's CRC-16, the last check. Under SV-1 the payload is encrypted here, its
+        // CRC-16 checked and the ciphertext's computed in the same pass; on a mismatch the
+        // keystream is applied again, so the packet is as it was given.
+        if encrypt {
+            let salt = entry.material.salt();
+            let key = self.frame_keys.get(block)?;
+            let iv = frame.params.iv(salt, block, ScopeKind::Message, pn)?;
+            let mut view = csi2::Packet::new_checked(&mut *packet)?;
+            let received = view.crc().ok_or(FsedError::Internal)?;
+            let (computed, crc) = key.apply_keystream_crc16(&iv, view.payload_mut())?;
+            if computed != received {
+                key.apply_keystream(&iv, view.payload_mut())?;
+                return Err(csi2::Error::CrcMismatch { computed, received }.into());
+            }
+            view.set_crc(crc);
+        } else {
+            csi2::Packet::new_checked(&*packet)?.verify_crc()?;
+        }
         // Commit.
         let entry = self.keys.get_mut(frame.config.key_id)?;
         entry.usage = usage;
@@ -394,12 +426,8 @@ impl Transmitter {
                     i
                 }
             };
-            let mut view = csi2::Packet::new_checked(&mut *packet)?;
-            if encrypt {
-                let iv = frame.params.iv(salt, block, ScopeKind::Message, pn)?;
-                key.apply_keystream(&iv, view.payload_mut())?;
-                view.fill_crc();
-            }
+            // Encrypted above under SV-1.
+            let view = csi2::Packet::new_checked(&*packet)?;
             let scope = frame.scopes[i].as_mut().ok_or(FsedError::Internal)?;
             scope.absorb(
                 self.frame_keys.get(scope.key_block)?,
@@ -446,7 +474,10 @@ impl Transmitter {
         // The frame start itself computes no tag: its frame header is covered by every scope.
         let status = entry.usage.check_frame(fc)?;
         // In place; on an error nothing changed (and outside a frame the keys are unused).
-        self.frame_keys.expand_into(&config, &entry.material)?;
+        if self.frame_keys_for != Some((config.key_id, config)) {
+            self.frame_keys.expand_into(&config, &entry.material)?;
+            self.frame_keys_for = Some((config.key_id, config));
+        }
         let mut header = [0u8; FRAME_HEADER_LEN];
         wire::Repr::FrameHeader(FrameHeader {
             frame_counter: fc,

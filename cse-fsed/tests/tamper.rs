@@ -408,6 +408,73 @@ fn sv1_ciphertext_cannot_be_decrypted_with_a_proof_of_another_scope() {
     assert!(mismatches > 0);
 }
 
+/// `Receiver::decrypt` checks the ciphertext's CRC-16 in the pass that decrypts it (one pass
+/// on VAES-512 from 64 payload bytes, three passes below or elsewhere: line lengths on both
+/// sides of that): the genuine packet comes out as the original, byte for byte (plaintext
+/// CRC-16 written); a copy with a payload bit or a CRC-16 bit changed is refused with the CRC
+/// error and left exactly as it was given (no plaintext of it comes out), and the genuine
+/// packet still decrypts afterwards.
+#[test]
+fn sv1_decrypt_checks_the_crc_in_its_pass_and_leaves_a_changed_packet_as_given() {
+    for suite in [CipherSuite::Aes256Gcm, CipherSuite::Aes128CtrCmac] {
+        for line_len in [48, 63, 64, 1000, 5761] {
+            let c = Case {
+                sv: SecurityVariant::FullIntegrityEncrypted,
+                suite,
+                mode: TagMode::PerFrame,
+            };
+            let shape = Shape {
+                line_len,
+                ..Shape::SMALL
+            };
+            let config = uniform(c.sv, c.suite, TagLen::L16, c.mode);
+            let (mut tx, mut rx) = pair(config, c.suite);
+            let originals = frame(&shape, 1, 3);
+            let stream = protect_all(&mut tx, &originals);
+            let mut held = Vec::new();
+            let mut proofs = Vec::new();
+            for (t, p) in stream.iter().enumerate() {
+                match rx.receive(p, t as u64).unwrap() {
+                    cse_fsed::Delivery::Unverified(u) if u.is_encrypted() => held.push((
+                        u.decrypt_ticket(),
+                        u.unverified_packet().to_vec(),
+                        u.info().message_index,
+                        u.scope(),
+                    )),
+                    cse_fsed::Delivery::ScopeVerified(pr) => proofs.push(pr),
+                    _ => {}
+                }
+            }
+            let what = format!("{suite:?} line {line_len}");
+            let long: Vec<_> = held.iter().filter(|h| h.1.len() > 4).collect();
+            assert!(long.iter().any(|h| h.1.len() == line_len + 6), "{what}");
+            for (ticket, bytes, index, scope) in long {
+                let proof = proofs.iter().find(|p| p.scope() == *scope).unwrap();
+                let n = bytes.len();
+                for at in [4, 4 + (n - 6) / 2, n - 3, n - 2, n - 1] {
+                    let mut changed = bytes.clone();
+                    changed[at] ^= 0x20;
+                    let payload = &changed[4..n - 2];
+                    let want = FsedError::from(csi2::Error::CrcMismatch {
+                        computed: cse_core::crc::crc16_mcrf4xx(payload),
+                        received: u16::from_le_bytes([changed[n - 2], changed[n - 1]]),
+                    });
+                    let mut b = changed.clone();
+                    assert_eq!(
+                        rx.decrypt(proof, ticket, &mut b),
+                        Err(want),
+                        "{what} byte {at}"
+                    );
+                    assert_eq!(b, changed, "{what} byte {at}: buffer changed");
+                }
+                let mut b = bytes.clone();
+                rx.decrypt(proof, ticket, &mut b).unwrap();
+                assert_eq!(&b, &originals[*index as usize], "{what} index {index}");
+            }
+        }
+    }
+}
+
 #[test]
 fn per_message_mode_is_refused() {
     let suite = CipherSuite::Aes256Gmac;

@@ -339,3 +339,104 @@ fn every_tag_record_counts_against_the_invocation_soft_limit() {
     let ins = tx.protect(&mut pkt, &mut buf).unwrap();
     assert!(ins.needs_rekey() && !ins.needs_restart());
 }
+
+/// A packet whose CRC-16 does not match its payload (a payload bit or a footer bit changed) is
+/// refused with the CRC error, after the other checks and before anything moves: under SV-1
+/// the transmitter checks the CRC in the pass that encrypts the payload (from 64 bytes on
+/// VAES-512) and applies the keystream again on a mismatch. The packet is left byte for byte as
+/// given, nothing is written, and the frame goes on exactly as if the packet had never been
+/// offered (the same stream as a transmitter that never saw it, which a receiver verifies).
+#[test]
+fn a_packet_with_a_bad_crc_is_refused_and_leaves_everything_as_it_was() {
+    let cases = [
+        (
+            SecurityVariant::FullIntegrityEncrypted,
+            CipherSuite::Aes256Gcm,
+        ),
+        (
+            SecurityVariant::FullIntegrityEncrypted,
+            CipherSuite::Aes128CtrCmac,
+        ),
+        (SecurityVariant::FullIntegrity, CipherSuite::Aes128Gmac),
+        (SecurityVariant::FullIntegrity, CipherSuite::Aes128Cmac),
+    ];
+    for (sv, suite) in cases {
+        for len in [48, 100, 5761] {
+            let config = uniform(sv, suite, TagLen::L16, TagMode::PerFrame);
+            let what = format!("{sv:?} {suite:?} line {len}");
+            let frame: Vec<Vec<u8>> = vec![fs(1), line(len, 1), line(len, 2), fe(1)];
+            let (mut clean_tx, mut rx) = pair(config, suite);
+            let want = protect_all(&mut clean_tx, &frame);
+            for at in [4, 4 + len / 2, len + 4, len + 5] {
+                let (mut tx, _) = pair(config, suite);
+                let mut stream = Vec::new();
+                let mut out = vec![SENTINEL; MAX_INSERTED_LEN];
+                for (k, p) in frame.iter().enumerate() {
+                    if k == 2 {
+                        let mut bad = p.clone();
+                        bad[at] ^= 0x04;
+                        let given = bad.clone();
+                        let n = bad.len();
+                        let computed = cse_core::crc::crc16_mcrf4xx(&bad[4..n - 2]);
+                        let received = u16::from_le_bytes([bad[n - 2], bad[n - 1]]);
+                        let r = tx.protect(&mut bad, &mut out);
+                        assert_eq!(
+                            r,
+                            Err(FsedError::from(cse_core::csi2::Error::CrcMismatch {
+                                computed,
+                                received
+                            })),
+                            "{what} byte {at}"
+                        );
+                        assert_eq!(bad, given, "{what} byte {at}: packet changed");
+                        assert!(out.iter().all(|&b| b == SENTINEL), "{what}: written");
+                    }
+                    let mut q = p.clone();
+                    let ins = tx.protect(&mut q, &mut out).unwrap();
+                    split_into(ins.before(&out), &mut stream);
+                    stream.push(q);
+                    split_into(ins.after(&out), &mut stream);
+                    out.fill(SENTINEL);
+                }
+                assert_eq!(stream, want, "{what} byte {at}: the frame differs");
+            }
+            let got = receive_all(&mut rx, &want);
+            assert!(got.errors.is_empty(), "{what}: {:?}", got.errors);
+            assert_eq!(got.clean_frames(), 1, "{what}");
+        }
+    }
+}
+
+/// The transmitter keeps its frame keys expanded from frame to frame while the key id and the
+/// configuration stay the same, and expands them again after `clear_keys` (a new session): a
+/// new key under the same id with the same configuration protects the next frame with the new
+/// key (a receiver holding only the new key verifies it; with the old key it fails).
+#[test]
+fn frame_keys_are_expanded_again_after_clear_keys() {
+    let suite = CipherSuite::Aes256Gcm;
+    let sv = SecurityVariant::FullIntegrityEncrypted;
+    let config = uniform(sv, suite, TagLen::L16, TagMode::PerFrame);
+    let (mut tx, mut rx_old) = pair(config, suite);
+    let f1 = protect_all(&mut tx, &frame(&Shape::SMALL, 1, 1));
+    let f2 = protect_all(&mut tx, &frame(&Shape::SMALL, 2, 2));
+    let out = receive_all(&mut rx_old, &[f1, f2].concat());
+    assert!(out.errors.is_empty() && out.clean_frames() == 2);
+    tx.clear_keys();
+    tx.install_key(KeyId::default(), material(suite, 0x31))
+        .unwrap();
+    tx.set_config(config).unwrap();
+    let f3 = protect_all(&mut tx, &frame(&Shape::SMALL, 3, 3));
+    let mut rx_new = Receiver::new(Settings::new(vc()), Policy::PERMISSIVE, 1_000);
+    rx_new
+        .install_key(KeyId::default(), material(suite, 0x31))
+        .unwrap();
+    let out = receive_all(&mut rx_new, &f3);
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(out.clean_frames(), 1);
+    let out = receive_all(&mut rx_old, &f3);
+    assert_eq!(out.clean_frames(), 0);
+    assert!(
+        out.accepted().iter().all(|p| p.len() <= 4),
+        "a line released under the old key"
+    );
+}

@@ -236,6 +236,25 @@ impl Aes {
     }
 }
 
+impl Aes {
+    /// [`Aes::apply_ctr`] that also returns the CRC-16/MCRF4XX of `buf` before and after the
+    /// keystream: `(crc16(input), crc16(output))`. On the VAES-512 engine the two CRCs are
+    /// folded in the CTR pass itself (each byte loaded once); elsewhere three passes.
+    pub fn apply_ctr_crc16(&self, iv: &Iv, buf: &mut [u8]) -> (u16, u16) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(r) = self
+            .fast
+            .as_ref()
+            .and_then(|f| f.ctr_crc16(iv.as_bytes(), buf))
+        {
+            return r;
+        }
+        let before = crate::crc::crc16_mcrf4xx(buf);
+        self.apply_ctr(iv, buf);
+        (before, crate::crc::crc16_mcrf4xx(buf))
+    }
+}
+
 /// Receives every chunk of a CTR pass right after it was XORed (the GHASH of GCM-AE).
 pub(crate) trait ChunkSink {
     /// `chunk` is the output of the CTR pass for this stretch of the buffer.

@@ -378,6 +378,12 @@ impl GcmKey {
         self.aes.apply_ctr(iv, buf);
     }
 
+    /// [`GcmKey::apply_ctr`] with the CRC-16/MCRF4XX of `buf` before and after (see
+    /// [`Aes::apply_ctr_crc16`]).
+    pub fn apply_ctr_crc16(&self, iv: &Iv, buf: &mut [u8]) -> (u16, u16) {
+        self.aes.apply_ctr_crc16(iv, buf)
+    }
+
     /// GCM authenticated encryption in place (GCM-AE of SP 800-38D, section 7.1).
     ///
     /// `aad` is hashed as the concatenation of its pieces (for example a context block and a

@@ -251,6 +251,32 @@ impl SuiteKey {
         }
     }
 
+    /// [`SuiteKey::apply_keystream`] that also returns the CRC-16/MCRF4XX (the CSI-2 payload
+    /// CRC) of `buf` before and after the keystream, `(crc16(input), crc16(output))`: what a
+    /// CSI-2 receiver needs to check a ciphertext payload's CRC and write the plaintext's (or a
+    /// transmitter the other way round). On the VAES-512 engine both CRCs are folded in the
+    /// CTR pass itself, so the payload is read once; elsewhere CRC, CTR and CRC run one after
+    /// the other.
+    ///
+    /// # Errors
+    /// [`ConfigError::SuiteDoesNotEncrypt`] for integrity-only suites (`buf` untouched).
+    pub fn apply_keystream_crc16(
+        &self,
+        iv: &Iv,
+        buf: &mut [u8],
+    ) -> Result<(u16, u16), ConfigError> {
+        match &self.engine {
+            #[cfg(feature = "gcm")]
+            Engine::Gcm(k) if self.suite.encrypts() => Ok(k.apply_ctr_crc16(iv, buf)),
+            #[cfg(feature = "ctr-cmac")]
+            Engine::CtrCmac { enc, .. } => Ok(enc.apply_ctr_crc16(iv, buf)),
+            _ => {
+                let _ = (iv, buf);
+                Err(ConfigError::SuiteDoesNotEncrypt(self.suite))
+            }
+        }
+    }
+
     /// Protects one message: for encrypting suites encrypts `buf` in place and returns the tag
     /// over `aad` and the ciphertext (AES-GCM, or CTR then CMAC); for integrity-only suites
     /// leaves `buf` unchanged and returns the MAC over `aad ‖ buf`.

@@ -267,6 +267,17 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
         &mut self.buffer.as_mut()[range]
     }
 
+    /// Writes `crc` as the CRC-16 footer (no-op for a short packet): for a caller that computed
+    /// the payload's CRC-16 itself, e.g. in the pass that wrote the payload
+    /// ([`crate::crypto::SuiteKey::apply_keystream_crc16`]).
+    pub fn set_crc(&mut self, crc: u16) {
+        if self.is_short() {
+            return;
+        }
+        let range = field::footer(self.word_count());
+        self.buffer.as_mut()[range].copy_from_slice(&crc.to_le_bytes());
+    }
+
     /// Computes the CRC-16 of the payload and writes the footer (no-op for a short packet).
     pub fn fill_crc(&mut self) {
         if self.is_short() {
@@ -383,6 +394,30 @@ impl Repr {
         variant: crate::crc::Crc32Variant,
     ) -> Result<(Repr, EccCheck, Option<u32>), Error> {
         Repr::parse_inner(packet, form, Some(variant))
+    }
+
+    /// [`Repr::parse`] without the CRC-16 check of a long packet: the header through its ECC
+    /// and the length only. For a caller that checks the payload's CRC-16 itself in a pass it
+    /// makes anyway (e.g. [`crate::crypto::SuiteKey::apply_keystream_crc16`]) before it uses
+    /// the payload; [`Packet::verify_crc`] is the separate check.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Truncated`], [`Error::EccUncorrectable`], [`Error::ReservedBits`].
+    pub fn parse_header<T: AsRef<[u8]>>(
+        packet: &Packet<T>,
+        form: HeaderForm,
+    ) -> Result<(Repr, EccCheck), Error> {
+        let bytes = packet.buffer.as_ref();
+        let (repr, ecc, _) = decode_header(bytes, form)?;
+        let needed = repr.buffer_len();
+        if bytes.len() < needed {
+            return Err(Error::Truncated {
+                needed,
+                available: bytes.len(),
+            });
+        }
+        Ok((repr, ecc))
     }
 
     fn parse_inner<T: AsRef<[u8]>>(

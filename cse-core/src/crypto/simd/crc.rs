@@ -83,11 +83,11 @@ pub(crate) struct Consts {
     /// 2048 bits (256 bytes: the main loop).
     k2048: [u64; 2],
     /// 512 bits (one register).
-    k512: [u64; 2],
+    pub(super) k512: [u64; 2],
     /// 384, 256 and 128 bits (lanes 0, 1, 2 of a register into lane 3).
     k384: [u64; 2],
     k256: [u64; 2],
-    k128: [u64; 2],
+    pub(super) k128: [u64; 2],
 }
 
 impl Consts {
@@ -187,7 +187,7 @@ impl Folder {
 /// (A `target_feature` function: callable only where AVX-512F is enabled.)
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn wide(k: [u64; 2]) -> __m512i {
+pub(super) fn wide(k: [u64; 2]) -> __m512i {
     let (lo, hi) = (k[0] as i64, k[1] as i64);
     _mm512_set_epi64(hi, lo, hi, lo, hi, lo, hi, lo)
 }
@@ -198,7 +198,7 @@ fn wide(k: [u64; 2]) -> __m512i {
 /// (A `target_feature` function: callable only where AVX-512F is enabled.)
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn lanes(c: &Consts) -> __m512i {
+pub(super) fn lanes(c: &Consts) -> __m512i {
     let i = |v: u64| v as i64;
     _mm512_set_epi64(
         0,
@@ -217,7 +217,7 @@ fn lanes(c: &Consts) -> __m512i {
 /// (A `target_feature` function: callable only where AVX-512F and VPCLMULQDQ are enabled.)
 #[inline]
 #[target_feature(enable = "avx512f,vpclmulqdq")]
-fn fold512(x: __m512i, k: __m512i, d: __m512i) -> __m512i {
+pub(super) fn fold512(x: __m512i, k: __m512i, d: __m512i) -> __m512i {
     let h = _mm512_clmulepi64_epi128(x, k, 0x00);
     let l = _mm512_clmulepi64_epi128(x, k, 0x11);
     // 0x96: a ^ b ^ c.
@@ -229,7 +229,7 @@ fn fold512(x: __m512i, k: __m512i, d: __m512i) -> __m512i {
 /// (A `target_feature` function: callable only where PCLMULQDQ and SSE2 are enabled.)
 #[inline]
 #[target_feature(enable = "pclmulqdq,sse2")]
-fn fold128(x: __m128i, k: __m128i, d: __m128i) -> __m128i {
+pub(super) fn fold128(x: __m128i, k: __m128i, d: __m128i) -> __m128i {
     let h = _mm_clmulepi64_si128(x, k, 0x00);
     let l = _mm_clmulepi64_si128(x, k, 0x11);
     _mm_xor_si128(_mm_xor_si128(h, l), d)
@@ -252,7 +252,7 @@ unsafe fn load64(p: *const u8) -> __m512i {
 /// `p..p + 16` must be readable; the CPU must have SSE2.
 #[inline]
 #[target_feature(enable = "sse2")]
-unsafe fn load16(p: *const u8) -> __m128i {
+pub(super) unsafe fn load16(p: *const u8) -> __m128i {
     // SAFETY: the caller guarantees 16 readable bytes; the load is unaligned.
     unsafe { _mm_loadu_si128(p.cast()) }
 }
@@ -262,7 +262,7 @@ unsafe fn load16(p: *const u8) -> __m128i {
 /// (A `target_feature` function: callable only where AVX-512F is enabled.)
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn seed(reg: u32) -> __m512i {
+pub(super) fn seed(reg: u32) -> __m512i {
     _mm512_set_epi64(0, 0, 0, 0, 0, 0, 0, i64::from(reg))
 }
 
@@ -271,7 +271,7 @@ fn seed(reg: u32) -> __m512i {
 /// (A `target_feature` function: callable only where AVX-512F, VPCLMULQDQ and SSE2 are enabled.)
 #[inline]
 #[target_feature(enable = "avx512f,vpclmulqdq,sse2")]
-fn collapse(z: __m512i, k: __m512i) -> __m128i {
+pub(super) fn collapse(z: __m512i, k: __m512i) -> __m128i {
     let h = _mm512_clmulepi64_epi128(z, k, 0x00);
     let l = _mm512_clmulepi64_epi128(z, k, 0x11);
     let t = _mm512_xor_si512(h, l);
@@ -288,7 +288,7 @@ fn collapse(z: __m512i, k: __m512i) -> __m128i {
 /// (A `target_feature` function: callable only where SSE2 is enabled.)
 #[inline]
 #[target_feature(enable = "sse2")]
-fn bytes(v: __m128i) -> [u8; 16] {
+pub(super) fn bytes(v: __m128i) -> [u8; 16] {
     let mut out = [0u8; 16];
     // SAFETY: `out` has 16 writable bytes; the store is unaligned.
     unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), v) };

@@ -108,6 +108,22 @@ impl FastAes {
         }
     }
 
+    /// [`FastAes::ctr`] that also returns the CRC-16/MCRF4XX of `buf` before and after, from
+    /// the same pass: on the VAES-512 engine for a buffer of at least 64 bytes, `None` (and
+    /// `buf` untouched) otherwise.
+    pub(crate) fn ctr_crc16(&self, iv: &[u8; 12], buf: &mut [u8]) -> Option<(u16, u16)> {
+        let FastAes::Vaes512(k) = self else {
+            return None;
+        };
+        let (c, init) = crate::crc::fold::mcrf4xx();
+        let f = vaes::ctr_fold(k, iv, buf, c, (u32::from(init), u32::from(init)))?;
+        let rest = buf.len().saturating_sub(f.used);
+        let before =
+            crate::crc::fold::finish16(&f.input, f.tail_in.get(..rest).unwrap_or_default());
+        let after = crate::crc::fold::finish16(&f.output, buf.get(f.used..).unwrap_or_default());
+        Some((before, after))
+    }
+
     /// XORs the CTR keystream from counter block `IV ‖ 2` into `buf`.
     pub(crate) fn ctr(&self, iv: &[u8; 12], buf: &mut [u8]) {
         match self {

@@ -45,8 +45,8 @@ use core::arch::x86_64::{
     _mm512_aesenclast_epi128, _mm512_broadcast_i32x4, _mm512_bslli_epi128, _mm512_bsrli_epi128,
     _mm512_castsi512_si128, _mm512_clmulepi64_epi128, _mm512_extracti64x4_epi64,
     _mm512_loadu_si512, _mm512_mask_storeu_epi8, _mm512_maskz_loadu_epi8, _mm512_maskz_mov_epi8,
-    _mm512_set_epi32, _mm512_shuffle_epi8, _mm512_storeu_si512, _mm512_xor_si512,
-    _mm512_zextsi128_si512,
+    _mm512_set_epi32, _mm512_setzero_si512, _mm512_shuffle_epi8, _mm512_storeu_si512,
+    _mm512_xor_si512, _mm512_zextsi128_si512,
 };
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
@@ -1257,6 +1257,156 @@ unsafe fn ctr_nr<const NR: usize>(rk: &RoundKeys, iv: &[u8; 12], buf: &mut [u8])
             }
         }
     }
+}
+
+/// What [`ctr_fold`] leaves for the caller to finish the two CRCs: for each, a 16-byte value
+/// standing for the first `used` bytes (see [`super::crc::Folder::fold`]), and the input bytes
+/// `buf[used..]` as they were before the keystream (0-15 bytes, in `tail_in[..len - used]`).
+/// The output bytes after `used` are in the buffer.
+pub(crate) struct CtrFold {
+    pub(crate) input: [u8; 16],
+    pub(crate) output: [u8; 16],
+    pub(crate) used: usize,
+    pub(crate) tail_in: [u8; 16],
+}
+
+/// One 64-byte block: keystream XORed in place, the input folded into `za`, the output into
+/// `zb` (`sa`, `sb`: the CRC registers over the first block, zero afterwards).
+///
+/// # Safety
+/// 64 bytes at `q` must be readable and writable; the CPU must have the features of the
+/// attribute.
+#[target_feature(enable = "avx512f,vpclmulqdq")]
+#[inline]
+#[allow(clippy::too_many_arguments)]
+unsafe fn xor_fold64(
+    q: *mut u8,
+    ks: __m512i,
+    k512: __m512i,
+    za: &mut __m512i,
+    zb: &mut __m512i,
+    sa: &mut __m512i,
+    sb: &mut __m512i,
+) {
+    // SAFETY: by contract.
+    let x = unsafe { load64(q) };
+    let y = _mm512_xor_si512(x, ks);
+    // SAFETY: by contract.
+    unsafe { store64(q, y) };
+    *za = super::crc::fold512(*za, k512, _mm512_xor_si512(x, *sa));
+    *zb = super::crc::fold512(*zb, k512, _mm512_xor_si512(y, *sb));
+    *sa = _mm512_setzero_si512();
+    *sb = _mm512_setzero_si512();
+}
+
+/// CTR body with the CRC folding of input and output stitched in (see [`ctr_fold`]).
+///
+/// # Safety
+/// `buf.len() >= 64`; the CPU must have the features of the attribute.
+#[target_feature(
+    enable = "avx512f,avx512bw,avx512vl,vaes,aes,avx2,sse2,ssse3,vpclmulqdq,pclmulqdq"
+)]
+unsafe fn ctr_fold_nr<const NR: usize>(
+    rk: &RoundKeys,
+    iv: &[u8; 12],
+    buf: &mut [u8],
+    c: &super::crc::Consts,
+    (reg_in, reg_out): (u32, u32),
+) -> CtrFold {
+    use super::crc::{bytes, collapse, fold128, lanes, load16, seed, wide};
+    let k = broadcast_keys(rk);
+    let rev = rev512();
+    let mut ctr = Ctr::new(iv, 2);
+    let k512 = wide(c.k512);
+    let (mut za, mut zb) = (_mm512_setzero_si512(), _mm512_setzero_si512());
+    let (mut sa, mut sb) = (seed(reg_in), seed(reg_out));
+    let n = buf.len();
+    let p = buf.as_mut_ptr();
+    let mut off = 0;
+    // SAFETY: whole-register accesses stay below `n`; the tail is read and written with
+    // masked accesses of the remaining bytes only (through a stack copy for the folding).
+    unsafe {
+        while n - off >= 512 {
+            let ks = aes_x::<NR, 8>(&k, ctr.next::<8>(rev));
+            let q = p.add(off);
+            for (j, ks) in ks.iter().enumerate() {
+                xor_fold64(q.add(64 * j), *ks, k512, &mut za, &mut zb, &mut sa, &mut sb);
+            }
+            off += 512;
+        }
+        while n - off >= 256 {
+            let ks = aes_x::<NR, 4>(&k, ctr.next::<4>(rev));
+            let q = p.add(off);
+            for (j, ks) in ks.iter().enumerate() {
+                xor_fold64(q.add(64 * j), *ks, k512, &mut za, &mut zb, &mut sa, &mut sb);
+            }
+            off += 256;
+        }
+        while n - off >= 64 {
+            let [ks] = aes_x::<NR, 1>(&k, ctr.next::<1>(rev));
+            xor_fold64(p.add(off), ks, k512, &mut za, &mut zb, &mut sa, &mut sb);
+            off += 64;
+        }
+        // `n >= 64`: at least one block was folded, so the seeds are in.
+        let lk = lanes(c);
+        let (mut va, mut vb) = (collapse(za, lk), collapse(zb, lk));
+        let k128 = _mm_set_epi64x(c.k128[1] as i64, c.k128[0] as i64);
+        let rem = n - off;
+        let mut tail_in = [0u8; 16];
+        if rem > 0 {
+            let q = p.add(off);
+            let [ks] = aes_x::<NR, 1>(&k, ctr.next::<1>(rev));
+            let x = load_part(q, rem);
+            let y = _mm512_xor_si512(x, ks);
+            store_part(q, rem, y);
+            let (mut xs, mut ys) = ([0u8; 64], [0u8; 64]);
+            store64(xs.as_mut_ptr(), x);
+            store64(ys.as_mut_ptr(), y);
+            let whole = rem / 16;
+            for i in 0..whole {
+                va = fold128(va, k128, load16(xs.as_ptr().add(16 * i)));
+                vb = fold128(vb, k128, load16(ys.as_ptr().add(16 * i)));
+            }
+            let used = 16 * whole;
+            tail_in[..rem - used].copy_from_slice(&xs[used..rem]);
+            off += used;
+            // Wipe the stack copies of the packet's bytes.
+            xs.zeroize();
+            ys.zeroize();
+        }
+        CtrFold {
+            input: bytes(va),
+            output: bytes(vb),
+            used: off,
+            tail_in,
+        }
+    }
+}
+
+/// XORs the CTR keystream from counter block `IV ‖ 2` into `buf` (at least 64 bytes, `None`
+/// otherwise) and, in the same pass, folds the reflected CRC of `c` over the input (register
+/// `regs.0` before it) and over the output (register `regs.1`): each load feeds the keystream
+/// XOR and the input's fold, each result the output's fold and the store.
+pub(crate) fn ctr_fold(
+    rk: &RoundKeys,
+    iv: &[u8; 12],
+    buf: &mut [u8],
+    c: &super::crc::Consts,
+    regs: (u32, u32),
+) -> Option<CtrFold> {
+    if buf.len() < 64 {
+        return None;
+    }
+    // SAFETY: a `RoundKeys` exists only after `vaes512_cpuid` found every feature of
+    // `ctr_fold_nr` (AVX-512F/BW/VL, VAES, AES, VPCLMULQDQ, PCLMULQDQ, AVX2, SSSE3); `buf` has at
+    // least 64 bytes.
+    Some(unsafe {
+        if rk.s.is_aes256() {
+            ctr_fold_nr::<14>(rk, iv, buf, c, regs)
+        } else {
+            ctr_fold_nr::<10>(rk, iv, buf, c, regs)
+        }
+    })
 }
 
 /// XORs the CTR keystream from counter block `IV ‖ 2` (`inc32`) into `buf`.
