@@ -250,7 +250,12 @@ pub mod fold {
     /// The CRC-16/MCRF4XX of a message from the 16-byte folded value of its first bytes (as
     /// `Folder::fold` returns it, register from zero) and the rest of the message.
     pub(crate) fn finish16(folded: &[u8; 16], rest: &[u8]) -> u16 {
-        portable::final16(portable::raw16(0, &[folded, rest]))
+        // A rest of fewer than 16 bytes is folded in (one 16-byte table step); a longer one
+        // goes through the tables.
+        match Folder::get().and_then(|f| f.fold_rest(&MCRF4XX, *folded, rest)) {
+            Some(v) => portable::final16(portable::raw16(0, &[&v])),
+            None => portable::final16(portable::raw16(0, &[folded, rest])),
+        }
     }
 
     /// One-shot CRC-32 on the folding backend.
