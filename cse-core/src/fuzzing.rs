@@ -347,6 +347,21 @@ pub fn ghash_diff(data: &[u8]) {
         a[..n].copy_from_slice(&pt[..n]);
         fast.apply_ctr(&iv, &mut a[..n]);
         assert_eq!(a[..n], reference[..n], "{path:?} ctr");
+        // CTR with the CRC-16s of input and output folded in (VAES-512: one pass): the same
+        // keystream, and the CRC-16 of the plaintext and of the ciphertext.
+        a[..n].copy_from_slice(&pt[..n]);
+        let (before, after) = fast.apply_ctr_crc16(&iv, &mut a[..n]);
+        assert_eq!(a[..n], reference[..n], "{path:?} ctr crc16");
+        assert_eq!(
+            before,
+            crate::crc::portable::crc16_mcrf4xx(&pt[..n]),
+            "{path:?} crc in"
+        );
+        assert_eq!(
+            after,
+            crate::crc::portable::crc16_mcrf4xx(&reference[..n]),
+            "{path:?} crc out"
+        );
         // GMAC: streaming split at the cut, and one-shot
         let mut ga = fast.gmac(&iv);
         ga.update(&fast, aad);
