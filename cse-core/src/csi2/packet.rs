@@ -426,14 +426,7 @@ impl Repr {
         record: Option<crate::crc::Crc32Variant>,
     ) -> Result<(Repr, EccCheck, Option<u32>), Error> {
         let bytes = packet.buffer.as_ref();
-        let (repr, ecc, _) = decode_header(bytes, form)?;
-        let needed = repr.buffer_len();
-        if bytes.len() < needed {
-            return Err(Error::Truncated {
-                needed,
-                available: bytes.len(),
-            });
-        }
+        let (repr, ecc) = Repr::parse_header(packet, form)?;
         if !repr.is_short() {
             let payload = bytes
                 .get(field::payload(repr.word_count))
