@@ -183,7 +183,7 @@ pub mod portable {
 #[doc(hidden)]
 pub mod fold {
     use super::{Crc32Variant, portable};
-    use crate::crypto::simd::crc::{Consts, Folder};
+    use crate::crypto::simd::crc::{Consts, Folder, Joint};
 
     /// Shortest input the folding backend takes.
     pub const MIN_LEN: usize = crate::crypto::simd::crc::MIN_LEN;
@@ -192,12 +192,24 @@ pub mod fold {
     static AUTOSAR: Consts = Consts::new(0xF4AC_FB13, 32);
     static ISCSI: Consts = Consts::new(0x1EDC_6F41, 32);
     static MCRF4XX: Consts = Consts::new(0x1021, 16);
+    static ISO_HDLC_16: Joint = Joint::new(0x04C1_1DB7);
+    static AUTOSAR_16: Joint = Joint::new(0xF4AC_FB13);
+    static ISCSI_16: Joint = Joint::new(0x1EDC_6F41);
 
     fn consts32(variant: Crc32Variant) -> &'static Consts {
         match variant {
             Crc32Variant::IsoHdlc => &ISO_HDLC,
             Crc32Variant::Autosar => &AUTOSAR,
             Crc32Variant::Iscsi => &ISCSI,
+        }
+    }
+
+    /// The joint fold of `variant` with the CRC-16/MCRF4XX.
+    fn joint(variant: Crc32Variant) -> &'static Joint {
+        match variant {
+            Crc32Variant::IsoHdlc => &ISO_HDLC_16,
+            Crc32Variant::Autosar => &AUTOSAR_16,
+            Crc32Variant::Iscsi => &ISCSI_16,
         }
     }
 
@@ -223,7 +235,9 @@ pub mod fold {
         Some(portable::raw16(0, &[&v]))
     }
 
-    /// The CRC-32 and CRC-16/MCRF4XX registers after `data` (one pass), from `reg32`, `reg16`.
+    /// The CRC-32 and CRC-16/MCRF4XX registers after `data`, from `reg32`, `reg16`: one fold
+    /// modulo the joint polynomial (`Joint`), or, for registers no joint seed serves, one fold
+    /// per CRC.
     pub(super) fn update_both(
         variant: Crc32Variant,
         reg32: u32,
@@ -231,13 +245,14 @@ pub mod fold {
         data: &[u8],
     ) -> Option<(u32, u16)> {
         let f = Folder::get()?;
-        let c = consts32(variant);
-        let (a, b, used) = f.fold2((c, reg32), (&MCRF4XX, u32::from(reg16)), data)?;
-        let rest = data.get(used..)?;
-        let (a, b) = (f.fold_rest(c, a, rest)?, f.fold_rest(&MCRF4XX, b, rest)?);
+        let j = joint(variant);
+        let Some((v, used)) = f.fold_joint(j, reg32, reg16, data) else {
+            return Some((update32(variant, reg32, data)?, update16(reg16, data)?));
+        };
+        let v = f.fold_rest(j.consts(), v, data.get(used..)?)?;
         Some((
-            portable::raw32(variant, 0, &[&a]),
-            portable::raw16(0, &[&b]),
+            portable::raw32(variant, 0, &[&v]),
+            portable::raw16(0, &[&v]),
         ))
     }
 

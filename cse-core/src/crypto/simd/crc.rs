@@ -1,5 +1,6 @@
 //! Reflected CRCs (the CSI-2 CRC-16/MCRF4XX and the FuSa CRC-32 variants) by carry-less
-//! folding on VPCLMULQDQ with 512-bit registers, one CRC or two at once over the same bytes.
+//! folding on VPCLMULQDQ with 512-bit registers: one CRC, or a CRC-32 and the CRC-16 over the
+//! same bytes as one fold modulo their joint polynomial ([`Joint`]).
 //!
 //! # Method
 //!
@@ -45,7 +46,7 @@ use core::arch::x86_64::{
 
 cpufeatures::new!(fold_cpuid, "avx512f", "vpclmulqdq", "pclmulqdq", "sse2");
 
-/// Shortest input [`Folder::fold`] and [`Folder::fold2`] take: one 512-bit register.
+/// Shortest input [`Folder::fold`] and [`Folder::fold_joint`] take: one 512-bit register.
 pub(crate) const MIN_LEN: usize = 64;
 
 /// Bytes one step of the main loop takes (four 512-bit registers).
@@ -105,6 +106,158 @@ impl Consts {
     }
 }
 
+/// Carry-less product of two polynomials over GF(2) (bit `i`: the coefficient of `x^i`).
+const fn pmul(a: u64, b: u64) -> u128 {
+    let mut r = 0u128;
+    let mut i = 0;
+    while i < 64 {
+        if (b >> i) & 1 == 1 {
+            r ^= (a as u128) << i;
+        }
+        i += 1;
+    }
+    r
+}
+
+/// The degree of `a` (-1 for the zero polynomial).
+const fn deg(a: u128) -> i32 {
+    127 - a.leading_zeros() as i32
+}
+
+/// Quotient and remainder of `a` divided by `m` (`m` not zero).
+const fn pdivmod(mut a: u128, m: u128) -> (u128, u128) {
+    let dm = deg(m);
+    let mut q = 0u128;
+    while deg(a) >= dm {
+        let s = deg(a) - dm;
+        q ^= 1 << s;
+        a ^= m << s;
+    }
+    (q, a)
+}
+
+/// The greatest common divisor of `a` and `b`.
+const fn pgcd(mut a: u128, mut b: u128) -> u128 {
+    while b != 0 {
+        let r = pdivmod(a, b).1;
+        a = b;
+        b = r;
+    }
+    a
+}
+
+/// The inverse of `a` modulo `m` (extended Euclid; `a` and `m` coprime, both of degree
+/// below 64).
+const fn pinv(a: u128, m: u128) -> u128 {
+    // Invariant: r0 ≡ s0·a and r1 ≡ s1·a (mod m).
+    let (mut r0, mut r1) = (m, pdivmod(a, m).1);
+    let (mut s0, mut s1) = (0u128, 1u128);
+    while r1 != 0 {
+        let (q, r2) = pdivmod(r0, r1);
+        let s2 = s0 ^ pmul(q as u64, s1 as u64);
+        (r0, r1, s0, s1) = (r1, r2, s1, s2);
+    }
+    assert!(r0 == 1, "not coprime");
+    pdivmod(s0, m).1
+}
+
+/// `e·x^k mod m`.
+const fn xmul_mod(e: u128, k: u32, m: u128) -> u128 {
+    let mut r = pdivmod(e, m).1;
+    let mut i = 0;
+    while i < k {
+        r = pdivmod(r << 1, m).1;
+        i += 1;
+    }
+    r
+}
+
+/// A CRC-32 and the CRC-16/MCRF4XX folded as one: modulo the least common multiple `M` of
+/// their polynomials (degree 48 for CRC-32/ISO-HDLC, whose polynomial shares no factor with
+/// the CRC-16's, 47 for CRC-32/AUTOSAR and CRC-32/ISCSI, which share `x + 1` with it). A value
+/// congruent to the message modulo `M` is congruent to it modulo either polynomial, so one fold
+/// of the bytes stands for both CRCs and costs as much as one.
+///
+/// The registers differ, and a register is XORed over the first bytes of the message, so the
+/// fold starts instead from one 16-byte seed `J` that does the work of both: by the Chinese
+/// remainder theorem, `J ≡ R32·x^96 (mod P32)` and `J ≡ R16·x^112 (mod P16 / gcd)`, where `R·x^k`
+/// is a register placed over the first bytes of a 16-byte chunk. Where the polynomials share
+/// `x + 1`, `J` also meets the CRC-16 modulo `x + 1` exactly when both registers have the same
+/// parity (the value of a polynomial at `x = 1`); the standard start registers (all ones) do.
+/// `J` is linear in the register bits: one column per bit, computed at compile time.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Joint {
+    /// The folding constants of `M`.
+    consts: Consts,
+    /// Seed columns of the CRC-16 register's bits (bit `b` of the reflected register), as the
+    /// high 64 bits of the first 16-byte chunk.
+    col16: [u64; 16],
+    /// Seed columns of the CRC-32 register's bits.
+    col32: [u64; 32],
+    /// Whether the polynomials share `x + 1` (the registers must then have the same parity).
+    shared: bool,
+}
+
+impl Joint {
+    /// The joint fold of the reflected CRC-32 of polynomial `x^32 + poly32` with the
+    /// CRC-16/MCRF4XX (`x^16 + 0x1021`). Fails to compile (or panics, outside const
+    /// evaluation) when the polynomials share a factor other than `x + 1`.
+    pub(crate) const fn new(poly32: u64) -> Joint {
+        let p32 = (1u128 << 32) | poly32 as u128;
+        let p16 = (1u128 << 16) | 0x1021;
+        let g = pgcd(p32, p16);
+        assert!(g == 1 || g == 0b11, "CRC polynomials share more than x + 1");
+        let q16 = pdivmod(p16, g).0;
+        // M = P32 · (P16 / gcd); P32 and P16 / gcd are coprime (checked by `pinv`).
+        let m = pmul(p32 as u64, q16 as u64);
+        let width = deg(m) as u32;
+        // e16 ≡ 1 (mod P16 / gcd), ≡ 0 (mod P32); e32 = 1 - e16 the other way round.
+        let e16 = pdivmod(pmul(p32 as u64, pinv(p32, q16) as u64), m).1;
+        let e32 = e16 ^ 1;
+        let mut col16 = [0u64; 16];
+        let mut col32 = [0u64; 32];
+        let mut b = 0;
+        while b < 32 {
+            // Bit b of a reflected register is the coefficient of x^(127-b) of the chunk; the
+            // column is J for that bit alone, reflected like the chunk's high 64 bits.
+            let k = 127 - b as u32;
+            if b < 16 {
+                col16[b] = (xmul_mod(e16, k, m) as u64).reverse_bits();
+            }
+            col32[b] = (xmul_mod(e32, k, m) as u64).reverse_bits();
+            b += 1;
+        }
+        Joint {
+            consts: Consts::new((m ^ (1u128 << width)) as u64, width),
+            col16,
+            col32,
+            shared: g != 1,
+        }
+    }
+
+    /// The 16-byte seed (low and high 64 bits) that starts the joint fold from CRC-32 register
+    /// `reg32` and CRC-16 register `reg16`; `None` when the polynomials share `x + 1` and the
+    /// registers' parities differ (no seed serves both then).
+    pub(crate) fn seed(&self, reg32: u32, reg16: u16) -> Option<[u64; 2]> {
+        if self.shared && (reg32.count_ones() + reg16.count_ones()) % 2 == 1 {
+            return None;
+        }
+        let mut hi = 0u64;
+        for (b, c) in self.col16.iter().enumerate() {
+            hi ^= c & 0u64.wrapping_sub(u64::from((reg16 >> b) & 1));
+        }
+        for (b, c) in self.col32.iter().enumerate() {
+            hi ^= c & 0u64.wrapping_sub(u64::from((reg32 >> b) & 1));
+        }
+        Some([0, hi])
+    }
+
+    /// The folding constants of the joint polynomial (for [`Folder::fold_rest`]).
+    pub(crate) fn consts(&self) -> &Consts {
+        &self.consts
+    }
+}
+
 /// The proof that this CPU runs the folding code: only [`Folder::get`] makes one, after the
 /// run-time feature check.
 #[derive(Clone, Copy, Debug)]
@@ -150,7 +303,7 @@ impl Folder {
         Some(unsafe { fold1_into(c, reg, src, dst.as_mut_ptr()) })
     }
 
-    /// The 16-byte value of [`Folder::fold`] (or [`Folder::fold2`]) with the remaining
+    /// The 16-byte value of [`Folder::fold`] (or [`Folder::fold_joint`]) with the remaining
     /// `rest` bytes of the message (fewer than 16) folded in: the raw CRC of the result alone
     /// is the raw CRC of `v ‖ rest`. A message with leading zero bytes has the same raw CRC,
     /// so `v ‖ rest` is read as the two blocks `0^(16-r) ‖ v[..r]` and `v[r..] ‖ rest`, the
@@ -167,18 +320,25 @@ impl Folder {
         Some(unsafe { fold_block(c, &two) })
     }
 
-    /// [`Folder::fold`] for two CRCs over the same bytes in one pass (each load feeds both).
-    pub(crate) fn fold2(
+    /// [`Folder::fold`] for a CRC-32 and the CRC-16/MCRF4XX over the same bytes, in one pass
+    /// and at the cost of one CRC: `data` is folded modulo `j`'s joint polynomial, from the
+    /// CRC-32 register `reg32` and the CRC-16 register `reg16`. The 16-byte value stands for
+    /// the same bytes for both CRCs (raw CRC-32 and raw CRC-16 of it, each register from zero,
+    /// followed by the rest). `None` when `data` is shorter than [`MIN_LEN`], or when the two
+    /// registers cannot start one fold (see [`Joint::seed`]).
+    pub(crate) fn fold_joint(
         self,
-        a: (&Consts, u32),
-        b: (&Consts, u32),
+        j: &Joint,
+        reg32: u32,
+        reg16: u16,
         data: &[u8],
-    ) -> Option<([u8; 16], [u8; 16], usize)> {
+    ) -> Option<([u8; 16], usize)> {
         if data.len() < MIN_LEN {
             return None;
         }
-        // SAFETY: as in `fold`.
-        Some(unsafe { fold2(a, b, data) })
+        let seed = j.seed(reg32, reg16)?;
+        // SAFETY: as in `fold`; no copy (null `dst`, never written).
+        Some(unsafe { fold1_with::<false>(&j.consts, seed, data, core::ptr::null_mut()) })
     }
 }
 
@@ -263,7 +423,16 @@ pub(super) unsafe fn load16(p: *const u8) -> __m128i {
 #[inline]
 #[target_feature(enable = "avx512f")]
 pub(super) fn seed(reg: u32) -> __m512i {
-    _mm512_set_epi64(0, 0, 0, 0, 0, 0, 0, i64::from(reg))
+    seed128([u64::from(reg), 0])
+}
+
+/// A 16-byte value (low and high 64 bits) XORed over the first 16 bytes of a message (lane 0).
+///
+/// (A `target_feature` function: callable only where AVX-512F is enabled.)
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn seed128(s: [u64; 2]) -> __m512i {
+    _mm512_set_epi64(0, 0, 0, 0, 0, 0, s[1] as i64, s[0] as i64)
 }
 
 /// One register's four lanes folded into one 16-byte value (lane 0 first in the message).
@@ -314,7 +483,7 @@ unsafe fn fold_block(c: &Consts, two: &[u8; 32]) -> [u8; 16] {
 #[target_feature(enable = "avx512f,vpclmulqdq,pclmulqdq,sse2")]
 unsafe fn fold1(c: &Consts, reg: u32, data: &[u8]) -> ([u8; 16], usize) {
     // SAFETY: as this function's; no copy (null `dst`, never written).
-    unsafe { fold1_with::<false>(c, reg, data, core::ptr::null_mut()) }
+    unsafe { fold1_with::<false>(c, [u64::from(reg), 0], data, core::ptr::null_mut()) }
 }
 
 /// [`fold1`], storing every folded byte of `data` at the same offset of `dst` as well.
@@ -324,11 +493,12 @@ unsafe fn fold1(c: &Consts, reg: u32, data: &[u8]) -> ([u8; 16], usize) {
 #[target_feature(enable = "avx512f,vpclmulqdq,pclmulqdq,sse2")]
 unsafe fn fold1_into(c: &Consts, reg: u32, data: &[u8], dst: *mut u8) -> ([u8; 16], usize) {
     // SAFETY: as this function's.
-    unsafe { fold1_with::<true>(c, reg, data, dst) }
+    unsafe { fold1_with::<true>(c, [u64::from(reg), 0], data, dst) }
 }
 
-/// The body of [`fold1`] and [`fold1_into`]: with `COPY`, each 64- or 16-byte load from
-/// `data` is stored at the same offset of `dst`.
+/// The body of [`fold1`], [`fold1_into`] and [`Folder::fold_joint`]: `seed` (low and high 64
+/// bits) is XORed over the first 16 bytes; with `COPY`, each 64- or 16-byte load from `data` is
+/// stored at the same offset of `dst`.
 ///
 /// # Safety
 /// As [`fold1`]; with `COPY`, as [`fold1_into`] (without, `dst` is never used).
@@ -336,7 +506,7 @@ unsafe fn fold1_into(c: &Consts, reg: u32, data: &[u8], dst: *mut u8) -> ([u8; 1
 #[target_feature(enable = "avx512f,vpclmulqdq,pclmulqdq,sse2")]
 unsafe fn fold1_with<const COPY: bool>(
     c: &Consts,
-    reg: u32,
+    seed: [u64; 2],
     data: &[u8],
     dst: *mut u8,
 ) -> ([u8; 16], usize) {
@@ -368,7 +538,7 @@ unsafe fn fold1_with<const COPY: bool>(
     let k512 = wide(c.k512);
     let mut z = if n >= STEP {
         let k = wide(c.k2048);
-        let mut a0 = _mm512_xor_si512(ld64!(0), seed(reg));
+        let mut a0 = _mm512_xor_si512(ld64!(0), seed128(seed));
         let mut a1 = ld64!(64);
         let mut a2 = ld64!(128);
         let mut a3 = ld64!(192);
@@ -385,7 +555,7 @@ unsafe fn fold1_with<const COPY: bool>(
         fold512(z, k512, a3)
     } else {
         at = 64;
-        _mm512_xor_si512(ld64!(0), seed(reg))
+        _mm512_xor_si512(ld64!(0), seed128(seed))
     };
     while at + 64 <= n {
         z = fold512(z, k512, ld64!(at));
@@ -398,75 +568,6 @@ unsafe fn fold1_with<const COPY: bool>(
         at += 16;
     }
     (bytes(v), at)
-}
-
-/// See [`Folder::fold2`].
-///
-/// # Safety
-/// `data.len() >= MIN_LEN`; the CPU must have AVX-512F, VPCLMULQDQ, PCLMULQDQ and SSE2.
-#[target_feature(enable = "avx512f,vpclmulqdq,pclmulqdq,sse2")]
-unsafe fn fold2(
-    (ca, ra): (&Consts, u32),
-    (cb, rb): (&Consts, u32),
-    data: &[u8],
-) -> ([u8; 16], [u8; 16], usize) {
-    let n = data.len();
-    let p = data.as_ptr();
-    let mut at;
-    let (ka512, kb512) = (wide(ca.k512), wide(cb.k512));
-    // SAFETY (every load below): `at + 64 <= n` (or `at + 16 <= n`) is checked before it.
-    let (mut za, mut zb) = if n >= STEP {
-        let (ka, kb) = (wide(ca.k2048), wide(cb.k2048));
-        let x0 = unsafe { load64(p) };
-        let mut a0 = _mm512_xor_si512(x0, seed(ra));
-        let mut b0 = _mm512_xor_si512(x0, seed(rb));
-        let mut a1 = unsafe { load64(p.add(64)) };
-        let mut a2 = unsafe { load64(p.add(128)) };
-        let mut a3 = unsafe { load64(p.add(192)) };
-        let (mut b1, mut b2, mut b3) = (a1, a2, a3);
-        at = STEP;
-        while at + STEP <= n {
-            let q = unsafe { p.add(at) };
-            let (x0, x1) = unsafe { (load64(q), load64(q.add(64))) };
-            let (x2, x3) = unsafe { (load64(q.add(128)), load64(q.add(192))) };
-            a0 = fold512(a0, ka, x0);
-            b0 = fold512(b0, kb, x0);
-            a1 = fold512(a1, ka, x1);
-            b1 = fold512(b1, kb, x1);
-            a2 = fold512(a2, ka, x2);
-            b2 = fold512(b2, kb, x2);
-            a3 = fold512(a3, ka, x3);
-            b3 = fold512(b3, kb, x3);
-            at += STEP;
-        }
-        let za = fold512(fold512(fold512(a0, ka512, a1), ka512, a2), ka512, a3);
-        let zb = fold512(fold512(fold512(b0, kb512, b1), kb512, b2), kb512, b3);
-        (za, zb)
-    } else {
-        at = 64;
-        let x0 = unsafe { load64(p) };
-        (
-            _mm512_xor_si512(x0, seed(ra)),
-            _mm512_xor_si512(x0, seed(rb)),
-        )
-    };
-    while at + 64 <= n {
-        let x = unsafe { load64(p.add(at)) };
-        za = fold512(za, ka512, x);
-        zb = fold512(zb, kb512, x);
-        at += 64;
-    }
-    let mut va = collapse(za, lanes(ca));
-    let mut vb = collapse(zb, lanes(cb));
-    let ka128 = _mm_set_epi64x(ca.k128[1] as i64, ca.k128[0] as i64);
-    let kb128 = _mm_set_epi64x(cb.k128[1] as i64, cb.k128[0] as i64);
-    while at + 16 <= n {
-        let x = unsafe { load16(p.add(at)) };
-        va = fold128(va, ka128, x);
-        vb = fold128(vb, kb128, x);
-        at += 16;
-    }
-    (bytes(va), bytes(vb), at)
 }
 
 #[cfg(test)]
@@ -484,12 +585,117 @@ mod tests {
         assert_eq!(pair(1, 0x1021, 16)[1], 1u64 << 63);
     }
 
+    /// Bit-at-a-time reflected CRC register after `data` (no final XOR): the definition.
+    fn bitwise(poly: u64, width: u32, mut reg: u64, data: &[u8]) -> u64 {
+        let rpoly = poly.reverse_bits() >> (64 - width);
+        for &b in data {
+            reg ^= u64::from(b);
+            for _ in 0..8 {
+                reg = if reg & 1 == 1 {
+                    (reg >> 1) ^ rpoly
+                } else {
+                    reg >> 1
+                };
+            }
+        }
+        reg
+    }
+
+    #[test]
+    fn joint_polynomial_is_the_lcm() {
+        let p16 = (1u128 << 16) | 0x1021;
+        // P32·P16 and, where both have the factor x + 1, P32·P16/(x + 1), computed apart
+        // (Python, carry-less arithmetic) from the products 0x1_14AC_908E_DB57,
+        // 0x1_EBD9_5591_A973 and 0x1_0F13_6CE4_9761.
+        let want = [
+            (0x04C1_1DB7u64, 0x1_14AC_908E_DB57u64),
+            (0xF4AC_FB13, 0xA6B7_3370_98D1),
+            (0x1EDC_6F41, 0xFAF1_245C_72DF),
+        ];
+        for (poly, m) in want {
+            let p32 = (1u128 << 32) | u128::from(poly);
+            let j = Joint::new(poly);
+            assert_eq!(pdivmod(u128::from(m), p32).1, 0);
+            assert_eq!(pdivmod(u128::from(m), p16).1, 0);
+            let width = deg(u128::from(m)) as u32;
+            assert_eq!(j.shared, width == 47);
+            // The folding constants are those of M.
+            let c = Consts::new(m ^ (1 << width), width);
+            assert_eq!(
+                (
+                    j.consts.k2048,
+                    j.consts.k512,
+                    j.consts.k384,
+                    j.consts.k256,
+                    j.consts.k128
+                ),
+                (c.k2048, c.k512, c.k384, c.k256, c.k128)
+            );
+        }
+    }
+
+    #[test]
+    fn joint_fold_gives_both_crcs_from_any_registers() {
+        let Some(f) = Folder::get() else { return };
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for poly in [0x04C1_1DB7u64, 0xF4AC_FB13, 0x1EDC_6F41] {
+            let j = Joint::new(poly);
+            let c32 = Consts::new(poly, 32);
+            let c16 = Consts::new(0x1021, 16);
+            for round in 0..200 {
+                let len = MIN_LEN + (next() % 700) as usize;
+                let mut buf = [0u8; MIN_LEN + 700];
+                buf.iter_mut().for_each(|b| *b = next() as u8);
+                let data = &buf[..len];
+                let (reg32, reg16) = if round == 0 {
+                    (!0u32, !0u16)
+                } else {
+                    (next() as u32, next() as u16)
+                };
+                let odd = (reg32.count_ones() + reg16.count_ones()) % 2 == 1;
+                let Some((v, used)) = f.fold_joint(&j, reg32, reg16, data) else {
+                    assert!(j.shared && odd, "refused a seed it can make");
+                    continue;
+                };
+                assert!(
+                    !(j.shared && odd),
+                    "made a seed for registers of different parity"
+                );
+                let v = f.fold_rest(j.consts(), v, &data[used..]).expect("rest");
+                // The raw CRCs of the 16-byte value are the registers after `data`.
+                let want32 = bitwise(poly, 32, u64::from(reg32), data);
+                let want16 = bitwise(0x1021, 16, u64::from(reg16), data);
+                assert_eq!(
+                    bitwise(poly, 32, 0, &v),
+                    want32,
+                    "CRC-32 {poly:#x} len {len}"
+                );
+                assert_eq!(bitwise(0x1021, 16, 0, &v), want16, "CRC-16 len {len}");
+                // And the one-CRC folds agree (the reference of the fold itself).
+                let (v32, u32_) = f.fold(&c32, reg32, data).expect("fold");
+                let v32 = f.fold_rest(&c32, v32, &data[u32_..]).expect("rest");
+                assert_eq!(bitwise(poly, 32, 0, &v32), want32);
+                let (v16, u16_) = f.fold(&c16, u32::from(reg16), data).expect("fold");
+                let v16 = f.fold_rest(&c16, v16, &data[u16_..]).expect("rest");
+                assert_eq!(bitwise(0x1021, 16, 0, &v16), want16);
+            }
+        }
+    }
+
     #[test]
     fn short_inputs_are_refused() {
         if let Some(f) = Folder::get() {
             let c = Consts::new(0x1021, 16);
             assert!(f.fold(&c, 0, &[0u8; MIN_LEN - 1]).is_none());
-            assert!(f.fold2((&c, 0), (&c, 0), &[0u8; MIN_LEN - 1]).is_none());
+            let j = Joint::new(0x04C1_1DB7);
+            assert!(f.fold_joint(&j, !0, !0, &[0u8; MIN_LEN - 1]).is_none());
+            assert!(f.fold_joint(&j, !0, !0, &[0u8; MIN_LEN]).is_some());
             assert!(f.fold(&c, 0, &[0u8; MIN_LEN]).is_some());
         }
     }
