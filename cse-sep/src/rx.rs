@@ -411,16 +411,18 @@ impl Receiver {
         }
         let chunks = seps.chunks(BATCH_LINES).zip(outs.chunks_mut(BATCH_LINES));
         for (c, (seps, outs)) in chunks.enumerate() {
-            let parsed: [Option<Result<Parsed<'_>, SepError>>; BATCH_LINES] =
-                core::array::from_fn(|i| seps.get(i).map(|s| self.parse(s)));
-            let tags = self.precompute_tags(&parsed);
-            let lines = seps.iter().zip(outs.iter_mut()).zip(parsed).zip(tags);
-            for (i, (((sep, out), parsed), tag)) in lines.enumerate() {
-                let r = match parsed {
-                    Some(Ok(p)) => self.dispatch(&p, now, out, tag.as_ref()),
-                    Some(Err(e)) => Err(e),
-                    None => Err(SepError::Internal),
-                };
+            // The tags first, from the packets' layout alone: the multi-lane MAC is the first
+            // pass over the payloads (its loads overlap the AES work), the CRC checks and the
+            // copies then read them from cache. `parse` is pure, so parsing each packet just
+            // before its dispatch is the same as parsing them all first.
+            let layouts: [Option<Result<Parsed<'_>, SepError>>; BATCH_LINES] =
+                core::array::from_fn(|i| seps.get(i).map(|s| self.parse_layout(s)));
+            let tags = self.precompute_tags(&layouts);
+            let lines = seps.iter().zip(outs.iter_mut()).zip(tags);
+            for (i, ((sep, out), tag)) in lines.enumerate() {
+                let r = self
+                    .parse(sep)
+                    .and_then(|p| self.dispatch(&p, now, out, tag.as_ref()));
                 on_result(c * BATCH_LINES + i, self.settle(r, sep.len(), out));
             }
         }
@@ -459,13 +461,30 @@ impl Receiver {
     /// The checks of one SEP packet that depend on nothing but the settings: outer CSI-2
     /// framing, SEP layout and CRC-32, header consistency.
     fn parse<'a>(&self, bytes: &'a [u8]) -> Result<Parsed<'a>, SepError> {
+        self.parse_with(bytes, true)
+    }
+
+    /// [`Receiver::parse`] without the CRC checks (the only steps that read the whole
+    /// payload): what a packet would be if its CRCs hold, for the tags a batch computes ahead
+    /// ([`Receiver::precompute_tags`], pure). A packet that passes `parse` gives the same
+    /// `Parsed` here; every packet still goes through `parse` before it is dispatched.
+    fn parse_layout<'a>(&self, bytes: &'a [u8]) -> Result<Parsed<'a>, SepError> {
+        self.parse_with(bytes, false)
+    }
+
+    fn parse_with<'a>(&self, bytes: &'a [u8], crcs: bool) -> Result<Parsed<'a>, SepError> {
         let profile = self.settings.profile;
         let view = csi2::Packet::new_checked(bytes)?;
         // The CSI-2 CRC-16 and the SEP CRC-32 (over all but the payload's last four bytes, the
         // CRC-32 field of a well-formed SEP payload) in one pass; checked in the order of the
         // layers, as separate passes would.
-        let (outer, _, record_crc) =
-            csi2::Repr::parse_with_record_crc32(&view, self.settings.form, profile.crc32)?;
+        let (outer, record_crc) = if crcs {
+            let (outer, _, record_crc) =
+                csi2::Repr::parse_with_record_crc32(&view, self.settings.form, profile.crc32)?;
+            (outer, record_crc)
+        } else {
+            (csi2::Repr::parse_header(&view, self.settings.form)?.0, None)
+        };
         if outer.data_type != profile.dt_sep {
             return Err(mismatch());
         }
@@ -481,7 +500,8 @@ impl Receiver {
         match record_crc {
             // `new_checked` found the CRC-32 field at the end of the payload.
             Some(c) => sep.verify_computed_crc(c)?,
-            None => sep.verify_crc(&profile)?,
+            None if crcs => sep.verify_crc(&profile)?,
+            None => {}
         }
         let repr = wire::Repr::parse(&sep, &profile)?;
         let h = repr.header;
