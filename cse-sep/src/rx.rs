@@ -418,11 +418,18 @@ impl Receiver {
             let layouts: [Option<Result<Parsed<'_>, SepError>>; BATCH_LINES] =
                 core::array::from_fn(|i| seps.get(i).map(|s| self.parse_layout(s)));
             let tags = self.precompute_tags(&layouts);
-            let lines = seps.iter().zip(outs.iter_mut()).zip(tags);
-            for (i, ((sep, out), tag)) in lines.enumerate() {
-                let r = self
-                    .parse(sep)
-                    .and_then(|p| self.dispatch(&p, now, out, tag.as_ref()));
+            let lines = seps.iter().zip(outs.iter_mut()).zip(layouts).zip(tags);
+            for (i, (((sep, out), layout), tag)) in lines.enumerate() {
+                let r = match layout {
+                    // Everything but the CRCs held: `parse` would give this `Parsed` or the
+                    // first CRC that fails.
+                    Some(Ok(p)) => self
+                        .check_crcs(sep)
+                        .and_then(|()| self.dispatch(&p, now, out, tag.as_ref())),
+                    _ => self
+                        .parse(sep)
+                        .and_then(|p| self.dispatch(&p, now, out, tag.as_ref())),
+                };
                 on_result(c * BATCH_LINES + i, self.settle(r, sep.len(), out));
             }
         }
@@ -470,6 +477,25 @@ impl Receiver {
     /// `Parsed` here; every packet still goes through `parse` before it is dispatched.
     fn parse_layout<'a>(&self, bytes: &'a [u8]) -> Result<Parsed<'a>, SepError> {
         self.parse_with(bytes, false)
+    }
+
+    /// The CRC checks of [`Receiver::parse`] (the CSI-2 CRC-16, then the SEP CRC-32) of a
+    /// packet [`Receiver::parse_layout`] accepted: `parse` then fails with the first of them
+    /// that fails, or gives what `parse_layout` gave.
+    fn check_crcs(&self, bytes: &[u8]) -> Result<(), SepError> {
+        let profile = self.settings.profile;
+        let view = csi2::Packet::new_checked(bytes)?;
+        let (outer, _, record_crc) =
+            csi2::Repr::parse_with_record_crc32(&view, self.settings.form, profile.crc32)?;
+        let payload = bytes
+            .get(CSI2_HEADER_LEN..CSI2_HEADER_LEN + usize::from(outer.word_count))
+            .ok_or(SepError::Internal)?;
+        let sep = wire::Packet::new_checked(payload, &profile)?;
+        match record_crc {
+            Some(c) => sep.verify_computed_crc(c)?,
+            None => sep.verify_crc(&profile)?,
+        }
+        Ok(())
     }
 
     fn parse_with<'a>(&self, bytes: &'a [u8], crcs: bool) -> Result<Parsed<'a>, SepError> {
