@@ -1,5 +1,6 @@
-//! The `fsed` bench: FSED protect and verify against raw `aws-lc-rs` AES-256-GCM / GMAC of the
-//! same bytes.
+//! The `fsed` bench: FSED protect and verify against raw `aws-lc-rs` AES-256-GCM / GMAC (and
+//! AES-128-CMAC) of the same bytes. The references are `cse_benches::reference`, shared with the
+//! `sep` bench.
 //!
 //! Groups `fsed-<variant>-<op>` for SV-1 (AES-256-GCM), SV-2 (AES-256-GMAC, AES-128-CMAC) and
 //! SV-3 (stride 4, AES-256-GMAC), per-frame tags, 16 bytes (the suites of the `sep` bench).
@@ -25,6 +26,8 @@
 //! - `aws-lc-rs`, SV-1 groups and the CMAC groups: one AES-256-GCM seal (or open) per line of
 //!   the frame, in place, with a 48-byte AAD (about a context block and a header), nothing
 //!   else. Every line has its own buffer, as in the FSED rows (not one line kept hot in L1).
+//! - `aws-lc-rs-cmac`, CMAC groups: one AES-128-CMAC sign (or verify) per line of the frame,
+//!   each line its own buffer.
 //! - `aws-lc-rs`, GMAC groups (`sv2-gmac256`, `sv3-stride4-gmac256`): one AES-256-GMAC per line
 //!   of the frame (each line its own buffer), that is AES-256-GCM with an empty plaintext and
 //!   the 48-byte context ‖ the line's payload as AAD (`seal_in_place_separate_tag`, or
@@ -44,16 +47,13 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
-use aws_lc_rs::cmac;
 use criterion::{
     BatchSize, BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group,
     measurement::WallTime,
 };
-use cse_benches::link::{
-    AAD, FRAME, IV, LINE, LINES, config, line, line_on, material, short, short_on, vc,
-};
+use cse_benches::link::{FRAME, LINE, LINES, config, line, line_on, material, short, short_on, vc};
 use cse_benches::pattern;
+use cse_benches::reference::{Aws, gmac_input};
 use cse_core::csi2::{DataType, HeaderForm, Packets, VirtualChannel};
 use cse_core::{CipherSuite, FrameConfig, KeyId, Policy, SecurityVariant, TagMode};
 use cse_fsed::tx::MAX_INSERTED_LEN;
@@ -116,10 +116,6 @@ fn frame_packets(lines: usize, len: usize) -> Vec<Vec<u8>> {
     v
 }
 
-fn aws() -> LessSafeKey {
-    LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &[0x42; 32]).expect("aws key"))
-}
-
 /// Lines per frame of the line-size rows.
 const FRAME_LINES: usize = 16;
 
@@ -153,6 +149,8 @@ enum Reference {
     Gcm,
     /// AES-256-GMAC of each line: empty plaintext, AAD = 48-byte context ‖ payload.
     Gmac,
+    /// [`Reference::Gcm`], and `aws-lc-rs-cmac`: AES-128-CMAC of each line (its own buffer).
+    GcmCmac,
 }
 
 /// The rows of a group: (benchmark id, lines per frame, bytes per line).
@@ -172,7 +170,7 @@ fn bench_variant(
     reference: Reference,
 ) {
     let cfg = config(sv, suite, TagMode::PerFrame);
-    let aws = aws();
+    let aws = Aws::new();
 
     let mut g = group(c, &format!("fsed-{name}-protect"));
     for (id, lines, len) in rows() {
@@ -188,40 +186,26 @@ fn bench_variant(
             })
         });
         match reference {
-            Reference::Gcm => {
+            Reference::Gcm | Reference::GcmCmac => {
                 // The frame's lines, each sealed in place (the same bytes the transmitter
                 // touches, not one line kept hot in L1).
                 let mut all = pattern(len).repeat(lines);
                 g.bench_function(BenchmarkId::new("aws-lc-rs", &id), |b| {
-                    b.iter(|| {
-                        for chunk in all.chunks_mut(len) {
-                            let n = Nonce::assume_unique_for_key(IV);
-                            let _ = black_box(
-                                aws.seal_in_place_separate_tag(n, Aad::from(&AAD), chunk)
-                                    .expect("seal"),
-                            );
-                        }
-                    })
+                    b.iter(|| all.chunks_mut(len).for_each(|l| aws.seal(l)))
                 });
             }
             Reference::Gmac => {
                 let msgs = gmac_inputs(lines, len);
                 g.bench_function(BenchmarkId::new("aws-lc-rs", &id), |b| {
-                    b.iter(|| {
-                        for msg in &msgs {
-                            let n = Nonce::assume_unique_for_key(IV);
-                            let _ = black_box(
-                                aws.seal_in_place_separate_tag(
-                                    n,
-                                    Aad::from(black_box(&msg[..])),
-                                    &mut [],
-                                )
-                                .expect("gmac"),
-                            );
-                        }
-                    })
+                    b.iter(|| msgs.iter().for_each(|m| aws.gmac(m)))
                 });
             }
+        }
+        if matches!(reference, Reference::GcmCmac) {
+            let all = pattern(len).repeat(lines);
+            g.bench_function(BenchmarkId::new("aws-lc-rs-cmac", &id), |b| {
+                b.iter(|| all.chunks(len).for_each(|l| aws.cmac(l)))
+            });
         }
     }
     g.finish();
@@ -238,59 +222,32 @@ fn bench_variant(
             )
         });
         match reference {
-            Reference::Gcm => {
-                let mut ct = pattern(len);
-                let tag = aws
-                    .seal_in_place_separate_tag(
-                        Nonce::assume_unique_for_key(IV),
-                        Aad::from(&AAD),
-                        &mut ct,
-                    )
-                    .expect("seal");
-                let all: Vec<u8> = ct.iter().copied().cycle().take(len * lines).collect();
+            Reference::Gcm | Reference::GcmCmac => {
+                let (ct, tag) = aws.sealed(&pattern(len));
+                let all = ct.repeat(lines);
                 g.bench_function(BenchmarkId::new("aws-lc-rs", &id), |b| {
                     b.iter_batched_ref(
                         || all.clone(),
-                        |buf| {
-                            for chunk in buf.chunks_mut(len) {
-                                let n = Nonce::assume_unique_for_key(IV);
-                                let r = aws.open_in_place_separate_tag(
-                                    n,
-                                    Aad::from(&AAD),
-                                    tag.as_ref(),
-                                    chunk,
-                                );
-                                assert!(r.is_ok());
-                            }
-                        },
+                        |buf| buf.chunks_mut(len).for_each(|l| aws.open(l, &tag)),
                         BatchSize::LargeInput,
                     )
                 });
             }
             Reference::Gmac => {
                 let msgs = gmac_inputs(lines, len);
-                let tag = aws
-                    .seal_in_place_separate_tag(
-                        Nonce::assume_unique_for_key(IV),
-                        Aad::from(&msgs[0][..]),
-                        &mut [],
-                    )
-                    .expect("gmac");
+                let tag = aws.gmac_tag(&msgs[0]);
                 g.bench_function(BenchmarkId::new("aws-lc-rs", &id), |b| {
-                    b.iter(|| {
-                        for msg in &msgs {
-                            let n = Nonce::assume_unique_for_key(IV);
-                            let r = aws.open_in_place_separate_tag(
-                                n,
-                                Aad::from(black_box(&msg[..])),
-                                tag.as_ref(),
-                                &mut [],
-                            );
-                            assert!(r.is_ok());
-                        }
-                    })
+                    b.iter(|| msgs.iter().for_each(|m| aws.gmac_verify(m, &tag)))
                 });
             }
+        }
+        if matches!(reference, Reference::GcmCmac) {
+            let data = pattern(len);
+            let all = data.repeat(lines);
+            let mac = aws.cmac_tag(&data);
+            g.bench_function(BenchmarkId::new("aws-lc-rs-cmac", &id), |b| {
+                b.iter(|| all.chunks(len).for_each(|l| aws.cmac_verify(l, &mac)))
+            });
         }
     }
     g.finish();
@@ -299,9 +256,7 @@ fn bench_variant(
 /// The AADs of the GMAC reference for a frame of `lines` lines of `len` bytes, one buffer per
 /// line (the 48-byte context ‖ payload), so the reference reads as many bytes as the receiver.
 fn gmac_inputs(lines: usize, len: usize) -> Vec<Vec<u8>> {
-    let mut msg = AAD.to_vec();
-    msg.extend_from_slice(&pattern(len));
-    vec![msg; lines]
+    vec![gmac_input(&pattern(len)); lines]
 }
 
 fn sv1_gcm256(c: &mut Criterion) {
@@ -330,7 +285,7 @@ fn sv2_cmac128(c: &mut Criterion) {
         "sv2-cmac128",
         SecurityVariant::FullIntegrity,
         CipherSuite::Aes128Cmac,
-        Reference::Gcm,
+        Reference::GcmCmac,
     );
 }
 
@@ -352,7 +307,7 @@ fn sv3_stride4(c: &mut Criterion) {
 fn frame_gmac(c: &mut Criterion) {
     let suite = CipherSuite::Aes256Gmac;
     let cfg = config(SecurityVariant::FullIntegrity, suite, TagMode::PerFrame);
-    let aws = aws();
+    let aws = Aws::new();
     let frame = pattern(FRAME);
     let packets = frame_packets(LINES, LINE);
     let mut g = group(c, "fsed-frame-gmac256-protect");
@@ -368,13 +323,7 @@ fn frame_gmac(c: &mut Criterion) {
         })
     });
     g.bench_with_input(BenchmarkId::new("aws-lc-rs", FRAME), &FRAME, |b, _| {
-        b.iter(|| {
-            let n = Nonce::assume_unique_for_key(IV);
-            black_box(
-                aws.seal_in_place_separate_tag(n, Aad::from(&frame[..]), &mut [])
-                    .expect("gmac"),
-            )
-        })
+        b.iter(|| aws.gmac(&frame))
     });
     g.finish();
     let mut g = group(c, "fsed-frame-gmac256-verify");
@@ -387,19 +336,9 @@ fn frame_gmac(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
-    let tag = aws
-        .seal_in_place_separate_tag(
-            Nonce::assume_unique_for_key(IV),
-            Aad::from(&frame[..]),
-            &mut [],
-        )
-        .expect("gmac");
+    let tag = aws.gmac_tag(&frame);
     g.bench_with_input(BenchmarkId::new("aws-lc-rs", FRAME), &FRAME, |b, _| {
-        b.iter(|| {
-            let n = Nonce::assume_unique_for_key(IV);
-            let r = aws.open_in_place_separate_tag(n, Aad::from(&frame[..]), tag.as_ref(), &mut []);
-            assert!(r.is_ok());
-        })
+        b.iter(|| aws.gmac_verify(&frame, &tag))
     });
     g.finish();
 }
@@ -421,7 +360,7 @@ fn bench_streams(c: &mut Criterion, n: usize) {
         })
         .collect();
     let bytes = (n * FRAME) as u64;
-    let key = cmac::Key::new(cmac::AES_128, &[0x42; 16]).expect("aws cmac key");
+    let aws = Aws::new();
     let data = pattern(LINE);
 
     let mut g = group(c, &format!("fsed-sv2-cmac128-protect-{n}streams"));
@@ -443,17 +382,7 @@ fn bench_streams(c: &mut Criterion, n: usize) {
         })
     });
     g.bench_with_input(BenchmarkId::new("aws-lc-rs-cmac", FRAME), &FRAME, |b, _| {
-        b.iter(|| {
-            std::thread::scope(|s| {
-                for _ in 0..n {
-                    s.spawn(|| {
-                        for _ in 0..LINES {
-                            black_box(cmac::sign(&key, black_box(&data)).expect("cmac"));
-                        }
-                    });
-                }
-            })
-        })
+        b.iter(|| aws.cmac_threads(n, LINES, &data))
     });
     g.finish();
 
@@ -481,19 +410,9 @@ fn bench_streams(c: &mut Criterion, n: usize) {
             BatchSize::SmallInput,
         )
     });
-    let mac = cmac::sign(&key, &data).expect("cmac");
+    let mac = aws.cmac_tag(&data);
     g.bench_with_input(BenchmarkId::new("aws-lc-rs-cmac", FRAME), &FRAME, |b, _| {
-        b.iter(|| {
-            std::thread::scope(|s| {
-                for _ in 0..n {
-                    s.spawn(|| {
-                        for _ in 0..LINES {
-                            assert!(cmac::verify(&key, black_box(&data), mac.as_ref()).is_ok());
-                        }
-                    });
-                }
-            })
-        })
+        b.iter(|| aws.cmac_verify_threads(n, LINES, &data, &mac))
     });
     g.finish();
 }
@@ -529,9 +448,16 @@ fn main() {
     .collect();
     let pairs: Vec<(&str, &str)> = groups.iter().map(|g| (g.as_str(), "aws-lc-rs")).collect();
     cse_benches::print_ratios_for("cse-fsed", &pairs);
+    // The CMAC groups against the serial AES-128-CMAC reference too.
     let streams: Vec<String> = ["protect", "verify"]
         .iter()
-        .flat_map(|op| [1, 2].map(|n| format!("fsed-sv2-cmac128-{op}-{n}streams")))
+        .flat_map(|op| {
+            [
+                format!("fsed-sv2-cmac128-{op}"),
+                format!("fsed-sv2-cmac128-{op}-1streams"),
+                format!("fsed-sv2-cmac128-{op}-2streams"),
+            ]
+        })
         .collect();
     let pairs: Vec<(&str, &str)> = streams
         .iter()

@@ -28,16 +28,13 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
-use aws_lc_rs::cmac;
 use criterion::{
     BatchSize, BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group,
     measurement::WallTime,
 };
-use cse_benches::link::{
-    AAD, FRAME, IV, LINE, LINES, config, line, line_on, material, short, short_on, vc,
-};
+use cse_benches::link::{FRAME, LINE, LINES, config, line, line_on, material, short, short_on, vc};
 use cse_benches::pattern;
+use cse_benches::reference::{Aws, gmac_input};
 use cse_core::csi2::{DataType, VirtualChannel};
 use cse_core::{CipherSuite, FrameConfig, KeyId, Policy, SecurityVariant, TagMode};
 use cse_sep::{BATCH_LINES, Delivery, Receiver, Settings, Transmitter};
@@ -103,14 +100,6 @@ fn frame_packets() -> Vec<Vec<u8>> {
     frame_packets_on(vc())
 }
 
-fn aws() -> LessSafeKey {
-    LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &[0x42; 32]).expect("aws key"))
-}
-
-fn aws_cmac() -> cmac::Key {
-    cmac::Key::new(cmac::AES_128, &[0x42; 16]).expect("aws cmac key")
-}
-
 /// Output buffers for one batch.
 fn batch_bufs(len: usize) -> Vec<Vec<u8>> {
     vec![vec![0u8; len]; BATCH_LINES]
@@ -138,13 +127,6 @@ fn receive_batched(r: &mut Receiver, seps: &[&[u8]], bufs: &mut [Vec<u8>]) {
     }
 }
 
-/// The message of the AES-256-GMAC reference: the context-sized AAD followed by `payload`.
-fn gmac_input(payload: &[u8]) -> Vec<u8> {
-    let mut m = AAD.to_vec();
-    m.extend_from_slice(payload);
-    m
-}
-
 /// The payload unit and repetitions of the references at `size`.
 fn unit_reps(size: usize) -> (usize, usize) {
     if size <= 2 * LINE {
@@ -162,7 +144,7 @@ fn bench_variant(
     batch: bool,
 ) {
     let cfg = config(sv, suite, TagMode::PerMessage);
-    let aws = aws();
+    let aws = Aws::new();
     let gmac = suite == CipherSuite::Aes256Gmac;
     let sizes: &[usize] = if batch {
         &[LINE, 2 * LINE, BATCH, FRAME]
@@ -227,37 +209,16 @@ fn bench_variant(
             // encrypted.
             let msg = gmac_input(&buf);
             g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
-                b.iter(|| {
-                    for _ in 0..reps {
-                        let n = Nonce::assume_unique_for_key(IV);
-                        let _ = black_box(
-                            aws.seal_in_place_separate_tag(n, Aad::from(&msg), &mut [])
-                                .expect("gmac"),
-                        );
-                    }
-                })
+                b.iter(|| (0..reps).for_each(|_| aws.gmac(&msg)))
             });
         } else {
             g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
-                b.iter(|| {
-                    for _ in 0..reps {
-                        let n = Nonce::assume_unique_for_key(IV);
-                        let _ = black_box(
-                            aws.seal_in_place_separate_tag(n, Aad::from(&AAD), &mut buf)
-                                .expect("seal"),
-                        );
-                    }
-                })
+                b.iter(|| (0..reps).for_each(|_| aws.seal(&mut buf)))
             });
         }
         if batch {
-            let key = aws_cmac();
             g.bench_with_input(BenchmarkId::new("aws-lc-rs-cmac", size), &size, |b, _| {
-                b.iter(|| {
-                    for _ in 0..reps {
-                        black_box(cmac::sign(&key, black_box(&buf)).expect("cmac"));
-                    }
-                })
+                b.iter(|| (0..reps).for_each(|_| aws.cmac(&buf)))
             });
         }
     }
@@ -320,64 +281,26 @@ fn bench_variant(
         let reps = reps * per_iter;
         if gmac {
             let msg = gmac_input(&pattern(unit));
-            let tag = aws
-                .seal_in_place_separate_tag(
-                    Nonce::assume_unique_for_key(IV),
-                    Aad::from(&msg),
-                    &mut [],
-                )
-                .expect("gmac");
+            let tag = aws.gmac_tag(&msg);
             g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
-                b.iter(|| {
-                    for _ in 0..reps {
-                        let n = Nonce::assume_unique_for_key(IV);
-                        let r = aws.open_in_place_separate_tag(
-                            n,
-                            Aad::from(&msg),
-                            tag.as_ref(),
-                            &mut [],
-                        );
-                        assert!(r.is_ok());
-                    }
-                })
+                b.iter(|| (0..reps).for_each(|_| aws.gmac_verify(&msg, &tag)))
             });
-        }
-        let mut ct = pattern(unit);
-        let tag = aws
-            .seal_in_place_separate_tag(Nonce::assume_unique_for_key(IV), Aad::from(&AAD), &mut ct)
-            .expect("seal");
-        let all: Vec<u8> = ct.iter().copied().cycle().take(unit * reps).collect();
-        if !gmac {
+        } else {
+            let (ct, tag) = aws.sealed(&pattern(unit));
+            let all: Vec<u8> = ct.iter().copied().cycle().take(unit * reps).collect();
             g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
                 b.iter_batched_ref(
                     || all.clone(),
-                    |buf| {
-                        for chunk in buf.chunks_mut(unit) {
-                            let n = Nonce::assume_unique_for_key(IV);
-                            let r = aws.open_in_place_separate_tag(
-                                n,
-                                Aad::from(&AAD),
-                                tag.as_ref(),
-                                chunk,
-                            );
-                            assert!(r.is_ok());
-                        }
-                    },
+                    |buf| buf.chunks_mut(unit).for_each(|l| aws.open(l, &tag)),
                     BatchSize::LargeInput,
                 )
             });
         }
         if batch {
-            let key = aws_cmac();
             let data = pattern(unit);
-            let mac = cmac::sign(&key, &data).expect("cmac");
+            let mac = aws.cmac_tag(&data);
             g.bench_with_input(BenchmarkId::new("aws-lc-rs-cmac", size), &size, |b, _| {
-                b.iter(|| {
-                    for _ in 0..reps {
-                        let r = cmac::verify(&key, black_box(&data), mac.as_ref());
-                        assert!(r.is_ok());
-                    }
-                })
+                b.iter(|| (0..reps).for_each(|_| aws.cmac_verify(&data, &mac)))
             });
         }
     }
@@ -397,7 +320,7 @@ fn bench_streams(c: &mut Criterion, n: usize) {
         .map(|f| f.iter().map(Vec::as_slice).collect())
         .collect();
     let bytes = (n * FRAME) as u64;
-    let key = aws_cmac();
+    let aws = Aws::new();
     let data = pattern(LINE);
 
     let mut g = group(c, &format!("sep-sv2-cmac128-protect-{n}streams"));
@@ -428,17 +351,7 @@ fn bench_streams(c: &mut Criterion, n: usize) {
         })
     });
     g.bench_with_input(BenchmarkId::new("aws-lc-rs-cmac", FRAME), &FRAME, |b, _| {
-        b.iter(|| {
-            std::thread::scope(|s| {
-                for _ in 0..n {
-                    s.spawn(|| {
-                        for _ in 0..LINES {
-                            black_box(cmac::sign(&key, black_box(&data)).expect("cmac"));
-                        }
-                    });
-                }
-            })
-        })
+        b.iter(|| aws.cmac_threads(n, LINES, &data))
     });
     g.finish();
 
@@ -486,19 +399,9 @@ fn bench_streams(c: &mut Criterion, n: usize) {
             BatchSize::SmallInput,
         )
     });
-    let mac = cmac::sign(&key, &data).expect("cmac");
+    let mac = aws.cmac_tag(&data);
     g.bench_with_input(BenchmarkId::new("aws-lc-rs-cmac", FRAME), &FRAME, |b, _| {
-        b.iter(|| {
-            std::thread::scope(|s| {
-                for _ in 0..n {
-                    s.spawn(|| {
-                        for _ in 0..LINES {
-                            assert!(cmac::verify(&key, black_box(&data), mac.as_ref()).is_ok());
-                        }
-                    });
-                }
-            })
-        })
+        b.iter(|| aws.cmac_verify_threads(n, LINES, &data, &mac))
     });
     g.finish();
 }

@@ -1,6 +1,7 @@
 //! Helpers shared by the criterion benches (inputs of CSI-2 sizes), and the throughput report
 //! of the `bench-report` tool ([`report`]).
 
+pub mod reference;
 pub mod report;
 
 /// Message sizes of the engine benches: CCI-sized to a 64 KiB maximum long packet.
