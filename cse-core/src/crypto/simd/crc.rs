@@ -196,6 +196,9 @@ pub(crate) struct Joint {
     col32: [u64; 32],
     /// Whether the polynomials share `x + 1` (the registers must then have the same parity).
     shared: bool,
+    /// The seed of the all-ones start registers (the standard CRC-32 and CRC-16/MCRF4XX
+    /// starts), the one a whole record takes.
+    start: u64,
 }
 
 impl Joint {
@@ -227,11 +230,21 @@ impl Joint {
             col32[b] = (xmul_mod(e32, k, m) as u64).reverse_bits();
             b += 1;
         }
+        let mut start = 0u64;
+        let mut b = 0;
+        while b < 32 {
+            start ^= col32[b];
+            if b < 16 {
+                start ^= col16[b];
+            }
+            b += 1;
+        }
         Joint {
             consts: Consts::new((m ^ (1u128 << width)) as u64, width),
             col16,
             col32,
             shared: g != 1,
+            start,
         }
     }
 
@@ -239,6 +252,9 @@ impl Joint {
     /// `reg32` and CRC-16 register `reg16`; `None` when the polynomials share `x + 1` and the
     /// registers' parities differ (no seed serves both then).
     pub(crate) fn seed(&self, reg32: u32, reg16: u16) -> Option<[u64; 2]> {
+        if reg32 == u32::MAX && reg16 == u16::MAX {
+            return Some([0, self.start]);
+        }
         if self.shared && (reg32.count_ones() + reg16.count_ones()) % 2 == 1 {
             return None;
         }
@@ -653,8 +669,10 @@ mod tests {
                 let mut buf = [0u8; MIN_LEN + 700];
                 buf.iter_mut().for_each(|b| *b = next() as u8);
                 let data = &buf[..len];
-                let (reg32, reg16) = if round == 0 {
-                    (!0u32, !0u16)
+                let (reg32, reg16) = if round < 2 {
+                    // All ones (the precomputed start seed), then all ones but one bit each
+                    // (the same parity, through the columns).
+                    (!(round as u32), !(round as u16))
                 } else {
                     (next() as u32, next() as u16)
                 };
