@@ -386,8 +386,10 @@ impl Receiver {
     /// wiped; the packets are committed in order). The difference is speed: the tags of the
     /// packets with their own tag over unencrypted bytes (SV-2/SV-3/SV-4 per-message tags) are
     /// computed together first, in chunks of [`BATCH_LINES`] packets, on the multi-lane engine
-    /// ([`SuiteKey::mac_batch`]: for CMAC, several CBC chains in flight). Computing a tag moves
-    /// nothing; each packet then still goes through check, verify (the received tag against
+    /// ([`SuiteKey::mac_batch`]: for CMAC, several CBC chains in flight), from the packets'
+    /// layout before their CRCs are checked (so the MAC engine reads the payloads first).
+    /// Computing a tag moves nothing; each packet then still goes through its CRC checks, check,
+    /// verify (the received tag against
     /// the precomputed one, in constant time) and commit in its turn. A precomputed tag is used
     /// only if the packet's MAC input is the one it was computed over (same frame, block
     /// configuration and covered bytes); otherwise the tag is computed again.
