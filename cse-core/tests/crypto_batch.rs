@@ -177,6 +177,15 @@ fn cmac_batch_distinguishes_messages_that_differ_in_one_lane() {
     assert_ne!(got[0], got[1]);
 }
 
+/// A fixed key of `suite` (and a MAC key where the suite takes one); `None` for a suite this
+/// build leaves out.
+fn suite_key(suite: CipherSuite) -> Option<SuiteKey> {
+    let size = suite.key_size().len();
+    let k = SecretKey::from_slice(suite.key_size(), &vec![0x5a; size]).expect("key size");
+    let mk = SecretKey::from_slice(suite.key_size(), &vec![0xa5; size]).expect("key size");
+    SuiteKey::new(suite, &k, suite.needs_mac_key().then_some(&mk)).ok()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(40))]
 
@@ -206,12 +215,7 @@ proptest! {
             .map(|((iv, _, _), p)| (Iv(*iv), &p[..]))
             .collect();
         for suite in CipherSuite::ALL {
-            let size = suite.key_size().len();
-            let k = SecretKey::from_slice(suite.key_size(), &vec![0x5a; size]).expect("key size");
-            let mk = SecretKey::from_slice(suite.key_size(), &vec![0xa5; size]).expect("key size");
-            let Ok(sk) = SuiteKey::new(suite, &k, suite.needs_mac_key().then_some(&mk)) else {
-                continue;
-            };
+            let Some(sk) = suite_key(suite) else { continue };
             let mut got: Vec<Option<Vec<u8>>> = vec![None; messages.len()];
             sk.mac_batch(&messages, tag_len, |i, t| {
                 assert!(got[i].is_none(), "{suite:?}: tag {i} twice");
@@ -253,12 +257,7 @@ fn mac_pieces_of_many_shapes_equal_the_mac_of_the_concatenation() {
     ];
     let iv = Iv([0x3c; 12]);
     for suite in CipherSuite::ALL {
-        let size = suite.key_size().len();
-        let k = SecretKey::from_slice(suite.key_size(), &vec![0x5a; size]).expect("key size");
-        let mk = SecretKey::from_slice(suite.key_size(), &vec![0xa5; size]).expect("key size");
-        let Ok(sk) = SuiteKey::new(suite, &k, suite.needs_mac_key().then_some(&mk)) else {
-            continue;
-        };
+        let Some(sk) = suite_key(suite) else { continue };
         for shape in shapes {
             let mut at = 0;
             let pieces: Vec<&[u8]> = shape

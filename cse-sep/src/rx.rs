@@ -481,31 +481,19 @@ impl Receiver {
         self.parse_with(bytes, false)
     }
 
-    /// The CRC checks of [`Receiver::parse`] (the CSI-2 CRC-16, then the SEP CRC-32) of a
-    /// packet [`Receiver::parse_layout`] accepted: `parse` then fails with the first of them
-    /// that fails, or gives what `parse_layout` gave.
-    fn check_crcs(&self, bytes: &[u8]) -> Result<(), SepError> {
+    /// The SEP packet inside `bytes`: outer CSI-2 framing (header, ECC, length, data type, no
+    /// trailing bytes) and SEP layout, with the CSI-2 CRC-16 and the SEP CRC-32 checked when
+    /// `crcs` (in one pass over the bytes, and in the order of the layers, as separate passes
+    /// would).
+    fn sep_packet<'a>(
+        &self,
+        bytes: &'a [u8],
+        crcs: bool,
+    ) -> Result<wire::Packet<&'a [u8]>, SepError> {
         let profile = self.settings.profile;
         let view = csi2::Packet::new_checked(bytes)?;
-        let (outer, _, record_crc) =
-            csi2::Repr::parse_with_record_crc32(&view, self.settings.form, profile.crc32)?;
-        let payload = bytes
-            .get(CSI2_HEADER_LEN..CSI2_HEADER_LEN + usize::from(outer.word_count))
-            .ok_or(SepError::Internal)?;
-        let sep = wire::Packet::new_checked(payload, &profile)?;
-        match record_crc {
-            Some(c) => sep.verify_computed_crc(c)?,
-            None => sep.verify_crc(&profile)?,
-        }
-        Ok(())
-    }
-
-    fn parse_with<'a>(&self, bytes: &'a [u8], crcs: bool) -> Result<Parsed<'a>, SepError> {
-        let profile = self.settings.profile;
-        let view = csi2::Packet::new_checked(bytes)?;
-        // The CSI-2 CRC-16 and the SEP CRC-32 (over all but the payload's last four bytes, the
-        // CRC-32 field of a well-formed SEP payload) in one pass; checked in the order of the
-        // layers, as separate passes would.
+        // The CRC-32 covers all but the payload's last four bytes (the CRC-32 field of a
+        // well-formed SEP payload).
         let (outer, record_crc) = if crcs {
             let (outer, _, record_crc) =
                 csi2::Repr::parse_with_record_crc32(&view, self.settings.form, profile.crc32)?;
@@ -531,6 +519,19 @@ impl Receiver {
             None if crcs => sep.verify_crc(&profile)?,
             None => {}
         }
+        Ok(sep)
+    }
+
+    /// The CRC checks of [`Receiver::parse`] (the CSI-2 CRC-16, then the SEP CRC-32) of a
+    /// packet [`Receiver::parse_layout`] accepted: `parse` then fails with the first of them
+    /// that fails, or gives what `parse_layout` gave.
+    fn check_crcs(&self, bytes: &[u8]) -> Result<(), SepError> {
+        self.sep_packet(bytes, true).map(|_| ())
+    }
+
+    fn parse_with<'a>(&self, bytes: &'a [u8], crcs: bool) -> Result<Parsed<'a>, SepError> {
+        let profile = self.settings.profile;
+        let sep = self.sep_packet(bytes, crcs)?;
         let repr = wire::Repr::parse(&sep, &profile)?;
         let h = repr.header;
         if h.orig_vc != self.settings.vc.get() {
