@@ -1216,49 +1216,6 @@ pub(crate) fn gmac<'a>(
     }
 }
 
-/// CTR body: 32 blocks per iteration, masked tail.
-///
-/// # Safety
-/// The CPU must have the features of the attribute.
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,vaes,aes,avx2,sse2,ssse3")]
-unsafe fn ctr_nr<const NR: usize>(rk: &RoundKeys, iv: &[u8; 12], buf: &mut [u8]) {
-    let k = broadcast_keys(rk);
-    let rev = rev512();
-    let mut ctr = Ctr::new(iv, 2);
-    let n = buf.len();
-    let p = buf.as_mut_ptr();
-    let mut off = 0;
-    // SAFETY: whole-register accesses stay below `n`; the tail uses masked accesses of the
-    // remaining bytes only.
-    unsafe {
-        while n - off >= 512 {
-            let ks = aes_x::<NR, 8>(&k, ctr.next::<8>(rev));
-            let q = p.add(off);
-            for (j, ks) in ks.iter().enumerate() {
-                let q = q.add(64 * j);
-                store64(q, _mm512_xor_si512(load64(q), *ks));
-            }
-            off += 512;
-        }
-        while off < n {
-            let rem = n - off;
-            let q = p.add(off);
-            if rem >= 256 {
-                let ks = aes_x::<NR, 4>(&k, ctr.next::<4>(rev));
-                for (j, ks) in ks.iter().enumerate() {
-                    let q = q.add(64 * j);
-                    store64(q, _mm512_xor_si512(load64(q), *ks));
-                }
-                off += 256;
-            } else {
-                let [ks] = aes_x::<NR, 1>(&k, ctr.next::<1>(rev));
-                store_part(q, rem, _mm512_xor_si512(load_part(q, rem), ks));
-                off += rem.min(64);
-            }
-        }
-    }
-}
-
 /// What [`ctr_fold`] leaves for the caller to finish the two CRCs: for each, a 16-byte value
 /// standing for the first `used` bytes (see [`super::crc::Folder::fold`]), and the input bytes
 /// `buf[used..]` as they were before the keystream (0-15 bytes, in `tail_in[..len - used]`).
@@ -1299,14 +1256,16 @@ unsafe fn xor_fold64(
     *sb = _mm512_setzero_si512();
 }
 
-/// CTR body with the CRC folding of input and output stitched in (see [`ctr_fold`]).
+/// The CTR body, 32 blocks per iteration, then 16, then 4; with `FOLD`, the CRC folding of
+/// input and output stitched in (see [`ctr_fold`]), without it plain CTR (see [`ctr`]; `c` and
+/// the registers unused, the result is `used = buf.len()` and zeros).
 ///
 /// # Safety
-/// `buf.len() >= 64`; the CPU must have the features of the attribute.
+/// With `FOLD`, `buf.len() >= 64`; the CPU must have the features of the attribute.
 #[target_feature(
     enable = "avx512f,avx512bw,avx512vl,vaes,aes,avx2,sse2,ssse3,vpclmulqdq,pclmulqdq"
 )]
-unsafe fn ctr_fold_nr<const NR: usize>(
+unsafe fn ctr_nr<const NR: usize, const FOLD: bool>(
     rk: &RoundKeys,
     iv: &[u8; 12],
     buf: &mut [u8],
@@ -1324,13 +1283,22 @@ unsafe fn ctr_fold_nr<const NR: usize>(
     let p = buf.as_mut_ptr();
     let mut off = 0;
     // SAFETY: whole-register accesses stay below `n`; the tail is read and written with
-    // masked accesses of the remaining bytes only (through a stack copy for the folding).
+    // masked accesses of the remaining bytes only (with `FOLD`, through a stack copy for the
+    // folding).
     unsafe {
+        // One 64-byte block at `q`: the keystream XORed in; with `FOLD` both CRCs folded.
+        let mut block = |q: *mut u8, ks: __m512i| {
+            if FOLD {
+                xor_fold64(q, ks, k512, &mut za, &mut zb, &mut sa, &mut sb);
+            } else {
+                store64(q, _mm512_xor_si512(load64(q), ks));
+            }
+        };
         while n - off >= 512 {
             let ks = aes_x::<NR, 8>(&k, ctr.next::<8>(rev));
             let q = p.add(off);
             for (j, ks) in ks.iter().enumerate() {
-                xor_fold64(q.add(64 * j), *ks, k512, &mut za, &mut zb, &mut sa, &mut sb);
+                block(q.add(64 * j), *ks);
             }
             off += 512;
         }
@@ -1338,14 +1306,28 @@ unsafe fn ctr_fold_nr<const NR: usize>(
             let ks = aes_x::<NR, 4>(&k, ctr.next::<4>(rev));
             let q = p.add(off);
             for (j, ks) in ks.iter().enumerate() {
-                xor_fold64(q.add(64 * j), *ks, k512, &mut za, &mut zb, &mut sa, &mut sb);
+                block(q.add(64 * j), *ks);
             }
             off += 256;
         }
         while n - off >= 64 {
             let [ks] = aes_x::<NR, 1>(&k, ctr.next::<1>(rev));
-            xor_fold64(p.add(off), ks, k512, &mut za, &mut zb, &mut sa, &mut sb);
+            block(p.add(off), ks);
             off += 64;
+        }
+        if !FOLD {
+            let rem = n - off;
+            if rem > 0 {
+                let q = p.add(off);
+                let [ks] = aes_x::<NR, 1>(&k, ctr.next::<1>(rev));
+                store_part(q, rem, _mm512_xor_si512(load_part(q, rem), ks));
+            }
+            return CtrFold {
+                input: [0; 16],
+                output: [0; 16],
+                used: n,
+                tail_in: [0; 16],
+            };
         }
         // `n >= 64`: at least one block was folded, so the seeds are in.
         let lk = lanes(c);
@@ -1402,21 +1384,23 @@ pub(crate) fn ctr_fold(
     // least 64 bytes.
     Some(unsafe {
         if rk.s.is_aes256() {
-            ctr_fold_nr::<14>(rk, iv, buf, c, regs)
+            ctr_nr::<14, true>(rk, iv, buf, c, regs)
         } else {
-            ctr_fold_nr::<10>(rk, iv, buf, c, regs)
+            ctr_nr::<10, true>(rk, iv, buf, c, regs)
         }
     })
 }
 
 /// XORs the CTR keystream from counter block `IV ‖ 2` (`inc32`) into `buf`.
 pub(crate) fn ctr(rk: &RoundKeys, iv: &[u8; 12], buf: &mut [u8]) {
-    // SAFETY: as in `seal`.
+    // Unused without folding; any constants do.
+    let (c, _) = crate::crc::fold::mcrf4xx();
+    // SAFETY: as in `ctr_fold` (the same features); without `FOLD` any length is fine.
     unsafe {
         if rk.s.is_aes256() {
-            ctr_nr::<14>(rk, iv, buf)
+            ctr_nr::<14, false>(rk, iv, buf, c, (0, 0))
         } else {
-            ctr_nr::<10>(rk, iv, buf)
-        }
+            ctr_nr::<10, false>(rk, iv, buf, c, (0, 0))
+        };
     }
 }
