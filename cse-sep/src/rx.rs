@@ -388,9 +388,9 @@ impl Receiver {
     /// computed together first, in chunks of [`BATCH_LINES`] packets, on the multi-lane engine
     /// ([`SuiteKey::mac_batch`]: for CMAC, several CBC chains in flight), from the packets'
     /// layout before their CRCs are checked (so the MAC engine reads the payloads first).
-    /// Computing a tag moves nothing; each packet then still goes through its CRC checks, check,
-    /// verify (the received tag against
-    /// the precomputed one, in constant time) and commit in its turn. A precomputed tag is used
+    /// Computing a tag moves nothing; each packet then still goes through its CRC checks,
+    /// check, verify (the received tag against the precomputed one, in constant time) and
+    /// commit in its turn. A precomputed tag is used
     /// only if the packet's MAC input is the one it was computed over (same frame, block
     /// configuration and covered bytes); otherwise the tag is computed again.
     ///
@@ -476,7 +476,8 @@ impl Receiver {
     /// [`Receiver::parse`] without the CRC checks (the only steps that read the whole
     /// payload): what a packet would be if its CRCs hold, for the tags a batch computes ahead
     /// ([`Receiver::precompute_tags`], pure). A packet that passes `parse` gives the same
-    /// `Parsed` here; every packet still goes through `parse` before it is dispatched.
+    /// `Parsed` here; every packet still has its CRCs checked ([`Receiver::check_crcs`], or the
+    /// whole `parse` where its layout failed) before it is dispatched.
     fn parse_layout<'a>(&self, bytes: &'a [u8]) -> Result<Parsed<'a>, SepError> {
         self.parse_with(bytes, false)
     }
