@@ -95,7 +95,7 @@ struct TxFrame {
     config: FrameConfig,
     params: StreamParams,
     tracker: BlockTracker,
-    /// Message index of the next SEP packet. Kept below 2^32 by [`index_fits`]: a u64 only so
+    /// Message index of the next SEP packet. Checked below 2^32 by [`next_index`]: a u64 only so
     /// that the FE written at index `u32::MAX` leaves a representable value behind.
     next_index: u64,
     scopes: [Option<Scope>; MAX_OPEN_SCOPES],
