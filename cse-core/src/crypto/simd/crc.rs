@@ -55,17 +55,7 @@ const STEP: usize = 256;
 /// `x^k mod P` for the CRC polynomial `P = x^w + poly` (normal bit order, `poly` without the
 /// `x^w` term), as the coefficients of `x^0..x^(w-1)` in bits `0..w`.
 const fn xpow_mod(k: u32, poly: u64, width: u32) -> u64 {
-    let top = 1u64 << width;
-    let mut r = 1u64;
-    let mut i = 0;
-    while i < k {
-        r <<= 1;
-        if r & top != 0 {
-            r ^= top | poly;
-        }
-        i += 1;
-    }
-    r
+    xmul_mod(1, k, (1u128 << width) | poly as u128) as u64
 }
 
 /// The folding pair for a distance of `d` bits: `[x^(d+63) mod P, x^(d-1) mod P]`, each
@@ -161,12 +151,17 @@ const fn pinv(a: u128, m: u128) -> u128 {
     pdivmod(s0, m).1
 }
 
-/// `e·x^k mod m`.
+/// `e·x^k mod m` (`m` of degree 1 to 126): `e` reduced, then multiplied by `x` `k` times, each
+/// time `m` taken off when the product reaches its degree.
 const fn xmul_mod(e: u128, k: u32, m: u128) -> u128 {
+    let top = 1u128 << deg(m);
     let mut r = pdivmod(e, m).1;
     let mut i = 0;
     while i < k {
-        r = pdivmod(r << 1, m).1;
+        r <<= 1;
+        if r & top != 0 {
+            r ^= m;
+        }
         i += 1;
     }
     r
