@@ -1001,3 +1001,108 @@ fn nothing_that_holds_a_key_is_clone() {
         assert_eq!(is_clone, want, "{name}");
     }
 }
+
+// ---- 8. a rejected frame header right after a genuine FS ------------------------------------------
+
+/// Frame 0 is verified but its SV-1 packets are decrypted late, while frame 1 runs (documented
+/// to work until frame 1 ends). Right after frame 1's genuine FS, a changed copy of frame 1's
+/// header arrives. If it is rejected, the receiver must behave as if it never arrived: frame
+/// 1 verifies as on a twin, and frame 0's packets still decrypt. (A changed header that is
+/// taken in is the documented cost of one frame, and is not checked here.)
+#[test]
+fn a_rejected_header_after_the_fs_changes_nothing_and_late_decryption_still_works() {
+    for c in cases().into_iter().filter(|c| c.cfg.image.sv.encrypts()) {
+        let (frames, originals) = stream(&c, 2);
+        let plain = data_originals(&originals);
+        let h = frames[1].iter().position(|p| is_header(p)).unwrap();
+        assert!(is_fs(&frames[1][h - 1]), "header right after FS");
+        let mut tried = 0;
+        let mut rejected = 0;
+        for (w, m) in byte_flips(&frames[1][h]) {
+            tried += 1;
+            let run = |attack: Option<&[u8]>| -> Option<(Vec<String>, Vec<Vec<u8>>)> {
+                let mut rx = receiver(&c);
+                let mut trace = Vec::new();
+                let mut held: Vec<(Vec<u8>, DecryptTicket, u32, ScopeId)> = Vec::new();
+                let mut proofs = Vec::new();
+                for (t, p) in frames[0].iter().chain(&frames[1][..h]).enumerate() {
+                    match rx.receive(p, t as u64).unwrap() {
+                        Delivery::Unverified(u) => held.push((
+                            u.unverified_packet().to_vec(),
+                            u.decrypt_ticket(),
+                            u.info().message_index,
+                            u.scope(),
+                        )),
+                        Delivery::ScopeVerified(proof) => proofs.push(proof),
+                        _ => {}
+                    }
+                    while let Some(e) = rx.poll_event(t as u64) {
+                        trace.push(format!("{e:?}"));
+                    }
+                }
+                if let Some(m) = attack
+                    && rx.receive(m, 50).is_ok()
+                {
+                    return None;
+                }
+                // Frame 1 up to its FE (exclusive): its records verify.
+                let fe = frames[1].iter().rposition(|p| is_fe(p)).unwrap();
+                for (t, p) in frames[1][h..fe].iter().enumerate() {
+                    let r = rx.receive(p, 100 + t as u64);
+                    // Without the receiver id (each receiver has its own).
+                    trace.push(match r {
+                        Ok(Delivery::Unverified(u)) => format!(
+                            "U {:?} {:?} {:?}",
+                            u.info(),
+                            u.scope(),
+                            u.unverified_packet()
+                        ),
+                        Ok(Delivery::ScopeVerified(p)) => {
+                            format!("S {:?} {:?} {}", p.scope(), p.indices(), p.packets())
+                        }
+                        other => format!("{other:?}"),
+                    });
+                    while let Some(e) = rx.poll_event(100 + t as u64) {
+                        trace.push(format!("{e:?}"));
+                    }
+                }
+                // Frame 0's packets decrypted now, in index order.
+                held.sort_by_key(|x| x.2);
+                let mut out = Vec::new();
+                for (mut b, ticket, idx, scope) in held {
+                    let proof = proofs
+                        .iter()
+                        .find(|p| p.scope() == scope && p.indices().contains(&idx))
+                        .expect("a proof covers every packet");
+                    if let Err(e) = rx.decrypt(proof, &ticket, &mut b) {
+                        panic!(
+                            "attack {}: decrypt of {idx}: {e:?}; {proof:?} {ticket:?}",
+                            attack.is_some()
+                        );
+                    }
+                    out.push(b);
+                }
+                Some((trace, out))
+            };
+            let Some((trace, out)) = run(Some(&m)) else {
+                continue;
+            };
+            rejected += 1;
+            let (want_trace, want_out) = run(None).unwrap();
+            assert_eq!(
+                trace, want_trace,
+                "{c:?} {w}: frame 1 differs from the twin"
+            );
+            assert!(out == want_out, "{c:?} {w}: late decryption differs");
+            let frame0: Vec<Vec<u8>> = plain[..want_out.len()].to_vec();
+            assert!(
+                want_out == frame0,
+                "{c:?}: late decryption is not the plaintext"
+            );
+        }
+        assert!(
+            rejected * 2 > tried,
+            "{c:?}: {rejected} of {tried} rejected"
+        );
+    }
+}
