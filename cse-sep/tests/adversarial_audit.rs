@@ -30,7 +30,9 @@ const P: Profile = Profile::DRAFT_1;
 const TIMEOUT: u64 = 1_000_000;
 
 /// Original packets of one `TINY` frame (FS, 1 top, 3 pixel lines with LS/LE, 1 bottom, FE).
-const TINY_ORIGINALS: usize = 12;
+fn tiny_originals() -> usize {
+    frame(&TINY, 0, 0).len()
+}
 
 const TINY: Shape = Shape {
     top_lines: 1,
@@ -375,7 +377,7 @@ fn assert_twins(what: &str, c: &Case, got: &mut Side, want: &mut Side, originals
     assert_eq!(got.trace, want.trace, "{what}: probes answer differently");
     // The probes are not vacuous: the two fresh frames verified on both.
     assert!(
-        want.released.len() >= 2 * TINY_ORIGINALS,
+        want.released.len() >= 2 * tiny_originals(),
         "{what}: fresh frames did not verify"
     );
 }
@@ -1026,5 +1028,69 @@ fn nothing_that_holds_a_key_is_clone() {
     ];
     for (name, is_clone, want) in probes {
         assert_eq!(is_clone, want, "{name}");
+    }
+}
+
+// ---- 8. late decryption survives rejected frame starts --------------------------------------------------
+
+/// Scope-mode SV-1: frame 0's packets are decrypted late, after its FE (documented to work
+/// until the next FS). Forged FS packets in between (every byte of the next genuine FS
+/// changed, CRCs fixed) are rejected and must not take frame 0's keys away.
+#[test]
+fn rejected_frame_starts_do_not_end_late_decryption_of_the_previous_frame() {
+    for c in scope_cases()
+        .into_iter()
+        .filter(|c| c.cfg.image.sv.encrypts())
+    {
+        let (frames, originals) = stream(&c, 2);
+        let mut rx = receiver(&c);
+        let mut held: Vec<(Vec<u8>, DecryptTicket, u32, ScopeId)> = Vec::new();
+        let mut proofs = Vec::new();
+        for (t, p) in frames[0].iter().enumerate() {
+            let mut out = vec![0u8; p.len()];
+            match rx.receive(p, t as u64, &mut out).unwrap() {
+                Delivery::Unverified(u) => held.push((
+                    u.unverified_packet().to_vec(),
+                    u.decrypt_ticket(),
+                    u.info().message_index,
+                    u.scope(),
+                )),
+                Delivery::ScopeVerified(proof) => proofs.push(proof),
+                _ => {}
+            }
+            while rx.poll_event(t as u64).is_some() {}
+        }
+        let fs = &frames[1][0];
+        let n = fs.len();
+        let mut forged = 0;
+        for at in 4..n - 6 {
+            for mask in [0x01u8, 0x80] {
+                let mut f = fs.clone();
+                f[at] ^= mask;
+                fix_crcs(&mut f);
+                let mut out = vec![0u8; n];
+                assert!(rx.receive(&f, 100, &mut out).is_err(), "byte {at}");
+                forged += 1;
+            }
+        }
+        assert!(forged > 50);
+        held.sort_by_key(|h| h.2);
+        let mut got = Vec::new();
+        for (mut b, ticket, idx, scope) in held {
+            if let Some(proof) = proofs
+                .iter()
+                .find(|p| p.scope() == scope && p.indices().contains(&idx))
+            {
+                rx.decrypt(proof, &ticket, &mut b)
+                    .unwrap_or_else(|e| panic!("{c:?}: late decrypt of {idx}: {e:?}"));
+            }
+            got.push((idx, b));
+        }
+        // Every original of frame 0 that was held is back in the clear.
+        let frame0 = &originals[..tiny_originals()];
+        assert!(got.len() >= 5, "{c:?}: only {} packets held", got.len());
+        for (idx, b) in got {
+            assert!(frame0.contains(&b), "{c:?}: packet {idx} not the plaintext");
+        }
     }
 }
