@@ -1094,3 +1094,48 @@ fn rejected_frame_starts_do_not_end_late_decryption_of_the_previous_frame() {
         }
     }
 }
+
+// ---- 9. a key id reinstalled with new material ----------------------------------------------------------
+
+/// After `clear_keys` (the session ended) and key id 0 installed with the next session's
+/// material, frames made with the old material (same id and configuration, later frame
+/// counters: what the holder of the old session's keys can make) never verify, and frames of
+/// the new material do.
+#[test]
+fn a_key_id_reinstalled_with_new_material_never_verifies_old_material() {
+    for c in full_cover_cases().into_iter().chain(scope_cases()) {
+        let (old, _) = stream(&c, 4);
+        let mut s = Side::new(receiver(&c));
+        for (t, p) in old[..2].iter().flatten().enumerate() {
+            s.genuine(p, t as u64);
+        }
+        s.rx.clear_keys();
+        s.rx.install_key(KeyId::default(), material(c.suite, 0x43))
+            .unwrap();
+        let mark = s.trace.len();
+        for p in old[2..].iter().flatten() {
+            let mut out = vec![0u8; p.len()];
+            let r = s.rx.receive(p, 100, &mut out);
+            s.record(r);
+            s.drain(100);
+        }
+        let released = s.released.len();
+        assert!(
+            s.trace[mark..].iter().all(|t| t.starts_with("E ")),
+            "{c:?}: old material accepted after reinstall: {:?}",
+            &s.trace[mark..]
+        );
+        // The next session's transmitter continues after the old counters.
+        let mut tx = Transmitter::new(settings(), 100);
+        tx.install_key(KeyId::default(), material(c.suite, 0x43))
+            .unwrap();
+        tx.set_config(c.cfg).unwrap();
+        s.held.clear();
+        for f in 0..2u16 {
+            for p in protect_all(&mut tx, &frame(&TINY, f, 9)) {
+                s.genuine(&p, 200);
+            }
+        }
+        assert_eq!(s.released.len(), released + 2 * tiny_originals(), "{c:?}");
+    }
+}
