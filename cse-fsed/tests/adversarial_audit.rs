@@ -778,43 +778,20 @@ fn packet_hold_fed_forgeries_releases_exactly_the_originals() {
         let mut hold = PacketHold::new();
         let mut released = Vec::new();
         let mut t = 0;
-        for f in &frames {
-            for p in f {
-                t += 1;
-                let mut junk = byte_flips(p);
-                if is_record(p) {
-                    junk.extend(record_rewrites(p));
-                }
-                for (w, j) in junk.into_iter().step_by(5) {
-                    let held = hold.held();
-                    let r = hold.receive(&mut rx, &Bytes::from(j), t);
-                    // Original packets changed with the CRCs fixed are taken in (their scope
-                    // then fails); everything else is refused and holds nothing.
-                    if is_record(p) || is_header(p) {
-                        assert!(r.is_err(), "{c:?} {w}: {r:?}");
-                        assert_eq!(hold.held(), held, "{c:?} {w}");
-                    }
-                    if let Ok(HoldOutcome::Released(v)) = r {
-                        panic!("{c:?} {w}: forgery released {v:?}");
-                    }
-                    if r.is_ok() {
-                        // A tampered original got into its scope: this run is spoiled; start
-                        // over from a clean receiver for the rest of the test.
-                        break;
-                    }
-                }
-                hold.poll_events(&mut rx, t);
-            }
-        }
-        // A clean run for the release check, with forged records only.
-        let mut rx = receiver(&c);
-        let mut hold = PacketHold::new();
         for p in frames.iter().flatten() {
             t += 1;
+            // Before every genuine record: its byte flips and field rewrites (a tag record is
+            // refused whatever the state; changed originals and headers would be taken in by
+            // design, see the crate docs, so they are not sent here).
             if is_record(p) {
-                for (w, j) in record_rewrites(p) {
+                let mut junk = byte_flips(p);
+                junk.extend(record_rewrites(p));
+                for (w, j) in junk {
+                    let held = hold.held();
                     let r = hold.receive(&mut rx, &Bytes::from(j), t);
-                    assert!(r.is_err(), "{c:?} {w}");
+                    assert!(r.is_err(), "{c:?} {w}: {r:?}");
+                    assert_eq!(hold.held(), held, "{c:?} {w}: held packets changed");
+                    assert!(hold.poll_events(&mut rx, t).is_empty(), "{c:?} {w}: event");
                 }
             }
             match hold.receive(&mut rx, &Bytes::from(p.clone()), t).unwrap() {
