@@ -2,7 +2,8 @@
 //!
 //! [`SimSensor<N>`] holds `N` 8-bit registers from a base address on, in a fixed-size array (no
 //! allocation), and a static list of [`Region`]s that restrict access. Registers outside every
-//! region are read-write; addresses outside `[base, base + N)` are unmapped.
+//! region are read-write; addresses outside `[base, base + N)` are unmapped, and so is anything past
+//! 0xFFFF (a map near the top of the 16-bit space ends at 0xFFFF).
 
 use crate::error::AccessError;
 use crate::target::RegisterMap;
@@ -135,28 +136,34 @@ impl<const N: usize> SimSensor<N> {
         Ok(())
     }
 
-    fn index(&self, register: u16) -> Option<usize> {
-        let off = usize::from(register.checked_sub(self.base)?);
-        (off < N).then_some(off)
+    /// How many of the `N` registers have an address: those from `base` up to 0xFFFF (a map
+    /// placed near the top of the 16-bit space ends there; the rest of the array is unused).
+    fn mapped(&self) -> usize {
+        N.min(0x1_0000 - usize::from(self.base))
     }
 
-    /// The index range of `len` registers from `register` on, all mapped.
+    fn index(&self, register: u16) -> Option<usize> {
+        let off = usize::from(register.checked_sub(self.base)?);
+        (off < self.mapped()).then_some(off)
+    }
+
+    /// The index range of `len` registers from `register` on, all mapped. An access that runs
+    /// past the end of the map is refused with the first register after it (an access running
+    /// past 0xFFFF would wrap to 0x0000, which is below the map).
     fn range(&self, register: u16, len: usize) -> Result<core::ops::Range<usize>, AccessError> {
         let start = self
             .index(register)
             .ok_or(AccessError::Unmapped(register))?;
         let end = start + len;
-        if end > N {
-            let first_unmapped = u32::from(self.base) + N as u32;
-            return Err(AccessError::Unmapped(
-                u16::try_from(first_unmapped).unwrap_or(u16::MAX),
-            ));
+        if end > self.mapped() {
+            let first_unmapped = usize::from(self.base) + self.mapped();
+            return Err(AccessError::Unmapped(first_unmapped as u16));
         }
         Ok(start..end)
     }
 
     fn register_at(&self, index: usize) -> u16 {
-        // index < N and base + index was checked to be a u16 register address.
+        // index < mapped(), so base + index is a u16 register address.
         self.base.wrapping_add(index as u16)
     }
 }
