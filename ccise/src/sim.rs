@@ -2,8 +2,8 @@
 //!
 //! [`SimSensor<N>`] holds `N` 8-bit registers from a base address on, in a fixed-size array (no
 //! allocation), and a static list of [`Region`]s that restrict access. Registers outside every
-//! region are read-write; addresses outside `[base, base + N)` are unmapped, and so is anything past
-//! 0xFFFF (a map near the top of the 16-bit space ends at 0xFFFF).
+//! region are read-write; addresses outside `[base, base + N)` are unmapped (a map near the top
+//! of the 16-bit space ends at 0xFFFF).
 
 use crate::error::AccessError;
 use crate::target::RegisterMap;
