@@ -487,3 +487,63 @@ fn per_message_mode_is_refused() {
     let mut tx = cse_fsed::Transmitter::new(cse_fsed::Settings::new(vc()), 0);
     assert_eq!(tx.set_config(config), Err(FsedError::PerMessageUnsupported));
 }
+
+/// A genuine tag record that fails (a member was changed) leaves the frame's record index where
+/// it was (`docs/wire-format.md` section 5, "Receiver"): every later record of the frame fails
+/// too, although genuine and unchanged; the scopes are reported failed once each, the FE adds
+/// the missing seal, nothing of those scopes is released, and the next frame verifies as usual.
+#[test]
+fn after_a_failed_genuine_record_every_later_record_of_the_frame_fails() {
+    for c in cases() {
+        let (originals, stream) = setup(&c);
+        let is_fe = |p: &Vec<u8>| p.len() == 4 && p[0] & 0x3F == 0x01;
+        let first_fe = stream.iter().position(is_fe).unwrap();
+        // The first image line: the first long original packet that is not embedded data.
+        let at = stream
+            .iter()
+            .position(|p| p.len() > 4 && !is_fsed(p) && p[0] & 0x3F != 0x12)
+            .unwrap();
+        let records = |r: core::ops::Range<usize>| {
+            r.filter(|&i| is_fsed(&stream[i]) && stream[i][5] == 0x02)
+                .count()
+        };
+        let before = records(0..at);
+        let later = records(at..first_fe);
+        let all = records(0..stream.len());
+        assert!(before >= 1 && later >= 2, "{before} {later}");
+        let mut s = stream.clone();
+        s[at][4] ^= 0x01;
+        fix_crcs(&mut s[at]);
+        let out = receive_all(&mut rx_for(&c), &s);
+        // Every record from the image scope's on fails; the ones before it and those of the
+        // next frame verify.
+        assert_eq!(out.proofs, all - later, "{:?} {:?}", c.sv, c.mode);
+        assert_eq!(out.errors.len(), later, "{:?}", out.errors);
+        assert!(
+            out.errors
+                .iter()
+                .all(|e| matches!(e, FsedError::ScopeFailed(_)))
+        );
+        // Each failed scope reported once, plus the seal of the first frame.
+        let reported = out
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::ScopeFailed(_)))
+            .count();
+        assert_eq!(reported, later + 1);
+        assert_eq!(out.clean_frames(), 1);
+        // Released: of frame 1 the FS, the top block's members and the FE (its header was
+        // authenticated by the top records), then all of frame 2.
+        let fe1 = originals.iter().position(is_fe).unwrap();
+        let line1 = originals
+            .iter()
+            .position(|p| p.len() > 4 && p[0] & 0x3F != 0x12)
+            .unwrap();
+        let want: Vec<Vec<u8>> = originals[..line1]
+            .iter()
+            .chain(&originals[fe1..])
+            .cloned()
+            .collect();
+        assert_eq!(out.accepted(), want, "{:?} {:?}", c.sv, c.mode);
+    }
+}

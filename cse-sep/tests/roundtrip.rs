@@ -56,3 +56,60 @@ proptest! {
         round_trip(cfg, suite, &shape, 2);
     }
 }
+
+/// The FS header under the frame-start configuration (`docs/wire-format.md` section 4, "The FS
+/// is always authenticated"): with an SV-5 top block announced per frame, byte 2 carries the
+/// SV and tag mode of the image block (SV-2, per data type), T and its tag length; with every
+/// block SV-5 it carries the top block's own SV 5 and tag mode, only X is set and the tag
+/// length is 0. Both frames round trip.
+#[test]
+fn the_fs_header_carries_the_frame_start_configuration() {
+    use cse_core::{FrameConfig, KeyId, SecurityVariant, TagLen, TagMode};
+    let suite = CipherSuite::Aes128Gmac;
+    let sv5 = block(
+        SecurityVariant::NoSecurity,
+        suite,
+        TagLen::L16,
+        TagMode::PerFrame,
+    );
+    let sv2 = block(
+        SecurityVariant::FullIntegrity,
+        suite,
+        TagLen::L12,
+        TagMode::PerDataType,
+    );
+    let cases = [
+        // (config, flags, byte 2, tag length)
+        (
+            FrameConfig {
+                top: sv5,
+                image: sv2,
+                bottom: sv2,
+                key_id: KeyId::default(),
+            },
+            0x60,
+            0x22,
+            12,
+        ),
+        (
+            FrameConfig {
+                top: sv5,
+                image: sv5,
+                bottom: sv5,
+                key_id: KeyId::default(),
+            },
+            0x20,
+            0x45,
+            0,
+        ),
+    ];
+    for (cfg, flags, byte2, tag_len) in cases {
+        let originals = frame(&Shape::SMALL, 1, 0);
+        let (mut tx, _) = pair(cfg, suite);
+        let seps = protect_all(&mut tx, &originals);
+        // SEP payload after the 4-byte CSI-2 header: version, flags, byte 2, VC, DT, tag length.
+        let fs = &seps[0][4..10];
+        assert_eq!(fs, &[1, flags, byte2, 1, 0x00, tag_len], "{cfg:?}");
+        round_trip(cfg, suite, &Shape::SMALL, 2);
+    }
+}
