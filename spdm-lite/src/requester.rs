@@ -1049,9 +1049,9 @@ pub enum SessionEvent {
 #[derive(Clone, Copy, Debug)]
 enum Pending {
     Heartbeat,
+    /// KEY_UPDATE of an operation and tag (for UpdateAllKeys the ACK comes under the next
+    /// response key).
     KeyUpdate(KeyUpdateOp, u8),
-    /// UpdateAllKeys whose ACK is awaited under the already-installed new response key.
-    AllKeysSwitched(u8),
     EndSession,
     /// A request written by [`RequesterSession::write_spdm_request`].
     Raw,
@@ -1296,18 +1296,16 @@ impl<P: CryptoProvider> RequesterSession<P> {
         {
             return Err(Error::UnexpectedMessage);
         }
-        // The ACK of UpdateAllKeys comes under the next response key: install it once (a
-        // forged record that fails to open does not make us derive again).
+        // The ACK of UpdateAllKeys comes under the next response key: the record is opened
+        // under it, which becomes current only once the record proved authentic (a forged
+        // record leaves the session as it was).
         let provider = &self.provider;
         let session = self.session.as_mut().ok_or(Error::UnexpectedMessage)?;
-        let pending = if let Pending::KeyUpdate(KeyUpdateOp::UPDATE_ALL_KEYS, tag) = pending {
-            session.update(provider, Dir::Response)?;
-            self.pending = Some(Pending::AllKeysSwitched(tag));
-            Pending::AllKeysSwitched(tag)
+        let m = if let Pending::KeyUpdate(KeyUpdateOp::UPDATE_ALL_KEYS, _) = pending {
+            session.open_next(provider, rec)?
         } else {
-            pending
+            session.open(provider, rec)?
         };
-        let m = session.open(provider, rec)?;
         self.pending = None;
         let m = check_error(m)?;
         match pending {
@@ -1315,12 +1313,7 @@ impl<P: CryptoProvider> RequesterSession<P> {
                 HeartbeatAck::parse(m).map_err(|_| Error::UnexpectedMessage)?;
                 Ok(SessionEvent::HeartbeatAck)
             }
-            Pending::KeyUpdate(..) | Pending::AllKeysSwitched(_) => {
-                let (op, tag) = match pending {
-                    Pending::KeyUpdate(op, tag) => (op, tag),
-                    Pending::AllKeysSwitched(tag) => (KeyUpdateOp::UPDATE_ALL_KEYS, tag),
-                    _ => return Err(Error::UnexpectedMessage),
-                };
+            Pending::KeyUpdate(op, tag) => {
                 let ack = KeyUpdateAck::parse(m).map_err(|_| Error::UnexpectedMessage)?;
                 if ack.param1 != op.0 || ack.param2 != tag {
                     return Err(Error::UnexpectedMessage);

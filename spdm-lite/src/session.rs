@@ -232,6 +232,29 @@ impl Session {
         record::open_app(provider, id, self.recv_keys(), rec)
     }
 
+    /// Opens a received record in place under the next keys of the receive direction
+    /// (`"traffic upd"` of its secret) and makes them current only if the record is authentic
+    /// (sequence number 1 after it, key generation + 1): on any error the session is as it
+    /// was. The ACK of an UpdateAllKeys comes so.
+    pub(crate) fn open_next<'b, P: CryptoProvider>(
+        &mut self,
+        provider: &P,
+        rec: &'b mut [u8],
+    ) -> Result<&'b [u8], Error> {
+        let ks = KeySchedule::new(provider, self.set.hash, self.version);
+        let (secret, keys) = match self.role {
+            Role::Requester => (&mut self.rsp_secret, &mut self.rsp_keys),
+            Role::Responder => (&mut self.req_secret, &mut self.req_keys),
+        };
+        let next = ks.update(secret)?;
+        let mut candidate = DirectionKeys::new(ks.traffic_keys(self.set.aead, &next)?);
+        let m = record::open(provider, self.id, &mut candidate, rec)?;
+        *keys = candidate;
+        *secret = next;
+        self.key_generation = self.key_generation.saturating_add(1);
+        Ok(m)
+    }
+
     /// Replaces the secret and keys of `dir` by the next ones (`"traffic upd"`), seq 0.
     pub(crate) fn update<P: CryptoProvider>(
         &mut self,
