@@ -72,6 +72,13 @@ impl DirectionKeys {
         self.seq
     }
 
+    /// Takes back the last record opened under these keys (its sequence number is expected
+    /// again): for a receiver that could not answer an authentic record and so did not
+    /// consume it.
+    pub(crate) fn unread(&mut self) {
+        self.seq = self.seq.saturating_sub(1);
+    }
+
     fn nonce(&self) -> [u8; AEAD_IV_LEN] {
         let mut n = self.iv;
         for (d, s) in n.iter_mut().zip(self.seq.to_le_bytes()) {
@@ -171,6 +178,11 @@ pub fn seal_app<P: CryptoProvider>(
 /// AppDataLength and the inner MCTP type come first.
 pub const SPDM_OFFSET: usize = HEADER_LEN + 3;
 
+/// The length of the record [`seal_in_place`] makes of an SPDM message of `spdm_len` bytes.
+pub(crate) const fn record_len(spdm_len: usize) -> usize {
+    spdm_len + OVERHEAD
+}
+
 /// Seals, without padding, the SPDM message of `spdm_len` bytes the caller already wrote at
 /// `buf[SPDM_OFFSET..]`, so that a state machine can build a response straight into its
 /// output buffer. Returns the record length. The sequence number advances only on success.
@@ -187,7 +199,7 @@ pub fn seal_in_place<P: CryptoProvider>(
     keys.check_seq()?;
     let app_len = 1 + spdm_len;
     let ct_len = 2 + app_len;
-    let total = HEADER_LEN + ct_len + AEAD_TAG_LEN;
+    let total = record_len(spdm_len);
     if buf.len() < total {
         return Err(crate::error::EncodeError::BufferTooSmall.into());
     }

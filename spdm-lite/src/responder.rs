@@ -344,6 +344,30 @@ fn body(out: &mut [u8], off: usize) -> Result<&mut [u8], Error> {
         .ok_or(crate::EncodeError::BufferTooSmall.into())
 }
 
+/// The longest SPDM answer to a record of the handshake, with room to spare: FINISH_RSP and
+/// PSK_FINISH_RSP (4 bytes inside a record), ERROR (4), ENCAPSULATED_REQUEST and
+/// ENCAPSULATED_RESPONSE_ACK (4 bytes and an encapsulated request of at most 8), bounded here by
+/// a header, the largest hash and 8 bytes.
+const HANDSHAKE_ANSWER_MAX: usize = 4 + 64 + 8;
+
+/// The room in `out` for an SPDM message whose session record ([`record::seal_in_place`])
+/// still fits in `out`: a response built here cannot fail to seal for want of space, so a
+/// handler can change state between building and sealing.
+fn session_body(out: &mut [u8]) -> Result<&mut [u8], Error> {
+    let end = out
+        .len()
+        .checked_sub(record::OVERHEAD - record::SPDM_OFFSET)
+        .filter(|&e| e >= record::SPDM_OFFSET)
+        .ok_or(crate::EncodeError::BufferTooSmall)?;
+    out.get_mut(record::SPDM_OFFSET..end)
+        .ok_or(crate::EncodeError::BufferTooSmall.into())
+}
+
+/// Whether `r` failed only because the caller's output buffer could not take the answer.
+fn no_room<T>(r: &Result<T, Error>) -> bool {
+    matches!(r, Err(Error::Encode(_)))
+}
+
 /// The SPDM responder.
 pub struct Responder<'a, P: CryptoProvider, S: Signer> {
     provider: P,
@@ -538,7 +562,11 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     /// Nothing is to be sent when this fails: [`Error::Message`] for an empty message or an
     /// unknown outer MCTP type (neither 0x05 nor 0x06); for a record, [`Error::UnknownSession`], [`Error::BadSequence`],
     /// [`Error::Authentication`] or [`Error::UnexpectedMessage`] (a record while no session
-    /// keys exist), with the state unchanged; [`Error::Encode`] if `out` is too small;
+    /// keys exist), with the state unchanged; [`Error::Encode`] if `out` is too small for the
+    /// answer: a record is then not consumed and the state is unchanged (the record was
+    /// decrypted in place in `msg`, so send a copy of it again with a larger `out`; a record of
+    /// the handshake is refused unopened when `out` is shorter than its longest answer, 104
+    /// bytes sealed), while a plain request may have moved the handshake;
     /// [`Error::Crypto`] if the provider or the random source fails.
     #[must_use = "the response must be sent"]
     pub fn handle(&mut self, msg: &mut [u8], out: &mut [u8]) -> Result<usize, Error> {
@@ -1510,27 +1538,43 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 if sid != est.session.id() {
                     return Err(Error::UnknownSession);
                 }
-                let req = match est.session.open_app(&self.provider, rec) {
-                    Ok((MCTP_SPDM, r)) => r,
-                    Ok(_) => {
-                        est.last_ms = self.now_ms;
-                        return self.write_error(
-                            UNSUPPORTED_APP,
-                            Version::V12,
-                            Sink::Session(&mut est.session),
-                            out,
-                        );
-                    }
+                let (spdm, req) = match est.session.open_app(&self.provider, rec) {
+                    Ok((ty, r)) => (ty == MCTP_SPDM, r),
                     Err(e) => return Err(e),
                 };
                 // Authentic: the heartbeat window restarts.
-                est.last_ms = self.now_ms;
-                return self.on_session_request(state, req, out);
+                let last = core::mem::replace(&mut est.last_ms, self.now_ms);
+                let r = if spdm {
+                    self.on_session_request(state, req, out)
+                } else {
+                    self.write_error(
+                        UNSUPPORTED_APP,
+                        Version::V12,
+                        Sink::Session(&mut est.session),
+                        out,
+                    )
+                };
+                // No room for the answer: the record is not consumed (nothing else moved,
+                // see `on_session_request`), so the caller can send it again with a larger
+                // `out`.
+                if no_room(&r)
+                    && let State::Established(est) = state
+                {
+                    est.session.unread();
+                    est.last_ms = last;
+                }
+                return r;
             }
             _ => return Err(Error::UnexpectedMessage),
         };
         if sid != hs.session_id {
             return Err(Error::UnknownSession);
+        }
+        // Answering may move the handshake, so a record is opened only when its answer will
+        // fit: otherwise it is refused unopened (not consumed; send it again with a larger
+        // `out`).
+        if out.len() < record::record_len(HANDSHAKE_ANSWER_MAX) {
+            return Err(crate::EncodeError::BufferTooSmall.into());
         }
         let req = match record::open_app(&self.provider, sid, &mut hs.req_keys, rec) {
             Ok((MCTP_SPDM, r)) => r,
@@ -1648,7 +1692,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     }
 
     fn reply(&self, session: &mut Session, out: &mut [u8], m: &dyn Encode) -> Result<usize, Error> {
-        let n = m.encode(body(out, record::SPDM_OFFSET)?)?;
+        let n = m.encode(session_body(out)?)?;
         session.seal_in_place(&self.provider, out, n)
     }
 
@@ -1671,18 +1715,42 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 return r;
             }
         };
-        if h.code != Code::GET_MEASUREMENTS {
-            // Any other request of the session ends its L1/L2.
-            self.l1_session = None;
+        // Any other request of the session ends its L1/L2, and so does a refused
+        // GET_MEASUREMENTS; kept aside until the answer is built (no room for it: the request
+        // is not consumed and the L1/L2 stays).
+        let precheck = self.precheck_for(&h, Version::V12);
+        let l1 = if h.code != Code::GET_MEASUREMENTS || precheck.is_some() {
+            self.l1_session.take()
+        } else {
+            None
+        };
+        let r = match precheck {
+            Some(f) => self.write_error(f, Version::V12, Sink::Session(&mut est.session), out),
+            None => self.session_answer(state, &h, req, out),
+        };
+        if no_room(&r) && l1.is_some() {
+            self.l1_session = l1;
         }
-        if let Some(f) = self.precheck_for(&h, Version::V12) {
-            self.l1_session = None;
-            let r = self.write_error(f, Version::V12, Sink::Session(&mut est.session), out);
-            return r;
-        }
+        r
+    }
+
+    /// The answer to an accepted request of the established session, written into `out` and
+    /// sealed. Every response is built into [`session_body`] first, and state moves only once
+    /// it is built (its record then always fits): an [`Error::Encode`] means that nothing
+    /// moved.
+    fn session_answer(
+        &mut self,
+        state: &mut State<P::Hash>,
+        h: &Header,
+        req: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let State::Established(est) = state else {
+            return Err(Error::UnexpectedMessage);
+        };
         match h.code {
             Code::GET_MEASUREMENTS => {
-                let built = body(out, record::SPDM_OFFSET)
+                let built = session_body(out)
                     .map_err(Fail::Local)
                     .and_then(|dst| self.measurements_rsp(&est.conn.a, true, req, dst));
                 match built {
@@ -1734,7 +1802,13 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 };
                 // The request direction changes for UpdateKey and UpdateAllKeys (the next
                 // request comes under the new key); for UpdateAllKeys the ACK already goes
-                // under the new response key.
+                // under the new response key. The ACK is built first (no room: no change).
+                let ack = KeyUpdateAck {
+                    version: Version::V12,
+                    param1: ku.param1,
+                    param2: ku.param2,
+                };
+                let n = ack.encode(session_body(out)?)?;
                 let upd = match KeyUpdateOp(ku.param1) {
                     KeyUpdateOp::UPDATE_KEY => est.session.update(&self.provider, Dir::Request),
                     KeyUpdateOp::UPDATE_ALL_KEYS => est
@@ -1744,12 +1818,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                     _ => Ok(()),
                 };
                 upd?;
-                let ack = KeyUpdateAck {
-                    version: Version::V12,
-                    param1: ku.param1,
-                    param2: ku.param2,
-                };
-                self.reply(&mut est.session, out, &ack)
+                est.session.seal_in_place(&self.provider, out, n)
             }
             Code::END_SESSION => {
                 if end_session::EndSession::parse(req).is_err() {
@@ -1778,11 +1847,9 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             code @ (crate::msgs::provisioning::GET_CSR
             | crate::msgs::provisioning::SET_CERTIFICATE) => {
                 let authenticated = est.session.requester_auth().is_authenticated();
-                let built = body(out, record::SPDM_OFFSET)
-                    .map_err(Fail::Local)
-                    .and_then(|dst| {
-                        self.provisioning_rsp(code, Some(authenticated), est.conn.req_dts, req, dst)
-                    });
+                let built = session_body(out).map_err(Fail::Local).and_then(|dst| {
+                    self.provisioning_rsp(code, Some(authenticated), est.conn.req_dts, req, dst)
+                });
                 match built {
                     Ok(n) => est.session.seal_in_place(&self.provider, out, n),
                     Err(Fail::Fault(f)) => {
@@ -1795,15 +1862,13 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             // under the session keys and, as in libspdm, not part of any transcript (message
             // B only collects the pairs sent in the clear).
             Code::GET_DIGESTS | Code::GET_CERTIFICATE => {
-                let built = body(out, record::SPDM_OFFSET)
-                    .map_err(Fail::Local)
-                    .and_then(|dst| {
-                        if h.code == Code::GET_DIGESTS {
-                            self.digests_rsp(req, dst)
-                        } else {
-                            self.certificate_rsp(est.conn.req_dts, req, dst)
-                        }
-                    });
+                let built = session_body(out).map_err(Fail::Local).and_then(|dst| {
+                    if h.code == Code::GET_DIGESTS {
+                        self.digests_rsp(req, dst)
+                    } else {
+                        self.certificate_rsp(est.conn.req_dts, req, dst)
+                    }
+                });
                 match built {
                     Ok(n) => est.session.seal_in_place(&self.provider, out, n),
                     Err(Fail::Fault(f)) => {
@@ -1871,16 +1936,32 @@ impl<P: CryptoProvider, S: Signer> Responder<'_, P, S> {
         req: &[u8],
         dst: &mut [u8],
     ) -> Result<usize, Fail> {
+        let r = self.measurements_build(vca, session, req, dst);
+        // A failure ends the L1/L2 (the caller answers ERROR), except no room for the answer
+        // in `dst`: that request is not answered, and the L1/L2 stays as it was.
+        if !matches!(r, Ok(_) | Err(Fail::Local(Error::Encode(_)))) {
+            if session {
+                self.l1_session = None;
+            } else {
+                self.l1_plain = None;
+            }
+        }
+        r
+    }
+
+    /// The body of [`Responder::measurements_rsp`]: the L1/L2 is taken only once the
+    /// response is known to fit `dst`.
+    fn measurements_build(
+        &mut self,
+        vca: &P::Hash,
+        session: bool,
+        req: &[u8],
+        dst: &mut [u8],
+    ) -> Result<usize, Fail> {
         use crate::measurements::value_type::RAW;
         use crate::msgs::measurements::{
             BLOCK_HEADER_LEN, ContentChanged, DMTF_HEADER_LEN, GetMeasurements, MAX_RECORD_LEN,
             MeasurementBlock, OP_ALL, OP_COUNT, u24,
-        };
-        // Taken out: left `None` (reset) unless this response extends it.
-        let log = if session {
-            self.l1_session.take()
-        } else {
-            self.l1_plain.take()
         };
         let src = self
             .meas
@@ -1954,6 +2035,12 @@ impl<P: CryptoProvider, S: Signer> Responder<'_, P, S> {
         }
         self.rng.fill(&mut dst[pos..pos + NONCE_LEN]).local()?;
         dst[pos + NONCE_LEN..signed_end].fill(0);
+        // Taken out: left `None` (reset) unless this response extends it.
+        let log = if session {
+            self.l1_session.take()
+        } else {
+            self.l1_plain.take()
+        };
         let mut log = log.unwrap_or(MeasLog {
             l: vca.clone(),
             generation,

@@ -210,6 +210,12 @@ impl Session {
         record::open(provider, id, self.recv_keys(), rec)
     }
 
+    /// Takes back the last record opened (its sequence number is expected again), for a
+    /// receiver that could not answer it and so did not consume it.
+    pub(crate) fn unread(&mut self) {
+        self.recv_keys().unread();
+    }
+
     /// Seals an application message of MCTP type `mctp_type` into `out`.
     pub(crate) fn seal_app<P: CryptoProvider>(
         &mut self,

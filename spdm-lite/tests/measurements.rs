@@ -704,3 +704,78 @@ fn psk_session_carries_the_summary_hash_and_unsigned_measurements_only() {
         );
     }
 }
+
+/// A GET_MEASUREMENTS in the session that the responder cannot answer for want of room in
+/// `out` is not consumed: the sequence numbers and the session's L1/L2 stay as they were, so
+/// the same record sent again with a larger `out` is answered, and the signature of that
+/// answer covers the unsigned exchange before it (an L1/L2 reset by the failed attempt would
+/// make the requester refuse it). Also for the unsigned request before it.
+#[test]
+fn a_get_measurements_without_room_for_its_answer_is_not_consumed_and_keeps_l1() {
+    for set in SETS {
+        let mut f = fixture(set);
+        let (mut rsp, mut s) = established(&mut f, set, SummaryType::None);
+        for (operation, signed) in [(1u8, false), (OP_ALL, true)] {
+            let mut a = [0u8; BUF];
+            let n = s
+                .write_get_measurements(
+                    &MeasurementRequest {
+                        operation,
+                        nonce: signed.then_some([0x5A; 32]),
+                    },
+                    &mut a,
+                )
+                .unwrap();
+            let record = a[..n].to_vec();
+            let seq = rsp.session().unwrap().sequence_numbers();
+            for len in [0usize, 16, 40, 100] {
+                let mut q = record.clone();
+                let mut small = vec![0u8; len];
+                let r = rsp.handle(&mut q, &mut small);
+                assert!(matches!(r, Err(Error::Encode(_))), "{len}: {r:?}");
+                assert_eq!(rsp.session().unwrap().sequence_numbers(), seq, "{len}");
+            }
+            let mut q = record.clone();
+            let mut b = vec![0u8; BUF];
+            let m = rsp.handle(&mut q, &mut b).unwrap();
+            let got = s.handle_measurements(&mut b[..m]).unwrap();
+            assert_eq!(got.signed, signed);
+        }
+        assert_eq!(rsp.state_name(), "Established");
+    }
+}
+
+/// The first record of the handshake (FINISH) sent with an `out` too small for any answer is
+/// refused unopened: the responder still waits for FINISH under the same sequence number, and
+/// the same record with a larger `out` completes the handshake.
+#[test]
+fn a_finish_record_without_room_for_its_answer_is_not_consumed() {
+    for set in SETS {
+        let mut f = fixture(set);
+        let (mut rsp, mut req) = responder(&mut f, set, true);
+        let (mut finished, mut records) = (false, 0);
+        for _ in 0..64 {
+            let mut a = [0u8; BUF];
+            let mut b = [0u8; BUF];
+            let n = req.write_request(&mut a).unwrap();
+            if a[0] == spdm_lite::record::MCTP_SECURED {
+                records += 1;
+                let state = rsp.state_name();
+                for len in [0usize, 4, 40, 103] {
+                    let mut q = a[..n].to_vec();
+                    let mut small = vec![0u8; len];
+                    let r = rsp.handle(&mut q, &mut small);
+                    assert!(matches!(r, Err(Error::Encode(_))), "{len}: {r:?}");
+                    assert_eq!(rsp.state_name(), state, "{len}");
+                }
+            }
+            let m = rsp.handle(&mut a[..n], &mut b).unwrap();
+            if req.handle_response(&mut b[..m]).unwrap() == Status::Established {
+                finished = true;
+                break;
+            }
+        }
+        assert!(finished && records > 0, "{records} records");
+        assert_eq!(rsp.state_name(), "Established");
+    }
+}
