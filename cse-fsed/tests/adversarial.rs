@@ -16,14 +16,12 @@ mod common;
 use common::*;
 use cse_core::csi2::{self, DataType, Emitter, HeaderForm, VirtualChannel};
 use cse_core::{
-    CipherSuite, FrameConfig, FusaError, KeyId, Policy, Profile, SecurityError, SecurityVariant,
-    TagLen, TagMode,
+    CipherSuite, FusaError, KeyId, Policy, SecurityError, SecurityVariant, TagLen, TagMode,
 };
 use cse_fsed::{
     DecryptTicket, Delivery, Event, FsedError, Receiver, ScopeId, Settings, Transmitter, wire,
 };
 
-const P: Profile = Profile::DRAFT_1;
 const TIMEOUT: u64 = 1000;
 
 const SV3: SecurityVariant = SecurityVariant::LinePartialIntegrity {
@@ -31,19 +29,6 @@ const SV3: SecurityVariant = SecurityVariant::LinePartialIntegrity {
     offset: 1,
 };
 const SV4: SecurityVariant = SecurityVariant::BytePartialIntegrity { start: 4, len: 9 };
-
-#[derive(Clone, Copy, Debug)]
-struct Case {
-    cfg: FrameConfig,
-    suite: CipherSuite,
-}
-
-fn case(sv: SecurityVariant, suite: CipherSuite, tag: TagLen, mode: TagMode) -> Case {
-    Case {
-        cfg: uniform(sv, suite, tag, mode),
-        suite,
-    }
-}
 
 fn cases() -> Vec<Case> {
     use CipherSuite::*;
@@ -142,10 +127,6 @@ fn is_record(p: &[u8]) -> bool {
     kind(p) == Some(wire::Kind::TagRecord)
 }
 
-fn is_fs(p: &[u8]) -> bool {
-    p[0] & 0x3F == DataType::FS.0
-}
-
 /// A frame header (or record) with its frame counter replaced, CRCs fixed.
 fn with_counter(p: &[u8], fc: u32) -> Vec<u8> {
     let mut v = p.to_vec();
@@ -234,8 +215,6 @@ fn rejected_variants(p: &[u8], prev: Option<&[u8]>, seed: u8) -> Vec<(String, Ve
 }
 
 // ---- the driver ------------------------------------------------------------------------------
-
-type Held = (Vec<u8>, DecryptTicket, bool, ScopeId, u32, u32);
 
 struct Driver {
     rx: Receiver,

@@ -17,15 +17,12 @@ mod common;
 use common::*;
 use cse_core::csi2::{self, DataType, HeaderForm, VirtualChannel};
 use cse_core::keys::{Salt, SecretKey};
-use cse_core::{
-    CipherSuite, Direction, FrameConfig, KeyId, Policy, Profile, SecurityVariant, TagLen, TagMode,
-};
+use cse_core::{CipherSuite, Direction, KeyId, Policy, SecurityVariant, TagLen, TagMode};
 use cse_fsed::{
     DecryptTicket, Delivery, Event, FsedError, KeyMaterial, Receiver, ScopeId, Settings,
     Transmitter, wire,
 };
 
-const P: Profile = Profile::DRAFT_1;
 const TIMEOUT: u64 = 1_000_000;
 
 const TINY: Shape = Shape {
@@ -36,19 +33,6 @@ const TINY: Shape = Shape {
     embedded_len: 6,
     ls_le: true,
 };
-
-#[derive(Clone, Copy, Debug)]
-struct Case {
-    cfg: FrameConfig,
-    suite: CipherSuite,
-}
-
-fn case(sv: SecurityVariant, suite: CipherSuite, tag: TagLen, mode: TagMode) -> Case {
-    Case {
-        cfg: uniform(sv, suite, tag, mode),
-        suite,
-    }
-}
 
 /// Configurations in which every byte of every original packet is covered.
 fn cases() -> Vec<Case> {
@@ -171,10 +155,6 @@ fn is_record(p: &[u8]) -> bool {
     kind(p) == Some(wire::Kind::TagRecord)
 }
 
-fn is_fs(p: &[u8]) -> bool {
-    p[0] & 0x3F == DataType::FS.0
-}
-
 fn is_fe(p: &[u8]) -> bool {
     p[0] & 0x3F == DataType::FE.0
 }
@@ -189,8 +169,6 @@ fn with_byte(p: &[u8], at: usize, f: impl FnOnce(u8) -> u8) -> Vec<u8> {
 }
 
 // ---- two receivers side by side --------------------------------------------------------------------
-
-type Held = (Vec<u8>, DecryptTicket, bool, ScopeId, u32, u32);
 
 struct Side {
     rx: Receiver,

@@ -9,44 +9,21 @@
 mod common;
 
 use common::*;
-use cse_core::csi2::{DataType, Emitter, HeaderForm, payload_crc};
+use cse_core::csi2::{DataType, HeaderForm, payload_crc};
 use cse_core::{
-    Block, CipherSuite, FrameConfig, FusaError, KeyId, Policy, Profile, SecurityError,
-    SecurityVariant, SvLevel, TagLen, TagMode,
+    Block, CipherSuite, FrameConfig, FusaError, KeyId, Policy, SecurityError, SecurityVariant,
+    SvLevel, TagLen, TagMode,
 };
 use cse_sep::wire::{self, Phase};
 use cse_sep::{DecryptTicket, Delivery, Event, Receiver, ScopeId, SepError, Settings, Transmitter};
 
-const P: Profile = Profile::DRAFT_1;
 const TIMEOUT: u64 = 1000;
-
-const TINY: Shape = Shape {
-    top_lines: 1,
-    pixel_lines: 3,
-    bottom_lines: 1,
-    line_len: 16,
-    embedded_len: 6,
-    ls_le: true,
-};
 
 const SV3: SecurityVariant = SecurityVariant::LinePartialIntegrity {
     stride: 3,
     offset: 1,
 };
 const SV4: SecurityVariant = SecurityVariant::BytePartialIntegrity { start: 4, len: 9 };
-
-#[derive(Clone, Copy, Debug)]
-struct Case {
-    cfg: FrameConfig,
-    suite: CipherSuite,
-}
-
-fn case(sv: SecurityVariant, suite: CipherSuite, tag: TagLen, mode: TagMode) -> Case {
-    Case {
-        cfg: uniform(sv, suite, tag, mode),
-        suite,
-    }
-}
 
 /// Several SV / suite / tag length / tag mode combinations.
 fn cases() -> Vec<Case> {
@@ -78,10 +55,6 @@ fn per_message_cases() -> Vec<Case> {
         .into_iter()
         .filter(|c| c.cfg.image.tag_mode == TagMode::PerMessage)
         .collect()
-}
-
-fn settings() -> Settings {
-    Settings::new(vc())
 }
 
 /// The receiver of every test: key 0 (the stream's) and key 1 (another generation, installed
@@ -180,24 +153,6 @@ fn flip_body(sep: &[u8], at: usize) -> Option<Vec<u8>> {
     Some(v)
 }
 
-/// Wraps an SEP payload in an outer CSI-2 long packet (ECC and CRC-16 correct).
-fn wrap(payload: &[u8]) -> Vec<u8> {
-    let mut buf = vec![0u8; payload.len() + 8];
-    let mut em = Emitter::new(&mut buf, HeaderForm::Dphy);
-    em.long(vc(), P.dt_sep, payload).unwrap();
-    let n = em.len();
-    buf.truncate(n);
-    buf
-}
-
-/// Emits an SEP packet from its parts (the attacker's own packet: correct CRCs, any tag).
-fn emit(h: wire::Header, ext: Option<wire::FrameExt>, body: &[u8], tag: &[u8]) -> Vec<u8> {
-    let repr = wire::Repr { header: h, ext };
-    let mut payload = vec![0u8; repr.buffer_len()];
-    repr.emit(&mut payload, body, tag, &P).unwrap();
-    wrap(&payload)
-}
-
 /// A long packet one line shorter than the genuine one (word count and body cut by 2, same
 /// tag): tries to shift the receiver's line accounting.
 fn shorter_line(sep: &[u8]) -> Option<Vec<u8>> {
@@ -284,8 +239,6 @@ fn rejected_variants(p: &[u8], prev: Option<&[u8]>, seed: u8) -> Vec<(String, Ve
 }
 
 // ---- the driver --------------------------------------------------------------------------
-
-type Held = (Vec<u8>, DecryptTicket, bool, ScopeId, u32, u32);
 
 /// Feeds a receiver and follows the release rule; records a receiver-independent trace of
 /// everything it released and reported.

@@ -15,45 +15,19 @@
 mod common;
 
 use common::*;
-use cse_core::csi2::{DataType, Emitter, HeaderForm, Packet, payload_crc};
+use cse_core::csi2::{DataType, HeaderForm, Packet, payload_crc};
 use cse_core::keys::{Salt, SecretKey};
-use cse_core::{
-    CipherSuite, Direction, FrameConfig, KeyId, Policy, Profile, SecurityVariant, SvLevel, TagLen,
-    TagMode,
-};
+use cse_core::{CipherSuite, Direction, KeyId, Policy, SecurityVariant, SvLevel, TagLen, TagMode};
 use cse_sep::wire::{self, Phase};
 use cse_sep::{
     DecryptTicket, Delivery, KeyMaterial, Receiver, ScopeId, SepError, Settings, Transmitter,
 };
 
-const P: Profile = Profile::DRAFT_1;
 const TIMEOUT: u64 = 1_000_000;
 
 /// Original packets of one `TINY` frame (FS, 1 top, 3 pixel lines with LS/LE, 1 bottom, FE).
 fn tiny_originals() -> usize {
     frame(&TINY, 0, 0).len()
-}
-
-const TINY: Shape = Shape {
-    top_lines: 1,
-    pixel_lines: 3,
-    bottom_lines: 1,
-    line_len: 16,
-    embedded_len: 6,
-    ls_le: true,
-};
-
-#[derive(Clone, Copy, Debug)]
-struct Case {
-    cfg: FrameConfig,
-    suite: CipherSuite,
-}
-
-fn case(sv: SecurityVariant, suite: CipherSuite, tag: TagLen, mode: TagMode) -> Case {
-    Case {
-        cfg: uniform(sv, suite, tag, mode),
-        suite,
-    }
 }
 
 /// Per-message configurations in which every byte of every packet is covered.
@@ -96,10 +70,6 @@ fn scope_cases() -> Vec<Case> {
             TagMode::PerDataType,
         ),
     ]
-}
-
-fn settings() -> Settings {
-    Settings::new(vc())
 }
 
 fn receiver(c: &Case) -> Receiver {
@@ -170,26 +140,7 @@ fn parse(sep: &[u8]) -> (wire::Header, Option<wire::FrameExt>, Vec<u8>, Vec<u8>)
     (r.header, r.ext, p.body().to_vec(), p.tag().to_vec())
 }
 
-fn wrap(payload: &[u8]) -> Vec<u8> {
-    let mut buf = vec![0u8; payload.len() + 8];
-    let mut em = Emitter::new(&mut buf, HeaderForm::Dphy);
-    em.long(vc(), P.dt_sep, payload).unwrap();
-    let n = em.len();
-    buf.truncate(n);
-    buf
-}
-
-/// The attacker's own SEP packet from parts: correct ECC, CRC-32 and CRC-16, any tag.
-fn emit(h: wire::Header, ext: Option<wire::FrameExt>, body: &[u8], tag: &[u8]) -> Vec<u8> {
-    let repr = wire::Repr { header: h, ext };
-    let mut payload = vec![0u8; repr.buffer_len()];
-    repr.emit(&mut payload, body, tag, &P).unwrap();
-    wrap(&payload)
-}
-
 // ---- two receivers side by side -----------------------------------------------------------------
-
-type Held = (Vec<u8>, DecryptTicket, bool, ScopeId, u32, u32);
 
 /// A receiver and a receiver-independent record of everything it released and reported.
 struct Side {

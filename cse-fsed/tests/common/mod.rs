@@ -3,7 +3,8 @@
 //! `cse_core::testing`.
 #![allow(dead_code, clippy::unwrap_used, unreachable_pub)]
 
-use cse_core::csi2::HeaderForm;
+use cse_core::Profile;
+use cse_core::csi2::{DataType, HeaderForm};
 use cse_core::{CipherSuite, FrameConfig, Policy, SecurityVariant, TagLen, TagMode};
 use cse_fsed::{
     DecryptTicket, Delivery, Event, FsedError, Receiver, ScopeId, ScopeProof, Settings, Transmitter,
@@ -199,3 +200,32 @@ pub fn all_svs() -> Vec<SecurityVariant> {
 
 pub const MODES: [TagMode; 2] = [TagMode::PerDataType, TagMode::PerFrame];
 pub const TAGS: [TagLen; 3] = [TagLen::L16, TagLen::L12, TagLen::L8];
+
+// ---- shared by the adversarial test files ----------------------------------------------
+
+/// A configuration under test and its suite.
+#[derive(Clone, Copy, Debug)]
+pub struct Case {
+    pub cfg: FrameConfig,
+    pub suite: CipherSuite,
+}
+
+/// A packet released unverified, kept for its scope: bytes, decrypt ticket, encrypted, scope,
+/// frame counter, message index.
+pub type Held = (Vec<u8>, DecryptTicket, bool, ScopeId, u32, u32);
+
+/// The Profile of the tests.
+pub const P: Profile = Profile::DRAFT_1;
+
+/// A uniform configuration of every block.
+pub fn case(sv: SecurityVariant, suite: CipherSuite, tag: TagLen, mode: TagMode) -> Case {
+    Case {
+        cfg: uniform(sv, suite, tag, mode),
+        suite,
+    }
+}
+
+/// Whether a packet is an FS short packet.
+pub fn is_fs(p: &[u8]) -> bool {
+    p[0] & 0x3F == DataType::FS.0
+}

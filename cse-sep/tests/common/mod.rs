@@ -1,9 +1,14 @@
 //! Shared test helpers: frame builders, a TX -> RX driver, key material.
 #![allow(dead_code, clippy::unwrap_used, unreachable_pub)]
 
+use cse_core::Profile;
+use cse_core::csi2::Emitter;
 use cse_core::csi2::{HeaderForm, Packets};
 use cse_core::{CipherSuite, FrameConfig, Policy, SecurityVariant, TagLen, TagMode};
-use cse_sep::{Delivery, Event, Receiver, ScopeProof, SepError, Settings, Transmitter};
+use cse_sep::{
+    DecryptTicket, Delivery, Event, Receiver, ScopeId, ScopeProof, SepError, Settings, Transmitter,
+    wire,
+};
 
 pub use cse_core::testing::*;
 
@@ -137,3 +142,60 @@ pub fn all_svs() -> Vec<SecurityVariant> {
 
 pub const MODES: [TagMode; 3] = [TagMode::PerMessage, TagMode::PerDataType, TagMode::PerFrame];
 pub const TAGS: [TagLen; 3] = [TagLen::L16, TagLen::L12, TagLen::L8];
+
+// ---- shared by the adversarial test files ----------------------------------------------
+
+/// A configuration under test and its suite.
+#[derive(Clone, Copy, Debug)]
+pub struct Case {
+    pub cfg: FrameConfig,
+    pub suite: CipherSuite,
+}
+
+/// A packet released unverified, kept for its scope: bytes, decrypt ticket, encrypted, scope,
+/// frame counter, message index.
+pub type Held = (Vec<u8>, DecryptTicket, bool, ScopeId, u32, u32);
+
+/// The Profile of the tests.
+pub const P: Profile = Profile::DRAFT_1;
+
+/// One small frame: FS, 1 top, 3 pixel lines with LS/LE, 1 bottom, FE.
+pub const TINY: Shape = Shape {
+    top_lines: 1,
+    pixel_lines: 3,
+    bottom_lines: 1,
+    line_len: 16,
+    embedded_len: 6,
+    ls_le: true,
+};
+
+/// A uniform configuration of every block.
+pub fn case(sv: SecurityVariant, suite: CipherSuite, tag: TagLen, mode: TagMode) -> Case {
+    Case {
+        cfg: uniform(sv, suite, tag, mode),
+        suite,
+    }
+}
+
+/// Emits an SEP packet from its parts (the attacker's own packet: correct CRCs, any tag).
+pub fn emit(h: wire::Header, ext: Option<wire::FrameExt>, body: &[u8], tag: &[u8]) -> Vec<u8> {
+    let repr = wire::Repr { header: h, ext };
+    let mut payload = vec![0u8; repr.buffer_len()];
+    repr.emit(&mut payload, body, tag, &P).unwrap();
+    wrap(&payload)
+}
+
+/// Receiver and transmitter settings on the test VC.
+pub fn settings() -> Settings {
+    Settings::new(vc())
+}
+
+/// Wraps an SEP payload in an outer CSI-2 long packet (ECC and CRC-16 correct).
+pub fn wrap(payload: &[u8]) -> Vec<u8> {
+    let mut buf = vec![0u8; payload.len() + 8];
+    let mut em = Emitter::new(&mut buf, HeaderForm::Dphy);
+    em.long(vc(), P.dt_sep, payload).unwrap();
+    let n = em.len();
+    buf.truncate(n);
+    buf
+}
