@@ -16,6 +16,7 @@ use ccise::{
 };
 use common::{keys, sensor};
 use cse_core::keys::{Salt, SecretKey};
+use cse_core::testing::{CloneProbe, NotClone, leaks};
 use cse_core::{CipherSuite, KeySize, TagLen};
 
 fn cfgs() -> Vec<(CipherSuite, Config)> {
@@ -417,24 +418,6 @@ fn key_bytes(seed: u8, n: usize) -> Vec<u8> {
         .collect()
 }
 
-fn leaks(dbg: &str, secret: &[u8]) -> Option<String> {
-    let lower = dbg.to_lowercase();
-    for w in secret.windows(4) {
-        let forms = [
-            format!("{:02x}{:02x}{:02x}{:02x}", w[0], w[1], w[2], w[3]),
-            format!("{}, {}, {}, {}", w[0], w[1], w[2], w[3]),
-            format!("{:#04x}, {:#04x}, {:#04x}, {:#04x}", w[0], w[1], w[2], w[3]),
-            format!("{:x}, {:x}, {:x}, {:x}", w[0], w[1], w[2], w[3]),
-        ];
-        for f in forms {
-            if lower.contains(&f) {
-                return Some(f);
-            }
-        }
-    }
-    None
-}
-
 fn secret(size: KeySize, b: &[u8]) -> SecretKey {
     SecretKey::from_slice(size, &b[..size.len()]).unwrap()
 }
@@ -511,27 +494,17 @@ fn no_debug_output_shows_key_or_salt_bytes() {
     }
 }
 
-struct W<T>(core::marker::PhantomData<T>);
-trait NotClone {
-    const IS_CLONE: bool = false;
-}
-impl<T> NotClone for W<T> {}
-impl<T: Clone> W<T> {
-    #[allow(dead_code)]
-    const IS_CLONE: bool = true;
-}
-
 #[test]
 fn nothing_that_holds_a_key_or_a_pending_request_is_clone() {
     let probes = [
-        ("String (control)", W::<String>::IS_CLONE, true),
-        ("SessionKeys", W::<SessionKeys>::IS_CLONE, false),
-        ("Controller", W::<Controller>::IS_CLONE, false),
-        ("Target", W::<Target>::IS_CLONE, false),
-        ("PendingRead", W::<PendingRead>::IS_CLONE, false),
+        ("String (control)", CloneProbe::<String>::IS_CLONE, true),
+        ("SessionKeys", CloneProbe::<SessionKeys>::IS_CLONE, false),
+        ("Controller", CloneProbe::<Controller>::IS_CLONE, false),
+        ("Target", CloneProbe::<Target>::IS_CLONE, false),
+        ("PendingRead", CloneProbe::<PendingRead>::IS_CLONE, false),
         (
             "SessionSecrets",
-            W::<SessionSecrets<'static>>::IS_CLONE,
+            CloneProbe::<SessionSecrets<'static>>::IS_CLONE,
             false,
         ),
     ];

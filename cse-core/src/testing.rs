@@ -363,6 +363,45 @@ impl<'de> serde::de::Visitor<'de> for JsonVisitor {
     }
 }
 
+/// The first 4-byte window of `secret` that `dbg` (a `Debug` rendering) shows, in any of the
+/// usual renderings of bytes (hex run, either case; decimal, `0x`, plain-hex arrays; spaced
+/// and colon-separated hex), or `None`: for tests that key holders print no key bytes.
+pub fn leaks(dbg: &str, secret: &[u8]) -> Option<std::string::String> {
+    use std::format;
+    let lower = dbg.to_lowercase();
+    for w in secret.windows(4) {
+        let forms = [
+            format!("{:02x}{:02x}{:02x}{:02x}", w[0], w[1], w[2], w[3]),
+            format!("{}, {}, {}, {}", w[0], w[1], w[2], w[3]),
+            format!("{:#04x}, {:#04x}, {:#04x}, {:#04x}", w[0], w[1], w[2], w[3]),
+            format!("{:x}, {:x}, {:x}, {:x}", w[0], w[1], w[2], w[3]),
+            format!("{:02x} {:02x} {:02x} {:02x}", w[0], w[1], w[2], w[3]),
+            format!("{:02x}:{:02x}:{:02x}:{:02x}", w[0], w[1], w[2], w[3]),
+        ];
+        if let Some(f) = forms.into_iter().find(|f| lower.contains(f.as_str())) {
+            return Some(f);
+        }
+    }
+    None
+}
+
+/// Whether a type implements `Clone`, read as `CloneProbe::<T>::IS_CLONE` with [`NotClone`] in
+/// scope: the inherent constant exists only for `T: Clone` and wins over the trait's `false`.
+/// For tests that nothing holding a key can be cloned.
+pub struct CloneProbe<T>(core::marker::PhantomData<T>);
+
+/// The `false` of [`CloneProbe`] for types that do not implement `Clone`.
+pub trait NotClone {
+    const IS_CLONE: bool = false;
+}
+
+impl<T> NotClone for CloneProbe<T> {}
+
+impl<T: Clone> CloneProbe<T> {
+    #[allow(dead_code)]
+    pub const IS_CLONE: bool = true;
+}
+
 #[cfg(test)]
 mod json_tests {
     use super::*;
@@ -410,5 +449,38 @@ mod json_tests {
         assert_eq!(m[0].0, "z");
         assert_eq!(m[1].0, "a");
         assert_eq!(j.get("a").str(), "q\"\\/");
+    }
+}
+
+#[cfg(test)]
+mod probe_tests {
+    extern crate std;
+    use super::{CloneProbe, NotClone, leaks};
+    use std::string::String;
+    use std::{format, vec};
+
+    #[test]
+    fn leaks_finds_every_rendering_and_nothing_else() {
+        let k = [0x11u8, 0xA2, 0x33, 0x04, 0x55];
+        let shown: vec::Vec<String> = vec![
+            format!("{k:?}"),
+            format!("{k:x?}"),
+            "Key(11a23304)".into(),
+            "Key(11A23304)".into(),
+            "11 a2 33 04".into(),
+            "11:a2:33:04".into(),
+        ];
+        for shown in shown {
+            assert!(leaks(&shown, &k).is_some(), "{shown}");
+        }
+        assert_eq!(leaks("SecretKey { .. }", &k), None);
+        assert_eq!(leaks("11a233", &k), None);
+    }
+
+    #[test]
+    fn the_clone_probe_tells_clone_from_not() {
+        struct Opaque;
+        const { assert!(CloneProbe::<u8>::IS_CLONE) };
+        const { assert!(!CloneProbe::<Opaque>::IS_CLONE) };
     }
 }

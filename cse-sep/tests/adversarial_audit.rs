@@ -856,28 +856,6 @@ fn key_bytes(seed: u8, n: usize) -> Vec<u8> {
         .collect()
 }
 
-/// Every rendering of three consecutive secret bytes a `Debug` implementation could produce.
-fn leaks(dbg: &str, secret: &[u8]) -> Option<String> {
-    for w in secret.windows(4) {
-        let forms = [
-            format!("{:02x}{:02x}{:02x}{:02x}", w[0], w[1], w[2], w[3]),
-            format!("{:02X}{:02X}{:02X}{:02X}", w[0], w[1], w[2], w[3]),
-            format!("{}, {}, {}, {}", w[0], w[1], w[2], w[3]),
-            format!("{:#04x}, {:#04x}, {:#04x}, {:#04x}", w[0], w[1], w[2], w[3]),
-            format!("{:02x} {:02x} {:02x} {:02x}", w[0], w[1], w[2], w[3]),
-            format!("{:02x}:{:02x}:{:02x}:{:02x}", w[0], w[1], w[2], w[3]),
-            format!("{:x}, {:x}, {:x}, {:x}", w[0], w[1], w[2], w[3]),
-        ];
-        let lower = dbg.to_lowercase();
-        for f in forms {
-            if dbg.contains(&f) || lower.contains(&f.to_lowercase()) {
-                return Some(f);
-            }
-        }
-    }
-    None
-}
-
 fn secret_material(suite: CipherSuite) -> KeyMaterial {
     let k = key_bytes(0x11, 32);
     let m = key_bytes(0x57, 32);
@@ -954,28 +932,21 @@ fn no_debug_output_shows_key_mac_key_or_salt_bytes() {
     }
 }
 
-/// `W::<T>::IS_CLONE` is the inherent constant when `T: Clone`, else the trait's.
-struct W<T>(core::marker::PhantomData<T>);
-trait NotClone {
-    const IS_CLONE: bool = false;
-}
-impl<T> NotClone for W<T> {}
-impl<T: Clone> W<T> {
-    #[allow(dead_code)]
-    const IS_CLONE: bool = true;
-}
-
 #[test]
 fn nothing_that_holds_a_key_is_clone() {
     let probes = [
-        ("String (control)", W::<String>::IS_CLONE, true),
-        ("KeyMaterial", W::<KeyMaterial>::IS_CLONE, false),
-        ("Receiver", W::<Receiver>::IS_CLONE, false),
-        ("Transmitter", W::<Transmitter>::IS_CLONE, false),
-        ("SecretKey", W::<SecretKey>::IS_CLONE, false),
-        ("Salt", W::<Salt>::IS_CLONE, false),
+        ("String (control)", CloneProbe::<String>::IS_CLONE, true),
+        ("KeyMaterial", CloneProbe::<KeyMaterial>::IS_CLONE, false),
+        ("Receiver", CloneProbe::<Receiver>::IS_CLONE, false),
+        ("Transmitter", CloneProbe::<Transmitter>::IS_CLONE, false),
+        ("SecretKey", CloneProbe::<SecretKey>::IS_CLONE, false),
+        ("Salt", CloneProbe::<Salt>::IS_CLONE, false),
         // A proof of verification is not duplicable either.
-        ("ScopeProof", W::<cse_sep::ScopeProof>::IS_CLONE, false),
+        (
+            "ScopeProof",
+            CloneProbe::<cse_sep::ScopeProof>::IS_CLONE,
+            false,
+        ),
     ];
     for (name, is_clone, want) in probes {
         assert_eq!(is_clone, want, "{name}");
