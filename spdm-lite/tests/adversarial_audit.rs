@@ -77,7 +77,15 @@ const REQ_SEED: u64 = 0x5555_6666_7777_8889;
 type Rsp = Responder<'static, RustCrypto, EcdsaSigningKey>;
 
 fn responder(f: &'static Fixture, set: AlgorithmSet) -> Rsp {
-    let rng: &'static mut TestRng = Box::leak(Box::new(TestRng(RSP_SEED)));
+    responder_with(f, set, Box::leak(Box::new(TestRng(RSP_SEED))))
+}
+
+/// The responder of the tests (set `set`, PSK offered, 10 s heartbeat) drawing from `rng`.
+fn responder_with(
+    f: &'static Fixture,
+    set: AlgorithmSet,
+    rng: &'static mut dyn RandomSource,
+) -> Rsp {
     let mut r = Responder::new(
         RustCrypto,
         &f.key,
@@ -219,24 +227,7 @@ fn counted(
     let drawn = Rc::new(Cell::new(0));
     let rng: &'static mut CountingRng =
         Box::leak(Box::new(CountingRng(TestRng(RSP_SEED), drawn.clone())));
-    let mut r = Responder::new(
-        RustCrypto,
-        &f.key,
-        rng,
-        ResponderConfig {
-            algorithms: set,
-            cert_chain: &f.chain,
-            psk: Some(PskConfig {
-                hint: HINT,
-                key: PSK,
-                with_context: true,
-            }),
-            handshake_in_the_clear: false,
-            data_transfer_size: 1024,
-        },
-    )
-    .unwrap();
-    r.set_heartbeat_period(10);
+    let mut r = responder_with(f, set, rng);
     for (q, a) in &log[..k] {
         assert_eq!(&send(&mut r, q).unwrap(), a, "replay diverged");
     }
