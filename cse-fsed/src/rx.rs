@@ -861,7 +861,14 @@ impl Receiver {
             }
         };
         let fail = failure(fc, scope);
-        let record_index = frame.records;
+        // The record index is that of the next record the receiver expects, or a later one:
+        // records before it whose tags failed (a scope with a tampered packet) or that never
+        // came leave their scopes to fail, and do not take the records after them along. Its
+        // packet number (`1 + index`) keeps the records of a frame in order.
+        if r.record_index < frame.records || r.record_index == u8::MAX {
+            return Err(FsedError::ScopeFailed(fail));
+        }
+        let record_index = r.record_index;
         let end_index = frame.next_index;
         let pending = self
             .core
@@ -873,8 +880,7 @@ impl Receiver {
             && r.covered_packets == scope.packets
             && r.covered_bytes == scope.bytes
             && r.first_index == scope.first_index
-            && r.end_index == end_index
-            && r.record_index == record_index;
+            && r.end_index == end_index;
         let wc = u16::try_from(p.as_ref().len()).map_err(|_| FsedError::Internal)?;
         let pre = covered_prefix(self.settings.vc.get(), self.settings.profile.dt_fsed.0, wc);
         let fields = p
@@ -943,7 +949,7 @@ impl Receiver {
         {
             *s = None;
         }
-        frame.records = frame.records.wrapping_add(1);
+        frame.records = record_index.saturating_add(1);
         frame.authenticated = true;
         if r.last {
             frame.sealed = true;
