@@ -198,6 +198,14 @@ fn genuine_handshake(
     panic!("handshake did not finish");
 }
 
+/// A responder and a requester session after a genuine handshake under set A.
+fn established() -> (Rsp, RequesterSession<RustCrypto>) {
+    let set = AlgorithmSet::SET_A;
+    let sets: &'static [AlgorithmSet] = Box::leak(vec![set].into_boxed_slice());
+    let (rsp, req, _) = genuine_handshake(fixture(set), set, sets);
+    (rsp, req.into_session().unwrap())
+}
+
 /// A responder brought to step `k` of the genuine handshake (its answers checked).
 fn replayed(f: &'static Fixture, set: AlgorithmSet, log: &[(Vec<u8>, Vec<u8>)], k: usize) -> Rsp {
     let mut r = responder(f, set);
@@ -389,11 +397,7 @@ fn every_change_of_every_session_record_is_dropped_and_moves_nothing() {
 /// forged ACKs must not make the requester derive twice).
 #[test]
 fn every_change_of_every_response_record_is_refused_by_the_requester_and_moves_nothing() {
-    let set = AlgorithmSet::SET_A;
-    let sets: &'static [AlgorithmSet] = Box::leak(vec![set].into_boxed_slice());
-    let f = fixture(set);
-    let (mut rsp, req, _) = genuine_handshake(f, set, sets);
-    let mut s = req.into_session().unwrap();
+    let (mut rsp, mut s) = established();
     type Write = fn(&mut RequesterSession<RustCrypto>, &mut [u8]) -> Result<usize, Error>;
     let ops: Vec<(&str, Write, Option<SessionEvent>)> = vec![
         (
@@ -488,11 +492,7 @@ fn every_change_of_every_response_record_is_refused_by_the_requester_and_moves_n
 /// record was refused.
 #[test]
 fn update_all_keys_ack_forgery_moves_the_session_before_authentication() {
-    let set = AlgorithmSet::SET_A;
-    let sets: &'static [AlgorithmSet] = Box::leak(vec![set].into_boxed_slice());
-    let f = fixture(set);
-    let (mut rsp, req, _) = genuine_handshake(f, set, sets);
-    let mut s = req.into_session().unwrap();
+    let (mut rsp, mut s) = established();
     let mut a = [0u8; BUF];
     let n = s.write_heartbeat(&mut a).unwrap();
     let mut b = send(&mut rsp, &a[..n]).unwrap();
@@ -521,11 +521,7 @@ fn update_all_keys_ack_forgery_moves_the_session_before_authentication() {
 /// the deadline does keep it.
 #[test]
 fn forged_records_do_not_keep_a_session_alive() {
-    let set = AlgorithmSet::SET_A;
-    let sets: &'static [AlgorithmSet] = Box::leak(vec![set].into_boxed_slice());
-    let f = fixture(set);
-    let (mut rsp, req, _) = genuine_handshake(f, set, sets);
-    let mut s = req.into_session().unwrap();
+    let (mut rsp, mut s) = established();
     assert_eq!(s.heartbeat_period(), 10);
     let mut a = [0u8; BUF];
     // One genuine heartbeat at t = 15 s: the window restarts.
@@ -558,11 +554,7 @@ fn forged_records_do_not_keep_a_session_alive() {
 /// out, so the retry fails authentication and the session is lost.
 #[test]
 fn a_session_record_answered_into_a_too_small_buffer_can_be_retried() {
-    let set = AlgorithmSet::SET_A;
-    let sets: &'static [AlgorithmSet] = Box::leak(vec![set].into_boxed_slice());
-    let f = fixture(set);
-    let (mut rsp, req, _) = genuine_handshake(f, set, sets);
-    let mut s = req.into_session().unwrap();
+    let (mut rsp, mut s) = established();
     type Write = fn(&mut RequesterSession<RustCrypto>, &mut [u8]) -> Result<usize, Error>;
     let ops: [(&str, Write); 2] = [
         ("get digests", |s, o| {
@@ -605,11 +597,7 @@ fn a_session_record_answered_into_a_too_small_buffer_can_be_retried() {
 /// it resets the connection).
 #[test]
 fn arbitrary_plain_messages_never_panic_and_never_end_the_session_unless_get_version() {
-    let set = AlgorithmSet::SET_A;
-    let sets: &'static [AlgorithmSet] = Box::leak(vec![set].into_boxed_slice());
-    let f = fixture(set);
-    let (mut rsp, req, _) = genuine_handshake(f, set, sets);
-    let mut s = req.into_session().unwrap();
+    let (mut rsp, mut s) = established();
     let mut rng = TestRng(0xDEAD_BEEF_F00D_1234);
     for i in 0..3000usize {
         let len = i % 70;
