@@ -247,17 +247,13 @@ impl Session {
         provider: &P,
         rec: &'b mut [u8],
     ) -> Result<&'b [u8], Error> {
-        let ks = KeySchedule::new(provider, self.set.hash, self.version);
-        let (secret, keys) = match self.role {
-            Role::Requester => (&mut self.rsp_secret, &mut self.rsp_keys),
-            Role::Responder => (&mut self.req_secret, &mut self.req_keys),
+        let dir = match self.role {
+            Role::Requester => Dir::Response,
+            Role::Responder => Dir::Request,
         };
-        let next = ks.update(secret)?;
-        let mut candidate = DirectionKeys::new(ks.traffic_keys(self.set.aead, &next)?);
-        let m = record::open(provider, self.id, &mut candidate, rec)?;
-        *keys = candidate;
-        *secret = next;
-        self.key_generation = self.key_generation.saturating_add(1);
+        let (secret, mut keys) = self.next_keys(provider, dir)?;
+        let m = record::open(provider, self.id, &mut keys, rec)?;
+        self.install(dir, secret, keys);
         Ok(m)
     }
 
@@ -267,15 +263,36 @@ impl Session {
         provider: &P,
         dir: Dir,
     ) -> Result<(), Error> {
+        let (secret, keys) = self.next_keys(provider, dir)?;
+        self.install(dir, secret, keys);
+        Ok(())
+    }
+
+    /// The next secret of `dir` (`"traffic upd"`) and its keys (sequence number 0), not
+    /// installed.
+    fn next_keys<P: CryptoProvider>(
+        &self,
+        provider: &P,
+        dir: Dir,
+    ) -> Result<(Secret, DirectionKeys), Error> {
         let ks = KeySchedule::new(provider, self.set.hash, self.version);
-        let (secret, keys) = match dir {
+        let secret = match dir {
+            Dir::Request => &self.req_secret,
+            Dir::Response => &self.rsp_secret,
+        };
+        let next = ks.update(secret)?;
+        let keys = DirectionKeys::new(ks.traffic_keys(self.set.aead, &next)?);
+        Ok((next, keys))
+    }
+
+    /// Makes `secret` and `keys` those of `dir` (one key generation more).
+    fn install(&mut self, dir: Dir, secret: Secret, keys: DirectionKeys) {
+        let (s, k) = match dir {
             Dir::Request => (&mut self.req_secret, &mut self.req_keys),
             Dir::Response => (&mut self.rsp_secret, &mut self.rsp_keys),
         };
-        let next = ks.update(secret)?;
-        *keys = DirectionKeys::new(ks.traffic_keys(self.set.aead, &next)?);
-        *secret = next;
+        *s = secret;
+        *k = keys;
         self.key_generation = self.key_generation.saturating_add(1);
-        Ok(())
     }
 }
