@@ -14,7 +14,9 @@
 //! Requests are checked, then the state change is computed, then committed: a refused request
 //! (an invalid GET_CAPABILITIES, a session-only request in the clear, answered
 //! SessionRequired) leaves the connection where it was. ERRORs carry SPDMVersion 0x10 until a
-//! GET_CAPABILITIES has been accepted, 0x12 after. GET_DIGESTS and GET_CERTIFICATE are also
+//! GET_CAPABILITIES has been accepted, 0x12 after; an invalid GET_CAPABILITIES of version 1.2
+//! is refused in 1.2. Before GET_CAPABILITIES every other request it serves is
+//! UnexpectedRequest, whatever its version. GET_DIGESTS and GET_CERTIFICATE are also
 //! served inside an established session (outside any transcript).
 //!
 //! The responder uses no allocator. Its certificate chain is the caller's `&[u8]` in SPDM chain
@@ -677,7 +679,14 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 Err(Fail::Local(e)) => Err(e),
             };
         }
-        if matches!(self.state, State::AwaitVersion) {
+        // Before GET_CAPABILITIES no version is negotiated: any other request this responder
+        // serves is out of order, whatever version it carries (as libspdm: state before
+        // version).
+        if matches!(self.state, State::AwaitVersion)
+            || (self.version() == Version::V10
+                && h.code != Code::GET_CAPABILITIES
+                && self.supported(h.code))
+        {
             return self.write_error(UNEXPECTED, Version::V10, Sink::Plain, out);
         }
         self.reset_l1_on_plain(h.code);
@@ -691,9 +700,15 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         match res {
             Ok(n) => Ok(n),
             Err(Fail::Fault(f)) => {
-                // Any ERROR (to GET_MEASUREMENTS or else) leaves L1/L2 reset.
+                // Any ERROR (to GET_MEASUREMENTS or else) leaves L1/L2 reset. A refused
+                // GET_CAPABILITIES of version 1.2 is answered in 1.2, the version it asked for.
                 self.l1_plain = None;
-                self.write_error(f, self.version(), Sink::Plain, out)
+                let v = if h.code == Code::GET_CAPABILITIES {
+                    h.version
+                } else {
+                    self.version()
+                };
+                self.write_error(f, v, Sink::Plain, out)
             }
             Err(Fail::Local(e)) => Err(e),
         }
@@ -883,7 +898,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         }
         // Measurements need the DMTF specification on both sides (else none are served).
         let meas = self.meas.is_some() && na.meas_spec & MEAS_SPEC_DMTF != 0;
-        let req_asym = self.select_req_asym(vca.req_caps, s.req_base_asym);
+        let req_asym = self.select_req_asym(s.req_base_asym);
         let rsp = AlgorithmsRsp {
             version: Version::V12,
             meas_spec: if meas { MEAS_SPEC_DMTF } else { 0 },

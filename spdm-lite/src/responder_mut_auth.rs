@@ -131,17 +131,12 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     }
 
     /// The ReqBaseAsymAlg to select from the requester's offer (type-4 AlgStruct): only with a
-    /// policy and a requester with `MUT_AUTH_CAP`; the responder's own algorithm first, and only
+    /// policy (this responder's `MUT_AUTH_CAP`, whatever the requester announced: whether it
+    /// takes part is decided at KEY_EXCHANGE); the responder's own algorithm first, and only
     /// algorithms this build has.
-    pub(super) fn select_req_asym(
-        &self,
-        req_caps: CapFlags,
-        offered: Option<u16>,
-    ) -> Option<AsymAlgo> {
+    pub(super) fn select_req_asym(&self, offered: Option<u16>) -> Option<AsymAlgo> {
         let offered = u32::from(offered?);
-        if self.mut_auth.is_none() || !req_caps.has(CapFlags::MUT_AUTH) {
-            return None;
-        }
+        self.mut_auth.as_ref()?;
         let own = self.config.algorithms.asym;
         [own, AsymAlgo::EcdsaP256, AsymAlgo::EcdsaP384]
             .into_iter()

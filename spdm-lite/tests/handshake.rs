@@ -636,10 +636,10 @@ fn responder_answers_bad_requests_with_the_right_error_and_keeps_running() {
         plain_request(&mut rsp, &[0x12, 0xE0, 0, 0]),
         [0x05, 0x10, 0x7F, 0x07, 0xE0]
     );
-    // Invalid: a truncated GET_CAPABILITIES.
+    // Invalid: a truncated GET_CAPABILITIES (of version 1.2, so refused in 1.2).
     assert_eq!(
         plain_request(&mut rsp, &[0x12, 0xE1, 0, 0, 0]),
-        [0x05, 0x10, 0x7F, 0x01, 0x00]
+        [0x05, 0x12, 0x7F, 0x01, 0x00]
     );
     // Invalid: a header shorter than 4 bytes.
     assert_eq!(
