@@ -700,15 +700,11 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         match res {
             Ok(n) => Ok(n),
             Err(Fail::Fault(f)) => {
-                // Any ERROR (to GET_MEASUREMENTS or else) leaves L1/L2 reset. A refused
-                // GET_CAPABILITIES of version 1.2 is answered in 1.2, the version it asked for.
+                // Any ERROR (to GET_MEASUREMENTS or else) leaves L1/L2 reset. The request
+                // passed the version check, so it carries 1.2: a refused GET_CAPABILITIES too
+                // is answered in 1.2, the version it asked for.
                 self.l1_plain = None;
-                let v = if h.code == Code::GET_CAPABILITIES {
-                    h.version
-                } else {
-                    self.version()
-                };
-                self.write_error(f, v, Sink::Plain, out)
+                self.write_error(f, h.version, Sink::Plain, out)
             }
             Err(Fail::Local(e)) => Err(e),
         }
