@@ -431,3 +431,460 @@ fn case_6_6_challenge_with_invalid_field_gets_invalid_request() {
         }
     }
 }
+
+// ---- Sessions: KEY_EXCHANGE, FINISH and the records, written out on the requester side. ----
+
+/// A handshake in progress: the TH bytes so far (VCA, Hash(chain), KEY_EXCHANGE, ...) and the
+/// handshake secrets and keys.
+struct Hs {
+    sid: u32,
+    th: Vec<u8>,
+    secrets: HandshakeSecrets,
+    req: DirectionKeys,
+    rsp: DirectionKeys,
+    in_clear: bool,
+}
+
+/// An established session's data keys.
+struct Sess {
+    sid: u32,
+    req: DirectionKeys,
+    rsp: DirectionKeys,
+}
+
+fn ks(set: AlgorithmSet) -> KeySchedule<'static, RustCrypto> {
+    KeySchedule::new(&P, set.hash, Version::V12)
+}
+
+/// Opaque data (format 1) listing secured-message versions 1.0, 1.1 and 1.2, as libspdm sends.
+const OPAQUE: [u8; 20] = [
+    1, 0, 0, 0, 0, 0, 9, 0, 1, 1, 3, 0x00, 0x10, 0x00, 0x11, 0x00, 0x12, 0, 0, 0,
+];
+
+/// Seals `spdm` under `req`, lets the responder answer, opens the answer under `rsp`.
+fn sealed(
+    rsp: &mut Rsp<'_>,
+    sid: u32,
+    req: &mut DirectionKeys,
+    rspk: &mut DirectionKeys,
+    spdm: &[u8],
+) -> Vec<u8> {
+    let mut rec = [0u8; 4096];
+    let n = record::seal(&P, sid, req, spdm, &[], &mut rec).unwrap();
+    let mut out = [0u8; 4096];
+    let m = rsp.handle(&mut rec[..n], &mut out).unwrap();
+    record::open(&P, sid, rspk, &mut out[..m]).unwrap().to_vec()
+}
+
+impl V<'_> {
+    fn key_exchange_req(
+        &mut self,
+        version: u8,
+        ty: u8,
+        slot: u8,
+    ) -> (Vec<u8>, <RustCrypto as CryptoProvider>::Dhe) {
+        let dhe = P.dhe_generate(self.f.set.dhe, &mut self.rng).unwrap();
+        let mut pk = [0u8; 96];
+        let d = dhe.public_key(&mut pk).unwrap();
+        // ReqSessionID 0x55AA, SessionPolicy TerminationPolicy = 1.
+        let mut m = vec![version, 0xE4, ty, slot, 0xAA, 0x55, 1, 0];
+        m.extend_from_slice(&self.nonce());
+        m.extend_from_slice(&pk[..d]);
+        m.extend_from_slice(&(OPAQUE.len() as u16).to_le_bytes());
+        m.extend_from_slice(&OPAQUE);
+        (m, dhe)
+    }
+
+    /// KEY_EXCHANGE for slot 0 with summary type `ty`, and every assertion of a successful
+    /// KEY_EXCHANGE_RSP (8.7.1-8.7.6, 8.8.1-8.8.5): code, version, MutAuthRequested and
+    /// SlotIDParam 0, length (no ResponderVerifyData in the clear), the signature over TH
+    /// (VCA, Hash(chain), KEY_EXCHANGE, KEY_EXCHANGE_RSP up to the signature) and the
+    /// ResponderVerifyData (HMAC with the response finished key over TH1).
+    fn key_exchange_ok(&mut self, ty: u8) -> Hs {
+        let set = self.f.set;
+        let (h, s, dl) = (self.h(), self.s(), set.dhe.public_len());
+        let in_clear = self.caps & IN_CLEAR != 0;
+        let (req, dhe) = self.key_exchange_req(0x12, ty, 0);
+        let rsp = self.plain(&req);
+        assert_eq!(rsp[..2], [0x12, 0x64], "type {ty:#x}");
+        assert_eq!(rsp[6..8], [0, 0], "MutAuthRequested, SlotIDParam");
+        let mut off = 8 + 32 + dl + if ty == 0 { 0 } else { h };
+        off += 2 + u16::from_le_bytes([rsp[off], rsp[off + 1]]) as usize;
+        let sig_end = off + s;
+        assert_eq!(rsp.len(), sig_end + if in_clear { 0 } else { h });
+        let chain_hash = hash(set, &[&self.f.chain]);
+        let mut th = [&self.vca[..], chain_hash.as_bytes(), &req, &rsp[..off]].concat();
+        verify(self.f, context::RESPONDER_KEY_EXCHANGE_RSP, &th, &rsp[off..sig_end]);
+        th.extend_from_slice(&rsp[off..sig_end]);
+        let shared = dhe.agree(&rsp[40..40 + dl]).unwrap();
+        let ks = ks(set);
+        let hs = ks.handshake_secret(shared.as_bytes(), false).unwrap();
+        let secrets = ks.handshake(hs, &hash(set, &[&th])).unwrap();
+        if !in_clear {
+            ks.check_verify_data(
+                &secrets.response.finished_key,
+                &hash(set, &[&th]),
+                &rsp[sig_end..],
+            )
+            .unwrap();
+            th.extend_from_slice(&rsp[sig_end..]);
+        }
+        let sid = u32::from(u16::from_le_bytes([req[4], req[5]]))
+            | (u32::from(u16::from_le_bytes([rsp[4], rsp[5]])) << 16);
+        let keys = |s| DirectionKeys::new(ks.traffic_keys(set.aead, s).unwrap());
+        Hs {
+            sid,
+            req: keys(&secrets.request.secret),
+            rsp: keys(&secrets.response.secret),
+            th,
+            secrets,
+            in_clear,
+        }
+    }
+
+    /// FINISH (no signature, slot 0) with the right RequesterVerifyData.
+    fn finish_req(&self, hs: &Hs) -> Vec<u8> {
+        let mut m = vec![0x12, 0xE5, 0, 0];
+        let th = hash(self.f.set, &[&hs.th, &m]);
+        let vd = ks(self.f.set)
+            .verify_data(&hs.secrets.request.finished_key, &th)
+            .unwrap();
+        m.extend_from_slice(vd.as_bytes());
+        m
+    }
+
+    /// One request of the handshake: in a record under the handshake keys (in the clear under
+    /// HANDSHAKE_IN_THE_CLEAR).
+    fn in_hs(&mut self, hs: &mut Hs, spdm: &[u8]) -> Vec<u8> {
+        if hs.in_clear {
+            return self.plain(spdm);
+        }
+        sealed(&mut self.rsp, hs.sid, &mut hs.req, &mut hs.rsp, spdm)
+    }
+
+    /// FINISH and the assertions of a valid FINISH_RSP (9.9.1-9.9.3, 9.10.1-9.10.4): code,
+    /// version, length, and in the clear the ResponderVerifyData over TH up to FINISH_RSP's
+    /// header. Returns the session, keyed from TH2.
+    fn finish_ok(&mut self, mut hs: Hs) -> Sess {
+        let set = self.f.set;
+        let req = self.finish_req(&hs);
+        let rsp = self.in_hs(&mut hs, &req);
+        assert_eq!(rsp[..4], [0x12, 0x65, 0, 0]);
+        hs.th.extend_from_slice(&req);
+        let ks = ks(set);
+        if hs.in_clear {
+            assert_eq!(rsp.len(), 4 + self.h());
+            let th = hash(set, &[&hs.th, &rsp[..4]]);
+            ks.check_verify_data(&hs.secrets.response.finished_key, &th, &rsp[4..])
+                .unwrap();
+        } else {
+            assert_eq!(rsp.len(), 4);
+        }
+        hs.th.extend_from_slice(&rsp);
+        let master = ks.master_secret(&hs.secrets.handshake_secret).unwrap();
+        let data = ks.data(&master, &hash(set, &[&hs.th])).unwrap();
+        let keys = |s| DirectionKeys::new(ks.traffic_keys(set.aead, s).unwrap());
+        Sess {
+            sid: hs.sid,
+            req: keys(&data.request),
+            rsp: keys(&data.response),
+        }
+    }
+
+    fn in_session(&mut self, s: &mut Sess, spdm: &[u8]) -> Vec<u8> {
+        sealed(&mut self.rsp, s.sid, &mut s.req, &mut s.rsp, spdm)
+    }
+
+    /// The session works: HEARTBEAT gets HEARTBEAT_ACK.
+    fn heartbeat(&mut self, s: &mut Sess) {
+        assert_eq!(self.in_session(s, &[0x12, 0xE8, 0, 0]), [0x12, 0x68, 0, 0]);
+    }
+
+    /// The validator's session setup: VCA (its flags, HANDSHAKE_IN_THE_CLEAR if `in_clear`),
+    /// GET_DIGESTS, GET_CERTIFICATE.
+    fn session_setup(&mut self, in_clear: bool) {
+        self.vca(REQ_CAPS | KEY_UPD | if in_clear { IN_CLEAR } else { 0 });
+        assert_eq!(self.caps & 0x0206, 0x0206, "CERT, CHAL, KEY_EX");
+        assert_eq!(self.caps & IN_CLEAR != 0, in_clear);
+        self.digests();
+        assert_eq!(self.certificate(), self.f.chain);
+    }
+}
+
+/// DMTF SPDM-Responder-Validator case 8.3: KEY_EXCHANGE with SPDMVersion 1.3 or 1.1 gets
+/// ERROR VersionMismatch (1.2, Param2 0); nothing moved: the next KEY_EXCHANGE and FINISH
+/// succeed.
+#[test]
+fn case_8_3_key_exchange_with_non_negotiated_version_gets_version_mismatch() {
+    for set in SETS {
+        let f = fixture(set);
+        let mut rrng = TestRng(83);
+        let mut v = connect(&f, &mut rrng, false, false);
+        v.session_setup(false);
+        for version in [0x13, 0x11] {
+            let (req, _) = v.key_exchange_req(version, 0, 0);
+            assert_eq!(v.plain(&req), err(VERSION_MISMATCH), "{version:#x}");
+        }
+        let hs = v.key_exchange_ok(0);
+        let mut s = v.finish_ok(hs);
+        v.heartbeat(&mut s);
+    }
+}
+
+/// DMTF SPDM-Responder-Validator case 8.5: KEY_EXCHANGE inside an established session gets
+/// ERROR UnexpectedRequest (1.2, Param2 0) in the session; the session goes on.
+#[test]
+fn case_8_5_key_exchange_in_session_gets_unexpected_request() {
+    for set in SETS {
+        let f = fixture(set);
+        let mut rrng = TestRng(85);
+        let mut v = connect(&f, &mut rrng, false, false);
+        v.session_setup(false);
+        let hs = v.key_exchange_ok(0);
+        let mut s = v.finish_ok(hs);
+        let (req, _) = v.key_exchange_req(0x12, 0, 0);
+        assert_eq!(v.in_session(&mut s, &req), err(UNEXPECTED_REQUEST));
+        v.heartbeat(&mut s);
+    }
+}
+
+/// DMTF SPDM-Responder-Validator case 8.6: KEY_EXCHANGE for a slot without a chain (1-7), an
+/// invalid slot (8-0xF), the provisioned-key slot 0xFF, with summary type 2 or 0xFE, or with
+/// OpaqueDataLength 0xFFFF, each gets ERROR InvalidRequest (1.2, Param2 0). No handshake
+/// starts: the next KEY_EXCHANGE and FINISH succeed.
+#[test]
+fn case_8_6_key_exchange_with_invalid_field_gets_invalid_request() {
+    for set in SETS {
+        let f = fixture(set);
+        for meas in [false, true] {
+            let mut rrng = TestRng(86);
+            let mut v = connect(&f, &mut rrng, false, meas);
+            v.session_setup(false);
+            for slot in (1..=0x0F).chain([0xFF]) {
+                let (req, _) = v.key_exchange_req(0x12, 0, slot);
+                assert_eq!(v.plain(&req), err(INVALID_REQUEST), "slot {slot:#x}");
+            }
+            for ty in [2, 0xFE] {
+                let (req, _) = v.key_exchange_req(0x12, ty, 0);
+                assert_eq!(v.plain(&req), err(INVALID_REQUEST), "type {ty:#x}");
+            }
+            let (mut req, _) = v.key_exchange_req(0x12, 0, 0);
+            let at = 40 + set.dhe.public_len();
+            req[at..at + 2].copy_from_slice(&[0xFF, 0xFF]);
+            assert_eq!(v.plain(&req), err(INVALID_REQUEST), "OpaqueDataLength");
+            let hs = v.key_exchange_ok(0);
+            let mut s = v.finish_ok(hs);
+            v.heartbeat(&mut s);
+        }
+    }
+}
+
+/// KEY_EXCHANGE_RSP success cases: per summary type (none; TCB and all with measurements) a
+/// new connection (the validator re-runs its VCA and GET_CERTIFICATE) and a checked
+/// KEY_EXCHANGE_RSP; the handshake then completes.
+fn key_exchange_case(in_clear: bool) {
+    for set in SETS {
+        let f = fixture(set);
+        for meas in [false, true] {
+            let mut rrng = TestRng(87);
+            let mut v = connect(&f, &mut rrng, in_clear, meas);
+            let types: &[u8] = if meas { &[0, 1, 0xFF] } else { &[0] };
+            for &ty in types {
+                v.session_setup(in_clear);
+                let hs = v.key_exchange_ok(ty);
+                let mut s = v.finish_ok(hs);
+                v.heartbeat(&mut s);
+            }
+        }
+    }
+}
+
+/// DMTF SPDM-Responder-Validator case 8.7: KEY_EXCHANGE (1.2, no mutual authentication, not
+/// in the clear) gets a KEY_EXCHANGE_RSP with the right fields, length, signature over TH
+/// and ResponderVerifyData, for every summary type the responder supports.
+#[test]
+fn case_8_7_key_exchange_gets_valid_key_exchange_rsp() {
+    key_exchange_case(false);
+}
+
+/// DMTF SPDM-Responder-Validator case 8.8: as 8.7 with HANDSHAKE_IN_THE_CLEAR on both sides
+/// (`--in-clear`): the KEY_EXCHANGE_RSP carries no ResponderVerifyData.
+#[test]
+fn case_8_8_key_exchange_in_the_clear_gets_valid_key_exchange_rsp() {
+    key_exchange_case(true);
+}
+
+/// A connection after the validator's session setup and a checked KEY_EXCHANGE_RSP.
+fn handshake<'a>(f: &'a Fx, rrng: &'a mut TestRng, in_clear: bool) -> (V<'a>, Hs) {
+    let mut v = connect(f, rrng, in_clear, false);
+    v.session_setup(in_clear);
+    let hs = v.key_exchange_ok(0);
+    (v, hs)
+}
+
+/// DMTF SPDM-Responder-Validator case 9.3: FINISH with SPDMVersion 1.3, then 1.1, in the
+/// handshake's records gets ERROR VersionMismatch (1.2, Param2 0) under the handshake keys;
+/// the handshake stays: the right FINISH then succeeds.
+#[test]
+fn case_9_3_finish_with_non_negotiated_version_gets_version_mismatch() {
+    for set in SETS {
+        let f = fixture(set);
+        let mut rrng = TestRng(93);
+        let (mut v, mut hs) = handshake(&f, &mut rrng, false);
+        for version in [0x13, 0x11] {
+            let mut req = v.finish_req(&hs);
+            req[0] = version;
+            assert_eq!(v.in_hs(&mut hs, &req), err(VERSION_MISMATCH), "{version:#x}");
+        }
+        let mut s = v.finish_ok(hs);
+        v.heartbeat(&mut s);
+    }
+}
+
+/// DMTF SPDM-Responder-Validator case 9.4: FINISH after GET_CAPABILITIES, before
+/// NEGOTIATE_ALGORITHMS, gets ERROR UnexpectedRequest (1.2, Param2 0), with or without
+/// verify data; the connection still takes NEGOTIATE_ALGORITHMS.
+#[test]
+fn case_9_4_finish_before_negotiate_algorithms_gets_unexpected_request() {
+    let f = fixture(AlgorithmSet::SET_A);
+    let mut rrng = TestRng(94);
+    let mut v = connect(&f, &mut rrng, false, false);
+    v.version_capabilities(REQ_CAPS | KEY_UPD);
+    let mut finish = vec![0x12, 0xE5, 0, 0];
+    assert_eq!(v.plain(&finish), err(UNEXPECTED_REQUEST));
+    finish.extend_from_slice(&[0x5A; 32]);
+    assert_eq!(v.plain(&finish), err(UNEXPECTED_REQUEST));
+    assert_eq!(v.plain(&negotiate_algorithms())[..2], [0x12, 0x63]);
+}
+
+/// DMTF SPDM-Responder-Validator case 9.5: FINISH inside the established session gets ERROR
+/// UnexpectedRequest (1.2, Param2 0) in the session; the session goes on.
+#[test]
+fn case_9_5_finish_in_session_gets_unexpected_request() {
+    for set in SETS {
+        let f = fixture(set);
+        let mut rrng = TestRng(95);
+        let (mut v, hs) = handshake(&f, &mut rrng, false);
+        let again = v.finish_req(&hs);
+        let mut s = v.finish_ok(hs);
+        assert_eq!(v.in_session(&mut s, &again), err(UNEXPECTED_REQUEST));
+        v.heartbeat(&mut s);
+    }
+}
+
+/// DMTF SPDM-Responder-Validator case 9.6: in the handshake's records, FINISH naming a
+/// requester slot (1-0xF with Param1 0, as the validator's code sends; 1-0xF and 0xFF with
+/// the signature bit, as its document says) without mutual authentication, or FINISH without
+/// RequesterVerifyData, gets ERROR InvalidRequest (1.2, Param2 0). The handshake stays: the
+/// right FINISH then succeeds.
+#[test]
+fn case_9_6_finish_with_invalid_field_gets_invalid_request() {
+    for set in SETS {
+        let f = fixture(set);
+        let mut rrng = TestRng(96);
+        let (mut v, mut hs) = handshake(&f, &mut rrng, false);
+        let good = v.finish_req(&hs);
+        let mut bad = Vec::new();
+        for slot in 1..=0x0F {
+            bad.push([&[0x12, 0xE5, 0, slot][..], &good[4..]].concat());
+        }
+        for slot in (1..=0x0F).chain([0xFF]) {
+            bad.push([&[0x12, 0xE5, 1, slot][..], &good[4..]].concat());
+        }
+        bad.push(good[..4].to_vec());
+        for req in &bad {
+            assert_eq!(v.in_hs(&mut hs, req), err(INVALID_REQUEST), "{:02x?}", &req[..4]);
+        }
+        let mut s = v.finish_ok(hs);
+        v.heartbeat(&mut s);
+    }
+}
+
+/// DMTF SPDM-Responder-Validator cases 9.7 and 9.8: FINISH with every byte of the
+/// RequesterVerifyData inverted gets ERROR DecryptError (1.2) under the handshake keys (in
+/// the clear for 9.8). The handshake ends: the right FINISH then finds no handshake (a
+/// record gets no answer; in the clear SessionRequired), and a new KEY_EXCHANGE and FINISH
+/// succeed.
+fn finish_decrypt_error_case(in_clear: bool) {
+    for set in SETS {
+        let f = fixture(set);
+        let mut rrng = TestRng(97);
+        let (mut v, mut hs) = handshake(&f, &mut rrng, in_clear);
+        let good = v.finish_req(&hs);
+        let mut bad = good.clone();
+        for b in &mut bad[4..] {
+            *b ^= 0xFF;
+        }
+        assert_eq!(v.in_hs(&mut hs, &bad), err(DECRYPT_ERROR));
+        if in_clear {
+            assert_eq!(v.plain(&good), err(SESSION_REQUIRED));
+        } else {
+            let mut rec = [0u8; 256];
+            let n = record::seal(&P, hs.sid, &mut hs.req, &good, &[], &mut rec).unwrap();
+            let mut out = [0u8; 256];
+            assert_eq!(
+                v.rsp.handle(&mut rec[..n], &mut out),
+                Err(Error::UnexpectedMessage)
+            );
+        }
+        let hs = v.key_exchange_ok(0);
+        let mut s = v.finish_ok(hs);
+        v.heartbeat(&mut s);
+    }
+}
+
+/// DMTF SPDM-Responder-Validator case 9.7 (see `finish_decrypt_error_case`).
+#[test]
+fn case_9_7_finish_with_invalid_verify_data_gets_decrypt_error() {
+    finish_decrypt_error_case(false);
+}
+
+/// DMTF SPDM-Responder-Validator case 9.8 (see `finish_decrypt_error_case`), with
+/// HANDSHAKE_IN_THE_CLEAR (`--in-clear`).
+#[test]
+fn case_9_8_finish_in_the_clear_with_invalid_verify_data_gets_decrypt_error() {
+    finish_decrypt_error_case(true);
+}
+
+/// DMTF SPDM-Responder-Validator case 9.9: FINISH (1.2, no mutual authentication) in the
+/// handshake's record gets FINISH_RSP (1.2, header only); the session it keys works.
+#[test]
+fn case_9_9_finish_gets_valid_finish_rsp() {
+    for set in SETS {
+        let f = fixture(set);
+        let mut rrng = TestRng(99);
+        let (mut v, hs) = handshake(&f, &mut rrng, false);
+        let mut s = v.finish_ok(hs);
+        v.heartbeat(&mut s);
+    }
+}
+
+/// DMTF SPDM-Responder-Validator case 9.17 (assertions 9.10.x): FINISH in the clear under
+/// HANDSHAKE_IN_THE_CLEAR gets FINISH_RSP with a ResponderVerifyData that verifies over TH;
+/// the session it keys works.
+#[test]
+fn case_9_17_finish_in_the_clear_gets_valid_finish_rsp() {
+    for set in SETS {
+        let f = fixture(set);
+        let mut rrng = TestRng(917);
+        let (mut v, hs) = handshake(&f, &mut rrng, true);
+        let mut s = v.finish_ok(hs);
+        v.heartbeat(&mut s);
+    }
+}
+
+/// DMTF SPDM-Responder-Validator case 9.11: FINISH in the clear while the handshake expects
+/// it in a record gets ERROR SessionRequired (1.2); the handshake stays: the same FINISH in
+/// the record then succeeds.
+#[test]
+fn case_9_11_finish_outside_the_session_gets_session_required() {
+    for set in SETS {
+        let f = fixture(set);
+        let mut rrng = TestRng(911);
+        let (mut v, hs) = handshake(&f, &mut rrng, false);
+        let req = v.finish_req(&hs);
+        assert_eq!(v.plain(&req), err(SESSION_REQUIRED));
+        let mut s = v.finish_ok(hs);
+        v.heartbeat(&mut s);
+    }
+}
