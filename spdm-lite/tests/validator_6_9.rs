@@ -157,6 +157,7 @@ struct V<'a> {
     vca: Vec<u8>,
     b: Vec<u8>,
     caps: u32,
+    req_caps: u32,
 }
 
 fn connect<'a>(f: &'a Fx, rrng: &'a mut TestRng, in_clear: bool, meas: bool) -> V<'a> {
@@ -183,6 +184,7 @@ fn connect<'a>(f: &'a Fx, rrng: &'a mut TestRng, in_clear: bool, meas: bool) -> 
         vca: Vec::new(),
         b: Vec::new(),
         caps: 0,
+        req_caps: 0,
     }
 }
 
@@ -221,6 +223,7 @@ impl V<'_> {
             self.vca.extend_from_slice(m);
         }
         self.caps = u32::from_le_bytes(caps[8..12].try_into().unwrap());
+        self.req_caps = flags;
         self.caps
     }
 
@@ -503,7 +506,7 @@ impl V<'_> {
     fn key_exchange_ok(&mut self, ty: u8) -> Hs {
         let set = self.f.set;
         let (h, s, dl) = (self.h(), self.s(), set.dhe.public_len());
-        let in_clear = self.caps & IN_CLEAR != 0;
+        let in_clear = self.caps & self.req_caps & IN_CLEAR != 0;
         let (req, dhe) = self.key_exchange_req(0x12, ty, 0);
         let rsp = self.plain(&req);
         assert_eq!(rsp[..2], [0x12, 0x64], "type {ty:#x}");
@@ -600,12 +603,12 @@ impl V<'_> {
         assert_eq!(self.in_session(s, &[0x12, 0xE8, 0, 0]), [0x12, 0x68, 0, 0]);
     }
 
-    /// The validator's session setup: VCA (its flags, HANDSHAKE_IN_THE_CLEAR if `in_clear`),
-    /// GET_DIGESTS, GET_CERTIFICATE.
+    /// The validator's session setup: VCA (its flags, HANDSHAKE_IN_THE_CLEAR if `in_clear`,
+    /// which the responder must then offer), GET_DIGESTS, GET_CERTIFICATE.
     fn session_setup(&mut self, in_clear: bool) {
         self.vca(REQ_CAPS | KEY_UPD | if in_clear { IN_CLEAR } else { 0 });
         assert_eq!(self.caps & 0x0206, 0x0206, "CERT, CHAL, KEY_EX");
-        assert_eq!(self.caps & IN_CLEAR != 0, in_clear);
+        assert!(!in_clear || self.caps & IN_CLEAR != 0);
         self.digests();
         assert_eq!(self.certificate(), self.f.chain);
     }
@@ -681,13 +684,14 @@ fn case_8_6_key_exchange_with_invalid_field_gets_invalid_request() {
 
 /// KEY_EXCHANGE_RSP success cases: per summary type (none; TCB and all with measurements) a
 /// new connection (the validator re-runs its VCA and GET_CERTIFICATE) and a checked
-/// KEY_EXCHANGE_RSP; the handshake then completes.
+/// KEY_EXCHANGE_RSP; the handshake then completes. The responder runs without and with
+/// `--in-clear` (which a requester that does not offer it must not notice).
 fn key_exchange_case(in_clear: bool) {
     for set in SETS {
         let f = fixture(set);
-        for meas in [false, true] {
+        for (meas, rsp_in_clear) in [(false, false), (true, false), (true, true)] {
             let mut rrng = TestRng(87);
-            let mut v = connect(&f, &mut rrng, in_clear, meas);
+            let mut v = connect(&f, &mut rrng, in_clear || rsp_in_clear, meas);
             let types: &[u8] = if meas { &[0, 1, 0xFF] } else { &[0] };
             for &ty in types {
                 v.session_setup(in_clear);
@@ -715,8 +719,14 @@ fn case_8_8_key_exchange_in_the_clear_gets_valid_key_exchange_rsp() {
 }
 
 /// A connection after the validator's session setup and a checked KEY_EXCHANGE_RSP.
-fn handshake<'a>(f: &'a Fx, rrng: &'a mut TestRng, in_clear: bool) -> (V<'a>, Hs) {
-    let mut v = connect(f, rrng, in_clear, false);
+/// `rsp_in_clear`: the responder offers HANDSHAKE_IN_THE_CLEAR (`--in-clear`).
+fn handshake<'a>(
+    f: &'a Fx,
+    rrng: &'a mut TestRng,
+    in_clear: bool,
+    rsp_in_clear: bool,
+) -> (V<'a>, Hs) {
+    let mut v = connect(f, rrng, in_clear || rsp_in_clear, false);
     v.session_setup(in_clear);
     let hs = v.key_exchange_ok(0);
     (v, hs)
@@ -730,7 +740,7 @@ fn case_9_3_finish_with_non_negotiated_version_gets_version_mismatch() {
     for set in SETS {
         let f = fixture(set);
         let mut rrng = TestRng(93);
-        let (mut v, mut hs) = handshake(&f, &mut rrng, false);
+        let (mut v, mut hs) = handshake(&f, &mut rrng, false, false);
         for version in [0x13, 0x11] {
             let mut req = v.finish_req(&hs);
             req[0] = version;
@@ -764,7 +774,7 @@ fn case_9_5_finish_in_session_gets_unexpected_request() {
     for set in SETS {
         let f = fixture(set);
         let mut rrng = TestRng(95);
-        let (mut v, hs) = handshake(&f, &mut rrng, false);
+        let (mut v, hs) = handshake(&f, &mut rrng, false, false);
         let again = v.finish_req(&hs);
         let mut s = v.finish_ok(hs);
         assert_eq!(v.in_session(&mut s, &again), err(UNEXPECTED_REQUEST));
@@ -782,7 +792,7 @@ fn case_9_6_finish_with_invalid_field_gets_invalid_request() {
     for set in SETS {
         let f = fixture(set);
         let mut rrng = TestRng(96);
-        let (mut v, mut hs) = handshake(&f, &mut rrng, false);
+        let (mut v, mut hs) = handshake(&f, &mut rrng, false, false);
         let good = v.finish_req(&hs);
         let mut bad = Vec::new();
         for slot in 1..=0x0F {
@@ -809,7 +819,7 @@ fn finish_decrypt_error_case(in_clear: bool) {
     for set in SETS {
         let f = fixture(set);
         let mut rrng = TestRng(97);
-        let (mut v, mut hs) = handshake(&f, &mut rrng, in_clear);
+        let (mut v, mut hs) = handshake(&f, &mut rrng, in_clear, in_clear);
         let good = v.finish_req(&hs);
         let mut bad = good.clone();
         for b in &mut bad[4..] {
@@ -847,15 +857,18 @@ fn case_9_8_finish_in_the_clear_with_invalid_verify_data_gets_decrypt_error() {
 }
 
 /// DMTF SPDM-Responder-Validator case 9.9: FINISH (1.2, no mutual authentication) in the
-/// handshake's record gets FINISH_RSP (1.2, header only); the session it keys works.
+/// handshake's record gets FINISH_RSP (1.2, header only); the session it keys works. Also
+/// when the responder offers HANDSHAKE_IN_THE_CLEAR and the requester does not.
 #[test]
 fn case_9_9_finish_gets_valid_finish_rsp() {
     for set in SETS {
         let f = fixture(set);
-        let mut rrng = TestRng(99);
-        let (mut v, hs) = handshake(&f, &mut rrng, false);
-        let mut s = v.finish_ok(hs);
-        v.heartbeat(&mut s);
+        for rsp_in_clear in [false, true] {
+            let mut rrng = TestRng(99);
+            let (mut v, hs) = handshake(&f, &mut rrng, false, rsp_in_clear);
+            let mut s = v.finish_ok(hs);
+            v.heartbeat(&mut s);
+        }
     }
 }
 
@@ -867,23 +880,286 @@ fn case_9_17_finish_in_the_clear_gets_valid_finish_rsp() {
     for set in SETS {
         let f = fixture(set);
         let mut rrng = TestRng(917);
-        let (mut v, hs) = handshake(&f, &mut rrng, true);
+        let (mut v, hs) = handshake(&f, &mut rrng, true, true);
         let mut s = v.finish_ok(hs);
         v.heartbeat(&mut s);
     }
 }
 
 /// DMTF SPDM-Responder-Validator case 9.11: FINISH in the clear while the handshake expects
-/// it in a record gets ERROR SessionRequired (1.2); the handshake stays: the same FINISH in
-/// the record then succeeds.
+/// it in a record gets ERROR SessionRequired (1.2), also when the responder offers
+/// HANDSHAKE_IN_THE_CLEAR to a requester that does not; the handshake stays: the same FINISH
+/// in the record then succeeds.
 #[test]
 fn case_9_11_finish_outside_the_session_gets_session_required() {
     for set in SETS {
         let f = fixture(set);
-        let mut rrng = TestRng(911);
-        let (mut v, hs) = handshake(&f, &mut rrng, false);
-        let req = v.finish_req(&hs);
-        assert_eq!(v.plain(&req), err(SESSION_REQUIRED));
+        for rsp_in_clear in [false, true] {
+            let mut rrng = TestRng(911);
+            let (mut v, hs) = handshake(&f, &mut rrng, false, rsp_in_clear);
+            let req = v.finish_req(&hs);
+            assert_eq!(v.plain(&req), err(SESSION_REQUIRED));
+            let mut s = v.finish_ok(hs);
+            v.heartbeat(&mut s);
+        }
+    }
+}
+
+// ---- MEASUREMENTS (the responder serves the sample measurements, MEAS_CAP = 10b). ----
+
+impl V<'_> {
+    fn get_measurements(&mut self, version: u8, signed: bool, op: u8, slot: u8) -> Vec<u8> {
+        let mut m = vec![version, 0xE0, u8::from(signed), op];
+        if signed {
+            m.extend_from_slice(&self.nonce());
+            m.push(slot);
+        }
+        m
+    }
+
+    fn send(&mut self, s: Option<&mut Sess>, spdm: &[u8]) -> Vec<u8> {
+        match s {
+            Some(s) => self.in_session(s, spdm),
+            None => self.plain(spdm),
+        }
+    }
+
+    /// The validator's measurement setup: VCA, GET_DIGESTS, GET_CERTIFICATE, CHALLENGE with
+    /// the all-measurements summary.
+    fn measurement_setup(&mut self) {
+        self.session_setup(false);
+        assert_eq!(self.caps & 0x18, 0x10, "MEAS_CAP = 10b (signed)");
+        let chain = self.f.chain.clone();
+        let d = self.digests();
+        self.challenge_ok(0xFF, &chain, &d);
+    }
+}
+
+/// Checks a MEASUREMENTS: code, version (x.2, x.3), MeasurementRecordLength = the sum of the
+/// blocks and NumberOfBlocks = their count (x.11, x.12), and the length with nonce, opaque
+/// data and signature (x.1). Returns the blocks and where the signature starts.
+fn measurements(rsp: &[u8], signed: bool, sig_len: usize) -> (Vec<Vec<u8>>, usize) {
+    assert_eq!(rsp[..2], [0x12, 0x60]);
+    let rl = u32::from_le_bytes([rsp[5], rsp[6], rsp[7], 0]) as usize;
+    let record = &rsp[8..8 + rl];
+    let mut blocks = Vec::new();
+    let mut p = 0;
+    while p < rl {
+        let size = u16::from_le_bytes([record[p + 2], record[p + 3]]) as usize;
+        blocks.push(record[p..p + 4 + size].to_vec());
+        p += 4 + size;
+    }
+    assert_eq!(p, rl);
+    assert_eq!(blocks.len(), rsp[4] as usize);
+    let mut off = 8 + rl + 32;
+    off += 2 + u16::from_le_bytes([rsp[off], rsp[off + 1]]) as usize;
+    assert_eq!(rsp.len(), off + if signed { sig_len } else { 0 });
+    (blocks, off)
+}
+
+/// Param2 of a signed MEASUREMENTS (x.7, x.14, x.21): slot 0, ContentChanged "not detected"
+/// (00b) or "no change" (10b).
+fn check_param2(rsp: &[u8]) {
+    assert_eq!(rsp[3] & 0x0F, 0);
+    assert!(matches!(rsp[3] & 0x30, 0x00 | 0x20), "{:#x}", rsp[3]);
+}
+
+/// Cases 7.9 / 7.10: the count (signed), all blocks (signed), then each block by index,
+/// unsigned but for the last, which is signed over L1/L2 = VCA and every request/response
+/// pair since the last signed one.
+fn measurement_sequence(v: &mut V<'_>, mut s: Option<&mut Sess>) {
+    let (f, sig) = (v.f, v.s());
+    let vca = v.vca.clone();
+    // Count.
+    let req = v.get_measurements(0x12, true, 0, 0);
+    let rsp = v.send(s.as_deref_mut(), &req);
+    let (blocks, at) = measurements(&rsp, true, sig);
+    assert!(rsp[2] > 0 && blocks.is_empty() && rsp[5..8] == [0, 0, 0]);
+    check_param2(&rsp);
+    let l = [&vca[..], &req, &rsp[..at]].concat();
+    verify(f, context::RESPONDER_MEASUREMENTS, &l, &rsp[at..]);
+    let count = rsp[2];
+    // All.
+    let req = v.get_measurements(0x12, true, 0xFF, 0);
+    let rsp = v.send(s.as_deref_mut(), &req);
+    let (all, at) = measurements(&rsp, true, sig);
+    assert_eq!(all.len(), count as usize);
+    assert!(!all.is_empty());
+    check_param2(&rsp);
+    let l = [&vca[..], &req, &rsp[..at]].concat();
+    verify(f, context::RESPONDER_MEASUREMENTS, &l, &rsp[at..]);
+    // One by one.
+    let mut l = vca.clone();
+    for (i, block) in all.iter().enumerate() {
+        let last = i + 1 == all.len();
+        let req = v.get_measurements(0x12, last, block[0], 0);
+        let rsp = v.send(s.as_deref_mut(), &req);
+        let (one, at) = measurements(&rsp, last, sig);
+        assert_eq!(one, [block.clone()], "index {}", block[0]);
+        l.extend_from_slice(&req);
+        l.extend_from_slice(&rsp[..at]);
+        if last {
+            check_param2(&rsp);
+            verify(f, context::RESPONDER_MEASUREMENTS, &l, &rsp[at..]);
+        }
+    }
+}
+
+/// DMTF SPDM-Responder-Validator case 7.9: GET_MEASUREMENTS in the clear (1.2): the count,
+/// all blocks and every block by index, with the structure, Param2 and L1 signature checks
+/// of the case.
+#[test]
+fn case_7_9_get_measurements_gets_valid_measurements() {
+    for set in SETS {
+        let f = fixture(set);
+        let mut rrng = TestRng(79);
+        let mut v = connect(&f, &mut rrng, false, true);
+        v.measurement_setup();
+        measurement_sequence(&mut v, None);
+    }
+}
+
+/// DMTF SPDM-Responder-Validator case 7.10: as 7.9 inside a session whose KEY_EXCHANGE asked
+/// for the all-measurements summary (L2 in the session).
+#[test]
+fn case_7_10_get_measurements_in_session_gets_valid_measurements() {
+    for set in SETS {
+        let f = fixture(set);
+        let mut rrng = TestRng(710);
+        let mut v = connect(&f, &mut rrng, false, true);
+        v.measurement_setup();
+        let hs = v.key_exchange_ok(0xFF);
+        let mut s = v.finish_ok(hs);
+        measurement_sequence(&mut v, Some(&mut s));
+        v.heartbeat(&mut s);
+    }
+}
+
+/// DMTF SPDM-Responder-Validator case 7.2: GET_MEASUREMENTS with SPDMVersion 1.3 or 1.1 gets
+/// ERROR VersionMismatch (1.2, Param2 0); a correct one then succeeds.
+#[test]
+fn case_7_2_get_measurements_with_non_negotiated_version_gets_version_mismatch() {
+    for set in SETS {
+        let f = fixture(set);
+        let mut rrng = TestRng(72);
+        let mut v = connect(&f, &mut rrng, false, true);
+        v.measurement_setup();
+        for version in [0x13, 0x11] {
+            let req = v.get_measurements(version, true, 0, 0);
+            assert_eq!(v.plain(&req), err(VERSION_MISMATCH), "{version:#x}");
+        }
+        let req = v.get_measurements(0x12, true, 0, 0);
+        let (_, at) = measurements(&v.plain(&req), true, v.s());
+        assert!(at > 0);
+    }
+}
+
+/// DMTF SPDM-Responder-Validator case 7.3: GET_MEASUREMENTS after GET_CAPABILITIES, before
+/// NEGOTIATE_ALGORITHMS, gets ERROR UnexpectedRequest (1.2, Param2 0). (The validator's code
+/// sends the negotiated version, Param1 0 and 37 bytes (nonce and slot included); its
+/// document's "NegotiatedVersion+1" would be a version mismatch first, as libspdm's responder
+/// checks the version before the state.) The connection then still takes
+/// NEGOTIATE_ALGORITHMS.
+#[test]
+fn case_7_3_get_measurements_before_negotiate_algorithms_gets_unexpected_request() {
+    let f = fixture(AlgorithmSet::SET_A);
+    let mut rrng = TestRng(73);
+    let mut v = connect(&f, &mut rrng, false, true);
+    assert_eq!(v.version_capabilities(REQ_CAPS | KEY_UPD) & 0x18, 0x10);
+    let mut code_form = v.get_measurements(0x12, true, 0, 0);
+    code_form[2] = 0;
+    for req in [
+        v.get_measurements(0x12, false, 0, 0),
+        v.get_measurements(0x12, true, 0, 0),
+        code_form,
+    ] {
+        assert_eq!(v.plain(&req), err(UNEXPECTED_REQUEST), "{req:02x?}");
+    }
+    assert_eq!(v.plain(&negotiate_algorithms())[..2], [0x12, 0x63]);
+}
+
+/// DMTF SPDM-Responder-Validator case 7.4: GET_MEASUREMENTS for an index without a block
+/// (every one of 1-0xFE the device does not have), signed for a slot without a key (1-0xF),
+/// or (as the validator's code sends) unsigned with a SlotIDParam byte appended, each gets
+/// ERROR InvalidRequest (1.2, Param2 0); a correct one then succeeds.
+#[test]
+fn case_7_4_get_measurements_with_invalid_field_gets_invalid_request() {
+    for set in SETS {
+        let f = fixture(set);
+        let mut rrng = TestRng(74);
+        let mut v = connect(&f, &mut rrng, false, true);
+        v.measurement_setup();
+        let req = v.get_measurements(0x12, true, 0xFF, 0);
+        let (blocks, _) = measurements(&v.plain(&req), true, v.s());
+        let valid: Vec<u8> = blocks.iter().map(|b| b[0]).collect();
+        for index in (1..0xFF).filter(|i| !valid.contains(i)) {
+            let req = v.get_measurements(0x12, true, index, 0);
+            assert_eq!(v.plain(&req), err(INVALID_REQUEST), "index {index:#x}");
+        }
+        for slot in 1..=0x0F {
+            let req = v.get_measurements(0x12, true, valid[0], slot);
+            assert_eq!(v.plain(&req), err(INVALID_REQUEST), "slot {slot:#x}");
+            let mut req = v.get_measurements(0x12, true, 0, slot);
+            req[2] = 0;
+            assert_eq!(v.plain(&req), err(INVALID_REQUEST), "unsigned, slot {slot:#x}");
+        }
+        let req = v.get_measurements(0x12, false, valid[0], 0);
+        let (one, _) = measurements(&v.plain(&req), false, 0);
+        assert_eq!(one, [blocks[0].clone()]);
+    }
+}
+
+/// DMTF SPDM-Responder-Validator case 7.5: every block of MEASUREMENTS (all blocks) uses the
+/// DMTF measurement specification; a digest (type bit 7 clear) has MeasurementSize 3 + hash
+/// size and DMTFSpecMeasurementValueSize = hash size; a device-mode block (type 5) is raw.
+#[test]
+fn case_7_5_measurement_blocks_follow_the_dmtf_format() {
+    for set in SETS {
+        let f = fixture(set);
+        let mut rrng = TestRng(75);
+        let mut v = connect(&f, &mut rrng, false, true);
+        v.measurement_setup();
+        let req = v.get_measurements(0x12, true, 0xFF, 0);
+        let (blocks, _) = measurements(&v.plain(&req), true, v.s());
+        let h = set.hash.len();
+        let mut digests = 0;
+        for b in &blocks {
+            assert_eq!(b[1], 0x01, "index {}", b[0]);
+            let size = u16::from_le_bytes([b[2], b[3]]) as usize;
+            let value_size = u16::from_le_bytes([b[5], b[6]]) as usize;
+            assert_eq!(size, 3 + value_size);
+            if b[4] & 0x80 == 0 {
+                assert_eq!((size, value_size), (3 + h, h), "index {}", b[0]);
+                digests += 1;
+            }
+            if b[4] & 0x7F == 0x05 {
+                assert_ne!(b[4] & 0x80, 0);
+            }
+        }
+        assert_eq!(digests, 3);
+    }
+}
+
+/// DMTF SPDM-Responder-Validator case 7.8: GET_MEASUREMENTS in the handshake's record (after
+/// KEY_EXCHANGE_RSP, before FINISH) gets ERROR UnexpectedRequest (1.2, Param2 0) under the
+/// handshake keys; the handshake stays: FINISH then succeeds.
+#[test]
+fn case_7_8_get_measurements_in_session_handshake_gets_unexpected_request() {
+    for set in SETS {
+        let f = fixture(set);
+        let mut rrng = TestRng(78);
+        let mut v = connect(&f, &mut rrng, false, true);
+        v.measurement_setup();
+        let mut hs = v.key_exchange_ok(0xFF);
+        let mut code_form = v.get_measurements(0x12, true, 0, 0);
+        code_form[2] = 0;
+        for req in [
+            v.get_measurements(0x12, false, 0, 0),
+            v.get_measurements(0x12, true, 0, 0),
+            code_form,
+        ] {
+            assert_eq!(v.in_hs(&mut hs, &req), err(UNEXPECTED_REQUEST), "{req:02x?}");
+        }
         let mut s = v.finish_ok(hs);
         v.heartbeat(&mut s);
     }
