@@ -75,7 +75,11 @@ fn fixture(set: AlgorithmSet) -> Fx {
         "p384"
     };
     let read = |n: &str| {
-        std::fs::read(format!("{}/tests/pki/{dir}/{n}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read(format!(
+            "{}/tests/pki/{dir}/{n}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
     };
     let (certs, root) = (read("chain.der"), read("root.cert.der"));
     let mut chain = vec![0u8; certs.len() + 64];
@@ -92,7 +96,12 @@ fn fixture(set: AlgorithmSet) -> Fx {
         (2, vt::MUTABLE_FIRMWARE, d("firmware 1.0.0"), true),
         (3, vt::HARDWARE_CONFIG, d("fuses"), false),
         (4, vt::FIRMWARE_VERSION | vt::RAW, b"1.0.0".to_vec(), false),
-        (5, vt::SECURITY_VERSION_NUMBER | vt::RAW, 1u64.to_le_bytes().to_vec(), true),
+        (
+            5,
+            vt::SECURITY_VERSION_NUMBER | vt::RAW,
+            1u64.to_le_bytes().to_vec(),
+            true,
+        ),
     ]);
     Fx {
         set,
@@ -112,7 +121,13 @@ fn hash(set: AlgorithmSet, parts: &[&[u8]]) -> Digest {
 }
 
 fn verify(f: &Fx, ctx: &str, transcript: &[u8], sig: &[u8]) {
-    let d = signing_digest(&P, f.set.hash, Version::V12, ctx, &hash(f.set, &[transcript]));
+    let d = signing_digest(
+        &P,
+        f.set.hash,
+        Version::V12,
+        ctx,
+        &hash(f.set, &[transcript]),
+    );
     P.ecdsa_verify(f.set.asym, &f.leaf, d.unwrap().as_bytes(), sig)
         .unwrap();
 }
@@ -517,7 +532,12 @@ impl V<'_> {
         assert_eq!(rsp.len(), sig_end + if in_clear { 0 } else { h });
         let chain_hash = hash(set, &[&self.f.chain]);
         let mut th = [&self.vca[..], chain_hash.as_bytes(), &req, &rsp[..off]].concat();
-        verify(self.f, context::RESPONDER_KEY_EXCHANGE_RSP, &th, &rsp[off..sig_end]);
+        verify(
+            self.f,
+            context::RESPONDER_KEY_EXCHANGE_RSP,
+            &th,
+            &rsp[off..sig_end],
+        );
         th.extend_from_slice(&rsp[off..sig_end]);
         let shared = dhe.agree(&rsp[40..40 + dl]).unwrap();
         let ks = ks(set);
@@ -744,7 +764,11 @@ fn case_9_3_finish_with_non_negotiated_version_gets_version_mismatch() {
         for version in [0x13, 0x11] {
             let mut req = v.finish_req(&hs);
             req[0] = version;
-            assert_eq!(v.in_hs(&mut hs, &req), err(VERSION_MISMATCH), "{version:#x}");
+            assert_eq!(
+                v.in_hs(&mut hs, &req),
+                err(VERSION_MISMATCH),
+                "{version:#x}"
+            );
         }
         let mut s = v.finish_ok(hs);
         v.heartbeat(&mut s);
@@ -803,7 +827,12 @@ fn case_9_6_finish_with_invalid_field_gets_invalid_request() {
         }
         bad.push(good[..4].to_vec());
         for req in &bad {
-            assert_eq!(v.in_hs(&mut hs, req), err(INVALID_REQUEST), "{:02x?}", &req[..4]);
+            assert_eq!(
+                v.in_hs(&mut hs, req),
+                err(INVALID_REQUEST),
+                "{:02x?}",
+                &req[..4]
+            );
         }
         let mut s = v.finish_ok(hs);
         v.heartbeat(&mut s);
@@ -995,7 +1024,7 @@ fn measurement_sequence(v: &mut V<'_>, mut s: Option<&mut Sess>) {
         let req = v.get_measurements(0x12, last, block[0], 0);
         let rsp = v.send(s.as_deref_mut(), &req);
         let (one, at) = measurements(&rsp, last, sig);
-        assert_eq!(one, [block.clone()], "index {}", block[0]);
+        assert_eq!(one, std::slice::from_ref(block), "index {}", block[0]);
         l.extend_from_slice(&req);
         l.extend_from_slice(&rsp[..at]);
         if last {
@@ -1101,7 +1130,11 @@ fn case_7_4_get_measurements_with_invalid_field_gets_invalid_request() {
             assert_eq!(v.plain(&req), err(INVALID_REQUEST), "slot {slot:#x}");
             let mut req = v.get_measurements(0x12, true, 0, slot);
             req[2] = 0;
-            assert_eq!(v.plain(&req), err(INVALID_REQUEST), "unsigned, slot {slot:#x}");
+            assert_eq!(
+                v.plain(&req),
+                err(INVALID_REQUEST),
+                "unsigned, slot {slot:#x}"
+            );
         }
         let req = v.get_measurements(0x12, false, valid[0], 0);
         let (one, _) = measurements(&v.plain(&req), false, 0);
@@ -1158,7 +1191,11 @@ fn case_7_8_get_measurements_in_session_handshake_gets_unexpected_request() {
             v.get_measurements(0x12, true, 0, 0),
             code_form,
         ] {
-            assert_eq!(v.in_hs(&mut hs, &req), err(UNEXPECTED_REQUEST), "{req:02x?}");
+            assert_eq!(
+                v.in_hs(&mut hs, &req),
+                err(UNEXPECTED_REQUEST),
+                "{req:02x?}"
+            );
         }
         let mut s = v.finish_ok(hs);
         v.heartbeat(&mut s);
