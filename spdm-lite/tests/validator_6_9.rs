@@ -10,11 +10,12 @@
 use spdm_lite::cert::{ChainVerifier, encode_spdm_chain};
 use spdm_lite::crypto::{
     AlgorithmSet, AsymAlgo, CryptoProvider, DheSecret, Digest, EcdsaSigningKey, HashCtx,
-    RandomSource, RustCrypto,
+    RandomSource, RustCrypto, Signer,
 };
 use spdm_lite::key_schedule::{HandshakeSecrets, KeySchedule};
 use spdm_lite::measurements::{BlockInfo, MeasurementProvider, value_type as vt};
 use spdm_lite::msgs::Version;
+use spdm_lite::provisioning::{ProvisioningPolicy, ProvisioningProvider, StorageError};
 use spdm_lite::record::{self, DirectionKeys};
 use spdm_lite::responder::{Responder, ResponderConfig};
 use spdm_lite::session::Role;
@@ -201,6 +202,73 @@ fn connect<'a>(f: &'a Fx, rrng: &'a mut TestRng, in_clear: bool, meas: bool) -> 
         caps: 0,
         req_caps: 0,
     }
+}
+
+/// An unprovisioned device in factory mode (`spdm-responder --state FILE` on its first start):
+/// it advertises CERT_CAP, but DIGESTS shows no slot and there is no chain to authenticate with.
+struct Unprovisioned<'a>(&'a Fx);
+
+impl ProvisioningProvider for Unprovisioned<'_> {
+    fn algorithm(&self) -> AsymAlgo {
+        self.0.set.asym
+    }
+    fn device_public_key(&self, out: &mut [u8]) -> Result<usize, CryptoError> {
+        let k = &self.0.leaf;
+        out.get_mut(..k.len())
+            .ok_or(CryptoError::InvalidLength)?
+            .copy_from_slice(k);
+        Ok(k.len())
+    }
+    fn sign_prehash(&self, prehash: &[u8], out: &mut [u8]) -> Result<usize, CryptoError> {
+        self.0.key.sign_prehash(prehash, out)
+    }
+    fn subject(&self) -> &[u8] {
+        &[0x30, 0x00]
+    }
+    fn factory_mode(&self) -> bool {
+        true
+    }
+    fn policy(&self) -> ProvisioningPolicy {
+        ProvisioningPolicy::FACTORY
+    }
+    fn trusted_root(&self) -> Option<&[u8]> {
+        None
+    }
+    fn slot_chain(&self, _slot: u8) -> Option<&[u8]> {
+        None
+    }
+    fn store_chain(&mut self, _slot: u8, _chain: &[u8]) -> Result<(), StorageError> {
+        Err(StorageError::Failed)
+    }
+}
+
+/// The unprovisioned device after the validator's VCA and GET_DIGESTS (empty slot mask).
+fn connect_unprovisioned<'a>(
+    f: &'a Fx,
+    rrng: &'a mut TestRng,
+    dev: &'a mut Unprovisioned<'a>,
+) -> V<'a> {
+    let config = ResponderConfig {
+        algorithms: f.set,
+        cert_chain: &[],
+        psk: None,
+        handshake_in_the_clear: false,
+        data_transfer_size: 4096,
+    };
+    let rsp = Responder::with_provisioning(P, &f.key, rrng, config, dev).unwrap();
+    let mut v = V {
+        f,
+        rsp,
+        rng: TestRng(0x2545_f491_4f6c_dd1d),
+        vca: Vec::new(),
+        b: Vec::new(),
+        caps: 0,
+        req_caps: 0,
+    };
+    v.vca(REQ_CAPS | KEY_UPD);
+    assert_eq!(v.caps & 0x0206, 0x0206, "CERT, CHAL, KEY_EX");
+    assert_eq!(v.digests(), [0x12, 0x01, 0, 0]);
+    v
 }
 
 impl V<'_> {
@@ -425,7 +493,8 @@ fn case_6_4_challenge_with_non_negotiated_version_gets_version_mismatch() {
 /// DMTF SPDM-Responder-Validator case 6.6: CHALLENGE for a slot without a chain (1-7), an
 /// invalid slot (8-0xF) or the provisioned-key slot 0xFF (none here), and CHALLENGE with
 /// summary type 2 (TCB + 1) or 0xFE (all - 1), each gets ERROR InvalidRequest (1.2, Param2 0).
-/// M1 is untouched: the next CHALLENGE_AUTH verifies.
+/// M1 is untouched: the next CHALLENGE_AUTH verifies. On an unprovisioned device (empty slot
+/// mask) slot 0 is invalid too: InvalidRequest for every slot, and the connection stays.
 #[test]
 fn case_6_6_challenge_with_invalid_field_gets_invalid_request() {
     for set in SETS {
@@ -447,6 +516,20 @@ fn case_6_6_challenge_with_invalid_field_gets_invalid_request() {
             }
             v.challenge_ok(if meas { 0xFF } else { 0 }, &chain, &d);
         }
+        // Unprovisioned: slot 0 has no chain either, so it is one of the invalid slots.
+        let mut dev = Unprovisioned(&f);
+        let mut rrng = TestRng(44);
+        let mut v = connect_unprovisioned(&f, &mut rrng, &mut dev);
+        for slot in (0..=0x0F).chain([0xFF]) {
+            let req = v.challenge_req(0x12, slot, 0);
+            assert_eq!(v.plain(&req), err(INVALID_REQUEST), "slot {slot:#x}");
+        }
+        for ty in [2, 0xFE] {
+            let req = v.challenge_req(0x12, 0, ty);
+            assert_eq!(v.plain(&req), err(INVALID_REQUEST), "type {ty:#x}");
+        }
+        assert_eq!(v.rsp.state_name(), "Negotiated");
+        assert_eq!(v.digests(), [0x12, 0x01, 0, 0]);
     }
 }
 
@@ -674,7 +757,8 @@ fn case_8_5_key_exchange_in_session_gets_unexpected_request() {
 /// DMTF SPDM-Responder-Validator case 8.6: KEY_EXCHANGE for a slot without a chain (1-7), an
 /// invalid slot (8-0xF), the provisioned-key slot 0xFF, with summary type 2 or 0xFE, or with
 /// OpaqueDataLength 0xFFFF, each gets ERROR InvalidRequest (1.2, Param2 0). No handshake
-/// starts: the next KEY_EXCHANGE and FINISH succeed.
+/// starts: the next KEY_EXCHANGE and FINISH succeed. On an unprovisioned device (empty slot
+/// mask) slot 0 is invalid too: InvalidRequest for every slot, and no handshake starts.
 #[test]
 fn case_8_6_key_exchange_with_invalid_field_gets_invalid_request() {
     for set in SETS {
@@ -699,6 +783,24 @@ fn case_8_6_key_exchange_with_invalid_field_gets_invalid_request() {
             let mut s = v.finish_ok(hs);
             v.heartbeat(&mut s);
         }
+        // Unprovisioned: slot 0 has no chain either, so it is one of the invalid slots.
+        let mut dev = Unprovisioned(&f);
+        let mut rrng = TestRng(87);
+        let mut v = connect_unprovisioned(&f, &mut rrng, &mut dev);
+        for slot in (0..=0x0F).chain([0xFF]) {
+            let (req, _) = v.key_exchange_req(0x12, 0, slot);
+            assert_eq!(v.plain(&req), err(INVALID_REQUEST), "slot {slot:#x}");
+        }
+        for ty in [2, 0xFE] {
+            let (req, _) = v.key_exchange_req(0x12, ty, 0);
+            assert_eq!(v.plain(&req), err(INVALID_REQUEST), "type {ty:#x}");
+        }
+        let (mut req, _) = v.key_exchange_req(0x12, 0, 0);
+        let at = 40 + set.dhe.public_len();
+        req[at..at + 2].copy_from_slice(&[0xFF, 0xFF]);
+        assert_eq!(v.plain(&req), err(INVALID_REQUEST), "OpaqueDataLength");
+        assert_eq!(v.rsp.state_name(), "Negotiated");
+        assert_eq!(v.digests(), [0x12, 0x01, 0, 0]);
     }
 }
 
