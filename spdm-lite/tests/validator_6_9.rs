@@ -1,7 +1,8 @@
 //! DMTF SPDM-Responder-Validator groups 6 (CHALLENGE_AUTH), 7 (MEASUREMENTS), 8
 //! (KEY_EXCHANGE_RSP) and 9 (FINISH_RSP), replayed as raw SPDM bytes against the responder
 //! as the `spdm-responder` example configures it (SPDM 1.2 only; measurements with
-//! `--measurements`, HANDSHAKE_IN_THE_CLEAR with `--in-clear`). The requester side is written
+//! `--measurements`, HANDSHAKE_IN_THE_CLEAR with `--in-clear`, an unprovisioned device with
+//! `--state` on its first start). The requester side is written
 //! out here (transcripts, signatures, key schedule, records) so that every assertion of a case
 //! is checked on the bytes, not through our own requester. Cases for SPDM 1.0/1.1 only are
 //! skipped by the validator itself (VERSION offers 1.2 only) and have no test.
@@ -945,12 +946,13 @@ fn case_9_6_finish_with_invalid_field_gets_invalid_request() {
 /// RequesterVerifyData inverted gets ERROR DecryptError (1.2) under the handshake keys (in
 /// the clear for 9.8). The handshake ends: the right FINISH then finds no handshake (a
 /// record gets no answer; in the clear SessionRequired), and a new KEY_EXCHANGE and FINISH
-/// succeed.
+/// succeed. 9.7 also runs against a responder offering HANDSHAKE_IN_THE_CLEAR to a requester
+/// that does not.
 fn finish_decrypt_error_case(in_clear: bool) {
-    for set in SETS {
+    for (set, rsp_in_clear) in [(SETS[0], in_clear), (SETS[1], in_clear), (SETS[0], true)] {
         let f = fixture(set);
         let mut rrng = TestRng(97);
-        let (mut v, mut hs) = handshake(&f, &mut rrng, in_clear, in_clear);
+        let (mut v, mut hs) = handshake(&f, &mut rrng, in_clear, rsp_in_clear);
         let good = v.finish_req(&hs);
         let mut bad = good.clone();
         for b in &mut bad[4..] {
