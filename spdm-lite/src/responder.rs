@@ -1030,7 +1030,8 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         if ch.slot != 0 {
             return Err(INVALID.into());
         }
-        let chain_hash = self.chain_hash.ok_or(UNEXPECTED)?;
+        // No chain (an unprovisioned device): slot 0 is empty, as invalid as any other.
+        let chain_hash = self.chain_hash.ok_or(INVALID)?;
         let summary = self.summary(ch.meas_hash_type)?;
         let set = self.config.algorithms;
         let mut nonce = [0u8; NONCE_LEN];
@@ -1107,8 +1108,8 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         if ke.slot != 0 || ke.session_policy & !1 != 0 {
             return Err(INVALID.into());
         }
-        // No chain (an unprovisioned device): nothing to authenticate with.
-        let chain_hash = self.chain_hash.ok_or(UNEXPECTED)?;
+        // No chain (an unprovisioned device): slot 0 is empty, as invalid as any other.
+        let chain_hash = self.chain_hash.ok_or(INVALID)?;
         let summary = self.summary(ke.meas_hash_type)?;
         let opaque = Self::check_opaque(ke.opaque)?;
         let mutual = self.start_mut_auth(conn)?;
