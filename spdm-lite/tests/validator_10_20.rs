@@ -87,6 +87,11 @@ fn fixture(set: AlgorithmSet) -> Fixture {
 
 /// The responder as the example serves it with `--psk` (PSK_CAP = 10b: PSK_FINISH follows).
 fn responder<'a>(f: &'a Fixture, rng: &'a mut TestRng) -> Rsp<'a> {
+    responder_psk(f, rng, true)
+}
+
+/// With `with_context` false, as `--psk --no-psk-finish` (PSK_CAP = 01b).
+fn responder_psk<'a>(f: &'a Fixture, rng: &'a mut TestRng, with_context: bool) -> Rsp<'a> {
     Responder::new(
         RustCrypto,
         &f.key,
@@ -97,7 +102,7 @@ fn responder<'a>(f: &'a Fixture, rng: &'a mut TestRng) -> Rsp<'a> {
             psk: Some(PskConfig {
                 hint: HINT,
                 key: PSK,
-                with_context: true,
+                with_context,
             }),
             handshake_in_the_clear: false,
             data_transfer_size: 1024,
@@ -350,6 +355,17 @@ fn handshake(set: AlgorithmSet, id: u32, ikm: &[u8], psk: bool, mut th: Hash, vd
 /// PSK_EXCHANGE `req` after VCA `a`; checks PSK_EXCHANGE_RSP (size, code, version, context
 /// length for PSK_CAP = 10b, verify data) and returns the handshake.
 fn psk_start(rsp: &mut Rsp<'_>, set: AlgorithmSet, a: &[u8], req: &[u8]) -> Hs {
+    psk_start_ctx(rsp, set, a, req, true)
+}
+
+/// As [`psk_start`]; `with_context`: PSK_CAP = 10b (a ResponderContext) rather than 01b (none).
+fn psk_start_ctx(
+    rsp: &mut Rsp<'_>,
+    set: AlgorithmSet,
+    a: &[u8],
+    req: &[u8],
+    with_context: bool,
+) -> Hs {
     let r = send(rsp, req);
     let h = set.hash.len();
     assert_eq!(r[..2], [0x12, 0x66], "{r:02x?}");
@@ -358,7 +374,7 @@ fn psk_start(rsp: &mut Rsp<'_>, set: AlgorithmSet, a: &[u8], req: &[u8]) -> Hs {
     let meas = if req[2] == 0 { 0 } else { h };
     let th1_len = 12 + meas + ctx + ol;
     assert_eq!(r.len(), th1_len + h, "sizeof(PSK_EXCHANGE_RSP) + lengths");
-    assert!(ctx > 0, "PSK_CAP = 10b: ResponderContext present");
+    assert_eq!(ctx > 0, with_context, "ResponderContext iff PSK_CAP = 10b");
     let id = u32::from(REQ_SESSION_ID) | u32::from(u16::from_le_bytes([r[4], r[5]])) << 16;
     let mut th = RustCrypto.hash(set.hash).unwrap();
     th.update(a);
@@ -577,26 +593,38 @@ fn case_10_5_psk_exchange_with_invalid_fields_gets_invalid_request() {
 /// DMTF SPDM-Responder-Validator case 10.6: PSK_EXCHANGE 1.2 with SessionPolicy
 /// TerminationPolicy = 1 gets PSK_EXCHANGE_RSP of version 1.2, as long as its header and
 /// lengths say, with a ResponderContext (PSK_CAP = 10b) and a ResponderVerifyData that is
-/// HMAC(finished_key, TH) of 1.2. With measurements offered (MEAS_CAP != 0) the same holds
+/// HMAC(finished_key, TH) of 1.2 (with PSK_CAP = 01b, as `--no-psk-finish`, no context, and
+/// the session starts right away). With measurements offered (MEAS_CAP != 0) the same holds
 /// for summary types TCB and all, whose summary hash then sits in the response.
 #[test]
 fn case_10_6_psk_exchange_1_2_gets_valid_psk_exchange_rsp() {
     let meas = SampleMeasurements;
     for set in SETS {
         let f = fixture(set);
-        for (with_meas, types) in [(false, &[0u8][..]), (true, &[0, 1, 0xFF][..])] {
-            for &ty in types {
-                let mut rng = TestRng(106);
-                let mut rsp = responder(&f, &mut rng);
-                if with_meas {
-                    rsp.set_measurements(&meas);
+        for with_context in [true, false] {
+            for (with_meas, types) in [(false, &[0u8][..]), (true, &[0, 1, 0xFF][..])] {
+                for &ty in types {
+                    let mut rng = TestRng(106);
+                    let mut rsp = responder_psk(&f, &mut rng, with_context);
+                    if with_meas {
+                        rsp.set_measurements(&meas);
+                    }
+                    let flags = rsp_flags(&mut rsp);
+                    let psk_cap = if with_context { 2 } else { 1 };
+                    assert_eq!(flags & (3 << 10), psk_cap << 10, "PSK_CAP");
+                    assert_eq!(flags & (3 << 3) != 0, with_meas, "MEAS_CAP");
+                    let a = negotiate(&mut rsp, set, REQ_FLAGS);
+                    let req = psk_exchange(0x12, ty, 1);
+                    let hs = psk_start_ctx(&mut rsp, set, &a, &req, with_context);
+                    let mut s = if with_context {
+                        hs.finish(&mut rsp, 0xE7, 0x67)
+                    } else {
+                        // No PSK_FINISH: the session starts with TH2 = TH1 and the verify data.
+                        let th = hs.th.clone();
+                        hs.establish(th)
+                    };
+                    s.alive(&mut rsp);
                 }
-                let flags = rsp_flags(&mut rsp);
-                assert_eq!(flags & (3 << 10), 2 << 10, "PSK_CAP = 10b");
-                assert_eq!(flags & (3 << 3) != 0, with_meas, "MEAS_CAP");
-                let a = negotiate(&mut rsp, set, REQ_FLAGS);
-                let hs = psk_start(&mut rsp, set, &a, &psk_exchange(0x12, ty, 1));
-                hs.finish(&mut rsp, 0xE7, 0x67).alive(&mut rsp);
             }
         }
     }
@@ -1020,5 +1048,440 @@ fn case_16_4_end_session_outside_a_session_gets_session_required() {
         assert_eq!(r[..3], [0x12, 0x7F, SESSION_REQUIRED]);
         assert_eq!(rsp.state_name(), "Established");
         s.alive(&mut rsp);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 14, 15. ENCAPSULATED_REQUEST, ENCAPSULATED_RESPONSE_ACK (the responder as `--mut-auth` runs
+// it: MutAuthRequested 0x02, the encapsulated GET_DIGESTS / GET_CERTIFICATE flow)
+// ---------------------------------------------------------------------------------------------
+
+/// The requester's identity: its SPDM chain and the responder's trust anchor for it.
+struct ReqIdentity {
+    chain: Vec<u8>,
+    root: Vec<u8>,
+}
+
+fn req_identity(set: AlgorithmSet) -> ReqIdentity {
+    ReqIdentity {
+        chain: spdm_chain(set, "req_chain.der"),
+        root: read(set, "root.cert.der"),
+    }
+}
+
+/// VCA with MUT_AUTH_CAP, GET_DIGESTS, GET_CERTIFICATE, KEY_EXCHANGE: the handshake, which
+/// must ask for the encapsulated flow (MutAuthRequested = 0x02).
+fn encap_handshake(rsp: &mut Rsp<'_>, f: &Fixture, seed: u64) -> Hs {
+    let (hs, requested) = dhe_handshake(rsp, f, REQ_FLAGS | MUT_AUTH, seed);
+    assert_eq!(
+        requested, 0x02,
+        "MutAuthRequested: encapsulated request flow"
+    );
+    hs
+}
+
+/// GET_ENCAPSULATED_REQUEST in the handshake; checks ENCAPSULATED_REQUEST (size, code,
+/// version, an encapsulated GET_DIGESTS or GET_CERTIFICATE of version 1.2) and returns its
+/// RequestID and the encapsulated request.
+fn get_encapsulated_request(hs: &mut Hs, rsp: &mut Rsp<'_>) -> (u8, Vec<u8>) {
+    let r = hs.keys.send(rsp, &[0x12, 0xEA, 0, 0]);
+    assert!(r.len() >= 4 + 4, "sizeof(ENCAPSULATED_REQUEST) + request");
+    assert_eq!(r[..2], [0x12, 0x6A], "{r:02x?}");
+    assert_eq!(r[4], 0x12, "encapsulated request of the negotiated version");
+    assert!(
+        matches!(r[5], 0x81 | 0x82),
+        "GET_DIGESTS or GET_CERTIFICATE"
+    );
+    (r[2], r[4..].to_vec())
+}
+
+/// The requester's answer to an encapsulated GET_DIGESTS / GET_CERTIFICATE.
+fn encap_answer(set: AlgorithmSet, id: &ReqIdentity, request: &[u8]) -> Vec<u8> {
+    match request[1] {
+        0x81 => {
+            let mut d = vec![0x12, 0x01, 0, 1];
+            d.extend_from_slice(&hash(set, &[&id.chain]));
+            d
+        }
+        0x82 => {
+            let off = usize::from(u16::from_le_bytes([request[4], request[5]]));
+            let len = usize::from(u16::from_le_bytes([request[6], request[7]]));
+            let portion = &id.chain[off..(off + len).min(id.chain.len())];
+            let rest = id.chain.len() - off - portion.len();
+            let mut c = vec![0x12, 0x02, 0, 0];
+            c.extend_from_slice(&(portion.len() as u16).to_le_bytes());
+            c.extend_from_slice(&(rest as u16).to_le_bytes());
+            c.extend_from_slice(portion);
+            c
+        }
+        other => panic!("unexpected encapsulated request {other:#x}"),
+    }
+}
+
+/// Delivers the answers to the encapsulated requests, starting with `(request_id, request)`,
+/// until the responder has none left; checks every ENCAPSULATED_RESPONSE_ACK (size, code,
+/// version, PayloadType, RequestID, AckRequestID, the next request GET_CERTIFICATE of
+/// version 1.2). Returns the number of ACKs.
+fn deliver_all(
+    hs: &mut Hs,
+    rsp: &mut Rsp<'_>,
+    id: &ReqIdentity,
+    mut request_id: u8,
+    mut request: Vec<u8>,
+) -> usize {
+    for n in 1..64 {
+        let mut m = vec![0x12, 0xEB, request_id, 0];
+        m.extend_from_slice(&encap_answer(hs.set, id, &request));
+        let ack = hs.keys.send(rsp, &m);
+        assert!(ack.len() >= 8, "sizeof(ENCAPSULATED_RESPONSE_ACK)");
+        assert_eq!(ack[..2], [0x12, 0x6B], "{ack:02x?}");
+        assert_eq!(ack[4], request_id, "AckRequestID");
+        match ack[3] {
+            0 => {
+                assert_eq!(ack[2], 0, "no RequestID without a request");
+                assert_eq!(ack.len(), 8);
+                return n;
+            }
+            1 => {
+                assert_ne!(ack[2], 0, "RequestID of the next request");
+                assert_eq!(ack[8..10], [0x12, 0x82], "GET_CERTIFICATE 1.2");
+                request_id = ack[2];
+                request = ack[8..].to_vec();
+            }
+            other => panic!("PayloadType {other}"),
+        }
+    }
+    panic!("the encapsulated flow did not end");
+}
+
+fn mut_auth<'a>(
+    rsp: &mut Rsp<'a>,
+    verifier: &'a spdm_lite::x509::X509Verifier<'a, RustCrypto>,
+    chain_buf: &'a mut [u8],
+) {
+    rsp.set_mut_auth(spdm_lite::mut_auth::MutAuthPolicy {
+        mode: spdm_lite::mut_auth::MutAuthMode::Certificate {
+            verifier,
+            chain_buf,
+        },
+        mandatory: true,
+    });
+}
+
+/// DMTF SPDM-Responder-Validator case 14.1: after KEY_EXCHANGE_RSP with MutAuthRequested =
+/// encapsulated flow, GET_ENCAPSULATED_REQUEST (in the handshake) gets ENCAPSULATED_REQUEST
+/// of version 1.2 carrying a GET_DIGESTS or GET_CERTIFICATE of version 1.2.
+#[test]
+fn case_14_1_get_encapsulated_request_gets_encapsulated_request() {
+    for set in SETS {
+        let f = fixture(set);
+        let id = req_identity(set);
+        let verifier = spdm_lite::x509::X509Verifier::new(RustCrypto, &id.root);
+        let mut chain_buf = vec![0u8; 4096];
+        let mut rng = TestRng(141);
+        let mut rsp = responder(&f, &mut rng);
+        mut_auth(&mut rsp, &verifier, &mut chain_buf);
+        let flags = rsp_flags(&mut rsp);
+        assert_eq!(flags & (KEY_EX | CERT | MUT_AUTH), KEY_EX | CERT | MUT_AUTH);
+        let mut hs = encap_handshake(&mut rsp, &f, 1410);
+        let (request_id, request) = get_encapsulated_request(&mut hs, &mut rsp);
+        assert_ne!(request_id, 0);
+        assert_eq!(request, [0x12, 0x81, 0, 0], "GET_DIGESTS first");
+    }
+}
+
+/// DMTF SPDM-Responder-Validator case 15.3: while an encapsulated request is outstanding,
+/// GET_CAPABILITIES gets ERROR RequestInFlight of version 1.2, sent in the clear as well as
+/// inside the handshake. The flow is not disturbed: the requester's DIGESTS and CERTIFICATE
+/// then complete it.
+#[test]
+fn case_15_3_other_request_during_the_encapsulated_flow_gets_request_in_flight() {
+    for set in SETS {
+        let f = fixture(set);
+        let id = req_identity(set);
+        let verifier = spdm_lite::x509::X509Verifier::new(RustCrypto, &id.root);
+        let mut chain_buf = vec![0u8; 4096];
+        let mut rng = TestRng(153);
+        let mut rsp = responder(&f, &mut rng);
+        mut_auth(&mut rsp, &verifier, &mut chain_buf);
+        let mut hs = encap_handshake(&mut rsp, &f, 1530);
+        let (request_id, request) = get_encapsulated_request(&mut hs, &mut rsp);
+        let caps = get_capabilities(REQ_FLAGS | MUT_AUTH);
+        assert_eq!(send(&mut rsp, &caps), error(REQUEST_IN_FLIGHT));
+        assert_eq!(hs.keys.send(&mut rsp, &caps), error(REQUEST_IN_FLIGHT));
+        assert_eq!(rsp.state_name(), "AwaitFinish");
+        assert!(deliver_all(&mut hs, &mut rsp, &id, request_id, request) >= 2);
+        // Once the flow is over, another request is simply out of order.
+        assert_eq!(hs.keys.send(&mut rsp, &caps), error(UNEXPECTED_REQUEST));
+    }
+}
+
+/// DMTF SPDM-Responder-Validator case 15.5: DELIVER_ENCAPSULATED_RESPONSE carrying a
+/// CAPABILITIES instead of the DIGESTS asked for gets ERROR InvalidResponseCode of version
+/// 1.2 (in the handshake). The mutual authentication has failed, so the handshake ends: its
+/// keys take no more records and the connection is back to negotiated.
+#[test]
+fn case_15_5_wrong_encapsulated_response_gets_invalid_response_code() {
+    for set in SETS {
+        let f = fixture(set);
+        let id = req_identity(set);
+        let verifier = spdm_lite::x509::X509Verifier::new(RustCrypto, &id.root);
+        let mut chain_buf = vec![0u8; 4096];
+        let mut rng = TestRng(155);
+        let mut rsp = responder(&f, &mut rng);
+        mut_auth(&mut rsp, &verifier, &mut chain_buf);
+        let mut hs = encap_handshake(&mut rsp, &f, 1550);
+        let (request_id, _) = get_encapsulated_request(&mut hs, &mut rsp);
+        let mut m = vec![0x12, 0xEB, request_id, 0, 0x12, 0x61, 0, 0, 0, 0, 0, 0];
+        m.extend_from_slice(&0x0000_F2C6u32.to_le_bytes());
+        m.extend_from_slice(&4096u32.to_le_bytes());
+        m.extend_from_slice(&4096u32.to_le_bytes());
+        let r = hs.keys.send(&mut rsp, &m);
+        assert_eq!(r[..3], [0x12, 0x7F, INVALID_RESPONSE_CODE]);
+        assert_eq!(rsp.state_name(), "Negotiated");
+        let mut rec = hs.keys.seal(&[0x12, 0xEA, 0, 0]);
+        let mut b = vec![0u8; BUF];
+        assert_eq!(rsp.handle(&mut rec, &mut b), Err(Error::UnexpectedMessage));
+    }
+}
+
+/// DMTF SPDM-Responder-Validator case 15.7: with SPDM 1.2, DELIVER_ENCAPSULATED_RESPONSE with
+/// the requester's DIGESTS, then with each CERTIFICATE portion while the responder asks for
+/// one, gets ENCAPSULATED_RESPONSE_ACK of version 1.2: PayloadType a request (RequestID not 0,
+/// a GET_CERTIFICATE of version 1.2) or none (RequestID 0, nothing after the header), and
+/// AckRequestID the RequestID delivered. The chain is accepted: the flow ends with no
+/// request.
+#[test]
+fn case_15_7_encapsulated_response_1_2_gets_encapsulated_response_ack() {
+    for set in SETS {
+        let f = fixture(set);
+        let id = req_identity(set);
+        let verifier = spdm_lite::x509::X509Verifier::new(RustCrypto, &id.root);
+        let mut chain_buf = vec![0u8; 4096];
+        let mut rng = TestRng(157);
+        let mut rsp = responder(&f, &mut rng);
+        mut_auth(&mut rsp, &verifier, &mut chain_buf);
+        let mut hs = encap_handshake(&mut rsp, &f, 1570);
+        let (request_id, request) = get_encapsulated_request(&mut hs, &mut rsp);
+        let acks = deliver_all(&mut hs, &mut rsp, &id, request_id, request);
+        // DIGESTS, then one CERTIFICATE per portion of at most 1012 bytes.
+        assert_eq!(acks, 1 + id.chain.len().div_ceil(1012));
+        assert_eq!(rsp.state_name(), "AwaitFinish");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 17, 18. CSR, SET_CERTIFICATE_RSP (a provisionable device, as `--state FILE` runs it: factory
+// policy, one slot)
+// ---------------------------------------------------------------------------------------------
+
+/// The device of the test PKI's leaf key, in factory mode, optionally already holding the
+/// test chain in slot 0.
+struct Device {
+    key: EcdsaSigningKey,
+    root: Vec<u8>,
+    slot0: Option<Vec<u8>>,
+    writes: usize,
+}
+
+impl spdm_lite::provisioning::ProvisioningProvider for Device {
+    fn algorithm(&self) -> AsymAlgo {
+        spdm_lite::crypto::Signer::algorithm(&self.key)
+    }
+    fn device_public_key(&self, out: &mut [u8]) -> Result<usize, CryptoError> {
+        self.key.public_key_sec1(out)
+    }
+    fn sign_prehash(&self, prehash: &[u8], out: &mut [u8]) -> Result<usize, CryptoError> {
+        spdm_lite::crypto::Signer::sign_prehash(&self.key, prehash, out)
+    }
+    fn subject(&self) -> &[u8] {
+        // CN=camera
+        &[
+            0x30, 0x11, 0x31, 0x0F, 0x30, 0x0D, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0C, 0x06, b'c',
+            b'a', b'm', b'e', b'r', b'a',
+        ]
+    }
+    fn factory_mode(&self) -> bool {
+        true
+    }
+    fn policy(&self) -> spdm_lite::provisioning::ProvisioningPolicy {
+        spdm_lite::provisioning::ProvisioningPolicy::FACTORY
+    }
+    fn trusted_root(&self) -> Option<&[u8]> {
+        Some(&self.root)
+    }
+    fn slot_chain(&self, slot: u8) -> Option<&[u8]> {
+        if slot == 0 {
+            self.slot0.as_deref()
+        } else {
+            None
+        }
+    }
+    fn store_chain(
+        &mut self,
+        slot: u8,
+        chain: &[u8],
+    ) -> Result<(), spdm_lite::provisioning::StorageError> {
+        assert_eq!(slot, 0);
+        self.writes += 1;
+        self.slot0 = Some(chain.to_vec());
+        Ok(())
+    }
+}
+
+fn device(f: &Fixture, provisioned: bool) -> Device {
+    Device {
+        key: EcdsaSigningKey::from_sec1_der(f.set.asym, &read(f.set, "leaf.key.der")).unwrap(),
+        root: read(f.set, "root.cert.der"),
+        slot0: provisioned.then(|| f.chain.clone()),
+        writes: 0,
+    }
+}
+
+fn provisionable<'a>(f: &'a Fixture, rng: &'a mut TestRng, dev: &'a mut Device) -> Rsp<'a> {
+    Responder::with_provisioning(
+        RustCrypto,
+        &f.key,
+        rng,
+        ResponderConfig {
+            algorithms: f.set,
+            cert_chain: &[],
+            psk: None,
+            handshake_in_the_clear: false,
+            data_transfer_size: 4096,
+        },
+        dev,
+    )
+    .unwrap()
+}
+
+/// GET_CSR 1.2 with an empty RequesterInfo and OpaqueData.
+const GET_CSR: [u8; 8] = [0x12, 0xED, 0, 0, 0, 0, 0, 0];
+
+/// Checks a CSR response (size, code, version) and returns the DER CSR in it.
+fn csr_of(r: &[u8]) -> Vec<u8> {
+    assert!(r.len() >= 8, "sizeof(CSR)");
+    assert_eq!(r[..4], [0x12, 0x6D, 0, 0], "{:02x?}", &r[..r.len().min(8)]);
+    let n = usize::from(u16::from_le_bytes([r[4], r[5]]));
+    assert_eq!(r.len(), 8 + n);
+    r[8..].to_vec()
+}
+
+const CSR_CAP: u32 = 1 << 20;
+const SET_CERT_CAP: u32 = 1 << 19;
+
+/// DMTF SPDM-Responder-Validator case 17.1: GET_CSR after negotiation gets CSR of version 1.2
+/// (no ResetRequired, so the case's second GET_CSR, after its reset step, gets one too).
+#[test]
+fn case_17_1_get_csr_gets_csr() {
+    for set in SETS {
+        let f = fixture(set);
+        let mut dev = device(&f, false);
+        let mut rng = TestRng(171);
+        let mut rsp = provisionable(&f, &mut rng, &mut dev);
+        let flags = rsp_flags(&mut rsp);
+        assert_eq!(flags & (CSR_CAP | SET_CERT_CAP), CSR_CAP | SET_CERT_CAP);
+        negotiate(&mut rsp, set, REQ_FLAGS);
+        let first = csr_of(&send(&mut rsp, &GET_CSR));
+        let second = csr_of(&send(&mut rsp, &GET_CSR));
+        assert_eq!(first[..4], second[..4]);
+    }
+}
+
+/// DMTF SPDM-Responder-Validator case 17.2: GET_CSR inside a DHE session gets CSR of version
+/// 1.2 inside the session, twice (a device still in factory mode that holds a chain, so the
+/// certificate handshake works).
+#[test]
+fn case_17_2_get_csr_in_a_session_gets_csr() {
+    for set in SETS {
+        let f = fixture(set);
+        let mut dev = device(&f, true);
+        let mut rng = TestRng(172);
+        let mut rsp = provisionable(&f, &mut rng, &mut dev);
+        let mut s = dhe_session(&mut rsp, &f, 1720);
+        csr_of(&s.send(&mut rsp, &GET_CSR));
+        csr_of(&s.send(&mut rsp, &GET_CSR));
+        s.alive(&mut rsp);
+    }
+}
+
+/// DMTF SPDM-Responder-Validator case 17.3: the CSR is a PKCS #10 CertificationRequest whose
+/// signatureAlgorithm is the negotiated one (ecdsa-with-SHA256 for P-256 / SHA-256,
+/// ecdsa-with-SHA384 for P-384 / SHA-384) and whose signature over certificationRequestInfo
+/// verifies under the device key.
+#[test]
+fn case_17_3_csr_follows_pkcs10_and_verifies() {
+    use der::{Decode, Encode};
+    for set in SETS {
+        let f = fixture(set);
+        let mut dev = device(&f, false);
+        let mut buf = [0u8; 97];
+        let n = f.key.public_key_sec1(&mut buf).unwrap();
+        let pk = &buf[..n];
+        let mut rng = TestRng(173);
+        let mut rsp = provisionable(&f, &mut rng, &mut dev);
+        negotiate(&mut rsp, set, REQ_FLAGS);
+        let csr = csr_of(&send(&mut rsp, &GET_CSR));
+        let req = x509_cert::request::CertReq::from_der(&csr).unwrap();
+        assert_eq!(req.info.public_key.subject_public_key.raw_bytes(), pk);
+        let info = req.info.to_der().unwrap();
+        let sig = req.signature.raw_bytes();
+        let mut tampered = info.clone();
+        *tampered.last_mut().unwrap() ^= 1;
+        if set.asym == AsymAlgo::EcdsaP256 {
+            use p256::ecdsa::signature::Verifier;
+            assert_eq!(req.algorithm.oid.to_string(), "1.2.840.10045.4.3.2");
+            let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(pk).unwrap();
+            let s = p256::ecdsa::Signature::from_der(sig).unwrap();
+            vk.verify(&info, &s).unwrap();
+            assert!(vk.verify(&tampered, &s).is_err());
+        } else {
+            use p384::ecdsa::signature::Verifier;
+            assert_eq!(req.algorithm.oid.to_string(), "1.2.840.10045.4.3.3");
+            let vk = p384::ecdsa::VerifyingKey::from_sec1_bytes(pk).unwrap();
+            let s = p384::ecdsa::Signature::from_der(sig).unwrap();
+            vk.verify(&info, &s).unwrap();
+            assert!(vk.verify(&tampered, &s).is_err());
+        }
+    }
+}
+
+/// DMTF SPDM-Responder-Validator case 18.1: after GET_CSR, SET_CERTIFICATE for slot 0 (in
+/// the clear, factory mode) gets SET_CERTIFICATE_RSP of version 1.2 naming slot 0; then
+/// GET_DIGESTS announces slot 0 with Hash(chain) and GET_CERTIFICATE returns the chain sent.
+#[test]
+fn case_18_1_set_certificate_slot_0_gets_set_certificate_rsp() {
+    for set in SETS {
+        let f = fixture(set);
+        let mut dev = device(&f, false);
+        let mut rng = TestRng(181);
+        {
+            let mut rsp = provisionable(&f, &mut rng, &mut dev);
+            negotiate(&mut rsp, set, REQ_FLAGS);
+            csr_of(&send(&mut rsp, &GET_CSR));
+            assert_eq!(send(&mut rsp, &[0x12, 0x81, 0, 0]), [0x12, 0x01, 0, 0]);
+            let mut m = vec![0x12, 0xEE, 0, 0];
+            m.extend_from_slice(&f.chain);
+            assert_eq!(send(&mut rsp, &m), [0x12, 0x6E, 0, 0]);
+            let d = send(&mut rsp, &[0x12, 0x81, 0, 0]);
+            assert_eq!(d[..4], [0x12, 0x01, 0, 1], "slot 0 announced");
+            assert_eq!(d[4..], hash(set, &[&f.chain]));
+            let mut got = Vec::new();
+            loop {
+                let mut gc = vec![0x12, 0x82, 0, 0];
+                gc.extend_from_slice(&(got.len() as u16).to_le_bytes());
+                gc.extend_from_slice(&1024u16.to_le_bytes());
+                let c = send(&mut rsp, &gc);
+                assert_eq!(c[..2], [0x12, 0x02]);
+                let portion = usize::from(u16::from_le_bytes([c[4], c[5]]));
+                got.extend_from_slice(&c[8..8 + portion]);
+                if c[6..8] == [0, 0] {
+                    break;
+                }
+            }
+            assert_eq!(got, f.chain);
+        }
+        assert_eq!(dev.writes, 1);
+        assert_eq!(dev.slot0.as_deref(), Some(&f.chain[..]));
     }
 }
