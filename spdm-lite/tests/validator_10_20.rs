@@ -558,8 +558,9 @@ fn case_10_4_psk_exchange_in_a_session_gets_unexpected_request() {
 /// DMTF SPDM-Responder-Validator case 10.5: PSK_EXCHANGE with an invalid field gets ERROR
 /// InvalidRequest (version 1.2, ErrorData 0): MeasurementSummaryHashType 2 (TCB + 1) and 0xFE
 /// (all - 1), OpaqueDataLength 0xFFFF, RequesterContextLength 0xFFFF (lengths beyond the
-/// message); and, as the case's first step, a PSKHint the responder does not know. No
-/// handshake starts: the correct PSK_EXCHANGE afterwards succeeds.
+/// message); and, for the case's first step, which does not name its invalid field, a
+/// PSKHint the responder does not know. No handshake starts: the correct PSK_EXCHANGE
+/// afterwards succeeds.
 #[test]
 fn case_10_5_psk_exchange_with_invalid_fields_gets_invalid_request() {
     for set in SETS {
