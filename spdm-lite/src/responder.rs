@@ -792,6 +792,10 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             (state, code) if is_session_only(code) && state.negotiated() => {
                 (state, Err(fault(ErrorCode::SESSION_REQUIRED).into()))
             }
+            (State::AwaitFinish(hs), _) => {
+                let f = hs.mutual.refusal();
+                (State::AwaitFinish(hs), Err(f.into()))
+            }
             (state, _) => (state, Err(UNEXPECTED.into())),
         }
     }
@@ -1619,7 +1623,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             .or(if h.code == expected || encap {
                 None
             } else {
-                Some(UNEXPECTED)
+                Some(hs.mutual.refusal())
             });
         if let Some(f) = f {
             return self.write_error(f, Version::V12, Sink::Keys(sid, &mut hs.rsp_keys), out);

@@ -87,6 +87,16 @@ impl Mutual {
         chain_len: 0,
     };
 
+    /// The refusal of a request other than the encapsulated ones and FINISH during the
+    /// handshake: RequestInFlight while an encapsulated request is outstanding (the requester
+    /// has to answer it first), else UnexpectedRequest.
+    pub(super) fn refusal(&self) -> Fault {
+        match self.step {
+            EncapStep::Off | EncapStep::Done => UNEXPECTED,
+            _ => fault(ErrorCode::REQUEST_IN_FLIGHT),
+        }
+    }
+
     fn with_key(mut self, point: &[u8]) -> Result<Self, Fault> {
         let dst = self.key.get_mut(..point.len()).ok_or(INTERNAL)?;
         dst.copy_from_slice(point);
@@ -483,6 +493,16 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         }
         if inner.code == Code::ERROR {
             return Err(fault(ErrorCode::UNSPECIFIED).into());
+        }
+        // A response other than the one asked for (DIGESTS to GET_DIGESTS, CERTIFICATE to
+        // GET_CERTIFICATE).
+        let asked = if m.step == EncapStep::AwaitDigests {
+            Code::DIGESTS
+        } else {
+            Code::CERTIFICATE
+        };
+        if inner.code != asked {
+            return Err(fault(ErrorCode::INVALID_RESPONSE_CODE).into());
         }
         Ok(d)
     }
