@@ -143,6 +143,14 @@ const fn fault(code: ErrorCode) -> Fault {
     Fault { code, data: 0 }
 }
 
+/// UnsupportedRequest for `code` (ErrorData: the request code).
+const fn unsupported(code: Code) -> Fault {
+    Fault {
+        code: ErrorCode::UNSUPPORTED_REQUEST,
+        data: code.0,
+    }
+}
+
 const INVALID: Fault = fault(ErrorCode::INVALID_REQUEST);
 const UNEXPECTED: Fault = fault(ErrorCode::UNEXPECTED_REQUEST);
 /// The answer to an authentic record carrying an application message of an MCTP type other
@@ -631,10 +639,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             return Some(fault(ErrorCode::VERSION_MISMATCH));
         }
         if !self.supported(h.code) {
-            return Some(Fault {
-                code: ErrorCode::UNSUPPORTED_REQUEST,
-                data: h.code.0,
-            });
+            return Some(unsupported(h.code));
         }
         None
     }
@@ -887,12 +892,18 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         let set = self.config.algorithms;
         let s = na.structs;
         let has = |v: Option<u16>, bit: u16| v.is_some_and(|v| v & bit != 0);
+        // The session algorithms only matter to a requester that can open a session (its
+        // GET_CAPABILITIES was checked: ENCRYPT/MAC come with KEY_EX or PSK); a requester
+        // without either may leave their AlgStructs out (selected: 0, KEY_EXCHANGE and
+        // PSK_EXCHANGE then refused).
+        let sessions = vca.req_caps.0 & (CapFlags::KEY_EX | CapFlags::PSK_MASK) != 0;
         if na.base_hash & set.hash.bit() == 0
             || na.base_asym & set.asym.bit() == 0
-            || !has(s.dhe, set.dhe.bit())
-            || !has(s.aead, set.aead.bit())
-            || !has(s.key_schedule, KEY_SCHEDULE_SPDM)
-            || na.other_params & OPAQUE_DATA_FMT1 == 0
+            || sessions
+                && (!has(s.dhe, set.dhe.bit())
+                    || !has(s.aead, set.aead.bit())
+                    || !has(s.key_schedule, KEY_SCHEDULE_SPDM)
+                    || na.other_params & OPAQUE_DATA_FMT1 == 0)
         {
             return Err(fault(ErrorCode::INVALID_REQUEST).into());
         }
@@ -902,7 +913,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         let rsp = AlgorithmsRsp {
             version: Version::V12,
             meas_spec: if meas { MEAS_SPEC_DMTF } else { 0 },
-            other_params: OPAQUE_DATA_FMT1,
+            other_params: na.other_params & OPAQUE_DATA_FMT1,
             meas_hash: if meas {
                 crate::measurements::meas_hash_bit(set.hash)
             } else {
@@ -914,12 +925,13 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             ext_asym: &[],
             ext_hash: &[],
             structs: AlgStructs {
-                dhe: Some(set.dhe.bit()),
-                aead: Some(set.aead.bit()),
+                // One AlgStruct per AlgStruct asked for, as for ReqBaseAsymAlg below.
+                dhe: s.dhe.map(|v| v & set.dhe.bit()),
+                aead: s.aead.map(|v| v & set.aead.bit()),
                 req_base_asym: s
                     .req_base_asym
                     .map(|_| req_asym.map_or(0, |a| a.bit() as u16)),
-                key_schedule: Some(KEY_SCHEDULE_SPDM),
+                key_schedule: s.key_schedule.map(|v| v & KEY_SCHEDULE_SPDM),
             },
         };
         let n = rsp.encode(body(out, 1).local()?).local()?;
@@ -1106,6 +1118,9 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         let State::Negotiated(conn) = state else {
             return Err(UNEXPECTED.into());
         };
+        if !conn.req_caps.has(CapFlags::KEY_EX) {
+            return Err(unsupported(Code::KEY_EXCHANGE).into());
+        }
         let set = self.config.algorithms;
         let sizes = set.sizes();
         let ke = KeyExchange::parse(req, sizes)?;
@@ -1217,7 +1232,8 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         let psk = self
             .config
             .psk
-            .ok_or(fault(ErrorCode::UNSUPPORTED_REQUEST))?;
+            .filter(|_| conn.req_caps.0 & CapFlags::PSK_MASK != 0)
+            .ok_or(unsupported(Code::PSK_EXCHANGE))?;
         let set = self.config.algorithms;
         let px = PskExchange::parse(req)?;
         if px.session_policy & !1 != 0 || px.psk_hint != psk.hint {

@@ -584,3 +584,119 @@ fn without_a_heartbeat_period_the_session_never_times_out() {
     assert!(!rsp.tick(u64::MAX));
     assert!(rsp.session().is_some());
 }
+
+/// NEGOTIATE_ALGORITHMS 1.2 for `set` with OtherParamsSupport `other` and the AlgStructs
+/// `structs` (type, supported), in order.
+fn negotiate(set: AlgorithmSet, other: u8, structs: &[(u8, u16)]) -> Vec<u8> {
+    let len = 32 + 4 * structs.len() as u16;
+    let mut m = vec![0x12, 0xE3, structs.len() as u8, 0];
+    m.extend_from_slice(&len.to_le_bytes());
+    m.extend_from_slice(&[0x01, other]); // DMTF measurements, opaque data format
+    m.extend_from_slice(&set.asym.bit().to_le_bytes());
+    m.extend_from_slice(&set.hash.bit().to_le_bytes());
+    m.extend_from_slice(&[0u8; 16]); // reserved, no extended algorithms
+    for &(t, bits) in structs {
+        m.extend_from_slice(&[t, 0x20]);
+        m.extend_from_slice(&bits.to_le_bytes());
+    }
+    m
+}
+
+/// A well-formed KEY_EXCHANGE 1.2 for set A with an empty OpaqueData.
+fn key_exchange_a() -> Vec<u8> {
+    let mut m = vec![0x12, 0xE4, 0, 0, 0x34, 0x12, 0, 0];
+    m.extend_from_slice(&[0x5A; 32]); // RandomData
+    m.extend_from_slice(&[0x11; 64]); // ExchangeData (P-256 point, not checked first)
+    m.extend_from_slice(&[0, 0]); // OpaqueDataLength
+    m
+}
+
+/// DSP0274 1.2 lets a requester that cannot open a session (neither KEY_EX_CAP nor PSK_CAP)
+/// leave the DHE, AEAD and KeySchedule AlgStructs and the opaque data format out, as
+/// libspdm's requester does when it has no session algorithms configured: such a requester
+/// gets ALGORITHMS with only the AlgStructs it sent and can authenticate the sensor
+/// (DIGESTS, CHALLENGE_AUTH); KEY_EXCHANGE and PSK_EXCHANGE then get UnsupportedRequest and
+/// change nothing. A requester with KEY_EX_CAP still has to offer the session algorithms.
+#[test]
+fn a_requester_without_sessions_may_leave_the_session_algorithms_out() {
+    let set = AlgorithmSet::SET_A;
+    let f = fixture(set);
+    let mut rng = TestRng(7);
+    let mut rsp = responder(&f, &mut rng, set);
+    let _ = plain(&mut rsp, &[0x10, 0x84, 0, 0]);
+    assert_eq!(plain(&mut rsp, &get_caps(CERT | CHAL, 1024, 1024))[2], 0x61);
+    let algorithms = plain(&mut rsp, &negotiate(set, 0, &[]));
+    assert_eq!(
+        algorithms[1..5],
+        [0x12, 0x63, 0, 0],
+        "ALGORITHMS, no AlgStruct"
+    );
+    assert_eq!(algorithms.len(), 1 + 36, "{algorithms:02x?}");
+    assert_eq!(
+        u16::from_le_bytes([algorithms[5], algorithms[6]]),
+        36,
+        "Length"
+    );
+    assert_eq!(algorithms[8], 0, "no opaque data format selected");
+    assert_eq!(
+        algorithms[13..17],
+        set.asym.bit().to_le_bytes(),
+        "BaseAsymSel"
+    );
+    assert_eq!(
+        algorithms[17..21],
+        set.hash.bit().to_le_bytes(),
+        "BaseHashSel"
+    );
+
+    let digests = plain(&mut rsp, &[0x12, 0x81, 0, 0]);
+    assert_eq!(digests[1..5], [0x12, 0x01, 0, 1], "DIGESTS of slot 0");
+    let state = rsp.state_name();
+    let mut psk_exchange = vec![0x12, 0xE6, 0, 0, 0x34, 0x12, 4, 0, 32, 0, 0, 0];
+    psk_exchange.extend_from_slice(HINT);
+    psk_exchange.extend_from_slice(&[0x5A; 32]);
+    for (req, code) in [(key_exchange_a(), 0xE4), (psk_exchange, 0xE6)] {
+        assert_eq!(plain(&mut rsp, &req), error(0x12, 0x07, code));
+        assert_eq!(rsp.state_name(), state);
+    }
+    // Nothing moved: the same DIGESTS, then a CHALLENGE_AUTH.
+    assert_eq!(plain(&mut rsp, &[0x12, 0x81, 0, 0]), digests);
+    let mut challenge = vec![0x12, 0x83, 0, 0];
+    challenge.extend_from_slice(&[0x3C; 32]);
+    assert_eq!(plain(&mut rsp, &challenge)[1..3], [0x12, 0x03]);
+
+    // Only the AlgStructs asked for come back, one-hot or 0.
+    let mut rng = TestRng(8);
+    let mut rsp = responder(&f, &mut rng, set);
+    let _ = plain(&mut rsp, &[0x10, 0x84, 0, 0]);
+    let _ = plain(&mut rsp, &get_caps(CERT | CHAL, 1024, 1024));
+    let dhe = set.dhe.bit();
+    let algorithms = plain(
+        &mut rsp,
+        &negotiate(set, 0x02, &[(2, dhe | 0x8000), (5, 1)]),
+    );
+    assert_eq!(algorithms[3], 2, "two AlgStructs");
+    assert_eq!(algorithms[8], 0x02, "opaque data format 1");
+    assert_eq!(
+        algorithms[37..],
+        [2, 0x20, dhe as u8, (dhe >> 8) as u8, 5, 0x20, 1, 0]
+    );
+
+    // With KEY_EX_CAP the session algorithms are required (and nothing moves).
+    for structs in [
+        &[(3, set.aead.bit()), (5, 1)][..],
+        &[(2, dhe), (3, set.aead.bit())],
+    ] {
+        let mut rng = TestRng(9);
+        let mut rsp = responder(&f, &mut rng, set);
+        let _ = plain(&mut rsp, &[0x10, 0x84, 0, 0]);
+        let _ = plain(&mut rsp, &get_caps(GOOD, 1024, 1024));
+        assert_eq!(
+            plain(&mut rsp, &negotiate(set, 0x02, structs)),
+            error(0x12, 0x01, 0)
+        );
+        assert_eq!(rsp.state_name(), "AwaitAlgorithms");
+        let all = [(2, dhe), (3, set.aead.bit()), (5, 1)];
+        assert_eq!(plain(&mut rsp, &negotiate(set, 0x02, &all))[2], 0x63);
+    }
+}
