@@ -3,10 +3,14 @@
 //! END_SESSION), key export agreement, and state-machine negative tests.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
+mod common;
+
+use common::{SETS, TestRng, encode_chain, read, spdm_chain, verifier};
 use cse_core::Direction;
 use cse_core::csi2::VirtualChannel;
-use spdm_lite::cert::{CertError, encode_spdm_chain};
-use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RandomSource, RustCrypto};
+use spdm_lite::Error;
+use spdm_lite::cert::CertError;
+use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RustCrypto};
 use spdm_lite::export::LinkKeyPurpose;
 use spdm_lite::msgs::key_update::KeyUpdateOp;
 use spdm_lite::requester::{
@@ -14,53 +18,6 @@ use spdm_lite::requester::{
 };
 use spdm_lite::responder::{PskConfig, Responder, ResponderConfig};
 use spdm_lite::x509::X509Verifier;
-use spdm_lite::{CryptoError, Error};
-
-/// Deterministic xorshift test source; never for production.
-struct TestRng(u64);
-
-impl RandomSource for TestRng {
-    fn fill(&mut self, out: &mut [u8]) -> Result<(), CryptoError> {
-        for b in out {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            *b = self.0 as u8;
-        }
-        Ok(())
-    }
-}
-
-fn pki(set: AlgorithmSet) -> &'static str {
-    match set.asym {
-        AsymAlgo::EcdsaP256 => "p256",
-        _ => "p384",
-    }
-}
-
-fn read(set: AlgorithmSet, name: &str) -> Vec<u8> {
-    let p = format!(
-        "{}/tests/pki/{}/{name}",
-        env!("CARGO_MANIFEST_DIR"),
-        pki(set)
-    );
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
-}
-
-fn spdm_chain(set: AlgorithmSet, chain_file: &str, root_file: &str) -> Vec<u8> {
-    let certs = read(set, chain_file);
-    let root = read(set, root_file);
-    let mut out = vec![0u8; certs.len() + 64];
-    let n = encode_spdm_chain(&RustCrypto, set.hash, &root, &certs, &mut out).unwrap();
-    out.truncate(n);
-    out
-}
-
-/// The X.509 verifier anchored at the set's test root (leaked: tests only).
-fn verifier(set: AlgorithmSet) -> &'static X509Verifier<'static, RustCrypto> {
-    let root: &'static [u8] = Box::leak(read(set, "root.cert.der").into_boxed_slice());
-    Box::leak(Box::new(X509Verifier::new(RustCrypto, root)))
-}
 
 const BUF: usize = 4096;
 
@@ -364,8 +321,6 @@ fn responder<'a>(
     .unwrap();
     (rsp, &mut p.qrng, &mut p.chain_buf)
 }
-
-const SETS: [AlgorithmSet; 2] = [AlgorithmSet::SET_A, AlgorithmSet::SET_B];
 
 fn requester<'a>(
     rng: &'a mut TestRng,
@@ -825,10 +780,8 @@ fn chain_with_leaf_eku(set: AlgorithmSet, eku: &[u64]) -> (Vec<u8>, Vec<u8>) {
         )
         .unwrap();
     let certs = [&root[..], inter.der(), leaf.der()].concat();
-    let mut out = vec![0u8; certs.len() + 64];
-    let n = encode_spdm_chain(&RustCrypto, set.hash, &root, &certs, &mut out).unwrap();
-    out.truncate(n);
-    (root, out)
+    let chain = encode_chain(set, &certs, &root);
+    (root, chain)
 }
 
 #[test]

@@ -5,11 +5,14 @@
 //! firmware swap, malformed requests answered with ERROR and nothing else changed).
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
+mod common;
+
 use std::cell::{Cell, RefCell};
 
-use spdm_lite::cert::{ChainVerifier, encode_spdm_chain};
+use common::{SETS, TestRng, read, spdm_chain, verifier};
+use spdm_lite::cert::ChainVerifier;
 use spdm_lite::crypto::{
-    AlgorithmSet, AsymAlgo, CryptoProvider, EcdsaSigningKey, RandomSource, RustCrypto, Signer,
+    AlgorithmSet, AsymAlgo, CryptoProvider, EcdsaSigningKey, RustCrypto, Signer,
 };
 use spdm_lite::measurements::{BlockInfo, MeasurementProvider, SummaryType, value_type};
 use spdm_lite::msgs::Encode;
@@ -19,46 +22,7 @@ use spdm_lite::requester::{
 };
 use spdm_lite::responder::{Responder, ResponderConfig};
 use spdm_lite::session::Role;
-use spdm_lite::x509::X509Verifier;
 use spdm_lite::{CryptoError, Error};
-
-struct TestRng(u64);
-
-impl RandomSource for TestRng {
-    fn fill(&mut self, out: &mut [u8]) -> Result<(), CryptoError> {
-        for b in out {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            *b = self.0 as u8;
-        }
-        Ok(())
-    }
-}
-
-fn read(set: AlgorithmSet, name: &str) -> Vec<u8> {
-    let dir = if set.asym == AsymAlgo::EcdsaP256 {
-        "p256"
-    } else {
-        "p384"
-    };
-    let p = format!("{}/tests/pki/{dir}/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
-}
-
-fn chain(set: AlgorithmSet) -> Vec<u8> {
-    let certs = read(set, "chain.der");
-    let root = read(set, "root.cert.der");
-    let mut out = vec![0u8; certs.len() + 64];
-    let n = encode_spdm_chain(&RustCrypto, set.hash, &root, &certs, &mut out).unwrap();
-    out.truncate(n);
-    out
-}
-
-fn verifier(set: AlgorithmSet) -> &'static X509Verifier<'static, RustCrypto> {
-    let root: &'static [u8] = Box::leak(read(set, "root.cert.der").into_boxed_slice());
-    Box::leak(Box::new(X509Verifier::new(RustCrypto, root)))
-}
 
 /// A signer that can be told to flip a bit of the next signatures (a responder whose
 /// MEASUREMENTS signature is corrupted on the way).
@@ -142,7 +106,6 @@ impl MeasurementProvider for Fw {
 }
 
 const BUF: usize = 4096;
-const SETS: [AlgorithmSet; 2] = [AlgorithmSet::SET_A, AlgorithmSet::SET_B];
 
 struct Fixture {
     chain: Vec<u8>,
@@ -155,7 +118,7 @@ struct Fixture {
 
 fn fixture(set: AlgorithmSet) -> Fixture {
     Fixture {
-        chain: chain(set),
+        chain: spdm_chain(set, "chain.der", "root.cert.der"),
         signer: FlipSigner {
             key: EcdsaSigningKey::from_sec1_der(set.asym, &read(set, "leaf.key.der")).unwrap(),
             flip: Box::leak(Box::new(Cell::new(false))),

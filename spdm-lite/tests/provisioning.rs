@@ -6,11 +6,13 @@
 //! assert that the slot and the chain served stay what they were.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
+mod common;
+
+use common::{SETS, TestRng, encode_chain};
 use der::{Decode, Encode as _};
-use spdm_lite::cert::{CertError, encode_spdm_chain};
+use spdm_lite::cert::CertError;
 use spdm_lite::crypto::{
-    AlgorithmSet, AsymAlgo, CryptoProvider, EcdsaSigningKey, HashCtx, RandomSource, RustCrypto,
-    Signer,
+    AlgorithmSet, AsymAlgo, CryptoProvider, EcdsaSigningKey, HashCtx, RustCrypto, Signer,
 };
 use spdm_lite::msgs::capabilities::CapFlags;
 use spdm_lite::msgs::error::ErrorCode;
@@ -24,25 +26,10 @@ use spdm_lite::x509::X509Verifier;
 use spdm_lite::{CryptoError, Error};
 use x509_cert::request::CertReq;
 
-const SETS: [AlgorithmSet; 2] = [AlgorithmSet::SET_A, AlgorithmSet::SET_B];
 const BUF: usize = 8192;
 const DTS: u32 = 4096;
 const PSK: &[u8] = b"factory station psk, 32 bytes!!!";
 const HINT: &[u8] = b"factory";
-
-struct TestRng(u64);
-
-impl RandomSource for TestRng {
-    fn fill(&mut self, out: &mut [u8]) -> Result<(), CryptoError> {
-        for b in out {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            *b = self.0 as u8;
-        }
-        Ok(())
-    }
-}
 
 /// DER `Name` with one CN.
 fn cn_name(cn: &str) -> Vec<u8> {
@@ -222,11 +209,7 @@ impl Pki {
             .unwrap();
         let _ = &self.root_key;
         let certs = [&self.root[..], &self.inter[..], leaf.der()].concat();
-        let mut out = vec![0u8; certs.len() + 64];
-        let n =
-            encode_spdm_chain(&RustCrypto, self.set.hash, &self.root, &certs, &mut out).unwrap();
-        out.truncate(n);
-        out
+        encode_chain(self.set, &certs, &self.root)
     }
 }
 

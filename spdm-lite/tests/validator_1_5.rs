@@ -9,10 +9,13 @@
 //! very bytes a responder that never saw the refused request gives.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
+mod common;
+
+use common::{TestRng, encode_chain, read};
 use der::{Decode, Encode};
-use spdm_lite::cert::{ChainVerifier, encode_spdm_chain};
+use spdm_lite::cert::ChainVerifier;
 use spdm_lite::crypto::{
-    AlgorithmSet, AsymAlgo, CryptoProvider, EcdsaSigningKey, HashCtx, RandomSource, RustCrypto,
+    AlgorithmSet, AsymAlgo, CryptoProvider, EcdsaSigningKey, HashCtx, RustCrypto,
 };
 use spdm_lite::measurements::{BlockInfo, MeasurementProvider};
 use spdm_lite::mut_auth::{MutAuthMode, MutAuthPolicy};
@@ -21,21 +24,6 @@ use spdm_lite::session::Role;
 use spdm_lite::x509::X509Verifier;
 
 // ---- fixtures -----------------------------------------------------------------------------
-
-/// Deterministic xorshift test source; never for production.
-struct TestRng(u64);
-
-impl RandomSource for TestRng {
-    fn fill(&mut self, out: &mut [u8]) -> Result<(), spdm_lite::CryptoError> {
-        for b in out {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            *b = self.0 as u8;
-        }
-        Ok(())
-    }
-}
 
 /// A measurement provider without blocks: enough for MEAS_CAP and the ALGORITHMS selection.
 struct NoBlocks;
@@ -50,16 +38,6 @@ impl MeasurementProvider for NoBlocks {
 }
 
 static NO_BLOCKS: NoBlocks = NoBlocks;
-
-fn pki(set: AlgorithmSet, name: &str) -> Vec<u8> {
-    let dir = if set.asym == AsymAlgo::EcdsaP256 {
-        "p256"
-    } else {
-        "p384"
-    };
-    let p = format!("{}/tests/pki/{dir}/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
-}
 
 /// One configuration of the example responder.
 #[derive(Clone, Copy, Debug)]
@@ -124,11 +102,9 @@ type Rsp<'a> = Responder<'a, RustCrypto, EcdsaSigningKey>;
 
 /// Builds the responder of `o` (chain and key from the test PKI, RNG seed fixed) and runs `f`.
 fn with_responder<T>(o: Opts, f: impl FnOnce(&mut Rsp<'_>, &[u8]) -> T) -> T {
-    let (set, certs, root) = (o.set, pki(o.set, "chain.der"), pki(o.set, "root.cert.der"));
-    let mut chain = vec![0u8; certs.len() + 64];
-    let n = encode_spdm_chain(&RustCrypto, set.hash, &root, &certs, &mut chain).unwrap();
-    chain.truncate(n);
-    let key = EcdsaSigningKey::from_sec1_der(set.asym, &pki(set, "leaf.key.der")).unwrap();
+    let set = o.set;
+    let chain = encode_chain(set, &read(set, "chain.der"), &read(set, "root.cert.der"));
+    let key = EcdsaSigningKey::from_sec1_der(set.asym, &read(set, "leaf.key.der")).unwrap();
     let mut rng = TestRng(0x5eed_0f7e_5700);
     let psk = o.psk.map(|with_context| PskConfig {
         hint: b"cam0",

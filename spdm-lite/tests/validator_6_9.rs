@@ -8,7 +8,10 @@
 //! skipped by the validator itself (VERSION offers 1.2 only) and have no test.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
-use spdm_lite::cert::{ChainVerifier, encode_spdm_chain};
+mod common;
+
+use common::{SETS, TestRng, read, spdm_chain};
+use spdm_lite::cert::ChainVerifier;
 use spdm_lite::crypto::{
     AlgorithmSet, AsymAlgo, CryptoProvider, DheSecret, Digest, EcdsaSigningKey, HashCtx,
     RandomSource, RustCrypto, Signer,
@@ -25,22 +28,6 @@ use spdm_lite::x509::X509Verifier;
 use spdm_lite::{CryptoError, Error};
 
 const P: RustCrypto = RustCrypto;
-const SETS: [AlgorithmSet; 2] = [AlgorithmSet::SET_A, AlgorithmSet::SET_B];
-
-/// Deterministic xorshift test source; never for production.
-struct TestRng(u64);
-
-impl RandomSource for TestRng {
-    fn fill(&mut self, out: &mut [u8]) -> Result<(), CryptoError> {
-        for b in out {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            *b = self.0 as u8;
-        }
-        Ok(())
-    }
-}
 
 /// The example's sample measurements (`--measurements`): indices 1-5, three digests and two
 /// raw values.
@@ -71,22 +58,8 @@ struct Fx {
 }
 
 fn fixture(set: AlgorithmSet) -> Fx {
-    let dir = if set.asym == AsymAlgo::EcdsaP256 {
-        "p256"
-    } else {
-        "p384"
-    };
-    let read = |n: &str| {
-        std::fs::read(format!(
-            "{}/tests/pki/{dir}/{n}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    };
-    let (certs, root) = (read("chain.der"), read("root.cert.der"));
-    let mut chain = vec![0u8; certs.len() + 64];
-    let n = encode_spdm_chain(&P, set.hash, &root, &certs, &mut chain).unwrap();
-    chain.truncate(n);
+    let chain = spdm_chain(set, "chain.der", "root.cert.der");
+    let root = read(set, "root.cert.der");
     let mut leaf = vec![0u8; 97];
     let n = X509Verifier::new(P, &root)
         .verify_chain(set, Role::Responder, &chain, &mut leaf)
@@ -107,7 +80,7 @@ fn fixture(set: AlgorithmSet) -> Fx {
     ]);
     Fx {
         set,
-        key: EcdsaSigningKey::from_sec1_der(set.asym, &read("leaf.key.der")).unwrap(),
+        key: EcdsaSigningKey::from_sec1_der(set.asym, &read(set, "leaf.key.der")).unwrap(),
         chain,
         leaf,
         meas,

@@ -1,0 +1,70 @@
+//! Fixtures shared by the integration tests: the deterministic random source, the committed
+//! test PKI under `tests/pki/` and the SPDM chains built from it.
+// Each test crate includes this module and uses a different subset of it.
+#![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use spdm_lite::CryptoError;
+use spdm_lite::cert::encode_spdm_chain;
+use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, RandomSource, RustCrypto};
+use spdm_lite::x509::X509Verifier;
+
+/// Both algorithm sets, in the order the tests run (and offer) them.
+pub(crate) const SETS: [AlgorithmSet; 2] = [AlgorithmSet::SET_A, AlgorithmSet::SET_B];
+
+/// Deterministic xorshift test source; never for production.
+///
+/// The state is the seed itself (no mixing) and each byte is the low byte of the state after
+/// one xorshift64 step (13, 7, 17): tests compare against bytes recorded with this stream.
+pub(crate) struct TestRng(pub(crate) u64);
+
+impl RandomSource for TestRng {
+    fn fill(&mut self, out: &mut [u8]) -> Result<(), CryptoError> {
+        for b in out {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            *b = self.0 as u8;
+        }
+        Ok(())
+    }
+}
+
+/// The test PKI directory of `set`: `p256` for set A, `p384` for set B.
+pub(crate) fn pki_dir(set: AlgorithmSet) -> &'static str {
+    match set.asym {
+        AsymAlgo::EcdsaP256 => "p256",
+        _ => "p384",
+    }
+}
+
+/// The file `name` of the test PKI of `set` (`tests/pki/{p256,p384}/name`).
+pub(crate) fn read(set: AlgorithmSet, name: &str) -> Vec<u8> {
+    let p = format!(
+        "{}/tests/pki/{}/{name}",
+        env!("CARGO_MANIFEST_DIR"),
+        pki_dir(set)
+    );
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
+}
+
+/// The SPDM certificate chain (length, reserved, root hash, `certs`) of the DER certificates
+/// `certs` under the root certificate `root`, hashed with the hash of `set`.
+pub(crate) fn encode_chain(set: AlgorithmSet, certs: &[u8], root: &[u8]) -> Vec<u8> {
+    // The header is 4 bytes and the root hash at most 48.
+    let mut out = vec![0u8; certs.len() + 64];
+    let n = encode_spdm_chain(&RustCrypto, set.hash, root, certs, &mut out).unwrap();
+    out.truncate(n);
+    out
+}
+
+/// The SPDM chain of the test PKI file `chain_file` under the root certificate `root_file`.
+pub(crate) fn spdm_chain(set: AlgorithmSet, chain_file: &str, root_file: &str) -> Vec<u8> {
+    encode_chain(set, &read(set, chain_file), &read(set, root_file))
+}
+
+/// The X.509 verifier anchored at the test root of `set` (leaked: tests only).
+pub(crate) fn verifier(set: AlgorithmSet) -> &'static X509Verifier<'static, RustCrypto> {
+    let root: &'static [u8] = Box::leak(read(set, "root.cert.der").into_boxed_slice());
+    Box::leak(Box::new(X509Verifier::new(RustCrypto, root)))
+}
