@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{TestRng, encode_chain, read};
+use common::{TestRng, encode_chain, exchange, in_session, read};
 use spdm_lite::Error;
 use spdm_lite::crypto::{AlgorithmSet, EcdsaSigningKey, RustCrypto};
 use spdm_lite::requester::{
@@ -79,17 +79,6 @@ fn requester<'a>(
         },
     )
     .unwrap()
-}
-
-fn exchange(
-    req: &mut Requester<'_, RustCrypto>,
-    rsp: &mut Responder<'_, RustCrypto, EcdsaSigningKey>,
-) -> Result<Status, Error> {
-    let mut a = [0u8; BUF];
-    let mut b = [0u8; BUF];
-    let n = req.write_request(&mut a)?;
-    let m = rsp.handle(&mut a[..n], &mut b)?;
-    req.handle_response(&mut b[..m])
 }
 
 fn drive(
@@ -330,19 +319,6 @@ fn established<'a>(
     let mut req = requester(qrng, verifier, chain_buf, sets);
     drive(&mut req, &mut rsp);
     (rsp, req.into_session().unwrap())
-}
-
-/// One request inside the session; the decrypted SPDM response (or the requester's error).
-fn in_session(
-    s: &mut RequesterSession<RustCrypto>,
-    rsp: &mut Responder<'_, RustCrypto, EcdsaSigningKey>,
-    spdm: &[u8],
-) -> Result<Vec<u8>, Error> {
-    let mut a = [0u8; BUF];
-    let mut b = [0u8; BUF];
-    let n = s.write_spdm_request(spdm, &mut a)?;
-    let m = rsp.handle(&mut a[..n], &mut b)?;
-    s.handle_spdm_response(&mut b[..m]).map(<[u8]>::to_vec)
 }
 
 #[test]

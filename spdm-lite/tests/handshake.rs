@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{SETS, TestRng, encode_chain, read, spdm_chain, verifier};
+use common::{SETS, TestRng, encode_chain, exchange, read, session_exchange, spdm_chain, verifier};
 use cse_core::Direction;
 use cse_core::csi2::VirtualChannel;
 use spdm_lite::Error;
@@ -21,18 +21,6 @@ use spdm_lite::x509::X509Verifier;
 
 const BUF: usize = 4096;
 
-/// Runs one exchange: requester writes, responder answers, requester handles.
-fn exchange<P: spdm_lite::crypto::CryptoProvider, S: spdm_lite::crypto::Signer>(
-    req: &mut Requester<'_, P>,
-    rsp: &mut Responder<'_, P, S>,
-) -> Result<Status, Error> {
-    let mut a = [0u8; BUF];
-    let mut b = [0u8; BUF];
-    let n = req.write_request(&mut a)?;
-    let m = rsp.handle(&mut a[..n], &mut b)?;
-    req.handle_response(&mut b[..m])
-}
-
 /// Drives the handshake to completion (quinn `drive()` style).
 fn drive<P: spdm_lite::crypto::CryptoProvider, S: spdm_lite::crypto::Signer>(
     req: &mut Requester<'_, P>,
@@ -44,18 +32,6 @@ fn drive<P: spdm_lite::crypto::CryptoProvider, S: spdm_lite::crypto::Signer>(
         }
     }
     panic!("handshake did not finish");
-}
-
-fn session_exchange<P: spdm_lite::crypto::CryptoProvider, S: spdm_lite::crypto::Signer>(
-    s: &mut RequesterSession<P>,
-    rsp: &mut Responder<'_, P, S>,
-    write: impl FnOnce(&mut RequesterSession<P>, &mut [u8]) -> Result<usize, Error>,
-) -> Result<SessionEvent, Error> {
-    let mut a = [0u8; BUF];
-    let mut b = [0u8; BUF];
-    let n = write(s, &mut a)?;
-    let m = rsp.handle(&mut a[..n], &mut b)?;
-    s.handle_response(&mut b[..m])
 }
 
 #[derive(Clone, Copy, Debug)]

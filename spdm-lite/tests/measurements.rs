@@ -9,7 +9,7 @@ mod common;
 
 use std::cell::{Cell, RefCell};
 
-use common::{SETS, TestRng, read, spdm_chain, verifier};
+use common::{SETS, TestRng, in_session, read, spdm_chain, verifier};
 use spdm_lite::cert::ChainVerifier;
 use spdm_lite::crypto::{
     AlgorithmSet, AsymAlgo, CryptoProvider, EcdsaSigningKey, RustCrypto, Signer,
@@ -312,19 +312,6 @@ fn firmware_swapped_after_the_handshake_fails_the_summary_and_shows_as_changed()
     }
 }
 
-/// Sends a raw SPDM request in the session and returns the SPDM response.
-fn raw(
-    s: &mut RequesterSession<RustCrypto>,
-    rsp: &mut Rsp<'_>,
-    spdm: &[u8],
-) -> Result<Vec<u8>, Error> {
-    let mut a = [0u8; BUF];
-    let mut b = [0u8; BUF];
-    let n = s.write_spdm_request(spdm, &mut a)?;
-    let m = rsp.handle(&mut a[..n], &mut b)?;
-    s.handle_spdm_response(&mut b[..m]).map(<[u8]>::to_vec)
-}
-
 #[test]
 fn malformed_get_measurements_get_invalid_request_and_change_nothing_else() {
     for set in SETS {
@@ -347,7 +334,7 @@ fn malformed_get_measurements_get_invalid_request_and_change_nothing_else() {
             // An unsigned request first: the ERROR must also end this L1/L2.
             measure(&mut s, &mut rsp, 1, false).unwrap();
             assert_eq!(
-                raw(&mut s, &mut rsp, &req),
+                in_session(&mut s, &mut rsp, &req),
                 Err(Error::PeerError(0x01)),
                 "{what}"
             );
@@ -366,7 +353,7 @@ fn malformed_get_measurements_get_invalid_request_and_change_nothing_else() {
         }
         // A well-formed request still works after all that.
         assert_eq!(
-            raw(&mut s, &mut rsp, &[0x12, 0xE0, 0x00, 0x01]).map(|r| r[1]),
+            in_session(&mut s, &mut rsp, &[0x12, 0xE0, 0x00, 0x01]).map(|r| r[1]),
             Ok(0x60)
         );
     }

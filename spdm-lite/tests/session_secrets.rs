@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{TestRng, encode_chain};
+use common::{TestRng, encode_chain, session_exchange};
 use cse_core::Direction;
 use cse_core::csi2::VirtualChannel;
 use spdm_lite::Error;
@@ -126,17 +126,6 @@ fn handshake(
         }
     }
     panic!("handshake did not finish");
-}
-
-fn session_exchange(
-    s: &mut RequesterSession<RustCrypto>,
-    rsp: &mut Responder<'_, RustCrypto, EcdsaSigningKey>,
-    write: impl FnOnce(&mut RequesterSession<RustCrypto>, &mut [u8]) -> Result<usize, Error>,
-) -> Result<SessionEvent, Error> {
-    let (mut a, mut b) = ([0u8; BUF], [0u8; BUF]);
-    let n = write(s, &mut a)?;
-    let m = rsp.handle(&mut a[..n], &mut b)?;
-    s.handle_response(&mut b[..m])
 }
 
 fn stream_key(s: &spdm_lite::session::Session) -> [u8; 32] {

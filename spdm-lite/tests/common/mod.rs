@@ -4,10 +4,12 @@
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use spdm_lite::CryptoError;
 use spdm_lite::cert::encode_spdm_chain;
-use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, RandomSource, RustCrypto};
+use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, CryptoProvider, RandomSource, RustCrypto, Signer};
+use spdm_lite::requester::{Requester, RequesterSession, SessionEvent, Status};
+use spdm_lite::responder::Responder;
 use spdm_lite::x509::X509Verifier;
+use spdm_lite::{CryptoError, Error};
 
 /// Both algorithm sets, in the order the tests run (and offer) them.
 pub(crate) const SETS: [AlgorithmSet; 2] = [AlgorithmSet::SET_A, AlgorithmSet::SET_B];
@@ -67,4 +69,47 @@ pub(crate) fn spdm_chain(set: AlgorithmSet, chain_file: &str, root_file: &str) -
 pub(crate) fn verifier(set: AlgorithmSet) -> &'static X509Verifier<'static, RustCrypto> {
     let root: &'static [u8] = Box::leak(read(set, "root.cert.der").into_boxed_slice());
     Box::leak(Box::new(X509Verifier::new(RustCrypto, root)))
+}
+
+/// The size of each of the request and response buffers of [`exchange`], [`session_exchange`]
+/// and [`in_session`].
+const EXCHANGE_BUF: usize = 4096;
+
+/// Runs one exchange: the requester writes, the responder answers, the requester handles.
+pub(crate) fn exchange<P: CryptoProvider, S: Signer>(
+    req: &mut Requester<'_, P>,
+    rsp: &mut Responder<'_, P, S>,
+) -> Result<Status, Error> {
+    let mut a = [0u8; EXCHANGE_BUF];
+    let mut b = [0u8; EXCHANGE_BUF];
+    let n = req.write_request(&mut a)?;
+    let m = rsp.handle(&mut a[..n], &mut b)?;
+    req.handle_response(&mut b[..m])
+}
+
+/// One request of the session `s`, written by `write`; the requester's event on the answer.
+pub(crate) fn session_exchange<P: CryptoProvider, S: Signer>(
+    s: &mut RequesterSession<P>,
+    rsp: &mut Responder<'_, P, S>,
+    write: impl FnOnce(&mut RequesterSession<P>, &mut [u8]) -> Result<usize, Error>,
+) -> Result<SessionEvent, Error> {
+    let mut a = [0u8; EXCHANGE_BUF];
+    let mut b = [0u8; EXCHANGE_BUF];
+    let n = write(s, &mut a)?;
+    let m = rsp.handle(&mut a[..n], &mut b)?;
+    s.handle_response(&mut b[..m])
+}
+
+/// One raw SPDM request `spdm` inside the session `s`; the decrypted SPDM response (or the
+/// requester's error).
+pub(crate) fn in_session<P: CryptoProvider, S: Signer>(
+    s: &mut RequesterSession<P>,
+    rsp: &mut Responder<'_, P, S>,
+    spdm: &[u8],
+) -> Result<Vec<u8>, Error> {
+    let mut a = [0u8; EXCHANGE_BUF];
+    let mut b = [0u8; EXCHANGE_BUF];
+    let n = s.write_spdm_request(spdm, &mut a)?;
+    let m = rsp.handle(&mut a[..n], &mut b)?;
+    s.handle_spdm_response(&mut b[..m]).map(<[u8]>::to_vec)
 }
