@@ -6,10 +6,8 @@
 
 mod common;
 
-use common::{SETS, TestRng, read, spdm_chain};
-use spdm_lite::crypto::{
-    AlgorithmSet, AsymAlgo, CryptoProvider, EcdsaSigningKey, HashCtx, RustCrypto, Signer,
-};
+use common::{SETS, TestRng, hash, read, spdm_chain};
+use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RustCrypto, Signer};
 use spdm_lite::msgs::capabilities::CapFlags;
 use spdm_lite::mut_auth::{MutAuthMode, MutAuthPolicy, RequesterIdentity, spki_from_point};
 use spdm_lite::requester::{Auth, Requester, RequesterConfig, SessionEvent, Status};
@@ -24,12 +22,6 @@ fn spki(set: AlgorithmSet, key: &EcdsaSigningKey) -> Vec<u8> {
     let mut out = [0u8; 128];
     let m = spki_from_point(set.asym, &point[..n], &mut out).unwrap();
     out[..m].to_vec()
-}
-
-fn hash(set: AlgorithmSet, data: &[u8]) -> Vec<u8> {
-    let mut h = RustCrypto.hash(set.hash).unwrap();
-    h.update(data);
-    h.finish().as_bytes().to_vec()
 }
 
 /// A signer whose signatures have one bit flipped (a requester with a broken key).
@@ -128,7 +120,7 @@ fn run(c: &Case<'_>) -> Outcome {
     let verifier =
         X509Verifier::with_options(RustCrypto, c.root, ValidationOptions::new().strict_eku());
     let mut chain_buf = [0u8; 2048];
-    let chain_hash = hash(set, &c.provisioned.chain);
+    let chain_hash = hash(set, &[&c.provisioned.chain]);
     let mode = match c.mode {
         Mode::PublicKey => MutAuthMode::PublicKey {
             spki: &c.provisioned.spki,

@@ -8,12 +8,10 @@
 
 mod common;
 
-use common::{SETS, TestRng, encode_chain};
+use common::{SETS, TestRng, encode_chain, hash};
 use der::{Decode, Encode as _};
 use spdm_lite::cert::CertError;
-use spdm_lite::crypto::{
-    AlgorithmSet, AsymAlgo, CryptoProvider, EcdsaSigningKey, HashCtx, RustCrypto, Signer,
-};
+use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RustCrypto, Signer};
 use spdm_lite::msgs::capabilities::CapFlags;
 use spdm_lite::msgs::error::ErrorCode;
 use spdm_lite::provisioning::{
@@ -351,12 +349,6 @@ fn authenticate(
     panic!("handshake did not finish")
 }
 
-fn hash(set: AlgorithmSet, data: &[u8]) -> Vec<u8> {
-    let mut h = RustCrypto.hash(set.hash).unwrap();
-    h.update(data);
-    h.finish().as_bytes().to_vec()
-}
-
 /// Checks a CSR: it parses, its subject and key are the expected ones, and its signature
 /// verifies under the device key over the CertificationRequestInfo.
 fn check_csr(set: AlgorithmSet, csr: &[u8], subject: &[u8], pk: &[u8]) -> CertReq {
@@ -418,7 +410,7 @@ fn factory_round_trip_csr_install_and_authenticate() {
             // The same connection keeps working, and the new chain is served byte-identical.
             assert_eq!(served(&mut rsp, set.hash.len()), (1, chain.clone()));
             let d = raw(&mut rsp, &[0x12, 0x81, 0, 0]);
-            assert_eq!(d[4..], hash(set, &chain)[..]);
+            assert_eq!(d[4..], hash(set, &[&chain])[..]);
             authenticate(&mut rsp, &m.root).unwrap();
             assert_eq!(rsp.state_name(), "Established");
             // Another manufacturer's root does not accept this device.
@@ -540,7 +532,7 @@ fn chains_from_another_root_or_for_another_key_are_refused() {
             // A chain whose RootHash was rewritten to the right root's hash, with the
             // counterfeit certificates behind it, is refused as well.
             let mut forged = bad[0].clone();
-            forged[4..4 + set.hash.len()].copy_from_slice(&hash(set, &m.root));
+            forged[4..4 + set.hash.len()].copy_from_slice(&hash(set, &[&m.root]));
             assert_eq!(
                 set_cert(&mut p, &mut rsp, &forged),
                 Err(Error::PeerError(ErrorCode::UNSPECIFIED.0))

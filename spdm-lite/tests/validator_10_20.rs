@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{SETS, TestRng, read, spdm_chain};
+use common::{SETS, TestRng, hash, read, spdm_chain};
 use spdm_lite::codec::Writer;
 use spdm_lite::crypto::{
     AlgorithmSet, AsymAlgo, CryptoProvider, DheSecret, EcdsaSigningKey, HashCtx, RustCrypto, Secret,
@@ -27,14 +27,6 @@ type Hash = <RustCrypto as CryptoProvider>::Hash;
 const PSK: &[u8] = b"camera link test psk, 32 bytes!!";
 const HINT: &[u8] = b"cam0";
 const BUF: usize = 8192;
-
-fn hash(set: AlgorithmSet, parts: &[&[u8]]) -> Vec<u8> {
-    let mut h = RustCrypto.hash(set.hash).unwrap();
-    for p in parts {
-        h.update(p);
-    }
-    h.finish().as_bytes().to_vec()
-}
 
 struct Fixture {
     set: AlgorithmSet,

@@ -11,12 +11,10 @@
 
 mod common;
 
-use common::{TestRng, encode_chain, read};
+use common::{TestRng, encode_chain, hash, read};
 use der::{Decode, Encode};
 use spdm_lite::cert::ChainVerifier;
-use spdm_lite::crypto::{
-    AlgorithmSet, AsymAlgo, CryptoProvider, EcdsaSigningKey, HashCtx, RustCrypto,
-};
+use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RustCrypto};
 use spdm_lite::measurements::{BlockInfo, MeasurementProvider};
 use spdm_lite::mut_auth::{MutAuthMode, MutAuthPolicy};
 use spdm_lite::responder::{PskConfig, Responder, ResponderConfig};
@@ -140,12 +138,6 @@ fn send(rsp: &mut Rsp<'_>, spdm: &[u8]) -> Vec<u8> {
     let m = rsp.handle(&mut a, &mut b).unwrap();
     assert_eq!(b[0], 0x05, "plain SPDM answer");
     b[1..m].to_vec()
-}
-
-fn hash(set: AlgorithmSet, bytes: &[u8]) -> Vec<u8> {
-    let mut h = RustCrypto.hash(set.hash).unwrap();
-    h.update(bytes);
-    h.finish().as_bytes().to_vec()
 }
 
 fn u16_at(b: &[u8], i: usize) -> u16 {
@@ -673,7 +665,7 @@ fn case_4_1_get_digests_gets_valid_digests() {
             assert_eq!(r[3] & 1, 1, "slot 0 in SlotMask");
             let h = o.set.hash.len();
             assert!(r.len() >= 4 + h * r[3].count_ones() as usize, "digests");
-            assert_eq!(r[4..4 + h], hash(o.set, chain)[..], "slot 0 digest");
+            assert_eq!(r[4..4 + h], hash(o.set, &[chain])[..], "slot 0 digest");
         });
     }
 }
@@ -741,7 +733,7 @@ fn case_5_1_get_certificate_gets_the_chain_of_the_digest() {
             assert_eq!(d[3], 0x01, "slot 0 only");
             let chain = read_chain(rsp);
             assert_eq!(usize::from(u16_at(&chain, 0)), chain.len(), "chain Length");
-            assert_eq!(hash(o.set, &chain)[..], d[4..], "Hash(chain) = digest");
+            assert_eq!(hash(o.set, &[&chain])[..], d[4..], "Hash(chain) = digest");
             assert_eq!(chain, served);
         });
     }
@@ -830,7 +822,7 @@ fn case_5_5_certificate_chain_follows_x509_and_spdm() {
                 .collect();
             let tbs0 = certs[0].tbs_certificate();
             if tbs0.issuer() == tbs0.subject() {
-                assert_eq!(chain[4..4 + h], hash(o.set, ders[0])[..], "RootHash");
+                assert_eq!(chain[4..4 + h], hash(o.set, &[ders[0]])[..], "RootHash");
             }
             // Each certificate signed by the previous one (root as the anchor).
             let mut leaf_key = [0u8; 97];

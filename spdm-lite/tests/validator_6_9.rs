@@ -10,11 +10,11 @@
 
 mod common;
 
-use common::{SETS, TestRng, read, spdm_chain};
+use common::{SETS, TestRng, hash_digest, read, spdm_chain};
 use spdm_lite::cert::ChainVerifier;
 use spdm_lite::crypto::{
-    AlgorithmSet, AsymAlgo, CryptoProvider, DheSecret, Digest, EcdsaSigningKey, HashCtx,
-    RandomSource, RustCrypto, Signer,
+    AlgorithmSet, AsymAlgo, CryptoProvider, DheSecret, EcdsaSigningKey, RandomSource, RustCrypto,
+    Signer,
 };
 use spdm_lite::key_schedule::{HandshakeSecrets, KeySchedule};
 use spdm_lite::measurements::{BlockInfo, MeasurementProvider, value_type as vt};
@@ -65,7 +65,7 @@ fn fixture(set: AlgorithmSet) -> Fx {
         .verify_chain(set, Role::Responder, &chain, &mut leaf)
         .unwrap();
     leaf.truncate(n);
-    let d = |s: &str| hash(set, &[s.as_bytes()]).as_bytes().to_vec();
+    let d = |s: &str| hash_digest(set, &[s.as_bytes()]).as_bytes().to_vec();
     let meas = Sample(vec![
         (1, vt::IMMUTABLE_ROM, d("boot ROM"), true),
         (2, vt::MUTABLE_FIRMWARE, d("firmware 1.0.0"), true),
@@ -87,21 +87,13 @@ fn fixture(set: AlgorithmSet) -> Fx {
     }
 }
 
-fn hash(set: AlgorithmSet, parts: &[&[u8]]) -> Digest {
-    let mut h = P.hash(set.hash).unwrap();
-    for p in parts {
-        h.update(p);
-    }
-    h.finish()
-}
-
 fn verify(f: &Fx, ctx: &str, transcript: &[u8], sig: &[u8]) {
     let d = signing_digest(
         &P,
         f.set.hash,
         Version::V12,
         ctx,
-        &hash(f.set, &[transcript]),
+        &hash_digest(f.set, &[transcript]),
     );
     P.ecdsa_verify(f.set.asym, &f.leaf, d.unwrap().as_bytes(), sig)
         .unwrap();
@@ -345,7 +337,7 @@ impl V<'_> {
         assert_eq!(rsp[..2], [0x12, 0x03], "type {ty:#x}");
         assert_eq!(rsp[2] & 0x0F, 0);
         assert_ne!(rsp[3] & 1, 0);
-        assert_eq!(&rsp[4..4 + h], hash(self.f.set, &[chain]).as_bytes());
+        assert_eq!(&rsp[4..4 + h], hash_digest(self.f.set, &[chain]).as_bytes());
         assert_eq!(&rsp[4..4 + h], &digests[4..4 + h]);
         let mut off = 4 + h + 32 + if ty == 0 { 0 } else { h };
         off += 2 + u16::from_le_bytes([rsp[off], rsp[off + 1]]) as usize;
@@ -587,7 +579,7 @@ impl V<'_> {
         off += 2 + u16::from_le_bytes([rsp[off], rsp[off + 1]]) as usize;
         let sig_end = off + s;
         assert_eq!(rsp.len(), sig_end + if in_clear { 0 } else { h });
-        let chain_hash = hash(set, &[&self.f.chain]);
+        let chain_hash = hash_digest(set, &[&self.f.chain]);
         let mut th = [&self.vca[..], chain_hash.as_bytes(), &req, &rsp[..off]].concat();
         verify(
             self.f,
@@ -599,11 +591,11 @@ impl V<'_> {
         let shared = dhe.agree(&rsp[40..40 + dl]).unwrap();
         let ks = ks(set);
         let hs = ks.handshake_secret(shared.as_bytes(), false).unwrap();
-        let secrets = ks.handshake(hs, &hash(set, &[&th])).unwrap();
+        let secrets = ks.handshake(hs, &hash_digest(set, &[&th])).unwrap();
         if !in_clear {
             ks.check_verify_data(
                 &secrets.response.finished_key,
-                &hash(set, &[&th]),
+                &hash_digest(set, &[&th]),
                 &rsp[sig_end..],
             )
             .unwrap();
@@ -625,7 +617,7 @@ impl V<'_> {
     /// FINISH (no signature, slot 0) with the right RequesterVerifyData.
     fn finish_req(&self, hs: &Hs) -> Vec<u8> {
         let mut m = vec![0x12, 0xE5, 0, 0];
-        let th = hash(self.f.set, &[&hs.th, &m]);
+        let th = hash_digest(self.f.set, &[&hs.th, &m]);
         let vd = ks(self.f.set)
             .verify_data(&hs.secrets.request.finished_key, &th)
             .unwrap();
@@ -654,7 +646,7 @@ impl V<'_> {
         let ks = ks(set);
         if hs.in_clear {
             assert_eq!(rsp.len(), 4 + self.h());
-            let th = hash(set, &[&hs.th, &rsp[..4]]);
+            let th = hash_digest(set, &[&hs.th, &rsp[..4]]);
             ks.check_verify_data(&hs.secrets.response.finished_key, &th, &rsp[4..])
                 .unwrap();
         } else {
@@ -662,7 +654,7 @@ impl V<'_> {
         }
         hs.th.extend_from_slice(&rsp);
         let master = ks.master_secret(&hs.secrets.handshake_secret).unwrap();
-        let data = ks.data(&master, &hash(set, &[&hs.th])).unwrap();
+        let data = ks.data(&master, &hash_digest(set, &[&hs.th])).unwrap();
         let keys = |s| DirectionKeys::new(ks.traffic_keys(set.aead, s).unwrap());
         Sess {
             sid: hs.sid,

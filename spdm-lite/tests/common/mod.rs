@@ -5,7 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use spdm_lite::cert::encode_spdm_chain;
-use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, CryptoProvider, RandomSource, RustCrypto, Signer};
+use spdm_lite::crypto::{
+    AlgorithmSet, AsymAlgo, CryptoProvider, Digest, HashCtx, RandomSource, RustCrypto, Signer,
+};
 use spdm_lite::requester::{Requester, RequesterSession, SessionEvent, Status};
 use spdm_lite::responder::Responder;
 use spdm_lite::x509::X509Verifier;
@@ -63,6 +65,20 @@ pub(crate) fn encode_chain(set: AlgorithmSet, certs: &[u8], root: &[u8]) -> Vec<
 /// The SPDM chain of the test PKI file `chain_file` under the root certificate `root_file`.
 pub(crate) fn spdm_chain(set: AlgorithmSet, chain_file: &str, root_file: &str) -> Vec<u8> {
     encode_chain(set, &read(set, chain_file), &read(set, root_file))
+}
+
+/// The hash (with the hash algorithm of `set`) of the concatenation of `parts`.
+pub(crate) fn hash_digest(set: AlgorithmSet, parts: &[&[u8]]) -> Digest {
+    let mut h = RustCrypto.hash(set.hash).unwrap();
+    for p in parts {
+        h.update(p);
+    }
+    h.finish()
+}
+
+/// [`hash_digest`] as bytes.
+pub(crate) fn hash(set: AlgorithmSet, parts: &[&[u8]]) -> Vec<u8> {
+    hash_digest(set, parts).as_bytes().to_vec()
 }
 
 /// The X.509 verifier anchored at the test root of `set` (leaked: tests only).
