@@ -5,12 +5,15 @@
 
 mod common;
 
-use common::{SETS, TestRng, encode_chain, exchange, read, session_exchange, spdm_chain, verifier};
+use common::{
+    LeafPub, SETS, TestRng, encode_chain, exchange, rcgen_alg, read, session_exchange, spdm_chain,
+    verifier,
+};
 use cse_core::Direction;
 use cse_core::csi2::VirtualChannel;
 use spdm_lite::Error;
 use spdm_lite::cert::CertError;
-use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RustCrypto};
+use spdm_lite::crypto::{AlgorithmSet, EcdsaSigningKey, RustCrypto};
 use spdm_lite::export::LinkKeyPurpose;
 use spdm_lite::msgs::key_update::KeyUpdateOp;
 use spdm_lite::requester::{
@@ -707,21 +710,9 @@ fn a_responder_leaf_without_digital_signature_is_refused_by_the_requester() {
 fn chain_with_leaf_eku(set: AlgorithmSet, eku: &[u64]) -> (Vec<u8>, Vec<u8>) {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-        KeyPair, KeyUsagePurpose, PublicKeyData, SignatureAlgorithm,
+        KeyPair, KeyUsagePurpose,
     };
-    struct LeafPub(Vec<u8>, &'static SignatureAlgorithm);
-    impl PublicKeyData for LeafPub {
-        fn der_bytes(&self) -> &[u8] {
-            &self.0
-        }
-        fn algorithm(&self) -> &'static SignatureAlgorithm {
-            self.1
-        }
-    }
-    let alg = match set.asym {
-        AsymAlgo::EcdsaP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
-        _ => &rcgen::PKCS_ECDSA_P384_SHA384,
-    };
+    let alg = rcgen_alg(set);
     let params = |cn: &str, ca: bool| {
         let mut p = CertificateParams::default();
         p.distinguished_name.push(DnType::CommonName, cn);

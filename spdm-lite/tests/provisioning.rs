@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{SETS, TestRng, encode_chain, hash};
+use common::{LeafPub, SETS, TestRng, encode_chain, hash, rcgen_alg};
 use der::{Decode, Encode as _};
 use spdm_lite::cert::CertError;
 use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RustCrypto, Signer};
@@ -134,14 +134,6 @@ struct Pki {
     inter: Vec<u8>,
 }
 
-fn rcgen_alg(set: AlgorithmSet) -> &'static rcgen::SignatureAlgorithm {
-    if set.asym == AsymAlgo::EcdsaP256 {
-        &rcgen::PKCS_ECDSA_P256_SHA256
-    } else {
-        &rcgen::PKCS_ECDSA_P384_SHA384
-    }
-}
-
 fn pki(set: AlgorithmSet, name: &str) -> Pki {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
@@ -180,17 +172,7 @@ impl Pki {
     fn issue(&self, pk: &[u8], cn: &str) -> Vec<u8> {
         use rcgen::{
             CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyUsagePurpose,
-            PublicKeyData, SignatureAlgorithm,
         };
-        struct LeafPub(Vec<u8>, &'static SignatureAlgorithm);
-        impl PublicKeyData for LeafPub {
-            fn der_bytes(&self) -> &[u8] {
-                &self.0
-            }
-            fn algorithm(&self) -> &'static SignatureAlgorithm {
-                self.1
-            }
-        }
         let _ = &self.root_params;
         let mut p = CertificateParams::default();
         p.distinguished_name.push(DnType::CommonName, cn);

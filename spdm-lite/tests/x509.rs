@@ -7,10 +7,10 @@
 
 mod common;
 
-use common::{SETS, encode_chain, read, spdm_chain};
+use common::{SETS, encode_chain, rcgen_alg, read, spdm_chain};
 use spdm_lite::Error;
 use spdm_lite::cert::{CertError, ChainVerifier, DerCertificates};
-use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RustCrypto};
+use spdm_lite::crypto::{AlgorithmSet, EcdsaSigningKey, RustCrypto};
 use spdm_lite::session::Role;
 use spdm_lite::x509::X509Verifier;
 
@@ -300,11 +300,7 @@ mod generated {
 
     /// `params[0]` self-signed, each further one signed by its predecessor's key.
     fn build(set: AlgorithmSet, params: &[CertificateParams]) -> Generated {
-        let alg = if set.asym == AsymAlgo::EcdsaP256 {
-            &rcgen::PKCS_ECDSA_P256_SHA256
-        } else {
-            &rcgen::PKCS_ECDSA_P384_SHA384
-        };
+        let alg = rcgen_alg(set);
         let keys: Vec<KeyPair> = params
             .iter()
             .map(|_| KeyPair::generate_for(alg).unwrap())

@@ -81,6 +81,29 @@ pub(crate) fn hash(set: AlgorithmSet, parts: &[&[u8]]) -> Vec<u8> {
     hash_digest(set, parts).as_bytes().to_vec()
 }
 
+/// The rcgen signature algorithm of the key of `set` (ECDSA P-256 or P-384).
+pub(crate) fn rcgen_alg(set: AlgorithmSet) -> &'static rcgen::SignatureAlgorithm {
+    match set.asym {
+        AsymAlgo::EcdsaP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
+        _ => &rcgen::PKCS_ECDSA_P384_SHA384,
+    }
+}
+
+/// A public key rcgen certifies without its private key: SPKI DER bytes and algorithm.
+pub(crate) struct LeafPub(
+    pub(crate) Vec<u8>,
+    pub(crate) &'static rcgen::SignatureAlgorithm,
+);
+
+impl rcgen::PublicKeyData for LeafPub {
+    fn der_bytes(&self) -> &[u8] {
+        &self.0
+    }
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        self.1
+    }
+}
+
 /// The X.509 verifier anchored at the test root of `set` (leaked: tests only).
 pub(crate) fn verifier(set: AlgorithmSet) -> &'static X509Verifier<'static, RustCrypto> {
     let root: &'static [u8] = Box::leak(read(set, "root.cert.der").into_boxed_slice());
