@@ -16,7 +16,7 @@ mod common;
 use std::cell::Cell;
 use std::rc::Rc;
 
-use common::{TestRng, encode_chain, read};
+use common::{HINT, PSK, TestRng, encode_chain, read};
 use spdm_lite::crypto::{AlgorithmSet, EcdsaSigningKey, RandomSource, RustCrypto};
 use spdm_lite::msgs::key_update::KeyUpdateOp;
 use spdm_lite::requester::{
@@ -42,8 +42,6 @@ fn fixture(set: AlgorithmSet) -> &'static Fixture {
     }))
 }
 
-const PSK: &[u8] = b"camera link test psk, 32 bytes!!";
-const HINT: &[u8] = b"cam0";
 const BUF: usize = 4096;
 const RSP_SEED: u64 = 0x1111_2222_3333_4445;
 const REQ_SEED: u64 = 0x5555_6666_7777_8889;

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{TestRng, encode_chain, exchange, in_session, read};
+use common::{HINT, PSK, TestRng, encode_chain, exchange, in_session, read};
 use spdm_lite::Error;
 use spdm_lite::crypto::{AlgorithmSet, EcdsaSigningKey, RustCrypto};
 use spdm_lite::requester::{
@@ -30,8 +30,6 @@ fn fixture(set: AlgorithmSet) -> Fixture {
     }
 }
 
-const PSK: &[u8] = b"camera link test psk, 32 bytes!!";
-const HINT: &[u8] = b"cam0";
 const BUF: usize = 4096;
 
 fn responder<'a>(

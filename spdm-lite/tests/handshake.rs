@@ -6,8 +6,8 @@
 mod common;
 
 use common::{
-    LeafPub, SETS, TestRng, encode_chain, exchange, rcgen_alg, read, session_exchange, spdm_chain,
-    verifier,
+    HINT, LeafPub, PSK, SETS, TestRng, encode_chain, exchange, rcgen_alg, read, session_exchange,
+    spdm_chain, verifier,
 };
 use cse_core::Direction;
 use cse_core::csi2::VirtualChannel;
@@ -54,9 +54,6 @@ fn fixture(set: AlgorithmSet) -> Fixture {
         key: EcdsaSigningKey::from_sec1_der(set.asym, &read(set, "leaf.key.der")).unwrap(),
     }
 }
-
-const PSK: &[u8] = b"camera link test psk, 32 bytes!!";
-const HINT: &[u8] = b"cam0";
 
 fn full_run(set: AlgorithmSet, mode: Mode, in_clear: bool) {
     let f = fixture(set);

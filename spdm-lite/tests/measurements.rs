@@ -9,7 +9,7 @@ mod common;
 
 use std::cell::{Cell, RefCell};
 
-use common::{SETS, TestRng, in_session, read, spdm_chain, verifier};
+use common::{HINT, PSK, SETS, TestRng, in_session, read, spdm_chain, verifier};
 use spdm_lite::cert::ChainVerifier;
 use spdm_lite::crypto::{
     AlgorithmSet, AsymAlgo, CryptoProvider, EcdsaSigningKey, RustCrypto, Signer,
@@ -605,8 +605,8 @@ fn psk_session_carries_the_summary_hash_and_unsigned_measurements_only() {
                 algorithms: set,
                 cert_chain: &f.chain,
                 psk: Some(spdm_lite::responder::PskConfig {
-                    hint: b"cam0",
-                    key: b"camera link test psk, 32 bytes!!",
+                    hint: HINT,
+                    key: PSK,
                     with_context: true,
                 }),
                 handshake_in_the_clear: false,
@@ -624,8 +624,8 @@ fn psk_session_carries_the_summary_hash_and_unsigned_measurements_only() {
                 data_transfer_size: 1024,
             },
             Auth::Psk {
-                hint: b"cam0",
-                key: b"camera link test psk, 32 bytes!!",
+                hint: HINT,
+                key: PSK,
             },
         )
         .unwrap();

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{SETS, TestRng, hash, read, spdm_chain};
+use common::{HINT, PSK, SETS, TestRng, hash, read, spdm_chain};
 use spdm_lite::codec::Writer;
 use spdm_lite::crypto::{
     AlgorithmSet, AsymAlgo, CryptoProvider, DheSecret, EcdsaSigningKey, HashCtx, RustCrypto, Secret,
@@ -24,8 +24,6 @@ use spdm_lite::{CryptoError, Error};
 type Rsp<'a> = Responder<'a, RustCrypto, EcdsaSigningKey>;
 type Hash = <RustCrypto as CryptoProvider>::Hash;
 
-const PSK: &[u8] = b"camera link test psk, 32 bytes!!";
-const HINT: &[u8] = b"cam0";
 const BUF: usize = 8192;
 
 struct Fixture {

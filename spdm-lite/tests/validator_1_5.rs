@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{TestRng, encode_chain, hash, read};
+use common::{HINT, PSK, TestRng, encode_chain, hash, read};
 use der::{Decode, Encode};
 use spdm_lite::cert::ChainVerifier;
 use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RustCrypto};
@@ -105,8 +105,8 @@ fn with_responder<T>(o: Opts, f: impl FnOnce(&mut Rsp<'_>, &[u8]) -> T) -> T {
     let key = EcdsaSigningKey::from_sec1_der(set.asym, &read(set, "leaf.key.der")).unwrap();
     let mut rng = TestRng(0x5eed_0f7e_5700);
     let psk = o.psk.map(|with_context| PskConfig {
-        hint: b"cam0",
-        key: b"camera link test psk, 32 bytes!!",
+        hint: HINT,
+        key: PSK,
         with_context,
     });
     let config = ResponderConfig {

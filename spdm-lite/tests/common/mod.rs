@@ -16,6 +16,11 @@ use spdm_lite::{CryptoError, Error};
 /// Both algorithm sets, in the order the tests run (and offer) them.
 pub(crate) const SETS: [AlgorithmSet; 2] = [AlgorithmSet::SET_A, AlgorithmSet::SET_B];
 
+/// The pre-shared key of the test responders (32 bytes).
+pub(crate) const PSK: &[u8] = b"camera link test psk, 32 bytes!!";
+/// The PSK hint of the test responders (the `spdm-responder` example's default hint).
+pub(crate) const HINT: &[u8] = b"cam0";
+
 /// Deterministic xorshift test source; never for production.
 ///
 /// The state is the seed itself (no mixing) and each byte is the low byte of the state after
