@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{SETS, TestRng, hash_digest, read, spdm_chain};
+use common::{SETS, TestRng, hash, hash_digest, read, spdm_chain};
 use spdm_lite::cert::ChainVerifier;
 use spdm_lite::crypto::{
     AlgorithmSet, AsymAlgo, CryptoProvider, DheSecret, EcdsaSigningKey, RandomSource, RustCrypto,
@@ -65,7 +65,7 @@ fn fixture(set: AlgorithmSet) -> Fx {
         .verify_chain(set, Role::Responder, &chain, &mut leaf)
         .unwrap();
     leaf.truncate(n);
-    let d = |s: &str| hash_digest(set, &[s.as_bytes()]).as_bytes().to_vec();
+    let d = |s: &str| hash(set, &[s.as_bytes()]);
     let meas = Sample(vec![
         (1, vt::IMMUTABLE_ROM, d("boot ROM"), true),
         (2, vt::MUTABLE_FIRMWARE, d("firmware 1.0.0"), true),

@@ -1,7 +1,9 @@
-//! Fixtures shared by the integration tests: the deterministic random source, the committed
-//! test PKI under `tests/pki/` and the SPDM chains built from it.
+//! Fixtures shared by the integration tests (each includes this file with `mod common;`): the
+//! deterministic random source, the committed test PKI under `tests/pki/`, SPDM chains and
+//! hashes, rcgen helpers and one-message exchanges between a requester and a responder.
 // Each test crate includes this module and uses a different subset of it.
 #![allow(dead_code)]
+// Test fixtures: a fixture that cannot be built fails the test (some crates allow less).
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use spdm_lite::cert::encode_spdm_chain;
@@ -24,7 +26,8 @@ pub(crate) const HINT: &[u8] = b"cam0";
 /// Deterministic xorshift test source; never for production.
 ///
 /// The state is the seed itself (no mixing) and each byte is the low byte of the state after
-/// one xorshift64 step (13, 7, 17): tests compare against bytes recorded with this stream.
+/// one xorshift64 step (13, 7, 17). Tests rely on the exact stream of a seed (twin responders
+/// with the same seed answer byte for byte alike), so keep both the steps and the seeding.
 pub(crate) struct TestRng(pub(crate) u64);
 
 impl RandomSource for TestRng {
@@ -40,7 +43,7 @@ impl RandomSource for TestRng {
 }
 
 /// The test PKI directory of `set`: `p256` for set A, `p384` for set B.
-pub(crate) fn pki_dir(set: AlgorithmSet) -> &'static str {
+fn pki_dir(set: AlgorithmSet) -> &'static str {
     match set.asym {
         AsymAlgo::EcdsaP256 => "p256",
         _ => "p384",
@@ -94,7 +97,8 @@ pub(crate) fn rcgen_alg(set: AlgorithmSet) -> &'static rcgen::SignatureAlgorithm
     }
 }
 
-/// A public key rcgen certifies without its private key: SPKI DER bytes and algorithm.
+/// A public key for rcgen to certify without its private key: the SEC1 point and the
+/// signature algorithm.
 pub(crate) struct LeafPub(
     pub(crate) Vec<u8>,
     pub(crate) &'static rcgen::SignatureAlgorithm,
