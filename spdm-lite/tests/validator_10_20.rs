@@ -9,7 +9,11 @@
 
 mod common;
 
-use common::{HINT, PSK, SETS, TestRng, hash, read, spdm_chain};
+use common::{
+    DECRYPT_ERROR, HINT, INVALID_REQUEST, INVALID_RESPONSE_CODE, PSK, REQUEST_IN_FLIGHT,
+    SESSION_REQUIRED, SETS, TestRng, UNEXPECTED_REQUEST, VERSION_MISMATCH, error, hash, read,
+    spdm_chain,
+};
 use spdm_lite::codec::Writer;
 use spdm_lite::crypto::{
     AlgorithmSet, AsymAlgo, CryptoProvider, DheSecret, EcdsaSigningKey, HashCtx, RustCrypto, Secret,
@@ -75,19 +79,6 @@ fn send(rsp: &mut Rsp<'_>, spdm: &[u8]) -> Vec<u8> {
     assert_eq!(b[0], 0x05, "a plain answer");
     b[1..m].to_vec()
 }
-
-/// ERROR `code` (ErrorData 0) of SPDM 1.2.
-fn error(code: u8) -> Vec<u8> {
-    vec![0x12, 0x7F, code, 0]
-}
-
-const VERSION_MISMATCH: u8 = 0x41;
-const INVALID_REQUEST: u8 = 0x01;
-const UNEXPECTED_REQUEST: u8 = 0x04;
-const DECRYPT_ERROR: u8 = 0x06;
-const REQUEST_IN_FLIGHT: u8 = 0x08;
-const INVALID_RESPONSE_CODE: u8 = 0x09;
-const SESSION_REQUIRED: u8 = 0x0B;
 
 // Requester capability flags.
 const CERT: u32 = 1 << 1;

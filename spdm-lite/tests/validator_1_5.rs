@@ -11,7 +11,10 @@
 
 mod common;
 
-use common::{HINT, PSK, TestRng, encode_chain, hash, read};
+use common::{
+    HINT, INVALID_REQUEST, PSK, TestRng, UNEXPECTED_REQUEST, VERSION_MISMATCH, encode_chain, hash,
+    read,
+};
 use der::{Decode, Encode};
 use spdm_lite::cert::ChainVerifier;
 use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RustCrypto};
@@ -149,10 +152,6 @@ fn u32_at(b: &[u8], i: usize) -> u32 {
 }
 
 // ---- the validator's requests -------------------------------------------------------------
-
-const INVALID_REQUEST: u8 = 0x01;
-const UNEXPECTED_REQUEST: u8 = 0x04;
-const VERSION_MISMATCH: u8 = 0x41;
 
 /// Checks the validator's ERROR assertions (size, code, SPDMVersion, Param1, Param2 = 0).
 fn assert_error(r: &[u8], version: u8, code: u8, what: &str) {

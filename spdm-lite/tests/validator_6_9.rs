@@ -10,7 +10,10 @@
 
 mod common;
 
-use common::{SETS, TestRng, hash, hash_digest, read, spdm_chain};
+use common::{
+    DECRYPT_ERROR, INVALID_REQUEST, SESSION_REQUIRED, SETS, TestRng, UNEXPECTED_REQUEST,
+    VERSION_MISMATCH, error, hash, hash_digest, read, spdm_chain,
+};
 use spdm_lite::cert::ChainVerifier;
 use spdm_lite::crypto::{
     AlgorithmSet, AsymAlgo, CryptoProvider, DheSecret, EcdsaSigningKey, RandomSource, RustCrypto,
@@ -98,16 +101,6 @@ fn verify(f: &Fx, ctx: &str, transcript: &[u8], sig: &[u8]) {
     P.ecdsa_verify(f.set.asym, &f.leaf, d.unwrap().as_bytes(), sig)
         .unwrap();
 }
-
-/// ERROR with SPDMVersion 1.2, this code and Param2 = 0 (assertions x.1 to x.5 at once).
-fn err(code: u8) -> Vec<u8> {
-    vec![0x12, 0x7F, code, 0]
-}
-const INVALID_REQUEST: u8 = 0x01;
-const DECRYPT_ERROR: u8 = 0x06;
-const UNEXPECTED_REQUEST: u8 = 0x04;
-const SESSION_REQUIRED: u8 = 0x0B;
-const VERSION_MISMATCH: u8 = 0x41;
 
 /// The validator's GET_CAPABILITIES flags: CERT, CHAL, ENCRYPT, MAC, KEY_EX, ENCAP, HBEAT,
 /// KEY_UPD (and HANDSHAKE_IN_THE_CLEAR for the `_HS_CLEAR` cases); never MUT_AUTH.
@@ -450,7 +443,7 @@ fn case_6_4_challenge_with_non_negotiated_version_gets_version_mismatch() {
         let chain = v.certificate();
         for version in [0x13, 0x11] {
             let req = v.challenge_req(version, 0, 0);
-            assert_eq!(v.plain(&req), err(VERSION_MISMATCH), "{version:#x}");
+            assert_eq!(v.plain(&req), error(VERSION_MISMATCH), "{version:#x}");
         }
         v.challenge_ok(0, &chain, &d);
     }
@@ -474,11 +467,11 @@ fn case_6_6_challenge_with_invalid_field_gets_invalid_request() {
             let chain = v.certificate();
             for slot in (1..=0x0F).chain([0xFF]) {
                 let req = v.challenge_req(0x12, slot, 0);
-                assert_eq!(v.plain(&req), err(INVALID_REQUEST), "slot {slot:#x}");
+                assert_eq!(v.plain(&req), error(INVALID_REQUEST), "slot {slot:#x}");
             }
             for ty in [2, 0xFE] {
                 let req = v.challenge_req(0x12, 0, ty);
-                assert_eq!(v.plain(&req), err(INVALID_REQUEST), "type {ty:#x}");
+                assert_eq!(v.plain(&req), error(INVALID_REQUEST), "type {ty:#x}");
             }
             v.challenge_ok(if meas { 0xFF } else { 0 }, &chain, &d);
         }
@@ -488,11 +481,11 @@ fn case_6_6_challenge_with_invalid_field_gets_invalid_request() {
         let mut v = connect_unprovisioned(&f, &mut rrng, &mut dev);
         for slot in (0..=0x0F).chain([0xFF]) {
             let req = v.challenge_req(0x12, slot, 0);
-            assert_eq!(v.plain(&req), err(INVALID_REQUEST), "slot {slot:#x}");
+            assert_eq!(v.plain(&req), error(INVALID_REQUEST), "slot {slot:#x}");
         }
         for ty in [2, 0xFE] {
             let req = v.challenge_req(0x12, 0, ty);
-            assert_eq!(v.plain(&req), err(INVALID_REQUEST), "type {ty:#x}");
+            assert_eq!(v.plain(&req), error(INVALID_REQUEST), "type {ty:#x}");
         }
         assert_eq!(v.rsp.state_name(), "Negotiated");
         assert_eq!(v.digests(), [0x12, 0x01, 0, 0]);
@@ -695,7 +688,7 @@ fn case_8_3_key_exchange_with_non_negotiated_version_gets_version_mismatch() {
         v.session_setup(false);
         for version in [0x13, 0x11] {
             let (req, _) = v.key_exchange_req(version, 0, 0);
-            assert_eq!(v.plain(&req), err(VERSION_MISMATCH), "{version:#x}");
+            assert_eq!(v.plain(&req), error(VERSION_MISMATCH), "{version:#x}");
         }
         let hs = v.key_exchange_ok(0);
         let mut s = v.finish_ok(hs);
@@ -715,7 +708,7 @@ fn case_8_5_key_exchange_in_session_gets_unexpected_request() {
         let hs = v.key_exchange_ok(0);
         let mut s = v.finish_ok(hs);
         let (req, _) = v.key_exchange_req(0x12, 0, 0);
-        assert_eq!(v.in_session(&mut s, &req), err(UNEXPECTED_REQUEST));
+        assert_eq!(v.in_session(&mut s, &req), error(UNEXPECTED_REQUEST));
         v.heartbeat(&mut s);
     }
 }
@@ -735,16 +728,16 @@ fn case_8_6_key_exchange_with_invalid_field_gets_invalid_request() {
             v.session_setup(false);
             for slot in (1..=0x0F).chain([0xFF]) {
                 let (req, _) = v.key_exchange_req(0x12, 0, slot);
-                assert_eq!(v.plain(&req), err(INVALID_REQUEST), "slot {slot:#x}");
+                assert_eq!(v.plain(&req), error(INVALID_REQUEST), "slot {slot:#x}");
             }
             for ty in [2, 0xFE] {
                 let (req, _) = v.key_exchange_req(0x12, ty, 0);
-                assert_eq!(v.plain(&req), err(INVALID_REQUEST), "type {ty:#x}");
+                assert_eq!(v.plain(&req), error(INVALID_REQUEST), "type {ty:#x}");
             }
             let (mut req, _) = v.key_exchange_req(0x12, 0, 0);
             let at = 40 + set.dhe.public_len();
             req[at..at + 2].copy_from_slice(&[0xFF, 0xFF]);
-            assert_eq!(v.plain(&req), err(INVALID_REQUEST), "OpaqueDataLength");
+            assert_eq!(v.plain(&req), error(INVALID_REQUEST), "OpaqueDataLength");
             let hs = v.key_exchange_ok(0);
             let mut s = v.finish_ok(hs);
             v.heartbeat(&mut s);
@@ -755,16 +748,16 @@ fn case_8_6_key_exchange_with_invalid_field_gets_invalid_request() {
         let mut v = connect_unprovisioned(&f, &mut rrng, &mut dev);
         for slot in (0..=0x0F).chain([0xFF]) {
             let (req, _) = v.key_exchange_req(0x12, 0, slot);
-            assert_eq!(v.plain(&req), err(INVALID_REQUEST), "slot {slot:#x}");
+            assert_eq!(v.plain(&req), error(INVALID_REQUEST), "slot {slot:#x}");
         }
         for ty in [2, 0xFE] {
             let (req, _) = v.key_exchange_req(0x12, ty, 0);
-            assert_eq!(v.plain(&req), err(INVALID_REQUEST), "type {ty:#x}");
+            assert_eq!(v.plain(&req), error(INVALID_REQUEST), "type {ty:#x}");
         }
         let (mut req, _) = v.key_exchange_req(0x12, 0, 0);
         let at = 40 + set.dhe.public_len();
         req[at..at + 2].copy_from_slice(&[0xFF, 0xFF]);
-        assert_eq!(v.plain(&req), err(INVALID_REQUEST), "OpaqueDataLength");
+        assert_eq!(v.plain(&req), error(INVALID_REQUEST), "OpaqueDataLength");
         assert_eq!(v.rsp.state_name(), "Negotiated");
         assert_eq!(v.digests(), [0x12, 0x01, 0, 0]);
     }
@@ -834,7 +827,7 @@ fn case_9_3_finish_with_non_negotiated_version_gets_version_mismatch() {
             req[0] = version;
             assert_eq!(
                 v.in_hs(&mut hs, &req),
-                err(VERSION_MISMATCH),
+                error(VERSION_MISMATCH),
                 "{version:#x}"
             );
         }
@@ -853,9 +846,9 @@ fn case_9_4_finish_before_negotiate_algorithms_gets_unexpected_request() {
     let mut v = connect(&f, &mut rrng, false, false);
     v.version_capabilities(REQ_CAPS | KEY_UPD);
     let mut finish = vec![0x12, 0xE5, 0, 0];
-    assert_eq!(v.plain(&finish), err(UNEXPECTED_REQUEST));
+    assert_eq!(v.plain(&finish), error(UNEXPECTED_REQUEST));
     finish.extend_from_slice(&[0x5A; 32]);
-    assert_eq!(v.plain(&finish), err(UNEXPECTED_REQUEST));
+    assert_eq!(v.plain(&finish), error(UNEXPECTED_REQUEST));
     assert_eq!(v.plain(&negotiate_algorithms())[..2], [0x12, 0x63]);
 }
 
@@ -869,7 +862,7 @@ fn case_9_5_finish_in_session_gets_unexpected_request() {
         let (mut v, hs) = handshake(&f, &mut rrng, false, false);
         let again = v.finish_req(&hs);
         let mut s = v.finish_ok(hs);
-        assert_eq!(v.in_session(&mut s, &again), err(UNEXPECTED_REQUEST));
+        assert_eq!(v.in_session(&mut s, &again), error(UNEXPECTED_REQUEST));
         v.heartbeat(&mut s);
     }
 }
@@ -897,7 +890,7 @@ fn case_9_6_finish_with_invalid_field_gets_invalid_request() {
         for req in &bad {
             assert_eq!(
                 v.in_hs(&mut hs, req),
-                err(INVALID_REQUEST),
+                error(INVALID_REQUEST),
                 "{:02x?}",
                 &req[..4]
             );
@@ -923,9 +916,9 @@ fn finish_decrypt_error_case(in_clear: bool) {
         for b in &mut bad[4..] {
             *b ^= 0xFF;
         }
-        assert_eq!(v.in_hs(&mut hs, &bad), err(DECRYPT_ERROR));
+        assert_eq!(v.in_hs(&mut hs, &bad), error(DECRYPT_ERROR));
         if in_clear {
-            assert_eq!(v.plain(&good), err(SESSION_REQUIRED));
+            assert_eq!(v.plain(&good), error(SESSION_REQUIRED));
         } else {
             let mut rec = [0u8; 256];
             let n = record::seal(&P, hs.sid, &mut hs.req, &good, &[], &mut rec).unwrap();
@@ -996,7 +989,7 @@ fn case_9_11_finish_outside_the_session_gets_session_required() {
             let mut rrng = TestRng(911);
             let (mut v, hs) = handshake(&f, &mut rrng, false, rsp_in_clear);
             let req = v.finish_req(&hs);
-            assert_eq!(v.plain(&req), err(SESSION_REQUIRED));
+            assert_eq!(v.plain(&req), error(SESSION_REQUIRED));
             let mut s = v.finish_ok(hs);
             v.heartbeat(&mut s);
         }
@@ -1144,7 +1137,7 @@ fn case_7_2_get_measurements_with_non_negotiated_version_gets_version_mismatch()
         v.measurement_setup();
         for version in [0x13, 0x11] {
             let req = v.get_measurements(version, true, 0, 0);
-            assert_eq!(v.plain(&req), err(VERSION_MISMATCH), "{version:#x}");
+            assert_eq!(v.plain(&req), error(VERSION_MISMATCH), "{version:#x}");
         }
         let req = v.get_measurements(0x12, true, 0, 0);
         let (_, at) = measurements(&v.plain(&req), true, v.s());
@@ -1171,7 +1164,7 @@ fn case_7_3_get_measurements_before_negotiate_algorithms_gets_unexpected_request
         v.get_measurements(0x12, true, 0, 0),
         code_form,
     ] {
-        assert_eq!(v.plain(&req), err(UNEXPECTED_REQUEST), "{req:02x?}");
+        assert_eq!(v.plain(&req), error(UNEXPECTED_REQUEST), "{req:02x?}");
     }
     assert_eq!(v.plain(&negotiate_algorithms())[..2], [0x12, 0x63]);
 }
@@ -1192,16 +1185,16 @@ fn case_7_4_get_measurements_with_invalid_field_gets_invalid_request() {
         let valid: Vec<u8> = blocks.iter().map(|b| b[0]).collect();
         for index in (1..0xFF).filter(|i| !valid.contains(i)) {
             let req = v.get_measurements(0x12, true, index, 0);
-            assert_eq!(v.plain(&req), err(INVALID_REQUEST), "index {index:#x}");
+            assert_eq!(v.plain(&req), error(INVALID_REQUEST), "index {index:#x}");
         }
         for slot in 1..=0x0F {
             let req = v.get_measurements(0x12, true, valid[0], slot);
-            assert_eq!(v.plain(&req), err(INVALID_REQUEST), "slot {slot:#x}");
+            assert_eq!(v.plain(&req), error(INVALID_REQUEST), "slot {slot:#x}");
             let mut req = v.get_measurements(0x12, true, 0, slot);
             req[2] = 0;
             assert_eq!(
                 v.plain(&req),
-                err(INVALID_REQUEST),
+                error(INVALID_REQUEST),
                 "unsigned, slot {slot:#x}"
             );
         }
@@ -1262,7 +1255,7 @@ fn case_7_8_get_measurements_in_session_handshake_gets_unexpected_request() {
         ] {
             assert_eq!(
                 v.in_hs(&mut hs, &req),
-                err(UNEXPECTED_REQUEST),
+                error(UNEXPECTED_REQUEST),
                 "{req:02x?}"
             );
         }

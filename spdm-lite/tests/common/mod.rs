@@ -23,6 +23,21 @@ pub(crate) const PSK: &[u8] = b"camera link test psk, 32 bytes!!";
 /// The PSK hint of the test responders (the `spdm-responder` example's default hint).
 pub(crate) const HINT: &[u8] = b"cam0";
 
+/// SPDM ERROR codes (ERROR Param1) the tests expect.
+pub(crate) const INVALID_REQUEST: u8 = 0x01;
+pub(crate) const UNEXPECTED_REQUEST: u8 = 0x04;
+pub(crate) const DECRYPT_ERROR: u8 = 0x06;
+pub(crate) const REQUEST_IN_FLIGHT: u8 = 0x08;
+pub(crate) const INVALID_RESPONSE_CODE: u8 = 0x09;
+pub(crate) const SESSION_REQUIRED: u8 = 0x0B;
+pub(crate) const VERSION_MISMATCH: u8 = 0x41;
+
+/// The SPDM 1.2 ERROR message with `code` and Param2 (ErrorData) 0: comparing an answer with
+/// it checks size, SPDMVersion, code and Param2 at once (the validator's assertions x.1 to x.5).
+pub(crate) fn error(code: u8) -> Vec<u8> {
+    vec![0x12, 0x7F, code, 0]
+}
+
 /// Deterministic xorshift test source; never for production.
 ///
 /// The state is the seed itself (no mixing) and each byte is the low byte of the state after
