@@ -9,7 +9,7 @@ mod common;
 
 use std::cell::{Cell, RefCell};
 
-use common::{HINT, PSK, SETS, TestRng, in_session, read, spdm_chain, verifier};
+use common::{Block, HINT, PSK, SETS, TestRng, block_info, in_session, read, spdm_chain, verifier};
 use spdm_lite::cert::ChainVerifier;
 use spdm_lite::crypto::{
     AlgorithmSet, AsymAlgo, CryptoProvider, EcdsaSigningKey, RustCrypto, Signer,
@@ -43,9 +43,6 @@ impl Signer for FlipSigner {
         Ok(n)
     }
 }
-
-/// One block: (index, value type, value, TCB).
-type Block = (u8, u8, Vec<u8>, bool);
 
 /// Firmware measurements.
 struct Fw {
@@ -90,15 +87,7 @@ impl MeasurementProvider for Fw {
         self.blocks.borrow().len()
     }
     fn block(&self, n: usize, value: &mut [u8]) -> Option<BlockInfo> {
-        let b = self.blocks.borrow();
-        let (index, value_type, v, tcb) = b.get(n)?;
-        value.get_mut(..v.len())?.copy_from_slice(v);
-        Some(BlockInfo {
-            index: *index,
-            value_type: *value_type,
-            len: v.len(),
-            tcb: *tcb,
-        })
+        block_info(&self.blocks.borrow(), n, value)
     }
     fn generation(&self) -> Option<u64> {
         Some(self.generation.get())

@@ -11,8 +11,8 @@
 mod common;
 
 use common::{
-    DECRYPT_ERROR, INVALID_REQUEST, SESSION_REQUIRED, SETS, TestRng, UNEXPECTED_REQUEST,
-    VERSION_MISMATCH, error, hash, hash_digest, read, spdm_chain,
+    Block, DECRYPT_ERROR, INVALID_REQUEST, SESSION_REQUIRED, SETS, TestRng, UNEXPECTED_REQUEST,
+    VERSION_MISMATCH, block_info, error, hash, hash_digest, read, spdm_chain,
 };
 use spdm_lite::cert::ChainVerifier;
 use spdm_lite::crypto::{
@@ -34,21 +34,14 @@ const P: RustCrypto = RustCrypto;
 
 /// The example's sample measurements (`--measurements`): indices 1-5, three digests and two
 /// raw values.
-struct Sample(Vec<(u8, u8, Vec<u8>, bool)>);
+struct Sample(Vec<Block>);
 
 impl MeasurementProvider for Sample {
     fn count(&self) -> usize {
         self.0.len()
     }
     fn block(&self, n: usize, value: &mut [u8]) -> Option<BlockInfo> {
-        let (index, value_type, v, tcb) = self.0.get(n)?;
-        value.get_mut(..v.len())?.copy_from_slice(v);
-        Some(BlockInfo {
-            index: *index,
-            value_type: *value_type,
-            len: v.len(),
-            tcb: *tcb,
-        })
+        block_info(&self.0, n, value)
     }
 }
 

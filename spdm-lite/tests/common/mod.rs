@@ -10,6 +10,7 @@ use spdm_lite::cert::encode_spdm_chain;
 use spdm_lite::crypto::{
     AlgorithmSet, AsymAlgo, CryptoProvider, Digest, HashCtx, RandomSource, RustCrypto, Signer,
 };
+use spdm_lite::measurements::BlockInfo;
 use spdm_lite::requester::{Requester, RequesterSession, SessionEvent, Status};
 use spdm_lite::responder::Responder;
 use spdm_lite::x509::X509Verifier;
@@ -126,6 +127,22 @@ impl rcgen::PublicKeyData for LeafPub {
     fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
         self.1
     }
+}
+
+/// One measurement block: (index, value type, value, TCB).
+pub(crate) type Block = (u8, u8, Vec<u8>, bool);
+
+/// `MeasurementProvider::block` over a list of blocks: copies the value of the `n`-th block
+/// into `value` and describes it; `None` past the end or when `value` is too short.
+pub(crate) fn block_info(blocks: &[Block], n: usize, value: &mut [u8]) -> Option<BlockInfo> {
+    let (index, value_type, v, tcb) = blocks.get(n)?;
+    value.get_mut(..v.len())?.copy_from_slice(v);
+    Some(BlockInfo {
+        index: *index,
+        value_type: *value_type,
+        len: v.len(),
+        tcb: *tcb,
+    })
 }
 
 /// The X.509 verifier anchored at the test root of `set` (leaked: tests only).
