@@ -11,11 +11,13 @@
 //! sequence numbers, the key generation and the outstanding request as they were.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
+mod common;
+
 use std::cell::Cell;
 use std::rc::Rc;
 
-use spdm_lite::cert::encode_spdm_chain;
-use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RandomSource, RustCrypto};
+use common::{HINT, PSK, TestRng, encode_chain, read};
+use spdm_lite::crypto::{AlgorithmSet, EcdsaSigningKey, RandomSource, RustCrypto};
 use spdm_lite::msgs::key_update::KeyUpdateOp;
 use spdm_lite::requester::{
     Auth, Requester, RequesterConfig, RequesterSession, SessionEvent, Status,
@@ -23,30 +25,6 @@ use spdm_lite::requester::{
 use spdm_lite::responder::{PskConfig, Responder, ResponderConfig};
 use spdm_lite::x509::X509Verifier;
 use spdm_lite::{CryptoError, Error};
-
-/// Deterministic xorshift test source; never for production.
-struct TestRng(u64);
-
-impl RandomSource for TestRng {
-    fn fill(&mut self, out: &mut [u8]) -> Result<(), CryptoError> {
-        for b in out {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            *b = self.0 as u8;
-        }
-        Ok(())
-    }
-}
-
-fn read(set: AlgorithmSet, name: &str) -> Vec<u8> {
-    let dir = match set.asym {
-        AsymAlgo::EcdsaP256 => "p256",
-        _ => "p384",
-    };
-    let p = format!("{}/tests/pki/{dir}/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
-}
 
 struct Fixture {
     chain: Vec<u8>,
@@ -56,20 +34,14 @@ struct Fixture {
 
 /// Test-only: leaked so that responders and requesters can borrow it for `'static`.
 fn fixture(set: AlgorithmSet) -> &'static Fixture {
-    let certs = read(set, "chain.der");
     let root: &'static [u8] = Box::leak(read(set, "root.cert.der").into_boxed_slice());
-    let mut chain = vec![0u8; certs.len() + 64];
-    let n = encode_spdm_chain(&RustCrypto, set.hash, root, &certs, &mut chain).unwrap();
-    chain.truncate(n);
     Box::leak(Box::new(Fixture {
-        chain,
+        chain: encode_chain(set, &read(set, "chain.der"), root),
         key: EcdsaSigningKey::from_sec1_der(set.asym, &read(set, "leaf.key.der")).unwrap(),
         verifier: X509Verifier::new(RustCrypto, root),
     }))
 }
 
-const PSK: &[u8] = b"camera link test psk, 32 bytes!!";
-const HINT: &[u8] = b"cam0";
 const BUF: usize = 4096;
 const RSP_SEED: u64 = 0x1111_2222_3333_4445;
 const REQ_SEED: u64 = 0x5555_6666_7777_8889;

@@ -4,38 +4,16 @@
 //! GET_CERTIFICATE inside a session.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
-use spdm_lite::cert::encode_spdm_chain;
-use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RandomSource, RustCrypto};
+mod common;
+
+use common::{HINT, PSK, TestRng, encode_chain, exchange, in_session, read};
+use spdm_lite::Error;
+use spdm_lite::crypto::{AlgorithmSet, EcdsaSigningKey, RustCrypto};
 use spdm_lite::requester::{
     Auth, Requester, RequesterConfig, RequesterSession, SessionEvent, Status,
 };
 use spdm_lite::responder::{PskConfig, Responder, ResponderConfig};
 use spdm_lite::x509::X509Verifier;
-use spdm_lite::{CryptoError, Error};
-
-/// Deterministic xorshift test source; never for production.
-struct TestRng(u64);
-
-impl RandomSource for TestRng {
-    fn fill(&mut self, out: &mut [u8]) -> Result<(), CryptoError> {
-        for b in out {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            *b = self.0 as u8;
-        }
-        Ok(())
-    }
-}
-
-fn read(set: AlgorithmSet, name: &str) -> Vec<u8> {
-    let dir = match set.asym {
-        AsymAlgo::EcdsaP256 => "p256",
-        _ => "p384",
-    };
-    let p = format!("{}/tests/pki/{dir}/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
-}
 
 struct Fixture {
     chain: Vec<u8>,
@@ -44,20 +22,14 @@ struct Fixture {
 }
 
 fn fixture(set: AlgorithmSet) -> Fixture {
-    let certs = read(set, "chain.der");
     let root = read(set, "root.cert.der");
-    let mut chain = vec![0u8; certs.len() + 64];
-    let n = encode_spdm_chain(&RustCrypto, set.hash, &root, &certs, &mut chain).unwrap();
-    chain.truncate(n);
     Fixture {
-        chain,
+        chain: encode_chain(set, &read(set, "chain.der"), &root),
         key: EcdsaSigningKey::from_sec1_der(set.asym, &read(set, "leaf.key.der")).unwrap(),
         root,
     }
 }
 
-const PSK: &[u8] = b"camera link test psk, 32 bytes!!";
-const HINT: &[u8] = b"cam0";
 const BUF: usize = 4096;
 
 fn responder<'a>(
@@ -105,17 +77,6 @@ fn requester<'a>(
         },
     )
     .unwrap()
-}
-
-fn exchange(
-    req: &mut Requester<'_, RustCrypto>,
-    rsp: &mut Responder<'_, RustCrypto, EcdsaSigningKey>,
-) -> Result<Status, Error> {
-    let mut a = [0u8; BUF];
-    let mut b = [0u8; BUF];
-    let n = req.write_request(&mut a)?;
-    let m = rsp.handle(&mut a[..n], &mut b)?;
-    req.handle_response(&mut b[..m])
 }
 
 fn drive(
@@ -356,19 +317,6 @@ fn established<'a>(
     let mut req = requester(qrng, verifier, chain_buf, sets);
     drive(&mut req, &mut rsp);
     (rsp, req.into_session().unwrap())
-}
-
-/// One request inside the session; the decrypted SPDM response (or the requester's error).
-fn in_session(
-    s: &mut RequesterSession<RustCrypto>,
-    rsp: &mut Responder<'_, RustCrypto, EcdsaSigningKey>,
-    spdm: &[u8],
-) -> Result<Vec<u8>, Error> {
-    let mut a = [0u8; BUF];
-    let mut b = [0u8; BUF];
-    let n = s.write_spdm_request(spdm, &mut a)?;
-    let m = rsp.handle(&mut a[..n], &mut b)?;
-    s.handle_spdm_response(&mut b[..m]).map(<[u8]>::to_vec)
 }
 
 #[test]

@@ -3,10 +3,17 @@
 //! END_SESSION), key export agreement, and state-machine negative tests.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
+mod common;
+
+use common::{
+    HINT, LeafPub, PSK, SETS, TestRng, encode_chain, exchange, rcgen_alg, read, session_exchange,
+    spdm_chain, verifier,
+};
 use cse_core::Direction;
 use cse_core::csi2::VirtualChannel;
-use spdm_lite::cert::{CertError, encode_spdm_chain};
-use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RandomSource, RustCrypto};
+use spdm_lite::Error;
+use spdm_lite::cert::CertError;
+use spdm_lite::crypto::{AlgorithmSet, EcdsaSigningKey, RustCrypto};
 use spdm_lite::export::LinkKeyPurpose;
 use spdm_lite::msgs::key_update::KeyUpdateOp;
 use spdm_lite::requester::{
@@ -14,67 +21,8 @@ use spdm_lite::requester::{
 };
 use spdm_lite::responder::{PskConfig, Responder, ResponderConfig};
 use spdm_lite::x509::X509Verifier;
-use spdm_lite::{CryptoError, Error};
-
-/// Deterministic xorshift test source; never for production.
-struct TestRng(u64);
-
-impl RandomSource for TestRng {
-    fn fill(&mut self, out: &mut [u8]) -> Result<(), CryptoError> {
-        for b in out {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            *b = self.0 as u8;
-        }
-        Ok(())
-    }
-}
-
-fn pki(set: AlgorithmSet) -> &'static str {
-    match set.asym {
-        AsymAlgo::EcdsaP256 => "p256",
-        _ => "p384",
-    }
-}
-
-fn read(set: AlgorithmSet, name: &str) -> Vec<u8> {
-    let p = format!(
-        "{}/tests/pki/{}/{name}",
-        env!("CARGO_MANIFEST_DIR"),
-        pki(set)
-    );
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
-}
-
-fn spdm_chain(set: AlgorithmSet, chain_file: &str, root_file: &str) -> Vec<u8> {
-    let certs = read(set, chain_file);
-    let root = read(set, root_file);
-    let mut out = vec![0u8; certs.len() + 64];
-    let n = encode_spdm_chain(&RustCrypto, set.hash, &root, &certs, &mut out).unwrap();
-    out.truncate(n);
-    out
-}
-
-/// The X.509 verifier anchored at the set's test root (leaked: tests only).
-fn verifier(set: AlgorithmSet) -> &'static X509Verifier<'static, RustCrypto> {
-    let root: &'static [u8] = Box::leak(read(set, "root.cert.der").into_boxed_slice());
-    Box::leak(Box::new(X509Verifier::new(RustCrypto, root)))
-}
 
 const BUF: usize = 4096;
-
-/// Runs one exchange: requester writes, responder answers, requester handles.
-fn exchange<P: spdm_lite::crypto::CryptoProvider, S: spdm_lite::crypto::Signer>(
-    req: &mut Requester<'_, P>,
-    rsp: &mut Responder<'_, P, S>,
-) -> Result<Status, Error> {
-    let mut a = [0u8; BUF];
-    let mut b = [0u8; BUF];
-    let n = req.write_request(&mut a)?;
-    let m = rsp.handle(&mut a[..n], &mut b)?;
-    req.handle_response(&mut b[..m])
-}
 
 /// Drives the handshake to completion (quinn `drive()` style).
 fn drive<P: spdm_lite::crypto::CryptoProvider, S: spdm_lite::crypto::Signer>(
@@ -87,18 +35,6 @@ fn drive<P: spdm_lite::crypto::CryptoProvider, S: spdm_lite::crypto::Signer>(
         }
     }
     panic!("handshake did not finish");
-}
-
-fn session_exchange<P: spdm_lite::crypto::CryptoProvider, S: spdm_lite::crypto::Signer>(
-    s: &mut RequesterSession<P>,
-    rsp: &mut Responder<'_, P, S>,
-    write: impl FnOnce(&mut RequesterSession<P>, &mut [u8]) -> Result<usize, Error>,
-) -> Result<SessionEvent, Error> {
-    let mut a = [0u8; BUF];
-    let mut b = [0u8; BUF];
-    let n = write(s, &mut a)?;
-    let m = rsp.handle(&mut a[..n], &mut b)?;
-    s.handle_response(&mut b[..m])
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -118,9 +54,6 @@ fn fixture(set: AlgorithmSet) -> Fixture {
         key: EcdsaSigningKey::from_sec1_der(set.asym, &read(set, "leaf.key.der")).unwrap(),
     }
 }
-
-const PSK: &[u8] = b"camera link test psk, 32 bytes!!";
-const HINT: &[u8] = b"cam0";
 
 fn full_run(set: AlgorithmSet, mode: Mode, in_clear: bool) {
     let f = fixture(set);
@@ -364,8 +297,6 @@ fn responder<'a>(
     .unwrap();
     (rsp, &mut p.qrng, &mut p.chain_buf)
 }
-
-const SETS: [AlgorithmSet; 2] = [AlgorithmSet::SET_A, AlgorithmSet::SET_B];
 
 fn requester<'a>(
     rng: &'a mut TestRng,
@@ -776,21 +707,9 @@ fn a_responder_leaf_without_digital_signature_is_refused_by_the_requester() {
 fn chain_with_leaf_eku(set: AlgorithmSet, eku: &[u64]) -> (Vec<u8>, Vec<u8>) {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-        KeyPair, KeyUsagePurpose, PublicKeyData, SignatureAlgorithm,
+        KeyPair, KeyUsagePurpose,
     };
-    struct LeafPub(Vec<u8>, &'static SignatureAlgorithm);
-    impl PublicKeyData for LeafPub {
-        fn der_bytes(&self) -> &[u8] {
-            &self.0
-        }
-        fn algorithm(&self) -> &'static SignatureAlgorithm {
-            self.1
-        }
-    }
-    let alg = match set.asym {
-        AsymAlgo::EcdsaP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
-        _ => &rcgen::PKCS_ECDSA_P384_SHA384,
-    };
+    let alg = rcgen_alg(set);
     let params = |cn: &str, ca: bool| {
         let mut p = CertificateParams::default();
         p.distinguished_name.push(DnType::CommonName, cn);
@@ -825,10 +744,8 @@ fn chain_with_leaf_eku(set: AlgorithmSet, eku: &[u64]) -> (Vec<u8>, Vec<u8>) {
         )
         .unwrap();
     let certs = [&root[..], inter.der(), leaf.der()].concat();
-    let mut out = vec![0u8; certs.len() + 64];
-    let n = encode_spdm_chain(&RustCrypto, set.hash, &root, &certs, &mut out).unwrap();
-    out.truncate(n);
-    (root, out)
+    let chain = encode_chain(set, &certs, &root);
+    (root, chain)
 }
 
 #[test]

@@ -4,6 +4,8 @@
 //! themselves and their logs must show the session, END_SESSION and SHUTDOWN.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -484,9 +486,9 @@ fn requester_example_attests_the_responder_example_with_measurements() {
 fn responder_state_file_provisioning_survives_a_restart() {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-        KeyPair, KeyUsagePurpose, PublicKeyData, SignatureAlgorithm,
+        KeyPair, KeyUsagePurpose,
     };
-    use spdm_lite::crypto::{AlgorithmSet, RustCrypto};
+    use spdm_lite::crypto::AlgorithmSet;
     use spdm_lite::msgs::capabilities::CapFlags;
     use spdm_lite::provisioning::{Provisioner, ProvisionerConfig};
     use std::io::Write;
@@ -586,15 +588,6 @@ fn responder_state_file_provisioning_survives_a_restart() {
         use der::Decode;
         x509_cert::request::CertReq::from_der(&csr[..k]).unwrap()
     };
-    struct LeafPub(Vec<u8>);
-    impl PublicKeyData for LeafPub {
-        fn der_bytes(&self) -> &[u8] {
-            &self.0
-        }
-        fn algorithm(&self) -> &'static SignatureAlgorithm {
-            &rcgen::PKCS_ECDSA_P256_SHA256
-        }
-    }
     let mut lp = CertificateParams::default();
     lp.distinguished_name.push(DnType::CommonName, "camera");
     lp.is_ca = IsCa::ExplicitNoCa;
@@ -604,21 +597,16 @@ fn responder_state_file_provisioning_survives_a_restart() {
     ])];
     let leaf = lp
         .signed_by(
-            &LeafPub(req.info.public_key.subject_public_key.raw_bytes().to_vec()),
+            &common::LeafPub(
+                req.info.public_key.subject_public_key.raw_bytes().to_vec(),
+                &rcgen::PKCS_ECDSA_P256_SHA256,
+            ),
             &Issuer::from_params(&inter_p, &inter_k),
         )
         .unwrap();
     let certs = [&root[..], &inter[..], leaf.der()].concat();
-    let mut chain = vec![0u8; certs.len() + 64];
-    let cl = spdm_lite::cert::encode_spdm_chain(
-        &RustCrypto,
-        spdm_lite::crypto::HashAlgo::Sha256,
-        &root,
-        &certs,
-        &mut chain,
-    )
-    .unwrap();
-    let n = p.write_set_certificate(0, &chain[..cl], &mut buf).unwrap();
+    let chain = common::encode_chain(AlgorithmSet::SET_A, &certs, &root);
+    let n = p.write_set_certificate(0, &chain, &mut buf).unwrap();
     let a = frame(&mut s, 1, &buf[..n]);
     p.handle_set_certificate(&a).unwrap();
     let _ = frame(&mut s, 0xFFFE, &[]);

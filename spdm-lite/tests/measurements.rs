@@ -5,11 +5,14 @@
 //! firmware swap, malformed requests answered with ERROR and nothing else changed).
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
+mod common;
+
 use std::cell::{Cell, RefCell};
 
-use spdm_lite::cert::{ChainVerifier, encode_spdm_chain};
+use common::{Block, HINT, PSK, SETS, TestRng, block_info, in_session, read, spdm_chain, verifier};
+use spdm_lite::cert::ChainVerifier;
 use spdm_lite::crypto::{
-    AlgorithmSet, AsymAlgo, CryptoProvider, EcdsaSigningKey, RandomSource, RustCrypto, Signer,
+    AlgorithmSet, AsymAlgo, CryptoProvider, EcdsaSigningKey, RustCrypto, Signer,
 };
 use spdm_lite::measurements::{BlockInfo, MeasurementProvider, SummaryType, value_type};
 use spdm_lite::msgs::Encode;
@@ -19,46 +22,7 @@ use spdm_lite::requester::{
 };
 use spdm_lite::responder::{Responder, ResponderConfig};
 use spdm_lite::session::Role;
-use spdm_lite::x509::X509Verifier;
 use spdm_lite::{CryptoError, Error};
-
-struct TestRng(u64);
-
-impl RandomSource for TestRng {
-    fn fill(&mut self, out: &mut [u8]) -> Result<(), CryptoError> {
-        for b in out {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            *b = self.0 as u8;
-        }
-        Ok(())
-    }
-}
-
-fn read(set: AlgorithmSet, name: &str) -> Vec<u8> {
-    let dir = if set.asym == AsymAlgo::EcdsaP256 {
-        "p256"
-    } else {
-        "p384"
-    };
-    let p = format!("{}/tests/pki/{dir}/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
-}
-
-fn chain(set: AlgorithmSet) -> Vec<u8> {
-    let certs = read(set, "chain.der");
-    let root = read(set, "root.cert.der");
-    let mut out = vec![0u8; certs.len() + 64];
-    let n = encode_spdm_chain(&RustCrypto, set.hash, &root, &certs, &mut out).unwrap();
-    out.truncate(n);
-    out
-}
-
-fn verifier(set: AlgorithmSet) -> &'static X509Verifier<'static, RustCrypto> {
-    let root: &'static [u8] = Box::leak(read(set, "root.cert.der").into_boxed_slice());
-    Box::leak(Box::new(X509Verifier::new(RustCrypto, root)))
-}
 
 /// A signer that can be told to flip a bit of the next signatures (a responder whose
 /// MEASUREMENTS signature is corrupted on the way).
@@ -79,9 +43,6 @@ impl Signer for FlipSigner {
         Ok(n)
     }
 }
-
-/// One block: (index, value type, value, TCB).
-type Block = (u8, u8, Vec<u8>, bool);
 
 /// Firmware measurements.
 struct Fw {
@@ -126,15 +87,7 @@ impl MeasurementProvider for Fw {
         self.blocks.borrow().len()
     }
     fn block(&self, n: usize, value: &mut [u8]) -> Option<BlockInfo> {
-        let b = self.blocks.borrow();
-        let (index, value_type, v, tcb) = b.get(n)?;
-        value.get_mut(..v.len())?.copy_from_slice(v);
-        Some(BlockInfo {
-            index: *index,
-            value_type: *value_type,
-            len: v.len(),
-            tcb: *tcb,
-        })
+        block_info(&self.blocks.borrow(), n, value)
     }
     fn generation(&self) -> Option<u64> {
         Some(self.generation.get())
@@ -142,7 +95,6 @@ impl MeasurementProvider for Fw {
 }
 
 const BUF: usize = 4096;
-const SETS: [AlgorithmSet; 2] = [AlgorithmSet::SET_A, AlgorithmSet::SET_B];
 
 struct Fixture {
     chain: Vec<u8>,
@@ -155,7 +107,7 @@ struct Fixture {
 
 fn fixture(set: AlgorithmSet) -> Fixture {
     Fixture {
-        chain: chain(set),
+        chain: spdm_chain(set, "chain.der", "root.cert.der"),
         signer: FlipSigner {
             key: EcdsaSigningKey::from_sec1_der(set.asym, &read(set, "leaf.key.der")).unwrap(),
             flip: Box::leak(Box::new(Cell::new(false))),
@@ -349,19 +301,6 @@ fn firmware_swapped_after_the_handshake_fails_the_summary_and_shows_as_changed()
     }
 }
 
-/// Sends a raw SPDM request in the session and returns the SPDM response.
-fn raw(
-    s: &mut RequesterSession<RustCrypto>,
-    rsp: &mut Rsp<'_>,
-    spdm: &[u8],
-) -> Result<Vec<u8>, Error> {
-    let mut a = [0u8; BUF];
-    let mut b = [0u8; BUF];
-    let n = s.write_spdm_request(spdm, &mut a)?;
-    let m = rsp.handle(&mut a[..n], &mut b)?;
-    s.handle_spdm_response(&mut b[..m]).map(<[u8]>::to_vec)
-}
-
 #[test]
 fn malformed_get_measurements_get_invalid_request_and_change_nothing_else() {
     for set in SETS {
@@ -384,7 +323,7 @@ fn malformed_get_measurements_get_invalid_request_and_change_nothing_else() {
             // An unsigned request first: the ERROR must also end this L1/L2.
             measure(&mut s, &mut rsp, 1, false).unwrap();
             assert_eq!(
-                raw(&mut s, &mut rsp, &req),
+                in_session(&mut s, &mut rsp, &req),
                 Err(Error::PeerError(0x01)),
                 "{what}"
             );
@@ -403,7 +342,7 @@ fn malformed_get_measurements_get_invalid_request_and_change_nothing_else() {
         }
         // A well-formed request still works after all that.
         assert_eq!(
-            raw(&mut s, &mut rsp, &[0x12, 0xE0, 0x00, 0x01]).map(|r| r[1]),
+            in_session(&mut s, &mut rsp, &[0x12, 0xE0, 0x00, 0x01]).map(|r| r[1]),
             Ok(0x60)
         );
     }
@@ -655,8 +594,8 @@ fn psk_session_carries_the_summary_hash_and_unsigned_measurements_only() {
                 algorithms: set,
                 cert_chain: &f.chain,
                 psk: Some(spdm_lite::responder::PskConfig {
-                    hint: b"cam0",
-                    key: b"camera link test psk, 32 bytes!!",
+                    hint: HINT,
+                    key: PSK,
                     with_context: true,
                 }),
                 handshake_in_the_clear: false,
@@ -674,8 +613,8 @@ fn psk_session_carries_the_summary_hash_and_unsigned_measurements_only() {
                 data_transfer_size: 1024,
             },
             Auth::Psk {
-                hint: b"cam0",
-                key: b"camera link test psk, 32 bytes!!",
+                hint: HINT,
+                key: PSK,
             },
         )
         .unwrap();

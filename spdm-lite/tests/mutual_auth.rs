@@ -4,11 +4,10 @@
 //! not), and the refusals: each asserts that no session exists on either side afterwards.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
-use spdm_lite::cert::encode_spdm_chain;
-use spdm_lite::crypto::{
-    AlgorithmSet, AsymAlgo, CryptoProvider, EcdsaSigningKey, HashCtx, RandomSource, RustCrypto,
-    Signer,
-};
+mod common;
+
+use common::{SETS, TestRng, hash, read, spdm_chain};
+use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RustCrypto, Signer};
 use spdm_lite::msgs::capabilities::CapFlags;
 use spdm_lite::mut_auth::{MutAuthMode, MutAuthPolicy, RequesterIdentity, spki_from_point};
 use spdm_lite::requester::{Auth, Requester, RequesterConfig, SessionEvent, Status};
@@ -17,51 +16,12 @@ use spdm_lite::session::RequesterAuth;
 use spdm_lite::x509::{ValidationOptions, X509Verifier};
 use spdm_lite::{CryptoError, Error};
 
-struct TestRng(u64);
-
-impl RandomSource for TestRng {
-    fn fill(&mut self, out: &mut [u8]) -> Result<(), CryptoError> {
-        for b in out {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            *b = self.0 as u8;
-        }
-        Ok(())
-    }
-}
-
-fn read(set: AlgorithmSet, name: &str) -> Vec<u8> {
-    let dir = if set.asym == AsymAlgo::EcdsaP256 {
-        "p256"
-    } else {
-        "p384"
-    };
-    let p = format!("{}/tests/pki/{dir}/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
-}
-
-fn spdm_chain(set: AlgorithmSet, chain_file: &str, root_file: &str) -> Vec<u8> {
-    let certs = read(set, chain_file);
-    let root = read(set, root_file);
-    let mut out = vec![0u8; certs.len() + 64];
-    let n = encode_spdm_chain(&RustCrypto, set.hash, &root, &certs, &mut out).unwrap();
-    out.truncate(n);
-    out
-}
-
 fn spki(set: AlgorithmSet, key: &EcdsaSigningKey) -> Vec<u8> {
     let mut point = [0u8; 97];
     let n = key.public_key_sec1(&mut point).unwrap();
     let mut out = [0u8; 128];
     let m = spki_from_point(set.asym, &point[..n], &mut out).unwrap();
     out[..m].to_vec()
-}
-
-fn hash(set: AlgorithmSet, data: &[u8]) -> Vec<u8> {
-    let mut h = RustCrypto.hash(set.hash).unwrap();
-    h.update(data);
-    h.finish().as_bytes().to_vec()
 }
 
 /// A signer whose signatures have one bit flipped (a requester with a broken key).
@@ -160,7 +120,7 @@ fn run(c: &Case<'_>) -> Outcome {
     let verifier =
         X509Verifier::with_options(RustCrypto, c.root, ValidationOptions::new().strict_eku());
     let mut chain_buf = [0u8; 2048];
-    let chain_hash = hash(set, &c.provisioned.chain);
+    let chain_hash = hash(set, &[&c.provisioned.chain]);
     let mode = match c.mode {
         Mode::PublicKey => MutAuthMode::PublicKey {
             spki: &c.provisioned.spki,
@@ -296,8 +256,6 @@ fn assert_refused(o: &Outcome, error: Option<u8>) {
         assert_eq!(&o.last_response[..4], &[0x05, 0x12, 0x7F, code]);
     }
 }
-
-const SETS: [AlgorithmSet; 2] = [AlgorithmSet::SET_A, AlgorithmSet::SET_B];
 
 #[test]
 fn every_mode_authenticates_the_requester_for_sets_a_and_b_and_in_the_clear() {

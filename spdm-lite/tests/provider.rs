@@ -2,6 +2,9 @@
 //! SPDM signing prefix, and a secured-record round trip under keys from the schedule.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
+mod common;
+
+use common::TestRng;
 use spdm_lite::crypto::{
     AlgorithmSet, CryptoProvider, DheSecret, Digest, EcdsaSigningKey, RandomSource, RustCrypto,
     Signer,
@@ -10,21 +13,6 @@ use spdm_lite::key_schedule::KeySchedule;
 use spdm_lite::msgs::Version;
 use spdm_lite::record::{self, DirectionKeys};
 use spdm_lite::{CryptoError, Error};
-
-/// A deterministic test source (xorshift); never for production.
-struct TestRng(u64);
-
-impl RandomSource for TestRng {
-    fn fill(&mut self, out: &mut [u8]) -> Result<(), CryptoError> {
-        for b in out {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            *b = self.0 as u8;
-        }
-        Ok(())
-    }
-}
 
 fn run(set: AlgorithmSet) {
     let p = RustCrypto;

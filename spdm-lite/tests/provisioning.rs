@@ -6,12 +6,12 @@
 //! assert that the slot and the chain served stay what they were.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
+mod common;
+
+use common::{LeafPub, SETS, TestRng, encode_chain, hash, rcgen_alg};
 use der::{Decode, Encode as _};
-use spdm_lite::cert::{CertError, encode_spdm_chain};
-use spdm_lite::crypto::{
-    AlgorithmSet, AsymAlgo, CryptoProvider, EcdsaSigningKey, HashCtx, RandomSource, RustCrypto,
-    Signer,
-};
+use spdm_lite::cert::CertError;
+use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RustCrypto, Signer};
 use spdm_lite::msgs::capabilities::CapFlags;
 use spdm_lite::msgs::error::ErrorCode;
 use spdm_lite::provisioning::{
@@ -24,25 +24,10 @@ use spdm_lite::x509::X509Verifier;
 use spdm_lite::{CryptoError, Error};
 use x509_cert::request::CertReq;
 
-const SETS: [AlgorithmSet; 2] = [AlgorithmSet::SET_A, AlgorithmSet::SET_B];
 const BUF: usize = 8192;
 const DTS: u32 = 4096;
 const PSK: &[u8] = b"factory station psk, 32 bytes!!!";
 const HINT: &[u8] = b"factory";
-
-struct TestRng(u64);
-
-impl RandomSource for TestRng {
-    fn fill(&mut self, out: &mut [u8]) -> Result<(), CryptoError> {
-        for b in out {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            *b = self.0 as u8;
-        }
-        Ok(())
-    }
-}
 
 /// DER `Name` with one CN.
 fn cn_name(cn: &str) -> Vec<u8> {
@@ -149,14 +134,6 @@ struct Pki {
     inter: Vec<u8>,
 }
 
-fn rcgen_alg(set: AlgorithmSet) -> &'static rcgen::SignatureAlgorithm {
-    if set.asym == AsymAlgo::EcdsaP256 {
-        &rcgen::PKCS_ECDSA_P256_SHA256
-    } else {
-        &rcgen::PKCS_ECDSA_P384_SHA384
-    }
-}
-
 fn pki(set: AlgorithmSet, name: &str) -> Pki {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
@@ -195,17 +172,7 @@ impl Pki {
     fn issue(&self, pk: &[u8], cn: &str) -> Vec<u8> {
         use rcgen::{
             CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyUsagePurpose,
-            PublicKeyData, SignatureAlgorithm,
         };
-        struct LeafPub(Vec<u8>, &'static SignatureAlgorithm);
-        impl PublicKeyData for LeafPub {
-            fn der_bytes(&self) -> &[u8] {
-                &self.0
-            }
-            fn algorithm(&self) -> &'static SignatureAlgorithm {
-                self.1
-            }
-        }
         let _ = &self.root_params;
         let mut p = CertificateParams::default();
         p.distinguished_name.push(DnType::CommonName, cn);
@@ -222,11 +189,7 @@ impl Pki {
             .unwrap();
         let _ = &self.root_key;
         let certs = [&self.root[..], &self.inter[..], leaf.der()].concat();
-        let mut out = vec![0u8; certs.len() + 64];
-        let n =
-            encode_spdm_chain(&RustCrypto, self.set.hash, &self.root, &certs, &mut out).unwrap();
-        out.truncate(n);
-        out
+        encode_chain(self.set, &certs, &self.root)
     }
 }
 
@@ -368,12 +331,6 @@ fn authenticate(
     panic!("handshake did not finish")
 }
 
-fn hash(set: AlgorithmSet, data: &[u8]) -> Vec<u8> {
-    let mut h = RustCrypto.hash(set.hash).unwrap();
-    h.update(data);
-    h.finish().as_bytes().to_vec()
-}
-
 /// Checks a CSR: it parses, its subject and key are the expected ones, and its signature
 /// verifies under the device key over the CertificationRequestInfo.
 fn check_csr(set: AlgorithmSet, csr: &[u8], subject: &[u8], pk: &[u8]) -> CertReq {
@@ -435,7 +392,7 @@ fn factory_round_trip_csr_install_and_authenticate() {
             // The same connection keeps working, and the new chain is served byte-identical.
             assert_eq!(served(&mut rsp, set.hash.len()), (1, chain.clone()));
             let d = raw(&mut rsp, &[0x12, 0x81, 0, 0]);
-            assert_eq!(d[4..], hash(set, &chain)[..]);
+            assert_eq!(d[4..], hash(set, &[&chain])[..]);
             authenticate(&mut rsp, &m.root).unwrap();
             assert_eq!(rsp.state_name(), "Established");
             // Another manufacturer's root does not accept this device.
@@ -557,7 +514,7 @@ fn chains_from_another_root_or_for_another_key_are_refused() {
             // A chain whose RootHash was rewritten to the right root's hash, with the
             // counterfeit certificates behind it, is refused as well.
             let mut forged = bad[0].clone();
-            forged[4..4 + set.hash.len()].copy_from_slice(&hash(set, &m.root));
+            forged[4..4 + set.hash.len()].copy_from_slice(&hash(set, &[&m.root]));
             assert_eq!(
                 set_cert(&mut p, &mut rsp, &forged),
                 Err(Error::PeerError(ErrorCode::UNSPECIFIED.0))

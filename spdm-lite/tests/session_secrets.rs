@@ -4,11 +4,13 @@
 //! direction keys contains key or IV bytes.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
 
+mod common;
+
+use common::{TestRng, encode_chain, session_exchange};
 use cse_core::Direction;
 use cse_core::csi2::VirtualChannel;
-use spdm_lite::crypto::{
-    AeadAlgo, AlgorithmSet, EcdsaSigningKey, RandomSource, RustCrypto, Secret,
-};
+use spdm_lite::Error;
+use spdm_lite::crypto::{AeadAlgo, AlgorithmSet, EcdsaSigningKey, RustCrypto, Secret};
 use spdm_lite::export::LinkKeyPurpose;
 use spdm_lite::key_schedule::TrafficKeys;
 use spdm_lite::record::DirectionKeys;
@@ -17,28 +19,12 @@ use spdm_lite::requester::{
 };
 use spdm_lite::responder::{Responder, ResponderConfig};
 use spdm_lite::x509::X509Verifier;
-use spdm_lite::{CryptoError, Error};
 
 const ROOT: &[u8] = include_bytes!("pki/p256/root.cert.der");
 const CHAIN: &[u8] = include_bytes!("pki/p256/chain.der");
 const LEAF_KEY: &[u8] = include_bytes!("pki/p256/leaf.key.der");
 const SET: AlgorithmSet = AlgorithmSet::SET_A;
 const BUF: usize = 4096;
-
-/// Deterministic xorshift test source; never for production.
-struct TestRng(u64);
-
-impl RandomSource for TestRng {
-    fn fill(&mut self, out: &mut [u8]) -> Result<(), CryptoError> {
-        for b in out {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            *b = self.0 as u8;
-        }
-        Ok(())
-    }
-}
 
 /// Whether `text` shows any 4-byte window of `secret`: as hex (either case, with or without
 /// separators) or as a Rust byte list (`[1, 2, 3, 4` in decimal, `{:x?}` or `0x..`).
@@ -84,11 +70,7 @@ fn the_leak_check_finds_what_a_derived_debug_would_print() {
 }
 
 fn spdm_chain() -> Vec<u8> {
-    let mut out = vec![0u8; CHAIN.len() + 64];
-    let n =
-        spdm_lite::cert::encode_spdm_chain(&RustCrypto, SET.hash, ROOT, CHAIN, &mut out).unwrap();
-    out.truncate(n);
-    out
+    encode_chain(SET, CHAIN, ROOT)
 }
 
 fn responder<'a>(
@@ -144,17 +126,6 @@ fn handshake(
         }
     }
     panic!("handshake did not finish");
-}
-
-fn session_exchange(
-    s: &mut RequesterSession<RustCrypto>,
-    rsp: &mut Responder<'_, RustCrypto, EcdsaSigningKey>,
-    write: impl FnOnce(&mut RequesterSession<RustCrypto>, &mut [u8]) -> Result<usize, Error>,
-) -> Result<SessionEvent, Error> {
-    let (mut a, mut b) = ([0u8; BUF], [0u8; BUF]);
-    let n = write(s, &mut a)?;
-    let m = rsp.handle(&mut a[..n], &mut b)?;
-    s.handle_response(&mut b[..m])
 }
 
 fn stream_key(s: &spdm_lite::session::Session) -> [u8; 32] {

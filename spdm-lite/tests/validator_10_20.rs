@@ -7,11 +7,16 @@
 //! skipped by the validator itself and have no test.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
-use spdm_lite::cert::encode_spdm_chain;
+mod common;
+
+use common::{
+    DECRYPT_ERROR, HINT, INVALID_REQUEST, INVALID_RESPONSE_CODE, PSK, REQUEST_IN_FLIGHT,
+    SESSION_REQUIRED, SETS, TestRng, UNEXPECTED_REQUEST, VERSION_MISMATCH, error, hash, read,
+    spdm_chain,
+};
 use spdm_lite::codec::Writer;
 use spdm_lite::crypto::{
-    AlgorithmSet, AsymAlgo, CryptoProvider, DheSecret, EcdsaSigningKey, HashCtx, RandomSource,
-    RustCrypto, Secret,
+    AlgorithmSet, AsymAlgo, CryptoProvider, DheSecret, EcdsaSigningKey, HashCtx, RustCrypto, Secret,
 };
 use spdm_lite::key_schedule::{HandshakeSecrets, KeySchedule};
 use spdm_lite::msgs::Version;
@@ -23,53 +28,7 @@ use spdm_lite::{CryptoError, Error};
 type Rsp<'a> = Responder<'a, RustCrypto, EcdsaSigningKey>;
 type Hash = <RustCrypto as CryptoProvider>::Hash;
 
-/// Deterministic xorshift test source; never for production.
-struct TestRng(u64);
-
-impl RandomSource for TestRng {
-    fn fill(&mut self, out: &mut [u8]) -> Result<(), CryptoError> {
-        for b in out {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            *b = self.0 as u8;
-        }
-        Ok(())
-    }
-}
-
-const SETS: [AlgorithmSet; 2] = [AlgorithmSet::SET_A, AlgorithmSet::SET_B];
-const PSK: &[u8] = b"camera link test psk, 32 bytes!!";
-const HINT: &[u8] = b"cam0";
 const BUF: usize = 8192;
-
-fn read(set: AlgorithmSet, name: &str) -> Vec<u8> {
-    let dir = if set.asym == AsymAlgo::EcdsaP256 {
-        "p256"
-    } else {
-        "p384"
-    };
-    let p = format!("{}/tests/pki/{dir}/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
-}
-
-/// The SPDM chain (`chain_file` under `root.cert.der`) of the test PKI.
-fn spdm_chain(set: AlgorithmSet, chain_file: &str) -> Vec<u8> {
-    let certs = read(set, chain_file);
-    let root = read(set, "root.cert.der");
-    let mut chain = vec![0u8; certs.len() + 128];
-    let n = encode_spdm_chain(&RustCrypto, set.hash, &root, &certs, &mut chain).unwrap();
-    chain.truncate(n);
-    chain
-}
-
-fn hash(set: AlgorithmSet, parts: &[&[u8]]) -> Vec<u8> {
-    let mut h = RustCrypto.hash(set.hash).unwrap();
-    for p in parts {
-        h.update(p);
-    }
-    h.finish().as_bytes().to_vec()
-}
 
 struct Fixture {
     set: AlgorithmSet,
@@ -80,7 +39,7 @@ struct Fixture {
 fn fixture(set: AlgorithmSet) -> Fixture {
     Fixture {
         set,
-        chain: spdm_chain(set, "chain.der"),
+        chain: spdm_chain(set, "chain.der", "root.cert.der"),
         key: EcdsaSigningKey::from_sec1_der(set.asym, &read(set, "leaf.key.der")).unwrap(),
     }
 }
@@ -120,19 +79,6 @@ fn send(rsp: &mut Rsp<'_>, spdm: &[u8]) -> Vec<u8> {
     assert_eq!(b[0], 0x05, "a plain answer");
     b[1..m].to_vec()
 }
-
-/// ERROR `code` (ErrorData 0) of SPDM 1.2.
-fn error(code: u8) -> Vec<u8> {
-    vec![0x12, 0x7F, code, 0]
-}
-
-const VERSION_MISMATCH: u8 = 0x41;
-const INVALID_REQUEST: u8 = 0x01;
-const UNEXPECTED_REQUEST: u8 = 0x04;
-const DECRYPT_ERROR: u8 = 0x06;
-const REQUEST_IN_FLIGHT: u8 = 0x08;
-const INVALID_RESPONSE_CODE: u8 = 0x09;
-const SESSION_REQUIRED: u8 = 0x0B;
 
 // Requester capability flags.
 const CERT: u32 = 1 << 1;
@@ -1065,7 +1011,7 @@ struct ReqIdentity {
 
 fn req_identity(set: AlgorithmSet) -> ReqIdentity {
     ReqIdentity {
-        chain: spdm_chain(set, "req_chain.der"),
+        chain: spdm_chain(set, "req_chain.der", "root.cert.der"),
         root: read(set, "root.cert.der"),
     }
 }

@@ -9,11 +9,15 @@
 //! very bytes a responder that never saw the refused request gives.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
-use der::{Decode, Encode};
-use spdm_lite::cert::{ChainVerifier, encode_spdm_chain};
-use spdm_lite::crypto::{
-    AlgorithmSet, AsymAlgo, CryptoProvider, EcdsaSigningKey, HashCtx, RandomSource, RustCrypto,
+mod common;
+
+use common::{
+    HINT, INVALID_REQUEST, PSK, TestRng, UNEXPECTED_REQUEST, VERSION_MISMATCH, encode_chain, hash,
+    read,
 };
+use der::{Decode, Encode};
+use spdm_lite::cert::ChainVerifier;
+use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RustCrypto};
 use spdm_lite::measurements::{BlockInfo, MeasurementProvider};
 use spdm_lite::mut_auth::{MutAuthMode, MutAuthPolicy};
 use spdm_lite::responder::{PskConfig, Responder, ResponderConfig};
@@ -21,21 +25,6 @@ use spdm_lite::session::Role;
 use spdm_lite::x509::X509Verifier;
 
 // ---- fixtures -----------------------------------------------------------------------------
-
-/// Deterministic xorshift test source; never for production.
-struct TestRng(u64);
-
-impl RandomSource for TestRng {
-    fn fill(&mut self, out: &mut [u8]) -> Result<(), spdm_lite::CryptoError> {
-        for b in out {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            *b = self.0 as u8;
-        }
-        Ok(())
-    }
-}
 
 /// A measurement provider without blocks: enough for MEAS_CAP and the ALGORITHMS selection.
 struct NoBlocks;
@@ -50,16 +39,6 @@ impl MeasurementProvider for NoBlocks {
 }
 
 static NO_BLOCKS: NoBlocks = NoBlocks;
-
-fn pki(set: AlgorithmSet, name: &str) -> Vec<u8> {
-    let dir = if set.asym == AsymAlgo::EcdsaP256 {
-        "p256"
-    } else {
-        "p384"
-    };
-    let p = format!("{}/tests/pki/{dir}/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
-}
 
 /// One configuration of the example responder.
 #[derive(Clone, Copy, Debug)]
@@ -124,15 +103,13 @@ type Rsp<'a> = Responder<'a, RustCrypto, EcdsaSigningKey>;
 
 /// Builds the responder of `o` (chain and key from the test PKI, RNG seed fixed) and runs `f`.
 fn with_responder<T>(o: Opts, f: impl FnOnce(&mut Rsp<'_>, &[u8]) -> T) -> T {
-    let (set, certs, root) = (o.set, pki(o.set, "chain.der"), pki(o.set, "root.cert.der"));
-    let mut chain = vec![0u8; certs.len() + 64];
-    let n = encode_spdm_chain(&RustCrypto, set.hash, &root, &certs, &mut chain).unwrap();
-    chain.truncate(n);
-    let key = EcdsaSigningKey::from_sec1_der(set.asym, &pki(set, "leaf.key.der")).unwrap();
+    let set = o.set;
+    let chain = encode_chain(set, &read(set, "chain.der"), &read(set, "root.cert.der"));
+    let key = EcdsaSigningKey::from_sec1_der(set.asym, &read(set, "leaf.key.der")).unwrap();
     let mut rng = TestRng(0x5eed_0f7e_5700);
     let psk = o.psk.map(|with_context| PskConfig {
-        hint: b"cam0",
-        key: b"camera link test psk, 32 bytes!!",
+        hint: HINT,
+        key: PSK,
         with_context,
     });
     let config = ResponderConfig {
@@ -166,12 +143,6 @@ fn send(rsp: &mut Rsp<'_>, spdm: &[u8]) -> Vec<u8> {
     b[1..m].to_vec()
 }
 
-fn hash(set: AlgorithmSet, bytes: &[u8]) -> Vec<u8> {
-    let mut h = RustCrypto.hash(set.hash).unwrap();
-    h.update(bytes);
-    h.finish().as_bytes().to_vec()
-}
-
 fn u16_at(b: &[u8], i: usize) -> u16 {
     u16::from_le_bytes([b[i], b[i + 1]])
 }
@@ -181,10 +152,6 @@ fn u32_at(b: &[u8], i: usize) -> u32 {
 }
 
 // ---- the validator's requests -------------------------------------------------------------
-
-const INVALID_REQUEST: u8 = 0x01;
-const UNEXPECTED_REQUEST: u8 = 0x04;
-const VERSION_MISMATCH: u8 = 0x41;
 
 /// Checks the validator's ERROR assertions (size, code, SPDMVersion, Param1, Param2 = 0).
 fn assert_error(r: &[u8], version: u8, code: u8, what: &str) {
@@ -697,7 +664,7 @@ fn case_4_1_get_digests_gets_valid_digests() {
             assert_eq!(r[3] & 1, 1, "slot 0 in SlotMask");
             let h = o.set.hash.len();
             assert!(r.len() >= 4 + h * r[3].count_ones() as usize, "digests");
-            assert_eq!(r[4..4 + h], hash(o.set, chain)[..], "slot 0 digest");
+            assert_eq!(r[4..4 + h], hash(o.set, &[chain])[..], "slot 0 digest");
         });
     }
 }
@@ -765,7 +732,7 @@ fn case_5_1_get_certificate_gets_the_chain_of_the_digest() {
             assert_eq!(d[3], 0x01, "slot 0 only");
             let chain = read_chain(rsp);
             assert_eq!(usize::from(u16_at(&chain, 0)), chain.len(), "chain Length");
-            assert_eq!(hash(o.set, &chain)[..], d[4..], "Hash(chain) = digest");
+            assert_eq!(hash(o.set, &[&chain])[..], d[4..], "Hash(chain) = digest");
             assert_eq!(chain, served);
         });
     }
@@ -854,7 +821,7 @@ fn case_5_5_certificate_chain_follows_x509_and_spdm() {
                 .collect();
             let tbs0 = certs[0].tbs_certificate();
             if tbs0.issuer() == tbs0.subject() {
-                assert_eq!(chain[4..4 + h], hash(o.set, ders[0])[..], "RootHash");
+                assert_eq!(chain[4..4 + h], hash(o.set, &[ders[0]])[..], "RootHash");
             }
             // Each certificate signed by the previous one (root as the anchor).
             let mut leaf_key = [0u8; 97];

@@ -8,10 +8,16 @@
 //! skipped by the validator itself (VERSION offers 1.2 only) and have no test.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
-use spdm_lite::cert::{ChainVerifier, encode_spdm_chain};
+mod common;
+
+use common::{
+    Block, DECRYPT_ERROR, INVALID_REQUEST, SESSION_REQUIRED, SETS, TestRng, UNEXPECTED_REQUEST,
+    VERSION_MISMATCH, block_info, error, hash, hash_digest, read, spdm_chain,
+};
+use spdm_lite::cert::ChainVerifier;
 use spdm_lite::crypto::{
-    AlgorithmSet, AsymAlgo, CryptoProvider, DheSecret, Digest, EcdsaSigningKey, HashCtx,
-    RandomSource, RustCrypto, Signer,
+    AlgorithmSet, AsymAlgo, CryptoProvider, DheSecret, EcdsaSigningKey, RandomSource, RustCrypto,
+    Signer,
 };
 use spdm_lite::key_schedule::{HandshakeSecrets, KeySchedule};
 use spdm_lite::measurements::{BlockInfo, MeasurementProvider, value_type as vt};
@@ -25,40 +31,17 @@ use spdm_lite::x509::X509Verifier;
 use spdm_lite::{CryptoError, Error};
 
 const P: RustCrypto = RustCrypto;
-const SETS: [AlgorithmSet; 2] = [AlgorithmSet::SET_A, AlgorithmSet::SET_B];
-
-/// Deterministic xorshift test source; never for production.
-struct TestRng(u64);
-
-impl RandomSource for TestRng {
-    fn fill(&mut self, out: &mut [u8]) -> Result<(), CryptoError> {
-        for b in out {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            *b = self.0 as u8;
-        }
-        Ok(())
-    }
-}
 
 /// The example's sample measurements (`--measurements`): indices 1-5, three digests and two
 /// raw values.
-struct Sample(Vec<(u8, u8, Vec<u8>, bool)>);
+struct Sample(Vec<Block>);
 
 impl MeasurementProvider for Sample {
     fn count(&self) -> usize {
         self.0.len()
     }
     fn block(&self, n: usize, value: &mut [u8]) -> Option<BlockInfo> {
-        let (index, value_type, v, tcb) = self.0.get(n)?;
-        value.get_mut(..v.len())?.copy_from_slice(v);
-        Some(BlockInfo {
-            index: *index,
-            value_type: *value_type,
-            len: v.len(),
-            tcb: *tcb,
-        })
+        block_info(&self.0, n, value)
     }
 }
 
@@ -71,28 +54,14 @@ struct Fx {
 }
 
 fn fixture(set: AlgorithmSet) -> Fx {
-    let dir = if set.asym == AsymAlgo::EcdsaP256 {
-        "p256"
-    } else {
-        "p384"
-    };
-    let read = |n: &str| {
-        std::fs::read(format!(
-            "{}/tests/pki/{dir}/{n}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    };
-    let (certs, root) = (read("chain.der"), read("root.cert.der"));
-    let mut chain = vec![0u8; certs.len() + 64];
-    let n = encode_spdm_chain(&P, set.hash, &root, &certs, &mut chain).unwrap();
-    chain.truncate(n);
+    let chain = spdm_chain(set, "chain.der", "root.cert.der");
+    let root = read(set, "root.cert.der");
     let mut leaf = vec![0u8; 97];
     let n = X509Verifier::new(P, &root)
         .verify_chain(set, Role::Responder, &chain, &mut leaf)
         .unwrap();
     leaf.truncate(n);
-    let d = |s: &str| hash(set, &[s.as_bytes()]).as_bytes().to_vec();
+    let d = |s: &str| hash(set, &[s.as_bytes()]);
     let meas = Sample(vec![
         (1, vt::IMMUTABLE_ROM, d("boot ROM"), true),
         (2, vt::MUTABLE_FIRMWARE, d("firmware 1.0.0"), true),
@@ -107,19 +76,11 @@ fn fixture(set: AlgorithmSet) -> Fx {
     ]);
     Fx {
         set,
-        key: EcdsaSigningKey::from_sec1_der(set.asym, &read("leaf.key.der")).unwrap(),
+        key: EcdsaSigningKey::from_sec1_der(set.asym, &read(set, "leaf.key.der")).unwrap(),
         chain,
         leaf,
         meas,
     }
-}
-
-fn hash(set: AlgorithmSet, parts: &[&[u8]]) -> Digest {
-    let mut h = P.hash(set.hash).unwrap();
-    for p in parts {
-        h.update(p);
-    }
-    h.finish()
 }
 
 fn verify(f: &Fx, ctx: &str, transcript: &[u8], sig: &[u8]) {
@@ -128,21 +89,11 @@ fn verify(f: &Fx, ctx: &str, transcript: &[u8], sig: &[u8]) {
         f.set.hash,
         Version::V12,
         ctx,
-        &hash(f.set, &[transcript]),
+        &hash_digest(f.set, &[transcript]),
     );
     P.ecdsa_verify(f.set.asym, &f.leaf, d.unwrap().as_bytes(), sig)
         .unwrap();
 }
-
-/// ERROR with SPDMVersion 1.2, this code and Param2 = 0 (assertions x.1 to x.5 at once).
-fn err(code: u8) -> Vec<u8> {
-    vec![0x12, 0x7F, code, 0]
-}
-const INVALID_REQUEST: u8 = 0x01;
-const DECRYPT_ERROR: u8 = 0x06;
-const UNEXPECTED_REQUEST: u8 = 0x04;
-const SESSION_REQUIRED: u8 = 0x0B;
-const VERSION_MISMATCH: u8 = 0x41;
 
 /// The validator's GET_CAPABILITIES flags: CERT, CHAL, ENCRYPT, MAC, KEY_EX, ENCAP, HBEAT,
 /// KEY_UPD (and HANDSHAKE_IN_THE_CLEAR for the `_HS_CLEAR` cases); never MUT_AUTH.
@@ -372,7 +323,7 @@ impl V<'_> {
         assert_eq!(rsp[..2], [0x12, 0x03], "type {ty:#x}");
         assert_eq!(rsp[2] & 0x0F, 0);
         assert_ne!(rsp[3] & 1, 0);
-        assert_eq!(&rsp[4..4 + h], hash(self.f.set, &[chain]).as_bytes());
+        assert_eq!(&rsp[4..4 + h], hash_digest(self.f.set, &[chain]).as_bytes());
         assert_eq!(&rsp[4..4 + h], &digests[4..4 + h]);
         let mut off = 4 + h + 32 + if ty == 0 { 0 } else { h };
         off += 2 + u16::from_le_bytes([rsp[off], rsp[off + 1]]) as usize;
@@ -485,7 +436,7 @@ fn case_6_4_challenge_with_non_negotiated_version_gets_version_mismatch() {
         let chain = v.certificate();
         for version in [0x13, 0x11] {
             let req = v.challenge_req(version, 0, 0);
-            assert_eq!(v.plain(&req), err(VERSION_MISMATCH), "{version:#x}");
+            assert_eq!(v.plain(&req), error(VERSION_MISMATCH), "{version:#x}");
         }
         v.challenge_ok(0, &chain, &d);
     }
@@ -509,11 +460,11 @@ fn case_6_6_challenge_with_invalid_field_gets_invalid_request() {
             let chain = v.certificate();
             for slot in (1..=0x0F).chain([0xFF]) {
                 let req = v.challenge_req(0x12, slot, 0);
-                assert_eq!(v.plain(&req), err(INVALID_REQUEST), "slot {slot:#x}");
+                assert_eq!(v.plain(&req), error(INVALID_REQUEST), "slot {slot:#x}");
             }
             for ty in [2, 0xFE] {
                 let req = v.challenge_req(0x12, 0, ty);
-                assert_eq!(v.plain(&req), err(INVALID_REQUEST), "type {ty:#x}");
+                assert_eq!(v.plain(&req), error(INVALID_REQUEST), "type {ty:#x}");
             }
             v.challenge_ok(if meas { 0xFF } else { 0 }, &chain, &d);
         }
@@ -523,11 +474,11 @@ fn case_6_6_challenge_with_invalid_field_gets_invalid_request() {
         let mut v = connect_unprovisioned(&f, &mut rrng, &mut dev);
         for slot in (0..=0x0F).chain([0xFF]) {
             let req = v.challenge_req(0x12, slot, 0);
-            assert_eq!(v.plain(&req), err(INVALID_REQUEST), "slot {slot:#x}");
+            assert_eq!(v.plain(&req), error(INVALID_REQUEST), "slot {slot:#x}");
         }
         for ty in [2, 0xFE] {
             let req = v.challenge_req(0x12, 0, ty);
-            assert_eq!(v.plain(&req), err(INVALID_REQUEST), "type {ty:#x}");
+            assert_eq!(v.plain(&req), error(INVALID_REQUEST), "type {ty:#x}");
         }
         assert_eq!(v.rsp.state_name(), "Negotiated");
         assert_eq!(v.digests(), [0x12, 0x01, 0, 0]);
@@ -614,7 +565,7 @@ impl V<'_> {
         off += 2 + u16::from_le_bytes([rsp[off], rsp[off + 1]]) as usize;
         let sig_end = off + s;
         assert_eq!(rsp.len(), sig_end + if in_clear { 0 } else { h });
-        let chain_hash = hash(set, &[&self.f.chain]);
+        let chain_hash = hash_digest(set, &[&self.f.chain]);
         let mut th = [&self.vca[..], chain_hash.as_bytes(), &req, &rsp[..off]].concat();
         verify(
             self.f,
@@ -626,11 +577,11 @@ impl V<'_> {
         let shared = dhe.agree(&rsp[40..40 + dl]).unwrap();
         let ks = ks(set);
         let hs = ks.handshake_secret(shared.as_bytes(), false).unwrap();
-        let secrets = ks.handshake(hs, &hash(set, &[&th])).unwrap();
+        let secrets = ks.handshake(hs, &hash_digest(set, &[&th])).unwrap();
         if !in_clear {
             ks.check_verify_data(
                 &secrets.response.finished_key,
-                &hash(set, &[&th]),
+                &hash_digest(set, &[&th]),
                 &rsp[sig_end..],
             )
             .unwrap();
@@ -652,7 +603,7 @@ impl V<'_> {
     /// FINISH (no signature, slot 0) with the right RequesterVerifyData.
     fn finish_req(&self, hs: &Hs) -> Vec<u8> {
         let mut m = vec![0x12, 0xE5, 0, 0];
-        let th = hash(self.f.set, &[&hs.th, &m]);
+        let th = hash_digest(self.f.set, &[&hs.th, &m]);
         let vd = ks(self.f.set)
             .verify_data(&hs.secrets.request.finished_key, &th)
             .unwrap();
@@ -681,7 +632,7 @@ impl V<'_> {
         let ks = ks(set);
         if hs.in_clear {
             assert_eq!(rsp.len(), 4 + self.h());
-            let th = hash(set, &[&hs.th, &rsp[..4]]);
+            let th = hash_digest(set, &[&hs.th, &rsp[..4]]);
             ks.check_verify_data(&hs.secrets.response.finished_key, &th, &rsp[4..])
                 .unwrap();
         } else {
@@ -689,7 +640,7 @@ impl V<'_> {
         }
         hs.th.extend_from_slice(&rsp);
         let master = ks.master_secret(&hs.secrets.handshake_secret).unwrap();
-        let data = ks.data(&master, &hash(set, &[&hs.th])).unwrap();
+        let data = ks.data(&master, &hash_digest(set, &[&hs.th])).unwrap();
         let keys = |s| DirectionKeys::new(ks.traffic_keys(set.aead, s).unwrap());
         Sess {
             sid: hs.sid,
@@ -730,7 +681,7 @@ fn case_8_3_key_exchange_with_non_negotiated_version_gets_version_mismatch() {
         v.session_setup(false);
         for version in [0x13, 0x11] {
             let (req, _) = v.key_exchange_req(version, 0, 0);
-            assert_eq!(v.plain(&req), err(VERSION_MISMATCH), "{version:#x}");
+            assert_eq!(v.plain(&req), error(VERSION_MISMATCH), "{version:#x}");
         }
         let hs = v.key_exchange_ok(0);
         let mut s = v.finish_ok(hs);
@@ -750,7 +701,7 @@ fn case_8_5_key_exchange_in_session_gets_unexpected_request() {
         let hs = v.key_exchange_ok(0);
         let mut s = v.finish_ok(hs);
         let (req, _) = v.key_exchange_req(0x12, 0, 0);
-        assert_eq!(v.in_session(&mut s, &req), err(UNEXPECTED_REQUEST));
+        assert_eq!(v.in_session(&mut s, &req), error(UNEXPECTED_REQUEST));
         v.heartbeat(&mut s);
     }
 }
@@ -770,16 +721,16 @@ fn case_8_6_key_exchange_with_invalid_field_gets_invalid_request() {
             v.session_setup(false);
             for slot in (1..=0x0F).chain([0xFF]) {
                 let (req, _) = v.key_exchange_req(0x12, 0, slot);
-                assert_eq!(v.plain(&req), err(INVALID_REQUEST), "slot {slot:#x}");
+                assert_eq!(v.plain(&req), error(INVALID_REQUEST), "slot {slot:#x}");
             }
             for ty in [2, 0xFE] {
                 let (req, _) = v.key_exchange_req(0x12, ty, 0);
-                assert_eq!(v.plain(&req), err(INVALID_REQUEST), "type {ty:#x}");
+                assert_eq!(v.plain(&req), error(INVALID_REQUEST), "type {ty:#x}");
             }
             let (mut req, _) = v.key_exchange_req(0x12, 0, 0);
             let at = 40 + set.dhe.public_len();
             req[at..at + 2].copy_from_slice(&[0xFF, 0xFF]);
-            assert_eq!(v.plain(&req), err(INVALID_REQUEST), "OpaqueDataLength");
+            assert_eq!(v.plain(&req), error(INVALID_REQUEST), "OpaqueDataLength");
             let hs = v.key_exchange_ok(0);
             let mut s = v.finish_ok(hs);
             v.heartbeat(&mut s);
@@ -790,16 +741,16 @@ fn case_8_6_key_exchange_with_invalid_field_gets_invalid_request() {
         let mut v = connect_unprovisioned(&f, &mut rrng, &mut dev);
         for slot in (0..=0x0F).chain([0xFF]) {
             let (req, _) = v.key_exchange_req(0x12, 0, slot);
-            assert_eq!(v.plain(&req), err(INVALID_REQUEST), "slot {slot:#x}");
+            assert_eq!(v.plain(&req), error(INVALID_REQUEST), "slot {slot:#x}");
         }
         for ty in [2, 0xFE] {
             let (req, _) = v.key_exchange_req(0x12, ty, 0);
-            assert_eq!(v.plain(&req), err(INVALID_REQUEST), "type {ty:#x}");
+            assert_eq!(v.plain(&req), error(INVALID_REQUEST), "type {ty:#x}");
         }
         let (mut req, _) = v.key_exchange_req(0x12, 0, 0);
         let at = 40 + set.dhe.public_len();
         req[at..at + 2].copy_from_slice(&[0xFF, 0xFF]);
-        assert_eq!(v.plain(&req), err(INVALID_REQUEST), "OpaqueDataLength");
+        assert_eq!(v.plain(&req), error(INVALID_REQUEST), "OpaqueDataLength");
         assert_eq!(v.rsp.state_name(), "Negotiated");
         assert_eq!(v.digests(), [0x12, 0x01, 0, 0]);
     }
@@ -869,7 +820,7 @@ fn case_9_3_finish_with_non_negotiated_version_gets_version_mismatch() {
             req[0] = version;
             assert_eq!(
                 v.in_hs(&mut hs, &req),
-                err(VERSION_MISMATCH),
+                error(VERSION_MISMATCH),
                 "{version:#x}"
             );
         }
@@ -888,9 +839,9 @@ fn case_9_4_finish_before_negotiate_algorithms_gets_unexpected_request() {
     let mut v = connect(&f, &mut rrng, false, false);
     v.version_capabilities(REQ_CAPS | KEY_UPD);
     let mut finish = vec![0x12, 0xE5, 0, 0];
-    assert_eq!(v.plain(&finish), err(UNEXPECTED_REQUEST));
+    assert_eq!(v.plain(&finish), error(UNEXPECTED_REQUEST));
     finish.extend_from_slice(&[0x5A; 32]);
-    assert_eq!(v.plain(&finish), err(UNEXPECTED_REQUEST));
+    assert_eq!(v.plain(&finish), error(UNEXPECTED_REQUEST));
     assert_eq!(v.plain(&negotiate_algorithms())[..2], [0x12, 0x63]);
 }
 
@@ -904,7 +855,7 @@ fn case_9_5_finish_in_session_gets_unexpected_request() {
         let (mut v, hs) = handshake(&f, &mut rrng, false, false);
         let again = v.finish_req(&hs);
         let mut s = v.finish_ok(hs);
-        assert_eq!(v.in_session(&mut s, &again), err(UNEXPECTED_REQUEST));
+        assert_eq!(v.in_session(&mut s, &again), error(UNEXPECTED_REQUEST));
         v.heartbeat(&mut s);
     }
 }
@@ -932,7 +883,7 @@ fn case_9_6_finish_with_invalid_field_gets_invalid_request() {
         for req in &bad {
             assert_eq!(
                 v.in_hs(&mut hs, req),
-                err(INVALID_REQUEST),
+                error(INVALID_REQUEST),
                 "{:02x?}",
                 &req[..4]
             );
@@ -958,9 +909,9 @@ fn finish_decrypt_error_case(in_clear: bool) {
         for b in &mut bad[4..] {
             *b ^= 0xFF;
         }
-        assert_eq!(v.in_hs(&mut hs, &bad), err(DECRYPT_ERROR));
+        assert_eq!(v.in_hs(&mut hs, &bad), error(DECRYPT_ERROR));
         if in_clear {
-            assert_eq!(v.plain(&good), err(SESSION_REQUIRED));
+            assert_eq!(v.plain(&good), error(SESSION_REQUIRED));
         } else {
             let mut rec = [0u8; 256];
             let n = record::seal(&P, hs.sid, &mut hs.req, &good, &[], &mut rec).unwrap();
@@ -1031,7 +982,7 @@ fn case_9_11_finish_outside_the_session_gets_session_required() {
             let mut rrng = TestRng(911);
             let (mut v, hs) = handshake(&f, &mut rrng, false, rsp_in_clear);
             let req = v.finish_req(&hs);
-            assert_eq!(v.plain(&req), err(SESSION_REQUIRED));
+            assert_eq!(v.plain(&req), error(SESSION_REQUIRED));
             let mut s = v.finish_ok(hs);
             v.heartbeat(&mut s);
         }
@@ -1179,7 +1130,7 @@ fn case_7_2_get_measurements_with_non_negotiated_version_gets_version_mismatch()
         v.measurement_setup();
         for version in [0x13, 0x11] {
             let req = v.get_measurements(version, true, 0, 0);
-            assert_eq!(v.plain(&req), err(VERSION_MISMATCH), "{version:#x}");
+            assert_eq!(v.plain(&req), error(VERSION_MISMATCH), "{version:#x}");
         }
         let req = v.get_measurements(0x12, true, 0, 0);
         let (_, at) = measurements(&v.plain(&req), true, v.s());
@@ -1206,7 +1157,7 @@ fn case_7_3_get_measurements_before_negotiate_algorithms_gets_unexpected_request
         v.get_measurements(0x12, true, 0, 0),
         code_form,
     ] {
-        assert_eq!(v.plain(&req), err(UNEXPECTED_REQUEST), "{req:02x?}");
+        assert_eq!(v.plain(&req), error(UNEXPECTED_REQUEST), "{req:02x?}");
     }
     assert_eq!(v.plain(&negotiate_algorithms())[..2], [0x12, 0x63]);
 }
@@ -1227,16 +1178,16 @@ fn case_7_4_get_measurements_with_invalid_field_gets_invalid_request() {
         let valid: Vec<u8> = blocks.iter().map(|b| b[0]).collect();
         for index in (1..0xFF).filter(|i| !valid.contains(i)) {
             let req = v.get_measurements(0x12, true, index, 0);
-            assert_eq!(v.plain(&req), err(INVALID_REQUEST), "index {index:#x}");
+            assert_eq!(v.plain(&req), error(INVALID_REQUEST), "index {index:#x}");
         }
         for slot in 1..=0x0F {
             let req = v.get_measurements(0x12, true, valid[0], slot);
-            assert_eq!(v.plain(&req), err(INVALID_REQUEST), "slot {slot:#x}");
+            assert_eq!(v.plain(&req), error(INVALID_REQUEST), "slot {slot:#x}");
             let mut req = v.get_measurements(0x12, true, 0, slot);
             req[2] = 0;
             assert_eq!(
                 v.plain(&req),
-                err(INVALID_REQUEST),
+                error(INVALID_REQUEST),
                 "unsigned, slot {slot:#x}"
             );
         }
@@ -1297,7 +1248,7 @@ fn case_7_8_get_measurements_in_session_handshake_gets_unexpected_request() {
         ] {
             assert_eq!(
                 v.in_hs(&mut hs, &req),
-                err(UNEXPECTED_REQUEST),
+                error(UNEXPECTED_REQUEST),
                 "{req:02x?}"
             );
         }

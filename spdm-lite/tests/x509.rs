@@ -5,30 +5,14 @@
 //! tested in `generated` on chains built per test with rcgen.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
+mod common;
+
+use common::{SETS, encode_chain, rcgen_alg, read, spdm_chain};
 use spdm_lite::Error;
-use spdm_lite::cert::{CertError, ChainVerifier, DerCertificates, encode_spdm_chain};
-use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RustCrypto};
+use spdm_lite::cert::{CertError, ChainVerifier, DerCertificates};
+use spdm_lite::crypto::{AlgorithmSet, EcdsaSigningKey, RustCrypto};
 use spdm_lite::session::Role;
 use spdm_lite::x509::X509Verifier;
-
-const SETS: [AlgorithmSet; 2] = [AlgorithmSet::SET_A, AlgorithmSet::SET_B];
-
-fn read(set: AlgorithmSet, name: &str) -> Vec<u8> {
-    let dir = if set.asym == AsymAlgo::EcdsaP256 {
-        "p256"
-    } else {
-        "p384"
-    };
-    let p = format!("{}/tests/pki/{dir}/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
-}
-
-fn chain(set: AlgorithmSet, certs: &[u8], root: &[u8]) -> Vec<u8> {
-    let mut out = vec![0u8; certs.len() + 64];
-    let n = encode_spdm_chain(&RustCrypto, set.hash, root, certs, &mut out).unwrap();
-    out.truncate(n);
-    out
-}
 
 fn verify(set: AlgorithmSet, chain: &[u8]) -> Result<Vec<u8>, CertError> {
     let root = read(set, "root.cert.der");
@@ -39,7 +23,7 @@ fn verify(set: AlgorithmSet, chain: &[u8]) -> Result<Vec<u8>, CertError> {
 }
 
 fn good(set: AlgorithmSet) -> Vec<u8> {
-    chain(set, &read(set, "chain.der"), &read(set, "root.cert.der"))
+    spdm_chain(set, "chain.der", "root.cert.der")
 }
 
 #[test]
@@ -58,7 +42,7 @@ fn a_chain_without_the_root_certificate_is_accepted_too() {
     for set in SETS {
         let mut certs = read(set, "inter.cert.der");
         certs.extend(read(set, "leaf.cert.der"));
-        let c = chain(set, &certs, &read(set, "root.cert.der"));
+        let c = encode_chain(set, &certs, &read(set, "root.cert.der"));
         assert!(verify(set, &c).is_ok());
     }
 }
@@ -67,14 +51,14 @@ fn a_chain_without_the_root_certificate_is_accepted_too() {
 fn a_chain_from_another_root_is_refused_as_untrusted() {
     for set in SETS {
         // Honest root hash of the other root.
-        let other = chain(
+        let other = encode_chain(
             set,
             &read(set, "other_chain.der"),
             &read(set, "other_root.cert.der"),
         );
         assert_eq!(verify(set, &other), Err(CertError::UntrustedRoot));
         // Forged root hash (ours) over the other root's certificates.
-        let forged = chain(
+        let forged = encode_chain(
             set,
             &read(set, "other_chain.der"),
             &read(set, "root.cert.der"),
@@ -83,7 +67,7 @@ fn a_chain_from_another_root_is_refused_as_untrusted() {
         // Our root hash, the other intermediate and leaf without a root certificate.
         let mut certs = read(set, "other_inter.cert.der");
         certs.extend(read(set, "other_leaf.cert.der"));
-        let c = chain(set, &certs, &read(set, "root.cert.der"));
+        let c = encode_chain(set, &certs, &read(set, "root.cert.der"));
         assert_eq!(verify(set, &c), Err(CertError::UntrustedRoot));
     }
 }
@@ -91,7 +75,7 @@ fn a_chain_from_another_root_is_refused_as_untrusted() {
 #[test]
 fn a_leaf_without_digital_signature_is_refused() {
     for set in SETS {
-        let c = chain(
+        let c = encode_chain(
             set,
             &read(set, "bad_usage_chain.der"),
             &read(set, "root.cert.der"),
@@ -105,7 +89,7 @@ fn a_ca_certificate_as_leaf_is_refused() {
     for set in SETS {
         let mut certs = read(set, "root.cert.der");
         certs.extend(read(set, "inter.cert.der"));
-        let c = chain(set, &certs, &read(set, "root.cert.der"));
+        let c = encode_chain(set, &certs, &read(set, "root.cert.der"));
         assert_eq!(verify(set, &c), Err(CertError::LeafKeyUsage));
     }
 }
@@ -115,7 +99,7 @@ fn a_leaf_used_as_issuer_is_refused() {
     for set in SETS {
         let mut certs = read(set, "chain.der");
         certs.extend(read(set, "leaf.cert.der"));
-        let c = chain(set, &certs, &read(set, "root.cert.der"));
+        let c = encode_chain(set, &certs, &read(set, "root.cert.der"));
         assert_eq!(verify(set, &c), Err(CertError::NotCa));
     }
 }
@@ -316,11 +300,7 @@ mod generated {
 
     /// `params[0]` self-signed, each further one signed by its predecessor's key.
     fn build(set: AlgorithmSet, params: &[CertificateParams]) -> Generated {
-        let alg = if set.asym == AsymAlgo::EcdsaP256 {
-            &rcgen::PKCS_ECDSA_P256_SHA256
-        } else {
-            &rcgen::PKCS_ECDSA_P384_SHA384
-        };
+        let alg = rcgen_alg(set);
         let keys: Vec<KeyPair> = params
             .iter()
             .map(|_| KeyPair::generate_for(alg).unwrap())
@@ -348,7 +328,7 @@ mod generated {
             opts: ValidationOptions,
         ) -> Result<(), CertError> {
             let certs: Vec<u8> = self.ders[first..].concat();
-            let spdm = chain(self.set, &certs, &self.root);
+            let spdm = encode_chain(self.set, &certs, &self.root);
             let v = X509Verifier::with_options(RustCrypto, &self.root, opts);
             let mut key = [UNTOUCHED; 97];
             match v.verify_chain(self.set, role, &spdm, &mut key) {
