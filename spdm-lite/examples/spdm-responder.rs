@@ -7,7 +7,7 @@
 //! cargo run -p spdm-lite --features std --example spdm-responder -- [--set a|b] [--port N]
 //!     [--chain FILE] [--key FILE] [--root FILE]
 //!     [--psk HEX [--psk-hint-hex HEX | --psk-hint TEXT] [--no-psk-finish]] [--in-clear]
-//!     [--version 1.2] [--mut-auth [--req-root FILE]] [--state FILE]
+//!     [--version 1.2] [--mut-auth [--req-root FILE] [--lax-req-eku]] [--state FILE]
 //!
 //! With `--state FILE` the responder is a provisionable device (GET_CSR, SET_CERTIFICATE; see
 //! `spdm_lite::provisioning`): its key pair and its provisioned slot 0 live in FILE, created
@@ -48,7 +48,7 @@ const LOG: &str = "[spdm-responder]";
 
 fn usage() -> String {
     format!(
-        "usage: spdm-responder [options]\n{USAGE}  --no-psk-finish   PSK without responder context (no PSK_FINISH)\n  --state FILE      provisionable device: key pair and provisioned chain in FILE (created\n                    on first start; unprovisioned = factory mode, GET_CSR/SET_CERTIFICATE)\n"
+        "usage: spdm-responder [options]\n{USAGE}  --no-psk-finish   PSK without responder context (no PSK_FINISH)\n  --state FILE      provisionable device: key pair and provisioned chain in FILE (created\n                    on first start; unprovisioned = factory mode, GET_CSR/SET_CERTIFICATE)\n  --lax-req-eku     with --mut-auth: a requester leaf with clientAuth but without the SPDM\n                    requester-auth EKU is accepted (libspdm's sample requester certificates)\n"
     )
 }
 
@@ -63,7 +63,7 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), String> {
-    let o = parse_args(&["--no-psk-finish", "--state"], &usage())?;
+    let o = parse_args(&["--no-psk-finish", "--state", "--lax-req-eku"], &usage())?;
     let set = o.set;
     let chain_path = o
         .chain
@@ -107,8 +107,14 @@ fn run() -> Result<(), String> {
         .clone()
         .unwrap_or_else(|| test_pki(set, "root.cert.der"));
     let req_root = certs_der(&read_file(&req_root_path)?)?;
-    let req_verifier =
-        X509Verifier::with_options(RustCrypto, &req_root, ValidationOptions::new().strict_eku());
+    // The requester-auth EKU is required unless `--lax-req-eku` (then `id-kp-clientAuth`, as
+    // in libspdm's sample requester certificates, is enough).
+    let eku = if o.lax_req_eku {
+        ValidationOptions::new()
+    } else {
+        ValidationOptions::new().strict_eku()
+    };
+    let req_verifier = X509Verifier::with_options(RustCrypto, &req_root, eku);
     let mut req_chain_buf = vec![0u8; 8192];
     let mut rng = OsRng;
     let sample = SampleMeasurements::new(set);

@@ -695,6 +695,19 @@ fn summary_hash_without_measurements_is_refused_as_libspdm_does() {
     }
 }
 
+/// The first recorded libspdm message `name` (`vectors/spdm12_libspdm_vectors.json`: an
+/// spdm-emu requester run with `--aead AES_128_GCM` and set A's algorithms).
+fn recorded(name: &str) -> Vec<u8> {
+    let json = include_str!("vectors/spdm12_libspdm_vectors.json");
+    let key = json.find(&format!("\"{name}\",")).unwrap() + name.len() + 3;
+    let at = key + json[key..].find('"').unwrap() + 1;
+    let end = at + json[at..].find('"').unwrap();
+    (at..end)
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&json[i..i + 2], 16).unwrap())
+        .collect()
+}
+
 /// PSK_EXCHANGE as the recorded libspdm run sends it (hint `TestPskHint\0`, 64-byte requester
 /// context, secured-message versions 1.0/1.1/1.2) to `--psk 5465737450736b4461746100
 /// --psk-hint-hex 5465737450736b48696e7400 --measurements`: libspdm_req_psk_exchange.c checks
@@ -703,17 +716,7 @@ fn summary_hash_without_measurements_is_refused_as_libspdm_does() {
 /// SMDataID 0, version 1.2, out of the requester's list.
 #[test]
 fn psk_exchange_of_the_recorded_run_gets_a_libspdm_shaped_answer() {
-    let json = include_str!("vectors/spdm12_libspdm_vectors.json");
-    let find = |name: &str| -> Vec<u8> {
-        let key = json.find(&format!("\"{name}\",")).unwrap() + name.len() + 3;
-        let at = key + json[key..].find('"').unwrap() + 1;
-        let end = at + json[at..].find('"').unwrap();
-        (at..end)
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&json[i..i + 2], 16).unwrap())
-            .collect()
-    };
-    let pe = find("SPDM_PSK_EXCHANGE");
+    let pe = recorded("SPDM_PSK_EXCHANGE");
     assert_eq!(
         pe[..4],
         [0x12, 0xE6, 0xFF, 0x01],
@@ -727,9 +730,9 @@ fn psk_exchange_of_the_recorded_run_gets_a_libspdm_shaped_answer() {
             ..Opts::default()
         };
         with_rsp(SET_A, o, |rsp| {
-            plain(rsp, &find("SPDM_GET_VERSION"));
-            plain(rsp, &find("SPDM_GET_CAPABILITIES"));
-            plain(rsp, &find("SPDM_NEGOTIATE_ALGORITHMS"));
+            plain(rsp, &recorded("SPDM_GET_VERSION"));
+            plain(rsp, &recorded("SPDM_GET_CAPABILITIES"));
+            plain(rsp, &recorded("SPDM_NEGOTIATE_ALGORITHMS"));
             let r = plain(rsp, &pe);
             let h = SET_A.hash.len();
             assert_eq!(r[..2], [0x12, 0x66]);
@@ -913,5 +916,64 @@ fn test_pki_leaf_and_chain_pass_libspdm_certificate_checks() {
                 );
             }
         }
+    }
+}
+
+/// KEY_EXCHANGE as the recorded libspdm run sends it (Param1 All, slot 0, ReqSessionID 0xFFFF,
+/// SessionPolicy 1, secured-message versions 1.0/1.1/1.2) to set A with `--measurements`, with
+/// and without `--in-clear` (the requester offers HANDSHAKE_IN_THE_CLEAR): the checks of
+/// libspdm_req_key_exchange.c: non-zero RspSessionID, MutAuthRequested 0 (no `--mut-auth`),
+/// the summary hash present, the opaque version selection 1.2, the signature over
+/// TH = VCA || H(chain) || KEY_EXCHANGE || KEY_EXCHANGE_RSP (minus signature and verify data)
+/// with the leaf key, and ResponderVerifyData only outside the clear.
+#[test]
+fn key_exchange_of_the_recorded_run_gets_a_libspdm_shaped_answer() {
+    let ke = recorded("SPDM_KEY_EXCHANGE");
+    assert_eq!(ke[..8], [0x12, 0xE4, 0xFF, 0, 0xFF, 0xFF, 0x01, 0]);
+    let set = SET_A;
+    let h = set.hash.len();
+    let chain = spdm_chain(set, "chain.der", "root.cert.der");
+    for in_clear in [false, true] {
+        let o = Opts {
+            in_clear,
+            measurements: true,
+            ..Opts::default()
+        };
+        with_rsp(set, o, |rsp| {
+            let mut a = Vec::new();
+            for name in [
+                "SPDM_GET_VERSION",
+                "SPDM_GET_CAPABILITIES",
+                "SPDM_NEGOTIATE_ALGORITHMS",
+            ] {
+                let q = recorded(name);
+                let r = plain(rsp, &q);
+                a.extend_from_slice(&q);
+                a.extend_from_slice(&r);
+            }
+            let r = plain(rsp, &ke);
+            assert_eq!(r[..2], [0x12, 0x64]);
+            assert_ne!(u16_at(&r, 4), 0, "RspSessionID");
+            assert_eq!(r[6], 0, "MutAuthRequested");
+            let summary_at = 8 + 32 + 64;
+            let opaque_at = summary_at + h;
+            let opaque_len = usize::from(u16_at(&r, opaque_at));
+            assert_eq!(
+                r[opaque_at + 2..opaque_at + 2 + opaque_len],
+                [1, 0, 0, 0, 0, 0, 4, 0, 1, 0, 0x00, 0x12],
+                "version selection 1.2"
+            );
+            let signed = opaque_at + 2 + opaque_len;
+            let sig = set.asym.signature_len();
+            let verify_data = if in_clear { 0 } else { h };
+            assert_eq!(r.len(), signed + sig + verify_data);
+            verify(
+                set,
+                &leaf_key(&chain, h),
+                context::RESPONDER_KEY_EXCHANGE_RSP,
+                &[&a, &hash(set, &[&chain]), &ke, &r[..signed]],
+                &r[signed..signed + sig],
+            );
+        });
     }
 }

@@ -141,6 +141,9 @@ pub(crate) struct Options {
     pub(crate) req_root: Option<PathBuf>,
     /// Responder: persistent state file (device key, trusted root, provisioned slot 0).
     pub(crate) state: Option<PathBuf>,
+    /// Responder, with `--mut-auth`: accept a requester leaf whose extended key usage has
+    /// `id-kp-clientAuth` but not the SPDM requester-auth OID (libspdm's sample certificates).
+    pub(crate) lax_req_eku: bool,
 }
 
 /// The usage text common to both examples.
@@ -205,6 +208,7 @@ pub(crate) fn parse_args(extra: &[&str], usage: &str) -> Result<Options, String>
         req_key: None,
         req_root: None,
         state: None,
+        lax_req_eku: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -241,6 +245,7 @@ pub(crate) fn parse_args(extra: &[&str], usage: &str) -> Result<Options, String>
             "--req-root" => o.req_root = Some(value()?.into()),
             "--no-psk-finish" if extra.contains(&"--no-psk-finish") => o.no_psk_finish = true,
             "--state" if extra.contains(&"--state") => o.state = Some(value()?.into()),
+            "--lax-req-eku" if extra.contains(&"--lax-req-eku") => o.lax_req_eku = true,
             "--no-challenge" if extra.contains(&"--no-challenge") => o.no_challenge = true,
             "-h" | "--help" => {
                 // Asked-for help is output, not an error.
