@@ -760,7 +760,7 @@ fn psk_exchange_of_the_recorded_run_gets_a_libspdm_shaped_answer() {
 /// KEY_UPDATE UpdateAllKeys then VerifyNewKey each get an ACK echoing operation and tag
 /// (libspdm_req_key_update.c checks both); the one-by-one measurements in the session
 /// (libspdm verifies the last signature over L2 = VCA || the measurement messages);
-/// END_SESSION with PreserveNegotiatedStateClear gets END_SESSION_ACK and ends the session.
+/// GET_DIGESTS and GET_CERTIFICATE in the session; END_SESSION with PreserveNegotiatedStateClear gets END_SESSION_ACK and ends the session.
 #[test]
 fn session_steps_pass_libspdm_checks() {
     let set = SET_B;
@@ -844,6 +844,25 @@ fn session_steps_pass_libspdm_checks() {
                 l2.extend_from_slice(&m);
             }
         }
+        // get_digest_cert_in_session (spdm_requester_session.c): GET_DIGESTS, then
+        // GET_CERTIFICATE slot 0 until the remainder is 0, inside the session.
+        let d = in_session(&mut s, rsp, &[0x12, 0x81, 0, 0]).unwrap();
+        assert_eq!((d[1], d[3], d.len()), (0x01, 0x01, 4 + set.hash.len()));
+        let mut chain = Vec::new();
+        loop {
+            let mut q = vec![0x12, 0x82, 0, 0];
+            q.extend_from_slice(&(chain.len() as u16).to_le_bytes());
+            q.extend_from_slice(&1024u16.to_le_bytes());
+            let c = in_session(&mut s, rsp, &q).unwrap();
+            assert_eq!((c[1], c[2] & 0x0F), (0x02, 0));
+            assert_eq!(c.len(), 8 + usize::from(u16_at(&c, 4)));
+            chain.extend_from_slice(&c[8..]);
+            if u16_at(&c, 6) == 0 {
+                break;
+            }
+        }
+        assert_eq!(d[4..], hash(set, &[&chain])[..]);
+        assert_eq!(chain, spdm_chain(set, "chain.der", "root.cert.der"));
         // libspdm sends END_SESSION with Param1 = 1; the responder's END_SESSION takes any
         // Param1 (it only parses the header, Param1 stays unused: no negotiated state is
         // cached), as that parse shows; our session writer sends Param1 = 0.
@@ -975,5 +994,106 @@ fn key_exchange_of_the_recorded_run_gets_a_libspdm_shaped_answer() {
                 &r[signed..signed + sig],
             );
         });
+    }
+}
+
+/// libspdm's sample certificates (`unit_test/sample_key/openssl.cnf`), which spdm-emu's
+/// requester sends with `--mut-auth` and its responder serves: intermediate `v3_inter` (CA,
+/// every key usage, critical EKU serverAuth + clientAuth), leaf `v3_end` (critical CA:FALSE;
+/// nonRepudiation, digitalSignature, keyEncipherment; subjectAltName otherName
+/// 1.3.6.1.4.1.412.274.1 "ACME:WIDGET:1234567890"; critical EKU serverAuth, clientAuth,
+/// OCSPSigning; the SPDM extension 1.3.6.1.4.1.412.274.6 naming hardware-identity 274.2).
+/// No SPDM EKU: as a requester chain it is refused in strict mode (the example's `--mut-auth`
+/// default) and accepted in the default mode (`--lax-req-eku`); as a responder chain it passes
+/// the default mode (serverAuth).
+#[test]
+fn libspdm_sample_certificate_profile_needs_lax_requester_eku() {
+    use rcgen::{CertificateParams, CustomExtension, IsCa, Issuer, KeyPair, KeyUsagePurpose as Ku};
+    use spdm_lite::cert::{CertError, ChainVerifier};
+    use spdm_lite::session::Role;
+    use spdm_lite::x509::{ValidationOptions, X509Verifier};
+    let oid = |last: u8| {
+        let mut o = vec![
+            0x06, 0x0A, 0x2B, 0x06, 0x01, 0x04, 0x01, 0x83, 0x1C, 0x82, 0x12,
+        ];
+        o.push(last);
+        o
+    };
+    let tls = |n: u8| vec![0x06, 0x08, 0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, n];
+    let seq = |tag: u8, parts: &[Vec<u8>]| {
+        let body: Vec<u8> = parts.concat();
+        let mut v = vec![tag, u8::try_from(body.len()).unwrap()];
+        v.extend(body);
+        v
+    };
+    let ext = |arc: &[u64], critical: bool, content: Vec<u8>| {
+        let mut e = CustomExtension::from_oid_content(arc, content);
+        e.set_criticality(critical);
+        e
+    };
+    const EKU: [u64; 4] = [2, 5, 29, 37];
+    let mut utf8 = vec![0x0C, 22];
+    utf8.extend_from_slice(b"ACME:WIDGET:1234567890");
+    let san = seq(0x30, &[seq(0xA0, &[oid(1), seq(0xA0, &[utf8])])]);
+    let spdm_ext = seq(0x30, &[seq(0x30, &[oid(2)])]);
+    for set in SETS {
+        let mut root = CertificateParams::default();
+        root.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        root.key_usages = vec![Ku::KeyCertSign, Ku::CrlSign];
+        let mut inter = CertificateParams::default();
+        inter.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        inter.key_usages = vec![
+            Ku::CrlSign,
+            Ku::KeyCertSign,
+            Ku::DigitalSignature,
+            Ku::ContentCommitment,
+            Ku::KeyEncipherment,
+            Ku::DataEncipherment,
+            Ku::KeyAgreement,
+        ];
+        inter
+            .custom_extensions
+            .push(ext(&EKU, true, seq(0x30, &[tls(1), tls(2)])));
+        let mut leaf = CertificateParams::default();
+        leaf.is_ca = IsCa::ExplicitNoCa;
+        leaf.key_usages = vec![
+            Ku::ContentCommitment,
+            Ku::DigitalSignature,
+            Ku::KeyEncipherment,
+        ];
+        leaf.custom_extensions = vec![
+            ext(&[2, 5, 29, 17], false, san.clone()),
+            ext(&EKU, true, seq(0x30, &[tls(1), tls(2), tls(9)])),
+            ext(&[1, 3, 6, 1, 4, 1, 412, 274, 6], false, spdm_ext.clone()),
+        ];
+        let alg = rcgen_alg(set);
+        let keys: Vec<KeyPair> = (0..3)
+            .map(|_| KeyPair::generate_for(alg).unwrap())
+            .collect();
+        let params = [root, inter, leaf];
+        let mut ders = params[0].self_signed(&keys[0]).unwrap().der().to_vec();
+        let root_der = ders.clone();
+        for i in 1..3 {
+            let issuer = Issuer::from_params(&params[i - 1], &keys[i - 1]);
+            ders.extend_from_slice(params[i].signed_by(&keys[i], &issuer).unwrap().der());
+        }
+        let chain = encode_chain(set, &ders, &root_der);
+        let check = |opts: ValidationOptions, role: Role| {
+            let mut pk = [0u8; 97];
+            X509Verifier::with_options(RustCrypto, &root_der, opts)
+                .verify_chain(set, role, &chain, &mut pk)
+                .map(|n| pk[..n].to_vec())
+        };
+        let strict = ValidationOptions::new().strict_eku();
+        assert_eq!(
+            check(strict, Role::Requester),
+            Err(CertError::LeafExtendedKeyUsage)
+        );
+        let pk = keys[2].public_key_raw().to_vec();
+        assert_eq!(
+            check(ValidationOptions::new(), Role::Requester),
+            Ok(pk.clone())
+        );
+        assert_eq!(check(ValidationOptions::new(), Role::Responder), Ok(pk));
     }
 }
