@@ -974,6 +974,8 @@ fn key_exchange_of_the_recorded_run_gets_a_libspdm_shaped_answer() {
             assert_eq!(r[..2], [0x12, 0x64]);
             assert_ne!(u16_at(&r, 4), 0, "RspSessionID");
             assert_eq!(r[6], 0, "MutAuthRequested");
+            assert_eq!(r[7], 0, "SlotIDParam without mutual authentication");
+            assert_eq!(r[2], 0, "HeartbeatPeriod off by default");
             let summary_at = 8 + 32 + 64;
             let opaque_at = summary_at + h;
             let opaque_len = usize::from(u16_at(&r, opaque_at));
