@@ -285,6 +285,7 @@ impl Emu {
             }
             0x83 => self.challenge_auth(req),
             0xE4 => self.key_exchange_rsp(req),
+            0xE6 => self.psk_exchange_rsp(req),
             0xE5 => {
                 // FINISH in the clear (HANDSHAKE_IN_THE_CLEAR negotiated).
                 assert!(self.in_clear);
@@ -399,13 +400,62 @@ impl Emu {
         r
     }
 
-    /// FINISH_RSP (sealed, or in the clear with ResponderVerifyData); moves to the data phase.
+    /// libspdm responder, PSK with context (spdm-emu default PSK_WITH_CONTEXT): HeartbeatPeriod,
+    /// RspSessionID, ResponderContext of 64 bytes (LIBSPDM_PSK_CONTEXT_LENGTH), the version
+    /// selection, ResponderVerifyData over TH1 = VCA ‖ PSK_EXCHANGE ‖ PSK_EXCHANGE_RSP.
+    fn psk_exchange_rsp(&mut self, req: &[u8]) -> Vec<u8> {
+        let ty = req[2];
+        let req_id = u16::from_le_bytes([req[4], req[5]]);
+        let hint_len = usize::from(u16::from_le_bytes([req[6], req[7]]));
+        assert_eq!(&req[12..12 + hint_len], PSK_HINT);
+        let mut r = vec![0x12, 0x66, EMU_HEARTBEAT, 0];
+        r.extend_from_slice(&EMU_RSP_SESSION_ID.to_le_bytes());
+        r.extend_from_slice(&[0, 0, 64, 0, 12, 0]);
+        if ty != 0 {
+            r.extend(Self::summary(ty));
+        }
+        r.extend(self.random(64));
+        r.extend_from_slice(&[1, 0, 0, 0, 0, 0, 4, 0, 1, 0]);
+        r.extend_from_slice(&self.k.sm_version.to_le_bytes());
+        let mut th = [&self.vca[..], req, &r].concat();
+        let th1 = hash_digest(SET, &[&th]);
+        let ks = ks();
+        let secrets = ks
+            .handshake(ks.handshake_secret(EMU_PSK, true).unwrap(), &th1)
+            .unwrap();
+        let vd = ks
+            .verify_data(&secrets.response.finished_key, &th1)
+            .unwrap();
+        r.extend_from_slice(vd.as_bytes());
+        th.extend_from_slice(vd.as_bytes());
+        let keys = |s: &Secret| DirectionKeys::new(ks.traffic_keys(SET.aead, s).unwrap());
+        self.hs = Some(Hs {
+            session_id: u32::from(req_id) | u32::from(EMU_RSP_SESSION_ID) << 16,
+            th,
+            req: keys(&secrets.request.secret),
+            rsp: keys(&secrets.response.secret),
+            secrets,
+        });
+        r
+    }
+
+    /// FINISH_RSP (sealed, or in the clear with ResponderVerifyData) or PSK_FINISH_RSP; moves
+    /// to the data phase.
     fn finish_rsp(&mut self, finish: &[u8]) -> Vec<u8> {
-        let mut hs = self.hs.take().expect("KEY_EXCHANGE first");
-        assert_eq!(&finish[..4], &[0x12, 0xE5, 0, 0]);
+        let mut hs = self.hs.take().expect("KEY_EXCHANGE or PSK_EXCHANGE first");
+        // FINISH (0xE5) or PSK_FINISH (0xE7), no mutual authentication.
+        assert!(finish[..4] == [0x12, 0xE5, 0, 0] || finish[..4] == [0x12, 0xE7, 0, 0]);
+        let psk = finish[1] == 0xE7;
+        let key = &hs.secrets.request.finished_key;
+        // The requester's verify data: HMAC(finished key, TH ‖ header).
+        let t = hash_digest(SET, &[&hs.th, &finish[..4]]);
+        assert_eq!(
+            ks().verify_data(key, &t).unwrap().as_bytes(),
+            &finish[4..4 + SET.hash.len()]
+        );
         hs.th.extend_from_slice(finish);
         let ks = ks();
-        let mut r = vec![0x12, 0x65, 0, 0];
+        let mut r = vec![0x12, if psk { 0x67 } else { 0x65 }, 0, 0];
         if self.in_clear {
             let t = hash_digest(SET, &[&hs.th, &r]);
             let vd = ks
@@ -490,6 +540,11 @@ impl Emu {
 }
 
 const BUF: usize = 4096;
+
+/// libspdm sample device: the PSK "TestPskData" and hint "TestPskHint", NUL included (what
+/// `spdm-requester --psk-hint-hex` must be given).
+const EMU_PSK: &[u8] = b"TestPskData\0";
+const PSK_HINT: &[u8] = b"TestPskHint\0";
 
 /// A requester as the `spdm-requester` example builds it (one set, DTS 1024, challenge).
 fn requester<'a>(
@@ -799,4 +854,77 @@ fn response_not_ready_and_busy_end_the_handshake_with_the_peer_error() {
         assert_eq!(req.write_request(&mut out), Err(Error::Poisoned));
         assert!(req.peer_chain().is_none());
     }
+}
+
+#[test]
+fn psk_with_context_session_and_unsigned_measurements() {
+    // The example's --psk with the sample device's key and hint: PSK_EXCHANGE_RSP with a
+    // 64-byte ResponderContext, so PSK_FINISH follows in the session (libspdm responder).
+    for summary in [SummaryType::None, SummaryType::All] {
+        let mut emu = Emu::new(DEFAULT);
+        let mut rng = TestRng(19);
+        let offered = [SET];
+        let mut req = Requester::new(
+            RustCrypto,
+            &mut rng,
+            RequesterConfig {
+                algorithms: &offered,
+                handshake_in_the_clear: false,
+                data_transfer_size: 1024,
+            },
+            Auth::Psk {
+                hint: PSK_HINT,
+                key: EMU_PSK,
+            },
+        )
+        .unwrap();
+        req.set_measurement_summary(summary);
+        let codes = handshake(&mut req, &mut emu);
+        assert_eq!(codes, [0x84, 0xE1, 0xE3, 0xE6, 0]);
+        let mut s = req.into_session().unwrap();
+        assert_eq!(s.heartbeat_period(), EMU_HEARTBEAT);
+        // Without a certificate no signature can be checked: unsigned, all blocks.
+        let mut rec = in_session(&mut s, &mut emu, |s, b| {
+            s.write_get_measurements(
+                &MeasurementRequest {
+                    operation: OP_ALL,
+                    nonce: None,
+                },
+                b,
+            )
+        });
+        let m = s.handle_measurements(&mut rec).unwrap();
+        assert_eq!((m.number_of_blocks, m.signed), (8, false));
+        assert_eq!(m.content_changed, ContentChanged::NotDetected);
+        s.check_measurement_summary(&m, &|_| false).unwrap();
+        assert_eq!(
+            s.measurement_summary().is_some(),
+            summary == SummaryType::All
+        );
+        let mut rec = in_session(&mut s, &mut emu, |s, b| s.write_end_session(b));
+        assert_eq!(s.handle_response(&mut rec), Ok(SessionEvent::Ended));
+    }
+    // A PSK other than the emu's: PSK_EXCHANGE_RSP's verify data does not check.
+    let mut emu = Emu::new(DEFAULT);
+    let mut rng = TestRng(23);
+    let offered = [SET];
+    let mut req = Requester::new(
+        RustCrypto,
+        &mut rng,
+        RequesterConfig {
+            algorithms: &offered,
+            handshake_in_the_clear: false,
+            data_transfer_size: 1024,
+        },
+        Auth::Psk {
+            hint: PSK_HINT,
+            key: PSK,
+        },
+    )
+    .unwrap();
+    for _ in 0..3 {
+        assert_eq!(step(&mut req, &mut emu).1, Ok(Status::Continue));
+    }
+    assert_eq!(step(&mut req, &mut emu), (0xE6, Err(Error::Authentication)));
+    assert!(!req.is_established());
 }
