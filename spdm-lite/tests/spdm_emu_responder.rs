@@ -286,6 +286,26 @@ impl Emu {
             0x83 => self.challenge_auth(req),
             0xE4 => self.key_exchange_rsp(req),
             0xE6 => self.psk_exchange_rsp(req),
+            0xED => {
+                // libspdm responder (1.2): CSR with CSRLength, Reserved; the sample device
+                // signs a PKCS #10 request with its device key (a stand-in here: the
+                // requester hands the bytes on).
+                let csr = b"0\x82 PKCS#10 stand-in";
+                let mut r = vec![0x12, 0x6D, 0, 0];
+                r.extend_from_slice(&(csr.len() as u16).to_le_bytes());
+                r.extend_from_slice(&[0, 0]);
+                r.extend_from_slice(csr);
+                r
+            }
+            0xEE => {
+                // libspdm responder: ERROR ResetRequired with CERT_INSTALL_RESET_CAP, else
+                // SET_CERTIFICATE_RSP with Param1 = the slot.
+                if self.k.caps & (1 << 21) != 0 {
+                    vec![0x12, 0x7F, 0x0C, 0]
+                } else {
+                    vec![0x12, 0x6E, req[2] & 0x0F, 0]
+                }
+            }
             0xE5 => {
                 // FINISH in the clear (HANDSHAKE_IN_THE_CLEAR negotiated).
                 assert!(self.in_clear);
@@ -927,4 +947,52 @@ fn psk_with_context_session_and_unsigned_measurements() {
     }
     assert_eq!(step(&mut req, &mut emu), (0xE6, Err(Error::Authentication)));
     assert!(!req.is_established());
+}
+
+#[test]
+fn provisioner_get_csr_and_set_certificate_in_the_clear() {
+    use spdm_lite::msgs::capabilities::CapFlags;
+    use spdm_lite::provisioning::{Provisioner, ProvisionerConfig};
+    // `cse provision`: VCA with no capability flags, GET_CSR and SET_CERTIFICATE in the clear
+    // (libspdm accepts both outside a session: CSR_CAP and SET_CERT_CAP are spdm-emu defaults).
+    for reset in [false, true] {
+        let caps = if reset { EMU_CAPS | 1 << 21 } else { EMU_CAPS };
+        let mut emu = Emu::new(Knobs { caps, ..DEFAULT });
+        let offered = [SET];
+        let mut p = Provisioner::new(ProvisionerConfig {
+            algorithms: &offered,
+            data_transfer_size: 4096,
+        })
+        .unwrap();
+        let mut out = [0u8; BUF];
+        while !p.is_ready() {
+            let n = p.write_request(&mut out).unwrap();
+            if out[2] == 0xE3 {
+                // Three AlgStructs asked (no ReqBaseAsymAlg): libspdm answers three.
+                assert_eq!(out[3], 3);
+            }
+            let rsp = emu.answer(&out[..n]);
+            p.handle_response(&rsp).unwrap();
+        }
+        assert_eq!(p.algorithms(), Some(SET));
+        assert!(
+            p.responder_capabilities()
+                .has(CapFlags::CSR | CapFlags::SET_CERT)
+        );
+        let n = p.write_get_csr(&[], &[], &mut out).unwrap();
+        let rsp = emu.answer(&out[..n]);
+        let mut csr = [0u8; 64];
+        let k = p.handle_csr(&rsp, &mut csr).unwrap();
+        assert_eq!(&csr[..k], b"0\x82 PKCS#10 stand-in");
+        let chain = emu.chain.clone();
+        let n = p.write_set_certificate(0, &chain, &mut out).unwrap();
+        let rsp = emu.answer(&out[..n]);
+        if reset {
+            // The refusal leaves the provisioner ready for another exchange.
+            assert_eq!(p.handle_set_certificate(&rsp), Err(Error::PeerError(0x0C)));
+            assert!(p.is_ready());
+        } else {
+            assert_eq!(p.handle_set_certificate(&rsp), Ok(()));
+        }
+    }
 }
