@@ -23,6 +23,7 @@ use spdm_lite::crypto::{
 use spdm_lite::key_schedule::{HandshakeSecrets, KeySchedule};
 use spdm_lite::measurements::SummaryType;
 use spdm_lite::msgs::Version;
+use spdm_lite::msgs::key_update::KeyUpdateOp;
 use spdm_lite::msgs::measurements::{ContentChanged, OP_ALL, OP_COUNT};
 use spdm_lite::record::{self, DirectionKeys};
 use spdm_lite::requester::{
@@ -70,6 +71,8 @@ struct Knobs {
     challenge_slot_hash: usize,
     /// Random padding of each sealed record (libspdm MCTP: 1..=32 bytes).
     pad: usize,
+    /// Flip a byte of the next signed MEASUREMENTS after signing (an on-path change).
+    tamper_meas: bool,
 }
 
 const DEFAULT: Knobs = Knobs {
@@ -81,6 +84,7 @@ const DEFAULT: Knobs = Knobs {
     sm_version: 0x1200,
     challenge_slot_hash: 0,
     pad: 32,
+    tamper_meas: false,
 };
 
 /// The handshake state of the responder side after KEY_EXCHANGE_RSP.
@@ -98,6 +102,8 @@ struct Data {
     session_id: u32,
     req: DirectionKeys,
     rsp: DirectionKeys,
+    req_secret: Secret,
+    rsp_secret: Secret,
     /// libspdm's L2 of the session since the last signed MEASUREMENTS.
     l2: Vec<u8>,
 }
@@ -492,6 +498,8 @@ impl Emu {
             session_id: hs.session_id,
             req: keys(&data.request),
             rsp: keys(&data.response),
+            req_secret: data.request,
+            rsp_secret: data.response,
             l2: Vec::new(),
         });
         if self.in_clear {
@@ -520,6 +528,21 @@ impl Emu {
             0xE8 => vec![0x12, 0x68, 0, 0],
             0xEC => vec![0x12, 0x6C, 0, 0],
             0xE0 => self.measurements(&req),
+            0xE9 => {
+                // libspdm responder: UpdateKey switches the request key now; UpdateAllKeys
+                // both, the ACK already under the new response key; VerifyNewKey only acks.
+                let ks = ks();
+                let d = self.data.as_mut().unwrap();
+                if matches!(req[2], 1 | 2) {
+                    d.req_secret = ks.update(&d.req_secret).unwrap();
+                    d.req = DirectionKeys::new(ks.traffic_keys(SET.aead, &d.req_secret).unwrap());
+                }
+                if req[2] == 2 {
+                    d.rsp_secret = ks.update(&d.rsp_secret).unwrap();
+                    d.rsp = DirectionKeys::new(ks.traffic_keys(SET.aead, &d.rsp_secret).unwrap());
+                }
+                vec![0x12, 0x69, req[2], req[3]]
+            }
             c => panic!("request {c:#x} in the session"),
         };
         let pad = self.random(self.k.pad);
@@ -554,6 +577,9 @@ impl Emu {
             let l2 = [&self.vca[..], &d.l2].concat();
             d.l2.clear();
             r.extend(sign(&self.key, context::RESPONDER_MEASUREMENTS, &l2));
+            if std::mem::take(&mut self.k.tamper_meas) {
+                r[8 + 4 * (4 + 3 + 64) + 7] ^= 1; // the SVN value
+            }
         }
         r
     }
@@ -724,6 +750,23 @@ fn default_emu_handshake_challenge_measurements_and_padded_records() {
             assert_eq!(m.record, &sample_blocks(op).1[..]);
         }
 
+        // The example's data phase: HEARTBEAT, KEY_UPDATE UpdateAllKeys + VerifyNewKey (and
+        // UpdateKey, spdm-emu's `--key_upd REQ`), HEARTBEAT, END_SESSION.
+        let mut rec = in_session(&mut s, &mut emu, |s, b| s.write_heartbeat(b));
+        assert_eq!(s.handle_response(&mut rec), Ok(SessionEvent::HeartbeatAck));
+        for op in [
+            KeyUpdateOp::UPDATE_ALL_KEYS,
+            KeyUpdateOp::VERIFY_NEW_KEY,
+            KeyUpdateOp::UPDATE_KEY,
+            KeyUpdateOp::VERIFY_NEW_KEY,
+        ] {
+            let mut rec = in_session(&mut s, &mut emu, |s, b| s.write_key_update(op, b));
+            assert_eq!(
+                s.handle_response(&mut rec),
+                Ok(SessionEvent::KeyUpdated(op))
+            );
+        }
+        assert_eq!(s.session().unwrap().key_generation(), 3);
         let mut rec = in_session(&mut s, &mut emu, |s, b| s.write_heartbeat(b));
         assert_eq!(s.handle_response(&mut rec), Ok(SessionEvent::HeartbeatAck));
         let mut rec = in_session(&mut s, &mut emu, |s, b| s.write_end_session(b));
@@ -995,4 +1038,35 @@ fn provisioner_get_csr_and_set_certificate_in_the_clear() {
             assert_eq!(p.handle_set_certificate(&rsp), Ok(()));
         }
     }
+}
+
+#[test]
+fn altered_signed_measurements_are_refused_and_the_session_goes_on() {
+    let mut emu = Emu::new(Knobs {
+        tamper_meas: true,
+        ..DEFAULT
+    });
+    let mut rng = TestRng(29);
+    let mut chain_buf = vec![0u8; 0x1_0000];
+    let offered = [SET];
+    let mut req = requester(&mut rng, &mut chain_buf, &offered, false, 1024);
+    handshake(&mut req, &mut emu);
+    let mut s = req.into_session().unwrap();
+    let all = |nonce| MeasurementRequest {
+        operation: OP_ALL,
+        nonce: Some(nonce),
+    };
+    let mut rec = in_session(&mut s, &mut emu, |s, b| {
+        s.write_get_measurements(&all([1; 32]), b)
+    });
+    assert_eq!(s.handle_measurements(&mut rec), Err(Error::Authentication));
+    // Both ends started a new L2 (libspdm after signing, the requester after the failure):
+    // the next signed answer verifies, and the session's records go on in sequence.
+    let mut rec = in_session(&mut s, &mut emu, |s, b| {
+        s.write_get_measurements(&all([2; 32]), b)
+    });
+    let m = s.handle_measurements(&mut rec).unwrap();
+    assert_eq!((m.number_of_blocks, m.signed), (8, true));
+    let mut rec = in_session(&mut s, &mut emu, |s, b| s.write_heartbeat(b));
+    assert_eq!(s.handle_response(&mut rec), Ok(SessionEvent::HeartbeatAck));
 }
