@@ -13,6 +13,9 @@
 //! The default emu supports SHA-384/SHA-256, ECDSA P-384/P-256, secp384r1/secp256r1 and
 //! AES-256-GCM/ChaCha20-Poly1305 only, so set B is the set it can agree on with us; the
 //! recorded session of `libspdm_vectors.rs` covers set A (emu run with `--aead AES_128_GCM`).
+// Test fixtures: a fixture that cannot be built fails the test.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
 mod common;
 
 use common::*;
@@ -73,6 +76,9 @@ struct Knobs {
     pad: usize,
     /// Flip a byte of the next signed MEASUREMENTS after signing (an on-path change).
     tamper_meas: bool,
+    /// ReqBaseAsymAlg libspdm selects: 0 with spdm-emu's default `--req_asym` (RSA only)
+    /// against our ECDSA requester; 0x0080 with `--req_asym ECDSA_P384`.
+    req_asym: u16,
 }
 
 const DEFAULT: Knobs = Knobs {
@@ -85,6 +91,7 @@ const DEFAULT: Knobs = Knobs {
     challenge_slot_hash: 0,
     pad: 32,
     tamper_meas: false,
+    req_asym: 0,
 };
 
 /// The handshake state of the responder side after KEY_EXCHANGE_RSP.
@@ -118,6 +125,10 @@ struct Emu {
     chain1: Vec<u8>,
     rng: TestRng,
     in_clear: bool,
+    /// The requester's capability flags.
+    req_caps: u32,
+    /// Basic mutual authentication started by CHALLENGE_AUTH and not run.
+    encap_pending: bool,
     vca: Vec<u8>,
     /// B ‖ C since VCA (libspdm's M1/M2 message buffers).
     m1: Vec<u8>,
@@ -187,8 +198,10 @@ impl Emu {
             key: EcdsaSigningKey::from_sec1_der(SET.asym, &read(SET, "leaf.key.der")).unwrap(),
             chain: spdm_chain(SET, "chain.der", "root.cert.der"),
             chain1: spdm_chain(SET, "other_chain.der", "other_root.cert.der"),
-            rng: TestRng(0x5eed_0f_11b5_9d11),
+            rng: TestRng(0x5EED_0F11_B59D_1100),
             in_clear: false,
+            req_caps: 0,
+            encap_pending: false,
             vca: Vec::new(),
             m1: Vec::new(),
             hs: None,
@@ -250,6 +263,7 @@ impl Emu {
                 // libspdm: HANDSHAKE_IN_THE_CLEAR when both sides have it.
                 let req_caps = u32::from_le_bytes(req[8..12].try_into().unwrap());
                 self.in_clear = req_caps & self.k.caps & (1 << 15) != 0;
+                self.req_caps = req_caps;
                 self.vca.extend_from_slice(req);
                 self.vca.extend_from_slice(&r);
                 r
@@ -290,6 +304,9 @@ impl Emu {
                 r
             }
             0x83 => self.challenge_auth(req),
+            // libspdm responder: anything but the encapsulated flow while it is pending is
+            // answered with ERROR RequestInFlight.
+            0xE4 if self.encap_pending => vec![0x12, 0x7F, 0x08, 0],
             0xE4 => self.key_exchange_rsp(req),
             0xE6 => self.psk_exchange_rsp(req),
             0xED => {
@@ -342,7 +359,7 @@ impl Emu {
             let sel: u16 = match ty {
                 2 => 0x0010, // secp384r1
                 3 => self.k.aead,
-                4 => 0,
+                4 => self.k.req_asym,
                 5 => 0x0001,
                 _ => panic!("AlgType {ty}"),
             };
@@ -363,6 +380,13 @@ impl Emu {
             &self.chain
         };
         let mut r = vec![0x12, 0x03, req[2] & 0x0F, self.k.slot_mask];
+        // spdm-emu: with a requester key algorithm in common and both MUT_AUTH_CAP, the
+        // default `--basic_mut_auth BASIC` makes libspdm set BasicMutAuthReq (Param1 bit 7)
+        // and wait for GET_ENCAPSULATED_REQUEST.
+        if self.k.req_asym != 0 && self.req_caps & self.k.caps & (1 << 8) != 0 {
+            r[2] |= 0x80;
+            self.encap_pending = true;
+        }
         r.extend_from_slice(&hash(SET, &[&c[..]]));
         r.extend(self.random(32));
         if ty != 0 {
@@ -571,7 +595,7 @@ impl Emu {
         r.extend(self.random(32));
         r.extend_from_slice(&[0, 0]);
         let d = self.data.as_mut().unwrap();
-        d.l2.extend_from_slice(&req);
+        d.l2.extend_from_slice(req);
         d.l2.extend_from_slice(&r);
         if signed {
             let l2 = [&self.vca[..], &d.l2].concat();
@@ -1069,4 +1093,48 @@ fn altered_signed_measurements_are_refused_and_the_session_goes_on() {
     assert_eq!((m.number_of_blocks, m.signed), (8, true));
     let mut rec = in_session(&mut s, &mut emu, |s, b| s.write_heartbeat(b));
     assert_eq!(s.handle_response(&mut rec), Ok(SessionEvent::HeartbeatAck));
+}
+
+#[test]
+fn mutual_auth_against_the_emu_defaults() {
+    use spdm_lite::mut_auth::RequesterIdentity;
+    use spdm_lite::session::RequesterAuth;
+    let key = EcdsaSigningKey::from_sec1_der(SET.asym, &read(SET, "req_leaf.key.der")).unwrap();
+    let req_chain = spdm_chain(SET, "req_chain.der", "root.cert.der");
+    // Default `--req_asym` has no ECDSA: libspdm selects no ReqBaseAsymAlg, never asks for
+    // mutual authentication, and the session is established without it.
+    // With `--req_asym ECDSA_P384`, CHALLENGE_AUTH carries BasicMutAuthReq; the requester
+    // does not run basic mutual authentication and goes on to KEY_EXCHANGE, which libspdm
+    // refuses with RequestInFlight.
+    for (req_asym, expect) in [(0u16, None), (0x0080, Some(0x08u8))] {
+        let mut emu = Emu::new(Knobs {
+            req_asym,
+            ..DEFAULT
+        });
+        let mut rng = TestRng(31);
+        let mut chain_buf = vec![0u8; 0x1_0000];
+        let offered = [SET];
+        let mut req = requester(&mut rng, &mut chain_buf, &offered, false, 1024).with_mutual_auth(
+            RequesterIdentity {
+                signer: &key,
+                cert_chain: &req_chain,
+                public_key: None,
+            },
+        );
+        loop {
+            match step(&mut req, &mut emu) {
+                (_, Ok(Status::Established)) => {
+                    assert_eq!(expect, None);
+                    let s = req.into_session().unwrap();
+                    assert_eq!(s.session().unwrap().requester_auth(), RequesterAuth::None);
+                    break;
+                }
+                (code, Err(e)) => {
+                    assert_eq!((code, Some(e)), (0xE4, expect.map(Error::PeerError)));
+                    break;
+                }
+                (_, Ok(_)) => {}
+            }
+        }
+    }
 }
