@@ -624,6 +624,17 @@ fn requester<'a>(
     in_clear: bool,
     dts: u32,
 ) -> Requester<'a, RustCrypto> {
+    requester_with(rng, chain_buf, offered, in_clear, dts, verifier(SET))
+}
+
+fn requester_with<'a>(
+    rng: &'a mut TestRng,
+    chain_buf: &'a mut [u8],
+    offered: &'a [AlgorithmSet],
+    in_clear: bool,
+    dts: u32,
+    verifier: &'a dyn spdm_lite::cert::ChainVerifier,
+) -> Requester<'a, RustCrypto> {
     Requester::new(
         RustCrypto,
         rng,
@@ -633,7 +644,7 @@ fn requester<'a>(
             data_transfer_size: dts,
         },
         Auth::Certificate {
-            verifier: verifier(SET),
+            verifier,
             chain_buf,
             challenge: true,
         },
@@ -1137,4 +1148,121 @@ fn mutual_auth_against_the_emu_defaults() {
             }
         }
     }
+}
+
+/// A chain with the extensions of libspdm's sample certificates
+/// (`unit_test/sample_key/openssl.cnf`): intermediate `v3_inter` (cA, a wide keyUsage, a
+/// critical extKeyUsage serverAuth + clientAuth), leaf `v3_end` (critical basicConstraints
+/// CA:FALSE, keyUsage nonRepudiation + digitalSignature + keyEncipherment, subjectAltName
+/// otherName 1.3.6.1.4.1.412.274.1, a critical extKeyUsage serverAuth + clientAuth +
+/// OCSPSigning without the SPDM OIDs, the SPDM extension 1.3.6.1.4.1.412.274.6 naming the
+/// hardware-identity OID). The leaf certifies the test leaf key. Returns (root, SPDM chain).
+fn libspdm_profile_chain() -> (Vec<u8>, Vec<u8>) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, IsCa,
+        Issuer, KeyPair, KeyUsagePurpose as Ku, SanType,
+    };
+    fn params(cn: &str) -> CertificateParams {
+        let mut p = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, cn);
+        p.distinguished_name = dn;
+        p
+    }
+    fn critical_eku(oids: &[u8]) -> CustomExtension {
+        // Each of id-kp 1 (serverAuth), 2 (clientAuth), 9 (OCSPSigning).
+        let mut der = vec![0x30, (oids.len() * 10) as u8];
+        for &o in oids {
+            der.extend_from_slice(&[0x06, 0x08, 0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, o]);
+        }
+        let mut e = CustomExtension::from_oid_content(&[2, 5, 29, 37], der);
+        e.set_criticality(true);
+        e
+    }
+    let alg = rcgen_alg(SET);
+    let (root_key, inter_key) = (
+        KeyPair::generate_for(alg).unwrap(),
+        KeyPair::generate_for(alg).unwrap(),
+    );
+    let mut root = params("DMTF libspdm ECP384 CA");
+    root.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let mut inter = params("DMTF libspdm ECP384 intermediate cert");
+    inter.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    inter.key_usages = vec![
+        Ku::CrlSign,
+        Ku::KeyCertSign,
+        Ku::DigitalSignature,
+        Ku::ContentCommitment,
+        Ku::KeyEncipherment,
+        Ku::DataEncipherment,
+        Ku::KeyAgreement,
+    ];
+    inter.custom_extensions.push(critical_eku(&[1, 2]));
+    let mut leaf = params("DMTF libspdm ECP384 responder cert");
+    leaf.is_ca = IsCa::ExplicitNoCa;
+    leaf.key_usages = vec![
+        Ku::ContentCommitment,
+        Ku::DigitalSignature,
+        Ku::KeyEncipherment,
+    ];
+    leaf.subject_alt_names = vec![SanType::OtherName((
+        vec![1, 3, 6, 1, 4, 1, 412, 274, 1],
+        "ACME:WIDGET:1234567890".into(),
+    ))];
+    leaf.custom_extensions.push(critical_eku(&[1, 2, 9]));
+    leaf.custom_extensions
+        .push(CustomExtension::from_oid_content(
+            &[1, 3, 6, 1, 4, 1, 412, 274, 6],
+            vec![
+                0x30, 0x0E, 0x30, 0x0C, 0x06, 0x0A, 0x2B, 0x06, 0x01, 0x04, 0x01, 0x83, 0x1C, 0x82,
+                0x12, 0x02,
+            ],
+        ));
+    let key = EcdsaSigningKey::from_sec1_der(SET.asym, &read(SET, "leaf.key.der")).unwrap();
+    let mut point = [0u8; 97];
+    let n = key.public_key_sec1(&mut point).unwrap();
+    let root_der = root.self_signed(&root_key).unwrap().der().to_vec();
+    let inter_der = inter
+        .signed_by(&inter_key, &Issuer::from_params(&root, &root_key))
+        .unwrap()
+        .der()
+        .to_vec();
+    let leaf_der = leaf
+        .signed_by(
+            &LeafPub(point[..n].to_vec(), alg),
+            &Issuer::from_params(&inter, &inter_key),
+        )
+        .unwrap()
+        .der()
+        .to_vec();
+    let certs = [&root_der[..], &inter_der, &leaf_der].concat();
+    let chain = encode_chain(SET, &certs, &root_der);
+    (root_der, chain)
+}
+
+#[test]
+fn a_chain_with_libspdm_sample_certificate_extensions() {
+    use spdm_lite::cert::{CertError, ChainVerifier};
+    use spdm_lite::session::Role;
+    use spdm_lite::x509::{ValidationOptions, X509Verifier};
+    let (root, chain) = libspdm_profile_chain();
+    // The example's verifier (lenient extKeyUsage: serverAuth stands for a responder).
+    let lax = X509Verifier::new(RustCrypto, &root);
+    let mut emu = Emu::new(DEFAULT);
+    emu.chain = chain.clone();
+    let mut rng = TestRng(37);
+    let mut chain_buf = vec![0u8; 0x1_0000];
+    let offered = [SET];
+    let mut req = requester_with(&mut rng, &mut chain_buf, &offered, false, 1024, &lax);
+    handshake(&mut req, &mut emu);
+    assert!(req.is_established());
+    // cse-link's strict verifier wants the SPDM responder-auth OID, which libspdm's sample
+    // leaf does not carry: such a chain is refused there.
+    let strict =
+        X509Verifier::with_options(RustCrypto, &root, ValidationOptions::new().strict_eku());
+    let mut key = [0u8; 97];
+    assert_eq!(
+        strict.verify_chain(SET, Role::Responder, &chain, &mut key),
+        Err(CertError::LeafExtendedKeyUsage)
+    );
 }
