@@ -496,10 +496,17 @@ fn requester_example_measures_unsigned_in_a_psk_session() {
     assert_complete_session(&args, "B", &["PSK_EXCHANGE_RSP", "PSK_FINISH"]);
     let (req, rsp) = run_pair(&args);
     let dump = || format!("requester: {req:#?}\nresponder: {rsp:#?}");
-    assert!(has(&req, "<- MEASUREMENTS: 5 block(s) of 0 total"), "{}", dump());
+    assert!(
+        has(&req, "<- MEASUREMENTS: 5 block(s) of 0 total"),
+        "{}",
+        dump()
+    );
     assert!(!has(&req, "signature verified"), "{}", dump());
     assert!(
-        has(&req, "measurement summary hash of the handshake matches the blocks"),
+        has(
+            &req,
+            "measurement summary hash of the handshake matches the blocks"
+        ),
         "{}",
         dump()
     );

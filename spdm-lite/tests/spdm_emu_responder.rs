@@ -1266,3 +1266,19 @@ fn a_chain_with_libspdm_sample_certificate_extensions() {
         Err(CertError::LeafExtendedKeyUsage)
     );
 }
+
+#[test]
+fn offering_both_sets_gets_set_b_from_libspdm_priorities() {
+    // An ECU offering sets A and B: libspdm picks each algorithm by its own priority (SHA-384
+    // before SHA-256, P-384 before P-256, secp384r1 before secp256r1; AES-256-GCM is the only
+    // AEAD in common), which is set B as a whole.
+    let mut emu = Emu::new(DEFAULT);
+    let mut rng = TestRng(41);
+    let mut chain_buf = vec![0u8; 0x1_0000];
+    let offered = [AlgorithmSet::SET_A, AlgorithmSet::SET_B];
+    let mut req = requester(&mut rng, &mut chain_buf, &offered, false, 1024);
+    req.set_measurement_summary(SummaryType::All);
+    handshake(&mut req, &mut emu);
+    let s = req.into_session().unwrap();
+    assert_eq!(s.session().unwrap().algorithms(), AlgorithmSet::SET_B);
+}
