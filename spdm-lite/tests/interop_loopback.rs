@@ -478,6 +478,40 @@ fn requester_example_attests_the_responder_example_with_measurements() {
     }
 }
 
+/// `--psk` with `--measurements` (as against `spdm_responder_emu`, which measures in PSK
+/// sessions too): without the responder's certificate no signature can be checked, so the
+/// requester asks for every block unsigned, and still checks the summary hash.
+#[test]
+fn requester_example_measures_unsigned_in_a_psk_session() {
+    let psk = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    let args = [
+        "--set",
+        "b",
+        "--psk",
+        psk,
+        "--psk-hint",
+        "cam0",
+        "--measurements",
+    ];
+    assert_complete_session(&args, "B", &["PSK_EXCHANGE_RSP", "PSK_FINISH"]);
+    let (req, rsp) = run_pair(&args);
+    let dump = || format!("requester: {req:#?}\nresponder: {rsp:#?}");
+    assert!(
+        has(&req, "<- MEASUREMENTS: 5 block(s) of 0 total"),
+        "{}",
+        dump()
+    );
+    assert!(!has(&req, "signature verified"), "{}", dump());
+    assert!(
+        has(
+            &req,
+            "measurement summary hash of the handshake matches the blocks"
+        ),
+        "{}",
+        dump()
+    );
+}
+
 /// `spdm-responder --state FILE`: starts unprovisioned in factory mode, is provisioned over the
 /// socket (GET_CSR, a chain issued from the CSR by an rcgen manufacturer PKI, SET_CERTIFICATE),
 /// keeps the chain across a restart, and the `spdm-requester` example then authenticates it
