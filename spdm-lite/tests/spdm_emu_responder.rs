@@ -401,6 +401,20 @@ impl Emu {
         r
     }
 
+    /// The handshake after KEY_EXCHANGE_RSP or PSK_EXCHANGE_RSP: the session id, TH so far and
+    /// the handshake traffic keys of both directions.
+    fn begin(&mut self, req_id: u16, th: Vec<u8>, secrets: HandshakeSecrets) {
+        let ks = ks();
+        let keys = |s: &Secret| DirectionKeys::new(ks.traffic_keys(SET.aead, s).unwrap());
+        self.hs = Some(Hs {
+            session_id: u32::from(req_id) | u32::from(EMU_RSP_SESSION_ID) << 16,
+            th,
+            req: keys(&secrets.request.secret),
+            rsp: keys(&secrets.response.secret),
+            secrets,
+        });
+    }
+
     fn key_exchange_rsp(&mut self, req: &[u8]) -> Vec<u8> {
         let ty = req[2];
         let req_id = u16::from_le_bytes([req[4], req[5]]);
@@ -439,14 +453,7 @@ impl Emu {
             r.extend_from_slice(vd.as_bytes());
             th.extend_from_slice(vd.as_bytes());
         }
-        let keys = |s: &Secret| DirectionKeys::new(ks.traffic_keys(SET.aead, s).unwrap());
-        self.hs = Some(Hs {
-            session_id: u32::from(req_id) | u32::from(EMU_RSP_SESSION_ID) << 16,
-            th,
-            req: keys(&secrets.request.secret),
-            rsp: keys(&secrets.response.secret),
-            secrets,
-        });
+        self.begin(req_id, th, secrets);
         r
     }
 
@@ -478,14 +485,7 @@ impl Emu {
             .unwrap();
         r.extend_from_slice(vd.as_bytes());
         th.extend_from_slice(vd.as_bytes());
-        let keys = |s: &Secret| DirectionKeys::new(ks.traffic_keys(SET.aead, s).unwrap());
-        self.hs = Some(Hs {
-            session_id: u32::from(req_id) | u32::from(EMU_RSP_SESSION_ID) << 16,
-            th,
-            req: keys(&secrets.request.secret),
-            rsp: keys(&secrets.response.secret),
-            secrets,
-        });
+        self.begin(req_id, th, secrets);
         r
     }
 
