@@ -1242,22 +1242,20 @@ pub fn run(opts: &Options, progress: &mut dyn FnMut(usize, usize)) -> Result<Rep
     })
 }
 
-/// Runs the demo as [`run`] does and records the whole link into a pcapng capture of ASAM
-/// CMP messages (`docs/capture.md` section 7), time stamps from `start_ns` on: the CCISE
-/// register writes on I2C (interface 2) and every CSI-2 frame as it travels, attacks
-/// included (interface 1). CMP stream 0 is the clean link; stream `n` is the link of attack
-/// `n` of [`Attack::ALL`] (1-based), each a fresh session. Handshake messages (SPDM) are not
-/// recorded.
+/// Runs the demo as [`run`] does and records the whole link into `rec`, a pcapng capture of
+/// ASAM CMP messages (`docs/capture.md` section 7) whose clock starts where the recording
+/// starts: the CCISE register writes on I2C (interface 2) and every CSI-2 frame as it
+/// travels, attacks included (interface 1). CMP stream 0 is the clean link; stream `n` is the
+/// link of attack `n` of [`Attack::ALL`] (1-based), each a fresh session. Handshake messages
+/// (SPDM) are not recorded.
 ///
 /// # Errors
 /// As [`run`].
 pub fn run_recorded(
     opts: &Options,
     progress: &mut dyn FnMut(usize, usize),
-    start_ns: u64,
+    rec: crate::capture::pcapng::Recorder,
 ) -> Result<(Report, crate::capture::pcapng::Recorder), LinkError> {
-    let rec = crate::capture::pcapng::Recorder::new(start_ns)
-        .map_err(|e| LinkError::Capture(e.to_string()))?;
     TAP.with(|t| *t.borrow_mut() = Some(rec));
     let r = run(opts, progress);
     let rec = TAP.with(|t| t.borrow_mut().take());

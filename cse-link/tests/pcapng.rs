@@ -387,6 +387,39 @@ fn demo_pcap_records_the_ccise_writes_and_the_streams_of_every_link() {
             .iter()
             .all(|p| p.framing == cse_link::capture::Framing::Ok)
     );
+    // Stream 0 is the clean link alone: whole frames, fewer packets than the file holds.
+    let file = std::fs::read(&f).unwrap();
+    let clean = pcapng::read_selected(
+        &file,
+        &pcapng::Selection {
+            stream_id: Some(0),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(clean.stats.csi2 > 0 && clean.stats.csi2 < got.stats.csi2);
+    assert!(
+        cse_link::capture::scan(&clean.csi2)
+            .iter()
+            .all(|p| p.framing == cse_link::capture::Framing::Ok)
+    );
+    let o = cse(&["inspect", "--in", &f, "--cmp-stream", "0"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    // Recorded for standard Ethernet: every frame within 1514 bytes, the lines segmented and
+    // read back whole.
+    let seg = d.path("demo-1500.pcapng");
+    let o = cse(&["demo", "--frames", "1", "--pcap", &seg, "--cmp-mtu", "1500"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let file = std::fs::read(&seg).unwrap();
+    assert!(frame_lengths(&file).iter().all(|n| *n <= 1514));
+    let got = pcapng::read(&file).unwrap();
+    assert!(got.stats.reassembled > 0);
+    assert_eq!(got.stats.skipped(), 0);
+    assert!(
+        cse_link::capture::scan(&got.csi2)
+            .iter()
+            .all(|p| p.framing == cse_link::capture::Framing::Ok)
+    );
     // An output that cannot be written is a usage error.
     let o = cse(&[
         "demo",
@@ -396,4 +429,234 @@ fn demo_pcap_records_the_ccise_writes_and_the_streams_of_every_link() {
         &d.path("no/such/dir/x.pcapng"),
     ]);
     assert_eq!(code(&o), 2, "{}", text(&o));
+}
+
+/// The length of every packet block's frame in a pcapng file.
+fn frame_lengths(file: &[u8]) -> Vec<usize> {
+    use pcap_file::pcapng::{Block, PcapNgParser};
+    let (mut src, mut parser) = PcapNgParser::new(file).unwrap();
+    let mut out = Vec::new();
+    while !src.is_empty() {
+        let (rest, block) = parser.next_block(src).unwrap();
+        src = rest;
+        if let Block::EnhancedPacket(p) = block {
+            out.push(p.data.len());
+        }
+    }
+    out
+}
+
+#[test]
+fn segmented_captures_verify_like_whole_messages() {
+    let d = Dir::new("segmented");
+    let keys = d.write("k.txt", KEYS.as_bytes());
+    let plain = plain();
+    let inp = d.write("plain.cap", &plain);
+    let whole = d.path("whole.bin");
+    let o = cse(&["protect", "--in", &inp, "--out", &whole, "--keys", &keys]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let protected = std::fs::read(&whole).unwrap();
+    // Written with every MTU from the smallest up: reading joins the segments into the same
+    // CSI-2 packets, bit-exact.
+    for mtu in [46, 47, 100, 1500, 9000] {
+        let file = pcapng::write_csi2_mtu(&protected, 0, Some(mtu)).unwrap();
+        assert!(frame_lengths(&file).iter().all(|n| *n <= 14 + mtu.max(46)));
+        let got = pcapng::read(&file).unwrap();
+        assert_eq!(got.csi2, protected, "mtu {mtu}");
+        assert_eq!(got.stats.skipped(), 0, "mtu {mtu}");
+        assert_eq!(got.stats.csi2, cse_link::capture::scan(&protected).len());
+    }
+    assert!(pcapng::write_csi2_mtu(&protected, 0, Some(45)).is_err());
+    // `cse protect --cmp-mtu 60`: no frame is longer than 14 + 60 bytes, and the capture
+    // verifies.
+    let seg = d.path("seg.pcapng");
+    let o = cse(&[
+        "protect",
+        "--in",
+        &inp,
+        "--out",
+        &seg,
+        "--keys",
+        &keys,
+        "--cmp-mtu",
+        "60",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let file = std::fs::read(&seg).unwrap();
+    let lengths = frame_lengths(&file);
+    assert!(lengths.iter().all(|n| *n <= 74), "{lengths:?}");
+    let got = pcapng::read(&file).unwrap();
+    assert_eq!(got.stats.csi2, cse_link::capture::scan(&protected).len());
+    assert!(got.stats.reassembled > 0);
+    assert_eq!(got.stats.skipped(), 0);
+    assert!(lengths.len() > got.stats.csi2);
+    // A whole message's timestamp is its first segment's: still one per packet, increasing.
+    assert_eq!(got.csi2_times.len(), got.stats.csi2);
+    assert!(got.csi2_times.windows(2).all(|w| w[0] < w[1]));
+    // verify reads it, and writes the recovered packets segmented again.
+    let back = d.path("back.pcapng");
+    let o = cse(&[
+        "verify",
+        "--in",
+        &seg,
+        "--keys",
+        &keys,
+        "--out",
+        &back,
+        "--cmp-mtu",
+        "46",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("PASS"), "{out}");
+    assert!(out.contains("messages reassembled from segments"), "{out}");
+    let back = std::fs::read(&back).unwrap();
+    assert!(frame_lengths(&back).iter().all(|n| *n <= 60));
+    assert_eq!(pcapng::read(&back).unwrap().csi2, plain);
+
+    // One frame of the segmented capture lost: the packet it belonged to is missing (named
+    // by verify), the reader says how many segments it dropped, nothing is glued together.
+    let mut rec = Recorder::new(0).unwrap();
+    let mut dropped = false;
+    let (mut src, mut parser) = pcap_file::pcapng::PcapNgParser::new(&file[..]).unwrap();
+    while !src.is_empty() {
+        let (rest, block) = parser.next_block(src).unwrap();
+        src = rest;
+        if let pcap_file::pcapng::Block::EnhancedPacket(p) = block {
+            let flags = p.data.get(14 + 8 + 12).copied().unwrap_or(0);
+            if !dropped && cmp::Segment::of(flags) == cmp::Segment::Intermediary {
+                dropped = true;
+                continue;
+            }
+            rec.ethernet(p.data.into_owned());
+        }
+    }
+    assert!(dropped);
+    let cut = rec.finish().unwrap();
+    let got = pcapng::read(&cut).unwrap();
+    assert!(got.stats.lost_segments >= 2, "{:?}", got.stats);
+    assert_eq!(got.stats.csi2 + 1, pcapng::read(&file).unwrap().stats.csi2);
+    let cut = d.write("cut.pcapng", &cut);
+    let o = cse(&["verify", "--in", &cut, "--keys", &keys]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert!(
+        text(&o).contains("segments of incomplete messages"),
+        "{}",
+        text(&o)
+    );
+
+    // --cmp-mtu needs a pcapng output and at least 46 bytes.
+    for args in [
+        vec![
+            "protect",
+            "--in",
+            &inp,
+            "--out",
+            "x.bin",
+            "--keys",
+            &keys,
+            "--cmp-mtu",
+            "1500",
+        ],
+        vec![
+            "protect",
+            "--in",
+            &inp,
+            "--out",
+            "x.pcapng",
+            "--keys",
+            &keys,
+            "--cmp-mtu",
+            "45",
+        ],
+        vec!["verify", "--in", &seg, "--keys", &keys, "--cmp-mtu", "1500"],
+        vec!["demo", "--frames", "1", "--cmp-mtu", "1500"],
+    ] {
+        let o = cse(&args);
+        assert_eq!(code(&o), 2, "{args:?}: {}", text(&o));
+        assert!(text(&o).contains("cmp-mtu"), "{args:?}: {}", text(&o));
+    }
+}
+
+#[test]
+fn one_link_of_a_multi_link_capture_is_selected_by_stream_or_interface() {
+    let d = Dir::new("select");
+    let keys = d.write("k.txt", KEYS.as_bytes());
+    let inp = d.write("plain.cap", &plain());
+    let prot = d.path("p.bin");
+    let o = cse(&["protect", "--in", &inp, "--out", &prot, "--keys", &keys]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let protected = std::fs::read(&prot).unwrap();
+    // The same protected link recorded twice, interleaved packet by packet: once on stream 1,
+    // interface 1, once on stream 2, interface 5 (a second camera). Together they do not
+    // verify (every packet comes twice); either one alone does.
+    let mut rec = Recorder::new(0).unwrap();
+    for p in cse_link::capture::scan(&protected) {
+        let m = Csi2Message::from_dphy(p.bytes(&protected), 0, 0).unwrap();
+        rec.set_stream(1);
+        rec.message(1, Payload::Csi2(m.clone()));
+        rec.set_stream(2);
+        rec.message(5, Payload::Csi2(m));
+    }
+    let both = d.write("both.pcapng", &rec.finish().unwrap());
+    let o = cse(&["verify", "--in", &both, "--keys", &keys]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let n = cse_link::capture::scan(&protected).len();
+    for select in [
+        ["--cmp-stream", "1"],
+        ["--cmp-stream", "2"],
+        ["--cmp-interface", "5"],
+        ["--cmp-device", "3166"],
+    ] {
+        let file = std::fs::read(&both).unwrap();
+        let sel = pcapng::Selection {
+            device_id: None,
+            stream_id: (select[0] == "--cmp-stream").then(|| select[1].parse().unwrap()),
+            interface_id: (select[0] == "--cmp-interface").then(|| select[1].parse().unwrap()),
+        };
+        if select[0] != "--cmp-device" {
+            let got = pcapng::read_selected(&file, &sel).unwrap();
+            assert_eq!(got.csi2, protected, "{select:?}");
+            assert_eq!(got.stats.unselected, n, "{select:?}");
+            let o = cse(&[
+                "verify", "--in", &both, "--keys", &keys, select[0], select[1],
+            ]);
+            assert_eq!(code(&o), 0, "{select:?}: {}", text(&o));
+            assert!(
+                text(&o).contains(&format!("{n} of other devices, streams or interfaces")),
+                "{}",
+                text(&o)
+            );
+        } else {
+            // Our own device id (0x0C5E) keeps both links.
+            let o = cse(&[
+                "verify", "--in", &both, "--keys", &keys, select[0], select[1],
+            ]);
+            assert_eq!(code(&o), 1, "{select:?}: {}", text(&o));
+        }
+    }
+    // Nothing selected: a clear error, not an empty verification.
+    let o = cse(&[
+        "verify",
+        "--in",
+        &both,
+        "--keys",
+        &keys,
+        "--cmp-stream",
+        "7",
+    ]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(text(&o).contains("no CSI-2 packets"), "{}", text(&o));
+    // A selection on a raw input is a usage error.
+    let o = cse(&[
+        "verify",
+        "--in",
+        &prot,
+        "--keys",
+        &keys,
+        "--cmp-stream",
+        "1",
+    ]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(text(&o).contains("not a pcapng file"), "{}", text(&o));
 }

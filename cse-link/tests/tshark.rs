@@ -80,8 +80,12 @@ fn demo_capture() -> Vec<u8> {
             key_id: KeyId::default(),
         },
     };
-    let (report, rec) =
-        demo::run_recorded(&opts, &mut |_, _| {}, 1_700_000_000_123_456_789).unwrap();
+    let (report, rec) = demo::run_recorded(
+        &opts,
+        &mut |_, _| {},
+        pcapng::Recorder::new(1_700_000_000_123_456_789).unwrap(),
+    )
+    .unwrap();
     assert!(report.passed());
     rec.finish().unwrap()
 }
@@ -224,4 +228,49 @@ fn tshark_reads_the_demo_capture_as_written() {
         i2c.len()
     );
     let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn tshark_reads_a_segmented_capture_in_standard_frames() {
+    if !available() {
+        return;
+    }
+    // A 3840-pixel RAW12 frame (5760-byte lines) recorded for a 1500-byte MTU.
+    let mut rec = pcapng::Recorder::new(1_700_000_000_000_000_000).unwrap();
+    rec.set_mtu(Some(1500)).unwrap();
+    let frame = Scene::new(3840, 2, demo::default_vc()).frame(1).unwrap();
+    assert_eq!(rec.csi2(&frame), 0);
+    let file = rec.finish().unwrap();
+    let ours = pcapng::read(&file).unwrap();
+    assert_eq!(ours.csi2, frame);
+    assert!(ours.stats.reassembled >= 2);
+    let path = std::env::temp_dir().join(format!("cse-tshark-seg-{}.pcapng", std::process::id()));
+    std::fs::write(&path, &file).unwrap();
+    let out = tshark(&[
+        "-r",
+        &path.to_string_lossy(),
+        "-T",
+        "fields",
+        "-E",
+        "separator=,",
+        "-e",
+        "frame.len",
+        "-e",
+        "eth.type",
+    ])
+    .unwrap();
+    let _ = std::fs::remove_file(&path);
+    let rows: Vec<(u64, u64)> = out
+        .lines()
+        .map(|l| {
+            let (n, e) = l.split_once(',').unwrap();
+            (number(n), number(e.split(',').next().unwrap()))
+        })
+        .collect();
+    assert_eq!(rows.len(), ours.stats.frames);
+    assert!(rows.len() > ours.stats.csi2);
+    for (i, (len, ethertype)) in rows.iter().enumerate() {
+        assert!(*len <= 1514, "frame {i}: {len} bytes");
+        assert_eq!(*ethertype, u64::from(cmp::ETHERTYPE_CMP), "frame {i}");
+    }
 }

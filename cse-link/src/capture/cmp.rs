@@ -9,6 +9,12 @@
 //! per frame, 802.1Q VLAN tags, Ethernet padding, the CSI-2 error flags, and payload types it
 //! does not use (CAN, Ethernet, ...), which it returns as [`Payload::Other`] so the caller can
 //! count and skip them. Decoding never panics.
+//!
+//! Segmentation: a capture module on standard Ethernet splits a message too long for one frame
+//! (a CSI-2 line of several kilobytes) into segments, each a message of its own with the
+//! segmentation bits of its common flags set (first, intermediary, last) and a piece of the
+//! payload, carried in consecutive frames of one CMP stream. [`segment`] splits a message so,
+//! [`Reassembler`] joins the pieces again.
 
 /// EtherType of ASAM CMP frames.
 pub const ETHERTYPE_CMP: u16 = 0x99FE;
@@ -41,7 +47,7 @@ pub const PT_CSI2: u8 = 0x0C;
 
 /// Common message flag: time synchronised.
 pub const FLAG_INSYNC: u8 = 0x02;
-/// Common message flags: segmentation (0 = unsegmented).
+/// Common message flags: segmentation (0 = unsegmented; see [`Segment`]).
 pub const FLAG_SEGMENTATION: u8 = 0x0C;
 /// Common message flag: the capture module saw an error in the payload.
 pub const FLAG_ERROR_IN_PAYLOAD: u8 = 0x40;
@@ -308,6 +314,14 @@ pub enum Payload {
         /// The payload.
         bytes: Vec<u8>,
     },
+    /// A piece of a segmented message, not decoded ([`Reassembler`] joins the pieces and
+    /// decodes the whole).
+    Segment {
+        /// The payload type of the whole message.
+        payload_type: u8,
+        /// This segment's bytes of the payload.
+        bytes: Vec<u8>,
+    },
     /// A CSI-2 or I2C payload whose fields do not fit together.
     Invalid {
         /// The payload type.
@@ -323,10 +337,81 @@ impl Payload {
         match self {
             Payload::Csi2(_) => PT_CSI2,
             Payload::I2c(_) => PT_I2C,
-            Payload::Other { payload_type, .. } | Payload::Invalid { payload_type, .. } => {
-                *payload_type
-            }
+            Payload::Other { payload_type, .. }
+            | Payload::Segment { payload_type, .. }
+            | Payload::Invalid { payload_type, .. } => *payload_type,
         }
+    }
+
+    /// Decodes the payload of a whole (unsegmented or reassembled) message of type
+    /// `payload_type`: CSI-2 and I2C payloads are parsed ([`Payload::Invalid`] when their
+    /// fields do not fit together), any other type is kept as [`Payload::Other`].
+    pub fn decode(payload_type: u8, p: &[u8]) -> Payload {
+        match payload_type {
+            PT_CSI2 => Csi2Message::decode(p).map(Payload::Csi2),
+            PT_I2C => I2cMessage::decode(p).map(Payload::I2c),
+            _ => Ok(Payload::Other {
+                payload_type,
+                bytes: p.to_vec(),
+            }),
+        }
+        .unwrap_or_else(|reason| Payload::Invalid {
+            payload_type,
+            reason,
+        })
+    }
+
+    /// The payload's bytes as a message carries them.
+    ///
+    /// # Errors
+    /// An invalid payload (it has no bytes).
+    fn encode(&self) -> Result<Vec<u8>, &'static str> {
+        let mut p = Vec::new();
+        match self {
+            Payload::Csi2(m) => m.encode(&mut p),
+            Payload::I2c(m) => m.encode(&mut p),
+            Payload::Other { bytes, .. } | Payload::Segment { bytes, .. } => {
+                p.extend_from_slice(bytes);
+            }
+            Payload::Invalid { .. } => return Err("an invalid payload cannot be encoded"),
+        }
+        Ok(p)
+    }
+}
+
+/// The segmentation of a message: bits 3..2 of its common flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Segment {
+    /// A whole message (0).
+    Unsegmented,
+    /// The first segment of a message (1).
+    First,
+    /// A segment between the first and the last (2).
+    Intermediary,
+    /// The last segment of a message (3).
+    Last,
+}
+
+impl Segment {
+    /// The segmentation named by common flags `flags`.
+    pub fn of(flags: u8) -> Segment {
+        match (flags & FLAG_SEGMENTATION) >> 2 {
+            0 => Segment::Unsegmented,
+            1 => Segment::First,
+            2 => Segment::Intermediary,
+            _ => Segment::Last,
+        }
+    }
+
+    /// The common-flags bits of this segmentation.
+    pub fn flag_bits(self) -> u8 {
+        let v = match self {
+            Segment::Unsegmented => 0,
+            Segment::First => 1,
+            Segment::Intermediary => 2,
+            Segment::Last => 3,
+        };
+        v << 2
     }
 }
 
@@ -344,14 +429,13 @@ pub struct Message {
 }
 
 impl Message {
+    /// The message's segmentation (from its common flags).
+    pub fn segment(&self) -> Segment {
+        Segment::of(self.flags)
+    }
+
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), &'static str> {
-        let mut p = Vec::new();
-        match &self.payload {
-            Payload::Csi2(m) => m.encode(&mut p),
-            Payload::I2c(m) => m.encode(&mut p),
-            Payload::Other { bytes, .. } => p.extend_from_slice(bytes),
-            Payload::Invalid { .. } => return Err("an invalid payload cannot be encoded"),
-        }
+        let p = self.payload.encode()?;
         let len = u16::try_from(p.len()).map_err(|_| "payload longer than 65535 bytes")?;
         out.extend_from_slice(&self.timestamp_ns.to_be_bytes());
         out.extend_from_slice(&self.interface_id.to_be_bytes());
@@ -359,6 +443,186 @@ impl Message {
         out.extend_from_slice(&len.to_be_bytes());
         out.extend_from_slice(&p);
         Ok(())
+    }
+}
+
+/// Splits `m` into segments of at most `max_piece` payload bytes each, in order: `m` itself
+/// (unsegmented) when its payload fits, otherwise a [`Segment::First`] message, as many
+/// [`Segment::Intermediary`] ones as needed and a [`Segment::Last`] one, each with the
+/// timestamp, interface id and other common flags of `m` and a [`Payload::Segment`] piece.
+/// Send each in its own frame, consecutive frames of one CMP stream (the sequence counter
+/// increasing by one), as [`Reassembler`] expects them.
+///
+/// # Errors
+/// An invalid payload, `m` already a segment, or `max_piece` 0.
+pub fn segment(m: &Message, max_piece: usize) -> Result<Vec<Message>, &'static str> {
+    if max_piece == 0 {
+        return Err("a segment must carry at least one payload byte");
+    }
+    if m.segment() != Segment::Unsegmented {
+        return Err("the message is a segment already");
+    }
+    let p = m.payload.encode()?;
+    if p.len() <= max_piece {
+        return Ok(vec![m.clone()]);
+    }
+    let payload_type = m.payload.payload_type();
+    let pieces = p.chunks(max_piece);
+    let last = pieces.len() - 1;
+    Ok(pieces
+        .enumerate()
+        .map(|(i, piece)| {
+            let seg = match i {
+                0 => Segment::First,
+                i if i == last => Segment::Last,
+                _ => Segment::Intermediary,
+            };
+            Message {
+                timestamp_ns: m.timestamp_ns,
+                interface_id: m.interface_id,
+                flags: (m.flags & !FLAG_SEGMENTATION) | seg.flag_bits(),
+                payload: Payload::Segment {
+                    payload_type,
+                    bytes: piece.to_vec(),
+                },
+            }
+        })
+        .collect())
+}
+
+/// The longest message payload [`Reassembler`] joins: a CSI-2 message with the largest word
+/// count (16 + 65535 bytes) fits, with room to spare.
+pub const MAX_REASSEMBLED_LEN: usize = 1 << 17;
+
+/// What [`Reassembler`] did with the segments it was given.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReassemblyStats {
+    /// Messages rebuilt from their segments.
+    pub reassembled: usize,
+    /// Segments discarded: a segment whose message could not be completed (a segment of it
+    /// missing or out of order, a first segment never finished, a message longer than
+    /// [`MAX_REASSEMBLED_LEN`]) or a later segment without a first one before it.
+    pub lost_segments: usize,
+}
+
+/// A message being reassembled.
+#[derive(Debug)]
+struct Partial {
+    next_sequence: u16,
+    timestamp_ns: u64,
+    interface_id: u32,
+    flags: u8,
+    payload_type: u8,
+    bytes: Vec<u8>,
+    segments: usize,
+}
+
+/// Joins segmented messages again.
+///
+/// Segments of one message must follow each other in consecutive frames of one CMP stream
+/// (same device id and stream id, sequence counter plus one per frame; frames of other
+/// streams may come in between, and whole messages may share their frames) and agree on
+/// interface id and payload type. A gap in the sequence, a segment that does not fit, or a
+/// new first segment in the stream abandons the message in progress. The rebuilt message has the first segment's timestamp and common flags
+/// (segmentation bits cleared) and its payload decoded as [`Payload::decode`] does. Never
+/// panics; memory is bounded by [`MAX_REASSEMBLED_LEN`] per stream.
+#[derive(Debug, Default)]
+pub struct Reassembler {
+    partial: std::collections::BTreeMap<(u16, u8), Partial>,
+    stats: ReassemblyStats,
+}
+
+impl Reassembler {
+    /// A reassembler with nothing in progress.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes the next message `m` of a frame with CMP header `header`, in file order. Returns
+    /// the message to use: `m` itself when it is not a segment, the rebuilt message when `m`
+    /// is the last segment of a complete message, `None` otherwise.
+    pub fn push(&mut self, header: &CmpHeader, m: Message) -> Option<Message> {
+        let key = (header.device_id, header.stream_id);
+        let seg = m.segment();
+        if seg == Segment::Unsegmented {
+            return Some(m);
+        }
+        let (payload_type, bytes) = match m.payload {
+            Payload::Segment {
+                payload_type,
+                bytes,
+            } => (payload_type, bytes),
+            // A segment built by hand with a decoded payload: take its bytes.
+            other => (other.payload_type(), other.encode().unwrap_or_default()),
+        };
+        match seg {
+            Segment::First => {
+                self.abandon(key);
+                self.partial.insert(
+                    key,
+                    Partial {
+                        next_sequence: header.sequence.wrapping_add(1),
+                        timestamp_ns: m.timestamp_ns,
+                        interface_id: m.interface_id,
+                        flags: m.flags & !FLAG_SEGMENTATION,
+                        payload_type,
+                        bytes,
+                        segments: 1,
+                    },
+                );
+                return None;
+            }
+            Segment::Unsegmented | Segment::Intermediary | Segment::Last => {}
+        }
+        let fits = self.partial.get(&key).is_some_and(|p| {
+            p.next_sequence == header.sequence
+                && p.interface_id == m.interface_id
+                && p.payload_type == payload_type
+        });
+        if !fits {
+            self.abandon(key);
+            self.stats.lost_segments += 1;
+            return None;
+        }
+        let p = self.partial.get_mut(&key)?;
+        p.segments += 1;
+        p.next_sequence = header.sequence.wrapping_add(1);
+        if p.bytes.len() + bytes.len() > MAX_REASSEMBLED_LEN {
+            self.abandon(key);
+            return None;
+        }
+        p.bytes.extend_from_slice(&bytes);
+        if seg != Segment::Last {
+            return None;
+        }
+        let p = self.partial.remove(&key)?;
+        self.stats.reassembled += 1;
+        Some(Message {
+            timestamp_ns: p.timestamp_ns,
+            interface_id: p.interface_id,
+            flags: p.flags,
+            payload: Payload::decode(p.payload_type, &p.bytes),
+        })
+    }
+
+    /// Gives up every message still in progress (the end of the capture); their segments
+    /// count as lost.
+    pub fn finish(&mut self) {
+        let keys: Vec<_> = self.partial.keys().copied().collect();
+        for k in keys {
+            self.abandon(k);
+        }
+    }
+
+    /// What was reassembled and lost so far.
+    pub fn stats(&self) -> ReassemblyStats {
+        self.stats
+    }
+
+    fn abandon(&mut self, key: (u16, u8)) {
+        if let Some(p) = self.partial.remove(&key) {
+            self.stats.lost_segments += p.segments;
+        }
     }
 }
 
@@ -461,22 +725,19 @@ pub fn decode_cmp(p: &[u8]) -> Option<Frame> {
         let Some(p) = rest.get(MSG_HEADER_LEN..MSG_HEADER_LEN + len) else {
             break;
         };
-        let payload = match payload_type {
-            PT_CSI2 => Csi2Message::decode(p).map(Payload::Csi2),
-            PT_I2C => I2cMessage::decode(p).map(Payload::I2c),
-            _ => Ok(Payload::Other {
+        let flags = mh[12];
+        let payload = if Segment::of(flags) == Segment::Unsegmented {
+            Payload::decode(payload_type, p)
+        } else {
+            Payload::Segment {
                 payload_type,
                 bytes: p.to_vec(),
-            }),
-        }
-        .unwrap_or_else(|reason| Payload::Invalid {
-            payload_type,
-            reason,
-        });
+            }
+        };
         frame.messages.push(Message {
             timestamp_ns: u64::from_be_bytes(mh[..8].try_into().unwrap_or_default()),
             interface_id: u32::from_be_bytes(mh[8..12].try_into().unwrap_or_default()),
-            flags: mh[12],
+            flags,
             payload,
         });
         rest = &rest[MSG_HEADER_LEN + len..];
@@ -626,5 +887,305 @@ mod tests {
         n.word_count = 11;
         assert!(n.to_dphy().is_none());
         assert!(Csi2Message::from_dphy(&raw[..raw.len() - 1], 1, 2).is_none());
+    }
+
+    fn header(stream_id: u8, sequence: u16) -> CmpHeader {
+        CmpHeader {
+            version: CMP_VERSION,
+            device_id: 0x42,
+            message_type: MSG_CAPTURE_DATA,
+            stream_id,
+            sequence,
+        }
+    }
+
+    /// A RAW8 line of `n` bytes as a CSI-2 message.
+    fn line(n: usize, fill: u8) -> Message {
+        let data: Vec<u8> = (0..n).map(|i| fill ^ (i as u8)).collect();
+        Message {
+            timestamp_ns: 77,
+            interface_id: 1,
+            flags: FLAG_INSYNC,
+            payload: Payload::Csi2(Csi2Message {
+                flags: CSI2_ECC_FORMAT | CSI2_CHECKSUM_SUPPORTED,
+                frame_counter: 3,
+                line_counter: 4,
+                data_type: 0x2A,
+                vc: 1,
+                vcx: 0,
+                ecc: 0x11,
+                checksum: cse_core::csi2::payload_crc(&data),
+                word_count: n as u16,
+                data,
+            }),
+        }
+    }
+
+    /// Segments `m`, sends each segment in its own frame (encoded and decoded again) with
+    /// sequence counters from `first_seq` on, and returns the (header, message) pairs.
+    fn on_the_wire(
+        m: &Message,
+        piece: usize,
+        stream: u8,
+        first_seq: u16,
+    ) -> Vec<(CmpHeader, Message)> {
+        segment(m, piece)
+            .unwrap()
+            .into_iter()
+            .enumerate()
+            .map(|(i, seg)| {
+                let h = header(stream, first_seq.wrapping_add(i as u16));
+                let f = encode_frame(&h, std::slice::from_ref(&seg)).unwrap();
+                let Decoded::Cmp(mut d) = decode_ethernet(&f) else {
+                    panic!("not CMP")
+                };
+                assert_eq!(d.messages.len(), 1);
+                (d.header, d.messages.remove(0))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn segments_reassemble_to_the_message_at_every_boundary() {
+        // Payload = 16 header bytes + n data bytes; piece sizes around it.
+        for n in [1usize, 15, 16, 17, 47, 48, 49, 100, 5760] {
+            let m = line(n, 0x5A);
+            for piece in [1usize, 7, 16, 31, 32, 33, 16 + n - 1, 16 + n, 16 + n + 1] {
+                let wire = on_the_wire(&m, piece, 2, 0xFFFE);
+                let expected = (16 + n).div_ceil(piece);
+                assert_eq!(wire.len(), expected, "n {n} piece {piece}");
+                if expected == 1 {
+                    assert_eq!(wire[0].1, m);
+                    continue;
+                }
+                assert_eq!(wire[0].1.segment(), Segment::First);
+                assert_eq!(wire[expected - 1].1.segment(), Segment::Last);
+                assert!(
+                    wire[1..expected - 1]
+                        .iter()
+                        .all(|(_, s)| s.segment() == Segment::Intermediary)
+                );
+                assert!(
+                    wire.iter()
+                        .all(|(_, s)| s.flags & !FLAG_SEGMENTATION == FLAG_INSYNC)
+                );
+                let mut r = Reassembler::new();
+                let mut out = Vec::new();
+                for (h, s) in wire {
+                    out.extend(r.push(&h, s));
+                }
+                r.finish();
+                assert_eq!(out, std::slice::from_ref(&m), "n {n} piece {piece}");
+                assert_eq!(
+                    r.stats(),
+                    ReassemblyStats {
+                        reassembled: 1,
+                        lost_segments: 0
+                    }
+                );
+            }
+        }
+        assert!(segment(&line(4, 0), 0).is_err());
+        let first = segment(&line(40, 0), 8).unwrap().remove(0);
+        assert!(
+            segment(&first, 8).is_err(),
+            "a segment is not segmented again"
+        );
+    }
+
+    #[test]
+    fn a_broken_segment_chain_loses_its_message_and_only_it() {
+        let (a, b, c) = (line(100, 1), line(60, 2), line(30, 3));
+        let wa = on_the_wire(&a, 32, 0, 10); // 4 segments, sequences 10..=13
+        let wb = on_the_wire(&b, 32, 0, 14); // 3 segments, 14..=16
+        let wc = on_the_wire(&c, 32, 0, 17); // 2 segments, 17..=18
+        let run = |frames: Vec<(CmpHeader, Message)>| {
+            let mut r = Reassembler::new();
+            let out: Vec<Message> = frames
+                .into_iter()
+                .filter_map(|(h, m)| r.push(&h, m))
+                .collect();
+            r.finish();
+            (out, r.stats())
+        };
+        let all = |skip: &[usize]| -> Vec<(CmpHeader, Message)> {
+            wa.iter()
+                .chain(&wb)
+                .chain(&wc)
+                .enumerate()
+                .filter(|(i, _)| !skip.contains(i))
+                .map(|(_, f)| f.clone())
+                .collect()
+        };
+        // Everything: three messages.
+        assert_eq!(run(all(&[])).0, [a.clone(), b.clone(), c.clone()]);
+        // An intermediary of `a` lost: `a` gone (its 3 other segments), `b` and `c` intact.
+        let (out, st) = run(all(&[1]));
+        assert_eq!(out, [b.clone(), c.clone()]);
+        assert_eq!(
+            st,
+            ReassemblyStats {
+                reassembled: 2,
+                lost_segments: 3
+            }
+        );
+        // The first segment of `b` lost: its two later segments are orphans.
+        let (out, st) = run(all(&[4]));
+        assert_eq!(out, [a.clone(), c.clone()]);
+        assert_eq!(st.lost_segments, 2);
+        // The last segment of `c` lost: the file ends inside it.
+        let (out, st) = run(all(&[8]));
+        assert_eq!(out, [a.clone(), b.clone()]);
+        assert_eq!(st.lost_segments, 1);
+        // Two segments swapped: the sequence breaks, `a` is lost, nothing is glued wrongly.
+        let mut swapped = all(&[]);
+        swapped.swap(1, 2);
+        let (out, st) = run(swapped);
+        assert_eq!(out, [b.clone(), c.clone()]);
+        assert_eq!(st.lost_segments, 4);
+        // The same segment twice (a repeated frame): `a` is lost, not doubled.
+        let mut repeated = all(&[]);
+        repeated.insert(2, repeated[1].clone());
+        let (out, _) = run(repeated);
+        assert_eq!(out, [b.clone(), c.clone()]);
+        // Another stream's frames and whole messages in between do not disturb it.
+        let mut mixed = Vec::new();
+        for (i, f) in all(&[]).into_iter().enumerate() {
+            mixed.push(f);
+            mixed.push((header(9, i as u16), line(4, 9)));
+        }
+        let (out, st) = run(mixed);
+        assert_eq!(
+            out.iter()
+                .filter(|m| m.interface_id == 1 && **m != line(4, 9))
+                .count(),
+            3
+        );
+        assert_eq!(
+            st,
+            ReassemblyStats {
+                reassembled: 3,
+                lost_segments: 0
+            }
+        );
+        // A segment on another interface or of another payload type does not join.
+        let mut other_if = all(&[]);
+        other_if[2].1.interface_id = 5;
+        assert_eq!(run(other_if).0, [b.clone(), c.clone()]);
+        let mut other_pt = all(&[]);
+        if let Payload::Segment { payload_type, .. } = &mut other_pt[3].1.payload {
+            *payload_type = PT_CAN;
+        }
+        assert_eq!(run(other_pt).0, [b, c]);
+    }
+
+    #[test]
+    fn reassembly_is_bounded() {
+        // Segments that never end: given up at the size limit, memory stays bounded.
+        let mut r = Reassembler::new();
+        let piece = vec![0xAB; 60_000];
+        let seg = |s: Segment| Message {
+            timestamp_ns: 0,
+            interface_id: 1,
+            flags: s.flag_bits(),
+            payload: Payload::Segment {
+                payload_type: PT_CSI2,
+                bytes: piece.clone(),
+            },
+        };
+        assert!(r.push(&header(0, 0), seg(Segment::First)).is_none());
+        for i in 1..5u16 {
+            assert!(r.push(&header(0, i), seg(Segment::Intermediary)).is_none());
+        }
+        assert!(r.push(&header(0, 5), seg(Segment::Last)).is_none());
+        r.finish();
+        assert_eq!(r.stats().reassembled, 0);
+        // 3 segments (first, two intermediaries) dropped at the limit, then 2 orphans, 1 orphan last.
+        assert_eq!(r.stats().lost_segments, 6);
+        // A reassembled CSI-2 message whose fields do not fit is Invalid, not a panic.
+        let mut r = Reassembler::new();
+        let mut bad = line(40, 0);
+        if let Payload::Csi2(c) = &mut bad.payload {
+            c.word_count = 41;
+        }
+        let mut out = Vec::new();
+        for (h, s) in on_the_wire(&bad, 16, 0, 0) {
+            out.extend(r.push(&h, s));
+        }
+        assert!(matches!(
+            out[..],
+            [Message {
+                payload: Payload::Invalid { .. },
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn arbitrary_segment_sequences_never_panic_and_account_for_every_segment() {
+        // xorshift64: deterministic, no extra dependency.
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..200 {
+            let mut r = Reassembler::new();
+            let (mut segments, mut whole_in, mut whole_out) = (0usize, 0usize, 0usize);
+            let mut seq = (next() & 0xFFFF) as u16;
+            for _ in 0..(next() % 40) {
+                let roll = next();
+                // Mostly the next sequence number, sometimes a gap or a repeat.
+                seq = seq.wrapping_add(match roll % 8 {
+                    0 => 0,
+                    1 => 2,
+                    _ => 1,
+                });
+                let flags = ((roll >> 8) & 0xFF) as u8;
+                let len = ((roll >> 16) % 70) as usize;
+                let bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+                let payload_type = [PT_CSI2, PT_I2C, PT_CAN][((roll >> 32) % 3) as usize];
+                // Through the wire: encode a frame, decode it again.
+                let m = Message {
+                    timestamp_ns: roll,
+                    interface_id: ((roll >> 40) % 2) as u32,
+                    flags,
+                    payload: Payload::Segment {
+                        payload_type,
+                        bytes,
+                    },
+                };
+                let h = header(((roll >> 48) % 2) as u8, seq);
+                let f = encode_frame(&h, std::slice::from_ref(&m)).unwrap();
+                let Decoded::Cmp(frame) = decode_ethernet(&f) else {
+                    panic!("not CMP")
+                };
+                for m in frame.messages {
+                    let seg = m.segment();
+                    if seg == Segment::Unsegmented {
+                        whole_in += 1;
+                    } else {
+                        segments += 1;
+                    }
+                    if let Some(out) = r.push(&frame.header, m) {
+                        assert!(!matches!(out.payload, Payload::Segment { .. }));
+                        assert_eq!(out.segment(), Segment::Unsegmented);
+                        if seg == Segment::Unsegmented {
+                            whole_out += 1;
+                        }
+                    }
+                }
+            }
+            r.finish();
+            let st = r.stats();
+            assert_eq!(whole_in, whole_out, "whole messages pass through");
+            // Every segment is either lost or part of a rebuilt message (two at least each).
+            assert!(segments >= st.lost_segments + 2 * st.reassembled);
+            if st.reassembled == 0 {
+                assert_eq!(segments, st.lost_segments);
+            }
+        }
     }
 }

@@ -15,7 +15,9 @@ use pcap_file::pcapng::blocks::interface_description::{
 use pcap_file::pcapng::{Block, PcapNgParser, PcapNgWriter};
 
 use super::CaptureError;
-use super::cmp::{self, CmpHeader, Csi2Message, Decoded, I2cMessage, Message, Payload};
+use super::cmp::{
+    self, CmpHeader, Csi2Message, Decoded, I2cMessage, Message, Payload, Reassembler,
+};
 
 /// The first four bytes of a pcapng file (the Section Header Block type).
 pub const PCAPNG_MAGIC: [u8; 4] = [0x0A, 0x0D, 0x0D, 0x0A];
@@ -39,10 +41,16 @@ pub fn now_ns() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
-/// Builds a pcapng capture of CMP frames: one Capture Data message per Ethernet frame, the
-/// frame's pcapng timestamp that of its message, in nanoseconds (`if_tsresol` 9).
+/// The smallest `--cmp-mtu` (the smallest Ethernet payload): room for the CMP and message
+/// headers and 22 payload bytes per segment.
+pub const MIN_MTU: usize = 46;
+
+/// Builds a pcapng capture of CMP frames: one Capture Data message per Ethernet frame (or,
+/// with an MTU, per segment of a longer message), the frame's pcapng timestamp that of its
+/// message, in nanoseconds (`if_tsresol` 9).
 pub struct Recorder {
     writer: PcapNgWriter<Vec<u8>>,
+    mtu: Option<usize>,
     stream_id: u8,
     sequence: BTreeMap<u8, u16>,
     clock_ns: u64,
@@ -74,12 +82,30 @@ impl Recorder {
         writer.write_pcapng_block(idb).map_err(pcap_err)?;
         Ok(Recorder {
             writer,
+            mtu: None,
             stream_id: 0,
             sequence: BTreeMap::new(),
             clock_ns: start_ns,
             frames: 0,
             error: None,
         })
+    }
+
+    /// Segments every message whose frame would carry more than `mtu` bytes of Ethernet
+    /// payload (CMP header, message header and payload) into segments that fit, each in its
+    /// own frame ([`cmp::segment`]); `None` (the default) writes every message whole, in a jumbo
+    /// frame when it is long.
+    ///
+    /// # Errors
+    /// An MTU below [`MIN_MTU`].
+    pub fn set_mtu(&mut self, mtu: Option<usize>) -> Result<(), CaptureError> {
+        if let Some(m) = mtu.filter(|m| *m < MIN_MTU) {
+            return Err(CaptureError::Pcapng(format!(
+                "an MTU of {m} bytes is below the smallest Ethernet payload ({MIN_MTU})"
+            )));
+        }
+        self.mtu = mtu;
+        Ok(())
     }
 
     /// The CMP stream id of the frames that follow.
@@ -119,7 +145,8 @@ impl Recorder {
         }
     }
 
-    /// Writes one message at the clock's time as its own frame.
+    /// Writes one message at the clock's time as its own frame (or its segments, each in its
+    /// own frame, when it is longer than the MTU allows).
     pub fn message(&mut self, interface_id: u32, payload: Payload) {
         let m = Message {
             timestamp_ns: self.clock_ns,
@@ -127,19 +154,32 @@ impl Recorder {
             flags: cmp::FLAG_INSYNC,
             payload,
         };
-        let seq = self.sequence.entry(self.stream_id).or_insert(0);
-        *seq = seq.wrapping_add(1);
-        let header = CmpHeader {
-            version: cmp::CMP_VERSION,
-            device_id: DEVICE_ID,
-            message_type: cmp::MSG_CAPTURE_DATA,
-            stream_id: self.stream_id,
-            sequence: *seq,
+        let parts = match self.mtu {
+            None => Ok(vec![m]),
+            Some(mtu) => cmp::segment(&m, mtu - cmp::CMP_HEADER_LEN - cmp::MSG_HEADER_LEN),
         };
-        match cmp::encode_frame(&header, std::slice::from_ref(&m)) {
-            Ok(data) => self.ethernet(data),
+        let parts = match parts {
+            Ok(p) => p,
             Err(e) => {
                 self.error.get_or_insert(e.into());
+                return;
+            }
+        };
+        for part in parts {
+            let seq = self.sequence.entry(self.stream_id).or_insert(0);
+            *seq = seq.wrapping_add(1);
+            let header = CmpHeader {
+                version: cmp::CMP_VERSION,
+                device_id: DEVICE_ID,
+                message_type: cmp::MSG_CAPTURE_DATA,
+                stream_id: self.stream_id,
+                sequence: *seq,
+            };
+            match cmp::encode_frame(&header, std::slice::from_ref(&part)) {
+                Ok(data) => self.ethernet(data),
+                Err(e) => {
+                    self.error.get_or_insert(e.into());
+                }
             }
         }
     }
@@ -206,12 +246,25 @@ fn pcap_err(e: pcap_file::PcapError) -> CaptureError {
 }
 
 /// Writes the CSI-2 packets of a capture (D-PHY packets back to back) as a pcapng file, time
-/// stamps from `start_ns` on at the link rate.
+/// stamps from `start_ns` on at the link rate, every message whole.
 ///
 /// # Errors
 /// Bytes that are not whole packets (a malformed capture), or a packet too long for CMP.
 pub fn write_csi2(capture: &[u8], start_ns: u64) -> Result<Vec<u8>, CaptureError> {
+    write_csi2_mtu(capture, start_ns, None)
+}
+
+/// [`write_csi2`] with messages longer than `mtu` allows segmented ([`Recorder::set_mtu`]).
+///
+/// # Errors
+/// As [`write_csi2`], and an MTU below [`MIN_MTU`].
+pub fn write_csi2_mtu(
+    capture: &[u8],
+    start_ns: u64,
+    mtu: Option<usize>,
+) -> Result<Vec<u8>, CaptureError> {
     let mut rec = Recorder::new(start_ns)?;
+    rec.set_mtu(mtu)?;
     let skipped = rec.csi2(capture);
     if skipped > 0 {
         return Err(CaptureError::Pcapng(format!(
@@ -219,6 +272,26 @@ pub fn write_csi2(capture: &[u8], start_ns: u64) -> Result<Vec<u8>, CaptureError
         )));
     }
     rec.finish()
+}
+
+/// Which messages [`read_selected`] keeps: those of the given CMP device, stream and
+/// interface ids (`None`: any).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// CMP device id (capture module).
+    pub device_id: Option<u16>,
+    /// CMP stream id.
+    pub stream_id: Option<u8>,
+    /// Interface id of the message (the captured bus).
+    pub interface_id: Option<u32>,
+}
+
+impl Selection {
+    fn keeps(&self, h: &CmpHeader, interface_id: u32) -> bool {
+        self.device_id.is_none_or(|d| d == h.device_id)
+            && self.stream_id.is_none_or(|s| s == h.stream_id)
+            && self.interface_id.is_none_or(|i| i == interface_id)
+    }
 }
 
 /// What [`read`] found besides the CSI-2 packets, in file order.
@@ -238,8 +311,15 @@ pub struct ReadStats {
     pub skipped_message_types: usize,
     /// Messages of other payload types, skipped, by payload type (`"0x01"`: CAN, ...).
     pub skipped_payloads: BTreeMap<String, usize>,
-    /// Segmented messages, skipped (reassembly is not supported).
-    pub skipped_segmented: usize,
+    /// Messages rebuilt from their segments (counted once, as the message they make).
+    pub reassembled: usize,
+    /// Segments skipped because their message could not be completed (a segment missing or
+    /// out of order, the file ending first, a message longer than
+    /// [`cmp::MAX_REASSEMBLED_LEN`]) or because no first segment came before them.
+    pub lost_segments: usize,
+    /// Messages skipped because they are not of the selected device, stream or interface
+    /// (`--cmp-device`, `--cmp-stream`, `--cmp-interface`).
+    pub unselected: usize,
     /// CSI-2 or I2C messages whose fields do not fit together, skipped.
     pub invalid: usize,
     /// CSI-2 messages flagged with a CRC error by the capture module.
@@ -254,7 +334,8 @@ impl ReadStats {
         self.skipped_frames
             + self.skipped_message_types
             + self.skipped_payloads.values().sum::<usize>()
-            + self.skipped_segmented
+            + self.lost_segments
+            + self.unselected
             + self.invalid
     }
 }
@@ -286,14 +367,26 @@ pub struct PcapCapture {
 }
 
 /// Reads a pcapng file of CMP frames. CSI-2 messages become D-PHY packets (ECC and CRC-16 as
-/// captured when the flags say so, computed otherwise); other payloads, other EtherTypes and
-/// other link types are counted and skipped.
+/// captured when the flags say so, computed otherwise); segmented messages are reassembled
+/// ([`Reassembler`]); other payloads, other EtherTypes and other link types are counted and
+/// skipped.
 ///
 /// # Errors
 /// A file that is not pcapng, or whose block structure is broken.
 pub fn read(bytes: &[u8]) -> Result<PcapCapture, CaptureError> {
+    read_selected(bytes, &Selection::default())
+}
+
+/// [`read`], keeping only the messages of `selection` (the others are counted as
+/// [`ReadStats::unselected`]). Segments are selected by their frame's device and stream ids
+/// and their own interface id, before reassembly.
+///
+/// # Errors
+/// As [`read`].
+pub fn read_selected(bytes: &[u8], selection: &Selection) -> Result<PcapCapture, CaptureError> {
     let (mut src, mut parser) = PcapNgParser::new(bytes).map_err(pcap_err)?;
     let mut out = PcapCapture::default();
+    let mut reassembler = Reassembler::new();
     while !src.is_empty() {
         let (rest, block) = parser.next_block(src).map_err(pcap_err)?;
         src = rest;
@@ -326,10 +419,13 @@ pub fn read(bytes: &[u8]) -> Result<PcapCapture, CaptureError> {
             out.stats.invalid += 1;
         }
         for m in frame.messages {
-            if m.flags & cmp::FLAG_SEGMENTATION != 0 {
-                out.stats.skipped_segmented += 1;
+            if !selection.keeps(&frame.header, m.interface_id) {
+                out.stats.unselected += 1;
                 continue;
             }
+            let Some(m) = reassembler.push(&frame.header, m) else {
+                continue;
+            };
             match m.payload {
                 Payload::Csi2(c) => {
                     let Some(raw) = c.to_dphy() else {
@@ -361,10 +457,15 @@ pub fn read(bytes: &[u8]) -> Result<PcapCapture, CaptureError> {
                         .entry(format!("0x{payload_type:02X}"))
                         .or_insert(0) += 1;
                 }
-                Payload::Invalid { .. } => out.stats.invalid += 1,
+                // Not produced by the reassembler; counted as invalid should it happen.
+                Payload::Invalid { .. } | Payload::Segment { .. } => out.stats.invalid += 1,
             }
         }
     }
+    reassembler.finish();
+    let r = reassembler.stats();
+    out.stats.reassembled = r.reassembled;
+    out.stats.lost_segments = r.lost_segments;
     Ok(out)
 }
 
@@ -411,13 +512,28 @@ pub fn describe(s: &ReadStats) -> String {
         for (t, n) in &s.skipped_payloads {
             parts.push(format!("payload type {t}: {n}"));
         }
-        if s.skipped_segmented > 0 {
-            parts.push(format!("{} segmented messages", s.skipped_segmented));
+        if s.unselected > 0 {
+            parts.push(format!(
+                "{} of other devices, streams or interfaces",
+                s.unselected
+            ));
+        }
+        if s.lost_segments > 0 {
+            parts.push(format!(
+                "{} segments of incomplete messages",
+                s.lost_segments
+            ));
         }
         if s.invalid > 0 {
             parts.push(format!("{} invalid messages", s.invalid));
         }
         t.push_str(&format!(", {} skipped ({})", s.skipped(), parts.join(", ")));
+    }
+    if s.reassembled > 0 {
+        t.push_str(&format!(
+            ", {} messages reassembled from segments",
+            s.reassembled
+        ));
     }
     if s.crc_error_flags + s.ecc_error_flags > 0 {
         t.push_str(&format!(

@@ -71,6 +71,43 @@ impl FormatArg {
     }
 }
 
+/// `--cmp-device`, `--cmp-stream`, `--cmp-interface`: which messages of a pcapng input are
+/// read (docs/capture.md section 7).
+#[derive(Clone, Copy, Debug, Default, clap::Args)]
+pub struct CmpSelectArgs {
+    /// pcapng input: read only the CMP frames of this capture-module (device) id.
+    #[arg(long, value_name = "ID", value_parser = clap::value_parser!(u16))]
+    pub cmp_device: Option<u16>,
+    /// pcapng input: read only the CMP frames of this stream id (the demo capture: 0 the clean
+    /// link, n the link of attack n).
+    #[arg(long, value_name = "ID", value_parser = clap::value_parser!(u8))]
+    pub cmp_stream: Option<u8>,
+    /// pcapng input: read only the messages of this interface id (the captured bus).
+    #[arg(long, value_name = "ID", value_parser = clap::value_parser!(u32))]
+    pub cmp_interface: Option<u32>,
+}
+
+impl CmpSelectArgs {
+    fn selection(self) -> capture::pcapng::Selection {
+        capture::pcapng::Selection {
+            device_id: self.cmp_device,
+            stream_id: self.cmp_stream,
+            interface_id: self.cmp_interface,
+        }
+    }
+}
+
+/// `--cmp-mtu`: segmentation of the CMP messages of a pcapng output.
+#[derive(Clone, Copy, Debug, Default, clap::Args)]
+pub struct CmpMtuArgs {
+    /// pcapng output: split every CMP message longer than BYTES of Ethernet payload allow into
+    /// segments, as a capture module on standard Ethernet does (1500) [default: no
+    /// segmentation, long lines in jumbo frames].
+    #[arg(long, value_name = "BYTES",
+          value_parser = RangedU64ValueParser::<usize>::new().range(46..=65535))]
+    pub cmp_mtu: Option<usize>,
+}
+
 /// The arguments of `cse protect`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct ProtectArgs {
@@ -100,6 +137,12 @@ pub struct ProtectArgs {
     /// The input's format is recognised from its content.
     #[arg(long, value_enum, default_value = "auto")]
     pub format: FormatArg,
+    /// Segmentation of a pcapng output.
+    #[command(flatten)]
+    pub mtu: CmpMtuArgs,
+    /// Which messages of a pcapng input are read.
+    #[command(flatten)]
+    pub select: CmpSelectArgs,
     /// The key file (`cse keygen`).
     #[arg(long, value_name = "KEYFILE", value_parser = NonEmptyStringValueParser::new())]
     pub keys: String,
@@ -158,6 +201,12 @@ pub struct VerifyArgs {
     /// The format of --out [default: pcapng for a .pcapng/.pcap file name, raw otherwise].
     #[arg(long, value_enum, default_value = "auto")]
     pub format: FormatArg,
+    /// Segmentation of a pcapng --out.
+    #[command(flatten)]
+    pub mtu: CmpMtuArgs,
+    /// Which messages of a pcapng input are read.
+    #[command(flatten)]
+    pub select: CmpSelectArgs,
 }
 
 /// The arguments of `cse inspect`.
@@ -178,6 +227,9 @@ pub struct InspectArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Which messages of a pcapng input are read.
+    #[command(flatten)]
+    pub select: CmpSelectArgs,
 }
 
 /// The arguments of `cse keygen`.
@@ -254,15 +306,23 @@ struct Input {
     pcapng: Option<capture::pcapng::PcapCapture>,
 }
 
-fn read_capture(path: &str) -> Result<Input, Fail> {
+fn read_capture(path: &str, select: CmpSelectArgs) -> Result<Input, Fail> {
     let bytes = read(path)?;
+    let selection = select.selection();
     if !capture::pcapng::is_pcapng(&bytes) {
+        if selection != capture::pcapng::Selection::default() {
+            return Err(usage_err(format!(
+                "{path} is not a pcapng file: --cmp-device/--cmp-stream/--cmp-interface select \
+                 CMP messages of a pcapng input"
+            )));
+        }
         return Ok(Input {
             csi2: bytes,
             pcapng: None,
         });
     }
-    let mut p = capture::pcapng::read(&bytes).map_err(|e| Fail(2, format!("{path}: {e}")))?;
+    let mut p = capture::pcapng::read_selected(&bytes, &selection)
+        .map_err(|e| Fail(2, format!("{path}: {e}")))?;
     if p.csi2.is_empty() {
         return Err(Fail(
             2,
@@ -279,15 +339,33 @@ fn read_capture(path: &str) -> Result<Input, Fail> {
     })
 }
 
-/// Writes CSI-2 packets as raw or pcapng (time stamps from `start_ns` on).
-fn write_capture(path: &str, csi2: &[u8], pcapng: bool, start_ns: u64) -> Result<(), Fail> {
+/// Writes CSI-2 packets as raw or pcapng (time stamps from `start_ns` on, messages segmented
+/// to `mtu`).
+fn write_capture(
+    path: &str,
+    csi2: &[u8],
+    pcapng: bool,
+    start_ns: u64,
+    mtu: CmpMtuArgs,
+) -> Result<(), Fail> {
     if pcapng {
-        let b = capture::pcapng::write_csi2(csi2, start_ns)
+        let b = capture::pcapng::write_csi2_mtu(csi2, start_ns, mtu.cmp_mtu)
             .map_err(|e| Fail(2, format!("cannot write {path}: {e}")))?;
         write(path, &b)
     } else {
         write(path, csi2)
     }
+}
+
+/// Refuses `--cmp-mtu` for an output that is not pcapng.
+fn check_mtu(out: &str, pcapng: bool, mtu: CmpMtuArgs) -> Result<(), Fail> {
+    if mtu.cmp_mtu.is_some() && !pcapng {
+        return Err(usage_err(format!(
+            "--cmp-mtu segments CMP messages of a pcapng output, and {out} is written raw \
+             (name it .pcapng or pass --format pcapng)"
+        )));
+    }
+    Ok(())
 }
 
 /// Refuses `out` when it is the input file (always) or exists (without `force`).
@@ -401,10 +479,20 @@ fn run_protect(a: &ProtectArgs) -> Result<ExitCode, Fail> {
         }
     };
     check_output(input, output, a.force)?;
+    let as_pcapng = a.format.pcapng_for(output);
+    check_mtu(output, as_pcapng, a.mtu)?;
     let keys = KeyFile::read(&a.keys)?;
     let config = config_args(a, protocol, keys.key_size())?;
     let (plain, start_ns) = match &raw {
         Some(r) => {
+            let selection = a.select.selection();
+            if selection != capture::pcapng::Selection::default() {
+                return Err(usage_err(
+                    "--cmp-device/--cmp-stream/--cmp-interface select CMP messages of a \
+                     pcapng input, not of a raw image"
+                        .into(),
+                ));
+            }
             let vc = vc.unwrap_or_default();
             let bytes = read(input)?;
             (
@@ -413,7 +501,7 @@ fn run_protect(a: &ProtectArgs) -> Result<ExitCode, Fail> {
             )
         }
         None => {
-            let i = read_capture(input)?;
+            let i = read_capture(input, a.select)?;
             let start = i
                 .pcapng
                 .as_ref()
@@ -435,8 +523,7 @@ fn run_protect(a: &ProtectArgs) -> Result<ExitCode, Fail> {
     let mut bar = super::progress::Progress::new("protecting", "packets", true);
     let out = capture::protect_progress(&plain, &keys, &opts, &mut |d, t| bar.update(d, t))?;
     bar.finish();
-    let as_pcapng = a.format.pcapng_for(output);
-    write_capture(output, &out, as_pcapng, start_ns)?;
+    write_capture(output, &out, as_pcapng, start_ns, a.mtu)?;
     let packets = capture::scan(&plain).len();
     let c = &config.image;
     let what = if c.sv.authenticates() {
@@ -469,8 +556,15 @@ pub fn verify(args: &VerifyArgs) -> ExitCode {
 fn run_verify(a: &VerifyArgs) -> Result<ExitCode, Fail> {
     let protocol = a.protocol.protocol();
     let policy = policy_arg(a.policy)?;
+    if let Some(out) = &a.out {
+        check_mtu(out, a.format.pcapng_for(out), a.mtu)?;
+    } else if a.mtu.cmp_mtu.is_some() {
+        return Err(usage_err(
+            "--cmp-mtu segments the pcapng --out; there is none".into(),
+        ));
+    }
     let keys = KeyFile::read(&a.keys)?;
-    let input = read_capture(&a.input)?;
+    let input = read_capture(&a.input, a.select)?;
     if let Some(p) = &input.pcapng {
         outln!("{}", capture::pcapng::describe(&p.stats));
     }
@@ -486,7 +580,7 @@ fn run_verify(a: &VerifyArgs) -> Result<ExitCode, Fail> {
             .as_ref()
             .and_then(|p| p.csi2_times.first().copied())
             .unwrap_or_else(capture::pcapng::now_ns);
-        write_capture(out, &an.recovered, a.format.pcapng_for(out), start)?;
+        write_capture(out, &an.recovered, a.format.pcapng_for(out), start, a.mtu)?;
         outln!(
             "{} verified original packets ({} bytes) written to {out}",
             an.recovered_packets,
@@ -531,7 +625,7 @@ fn run_inspect(a: &InspectArgs) -> Result<ExitCode, Fail> {
         Some(p) => Some(KeyFile::read(p)?),
         None => None,
     };
-    let input = read_capture(&a.input)?;
+    let input = read_capture(&a.input, a.select)?;
     if let (Some(p), false) = (&input.pcapng, a.json) {
         outln!("{}", capture::pcapng::describe(&p.stats));
     }

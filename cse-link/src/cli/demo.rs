@@ -48,6 +48,9 @@ pub struct DemoArgs {
     /// section 7; Wireshark opens it). Large: about one frame's bytes per frame streamed.
     #[arg(long, value_name = "FILE", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub pcap: Option<String>,
+    /// Segmentation of the --pcap capture's messages.
+    #[command(flatten)]
+    pub mtu: super::capture::CmpMtuArgs,
 }
 
 fn frame_count(s: &str) -> Result<usize, String> {
@@ -61,7 +64,15 @@ fn frame_count(s: &str) -> Result<usize, String> {
 /// Runs `cse demo`; prints the report (text or JSON).
 pub fn main(args: &DemoArgs) -> ExitCode {
     match options(args) {
-        Ok(opts) => run(&opts, args.json, args.pcap.as_deref()),
+        Ok(_) if args.mtu.cmp_mtu.is_some() && args.pcap.is_none() => {
+            eprintln!(
+                "cse demo: --cmp-mtu segments the messages of the --pcap capture; there is none\n{}\n\
+                 For more information, try 'cse demo --help'.",
+                super::usage("demo").trim_end()
+            );
+            ExitCode::from(2)
+        }
+        Ok(opts) => run(&opts, args.json, args.pcap.as_deref(), args.mtu.cmp_mtu),
         Err(e) => {
             eprintln!(
                 "cse demo: {e}\n{}\nFor more information, try 'cse demo --help'.",
@@ -381,7 +392,7 @@ pub fn attack_table_width(report: &Report, width: Option<u16>) -> String {
     )
 }
 
-fn run(opts: &Options, json: bool, pcap: Option<&str>) -> ExitCode {
+fn run(opts: &Options, json: bool, pcap: Option<&str>, mtu: Option<usize>) -> ExitCode {
     let s = &opts.scene;
     let c = &opts.config;
     if !json {
@@ -412,7 +423,16 @@ fn run(opts: &Options, json: bool, pcap: Option<&str>) -> ExitCode {
         None => demo::run(opts, &mut progress).map(|r| (r, None)),
         Some(_) => {
             let start = crate::capture::pcapng::now_ns();
-            demo::run_recorded(opts, &mut progress, start).map(|(r, rec)| (r, Some(rec)))
+            let rec = crate::capture::pcapng::Recorder::new(start).and_then(|mut r| {
+                r.set_mtu(mtu)?;
+                Ok(r)
+            });
+            match rec {
+                Ok(rec) => {
+                    demo::run_recorded(opts, &mut progress, rec).map(|(r, rec)| (r, Some(rec)))
+                }
+                Err(e) => Err(crate::LinkError::Capture(e.to_string())),
+            }
         }
     };
     bar.finish();
