@@ -68,6 +68,18 @@ fn text(o: &Output) -> String {
     )
 }
 
+/// The test keys, the plain capture and its protection (SEP SV-1, raw format) in `d`:
+/// (key file path, plain capture path, protected capture path, protected bytes).
+fn protected(d: &Dir) -> (String, String, String, Vec<u8>) {
+    let keys = d.write("k.txt", KEYS.as_bytes());
+    let inp = d.write("plain.cap", &plain());
+    let prot = d.path("p.cap");
+    let o = cse(&["protect", "--in", &inp, "--out", &prot, "--keys", &keys]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let bytes = std::fs::read(&prot).unwrap();
+    (keys, inp, prot, bytes)
+}
+
 #[test]
 fn protect_to_pcapng_then_verify_from_pcapng_is_bit_exact() {
     let d = Dir::new("rt");
@@ -185,12 +197,7 @@ fn foreign_frame(message_type: u8, seq: u16, messages: &[Message]) -> Vec<u8> {
 #[test]
 fn a_capture_written_by_another_tool_verifies_and_skips_what_it_does_not_use() {
     let d = Dir::new("foreign");
-    let keys = d.write("k.txt", KEYS.as_bytes());
-    let inp = d.write("plain.cap", &plain());
-    let prot = d.path("p.cap");
-    let o = cse(&["protect", "--in", &inp, "--out", &prot, "--keys", &keys]);
-    assert_eq!(code(&o), 0, "{}", text(&o));
-    let protected = std::fs::read(&prot).unwrap();
+    let (keys, _, _, protected) = protected(&d);
     // CSI-2 messages three to a frame, without the ECC and checksum "supported" flags (the
     // reader computes both), each frame followed by a CAN message; an IPv4 frame, a Status
     // frame and an I2C read also appear.
@@ -449,13 +456,8 @@ fn frame_lengths(file: &[u8]) -> Vec<usize> {
 #[test]
 fn segmented_captures_verify_like_whole_messages() {
     let d = Dir::new("segmented");
-    let keys = d.write("k.txt", KEYS.as_bytes());
     let plain = plain();
-    let inp = d.write("plain.cap", &plain);
-    let whole = d.path("whole.bin");
-    let o = cse(&["protect", "--in", &inp, "--out", &whole, "--keys", &keys]);
-    assert_eq!(code(&o), 0, "{}", text(&o));
-    let protected = std::fs::read(&whole).unwrap();
+    let (keys, inp, _, protected) = protected(&d);
     // Written with every MTU from the smallest up: reading joins the segments into the same
     // CSI-2 packets, bit-exact.
     for mtu in [46, 47, 100, 1500, 9000] {
@@ -581,12 +583,7 @@ fn segmented_captures_verify_like_whole_messages() {
 #[test]
 fn one_link_of_a_multi_link_capture_is_selected_by_stream_or_interface() {
     let d = Dir::new("select");
-    let keys = d.write("k.txt", KEYS.as_bytes());
-    let inp = d.write("plain.cap", &plain());
-    let prot = d.path("p.bin");
-    let o = cse(&["protect", "--in", &inp, "--out", &prot, "--keys", &keys]);
-    assert_eq!(code(&o), 0, "{}", text(&o));
-    let protected = std::fs::read(&prot).unwrap();
+    let (keys, _, prot, protected) = protected(&d);
     // The same protected link recorded twice, interleaved packet by packet: once on stream 1,
     // interface 1, once on stream 2, interface 5 (a second camera). Together they do not
     // verify (every packet comes twice); either one alone does.
