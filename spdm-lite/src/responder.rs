@@ -541,6 +541,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     /// negotiated connection and the measurement transcripts are forgotten, and the next
     /// request must be GET_VERSION. For a transport that hands this responder to another
     /// requester, or a device policy that ends a session on its own.
+    #[inline(never)]
     pub fn reset(&mut self) {
         self.state = State::AwaitVersion;
         self.meas_negotiated = false;
@@ -1076,27 +1077,26 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         let chain_hash = self.chain_hash.ok_or(INVALID)?;
         let summary = self.summary(ch.meas_hash_type)?;
         let set = self.config.algorithms;
-        // The nonce is drawn only once the answer is known to fit.
-        room(
-            out,
-            4 + set.hash.len() + NONCE_LEN + digest_len(&summary) + 2 + set.asym.signature_len(),
-        )?;
-        let mut nonce = [0u8; NONCE_LEN];
-        self.rng.fill(&mut nonce).local()?;
         let zeros = [0u8; MAX_SIGNATURE_LEN];
         let ca = ChallengeAuth {
             version: Version::V12,
             param1: 0,
             slot_mask: 1,
             cert_chain_hash: chain_hash.as_bytes(),
-            nonce: &nonce,
+            nonce: zeros.get(..NONCE_LEN).unwrap_or(&[]),
             meas_summary_hash: summary.as_ref().map_or(&[][..], Digest::as_bytes),
             opaque: &[],
             requester_context: None,
             signature: zeros.get(..set.asym.signature_len()).unwrap_or(&[]),
         };
         let signed = ca.signed_len();
+        // Written with a zero nonce first: the nonce is drawn only once the answer fits, right
+        // into its place (after the header and the chain hash).
         let n = ca.encode(body(out, 1).local()?).local()?;
+        let at = 1 + 4 + set.hash.len();
+        self.rng
+            .fill(out.get_mut(at..at + NONCE_LEN).unwrap_or(&mut []))
+            .local()?;
         let mut m1 = conn.m1.clone();
         m1.update(req);
         m1.update(out.get(1..1 + signed).unwrap_or(&[]));
