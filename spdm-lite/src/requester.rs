@@ -377,8 +377,10 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
     ///
     /// # Errors
     /// [`Error::UnexpectedMessage`] if a response is awaited or the session is established;
-    /// [`Error::Poisoned`] after a failure; [`Error::Encode`] if `out` is too small;
-    /// [`Error::Crypto`] if the provider or the random source fails.
+    /// [`Error::Poisoned`] after a failure; [`Error::Encode`] if `out` is too small for the
+    /// request (or its record): nothing changed then and nothing was drawn from the random
+    /// source, so writing into a larger `out` gives the request a first call would have
+    /// given; [`Error::Crypto`] if the provider or the random source fails.
     #[must_use = "the request must be sent"]
     pub fn write_request(&mut self, out: &mut [u8]) -> Result<usize, Error> {
         let state = core::mem::replace(&mut self.state, St::Failed);
@@ -536,33 +538,28 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 Ok(done(St::AwaitCertificate(conn), n, out))
             }
             St::SendChallenge(mut conn) => {
-                let mut nonce = [0u8; NONCE_LEN];
-                tri!(St::SendChallenge(conn), self.rng.fill(&mut nonce));
-                let m = Challenge {
+                let mut m = Challenge {
                     version: Version::V12,
                     slot: 0,
                     meas_hash_type: self.meas_summary.to_u8(),
-                    nonce,
+                    nonce: [0u8; NONCE_LEN],
                     requester_context: None,
                 };
-                let n = match plain_body(out).and_then(|b| Ok(m.encode(b)?)) {
-                    Ok(n) => n,
-                    Err(e) => return Err((St::SendChallenge(conn), e)),
-                };
+                // Written once with a zero nonce: the nonce is drawn only when it fits.
+                tri!(
+                    St::SendChallenge(conn),
+                    plain_body(out).and_then(|b| Ok(m.encode(b)?))
+                );
+                tri!(St::SendChallenge(conn), self.rng.fill(&mut m.nonce));
+                let n = tri!(
+                    St::SendChallenge(conn),
+                    plain_body(out).and_then(|b| Ok(m.encode(b)?))
+                );
                 conn.m1.update(&out[1..1 + n]);
-                Ok(done(St::AwaitChallenge(conn, nonce), n, out))
+                Ok(done(St::AwaitChallenge(conn, m.nonce), n, out))
             }
             St::SendKeyExchange(conn) => {
                 let set = conn.set;
-                let dhe = match self.provider.dhe_generate(set.dhe, &mut *self.rng) {
-                    Ok(d) => d,
-                    Err(e) => return Err((St::SendKeyExchange(conn), e.into())),
-                };
-                let mut pk = [0u8; MAX_DHE_LEN];
-                let d = tri!(St::SendKeyExchange(conn), dhe.public_key(&mut pk));
-                let mut rnd = [0u8; NONCE_LEN + 2];
-                tri!(St::SendKeyExchange(conn), self.rng.fill(&mut rnd));
-                let req_id = u16::from_le_bytes([rnd[NONCE_LEN], rnd[NONCE_LEN + 1]]);
                 let mut ob = [0u8; 20];
                 let ol = {
                     let mut w = crate::codec::Writer::new(&mut ob);
@@ -572,6 +569,25 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     );
                     w.len()
                 };
+                // Nothing is drawn (DHE key, random, session ID) before the request is known
+                // to fit: header, session ID, policy and reserved (8 bytes), Random,
+                // ExchangeData, the opaque data and its length.
+                let len = 8 + NONCE_LEN + set.sizes().dhe + 2 + ol;
+                if out.len() <= len {
+                    return Err((
+                        St::SendKeyExchange(conn),
+                        crate::EncodeError::BufferTooSmall.into(),
+                    ));
+                }
+                let dhe = match self.provider.dhe_generate(set.dhe, &mut *self.rng) {
+                    Ok(d) => d,
+                    Err(e) => return Err((St::SendKeyExchange(conn), e.into())),
+                };
+                let mut pk = [0u8; MAX_DHE_LEN];
+                let d = tri!(St::SendKeyExchange(conn), dhe.public_key(&mut pk));
+                let mut rnd = [0u8; NONCE_LEN + 2];
+                tri!(St::SendKeyExchange(conn), self.rng.fill(&mut rnd));
+                let req_id = u16::from_le_bytes([rnd[NONCE_LEN], rnd[NONCE_LEN + 1]]);
                 let m = KeyExchange {
                     version: Version::V12,
                     meas_hash_type: self.meas_summary.to_u8(),
@@ -611,7 +627,14 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     record::SPDM_OFFSET
                 };
                 let n = header.len() + sig_len + vd.as_bytes().len();
-                let Some(dst) = out.get_mut(off..off + n) else {
+                // The whole message (its record) must fit before anything moves.
+                let total = if hs.conn.in_clear {
+                    1 + n
+                } else {
+                    record::record_len(n)
+                };
+                let out_len = out.len();
+                let Some(dst) = out.get_mut(off..off + n).filter(|_| out_len >= total) else {
                     return Err((
                         St::SendFinish(hs),
                         crate::EncodeError::BufferTooSmall.into(),
@@ -637,9 +660,6 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     return Err((St::Failed, Error::UnexpectedMessage));
                 };
                 let h = conn.set.hash.len();
-                let mut rnd = [0u8; MAX_HASH_LEN + 2];
-                tri!(St::SendPskExchange(conn), self.rng.fill(&mut rnd[..h + 2]));
-                let req_id = u16::from_le_bytes([rnd[h], rnd[h + 1]]);
                 let mut ob = [0u8; 20];
                 let ol = {
                     let mut w = crate::codec::Writer::new(&mut ob);
@@ -649,6 +669,17 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     );
                     w.len()
                 };
+                // Nothing is drawn (context, session ID) before the request is known to fit:
+                // header, session ID and three lengths (12 bytes), hint, context, opaque data.
+                if out.len() <= 12 + hint.len() + h + ol {
+                    return Err((
+                        St::SendPskExchange(conn),
+                        crate::EncodeError::BufferTooSmall.into(),
+                    ));
+                }
+                let mut rnd = [0u8; MAX_HASH_LEN + 2];
+                tri!(St::SendPskExchange(conn), self.rng.fill(&mut rnd[..h + 2]));
+                let req_id = u16::from_le_bytes([rnd[h], rnd[h + 1]]);
                 let m = PskExchange {
                     version: Version::V12,
                     meas_hash_type: self.meas_summary.to_u8(),
@@ -677,7 +708,12 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 );
                 let off = record::SPDM_OFFSET;
                 let n = header.len() + vd.as_bytes().len();
-                let Some(dst) = out.get_mut(off..off + n) else {
+                // The whole record must fit before anything moves.
+                let out_len = out.len();
+                let Some(dst) = out
+                    .get_mut(off..off + n)
+                    .filter(|_| out_len >= record::record_len(n))
+                else {
                     return Err((
                         St::SendPskFinish(hs),
                         crate::EncodeError::BufferTooSmall.into(),
@@ -1144,7 +1180,9 @@ impl<P: CryptoProvider> RequesterSession<P> {
     ///
     /// # Errors
     /// [`Error::UnexpectedMessage`] while a request is outstanding or after END_SESSION;
-    /// [`Error::Encode`]; [`Error::SequenceExhausted`].
+    /// [`Error::Encode`] if `out` cannot take the record (nothing changes: no sequence number
+    /// or KEY_UPDATE tag is used up, and the request is not outstanding);
+    /// [`Error::SequenceExhausted`].
     #[must_use = "the request must be sent"]
     pub fn write_heartbeat(&mut self, out: &mut [u8]) -> Result<usize, Error> {
         let m = Heartbeat {
@@ -1169,13 +1207,16 @@ impl<P: CryptoProvider> RequesterSession<P> {
         ) {
             return Err(Error::Negotiation);
         }
-        self.tag = self.tag.wrapping_add(1);
+        // The tag advances only with a written request.
+        let tag = self.tag.wrapping_add(1);
         let m = KeyUpdate {
             version: Version::V12,
             param1: op.0,
-            param2: self.tag,
+            param2: tag,
         };
-        self.write(&m, Pending::KeyUpdate(op, self.tag), out)
+        let n = self.write(&m, Pending::KeyUpdate(op, tag), out)?;
+        self.tag = tag;
+        Ok(n)
     }
 
     /// Writes an END_SESSION record into `out`.

@@ -180,8 +180,16 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 }
             },
         };
+        // No room for the message (or its record): nothing moved, the same message can be
+        // written into a larger `out`.
         let n = match built {
-            Ok(n) => n,
+            Ok(n) if hs.conn.in_clear || out.len() >= record::record_len(n) => n,
+            Ok(_) | Err(Error::Encode(_)) => {
+                return Err((
+                    St::SendEncap(hs, next),
+                    crate::EncodeError::BufferTooSmall.into(),
+                ));
+            }
             Err(e) => return Err((St::Failed, e)),
         };
         let last_id = match next {

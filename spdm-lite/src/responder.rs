@@ -13,7 +13,9 @@
 //!
 //! Requests are checked, then the state change is computed, then committed: a refused request
 //! (an invalid GET_CAPABILITIES, a session-only request in the clear, answered
-//! SessionRequired) leaves the connection where it was. ERRORs carry SPDMVersion 0x10 until a
+//! SessionRequired) leaves the connection where it was, and so does a request whose answer
+//! does not fit the caller's `out` (nothing is committed or drawn before the answer is
+//! written, or known to fit). ERRORs carry SPDMVersion 0x10 until a
 //! GET_CAPABILITIES has been accepted, 0x12 after; an invalid GET_CAPABILITIES of version 1.2
 //! is refused in 1.2. Before GET_CAPABILITIES every other request it serves is
 //! UnexpectedRequest, whatever its version. GET_DIGESTS and GET_CERTIFICATE are also
@@ -378,6 +380,21 @@ fn no_room<T>(r: &Result<T, Error>) -> bool {
     matches!(r, Err(Error::Encode(_)))
 }
 
+/// Refuses ([`Error::Encode`]) a plain answer of `len` SPDM bytes that `out` cannot take, before
+/// a handler draws random bytes or changes anything.
+fn room(out: &[u8], len: usize) -> Result<(), Fail> {
+    if out.len() > len {
+        Ok(())
+    } else {
+        Err(Fail::Local(crate::EncodeError::BufferTooSmall.into()))
+    }
+}
+
+/// The length of an optional digest (a measurement summary hash).
+fn digest_len(d: &Option<Digest>) -> usize {
+    d.as_ref().map_or(0, |d| d.as_bytes().len())
+}
+
 /// The SPDM responder.
 pub struct Responder<'a, P: CryptoProvider, S: Signer> {
     provider: P,
@@ -524,6 +541,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     /// negotiated connection and the measurement transcripts are forgotten, and the next
     /// request must be GET_VERSION. For a transport that hands this responder to another
     /// requester, or a device policy that ends a session on its own.
+    #[inline(never)]
     pub fn reset(&mut self) {
         self.state = State::AwaitVersion;
         self.meas_negotiated = false;
@@ -573,10 +591,14 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     /// unknown outer MCTP type (neither 0x05 nor 0x06); for a record, [`Error::UnknownSession`], [`Error::BadSequence`],
     /// [`Error::Authentication`] or [`Error::UnexpectedMessage`] (a record while no session
     /// keys exist), with the state unchanged; [`Error::Encode`] if `out` is too small for the
-    /// answer: a record is then not consumed and the state is unchanged (the record was
-    /// decrypted in place in `msg`, so send a copy of it again with a larger `out`; a record of
-    /// the handshake is refused unopened when `out` is shorter than its longest answer, 104
-    /// bytes sealed), while a plain request may have moved the handshake;
+    /// answer: nothing changed then, for a plain request as for a record (state, transcripts,
+    /// L1/L2, negotiated data, session, heartbeat window), and nothing was drawn from the
+    /// random source, so the same message sent again with a larger `out` gets the answer the
+    /// first call would have given, and the connection goes on as if the short call had not
+    /// happened. A record is not consumed (it was decrypted in place in `msg`, so send a copy
+    /// of it again); a record of the handshake is refused unopened when `out` is shorter than
+    /// its longest answer (104 bytes sealed), and a GET_MEASUREMENTS needs room for the blocks
+    /// it names even when it is then refused (no block of that index);
     /// [`Error::Crypto`] if the provider or the random source fails.
     #[must_use = "the response must be sent"]
     pub fn handle(&mut self, msg: &mut [u8], out: &mut [u8]) -> Result<usize, Error> {
@@ -673,16 +695,17 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 let f = fault(ErrorCode::VERSION_MISMATCH);
                 return self.write_error(f, Version::V10, Sink::Plain, out);
             }
-            // GET_VERSION resets the connection, whatever the state (sessions end).
-            self.state = State::AwaitVersion;
-            self.meas_negotiated = false;
-            self.l1_plain = None;
-            self.l1_session = None;
-            return match self.on_get_version(req, out) {
-                Ok(n) => Ok(n),
+            // GET_VERSION resets the connection, whatever the state (sessions end), once its
+            // answer is written (`on_get_version` resets before it commits).
+            let r = match self.on_get_version(req, out) {
+                Ok(n) => return Ok(n),
                 Err(Fail::Fault(f)) => self.write_error(f, Version::V10, Sink::Plain, out),
                 Err(Fail::Local(e)) => Err(e),
             };
+            if r.is_ok() {
+                self.reset();
+            }
+            return r;
         }
         // Before GET_CAPABILITIES no version is negotiated: any other request this responder
         // serves is out of order, whatever version it carries (as libspdm: state before
@@ -694,25 +717,28 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         {
             return self.write_error(UNEXPECTED, Version::V10, Sink::Plain, out);
         }
-        self.reset_l1_on_plain(h.code);
-        if let Some(f) = self.precheck(&h) {
-            self.l1_plain = None;
-            return self.write_error(f, self.version(), Sink::Plain, out);
-        }
-        let mut state = core::mem::replace(&mut self.state, State::AwaitVersion);
-        let res = self.step_plain_in_place(&mut state, &h, req, out);
-        self.state = state;
-        match res {
-            Ok(n) => Ok(n),
-            Err(Fail::Fault(f)) => {
-                // Any ERROR (to GET_MEASUREMENTS or else) leaves L1/L2 reset. The request
-                // passed the version check, so it carries 1.2: a refused GET_CAPABILITIES too
-                // is answered in 1.2, the version it asked for.
-                self.l1_plain = None;
-                self.write_error(f, h.version, Sink::Plain, out)
+        let (r, error) = match self.precheck(&h) {
+            Some(f) => (self.write_error(f, self.version(), Sink::Plain, out), true),
+            None => {
+                let mut state = core::mem::replace(&mut self.state, State::AwaitVersion);
+                let res = self.step_plain_in_place(&mut state, &h, req, out);
+                self.state = state;
+                match res {
+                    Ok(n) => (Ok(n), false),
+                    // The request passed the version check, so it carries 1.2: a refused
+                    // GET_CAPABILITIES too is answered in 1.2, the version it asked for.
+                    Err(Fail::Fault(f)) => (self.write_error(f, h.version, Sink::Plain, out), true),
+                    Err(Fail::Local(e)) => (Err(e), false),
+                }
             }
-            Err(Fail::Local(e)) => Err(e),
+        };
+        // No room for the answer: nothing moved (every handler commits only once its answer
+        // is written), and L1/L2 stay too. Else any ERROR (to GET_MEASUREMENTS or else) and
+        // any other request end them as `reset_l1_on_plain` says.
+        if !no_room(&r) {
+            self.reset_l1_on_plain(h.code, error);
         }
+        r
     }
 
     #[inline(never)]
@@ -736,6 +762,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         .local()?;
         vca.push(out.get(1..1 + n).unwrap_or(&[]))?;
         out[0] = MCTP_SPDM;
+        self.reset();
         self.state = State::AwaitCapabilities(vca);
         Ok(1 + n)
     }
@@ -935,8 +962,8 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             },
         };
         let n = rsp.encode(body(out, 1).local()?).local()?;
-        self.meas_negotiated = meas;
         let mut a = self.provider.hash(set.hash).local()?;
+        self.meas_negotiated = meas;
         a.update(vca.buf.get(..vca.len).unwrap_or(&[]));
         a.update(req);
         a.update(out.get(1..1 + n).unwrap_or(&[]));
@@ -1050,22 +1077,26 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         let chain_hash = self.chain_hash.ok_or(INVALID)?;
         let summary = self.summary(ch.meas_hash_type)?;
         let set = self.config.algorithms;
-        let mut nonce = [0u8; NONCE_LEN];
-        self.rng.fill(&mut nonce).local()?;
         let zeros = [0u8; MAX_SIGNATURE_LEN];
         let ca = ChallengeAuth {
             version: Version::V12,
             param1: 0,
             slot_mask: 1,
             cert_chain_hash: chain_hash.as_bytes(),
-            nonce: &nonce,
+            nonce: zeros.get(..NONCE_LEN).unwrap_or(&[]),
             meas_summary_hash: summary.as_ref().map_or(&[][..], Digest::as_bytes),
             opaque: &[],
             requester_context: None,
             signature: zeros.get(..set.asym.signature_len()).unwrap_or(&[]),
         };
         let signed = ca.signed_len();
+        // Written with a zero nonce first: the nonce is drawn only once the answer fits, right
+        // into its place (after the header and the chain hash).
         let n = ca.encode(body(out, 1).local()?).local()?;
+        let at = 1 + 4 + set.hash.len();
+        self.rng
+            .fill(out.get_mut(at..at + NONCE_LEN).unwrap_or(&mut []))
+            .local()?;
         let mut m1 = conn.m1.clone();
         m1.update(req);
         m1.update(out.get(1..1 + signed).unwrap_or(&[]));
@@ -1134,16 +1165,6 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         let mutual = self.start_mut_auth(conn)?;
         let in_clear = self.config.handshake_in_the_clear
             && conn.req_caps.has(CapFlags::HANDSHAKE_IN_THE_CLEAR);
-        let dhe = self
-            .provider
-            .dhe_generate(set.dhe, &mut *self.rng)
-            .local()?;
-        let mut pubkey = [0u8; MAX_DHE_LEN];
-        let d = dhe.public_key(&mut pubkey).local()?;
-        let shared = dhe.agree(ke.exchange_data).map_err(|_| INVALID)?;
-        let session_id = self.session_id(ke.req_session_id).local()?;
-        let mut random = [0u8; NONCE_LEN];
-        self.rng.fill(&mut random).local()?;
         let mut ob = [0u8; 16];
         let ol = if opaque {
             let mut w = Writer::new(&mut ob);
@@ -1154,6 +1175,22 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         } else {
             0
         };
+        // Nothing is drawn (DHE key, session ID, random) before the answer is known to fit.
+        let vd_len = if in_clear { 0 } else { sizes.hash };
+        room(
+            out,
+            8 + NONCE_LEN + sizes.dhe + digest_len(&summary) + 2 + ol + sizes.signature + vd_len,
+        )?;
+        let dhe = self
+            .provider
+            .dhe_generate(set.dhe, &mut *self.rng)
+            .local()?;
+        let mut pubkey = [0u8; MAX_DHE_LEN];
+        let d = dhe.public_key(&mut pubkey).local()?;
+        let shared = dhe.agree(ke.exchange_data).map_err(|_| INVALID)?;
+        let session_id = self.session_id(ke.req_session_id).local()?;
+        let mut random = [0u8; NONCE_LEN];
+        self.rng.fill(&mut random).local()?;
         let zeros = [0u8; MAX_SIGNATURE_LEN];
         let heartbeat_period = self.offered_heartbeat(conn.req_caps);
         let ker = KeyExchangeRsp {
@@ -1241,11 +1278,8 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         }
         let summary = self.summary(px.meas_hash_type)?;
         let opaque = Self::check_opaque(px.opaque)?;
-        let session_id = self.session_id(px.req_session_id).local()?;
         let h = set.hash.len();
-        let mut ctx = [0u8; crate::crypto::MAX_HASH_LEN];
         let ctx_len = if psk.with_context { h } else { 0 };
-        self.rng.fill(&mut ctx[..ctx_len]).local()?;
         let mut ob = [0u8; 16];
         let ol = if opaque {
             let mut w = Writer::new(&mut ob);
@@ -1256,6 +1290,11 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         } else {
             0
         };
+        // Nothing is drawn (session ID, context) before the answer is known to fit.
+        room(out, 12 + digest_len(&summary) + ctx_len + ol + h)?;
+        let session_id = self.session_id(px.req_session_id).local()?;
+        let mut ctx = [0u8; crate::crypto::MAX_HASH_LEN];
+        self.rng.fill(&mut ctx[..ctx_len]).local()?;
         let zeros = [0u8; crate::crypto::MAX_HASH_LEN];
         let heartbeat_period = self.offered_heartbeat(conn.req_caps);
         let pr = PskExchangeRsp {
@@ -1788,7 +1827,13 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 match built {
                     Ok(n) => est.session.seal_in_place(&self.provider, out, n),
                     Err(Fail::Fault(f)) => {
-                        self.write_error(f, Version::V12, Sink::Session(&mut est.session), out)
+                        // The ERROR ends the L2 once it is sealed.
+                        let r =
+                            self.write_error(f, Version::V12, Sink::Session(&mut est.session), out);
+                        if r.is_ok() {
+                            self.l1_session = None;
+                        }
+                        r
                     }
                     Err(Fail::Local(e)) => Err(e),
                 }
@@ -1921,10 +1966,10 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
 
 /// Measurements (GET_MEASUREMENTS, L1/L2, the summary hash).
 impl<P: CryptoProvider, S: Signer> Responder<'_, P, S> {
-    /// A request in the clear other than GET_MEASUREMENTS ends the L1/L2 outside sessions;
-    /// one that starts a session (or ends the connection) ends the session's.
-    fn reset_l1_on_plain(&mut self, code: Code) {
-        if code != Code::GET_MEASUREMENTS {
+    /// A request in the clear other than GET_MEASUREMENTS, and any refused one (`error`),
+    /// ends the L1/L2 outside sessions; one that starts a session ends the session's.
+    fn reset_l1_on_plain(&mut self, code: Code, error: bool) {
+        if error || code != Code::GET_MEASUREMENTS {
             self.l1_plain = None;
         }
         if matches!(code, Code::KEY_EXCHANGE | Code::PSK_EXCHANGE) {
@@ -1959,31 +2004,10 @@ impl<P: CryptoProvider, S: Signer> Responder<'_, P, S> {
 
     /// Writes MEASUREMENTS for a GET_MEASUREMENTS into `dst` and extends the L1/L2 of the
     /// context (`session`: the session's, else the one outside sessions). A signed response
-    /// ends the transcript; so does any failure (the caller answers ERROR).
+    /// ends the transcript. The L1/L2 is taken only once the response is known to fit `dst`:
+    /// a fault changes nothing (the caller ends the L1/L2 once its ERROR is written).
     #[inline(never)]
     fn measurements_rsp(
-        &mut self,
-        vca: &P::Hash,
-        session: bool,
-        req: &[u8],
-        dst: &mut [u8],
-    ) -> Result<usize, Fail> {
-        let r = self.measurements_build(vca, session, req, dst);
-        // A failure ends the L1/L2 (the caller answers ERROR), except no room for the answer
-        // in `dst`: that request is not answered, and the L1/L2 stays as it was.
-        if !matches!(r, Ok(_) | Err(Fail::Local(Error::Encode(_)))) {
-            if session {
-                self.l1_session = None;
-            } else {
-                self.l1_plain = None;
-            }
-        }
-        r
-    }
-
-    /// The body of [`Responder::measurements_rsp`]: the L1/L2 is taken only once the
-    /// response is known to fit `dst`.
-    fn measurements_build(
         &mut self,
         vca: &P::Hash,
         session: bool,

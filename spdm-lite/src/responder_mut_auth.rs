@@ -294,7 +294,8 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     }
 
     /// [`Responder::abort_handshake`] on the `AwaitFinish` state in place (any other state
-    /// is left as it is and gets the ERROR in the clear).
+    /// is left as it is and gets the ERROR in the clear). When `out` cannot take the ERROR,
+    /// nothing changes.
     pub(super) fn abort_in_place(
         &self,
         state: &mut State<P::Hash>,
@@ -314,8 +315,11 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             Sink::Keys(hs.session_id, &mut hs.rsp_keys)
         };
         let r = self.write_error(f, Version::V12, sink, out);
-        // The handshake state (its secrets) drops and zeroizes here.
-        *state = State::Negotiated(conn);
+        // Once the ERROR is written, the handshake state (its secrets) drops and zeroizes
+        // here; no room for it: the handshake stays as it was.
+        if !super::no_room(&r) {
+            *state = State::Negotiated(conn);
+        }
         r.map_err(Fail::Local)
     }
 
@@ -405,11 +409,14 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 let d = self.delivered(m, req)?;
                 let digests = DigestsRsp::parse(d.response, h)?;
                 let digest = digests.digest(0, h).ok_or(INVALID)?;
-                m.digest = Some(Digest::from_slice(digest).map_err(|_| INVALID)?);
-                m.chain_len = 0;
+                let digest = Digest::from_slice(digest).map_err(|_| INVALID)?;
                 let mut inner = [0u8; 8];
                 get_cert(0, &mut inner)?;
-                self.ack_request(m, d.request_id, &inner, dst)
+                // The flow moves only once the answer is written.
+                let n = self.ack_request(m, d.request_id, &inner, dst)?;
+                m.digest = Some(digest);
+                m.chain_len = 0;
+                Ok(n)
             }
             (Code::DELIVER_ENCAPSULATED_RESPONSE, EncapStep::AwaitCertificate) => {
                 let d = self.delivered(m, req)?;
@@ -432,15 +439,18 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                     return Err(INVALID.into());
                 }
                 // A chain larger than the integrator's buffer is refused.
+                // Copied past the bytes collected so far, but counted only once the answer is
+                // written (a retry copies the same portion to the same place).
                 chain_buf
                     .get_mut(m.chain_len..end)
                     .ok_or(fault(ErrorCode::UNSPECIFIED))?
                     .copy_from_slice(c.portion);
-                m.chain_len = end;
                 if c.remainder != 0 {
                     let mut inner = [0u8; 8];
                     get_cert(end, &mut inner)?;
-                    return self.ack_request(m, d.request_id, &inner, dst);
+                    let n = self.ack_request(m, d.request_id, &inner, dst)?;
+                    m.chain_len = end;
+                    return Ok(n);
                 }
                 let chain = chain_buf.get(..end).unwrap_or(&[]);
                 let mut hc = self.provider.hash(set.hash).local()?;
@@ -457,13 +467,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 let key_len = verifier
                     .verify_chain(req_set, Role::Requester, chain, &mut key)
                     .map_err(|_: CertError| fault(ErrorCode::UNSPECIFIED))?;
-                *m = Mutual {
-                    cm_hash: Some(chain_hash),
-                    step: EncapStep::Done,
-                    request_id: 0,
-                    ..core::mem::replace(m, Mutual::NONE)
-                }
-                .with_key(key.get(..key_len).ok_or(INVALID)?)?;
+                // The answer first: the flow ends only once it is written.
                 let n = EncapsulatedResponseAck {
                     version: Version::V12,
                     next_request_id: 0,
@@ -473,6 +477,13 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 }
                 .encode(dst)
                 .local()?;
+                *m = Mutual {
+                    cm_hash: Some(chain_hash),
+                    step: EncapStep::Done,
+                    request_id: 0,
+                    ..core::mem::replace(m, Mutual::NONE)
+                }
+                .with_key(key.get(..key_len).ok_or(INVALID)?)?;
                 Ok(n)
             }
             _ => Err(UNEXPECTED.into()),

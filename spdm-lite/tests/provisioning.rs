@@ -880,3 +880,49 @@ fn a_session_without_requester_authentication_does_not_count() {
         assert_eq!(dev.writes, 1);
     }
 }
+
+/// GET_CSR and SET_CERTIFICATE in the clear with every `out` too short for the answer: each
+/// attempt is refused with `Error::Encode` and changes nothing (no chain stored), then the
+/// answer is the twin's byte for byte (same CSR), and both serve the same chain afterwards.
+#[test]
+fn get_csr_and_set_certificate_in_the_clear_survive_short_outs() {
+    for set in SETS {
+        let m = pki(set, "maker");
+        let signer = device_key(set, 0x42);
+        let (mut dev, mut dev_twin) = (Device::new(set, &m.root), Device::new(set, &m.root));
+        let (mut rng, mut rng_twin) = (TestRng(7), TestRng(7));
+        let mut rsp = responder(set, &signer, &mut rng, &mut dev, false);
+        let mut twin = responder(set, &signer, &mut rng_twin, &mut dev_twin, false);
+        let mut p = vca(&mut rsp);
+        let _ = vca(&mut twin);
+        let mut send = |q: &[u8]| {
+            let mut b = vec![0u8; BUF];
+            let n = twin.handle(&mut q.to_vec(), &mut b).unwrap();
+            let want = b[..n].to_vec();
+            for len in 0..n {
+                let r = rsp.handle(&mut q.to_vec(), &mut b[..len]);
+                assert!(matches!(r, Err(Error::Encode(_))), "out of {len}: {r:?}");
+            }
+            let k = rsp.handle(&mut q.to_vec(), &mut b[..n]).unwrap();
+            assert_eq!(b[..k], want[..]);
+            want
+        };
+        let mut a = vec![0u8; BUF];
+        let n = p.write_get_csr(&[], &[], &mut a).unwrap();
+        let answer = send(&a[..n]);
+        let mut csr = vec![0u8; BUF];
+        let k = p.handle_csr(&answer, &mut csr).unwrap();
+        let req = CertReq::from_der(&csr[..k]).unwrap();
+        let chain = m.issue(
+            req.info.public_key.subject_public_key.raw_bytes(),
+            "camera 0001",
+        );
+        let n = p.write_set_certificate(0, &chain, &mut a).unwrap();
+        let answer = send(&a[..n]);
+        p.handle_set_certificate(&answer).unwrap();
+        assert_eq!(served(&mut rsp, set.hash.len()), (1, chain.clone()));
+        assert_eq!(served(&mut twin, set.hash.len()), (1, chain));
+        drop((rsp, twin));
+        assert_eq!((dev.writes, dev_twin.writes), (1, 1));
+    }
+}
