@@ -519,11 +519,11 @@ fn forged_records_do_not_keep_a_session_alive() {
 }
 
 /// An `out` too small for the answer to an authentic session record: the responder answers
-/// nothing (`Error::Encode`). As in the other crates (SEP `receive`, CCISE `handle_read`,
-/// where a short caller buffer consumes nothing), the record should stay unconsumed so that
-/// the caller can retry with a proper buffer. It is consumed instead: the request sequence
-/// number moves, and a KEY_UPDATE switches the responder's request key without any ACK going
-/// out, so the retry fails authentication and the session is lost.
+/// nothing (`Error::Encode`) and, as in the other crates (SEP `receive`, CCISE `handle_read`,
+/// where a short caller buffer consumes nothing), the record stays unconsumed so that the
+/// caller can retry with a proper buffer: the request sequence number does not move and a
+/// KEY_UPDATE does not switch the request key before its ACK goes out (an earlier version
+/// consumed the record and lost the session). `tests/short_out.rs` covers plain requests.
 #[test]
 fn a_session_record_answered_into_a_too_small_buffer_can_be_retried() {
     let (mut rsp, mut s) = established();
