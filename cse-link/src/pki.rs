@@ -432,13 +432,14 @@ pub fn signing_key(
     if let Ok(k) = spdm_lite::crypto::EcdsaSigningKey::from_sec1_der(asym, der) {
         return Ok(k);
     }
-    let scalar = match curve {
+    // PKCS#8: re-encoded as SEC1 (a zeroized buffer) for the signer.
+    let sec1 = match curve {
         Curve::P256 => p256::SecretKey::from_pkcs8_der(der)
             .ok()
-            .map(|k| Zeroizing::new(k.to_bytes().to_vec())),
+            .and_then(|k| k.to_sec1_der().ok()),
         Curve::P384 => p384::SecretKey::from_pkcs8_der(der)
             .ok()
-            .map(|k| Zeroizing::new(k.to_bytes().to_vec())),
+            .and_then(|k| k.to_sec1_der().ok()),
     }
     .ok_or_else(|| {
         malformed(
@@ -446,7 +447,7 @@ pub fn signing_key(
             format!("not a {curve} key (PKCS#8 or SEC1 DER)"),
         )
     })?;
-    spdm_lite::crypto::EcdsaSigningKey::from_scalar(asym, &scalar)
+    spdm_lite::crypto::EcdsaSigningKey::from_sec1_der(asym, &sec1)
         .map_err(|e| malformed("private key", e))
 }
 

@@ -428,3 +428,34 @@ fn a_bad_station_identity_exits_2_before_connecting() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_station_key_may_be_sec1_or_pkcs8() {
+    use cse_link::pki::{self, CertRole, Curve, IssueOptions};
+    use cse_link::provision::StationIdentity;
+    for curve in [Curve::P256, Curve::P384] {
+        let ca = pki::init(curve, "Line7", 30).unwrap();
+        // PKCS#8 (the CA keys): the signer is the certificate's key.
+        let k = pki::signing_key(curve, &ca.inter_key).unwrap();
+        let mut pk = [0u8; 97];
+        let n = k.public_key_sec1(&mut pk).unwrap();
+        assert_eq!(pk[..n], pki::describe(&ca.inter_cert).unwrap().2[..]);
+        // SEC1 (`cse pki csr --key-out`): a station identity; another curve is refused.
+        let (key, csr) = pki::device_csr(curve, "station", None, None).unwrap();
+        let req = pki::verify_csr(&csr).unwrap();
+        let cert = pki::issue(&ca, &req, &IssueOptions::new(CertRole::Requester)).unwrap();
+        let chain = [ca.root_cert.as_slice(), &ca.inter_cert, &cert].concat();
+        let id = StationIdentity::new(curve, &chain, &key).unwrap();
+        assert!(id.subject().contains("CN=station"), "{id:?}");
+        let other = if curve == Curve::P256 {
+            Curve::P384
+        } else {
+            Curve::P256
+        };
+        assert!(StationIdentity::new(other, &chain, &key).is_err());
+        // A responder-auth certificate is not a station's.
+        let rsp = pki::issue(&ca, &req, &IssueOptions::new(CertRole::Responder)).unwrap();
+        let chain = [ca.root_cert.as_slice(), &ca.inter_cert, &rsp].concat();
+        assert!(StationIdentity::new(curve, &chain, &key).is_err());
+    }
+}
