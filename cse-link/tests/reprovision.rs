@@ -2,8 +2,9 @@
 //! sensor (`--state` device): provisioned in factory mode, restarted with the session
 //! provisioning policy and session mutual authentication, then re-provisioned inside a session
 //! by a station whose requester certificate it trusts (new chain served, same device key). A
-//! station under another root is refused at the handshake, and a re-provisioning in the clear
-//! is refused; both leave slot 0 and the chain served as they were.
+//! station under another root is refused at the handshake, a re-provisioning in the clear is
+//! refused, and a sensor with the factory policy offers none; each leaves slot 0 and the chain
+//! served as they were.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader};
@@ -363,7 +364,7 @@ fn a_station_under_another_root_is_refused_at_the_handshake_and_changes_nothing(
 }
 
 #[test]
-fn reprovisioning_in_the_clear_is_refused_by_a_sensor_in_service() {
+fn reprovisioning_in_the_clear_or_without_a_session_policy_is_refused() {
     let f = factory("clear");
     let (_, _) = station(&f.dir, "Line7");
     let before = slot0(&f.state);
@@ -385,6 +386,26 @@ fn reprovisioning_in_the_clear_is_refused_by_a_sensor_in_service() {
     sensor.wait();
     assert_eq!(slot0(&f.state), before);
     assert_eq!(served(&f.state, &f.root).unwrap(), f.first);
+    // A sensor with the factory policy (out of factory mode) offers no provisioning at all:
+    // the station does not even open a session.
+    let (chain, key) = (f.dir.join("Line7.chain"), f.dir.join("Line7.key"));
+    let sensor = Sensor::start(&["--state", s(&f.state)]);
+    let out = cse(&[
+        "provision",
+        "--connect",
+        &sensor.addr(),
+        "--ca",
+        s(&f.ca),
+        "--station-cert",
+        s(&chain),
+        "--station-key",
+        s(&key),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("admits no re-provisioning"), "{err}");
+    sensor.wait();
+    assert_eq!(slot0(&f.state), before);
     let _ = std::fs::remove_dir_all(&f.dir);
 }
 
