@@ -417,6 +417,40 @@ fn load_key(curve: Curve, der: &[u8]) -> Result<Zeroizing<Vec<u8>>, PkiError> {
     }
 }
 
+/// A private key of `curve` (SEC1 or PKCS#8 DER, as `cse pki csr --key-out` writes it) as an
+/// SPDM signer, for example a factory station's requester key. The intermediate copies of the
+/// key are zeroized.
+///
+/// # Errors
+/// [`PkiError::Malformed`] for anything that is not a private key of `curve`.
+pub fn signing_key(
+    curve: Curve,
+    der: &[u8],
+) -> Result<spdm_lite::crypto::EcdsaSigningKey, PkiError> {
+    use p256::pkcs8::DecodePrivateKey;
+    let asym = curve.set().asym;
+    if let Ok(k) = spdm_lite::crypto::EcdsaSigningKey::from_sec1_der(asym, der) {
+        return Ok(k);
+    }
+    // PKCS#8: re-encoded as SEC1 (a zeroized buffer) for the signer.
+    let sec1 = match curve {
+        Curve::P256 => p256::SecretKey::from_pkcs8_der(der)
+            .ok()
+            .and_then(|k| k.to_sec1_der().ok()),
+        Curve::P384 => p384::SecretKey::from_pkcs8_der(der)
+            .ok()
+            .and_then(|k| k.to_sec1_der().ok()),
+    }
+    .ok_or_else(|| {
+        malformed(
+            "private key",
+            format!("not a {curve} key (PKCS#8 or SEC1 DER)"),
+        )
+    })?;
+    spdm_lite::crypto::EcdsaSigningKey::from_sec1_der(asym, &sec1)
+        .map_err(|e| malformed("private key", e))
+}
+
 /// A device's public key as rcgen's [`PublicKeyData`].
 struct DeviceKey {
     point: Vec<u8>,

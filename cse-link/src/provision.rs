@@ -5,6 +5,11 @@
 //! (GET_DIGESTS, GET_CERTIFICATE), validates it against the manufacturer root, CHALLENGEs the
 //! sensor and opens a session (KEY_EXCHANGE, FINISH, END_SESSION).
 //!
+//! [`reprovision`] does the same for a sensor that already has an identity (certificate
+//! renewal in service): it authenticates the sensor against the manufacturer root, opens a
+//! session in which the station authenticates too ([`StationIdentity`], session mutual
+//! authentication), and sends GET_CSR and SET_CERTIFICATE inside it.
+//!
 //! [`PskRecord`] and [`verify_psk`]: the PSK record of `cse provision --psk` for PSK-only
 //! sensors (SPDM 1.2 cannot install a PSK) and the check, through PSK_EXCHANGE / PSK_FINISH,
 //! that a programmed sensor holds it.
@@ -21,6 +26,7 @@ use spdm_lite::CryptoError;
 use spdm_lite::cert::{CertError, ChainVerifier, encode_spdm_chain};
 use spdm_lite::crypto::{AlgorithmSet, AsymAlgo, EcdsaSigningKey, RustCrypto, Signer as _};
 use spdm_lite::msgs::capabilities::CapFlags;
+use spdm_lite::mut_auth::RequesterIdentity;
 use spdm_lite::provisioning::{
     Provisioner, ProvisionerConfig, ProvisioningPolicy, ProvisioningProvider, StorageError,
 };
@@ -57,6 +63,16 @@ pub enum ProvisionError {
     /// already provisioned).
     #[error("the sensor does not provision (no CSR_CAP/SET_CERT_CAP): not in factory mode")]
     NotInFactoryMode,
+    /// The sensor offers no provisioning at all (no CSR_CAP/SET_CERT_CAP), not even inside
+    /// an authenticated session ([`reprovision`]).
+    #[error(
+        "the sensor does not provision (no CSR_CAP/SET_CERT_CAP): its policy admits no \
+         re-provisioning"
+    )]
+    NoProvisioning,
+    /// The sensor's CSR is not for the key it authenticated with ([`reprovision`]).
+    #[error("the CSR's key is not the key the sensor authenticated with")]
+    KeyChanged,
     /// The CSR was refused, or issuing failed.
     #[error("{0}")]
     Pki(#[from] PkiError),
@@ -126,24 +142,11 @@ pub fn provision(
 ) -> Result<Provisioned, ProvisionError> {
     let set = ca.curve.set();
     let sets = [set];
-    let mut p = Provisioner::new(ProvisionerConfig {
-        algorithms: &sets,
-        data_transfer_size: 4096,
-    })
-    .map_err(spdm("provisioner"))?;
     let mut buf = vec![0u8; 8192];
     let mut call = |msg: &[u8]| transact(msg).map_err(ProvisionError::Transport);
-    while !p.is_ready() {
-        let n = p.write_request(&mut buf).map_err(spdm("VCA"))?;
-        let rsp = call(&buf[..n])?;
-        p.handle_response(&rsp).map_err(spdm("VCA"))?;
-    }
-    if !p
-        .responder_capabilities()
-        .has(CapFlags::CSR | CapFlags::SET_CERT)
-    {
+    let Some(mut p) = vca(&mut call, &sets)? else {
         return Err(ProvisionError::NotInFactoryMode);
-    }
+    };
     let n = p
         .write_get_csr(&[], &[], &mut buf)
         .map_err(spdm("GET_CSR"))?;
@@ -161,30 +164,66 @@ pub fn provision(
         },
     )?;
     let certificates = [ca.root_cert.as_slice(), &ca.inter_cert, &leaf].concat();
-    let mut chain = vec![0u8; certificates.len() + 64];
-    let cl = encode_spdm_chain(
-        &RustCrypto,
-        set.hash,
-        &ca.root_cert,
-        &certificates,
-        &mut chain,
-    )
-    .map_err(spdm("chain"))?;
+    let chain = spdm_chain(set, &ca.root_cert, &certificates)?;
     let n = p
-        .write_set_certificate(0, &chain[..cl], &mut buf)
+        .write_set_certificate(0, &chain, &mut buf)
         .map_err(spdm("SET_CERTIFICATE"))?;
     let rsp = call(&buf[..n])?;
     p.handle_set_certificate(&rsp)
         .map_err(spdm("SET_CERTIFICATE"))?;
 
     let served = authenticate(&mut call, &ca.root_cert, set)?;
-    // The sensor serves exactly the chain installed, for the key of its CSR.
+    check_served(served, &certificates, &req.public_key)
+}
+
+/// VCA with a [`Provisioner`] offering `sets`; `None` when the sensor does not advertise
+/// `CSR_CAP | SET_CERT_CAP`.
+fn vca<'a>(
+    call: &mut Call<'_>,
+    sets: &'a [AlgorithmSet],
+) -> Result<Option<Provisioner<'a>>, ProvisionError> {
+    let mut p = Provisioner::new(ProvisionerConfig {
+        algorithms: sets,
+        data_transfer_size: 4096,
+    })
+    .map_err(spdm("provisioner"))?;
+    let mut buf = vec![0u8; 8192];
+    while !p.is_ready() {
+        let n = p.write_request(&mut buf).map_err(spdm("VCA"))?;
+        let rsp = call(&buf[..n])?;
+        p.handle_response(&rsp).map_err(spdm("VCA"))?;
+    }
+    Ok(p.responder_capabilities()
+        .has(CapFlags::CSR | CapFlags::SET_CERT)
+        .then_some(p))
+}
+
+/// `certificates` (concatenated DER, root first) in the SPDM chain format for `set`.
+fn spdm_chain(
+    set: AlgorithmSet,
+    root: &[u8],
+    certificates: &[u8],
+) -> Result<Vec<u8>, ProvisionError> {
+    let mut chain = vec![0u8; certificates.len() + 4 + 64];
+    let n = encode_spdm_chain(&RustCrypto, set.hash, root, certificates, &mut chain)
+        .map_err(spdm("chain"))?;
+    chain.truncate(n);
+    Ok(chain)
+}
+
+/// The final check of both flows: the sensor serves exactly the chain installed, for the key
+/// of its CSR.
+fn check_served(
+    served: Provisioned,
+    certificates: &[u8],
+    csr_key: &[u8],
+) -> Result<Provisioned, ProvisionError> {
     if served.certificates != certificates {
         return Err(ProvisionError::Verify(
             "the sensor serves another chain than the one installed".into(),
         ));
     }
-    if served.fingerprint != pki::fingerprint(&req.public_key) {
+    if served.fingerprint != pki::fingerprint(csr_key) {
         return Err(ProvisionError::Verify(
             "the certified key is not the CSR's".into(),
         ));
@@ -203,37 +242,77 @@ pub fn authenticate(
     root: &[u8],
     set: AlgorithmSet,
 ) -> Result<Provisioned, ProvisionError> {
+    authenticate_as(call, root, set, None)
+}
+
+/// [`authenticate`], taking part in session mutual authentication with `identity` when the
+/// sensor asks for it.
+fn authenticate_as(
+    call: &mut Call<'_>,
+    root: &[u8],
+    set: AlgorithmSet,
+    identity: Option<RequesterIdentity<'_>>,
+) -> Result<Provisioned, ProvisionError> {
+    let fail = spdm("authentication");
+    let verifier = recording(root);
+    let mut chain_buf = vec![0u8; 0x1_0000];
+    let mut rng = crate::OsRandom;
+    let offered = [set];
+    let mut req = requester(&offered, &verifier, &mut chain_buf, &mut rng, true).map_err(fail)?;
+    if let Some(identity) = identity {
+        req = req.with_mutual_auth(identity);
+    }
+    let mut sess = handshake(call, req, fail)?;
+    end_session(call, &mut sess, fail)?;
+    served_identity(&verifier, set)
+}
+
+/// A [`Recording`] X.509 verifier anchored at `root` (strict SPDM EKU, current time).
+fn recording(root: &[u8]) -> Recording<'_> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
-    let verifier = Recording {
+    Recording {
         inner: X509Verifier::with_options(
             RustCrypto,
             root,
             ValidationOptions::new().strict_eku().at_time(now),
         ),
         chain: RefCell::new(None),
-    };
-    let offered = [set];
-    let mut chain_buf = vec![0u8; 0x1_0000];
-    let mut rng = crate::OsRandom;
-    let fail = spdm("authentication");
-    let mut req = Requester::new(
+    }
+}
+
+/// A certificate-authenticating requester offering `offered`.
+fn requester<'a>(
+    offered: &'a [AlgorithmSet],
+    verifier: &'a Recording<'_>,
+    chain_buf: &'a mut [u8],
+    rng: &'a mut crate::OsRandom,
+    challenge: bool,
+) -> Result<Requester<'a, RustCrypto>, spdm_lite::Error> {
+    Requester::new(
         RustCrypto,
-        &mut rng,
+        rng,
         RequesterConfig {
-            algorithms: &offered,
+            algorithms: offered,
             handshake_in_the_clear: false,
             data_transfer_size: 4096,
         },
         Auth::Certificate {
-            verifier: &verifier,
-            chain_buf: &mut chain_buf,
-            challenge: true,
+            verifier,
+            chain_buf,
+            challenge,
         },
     )
-    .map_err(fail)?;
+}
+
+/// Runs `req` until its session is established.
+fn handshake(
+    call: &mut Call<'_>,
+    mut req: Requester<'_, RustCrypto>,
+    fail: impl Fn(spdm_lite::Error) -> ProvisionError + Copy,
+) -> Result<spdm_lite::requester::RequesterSession<RustCrypto>, ProvisionError> {
     let mut out = vec![0u8; 8192];
     loop {
         let n = req.write_request(&mut out).map_err(fail)?;
@@ -242,10 +321,27 @@ pub fn authenticate(
             break;
         }
     }
-    let mut sess = req.into_session().map_err(fail)?;
+    req.into_session().map_err(fail)
+}
+
+/// END_SESSION.
+fn end_session(
+    call: &mut Call<'_>,
+    sess: &mut spdm_lite::requester::RequesterSession<RustCrypto>,
+    fail: impl Fn(spdm_lite::Error) -> ProvisionError + Copy,
+) -> Result<(), ProvisionError> {
+    let mut out = vec![0u8; 8192];
     let n = sess.write_end_session(&mut out).map_err(fail)?;
     let mut rsp = call(&out[..n])?;
     sess.handle_response(&mut rsp).map_err(fail)?;
+    Ok(())
+}
+
+/// The identity of the chain `verifier` accepted.
+fn served_identity(
+    verifier: &Recording<'_>,
+    set: AlgorithmSet,
+) -> Result<Provisioned, ProvisionError> {
     let chain = verifier
         .chain
         .borrow_mut()
@@ -263,6 +359,184 @@ pub fn authenticate(
         fingerprint: pki::fingerprint(&key),
         certificates,
     })
+}
+
+/// A factory station's own SPDM requester identity, for provisioning inside a session with
+/// session mutual authentication ([`reprovision`]): its certificate chain (root first, as
+/// `cse pki issue --role requester --chain-out` writes it) and its private key. The sensor
+/// must trust the chain's root for requesters. The key is never printed (`Debug` omits it).
+pub struct StationIdentity {
+    curve: pki::Curve,
+    root: Vec<u8>,
+    certificates: Vec<u8>,
+    key: EcdsaSigningKey,
+    subject: String,
+}
+
+impl fmt::Debug for StationIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StationIdentity")
+            .field("curve", &self.curve)
+            .field("subject", &self.subject)
+            .field("chain_len", &self.certificates.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn station_error(why: &str) -> PkiError {
+    PkiError::Malformed {
+        what: "station identity",
+        why: why.into(),
+    }
+}
+
+impl StationIdentity {
+    /// The identity of the concatenated DER `certificates` (root first, the station's
+    /// certificate last) and the private key `key_der` (SEC1 or PKCS#8 DER) on `curve`. The
+    /// chain is checked as a requester chain under its own first certificate (strict SPDM
+    /// requester-auth EKU, validity now), and the key must be the last certificate's.
+    ///
+    /// # Errors
+    /// [`PkiError::Chain`] for a chain that does not validate, [`PkiError::Malformed`] for a
+    /// key that is not a `curve` key or not the certificate's.
+    pub fn new(curve: pki::Curve, certificates: &[u8], key_der: &[u8]) -> Result<Self, PkiError> {
+        let mut certs = spdm_lite::cert::DerCertificates::new(certificates);
+        let root = certs
+            .next()
+            .and_then(Result::ok)
+            .ok_or_else(|| station_error("no certificate"))?
+            .to_vec();
+        let leaf = spdm_lite::cert::DerCertificates::new(certificates)
+            .last()
+            .and_then(Result::ok)
+            .ok_or_else(|| station_error("no certificate"))?;
+        let leaf_key = pki::verify_chain(&root, certificates, curve, CertRole::Requester)
+            .map_err(PkiError::Chain)?;
+        let key = pki::signing_key(curve, key_der)?;
+        let mut pk = [0u8; 97];
+        let n = key
+            .public_key_sec1(&mut pk)
+            .map_err(|_| station_error("unusable key"))?;
+        if pk.get(..n) != Some(&leaf_key[..]) {
+            return Err(station_error(
+                "the key is not the key of the station certificate",
+            ));
+        }
+        let (subject, ..) = pki::describe(leaf)?;
+        Ok(Self {
+            curve,
+            root,
+            certificates: certificates.to_vec(),
+            key,
+            subject,
+        })
+    }
+
+    /// Reads the chain file `cert` and the key file `key` (see [`StationIdentity::new`]);
+    /// the key's bytes are zeroized after use.
+    ///
+    /// # Errors
+    /// [`PkiError::Io`] for a file that cannot be read, else as [`StationIdentity::new`].
+    pub fn read(
+        curve: pki::Curve,
+        cert: &std::path::Path,
+        key: &std::path::Path,
+    ) -> Result<Self, PkiError> {
+        let io = |path: &std::path::Path| {
+            let p = path.display().to_string();
+            move |source| PkiError::Io { path: p, source }
+        };
+        let certificates = std::fs::read(cert).map_err(io(cert))?;
+        let key_der = Zeroizing::new(std::fs::read(key).map_err(io(key))?);
+        Self::new(curve, &certificates, &key_der)
+    }
+
+    /// The station certificate's subject (RFC 4514).
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+}
+
+/// Re-provisions a sensor that already has an identity (certificate renewal in service),
+/// inside a session in which the station authenticates with `station`:
+///
+/// 1. VCA; a sensor that offers no provisioning (no `CSR_CAP | SET_CERT_CAP`) is
+///    [`ProvisionError::NoProvisioning`];
+/// 2. GET_DIGESTS and GET_CERTIFICATE of the sensor's current chain, validated against
+///    `ca`'s root; KEY_EXCHANGE, the sensor's encapsulated requests for the station's chain
+///    answered from `station`, FINISH signed by the station key;
+/// 3. inside the session GET_CSR: the CSR must verify and certify the key the sensor just
+///    authenticated with ([`ProvisionError::KeyChanged`]); the device certificate is issued
+///    as in [`provision`] and installed with SET_CERTIFICATE in slot 0; END_SESSION;
+/// 4. the check of [`provision`] on a fresh connection (with mutual authentication when the
+///    sensor asks for it): the sensor serves exactly the new chain, for the key of its CSR.
+///
+/// # Errors
+/// [`ProvisionError`]: the step that failed (a sensor that refuses the station's certificate
+/// fails the handshake, before anything is sent to provision).
+pub fn reprovision(
+    transact: &mut Transact<'_>,
+    ca: &CaSet,
+    station: &StationIdentity,
+    opts: &ProvisionOptions,
+) -> Result<Provisioned, ProvisionError> {
+    if station.curve != ca.curve {
+        return Err(station_error("on another curve than the CA").into());
+    }
+    let set = ca.curve.set();
+    let sets = [set];
+    let mut call = |msg: &[u8]| transact(msg).map_err(ProvisionError::Transport);
+    if vca(&mut call, &sets)?.is_none() {
+        return Err(ProvisionError::NoProvisioning);
+    }
+    let station_chain = spdm_chain(set, &station.root, &station.certificates)?;
+    let identity = || RequesterIdentity {
+        signer: &station.key,
+        cert_chain: &station_chain,
+        public_key: None,
+    };
+    let verifier = recording(&ca.root_cert);
+    let mut chain_buf = vec![0u8; 0x1_0000];
+    let mut rng = crate::OsRandom;
+    let fail = spdm("session with mutual authentication");
+    let req = requester(&sets, &verifier, &mut chain_buf, &mut rng, false)
+        .map_err(fail)?
+        .with_mutual_auth(identity());
+    let mut sess = handshake(&mut call, req, fail)?;
+    let previous = served_identity(&verifier, set)?;
+
+    let mut buf = vec![0u8; 8192];
+    let n = sess
+        .write_get_csr(&[], &[], &mut buf)
+        .map_err(spdm("GET_CSR"))?;
+    let mut rsp = call(&buf[..n])?;
+    let mut csr = vec![0u8; spdm_lite::provisioning::MAX_CSR_LEN];
+    let k = sess.handle_csr(&mut rsp, &mut csr).map_err(spdm("CSR"))?;
+    let req = pki::verify_csr(&csr[..k])?;
+    if pki::fingerprint(&req.public_key) != previous.fingerprint {
+        return Err(ProvisionError::KeyChanged);
+    }
+    let leaf = pki::issue(
+        ca,
+        &req,
+        &IssueOptions {
+            serial: opts.serial.clone(),
+            device_serial: opts.device_serial.clone(),
+            ..IssueOptions::new(CertRole::Responder)
+        },
+    )?;
+    let certificates = [ca.root_cert.as_slice(), &ca.inter_cert, &leaf].concat();
+    let chain = spdm_chain(set, &ca.root_cert, &certificates)?;
+    let n = sess
+        .write_set_certificate(0, &chain, &mut buf)
+        .map_err(spdm("SET_CERTIFICATE"))?;
+    let mut rsp = call(&buf[..n])?;
+    sess.handle_set_certificate(&mut rsp, 0)
+        .map_err(spdm("SET_CERTIFICATE"))?;
+    end_session(&mut call, &mut sess, spdm("END_SESSION"))?;
+
+    let served = authenticate_as(&mut call, &ca.root_cert, set, Some(identity()))?;
+    check_served(served, &certificates, &req.public_key)
 }
 
 /// An in-process provisionable sensor (demo and tests): a device key made at "manufacturing",

@@ -7,14 +7,21 @@
 //! cargo run -p spdm-lite --features std --example spdm-responder -- [--set a|b] [--port N]
 //!     [--chain FILE] [--key FILE] [--root FILE]
 //!     [--psk HEX [--psk-hint-hex HEX | --psk-hint TEXT] [--no-psk-finish]] [--in-clear]
-//!     [--version 1.2] [--mut-auth [--req-root FILE] [--lax-req-eku]] [--state FILE]
+//!     [--version 1.2] [--mut-auth [--req-root FILE] [--lax-req-eku]]
+//!     [--state FILE [--provision-scope factory|session|either]
+//!                   [--provision-overwrite locked|session]]
 //!
 //! With `--state FILE` the responder is a provisionable device (GET_CSR, SET_CERTIFICATE; see
 //! `spdm_lite::provisioning`): its key pair and its provisioned slot 0 live in FILE, created
 //! with a fresh key on first start. Without a chain in FILE it starts unprovisioned in factory
 //! mode (it answers GET_CSR and one SET_CERTIFICATE; `--chain`/`--key` are not used); once a
 //! chain is installed it is written to FILE, served from then on, and factory mode ends (the
-//! slot is locked). `--root FILE` sets the manufacturer root installed chains must start at
+//! slot is locked). `--provision-scope` and `--provision-overwrite` choose the provisioning
+//! policy (default `factory` and `locked`, `ProvisioningPolicy::FACTORY`): with `session`
+//! scope the device answers GET_CSR / SET_CERTIFICATE only inside a session whose requester
+//! authenticated (`--mut-auth` with `--req-root`, or the PSK), and with `session` overwrite
+//! such a session may replace the provisioned slot 0 (certificate renewal in service); the
+//! new chain is written to FILE and served from then on. `--root FILE` sets the manufacturer root installed chains must start at
 //! (kept in the state file; without one any self-consistent chain for the device key is
 //! accepted). The file is text, one `name hex` pair per line (`set`, `key` = the private
 //! scalar, `root`, `slot0` = the SPDM chain); it holds the private key, so keep it private.
@@ -39,7 +46,9 @@ use spdm_lite::crypto::{
 };
 use spdm_lite::error::CryptoError;
 use spdm_lite::mut_auth::{MutAuthMode, MutAuthPolicy};
-use spdm_lite::provisioning::{ProvisioningPolicy, ProvisioningProvider, StorageError};
+use spdm_lite::provisioning::{
+    ProvisioningPolicy, ProvisioningProvider, ProvisioningScope, SlotOverwrite, StorageError,
+};
 use spdm_lite::responder::{PskConfig, Responder, ResponderConfig};
 use spdm_lite::session::Role;
 use spdm_lite::x509::{ValidationOptions, X509Verifier};
@@ -48,7 +57,7 @@ const LOG: &str = "[spdm-responder]";
 
 fn usage() -> String {
     format!(
-        "usage: spdm-responder [options]\n{USAGE}  --no-psk-finish   PSK without responder context (no PSK_FINISH)\n  --state FILE      provisionable device: key pair and provisioned chain in FILE (created\n                    on first start; unprovisioned = factory mode, GET_CSR/SET_CERTIFICATE)\n  --lax-req-eku     with --mut-auth: a requester leaf with clientAuth but without the SPDM\n                    requester-auth EKU is accepted (libspdm's sample requester certificates)\n"
+        "usage: spdm-responder [options]\n{USAGE}  --no-psk-finish   PSK without responder context (no PSK_FINISH)\n  --state FILE      provisionable device: key pair and provisioned chain in FILE (created\n                    on first start; unprovisioned = factory mode, GET_CSR/SET_CERTIFICATE)\n  --provision-scope factory|session|either\n                    with --state: GET_CSR/SET_CERTIFICATE in factory mode only (default),\n                    only in a session whose requester authenticated (--mut-auth or PSK),\n                    or in either\n  --provision-overwrite locked|session\n                    with --state: a provisioned slot 0 is final (default), or may be\n                    replaced inside an authenticated session (certificate renewal)\n  --lax-req-eku     with --mut-auth: a requester leaf with clientAuth but without the SPDM\n                    requester-auth EKU is accepted (libspdm's sample requester certificates)\n"
     )
 }
 
@@ -63,7 +72,17 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), String> {
-    let o = parse_args(&["--no-psk-finish", "--state", "--lax-req-eku"], &usage())?;
+    let o = parse_args(
+        &[
+            "--no-psk-finish",
+            "--state",
+            "--lax-req-eku",
+            "--provision-scope",
+            "--provision-overwrite",
+        ],
+        &usage(),
+    )?;
+    let policy = provisioning_policy(&o)?;
     let set = o.set;
     let chain_path = o
         .chain
@@ -78,7 +97,7 @@ fn run() -> Result<(), String> {
         None => None,
     };
     let mut device = match &o.state {
-        Some(p) => Some(StateDevice::open(p, set, root.as_deref())?),
+        Some(p) => Some(StateDevice::open(p, set, root.as_deref(), policy)?),
         None => None,
     };
     let (chain, key) = match &device {
@@ -280,6 +299,39 @@ fn run() -> Result<(), String> {
     }
 }
 
+/// The provisioning policy of `--provision-scope` / `--provision-overwrite` (only with
+/// `--state`; the default is [`ProvisioningPolicy::FACTORY`]).
+fn provisioning_policy(o: &Options) -> Result<ProvisioningPolicy, String> {
+    if o.state.is_none() && (o.provision_scope.is_some() || o.provision_overwrite.is_some()) {
+        return Err("--provision-scope and --provision-overwrite need --state".into());
+    }
+    let mut policy = ProvisioningPolicy::FACTORY;
+    if let Some(v) = &o.provision_scope {
+        policy.scope = match v.as_str() {
+            "factory" => ProvisioningScope::FactoryMode,
+            "session" => ProvisioningScope::AuthenticatedSession,
+            "either" => ProvisioningScope::FactoryModeOrAuthenticatedSession,
+            v => {
+                return Err(format!(
+                    "--provision-scope: expected factory, session or either, got {v:?}"
+                ));
+            }
+        };
+    }
+    if let Some(v) = &o.provision_overwrite {
+        policy.overwrite = match v.as_str() {
+            "locked" => SlotOverwrite::Locked,
+            "session" => SlotOverwrite::ReplaceInAuthenticatedSession,
+            v => {
+                return Err(format!(
+                    "--provision-overwrite: expected locked or session, got {v:?}"
+                ));
+            }
+        };
+    }
+    Ok(policy)
+}
+
 /// The device of `--state FILE`: its key pair, trusted root and slot 0, persisted in FILE.
 struct StateDevice {
     path: PathBuf,
@@ -289,6 +341,7 @@ struct StateDevice {
     subject: Vec<u8>,
     root: Option<Vec<u8>>,
     slot0: Option<Vec<u8>>,
+    policy: ProvisioningPolicy,
 }
 
 fn to_hex(b: &[u8]) -> String {
@@ -298,7 +351,12 @@ fn to_hex(b: &[u8]) -> String {
 impl StateDevice {
     /// Reads FILE, or creates it with a fresh key; `root` (from `--root`) replaces the stored
     /// trusted root.
-    fn open(path: &PathBuf, set: AlgorithmSet, root: Option<&[u8]>) -> Result<Self, String> {
+    fn open(
+        path: &PathBuf,
+        set: AlgorithmSet,
+        root: Option<&[u8]>,
+        policy: ProvisioningPolicy,
+    ) -> Result<Self, String> {
         let mut scalar = None;
         let mut stored_root = None;
         let mut slot0 = None;
@@ -350,12 +408,13 @@ impl StateDevice {
             subject: cn_name(&format!("spdm-lite camera {id}")),
             root: root.map(<[u8]>::to_vec).or(stored_root),
             slot0,
+            policy,
         };
         if fresh || root.is_some() {
             dev.save().map_err(|e| format!("{}: {e}", path.display()))?;
         }
         println!(
-            "{LOG} device {id} ({}), trusted root: {}",
+            "{LOG} device {id} ({}), trusted root: {}, provisioning {:?} / {:?}",
             if fresh {
                 "new key"
             } else {
@@ -365,7 +424,9 @@ impl StateDevice {
                 "set"
             } else {
                 "none (any chain for the device key)"
-            }
+            },
+            dev.policy.scope,
+            dev.policy.overwrite
         );
         Ok(dev)
     }
@@ -442,7 +503,7 @@ impl ProvisioningProvider for StateDevice {
         self.slot0.is_none()
     }
     fn policy(&self) -> ProvisioningPolicy {
-        ProvisioningPolicy::FACTORY
+        self.policy
     }
     fn trusted_root(&self) -> Option<&[u8]> {
         self.root.as_deref()
@@ -465,7 +526,12 @@ impl ProvisioningProvider for StateDevice {
             return Err(StorageError::Failed);
         }
         println!(
-            "{LOG} slot 0 provisioned ({} bytes), saved to {}",
+            "{LOG} slot 0 {} ({} bytes), saved to {}",
+            if previous.is_some() {
+                "replaced"
+            } else {
+                "provisioned"
+            },
             chain.len(),
             self.path.display()
         );

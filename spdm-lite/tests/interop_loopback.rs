@@ -402,6 +402,40 @@ fn help_prints_usage_on_stdout_and_exits_0() {
     }
 }
 
+/// `--provision-scope` / `--provision-overwrite`: listed in the help, refused without
+/// `--state` or with an unknown value (exit 1, nothing listens).
+#[test]
+fn the_responder_example_checks_its_provisioning_policy_flags() {
+    let (rsp_exe, _) = examples();
+    let help = Command::new(&rsp_exe).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("--provision-scope factory|session|either"),
+        "{help}"
+    );
+    assert!(
+        help.contains("--provision-overwrite locked|session"),
+        "{help}"
+    );
+    let dir = std::env::temp_dir().join(format!("spdm-lite-policy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("device.state");
+    let state = state.to_str().unwrap();
+    for args in [
+        &["--provision-scope", "session"][..],
+        &["--provision-overwrite", "session"][..],
+        &["--state", state, "--provision-scope", "always"][..],
+        &["--state", state, "--provision-overwrite", "never"][..],
+    ] {
+        let out = Command::new(&rsp_exe).args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("--provision-"), "{args:?}: {err}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn frame(cmd: u32, payload: &[u8]) -> Vec<u8> {
     let mut f = Vec::new();
     f.extend_from_slice(&cmd.to_be_bytes());

@@ -46,6 +46,7 @@ Examples:
   cse pki init --out ca/ --name ACME
   cse pki issue --ca ca/ --csr device.csr --out device.cert.der --chain-out device.chain.der
   cse provision --connect 127.0.0.1:2323 --ca ca/
+  cse provision --connect 127.0.0.1:2323 --ca ca/ --station-cert station.chain.der --station-key station.key
   cse provision --psk sensor.psk --device-serial SN-0001   (then --psk-record sensor.psk --connect ...)
   cse protect --in frames.raw --raw12 --width 1920 --height 1080 --keys keys.txt --out frames.sep
   cse verify --in frames.sep --keys keys.txt --out frames.plain
@@ -90,7 +91,8 @@ pub enum Command {
     /// The manufacturer PKI: create a root and intermediate CA, sign device certificates.
     Pki(pki::PkiArgs),
     /// The factory station: provision a sensor over the spdm-emu socket (GET_CSR, sign,
-    /// SET_CERTIFICATE) and verify it against the manufacturer root.
+    /// SET_CERTIFICATE) and verify it against the manufacturer root; with `--station-cert`,
+    /// renew a sensor in service inside a mutually authenticated session.
     Provision(provision::ProvisionArgs),
     /// Print a shell completion script to standard output.
     Completions {

@@ -4,6 +4,11 @@
 //! the manufacturer's intermediate, installs the chain with SET_CERTIFICATE, then checks it on
 //! a fresh connection against the manufacturer root and prints the device's identity.
 //!
+//! With `--station-cert FILE --station-key FILE` it re-provisions a sensor that already has an
+//! identity (certificate renewal): the sensor is authenticated against the manufacturer root,
+//! the station authenticates to it with its own requester certificate (session mutual
+//! authentication), and GET_CSR / SET_CERTIFICATE run inside that session.
+//!
 //! For PSK-only sensors, `--psk OUT` writes a new PSK record (mode 0600, never over an existing
 //! file) for the manufacturer's programming step, and `--psk-record FILE --connect ADDR`
 //! checks that a programmed sensor holds it (PSK_EXCHANGE, PSK_FINISH). The PSK is never
@@ -21,7 +26,8 @@ use spdm_lite::emu::{
 
 use crate::pki::{CaSet, PkiError};
 use crate::provision::{
-    ProvisionError, ProvisionOptions, PskRecord, PskRecordError, provision, verify_psk,
+    ProvisionError, ProvisionOptions, PskRecord, PskRecordError, StationIdentity, provision,
+    reprovision, verify_psk,
 };
 
 /// The arguments of `cse provision`.
@@ -56,6 +62,20 @@ pub struct ProvisionArgs {
     /// PSK_FINISH, END_SESSION). The record is only read.
     #[arg(long, value_name = "FILE", requires = "connect")]
     pub psk_record: Option<PathBuf>,
+    /// Re-provision inside an authenticated session (certificate renewal of a sensor that
+    /// already has an identity): the station's own requester certificate chain, root first
+    /// (`cse pki issue --role requester --chain-out`, concatenated DER) under a root the
+    /// sensor trusts for requesters. With `--station-key`.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires_all = ["station_key", "ca"],
+        conflicts_with_all = ["psk", "psk_record"]
+    )]
+    pub station_cert: Option<PathBuf>,
+    /// The private key of `--station-cert` (SEC1 or PKCS#8 DER); never printed.
+    #[arg(long, value_name = "FILE", requires = "station_cert")]
+    pub station_key: Option<PathBuf>,
     /// Send the spdm-emu SHUTDOWN at the end (the `spdm-responder` example then exits).
     #[arg(long)]
     pub shutdown: bool,
@@ -66,7 +86,9 @@ pub struct ProvisionArgs {
 /// 2 for bad arguments, an unreadable CA or a connection that fails. With `--psk`: 0 when the
 /// record was written, 2 when it was not (an existing file, a bad serial or hint). With
 /// `--psk-record`: 0 when the sensor holds the PSK, 1 when it does not, 2 for an unreadable
-/// or malformed record or a connection that fails.
+/// or malformed record or a connection that fails. With `--station-cert`: as without, 1 also
+/// when the sensor refuses the station's certificate or provisioning in the session, 2 also
+/// for an unreadable or invalid station certificate or key.
 pub fn main(a: &ProvisionArgs) -> ExitCode {
     match run(a) {
         Ok(()) => ExitCode::SUCCESS,
@@ -148,6 +170,15 @@ fn run(a: &ProvisionArgs) -> Result<(), (u8, String)> {
         };
         (code, e.to_string())
     })?;
+    // The station's identity is bad input (exit 2) whatever is wrong with it.
+    let station = match (&a.station_cert, &a.station_key) {
+        (Some(cert), Some(key)) => Some(
+            StationIdentity::read(ca.curve, cert, key)
+                .map_err(|e| (2, format!("station identity {}: {e}", cert.display())))?,
+        ),
+        (None, None) => None,
+        _ => return Err((2, "--station-cert and --station-key go together".into())),
+    };
     let mut s = connect(addr)?;
     outln!(
         "cse provision: connected to {addr} ({} CA {})",
@@ -159,7 +190,17 @@ fn run(a: &ProvisionArgs) -> Result<(), (u8, String)> {
         device_serial: a.device_serial.clone(),
         serial: None,
     };
-    let done = provision(&mut *transact, &ca, &opts).map_err(|e| {
+    let done = match &station {
+        Some(station) => {
+            outln!(
+                "cse provision: re-provisioning inside a session, the station authenticated as {}",
+                station.subject()
+            );
+            reprovision(&mut *transact, &ca, station, &opts)
+        }
+        None => provision(&mut *transact, &ca, &opts),
+    }
+    .map_err(|e| {
         let code = if matches!(e, ProvisionError::Transport(_)) {
             2
         } else {

@@ -133,6 +133,12 @@ pub(crate) struct Options {
     pub(crate) measurements: bool,
     /// Session mutual authentication (responder: require it; requester: take part).
     pub(crate) mut_auth: bool,
+    /// Responder with `--state`: where GET_CSR / SET_CERTIFICATE are accepted
+    /// (`factory`, `session`, `either`).
+    pub(crate) provision_scope: Option<String>,
+    /// Responder with `--state`: whether a provisioned slot 0 may be replaced (`locked`,
+    /// `session`).
+    pub(crate) provision_overwrite: Option<String>,
     /// Requester certificate chain file (requester, with `--mut-auth`).
     pub(crate) req_chain: Option<PathBuf>,
     /// Requester private key file (requester, with `--mut-auth`).
@@ -209,6 +215,8 @@ pub(crate) fn parse_args(extra: &[&str], usage: &str) -> Result<Options, String>
         req_root: None,
         state: None,
         lax_req_eku: false,
+        provision_scope: None,
+        provision_overwrite: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -246,6 +254,12 @@ pub(crate) fn parse_args(extra: &[&str], usage: &str) -> Result<Options, String>
             "--no-psk-finish" if extra.contains(&"--no-psk-finish") => o.no_psk_finish = true,
             "--state" if extra.contains(&"--state") => o.state = Some(value()?.into()),
             "--lax-req-eku" if extra.contains(&"--lax-req-eku") => o.lax_req_eku = true,
+            "--provision-scope" if extra.contains(&"--provision-scope") => {
+                o.provision_scope = Some(value()?);
+            }
+            "--provision-overwrite" if extra.contains(&"--provision-overwrite") => {
+                o.provision_overwrite = Some(value()?);
+            }
             "--no-challenge" if extra.contains(&"--no-challenge") => o.no_challenge = true,
             "-h" | "--help" => {
                 // Asked-for help is output, not an error.
