@@ -154,17 +154,7 @@ pub fn provision(
     let mut csr = vec![0u8; spdm_lite::provisioning::MAX_CSR_LEN];
     let k = p.handle_csr(&rsp, &mut csr).map_err(spdm("CSR"))?;
     let req = pki::verify_csr(&csr[..k])?;
-    let leaf = pki::issue(
-        ca,
-        &req,
-        &IssueOptions {
-            serial: opts.serial.clone(),
-            device_serial: opts.device_serial.clone(),
-            ..IssueOptions::new(CertRole::Responder)
-        },
-    )?;
-    let certificates = [ca.root_cert.as_slice(), &ca.inter_cert, &leaf].concat();
-    let chain = spdm_chain(set, &ca.root_cert, &certificates)?;
+    let (certificates, chain) = device_chain(ca, &req, opts)?;
     let n = p
         .write_set_certificate(0, &chain, &mut buf)
         .map_err(spdm("SET_CERTIFICATE"))?;
@@ -196,6 +186,28 @@ fn vca<'a>(
     Ok(p.responder_capabilities()
         .has(CapFlags::CSR | CapFlags::SET_CERT)
         .then_some(p))
+}
+
+/// The device certificate for the checked CSR `req`, issued by `ca`'s intermediate
+/// (responder-auth EKU), and the chain slot 0 gets: the certificates root ‖ intermediate ‖
+/// device (concatenated DER) and the same in the SPDM chain format.
+fn device_chain(
+    ca: &CaSet,
+    req: &pki::VerifiedCsr,
+    opts: &ProvisionOptions,
+) -> Result<(Vec<u8>, Vec<u8>), ProvisionError> {
+    let leaf = pki::issue(
+        ca,
+        req,
+        &IssueOptions {
+            serial: opts.serial.clone(),
+            device_serial: opts.device_serial.clone(),
+            ..IssueOptions::new(CertRole::Responder)
+        },
+    )?;
+    let certificates = [ca.root_cert.as_slice(), &ca.inter_cert, &leaf].concat();
+    let chain = spdm_chain(ca.curve.set(), &ca.root_cert, &certificates)?;
+    Ok((certificates, chain))
 }
 
 /// `certificates` (concatenated DER, root first) in the SPDM chain format for `set`.
@@ -516,17 +528,7 @@ pub fn reprovision(
     if pki::fingerprint(&req.public_key) != previous.fingerprint {
         return Err(ProvisionError::KeyChanged);
     }
-    let leaf = pki::issue(
-        ca,
-        &req,
-        &IssueOptions {
-            serial: opts.serial.clone(),
-            device_serial: opts.device_serial.clone(),
-            ..IssueOptions::new(CertRole::Responder)
-        },
-    )?;
-    let certificates = [ca.root_cert.as_slice(), &ca.inter_cert, &leaf].concat();
-    let chain = spdm_chain(set, &ca.root_cert, &certificates)?;
+    let (certificates, chain) = device_chain(ca, &req, opts)?;
     let n = sess
         .write_set_certificate(0, &chain, &mut buf)
         .map_err(spdm("SET_CERTIFICATE"))?;
