@@ -295,6 +295,25 @@ fn in_service(f: &Factory, station_root: &Path) -> Sensor {
     ])
 }
 
+/// Runs `cse provision --connect <sensor> --ca <f.ca> <args>` and asserts that it is refused
+/// (exit 1, `why` in its message) and that nothing changed: slot 0 of the state file as
+/// before, and (with `check_served`) the first identity still served.
+fn refused(f: &Factory, sensor: Sensor, args: &[&str], why: &str, check_served: bool) {
+    let before = slot0(&f.state);
+    let addr = sensor.addr();
+    let mut all = vec!["provision", "--connect", &addr, "--ca", s(&f.ca)];
+    all.extend_from_slice(args);
+    let out = cse(&all);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(why), "{err}");
+    sensor.wait();
+    assert_eq!(slot0(&f.state), before);
+    if check_served {
+        assert_eq!(served(&f.state, &f.root).unwrap(), f.first);
+    }
+}
+
 #[test]
 fn a_provisioned_sensor_is_reprovisioned_inside_a_session_by_a_trusted_station() {
     let f = factory("renew");
@@ -341,25 +360,14 @@ fn a_station_under_another_root_is_refused_at_the_handshake_and_changes_nothing(
     let f = factory("rogue");
     let (_, _) = station(&f.dir, "Line7");
     let (rogue_chain, rogue_key) = station(&f.dir, "Rogue");
-    let before = slot0(&f.state);
     let sensor = in_service(&f, &f.dir.join("Line7-ca").join("root.cert.der"));
-    let out = cse(&[
-        "provision",
-        "--connect",
-        &sensor.addr(),
-        "--ca",
-        s(&f.ca),
+    let station = [
         "--station-cert",
         s(&rogue_chain),
         "--station-key",
         s(&rogue_key),
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("mutual authentication"), "{err}");
-    sensor.wait();
-    assert_eq!(slot0(&f.state), before);
-    assert_eq!(served(&f.state, &f.root).unwrap(), f.first);
+    ];
+    refused(&f, sensor, &station, "mutual authentication", true);
     let _ = std::fs::remove_dir_all(&f.dir);
 }
 
@@ -367,45 +375,23 @@ fn a_station_under_another_root_is_refused_at_the_handshake_and_changes_nothing(
 fn reprovisioning_in_the_clear_or_without_a_session_policy_is_refused() {
     let f = factory("clear");
     let (_, _) = station(&f.dir, "Line7");
-    let before = slot0(&f.state);
     let sensor = in_service(&f, &f.dir.join("Line7-ca").join("root.cert.der"));
-    // The factory flow (no station certificate): GET_CSR in the clear is refused.
-    let out = cse(&[
-        "provision",
-        "--connect",
-        &sensor.addr(),
-        "--ca",
-        s(&f.ca),
-        "--device-serial",
-        "SN-3",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    // UnexpectedRequest (0x04) to the GET_CSR: not here, not now.
-    assert!(err.contains("CSR: peer sent SPDM ERROR 0x04"), "{err}");
-    sensor.wait();
-    assert_eq!(slot0(&f.state), before);
-    assert_eq!(served(&f.state, &f.root).unwrap(), f.first);
+    // The factory flow (no station certificate): GET_CSR in the clear is refused with
+    // UnexpectedRequest (0x04): not here, not now.
+    let factory_flow = ["--device-serial", "SN-3"];
+    refused(
+        &f,
+        sensor,
+        &factory_flow,
+        "CSR: peer sent SPDM ERROR 0x04",
+        true,
+    );
     // A sensor with the factory policy (out of factory mode) offers no provisioning at all:
     // the station does not even open a session.
     let (chain, key) = (f.dir.join("Line7.chain"), f.dir.join("Line7.key"));
     let sensor = Sensor::start(&["--state", s(&f.state)]);
-    let out = cse(&[
-        "provision",
-        "--connect",
-        &sensor.addr(),
-        "--ca",
-        s(&f.ca),
-        "--station-cert",
-        s(&chain),
-        "--station-key",
-        s(&key),
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("admits no re-provisioning"), "{err}");
-    sensor.wait();
-    assert_eq!(slot0(&f.state), before);
+    let station = ["--station-cert", s(&chain), "--station-key", s(&key)];
+    refused(&f, sensor, &station, "admits no re-provisioning", false);
     let _ = std::fs::remove_dir_all(&f.dir);
 }
 
