@@ -457,7 +457,8 @@ pub fn read_selected(bytes: &[u8], selection: &Selection) -> Result<PcapCapture,
                         .entry(format!("0x{payload_type:02X}"))
                         .or_insert(0) += 1;
                 }
-                // Not produced by the reassembler; counted as invalid should it happen.
+                // Fields that do not fit together; a segment never comes out of the
+                // reassembler, and would count as invalid if it did.
                 Payload::Invalid { .. } | Payload::Segment { .. } => out.stats.invalid += 1,
             }
         }
