@@ -16,7 +16,7 @@ mod common;
 use std::cell::Cell;
 use std::rc::Rc;
 
-use common::{HINT, PSK, TestRng, encode_chain, read};
+use common::{HINT, PSK, TestRng, encode_chain, read, send};
 use spdm_lite::crypto::{AlgorithmSet, EcdsaSigningKey, RandomSource, RustCrypto};
 use spdm_lite::msgs::key_update::KeyUpdateOp;
 use spdm_lite::requester::{
@@ -97,15 +97,6 @@ fn requester(f: &'static Fixture, sets: &'static [AlgorithmSet]) -> Requester<'s
         },
     )
     .unwrap()
-}
-
-/// One message to `rsp`: `Ok(answer)` or the error (nothing to send).
-fn send(rsp: &mut Rsp, msg: &[u8]) -> Result<Vec<u8>, Error> {
-    let mut m = msg.to_vec();
-    let mut out = vec![0u8; BUF];
-    let n = rsp.handle(&mut m, &mut out)?;
-    out.truncate(n);
-    Ok(out)
 }
 
 /// Whether an MCTP answer is a plain SPDM ERROR.

@@ -20,7 +20,7 @@
 
 mod common;
 
-use common::{Block, HINT, PSK, SETS, TestRng, block_info, read, spdm_chain, verifier};
+use common::{Block, HINT, PSK, SETS, TestRng, block_info, read, send, spdm_chain, verifier};
 use spdm_lite::Error;
 use spdm_lite::crypto::{AlgorithmSet, EcdsaSigningKey, RustCrypto};
 use spdm_lite::measurements::{BlockInfo, MeasurementProvider, SummaryType, value_type};
@@ -172,15 +172,6 @@ fn requester(o: Opts) -> Req {
         });
     }
     q
-}
-
-/// One message to `rsp` with a large `out`.
-fn send(rsp: &mut Rsp, msg: &[u8]) -> Result<Vec<u8>, Error> {
-    let mut m = msg.to_vec();
-    let mut out = vec![0u8; BUF];
-    let n = rsp.handle(&mut m, &mut out)?;
-    out.truncate(n);
-    Ok(out)
 }
 
 /// `f` with every `out` shorter than `len` bytes must fail with `Error::Encode`.

@@ -167,6 +167,19 @@ pub(crate) fn exchange<P: CryptoProvider, S: Signer>(
     req.handle_response(&mut b[..m])
 }
 
+/// One MCTP message `msg` (a copy: a record is decrypted in place) to `rsp`, answered into a
+/// large buffer: `Ok(answer)` or the responder's error (nothing to send).
+pub(crate) fn send<P: CryptoProvider, S: Signer>(
+    rsp: &mut Responder<'_, P, S>,
+    msg: &[u8],
+) -> Result<Vec<u8>, Error> {
+    let mut m = msg.to_vec();
+    let mut out = vec![0u8; EXCHANGE_BUF];
+    let n = rsp.handle(&mut m, &mut out)?;
+    out.truncate(n);
+    Ok(out)
+}
+
 /// One request of the session `s`, written by `write`; the requester's event on the answer.
 pub(crate) fn session_exchange<P: CryptoProvider, S: Signer>(
     s: &mut RequesterSession<P>,
