@@ -244,6 +244,25 @@ pub(crate) fn negotiate_algorithms(
     }
 }
 
+/// The algorithms a responder selected in `a`, if this requester offered them (see
+/// [`negotiate_algorithms`]): the hash and signature algorithm of one configured set (a
+/// chain and key belong to one set), the DHE group and AEAD of any (the session's
+/// algorithms are independent of the key), each one algorithm.
+fn selected_set(algorithms: &[AlgorithmSet], a: &AlgorithmsRsp<'_>) -> Option<AlgorithmSet> {
+    let base = algorithms
+        .iter()
+        .find(|s| a.base_hash == s.hash.bit() && a.base_asym == s.asym.bit())?;
+    let dhe = algorithms
+        .iter()
+        .map(|s| s.dhe)
+        .find(|d| a.structs.dhe == Some(d.bit()))?;
+    let aead = algorithms
+        .iter()
+        .map(|s| s.aead)
+        .find(|x| a.structs.aead == Some(x.bit()))?;
+    Some(AlgorithmSet { dhe, aead, ..*base })
+}
+
 fn plain_body(out: &mut [u8]) -> Result<&mut [u8], Error> {
     out.get_mut(1..)
         .ok_or(crate::EncodeError::BufferTooSmall.into())
@@ -786,18 +805,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 if a.version != Version::V12 {
                     return Err(Error::Negotiation);
                 }
-                let set = self
-                    .config
-                    .algorithms
-                    .iter()
-                    .copied()
-                    .find(|s| {
-                        a.base_hash == s.hash.bit()
-                            && a.base_asym == s.asym.bit()
-                            && a.structs.dhe == Some(s.dhe.bit())
-                            && a.structs.aead == Some(s.aead.bit())
-                    })
-                    .ok_or(Error::Negotiation)?;
+                let set = selected_set(self.config.algorithms, &a).ok_or(Error::Negotiation)?;
                 if a.structs.key_schedule != Some(KEY_SCHEDULE_SPDM) {
                     return Err(Error::Negotiation);
                 }

@@ -39,8 +39,8 @@ mod provisioning;
 
 use crate::codec::{Reader, Writer};
 use crate::crypto::{
-    AlgorithmSet, AsymAlgo, CryptoProvider, DheSecret, Digest, HashCtx, MAX_DHE_LEN,
-    MAX_SIGNATURE_LEN, RandomSource, Signer,
+    AeadAlgo, AlgorithmSet, AsymAlgo, CryptoProvider, DheGroup, DheSecret, Digest, HashCtx,
+    MAX_DHE_LEN, MAX_SIGNATURE_LEN, RandomSource, Signer,
 };
 use crate::error::{Error, InvalidMessage};
 use crate::key_schedule::{HandshakeSecrets, KeySchedule};
@@ -100,7 +100,11 @@ impl core::fmt::Debug for PskConfig<'_> {
 /// What the responder offers.
 #[derive(Clone, Copy, Debug)]
 pub struct ResponderConfig<'a> {
-    /// The one algorithm set of this responder (the one its signing key belongs to).
+    /// The algorithm set of this responder: its hash and signature algorithm (the ones its
+    /// signing key and chain belong to) and its preferred DHE group and AEAD. ALGORITHMS
+    /// selects the configured DHE group and AEAD when the requester offers them, else a
+    /// stronger built one the requester offers (secp384r1 for secp256r1, AES-256-GCM for
+    /// AES-128-GCM), never a weaker one.
     pub algorithms: AlgorithmSet,
     /// The slot-0 certificate chain in SPDM chain format (RootHash of `algorithms.hash`).
     pub cert_chain: &'a [u8],
@@ -234,6 +238,10 @@ struct Conn<H> {
     req_dts: u32,
     /// ReqBaseAsymAlg selected in ALGORITHMS (mutual authentication possible).
     req_asym: Option<AsymAlgo>,
+    /// The algorithms of this connection's sessions: the configured hash and signature
+    /// algorithm with the DHE group and AEAD selected in ALGORITHMS (the configured ones
+    /// when the requester left their AlgStructs out; it cannot open a session then).
+    set: AlgorithmSet,
 }
 
 /// A handshake in progress (after KEY_EXCHANGE_RSP or PSK_EXCHANGE_RSP).
@@ -924,11 +932,15 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         // without either may leave their AlgStructs out (selected: 0, KEY_EXCHANGE and
         // PSK_EXCHANGE then refused).
         let sessions = vca.req_caps.0 & (CapFlags::KEY_EX | CapFlags::PSK_MASK) != 0;
+        // The DHE group and AEAD: the configured ones when offered, else a stronger built one
+        // (see `DheGroup::select`); the hash and signature algorithm are the key's.
+        let dhe = s.dhe.and_then(|v| set.dhe.select(v));
+        let aead = s.aead.and_then(|v| set.aead.select(v));
         if na.base_hash & set.hash.bit() == 0
             || na.base_asym & set.asym.bit() == 0
             || sessions
-                && (!has(s.dhe, set.dhe.bit())
-                    || !has(s.aead, set.aead.bit())
+                && (dhe.is_none()
+                    || aead.is_none()
                     || !has(s.key_schedule, KEY_SCHEDULE_SPDM)
                     || na.other_params & OPAQUE_DATA_FMT1 == 0)
         {
@@ -953,8 +965,8 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             ext_hash: &[],
             structs: AlgStructs {
                 // One AlgStruct per AlgStruct asked for, as for ReqBaseAsymAlg below.
-                dhe: s.dhe.map(|v| v & set.dhe.bit()),
-                aead: s.aead.map(|v| v & set.aead.bit()),
+                dhe: s.dhe.map(|_| dhe.map_or(0, DheGroup::bit)),
+                aead: s.aead.map(|_| aead.map_or(0, AeadAlgo::bit)),
                 req_base_asym: s
                     .req_base_asym
                     .map(|_| req_asym.map_or(0, |a| a.bit() as u16)),
@@ -974,6 +986,11 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             req_caps: vca.req_caps,
             req_dts: vca.req_dts,
             req_asym,
+            set: AlgorithmSet {
+                dhe: dhe.unwrap_or(set.dhe),
+                aead: aead.unwrap_or(set.aead),
+                ..set
+            },
         };
         Ok((1 + n, conn))
     }
@@ -1152,7 +1169,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         if !conn.req_caps.has(CapFlags::KEY_EX) {
             return Err(unsupported(Code::KEY_EXCHANGE).into());
         }
-        let set = self.config.algorithms;
+        let set = conn.set;
         let sizes = set.sizes();
         let ke = KeyExchange::parse(req, sizes)?;
         if ke.slot != 0 || ke.session_policy & !1 != 0 {
@@ -1271,7 +1288,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             .psk
             .filter(|_| conn.req_caps.0 & CapFlags::PSK_MASK != 0)
             .ok_or(unsupported(Code::PSK_EXCHANGE))?;
-        let set = self.config.algorithms;
+        let set = conn.set;
         let px = PskExchange::parse(req)?;
         if px.session_policy & !1 != 0 || px.psk_hint != psk.hint {
             return Err(INVALID.into());
@@ -1349,7 +1366,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             // PSK without context: no PSK_FINISH, TH2 = TH over the full PSK_EXCHANGE_RSP.
             let th2 = th.finish();
             let session = self
-                .establish(&ks, &secrets, &th2, session_id)
+                .establish(&ks, set, &secrets, &th2, session_id)
                 .local()?
                 .with_heartbeat_period(heartbeat_period)
                 .with_requester_auth(RequesterAuth::PreSharedKey);
@@ -1367,6 +1384,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     fn establish(
         &self,
         ks: &KeySchedule<'_, P>,
+        set: AlgorithmSet,
         secrets: &HandshakeSecrets,
         th2: &Digest,
         session_id: u32,
@@ -1378,7 +1396,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             session_id,
             Role::Responder,
             Version::V12,
-            self.config.algorithms,
+            set,
             data,
         )
         // `master` drops (and zeroizes) here; `secrets` with the caller's handshake state.
@@ -1485,7 +1503,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         .map_err(Fail::Local)?;
         let conn = hs.conn.clone();
         let established = self
-            .establish(&ks, &hs.secrets, &th2, hs.session_id)
+            .establish(&ks, hs.conn.set, &hs.secrets, &th2, hs.session_id)
             .map(|session| {
                 session
                     .with_heartbeat_period(hs.heartbeat_period)
@@ -1566,7 +1584,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             heartbeat_period,
             ..
         } = hs;
-        match self.establish(&ks, &secrets, &th2, session_id) {
+        match self.establish(&ks, conn.set, &secrets, &th2, session_id) {
             Ok(session) => (
                 State::Established(Established {
                     conn,

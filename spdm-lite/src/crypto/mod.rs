@@ -176,6 +176,18 @@ impl DheGroup {
             _ => None,
         }
     }
+
+    /// The group a responder configured with `self` selects from the `offered` bits: `self`
+    /// when offered, else the strongest built group offered that is stronger than `self`
+    /// (secp384r1 for secp256r1); never a weaker one. `None`: nothing acceptable offered.
+    pub(crate) fn select(self, offered: u16) -> Option<Self> {
+        if offered & self.bit() != 0 {
+            return Some(self);
+        }
+        [Self::Secp384r1, Self::Secp256r1]
+            .into_iter()
+            .find(|g| g.public_len() > self.public_len() && g.is_built() && offered & g.bit() != 0)
+    }
 }
 
 /// SPDM AEAD suites this crate implements (`AEAD` AlgStruct bits).
@@ -221,6 +233,18 @@ impl AeadAlgo {
             0x2 => Some(Self::Aes256Gcm),
             _ => None,
         }
+    }
+
+    /// The suite a responder configured with `self` selects from the `offered` bits: `self`
+    /// when offered, else the strongest built suite offered that is stronger than `self`
+    /// (AES-256-GCM for AES-128-GCM); never a weaker one. `None`: nothing acceptable offered.
+    pub(crate) fn select(self, offered: u16) -> Option<Self> {
+        if offered & self.bit() != 0 {
+            return Some(self);
+        }
+        [Self::Aes256Gcm, Self::Aes128Gcm]
+            .into_iter()
+            .find(|a| a.key_len() > self.key_len() && a.is_built() && offered & a.bit() != 0)
     }
 }
 
