@@ -1180,6 +1180,10 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         let summary = self.summary(ke.meas_hash_type)?;
         let opaque = Self::check_opaque(ke.opaque)?;
         let mutual = self.start_mut_auth(conn)?;
+        // The requester's exchange data first: a refused one draws nothing.
+        self.provider
+            .dhe_check_public(set.dhe, ke.exchange_data)
+            .map_err(|_| INVALID)?;
         let in_clear = self.config.handshake_in_the_clear
             && conn.req_caps.has(CapFlags::HANDSHAKE_IN_THE_CLEAR);
         let mut ob = [0u8; 16];

@@ -524,6 +524,21 @@ pub trait CryptoProvider {
         rng: &mut dyn RandomSource,
     ) -> Result<Self::Dhe, CryptoError>;
 
+    /// Checks that `peer` is exchange data [`DheSecret::agree`] accepts for `group`: `X‖Y` of
+    /// the group's length, a point on the curve. A responder checks a KEY_EXCHANGE with it
+    /// before it draws its own key, so a refused request draws nothing from the random source.
+    /// The default checks the length only (`agree` still refuses a bad point, after the draw).
+    ///
+    /// # Errors
+    /// [`CryptoError::InvalidKey`] for exchange data `agree` would refuse.
+    fn dhe_check_public(&self, group: DheGroup, peer: &[u8]) -> Result<(), CryptoError> {
+        if peer.len() == group.public_len() {
+            Ok(())
+        } else {
+            Err(CryptoError::InvalidKey)
+        }
+    }
+
     /// Verifies an ECDSA signature `r‖s` over the digest `prehash` with a SEC1-encoded public
     /// key (`04‖X‖Y`, as in an X.509 SubjectPublicKeyInfo). The RustCrypto provider accepts
     /// other SEC1 encodings (compressed points) only with feature `alloc`.

@@ -488,6 +488,18 @@ impl CryptoProvider for RustCrypto {
         Err(CryptoError::Rng)
     }
 
+    fn dhe_check_public(&self, group: DheGroup, peer: &[u8]) -> Result<(), CryptoError> {
+        let len = group.public_len();
+        match group {
+            #[cfg(feature = "set-a")]
+            DheGroup::Secp256r1 => public_key_xy::<p256::NistP256>(peer, len).map(|_| ()),
+            #[cfg(feature = "set-b")]
+            DheGroup::Secp384r1 => public_key_xy::<p384::NistP384>(peer, len).map(|_| ()),
+            #[allow(unreachable_patterns)]
+            _ => Err(CryptoError::Unsupported),
+        }
+    }
+
     fn ecdsa_verify(
         &self,
         alg: AsymAlgo,
