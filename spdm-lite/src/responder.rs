@@ -692,16 +692,32 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         sink.finish(&self.provider, out, n)
     }
 
+    /// An ERROR in the clear to a request refused before its handling (a message too short
+    /// for a header, a GET_VERSION of another version): it ends L1 like any other ERROR, once
+    /// it is written.
+    fn plain_error_ending_l1(
+        &mut self,
+        f: Fault,
+        version: Version,
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let r = self.write_error(f, version, Sink::Plain, out);
+        if !no_room(&r) {
+            self.l1_plain = None;
+        }
+        r
+    }
+
     #[inline(never)]
     fn handle_plain(&mut self, req: &[u8], out: &mut [u8]) -> Result<usize, Error> {
         let h = match Header::peek(req) {
             Ok(h) => h,
-            Err(_) => return self.write_error(INVALID, self.version(), Sink::Plain, out),
+            Err(_) => return self.plain_error_ending_l1(INVALID, self.version(), out),
         };
         if h.code == Code::GET_VERSION {
             if h.version != Version::V10 {
                 let f = fault(ErrorCode::VERSION_MISMATCH);
-                return self.write_error(f, Version::V10, Sink::Plain, out);
+                return self.plain_error_ending_l1(f, Version::V10, out);
             }
             // GET_VERSION resets the connection, whatever the state (sessions end), once its
             // answer is written (`on_get_version` resets before it commits).
@@ -1803,8 +1819,12 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         let h = match Header::peek(req) {
             Ok(h) => h,
             Err(_) => {
+                // An ERROR like any other: it ends the session's L1/L2 (once it is written).
                 let r =
                     self.write_error(INVALID, Version::V12, Sink::Session(&mut est.session), out);
+                if !no_room(&r) {
+                    self.l1_session = None;
+                }
                 return r;
             }
         };

@@ -431,6 +431,32 @@ fn measurements_in_the_clear_are_signed_over_vca_and_l1() {
         RustCrypto
             .ecdsa_verify(set.asym, &key[..kl], d.as_bytes(), p2.signature)
             .unwrap();
+        // Any ERROR ends L1 as well: to a request too short for an SPDM header, to a
+        // GET_VERSION of another version (VersionMismatch), to a GET_MEASUREMENTS without a
+        // block. After each, a signed MEASUREMENTS covers only VCA ‖ its own pair, not the
+        // unsigned pair before the ERROR.
+        let bad: [&[u8]; 3] = [&[0x12], &[0x11, 0x84, 0, 0], &[0x12, 0xE0, 0, 0x42]];
+        for q in bad {
+            let _ = plain(&mut rsp, &q0);
+            let e = plain(&mut rsp, q);
+            assert_eq!(e[1], 0x7F, "{q:02x?}");
+            let r = plain(&mut rsp, &q1);
+            let p = MeasurementsRsp::parse(&r, s).unwrap();
+            let mut h = RustCrypto.hash(set.hash).unwrap();
+            for part in [&vca[..], &q1, &r[..p.signed_len()]] {
+                h.update(part);
+            }
+            let d = spdm_lite::transcript::signing_digest(
+                &RustCrypto,
+                set.hash,
+                spdm_lite::msgs::Version::V12,
+                "responder-measurements signing",
+                &h.finish(),
+            )
+            .unwrap();
+            let v = RustCrypto.ecdsa_verify(set.asym, &key[..kl], d.as_bytes(), p.signature);
+            assert_eq!(v, Ok(()), "after the ERROR to {q:02x?}");
+        }
         // The block encoding round-trips.
         let b = spdm_lite::msgs::measurements::Blocks::new(p2.record, set.hash.len())
             .next()

@@ -1119,6 +1119,36 @@ fn case_7_10_get_measurements_in_session_gets_valid_measurements() {
     }
 }
 
+/// Not a validator case: any ERROR ends L1/L2, the one to a message too short for an SPDM
+/// header (a single byte) included, in the clear and in a session: after an unsigned
+/// GET_MEASUREMENTS and that ERROR, a signed MEASUREMENTS is signed over VCA and its own pair
+/// only. (That ERROR used to leave the unsigned pair in L1/L2.)
+#[test]
+fn error_to_a_header_short_request_ends_l1_l2() {
+    for set in SETS {
+        let f = fixture(set);
+        for in_session in [false, true] {
+            let mut rrng = TestRng(711);
+            let mut v = connect(&f, &mut rrng, false, true);
+            v.measurement_setup();
+            let mut s = in_session.then(|| {
+                let hs = v.key_exchange_ok(0xFF);
+                v.finish_ok(hs)
+            });
+            let (f, sig) = (v.f, v.s());
+            let vca = v.vca.clone();
+            let unsigned = v.get_measurements(0x12, false, 1, 0);
+            assert_eq!(v.send(s.as_mut(), &unsigned)[1], 0x60);
+            assert_eq!(v.send(s.as_mut(), &[0x12]), error(INVALID_REQUEST));
+            let req = v.get_measurements(0x12, true, 0xFF, 0);
+            let rsp = v.send(s.as_mut(), &req);
+            let (_, at) = measurements(&rsp, true, sig);
+            let l = [&vca[..], &req, &rsp[..at]].concat();
+            verify(f, context::RESPONDER_MEASUREMENTS, &l, &rsp[at..]);
+        }
+    }
+}
+
 /// DMTF SPDM-Responder-Validator case 7.2: GET_MEASUREMENTS with SPDMVersion 1.3 or 1.1 gets
 /// ERROR VersionMismatch (1.2, Param2 0); a correct one then succeeds.
 #[test]
