@@ -479,7 +479,9 @@ impl StationIdentity {
 ///    answered from `station`, FINISH signed by the station key;
 /// 3. inside the session GET_CSR: the CSR must verify and certify the key the sensor just
 ///    authenticated with ([`ProvisionError::KeyChanged`]); the device certificate is issued
-///    as in [`provision`] and installed with SET_CERTIFICATE in slot 0; END_SESSION;
+///    as in [`provision`] and installed with SET_CERTIFICATE in slot 0; END_SESSION, which
+///    the station also sends (best effort) when anything fails once the session is
+///    established, unless the transport itself failed;
 /// 4. the check of [`provision`] on a fresh connection (with mutual authentication when the
 ///    sensor asks for it): the sensor serves exactly the new chain, for the key of its CSR.
 ///
@@ -515,8 +517,41 @@ pub fn reprovision(
         .map_err(fail)?
         .with_mutual_auth(identity());
     let mut sess = handshake(&mut call, req, fail)?;
-    let previous = served_identity(&verifier, set)?;
+    let renewed = renew_in_session(&mut call, &mut sess, &verifier, ca, opts);
+    // The session ends on every path from here (its secrets go with it when `sess` drops).
+    let (certificates, req) = match renewed {
+        Ok(r) => {
+            end_session(&mut call, &mut sess, spdm("END_SESSION"))?;
+            r
+        }
+        Err(e) => {
+            // Best effort: the sensor need not keep the session until it times out. A
+            // transport that already failed is not tried again, and a failure here does not
+            // hide `e`, the reason the user must see.
+            if !matches!(e, ProvisionError::Transport(_)) {
+                let _ = end_session(&mut call, &mut sess, spdm("END_SESSION"));
+            }
+            return Err(e);
+        }
+    };
+    drop(sess);
 
+    let served = authenticate_as(&mut call, &ca.root_cert, set, Some(identity()))?;
+    check_served(served, &certificates, &req.public_key)
+}
+
+/// Step 3 of [`reprovision`] inside the established session `sess`: GET_CSR, the CSR checked
+/// against the key `verifier` accepted, the device certificate issued, SET_CERTIFICATE. Returns
+/// the certificates installed (root first) and the checked CSR. The caller ends the session
+/// whatever this returns.
+fn renew_in_session(
+    call: &mut Call<'_>,
+    sess: &mut spdm_lite::requester::RequesterSession<RustCrypto>,
+    verifier: &Recording<'_>,
+    ca: &CaSet,
+    opts: &ProvisionOptions,
+) -> Result<(Vec<u8>, pki::VerifiedCsr), ProvisionError> {
+    let previous = served_identity(verifier, ca.curve.set())?;
     let mut buf = vec![0u8; 8192];
     let n = sess
         .write_get_csr(&[], &[], &mut buf)
@@ -535,10 +570,7 @@ pub fn reprovision(
     let mut rsp = call(&buf[..n])?;
     sess.handle_set_certificate(&mut rsp, 0)
         .map_err(spdm("SET_CERTIFICATE"))?;
-    end_session(&mut call, &mut sess, spdm("END_SESSION"))?;
-
-    let served = authenticate_as(&mut call, &ca.root_cert, set, Some(identity()))?;
-    check_served(served, &certificates, &req.public_key)
+    Ok((certificates, req))
 }
 
 /// An in-process provisionable sensor (demo and tests): a device key made at "manufacturing",

@@ -4,7 +4,10 @@
 //! by a station whose requester certificate it trusts (new chain served, same device key). A
 //! station under another root is refused at the handshake, a re-provisioning in the clear is
 //! refused, and a sensor with the factory policy offers none; each leaves slot 0 and the chain
-//! served as they were.
+//! served as they were. A refusal inside the session (a SET_CERTIFICATE the sensor refuses, a
+//! CSR for another key than the one it authenticated with: the example's test hook
+//! `--test-hook-csr-for-another-key`) changes nothing either, and the station ends the session
+//! (the sensor logs "session ended" before the connection closes).
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader};
@@ -116,17 +119,52 @@ impl Sensor {
     }
 
     /// Waits for the example to exit by itself (SHUTDOWN or end of stream).
-    fn wait(mut self) {
+    fn wait(self) {
+        let _ = self.wait_log();
+    }
+
+    /// [`Sensor::wait`], returning what the example printed after it started listening.
+    fn wait_log(mut self) -> Vec<String> {
         let deadline = Instant::now() + LIMIT;
         loop {
             if let Some(st) = self.child.try_wait().unwrap() {
                 assert!(st.success(), "the sensor exited with {st}");
-                return;
+                break;
             }
             assert!(Instant::now() < deadline, "the sensor did not exit");
             std::thread::sleep(Duration::from_millis(20));
         }
+        // The readers end at the end of the pipes, which the exit closed.
+        let mut lines = Vec::new();
+        while let Ok(line) = self.log.recv_timeout(LIMIT) {
+            lines.push(line);
+        }
+        lines
     }
+}
+
+/// Asserts that every session the sensor's log shows established was ended (END_SESSION)
+/// before the connection closed, and returns how many there were.
+fn sessions_all_ended(log: &[String]) -> usize {
+    let mut open = 0usize;
+    let mut opened = 0;
+    for line in log {
+        if line.contains("session established") {
+            open += 1;
+            opened += 1;
+        } else if line.contains("session ended") {
+            open = open
+                .checked_sub(1)
+                .expect("an END_SESSION without a session");
+        } else if line.contains("end of stream") || line.contains("SHUTDOWN") {
+            assert_eq!(
+                open, 0,
+                "the connection closed with a session open:\n{log:#?}"
+            );
+        }
+    }
+    assert_eq!(open, 0, "the sensor exited with a session open:\n{log:#?}");
+    opened
 }
 
 impl Drop for Sensor {
@@ -297,8 +335,16 @@ fn in_service(f: &Factory, station_root: &Path) -> Sensor {
 
 /// Runs `cse provision --connect <sensor> --ca <f.ca> <args>` and asserts that it is refused
 /// (exit 1, `why` in its message) and that nothing changed: slot 0 of the state file as
-/// before, and (with `check_served`) the first identity still served.
-fn refused(f: &Factory, sensor: Sensor, args: &[&str], why: &str, check_served: bool) {
+/// before, and (with `check_served`) the first identity still served; and that the station
+/// ended every session it opened. Returns the tool's output (stdout then stderr) and the
+/// number of sessions the sensor saw.
+fn refused(
+    f: &Factory,
+    sensor: Sensor,
+    args: &[&str],
+    why: &str,
+    check_served: bool,
+) -> (String, usize) {
     let before = slot0(&f.state);
     let addr = sensor.addr();
     let mut all = vec!["provision", "--connect", &addr, "--ca", s(&f.ca)];
@@ -307,11 +353,32 @@ fn refused(f: &Factory, sensor: Sensor, args: &[&str], why: &str, check_served: 
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(why), "{err}");
-    sensor.wait();
+    let sessions = sessions_all_ended(&sensor.wait_log());
     assert_eq!(slot0(&f.state), before);
     if check_served {
         assert_eq!(served(&f.state, &f.root).unwrap(), f.first);
     }
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &err;
+    (text, sessions)
+}
+
+/// Asserts that `text` shows no part of the private key in the DER file `key`.
+fn no_key_in(text: &str, key: &Path) {
+    let der = std::fs::read(key).unwrap();
+    let hex: String = der.iter().map(|b| format!("{b:02x}")).collect();
+    for k in [&hex, &hex.to_uppercase()] {
+        assert!(!text.contains(&k[k.len() - 32..]), "{text}");
+    }
+}
+
+/// The device private key (hex) in a state file of the example.
+fn device_key(state: &Path) -> String {
+    std::fs::read_to_string(state)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("key "))
+        .unwrap()
+        .to_string()
 }
 
 #[test]
@@ -337,7 +404,8 @@ fn a_provisioned_sensor_is_reprovisioned_inside_a_session_by_a_trusted_station()
     ]);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "{text}");
-    sensor.wait();
+    // The renewal's session and the check's, each ended.
+    assert_eq!(sessions_all_ended(&sensor.wait_log()), 2);
     assert!(text.contains("SERIALNUMBER=SN-2"), "{text}");
     // Same device key: the tool printed the key the sensor had.
     assert!(text.contains(&f.first.fingerprint), "{text}");
@@ -349,9 +417,7 @@ fn a_provisioned_sensor_is_reprovisioned_inside_a_session_by_a_trusted_station()
     assert_ne!(now.certificates, f.first.certificates);
     assert!(now.certificates.starts_with(&f.root));
     // The station's private key is not in the tool's output.
-    let key_der = std::fs::read(&key).unwrap();
-    let hex: String = key_der.iter().map(|b| format!("{b:02x}")).collect();
-    assert!(!text.contains(&hex[hex.len() - 32..]));
+    no_key_in(&text, &key);
     let _ = std::fs::remove_dir_all(&f.dir);
 }
 
@@ -367,7 +433,74 @@ fn a_station_under_another_root_is_refused_at_the_handshake_and_changes_nothing(
         "--station-key",
         s(&rogue_key),
     ];
-    refused(&f, sensor, &station, "mutual authentication", true);
+    let (_, sessions) = refused(&f, sensor, &station, "mutual authentication", true);
+    assert_eq!(sessions, 0);
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
+
+#[test]
+fn a_set_certificate_refused_inside_the_session_ends_the_session_and_changes_nothing() {
+    let f = factory("refuse-set");
+    let (chain, key) = station(&f.dir, "Line7");
+    let station_root = f.dir.join("Line7-ca").join("root.cert.der");
+    // The sensor now trusts another manufacturer root for installed chains (its current chain
+    // is still served): it refuses the new chain with an ERROR inside the session.
+    let other = f.dir.join("other");
+    assert!(
+        cse(&["pki", "init", "--out", s(&other), "--name", "Other"])
+            .status
+            .success()
+    );
+    let sensor = Sensor::start(&[
+        "--state",
+        s(&f.state),
+        "--root",
+        s(&other.join("root.cert.der")),
+        "--provision-scope",
+        "session",
+        "--provision-overwrite",
+        "session",
+        "--mut-auth",
+        "--req-root",
+        s(&station_root),
+    ]);
+    let station = ["--station-cert", s(&chain), "--station-key", s(&key)];
+    let (text, sessions) = refused(&f, sensor, &station, "SET_CERTIFICATE", true);
+    assert_eq!(sessions, 1);
+    no_key_in(&text, &key);
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
+
+#[test]
+fn a_csr_for_another_key_is_refused_the_session_ended_and_nothing_changes() {
+    let f = factory("key-changed");
+    let (chain, key) = station(&f.dir, "Line7");
+    let station_root = f.dir.join("Line7-ca").join("root.cert.der");
+    let sensor = Sensor::start(&[
+        "--state",
+        s(&f.state),
+        "--provision-scope",
+        "session",
+        "--provision-overwrite",
+        "session",
+        "--mut-auth",
+        "--req-root",
+        s(&station_root),
+        "--test-hook-csr-for-another-key",
+    ]);
+    let station = ["--station-cert", s(&chain), "--station-key", s(&key)];
+    let (text, sessions) = refused(
+        &f,
+        sensor,
+        &station,
+        "the CSR's key is not the key the sensor authenticated with",
+        true,
+    );
+    // Refused inside the one session (no SET_CERTIFICATE, no check connection), which the
+    // station ended.
+    assert_eq!(sessions, 1);
+    no_key_in(&text, &key);
+    assert!(!text.contains(&device_key(&f.state)), "{text}");
     let _ = std::fs::remove_dir_all(&f.dir);
 }
 
@@ -379,7 +512,7 @@ fn reprovisioning_in_the_clear_or_without_a_session_policy_is_refused() {
     // The factory flow (no station certificate): GET_CSR in the clear is refused with
     // UnexpectedRequest (0x04): not here, not now.
     let factory_flow = ["--device-serial", "SN-3"];
-    refused(
+    let _ = refused(
         &f,
         sensor,
         &factory_flow,
@@ -391,7 +524,7 @@ fn reprovisioning_in_the_clear_or_without_a_session_policy_is_refused() {
     let (chain, key) = (f.dir.join("Line7.chain"), f.dir.join("Line7.key"));
     let sensor = Sensor::start(&["--state", s(&f.state)]);
     let station = ["--station-cert", s(&chain), "--station-key", s(&key)];
-    refused(&f, sensor, &station, "admits no re-provisioning", false);
+    let _ = refused(&f, sensor, &station, "admits no re-provisioning", false);
     let _ = std::fs::remove_dir_all(&f.dir);
 }
 

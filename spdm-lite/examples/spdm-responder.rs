@@ -26,6 +26,12 @@
 //! accepted). The file is text, one `name hex` pair per line (`set`, `key` = the private
 //! scalar, `root`, `slot0` = the SPDM chain); it holds the private key, so keep it private.
 //!
+//! TEST HOOK, not in `--help`: `--test-hook-csr-for-another-key` (with `--state`) makes the
+//! device answer GET_CSR with a CSR for a fresh key made at start (signed by it, so it
+//! verifies) instead of the device key it authenticates with. It exists only so that a
+//! station's refusal of such a CSR can be tested (`cse provision`, `KeyChanged`); it is logged
+//! at start and never belongs on a real device.
+//!
 //! Keys and certificates may be DER or PEM; `--help` prints the options. A message of an MCTP
 //! type other than SPDM (0x05) or secured (0x06) closes the connection; an authentic record
 //! carrying a non-SPDM application message is answered with an ERROR record by the responder.
@@ -79,6 +85,7 @@ fn run() -> Result<(), String> {
             "--lax-req-eku",
             "--provision-scope",
             "--provision-overwrite",
+            "--test-hook-csr-for-another-key",
         ],
         &usage(),
     )?;
@@ -96,10 +103,20 @@ fn run() -> Result<(), String> {
         Some(p) => Some(certs_der(&read_file(p)?)?),
         None => None,
     };
+    if o.test_csr_other_key && o.state.is_none() {
+        return Err("--test-hook-csr-for-another-key needs --state".into());
+    }
     let mut device = match &o.state {
         Some(p) => Some(StateDevice::open(p, set, root.as_deref(), policy)?),
         None => None,
     };
+    if let Some(d) = device.as_mut().filter(|_| o.test_csr_other_key) {
+        d.csr_key = Some(
+            EcdsaSigningKey::from_scalar(set.asym, &generate_scalar(set)?)
+                .map_err(|e| e.to_string())?,
+        );
+        println!("{LOG} TEST HOOK: GET_CSR answers with a CSR for another key than the device key");
+    }
     let (chain, key) = match &device {
         Some(d) => (Vec::new(), d.signer()?),
         None => (
@@ -342,6 +359,9 @@ struct StateDevice {
     root: Option<Vec<u8>>,
     slot0: Option<Vec<u8>>,
     policy: ProvisioningPolicy,
+    /// TEST HOOK (`--test-hook-csr-for-another-key`): the key GET_CSR certifies and signs
+    /// with instead of the device key.
+    csr_key: Option<EcdsaSigningKey>,
 }
 
 fn to_hex(b: &[u8]) -> String {
@@ -409,6 +429,7 @@ impl StateDevice {
             root: root.map(<[u8]>::to_vec).or(stored_root),
             slot0,
             policy,
+            csr_key: None,
         };
         if fresh || root.is_some() {
             dev.save().map_err(|e| format!("{}: {e}", path.display()))?;
@@ -490,10 +511,16 @@ impl ProvisioningProvider for StateDevice {
         self.set.asym
     }
     fn device_public_key(&self, out: &mut [u8]) -> Result<usize, CryptoError> {
-        self.key.public_key_sec1(out)
+        self.csr_key
+            .as_ref()
+            .unwrap_or(&self.key)
+            .public_key_sec1(out)
     }
     fn sign_prehash(&self, prehash: &[u8], out: &mut [u8]) -> Result<usize, CryptoError> {
-        self.key.sign_prehash(prehash, out)
+        self.csr_key
+            .as_ref()
+            .unwrap_or(&self.key)
+            .sign_prehash(prehash, out)
     }
     fn subject(&self) -> &[u8] {
         &self.subject

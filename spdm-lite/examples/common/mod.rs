@@ -150,6 +150,10 @@ pub(crate) struct Options {
     /// Responder, with `--mut-auth`: accept a requester leaf whose extended key usage has
     /// `id-kp-clientAuth` but not the SPDM requester-auth OID (libspdm's sample certificates).
     pub(crate) lax_req_eku: bool,
+    /// Responder, with `--state`: TEST HOOK `--test-hook-csr-for-another-key` (not in the
+    /// usage text): GET_CSR answers with a CSR for a fresh key, not the device key, so that a
+    /// station's check of the CSR key can be tested. Never for a real device.
+    pub(crate) test_csr_other_key: bool,
 }
 
 /// The usage text common to both examples.
@@ -217,6 +221,7 @@ pub(crate) fn parse_args(extra: &[&str], usage: &str) -> Result<Options, String>
         lax_req_eku: false,
         provision_scope: None,
         provision_overwrite: None,
+        test_csr_other_key: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -261,6 +266,11 @@ pub(crate) fn parse_args(extra: &[&str], usage: &str) -> Result<Options, String>
                 o.provision_overwrite = Some(value()?);
             }
             "--no-challenge" if extra.contains(&"--no-challenge") => o.no_challenge = true,
+            "--test-hook-csr-for-another-key"
+                if extra.contains(&"--test-hook-csr-for-another-key") =>
+            {
+                o.test_csr_other_key = true;
+            }
             "-h" | "--help" => {
                 // Asked-for help is output, not an error.
                 print!("{usage}");
