@@ -33,8 +33,9 @@
 //! at start and never belongs on a real device.
 //!
 //! Keys and certificates may be DER or PEM; `--help` prints the options. A message of an MCTP
-//! type other than SPDM (0x05) or secured (0x06) closes the connection; an authentic record
-//! carrying a non-SPDM application message is answered with an ERROR record by the responder.
+//! type other than SPDM (0x05) or secured (0x06) closes the connection. Inside a session the
+//! PLDM GetTID command (what spdm_requester_emu sends) is answered with TID 1
+//! (`spdm_lite::responder::PldmGetTid`); any other application message gets an ERROR record.
 //! ```
 
 mod common;
@@ -55,7 +56,7 @@ use spdm_lite::mut_auth::{MutAuthMode, MutAuthPolicy};
 use spdm_lite::provisioning::{
     ProvisioningPolicy, ProvisioningProvider, ProvisioningScope, SlotOverwrite, StorageError,
 };
-use spdm_lite::responder::{PskConfig, Responder, ResponderConfig};
+use spdm_lite::responder::{PldmGetTid, PskConfig, Responder, ResponderConfig};
 use spdm_lite::session::Role;
 use spdm_lite::x509::{ValidationOptions, X509Verifier};
 
@@ -154,6 +155,7 @@ fn run() -> Result<(), String> {
     let mut req_chain_buf = vec![0u8; 8192];
     let mut rng = OsRng;
     let sample = SampleMeasurements::new(set);
+    let mut pldm = PldmGetTid { tid: 1 };
     let chain_desc = match &device {
         Some(d) => format!(
             "state {} ({})",
@@ -173,6 +175,8 @@ fn run() -> Result<(), String> {
     if o.measurements {
         rsp.set_measurements(&sample);
     }
+    // PLDM GetTID in sessions (TID 1), as DMTF's spdm_responder_emu answers it.
+    rsp.set_app_handler(&mut pldm);
     if o.mut_auth {
         rsp.set_mut_auth(MutAuthPolicy {
             mode: MutAuthMode::Certificate {

@@ -196,6 +196,19 @@ pub fn seal_in_place<P: CryptoProvider>(
     buf: &mut [u8],
     spdm_len: usize,
 ) -> Result<usize, Error> {
+    seal_typed_in_place(provider, session_id, keys, buf, MCTP_SPDM, spdm_len)
+}
+
+/// [`seal_in_place`] of a message of MCTP type `mctp_type` (an application message when it is
+/// not [`MCTP_SPDM`]).
+pub(crate) fn seal_typed_in_place<P: CryptoProvider>(
+    provider: &P,
+    session_id: u32,
+    keys: &mut DirectionKeys,
+    buf: &mut [u8],
+    mctp_type: u8,
+    spdm_len: usize,
+) -> Result<usize, Error> {
     keys.check_seq()?;
     let app_len = 1 + spdm_len;
     let ct_len = 2 + app_len;
@@ -210,7 +223,7 @@ pub fn seal_in_place<P: CryptoProvider>(
         w.u16(keys.seq as u16)?;
         w.len16(ct_len + AEAD_TAG_LEN)?;
         w.len16(app_len)?;
-        w.u8(MCTP_SPDM)?;
+        w.u8(mctp_type)?;
     }
     let (head, rest) = buf.split_at_mut(HEADER_LEN);
     let (body, tag_out) = rest.split_at_mut(ct_len);

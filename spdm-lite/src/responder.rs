@@ -164,6 +164,78 @@ const UNEXPECTED: Fault = fault(ErrorCode::UNEXPECTED_REQUEST);
 /// UnsupportedRequest in the same session, so the peer is not left waiting.
 const UNSUPPORTED_APP: Fault = fault(ErrorCode::UNSUPPORTED_REQUEST);
 
+/// Serves application messages inside established sessions: secured records whose inner
+/// MCTP message type is not SPDM (PLDM, for instance; DMTF's `spdm_requester_emu` sends a
+/// PLDM GetTID in each session). Set with [`Responder::set_app_handler`].
+pub trait AppHandler {
+    /// Answers `request` (the message after its MCTP type byte `mctp_type`), which arrived
+    /// authenticated in session `session_id`, into `out` (the room left in the caller's
+    /// buffer after the record header); the answer is sent with the same MCTP type.
+    ///
+    /// [`AppAnswer::NeedsRoom`] makes [`Responder::handle`] fail with [`Error::Encode`]
+    /// without consuming the record, as does a written answer whose sealed record does not
+    /// fit the caller's buffer; the handler then sees the same request again when the record
+    /// is sent again, so it should answer without side effects or be prepared for that.
+    fn answer(
+        &mut self,
+        session_id: u32,
+        mctp_type: u8,
+        request: &[u8],
+        out: &mut [u8],
+    ) -> AppAnswer;
+}
+
+/// What an [`AppHandler`] did with an application message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppAnswer {
+    /// The answer: this many bytes at the start of `out`.
+    Written(usize),
+    /// The answer needs this many bytes, more than `out` has; nothing written.
+    NeedsRoom(usize),
+    /// Not served: the responder answers an SPDM ERROR UnsupportedRequest in the session, as
+    /// without a handler.
+    Unserved,
+}
+
+/// MCTP message type of PLDM (DSP0239).
+pub const MCTP_PLDM: u8 = 0x01;
+
+/// An [`AppHandler`] that answers the PLDM GetTID command (PLDM type 0, "messaging control and
+/// discovery", command 0x02; DSP0240) with a fixed terminus ID, and serves nothing else. It is
+/// what DMTF's `spdm_requester_emu` asks in each session (`spdm_responder_emu` answers TID
+/// 1), so a default run of that requester completes its session steps. The answer echoes the
+/// request's instance ID with the request and datagram bits clear, completion code 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PldmGetTid {
+    /// The terminus ID reported.
+    pub tid: u8,
+}
+
+impl AppHandler for PldmGetTid {
+    fn answer(
+        &mut self,
+        _session_id: u32,
+        mctp_type: u8,
+        request: &[u8],
+        out: &mut [u8],
+    ) -> AppAnswer {
+        // Request: Rq (0x80) | instance ID (bits 0..4), header version 0 | type 0, GetTID.
+        match (mctp_type, request) {
+            (MCTP_PLDM, &[rq, 0x00, 0x02]) if rq & 0xE0 == 0x80 => {
+                let answer = [rq & 0x1F, 0x00, 0x02, 0x00, self.tid];
+                match out.get_mut(..answer.len()) {
+                    Some(dst) => {
+                        dst.copy_from_slice(&answer);
+                        AppAnswer::Written(answer.len())
+                    }
+                    None => AppAnswer::NeedsRoom(answer.len()),
+                }
+            }
+            _ => AppAnswer::Unserved,
+        }
+    }
+}
+
 impl From<InvalidMessage> for Fault {
     fn from(_: InvalidMessage) -> Self {
         INVALID
@@ -418,6 +490,8 @@ pub struct Responder<'a, P: CryptoProvider, S: Signer> {
     now_ms: u64,
     /// The device's measurements (MEAS_CAP with signatures), if it offers them.
     meas: Option<&'a dyn MeasurementProvider>,
+    /// The application messages served inside sessions, if any.
+    app: Option<&'a mut dyn AppHandler>,
     /// ALGORITHMS selected the DMTF measurement specification.
     meas_negotiated: bool,
     /// L1/L2 outside sessions (`None`: reset).
@@ -485,6 +559,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             heartbeat_period: 0,
             now_ms: 0,
             meas: None,
+            app: None,
             meas_negotiated: false,
             l1_plain: None,
             l1_session: None,
@@ -511,6 +586,13 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     /// the first GET_CAPABILITIES.
     pub fn set_measurements(&mut self, provider: &'a dyn MeasurementProvider) {
         self.meas = Some(provider);
+    }
+
+    /// Serves application messages (MCTP message types other than SPDM, e.g. PLDM) that
+    /// arrive in an established session with `handler`; without one (the default) each gets
+    /// an SPDM ERROR UnsupportedRequest inside the session.
+    pub fn set_app_handler(&mut self, handler: &'a mut dyn AppHandler) {
+        self.app = Some(handler);
     }
 
     /// Sets the HeartbeatPeriod (seconds; 0, the default, turns heartbeats off) that
@@ -690,6 +772,31 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         }
         .encode(body(out, off)?)?;
         sink.finish(&self.provider, out, n)
+    }
+
+    /// The answer to an authentic application message of MCTP type `ty` in `session`: the
+    /// handler's, sealed with the same type, or (no handler, or not served) an SPDM ERROR
+    /// UnsupportedRequest in the session.
+    fn app_answer(
+        &mut self,
+        session: &mut Session,
+        ty: u8,
+        req: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let id = session.id();
+        let room = out.get_mut(record::SPDM_OFFSET..).unwrap_or_default();
+        let answer = match self.app.as_deref_mut() {
+            Some(app) => app.answer(id, ty, req, room),
+            None => AppAnswer::Unserved,
+        };
+        match answer {
+            AppAnswer::Written(n) => session.seal_typed_in_place(&self.provider, out, ty, n),
+            AppAnswer::NeedsRoom(_) => Err(crate::EncodeError::BufferTooSmall.into()),
+            AppAnswer::Unserved => {
+                self.write_error(UNSUPPORTED_APP, Version::V12, Sink::Session(session), out)
+            }
+        }
     }
 
     /// An ERROR in the clear to a request refused before its handling (a message too short
@@ -1647,21 +1754,13 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 if sid != est.session.id() {
                     return Err(Error::UnknownSession);
                 }
-                let (spdm, req) = match est.session.open_app(&self.provider, rec) {
-                    Ok((ty, r)) => (ty == MCTP_SPDM, r),
-                    Err(e) => return Err(e),
-                };
+                let (ty, req) = est.session.open_app(&self.provider, rec)?;
                 // Authentic: the heartbeat window restarts.
                 let last = core::mem::replace(&mut est.last_ms, self.now_ms);
-                let r = if spdm {
+                let r = if ty == MCTP_SPDM {
                     self.on_session_request(state, req, out)
                 } else {
-                    self.write_error(
-                        UNSUPPORTED_APP,
-                        Version::V12,
-                        Sink::Session(&mut est.session),
-                        out,
-                    )
+                    self.app_answer(&mut est.session, ty, req, out)
                 };
                 // No room for the answer: the record is not consumed (nothing else moved,
                 // see `on_session_request`), so the caller can send it again with a larger

@@ -196,8 +196,20 @@ impl Session {
         buf: &mut [u8],
         spdm_len: usize,
     ) -> Result<usize, Error> {
+        self.seal_typed_in_place(provider, buf, record::MCTP_SPDM, spdm_len)
+    }
+
+    /// Seals the message of MCTP type `mctp_type` already written at
+    /// `buf[record::SPDM_OFFSET..]`.
+    pub(crate) fn seal_typed_in_place<P: CryptoProvider>(
+        &mut self,
+        provider: &P,
+        buf: &mut [u8],
+        mctp_type: u8,
+        len: usize,
+    ) -> Result<usize, Error> {
         let id = self.id;
-        record::seal_in_place(provider, id, self.send_keys(), buf, spdm_len)
+        record::seal_typed_in_place(provider, id, self.send_keys(), buf, mctp_type, len)
     }
 
     /// Opens a received record in place.

@@ -244,9 +244,10 @@ fn responder_and_requester_state_sizes_stay_small() {
     let req = core::mem::size_of::<Requester<'static, RustCrypto>>();
     let ses = core::mem::size_of::<RequesterSession<RustCrypto>>();
     println!("Responder {rsp} B, Requester {req} B, RequesterSession {ses} B");
-    // The README reports these numbers; keep them honest.
-    assert!(rsp <= 2048, "{rsp}");
-    assert!(req <= 2048, "{req}");
+    // The README reports these numbers (2064, 1760, 1424); keep them honest.
+    assert!(rsp <= 2112, "{rsp}");
+    assert!(req <= 1792, "{req}");
+    assert!(ses <= 1472, "{ses}");
 }
 
 // ---------------------------------------------------------------------------------------

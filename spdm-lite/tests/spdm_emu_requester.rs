@@ -37,7 +37,7 @@ use spdm_lite::measurements::{BlockInfo, MeasurementProvider, value_type as vt};
 use spdm_lite::msgs::Version;
 use spdm_lite::msgs::key_update::KeyUpdateOp;
 use spdm_lite::requester::{Auth, Requester, RequesterConfig, SessionEvent, Status};
-use spdm_lite::responder::{PskConfig, Responder, ResponderConfig};
+use spdm_lite::responder::{PldmGetTid, PskConfig, Responder, ResponderConfig};
 use spdm_lite::transcript::{context, signing_digest};
 
 const SET_A: AlgorithmSet = AlgorithmSet::SET_A;
@@ -185,10 +185,12 @@ fn with_rsp<R>(
         handshake_in_the_clear: o.in_clear,
         data_transfer_size: 1024,
     };
+    let mut pldm = PldmGetTid { tid: 1 };
     let mut rsp = Responder::new(RustCrypto, &key, &mut rng, config).unwrap();
     if o.measurements {
         rsp.set_measurements(&sample);
     }
+    rsp.set_app_handler(&mut pldm);
     f(&mut rsp)
 }
 
@@ -817,6 +819,21 @@ fn session_steps_pass_libspdm_checks() {
             set.hash.len(),
         );
         let mut s = req.into_session().unwrap();
+        // The APP step first (do_app_session_via_spdm, in the default --exe_session): PLDM
+        // GetTID, instance 0, checked as pldm_control_get_tid does (five bytes, Rq and
+        // datagram bits clear, the same instance ID, type 0, GetTID, completion code 0).
+        let mut q = [0u8; 4096];
+        let mut r = [0u8; 4096];
+        let n = s
+            .write_app_message(0x01, &[0x80, 0x00, 0x02], &mut q)
+            .unwrap();
+        let m = rsp.handle(&mut q[..n], &mut r).unwrap();
+        let (ty, tid) = s.handle_app_response(&mut r[..m]).unwrap();
+        assert_eq!(ty, 0x01, "MCTP type PLDM");
+        assert_eq!(tid.len(), 5);
+        assert_eq!(tid[0] & 0xC0, 0, "Rq and datagram bits clear");
+        assert_eq!(tid[0] & 0x1F, 0, "the request's instance ID");
+        assert_eq!((tid[1] & 0x3F, tid[2], tid[3]), (0x00, 0x02, 0x00));
         // HEARTBEAT is 12 E8 00 00 from both libspdm and our session writer.
         let ev = session_exchange(&mut s, rsp, |s, out| s.write_heartbeat(out));
         assert_eq!(ev.unwrap(), SessionEvent::HeartbeatAck);
