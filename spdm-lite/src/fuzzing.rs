@@ -10,8 +10,10 @@
 //!   without mutual authentication) never panics and never reaches `Established` if a
 //!   transcript-bound response was not the genuine one.
 //! - [`measurements`]: in an established session with measurements, arbitrary
-//!   GET_MEASUREMENTS (and other) requests interleaved with genuine signed ones never panic,
-//!   every answer is MEASUREMENTS or ERROR, and after any of them two genuine signed
+//!   GET_MEASUREMENTS (and other) requests and application messages (PLDM GetTID served)
+//!   interleaved with genuine signed ones never panic, every answer is readable (an
+//!   application answer has the request's MCTP type or is an SPDM ERROR), and after any of
+//!   them two genuine signed
 //!   GET_MEASUREMENTS in a row end with one that verifies (the L1/L2 reset rules agree).
 //! - [`provisioning`] (feature `provisioning`): GET_CSR / SET_CERTIFICATE, see there.
 #![allow(
@@ -505,6 +507,8 @@ pub fn measurements(data: &[u8]) {
         .expect("valid config");
     let sample = Sample::new(p.set);
     rsp.set_measurements(&sample);
+    let mut pldm = crate::responder::PldmGetTid { tid: 1 };
+    rsp.set_app_handler(&mut pldm);
     let verifier = X509Verifier::new(RustCrypto, p.root);
     let mut chain_buf = vec![0u8; 4096];
     let mut qrng = XorShift(0x2545_f491_4f6c_dd1d);
@@ -542,7 +546,21 @@ pub fn measurements(data: &[u8]) {
     assert!(established, "handshake did not finish");
     let mut s = req.into_session().expect("session");
     for (tag, chunk) in steps(data).take(32) {
-        if tag & 1 == 0 {
+        if tag & 0x81 == 0x81 {
+            // An application message of any non-SPDM MCTP type (PLDM GetTID is served):
+            // answered with that type or with an SPDM ERROR, readable either way.
+            let Some((&ty, msg)) = chunk.split_first() else {
+                continue;
+            };
+            let Ok(n) = s.write_app_message(ty, msg, &mut a) else {
+                continue;
+            };
+            let k = rsp
+                .handle(&mut a[..n], &mut b)
+                .expect("answer to an app message");
+            let (t, m) = s.handle_app_response(&mut b[..k]).expect("readable");
+            assert!(t == ty || (t == crate::record::MCTP_SPDM && m.get(1) == Some(&0x7F)));
+        } else if tag & 1 == 0 {
             let Ok(n) = s.write_spdm_request(chunk, &mut a) else {
                 continue;
             };

@@ -124,6 +124,12 @@ fn measurements_target_survives_arbitrary_in_session_requests() {
         },
         vec![0, 1, 1, 1, 0, 4, 0x12, 0xE8, 0, 0, 3, 1, 0xFF],
         vec![0, 0, 4, 0x11, 0xE0, 0, 0],
+        // Application messages (tag 0x81): PLDM GetTID (served), another PLDM command and a
+        // vendor type (ERROR), then a signed request.
+        vec![
+            0, 0x81, 4, 0x01, 0x80, 0x00, 0x02, 0x81, 4, 0x01, 0x80, 0x00, 0x03, 0x81, 3, 0x7E, 1,
+            2, 3, 1, 0xFF,
+        ],
     ];
     for (i, seed) in seeds.iter().enumerate() {
         fuzzing::measurements(seed);
