@@ -320,7 +320,12 @@ fn factory(name: &str) -> Factory {
 /// session whose requester authenticated, which may replace slot 0; mutual authentication
 /// against `station_root`.
 fn in_service(f: &Factory, station_root: &Path) -> Sensor {
-    Sensor::start(&[
+    in_service_with(f, station_root, &[])
+}
+
+/// [`in_service`] with more options for the example responder.
+fn in_service_with(f: &Factory, station_root: &Path, extra: &[&str]) -> Sensor {
+    let mut args = vec![
         "--state",
         s(&f.state),
         "--provision-scope",
@@ -330,7 +335,9 @@ fn in_service(f: &Factory, station_root: &Path) -> Sensor {
         "--mut-auth",
         "--req-root",
         s(station_root),
-    ])
+    ];
+    args.extend_from_slice(extra);
+    Sensor::start(&args)
 }
 
 /// Runs `cse provision --connect <sensor> --ca <f.ca> <args>` and asserts that it is refused
@@ -451,19 +458,8 @@ fn a_set_certificate_refused_inside_the_session_ends_the_session_and_changes_not
             .status
             .success()
     );
-    let sensor = Sensor::start(&[
-        "--state",
-        s(&f.state),
-        "--root",
-        s(&other.join("root.cert.der")),
-        "--provision-scope",
-        "session",
-        "--provision-overwrite",
-        "session",
-        "--mut-auth",
-        "--req-root",
-        s(&station_root),
-    ]);
+    let other_root = other.join("root.cert.der");
+    let sensor = in_service_with(&f, &station_root, &["--root", s(&other_root)]);
     let station = ["--station-cert", s(&chain), "--station-key", s(&key)];
     let (text, sessions) = refused(&f, sensor, &station, "SET_CERTIFICATE", true);
     assert_eq!(sessions, 1);
@@ -476,18 +472,7 @@ fn a_csr_for_another_key_is_refused_the_session_ended_and_nothing_changes() {
     let f = factory("key-changed");
     let (chain, key) = station(&f.dir, "Line7");
     let station_root = f.dir.join("Line7-ca").join("root.cert.der");
-    let sensor = Sensor::start(&[
-        "--state",
-        s(&f.state),
-        "--provision-scope",
-        "session",
-        "--provision-overwrite",
-        "session",
-        "--mut-auth",
-        "--req-root",
-        s(&station_root),
-        "--test-hook-csr-for-another-key",
-    ]);
+    let sensor = in_service_with(&f, &station_root, &["--test-hook-csr-for-another-key"]);
     let station = ["--station-cert", s(&chain), "--station-key", s(&key)];
     let (text, sessions) = refused(
         &f,

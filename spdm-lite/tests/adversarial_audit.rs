@@ -16,7 +16,7 @@ mod common;
 use std::cell::Cell;
 use std::rc::Rc;
 
-use common::{HINT, PSK, TestRng, encode_chain, read, send};
+use common::{HINT, TestRng, encode_chain, read, send, test_config};
 use spdm_lite::crypto::{AlgorithmSet, EcdsaSigningKey, RandomSource, RustCrypto};
 use spdm_lite::msgs::key_update::KeyUpdateOp;
 use spdm_lite::requester::{
@@ -58,23 +58,7 @@ fn responder_with(
     set: AlgorithmSet,
     rng: &'static mut dyn RandomSource,
 ) -> Rsp {
-    let mut r = Responder::new(
-        RustCrypto,
-        &f.key,
-        rng,
-        ResponderConfig {
-            algorithms: set,
-            cert_chain: &f.chain,
-            psk: Some(PskConfig {
-                hint: HINT,
-                key: PSK,
-                with_context: true,
-            }),
-            handshake_in_the_clear: false,
-            data_transfer_size: 1024,
-        },
-    )
-    .unwrap();
+    let mut r = Responder::new(RustCrypto, &f.key, rng, test_config(set, &f.chain)).unwrap();
     r.set_heartbeat_period(10);
     r
 }

@@ -12,7 +12,7 @@ mod common;
 
 use common::{
     HINT, INVALID_REQUEST, PSK, TestRng, error, exchange, read, send, session_exchange, spdm_chain,
-    verifier,
+    test_config, verifier,
 };
 use spdm_lite::Error;
 use spdm_lite::crypto::{AeadAlgo, AlgorithmSet, DheGroup, EcdsaSigningKey, RustCrypto};
@@ -258,19 +258,8 @@ fn every_offer_on_the_wire() {
     for set in [SET_A, SET_B] {
         let key = EcdsaSigningKey::from_sec1_der(set.asym, &read(set, "leaf.key.der")).unwrap();
         let chain = spdm_chain(set, "chain.der", "root.cert.der");
-        let config = ResponderConfig {
-            algorithms: set,
-            cert_chain: &chain,
-            psk: Some(PskConfig {
-                hint: HINT,
-                key: PSK,
-                with_context: true,
-            }),
-            handshake_in_the_clear: false,
-            data_transfer_size: 1024,
-        };
         let mut rng = TestRng(5);
-        let mut rsp = Responder::new(RustCrypto, &key, &mut rng, config).unwrap();
+        let mut rsp = Responder::new(RustCrypto, &key, &mut rng, test_config(set, &chain)).unwrap();
         let (own_dhe, own_aead) = (set.dhe.bit(), set.aead.bit());
         // Set A may go up to secp384r1 and AES-256-GCM; set B has nothing stronger.
         let (up_dhe, up_aead) = if set == SET_A { (0x10, 0x2) } else { (0, 0) };

@@ -10,50 +10,20 @@ mod common;
 use std::cell::Cell;
 use std::rc::Rc;
 
-use common::{HINT, PSK, SETS, TestRng, error, exchange, read, spdm_chain, verifier};
+use common::{Fixture, HINT, PSK, SETS, TestRng, error, exchange, fixture, test_config, verifier};
 use spdm_lite::Error;
 use spdm_lite::crypto::{AlgorithmSet, EcdsaSigningKey, RustCrypto};
 use spdm_lite::requester::{
     Auth, Requester, RequesterConfig, RequesterSession, SessionEvent, Status,
 };
-use spdm_lite::responder::{
-    AppAnswer, AppHandler, MCTP_PLDM, PldmGetTid, PskConfig, Responder, ResponderConfig,
-};
+use spdm_lite::responder::{AppAnswer, AppHandler, MCTP_PLDM, PldmGetTid, Responder};
 
 const UNSUPPORTED_REQUEST: u8 = 0x07;
 
 type Rsp<'a> = Responder<'a, RustCrypto, EcdsaSigningKey>;
 
-struct Fixture {
-    chain: Vec<u8>,
-    key: EcdsaSigningKey,
-}
-
-fn fixture(set: AlgorithmSet) -> Fixture {
-    Fixture {
-        chain: spdm_chain(set, "chain.der", "root.cert.der"),
-        key: EcdsaSigningKey::from_sec1_der(set.asym, &read(set, "leaf.key.der")).unwrap(),
-    }
-}
-
 fn responder<'a>(f: &'a Fixture, set: AlgorithmSet, rng: &'a mut TestRng) -> Rsp<'a> {
-    Responder::new(
-        RustCrypto,
-        &f.key,
-        rng,
-        ResponderConfig {
-            algorithms: set,
-            cert_chain: &f.chain,
-            psk: Some(PskConfig {
-                hint: HINT,
-                key: PSK,
-                with_context: true,
-            }),
-            handshake_in_the_clear: false,
-            data_transfer_size: 1024,
-        },
-    )
-    .unwrap()
+    Responder::new(RustCrypto, &f.key, rng, test_config(set, &f.chain)).unwrap()
 }
 
 /// A session with `rsp` (certificate or PSK).

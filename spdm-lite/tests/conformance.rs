@@ -6,13 +6,13 @@
 
 mod common;
 
-use common::{HINT, PSK, TestRng, encode_chain, exchange, in_session, read};
+use common::{HINT, TestRng, encode_chain, exchange, in_session, read, test_config};
 use spdm_lite::Error;
 use spdm_lite::crypto::{AlgorithmSet, EcdsaSigningKey, RustCrypto};
 use spdm_lite::requester::{
     Auth, Requester, RequesterConfig, RequesterSession, SessionEvent, Status,
 };
-use spdm_lite::responder::{PskConfig, Responder, ResponderConfig};
+use spdm_lite::responder::Responder;
 use spdm_lite::x509::X509Verifier;
 
 struct Fixture {
@@ -37,23 +37,7 @@ fn responder<'a>(
     rng: &'a mut TestRng,
     set: AlgorithmSet,
 ) -> Responder<'a, RustCrypto, EcdsaSigningKey> {
-    Responder::new(
-        RustCrypto,
-        &f.key,
-        rng,
-        ResponderConfig {
-            algorithms: set,
-            cert_chain: &f.chain,
-            psk: Some(PskConfig {
-                hint: HINT,
-                key: PSK,
-                with_context: true,
-            }),
-            handshake_in_the_clear: false,
-            data_transfer_size: 1024,
-        },
-    )
-    .unwrap()
+    Responder::new(RustCrypto, &f.key, rng, test_config(set, &f.chain)).unwrap()
 }
 
 fn requester<'a>(

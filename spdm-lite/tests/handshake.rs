@@ -6,8 +6,8 @@
 mod common;
 
 use common::{
-    HINT, LeafPub, PSK, SETS, TestRng, encode_chain, exchange, rcgen_alg, read, session_exchange,
-    spdm_chain, verifier,
+    Fixture, HINT, LeafPub, PSK, SETS, TestRng, encode_chain, exchange, fixture, rcgen_alg, read,
+    session_exchange, spdm_chain, verifier,
 };
 use cse_core::Direction;
 use cse_core::csi2::VirtualChannel;
@@ -41,18 +41,6 @@ fn drive<P: spdm_lite::crypto::CryptoProvider, S: spdm_lite::crypto::Signer>(
 enum Mode {
     Cert { challenge: bool },
     Psk { with_context: bool },
-}
-
-struct Fixture {
-    chain: Vec<u8>,
-    key: EcdsaSigningKey,
-}
-
-fn fixture(set: AlgorithmSet) -> Fixture {
-    Fixture {
-        chain: spdm_chain(set, "chain.der", "root.cert.der"),
-        key: EcdsaSigningKey::from_sec1_der(set.asym, &read(set, "leaf.key.der")).unwrap(),
-    }
 }
 
 fn full_run(set: AlgorithmSet, mode: Mode, in_clear: bool) {

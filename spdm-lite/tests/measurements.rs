@@ -388,49 +388,34 @@ fn measurements_in_the_clear_are_signed_over_vca_and_l1() {
         let s = set.asym.signature_len();
         let p1 = MeasurementsRsp::parse(&r1, s).unwrap();
         assert_eq!(p1.number_of_blocks, 5);
-        let mut h = RustCrypto.hash(set.hash).unwrap();
-        use spdm_lite::crypto::HashCtx;
-        for part in [&vca[..], &q0, &r0, &q1, &r1[..p1.signed_len()]] {
-            h.update(part);
-        }
-        let verify = |th| {
+        // Whether `sig` is the responder's signature over L1 = the concatenation of `parts`.
+        let signed_over = |parts: &[&[u8]], sig: &[u8]| {
+            use spdm_lite::crypto::HashCtx;
+            let mut h = RustCrypto.hash(set.hash).unwrap();
+            for part in parts {
+                h.update(part);
+            }
             let d = spdm_lite::transcript::signing_digest(
                 &RustCrypto,
                 set.hash,
                 spdm_lite::msgs::Version::V12,
                 "responder-measurements signing",
-                &th,
+                &h.finish(),
             )
             .unwrap();
-            RustCrypto.ecdsa_verify(set.asym, &key[..kl], d.as_bytes(), p1.signature)
+            RustCrypto.ecdsa_verify(set.asym, &key[..kl], d.as_bytes(), sig)
         };
-        verify(h.clone().finish()).unwrap();
+        let l1 = [&vca[..], &q0, &r0, &q1, &r1[..p1.signed_len()]];
+        signed_over(&l1, p1.signature).unwrap();
         // Without the earlier pair (as if a reset had happened) it does not verify.
-        let mut h2 = RustCrypto.hash(set.hash).unwrap();
-        for part in [&vca[..], &q1, &r1[..p1.signed_len()]] {
-            h2.update(part);
-        }
-        assert!(verify(h2.finish()).is_err());
+        let l1 = [&vca[..], &q1, &r1[..p1.signed_len()]];
+        assert!(signed_over(&l1, p1.signature).is_err());
         // Another request in between resets L1: GET_DIGESTS, then a signed MEASUREMENTS
         // covers only VCA ‖ its own pair.
         let _ = plain(&mut rsp, &[0x12, 0x81, 0, 0]);
         let r2 = plain(&mut rsp, &q1);
         let p2 = MeasurementsRsp::parse(&r2, s).unwrap();
-        let mut h3 = RustCrypto.hash(set.hash).unwrap();
-        for part in [&vca[..], &q1, &r2[..p2.signed_len()]] {
-            h3.update(part);
-        }
-        let d = spdm_lite::transcript::signing_digest(
-            &RustCrypto,
-            set.hash,
-            spdm_lite::msgs::Version::V12,
-            "responder-measurements signing",
-            &h3.finish(),
-        )
-        .unwrap();
-        RustCrypto
-            .ecdsa_verify(set.asym, &key[..kl], d.as_bytes(), p2.signature)
-            .unwrap();
+        signed_over(&[&vca[..], &q1, &r2[..p2.signed_len()]], p2.signature).unwrap();
         // Any ERROR ends L1 as well: to a request too short for an SPDM header, to a
         // GET_VERSION of another version (VersionMismatch), to a GET_MEASUREMENTS without a
         // block. After each, a signed MEASUREMENTS covers only VCA ‖ its own pair, not the
@@ -442,20 +427,12 @@ fn measurements_in_the_clear_are_signed_over_vca_and_l1() {
             assert_eq!(e[1], 0x7F, "{q:02x?}");
             let r = plain(&mut rsp, &q1);
             let p = MeasurementsRsp::parse(&r, s).unwrap();
-            let mut h = RustCrypto.hash(set.hash).unwrap();
-            for part in [&vca[..], &q1, &r[..p.signed_len()]] {
-                h.update(part);
-            }
-            let d = spdm_lite::transcript::signing_digest(
-                &RustCrypto,
-                set.hash,
-                spdm_lite::msgs::Version::V12,
-                "responder-measurements signing",
-                &h.finish(),
-            )
-            .unwrap();
-            let v = RustCrypto.ecdsa_verify(set.asym, &key[..kl], d.as_bytes(), p.signature);
-            assert_eq!(v, Ok(()), "after the ERROR to {q:02x?}");
+            let l1 = [&vca[..], &q1, &r[..p.signed_len()]];
+            assert_eq!(
+                signed_over(&l1, p.signature),
+                Ok(()),
+                "after the ERROR to {q:02x?}"
+            );
         }
         // The block encoding round-trips.
         let b = spdm_lite::msgs::measurements::Blocks::new(p2.record, set.hash.len())

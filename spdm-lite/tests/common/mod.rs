@@ -12,7 +12,7 @@ use spdm_lite::crypto::{
 };
 use spdm_lite::measurements::BlockInfo;
 use spdm_lite::requester::{Requester, RequesterSession, SessionEvent, Status};
-use spdm_lite::responder::Responder;
+use spdm_lite::responder::{PskConfig, Responder, ResponderConfig};
 use spdm_lite::x509::X509Verifier;
 use spdm_lite::{CryptoError, Error};
 
@@ -37,6 +37,41 @@ pub(crate) const VERSION_MISMATCH: u8 = 0x41;
 /// it checks size, SPDMVersion, code and Param2 at once (the validator's assertions x.1 to x.5).
 pub(crate) fn error(code: u8) -> Vec<u8> {
     vec![0x12, 0x7F, code, 0]
+}
+
+/// The test PKI's responder identity for one set: its SPDM chain (slot 0) and leaf key.
+pub(crate) struct Fixture {
+    pub(crate) chain: Vec<u8>,
+    pub(crate) key: spdm_lite::crypto::EcdsaSigningKey,
+}
+
+/// The [`Fixture`] of `set`.
+pub(crate) fn fixture(set: AlgorithmSet) -> Fixture {
+    Fixture {
+        chain: spdm_chain(set, "chain.der", "root.cert.der"),
+        key: spdm_lite::crypto::EcdsaSigningKey::from_sec1_der(
+            set.asym,
+            &read(set, "leaf.key.der"),
+        )
+        .unwrap(),
+    }
+}
+
+/// The responder configuration most tests use: `set` with `chain` in slot 0, the test PSK
+/// (with responder context: PSK_FINISH), the handshake not in the clear, DataTransferSize
+/// 1024.
+pub(crate) fn test_config(set: AlgorithmSet, chain: &[u8]) -> ResponderConfig<'_> {
+    ResponderConfig {
+        algorithms: set,
+        cert_chain: chain,
+        psk: Some(PskConfig {
+            hint: HINT,
+            key: PSK,
+            with_context: true,
+        }),
+        handshake_in_the_clear: false,
+        data_transfer_size: 1024,
+    }
 }
 
 /// Deterministic xorshift test source; never for production.
