@@ -7,7 +7,7 @@
 //! cargo run -p spdm-lite --features std --example spdm-responder -- [--set a|b] [--port N]
 //!     [--chain FILE] [--key FILE] [--root FILE]
 //!     [--psk HEX [--psk-hint-hex HEX | --psk-hint TEXT] [--no-psk-finish]] [--in-clear]
-//!     [--version 1.2] [--mut-auth [--req-root FILE] [--lax-req-eku]]
+//!     [--version 1.2] [--no-measurements] [--mut-auth [--req-root FILE] [--lax-req-eku]]
 //!     [--state FILE [--provision-scope factory|session|either]
 //!                   [--provision-overwrite locked|session]]
 //!
@@ -64,7 +64,7 @@ const LOG: &str = "[spdm-responder]";
 
 fn usage() -> String {
     format!(
-        "usage: spdm-responder [options]\n{USAGE}  --no-psk-finish   PSK without responder context (no PSK_FINISH)\n  --state FILE      provisionable device: key pair and provisioned chain in FILE (created\n                    on first start; unprovisioned = factory mode, GET_CSR/SET_CERTIFICATE)\n  --provision-scope factory|session|either\n                    with --state: GET_CSR/SET_CERTIFICATE in factory mode only (default),\n                    only in a session whose requester authenticated (--mut-auth or PSK),\n                    or in either\n  --provision-overwrite locked|session\n                    with --state: a provisioned slot 0 is final (default), or may be\n                    replaced inside an authenticated session (certificate renewal)\n  --lax-req-eku     with --mut-auth: a requester leaf with clientAuth but without the SPDM\n                    requester-auth EKU is accepted (libspdm's sample requester certificates)\n"
+        "usage: spdm-responder [options]\n{USAGE}  --no-measurements serve no measurements (no MEAS_CAP; served by default)\n  --no-psk-finish   PSK without responder context (no PSK_FINISH)\n  --state FILE      provisionable device: key pair and provisioned chain in FILE (created\n                    on first start; unprovisioned = factory mode, GET_CSR/SET_CERTIFICATE)\n  --provision-scope factory|session|either\n                    with --state: GET_CSR/SET_CERTIFICATE in factory mode only (default),\n                    only in a session whose requester authenticated (--mut-auth or PSK),\n                    or in either\n  --provision-overwrite locked|session\n                    with --state: a provisioned slot 0 is final (default), or may be\n                    replaced inside an authenticated session (certificate renewal)\n  --lax-req-eku     with --mut-auth: a requester leaf with clientAuth but without the SPDM\n                    requester-auth EKU is accepted (libspdm's sample requester certificates)\n"
     )
 }
 
@@ -87,6 +87,7 @@ fn run() -> Result<(), String> {
             "--provision-scope",
             "--provision-overwrite",
             "--test-hook-csr-for-another-key",
+            "--no-measurements",
         ],
         &usage(),
     )?;
@@ -172,7 +173,10 @@ fn run() -> Result<(), String> {
         None => Responder::new(RustCrypto, &key, &mut rng, config),
     }
     .map_err(|e| format!("responder: {e}"))?;
-    if o.measurements {
+    // Sample firmware measurements unless --no-measurements (a default spdm_requester_emu run
+    // asks for a measurement summary hash in CHALLENGE and KEY_EXCHANGE).
+    let measurements = !o.no_measurements;
+    if measurements {
         rsp.set_measurements(&sample);
     }
     // PLDM GetTID in sessions (TID 1), as DMTF's spdm_responder_emu answers it.
@@ -199,7 +203,7 @@ fn run() -> Result<(), String> {
         set_name(set),
         chain_desc,
         if o.psk.is_some() { ", PSK" } else { "" },
-        if o.measurements { ", measurements" } else { "" },
+        if measurements { ", measurements" } else { "" },
         if o.in_clear {
             ", HANDSHAKE_IN_THE_CLEAR"
         } else {

@@ -109,8 +109,26 @@ fn run_pair(args: &[&str]) -> (Vec<String>, Vec<String>) {
     run_pair_with(args, args)
 }
 
-/// Runs the responder with `rsp_args` and the requester with `req_args`; returns both logs.
+/// Runs the responder with `rsp_args` and the requester with `req_args`; returns both logs
+/// (both must exit 0).
 fn run_pair_with(rsp_args: &[&str], req_args: &[&str]) -> (Vec<String>, Vec<String>) {
+    let (req_status, req_log, rsp_status, rsp_log) = run_pair_status(rsp_args, req_args);
+    assert!(req_status.success(), "requester {req_status}: {req_log:#?}");
+    assert!(rsp_status.success(), "responder {rsp_status}: {rsp_log:#?}");
+    (req_log, rsp_log)
+}
+
+/// [`run_pair_with`] without the exit checks: the requester's exit status and log, then the
+/// responder's.
+fn run_pair_status(
+    rsp_args: &[&str],
+    req_args: &[&str],
+) -> (
+    std::process::ExitStatus,
+    Vec<String>,
+    std::process::ExitStatus,
+    Vec<String>,
+) {
     let (rsp_exe, req_exe) = examples();
     let deadline = Instant::now() + LIMIT;
     let port = free_port().to_string();
@@ -160,9 +178,7 @@ fn run_pair_with(rsp_args: &[&str], req_args: &[&str]) -> (Vec<String>, Vec<Stri
     let mut req_log = Vec::new();
     drain(req_rx, &mut req_log);
     drain(rsp_rx, &mut rsp_log);
-    assert!(req_status.success(), "requester {req_status}: {req_log:#?}");
-    assert!(rsp_status.success(), "responder {rsp_status}: {rsp_log:#?}");
-    (req_log, rsp_log)
+    (req_status, req_log, rsp_status, rsp_log)
 }
 
 fn has(log: &[String], needle: &str) -> bool {
@@ -510,6 +526,34 @@ fn requester_example_attests_the_responder_example_with_measurements() {
         }
         assert!(has(&rsp, "measurements"), "{}", dump());
     }
+}
+
+/// The responder example serves its measurements by default (a default spdm_requester_emu
+/// run asks for a measurement summary hash): a requester with `--measurements` against a
+/// responder started without flags attests it; against `--no-measurements` (no MEAS_CAP)
+/// the requester stops at negotiation, as it must.
+#[test]
+fn responder_example_serves_measurements_by_default() {
+    let (req, rsp) = run_pair_with(&[], &["--measurements"]);
+    let dump = || format!("requester: {req:#?}\nresponder: {rsp:#?}");
+    assert!(
+        has(
+            &req,
+            "<- MEASUREMENTS: 5 block(s) of 0 total, signature verified"
+        ),
+        "{}",
+        dump()
+    );
+    assert!(has(&rsp, ", measurements"), "{}", dump());
+    let (req_status, req, rsp_status, rsp) =
+        run_pair_status(&["--no-measurements"], &["--measurements"]);
+    let dump = || format!("requester: {req:#?}\nresponder: {rsp:#?}");
+    assert_eq!(req_status.code(), Some(1), "{}", dump());
+    assert!(rsp_status.success(), "{}", dump());
+    assert!(!has(&rsp, ", measurements"), "{}", dump());
+    assert!(has(&req, "negotiation failed"), "{}", dump());
+    assert!(!has(&req, "session established"), "{}", dump());
+    assert!(!has(&req, "<- MEASUREMENTS"), "{}", dump());
 }
 
 /// `--psk` with `--measurements` (as against `spdm_responder_emu`, which measures in PSK

@@ -128,9 +128,11 @@ pub(crate) struct Options {
     pub(crate) no_psk_finish: bool,
     /// Requester: skip CHALLENGE.
     pub(crate) no_challenge: bool,
-    /// Responder: serve the sample measurements. Requester: ask for a measurement summary
-    /// hash and run GET_MEASUREMENTS in the session.
+    /// Requester: ask for a measurement summary hash and run GET_MEASUREMENTS in the
+    /// session. (The responder serves its sample measurements unless `no_measurements`.)
     pub(crate) measurements: bool,
+    /// Responder: serve no measurements (no MEAS_CAP).
+    pub(crate) no_measurements: bool,
     /// Session mutual authentication (responder: require it; requester: take part).
     pub(crate) mut_auth: bool,
     /// Responder with `--state`: where GET_CSR / SET_CERTIFICATE are accepted
@@ -172,9 +174,10 @@ pub(crate) const USAGE: &str = "\
                     \"TestPskHint\\0\" = 5465737450736b48696e7400)
   --psk-hint TEXT   PSK hint as UTF-8 text (default \"cam0\")
   --in-clear        offer HANDSHAKE_IN_THE_CLEAR
-  --measurements    responder: serve sample firmware measurements (MEAS_CAP, signed);
-                    requester: ask for the summary hash (All) in CHALLENGE and KEY_EXCHANGE,
-                    then GET_MEASUREMENTS (count, then all blocks signed) in the session
+  --measurements    requester: ask for the summary hash (All) in CHALLENGE and KEY_EXCHANGE,
+                    then GET_MEASUREMENTS (count, then all blocks signed) in the session;
+                    responder: accepted (it serves sample firmware measurements, MEAS_CAP
+                    signed, unless --no-measurements)
   --mut-auth        session mutual authentication: the responder requires it (the requester
                     chain fetched with encapsulated requests, its leaf must carry the SPDM
                     requester-auth EKU), the requester takes part
@@ -213,6 +216,7 @@ pub(crate) fn parse_args(extra: &[&str], usage: &str) -> Result<Options, String>
         no_psk_finish: false,
         no_challenge: false,
         measurements: false,
+        no_measurements: false,
         mut_auth: false,
         req_chain: None,
         req_key: None,
@@ -266,6 +270,9 @@ pub(crate) fn parse_args(extra: &[&str], usage: &str) -> Result<Options, String>
                 o.provision_overwrite = Some(value()?);
             }
             "--no-challenge" if extra.contains(&"--no-challenge") => o.no_challenge = true,
+            "--no-measurements" if extra.contains(&"--no-measurements") => {
+                o.no_measurements = true;
+            }
             "--test-hook-csr-for-another-key"
                 if extra.contains(&"--test-hook-csr-for-another-key") =>
             {
@@ -453,7 +460,7 @@ pub(crate) fn set_name(set: AlgorithmSet) -> &'static str {
     if set == AlgorithmSet::SET_A { "A" } else { "B" }
 }
 
-/// The sample firmware measurements the responder example serves with `--measurements`:
+/// The sample firmware measurements the responder example serves (unless `--no-measurements`):
 /// ROM, firmware and hardware-configuration digests (of fixed strings, with the set's hash),
 /// the firmware version and the security version number (raw).
 pub(crate) struct SampleMeasurements {
