@@ -949,12 +949,18 @@ impl Receiver {
         // verified (`verify_single`), and its CRC-16 written then (over the plaintext): no copy
         // of the ciphertext, no CRC over it.
         let sealed = protected(&p.cfg) && p.single && p.cfg.sv.encrypts();
-        let len = emit_original(&self.settings, h, sep.body(), out, !sealed)?;
         let prot = protected(&p.cfg);
-        if prot && p.single {
+        // The key and IV first: from the moment the original packet is written into `out`,
+        // the only error return is a failed verification, which wipes it.
+        let key_iv = if prot && p.single {
             let key = frame.keys()?.get(p.block)?;
             let salt = self.core.key(key_id)?.material.salt();
-            let iv = frame.params.iv(salt, p.block, ScopeKind::Message, p.pn)?;
+            Some((key, frame.params.iv(salt, p.block, ScopeKind::Message, p.pn)?))
+        } else {
+            None
+        };
+        let len = emit_original(&self.settings, h, sep.body(), out, !sealed)?;
+        if let Some((key, iv)) = key_iv {
             // A tag computed in a batch counts only over exactly this MAC input.
             let range = covered(&p.cfg, p.line, sep.body().len());
             let ready = ready
