@@ -955,7 +955,10 @@ impl Receiver {
         let key_iv = if prot && p.single {
             let key = frame.keys()?.get(p.block)?;
             let salt = self.core.key(key_id)?.material.salt();
-            Some((key, frame.params.iv(salt, p.block, ScopeKind::Message, p.pn)?))
+            Some((
+                key,
+                frame.params.iv(salt, p.block, ScopeKind::Message, p.pn)?,
+            ))
         } else {
             None
         };

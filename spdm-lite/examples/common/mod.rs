@@ -455,9 +455,22 @@ pub(crate) fn load_key(set: AlgorithmSet, file: &[u8]) -> Result<EcdsaSigningKey
         .map_err(|_| "key: not a private key of the chosen algorithm set's curve".to_string())
 }
 
-/// `A` or `B`.
-pub(crate) fn set_name(set: AlgorithmSet) -> &'static str {
-    if set == AlgorithmSet::SET_A { "A" } else { "B" }
+/// `A` or `B`, with the DHE group and AEAD named when they are not that set's.
+pub(crate) fn set_name(set: AlgorithmSet) -> String {
+    // The set of the signature algorithm, and the session algorithms selected apart from it
+    // (a set A responder takes AES-256-GCM or secp384r1 from a requester without set A's).
+    let (mut name, base) = if set.asym == AlgorithmSet::SET_A.asym {
+        (String::from("A"), AlgorithmSet::SET_A)
+    } else {
+        (String::from("B"), AlgorithmSet::SET_B)
+    };
+    if set.dhe != base.dhe {
+        name += &format!(" with DHE {:?}", set.dhe);
+    }
+    if set.aead != base.aead {
+        name += &format!(" with AEAD {:?}", set.aead);
+    }
+    name
 }
 
 /// The sample firmware measurements the responder example serves (unless `--no-measurements`):
