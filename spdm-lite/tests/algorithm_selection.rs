@@ -294,52 +294,64 @@ fn every_offer_on_the_wire() {
     }
 }
 
-/// The requester refuses a selection of an AEAD it did not offer (Negotiation), even one it
-/// could run: an ALGORITHMS answer altered in transit to AES-256-GCM for a requester that
-/// offered only set A.
+/// An ALGORITHMS answer altered in transit (AEAD AES-128-GCM -> AES-256-GCM): a requester that
+/// did not offer AES-256-GCM refuses it at once (Negotiation); one that offered it goes on, and
+/// its handshake then fails, because the answer it saw is not the one in the responder's
+/// transcript (the KEY_EXCHANGE_RSP signature covers both): no session either way.
 #[test]
-fn requester_refuses_an_algorithm_it_did_not_offer() {
+fn an_altered_selection_never_makes_a_session() {
     let key = EcdsaSigningKey::from_sec1_der(SET_A.asym, &read(SET_A, "leaf.key.der")).unwrap();
     let chain = spdm_chain(SET_A, "chain.der", "root.cert.der");
-    let mut rrng = TestRng(1);
-    let mut qrng = TestRng(2);
-    let mut rsp = Responder::new(
-        RustCrypto,
-        &key,
-        &mut rrng,
-        ResponderConfig {
-            algorithms: SET_A,
-            cert_chain: &chain,
-            psk: None,
-            handshake_in_the_clear: false,
-            data_transfer_size: 1024,
-        },
-    )
-    .unwrap();
-    let mut chain_buf = vec![0u8; 4096];
-    let mut req = Requester::new(
-        RustCrypto,
-        &mut qrng,
-        RequesterConfig {
-            algorithms: &[SET_A],
-            handshake_in_the_clear: false,
-            data_transfer_size: 1024,
-        },
-        Auth::Certificate {
-            verifier: verifier(SET_A),
-            chain_buf: &mut chain_buf,
-            challenge: false,
-        },
-    )
-    .unwrap();
-    for _ in 0..2 {
-        assert_eq!(exchange(&mut req, &mut rsp).unwrap(), Status::Continue);
+    let aes256 = with(SET_A, DheGroup::Secp256r1, AeadAlgo::Aes256Gcm);
+    let offers: [&[AlgorithmSet]; 2] = [&[SET_A], &[SET_A, aes256]];
+    for offered in offers {
+        let mut rrng = TestRng(1);
+        let mut qrng = TestRng(2);
+        let mut rsp =
+            Responder::new(RustCrypto, &key, &mut rrng, test_config(SET_A, &chain)).unwrap();
+        let mut chain_buf = vec![0u8; 4096];
+        let mut req = Requester::new(
+            RustCrypto,
+            &mut qrng,
+            RequesterConfig {
+                algorithms: offered,
+                handshake_in_the_clear: false,
+                data_transfer_size: 1024,
+            },
+            Auth::Certificate {
+                verifier: verifier(SET_A),
+                chain_buf: &mut chain_buf,
+                challenge: false,
+            },
+        )
+        .unwrap();
+        for _ in 0..2 {
+            assert_eq!(exchange(&mut req, &mut rsp).unwrap(), Status::Continue);
+        }
+        let mut q = [0u8; 256];
+        let n = req.write_request(&mut q).unwrap();
+        let mut alg = send(&mut rsp, &q[..n]).unwrap();
+        assert_eq!(selected(&alg), (SET_A.dhe.bit(), SET_A.aead.bit()));
+        let aead_at = 37 + alg[37..].chunks(4).position(|s| s[0] == 3).unwrap() * 4;
+        alg[aead_at + 2] = AeadAlgo::Aes256Gcm.bit() as u8;
+        let r = req.handle_response(&mut alg);
+        if offered.len() == 1 {
+            assert_eq!(r, Err(Error::Negotiation));
+            continue;
+        }
+        assert_eq!(r, Ok(Status::Continue));
+        let mut failed = None;
+        for _ in 0..16 {
+            match exchange(&mut req, &mut rsp) {
+                Ok(Status::Established) => panic!("a session on an altered selection"),
+                Ok(_) => {}
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        assert_eq!(failed, Some(Error::Authentication));
+        assert!(req.into_session().is_err());
     }
-    let mut q = [0u8; 256];
-    let n = req.write_request(&mut q).unwrap();
-    let mut alg = send(&mut rsp, &q[..n]).unwrap();
-    assert_eq!(selected(&alg), (SET_A.dhe.bit(), SET_A.aead.bit()));
-    let aead_at = 37 + alg[37..].chunks(4).position(|s| s[0] == 3).unwrap() * 4;
-    alg[aead_at + 2] = AeadAlgo::Aes256Gcm.bit() as u8;
-    assert_eq!(req.handle_response(&mut alg), Err(Error::Negotiation));
 }
