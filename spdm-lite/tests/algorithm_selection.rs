@@ -90,17 +90,7 @@ fn run(rsp_set: AlgorithmSet, offered: &[AlgorithmSet], mode: Mode) -> Outcome {
             key: PSK,
         },
     };
-    let mut req = Requester::new(
-        RustCrypto,
-        &mut qrng,
-        RequesterConfig {
-            algorithms: offered,
-            handshake_in_the_clear: false,
-            data_transfer_size: 1024,
-        },
-        auth,
-    )
-    .unwrap();
+    let mut req = requester(offered, auth, &mut qrng);
     let mut established = false;
     for _ in 0..32 {
         match exchange(&mut req, &mut rsp) {
@@ -131,6 +121,20 @@ fn run(rsp_set: AlgorithmSet, offered: &[AlgorithmSet], mode: Mode) -> Outcome {
     );
     assert!(rsp.session().is_none());
     Outcome::Session(set)
+}
+
+/// A requester offering `offered` (handshake not in the clear, DataTransferSize 1024).
+fn requester<'a>(
+    offered: &'a [AlgorithmSet],
+    auth: Auth<'a>,
+    rng: &'a mut TestRng,
+) -> Requester<'a, RustCrypto> {
+    let config = RequesterConfig {
+        algorithms: offered,
+        handshake_in_the_clear: false,
+        data_transfer_size: 1024,
+    };
+    Requester::new(RustCrypto, rng, config, auth).unwrap()
 }
 
 fn with(set: AlgorithmSet, dhe: DheGroup, aead: AeadAlgo) -> AlgorithmSet {
@@ -310,21 +314,12 @@ fn an_altered_selection_never_makes_a_session() {
         let mut rsp =
             Responder::new(RustCrypto, &key, &mut rrng, test_config(SET_A, &chain)).unwrap();
         let mut chain_buf = vec![0u8; 4096];
-        let mut req = Requester::new(
-            RustCrypto,
-            &mut qrng,
-            RequesterConfig {
-                algorithms: offered,
-                handshake_in_the_clear: false,
-                data_transfer_size: 1024,
-            },
-            Auth::Certificate {
-                verifier: verifier(SET_A),
-                chain_buf: &mut chain_buf,
-                challenge: false,
-            },
-        )
-        .unwrap();
+        let auth = Auth::Certificate {
+            verifier: verifier(SET_A),
+            chain_buf: &mut chain_buf,
+            challenge: false,
+        };
+        let mut req = requester(offered, auth, &mut qrng);
         for _ in 0..2 {
             assert_eq!(exchange(&mut req, &mut rsp).unwrap(), Status::Continue);
         }
