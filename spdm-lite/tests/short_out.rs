@@ -214,6 +214,19 @@ struct Run {
     short_req: bool,
 }
 
+/// A run on `set` (certificate flow, not in the clear, no short buffers) brought to an
+/// established session: the run and both requesters' sessions.
+fn certificate_session(set: AlgorithmSet) -> (Run, Sess, Sess) {
+    let o = Opts {
+        set,
+        flow: Flow::Certificate,
+        in_clear: false,
+    };
+    let mut run = Run::new(o, false, false);
+    let (s, t) = run.handshake(&mut |_, _| {});
+    (run, s, t)
+}
+
 impl Run {
     fn new(o: Opts, short_rsp: bool, short_req: bool) -> Self {
         Self {
@@ -520,13 +533,7 @@ fn refused() -> Vec<(Vec<u8>, &'static str)> {
 #[test]
 fn short_attempts_of_refused_requests_keep_l1_and_l2() {
     for set in SETS {
-        let o = Opts {
-            set,
-            flow: Flow::Certificate,
-            in_clear: false,
-        };
-        let mut run = Run::new(o, false, false);
-        let (mut s, mut t) = run.handshake(&mut |_, _| {});
+        let (mut run, mut s, mut t) = certificate_session(set);
         let ops = session_ops(true);
         let unsigned: Vec<&SessionOp> = ops
             .iter()
@@ -569,13 +576,7 @@ fn short_attempts_of_refused_requests_keep_l1_and_l2() {
 #[test]
 fn a_short_get_version_does_not_end_the_session() {
     for set in SETS {
-        let o = Opts {
-            set,
-            flow: Flow::Certificate,
-            in_clear: false,
-        };
-        let mut run = Run::new(o, false, false);
-        let (mut s, mut t) = run.handshake(&mut |_, _| {});
+        let (mut run, mut s, mut t) = certificate_session(set);
         short_attempts(&mut run.rsp, &[0x05, 0x10, 0x84, 0, 0], 9, "GET_VERSION");
         short_attempts(
             &mut run.rsp,
@@ -638,13 +639,7 @@ fn a_short_failed_finish_in_the_clear_keeps_the_handshake() {
 #[test]
 fn a_short_error_in_the_session_keeps_l2() {
     for set in SETS {
-        let o = Opts {
-            set,
-            flow: Flow::Certificate,
-            in_clear: false,
-        };
-        let mut run = Run::new(o, false, false);
-        let (mut s, mut t) = run.handshake(&mut |_, _| {});
+        let (mut run, mut s, mut t) = certificate_session(set);
         let ops = session_ops(true);
         // A HEARTBEAT_ACK record is as long as an ERROR record (4 bytes of SPDM).
         let ack = run.session_step(&mut s, &mut t, &ops[0]);
