@@ -451,6 +451,54 @@ pub fn crc_diff(data: &[u8]) {
             "crc16 fold"
         );
     }
+    // A span of the message (from `cut` on, the first `sel` bytes before it as the head),
+    // spliced into the CRCs of head ‖ span ‖ tail: equal to the tables over the whole.
+    let head = &msg[cut - cut.min(usize::from(sel))..cut];
+    let (run, tail) = msg[cut..].split_at(msg.len() - cut - tail_len.min(msg.len() - cut));
+    for v in [
+        Crc32Variant::IsoHdlc,
+        Crc32Variant::Autosar,
+        Crc32Variant::Iscsi,
+    ] {
+        let Some(span) = crc::Span::new(v, run) else {
+            #[cfg(target_arch = "x86_64")]
+            assert!(
+                !crc::fold::available() || run.len() < crc::fold::MIN_LEN,
+                "no span of a run the backend takes"
+            );
+            continue;
+        };
+        assert_eq!(span.len(), run.len());
+        assert_eq!(
+            span.crc16_mcrf4xx(),
+            portable::crc16_mcrf4xx(run),
+            "span crc16"
+        );
+        assert_eq!(span.crc32(), portable::crc32(v, run), "{v:?} span crc32");
+        let mut whole = [0u8; 8192];
+        let Some(w) = whole.get_mut(..head.len() + run.len() + tail.len()) else {
+            continue;
+        };
+        w[..head.len()].copy_from_slice(head);
+        w[head.len()..head.len() + run.len()].copy_from_slice(run);
+        w[head.len() + run.len()..].copy_from_slice(tail);
+        let c32 = portable::crc32(v, w);
+        let mut d16 = Crc16Mcrf4xx::new_portable();
+        d16.update(w);
+        let mut with_extra = d16.clone();
+        d16.update(&c32.to_le_bytes());
+        assert_eq!(
+            crc::crc32_appended_crc16_around(head, &span, tail),
+            (c32, d16.finalize()),
+            "{v:?} appended around"
+        );
+        with_extra.update(&msg[..tail_len]);
+        assert_eq!(
+            crc::crc32_and_crc16_around(head, &span, tail, &msg[..tail_len]),
+            (c32, with_extra.finalize()),
+            "{v:?} around"
+        );
+    }
 }
 
 /// Batched CMAC oracle: every path of [`CmacKey::mac_batch`](crate::crypto::CmacKey::mac_batch)

@@ -222,6 +222,56 @@ fn folding_backend_matches_the_tables_at_every_boundary() {
     );
 }
 
+/// A span spliced into the CRCs of `head ‖ run ‖ tail` equals the tables over the whole, for
+/// heads and tails of several lengths around runs of every boundary length the span takes.
+#[test]
+fn spans_splice_into_the_crcs_around_them() {
+    for (k, &len) in EDGE_LENS.iter().enumerate() {
+        let run = pattern(len, 300 + k as u64);
+        for (v, alg) in VARIANTS {
+            let Some(span) = crc::Span::new(v, &run) else {
+                // Only where the folding backend does not run, or outside its lengths.
+                #[cfg(target_arch = "x86_64")]
+                assert!(
+                    !crc::fold::available() || !(crc::fold::MIN_LEN..=0xFFFF).contains(&len),
+                    "{v:?} len {len}"
+                );
+                continue;
+            };
+            assert_eq!(span.len(), len);
+            assert_eq!(span.variant(), v);
+            assert_eq!(span.crc16_mcrf4xx(), reference16(&run), "len {len}");
+            assert_eq!(span.crc32(), reference32(alg, &run), "{v:?} len {len}");
+            for (h, t) in [(0, 0), (1, 0), (0, 16), (20, 16), (33, 3), (200, 64)] {
+                let head = pattern(h, 7 + h as u64);
+                let tail = pattern(t, 11 + t as u64);
+                let whole = [&head[..], &run[..], &tail[..]].concat();
+                let c32 = reference32(alg, &whole);
+                let appended = [&whole[..], &c32.to_le_bytes()[..]].concat();
+                assert_eq!(
+                    crc::crc32_appended_crc16_around(&head, &span, &tail),
+                    (c32, reference16(&appended)),
+                    "{v:?} len {len} head {h} tail {t}"
+                );
+                let extra = [0xA5, 0x5A, 0x01, 0x80];
+                assert_eq!(
+                    crc::crc32_and_crc16_around(&head, &span, &tail, &extra),
+                    (c32, reference16(&[&whole[..], &extra[..]].concat())),
+                    "{v:?} len {len} head {h} tail {t}"
+                );
+            }
+        }
+    }
+    // The longest run a span takes, and the first it refuses.
+    #[cfg(target_arch = "x86_64")]
+    if crc::fold::available() {
+        let run = pattern(0xFFFF, 5);
+        let span = crc::Span::new(Crc32Variant::IsoHdlc, &run).expect("65535 bytes");
+        assert_eq!(span.crc16_mcrf4xx(), reference16(&run));
+        assert!(crc::Span::new(Crc32Variant::IsoHdlc, &pattern(0x1_0000, 5)).is_none());
+    }
+}
+
 proptest! {
     /// The folding backend (where the CPU has it), the fused CRC-32 + CRC-16 and the streaming
     /// digests on random lengths up to 70 000 bytes, against the `crc` crate reference.

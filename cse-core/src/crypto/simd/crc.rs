@@ -38,10 +38,10 @@
 //! Loads, carry-less multiplications and XORs: nothing depends on the data but the length.
 
 use core::arch::x86_64::{
-    __m128i, __m512i, _mm_clmulepi64_si128, _mm_loadu_si128, _mm_set_epi64x, _mm_storeu_si128,
-    _mm_xor_si128, _mm512_castsi512_si128, _mm512_clmulepi64_epi128, _mm512_extracti32x4_epi32,
-    _mm512_loadu_si512, _mm512_set_epi64, _mm512_storeu_si512, _mm512_ternarylogic_epi64,
-    _mm512_xor_si512,
+    __m128i, __m512i, _mm_clmulepi64_si128, _mm_cvtsi64_si128, _mm_cvtsi128_si64, _mm_loadu_si128,
+    _mm_set_epi64x, _mm_storeu_si128, _mm_xor_si128, _mm512_castsi512_si128,
+    _mm512_clmulepi64_epi128, _mm512_extracti32x4_epi32, _mm512_loadu_si512, _mm512_set_epi64,
+    _mm512_storeu_si512, _mm512_ternarylogic_epi64, _mm512_xor_si512,
 };
 
 cpufeatures::new!(fold_cpuid, "avx512f", "vpclmulqdq", "pclmulqdq", "sse2");
@@ -269,6 +269,73 @@ impl Joint {
     }
 }
 
+/// Moves a reflected CRC register over runs of zero bytes: `R·x^(8n) mod P`, the term a
+/// register contributes to the register `n` bytes later. By linearity the register after
+/// `data` from register `R` is that term XORed with the register after `data` from zero, so a
+/// run folded once from zero ([`Folder::fold_joint`] with zero registers) can be spliced into
+/// any message around it, whatever the register before it (see `crate::crc::Span`).
+///
+/// `x^(8n) mod P` is the product of two table entries (`n` = `256·h + l`, both below 256), and
+/// each product is one carry-less multiplication and a Barrett reduction (two more): three
+/// `PCLMULQDQ` per product, two products per shift.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Shift {
+    /// `P = x^w + poly`, normal bit order (bit `i`: the coefficient of `x^i`).
+    p: u64,
+    /// `floor(x^(2w) / P)`, the Barrett constant.
+    mu: u64,
+    /// `w`, 16 or 32.
+    width: u32,
+    /// `lo[l] = x^(8l) mod P`.
+    lo: [u32; 256],
+    /// `hi[h] = x^(2048h) mod P`.
+    hi: [u32; 256],
+}
+
+impl Shift {
+    /// The shift tables of the reflected CRC of polynomial `x^width + poly` (`width` 8 to 32).
+    pub(crate) const fn new(poly: u64, width: u32) -> Shift {
+        let m = (1u128 << width) | poly as u128;
+        let x2048 = xmul_mod(1, 2048, m);
+        let mut lo = [0u32; 256];
+        let mut hi = [0u32; 256];
+        let (mut a, mut b) = (1u128, 1u128);
+        let mut i = 0;
+        while i < 256 {
+            lo[i] = a as u32;
+            hi[i] = b as u32;
+            a = xmul_mod(a, 8, m);
+            b = pdivmod(pmul(b as u64, x2048 as u64), m).1;
+            i += 1;
+        }
+        Shift {
+            p: m as u64,
+            mu: pdivmod(1u128 << (2 * width), m).0 as u64,
+            width,
+            lo,
+            hi,
+        }
+    }
+}
+
+/// `a·b mod P` for `a`, `b` reduced modulo `P` (degree below `w`).
+///
+/// # Safety
+/// The CPU must have PCLMULQDQ and SSE2.
+#[target_feature(enable = "pclmulqdq,sse2")]
+unsafe fn mulmod(s: &Shift, a: u32, b: u32) -> u32 {
+    // Every product here has degree at most 2w - 2 <= 62: the low 64 bits hold all of it.
+    let clmul = |x: u64, y: u64| -> u64 {
+        let p = _mm_clmulepi64_si128(_mm_cvtsi64_si128(x as i64), _mm_cvtsi64_si128(y as i64), 0);
+        _mm_cvtsi128_si64(p) as u64
+    };
+    let w = s.width;
+    let t = clmul(u64::from(a), u64::from(b));
+    // Barrett: the quotient floor(t / P) is floor((t >> w)·mu / x^w), exact over GF(2).
+    let q = clmul(t >> w, s.mu) >> w;
+    ((t ^ clmul(q, s.p)) & ((1u64 << w) - 1)) as u32
+}
+
 /// The proof that this CPU runs the folding code: only [`Folder::get`] makes one, after the
 /// run-time feature check.
 #[derive(Clone, Copy, Debug)]
@@ -329,6 +396,23 @@ impl Folder {
         two.get_mut(32 - r..)?.copy_from_slice(rest);
         // SAFETY: a `Folder` exists only after `fold_cpuid` found PCLMULQDQ and SSE2.
         Some(unsafe { fold_block(c, &two) })
+    }
+
+    /// The reflected register `reg` (as the byte tables keep it) moved over `n` zero bytes:
+    /// the register after `n` zero bytes from `reg`.
+    pub(crate) fn shift(self, s: &Shift, reg: u32, n: u16) -> u32 {
+        let n = usize::from(n);
+        let w = s.width;
+        // A reflected register holds the coefficient of x^(w-1) in bit 0.
+        let normal = reg.reverse_bits() >> (32 - w);
+        let (l, h) = (n & 0xFF, n >> 8);
+        // SAFETY: a `Folder` exists only after `fold_cpuid` found PCLMULQDQ and SSE2; the
+        // table entries and `normal` are reduced (degree below w).
+        let r = unsafe {
+            let k = mulmod(s, s.lo[l], s.hi[h]);
+            mulmod(s, normal, k)
+        };
+        r.reverse_bits() >> (32 - w)
     }
 
     /// [`Folder::fold`] for a CRC-32 and the CRC-16/MCRF4XX over the same bytes, in one pass
@@ -697,6 +781,44 @@ mod tests {
                 let (v16, u16_) = f.fold(&c16, u32::from(reg16), data).expect("fold");
                 let v16 = f.fold_rest(&c16, v16, &data[u16_..]).expect("rest");
                 assert_eq!(bitwise(0x1021, 16, 0, &v16), want16);
+            }
+        }
+    }
+
+    #[test]
+    fn shift_moves_a_register_over_zero_bytes() {
+        let Some(f) = Folder::get() else { return };
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let zeros = [0u8; 0xFFFF];
+        for (poly, width) in [
+            (0x1021u64, 16u32),
+            (0x04C1_1DB7, 32),
+            (0xF4AC_FB13, 32),
+            (0x1EDC_6F41, 32),
+        ] {
+            let s = Shift::new(poly, width);
+            let mask = (1u64 << width) - 1;
+            // Every table boundary, the ends, and random lengths.
+            let mut lens = [0usize; 52];
+            let fixed = [
+                0, 1, 2, 255, 256, 257, 511, 512, 5760, 11520, 0xFFFE, 0xFFFF,
+            ];
+            lens[..fixed.len()].copy_from_slice(&fixed);
+            for n in &mut lens[fixed.len()..] {
+                *n = (next() as usize) % 0x1_0000;
+            }
+            for n in lens {
+                for reg in [mask, 1, 1 << (width - 1), next() & mask] {
+                    let want = bitwise(poly, width, reg, &zeros[..n]);
+                    let got = f.shift(&s, reg as u32, n as u16);
+                    assert_eq!(u64::from(got), want, "poly {poly:#x} n {n} reg {reg:#x}");
+                }
             }
         }
     }
