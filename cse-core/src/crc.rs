@@ -225,25 +225,51 @@ pub mod fold {
         }
     }
 
-    /// A run's registers from zero (one joint fold), and the proof the folding code runs.
-    pub(super) fn span(variant: Crc32Variant, data: &[u8]) -> Option<(Folder, u32, u16)> {
-        let f = Folder::get()?;
-        let (raw32, raw16) = update_both(variant, 0, 0, data)?;
-        Some((f, raw32, raw16))
+    /// A run summed up: its registers from zero (one joint fold) and the factors that move a
+    /// register over its length, with the proof the folding code runs.
+    #[derive(Clone, Copy, Debug)]
+    pub(super) struct Run {
+        folder: Folder,
+        variant: Crc32Variant,
+        raw: (u32, u16),
+        /// `x^(8n) mod P` of the CRC-32 and of the CRC-16.
+        distance: (u32, u32),
     }
 
-    /// The registers after a run of `n` bytes whose registers from zero are `raw32`, `raw16`,
-    /// from the registers `reg32`, `reg16` before it.
-    pub(super) fn splice(
-        f: Folder,
-        variant: Crc32Variant,
-        (reg32, reg16): (u32, u16),
-        (raw32, raw16): (u32, u16),
-        n: u16,
-    ) -> (u32, u16) {
-        let r32 = f.shift(shift32(variant), reg32, n) ^ raw32;
-        let r16 = f.shift(&SHIFT_MCRF4XX, u32::from(reg16), n) as u16 ^ raw16;
-        (r32, r16)
+    impl Run {
+        /// `None` when the backend does not run or `data` is shorter than [`MIN_LEN`].
+        pub(super) fn new(variant: Crc32Variant, data: &[u8], n: u16) -> Option<Run> {
+            let folder = Folder::get()?;
+            let raw = update_both(variant, 0, 0, data)?;
+            let distance = (
+                folder.distance(shift32(variant), n),
+                folder.distance(&SHIFT_MCRF4XX, n),
+            );
+            Some(Run {
+                folder,
+                variant,
+                raw,
+                distance,
+            })
+        }
+
+        pub(super) fn variant(&self) -> Crc32Variant {
+            self.variant
+        }
+
+        /// The CRC-32 register after the run from `reg`.
+        pub(super) fn after32(&self, reg: u32) -> u32 {
+            let s = shift32(self.variant);
+            self.folder.shift(s, reg, self.distance.0) ^ self.raw.0
+        }
+
+        /// The CRC-16/MCRF4XX register after the run from `reg`.
+        pub(super) fn after16(&self, reg: u16) -> u16 {
+            let r = self
+                .folder
+                .shift(&SHIFT_MCRF4XX, u32::from(reg), self.distance.1);
+            r as u16 ^ self.raw.1
+        }
     }
 
     /// Whether this CPU runs the folding backend.
@@ -475,11 +501,8 @@ pub struct Span(SpanInner);
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy, Debug)]
 struct SpanInner {
-    folder: crate::crypto::simd::crc::Folder,
-    variant: Crc32Variant,
+    run: fold::Run,
     len: u16,
-    raw32: u32,
-    raw16: u16,
 }
 
 /// No span exists where the folding backend is not built.
@@ -495,14 +518,8 @@ impl Span {
         #[cfg(target_arch = "x86_64")]
         {
             let len = u16::try_from(data.len()).ok()?;
-            let (folder, raw32, raw16) = fold::span(variant, data)?;
-            Some(Span(SpanInner {
-                folder,
-                variant,
-                len,
-                raw32,
-                raw16,
-            }))
+            let run = fold::Run::new(variant, data, len)?;
+            Some(Span(SpanInner { run, len }))
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
@@ -514,7 +531,7 @@ impl Span {
     /// The CRC-32 variant the span was summed up for.
     pub fn variant(&self) -> Crc32Variant {
         #[cfg(target_arch = "x86_64")]
-        return self.0.variant;
+        return self.0.run.variant();
         #[cfg(not(target_arch = "x86_64"))]
         match self.0 {}
     }
@@ -532,21 +549,10 @@ impl Span {
         self.len() == 0
     }
 
-    /// The registers after `head ‖ run` (the head through the tables).
-    #[cfg(target_arch = "x86_64")]
-    fn registers_after(&self, head: &[u8]) -> (u32, u16) {
-        let s = &self.0;
-        let before = (
-            portable::raw32(s.variant, portable::init32(s.variant), &[head]),
-            portable::raw16(portable::init16(), &[head]),
-        );
-        fold::splice(s.folder, s.variant, before, (s.raw32, s.raw16), s.len)
-    }
-
     /// The CRC-16/MCRF4XX of the run alone: [`crc16_mcrf4xx`] of its bytes.
     pub fn crc16_mcrf4xx(&self) -> u16 {
         #[cfg(target_arch = "x86_64")]
-        return portable::final16(self.registers_after(&[]).1);
+        return portable::final16(self.0.run.after16(portable::init16()));
         #[cfg(not(target_arch = "x86_64"))]
         match self.0 {}
     }
@@ -554,9 +560,22 @@ impl Span {
     /// The CRC-32 of the run alone: [`crc32`] of its bytes.
     pub fn crc32(&self) -> u32 {
         #[cfg(target_arch = "x86_64")]
-        return portable::final32(self.0.variant, self.registers_after(&[]).0);
+        return portable::final32(
+            self.0.run.variant(),
+            self.0.run.after32(portable::init32(self.0.run.variant())),
+        );
         #[cfg(not(target_arch = "x86_64"))]
         match self.0 {}
+    }
+
+    /// The registers after `head ‖ run` (the head through the tables).
+    #[cfg(target_arch = "x86_64")]
+    fn registers_after(&self, head: &[u8]) -> (u32, u16) {
+        let run = &self.0.run;
+        let v = run.variant();
+        let r32 = portable::raw32(v, portable::init32(v), &[head]);
+        let r16 = portable::raw16(portable::init16(), &[head]);
+        (run.after32(r32), run.after16(r16))
     }
 }
 
@@ -565,7 +584,7 @@ impl Span {
 pub fn crc32_appended_crc16_around(head: &[u8], span: &Span, tail: &[u8]) -> (u32, u16) {
     #[cfg(target_arch = "x86_64")]
     {
-        let variant = span.0.variant;
+        let variant = span.variant();
         let (r32, r16) = span.registers_after(head);
         let c32 = portable::final32(variant, portable::raw32(variant, r32, &[tail]));
         let r16 = portable::raw16(r16, &[tail, &c32.to_le_bytes()]);
@@ -584,7 +603,7 @@ pub fn crc32_appended_crc16_around(head: &[u8], span: &Span, tail: &[u8]) -> (u3
 pub fn crc32_and_crc16_around(head: &[u8], span: &Span, tail: &[u8], extra: &[u8]) -> (u32, u16) {
     #[cfg(target_arch = "x86_64")]
     {
-        let variant = span.0.variant;
+        let variant = span.variant();
         let (r32, r16) = span.registers_after(head);
         let c32 = portable::final32(variant, portable::raw32(variant, r32, &[tail]));
         let r16 = portable::raw16(r16, &[tail, extra]);

@@ -1,6 +1,7 @@
 //! The transmitter agent: original CSI-2 packets of one virtual channel in, SEP packets out.
 
 use cse_core::context::CONTEXT_LEN;
+use cse_core::crc::Span;
 use cse_core::crypto::Tag;
 use cse_core::csi2::{self, DataType, FOOTER_LEN, HEADER_LEN as CSI2_HEADER_LEN};
 use cse_core::keys::{KeySlots, Salt, UsageStatus};
@@ -373,7 +374,7 @@ impl Transmitter {
                 if let Some(t) = slot.get_mut(d.layout.tag.clone()) {
                     t.copy_from_slice(tag.as_bytes());
                 }
-                finish(&self.settings, slot, &d.layout);
+                finish(&self.settings, slot, &d.layout, d.span.as_ref());
             }
         }
     }
@@ -385,15 +386,29 @@ impl Transmitter {
         defer: Option<&mut Option<Deferred>>,
     ) -> Result<Protected, SepError> {
         let view = csi2::Packet::new_checked(packet)?;
-        let (repr, _) = csi2::Repr::parse(&view, self.settings.form)?;
-        let payload = if repr.is_short() {
-            &[][..]
-        } else {
-            packet
-                .get(CSI2_HEADER_LEN..CSI2_HEADER_LEN + usize::from(repr.word_count))
-                .ok_or(SepError::Internal)?
-        };
-        self.protect_with(&repr, payload, out, defer)
+        // The header checks of `Repr::parse`, in its order; then the CRC-16 of a long payload,
+        // from a span that also gives the SEP packet's CRCs over the same bytes (no second
+        // pass), or through `Repr::parse` where no span is made.
+        let (repr, _) = csi2::Repr::parse_header(&view, self.settings.form)?;
+        if repr.is_short() {
+            return self.protect_with(&repr, &[], out, defer, None);
+        }
+        let payload = packet
+            .get(CSI2_HEADER_LEN..CSI2_HEADER_LEN + usize::from(repr.word_count))
+            .ok_or(SepError::Internal)?;
+        let span = Span::new(self.settings.profile.crc32, payload);
+        match (&span, view.crc()) {
+            (Some(s), Some(received)) => {
+                let computed = s.crc16_mcrf4xx();
+                if computed != received {
+                    return Err(csi2::Error::CrcMismatch { computed, received }.into());
+                }
+            }
+            _ => {
+                csi2::Repr::parse(&view, self.settings.form)?;
+            }
+        }
+        self.protect_with(&repr, payload, out, defer, span.as_ref())
     }
 
     /// Protects one original packet given as its header values and payload. Writes the close
@@ -424,17 +439,20 @@ impl Transmitter {
         payload: &[u8],
         out: &mut [u8],
     ) -> Result<Protected, SepError> {
-        self.protect_with(repr, payload, out, None)
+        self.protect_with(repr, payload, out, None, None)
     }
 
     /// [`Transmitter::protect_repr`]; with `defer`, a per-message tag over unencrypted bytes
-    /// is left out (with the CRCs after it) and described in `defer` instead.
+    /// is left out (with the CRCs after it) and described in `defer` instead. `span`, when
+    /// given, sums up exactly `payload` (for the CRCs of an SEP packet that carries it as it
+    /// is).
     fn protect_with(
         &mut self,
         repr: &csi2::Repr,
         payload: &[u8],
         out: &mut [u8],
         defer: Option<&mut Option<Deferred>>,
+        span: Option<&Span>,
     ) -> Result<Protected, SepError> {
         if repr.vc != self.settings.vc {
             return Err(SepError::Config(ConfigError::VirtualChannel(repr.vc.get())));
@@ -554,6 +572,7 @@ impl Transmitter {
             None,
             &mut out[at..],
             defer.is_some().then_some(&mut later),
+            span,
         )?;
         if let (Some(d), Some(mut l)) = (defer, later) {
             l.slot = slot;
@@ -647,6 +666,7 @@ impl Transmitter {
             Some(ext),
             out,
             None,
+            None,
         );
         let n = match written {
             Ok(n) => n,
@@ -677,6 +697,8 @@ struct Deferred {
     /// Covered bytes of the body.
     covered: core::ops::Range<usize>,
     tag_len: TagLen,
+    /// The body summed up for the CRCs, when it was.
+    span: Option<Span>,
 }
 
 /// The first `n` buffers of `outs`.
@@ -711,9 +733,25 @@ fn outer<'o>(settings: &Settings, out: &'o mut [u8], len: usize) -> Result<&'o m
 /// in one pass over the record ([`cse_core::crc::crc32_appended_crc16`]): the CRC-32 is the
 /// last field of the SEP payload (it ends at [`Layout::total`]), so the CRC-16 covers the
 /// record and then the CRC-32.
-fn finish(settings: &Settings, slot: &mut [u8], layout: &Layout) {
-    let (crc, crc16) =
-        cse_core::crc::crc32_appended_crc16(settings.profile.crc32, &slot[..layout.crc.start]);
+///
+/// With `span` (a sum of exactly the bytes of the body, for the profile's CRC-32) the body is
+/// not read again: only the header before it and the tag after it are
+/// ([`cse_core::crc::crc32_appended_crc16_around`]).
+fn finish(settings: &Settings, slot: &mut [u8], layout: &Layout, span: Option<&Span>) {
+    let span = span.filter(|s| {
+        s.len() == layout.body.len() && s.variant() == settings.profile.crc32
+    });
+    let (crc, crc16) = match span {
+        Some(s) => cse_core::crc::crc32_appended_crc16_around(
+            &slot[..layout.body.start],
+            s,
+            &slot[layout.body.end..layout.crc.start],
+        ),
+        None => cse_core::crc::crc32_appended_crc16(
+            settings.profile.crc32,
+            &slot[..layout.crc.start],
+        ),
+    };
     slot[layout.crc.clone()].copy_from_slice(&crc.to_le_bytes());
     slot[layout.total()..layout.total() + FOOTER_LEN].copy_from_slice(&crc16.to_le_bytes());
 }
@@ -739,6 +777,7 @@ fn write_packet(
     ext: Option<FrameExt>,
     out: &mut [u8],
     defer: Option<&mut Option<Deferred>>,
+    span: Option<&Span>,
 ) -> Result<usize, SepError> {
     // The FS is tagged with the frame-start configuration (the first protected block's when
     // the top block is SV-5), under the key of that block.
@@ -775,6 +814,8 @@ fn write_packet(
     if !sealed {
         slot[layout.body.clone()].copy_from_slice(payload);
     }
+    // The span sums up the payload: it serves the CRCs only if the body carries it as it is.
+    let span = span.filter(|_| !(prot && cfg.sv.encrypts()));
     if prot {
         let key = keys.get(key_block)?;
         let iv = frame.params.iv(salt, block, ScopeKind::Message, pn)?;
@@ -801,6 +842,7 @@ fn write_packet(
                     prefix: pre,
                     covered: covered(&cfg, line, body.len()),
                     tag_len: cfg.tag_len,
+                    span: span.copied(),
                 });
                 frame.next_index += 1;
                 return Ok(outer_len(total));
@@ -852,7 +894,7 @@ fn write_packet(
             frame.scope_input[i] += packet_input(head.len(), covered_body.len());
         }
     }
-    finish(settings, slot, &layout);
+    finish(settings, slot, &layout, span);
     frame.next_index += 1;
     Ok(outer_len(layout.total()))
 }
@@ -895,7 +937,7 @@ fn write_close(
     mac.update(key, &count);
     let tag = mac.finalize(key, cfg.tag_len);
     slot[layout.tag.clone()].copy_from_slice(tag.as_bytes());
-    finish(settings, slot, &layout);
+    finish(settings, slot, &layout, None);
     frame.next_index += 1;
     Ok(outer_len(layout.total()))
 }

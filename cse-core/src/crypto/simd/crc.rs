@@ -250,6 +250,9 @@ impl Joint {
         if reg32 == u32::MAX && reg16 == u16::MAX {
             return Some([0, self.start]);
         }
+        if reg32 == 0 && reg16 == 0 {
+            return Some([0, 0]);
+        }
         if self.shared && (reg32.count_ones() + reg16.count_ones()) % 2 == 1 {
             return None;
         }
@@ -398,20 +401,24 @@ impl Folder {
         Some(unsafe { fold_block(c, &two) })
     }
 
-    /// The reflected register `reg` (as the byte tables keep it) moved over `n` zero bytes:
-    /// the register after `n` zero bytes from `reg`.
-    pub(crate) fn shift(self, s: &Shift, reg: u32, n: u16) -> u32 {
+    /// `x^(8n) mod P` of `s`'s polynomial, the factor that moves a register over `n` zero
+    /// bytes ([`Folder::shift`]).
+    pub(crate) fn distance(self, s: &Shift, n: u16) -> u32 {
         let n = usize::from(n);
+        // SAFETY: a `Folder` exists only after `fold_cpuid` found PCLMULQDQ and SSE2; the
+        // table entries are reduced (degree below w).
+        unsafe { mulmod(s, s.lo[n & 0xFF], s.hi[n >> 8]) }
+    }
+
+    /// The reflected register `reg` (as the byte tables keep it) moved over the zero bytes of
+    /// `distance` (from [`Folder::distance`] of the same `s`): the register after those bytes
+    /// from `reg`.
+    pub(crate) fn shift(self, s: &Shift, reg: u32, distance: u32) -> u32 {
         let w = s.width;
         // A reflected register holds the coefficient of x^(w-1) in bit 0.
         let normal = reg.reverse_bits() >> (32 - w);
-        let (l, h) = (n & 0xFF, n >> 8);
-        // SAFETY: a `Folder` exists only after `fold_cpuid` found PCLMULQDQ and SSE2; the
-        // table entries and `normal` are reduced (degree below w).
-        let r = unsafe {
-            let k = mulmod(s, s.lo[l], s.hi[h]);
-            mulmod(s, normal, k)
-        };
+        // SAFETY: as in `distance`; `normal` and `distance` are reduced (degree below w).
+        let r = unsafe { mulmod(s, normal, distance & ((1u64 << w) - 1) as u32) };
         r.reverse_bits() >> (32 - w)
     }
 
@@ -816,7 +823,7 @@ mod tests {
             for n in lens {
                 for reg in [mask, 1, 1 << (width - 1), next() & mask] {
                     let want = bitwise(poly, width, reg, &zeros[..n]);
-                    let got = f.shift(&s, reg as u32, n as u16);
+                    let got = f.shift(&s, reg as u32, f.distance(&s, n as u16));
                     assert_eq!(u64::from(got), want, "poly {poly:#x} n {n} reg {reg:#x}");
                 }
             }
