@@ -2,7 +2,7 @@
 //! (`cse_core::crypto::force_engine`): the GCM specification test cases, GMAC and CTR known
 //! answers, Wycheproof AES-GCM, and a seeded differential run against RustCrypto `aes-gcm`
 //! over random lengths up to 70000 bytes with AAD, for AES-128 and AES-256, in place and from
-//! a source into a separate destination (`seal_to`, `open_to`).
+//! a source into a separate destination (`seal_to`, `open_to`, `gmac_to`).
 //!
 //! The hook is process-wide, so the tests of this file take one lock and reset the hook when
 //! done (this binary has no test that relies on the default engine meanwhile).
@@ -377,6 +377,30 @@ fn every_engine_matches_aes_gcm_on_random_lengths() {
             m.update(&g, &aad[cut..]);
             m.update(&g, &pt[..m_len]);
             assert_eq!(m.finalize(&g, TagLen::L16).as_bytes(), want, "{what} gmac");
+            // GMAC of AAD ‖ source with the source copied into a separate destination (one
+            // pass on VAES-512 when the AAD is whole blocks): the AAD as drawn, and cut to
+            // whole blocks.
+            for aad in [aad, &aad[..aad_len & !15]] {
+                let cut = cut.min(aad.len());
+                let pieces = [&aad[..cut], &aad[cut..]];
+                let want = reference_seal(k, &iv, &[aad, pt].concat(), &mut []);
+                let mut dst = vec![0xA7u8; pt.len() + 19];
+                let tag = g
+                    .gmac_to(&ivv, &pieces, pt, &mut dst, TagLen::L16)
+                    .unwrap_or_else(|_| panic!("{what} gmac_to"));
+                let w = format!("{what} gmac_to aad {}", aad.len());
+                assert_eq!(tag.as_bytes(), want, "{w} tag");
+                assert!(dst[..pt.len()] == pt[..], "{w} copy");
+                assert!(dst[pt.len()..].iter().all(|&b| b == 0xA7), "{w} bound");
+                if !pt.is_empty() {
+                    let mut short = vec![0x3Cu8; pt.len() - 1];
+                    assert!(
+                        g.gmac_to(&ivv, &pieces, pt, &mut short, TagLen::L16)
+                            .is_err()
+                    );
+                    assert!(short.iter().all(|&b| b == 0x3C), "{w} short untouched");
+                }
+            }
         }
     });
 }

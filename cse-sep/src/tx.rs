@@ -809,9 +809,14 @@ fn write_packet(
     let slot = outer(settings, out, total)?;
     sep.emit_header(slot, &settings.profile)?;
     // A packet sealed on its own is encrypted from `payload` straight into the slot (one pass,
-    // no copy first); every other packet carries its payload as it is.
+    // no copy first); every other packet carries its payload as it is. A packet with its own
+    // tag over the whole of an unencrypted payload (SV-2, a covered SV-3 line) is MACed while
+    // the payload is copied (one pass where the engine allows it); with its tag deferred, the
+    // payload is copied now and MACed in the batch.
     let sealed = prot && single && cfg.sv.encrypts();
-    if !sealed {
+    let whole = covered(&cfg, line, payload.len()) == (0..payload.len());
+    let mac_copy = prot && single && !sealed && whole && defer.is_none();
+    if !sealed && !mac_copy {
         slot[layout.body.clone()].copy_from_slice(payload);
     }
     // The span sums up the payload: it serves the CRCs only if the body carries it as it is.
@@ -826,7 +831,9 @@ fn write_packet(
             let ctx = frame
                 .params
                 .context(&cfg, block, ScopeKind::Message, pn.get());
-            let tag = if sealed {
+            let tag = if sealed || mac_copy {
+                // Integrity-only suites: the MAC over `ctx ‖ head ‖ pre ‖ payload`, the
+                // payload copied into the body as it is.
                 key.seal_to(&iv, &[&ctx, head, &pre], payload, body, cfg.tag_len)
                     .map_err(|_| SepError::Internal)?
             } else if let Some(d) = defer

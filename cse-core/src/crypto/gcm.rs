@@ -338,6 +338,32 @@ impl GcmKey {
         m.finalize(self, tag_len)
     }
 
+    /// [`GcmKey::gmac_oneshot`] of `aad ‖ src` with `src` copied into `dst[..src.len()]` (the
+    /// rest of `dst` is left alone): one pass over `src` on the VAES-512 engine, the copy and
+    /// then the MAC elsewhere.
+    ///
+    /// # Errors
+    /// [`ConfigError::BufferTooSmall`] when `dst` is shorter than `src`; nothing is written.
+    pub fn gmac_to(
+        &self,
+        iv: &Iv,
+        aad: &[&[u8]],
+        src: &[u8],
+        dst: &mut [u8],
+        tag_len: TagLen,
+    ) -> Result<Tag, ConfigError> {
+        let dst = super::seal_dst(src, dst)?;
+        #[cfg(target_arch = "x86_64")]
+        if let Some(full) = self
+            .stitched()
+            .and_then(|s| s.gmac_to(iv.as_bytes(), aad, src, dst))
+        {
+            return Ok(Tag::from_full(full, tag_len));
+        }
+        dst.copy_from_slice(src);
+        Ok(self.gmac_oneshot(iv, aad, dst, tag_len))
+    }
+
     /// Whether GHASH runs on the PCLMULQDQ engine (x86_64 with PCLMULQDQ and SSSE3).
     #[cfg(all(test, target_arch = "x86_64"))]
     pub(crate) fn uses_clmul(&self) -> bool {

@@ -296,8 +296,9 @@ impl SuiteKey {
     }
 
     /// [`SuiteKey::seal_in_place`] of `src` written into `dst[..src.len()]` (the rest of `dst`
-    /// is left alone): the AES-GCM suites read `src` and write `dst` in one pass on the
-    /// VAES-512 engine (no copy first); the other suites and engines copy, then seal in place.
+    /// is left alone): the AES-GCM and AES-GMAC suites read `src` and write `dst` in one pass
+    /// on the VAES-512 engine (no copy first; for GMAC when the AAD adds up to whole 16-byte
+    /// blocks); the other suites and engines copy, then seal in place.
     ///
     /// # Errors
     /// [`ConfigError::BufferTooSmall`] when `dst` is shorter than `src`; nothing is written.
@@ -310,10 +311,12 @@ impl SuiteKey {
         tag_len: TagLen,
     ) -> Result<Tag, ConfigError> {
         #[cfg(feature = "gcm")]
-        if let Engine::Gcm(k) = &self.engine
-            && self.suite.encrypts()
-        {
-            return k.seal_to(iv, aad, src, dst, tag_len);
+        if let Engine::Gcm(k) = &self.engine {
+            return if self.suite.encrypts() {
+                k.seal_to(iv, aad, src, dst, tag_len)
+            } else {
+                k.gmac_to(iv, aad, src, dst, tag_len)
+            };
         }
         let dst = super::seal_dst(src, dst)?;
         dst.copy_from_slice(src);

@@ -193,6 +193,29 @@ impl Stitched<'_> {
         })
     }
 
+    /// GMAC of `aad ‖ src` (the full tag) with `src` copied into `dst` (the same length;
+    /// `None`, nothing written, otherwise). VAES-512 copies in its one pass over `src` when
+    /// the AAD is whole blocks; otherwise the copy comes first.
+    #[inline]
+    pub(crate) fn gmac_to(
+        self,
+        iv: &[u8; 12],
+        aad: &[&[u8]],
+        src: &[u8],
+        dst: &mut [u8],
+    ) -> Option<[u8; 16]> {
+        if src.len() != dst.len() {
+            return None;
+        }
+        if let Stitched::Vaes512(rk, hp) = self
+            && let Some(tag) = vaes::gmac_to(rk, hp, iv, aad, src, dst)
+        {
+            return Some(tag);
+        }
+        dst.copy_from_slice(src);
+        Some(self.gmac(iv, aad.iter().copied().chain(core::iter::once(&*dst))))
+    }
+
     /// GMAC of the concatenation of `pieces`: the full tag.
     #[inline]
     pub(crate) fn gmac<'p>(

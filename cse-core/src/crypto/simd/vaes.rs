@@ -689,27 +689,76 @@ unsafe fn store64(p: *mut u8, v: __m512i) {
 /// # Safety
 /// The CPU must have the features of the attribute.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,vpclmulqdq,pclmulqdq,avx2,sse2,ssse3")]
-unsafe fn ghash_padded(hp: &[u128; NPOW + 4], mut y: __m128i, data: &[u8]) -> __m128i {
+unsafe fn ghash_padded(hp: &[u128; NPOW + 4], y: __m128i, data: &[u8]) -> __m128i {
+    // SAFETY: as this function's; no copy (null `dst`, never written).
+    unsafe { ghash_padded_with::<false>(hp, y, data, core::ptr::null_mut()) }
+}
+
+/// [`ghash_padded`] that also stores every byte of `data` at the same offset of `dst` (each
+/// load stored once more): the hash and the copy in one pass.
+///
+/// # Safety
+/// As [`ghash_padded`]; `data.len()` bytes at `dst` must be writable and not overlap `data`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,vpclmulqdq,pclmulqdq,avx2,sse2,ssse3")]
+unsafe fn ghash_padded_copy(
+    hp: &[u128; NPOW + 4],
+    y: __m128i,
+    data: &[u8],
+    dst: *mut u8,
+) -> __m128i {
+    // SAFETY: as this function's.
+    unsafe { ghash_padded_with::<true>(hp, y, data, dst) }
+}
+
+/// The body of [`ghash_padded`] and [`ghash_padded_copy`]: with `COPY`, each 64-byte (or
+/// masked) load from `data` is stored at the same offset of `dst`.
+///
+/// # Safety
+/// As [`ghash_padded`]; with `COPY`, as [`ghash_padded_copy`] (without, `dst` is never used).
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,vpclmulqdq,pclmulqdq,avx2,sse2,ssse3")]
+#[inline]
+unsafe fn ghash_padded_with<const COPY: bool>(
+    hp: &[u128; NPOW + 4],
+    mut y: __m128i,
+    data: &[u8],
+    dst: *mut u8,
+) -> __m128i {
     let rev = rev512();
     let mut rem = data.len();
     let mut p = data.as_ptr();
+    let mut q = dst;
+    // One 64-byte load at `p + at` (stored at `q + at` with `COPY`), byte-reflected. Used
+    // only inside the `unsafe` block below, whose SAFETY covers it: 64 bytes at `p + at` are
+    // within `data`, and with `COPY` the same offset of `dst` is writable (the caller's
+    // contract).
+    macro_rules! ld {
+        ($at:expr) => {{
+            let at: usize = $at;
+            let x = load64(p.add(at));
+            if COPY {
+                store64(q.add(at), x);
+            }
+            _mm512_shuffle_epi8(x, rev)
+        }};
+    }
     while rem >= 64 * 8 {
-        // SAFETY (all loads): 512 bytes from `p` are within `data`; `pow4` indices ≤ 28.
+        // SAFETY (all loads, and with `COPY` the stores): 512 bytes from `p` are within
+        // `data` (and from `q` within `dst`); `pow4` indices ≤ 28.
         unsafe {
             // The product that depends on `y` is added last, so the other seven overlap the
             // previous reduction.
-            let mut acc = mul(_mm512_shuffle_epi8(load64(p.add(64)), rev), pow4(hp, 4));
+            let mut acc = mul(ld!(64), pow4(hp, 4));
             for j in 2..8 {
-                let x = _mm512_shuffle_epi8(load64(p.add(64 * j)), rev);
+                let x = ld!(64 * j);
                 mul_acc(&mut acc, x, pow4(hp, 4 * j));
             }
-            let x = _mm512_xor_si512(
-                _mm512_shuffle_epi8(load64(p), rev),
-                _mm512_zextsi128_si512(y),
-            );
+            let x = _mm512_xor_si512(ld!(0), _mm512_zextsi128_si512(y));
             mul_acc(&mut acc, x, pow4(hp, 0));
             y = reduce(acc);
             p = p.add(512);
+            if COPY {
+                q = q.add(512);
+            }
         }
         rem -= 512;
     }
@@ -719,10 +768,15 @@ unsafe fn ghash_padded(hp: &[u128; NPOW + 4], mut y: __m128i, data: &[u8]) -> __
         let mut acc: Option<Acc> = None;
         let mut j = 0;
         while j * 64 < rem {
-            // SAFETY: `rem - 64j` bytes from `p + 64j` are within `data` (masked load);
-            // `base + 4j + 4 ≤ NPOW + 3` (4j < 16t... see the module documentation).
+            // SAFETY: `rem - 64j` bytes from `p + 64j` are within `data` (masked load; with
+            // `COPY` the masked store at `q + 64j` is within `dst`); `base + 4j + 4 ≤ NPOW + 3`
+            // (4j < 16t... see the module documentation).
             unsafe {
-                let mut x = _mm512_shuffle_epi8(load_part(p.add(64 * j), rem - 64 * j), rev);
+                let raw = load_part(p.add(64 * j), rem - 64 * j);
+                if COPY {
+                    store_part(q.add(64 * j), rem - 64 * j, raw);
+                }
+                let mut x = _mm512_shuffle_epi8(raw, rev);
                 let h = pow4(hp, base + 4 * j);
                 match &mut acc {
                     None => {
@@ -1197,6 +1251,64 @@ unsafe fn gmac_nr<'a, const NR: usize>(
         let y = reduce(mul(_mm512_zextsi128_si512(x), pow4(hp, NPOW - 1)));
         tag_bytes(y, mask)
     }
+}
+
+/// [`gmac_nr`] of `aad ‖ src` that also copies `src` into `dst` in the same pass.
+///
+/// # Safety
+/// As [`gmac_nr`]; `dst` has `src.len()` writable bytes not overlapping `src`, and the AAD
+/// pieces add up to whole blocks (the caller checks both).
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,vaes,vpclmulqdq,pclmulqdq,avx2,sse2,ssse3")]
+unsafe fn gmac_copy_nr<const NR: usize>(
+    rk: &RoundKeys,
+    hp: &HPowers,
+    iv: &[u8; 12],
+    aad: &[&[u8]],
+    src: &[u8],
+    dst: *mut u8,
+) -> [u8; 16] {
+    let k = broadcast_keys(rk);
+    let hp = &hp.pow;
+    let rev = rev512();
+    let mask = mask_j0::<NR>(&k, iv, rev);
+    // SAFETY: features and `dst` as this function's; the AAD ends on a block boundary, so
+    // `src` starts one and its padding is GHASH's own.
+    unsafe {
+        let (y, aad_len) = ghash_pieces(hp, _mm_setzero_si128(), aad.iter().copied());
+        let y = ghash_padded_copy(hp, y, src, dst);
+        let len = aad_len.wrapping_add(src.len() as u64);
+        let x = _mm_xor_si128(y, len_block(len, 0));
+        let y = reduce(mul(_mm512_zextsi128_si512(x), pow4(hp, NPOW - 1)));
+        tag_bytes(y, mask)
+    }
+}
+
+/// GMAC of `aad ‖ src` (the full tag), copying `src` into `dst` in the same pass over it.
+/// `None` (nothing written) when `dst` is not exactly as long as `src`, or when the AAD
+/// pieces do not add up to whole 16-byte blocks (`src` would not start a block of GHASH).
+pub(crate) fn gmac_to(
+    rk: &RoundKeys,
+    hp: &HPowers,
+    iv: &[u8; 12],
+    aad: &[&[u8]],
+    src: &[u8],
+    dst: &mut [u8],
+) -> Option<[u8; 16]> {
+    let aad_len: usize = aad.iter().map(|a| a.len()).sum();
+    if src.len() != dst.len() || !aad_len.is_multiple_of(16) {
+        return None;
+    }
+    let o = dst.as_mut_ptr();
+    // SAFETY: a `RoundKeys` exists only where `available()` found every feature; `dst` has
+    // `src.len()` writable bytes and, a unique borrow, does not overlap `src`; the AAD is
+    // whole blocks (checked above).
+    Some(unsafe {
+        if rk.s.is_aes256() {
+            gmac_copy_nr::<14>(rk, hp, iv, aad, src, o)
+        } else {
+            gmac_copy_nr::<10>(rk, hp, iv, aad, src, o)
+        }
+    })
 }
 
 /// GMAC (GCM with an empty plaintext) of the concatenation of `pieces`: the full tag.
