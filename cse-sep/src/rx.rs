@@ -14,6 +14,7 @@
 //! policy allows SV-5 everywhere, moves no replay state and activates no key, and cannot
 //! abandon an authenticated frame in progress.
 
+use cse_core::crc::Span;
 use cse_core::crypto::{SuiteKey, Tag};
 use cse_core::csi2::{self, DataType, Emitter, HEADER_LEN as CSI2_HEADER_LEN};
 use cse_core::fusa::{FusaStats, SecurityStats};
@@ -425,9 +426,10 @@ impl Receiver {
                 let r = match layout {
                     // Everything but the CRCs held: `parse` would give this `Parsed` or the
                     // first CRC that fails.
-                    Some(Ok(p)) => self
-                        .check_crcs(sep)
-                        .and_then(|()| self.dispatch(&p, now, out, tag.as_ref())),
+                    Some(Ok(mut p)) => self.check_crcs(sep).and_then(|span| {
+                        p.span = span;
+                        self.dispatch(&p, now, out, tag.as_ref())
+                    }),
                     _ => self
                         .parse(sep)
                         .and_then(|p| self.dispatch(&p, now, out, tag.as_ref())),
@@ -486,21 +488,31 @@ impl Receiver {
     /// trailing bytes) and SEP layout, with the CSI-2 CRC-16 and the SEP CRC-32 checked when
     /// `crcs` (in one pass over the bytes, and in the order of the layers, as separate passes
     /// would).
+    ///
+    /// With `crcs`, also the span of the SEP body when the CRCs were spliced around it
+    /// ([`Receiver::spliced_crcs`]): the CRC-16 of an original packet that carries the body as
+    /// it is, without another pass.
     fn sep_packet<'a>(
         &self,
         bytes: &'a [u8],
         crcs: bool,
-    ) -> Result<wire::Packet<&'a [u8]>, SepError> {
+    ) -> Result<(wire::Packet<&'a [u8]>, Option<Span>), SepError> {
         let profile = self.settings.profile;
         let view = csi2::Packet::new_checked(bytes)?;
         // The CRC-32 covers all but the payload's last four bytes (the CRC-32 field of a
         // well-formed SEP payload).
-        let (outer, record_crc) = if crcs {
+        let (outer, record_crc, span) = if !crcs {
+            (
+                csi2::Repr::parse_header(&view, self.settings.form)?.0,
+                None,
+                None,
+            )
+        } else if let Some((outer, c32, span)) = self.spliced_crcs(&view)? {
+            (outer, Some(c32), Some(span))
+        } else {
             let (outer, _, record_crc) =
                 csi2::Repr::parse_with_record_crc32(&view, self.settings.form, profile.crc32)?;
-            (outer, record_crc)
-        } else {
-            (csi2::Repr::parse_header(&view, self.settings.form)?.0, None)
+            (outer, record_crc, None)
         };
         if outer.data_type != profile.dt_sep {
             return Err(mismatch());
@@ -520,19 +532,68 @@ impl Receiver {
             None if crcs => sep.verify_crc(&profile)?,
             None => {}
         }
-        Ok(sep)
+        Ok((sep, span))
+    }
+
+    /// The first step of [`Receiver::sep_packet`] with the CRCs, where the packet's layout
+    /// allows it: the outer header (as `Repr::parse_header`), then the CSI-2 CRC-16 (checked,
+    /// the same error as `Repr::parse_with_record_crc32`) and the SEP CRC-32 (returned) spliced
+    /// around one fold of the SEP body ([`Span`]), which is returned too. `Ok(None)` when the
+    /// packet is not one this path takes (a header or layout that does not parse, an encrypted
+    /// body, a body too short or no folding backend): the caller then runs
+    /// `parse_with_record_crc32`, which reports what is wrong in its order.
+    fn spliced_crcs(
+        &self,
+        view: &csi2::Packet<&[u8]>,
+    ) -> Result<Option<(csi2::Repr, u32, Span)>, SepError> {
+        let profile = self.settings.profile;
+        let Ok((outer, _)) = csi2::Repr::parse_header(view, self.settings.form) else {
+            return Ok(None);
+        };
+        let (Some(payload), Some(received)) = (
+            view.as_ref()
+                .get(CSI2_HEADER_LEN..CSI2_HEADER_LEN + usize::from(outer.word_count)),
+            view.crc(),
+        ) else {
+            return Ok(None);
+        };
+        // An encrypted body is decrypted, and its plaintext's CRC-16 computed, later: its span
+        // would serve nothing the one fold of the whole payload does not.
+        let Ok(sep) = wire::Packet::new_checked(payload, &profile) else {
+            return Ok(None);
+        };
+        if sep.header().encrypted {
+            return Ok(None);
+        }
+        let l = sep.layout();
+        let (Some(head), Some(body), Some(tail), Some(field)) = (
+            payload.get(..l.body.start),
+            payload.get(l.body.clone()),
+            payload.get(l.body.end..l.crc.start),
+            payload.get(l.crc.clone()),
+        ) else {
+            return Ok(None);
+        };
+        let Some(span) = Span::new(profile.crc32, body) else {
+            return Ok(None);
+        };
+        let (c32, computed) = cse_core::crc::crc32_and_crc16_around(head, &span, tail, field);
+        if computed != received {
+            return Err(csi2::Error::CrcMismatch { computed, received }.into());
+        }
+        Ok(Some((outer, c32, span)))
     }
 
     /// The CRC checks of [`Receiver::parse`] (the CSI-2 CRC-16, then the SEP CRC-32) of a
     /// packet [`Receiver::parse_layout`] accepted: `parse` then fails with the first of them
-    /// that fails, or gives what `parse_layout` gave.
-    fn check_crcs(&self, bytes: &[u8]) -> Result<(), SepError> {
-        self.sep_packet(bytes, true).map(|_| ())
+    /// that fails, or gives what `parse_layout` gave (and the body's span, as `parse` would).
+    fn check_crcs(&self, bytes: &[u8]) -> Result<Option<Span>, SepError> {
+        self.sep_packet(bytes, true).map(|(_, span)| span)
     }
 
     fn parse_with<'a>(&self, bytes: &'a [u8], crcs: bool) -> Result<Parsed<'a>, SepError> {
         let profile = self.settings.profile;
-        let sep = self.sep_packet(bytes, crcs)?;
+        let (sep, span) = self.sep_packet(bytes, crcs)?;
         let repr = wire::Repr::parse(&sep, &profile)?;
         let h = repr.header;
         if h.orig_vc != self.settings.vc.get() {
@@ -547,6 +608,7 @@ impl Receiver {
             sep,
             h,
             ext: repr.ext,
+            span,
         })
     }
 
@@ -563,7 +625,7 @@ impl Receiver {
         if p.h.phase == Phase::Close {
             return self.handle_close(&p.sep, &p.h, now);
         }
-        self.handle_data(&p.sep, &p.h, now, out, tag)
+        self.handle_data(&p.sep, &p.h, now, out, tag, p.span.as_ref())
     }
 
     /// The tags of the packets of a batch that carry their own tag over unencrypted bytes,
@@ -808,7 +870,7 @@ impl Receiver {
         h: &Header,
         out: &mut [u8],
     ) -> Result<usize, SepError> {
-        let len = emit_original(&self.settings, h, sep.body(), out, true)?;
+        let len = emit_original(&self.settings, h, sep.body(), out, Emit::Copy(None))?;
         if !frame.authenticated {
             return Ok(len);
         }
@@ -829,6 +891,7 @@ impl Receiver {
             h,
             0,
             None,
+            false,
             out,
             len,
         )?;
@@ -940,6 +1003,7 @@ impl Receiver {
         now: u64,
         out: &mut [u8],
         ready: Option<&ReadyTag>,
+        span: Option<&Span>,
     ) -> Result<Done, SepError> {
         let mut p = self.check_data(sep, h)?;
         // Verify.
@@ -962,20 +1026,39 @@ impl Receiver {
         } else {
             None
         };
-        let len = emit_original(&self.settings, h, sep.body(), out, !sealed)?;
-        if let Some((key, iv)) = key_iv {
-            // A tag computed in a batch counts only over exactly this MAC input.
-            let range = covered(&p.cfg, p.line, sep.body().len());
-            let ready = ready
-                .filter(|t| {
-                    t.fc == frame.fc
-                        && t.key_id == key_id
-                        && t.block == p.block
-                        && t.cfg == p.cfg
-                        && t.covered == (range.start, range.end)
-                })
-                .map(|t| t.tag);
-            if let Err(e) = verify_single(
+        // A tag computed in a batch counts only over exactly this MAC input.
+        let body_len = sep.body().len();
+        let range = covered(&p.cfg, p.line, body_len);
+        let ready = ready
+            .filter(|t| {
+                t.fc == frame.fc
+                    && t.key_id == key_id
+                    && t.block == p.block
+                    && t.cfg == p.cfg
+                    && t.covered == (range.start, range.end)
+            })
+            .map(|t| t.tag);
+        // An unencrypted body whose CRCs were spliced around it: the original packet's CRC-16
+        // is the span's (no pass over the payload for it), and a packet with its own tag over
+        // all of it has it copied by the MAC pass.
+        let crc16 = span
+            .filter(|s| !p.cfg.sv.encrypts() && s.len() == body_len)
+            .map(Span::crc16_mcrf4xx);
+        let mac_copy = key_iv.is_some()
+            && !p.cfg.sv.encrypts()
+            && ready.is_none()
+            && crc16.is_some()
+            && range == (0..body_len);
+        let emit = if sealed {
+            Emit::Later(None)
+        } else if mac_copy {
+            Emit::Later(crc16)
+        } else {
+            Emit::Copy(crc16)
+        };
+        let len = emit_original(&self.settings, h, sep.body(), out, emit)?;
+        if let Some((key, iv)) = key_iv
+            && let Err(e) = verify_single(
                 &frame.params,
                 key,
                 &iv,
@@ -986,12 +1069,13 @@ impl Receiver {
                 h,
                 p.line,
                 ready,
+                mac_copy,
                 out,
                 len,
-            ) {
-                self.core.record_failed_mac(key_id);
-                return Err(e);
-            }
+            )
+        {
+            self.core.record_failed_mac(key_id);
+            return Err(e);
         }
         // Commit.
         let mut plan = CommitPlan::new();
@@ -1280,6 +1364,8 @@ struct Parsed<'a> {
     sep: wire::Packet<&'a [u8]>,
     h: Header,
     ext: Option<wire::FrameExt>,
+    /// The SEP body summed up for the CRCs, when they were spliced around it.
+    span: Option<Span>,
 }
 
 /// A tag computed ahead in [`Receiver::receive_batch`], with what its MAC input depended on
@@ -1375,16 +1461,26 @@ fn expect_header(
 
 /// Writes the original packet (as received: ciphertext under SV-1) into `out`.
 ///
-/// With `crc` false a long packet's payload is not written and its CRC-16 footer is left zero:
-/// the caller decrypts into the payload (from the SEP body) and fills the CRC (with
-/// [`csi2::Packet::fill_crc`]) once the payload is final; the checks and errors are those of
-/// [`Emitter::long`] either way.
+/// How [`emit_original`] writes a long packet's payload and CRC-16 footer.
+#[derive(Clone, Copy)]
+enum Emit {
+    /// The payload copied from the SEP body; the footer the given CRC-16 of it, or computed
+    /// in the copy.
+    Copy(Option<u16>),
+    /// The payload not written: the caller writes it (decrypts into it, or copies it in its MAC
+    /// pass). The footer the given CRC-16, or zero for the caller to fill (with
+    /// [`csi2::Packet::fill_crc`]) once the payload is final.
+    Later(Option<u16>),
+}
+
+/// Writes the original packet of a data SEP packet into `out` (see [`Emit`] for its payload);
+/// the checks and errors are those of [`Emitter::long`] either way.
 fn emit_original(
     settings: &Settings,
     h: &Header,
     body: &[u8],
     out: &mut [u8],
-    crc: bool,
+    emit: Emit,
 ) -> Result<usize, SepError> {
     let dt = DataType(h.orig_dt);
     let framing = |e| match e {
@@ -1393,7 +1489,7 @@ fn emit_original(
         }
         other => SepError::Framing(other),
     };
-    if !crc && !dt.is_short() {
+    if !dt.is_short() && !matches!(emit, Emit::Copy(None)) {
         // `Emitter::long` without its CRC pass, with its checks in its order.
         let wc = u16::try_from(body.len())
             .map_err(|_| framing(csi2::Error::PayloadTooLong(body.len())))?;
@@ -1406,8 +1502,15 @@ fn emit_original(
             .ok_or(framing(csi2::Error::BufferTooSmall { needed, available }))?;
         let (head, rest) = dst.split_at_mut(CSI2_HEADER_LEN);
         head.copy_from_slice(&header);
-        let (_, footer) = rest.split_at_mut(body.len());
-        footer.fill(0);
+        let (payload, footer) = rest.split_at_mut(body.len());
+        let crc = match emit {
+            Emit::Copy(crc) => {
+                payload.copy_from_slice(body);
+                crc
+            }
+            Emit::Later(crc) => crc,
+        };
+        footer.copy_from_slice(&crc.unwrap_or(0).to_le_bytes());
         return Ok(needed);
     }
     let mut em = Emitter::new(out, settings.form);
@@ -1420,8 +1523,9 @@ fn emit_original(
     Ok(em.len())
 }
 
-/// Verifies a packet's own tag; for SV-1 decrypts the payload in `out` only after that. On
-/// failure wipes `out`.
+/// Verifies a packet's own tag; for SV-1 decrypts the payload in `out` only after that; with
+/// `copy` (an unencrypted body the whole tag covers) copies the body into the payload of `out`
+/// in the MAC pass. On failure wipes `out`.
 #[allow(clippy::too_many_arguments)]
 fn verify_single(
     params: &StreamParams,
@@ -1434,6 +1538,7 @@ fn verify_single(
     h: &Header,
     line: u32,
     ready: Option<Tag>,
+    copy: bool,
     out: &mut [u8],
     len: usize,
 ) -> Result<(), SepError> {
@@ -1453,6 +1558,15 @@ fn verify_single(
         }
     } else if let Some(tag) = ready {
         tag.verify(sep.tag())
+    } else if copy {
+        // The MAC over `ctx ‖ head ‖ pre ‖ body`, the body copied into the payload.
+        let body = sep.body();
+        let dst = out
+            .get_mut(CSI2_HEADER_LEN..CSI2_HEADER_LEN + body.len())
+            .ok_or(SepError::Internal)?;
+        key.seal_to(iv, &[&ctx, head, &pre], body, dst, cfg.tag_len)
+            .map_err(|_| SepError::Internal)?
+            .verify(sep.tag())
     } else {
         let body = sep.body();
         let covered = body.get(covered(cfg, line, body.len())).unwrap_or_default();

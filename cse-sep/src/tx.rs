@@ -738,19 +738,17 @@ fn outer<'o>(settings: &Settings, out: &'o mut [u8], len: usize) -> Result<&'o m
 /// not read again: only the header before it and the tag after it are
 /// ([`cse_core::crc::crc32_appended_crc16_around`]).
 fn finish(settings: &Settings, slot: &mut [u8], layout: &Layout, span: Option<&Span>) {
-    let span = span.filter(|s| {
-        s.len() == layout.body.len() && s.variant() == settings.profile.crc32
-    });
+    let span =
+        span.filter(|s| s.len() == layout.body.len() && s.variant() == settings.profile.crc32);
     let (crc, crc16) = match span {
         Some(s) => cse_core::crc::crc32_appended_crc16_around(
             &slot[..layout.body.start],
             s,
             &slot[layout.body.end..layout.crc.start],
         ),
-        None => cse_core::crc::crc32_appended_crc16(
-            settings.profile.crc32,
-            &slot[..layout.crc.start],
-        ),
+        None => {
+            cse_core::crc::crc32_appended_crc16(settings.profile.crc32, &slot[..layout.crc.start])
+        }
     };
     slot[layout.crc.clone()].copy_from_slice(&crc.to_le_bytes());
     slot[layout.total()..layout.total() + FOOTER_LEN].copy_from_slice(&crc16.to_le_bytes());
