@@ -53,7 +53,7 @@ use criterion::{
 };
 use cse_benches::link::{FRAME, LINE, LINES, config, line, line_on, material, short, short_on, vc};
 use cse_benches::pattern;
-use cse_benches::reference::{Aws, gmac_input};
+use cse_benches::reference::{Aws, distinct_lines, gmac_input};
 use cse_core::csi2::{DataType, HeaderForm, Packets, VirtualChannel};
 use cse_core::{CipherSuite, FrameConfig, KeyId, Policy, SecurityVariant, TagMode};
 use cse_fsed::tx::MAX_INSERTED_LEN;
@@ -362,6 +362,8 @@ fn bench_streams(c: &mut Criterion, n: usize) {
     let bytes = (n * FRAME) as u64;
     let aws = Aws::new();
     let data = pattern(LINE);
+    // The reference's frames: one per thread, each line its own buffer (as the streams').
+    let ref_frames = vec![distinct_lines(&data, LINES); n];
 
     let mut g = group(c, &format!("fsed-sv2-cmac128-protect-{n}streams"));
     g.throughput(Throughput::Bytes(bytes));
@@ -382,7 +384,7 @@ fn bench_streams(c: &mut Criterion, n: usize) {
         })
     });
     g.bench_with_input(BenchmarkId::new("aws-lc-rs-cmac", FRAME), &FRAME, |b, _| {
-        b.iter(|| aws.cmac_threads(n, LINES, &data))
+        b.iter(|| aws.cmac_threads(&ref_frames))
     });
     g.finish();
 
@@ -412,7 +414,7 @@ fn bench_streams(c: &mut Criterion, n: usize) {
     });
     let mac = aws.cmac_tag(&data);
     g.bench_with_input(BenchmarkId::new("aws-lc-rs-cmac", FRAME), &FRAME, |b, _| {
-        b.iter(|| aws.cmac_verify_threads(n, LINES, &data, &mac))
+        b.iter(|| aws.cmac_verify_threads(&ref_frames, &mac))
     });
     g.finish();
 }

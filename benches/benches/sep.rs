@@ -15,6 +15,10 @@
 //! Protect at a line size protects one line per iteration inside an open frame; verify at a
 //! line size receives 16 lines of one frame per iteration (a fresh receiver that has taken
 //! the frame's FS, set up outside the timed region), and the references run 16 lines too.
+//! The references read the bytes the path reads: where `cse-sep` protects one line buffer over
+//! and over (a line size, a batch) they keep one line too; where it reads distinct packets
+//! (every verify row, the frame rows) each of their lines has its own buffer, so neither side
+//! is measured on data kept hot in L1 while the other streams it from memory.
 //!
 //! SV-2 CMAC-128 groups also measure the batch path and a CMAC reference:
 //! - size 92 160 (16 lines of 5760 bytes, one `BATCH_LINES` chunk, inside an open frame):
@@ -34,7 +38,7 @@ use criterion::{
 };
 use cse_benches::link::{FRAME, LINE, LINES, config, line, line_on, material, short, short_on, vc};
 use cse_benches::pattern;
-use cse_benches::reference::{Aws, gmac_input};
+use cse_benches::reference::{Aws, distinct_lines, gmac_input};
 use cse_core::csi2::{DataType, VirtualChannel};
 use cse_core::{CipherSuite, FrameConfig, KeyId, Policy, SecurityVariant, TagMode};
 use cse_sep::{BATCH_LINES, Delivery, Receiver, Settings, Transmitter};
@@ -202,23 +206,33 @@ fn bench_variant(
                 b.iter(|| black_box(t.protect(&l, &mut out).expect("protect")))
             });
         }
+        // The references read what `cse-sep` reads: at a line size and in a batch one line
+        // kept hot (the path protects one line buffer over and over), in a frame each line
+        // from its own buffer.
         let (unit, reps) = unit_reps(size);
-        let mut buf = pattern(unit);
+        let mut lines = if size == FRAME {
+            distinct_lines(&pattern(unit), reps)
+        } else {
+            vec![pattern(unit)]
+        };
+        let times = if size == FRAME { 1 } else { reps };
         if gmac {
             // AES-256-GMAC: the context-sized AAD and the payload authenticated, nothing
             // encrypted.
-            let msg = gmac_input(&buf);
+            let msgs: Vec<Vec<u8>> = lines.iter().map(|l| gmac_input(l)).collect();
             g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
-                b.iter(|| (0..reps).for_each(|_| aws.gmac(&msg)))
+                b.iter(|| (0..times).for_each(|_| msgs.iter().for_each(|m| aws.gmac(m))))
             });
         } else {
             g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
-                b.iter(|| (0..reps).for_each(|_| aws.seal(&mut buf)))
+                b.iter(|| {
+                    (0..times).for_each(|_| lines.iter_mut().for_each(|l| aws.seal(l)));
+                })
             });
         }
         if batch {
             g.bench_with_input(BenchmarkId::new("aws-lc-rs-cmac", size), &size, |b, _| {
-                b.iter(|| (0..reps).for_each(|_| aws.cmac(&buf)))
+                b.iter(|| (0..times).for_each(|_| lines.iter().for_each(|l| aws.cmac(l))))
             });
         }
     }
@@ -277,13 +291,15 @@ fn bench_variant(
                 )
             });
         }
+        // The references read as many distinct lines as `cse-sep` receives, each line from its
+        // own buffer.
         let (unit, reps) = unit_reps(size);
         let reps = reps * per_iter;
         if gmac {
-            let msg = gmac_input(&pattern(unit));
-            let tag = aws.gmac_tag(&msg);
+            let msgs = distinct_lines(&gmac_input(&pattern(unit)), reps);
+            let tag = aws.gmac_tag(&msgs[0]);
             g.bench_with_input(BenchmarkId::new("aws-lc-rs", size), &size, |b, _| {
-                b.iter(|| (0..reps).for_each(|_| aws.gmac_verify(&msg, &tag)))
+                b.iter(|| msgs.iter().for_each(|m| aws.gmac_verify(m, &tag)))
             });
         } else {
             let (ct, tag) = aws.sealed(&pattern(unit));
@@ -297,10 +313,10 @@ fn bench_variant(
             });
         }
         if batch {
-            let data = pattern(unit);
-            let mac = aws.cmac_tag(&data);
+            let data = distinct_lines(&pattern(unit), reps);
+            let mac = aws.cmac_tag(&data[0]);
             g.bench_with_input(BenchmarkId::new("aws-lc-rs-cmac", size), &size, |b, _| {
-                b.iter(|| (0..reps).for_each(|_| aws.cmac_verify(&data, &mac)))
+                b.iter(|| data.iter().for_each(|l| aws.cmac_verify(l, &mac)))
             });
         }
     }
@@ -322,6 +338,8 @@ fn bench_streams(c: &mut Criterion, n: usize) {
     let bytes = (n * FRAME) as u64;
     let aws = Aws::new();
     let data = pattern(LINE);
+    // The reference's frames: one per thread, each line its own buffer (as the streams').
+    let ref_frames = vec![distinct_lines(&data, LINES); n];
 
     let mut g = group(c, &format!("sep-sv2-cmac128-protect-{n}streams"));
     g.throughput(Throughput::Bytes(bytes));
@@ -351,7 +369,7 @@ fn bench_streams(c: &mut Criterion, n: usize) {
         })
     });
     g.bench_with_input(BenchmarkId::new("aws-lc-rs-cmac", FRAME), &FRAME, |b, _| {
-        b.iter(|| aws.cmac_threads(n, LINES, &data))
+        b.iter(|| aws.cmac_threads(&ref_frames))
     });
     g.finish();
 
@@ -401,7 +419,7 @@ fn bench_streams(c: &mut Criterion, n: usize) {
     });
     let mac = aws.cmac_tag(&data);
     g.bench_with_input(BenchmarkId::new("aws-lc-rs-cmac", FRAME), &FRAME, |b, _| {
-        b.iter(|| aws.cmac_verify_threads(n, LINES, &data, &mac))
+        b.iter(|| aws.cmac_verify_threads(&ref_frames, &mac))
     });
     g.finish();
 }

@@ -123,21 +123,29 @@ pub fn gmac_input(payload: &[u8]) -> Vec<u8> {
     m
 }
 
+/// `n` copies of `lines` lines: one buffer per line, as a stream's packets are (so that a
+/// reference reads as many distinct bytes as the path it is compared with, not one line kept
+/// hot in L1).
+pub fn distinct_lines(line: &[u8], lines: usize) -> Vec<Vec<u8>> {
+    vec![line.to_vec(); lines]
+}
+
 impl Aws {
-    /// The multi-stream CMAC reference: `n` threads, each `lines` [`Aws::cmac`] of `line`.
-    pub fn cmac_threads(&self, n: usize, lines: usize, line: &[u8]) {
+    /// The multi-stream CMAC reference: one thread per frame of `frames`, each an [`Aws::cmac`]
+    /// of each of its lines.
+    pub fn cmac_threads(&self, frames: &[Vec<Vec<u8>>]) {
         std::thread::scope(|s| {
-            for _ in 0..n {
-                s.spawn(|| (0..lines).for_each(|_| self.cmac(line)));
+            for f in frames {
+                s.spawn(|| f.iter().for_each(|l| self.cmac(l)));
             }
         })
     }
 
     /// [`Aws::cmac_threads`] checking `tag` instead ([`Aws::cmac_verify`]).
-    pub fn cmac_verify_threads(&self, n: usize, lines: usize, line: &[u8], tag: &cmac::Tag) {
+    pub fn cmac_verify_threads(&self, frames: &[Vec<Vec<u8>>], tag: &cmac::Tag) {
         std::thread::scope(|s| {
-            for _ in 0..n {
-                s.spawn(|| (0..lines).for_each(|_| self.cmac_verify(line, tag)));
+            for f in frames {
+                s.spawn(|| f.iter().for_each(|l| self.cmac_verify(l, tag)));
             }
         })
     }
