@@ -389,6 +389,18 @@ impl Transmitter {
         // The header checks of `Repr::parse`, in its order; then the CRC-16 of a long payload,
         // from a span that also gives the SEP packet's CRCs over the same bytes (no second
         // pass), or through `Repr::parse` where no span is made.
+        if !cfg!(target_arch = "x86_64") {
+            // No span is made on other targets.
+            let (repr, _) = csi2::Repr::parse(&view, self.settings.form)?;
+            let payload = if repr.is_short() {
+                &[][..]
+            } else {
+                packet
+                    .get(CSI2_HEADER_LEN..CSI2_HEADER_LEN + usize::from(repr.word_count))
+                    .ok_or(SepError::Internal)?
+            };
+            return self.protect_with(&repr, payload, out, defer, None);
+        }
         let (repr, _) = csi2::Repr::parse_header(&view, self.settings.form)?;
         if repr.is_short() {
             return self.protect_with(&repr, &[], out, defer, None);
@@ -813,7 +825,10 @@ fn write_packet(
     // payload is copied now and MACed in the batch.
     let sealed = prot && single && cfg.sv.encrypts();
     let whole = covered(&cfg, line, payload.len()) == (0..payload.len());
-    let mac_copy = prot && single && !sealed && whole && defer.is_none();
+    // (Only the x86-64 engines copy in the MAC pass; elsewhere the copy-then-MAC path is the
+    // same work, and a sensor MCU's flash keeps one path.)
+    let mac_copy =
+        cfg!(target_arch = "x86_64") && prot && single && !sealed && whole && defer.is_none();
     if !sealed && !mac_copy {
         slot[layout.body.clone()].copy_from_slice(payload);
     }
