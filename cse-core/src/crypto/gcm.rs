@@ -338,9 +338,9 @@ impl GcmKey {
         m.finalize(self, tag_len)
     }
 
-    /// [`GcmKey::gmac_oneshot`] of `aad ‖ src` with `src` copied into `dst[..src.len()]` (the
-    /// rest of `dst` is left alone): one pass over `src` on the VAES-512 engine, the copy and
-    /// then the MAC elsewhere.
+    /// The GMAC of `aad ‖ src` (the AES-GMAC suites' tag over that message) with `src` copied
+    /// into `dst[..src.len()]` (the rest of `dst` is left alone): one pass over `src` on the
+    /// VAES-512 engine, the copy and then the MAC elsewhere.
     ///
     /// # Errors
     /// [`ConfigError::BufferTooSmall`] when `dst` is shorter than `src`; nothing is written.

@@ -687,6 +687,16 @@ mod tests {
         assert_eq!(pair(1, 0x1021, 16)[1], 1u64 << 63);
     }
 
+    /// A xorshift64 sequence from `seed` (non-zero): the tests' random lengths and contents.
+    fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }
+    }
+
     /// Bit-at-a-time reflected CRC register after `data` (no final XOR): the definition.
     fn bitwise(poly: u64, width: u32, mut reg: u64, data: &[u8]) -> u64 {
         let rpoly = poly.reverse_bits() >> (64 - width);
@@ -739,13 +749,7 @@ mod tests {
     #[test]
     fn joint_fold_gives_both_crcs_from_any_registers() {
         let Some(f) = Folder::get() else { return };
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
         for poly in [0x04C1_1DB7u64, 0xF4AC_FB13, 0x1EDC_6F41] {
             let j = Joint::new(poly);
             let c32 = Consts::new(poly, 32);
@@ -795,13 +799,7 @@ mod tests {
     #[test]
     fn shift_moves_a_register_over_zero_bytes() {
         let Some(f) = Folder::get() else { return };
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = xorshift(0x2545_F491_4F6C_DD1D);
         let zeros = [0u8; 0xFFFF];
         for (poly, width) in [
             (0x1021u64, 16u32),

@@ -1227,30 +1227,50 @@ pub(crate) fn open(
     gcm_in_place(rk, hp, Dir::Open, iv, aad, buf)
 }
 
-/// GMAC body.
+/// GMAC body: `hash` runs GHASH over the message from a zero accumulator and returns the
+/// accumulator and the message length; this adds the length block and masks with `E_K(J0)`.
 ///
 /// # Safety
-/// The CPU must have the features of the attribute.
+/// The CPU must have the features of the attribute; `hash` must be safe to call on it.
 #[target_feature(
     enable = "avx512f,avx512bw,avx512vl,vaes,vpclmulqdq,aes,pclmulqdq,avx2,sse2,ssse3"
 )]
+#[inline]
+unsafe fn gmac_over<const NR: usize>(
+    rk: &RoundKeys,
+    hp: &HPowers,
+    iv: &[u8; 12],
+    hash: impl FnOnce(&[u128; NPOW + 4]) -> (__m128i, u64),
+) -> [u8; 16] {
+    let k = broadcast_keys(rk);
+    let hp = &hp.pow;
+    let rev = rev512();
+    let mask = mask_j0::<NR>(&k, iv, rev);
+    let (y, len) = hash(hp);
+    // SAFETY: features as this function's; `pow4(NPOW - 1)` reads H^1 and padding.
+    unsafe {
+        let x = _mm_xor_si128(y, len_block(len, 0));
+        let y = reduce(mul(_mm512_zextsi128_si512(x), pow4(hp, NPOW - 1)));
+        tag_bytes(y, mask)
+    }
+}
+
+/// GMAC of the concatenation of `pieces` for the key size `NR`.
+///
+/// # Safety
+/// The CPU must have the features of [`gmac_over`].
 unsafe fn gmac_nr<'a, const NR: usize>(
     rk: &RoundKeys,
     hp: &HPowers,
     iv: &[u8; 12],
     pieces: impl Iterator<Item = &'a [u8]>,
 ) -> [u8; 16] {
-    let k = broadcast_keys(rk);
-    let hp = &hp.pow;
-    let rev = rev512();
-    let mask = mask_j0::<NR>(&k, iv, rev);
-    // SAFETY: features as this function's; `pow4(NPOW - 1)` reads H^1 and padding.
-    unsafe {
-        let (y, len) = ghash_pieces(hp, _mm_setzero_si128(), pieces);
-        let x = _mm_xor_si128(y, len_block(len, 0));
-        let y = reduce(mul(_mm512_zextsi128_si512(x), pow4(hp, NPOW - 1)));
-        tag_bytes(y, mask)
-    }
+    let hash = |hp: &[u128; NPOW + 4]| {
+        // SAFETY: called by `gmac_over` only, on a CPU with its features (`ghash_pieces`' too).
+        unsafe { ghash_pieces(hp, _mm_setzero_si128(), pieces) }
+    };
+    // SAFETY: the caller guarantees the CPU features of `gmac_over`.
+    unsafe { gmac_over::<NR>(rk, hp, iv, hash) }
 }
 
 /// [`gmac_nr`] of `aad ‖ src` that also copies `src` into `dst` in the same pass.
@@ -1258,7 +1278,6 @@ unsafe fn gmac_nr<'a, const NR: usize>(
 /// # Safety
 /// As [`gmac_nr`]; `dst` has `src.len()` writable bytes not overlapping `src`, and the AAD
 /// pieces add up to whole blocks (the caller checks both).
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,vaes,vpclmulqdq,pclmulqdq,avx2,sse2,ssse3")]
 unsafe fn gmac_copy_nr<const NR: usize>(
     rk: &RoundKeys,
     hp: &HPowers,
@@ -1267,20 +1286,18 @@ unsafe fn gmac_copy_nr<const NR: usize>(
     src: &[u8],
     dst: *mut u8,
 ) -> [u8; 16] {
-    let k = broadcast_keys(rk);
-    let hp = &hp.pow;
-    let rev = rev512();
-    let mask = mask_j0::<NR>(&k, iv, rev);
-    // SAFETY: features and `dst` as this function's; the AAD ends on a block boundary, so
-    // `src` starts one and its padding is GHASH's own.
-    unsafe {
-        let (y, aad_len) = ghash_pieces(hp, _mm_setzero_si128(), aad.iter().copied());
-        let y = ghash_padded_copy(hp, y, src, dst);
-        let len = aad_len.wrapping_add(src.len() as u64);
-        let x = _mm_xor_si128(y, len_block(len, 0));
-        let y = reduce(mul(_mm512_zextsi128_si512(x), pow4(hp, NPOW - 1)));
-        tag_bytes(y, mask)
-    }
+    let hash = |hp: &[u128; NPOW + 4]| {
+        // SAFETY: called by `gmac_over` only, on a CPU with its features (those of the GHASH
+        // functions too); `dst` as this function's; the AAD ends on a block boundary, so `src`
+        // starts one and its padding is GHASH's own.
+        unsafe {
+            let (y, aad_len) = ghash_pieces(hp, _mm_setzero_si128(), aad.iter().copied());
+            let y = ghash_padded_copy(hp, y, src, dst);
+            (y, aad_len.wrapping_add(src.len() as u64))
+        }
+    };
+    // SAFETY: the caller guarantees the CPU features of `gmac_over`.
+    unsafe { gmac_over::<NR>(rk, hp, iv, hash) }
 }
 
 /// GMAC of `aad ‖ src` (the full tag), copying `src` into `dst` in the same pass over it.
