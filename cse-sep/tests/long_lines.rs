@@ -235,3 +235,64 @@ fn protect_one(t: &mut Transmitter, p: &[u8]) -> Vec<u8> {
     out.truncate(n);
     out
 }
+
+/// Recomputes the SEP CRC-32 and the outer CRC-16 of an SEP packet, as an attacker would.
+fn fix_crcs(sep: &mut [u8]) {
+    let n = sep.len();
+    let m = n - 4 - 2;
+    let crc = wire::crc32(&P, &sep[4..4 + m - 4]);
+    sep[4 + m - 4..4 + m].copy_from_slice(&crc.to_le_bytes());
+    fix_crc16(sep);
+}
+
+#[test]
+fn a_forged_long_line_with_valid_crcs_is_refused_wiped_and_the_genuine_one_still_verifies() {
+    let orig = originals(0x3C);
+    for sv in [
+        cse_core::SecurityVariant::FullIntegrityEncrypted,
+        cse_core::SecurityVariant::FullIntegrity,
+    ] {
+        for suite in [
+            CipherSuite::Aes256Gcm,
+            CipherSuite::Aes256Gmac,
+            CipherSuite::Aes128CtrCmac,
+            CipherSuite::Aes128Cmac,
+        ] {
+            if suite.encrypts() != sv.encrypts() {
+                continue;
+            }
+            let c = case(sv, suite, TagLen::L16, TagMode::PerMessage);
+            let seps = protected(&c, &orig);
+            let mut r = rx(&c);
+            let mut clean = rx(&c);
+            let mut forged_sent = 0;
+            for s in &seps {
+                if long_data(s) {
+                    // A payload byte changed and both CRCs made right again: only the tag
+                    // can tell, and until it has the original is not released.
+                    let mut forged = s.clone();
+                    forged[4 + wire::HEADER_LEN + 9] ^= 0x04;
+                    fix_crcs(&mut forged);
+                    let mut out = vec![0xEE; forged.len() + 16];
+                    let e = r.receive(&forged, 0, &mut out).unwrap_err();
+                    assert_eq!(
+                        e,
+                        SepError::Security(cse_core::SecurityError::AuthFailed),
+                        "{c:?}"
+                    );
+                    assert!(out[..forged.len()].iter().all(|&b| b == 0), "{c:?}: wiped");
+                    forged_sent += 1;
+                }
+                let mut a = vec![0u8; s.len() + 16];
+                let mut b = vec![0u8; s.len() + 16];
+                let got = r.receive(s, 0, &mut a).map(|d| delivered(&d));
+                let want = clean.receive(s, 0, &mut b).map(|d| delivered(&d));
+                assert_eq!(got, want, "{c:?}: the genuine packet after a forgery");
+                assert!(matches!(got, Ok(Some(_))), "{c:?}: {got:?}");
+            }
+            // Lines of 64, 65, 100 and 5760 bytes and the two embedded lines.
+            assert_eq!(forged_sent, 6, "{c:?}");
+            assert_eq!(r.fusa_stats(), clean.fusa_stats(), "{c:?}");
+        }
+    }
+}
