@@ -1,7 +1,8 @@
 //! Link keys from the SPDM export master secret (`docs/key-hierarchy.md`).
 //!
-//! - Stream keys: `"cse key"` (and `"cse mac key"` for the CMAC suites) and `"cse salt"`, direction
-//!   sensor to controller, the stream's virtual channel, the key generation.
+//! - Stream keys: `"cse key"` (and `"cse mac key"` for the CTR+CMAC suites, whose CMAC it
+//!   keys) and `"cse salt"`, direction sensor to controller, the stream's virtual channel, the
+//!   key generation.
 //! - CCISE keys: `"ccise key"` with direction controller to sensor (writes, read requests) and
 //!   sensor to controller (read responses), virtual channel 0, the key generation. The CCISE IV
 //!   salt is the `"cse salt"` of direction controller to sensor, VC 0, the key generation: no
@@ -22,7 +23,7 @@ use cse_core::crypto::SuiteKey;
 use cse_core::csi2::VirtualChannel;
 use cse_core::keys::{Salt, SecretKey};
 use cse_core::{
-    Block, CipherSuite, Direction, FrameConfig, KeySize, MacAlgorithm, Profile, TagLen, TagMode,
+    Block, CipherSuite, Direction, FrameConfig, KeySize, Profile, TagLen, TagMode,
 };
 use cse_sep::KeyMaterial;
 use spdm_lite::crypto::RustCrypto;
@@ -160,7 +161,9 @@ pub fn stream_material(
         generation,
         size,
     )?;
-    let mac = if suite.mac() == MacAlgorithm::Cmac {
+    // A second key only for the suites that need one (CTR+CMAC: CTR under `"cse key"`, CMAC
+    // under `"cse mac key"`); a CMAC suite, like a GMAC one, is keyed by `"cse key"` alone.
+    let mac = if suite.needs_mac_key() {
         Some(key(
             ems,
             profile,

@@ -749,15 +749,25 @@ fn key_derivation_vectors_are_the_keys_a_link_installs() {
         };
         let mut outputs = BTreeSet::new();
         for g in vectors::KEY_GENERATIONS {
+            // Every suite: the encrypting ones under SV-1, the integrity-only ones under SV-2
+            // (a CMAC stream is keyed by `stream-key` alone, as GMAC is).
             for suite in [
                 CipherSuite::Aes128Gcm,
                 CipherSuite::Aes256Gcm,
                 CipherSuite::Aes128CtrCmac,
                 CipherSuite::Aes256CtrCmac,
+                CipherSuite::Aes128Gmac,
+                CipherSuite::Aes256Gmac,
+                CipherSuite::Aes128Cmac,
+                CipherSuite::Aes256Cmac,
             ] {
                 let config = FrameConfig::uniform(
                     BlockConfig {
-                        sv: SecurityVariant::FullIntegrityEncrypted,
+                        sv: if suite.encrypts() {
+                            SecurityVariant::FullIntegrityEncrypted
+                        } else {
+                            SecurityVariant::FullIntegrity
+                        },
                         suite,
                         tag_len: TagLen::L16,
                         tag_mode: TagMode::PerMessage,
