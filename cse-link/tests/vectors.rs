@@ -91,10 +91,10 @@ fn the_set_has_the_documented_matrix() {
     let all = vectors::all().unwrap();
     let count = |p| all.iter().filter(|v| v.protocol == p).count();
     // SV-1 x 4 encrypting suites + SV-2..SV-4 x 4 integrity suites = 16 cells per tag mode,
-    // x 3 tag lengths, + sv5-no-security, + 23 extra cases each (docs/vectors.md: FSED has the
+    // x 3 tag lengths, + sv5-no-security, + 24 extra cases each (docs/vectors.md: FSED has the
     // seal record and a tampered tag record where SEP has the CRC-32 and forged-FS cases).
-    assert_eq!(count(VectorProtocol::Sep), 16 * 3 * 3 + 1 + 23);
-    assert_eq!(count(VectorProtocol::Fsed), 16 * 2 * 3 + 1 + 23);
+    assert_eq!(count(VectorProtocol::Sep), 16 * 3 * 3 + 1 + 24);
+    assert_eq!(count(VectorProtocol::Fsed), 16 * 2 * 3 + 1 + 24);
     let extra = |p, prefix: &str| {
         all.iter()
             .filter(|v| v.protocol == p && v.name.starts_with(prefix))
@@ -194,7 +194,7 @@ fn the_binary_writes_the_library_set_and_a_complete_index() {
         String::from_utf8_lossy(&run.stderr)
     );
     assert!(
-        stdout.contains("168 SEP, 120 FSED, 38 CCISE, 2 KEYS"),
+        stdout.contains("169 SEP, 121 FSED, 38 CCISE, 2 KEYS"),
         "summary: {stdout}"
     );
     let set = vectors::all().unwrap();

@@ -400,7 +400,8 @@ pub(crate) fn extra(protocol: VectorProtocol) -> Result<Vec<Vector>, LinkError> 
         )?);
     }
 
-    // Controller to sensor; VCX headers on VC 14.
+    // Controller to sensor; VCX headers on VC 14 (VCX 3) and VC 5 (VCX 1: with VCX 3 it pins
+    // each of the two VCX columns of the ECC, not only their sum).
     let short = [P::Emb(4), P::Line(RAW12, 17), P::Line(RAW12, 17), P::Emb(2)];
     for (name, direction, vc, form) in [
         (
@@ -413,6 +414,12 @@ pub(crate) fn extra(protocol: VectorProtocol) -> Result<Vec<Vector>, LinkError> 
             "vcx-vc14",
             Direction::SensorToController,
             14,
+            HeaderForm::DPHY_VCX_DRAFT_1,
+        ),
+        (
+            "vcx-vc5",
+            Direction::SensorToController,
+            5,
             HeaderForm::DPHY_VCX_DRAFT_1,
         ),
     ] {
