@@ -278,3 +278,77 @@ fn example_4_gcm_encrypted_read() {
     assert_eq!(ctrl.open_read_response(pending, resp, &mut out), Ok(4));
     assert_eq!(out, hex!("C0 C1 C2 C3"));
 }
+
+// Example 5: AES-128-CMAC, 16-byte tags: after example 1's write, read 4 bytes from 0x0000
+// (the chip id): request counter 2, response counter 1 (the read of the vector
+// `aes128cmac-t16-clear-reads`). The response's context and IV number use the response's own
+// counter; the request's counter is bound only by header bytes 10..14.
+const EX5_REQUEST: [u8; 23] =
+    hex!("00 00 04 00 00 00 02 1C 34 87 A1 BC FE 49 F6 35 1A E2 5A 57 B1 C3 07");
+const EX5_RESPONSE_CONTEXT: [u8; 32] = hex!(
+    "01 02 00 03 10 02 00 00 00 00 00 00 00 00 00 01 00 00 00 36 00 00 00 00"
+    "00 00 00 00 00 00 00 00"
+);
+const EX5_RESPONSE_HEADER: [u8; 16] = hex!("03 36 00 00 00 04 00 00 00 01 00 00 00 02 00 00");
+const EX5_RESPONSE: [u8; 24] = hex!(
+    "0C 15 E0 01 00 00 00 01"
+    "8C 6E 1E F1 5D 0B 62 21 9F F4 CF 6C 21 C1 DD E0"
+);
+
+#[test]
+fn example_5_response_counter_differs_from_the_request_counter() {
+    let cfg = Config::new(0x36);
+    let p = ContextParams {
+        suite: CipherSuite::Aes128Cmac,
+        tag_len: TagLen::L16,
+        key_id: KeyId::default(),
+    };
+    let (mut ctrl, mut tgt) = common::pair(CipherSuite::Aes128Cmac, cfg);
+    let mut map = SimSensor::demo();
+    let mut frame = [0u8; 64];
+    let s = ctrl
+        .seal_write(0x0100, &hex!("12 34 56 78"), &mut frame)
+        .unwrap();
+    assert_eq!(&frame[..s.len], &EX1_FRAME);
+    assert_eq!(
+        tgt.handle_write(&frame[..s.len], &mut map).unwrap().counter,
+        1
+    );
+
+    let mut req = [0u8; 64];
+    let (pending, s) = ctrl.seal_read_request(0x0000, 4, &mut req).unwrap();
+    let req = &req[..s.len];
+    let mut resp = [0u8; 64];
+    let a = tgt.handle_read(req, &mut map, &mut resp).unwrap();
+    let resp = &resp[..a.response_len];
+    println!("req {}\nresp {}", hexs(req), hexs(resp));
+
+    // The request: its own counter 2 in the context and header.
+    let ctx = wire::context(&Profile::DRAFT_1, &p, Kind::ReadRequest, false, 2, 0x36);
+    let hdr = wire::mac_header(Kind::ReadRequest, 0x36, 0x0000, 4, 2, 0);
+    assert_eq!(&req[7..], &cmac16(&TO_TARGET_KEY, &[&ctx, &hdr]));
+
+    // The response: context number 1 << 32 | 0x36 (its own counter 1), header counter 1 and
+    // request counter 2.
+    let ctx = wire::context(&Profile::DRAFT_1, &p, Kind::ReadResponse, false, 1, 0x36);
+    let hdr = wire::mac_header(Kind::ReadResponse, 0x36, 0x0000, 4, 1, 2);
+    println!("resp ctx {}\nresp hdr {}", hexs(&ctx), hexs(&hdr));
+    assert_eq!(ctx, EX5_RESPONSE_CONTEXT);
+    assert_eq!(hdr, EX5_RESPONSE_HEADER);
+    assert_eq!(
+        &resp[8..],
+        &cmac16(&TO_CONTROLLER_KEY, &[&ctx, &hdr, &resp[..4]])
+    );
+    // With the request's counter in the context instead, the tag would differ.
+    let wrong_ctx = wire::context(&Profile::DRAFT_1, &p, Kind::ReadResponse, false, 2, 0x36);
+    assert_ne!(
+        &resp[8..],
+        &cmac16(&TO_CONTROLLER_KEY, &[&wrong_ctx, &hdr, &resp[..4]])
+    );
+
+    assert_eq!(req, &EX5_REQUEST);
+    assert_eq!(resp, &EX5_RESPONSE);
+    let mut out = [0u8; 4];
+    assert_eq!(ctrl.open_read_response(pending, resp, &mut out), Ok(4));
+    assert_eq!(out, hex!("0C 15 E0 01"));
+}

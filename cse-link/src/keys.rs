@@ -22,9 +22,7 @@ use ccise::SessionKeys;
 use cse_core::crypto::SuiteKey;
 use cse_core::csi2::VirtualChannel;
 use cse_core::keys::{Salt, SecretKey};
-use cse_core::{
-    Block, CipherSuite, Direction, FrameConfig, KeySize, Profile, TagLen, TagMode,
-};
+use cse_core::{Block, CipherSuite, Direction, FrameConfig, KeySize, Profile, TagLen, TagMode};
 use cse_sep::KeyMaterial;
 use spdm_lite::crypto::RustCrypto;
 use spdm_lite::export::{ExportMasterSecret, LinkKeyPurpose};
