@@ -108,6 +108,7 @@ impl StatusCode {
     pub const ACCESS_DENIED: StatusCode = StatusCode(0x04);
     /// The target's key reached a hard usage limit; a rekey is required.
     pub const KEY_EXHAUSTED: StatusCode = StatusCode(0x05);
-    /// A local fault of the target (its response buffer was too small).
+    /// A local fault of the target (a configuration or address error; never produced by
+    /// frame handling: a response buffer too small for the response counts as malformed, 3).
     pub const INTERNAL: StatusCode = StatusCode(0x06);
 }

@@ -5,8 +5,10 @@
 //!   key generation.
 //! - CCISE keys: `"ccise key"` with direction controller to sensor (writes, read requests) and
 //!   sensor to controller (read responses), virtual channel 0, the key generation. The CCISE IV
-//!   salt is the `"cse salt"` of direction controller to sensor, VC 0, the key generation: no
-//!   stream uses that direction, so it never collides with a stream salt.
+//!   salt is the `"cse salt"` of direction controller to sensor, VC 0, the key generation:
+//!   stream keys are derived for sensor-to-controller streams only, so it never collides with
+//!   a stream salt (a controller-to-sensor stream on VC 0 would get it, which is why the link
+//!   keys none).
 //!
 //! The key generation is the SPDM session's ([`spdm_lite::session::Session::key_generation`]):
 //! 0 after the handshake, and it grows with every KEY_UPDATE (by 2 for UpdateAllKeys, which
