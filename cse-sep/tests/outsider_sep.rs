@@ -500,3 +500,177 @@ fn a_forged_all_sv5_frame_between_genuine_frames_leaves_the_next_frame_alone() {
         judged.join("\n")
     );
 }
+
+/// One list of genuine packets with attacks mixed in (forged packets, replays, truncations,
+/// empty packets, too-short output buffers, a forged frame start naming the idle key id), run
+/// through `receive` one by one and through `receive_batch` in one call: results, outputs,
+/// events and statistics must be the same.
+#[test]
+fn batch_and_single_receive_agree_on_a_mixed_attack_sequence() {
+    let (config, policy) = config_cmac_partial();
+    let frames: Vec<_> = (1..=3).map(|n| frame(n, 20)).collect();
+    let genuine = protect(7, config, 10, &frames);
+    let forged = protect(8, config, 10, &frames);
+    let mut idle = config;
+    idle.key_id = KeyId::new(1).expect("key id");
+    let forged_idle = protect(8, idle, 11, &frames[..1]);
+    // SV-5 packets carry no tag and can be replayed by design: replay the others only.
+    let unprotected: Vec<bool> = {
+        let mut probe = Receiver::new(Settings::new(vc()), policy, 1_000_000);
+        probe.install_key(config.key_id, material(7, config.image.suite)).expect("key");
+        genuine
+            .iter()
+            .map(|p| matches!(receive_checked(&mut probe, p, 5, OUT), Got::Unprotected(_)))
+            .collect()
+    };
+    let mut list: Vec<(Vec<u8>, usize)> = Vec::new();
+    for (i, g) in genuine.iter().enumerate() {
+        match i % 7 {
+            0 if !unprotected[i] => list.push((forged[i].clone(), OUT)),
+            1 => list.push((g.clone(), 3)),
+            2 if i > 2 && !unprotected[i - 2] => list.push((genuine[i - 2].clone(), OUT)),
+            3 => list.push((g[..g.len() - 3].to_vec(), OUT)),
+            4 => list.push((Vec::new(), OUT)),
+            5 => list.push((forged_idle[0].clone(), OUT)),
+            _ => {}
+        }
+        list.push((g.clone(), OUT));
+    }
+    let new_rx = || {
+        let mut rx = Receiver::new(Settings::new(vc()), policy, 1_000_000);
+        rx.install_key(config.key_id, material(7, config.image.suite)).expect("key");
+        rx.install_key(idle.key_id, material(9, config.image.suite)).expect("idle key");
+        rx
+    };
+    let mut single = new_rx();
+    let mut single_out = Vec::new();
+    let mut single_events = Vec::new();
+    for (p, n) in &list {
+        let mut out = vec![SENTINEL; *n];
+        let r = got(single.receive(p, 5, &mut out));
+        single_out.push((r, out));
+        single_events.extend(drain(&mut single, 5));
+    }
+    let mut batch = new_rx();
+    let seps: Vec<&[u8]> = list.iter().map(|(p, _)| p.as_slice()).collect();
+    let mut bufs: Vec<Vec<u8>> = list.iter().map(|(_, n)| vec![SENTINEL; *n]).collect();
+    let mut outs: Vec<&mut [u8]> = bufs.iter_mut().map(|b| b.as_mut_slice()).collect();
+    let mut results = Vec::new();
+    batch
+        .receive_batch(&seps, 5, &mut outs, |i, r| results.push((i, got(r))))
+        .expect("batch");
+    let batch_events = drain(&mut batch, 5);
+    assert_eq!(results.len(), list.len());
+    for (k, ((i, r), ((sr, sout), bout))) in
+        results.into_iter().zip(single_out.iter().zip(&bufs)).enumerate()
+    {
+        assert_eq!(i, k);
+        assert_eq!(&r, sr, "packet {k}");
+        assert_eq!(bout, sout, "packet {k}: output buffer");
+    }
+    assert_eq!(batch_events, single_events);
+    assert_eq!(format!("{:?}", batch.fusa_stats()), format!("{:?}", single.fusa_stats()));
+    assert_eq!(batch.security_stats(), single.security_stats());
+    assert_eq!(batch.protocol_stats(), single.protocol_stats());
+    // Every genuine packet got through (the attacks cost nothing): the same deliveries as a
+    // receiver that saw the genuine packets only.
+    let mut reference = new_rx();
+    for p in &genuine {
+        assert!(!matches!(receive_checked(&mut reference, p, 5, OUT), Got::Err(_)));
+    }
+    let (r, s) = (reference.protocol_stats(), single.protocol_stats());
+    assert_eq!(
+        (r.verified, r.unverified, r.scopes_verified),
+        (s.verified, s.unverified, s.scopes_verified)
+    );
+    let reference_events = drain(&mut reference, 5);
+    let extra: Vec<_> = single_events.iter().filter(|e| !reference_events.contains(e)).collect();
+    let missing: Vec<_> = reference_events.iter().filter(|e| !single_events.contains(e)).collect();
+    assert_eq!((extra, missing), (vec![], vec![]));
+    assert!(
+        !single_events.iter().any(|e| matches!(e, Event::KeyRollover { .. })),
+        "a forged frame start activated the idle key: {single_events:?}"
+    );
+}
+
+/// Key operations between the packets of a frame, with forged frame starts around a rollover:
+/// installing the next key mid-frame, a forged FS naming that (idle) key id, refusing to
+/// replace the active key mid-frame, retiring the old key mid-frame after the rollover.
+#[test]
+fn key_install_and_retire_mid_frame_with_forged_frame_starts_around_a_rollover() {
+    let (config, policy) = config_cmac_partial();
+    let suite = config.image.suite;
+    let k1 = KeyId::new(1).expect("key id");
+    let mut next = config;
+    next.key_id = k1;
+    let f1 = frame(1, 4);
+    let f2 = frame(2, 4);
+    // The genuine sender: frame 10 under key 0, frame 11 under key 1 (same stream).
+    let mut tx = Transmitter::new(Settings::new(vc()), 10);
+    tx.install_key(config.key_id, material(7, suite)).expect("key 0");
+    tx.set_config(config).expect("config");
+    let mut out = vec![0u8; OUT];
+    let mut wire = |tx: &mut Transmitter, f: &[Vec<u8>]| -> Vec<Vec<u8>> {
+        let mut v = Vec::new();
+        for p in f {
+            let done = tx.protect(p, &mut out).expect("protect");
+            for s in Packets::new(&out[..done.len], HeaderForm::Dphy) {
+                v.push(s.expect("sep").raw.to_vec());
+            }
+        }
+        v
+    };
+    let frame1 = wire(&mut tx, &f1);
+    tx.install_key(k1, material(17, suite)).expect("key 1");
+    tx.set_config(next).expect("next config");
+    let frame2 = wire(&mut tx, &f2);
+    // The forger's frame starts for counter 11: under key id 1 (the idle id) and key id 0.
+    let forged_idle = protect(8, next, 11, std::slice::from_ref(&f2));
+    let forged_active = protect(8, config, 11, std::slice::from_ref(&f2));
+
+    let mut rx = Receiver::new(Settings::new(vc()), policy, 1_000_000);
+    rx.install_key(config.key_id, material(7, suite)).expect("key 0");
+    let mut events = Vec::new();
+    for (i, p) in frame1.iter().enumerate() {
+        if i == 2 {
+            rx.install_key(k1, material(17, suite)).expect("install the next key mid-frame");
+            assert!(
+                rx.install_key(config.key_id, material(99, suite)).is_err(),
+                "the active key cannot be replaced"
+            );
+        }
+        assert!(!matches!(receive_checked(&mut rx, p, 1, OUT), Got::Err(_)), "frame 1 packet {i}");
+        events.extend(drain(&mut rx, 1));
+    }
+    let stats = *rx.protocol_stats();
+    for p in [&forged_idle[0], &forged_active[0]] {
+        assert!(matches!(receive_checked(&mut rx, p, 2, OUT), Got::Err(_)));
+        assert_eq!(drain(&mut rx, 2), []);
+    }
+    assert_eq!(rx.protocol_stats().verified, stats.verified);
+    assert!(format!("{rx:?}").contains("active_key: Some(KeyId(0))"), "{rx:?}");
+    for (i, p) in frame2.iter().enumerate() {
+        if i == 2 {
+            assert_eq!(rx.retire_key(), Some(config.key_id), "the old key goes mid-frame");
+            // The forger's frame start again, now that key 0 is gone.
+            assert!(matches!(receive_checked(&mut rx, &forged_active[0], 3, OUT), Got::Err(_)));
+            assert!(matches!(receive_checked(&mut rx, &forged_idle[0], 3, OUT), Got::Err(_)));
+        }
+        let r = receive_checked(&mut rx, p, 3, OUT);
+        assert!(!matches!(r, Got::Err(_)), "frame 2 packet {i}: {r:?}");
+        events.extend(drain(&mut rx, 3));
+    }
+    let rollovers: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e, Event::KeyRollover { .. }))
+        .collect();
+    assert_eq!(rollovers, [&Event::KeyRollover { from: config.key_id, to: k1 }]);
+    let completes: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::FrameComplete { frame_counter, clean, .. } => Some((*frame_counter, *clean)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(completes, [(10, true), (11, true)]);
+}
