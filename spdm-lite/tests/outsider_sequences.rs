@@ -386,3 +386,117 @@ fn records_of_an_ended_session_are_refused_and_the_next_session_has_new_secrets(
         );
     }
 }
+
+/// The requester in its session: while a HEARTBEAT (then a KEY_UPDATE) is outstanding, forged,
+/// truncated and replayed response records (earlier ACKs of the session included) are
+/// refused and leave the session as it was: the genuine answer that follows is accepted.
+#[test]
+fn forged_and_replayed_responses_leave_the_requester_session_alone() {
+    use spdm_lite::msgs::key_update::KeyUpdateOp;
+    use spdm_lite::requester::SessionEvent;
+    let f = fixture();
+    let verifier = X509Verifier::new(RustCrypto, &f.root);
+    let mut rng = Counter(1);
+    let mut sensor = responder(&f, &mut rng);
+    let (mut buf, mut rng2) = (vec![0u8; 8192], Counter(2));
+    let mut session =
+        handshake(&mut sensor, &verifier, &mut buf, &mut rng2, |_, _, _| {}).expect("session");
+    let (mut req, mut rsp) = ([0u8; BUF], [0u8; BUF]);
+    let mut old_answers: Vec<Vec<u8>> = Vec::new();
+    let requests: [&dyn Fn(&mut RequesterSession<RustCrypto>, &mut [u8]) -> usize; 4] = [
+        &|s, out| s.write_heartbeat(out).expect("heartbeat"),
+        &|s, out| {
+            s.write_key_update(KeyUpdateOp::UPDATE_ALL_KEYS, out)
+                .expect("update")
+        },
+        &|s, out| {
+            s.write_key_update(KeyUpdateOp::VERIFY_NEW_KEY, out)
+                .expect("verify")
+        },
+        &|s, out| s.write_heartbeat(out).expect("heartbeat"),
+    ];
+    for (k, write) in requests.iter().enumerate() {
+        let n = write(&mut session, &mut req);
+        let m = sensor.handle(&mut req[..n], &mut rsp).expect("answered");
+        let answer = rsp[..m].to_vec();
+        let snapshot = |s: &RequesterSession<RustCrypto>| {
+            s.session()
+                .map(|x| (x.id(), x.key_generation(), x.sequence_numbers()))
+        };
+        let before = snapshot(&session);
+        let mut attacks = old_answers.clone();
+        attacks.push(answer[..answer.len() - 1].to_vec());
+        let mut flipped = answer.clone();
+        let i = flipped.len() - 3;
+        flipped[i] ^= 0x40;
+        attacks.push(flipped);
+        attacks.push(vec![0x06, 0, 0, 0, 0]);
+        attacks.push(vec![0x05, 0x12, 0x7F, 0x01, 0x00]); // a plain ERROR
+        attacks.push(Vec::new());
+        for mut a in attacks {
+            assert!(session.handle_response(&mut a).is_err(), "request {k}");
+            assert_eq!(snapshot(&session), before, "request {k}");
+        }
+        let mut genuine = answer.clone();
+        let ev = session
+            .handle_response(&mut genuine)
+            .expect("the genuine answer");
+        match k {
+            0 | 3 => assert_eq!(ev, SessionEvent::HeartbeatAck),
+            _ => assert!(matches!(ev, SessionEvent::KeyUpdated(_)), "{ev:?}"),
+        }
+        old_answers.push(answer);
+    }
+    assert_eq!(
+        session.session().map(|s| s.key_generation()),
+        sensor.session().map(|s| s.key_generation())
+    );
+}
+
+/// Note (documented: "Any requester failure poisons it"): during the handshake one forged
+/// plain response, such as a copy of an earlier genuine response, ends the requester; the
+/// genuine response that follows is refused too.
+#[test]
+fn a_forged_response_during_the_handshake_poisons_the_requester_as_documented() {
+    let f = fixture();
+    let verifier = X509Verifier::new(RustCrypto, &f.root);
+    let mut rng = Counter(1);
+    let mut sensor = responder(&f, &mut rng);
+    let mut chain_buf = vec![0u8; 8192];
+    let mut rng2 = Counter(2);
+    let mut ecu = Requester::new(
+        RustCrypto,
+        &mut rng2,
+        RequesterConfig {
+            algorithms: &OFFERED,
+            handshake_in_the_clear: false,
+            data_transfer_size: 1024,
+        },
+        Auth::Certificate {
+            verifier: &verifier,
+            chain_buf: &mut chain_buf,
+            challenge: true,
+        },
+    )
+    .expect("requester");
+    let (mut req, mut rsp) = ([0u8; BUF], [0u8; BUF]);
+    let n = ecu.write_request(&mut req).expect("GET_VERSION");
+    let m = sensor.handle(&mut req[..n], &mut rsp).expect("VERSION");
+    let version = rsp[..m].to_vec();
+    let _ = ecu
+        .handle_response(&mut rsp[..m])
+        .expect("VERSION accepted");
+    let n = ecu.write_request(&mut req).expect("GET_CAPABILITIES");
+    let m = sensor
+        .handle(&mut req[..n], &mut rsp)
+        .expect("CAPABILITIES");
+    assert!(
+        ecu.handle_response(&mut version.clone()).is_err(),
+        "a copy of VERSION"
+    );
+    assert!(
+        ecu.handle_response(&mut rsp[..m]).is_err(),
+        "poisoned: the genuine answer too"
+    );
+    assert!(ecu.write_request(&mut req).is_err());
+}
