@@ -387,6 +387,8 @@ fn records_of_an_ended_session_are_refused_and_the_next_session_has_new_secrets(
     }
 }
 
+type WriteFn = dyn Fn(&mut RequesterSession<RustCrypto>, &mut [u8]) -> usize;
+
 /// The requester in its session: while a HEARTBEAT (then a KEY_UPDATE) is outstanding, forged,
 /// truncated and replayed response records (earlier ACKs of the session included) are
 /// refused and leave the session as it was: the genuine answer that follows is accepted.
@@ -403,7 +405,7 @@ fn forged_and_replayed_responses_leave_the_requester_session_alone() {
         handshake(&mut sensor, &verifier, &mut buf, &mut rng2, |_, _, _| {}).expect("session");
     let (mut req, mut rsp) = ([0u8; BUF], [0u8; BUF]);
     let mut old_answers: Vec<Vec<u8>> = Vec::new();
-    let requests: [&dyn Fn(&mut RequesterSession<RustCrypto>, &mut [u8]) -> usize; 4] = [
+    let requests: [&WriteFn; 4] = [
         &|s, out| s.write_heartbeat(out).expect("heartbeat"),
         &|s, out| {
             s.write_key_update(KeyUpdateOp::UPDATE_ALL_KEYS, out)
