@@ -944,3 +944,203 @@ fn zero_length_and_short_packets_round_trip_under_every_variant() {
         );
     }
 }
+
+/// Protects `p` and receives what comes out; records the message indices of the data packets
+/// delivered. `false` when the transmitter ran out of message indices (nothing written).
+fn feed(
+    tx: &mut Transmitter,
+    rx: &mut Receiver,
+    p: &[u8],
+    out: &mut [u8],
+    indices: &mut Vec<u32>,
+) -> bool {
+    out.fill(SENTINEL);
+    match tx.protect(p, out) {
+        Ok(done) => {
+            for s in Packets::new(&out[..done.len], HeaderForm::Dphy) {
+                let mut o = vec![0u8; OUT];
+                match rx.receive(s.expect("sep").raw, 0, &mut o) {
+                    Ok(Delivery::Verified(v)) => indices.push(v.info().message_index),
+                    Ok(Delivery::Unverified(u)) => indices.push(u.info().message_index),
+                    Ok(Delivery::ScopeVerified(_)) => {}
+                    Ok(other) => unreachable!("{other:?}"),
+                    Err(e) => unreachable!("a genuine packet refused: {e:?}"),
+                }
+            }
+            true
+        }
+        Err(SepError::MessageIndexExhausted) => {
+            assert!(out.iter().all(|&b| b == SENTINEL), "nothing written");
+            false
+        }
+        Err(e) => unreachable!("{e:?}"),
+    }
+}
+
+/// The end of the message-index space with four open scopes: the transmitter refuses the
+/// packet that would take an index it needs for the close records and FE (writing nothing),
+/// the frame still ends, every packet the receiver accepted verifies with strictly increasing
+/// indices (no packet number twice), and the next frame starts again at 0 and verifies.
+#[test]
+fn the_last_message_indices_close_every_scope_and_never_repeat() {
+    let config = FrameConfig {
+        top: block(
+            SecurityVariant::FullIntegrity,
+            CipherSuite::Aes256Gmac,
+            TagMode::PerFrame,
+        ),
+        image: block(
+            SecurityVariant::FullIntegrityEncrypted,
+            CipherSuite::Aes256Gcm,
+            TagMode::PerDataType,
+        ),
+        bottom: block(
+            SecurityVariant::FullIntegrity,
+            CipherSuite::Aes256Gmac,
+            TagMode::PerMessage,
+        ),
+        key_id: KeyId::default(),
+    };
+    let mut tx = Transmitter::new(Settings::new(vc()), 40);
+    tx.install_key(KeyId::default(), material(7, config.image.suite))
+        .expect("key");
+    tx.set_config(config).expect("config");
+    let mut rx = Receiver::new(Settings::new(vc()), Policy::PERMISSIVE, 1_000_000);
+    rx.install_key(KeyId::default(), material(7, config.image.suite))
+        .expect("key");
+    let f = frame(1, 8);
+    let mut out = vec![0u8; OUT];
+    let mut indices = Vec::new();
+    let mut refused = 0;
+    assert!(feed(&mut tx, &mut rx, &f[0], &mut out, &mut indices), "FS");
+    assert!(
+        feed(&mut tx, &mut rx, &f[1], &mut out, &mut indices),
+        "the top embedded line"
+    );
+    tx.set_next_message_index(u32::MAX - 6)
+        .expect("jump to the end");
+    for p in &f[2..f.len() - 1] {
+        if !feed(&mut tx, &mut rx, p, &mut out, &mut indices) {
+            refused += 1;
+        }
+    }
+    assert!(refused > 0, "the index space ran out");
+    assert!(
+        feed(&mut tx, &mut rx, &f[f.len() - 1], &mut out, &mut indices),
+        "FE is always accepted"
+    );
+    let events = drain(&mut rx, 0);
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::ScopeFailed(_))),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            Event::FrameComplete {
+                frame_counter: 40,
+                ..
+            }
+        )),
+        "{events:?}"
+    );
+    // Every delivered packet's index is above the one before: no packet number twice.
+    assert!(indices.windows(2).all(|w| w[0] < w[1]), "{indices:?}");
+    assert!(
+        indices.last().is_some_and(|&i| i > u32::MAX - 8),
+        "{indices:?}"
+    );
+    // The next frame starts again at 0 and verifies.
+    indices.clear();
+    for p in &frame(2, 2) {
+        assert!(feed(&mut tx, &mut rx, p, &mut out, &mut indices));
+    }
+    assert_eq!(indices.first(), Some(&0));
+    assert!(drain(&mut rx, 0).iter().any(|e| matches!(
+        e,
+        Event::FrameComplete {
+            frame_counter: 41,
+            clean: true,
+            ..
+        }
+    )));
+}
+
+/// Keystream reuse: identical SV-1 lines in many frames, across a key rollover to a key id
+/// that carries the same key material (an integrator's mistake a rekey must survive: packet
+/// numbers belong to the stream, so they never restart). No two ciphertexts may be equal, and
+/// the receiver decrypts every line back.
+#[test]
+fn identical_lines_never_share_a_keystream_across_frames_and_a_rollover() {
+    let config = FrameConfig::uniform(
+        block(
+            SecurityVariant::FullIntegrityEncrypted,
+            CipherSuite::Aes256Gcm,
+            TagMode::PerMessage,
+        ),
+        KeyId::default(),
+    );
+    let same_frame = |n: u16| {
+        let mut buf = vec![0u8; 1024];
+        let mut em = Emitter::new(&mut buf, HeaderForm::Dphy);
+        em.frame_start(vc(), n).expect("fs");
+        for _ in 0..6 {
+            em.long(vc(), DataType::RAW12, &[0x3C; 48]).expect("line");
+        }
+        em.frame_end(vc(), n).expect("fe");
+        let all = em.written().to_vec();
+        Packets::new(&all, HeaderForm::Dphy)
+            .map(|p| p.expect("packet").raw.to_vec())
+            .collect::<Vec<_>>()
+    };
+    let mut tx = Transmitter::new(Settings::new(vc()), 1);
+    tx.install_key(KeyId::default(), material(7, config.image.suite))
+        .expect("key");
+    tx.set_config(config).expect("config");
+    let mut rx = Receiver::new(Settings::new(vc()), Policy::PERMISSIVE, 1_000_000);
+    rx.install_key(KeyId::default(), material(7, config.image.suite))
+        .expect("key");
+    let k1 = KeyId::new(1).expect("id");
+    let mut bodies = std::collections::HashSet::new();
+    let mut lines = 0;
+    let mut out = vec![0u8; OUT];
+    for n in 1..=8u16 {
+        if n == 5 {
+            tx.install_key(k1, material(7, config.image.suite))
+                .expect("same bytes, new id");
+            rx.install_key(k1, material(7, config.image.suite))
+                .expect("same bytes, new id");
+            let mut next = config;
+            next.key_id = k1;
+            tx.set_config(next).expect("rollover");
+        }
+        for p in same_frame(n) {
+            let done = tx.protect(&p, &mut out).expect("protect");
+            let sep = out[..done.len].to_vec();
+            if p.len() > 8 {
+                // The ciphertext sits inside the SEP packet: compare the whole packet body.
+                assert!(
+                    bodies.insert(sep[4..sep.len() - 2].to_vec()),
+                    "frame {n}: a repeat"
+                );
+                lines += 1;
+            }
+            let mut o = vec![0u8; OUT];
+            match rx.receive(&sep, 0, &mut o) {
+                Ok(Delivery::Verified(v)) => assert_eq!(v.packet(), p.as_slice()),
+                other => unreachable!("frame {n}: {other:?}"),
+            }
+        }
+    }
+    assert_eq!(lines, 48);
+    // And no 16-byte block of keystream repeats: XOR of any two bodies' payloads is not all
+    // zero in any aligned block (equal plaintext, so equal blocks mean equal keystream).
+    let bodies: Vec<Vec<u8>> = bodies.into_iter().collect();
+    for (i, a) in bodies.iter().enumerate() {
+        for b in &bodies[i + 1..] {
+            for (x, y) in a.chunks(16).zip(b.chunks(16)) {
+                assert_ne!(x, y, "a repeated ciphertext block");
+            }
+        }
+    }
+}
