@@ -369,3 +369,79 @@ fn a_missed_heartbeat_drops_every_key_and_nothing_is_protected_afterwards() {
     assert!(!sensor.holds_keys());
     let _ = rsp;
 }
+
+/// KEY_UPDATE sequences other than the helper's UpdateAllKeys + VerifyNewKey: UpdateKey (the
+/// request direction only) twice before one VerifyNewKey, then UpdateAllKeys twice without a
+/// frame in between, with forged answers offered to the ECU before each genuine one. Both
+/// ends must agree on the generation; CCISE writes and frames keep working after each step.
+#[test]
+fn update_key_sequences_with_forged_answers_keep_both_ends_in_step() {
+    use spdm_lite::msgs::key_update::KeyUpdateOp;
+    for protocol in [Protocol::Sep, Protocol::Fsed] {
+        let mode = if protocol == Protocol::Sep {
+            TagMode::PerMessage
+        } else {
+            TagMode::PerFrame
+        };
+        with_link(protocol, mode, |ecu, sensor| {
+            let s = scene();
+            let owner = ecu.peer();
+            let (mut req, mut rsp) = (vec![0u8; 4096], vec![0u8; 4096]);
+            let mut out = Vec::new();
+            let mut n_frame = 0u16;
+            let mut frame_ok = |ecu: &mut Ecu<'_>, sensor: &mut Sensor<'_>, step: &str| {
+                n_frame += 1;
+                let mut wire = Vec::new();
+                sensor
+                    .transmit_frame(&s.frame(n_frame).expect("scene"), &mut wire)
+                    .expect("tx");
+                let r = ecu.receive_frame(&wire, u64::from(n_frame), &mut out);
+                assert!(r.clean, "{protocol:?} after {step}: {r:?}");
+            };
+            frame_ok(ecu, sensor, "configure");
+            let sequences: [&[KeyUpdateOp]; 3] = [
+                &[KeyUpdateOp::UPDATE_KEY, KeyUpdateOp::VERIFY_NEW_KEY],
+                &[
+                    KeyUpdateOp::UPDATE_KEY,
+                    KeyUpdateOp::UPDATE_KEY,
+                    KeyUpdateOp::VERIFY_NEW_KEY,
+                ],
+                &[
+                    KeyUpdateOp::UPDATE_ALL_KEYS,
+                    KeyUpdateOp::VERIFY_NEW_KEY,
+                    KeyUpdateOp::UPDATE_ALL_KEYS,
+                    KeyUpdateOp::VERIFY_NEW_KEY,
+                ],
+            ];
+            for (q, ops) in sequences.iter().enumerate() {
+                for op in *ops {
+                    let n = ecu.write_key_update(*op, &mut req).expect("key update");
+                    let m = sensor
+                        .handle_spdm_from(owner, &mut req[..n], &mut rsp)
+                        .expect("answer");
+                    let genuine = rsp[..m].to_vec();
+                    for mut forged in [genuine[..m - 1].to_vec(), {
+                        let mut f = genuine.clone();
+                        f[m - 2] ^= 1;
+                        f
+                    }] {
+                        assert!(ecu.handle_session_response(&mut forged).is_err());
+                    }
+                    let mut g = genuine.clone();
+                    let _ = ecu
+                        .handle_session_response(&mut g)
+                        .expect("the genuine ACK");
+                }
+                assert_eq!(
+                    ecu.cci_generation(),
+                    sensor.cci_generation(),
+                    "{protocol:?} sequence {q}"
+                );
+                let _ = cse_link::configure(ecu, sensor, &config(mode))
+                    .unwrap_or_else(|e| unreachable!("{protocol:?} sequence {q}: {e:?}"));
+                frame_ok(ecu, sensor, &format!("sequence {q}"));
+                frame_ok(ecu, sensor, &format!("sequence {q}, second frame"));
+            }
+        });
+    }
+}
