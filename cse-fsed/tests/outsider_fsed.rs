@@ -424,3 +424,91 @@ fn an_injected_unauthenticated_frame_does_not_end_decryption_of_the_finished_fra
     }
     assert_eq!(decrypted, held.len());
 }
+
+/// Around a key rollover: the receiver holds key 0 (active) and key 1 (idle). Forged frame
+/// headers naming key 1 (under the forger's key) and key 0, each with its FS and a forged tag
+/// record, come before the genuine frame under key 1: none of them may activate a key or
+/// start a frame, and the genuine frames before and after verify with exactly one rollover.
+#[test]
+fn forged_frame_headers_around_a_rollover_activate_nothing() {
+    let k1 = KeyId::new(1).expect("id");
+    let mut next = config();
+    next.key_id = k1;
+    // The genuine sender: frame 30 under key 0, frame 31 under key 1.
+    let mut tx = Transmitter::new(Settings::new(vc()), 30);
+    tx.install_key(KeyId::default(), material(7))
+        .expect("key 0");
+    tx.set_config(config()).expect("config");
+    let mut ins = [0u8; cse_fsed::tx::MAX_INSERTED_LEN];
+    let mut wire = |tx: &mut Transmitter, f: Vec<Vec<u8>>| {
+        let mut v = Vec::new();
+        for mut p in f {
+            let r = tx.protect(&mut p, &mut ins).expect("protect");
+            for part in [r.before(&ins), &p, r.after(&ins)] {
+                for s in Packets::new(part, HeaderForm::Dphy) {
+                    v.push(s.expect("packet").raw.to_vec());
+                }
+            }
+        }
+        v
+    };
+    let f30 = wire(&mut tx, frame(1, 4));
+    tx.install_key(k1, material(17)).expect("key 1");
+    tx.set_config(next).expect("next");
+    let f31 = wire(&mut tx, frame(2, 4));
+    let forged_k1 = protect(8, next, 31, &[frame(2, 4)]);
+    let forged_k0 = protect(8, config(), 31, &[frame(2, 4)]);
+
+    let mut rx = new_rx(POLICY);
+    rx.install_key(k1, material(17)).expect("idle key 1");
+    let mut events = Vec::new();
+    for p in &f30 {
+        assert!(!matches!(got(rx.receive(p, 0)), Got::Err(_)));
+        events.extend(drain(&mut rx, 0));
+    }
+    // The forgeries: FS, header and the first tag record of each forged frame.
+    for forged in [&forged_k1, &forged_k0] {
+        let record = forged
+            .iter()
+            .skip(2)
+            .find(|p| !f31.contains(p) && p.len() > 40)
+            .expect("a forged record");
+        for p in [&forged[0], &forged[1], record] {
+            let _ = rx.receive(p, 1);
+        }
+        let e = drain(&mut rx, 1);
+        assert!(
+            !e.iter()
+                .any(|e| matches!(e, Event::KeyRollover { .. } | Event::FrameStart { .. })),
+            "{e:?}"
+        );
+    }
+    for p in &f31 {
+        let r = got(rx.receive(p, 2));
+        assert!(!matches!(r, Got::Err(_)), "{r:?}");
+        events.extend(drain(&mut rx, 2));
+    }
+    let rollovers: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e, Event::KeyRollover { .. }))
+        .collect();
+    assert_eq!(
+        rollovers,
+        [&Event::KeyRollover {
+            from: KeyId::default(),
+            to: k1
+        }]
+    );
+    let complete: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::FrameComplete {
+                frame_counter,
+                clean,
+                ..
+            } => Some((*frame_counter, *clean)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(complete, [(30, true), (31, true)]);
+}
