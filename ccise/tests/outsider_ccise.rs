@@ -345,3 +345,102 @@ fn encrypted_reads_of_the_same_registers_never_repeat_a_keystream() {
         }
     }
 }
+
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn mutate(g: &mut Lcg, f: &[u8]) -> Vec<u8> {
+    let mut v = f.to_vec();
+    match g.below(4) {
+        0 => {
+            let i = g.below(v.len());
+            v[i] ^= 1 << g.below(8);
+        }
+        1 => v.truncate(g.below(v.len())),
+        2 => v.insert(g.below(v.len() + 1), g.next() as u8),
+        _ => v = (0..g.below(300)).map(|_| g.next() as u8).collect(),
+    }
+    v
+}
+
+/// Mutated writes, read requests and read responses on every entry point (response buffers
+/// of random sizes): no panic, nothing applied, no counter moved, no data left in the
+/// controller's output; the genuine transactions in between all succeed.
+#[test]
+fn mutated_transactions_on_every_entry_point_change_nothing() {
+    for (suite, encrypted) in [
+        (CipherSuite::Aes128Cmac, false),
+        (CipherSuite::Aes256Gcm, true),
+    ] {
+        let config = Config::new(ADDRESS).with_encrypted_reads(encrypted);
+        let (mut ctl, mut target) = pair(config, suite);
+        let mut regs = SimSensor::demo();
+        let mut g = Lcg(7);
+        for round in 0..40u8 {
+            let mut w = [0u8; MAX_FRAME_LEN];
+            let wl = ctl
+                .seal_write(0x0120, &[round, round ^ 0xFF], &mut w)
+                .expect("seal")
+                .len;
+            let view = target_view(&target, &regs);
+            for _ in 0..50 {
+                let m = mutate(&mut g, &w[..wl]);
+                assert!(target.handle_write(&m, &mut regs).is_err());
+                let mut resp = vec![0u8; g.below(80)];
+                assert!(target.handle_read(&m, &mut regs, &mut resp).is_err());
+                assert_eq!(target_view(&target, &regs), view);
+            }
+            let _ = target
+                .handle_write(&w[..wl], &mut regs)
+                .expect("genuine write");
+            let mut q = [0u8; MAX_FRAME_LEN];
+            let reg = if encrypted { 0x0300 } else { 0x0120 };
+            let (pending, sealed) = ctl.seal_read_request(reg, 2, &mut q).expect("seal");
+            let view = target_view(&target, &regs);
+            for _ in 0..50 {
+                let m = mutate(&mut g, &q[..sealed.len]);
+                let mut resp = vec![0u8; 64];
+                assert!(target.handle_read(&m, &mut regs, &mut resp).is_err());
+                assert_eq!(target_view(&target, &regs), view);
+            }
+            let mut r = [0u8; 64];
+            let n = target
+                .handle_read(&q[..sealed.len], &mut regs, &mut r)
+                .expect("read")
+                .response_len;
+            // Mutated responses, each against a fresh pending read of the same shape.
+            let last = ctl.last_response_counter();
+            for _ in 0..10 {
+                let (p, _) = ctl.seal_read_request(reg, 2, &mut q).expect("seal");
+                let m = mutate(&mut g, &r[..n]);
+                let mut out = [0xEEu8; 4];
+                assert!(ctl.open_read_response(p, &m, &mut out).is_err());
+                assert!(out[..2] == [0, 0] || out[..2] == [0xEE, 0xEE], "{out:?}");
+                assert_eq!(out[2..], [0xEE, 0xEE]);
+                assert_eq!(ctl.last_response_counter(), last);
+            }
+            let mut value = [0u8; 2];
+            ctl.open_read_response(pending, &r[..n], &mut value)
+                .expect("the genuine response");
+            let expected = if encrypted {
+                [0xC0, 0xC1]
+            } else {
+                [round, round ^ 0xFF]
+            };
+            assert_eq!(value, expected);
+        }
+    }
+}
