@@ -512,3 +512,82 @@ fn forged_frame_headers_around_a_rollover_activate_nothing() {
         .collect();
     assert_eq!(complete, [(30, true), (31, true)]);
 }
+
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Mutated copies of the genuine FSED packets (frame headers and tag records: the packets
+/// that carry tags), fed before each genuine packet: never a panic, never accepted, nothing
+/// moves, and the stream ends exactly as a twin's that saw no mutation.
+#[test]
+fn mutated_frame_headers_and_records_never_get_in() {
+    let frames: Vec<_> = (1..=3).map(|n| frame(n, 4)).collect();
+    let genuine = protect(7, config(), 20, &frames);
+    let mut probe = new_rx(POLICY);
+    let tagged: Vec<bool> = genuine
+        .iter()
+        .map(|p| matches!(got(probe.receive(p, 0)), Got::Header(_) | Got::Scope(_)))
+        .collect();
+    let mut g = Lcg(99);
+    let (mut a, mut b) = (new_rx(POLICY), new_rx(POLICY));
+    let fsed: Vec<&Vec<u8>> = genuine
+        .iter()
+        .zip(&tagged)
+        .filter(|(_, t)| **t)
+        .map(|(p, _)| p)
+        .collect();
+    for (t, p) in genuine.iter().enumerate() {
+        let before = view(&a);
+        for _ in 0..60 {
+            let src = fsed[g.below(fsed.len())];
+            let mut m = src.clone();
+            match g.below(4) {
+                0 => {
+                    let i = 4 + g.below(m.len() - 4);
+                    m[i] ^= 1 << g.below(8);
+                }
+                1 => m.truncate(g.below(m.len())),
+                2 => m.insert(g.below(m.len() + 1), g.next() as u8),
+                _ => {
+                    for _ in 0..3 {
+                        let i = 4 + g.below(m.len() - 4);
+                        m[i] = g.next() as u8;
+                    }
+                }
+            }
+            if genuine.contains(&m) {
+                continue;
+            }
+            let r = got(a.receive(&m, t as u64));
+            assert!(
+                matches!(r, Got::Err(_)),
+                "packet {t}: a mutation got in: {r:?}"
+            );
+        }
+        assert_eq!(view(&a), before, "packet {t}");
+        assert_eq!(
+            got(a.receive(p, t as u64)),
+            got(b.receive(p, t as u64)),
+            "packet {t}"
+        );
+        assert_eq!(
+            drain(&mut a, t as u64),
+            drain(&mut b, t as u64),
+            "packet {t}"
+        );
+    }
+    assert_eq!(view(&a), view(&b));
+}
