@@ -1251,3 +1251,130 @@ fn mutated_packets_never_panic_and_never_leave_bytes_behind() {
     assert_eq!(results, single);
     assert_eq!(drain(&mut batch, 0), drain(&mut rx, 0));
 }
+
+/// Two streams (VC 1 and VC 3) keyed with the same material, as an integrator might: every
+/// packet of one stream offered to the other stream's receiver is refused and moves nothing,
+/// and the two streams' ciphertexts of the same line differ (the VC is in every IV).
+#[test]
+fn packets_of_another_virtual_channel_under_the_same_key_are_refused() {
+    let config = FrameConfig::uniform(
+        block(
+            SecurityVariant::FullIntegrityEncrypted,
+            CipherSuite::Aes256Gcm,
+            TagMode::PerMessage,
+        ),
+        KeyId::default(),
+    );
+    let vc3 = VirtualChannel::new(3).expect("vc");
+    let stream = |vc: VirtualChannel| {
+        let mut buf = vec![0u8; 512];
+        let mut em = Emitter::new(&mut buf, HeaderForm::Dphy);
+        em.frame_start(vc, 1).expect("fs");
+        em.long(vc, DataType::RAW12, &[0x42; 24]).expect("line");
+        em.frame_end(vc, 1).expect("fe");
+        let all = em.written().to_vec();
+        let mut tx = Transmitter::new(Settings::new(vc), 9);
+        tx.install_key(KeyId::default(), material(7, config.image.suite))
+            .expect("key");
+        tx.set_config(config).expect("config");
+        let mut out = vec![0u8; OUT];
+        Packets::new(&all, HeaderForm::Dphy)
+            .map(|p| {
+                let done = tx
+                    .protect(p.expect("packet").raw, &mut out)
+                    .expect("protect");
+                out[..done.len].to_vec()
+            })
+            .collect::<Vec<_>>()
+    };
+    let (s1, s3) = (stream(vc()), stream(vc3));
+    assert_ne!(s1[1][4..s1[1].len() - 2], s3[1][4..s3[1].len() - 2]);
+    let mut rx3 = Receiver::new(Settings::new(vc3), Policy::PERMISSIVE, 1_000_000);
+    rx3.install_key(KeyId::default(), material(7, config.image.suite))
+        .expect("key");
+    for (i, p) in s3.iter().enumerate() {
+        let before = view(&rx3);
+        for q in &s1 {
+            assert!(
+                matches!(receive_checked(&mut rx3, q, 0, OUT), Got::Err(_)),
+                "VC 1 packet"
+            );
+            assert_eq!(view(&rx3), before);
+            assert_eq!(drain(&mut rx3, 0), []);
+        }
+        let r = receive_checked(&mut rx3, p, 0, OUT);
+        assert!(matches!(r, Got::Verified(_)), "VC 3 packet {i}: {r:?}");
+        let _ = drain(&mut rx3, 0);
+    }
+}
+
+/// The transmitter's configuration and keys changed in the middle of a frame: a new
+/// configuration (with a key rollover) applies from the next FS only, and the frame in
+/// progress ends under the old one; the receiver sees one clean frame under each key.
+#[test]
+fn a_configuration_set_mid_frame_applies_from_the_next_frame() {
+    let (config, policy) = config_sv5_top();
+    let k1 = KeyId::new(1).expect("id");
+    let mut next = config;
+    next.key_id = k1;
+    next.image.tag_mode = TagMode::PerMessage;
+    let mut tx = Transmitter::new(Settings::new(vc()), 5);
+    tx.install_key(config.key_id, material(7, config.image.suite))
+        .expect("key");
+    tx.set_config(config).expect("config");
+    let mut rx = Receiver::new(Settings::new(vc()), policy, 1_000_000);
+    rx.install_key(config.key_id, material(7, config.image.suite))
+        .expect("key");
+    rx.install_key(k1, material(17, config.image.suite))
+        .expect("key 1");
+    let mut out = vec![0u8; OUT];
+    let mut events = Vec::new();
+    for n in 1..=2u16 {
+        for (i, p) in frame(n, 4).iter().enumerate() {
+            if n == 1 && i == 3 {
+                tx.install_key(k1, material(17, config.image.suite))
+                    .expect("install mid-frame");
+                tx.set_config(next).expect("set mid-frame");
+            }
+            let done = tx.protect(p, &mut out).expect("protect");
+            for s in Packets::new(&out[..done.len], HeaderForm::Dphy) {
+                let r = receive_checked(&mut rx, s.expect("sep").raw, 0, OUT);
+                assert!(!matches!(r, Got::Err(_)), "frame {n} packet {i}: {r:?}");
+            }
+            events.extend(drain(&mut rx, 0));
+        }
+    }
+    let starts: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::FrameStart {
+                frame_counter,
+                config,
+            } => Some((*frame_counter, config.key_id)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(starts, [(5, config.key_id), (6, k1)]);
+    assert!(
+        events.contains(&Event::FrameComplete {
+            frame_counter: 5,
+            messages: 10,
+            clean: true
+        }) || events.iter().any(|e| matches!(
+            e,
+            Event::FrameComplete {
+                frame_counter: 5,
+                clean: true,
+                ..
+            }
+        ))
+    );
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::FrameComplete {
+            frame_counter: 6,
+            clean: true,
+            ..
+        }
+    )));
+}
