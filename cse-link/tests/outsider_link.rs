@@ -445,3 +445,252 @@ fn update_key_sequences_with_forged_answers_keep_both_ends_in_step() {
         });
     }
 }
+
+/// The capture readers behind `cse verify` / `cse inspect` get files from anywhere: pcapng
+/// files (whole and segmented CMP messages) and key files, mutated in many ways, and random
+/// bytes must never panic the readers or the packet scanner.
+#[test]
+fn mutated_capture_files_and_key_files_never_panic_the_readers() {
+    use cse_link::capture::{KeyFile, pcapng, scan};
+    let mut wire = Vec::new();
+    with_link(Protocol::Sep, TagMode::PerMessage, |_, sensor| {
+        sensor
+            .transmit_frame(&scene().frame(1).expect("scene"), &mut wire)
+            .expect("tx");
+    });
+    let whole = pcapng::write_csi2(&wire, 1_000).expect("pcapng");
+    let segmented = pcapng::write_csi2_mtu(&wire, 1_000, Some(64)).expect("pcapng");
+    assert!(pcapng::read(&whole).is_ok() && pcapng::read(&segmented).is_ok());
+    let key_text = "key = 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n\
+                    salt = 000102030405060708090a0b\nkey_id = 1\n";
+    assert!(KeyFile::parse(key_text).is_ok());
+    let mut seed = 5u64;
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as usize
+    };
+    let mut panics = Vec::new();
+    for round in 0..6000 {
+        let base: &[u8] = match round % 3 {
+            0 => &whole,
+            1 => &segmented,
+            _ => key_text.as_bytes(),
+        };
+        let mut m = base.to_vec();
+        for _ in 0..1 + next() % 4 {
+            match next() % 5 {
+                0 => {
+                    let i = next() % m.len().max(1);
+                    if let Some(b) = m.get_mut(i) {
+                        *b ^= 1 << (next() % 8);
+                    }
+                }
+                1 => m.truncate(next() % (m.len() + 1)),
+                2 => {
+                    let i = next() % (m.len() + 1);
+                    m.insert(i, next() as u8);
+                }
+                3 => {
+                    // A 32-bit length field somewhere set to something large or small.
+                    let i = (next() % m.len().max(1)) & !3;
+                    let v = [0u32, 1, 3, 0xFFFF_FFFF, 0x8000_0000, 12, 28][next() % 7];
+                    if let Some(w) = m.get_mut(i..i + 4) {
+                        w.copy_from_slice(&v.to_le_bytes());
+                    }
+                }
+                _ => {
+                    let i = next() % m.len().max(1);
+                    let j = (i + 1 + next() % 16).min(m.len());
+                    let (a, b) = (next() as u8, next() as u8);
+                    for (k, x) in m[i..j].iter_mut().enumerate() {
+                        *x = if k % 2 == 0 { a } else { b };
+                    }
+                }
+            }
+        }
+        let r = std::panic::catch_unwind(|| {
+            let _ = pcapng::read(&m);
+            let _ = pcapng::read_selected(&m, &pcapng::Selection::default());
+            let _ = scan(&m);
+            if let Ok(text) = std::str::from_utf8(&m) {
+                let _ = KeyFile::parse(text);
+            }
+        });
+        if r.is_err() {
+            panics.push(format!(
+                "round {round}: {} bytes from base {}",
+                m.len(),
+                round % 3
+            ));
+        }
+    }
+    assert!(panics.is_empty(), "{}", panics.join("\n"));
+}
+
+/// `cse verify` / `cse inspect` over a protected capture an attacker edited (bits flipped,
+/// bytes inserted, cut or removed): the analysis, the text table and the report never
+/// panic, and every packet the analysis recovers (`cse verify --out`) is one of the
+/// original packets (up to a header bit the ECC corrects: see the FSED finding below).
+#[test]
+fn edited_protected_captures_never_panic_verify_or_inspect() {
+    use cse_link::capture::{
+        KeyFile, ProtectOptions, analyse, inspect_report, inspect_text, protect_with_nonce, summary,
+    };
+    let keys = KeyFile::parse(
+        "key = 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n\
+         salt = 000102030405060708090a0b\nkey_id = 1\n",
+    )
+    .expect("key file");
+    let s = scene();
+    let plain: Vec<u8> = (1..=3u16)
+        .flat_map(|n| s.frame(n).expect("scene"))
+        .collect();
+    let originals = split(&plain);
+    let mut seed = 11u64;
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as usize
+    };
+    let mut panics = Vec::new();
+    for (protocol, mode) in [
+        (Protocol::Sep, TagMode::PerMessage),
+        (Protocol::Fsed, TagMode::PerFrame),
+    ] {
+        let opts = ProtectOptions {
+            protocol,
+            config: config(mode),
+            vc: None,
+            first_frame: 1,
+        };
+        let protected = protect_with_nonce(&plain, &keys, &opts, &[7; 16]).expect("protect");
+        let clean =
+            analyse(&protected, Some(&keys), Some(protocol), Policy::PERMISSIVE).expect("analyse");
+        assert_eq!(
+            (clean.frames, clean.frames_clean),
+            (3, 3),
+            "{}",
+            summary(&clean)
+        );
+        assert_eq!(clean.recovered, plain);
+        for round in 0..400 {
+            let mut m = protected.clone();
+            for _ in 0..1 + next() % 3 {
+                match next() % 4 {
+                    0 => {
+                        let i = next() % m.len();
+                        m[i] ^= 1 << (next() % 8);
+                    }
+                    1 => m.truncate(next() % (m.len() + 1)),
+                    2 => {
+                        let i = next() % (m.len() + 1);
+                        m.insert(i, next() as u8);
+                    }
+                    _ => {
+                        let i = next() % m.len().max(1);
+                        let j = (i + 1 + next() % 64).min(m.len());
+                        m.drain(i..j);
+                    }
+                }
+            }
+            let r = std::panic::catch_unwind(|| {
+                for proto in [Some(protocol), None] {
+                    if let Ok(a) = analyse(&m, Some(&keys), proto, Policy::PERMISSIVE) {
+                        let _ = inspect_text(&a, &m);
+                        let _ = inspect_report(&a, &m, None);
+                        let _ = summary(&a);
+                        for p in split(&a.recovered) {
+                            // Bit-exact, or (FSED, see the finding test below) the original
+                            // with one header bit the ECC corrects.
+                            let near = |o: &Vec<u8>| {
+                                o.len() == p.len()
+                                    && o[4..] == p[4..]
+                                    && o[..4]
+                                        .iter()
+                                        .zip(&p[..4])
+                                        .map(|(x, y)| (x ^ y).count_ones())
+                                        .sum::<u32>()
+                                        <= 1
+                            };
+                            assert!(originals.iter().any(near), "recovered {:02x?}", &p[..4]);
+                        }
+                    }
+                    if let Ok(a) = analyse(&m, None, proto, Policy::PERMISSIVE) {
+                        let _ = inspect_text(&a, &m);
+                    }
+                }
+            });
+            if r.is_err() {
+                panics.push(format!("{protocol:?} round {round}"));
+            }
+        }
+    }
+    assert!(panics.is_empty(), "{}", panics.join("\n"));
+}
+
+/// docs/capture.md: `verify --out` writes "the original packets that verified, bit-exact".
+/// Under FSED the original packets travel as they are; one flipped header bit (here a VC bit
+/// of a RAW12 line, and a frame-number bit of an FS) is corrected by the ECC, the tag verifies
+/// over the corrected header, and the analysis recovers the packet with the flipped bit still
+/// in it: VC 2 instead of VC 0 (frame 1026 instead of 2) for a consumer that does not
+/// correct the ECC itself.
+#[test]
+#[ignore = "FINDING: cse verify --out (capture::analyse recovered) writes FSED packets with an \
+            ECC-corrected header bit still flipped, not bit-exact originals"]
+fn verify_out_is_bit_exact_after_an_ecc_corrected_header_bit() {
+    use cse_link::capture::{KeyFile, ProtectOptions, analyse, protect_with_nonce};
+    let keys = KeyFile::parse(
+        "key = 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n\
+         salt = 000102030405060708090a0b\nkey_id = 1\n",
+    )
+    .expect("key file");
+    let s = scene();
+    let plain: Vec<u8> = (1..=2u16)
+        .flat_map(|n| s.frame(n).expect("scene"))
+        .collect();
+    let opts = ProtectOptions {
+        protocol: Protocol::Fsed,
+        config: config(TagMode::PerFrame),
+        vc: None,
+        first_frame: 1,
+    };
+    let protected = protect_with_nonce(&plain, &keys, &opts, &[7; 16]).expect("protect");
+    let packets = split(&protected);
+    // The first RAW12 line (DT 0x2C) and the FS of frame 2 (the second FS).
+    let line = packets
+        .iter()
+        .position(|p| p[0] & 0x3F == 0x2C)
+        .expect("a line");
+    let fs2 = packets
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p[0] & 0x3F == 0x00)
+        .nth(1)
+        .map(|(i, _)| i)
+        .expect("the second FS");
+    let mut wrong = Vec::new();
+    for (at, byte, bit) in [(line, 0, 7), (fs2, 2, 2)] {
+        let mut edited = packets.clone();
+        edited[at][byte] ^= 1 << bit;
+        let capture = edited.concat();
+        let a = analyse(
+            &capture,
+            Some(&keys),
+            Some(Protocol::Fsed),
+            Policy::PERMISSIVE,
+        )
+        .expect("analyse");
+        for p in split(&a.recovered) {
+            if !split(&plain).contains(&p) {
+                wrong.push(format!(
+                    "packet {at}, byte {byte} bit {bit}: recovered {:02x?}",
+                    &p[..4]
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
