@@ -1382,12 +1382,12 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             dst.copy_from_slice(vd.as_bytes());
             th.update(vd.as_bytes());
         }
-        let req_keys =
-            DirectionKeys::new(ks.traffic_keys(set.aead, &secrets.request.secret).local()?);
-        let rsp_keys = DirectionKeys::new(
-            ks.traffic_keys(set.aead, &secrets.response.secret)
-                .local()?,
-        );
+        let req_keys = ks
+            .direction_keys(set.aead, &secrets.request.secret)
+            .local()?;
+        let rsp_keys = ks
+            .direction_keys(set.aead, &secrets.response.secret)
+            .local()?;
         out[0] = MCTP_SPDM;
         *state = State::AwaitFinish(Handshake {
             conn: conn.clone(),
@@ -1469,12 +1469,12 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         th.update(vd.as_bytes());
         out[0] = MCTP_SPDM;
         if psk.with_context {
-            let req_keys =
-                DirectionKeys::new(ks.traffic_keys(set.aead, &secrets.request.secret).local()?);
-            let rsp_keys = DirectionKeys::new(
-                ks.traffic_keys(set.aead, &secrets.response.secret)
-                    .local()?,
-            );
+            let req_keys = ks
+                .direction_keys(set.aead, &secrets.request.secret)
+                .local()?;
+            let rsp_keys = ks
+                .direction_keys(set.aead, &secrets.response.secret)
+                .local()?;
             Ok((
                 1 + n,
                 State::AwaitPskFinish(Handshake {

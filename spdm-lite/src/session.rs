@@ -96,8 +96,8 @@ impl Session {
         data: DataSecrets,
     ) -> Result<Self, Error> {
         let ks = KeySchedule::new(provider, set.hash, version);
-        let req_keys = DirectionKeys::new(ks.traffic_keys(set.aead, &data.request)?);
-        let rsp_keys = DirectionKeys::new(ks.traffic_keys(set.aead, &data.response)?);
+        let req_keys = ks.direction_keys(set.aead, &data.request)?;
+        let rsp_keys = ks.direction_keys(set.aead, &data.response)?;
         Ok(Self {
             id,
             role,
@@ -293,7 +293,7 @@ impl Session {
             Dir::Response => &self.rsp_secret,
         };
         let next = ks.update(secret)?;
-        let keys = DirectionKeys::new(ks.traffic_keys(self.set.aead, &next)?);
+        let keys = ks.direction_keys(self.set.aead, &next)?;
         Ok((next, keys))
     }
 
