@@ -47,7 +47,7 @@ use sha2::Sha384;
 pub struct RustCrypto;
 
 /// Running SHA-256 / SHA-384 state of [`RustCrypto`].
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub enum RustCryptoHash {
     /// SHA-256.
     #[cfg(feature = "set-a")]
@@ -55,6 +55,21 @@ pub enum RustCryptoHash {
     /// SHA-384.
     #[cfg(feature = "set-b")]
     Sha384(Sha384),
+}
+
+// By hand rather than derived, and not inlined: a transcript is cloned at every point its
+// hash is taken, and one out-of-line copy of the state costs less flash than a copy of the
+// state inlined at each of those points.
+impl Clone for RustCryptoHash {
+    #[inline(never)]
+    fn clone(&self) -> Self {
+        match self {
+            #[cfg(feature = "set-a")]
+            Self::Sha256(h) => Self::Sha256(h.clone()),
+            #[cfg(feature = "set-b")]
+            Self::Sha384(h) => Self::Sha384(h.clone()),
+        }
+    }
 }
 
 impl HashCtx for RustCryptoHash {
