@@ -401,6 +401,9 @@ impl Secret {
 }
 
 impl Zeroize for Secret {
+    // Not inlined: a secret drops (and so is wiped) at many points; one out-of-line wipe costs
+    // less flash than a wipe inlined at each.
+    #[inline(never)]
     fn zeroize(&mut self) {
         self.bytes.zeroize();
     }
