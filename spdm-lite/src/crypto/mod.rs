@@ -329,6 +329,7 @@ impl Digest {
     }
 
     /// The value.
+    #[inline(never)]
     pub fn as_bytes(&self) -> &[u8] {
         self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
     }
@@ -378,6 +379,7 @@ impl Secret {
     }
 
     /// The secret bytes.
+    #[inline(never)]
     pub fn as_bytes(&self) -> &[u8] {
         self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
     }
