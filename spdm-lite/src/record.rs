@@ -50,6 +50,7 @@ impl core::fmt::Debug for DirectionKeys {
 }
 
 impl Drop for DirectionKeys {
+    #[inline(never)]
     fn drop(&mut self) {
         zeroize::Zeroize::zeroize(&mut self.iv);
     }

@@ -190,6 +190,7 @@ impl Session {
     }
 
     /// Seals the SPDM message already written at `buf[record::SPDM_OFFSET..]`.
+    #[inline(never)]
     pub(crate) fn seal_in_place<P: CryptoProvider>(
         &mut self,
         provider: &P,
