@@ -174,43 +174,48 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             };
         };
         let hash = self.config.algorithms.hash;
-        let base = Mutual {
-            req_asym: Some(alg),
-            ..Mutual::NONE
-        };
-        match &policy.mode {
+        // The parts that depend on the mode, then one Mutual built from them (the requester's
+        // key copied in once).
+        let (requested, finish_slot, step, cm_hash, point) = match &policy.mode {
             MutAuthMode::PublicKey { spki } => {
                 let point = spki_ec_point(alg, spki).ok_or(INTERNAL)?;
                 let mut h = self.provider.hash(hash).map_err(|_| INTERNAL)?;
                 h.update(spki);
-                Mutual {
-                    requested: MUT_AUTH_REQUESTED,
-                    finish_slot: PROVISIONED_KEY_SLOT,
-                    cm_hash: Some(h.finish()),
-                    ..base
-                }
-                .with_key(point)
+                let cm = h.finish();
+                (
+                    MUT_AUTH_REQUESTED,
+                    PROVISIONED_KEY_SLOT,
+                    EncapStep::Off,
+                    Some(cm),
+                    point,
+                )
             }
             MutAuthMode::ChainHash { chain_hash, spki } => {
                 let point = spki_ec_point(alg, spki).ok_or(INTERNAL)?;
                 if chain_hash.len() != hash.len() {
                     return Err(INTERNAL);
                 }
-                Mutual {
-                    requested: MUT_AUTH_REQUESTED,
-                    finish_slot: 0,
-                    cm_hash: Some(Digest::from_slice(chain_hash).map_err(|_| INTERNAL)?),
-                    ..base
-                }
-                .with_key(point)
+                let cm = Digest::from_slice(chain_hash).map_err(|_| INTERNAL)?;
+                (MUT_AUTH_REQUESTED, 0, EncapStep::Off, Some(cm), point)
             }
-            MutAuthMode::Certificate { .. } => Ok(Mutual {
-                requested: MUT_AUTH_REQUESTED_WITH_ENCAP,
-                finish_slot: 0,
-                step: EncapStep::AwaitGet,
-                ..base
-            }),
+            // No key yet: the chain comes through the encapsulated requests.
+            MutAuthMode::Certificate { .. } => (
+                MUT_AUTH_REQUESTED_WITH_ENCAP,
+                0,
+                EncapStep::AwaitGet,
+                None,
+                &[][..],
+            ),
+        };
+        Mutual {
+            requested,
+            req_asym: Some(alg),
+            finish_slot,
+            cm_hash,
+            step,
+            ..Mutual::NONE
         }
+        .with_key(point)
     }
 
     /// `ReqSlotIDParam` for KEY_EXCHANGE_RSP.
