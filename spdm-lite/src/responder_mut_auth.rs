@@ -125,6 +125,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     /// The CAPABILITIES flags: the configuration's, plus `MUT_AUTH_CAP` and `ENCAP_CAP`
     /// with a mutual-authentication policy, and `MEAS_CAP` (with signatures) with a
     /// measurement provider.
+    #[inline(never)]
     pub fn capabilities(&self) -> CapFlags {
         let mut f = self.config.capabilities();
         if self.mut_auth.is_some() {
