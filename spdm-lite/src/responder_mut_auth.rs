@@ -145,6 +145,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     /// policy (this responder's `MUT_AUTH_CAP`, whatever the requester announced: whether it
     /// takes part is decided at KEY_EXCHANGE); the responder's own algorithm first, and only
     /// algorithms this build has.
+    #[inline(never)]
     pub(super) fn select_req_asym(&self, offered: Option<u16>) -> Option<AsymAlgo> {
         let offered = u32::from(offered?);
         self.mut_auth.as_ref()?;
