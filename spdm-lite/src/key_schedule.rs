@@ -19,6 +19,7 @@ use crate::crypto::{
 };
 use crate::error::CryptoError;
 use crate::msgs::Version;
+use crate::record::DirectionKeys;
 use subtle::ConstantTimeEq;
 
 /// The secrets of one direction of the handshake phase.
@@ -200,6 +201,21 @@ impl<'p, P: CryptoProvider> KeySchedule<'p, P> {
             key: self.expand_label(secret.as_bytes(), b"key", &[], aead.key_len())?,
             iv: self.expand_label(secret.as_bytes(), b"iv", &[], AEAD_IV_LEN)?,
         })
+    }
+
+    /// [`KeySchedule::traffic_keys`] installed as a direction's keys (sequence number 0). Not
+    /// inlined: the handshakes and sessions of both roles derive their keys through this one
+    /// copy.
+    ///
+    /// # Errors
+    /// As [`KeySchedule::expand_label`].
+    #[inline(never)]
+    pub(crate) fn direction_keys(
+        &self,
+        aead: AeadAlgo,
+        secret: &Secret,
+    ) -> Result<DirectionKeys, CryptoError> {
+        Ok(DirectionKeys::new(self.traffic_keys(aead, secret)?))
     }
 
     /// The next application secret of a direction after KEY_UPDATE (`"traffic upd"`).

@@ -50,6 +50,7 @@ impl core::fmt::Debug for DirectionKeys {
 }
 
 impl Drop for DirectionKeys {
+    #[inline(never)]
     fn drop(&mut self) {
         zeroize::Zeroize::zeroize(&mut self.iv);
     }
@@ -79,6 +80,7 @@ impl DirectionKeys {
         self.seq = self.seq.saturating_sub(1);
     }
 
+    #[inline(never)]
     fn nonce(&self) -> [u8; AEAD_IV_LEN] {
         let mut n = self.iv;
         for (d, s) in n.iter_mut().zip(self.seq.to_le_bytes()) {

@@ -931,10 +931,8 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     ks.check_verify_data(&secrets.response.finished_key, &th1, vd)?;
                     th.update(vd);
                 }
-                let req_keys =
-                    DirectionKeys::new(ks.traffic_keys(set.aead, &secrets.request.secret)?);
-                let rsp_keys =
-                    DirectionKeys::new(ks.traffic_keys(set.aead, &secrets.response.secret)?);
+                let req_keys = ks.direction_keys(set.aead, &secrets.request.secret)?;
+                let rsp_keys = ks.direction_keys(set.aead, &secrets.response.secret)?;
                 let hs = Handshake {
                     conn,
                     th,
@@ -989,10 +987,8 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 let secrets = ks.handshake(ks.handshake_secret(key, true)?, &th1)?;
                 ks.check_verify_data(&secrets.response.finished_key, &th1, pr.verify_data)?;
                 th.update(pr.verify_data);
-                let req_keys =
-                    DirectionKeys::new(ks.traffic_keys(set.aead, &secrets.request.secret)?);
-                let rsp_keys =
-                    DirectionKeys::new(ks.traffic_keys(set.aead, &secrets.response.secret)?);
+                let req_keys = ks.direction_keys(set.aead, &secrets.request.secret)?;
+                let rsp_keys = ks.direction_keys(set.aead, &secrets.response.secret)?;
                 let with_context = conn.rsp_caps.has(CapFlags::PSK_WITH_CONTEXT);
                 let hs = Handshake {
                     conn,

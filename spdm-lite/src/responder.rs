@@ -300,7 +300,6 @@ impl Vca {
 }
 
 /// The connection after VCA.
-#[derive(Clone)]
 struct Conn<H> {
     /// Hash state over VCA (message A).
     a: H,
@@ -314,6 +313,22 @@ struct Conn<H> {
     /// algorithm with the DHE group and AEAD selected in ALGORITHMS (the configured ones
     /// when the requester left their AlgStructs out; it cannot open a session then).
     set: AlgorithmSet,
+}
+
+// By hand rather than derived, and not inlined: a handshake copies the connection when it
+// starts and when it ends, and one out-of-line copy costs less flash.
+impl<H: Clone> Clone for Conn<H> {
+    #[inline(never)]
+    fn clone(&self) -> Self {
+        Self {
+            a: self.a.clone(),
+            m1: self.m1.clone(),
+            req_caps: self.req_caps,
+            req_dts: self.req_dts,
+            req_asym: self.req_asym,
+            set: self.set,
+        }
+    }
 }
 
 /// A handshake in progress (after KEY_EXCHANGE_RSP or PSK_EXCHANGE_RSP).
@@ -1382,12 +1397,12 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             dst.copy_from_slice(vd.as_bytes());
             th.update(vd.as_bytes());
         }
-        let req_keys =
-            DirectionKeys::new(ks.traffic_keys(set.aead, &secrets.request.secret).local()?);
-        let rsp_keys = DirectionKeys::new(
-            ks.traffic_keys(set.aead, &secrets.response.secret)
-                .local()?,
-        );
+        let req_keys = ks
+            .direction_keys(set.aead, &secrets.request.secret)
+            .local()?;
+        let rsp_keys = ks
+            .direction_keys(set.aead, &secrets.response.secret)
+            .local()?;
         out[0] = MCTP_SPDM;
         *state = State::AwaitFinish(Handshake {
             conn: conn.clone(),
@@ -1469,12 +1484,12 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         th.update(vd.as_bytes());
         out[0] = MCTP_SPDM;
         if psk.with_context {
-            let req_keys =
-                DirectionKeys::new(ks.traffic_keys(set.aead, &secrets.request.secret).local()?);
-            let rsp_keys = DirectionKeys::new(
-                ks.traffic_keys(set.aead, &secrets.response.secret)
-                    .local()?,
-            );
+            let req_keys = ks
+                .direction_keys(set.aead, &secrets.request.secret)
+                .local()?;
+            let rsp_keys = ks
+                .direction_keys(set.aead, &secrets.response.secret)
+                .local()?;
             Ok((
                 1 + n,
                 State::AwaitPskFinish(Handshake {

@@ -125,6 +125,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     /// The CAPABILITIES flags: the configuration's, plus `MUT_AUTH_CAP` and `ENCAP_CAP`
     /// with a mutual-authentication policy, and `MEAS_CAP` (with signatures) with a
     /// measurement provider.
+    #[inline(never)]
     pub fn capabilities(&self) -> CapFlags {
         let mut f = self.config.capabilities();
         if self.mut_auth.is_some() {
@@ -144,6 +145,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     /// policy (this responder's `MUT_AUTH_CAP`, whatever the requester announced: whether it
     /// takes part is decided at KEY_EXCHANGE); the responder's own algorithm first, and only
     /// algorithms this build has.
+    #[inline(never)]
     pub(super) fn select_req_asym(&self, offered: Option<u16>) -> Option<AsymAlgo> {
         let offered = u32::from(offered?);
         self.mut_auth.as_ref()?;
@@ -174,43 +176,48 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             };
         };
         let hash = self.config.algorithms.hash;
-        let base = Mutual {
-            req_asym: Some(alg),
-            ..Mutual::NONE
-        };
-        match &policy.mode {
+        // The parts that depend on the mode, then one Mutual built from them (the requester's
+        // key copied in once).
+        let (requested, finish_slot, step, cm_hash, point) = match &policy.mode {
             MutAuthMode::PublicKey { spki } => {
                 let point = spki_ec_point(alg, spki).ok_or(INTERNAL)?;
                 let mut h = self.provider.hash(hash).map_err(|_| INTERNAL)?;
                 h.update(spki);
-                Mutual {
-                    requested: MUT_AUTH_REQUESTED,
-                    finish_slot: PROVISIONED_KEY_SLOT,
-                    cm_hash: Some(h.finish()),
-                    ..base
-                }
-                .with_key(point)
+                let cm = h.finish();
+                (
+                    MUT_AUTH_REQUESTED,
+                    PROVISIONED_KEY_SLOT,
+                    EncapStep::Off,
+                    Some(cm),
+                    point,
+                )
             }
             MutAuthMode::ChainHash { chain_hash, spki } => {
                 let point = spki_ec_point(alg, spki).ok_or(INTERNAL)?;
                 if chain_hash.len() != hash.len() {
                     return Err(INTERNAL);
                 }
-                Mutual {
-                    requested: MUT_AUTH_REQUESTED,
-                    finish_slot: 0,
-                    cm_hash: Some(Digest::from_slice(chain_hash).map_err(|_| INTERNAL)?),
-                    ..base
-                }
-                .with_key(point)
+                let cm = Digest::from_slice(chain_hash).map_err(|_| INTERNAL)?;
+                (MUT_AUTH_REQUESTED, 0, EncapStep::Off, Some(cm), point)
             }
-            MutAuthMode::Certificate { .. } => Ok(Mutual {
-                requested: MUT_AUTH_REQUESTED_WITH_ENCAP,
-                finish_slot: 0,
-                step: EncapStep::AwaitGet,
-                ..base
-            }),
+            // No key yet: the chain comes through the encapsulated requests.
+            MutAuthMode::Certificate { .. } => (
+                MUT_AUTH_REQUESTED_WITH_ENCAP,
+                0,
+                EncapStep::AwaitGet,
+                None,
+                &[][..],
+            ),
+        };
+        Mutual {
+            requested,
+            req_asym: Some(alg),
+            finish_slot,
+            cm_hash,
+            step,
+            ..Mutual::NONE
         }
+        .with_key(point)
     }
 
     /// `ReqSlotIDParam` for KEY_EXCHANGE_RSP.

@@ -96,8 +96,8 @@ impl Session {
         data: DataSecrets,
     ) -> Result<Self, Error> {
         let ks = KeySchedule::new(provider, set.hash, version);
-        let req_keys = DirectionKeys::new(ks.traffic_keys(set.aead, &data.request)?);
-        let rsp_keys = DirectionKeys::new(ks.traffic_keys(set.aead, &data.response)?);
+        let req_keys = ks.direction_keys(set.aead, &data.request)?;
+        let rsp_keys = ks.direction_keys(set.aead, &data.response)?;
         Ok(Self {
             id,
             role,
@@ -190,6 +190,7 @@ impl Session {
     }
 
     /// Seals the SPDM message already written at `buf[record::SPDM_OFFSET..]`.
+    #[inline(never)]
     pub(crate) fn seal_in_place<P: CryptoProvider>(
         &mut self,
         provider: &P,
@@ -293,7 +294,7 @@ impl Session {
             Dir::Response => &self.rsp_secret,
         };
         let next = ks.update(secret)?;
-        let keys = DirectionKeys::new(ks.traffic_keys(self.set.aead, &next)?);
+        let keys = ks.direction_keys(self.set.aead, &next)?;
         Ok((next, keys))
     }
 

@@ -329,6 +329,7 @@ impl Digest {
     }
 
     /// The value.
+    #[inline(never)]
     pub fn as_bytes(&self) -> &[u8] {
         self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
     }
@@ -378,6 +379,7 @@ impl Secret {
     }
 
     /// The secret bytes.
+    #[inline(never)]
     pub fn as_bytes(&self) -> &[u8] {
         self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
     }
@@ -401,6 +403,9 @@ impl Secret {
 }
 
 impl Zeroize for Secret {
+    // Not inlined: a secret drops (and so is wiped) at many points; one out-of-line wipe costs
+    // less flash than a wipe inlined at each.
+    #[inline(never)]
     fn zeroize(&mut self) {
         self.bytes.zeroize();
     }

@@ -47,7 +47,7 @@ use sha2::Sha384;
 pub struct RustCrypto;
 
 /// Running SHA-256 / SHA-384 state of [`RustCrypto`].
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub enum RustCryptoHash {
     /// SHA-256.
     #[cfg(feature = "set-a")]
@@ -55,6 +55,21 @@ pub enum RustCryptoHash {
     /// SHA-384.
     #[cfg(feature = "set-b")]
     Sha384(Sha384),
+}
+
+// By hand rather than derived, and not inlined: a transcript is cloned at every point its
+// hash is taken, and one out-of-line copy of the state costs less flash than a copy of the
+// state inlined at each of those points.
+impl Clone for RustCryptoHash {
+    #[inline(never)]
+    fn clone(&self) -> Self {
+        match self {
+            #[cfg(feature = "set-a")]
+            Self::Sha256(h) => Self::Sha256(h.clone()),
+            #[cfg(feature = "set-b")]
+            Self::Sha384(h) => Self::Sha384(h.clone()),
+        }
+    }
 }
 
 impl HashCtx for RustCryptoHash {
@@ -303,25 +318,57 @@ impl Signer for EcdsaSigningKey {
     }
 }
 
+/// `HMAC(key, head ‖ data[0] ‖ data[1] ‖ … ‖ tail)` into `tag`; returns the tag length. The
+/// one instantiation of the HMAC code per hash: [`CryptoProvider::hmac`] and
+/// [`hkdf_expand_into`] both go through it (not inlined into each), so the MAC's block
+/// handling links once.
+#[inline(never)]
+fn mac_parts<M: Mac + KeyInit>(
+    key: &[u8],
+    head: &[u8],
+    data: &[&[u8]],
+    tail: &[u8],
+    tag: &mut [u8; super::MAX_HASH_LEN],
+) -> Result<usize, CryptoError> {
+    let mut mac = <M as KeyInit>::new_from_slice(key).map_err(|_| CryptoError::InvalidKey)?;
+    // One update site for all the parts (each site inlines the hash's block handling).
+    for d in core::iter::once(head)
+        .chain(data.iter().copied())
+        .chain(core::iter::once(tail))
+    {
+        mac.update(d);
+    }
+    // The tag is a secret when HMAC serves as HKDF-Extract (the PRK), HKDF-Expand or derives
+    // verify data: wipe this stack copy whatever happens.
+    let mut t = mac.finalize().into_bytes();
+    let n = t.len();
+    let r = match tag.get_mut(..n) {
+        Some(dst) => {
+            dst.copy_from_slice(&t);
+            Ok(n)
+        }
+        None => Err(CryptoError::InvalidLength),
+    };
+    zeroize::Zeroize::zeroize(t.as_mut_slice());
+    r
+}
+
 fn hmac_into<M: Mac + KeyInit>(
     key: &[u8],
     data: &[&[u8]],
     out: &mut [u8],
 ) -> Result<(), CryptoError> {
-    let mut mac = <M as KeyInit>::new_from_slice(key).map_err(|_| CryptoError::InvalidKey)?;
-    for d in data {
-        mac.update(d);
-    }
-    // The tag is a secret when HMAC serves as HKDF-Extract (the PRK) or derives verify data:
-    // wipe this stack copy whatever happens.
-    let mut tag = mac.finalize().into_bytes();
-    let r = if out.len() == tag.len() {
-        out.copy_from_slice(&tag);
-        Ok(())
-    } else {
-        Err(CryptoError::InvalidLength)
-    };
-    zeroize::Zeroize::zeroize(tag.as_mut_slice());
+    let mut tag = [0u8; super::MAX_HASH_LEN];
+    let r = mac_parts::<M>(key, &[], data, &[], &mut tag).and_then(|n| {
+        match (out.len() == n, tag.get(..n)) {
+            (true, Some(t)) => {
+                out.copy_from_slice(t);
+                Ok(())
+            }
+            _ => Err(CryptoError::InvalidLength),
+        }
+    });
+    zeroize::Zeroize::zeroize(&mut tag);
     r
 }
 
@@ -338,36 +385,28 @@ fn hkdf_expand_into<M: Mac + KeyInit>(
     if prk.len() < h || out.len() > 255 * h || h > super::MAX_HASH_LEN {
         return Err(CryptoError::InvalidLength);
     }
-    // T(i-1), a secret (the next block of keying material): wiped whatever happens.
+    // T(i-1) and T(i), secrets (the blocks of keying material): wiped whatever happens.
     let mut prev = [0u8; super::MAX_HASH_LEN];
+    let mut t = [0u8; super::MAX_HASH_LEN];
     let mut prev_len = 0;
     let mut r = Ok(());
     for (i, chunk) in out.chunks_mut(h).enumerate() {
-        let mut mac = match <M as KeyInit>::new_from_slice(prk) {
-            Ok(m) => m,
-            Err(_) => {
-                r = Err(CryptoError::InvalidKey);
-                break;
-            }
-        };
-        mac.update(prev.get(..prev_len).unwrap_or(&[]));
-        for d in info {
-            mac.update(d);
-        }
         // At most 255 blocks (checked above): the counter fits a byte.
-        mac.update(&[(i as u8).wrapping_add(1)]);
-        let mut t = mac.finalize().into_bytes();
+        let ctr = [(i as u8).wrapping_add(1)];
+        let head = prev.get(..prev_len).unwrap_or(&[]);
+        if let Err(e) = mac_parts::<M>(prk, head, info, &ctr, &mut t) {
+            r = Err(e);
+            break;
+        }
         // The last chunk may be shorter than a block; no other is.
         for (o, b) in chunk.iter_mut().zip(t.iter()) {
             *o = *b;
         }
-        for (p, b) in prev.iter_mut().zip(t.iter()) {
-            *p = *b;
-        }
+        prev = t;
         prev_len = h;
-        zeroize::Zeroize::zeroize(t.as_mut_slice());
     }
     zeroize::Zeroize::zeroize(&mut prev);
+    zeroize::Zeroize::zeroize(&mut t);
     r
 }
 
