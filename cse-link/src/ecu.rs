@@ -118,12 +118,29 @@ pub struct FrameReport {
     /// The receiver reported a key soft limit (`NeedsRekey` or `NeedsRestart`): run a
     /// KEY_UPDATE (or a new session) soon. Not a finding: the frame may still be clean.
     pub needs_rekey: bool,
+    /// What the receiver reported during this call about earlier frames, by frame counter
+    /// (deduplicated, in order): an earlier frame given up when this frame started because its
+    /// end never came ([`Finding::NotClean`]), and its scopes that never verified
+    /// ([`Finding::ScopeFailed`]). They are not charged to this frame: `findings` and `clean`
+    /// are about this frame only. The earlier frame's own report already said it was not
+    /// clean (it had not completed by the end of its call).
+    pub earlier: Vec<(u32, Finding)>,
 }
 
 impl FrameReport {
     fn note(&mut self, f: Finding) {
         if !self.findings.contains(&f) {
             self.findings.push(f);
+        }
+    }
+
+    /// Notes `f` against frame `fc`: in `findings` when `fc` is this report's frame (its frame
+    /// start was accepted in this call), in `earlier` otherwise.
+    fn note_for(&mut self, fc: u32, f: Finding) {
+        if self.frame_counter == Some(fc) {
+            self.note(f);
+        } else if !self.earlier.contains(&(fc, f)) {
+            self.earlier.push((fc, f));
         }
     }
 }
@@ -965,6 +982,11 @@ impl<'a> Ecu<'a> {
     /// into `out`, behind the packets released before it: no copy and no allocation per
     /// packet. Packets held for a scope tag are copied in when their scope verifies. If the
     /// packets did not arrive in message order, `out` is put in that order at the end.
+    ///
+    /// The report is about the frame whose start is accepted in this call. A frame whose end
+    /// never arrived was reported not clean by its own call; when the next frame starts, the
+    /// receiver gives it up, and those findings go to [`FrameReport::earlier`] under its frame
+    /// counter: they do not make the new frame unclean.
     pub fn receive_frame(&mut self, wire: &[u8], now: u64, out: &mut Vec<u8>) -> FrameReport {
         let mut rep = FrameReport::default();
         let mut rel = Release::new(out, core::mem::take(&mut self.released));
@@ -1034,10 +1056,23 @@ impl<'a> Ecu<'a> {
                                 rep.frame_counter = Some(frame_counter);
                                 frame_key = Some(config.key_id);
                             }
-                            cse_sep::Event::FrameComplete { clean, .. } => complete = Some(clean),
+                            cse_sep::Event::FrameComplete {
+                                frame_counter,
+                                clean,
+                                ..
+                            } => {
+                                if rep.frame_counter == Some(frame_counter) {
+                                    complete = Some(clean);
+                                } else if !clean {
+                                    rep.note_for(frame_counter, Finding::NotClean);
+                                }
+                            }
+                            cse_sep::Event::FrameAbandoned { frame_counter } => {
+                                rep.note_for(frame_counter, Finding::NotClean);
+                            }
                             cse_sep::Event::ScopeFailed(f) => {
                                 held.retain(|h| h.sep.as_ref().is_none_or(|(_, s)| *s != f.scope));
-                                rep.note(Finding::ScopeFailed);
+                                rep.note_for(f.scope.frame_counter, Finding::ScopeFailed);
                             }
                             cse_sep::Event::KeyRollover { .. } => {
                                 rep.key_rollover = true;
@@ -1096,10 +1131,23 @@ impl<'a> Ecu<'a> {
                                 rep.frame_counter = Some(frame_counter);
                                 frame_key = Some(config.key_id);
                             }
-                            cse_fsed::Event::FrameComplete { clean, .. } => complete = Some(clean),
+                            cse_fsed::Event::FrameComplete {
+                                frame_counter,
+                                clean,
+                                ..
+                            } => {
+                                if rep.frame_counter == Some(frame_counter) {
+                                    complete = Some(clean);
+                                } else if !clean {
+                                    rep.note_for(frame_counter, Finding::NotClean);
+                                }
+                            }
+                            cse_fsed::Event::FrameAbandoned { frame_counter } => {
+                                rep.note_for(frame_counter, Finding::NotClean);
+                            }
                             cse_fsed::Event::ScopeFailed(f) => {
                                 held.retain(|h| h.fsed.as_ref().is_none_or(|(_, s)| *s != f.scope));
-                                rep.note(Finding::ScopeFailed);
+                                rep.note_for(f.scope.frame_counter, Finding::ScopeFailed);
                             }
                             cse_fsed::Event::KeyRollover { .. } => {
                                 rep.key_rollover = true;

@@ -827,3 +827,42 @@ fn the_same_nonce_gives_the_same_capture_and_another_one_another() {
     assert_eq!(a[20..36], n1);
     assert!(analyse(&a).passed() && analyse(&c).passed());
 }
+
+/// A frame cut short in the capture (its second half, FE included, missing), then a genuine
+/// frame: the findings of the cut frame (given up when the next starts, its scopes failed)
+/// name the cut frame's counter, and the next frame counts as clean and is recovered whole.
+#[test]
+fn a_frame_cut_short_is_charged_to_itself_not_to_the_next_frame() {
+    let scene = Scene::new(64, 6, VirtualChannel::new(1).unwrap());
+    let frames: Vec<Vec<u8>> = (1..=3).map(|n| scene.frame(n).unwrap()).collect();
+    let input = frames.concat();
+    for (protocol, mode) in [
+        (Protocol::Sep, TagMode::PerMessage),
+        (Protocol::Sep, TagMode::PerFrame),
+        (Protocol::Fsed, TagMode::PerFrame),
+    ] {
+        let cap = protect(&input, protocol, mode);
+        let packets = capture::scan(&cap);
+        // Frames start at the FS (SEP: the SEP packet wrapping it; FSED: the FS itself).
+        let (fs2, fs3) = (
+            row_of(&cap, DataType(0x00), 1),
+            row_of(&cap, DataType(0x00), 2),
+        );
+        let cut_at = packets[fs2 + (fs3 - fs2) / 2].offset;
+        let cut = [&cap[..cut_at], &cap[packets[fs3].offset..]].concat();
+        let a = analyse(&cut);
+        assert_eq!(a.frames, 3, "{protocol:?} {mode:?}");
+        assert_eq!(a.frames_clean, 2, "{protocol:?} {mode:?}: {:?}", a.findings);
+        assert!(!a.findings.is_empty());
+        // Frame counters 7, 8, 9 (`first_frame: 7`): every finding is about frame 8.
+        for f in &a.findings {
+            assert_eq!(f.frame, Some(8), "{protocol:?} {mode:?}: {f:?}");
+        }
+        assert!(
+            a.recovered.ends_with(&frames[2]),
+            "{protocol:?} {mode:?}: frame 3 recovered whole"
+        );
+        let text = capture::summary(&a);
+        assert!(!text.contains("(frame 9)"), "{text}");
+    }
+}
