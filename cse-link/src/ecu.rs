@@ -1,7 +1,7 @@
 //! The controller side: SPDM requester, CCISE controller, SEP or FSED receiver with a policy.
 
 use ccise::Controller;
-use cse_core::csi2::{HeaderForm, Packets, VirtualChannel};
+use cse_core::csi2::{DataType, HeaderForm, Packets, VirtualChannel};
 use cse_core::{FrameConfig, FusaError, KeyId, Policy, Profile, SecurityError};
 use spdm_lite::cert::ChainVerifier;
 use spdm_lite::crypto::{AlgorithmSet, EcdsaSigningKey, RandomSource, RustCrypto};
@@ -118,12 +118,29 @@ pub struct FrameReport {
     /// The receiver reported a key soft limit (`NeedsRekey` or `NeedsRestart`): run a
     /// KEY_UPDATE (or a new session) soon. Not a finding: the frame may still be clean.
     pub needs_rekey: bool,
+    /// What the receiver reported during this call about earlier frames, by frame counter
+    /// (deduplicated, in order): an earlier frame given up when this frame started because its
+    /// end never came ([`Finding::NotClean`]), and its scopes that never verified
+    /// ([`Finding::ScopeFailed`]). They are not charged to this frame: `findings` and `clean`
+    /// are about this frame only. The earlier frame's own report already said it was not
+    /// clean (it had not completed by the end of its call).
+    pub earlier: Vec<(u32, Finding)>,
 }
 
 impl FrameReport {
     fn note(&mut self, f: Finding) {
         if !self.findings.contains(&f) {
             self.findings.push(f);
+        }
+    }
+
+    /// Notes `f` against frame `fc`: in `findings` when `fc` is this report's frame (its frame
+    /// start was accepted in this call), in `earlier` otherwise.
+    fn note_for(&mut self, fc: u32, f: Finding) {
+        if self.frame_counter == Some(fc) {
+            self.note(f);
+        } else if !self.earlier.contains(&(fc, f)) {
+            self.earlier.push((fc, f));
         }
     }
 }
@@ -325,6 +342,40 @@ struct Held {
     fsed: Option<(cse_fsed::DecryptTicket, cse_fsed::ScopeId)>,
 }
 
+/// The CSI-2 header (D-PHY form, ECC included) an original FSED packet is released with,
+/// rebuilt from the values the receiver decoded and the tag authenticated: the stream's
+/// virtual channel, the data type and the word count (for FS and FE, the frame number the
+/// frame header binds).
+///
+/// FSED forwards original packets as they arrived, so a single-bit header error that the ECC
+/// corrected is still in their bytes, while the tag verified the corrected values. Released as
+/// received, such a packet would carry a header that is not the authenticated one (another
+/// virtual channel, another frame number) to a consumer that does not correct the ECC itself.
+/// Released with this header, it is the sensor's packet, bit-exact. `None` when the values
+/// make no header (not for a packet the receiver accepted): release nothing then.
+pub(crate) fn fsed_header(vc: VirtualChannel, dt: DataType, wc: u16) -> Option<[u8; 4]> {
+    let repr = cse_core::csi2::Repr {
+        vc,
+        data_type: dt,
+        word_count: wc,
+    };
+    repr.header_bytes(HeaderForm::Dphy).ok()
+}
+
+/// The data type of an FS (`start`) or FE.
+pub(crate) fn sync_type(start: bool) -> DataType {
+    if start { DataType::FS } else { DataType::FE }
+}
+
+/// `bytes` (an original FSED packet) with its header replaced by `header` (see
+/// [`fsed_header`]); `None` when either is missing or `bytes` is shorter than a header.
+pub(crate) fn with_header(bytes: &[u8], header: Option<[u8; 4]>) -> Option<Vec<u8>> {
+    let header = header?;
+    let mut b = bytes.to_vec();
+    b.get_mut(..header.len())?.copy_from_slice(&header);
+    Some(b)
+}
+
 /// What one SEP packet gave [`Ecu::receive_frame`], detached from the output buffer.
 enum Got {
     /// An original packet of `len` bytes, written at the end of the released ones.
@@ -380,6 +431,23 @@ impl<'b> Release<'b> {
         let dst = self.room(bytes.len());
         if let Some(d) = dst.get_mut(..bytes.len()) {
             d.copy_from_slice(bytes);
+            self.commit(index, bytes.len());
+        }
+    }
+
+    /// Releases a copy of `bytes` with its first 4 bytes (the CSI-2 header) replaced by
+    /// `header` (see [`fsed_header`]). Nothing is released when `bytes` is shorter than a
+    /// header.
+    fn push_headed(&mut self, index: u32, bytes: &[u8], header: [u8; 4]) {
+        if bytes.len() < header.len() {
+            return;
+        }
+        let dst = self.room(bytes.len());
+        if let Some(d) = dst.get_mut(..bytes.len()) {
+            d.copy_from_slice(bytes);
+            if let Some(h) = d.get_mut(..header.len()) {
+                h.copy_from_slice(&header);
+            }
             self.commit(index, bytes.len());
         }
     }
@@ -965,6 +1033,16 @@ impl<'a> Ecu<'a> {
     /// into `out`, behind the packets released before it: no copy and no allocation per
     /// packet. Packets held for a scope tag are copied in when their scope verifies. If the
     /// packets did not arrive in message order, `out` is put in that order at the end.
+    ///
+    /// The released packets are the sensor's, bit-exact: under FSED, where the originals
+    /// travel as they are, each is released with its CSI-2 header rebuilt from the values the
+    /// tag authenticated, so a header bit the ECC corrected on the way is not passed on
+    /// flipped.
+    ///
+    /// The report is about the frame whose start is accepted in this call. A frame whose end
+    /// never arrived was reported not clean by its own call; when the next frame starts, the
+    /// receiver gives it up, and those findings go to [`FrameReport::earlier`] under its frame
+    /// counter: they do not make the new frame unclean.
     pub fn receive_frame(&mut self, wire: &[u8], now: u64, out: &mut Vec<u8>) -> FrameReport {
         let mut rep = FrameReport::default();
         let mut rel = Release::new(out, core::mem::take(&mut self.released));
@@ -1034,10 +1112,23 @@ impl<'a> Ecu<'a> {
                                 rep.frame_counter = Some(frame_counter);
                                 frame_key = Some(config.key_id);
                             }
-                            cse_sep::Event::FrameComplete { clean, .. } => complete = Some(clean),
+                            cse_sep::Event::FrameComplete {
+                                frame_counter,
+                                clean,
+                                ..
+                            } => {
+                                if rep.frame_counter == Some(frame_counter) {
+                                    complete = Some(clean);
+                                } else if !clean {
+                                    rep.note_for(frame_counter, Finding::NotClean);
+                                }
+                            }
+                            cse_sep::Event::FrameAbandoned { frame_counter } => {
+                                rep.note_for(frame_counter, Finding::NotClean);
+                            }
                             cse_sep::Event::ScopeFailed(f) => {
                                 held.retain(|h| h.sep.as_ref().is_none_or(|(_, s)| *s != f.scope));
-                                rep.note(Finding::ScopeFailed);
+                                rep.note_for(f.scope.frame_counter, Finding::ScopeFailed);
                             }
                             cse_sep::Event::KeyRollover { .. } => {
                                 rep.key_rollover = true;
@@ -1051,20 +1142,40 @@ impl<'a> Ecu<'a> {
                     }
                 }
                 Rx::Fsed(rx) => {
+                    // Original packets are released with the header the tag authenticated
+                    // (`fsed_header`), not with a bit the ECC corrected still flipped.
+                    let vc = self.vc;
                     match rx.receive(raw, now) {
-                        Ok(cse_fsed::Delivery::Unverified(u)) => held.push(Held {
-                            bytes: u.unverified_packet().to_vec(),
-                            index: u.info().message_index,
-                            encrypted: u.is_encrypted(),
-                            sep: None,
-                            fsed: Some((u.decrypt_ticket(), u.scope())),
-                        }),
+                        Ok(cse_fsed::Delivery::Unverified(u)) => {
+                            let i = u.info();
+                            let h = fsed_header(vc, i.data_type, i.word_count);
+                            match with_header(u.unverified_packet(), h) {
+                                Some(bytes) => held.push(Held {
+                                    bytes,
+                                    index: i.message_index,
+                                    encrypted: u.is_encrypted(),
+                                    sep: None,
+                                    fsed: Some((u.decrypt_ticket(), u.scope())),
+                                }),
+                                None => rep.note(Finding::Protocol),
+                            }
+                        }
                         Ok(cse_fsed::Delivery::Unprotected(u)) => {
-                            rel.push(u.info().message_index, u.unauthenticated_packet());
+                            let i = u.info();
+                            match fsed_header(vc, i.data_type, i.word_count) {
+                                Some(h) => {
+                                    rel.push_headed(i.message_index, u.unauthenticated_packet(), h)
+                                }
+                                None => rep.note(Finding::Protocol),
+                            }
                         }
                         Ok(cse_fsed::Delivery::Sync(s)) => {
-                            let idx = if s.is_frame_start() { 0 } else { u32::MAX };
-                            rel.push(idx, s.packet());
+                            let start = s.is_frame_start();
+                            let idx = if start { 0 } else { u32::MAX };
+                            match fsed_header(vc, sync_type(start), s.frame_number()) {
+                                Some(h) => rel.push_headed(idx, s.packet(), h),
+                                None => rep.note(Finding::Protocol),
+                            }
                         }
                         Ok(cse_fsed::Delivery::ScopeVerified(proof)) => {
                             let (mine, rest): (Vec<Held>, Vec<Held>) =
@@ -1096,10 +1207,23 @@ impl<'a> Ecu<'a> {
                                 rep.frame_counter = Some(frame_counter);
                                 frame_key = Some(config.key_id);
                             }
-                            cse_fsed::Event::FrameComplete { clean, .. } => complete = Some(clean),
+                            cse_fsed::Event::FrameComplete {
+                                frame_counter,
+                                clean,
+                                ..
+                            } => {
+                                if rep.frame_counter == Some(frame_counter) {
+                                    complete = Some(clean);
+                                } else if !clean {
+                                    rep.note_for(frame_counter, Finding::NotClean);
+                                }
+                            }
+                            cse_fsed::Event::FrameAbandoned { frame_counter } => {
+                                rep.note_for(frame_counter, Finding::NotClean);
+                            }
                             cse_fsed::Event::ScopeFailed(f) => {
                                 held.retain(|h| h.fsed.as_ref().is_none_or(|(_, s)| *s != f.scope));
-                                rep.note(Finding::ScopeFailed);
+                                rep.note_for(f.scope.frame_counter, Finding::ScopeFailed);
                             }
                             cse_fsed::Event::KeyRollover { .. } => {
                                 rep.key_rollover = true;

@@ -5,6 +5,7 @@ use cse_core::{Block, FusaError, Policy, Profile, ScopeKind, SecurityError};
 
 use super::{CaptureError, CapturePacket, Framing, KeyFile, capture_nonce, scan};
 use crate::Protocol;
+use crate::ecu::{fsed_header, sync_type, with_header};
 
 /// The verdict on one packet of a capture.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -847,38 +848,61 @@ fn run_fsed(
         let Some(raw) = feed(st, capture, i, vc) else {
             continue;
         };
+        // Original packets are recovered with the header the tag authenticated (rebuilt, ECC
+        // included), not with a header bit the ECC corrected still flipped (FSED forwards the
+        // packets as they arrived).
+        let no_header = || Verdict::Rejected("no CSI-2 header from the decoded values".into());
         match rx.receive(raw, now) {
             Ok(Delivery::Unverified(u)) => {
                 let s = u.scope();
                 let scope = (s.frame_counter, s.block, s.kind);
-                let what = format!("pending: {}", scope_text(&scope));
-                st.set(i, Verdict::NotVerified(what), Some(s.frame_counter));
-                st.held.push(Held {
-                    row: i,
-                    index: u.info().message_index,
-                    scope,
-                    encrypted: u.is_encrypted(),
-                    ticket: Ticket::Fsed(u.decrypt_ticket()),
-                    bytes: u.unverified_packet().to_vec(),
-                });
+                let info = u.info();
+                let h = fsed_header(vc, info.data_type, info.word_count);
+                match with_header(u.unverified_packet(), h) {
+                    Some(bytes) => {
+                        let what = format!("pending: {}", scope_text(&scope));
+                        st.set(i, Verdict::NotVerified(what), Some(s.frame_counter));
+                        st.held.push(Held {
+                            row: i,
+                            index: info.message_index,
+                            scope,
+                            encrypted: u.is_encrypted(),
+                            ticket: Ticket::Fsed(u.decrypt_ticket()),
+                            bytes,
+                        });
+                    }
+                    None => st.set(i, no_header(), Some(s.frame_counter)),
+                }
             }
             Ok(Delivery::Unprotected(u)) => {
-                let fc = u.info().frame_counter;
-                st.set(i, Verdict::Unprotected, Some(fc));
-                st.release(i, u.unauthenticated_packet().to_vec());
+                let info = u.info();
+                let h = fsed_header(vc, info.data_type, info.word_count);
+                match with_header(u.unauthenticated_packet(), h) {
+                    Some(bytes) => {
+                        st.set(i, Verdict::Unprotected, Some(info.frame_counter));
+                        st.release(i, bytes);
+                    }
+                    None => st.set(i, no_header(), Some(info.frame_counter)),
+                }
             }
             Ok(Delivery::Sync(s)) => {
                 if s.is_frame_start() {
                     st.unbind_pending("the frame header was never authenticated");
                     st.frame_authenticated = false;
                 }
-                if st.frame_authenticated {
-                    st.set(i, Verdict::BoundByFrameHeader, st.frame_open);
-                    st.release(i, s.packet().to_vec());
-                } else {
-                    let w = "pending: bound by the frame header once a tag of the frame verifies";
-                    st.set(i, Verdict::NotVerified(w.into()), None);
-                    st.sync_pending.push((i, Some(s.packet().to_vec())));
+                let h = fsed_header(vc, sync_type(s.is_frame_start()), s.frame_number());
+                match with_header(s.packet(), h) {
+                    None => st.set(i, no_header(), None),
+                    Some(bytes) if st.frame_authenticated => {
+                        st.set(i, Verdict::BoundByFrameHeader, st.frame_open);
+                        st.release(i, bytes);
+                    }
+                    Some(bytes) => {
+                        let w = "pending: bound by the frame header once a tag of the frame \
+                                 verifies";
+                        st.set(i, Verdict::NotVerified(w.into()), None);
+                        st.sync_pending.push((i, Some(bytes)));
+                    }
                 }
             }
             Ok(Delivery::FrameHeader { frame_counter }) => {
