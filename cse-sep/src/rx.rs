@@ -226,7 +226,6 @@ struct RxFrame {
     /// The last packet number accepted in this frame (replays inside the frame are refused
     /// before the replay state, which moves only at verified tags, knows of them).
     last: PacketNumber,
-    messages: u32,
     clean: bool,
     /// Whether the FS verified (false only for all-SV-5 frames).
     authenticated: bool,
@@ -841,7 +840,11 @@ impl Receiver {
             count_messages: true,
             authenticated,
         });
-        plan.message_index(0);
+        if authenticated {
+            plan.message_index(0);
+        } else {
+            plan.unauthenticated_message_index(0);
+        }
         let frame = RxFrame {
             fc,
             config,
@@ -855,7 +858,6 @@ impl Receiver {
             tracker: BlockTracker::new(),
             scopes: [None, None, None, None],
             last: pn,
-            messages: 1,
             clean: true,
             authenticated,
         };
@@ -1088,8 +1090,11 @@ impl Receiver {
                 key_id,
                 mac: p.cfg.suite.mac(),
             });
+            plan.message_index(h.message_index);
+        } else {
+            // An SV-5 packet or a member of an open scope: its index is not authenticated yet.
+            plan.unauthenticated_message_index(h.message_index);
         }
-        plan.message_index(h.message_index);
         let fc = frame.fc;
         // The scope a member opens: its MAC starts with the context block.
         let opened = match p.member {
@@ -1127,8 +1132,10 @@ impl Receiver {
                 if is_fe {
                     ev.push(Event::FrameComplete {
                         frame_counter: fc,
-                        messages: frame.messages.saturating_add(1),
-                        clean: frame.clean && !frame.scopes.iter().any(Option::is_some),
+                        messages: u32::try_from(ev.messages_received()).unwrap_or(u32::MAX),
+                        clean: frame.clean
+                            && !frame.scopes.iter().any(Option::is_some)
+                            && ev.messages_lost() == 0,
                     });
                 }
             },
@@ -1143,7 +1150,6 @@ impl Receiver {
             }
         }
         frame.tracker = p.tracker;
-        frame.messages = frame.messages.saturating_add(1);
         let mut scope_id = None;
         if let Some((slot, _)) = p.member {
             if let Some(s) = opened
@@ -1263,7 +1269,6 @@ impl Receiver {
         let frame = self.frame.as_mut().ok_or(SepError::Internal)?;
         let scope = frame.scopes[slot].take().ok_or(SepError::Internal)?;
         frame.last = pn;
-        frame.messages = frame.messages.saturating_add(1);
         self.proto.scopes_verified += 1;
         Ok(Done::Scope(ScopeProof {
             receiver: self.core.id(),
