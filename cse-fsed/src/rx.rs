@@ -140,6 +140,7 @@ impl<'p> Unverified<'p> {
             message_index: self.info.message_index,
             data_type: self.info.data_type,
             word_count: self.info.word_count,
+            crc: released_crc(self.packet),
         }
     }
 }
@@ -153,6 +154,13 @@ pub struct DecryptTicket {
     message_index: u32,
     data_type: DataType,
     word_count: u16,
+    /// The CRC-16 footer of the packet as released: the bytes given to decrypt must be those.
+    crc: Option<u16>,
+}
+
+/// The CRC-16 footer of a released packet (`None` for a short one).
+fn released_crc(packet: &[u8]) -> Option<u16> {
+    csi2::Packet::new_checked(packet).ok().and_then(|p| p.crc())
 }
 
 /// An original packet of an SV-5 block: CRC-checked only, no authentication.
@@ -982,7 +990,11 @@ impl Receiver {
     ///
     /// # Errors
     /// [`FsedError::ProofMismatch`] when the proof or the ticket come from another receiver,
-    /// the proof does not cover the ticket, the block is not SV-1, or the frame is gone;
+    /// the proof does not cover the ticket, the block is not SV-1, the frame is gone, or
+    /// `packet` is not the packet the ticket was issued for (its data type, word count, virtual
+    /// channel, length or CRC-16 footer differs from the released packet's: the bytes of
+    /// another packet of the scope are refused, with the buffer untouched; a CRC-16 guards
+    /// against mix-ups, not against bytes crafted to match it);
     /// [`FsedError::Framing`] / [`FsedError::Fusa`] when `packet` is not the packet the ticket
     /// describes (its CRC-16 does not match its ciphertext): the payload is then put back as
     /// it was given (only a single-bit header error the ECC found stays corrected), so no
@@ -1019,6 +1031,12 @@ impl Receiver {
             || view.total_len() != view.as_ref().len()
             || view.vc(self.settings.form) != self.settings.vc
         {
+            return Err(FsedError::ProofMismatch);
+        }
+        if view.crc() != ticket.crc {
+            // Corrupted bytes fail their own CRC-16 (as when the footer matches); intact bytes
+            // of another packet are refused as not the ticket's.
+            view.verify_crc()?;
             return Err(FsedError::ProofMismatch);
         }
         if ticket.data_type.is_short() {

@@ -724,9 +724,6 @@ fn key_install_and_retire_mid_frame_with_forged_frame_starts_around_a_rollover()
 /// packet's own footer, so it passes, and the buffer gets that ciphertext under the ticket's
 /// keystream with a fresh CRC-16.
 #[test]
-#[ignore = "FINDING: Receiver::decrypt accepts another intact packet of the same DT/WC for a \
-            ticket: Ok(()), the buffer holds that ciphertext XOR the ticket's keystream with \
-            a valid CRC-16"]
 fn decrypt_with_the_bytes_of_another_line_is_refused() {
     let (config, policy) = config_sv5_top();
     let genuine = protect(7, config, 10, &[frame(1, 4)]);
