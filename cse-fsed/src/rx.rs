@@ -583,9 +583,18 @@ impl Receiver {
         self.pending_fs = [None; PENDING_FS];
         let fc = frame.fc;
         if let Some(old) = self.frame.replace(frame) {
-            self.finished = Some(old);
+            self.finish(old);
         }
         Ok(Delivery::FrameHeader { frame_counter: fc })
+    }
+
+    /// Keeps an ended frame as the finished one (its keys stay for [`Receiver::decrypt`]) if
+    /// it authenticated; a frame that never did (forged, or all SV-5) ends without replacing
+    /// the finished frame, so keyless packets cannot end the decryption of an authenticated one.
+    fn finish(&mut self, frame: RxFrame) {
+        if frame.authenticated {
+            self.finished = Some(frame);
+        }
     }
 
     fn handle_fe<'p>(
@@ -634,7 +643,7 @@ impl Receiver {
         if let Some(mut frame) = self.frame.take() {
             frame.scopes = [None, None, None, None];
             frame.clean = clean;
-            self.finished = Some(frame);
+            self.finish(frame);
         }
         Ok(Delivery::Sync(SyncPacket {
             packet: bytes,
@@ -981,8 +990,9 @@ impl Receiver {
     /// its CRC-16 (and corrects a single-bit header error the ECC found): the buffer then
     /// holds the original packet.
     ///
-    /// Works until the next frame ends (its FE, or the frame header that replaces it): the
-    /// receiver keeps the keys of the frame in progress and of the finished frame.
+    /// Works until the next authenticated frame ends (its FE, or the frame header that replaces
+    /// it): the receiver keeps the keys of the frame in progress and of the last finished
+    /// frame that authenticated (a frame that never authenticated does not replace it).
     ///
     /// One pass over the payload where the engine allows it (VAES-512): the CRC-16 of the
     /// ciphertext, the keystream and the CRC-16 of the plaintext together

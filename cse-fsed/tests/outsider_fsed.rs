@@ -390,9 +390,6 @@ fn a_forged_all_sv5_frame_leaves_the_later_genuine_frames_alone() {
 /// ends the unauthenticated frame and it replaces the finished genuine frame: none of the
 /// genuine frame's verified SV-1 packets decrypts any more.
 #[test]
-#[ignore = "FINDING: a keyless FS + frame header + FE after a genuine frame evicts the \
-            finished genuine frame: its verified SV-1 packets can no longer be decrypted \
-            (Receiver::decrypt -> ProofMismatch)"]
 fn an_injected_unauthenticated_frame_does_not_end_decryption_of_the_finished_frame() {
     let mut rx = new_rx(POLICY);
     let (held, proofs) = held_and_proofs(&mut rx);
