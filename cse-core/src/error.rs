@@ -160,7 +160,9 @@ pub enum FusaError {
     /// Frames were lost: the counter jumped forward.
     #[error("{lost} frame(s) lost: expected frame {expected}, got {got}")]
     FrameLoss {
-        /// The frame counter expected.
+        /// The frame counter expected (when unauthenticated frames came between, the counter
+        /// after the last authenticated one: the lost frames are among those from here to
+        /// `got`).
         expected: u32,
         /// The frame counter received.
         got: u32,
@@ -181,7 +183,8 @@ pub enum FusaError {
     /// Messages of a frame were lost: the message counter jumped forward.
     #[error("{lost} message(s) lost in frame: expected index {expected}, got {got}")]
     MessageLoss {
-        /// Index expected.
+        /// Index expected (when unauthenticated messages came between, the first index after
+        /// the last authenticated one: the lost ones are among the indices from here to `got`).
         expected: u32,
         /// Index received.
         got: u32,

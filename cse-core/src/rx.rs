@@ -100,8 +100,11 @@ pub enum Event {
     FrameComplete {
         /// Frame counter.
         frame_counter: u32,
-        /// Messages received in the frame (SEP: FS to FE, close records included; FSED:
-        /// original packets FS to FE).
+        /// Messages received in the frame. SEP: FS to FE, close records included, as the
+        /// message counter accounts them ([`MessageCounter::received`]: the indices up to FE
+        /// less those reported lost, so an injected SV-5 packet whose index a later
+        /// authenticated one showed impossible does not count); FSED: original packets FS to
+        /// FE.
         messages: u32,
         /// Whether the frame is complete and fully verified.
         clean: bool,
@@ -145,9 +148,23 @@ pub enum Event {
 /// [`RxCore::commit_with`] hands one out, so events are queued only by a commit.
 pub struct EventSink<'a> {
     queue: &'a mut EventQueue<Event, EVENT_QUEUE_LEN>,
+    received: u64,
+    lost: u64,
 }
 
 impl EventSink<'_> {
+    /// The messages of the current frame the message counter accounts as received (see
+    /// [`MessageCounter::received`]), this packet's plan applied.
+    pub fn messages_received(&self) -> u64 {
+        self.received
+    }
+
+    /// The messages of the current frame the message counter reported lost
+    /// ([`MessageCounter::lost`]), this packet's plan applied.
+    pub fn messages_lost(&self) -> u64 {
+        self.lost
+    }
+
     /// Queues `e` (an overflow is reported later as [`Event::Overflow`]).
     pub fn push(&mut self, e: Event) {
         self.queue.push(e);
@@ -167,7 +184,8 @@ pub struct FrameStartPlan {
     pub count_messages: bool,
     /// Whether the frame's counter is authenticated. `false` only for frames with every
     /// block SV-5: nothing can authenticate them, so they move no replay state and activate
-    /// no key; only the FuSa continuity monitor sees their counter.
+    /// no key; only the FuSa continuity monitor sees their counter, as an unauthenticated one
+    /// that cannot move what authenticated frames are judged by (see [`FrameContinuity`]).
     pub authenticated: bool,
 }
 
@@ -190,7 +208,8 @@ pub struct CommitPlan {
     replay: Option<Pending>,
     frame_start: Option<FrameStartPlan>,
     invocation: Option<Invocation>,
-    message_index: Option<u32>,
+    /// The index, and whether it was authenticated.
+    message_index: Option<(u32, bool)>,
     feed: bool,
 }
 
@@ -218,9 +237,17 @@ impl CommitPlan {
         self.invocation = Some(i);
     }
 
-    /// Observes a message index with the message counter (after the frame start, if any).
+    /// Observes the index of an authenticated message (its own tag or its close record
+    /// verified) with the message counter (after the frame start, if any).
     pub fn message_index(&mut self, idx: u32) {
-        self.message_index = Some(idx);
+        self.message_index = Some((idx, true));
+    }
+
+    /// Observes the index of a message accepted without authentication (an SV-5 packet, a
+    /// member of a scope still open): it cannot move what authenticated messages are judged
+    /// by (see [`MessageCounter`]).
+    pub fn unauthenticated_message_index(&mut self, idx: u32) {
+        self.message_index = Some((idx, false));
     }
 }
 
@@ -424,6 +451,8 @@ impl RxCore {
         after: impl FnOnce(&mut EventSink<'_>),
     ) {
         before(&mut EventSink {
+            received: self.counter.received(),
+            lost: self.counter.lost(),
             queue: &mut self.events,
         });
         if let Some(fs) = plan.frame_start {
@@ -455,7 +484,12 @@ impl RxCore {
             if fs.count_messages {
                 self.counter.start_frame();
             }
-            if let Err(e) = self.continuity.observe(fs.frame_counter) {
+            let observed = if fs.authenticated {
+                self.continuity.observe(fs.frame_counter)
+            } else {
+                self.continuity.observe_unauthenticated(fs.frame_counter)
+            };
+            if let Err(e) = observed {
                 self.push_fusa(e);
             }
         }
@@ -473,8 +507,12 @@ impl RxCore {
                 self.events.push(Event::NeedsRekey { key_id: inv.key_id });
             }
         }
-        if let Some(idx) = plan.message_index
-            && let Err(e) = self.counter.observe(idx)
+        if let Some((idx, authenticated)) = plan.message_index
+            && let Err(e) = if authenticated {
+                self.counter.observe(idx)
+            } else {
+                self.counter.observe_unauthenticated(idx)
+            }
         {
             self.push_fusa(e);
         }
@@ -482,6 +520,8 @@ impl RxCore {
             self.accept(now);
         }
         after(&mut EventSink {
+            received: self.counter.received(),
+            lost: self.counter.lost(),
             queue: &mut self.events,
         });
     }

@@ -259,3 +259,223 @@ fn stats_saturate_instead_of_overflowing() {
     assert_eq!(f.frames_lost, u64::MAX);
     assert_eq!(f.total(), u64::MAX);
 }
+
+// Unauthenticated indices and counters (SV-5 packets, open-scope members, all-SV-5 frames):
+// anybody can send them, so after an authenticated one they must not change how the next
+// authenticated one is judged.
+
+#[test]
+fn an_injected_high_index_does_not_make_authenticated_messages_out_of_order() {
+    for injected in [5, 1000, u32::MAX - 1, u32::MAX] {
+        let mut m = MessageCounter::new();
+        m.observe(0).expect("FS");
+        assert_eq!(m.observe_unauthenticated(injected), Ok(()), "{injected}");
+        // The sender's next messages are judged as if nothing had come in between.
+        assert_eq!(m.observe(1), Ok(()), "{injected}");
+        assert_eq!(m.observe(2), Ok(()), "{injected}");
+        // A real loss after that is still reported.
+        assert_eq!(
+            m.observe(5),
+            Err(FusaError::MessageLoss {
+                expected: 3,
+                got: 5,
+                lost: 2
+            }),
+            "{injected}"
+        );
+    }
+}
+
+#[test]
+fn unauthenticated_messages_between_authenticated_ones_account_for_their_indices() {
+    let mut m = MessageCounter::new();
+    m.observe(0).expect("FS");
+    // Two unauthenticated messages in order, then an authenticated one: nothing lost.
+    assert_eq!(m.observe_unauthenticated(1), Ok(()));
+    assert_eq!(m.observe_unauthenticated(2), Ok(()));
+    assert_eq!(m.count(), 3);
+    assert_eq!(m.observe(3), Ok(()));
+    // One of three messages between missing: one lost, reported at the authenticated one.
+    assert_eq!(m.observe_unauthenticated(4), Ok(()));
+    assert_eq!(m.observe_unauthenticated(6), Ok(()));
+    assert_eq!(
+        m.observe(7),
+        Err(FusaError::MessageLoss {
+            expected: 4,
+            got: 7,
+            lost: 1
+        })
+    );
+    // A duplicate unauthenticated index counts once (its out-of-order finding waits for the
+    // next authenticated index; the loss is reported first).
+    assert_eq!(m.observe_unauthenticated(8), Ok(()));
+    assert_eq!(m.observe_unauthenticated(8), Ok(()));
+    assert_eq!(
+        m.observe(10),
+        Err(FusaError::MessageLoss {
+            expected: 8,
+            got: 10,
+            lost: 1
+        })
+    );
+}
+
+#[test]
+fn an_unauthenticated_index_behind_the_authenticated_ones_is_out_of_order_and_moves_nothing() {
+    let mut m = MessageCounter::new();
+    m.observe(0).expect("FS");
+    m.observe(1).expect("in order");
+    let before = m;
+    assert_eq!(
+        m.observe_unauthenticated(1),
+        Err(FusaError::MessageOutOfOrder {
+            expected: 2,
+            got: 1
+        })
+    );
+    assert_eq!(m, before);
+    assert_eq!(m.observe(2), Ok(()));
+}
+
+#[test]
+fn a_frame_without_authenticated_messages_is_counted_as_before() {
+    let mut m = MessageCounter::new();
+    assert_eq!(m.observe_unauthenticated(0), Ok(()));
+    assert_eq!(m.observe_unauthenticated(1), Ok(()));
+    assert_eq!(
+        m.observe_unauthenticated(4),
+        Err(FusaError::MessageLoss {
+            expected: 2,
+            got: 4,
+            lost: 2
+        })
+    );
+    assert_eq!(
+        m.observe_unauthenticated(3),
+        Err(FusaError::MessageOutOfOrder {
+            expected: 5,
+            got: 3
+        })
+    );
+    assert_eq!(m.count(), 5);
+}
+
+#[test]
+fn an_injected_frame_counter_does_not_change_how_authenticated_frames_are_judged() {
+    for injected in [3, 4, 1000, 0x8000_0002, u32::MAX] {
+        let mut c = FrameContinuity::new();
+        c.observe(2).expect("base");
+        let _ = c.observe_unauthenticated(injected);
+        assert_eq!(c.last(), Some(2), "{injected}");
+        assert_eq!(c.observe(3), Ok(()), "{injected}");
+        assert_eq!(c.observe(4), Ok(()), "{injected}");
+        assert_eq!(
+            c.observe(7),
+            Err(FusaError::FrameLoss {
+                expected: 5,
+                got: 7,
+                lost: 2
+            }),
+            "{injected}"
+        );
+    }
+}
+
+#[test]
+fn unauthenticated_frames_between_authenticated_ones_account_for_their_counters() {
+    let mut c = FrameContinuity::new();
+    c.observe(u32::MAX - 1).expect("base");
+    assert_eq!(c.observe_unauthenticated(u32::MAX), Ok(()));
+    assert_eq!(c.observe_unauthenticated(0), Ok(()));
+    assert_eq!(c.observe(1), Ok(()));
+    assert_eq!(c.observe_unauthenticated(2), Ok(()));
+    assert_eq!(c.observe_unauthenticated(4), Ok(()));
+    assert_eq!(
+        c.observe(5),
+        Err(FusaError::FrameLoss {
+            expected: 2,
+            got: 5,
+            lost: 1
+        })
+    );
+    // At or behind the last authenticated counter: reported, nothing moves.
+    let before = c;
+    assert_eq!(
+        c.observe_unauthenticated(5),
+        Err(FusaError::FrameDuplicate(5))
+    );
+    assert_eq!(
+        c.observe_unauthenticated(1),
+        Err(FusaError::FrameReorder { last: 5, got: 1 })
+    );
+    assert_eq!(c, before);
+}
+
+#[test]
+fn a_stream_of_unauthenticated_frames_is_judged_as_before_until_one_authenticates() {
+    let mut c = FrameContinuity::new();
+    assert_eq!(c.observe_unauthenticated(10), Ok(()));
+    assert_eq!(c.observe_unauthenticated(11), Ok(()));
+    assert_eq!(
+        c.observe_unauthenticated(14),
+        Err(FusaError::FrameLoss {
+            expected: 12,
+            got: 14,
+            lost: 2
+        })
+    );
+    assert_eq!(
+        c.observe_unauthenticated(14),
+        Err(FusaError::FrameDuplicate(14))
+    );
+    // The first authenticated counter sets the base whatever came before (the unauthenticated
+    // counters may all have been injected).
+    assert_eq!(c.observe(3), Ok(()));
+    assert_eq!(c.last(), Some(3));
+    assert_eq!(c.observe(4), Ok(()));
+}
+
+#[test]
+fn reordered_unauthenticated_messages_are_out_of_order_and_not_lost() {
+    let mut m = MessageCounter::new();
+    m.observe(0).expect("FS");
+    assert_eq!(m.observe_unauthenticated(2), Ok(()));
+    // Either of the two may be injected: the finding waits for the authenticated index.
+    assert_eq!(m.observe_unauthenticated(1), Ok(()));
+    assert_eq!(
+        m.observe(3),
+        Err(FusaError::MessageOutOfOrder {
+            expected: 3,
+            got: 1
+        })
+    );
+    // Both were received: nothing lost.
+    assert_eq!(m.lost(), 0);
+    assert_eq!(m.received(), 4);
+    assert_eq!(m.observe(4), Ok(()));
+    // An injected index beyond the next authenticated one voids the waiting finding.
+    assert_eq!(m.observe_unauthenticated(1000), Ok(()));
+    assert_eq!(m.observe_unauthenticated(5), Ok(()));
+    assert_eq!(m.observe(6), Ok(()));
+
+    let mut c = FrameContinuity::new();
+    c.observe(1).expect("base");
+    assert_eq!(c.observe_unauthenticated(3), Ok(()));
+    assert_eq!(c.observe_unauthenticated(2), Ok(()));
+    assert_eq!(c.observe_unauthenticated(3), Ok(()));
+    assert_eq!(
+        c.observe(4),
+        Err(FusaError::FrameReorder { last: 3, got: 2 })
+    );
+    assert_eq!(
+        c.observe(6),
+        Err(FusaError::FrameLoss {
+            expected: 5,
+            got: 6,
+            lost: 1
+        })
+    );
+    assert_eq!(c.observe_unauthenticated(1000), Ok(()));
+    assert_eq!(c.observe_unauthenticated(7), Ok(()));
+    assert_eq!(c.observe(8), Ok(()));
+}

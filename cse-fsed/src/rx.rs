@@ -140,6 +140,7 @@ impl<'p> Unverified<'p> {
             message_index: self.info.message_index,
             data_type: self.info.data_type,
             word_count: self.info.word_count,
+            crc: released_crc(self.packet),
         }
     }
 }
@@ -153,6 +154,13 @@ pub struct DecryptTicket {
     message_index: u32,
     data_type: DataType,
     word_count: u16,
+    /// The CRC-16 footer of the packet as released: the bytes given to decrypt must be those.
+    crc: Option<u16>,
+}
+
+/// The CRC-16 footer of a released packet (`None` for a short one).
+fn released_crc(packet: &[u8]) -> Option<u16> {
+    csi2::Packet::new_checked(packet).ok().and_then(|p| p.crc())
 }
 
 /// An original packet of an SV-5 block: CRC-checked only, no authentication.
@@ -575,9 +583,18 @@ impl Receiver {
         self.pending_fs = [None; PENDING_FS];
         let fc = frame.fc;
         if let Some(old) = self.frame.replace(frame) {
-            self.finished = Some(old);
+            self.finish(old);
         }
         Ok(Delivery::FrameHeader { frame_counter: fc })
+    }
+
+    /// Keeps an ended frame as the finished one (its keys stay for [`Receiver::decrypt`]) if
+    /// it authenticated; a frame that never did (forged, or all SV-5) ends without replacing
+    /// the finished frame, so keyless packets cannot end the decryption of an authenticated one.
+    fn finish(&mut self, frame: RxFrame) {
+        if frame.authenticated {
+            self.finished = Some(frame);
+        }
     }
 
     fn handle_fe<'p>(
@@ -626,7 +643,7 @@ impl Receiver {
         if let Some(mut frame) = self.frame.take() {
             frame.scopes = [None, None, None, None];
             frame.clean = clean;
-            self.finished = Some(frame);
+            self.finish(frame);
         }
         Ok(Delivery::Sync(SyncPacket {
             packet: bytes,
@@ -973,8 +990,9 @@ impl Receiver {
     /// its CRC-16 (and corrects a single-bit header error the ECC found): the buffer then
     /// holds the original packet.
     ///
-    /// Works until the next frame ends (its FE, or the frame header that replaces it): the
-    /// receiver keeps the keys of the frame in progress and of the finished frame.
+    /// Works until the next authenticated frame ends (its FE, or the frame header that replaces
+    /// it): the receiver keeps the keys of the frame in progress and of the last finished
+    /// frame that authenticated (a frame that never authenticated does not replace it).
     ///
     /// One pass over the payload where the engine allows it (VAES-512): the CRC-16 of the
     /// ciphertext, the keystream and the CRC-16 of the plaintext together
@@ -982,7 +1000,11 @@ impl Receiver {
     ///
     /// # Errors
     /// [`FsedError::ProofMismatch`] when the proof or the ticket come from another receiver,
-    /// the proof does not cover the ticket, the block is not SV-1, or the frame is gone;
+    /// the proof does not cover the ticket, the block is not SV-1, the frame is gone, or
+    /// `packet` is not the packet the ticket was issued for (its data type, word count, virtual
+    /// channel, length or CRC-16 footer differs from the released packet's: the bytes of
+    /// another packet of the scope are refused, with the buffer untouched; a CRC-16 guards
+    /// against mix-ups, not against bytes crafted to match it);
     /// [`FsedError::Framing`] / [`FsedError::Fusa`] when `packet` is not the packet the ticket
     /// describes (its CRC-16 does not match its ciphertext): the payload is then put back as
     /// it was given (only a single-bit header error the ECC found stays corrected), so no
@@ -1019,6 +1041,12 @@ impl Receiver {
             || view.total_len() != view.as_ref().len()
             || view.vc(self.settings.form) != self.settings.vc
         {
+            return Err(FsedError::ProofMismatch);
+        }
+        if view.crc() != ticket.crc {
+            // Corrupted bytes fail their own CRC-16 (as when the footer matches); intact bytes
+            // of another packet are refused as not the ticket's.
+            view.verify_crc()?;
             return Err(FsedError::ProofMismatch);
         }
         if ticket.data_type.is_short() {

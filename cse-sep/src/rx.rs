@@ -156,6 +156,7 @@ impl<'o> Unverified<'o> {
             message_index: self.info.message_index,
             data_type: self.info.data_type,
             word_count: self.info.word_count,
+            crc: released_crc(self.packet),
         }
     }
 }
@@ -169,6 +170,13 @@ pub struct DecryptTicket {
     message_index: u32,
     data_type: DataType,
     word_count: u16,
+    /// The CRC-16 footer of the packet as released: the bytes given to decrypt must be those.
+    crc: Option<u16>,
+}
+
+/// The CRC-16 footer of a released packet (`None` for a short one).
+fn released_crc(packet: &[u8]) -> Option<u16> {
+    csi2::Packet::new_checked(packet).ok().and_then(|p| p.crc())
 }
 
 /// A packet of an SV-5 block: CRC-checked only, no authentication.
@@ -226,7 +234,6 @@ struct RxFrame {
     /// The last packet number accepted in this frame (replays inside the frame are refused
     /// before the replay state, which moves only at verified tags, knows of them).
     last: PacketNumber,
-    messages: u32,
     clean: bool,
     /// Whether the FS verified (false only for all-SV-5 frames).
     authenticated: bool,
@@ -841,7 +848,11 @@ impl Receiver {
             count_messages: true,
             authenticated,
         });
-        plan.message_index(0);
+        if authenticated {
+            plan.message_index(0);
+        } else {
+            plan.unauthenticated_message_index(0);
+        }
         let frame = RxFrame {
             fc,
             config,
@@ -855,7 +866,6 @@ impl Receiver {
             tracker: BlockTracker::new(),
             scopes: [None, None, None, None],
             last: pn,
-            messages: 1,
             clean: true,
             authenticated,
         };
@@ -1088,8 +1098,11 @@ impl Receiver {
                 key_id,
                 mac: p.cfg.suite.mac(),
             });
+            plan.message_index(h.message_index);
+        } else {
+            // An SV-5 packet or a member of an open scope: its index is not authenticated yet.
+            plan.unauthenticated_message_index(h.message_index);
         }
-        plan.message_index(h.message_index);
         let fc = frame.fc;
         // The scope a member opens: its MAC starts with the context block.
         let opened = match p.member {
@@ -1127,8 +1140,10 @@ impl Receiver {
                 if is_fe {
                     ev.push(Event::FrameComplete {
                         frame_counter: fc,
-                        messages: frame.messages.saturating_add(1),
-                        clean: frame.clean && !frame.scopes.iter().any(Option::is_some),
+                        messages: u32::try_from(ev.messages_received()).unwrap_or(u32::MAX),
+                        clean: frame.clean
+                            && !frame.scopes.iter().any(Option::is_some)
+                            && ev.messages_lost() == 0,
                     });
                 }
             },
@@ -1143,7 +1158,6 @@ impl Receiver {
             }
         }
         frame.tracker = p.tracker;
-        frame.messages = frame.messages.saturating_add(1);
         let mut scope_id = None;
         if let Some((slot, _)) = p.member {
             if let Some(s) = opened
@@ -1263,7 +1277,6 @@ impl Receiver {
         let frame = self.frame.as_mut().ok_or(SepError::Internal)?;
         let scope = frame.scopes[slot].take().ok_or(SepError::Internal)?;
         frame.last = pn;
-        frame.messages = frame.messages.saturating_add(1);
         self.proto.scopes_verified += 1;
         Ok(Done::Scope(ScopeProof {
             receiver: self.core.id(),
@@ -1309,9 +1322,12 @@ impl Receiver {
     ///
     /// # Errors
     /// [`SepError::ProofMismatch`] when the proof or the ticket come from another receiver,
-    /// the proof does not cover the ticket or the frame is gone;
-    /// [`SepError::Framing`]/[`SepError::Fusa`] when `packet` is not the packet the ticket
-    /// describes (its CRC-16 is checked first).
+    /// the proof does not cover the ticket, the frame is gone, or `packet` is not the packet
+    /// the ticket was issued for (its data type, word count, virtual channel, length or CRC-16
+    /// footer differs from the released packet's: the bytes of another line of the scope are
+    /// refused, with the buffer untouched; a CRC-16 guards against mix-ups, not against bytes
+    /// crafted to match it); [`SepError::Framing`]/[`SepError::Fusa`] when the packet's
+    /// CRC-16 does not match its bytes.
     pub fn decrypt(
         &self,
         proof: &ScopeProof,
@@ -1341,6 +1357,12 @@ impl Receiver {
             || view.total_len() != view.as_ref().len()
             || view.vc(self.settings.form) != self.settings.vc
         {
+            return Err(SepError::ProofMismatch);
+        }
+        if view.crc() != ticket.crc {
+            // Corrupted bytes fail their own CRC-16 (as when the footer matches); intact bytes
+            // of another packet are refused as not the ticket's.
+            view.verify_crc()?;
             return Err(SepError::ProofMismatch);
         }
         view.verify_crc()?;
