@@ -145,6 +145,62 @@ impl FrameReport {
     }
 }
 
+/// What the ECU does after one receiver event besides noting it in the report.
+enum AfterEvent {
+    Nothing,
+    /// Drop the held packets of a failed scope.
+    DropScope(cse_core::rx::ScopeId),
+    /// The new key is active: retire the old one.
+    RetireKey,
+}
+
+/// Notes one receiver event (SEP and FSED share the event type) in the frame report: the
+/// frame it names gets the finding (another frame's go to `earlier`), the frame start sets the
+/// report's frame counter and key, `FrameComplete` of this frame sets `complete`.
+fn on_event(
+    rep: &mut FrameReport,
+    ev: cse_core::rx::Event,
+    complete: &mut Option<bool>,
+    frame_key: &mut Option<KeyId>,
+) -> AfterEvent {
+    use cse_core::rx::Event;
+    match ev {
+        Event::FrameStart {
+            frame_counter,
+            config,
+        } => {
+            rep.frame_counter = Some(frame_counter);
+            *frame_key = Some(config.key_id);
+        }
+        Event::FrameComplete {
+            frame_counter,
+            clean,
+            ..
+        } => {
+            if rep.frame_counter == Some(frame_counter) {
+                *complete = Some(clean);
+            } else if !clean {
+                rep.note_for(frame_counter, Finding::NotClean);
+            }
+        }
+        Event::FrameAbandoned { frame_counter } => {
+            rep.note_for(frame_counter, Finding::NotClean);
+        }
+        Event::ScopeFailed(f) => {
+            rep.note_for(f.scope.frame_counter, Finding::ScopeFailed);
+            return AfterEvent::DropScope(f.scope);
+        }
+        Event::KeyRollover { .. } => {
+            rep.key_rollover = true;
+            return AfterEvent::RetireKey;
+        }
+        Event::Fusa(f) => rep.note(Finding::from_fusa(&f)),
+        Event::NeedsRekey { .. } | Event::NeedsRestart { .. } => rep.needs_rekey = true,
+        _ => rep.note(Finding::NotClean),
+    }
+    AfterEvent::Nothing
+}
+
 enum Rx {
     Sep(Box<cse_sep::Receiver>),
     Fsed(Box<cse_fsed::Receiver>),
@@ -1104,40 +1160,14 @@ impl<'a> Ecu<'a> {
                         Got::Nothing => {}
                     }
                     while let Some(ev) = rx.poll_event(now) {
-                        match ev {
-                            cse_sep::Event::FrameStart {
-                                frame_counter,
-                                config,
-                            } => {
-                                rep.frame_counter = Some(frame_counter);
-                                frame_key = Some(config.key_id);
+                        match on_event(&mut rep, ev, &mut complete, &mut frame_key) {
+                            AfterEvent::Nothing => {}
+                            AfterEvent::DropScope(scope) => {
+                                held.retain(|h| h.sep.as_ref().is_none_or(|(_, s)| *s != scope));
                             }
-                            cse_sep::Event::FrameComplete {
-                                frame_counter,
-                                clean,
-                                ..
-                            } => {
-                                if rep.frame_counter == Some(frame_counter) {
-                                    complete = Some(clean);
-                                } else if !clean {
-                                    rep.note_for(frame_counter, Finding::NotClean);
-                                }
-                            }
-                            cse_sep::Event::FrameAbandoned { frame_counter } => {
-                                rep.note_for(frame_counter, Finding::NotClean);
-                            }
-                            cse_sep::Event::ScopeFailed(f) => {
-                                held.retain(|h| h.sep.as_ref().is_none_or(|(_, s)| *s != f.scope));
-                                rep.note_for(f.scope.frame_counter, Finding::ScopeFailed);
-                            }
-                            cse_sep::Event::KeyRollover { .. } => {
-                                rep.key_rollover = true;
+                            AfterEvent::RetireKey => {
                                 let _ = rx.retire_key();
                             }
-                            cse_sep::Event::Fusa(f) => rep.note(Finding::from_fusa(&f)),
-                            cse_sep::Event::NeedsRekey { .. }
-                            | cse_sep::Event::NeedsRestart { .. } => rep.needs_rekey = true,
-                            _ => rep.note(Finding::NotClean),
                         }
                     }
                 }
@@ -1199,40 +1229,14 @@ impl<'a> Ecu<'a> {
                         Err(e) => rep.note(Finding::from_fsed(&e)),
                     }
                     while let Some(ev) = rx.poll_event(now) {
-                        match ev {
-                            cse_fsed::Event::FrameStart {
-                                frame_counter,
-                                config,
-                            } => {
-                                rep.frame_counter = Some(frame_counter);
-                                frame_key = Some(config.key_id);
+                        match on_event(&mut rep, ev, &mut complete, &mut frame_key) {
+                            AfterEvent::Nothing => {}
+                            AfterEvent::DropScope(scope) => {
+                                held.retain(|h| h.fsed.as_ref().is_none_or(|(_, s)| *s != scope));
                             }
-                            cse_fsed::Event::FrameComplete {
-                                frame_counter,
-                                clean,
-                                ..
-                            } => {
-                                if rep.frame_counter == Some(frame_counter) {
-                                    complete = Some(clean);
-                                } else if !clean {
-                                    rep.note_for(frame_counter, Finding::NotClean);
-                                }
-                            }
-                            cse_fsed::Event::FrameAbandoned { frame_counter } => {
-                                rep.note_for(frame_counter, Finding::NotClean);
-                            }
-                            cse_fsed::Event::ScopeFailed(f) => {
-                                held.retain(|h| h.fsed.as_ref().is_none_or(|(_, s)| *s != f.scope));
-                                rep.note_for(f.scope.frame_counter, Finding::ScopeFailed);
-                            }
-                            cse_fsed::Event::KeyRollover { .. } => {
-                                rep.key_rollover = true;
+                            AfterEvent::RetireKey => {
                                 let _ = rx.retire_key();
                             }
-                            cse_fsed::Event::Fusa(f) => rep.note(Finding::from_fusa(&f)),
-                            cse_fsed::Event::NeedsRekey { .. }
-                            | cse_fsed::Event::NeedsRestart { .. } => rep.needs_rekey = true,
-                            _ => rep.note(Finding::NotClean),
                         }
                     }
                 }
