@@ -93,11 +93,9 @@ fn run(wire: &[Vec<u8>], inject: Option<(usize, &[u8])>) -> (Vec<Got>, Vec<Event
     let mut got = Vec::new();
     let mut events = Vec::new();
     for (t, p) in wire.iter().enumerate() {
-        if let Some((at, bytes)) = inject {
-            if at == t {
-                let r = rx.receive(bytes, t as u64);
-                assert!(matches!(r, Ok(Delivery::Unverified(_))), "injected: {r:?}");
-            }
+        if let Some((_, bytes)) = inject.filter(|(at, _)| *at == t) {
+            let r = rx.receive(bytes, t as u64);
+            assert!(matches!(r, Ok(Delivery::Unverified(_))), "injected: {r:?}");
         }
         got.push(match rx.receive(p, t as u64) {
             Ok(Delivery::FrameHeader { frame_counter }) => Got::Header(frame_counter),
