@@ -139,3 +139,69 @@ fn forged_members_on_the_wire_never_reach_the_ecus_output() {
         }
     }
 }
+
+/// FSED: a keyless copy of one of the sensor's own lines (originals travel in clear) inserted
+/// into the frame on the wire. The ECU releases only the sensor's packets, never the copy
+/// twice, and the next frame is released whole and clean.
+#[test]
+fn an_injected_original_line_under_fsed_never_reaches_the_ecus_output_twice() {
+    let sensor_id = SensorIdentity::from_der(AlgorithmSet::SET_A, CHAIN, ROOT, LEAF_KEY)
+        .expect("sensor")
+        .trusting_ecu_root(ROOT);
+    let ecu_id =
+        EcuIdentity::from_der(AlgorithmSet::SET_A, ECU_CHAIN, ROOT, ECU_KEY).expect("ecu id");
+    let verifier = X509Verifier::new(spdm_lite::crypto::RustCrypto, ROOT);
+    let scene = cse_link::scene::Scene::new(32, 6, cse_link::demo::default_vc());
+    let mut mem = SensorMemory::new();
+    let mut sensor = Sensor::new(
+        &sensor_id,
+        &mut mem,
+        Protocol::Fsed,
+        cse_link::demo::default_vc(),
+    )
+    .expect("sensor");
+    let (mut rng, mut chain_buf) = (OsRandom, vec![0u8; 8192]);
+    let mut ecu = Ecu::new(
+        &mut rng,
+        &verifier,
+        &mut chain_buf,
+        &ALGS,
+        Protocol::Fsed,
+        cse_link::demo::default_vc(),
+        Policy::PERMISSIVE,
+        Some(&ecu_id),
+    )
+    .expect("ecu");
+    cse_link::handshake(&mut ecu, &mut sensor).expect("handshake");
+    cse_link::configure(&mut ecu, &mut sensor, &config()).expect("configure");
+    for n in 1..=8u16 {
+        let originals = scene.frame(2 * n - 1).expect("scene");
+        let mut wire = Vec::new();
+        sensor.transmit_frame(&originals, &mut wire).expect("tx");
+        let genuine = split(&wire);
+        let original_packets = split(&originals);
+        // A clear original line of this frame (not FS/FE), copied in after itself.
+        let lines: Vec<usize> = (0..genuine.len())
+            .filter(|&i| genuine[i].len() > 4 && original_packets.contains(&genuine[i]))
+            .collect();
+        let at = lines[(n as usize) % lines.len()];
+        let mut attacked = genuine.clone();
+        attacked.insert(at + 1, genuine[at].clone());
+        let mut out = Vec::new();
+        let report = ecu.receive_frame(&attacked.concat(), u64::from(2 * n), &mut out);
+        let released = split(&out);
+        let mut it = original_packets.iter();
+        for r in &released {
+            assert!(
+                it.any(|o| o == r),
+                "frame {n}: released out of order or twice ({report:?})"
+            );
+        }
+        let originals2 = scene.frame(2 * n).expect("scene");
+        let mut wire2 = Vec::new();
+        sensor.transmit_frame(&originals2, &mut wire2).expect("tx");
+        let r2 = ecu.receive_frame(&wire2, u64::from(2 * n + 1), &mut out);
+        assert!(r2.clean, "frame {n}: {r2:?}");
+        assert_eq!(out, originals2, "frame {n}");
+    }
+}
