@@ -2,6 +2,11 @@
 //! ("Known limits of FSED"): "An injected original packet inside a scope makes that scope
 //! fail." The other scopes of the frame (other data types, other blocks) must verify as in a
 //! twin receiver that never saw it, and the next frame must be untouched.
+//!
+//! Note: docs/wire-format.md (FSED receiver, step 4) says an original packet "takes the next
+//! message index", which shifts the indices of every later packet of the frame against the
+//! ranges the later tag records authenticate; security.md describes only the joined scope
+//! failing.
 
 use cse_core::csi2::{DataType, Emitter, HeaderForm, Packets, VirtualChannel};
 use cse_core::keys::{Salt, SecretKey};

@@ -3,6 +3,12 @@
 //! fail (docs/security.md, "Known limits of FSED": the same holds in SEP for members of
 //! per-data-type scopes); it must not stop the genuine scopes of other data types from opening
 //! and verifying, and the events of the frame must not be lost.
+//!
+//! Note: docs/wire-format.md ("Receiver", SEP, step 4 and the commit rule) says a member moves
+//! the frame's last accepted number, and every later packet of the frame must be above it; an
+//! SV-5 packet moves neither. The ignored tests show what that rule lets a keyless injector do
+//! to the authenticated packets that follow (docs/security.md's invariant: a keyless
+//! injection moves nothing later authenticated traffic depends on).
 
 use cse_core::csi2::{DataType, Emitter, HeaderForm, Packets, VirtualChannel};
 use cse_core::keys::{Salt, SecretKey};
