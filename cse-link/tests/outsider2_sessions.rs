@@ -233,3 +233,71 @@ fn the_owners_end_session_during_a_rogue_handshake_leaves_no_key_anywhere() {
         assert!(!sensor.holds_keys());
     }
 }
+
+/// Secured records the owner wrote in its first session but that arrive after it started a
+/// new session at the same address (a GET_VERSION reset and a new handshake): refused, and
+/// nothing of the new session moves (keys, CCISE generation and counter, registers).
+#[test]
+fn records_of_an_old_session_arriving_in_the_next_one_move_nothing() {
+    use spdm_lite::msgs::key_update::KeyUpdateOp;
+    for protocol in [Protocol::Sep, Protocol::Fsed] {
+        let id = identity();
+        let mut mem = SensorMemory::new();
+        let mut sensor =
+            Sensor::new(&id, &mut mem, protocol, cse_link::demo::default_vc()).expect("sensor");
+        let mut old_parts = Parts::new();
+        let mut old = old_parts.ecu(protocol, true);
+        cse_link::handshake(&mut old, &mut sensor).expect("handshake");
+        cse_link::configure(&mut old, &mut sensor, &config()).expect("configure");
+        let (mut req, mut rsp) = (vec![0u8; 4096], vec![0u8; 4096]);
+        let mut withheld = Vec::new();
+        // A heartbeat delivered in the old session (kept as a copy) ...
+        let n = old.write_heartbeat(&mut req).expect("heartbeat");
+        withheld.push(req[..n].to_vec());
+        let m = sensor
+            .handle_spdm_from(old.peer(), &mut req[..n], &mut rsp)
+            .expect("answer");
+        let _ = old.handle_session_response(&mut rsp[..m]).expect("ack");
+        // ... a CCISE write sealed and never delivered, and a KEY_UPDATE never delivered.
+        let mut cci = [0u8; ccise::wire::MAX_FRAME_LEN];
+        let n = old.seal_stream_config(&config(), &mut cci).expect("seal");
+        let stale_write = cci[..n].to_vec();
+        let k = old
+            .write_key_update(KeyUpdateOp::UPDATE_ALL_KEYS, &mut req)
+            .expect("key update");
+        withheld.push(req[..k].to_vec());
+
+        let mut new_parts = Parts::new();
+        let mut new = new_parts.ecu(protocol, true);
+        cse_link::handshake(&mut new, &mut sensor).expect("new session");
+        cse_link::configure(&mut new, &mut sensor, &config()).expect("configure");
+        streams(&mut sensor, &mut new, 1);
+        let held = |s: &Sensor<'_>| {
+            (
+                s.key_owner(),
+                s.holds_keys(),
+                s.cci_generation(),
+                s.cci_last_counter(),
+                s.registers().registers().to_vec(),
+            )
+        };
+        let before = held(&sensor);
+        for r in &withheld {
+            let mut m = r.clone();
+            let mut out = vec![0xEEu8; 4096];
+            let _ = sensor.handle_spdm_from(PeerId::DEFAULT, &mut m, &mut out);
+            assert_eq!(held(&sensor), before, "{protocol:?}");
+        }
+        assert!(
+            sensor.handle_cci_write(&stale_write).is_err(),
+            "{protocol:?}"
+        );
+        assert_eq!(held(&sensor), before, "{protocol:?}");
+        cse_link::heartbeat(&mut new, &mut sensor).expect("heartbeat");
+        cse_link::configure(&mut new, &mut sensor, &config()).expect("configure");
+        streams(&mut sensor, &mut new, 2);
+        let g = cse_link::key_update(&mut new, &mut sensor).expect("key update");
+        assert_eq!(sensor.cci_generation(), g);
+        streams(&mut sensor, &mut new, 3);
+    }
+}
