@@ -550,10 +550,23 @@ impl RxCore {
     }
 
     /// Counts a tag that was computed under key `id` and did not verify against that key's
-    /// invocation budget (see [`crate::keys::KeyUsage::record_failure`]).
+    /// invocation budget (see [`crate::keys::KeyUsage::record_failure`]). Forgery attempts
+    /// spend the budget like verified tags (NIST SP 800-38D counts both), so when this failure
+    /// takes the key to its soft limit, [`Event::NeedsRekey`] is queued (once per key, as at
+    /// a commit): the one event a rejected packet can queue, so that a key worn out by
+    /// forgeries is reported before genuine traffic is refused with `KeyExhausted`.
     pub fn record_failed_mac(&mut self, id: KeyId) {
         if let Ok(entry) = self.keys.get_mut(id) {
             entry.usage.record_failure();
+            let spent = entry
+                .usage
+                .invocations()
+                .saturating_add(entry.usage.failures());
+            if spent >= entry.usage.limits().invocation_soft && !entry.soft_limit_reported {
+                entry.soft_limit_reported = true;
+                self.security.needs_rekey = self.security.needs_rekey.saturating_add(1);
+                self.events.push(Event::NeedsRekey { key_id: id });
+            }
         }
     }
 }
