@@ -222,6 +222,10 @@ struct RxScope {
     first_index: u32,
     /// MAC input absorbed so far (context block included).
     mac_len: u64,
+    /// The packet number of its last member: a member must come after it. Members do not
+    /// move the frame's `last` (they are not authenticated yet), so a forged member can fail
+    /// only its own scope, not refuse the authenticated packets after it as replays.
+    last: PacketNumber,
 }
 
 struct RxFrame {
@@ -971,6 +975,14 @@ impl Receiver {
                         .is_some_and(|s| s.block == block && s.kind == kind)
                 })
             };
+            if let Some(last) = found.and_then(|i| frame.scopes[i].as_ref()).map(|s| s.last)
+                && pn <= last
+            {
+                return Err(SepError::Security(SecurityError::Replay {
+                    pn: pn.get(),
+                    last: last.get(),
+                }));
+            }
             let (slot, so_far) = match found {
                 Some(i) => (i, frame.scopes[i].as_ref().map_or(0, |s| s.mac_len)),
                 None => {
@@ -1120,6 +1132,7 @@ impl Receiver {
                     count: 0,
                     first_index: h.message_index,
                     mac_len: CONTEXT_LEN,
+                    last: p.pn,
                 })
             }
             _ => None,
@@ -1185,13 +1198,13 @@ impl Receiver {
                 scope.mac_len = scope
                     .mac_len
                     .saturating_add(sep.header_bytes().len() as u64 + 4 + piece.len() as u64);
+                scope.last = p.pn;
                 scope_id = Some(ScopeId {
                     frame_counter: fc,
                     block: scope.block,
                     kind: scope.kind,
                 });
             }
-            frame.last = p.pn;
         } else if prot {
             frame.last = p.pn;
         }
