@@ -398,6 +398,18 @@ struct Held {
     fsed: Option<(cse_fsed::DecryptTicket, cse_fsed::ScopeId)>,
 }
 
+/// An FSED FS or FE waiting for its frame to authenticate (see [`Ecu::receive_frame`]).
+struct HeldSync {
+    /// Message index it is released under: 0 for FS, `u32::MAX` for FE.
+    index: u32,
+    /// Its CSI-2 frame number.
+    number: u16,
+    /// The frame counter of the frame header that bound its number, once known.
+    frame: Option<u32>,
+    /// The packet, with its header rebuilt ([`fsed_header`]).
+    bytes: Vec<u8>,
+}
+
 /// The CSI-2 header (D-PHY form, ECC included) an original FSED packet is released with,
 /// rebuilt from the values the receiver decoded and the tag authenticated: the stream's
 /// virtual channel, the data type and the word count (for FS and FE, the frame number the
@@ -1090,6 +1102,12 @@ impl<'a> Ecu<'a> {
     /// packet. Packets held for a scope tag are copied in when their scope verifies. If the
     /// packets did not arrive in message order, `out` is put in that order at the end.
     ///
+    /// FSED's FS and FE carry no tag: only the frame header binds their frame number. They are
+    /// held to the end of the call and released only with the frame whose start was accepted
+    /// in it (its first tag record verified, or every block SV-5 where the policy allows it),
+    /// and only the FS of the number that frame's header names; an FS or FE of a frame that
+    /// never authenticates, or injected next to a genuine frame, is never written.
+    ///
     /// The released packets are the sensor's, bit-exact: under FSED, where the originals
     /// travel as they are, each is released with its CSI-2 header rebuilt from the values the
     /// tag authenticated, so a header bit the ECC corrected on the way is not passed on
@@ -1105,6 +1123,12 @@ impl<'a> Ecu<'a> {
         let mut held: Vec<Held> = Vec::new();
         let mut complete = None;
         let mut frame_key = None;
+        // FSED: FS and FE carry no tag; they are authentic only once the frame header that
+        // binds their frame number is, so they are held until the end of the call and released
+        // only with a frame whose start was accepted here.
+        let mut syncs: Vec<HeldSync> = Vec::new();
+        // FSED: the frame header accepted last (frame counter, the frame number it binds).
+        let mut header: Option<(u32, u16)> = None;
         for p in Packets::new(wire, HeaderForm::Dphy) {
             let raw = match p {
                 Ok(p) => p.raw,
@@ -1201,11 +1225,42 @@ impl<'a> Ecu<'a> {
                         }
                         Ok(cse_fsed::Delivery::Sync(s)) => {
                             let start = s.is_frame_start();
-                            let idx = if start { 0 } else { u32::MAX };
-                            match fsed_header(vc, sync_type(start), s.frame_number()) {
-                                Some(h) => rel.push_headed(idx, s.packet(), h),
+                            let number = s.frame_number();
+                            let h = fsed_header(vc, sync_type(start), number);
+                            match with_header(s.packet(), h) {
+                                Some(bytes) => syncs.push(HeldSync {
+                                    index: if start { 0 } else { u32::MAX },
+                                    number,
+                                    // An FE is accepted only for the frame in progress, whose
+                                    // header bound its number; an FS waits for its header.
+                                    frame: if start {
+                                        None
+                                    } else {
+                                        header.filter(|&(_, n)| n == number).map(|(fc, _)| fc)
+                                    },
+                                    bytes,
+                                }),
                                 None => rep.note(Finding::Protocol),
                             }
+                        }
+                        Ok(cse_fsed::Delivery::FrameHeader { frame_counter }) => {
+                            let number = raw
+                                .get(4..raw.len().saturating_sub(2))
+                                .and_then(|b| cse_fsed::wire::Packet::new_checked(b).ok())
+                                .map(|h| h.frame_number());
+                            header = number.map(|n| (frame_counter, n));
+                            // The header takes the FS of its number; the receiver forgets
+                            // the other FS numbers it remembered.
+                            syncs.retain_mut(|s| {
+                                if s.frame.is_some() {
+                                    return true;
+                                }
+                                if number == Some(s.number) {
+                                    s.frame = Some(frame_counter);
+                                    return true;
+                                }
+                                false
+                            });
                         }
                         Ok(cse_fsed::Delivery::ScopeVerified(proof)) => {
                             let (mine, rest): (Vec<Held>, Vec<Held>) =
@@ -1240,6 +1295,13 @@ impl<'a> Ecu<'a> {
                         }
                     }
                 }
+            }
+        }
+        // FSED FS and FE: released with the frame whose start was accepted in this call (its
+        // first record verified, or every block SV-5 as the policy allows), never otherwise.
+        if let Some(fc) = rep.frame_counter {
+            for s in syncs.iter().filter(|s| s.frame == Some(fc)) {
+                rel.push(s.index, &s.bytes);
             }
         }
         if frame_key.is_some() {

@@ -1,0 +1,173 @@
+//! Third outsider round: what the ECU releases of FSED's FS and FE packets.
+//!
+//! FSED's FS and FE carry no tag: their only content, the frame number, is bound by the frame
+//! header, so they are authentic once the frame's first record verified
+//! (`docs/wire-format.md`, FSED receiver rules; the workspace README's `Ecu::receive_frame`:
+//! "the original packets released as authentic"). A keyless injector can send FS and FE at
+//! will; the ECU must not hand them to the application as authentic unless the frame they
+//! belong to authenticated. The genuine frame after the injection is still clean and complete,
+//! FS and FE included.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use cse_core::csi2::{DataType, HeaderForm, Repr, VirtualChannel};
+use cse_core::{BlockConfig, CipherSuite, FrameConfig, KeyId, Policy, SecurityVariant, TagMode};
+use cse_link::scene::Scene;
+use cse_link::{Ecu, EcuIdentity, Protocol, Sensor, SensorIdentity, SensorMemory};
+use spdm_lite::crypto::AlgorithmSet;
+use spdm_lite::x509::X509Verifier;
+
+const ROOT: &[u8] = include_bytes!("../pki/p256/root.cert.der");
+const CHAIN: &[u8] = include_bytes!("../pki/p256/chain.der");
+const LEAF_KEY: &[u8] = include_bytes!("../pki/p256/leaf.key.der");
+const ECU_CHAIN: &[u8] = include_bytes!("../pki/p256/req_chain.der");
+const ECU_KEY: &[u8] = include_bytes!("../pki/p256/req_leaf.key.der");
+const ALGS: [AlgorithmSet; 1] = [AlgorithmSet::SET_A];
+
+fn config(mode: TagMode) -> FrameConfig {
+    let mut block = BlockConfig::full_integrity(CipherSuite::Aes128Gmac);
+    block.tag_mode = mode;
+    FrameConfig::uniform(block, KeyId::default())
+}
+
+fn strict() -> Policy {
+    Policy {
+        min_top: SecurityVariant::FullIntegrity.level(),
+        min_image: SecurityVariant::FullIntegrity.level(),
+        min_bottom: SecurityVariant::FullIntegrity.level(),
+    }
+}
+
+fn short(dt: DataType, n: u16) -> Vec<u8> {
+    Repr {
+        vc: VirtualChannel::default(),
+        data_type: dt,
+        word_count: n,
+    }
+    .header_bytes(HeaderForm::Dphy)
+    .unwrap()
+    .to_vec()
+}
+
+/// Runs `f` on a configured FSED link that streamed one clean frame.
+fn with_link(mode: TagMode, f: impl FnOnce(&mut Sensor<'_>, &mut Ecu<'_>)) {
+    let id = SensorIdentity::from_der(AlgorithmSet::SET_A, CHAIN, ROOT, LEAF_KEY)
+        .unwrap()
+        .trusting_ecu_root(ROOT);
+    let eid = EcuIdentity::from_der(AlgorithmSet::SET_A, ECU_CHAIN, ROOT, ECU_KEY).unwrap();
+    let mut smem = SensorMemory::new();
+    let mut sensor =
+        Sensor::new(&id, &mut smem, Protocol::Fsed, VirtualChannel::default()).unwrap();
+    let mut rng = cse_link::OsRandom;
+    let verifier = X509Verifier::new(spdm_lite::crypto::RustCrypto, ROOT);
+    let mut chain_buf = vec![0u8; 8192];
+    let mut ecu = Ecu::new(
+        &mut rng,
+        &verifier,
+        &mut chain_buf,
+        &ALGS,
+        Protocol::Fsed,
+        VirtualChannel::default(),
+        strict(),
+        Some(&eid),
+    )
+    .unwrap();
+    cse_link::handshake(&mut ecu, &mut sensor).unwrap();
+    cse_link::configure(&mut ecu, &mut sensor, &config(mode)).unwrap();
+    let (r, _) = genuine(&mut sensor, &mut ecu, 0);
+    assert!(r.clean, "{r:?}");
+    f(&mut sensor, &mut ecu);
+}
+
+fn scene() -> Scene {
+    Scene::new(32, 4, VirtualChannel::default())
+}
+
+/// A genuine frame, through the ECU; checks it is released whole (FS to FE).
+fn genuine(sensor: &mut Sensor<'_>, ecu: &mut Ecu<'_>, n: u16) -> (cse_link::FrameReport, Vec<u8>) {
+    let originals = scene().frame(n).unwrap();
+    let mut wire = Vec::new();
+    sensor.transmit_frame(&originals, &mut wire).unwrap();
+    let mut out = Vec::new();
+    let r = ecu.receive_frame(&wire, 0, &mut out);
+    if r.clean {
+        assert_eq!(
+            out, originals,
+            "a clean frame is released bit-exact, FS to FE"
+        );
+    }
+    (r, out)
+}
+
+#[test]
+fn injected_fs_and_fe_alone_are_not_released() {
+    for mode in [TagMode::PerFrame, TagMode::PerDataType] {
+        with_link(mode, |sensor, ecu| {
+            for wire in [
+                short(DataType::FS, 0x1234),
+                short(DataType::FE, 0x1234),
+                [short(DataType::FS, 0x4321), short(DataType::FE, 0x4321)].concat(),
+            ] {
+                let mut out = vec![0xEE; 8];
+                let r = ecu.receive_frame(&wire, 0, &mut out);
+                assert_eq!(r.released, 0, "{mode:?}: {r:?}");
+                assert!(out.is_empty(), "{mode:?}: released {out:02x?}");
+                assert!(!r.clean);
+            }
+            let (r, _) = genuine(sensor, ecu, 1);
+            assert!(r.clean, "{mode:?}: {r:?}");
+        });
+    }
+}
+
+#[test]
+fn fs_and_fe_of_a_frame_that_never_authenticates_are_not_released() {
+    for mode in [TagMode::PerFrame, TagMode::PerDataType] {
+        with_link(mode, |sensor, ecu| {
+            // A genuine frame whose tag records are withheld: FS, frame header, originals and
+            // FE arrive, nothing authenticates the header.
+            let mut wire = Vec::new();
+            sensor
+                .transmit_frame(&scene().frame(1).unwrap(), &mut wire)
+                .unwrap();
+            let mut fsed = 0;
+            let mut mangled = Vec::new();
+            for p in cse_core::csi2::Packets::new(&wire, HeaderForm::Dphy) {
+                let p = p.unwrap();
+                if p.repr.data_type == cse_core::Profile::DRAFT_1.dt_fsed {
+                    fsed += 1;
+                    if fsed > 1 {
+                        continue;
+                    }
+                }
+                mangled.extend_from_slice(p.raw);
+            }
+            assert!(fsed > 1);
+            let mut out = Vec::new();
+            let r = ecu.receive_frame(&mangled, 0, &mut out);
+            assert!(!r.clean, "{mode:?}: {r:?}");
+            assert_eq!(r.frame_counter, None, "{mode:?}: never authenticated");
+            assert_eq!(r.released, 0, "{mode:?}: {r:?}");
+            assert!(out.is_empty());
+            // The next genuine frame is released whole; continuity reports the frame whose
+            // records were withheld as lost (functional safety), nothing else.
+            let (r, out) = genuine(sensor, ecu, 2);
+            assert_eq!(r.findings, [cse_link::Finding::Loss], "{mode:?}: {r:?}");
+            assert_eq!(out, scene().frame(2).unwrap(), "{mode:?}");
+        });
+    }
+}
+
+#[test]
+fn an_injected_fs_next_to_the_genuine_frame_is_not_released_with_it() {
+    with_link(TagMode::PerFrame, |sensor, ecu| {
+        let originals = scene().frame(1).unwrap();
+        let mut wire = Vec::new();
+        sensor.transmit_frame(&originals, &mut wire).unwrap();
+        // An FS with another frame number in front of the genuine frame.
+        let injected = [short(DataType::FS, 0x0BAD), wire].concat();
+        let mut out = Vec::new();
+        let r = ecu.receive_frame(&injected, 0, &mut out);
+        assert!(r.frame_counter.is_some(), "{r:?}");
+        assert_eq!(out, originals, "only the genuine frame's packets: {r:?}");
+    });
+}
