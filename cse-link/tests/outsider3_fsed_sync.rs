@@ -159,15 +159,41 @@ fn fs_and_fe_of_a_frame_that_never_authenticates_are_not_released() {
 
 #[test]
 fn an_injected_fs_next_to_the_genuine_frame_is_not_released_with_it() {
-    with_link(TagMode::PerFrame, |sensor, ecu| {
-        let originals = scene().frame(1).unwrap();
-        let mut wire = Vec::new();
-        sensor.transmit_frame(&originals, &mut wire).unwrap();
-        // An FS with another frame number in front of the genuine frame.
-        let injected = [short(DataType::FS, 0x0BAD), wire].concat();
-        let mut out = Vec::new();
-        let r = ecu.receive_frame(&injected, 0, &mut out);
-        assert!(r.frame_counter.is_some(), "{r:?}");
-        assert_eq!(out, originals, "only the genuine frame's packets: {r:?}");
-    });
+    // Before the genuine FS, right after it, and right after the frame header.
+    for position in 0..3 {
+        with_link(TagMode::PerFrame, |sensor, ecu| {
+            let originals = scene().frame(1).unwrap();
+            let mut wire = Vec::new();
+            sensor.transmit_frame(&originals, &mut wire).unwrap();
+            let fs = short(DataType::FS, 0x0BAD);
+            let mut injected = Vec::new();
+            if position == 0 {
+                injected.extend_from_slice(&fs);
+            }
+            let mut fsed = 0;
+            for p in cse_core::csi2::Packets::new(&wire, HeaderForm::Dphy) {
+                let p = p.unwrap();
+                injected.extend_from_slice(p.raw);
+                if p.repr.data_type == cse_core::Profile::DRAFT_1.dt_fsed {
+                    fsed += 1;
+                }
+                if (position == 1 && p.repr.data_type == DataType::FS)
+                    || (position == 2
+                        && fsed == 1
+                        && p.repr.data_type != DataType::FS
+                        && p.repr.data_type == cse_core::Profile::DRAFT_1.dt_fsed)
+                {
+                    injected.extend_from_slice(&fs);
+                }
+            }
+            assert_eq!(injected.len(), wire.len() + 4);
+            let mut out = Vec::new();
+            let r = ecu.receive_frame(&injected, 0, &mut out);
+            assert!(r.frame_counter.is_some(), "{position}: {r:?}");
+            assert_eq!(
+                out, originals,
+                "{position}: only the genuine frame's packets: {r:?}"
+            );
+        });
+    }
 }

@@ -323,8 +323,11 @@ struct State {
     frames_clean: usize,
     frame_open: Option<u32>,
     /// FSED: FS, FE and frame headers waiting for the frame's header to be authenticated.
-    sync_pending: Vec<(usize, Option<Vec<u8>>)>,
-    frame_authenticated: bool,
+    sync_pending: Vec<SyncPending>,
+    /// FSED: the frame header accepted last (frame counter, the frame number it binds).
+    frame_header: Option<(u32, u16)>,
+    /// FSED: the frame counter of the last frame whose header was authenticated.
+    authenticated: Option<u32>,
     /// The row of the capture header, which the receiver never sees.
     header: Option<usize>,
 }
@@ -395,22 +398,66 @@ impl State {
         }
     }
 
-    /// Marks the FSED frame as authenticated: pending FS / frame header / FE are good.
+    /// Marks FSED frame `fc` as authenticated: its pending frame header, its FS (the one whose
+    /// number the header binds) and its FE are good; anything else stays pending.
     fn authenticate_frame(&mut self, fc: u32) {
-        self.frame_authenticated = true;
-        for (row, bytes) in std::mem::take(&mut self.sync_pending) {
-            self.set(row, Verdict::BoundByFrameHeader, Some(fc));
-            if let Some(b) = bytes {
-                self.release(row, b);
+        self.authenticated = Some(fc);
+        let (mine, rest): (Vec<SyncPending>, Vec<SyncPending>) =
+            std::mem::take(&mut self.sync_pending)
+                .into_iter()
+                .partition(|p| p.frame == Some(fc));
+        self.sync_pending = rest;
+        for p in mine {
+            self.set(p.row, Verdict::BoundByFrameHeader, Some(fc));
+            if let Some(b) = p.bytes {
+                self.release(p.row, b);
             }
         }
     }
 
+    /// An FSED frame header for frame `fc` binding frame number `number` was accepted: it takes
+    /// the pending FS of that number; every other pending FS (the receiver forgets their
+    /// numbers) and whatever was pending for an earlier frame (abandoned unauthenticated) will
+    /// never be bound.
+    fn bind_header(&mut self, fc: u32, number: Option<u16>) {
+        let (keep, gone): (Vec<SyncPending>, Vec<SyncPending>) =
+            std::mem::take(&mut self.sync_pending)
+                .into_iter()
+                .partition(|p| p.frame.is_none() && p.fs_number.is_some() && p.fs_number == number);
+        for p in gone {
+            let why = if p.frame.is_none() {
+                "an FS whose frame number no accepted frame header names"
+            } else {
+                "the frame header was never authenticated"
+            };
+            self.set(p.row, Verdict::NotVerified(why.into()), None);
+        }
+        self.sync_pending = keep
+            .into_iter()
+            .map(|p| SyncPending {
+                frame: Some(fc),
+                ..p
+            })
+            .collect();
+        self.frame_header = number.map(|n| (fc, n));
+    }
+
     fn unbind_pending(&mut self, why: &str) {
-        for (row, _) in std::mem::take(&mut self.sync_pending) {
-            self.set(row, Verdict::NotVerified(why.into()), None);
+        for p in std::mem::take(&mut self.sync_pending) {
+            self.set(p.row, Verdict::NotVerified(why.into()), None);
         }
     }
+}
+
+/// An FSED FS, FE or frame header waiting for its frame's header to be authenticated.
+struct SyncPending {
+    row: usize,
+    /// The packet to recover (`None` for the frame header, which is not an original).
+    bytes: Option<Vec<u8>>,
+    /// For an FS: its frame number.
+    fs_number: Option<u16>,
+    /// The frame (counter) it belongs to, once a frame header bound it.
+    frame: Option<u32>,
 }
 
 fn security_verdict(e: &SecurityError) -> Verdict {
@@ -505,7 +552,8 @@ pub fn analyse_with_progress(
         frames_clean: 0,
         frame_open: None,
         sync_pending: Vec::new(),
-        frame_authenticated: false,
+        frame_header: None,
+        authenticated: None,
         header: None,
     };
     // The capture header of `cse protect`: the first packet, carrying the nonce the capture's
@@ -886,29 +934,51 @@ fn run_fsed(
                 }
             }
             Ok(Delivery::Sync(s)) => {
-                if s.is_frame_start() {
-                    st.unbind_pending("the frame header was never authenticated");
-                    st.frame_authenticated = false;
-                }
-                let h = fsed_header(vc, sync_type(s.is_frame_start()), s.frame_number());
+                let start = s.is_frame_start();
+                let number = s.frame_number();
+                // An FS waits for the frame header that names its number; an FE is accepted
+                // only for the frame in progress, whose header bound its number.
+                let frame = if start {
+                    None
+                } else {
+                    st.frame_header
+                        .filter(|&(_, n)| n == number)
+                        .map(|(fc, _)| fc)
+                };
+                let h = fsed_header(vc, sync_type(start), number);
                 match with_header(s.packet(), h) {
                     None => st.set(i, no_header(), None),
-                    Some(bytes) if st.frame_authenticated => {
-                        st.set(i, Verdict::BoundByFrameHeader, st.frame_open);
+                    Some(bytes) if frame.is_some() && frame == st.authenticated => {
+                        st.set(i, Verdict::BoundByFrameHeader, frame);
                         st.release(i, bytes);
                     }
                     Some(bytes) => {
                         let w = "pending: bound by the frame header once a tag of the frame \
                                  verifies";
                         st.set(i, Verdict::NotVerified(w.into()), None);
-                        st.sync_pending.push((i, Some(bytes)));
+                        st.sync_pending.push(SyncPending {
+                            row: i,
+                            bytes: Some(bytes),
+                            fs_number: start.then_some(number),
+                            frame,
+                        });
                     }
                 }
             }
             Ok(Delivery::FrameHeader { frame_counter }) => {
+                let number = raw
+                    .get(4..raw.len().saturating_sub(2))
+                    .and_then(|b| cse_fsed::wire::Packet::new_checked(b).ok())
+                    .map(|h| h.frame_number());
+                st.bind_header(frame_counter, number);
                 let w = "pending: authenticated by the frame's first verified tag";
                 st.set(i, Verdict::NotVerified(w.into()), Some(frame_counter));
-                st.sync_pending.push((i, None));
+                st.sync_pending.push(SyncPending {
+                    row: i,
+                    bytes: None,
+                    fs_number: None,
+                    frame: Some(frame_counter),
+                });
             }
             Ok(Delivery::ScopeVerified(proof)) => {
                 let s = proof.scope();
