@@ -615,3 +615,109 @@ fn debug_output_shows_no_export_master_secret_psk_or_signing_key() {
         let _ = s.handle_response(&mut b[..m]).unwrap();
     }
 }
+
+fn new_requester<'a>(
+    rng: &'a mut XorShift,
+    verifier: &'a X509Verifier<'a, RustCrypto>,
+    chain_buf: &'a mut [u8],
+    psk: bool,
+) -> Requester<'a, RustCrypto> {
+    let auth = if psk {
+        Auth::Psk {
+            hint: HINT,
+            key: PSK,
+        }
+    } else {
+        Auth::Certificate {
+            verifier,
+            chain_buf,
+            challenge: false,
+        }
+    };
+    Requester::new(
+        RustCrypto,
+        rng,
+        RequesterConfig {
+            algorithms: &[AlgorithmSet::SET_A],
+            handshake_in_the_clear: false,
+            data_transfer_size: 1024,
+        },
+        auth,
+    )
+    .unwrap()
+}
+
+/// Runs a handshake to its last request (FINISH or PSK_FINISH, a record under the handshake
+/// keys) and returns the requester, the record, unsent.
+fn to_last_request<'r>(rsp: &mut Rsp<'_>, req: &mut Requester<'r, RustCrypto>) -> Vec<u8> {
+    let mut a = vec![0u8; 4096];
+    let mut b = vec![0u8; 4096];
+    loop {
+        let n = req.write_request(&mut a).unwrap();
+        if a[0] == 0x06 {
+            return a[..n].to_vec();
+        }
+        let m = rsp.handle(&mut a[..n], &mut b).unwrap();
+        assert_eq!(
+            req.handle_response(&mut b[..m]).unwrap(),
+            spdm_lite::requester::Status::Continue
+        );
+    }
+}
+
+#[test]
+fn injections_between_the_key_exchange_and_finish_leave_the_handshake_as_its_twin() {
+    for psk in [false, true] {
+        let p = pki();
+        let (mut g1, mut g2) = (XorShift(0x1357), XorShift(0x1357));
+        let mut r1 = responder(&p, &mut g1);
+        let mut r2 = responder(&p, &mut g2);
+        let verifier = X509Verifier::new(RustCrypto, ROOT);
+        let (mut b1, mut b2) = (vec![0u8; 4096], vec![0u8; 4096]);
+        let (mut q1, mut q2) = (XorShift(0x2468), XorShift(0x2468));
+        let mut req1 = new_requester(&mut q1, &verifier, &mut b1, psk);
+        let mut req2 = new_requester(&mut q2, &verifier, &mut b2, psk);
+        let last1 = to_last_request(&mut r1, &mut req1);
+        let last2 = to_last_request(&mut r2, &mut req2);
+        assert_eq!(last1, last2, "deterministic twins");
+        let state = r1.state_name();
+
+        // Plain requests of every kind a keyless injector can send from the requester's
+        // address (GET_VERSION, which resets the connection by design, excepted), then
+        // forged records for the handshake's session id.
+        for code in [
+            0xE1u8, 0xE3, 0x81, 0x82, 0x83, 0xE0, 0xE4, 0xE5, 0xE6, 0xE7, 0xE8, 0xE9, 0xEC, 0xEA,
+            0xEB, 0xED, 0xEE, 0xFF, 0x00,
+        ] {
+            let mut m = vec![0x05, 0x12, code, 0, 0];
+            m.extend_from_slice(&[0x5A; 96]);
+            let mut out = [0u8; 1024];
+            let _ = r1.handle(&mut m, &mut out);
+            assert_eq!(r1.state_name(), state, "psk {psk}: plain {code:#04x}");
+        }
+        for (what, rec) in mangled(&last1) {
+            refused(&mut r1, &rec, &what);
+            assert_eq!(r1.state_name(), state, "psk {psk}: {what}");
+        }
+        // The genuine last request completes both runs into the same session.
+        let (mut o1, mut o2) = (vec![0u8; 4096], vec![0u8; 4096]);
+        let mut l1 = last1.clone();
+        let m1 = r1.handle(&mut l1, &mut o1).unwrap();
+        let mut l2 = last2.clone();
+        let m2 = r2.handle(&mut l2, &mut o2).unwrap();
+        assert_eq!(o1[..m1], o2[..m2], "psk {psk}");
+        assert_eq!(
+            req1.handle_response(&mut o1[..m1]).unwrap(),
+            spdm_lite::requester::Status::Established
+        );
+        let s1 = r1.session().unwrap();
+        let s2 = r2.session().unwrap();
+        assert_eq!(s1.id(), s2.id());
+        assert_eq!(
+            s1.export_master_secret().as_bytes(),
+            s2.export_master_secret().as_bytes()
+        );
+        let mut s = req1.into_session().unwrap();
+        let _ = heartbeat(&mut r1, &mut s);
+    }
+}
