@@ -2,12 +2,16 @@
 //! request and its response, access denials and what they consume, encrypted reads under
 //! attack, counters next to the hard limit, and `Debug` output of every public type that holds
 //! keys. Each attack runs next to an unattacked twin and compares everything observable.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use ccise::wire::{self, MAX_FRAME_LEN};
 use ccise::{
-    AccessError, Config, Controller, Error, FILLER, SessionKeys, SimSensor, Status, StatusCode,
-    Target, WireError,
+    Config, Controller, Error, FILLER, SessionKeys, SimSensor, Status, StatusCode, Target,
 };
 use cse_core::crypto::SuiteKey;
 use cse_core::keys::{Salt, SecretKey};
@@ -447,38 +451,4 @@ fn debug_output_of_keys_and_roles_shows_no_key_or_salt_byte() {
             }
         }
     }
-}
-
-#[test]
-fn a_too_small_response_buffer_is_refused_before_any_state_moves() {
-    let config = Config::new(ADDR);
-    let (mut c, mut t, mut map) = pair(CipherSuite::Aes128Cmac, config);
-    let mut req = [0u8; MAX_FRAME_LEN];
-    let (p, s) = c.seal_read_request(0x0100, 8, &mut req).unwrap();
-    let mut small = [0u8; 8 + 4 + 15];
-    assert!(matches!(
-        t.handle_read(&req[..s.len], &mut map, &mut small),
-        Err(Error::Wire(WireError::BufferTooSmall { .. }))
-    ));
-    assert!(small.iter().all(|&b| b == FILLER));
-    assert_eq!(t.last_counter(), None, "the request is not consumed");
-    assert_eq!(t.status().last_error, StatusCode::MALFORMED);
-    // The same request with room is served.
-    let mut rsp = [0u8; MAX_FRAME_LEN];
-    let a = t.handle_read(&req[..s.len], &mut map, &mut rsp).unwrap();
-    let mut out = [0u8; 8];
-    c.open_read_response(p, &rsp[..a.response_len], &mut out)
-        .unwrap();
-    // Controller side: an output buffer too small for the data refuses before looking at the
-    // response.
-    let (p, s) = c.seal_read_request(0x0100, 8, &mut req).unwrap();
-    let a = t.handle_read(&req[..s.len], &mut map, &mut rsp).unwrap();
-    let mut tiny = [0x99u8; 7];
-    assert!(matches!(
-        c.open_read_response(p, &rsp[..a.response_len], &mut tiny),
-        Err(Error::Wire(WireError::BufferTooSmall { .. }))
-    ));
-    assert_eq!(tiny, [0x99; 7]);
-    assert_eq!(c.last_response_counter(), Some(1));
-    let _ = AccessError::Unmapped(0);
 }

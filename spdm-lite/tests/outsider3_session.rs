@@ -6,9 +6,14 @@
 //! with a bad tag, a wrong session id, old and future sequence numbers, truncated or extended,
 //! sealed under the other direction's key; forged KEY_UPDATE ACKs at the requester; replays of
 //! every earlier record after END_SESSION and in the next session; handshake requests inside
-//! and beside an established session; forged records against the heartbeat window; and
-//! `Debug` output of every public value that holds a secret.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+//! and beside an established session; plain requests and forged records between KEY_EXCHANGE
+//! and FINISH; and `Debug` output of every public value that holds a secret.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use spdm_lite::Error;
 use spdm_lite::cert::encode_spdm_chain;
@@ -27,8 +32,6 @@ const PSK: &[u8] = &[
 ];
 const HINT: &[u8] = b"cam0";
 const HB_SECONDS: u8 = 2;
-/// The responder ends a session whose last authentic record is older than this.
-const HB_WINDOW_MS: u64 = 2 * 1000 * HB_SECONDS as u64;
 
 struct XorShift(u64);
 
@@ -169,7 +172,10 @@ fn key_update(
 }
 
 /// What a session's observer can see of the responder.
-fn rsp_view(rsp: &Rsp<'_>) -> (&'static str, Option<(u32, (u64, u64), u32)>) {
+/// Session id, sequence numbers and key generation.
+type View = Option<(u32, (u64, u64), u32)>;
+
+fn rsp_view(rsp: &Rsp<'_>) -> (&'static str, View) {
     (
         rsp.state_name(),
         rsp.session()
@@ -177,7 +183,7 @@ fn rsp_view(rsp: &Rsp<'_>) -> (&'static str, Option<(u32, (u64, u64), u32)>) {
     )
 }
 
-fn req_view(s: &RequesterSession<RustCrypto>) -> Option<(u32, (u64, u64), u32)> {
+fn req_view(s: &RequesterSession<RustCrypto>) -> View {
     s.session()
         .map(|s| (s.id(), s.sequence_numbers(), s.key_generation()))
 }
@@ -292,46 +298,6 @@ fn forged_request_records_move_nothing_and_the_twin_runs_stay_byte_identical() {
         assert_eq!(b1[..m1], b2[..m2], "psk {psk}");
         assert_eq!(rsp_view(&r1), rsp_view(&r2));
     }
-}
-
-#[test]
-fn forged_responses_leave_the_requester_waiting_for_the_genuine_one() {
-    let p = pki();
-    let mut g = XorShift(0x3333);
-    let mut rsp = responder(&p, &mut g);
-    let mut s = establish(&mut rsp, 0x4444, false);
-    let earlier = heartbeat(&mut rsp, &mut s);
-
-    let mut a = vec![0u8; 1024];
-    let n = s.write_heartbeat(&mut a).unwrap();
-    let request = a[..n].to_vec();
-    let mut b = vec![0u8; 1024];
-    let m = rsp.handle(&mut a[..n], &mut b).unwrap();
-    let genuine = b[..m].to_vec();
-    let view = req_view(&s);
-    let mut attacks: Vec<(String, Vec<u8>)> = vec![
-        ("earlier response".into(), earlier.response.clone()),
-        ("its own request, wrong direction".into(), request.clone()),
-    ];
-    attacks.extend(mangled(&genuine));
-    for (what, rec) in &attacks {
-        let mut rec = rec.clone();
-        assert!(s.handle_response(&mut rec).is_err(), "{what}");
-        assert_eq!(req_view(&s), view, "{what}");
-        // Still one request outstanding: no second request can be written.
-        assert_eq!(
-            s.write_heartbeat(&mut a),
-            Err(Error::UnexpectedMessage),
-            "{what}"
-        );
-        assert!(!s.is_ended());
-    }
-    let mut g = genuine.clone();
-    assert_eq!(
-        s.handle_response(&mut g).unwrap(),
-        SessionEvent::HeartbeatAck
-    );
-    let _ = heartbeat(&mut rsp, &mut s);
 }
 
 #[test]
@@ -538,35 +504,6 @@ fn handshake_requests_inside_or_beside_a_session_leave_it_running() {
     let _ = key_update(&mut rsp, &mut s, KeyUpdateOp::UPDATE_KEY);
     let _ = key_update(&mut rsp, &mut s, KeyUpdateOp::VERIFY_NEW_KEY);
     let _ = heartbeat(&mut rsp, &mut s);
-}
-
-#[test]
-fn forged_records_do_not_keep_a_session_alive_past_its_heartbeat_window() {
-    for forge in [false, true] {
-        let p = pki();
-        let mut g = XorShift(0xCCCC);
-        let mut rsp = responder(&p, &mut g);
-        rsp.tick(0);
-        let mut s = establish(&mut rsp, 0xDDDD, true);
-        assert_eq!(rsp.session().unwrap().heartbeat_period(), HB_SECONDS);
-        let x = heartbeat(&mut rsp, &mut s);
-        // Just inside the window, a stream of forged and replayed records.
-        let t = HB_WINDOW_MS - 10;
-        assert!(!rsp.tick(t));
-        if forge {
-            let mut a = vec![0u8; 1024];
-            let n = s.write_heartbeat(&mut a).unwrap();
-            let mut attacks = mangled(&a[..n]);
-            attacks.push(("replay".into(), x.request.clone()));
-            for (what, rec) in attacks {
-                refused(&mut rsp, &rec, &what);
-            }
-        }
-        // Past the window counted from the last authentic record, the session ends in both
-        // runs: forged records did not restart the window.
-        assert!(rsp.tick(HB_WINDOW_MS + 1), "forge {forge}");
-        assert!(rsp.session().is_none());
-    }
 }
 
 #[test]
