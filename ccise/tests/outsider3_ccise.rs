@@ -452,3 +452,76 @@ fn debug_output_of_keys_and_roles_shows_no_key_or_salt_byte() {
         }
     }
 }
+
+/// Reads the status register through a protected read.
+fn read_status(c: &mut Controller, t: &mut Target, map: &mut SimSensor<0x400>) -> Status {
+    let mut req = [0u8; MAX_FRAME_LEN];
+    let (p, s) = c
+        .seal_read_request(wire::STATUS_REGISTER, wire::STATUS_LEN as u8, &mut req)
+        .unwrap();
+    let mut rsp = [0u8; MAX_FRAME_LEN];
+    let a = t.handle_read(&req[..s.len], map, &mut rsp).unwrap();
+    let mut out = [0u8; wire::STATUS_LEN];
+    c.open_read_response(p, &rsp[..a.response_len], &mut out)
+        .unwrap();
+    let st = Status::from_bytes(&out).unwrap();
+    assert_eq!(st, t.status(), "the register says what the target holds");
+    st
+}
+
+#[test]
+fn every_status_code_path_is_recorded_and_read_back_through_a_protected_read() {
+    let config = Config::new(ADDR);
+    let (mut c, mut t, mut map) = pair(CipherSuite::Aes128Cmac, config);
+    assert_eq!(read_status(&mut c, &mut t, &mut map), Status::default());
+    let genuine = seal_write(&mut c, 0x0100, &[7]);
+    let _ = t.handle_write(&genuine, &mut map).unwrap();
+    let mut forged = seal_write(&mut c, 0x0100, &[8]);
+    let n = forged.len();
+    forged[n - 1] ^= 1;
+    let cases: [(&str, Vec<u8>, StatusCode); 4] = [
+        ("forged", forged, StatusCode::AUTH_FAILED),
+        ("replayed", genuine.clone(), StatusCode::REPLAY),
+        ("truncated", genuine[..3].to_vec(), StatusCode::MALFORMED),
+        (
+            "misaddressed",
+            {
+                // A write sealed for another device address, with a fresh counter.
+                let mut other =
+                    Controller::resume(Config::new(0x10), keys(CipherSuite::Aes128Cmac), 1000)
+                        .unwrap();
+                let mut f = [0u8; MAX_FRAME_LEN];
+                let s = other.seal_write(0x0100, &[9], &mut f).unwrap();
+                f[..s.len].to_vec()
+            },
+            StatusCode::AUTH_FAILED,
+        ),
+    ];
+    let mut failures = 0;
+    for (what, frame, code) in cases {
+        assert!(t.handle_write(&frame, &mut map).is_err(), "{what}");
+        failures += 1;
+        let st = read_status(&mut c, &mut t, &mut map);
+        assert_eq!(st.last_error, code, "{what}");
+        assert_eq!(st.failures, failures, "{what}");
+        assert!(!st.needs_rekey && !st.exhausted, "{what}");
+    }
+    // An authenticated write the map refuses, sealed now (status reads spend counters).
+    let denied = seal_write(&mut c, 0x0000, &[1]);
+    assert!(t.handle_write(&denied, &mut map).is_err());
+    failures += 1;
+    let st = read_status(&mut c, &mut t, &mut map);
+    assert_eq!(
+        (st.last_error, st.failures),
+        (StatusCode::ACCESS_DENIED, failures)
+    );
+    // A genuine write after all of them applies; the status keeps the last failure.
+    let f = seal_write(&mut c, 0x0101, &[0x5A]);
+    let _ = t.handle_write(&f, &mut map).unwrap();
+    assert_eq!(map.peek(0x0101), Some(0x5A));
+    let st = read_status(&mut c, &mut t, &mut map);
+    assert_eq!(
+        (st.last_error, st.failures),
+        (StatusCode::ACCESS_DENIED, failures)
+    );
+}
