@@ -1012,10 +1012,22 @@ impl<'a> Ecu<'a> {
 
     /// Gives the ECU the time (milliseconds of a monotonic clock) for the session's heartbeat;
     /// without a session it does nothing.
-    pub fn set_time(&mut self, now_ms: u64) {
-        if let Peer::Session(s) = &mut self.peer {
-            s.set_time(now_ms);
+    ///
+    /// When the sensor set a HeartbeatPeriod and more than twice of it passed since the ECU's
+    /// last SPDM request, the sensor has ended the session (see [`crate::Sensor::tick`]): the
+    /// ECU ends it too and drops every stream and CCISE key, as after END_SESSION. Returns
+    /// `true` if this call ended the session.
+    pub fn set_time(&mut self, now_ms: u64) -> bool {
+        let Peer::Session(s) = &mut self.peer else {
+            return false;
+        };
+        s.set_time(now_ms);
+        if !s.is_ended() {
+            return false;
         }
+        self.drop_keys();
+        self.peer = Peer::Ended;
+        true
     }
 
     /// Whether a HEARTBEAT is due (the sensor set a HeartbeatPeriod and half of it passed

@@ -382,10 +382,51 @@ fn a_missed_heartbeat_ends_the_session_and_the_sensor_drops_its_keys() {
         refuses_to_protect(&mut sensor, 2),
         LinkError::NotAuthenticated
     ));
-    // The late HEARTBEAT gets no answer.
-    ecu.set_time(2502);
+    // A HEARTBEAT from an ECU whose clock runs behind gets no answer.
+    assert!(!ecu.set_time(2500));
+    assert!(ecu.holds_keys());
     let n = ecu.write_heartbeat(&mut out).unwrap();
     assert!(sensor.handle_spdm(&mut out[..n], &mut back).is_err());
+    // On its own clock the ECU ends the session twice the period after its last request
+    // (that HEARTBEAT) and drops its keys: the sensor's next session's frames are not its.
+    assert!(!ecu.set_time(4500));
+    assert!(ecu.holds_keys());
+    assert!(ecu.set_time(4501));
+    assert!(!ecu.holds_keys());
+    assert!(!ecu.link_ready());
+    assert!(!ecu.set_time(10_000));
+    assert!(matches!(
+        ecu.write_heartbeat(&mut out),
+        Err(LinkError::NotAuthenticated)
+    ));
+}
+
+#[test]
+fn a_silent_ecu_drops_its_keys_when_the_sensor_ends_the_session() {
+    for protocol in [Protocol::Sep, Protocol::Fsed] {
+        let id = identity();
+        let mut smem = SensorMemory::new();
+        let mut parts = EcuParts::new();
+        let mut sensor =
+            Sensor::new(&id, &mut smem, protocol, cse_link::demo::default_vc()).unwrap();
+        sensor.set_heartbeat_period(1);
+        assert!(!sensor.tick(0));
+        let mut ecu = parts.ecu(protocol);
+        cse_link::handshake(&mut ecu, &mut sensor).unwrap();
+        cse_link::configure(&mut ecu, &mut sensor, &encrypted(protocol)).unwrap();
+        assert!(!ecu.set_time(0));
+        streams(&mut sensor, &mut ecu, 1);
+        // The ECU's last request was the configuration's; two periods pass in silence.
+        assert!(!ecu.set_time(2000));
+        assert!(!sensor.tick(2000));
+        assert!(ecu.holds_keys() && sensor.holds_keys(), "{protocol:?}");
+        assert!(sensor.tick(2001));
+        assert!(ecu.set_time(2001), "{protocol:?}");
+        // Both ends hold no key of the ended session.
+        assert!(!sensor.holds_keys());
+        assert!(!ecu.holds_keys(), "{protocol:?}");
+        assert!(!ecu.link_ready());
+    }
 }
 
 #[test]

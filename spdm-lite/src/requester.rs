@@ -1122,9 +1122,22 @@ pub struct RequesterSession<P: CryptoProvider> {
 impl<P: CryptoProvider> RequesterSession<P> {
     /// Tells the session the time (milliseconds of a monotonic clock; sans-IO, so the caller
     /// owns the clock). The first call starts the heartbeat period.
+    ///
+    /// With a HeartbeatPeriod, the session ends here on the requester's side too once more
+    /// than twice the period passed since the last request was written: by then the
+    /// responder, which ends a session after twice the period without a request, has ended it
+    /// (or ends it before any later record of ours can reach it). Its secrets go as after
+    /// END_SESSION_ACK ([`RequesterSession::is_ended`]); nothing derived from them outlives
+    /// the session on either end.
     pub fn set_time(&mut self, now_ms: u64) {
         self.now_ms = now_ms;
-        self.last_request_ms.get_or_insert(now_ms);
+        let last = *self.last_request_ms.get_or_insert(now_ms);
+        let window = u64::from(self.heartbeat_period()) * 2000;
+        if window != 0 && now_ms.saturating_sub(last) > window {
+            // The session's secrets, keys and export master secret drop and zeroize here.
+            self.session = None;
+            self.pending = None;
+        }
     }
 
     /// HeartbeatPeriod of the session in seconds (0: none), or 0 once it ended.
@@ -1149,7 +1162,8 @@ impl<P: CryptoProvider> RequesterSession<P> {
         self.session.as_ref()
     }
 
-    /// Whether END_SESSION_ACK arrived (the session and its secrets are gone).
+    /// Whether the session ended (END_SESSION_ACK arrived, or its heartbeat window lapsed:
+    /// see [`RequesterSession::set_time`]); its secrets are gone.
     pub fn is_ended(&self) -> bool {
         self.session.is_none()
     }

@@ -486,14 +486,29 @@ fn heartbeat_period_is_offered_kept_by_the_requester_and_enforced_by_the_respond
         assert!(rsp.session().is_none());
         assert_eq!(rsp.state_name(), "Negotiated");
         assert!(!rsp.tick(20_000));
-        // The late requester's records get no answer (no session keys any more).
-        s.set_time(15_002);
+        // A requester whose clock runs a millisecond behind still writes a HEARTBEAT; its
+        // records get no answer (the responder holds no session keys any more).
+        s.set_time(15_000);
+        assert!(!s.is_ended());
         assert!(s.heartbeat_due());
         let n = s.write_heartbeat(&mut a).unwrap();
         assert_eq!(
             rsp.handle(&mut a[..n], &mut b),
             Err(Error::UnexpectedMessage)
         );
+        // On its own clock the requester ends the session too, twice the period after its
+        // last request (the HEARTBEAT at 15 s, never answered): its secrets go, it writes
+        // nothing more.
+        s.set_time(19_000);
+        assert!(!s.is_ended());
+        assert!(s.session().is_some());
+        s.set_time(19_001);
+        assert!(s.is_ended());
+        assert!(s.session().is_none());
+        assert_eq!(s.heartbeat_period(), 0);
+        assert!(!s.heartbeat_due());
+        assert_eq!(s.write_heartbeat(&mut a), Err(Error::UnexpectedMessage));
+        assert_eq!(s.write_end_session(&mut a), Err(Error::UnexpectedMessage));
         // A plain request still works on the negotiated connection.
         assert_eq!(plain(&mut rsp, &[0x12, 0x81, 0, 0])[1..3], [0x12, 0x01]);
     }
@@ -512,6 +527,7 @@ fn without_a_heartbeat_period_the_session_never_times_out() {
     s.set_time(0);
     s.set_time(u64::MAX);
     assert!(!s.heartbeat_due());
+    assert!(!s.is_ended());
     assert!(!rsp.tick(0));
     assert!(!rsp.tick(u64::MAX));
     assert!(rsp.session().is_some());
