@@ -1333,9 +1333,10 @@ impl Receiver {
     /// verified, and rewrites its CRC-16: the buffer then holds the original packet.
     ///
     /// Works until the next accepted FS (the one after the frame's end, or the one that
-    /// abandons the frame): the receiver keeps the frame's keys until then and forgets the
-    /// frame at that FS, so a proof of an earlier frame is refused even after its key id was
-    /// retired and installed again with other material.
+    /// abandons the frame; under a policy that admits all-SV-5 frames, their untagged FS
+    /// too): the receiver keeps the frame's keys until then and forgets the frame at that FS,
+    /// so a proof of an earlier frame is refused even after its key id was retired and
+    /// installed again with other material.
     ///
     /// # Errors
     /// [`SepError::ProofMismatch`] when the proof or the ticket come from another receiver,

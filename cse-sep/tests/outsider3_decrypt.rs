@@ -9,7 +9,7 @@
 mod o3;
 
 use cse_core::{CipherSuite, FrameConfig, KeyId, SecurityVariant, TagMode};
-use cse_sep::{DecryptTicket, Delivery, Receiver, ScopeProof, SepError};
+use cse_sep::{DecryptTicket, Delivery, Receiver, ScopeProof, SepError, Transmitter};
 use o3::*;
 
 struct Member {
@@ -351,6 +351,41 @@ fn decrypt_of_an_old_frame_after_its_key_id_was_reinstalled_is_refused() {
                 refused(&rx, proof, &m.ticket, &m.bytes, "after the next FS");
             }
             assert!(opened > 0);
+        }
+    }
+}
+
+#[test]
+fn a_keyless_all_sv5_fs_ends_decryption_of_the_last_frame_under_a_permissive_policy() {
+    // Documented (`Receiver::decrypt`): any accepted FS ends the previous frame's decryption.
+    // With a policy that admits all-SV-5 frames, anybody can start one (its FS has no tag):
+    // availability only; the proofs are refused, buffers untouched.
+    for (config, suite) in configs() {
+        let mut tx = tx_with(config, suite, 3);
+        let s0 = protect_all(&mut tx, &originals(0, &typical(1)));
+        let sv5 = uniform(
+            SecurityVariant::NoSecurity,
+            CipherSuite::Aes128Cmac,
+            TagMode::PerMessage,
+        );
+        let mut forger = Transmitter::new(settings(), 50);
+        forger
+            .install_key(KeyId::default(), material(CipherSuite::Aes128Cmac, 0x66))
+            .unwrap();
+        forger.set_config(sv5).unwrap();
+        let g = protect_all(&mut forger, &originals(9, &typical(9)));
+        let mut rx = rx_with(config, suite, policy_sv5());
+        let (members, proofs) = run(&mut rx, &s0);
+        let (got, _) = recv(&mut rx, &g[0], 100);
+        assert!(matches!(got, Got::Unprotected(..)), "{got:?}");
+        for m in &members {
+            refused(
+                &rx,
+                proof_of(&proofs, m),
+                &m.ticket,
+                &m.bytes,
+                "after an all-SV-5 FS",
+            );
         }
     }
 }
