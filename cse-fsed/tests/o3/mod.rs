@@ -108,3 +108,72 @@ pub(crate) fn rx_with(config: FrameConfig, suite: CipherSuite) -> Receiver {
     rx.install_key(config.key_id, material(suite, 7)).unwrap();
     rx
 }
+
+/// An owned form of an FSED delivery, comparable across receivers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Got {
+    Unverified(Vec<u8>, cse_fsed::PacketInfo, cse_core::rx::ScopeId),
+    Unprotected(Vec<u8>, cse_fsed::PacketInfo),
+    Sync(Vec<u8>, bool, u16),
+    Header(u32),
+    Scope(cse_core::rx::ScopeId, core::ops::Range<u32>, u32),
+    Err(cse_fsed::FsedError),
+}
+
+pub(crate) fn recv(rx: &mut Receiver, p: &[u8], now: u64) -> Got {
+    use cse_fsed::Delivery;
+    match rx.receive(p, now) {
+        Ok(Delivery::Unverified(u)) => {
+            Got::Unverified(u.unverified_packet().to_vec(), *u.info(), u.scope())
+        }
+        Ok(Delivery::Unprotected(u)) => {
+            Got::Unprotected(u.unauthenticated_packet().to_vec(), *u.info())
+        }
+        Ok(Delivery::Sync(s)) => {
+            Got::Sync(s.packet().to_vec(), s.is_frame_start(), s.frame_number())
+        }
+        Ok(Delivery::FrameHeader { frame_counter }) => Got::Header(frame_counter),
+        Ok(Delivery::ScopeVerified(p)) => Got::Scope(p.scope(), p.indices(), p.packets()),
+        Ok(_) => panic!("unknown delivery"),
+        Err(e) => Got::Err(e),
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Observed {
+    pub(crate) events: Vec<cse_fsed::Event>,
+    pub(crate) fusa: cse_core::fusa::FusaStats,
+    pub(crate) security: cse_core::fusa::SecurityStats,
+    pub(crate) protocol: cse_fsed::ProtocolStats,
+}
+
+pub(crate) fn observe(rx: &mut Receiver, now: u64) -> Observed {
+    let mut events = Vec::new();
+    while let Some(e) = rx.poll_event(now) {
+        events.push(e);
+    }
+    Observed {
+        events,
+        fusa: *rx.fusa_stats(),
+        security: *rx.security_stats(),
+        protocol: *rx.protocol_stats(),
+    }
+}
+
+pub(crate) fn is_fsed(p: &[u8]) -> bool {
+    p[0] & 0x3F == 0x3A
+}
+
+/// Whether an FSED packet is a tag record (kind byte 2; docs/wire-format.md section 5).
+pub(crate) fn is_record(p: &[u8]) -> bool {
+    is_fsed(p)
+        && cse_fsed::wire::Packet::new_checked(&p[4..p.len() - 2])
+            .map(|w| w.kind() == cse_fsed::wire::Kind::TagRecord)
+            .unwrap_or(false)
+}
+
+/// Rewrites the CSI-2 VC of a packet (ECC recomputed).
+pub(crate) fn set_vc(p: &mut [u8], v: u8) {
+    p[0] = (p[0] & 0x3F) | ((v & 3) << 6);
+    cse_core::csi2::HeaderForm::Dphy.fill((&mut p[..4]).try_into().unwrap());
+}
