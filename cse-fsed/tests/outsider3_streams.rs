@@ -223,3 +223,72 @@ fn the_csi2_frame_number_wraps_without_any_finding() {
         assert_eq!(obs.fusa, Default::default());
     }
 }
+
+/// Short packets (FS, FE, LS, LE, generic) with frame or line numbers that contradict the
+/// frame, injected at every position: each is refused, or (a documented limit, an injected
+/// FS/FE) ends the frame early without anything forged verifying. Listed per kind.
+#[test]
+fn injected_sync_packets_at_every_position() {
+    use cse_core::csi2::{DataType, Emitter, HeaderForm};
+    let (config, suite) = configs()[1];
+    let genuine = stream(settings(), config, suite, &[0, 1, 2]);
+    let short = |dt: DataType, d: u16| {
+        let mut b = [0u8; 4];
+        Emitter::new(&mut b, HeaderForm::Dphy)
+            .short(vc(VC), dt, d)
+            .unwrap();
+        b.to_vec()
+    };
+    let mk = || rx_for(config, suite);
+    let mut twin = mk();
+    let expect: Vec<Got> = genuine
+        .iter()
+        .enumerate()
+        .map(|(i, p)| recv(&mut twin, p, i as u64))
+        .collect();
+    let t_obs = observe(&mut twin, 0);
+    let mut outcome = std::collections::BTreeMap::new();
+    for (name, p) in [
+        ("FS other number", short(DataType::FS, 0x1234)),
+        ("FE other number", short(DataType::FE, 0x1234)),
+        ("FS same number", short(DataType::FS, 1)),
+        ("FE same number", short(DataType::FE, 1)),
+    ] {
+        let mut same = 0;
+        for k in 1..genuine.len() {
+            let mut rx = mk();
+            let mut got: Vec<Got> = genuine[..k]
+                .iter()
+                .enumerate()
+                .map(|(i, p)| recv(&mut rx, p, i as u64))
+                .collect();
+            let _ = recv(&mut rx, &p, 0);
+            got.extend(
+                genuine[k..]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| recv(&mut rx, p, (k + i) as u64)),
+            );
+            let obs = observe(&mut rx, 0);
+            // Nothing forged verifies: every proof the attacked run got, the twin got too.
+            for g in &got {
+                if let Got::Scope(..) = g {
+                    assert!(expect.contains(g), "{name} at {k}: {g:?}");
+                }
+            }
+            if got == expect && obs.events == t_obs.events && obs.fusa == t_obs.fusa {
+                same += 1;
+            }
+        }
+        outcome.insert(name, (same, genuine.len() - 1));
+    }
+    // An FS or FE whose number contradicts the frame header changes nothing anywhere (the
+    // frame number is bound by the header). With the right number, an injected FE ends the
+    // frame early (documented limit), and an injected FS is the genuine one early (the
+    // genuine one is then a duplicate): those runs may differ, with nothing forged verified.
+    for name in ["FS other number", "FE other number"] {
+        let (same, all) = outcome[name];
+        assert_eq!(same, all, "{name}: {outcome:?}");
+    }
+    assert!(outcome["FE same number"].0 < outcome["FE same number"].1);
+}
