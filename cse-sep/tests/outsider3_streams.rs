@@ -532,3 +532,34 @@ fn foreign_members_fail_only_their_scope() {
         }
     }
 }
+
+#[test]
+fn frame_counter_zero_and_the_last_frame_counters() {
+    // A stream may start at frame counter 0 (packet number 0 for its FS) and run up to
+    // u32::MAX - 1; a replay of frame 0 after it is refused, and frame counter u32::MAX is
+    // never sent.
+    for (config, suite) in configs() {
+        for first in [0u32, u32::MAX - 2] {
+            let mut tx = tx_with(config, suite, first);
+            let mut seps = Vec::new();
+            let mut frames_sent = 0;
+            for f in 0..3u16 {
+                let o = originals(f, &typical(f as u8));
+                let mut out = vec![0u8; cse_sep::tx::max_protected_len(o[0].len())];
+                let Ok(done) = tx.protect(&o[0], &mut out) else {
+                    assert_eq!(first + u32::from(f), u32::MAX);
+                    continue;
+                };
+                seps.extend(split(&out[..done.len]));
+                seps.extend(protect_all(&mut tx, &o[1..]));
+                frames_sent += 1;
+            }
+            let mut rx = rx_with(config, suite, policy_sv5());
+            let got = feed(&mut rx, &seps, 0);
+            assert!(got.iter().all(|g| !matches!(g, Got::Err(_))), "{got:?}");
+            let n0 = seps.len() / frames_sent;
+            let again = feed(&mut rx, &seps[..n0], 100);
+            assert!(again.iter().all(|g| matches!(g, Got::Err(_))), "{again:?}");
+        }
+    }
+}
