@@ -482,8 +482,9 @@ impl Receiver {
     }
 
     /// The checks of a frame header. Its last step, once nothing else can fail, expands the
-    /// frame's keys into the slot that neither the frame in progress nor a finished frame
-    /// that survives the commit uses (the caller commits unconditionally after it).
+    /// frame's keys into the slot that the frame which is the finished one after the commit
+    /// does not use (the caller commits unconditionally after it, so the frame in progress is
+    /// then gone unless it became the finished one).
     fn check_header(&mut self, h: &FrameHeader, payload: &[u8]) -> Result<RxFrame, FsedError> {
         let fc = h.frame_counter;
         let last_verified = self
