@@ -5,6 +5,7 @@
 //! moved, so no keystream or record IV used twice). Across rollovers, `clear_keys` with the
 //! same material reinstalled and the end of the frame-counter space, no (key, IV) input
 //! repeats: read back from the frame headers, tag records and SV-1 originals on the wire.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 mod o3;
 

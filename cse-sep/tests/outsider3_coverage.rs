@@ -8,6 +8,7 @@
 //! (stride 1, a stride above the line count, offset = stride - 1, a line count that is not a
 //! multiple of the stride, a window past the end of the line, a line shorter than the window
 //! start), for each tag mode.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 mod o3;
 
@@ -38,7 +39,7 @@ fn lines(seps: &[Vec<u8>]) -> Vec<(usize, u8, u32)> {
 
 fn sv3_covered(stride: u16, offset: u16, idx: u32) -> bool {
     let (s, o) = (u32::from(stride), u32::from(offset));
-    idx >= o && (idx - o) % s == 0
+    idx >= o && (idx - o).is_multiple_of(s)
 }
 
 fn body7(seed: u8) -> Vec<Pkt> {

@@ -9,6 +9,7 @@
 //!
 //! Each attack is compared with an unattacked twin: the genuine packets must get the same
 //! deliveries, and events and statistics must be equal apart from the rejection counters.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 mod o3;
 
@@ -408,10 +409,11 @@ fn any_order_of_api_calls_on_a_receiver_does_not_panic() {
                 let _ = rx.install_key(config.key_id, material(suite, 7));
             }
             let (g, _) = recv(&mut rx, s, 1000 - i as u64);
-            if i > step && matches!(g, Got::Verified(..) | Got::Scope(..)) {
-                // Only a new frame may verify after the keys were cleared.
-                assert!(i >= step + 1, "released with no key");
-            }
+            // With no key installed nothing verifies.
+            assert!(
+                i != step || !matches!(g, Got::Verified(..) | Got::Scope(..)),
+                "released with no key: {g:?}"
+            );
             let _ = rx.poll_event(u64::MAX - i as u64);
             let _ = rx.poll_event(0);
         }

@@ -7,6 +7,7 @@
 //! so a keyless injector can postpone the timeout of a stalled stream while a frame with an
 //! SV-5 block or an open scope is in progress, and nothing else: what it injects never
 //! verifies, and the scope it joins fails.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 mod o3;
 

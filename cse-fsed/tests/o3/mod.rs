@@ -1,5 +1,5 @@
 //! Shared black-box helpers of the `outsider3_*` tests of `cse-fsed`.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
 
 use cse_core::csi2::{DataType, Emitter, HeaderForm, Packets, VirtualChannel};
 use cse_core::keys::{Salt, SecretKey};

@@ -1,7 +1,7 @@
 //! Shared black-box helpers of the `outsider3_*` tests: frames built with the public CSI-2
 //! emitter, protected with the public transmitter, received into owned outcomes so that an
 //! attacked run can be compared with an unattacked twin.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
 
 use cse_core::csi2::{DataType, Emitter, HeaderForm, Packets, VirtualChannel};
 use cse_core::fusa::{FusaStats, SecurityStats};
