@@ -206,3 +206,69 @@ fn forged_frame_headers_do_not_change_the_keys_of_the_finished_frame() {
         }
     }
 }
+
+fn refused(rx: &Receiver, proof: &ScopeProof, ticket: &DecryptTicket, buf: &[u8], what: &str) {
+    let mut b = buf.to_vec();
+    let r = rx.decrypt(proof, ticket, &mut b);
+    assert!(r.is_err(), "{what}: decrypted");
+    assert_eq!(b, buf, "{what}: buffer changed on {r:?}");
+}
+
+#[test]
+fn decrypt_backwards_once_each_and_only_with_its_own_proof_and_bytes() {
+    for suite in [CipherSuite::Aes128Gcm, CipherSuite::Aes256CtrCmac] {
+        for mode in [TagMode::PerDataType, TagMode::PerFrame] {
+            let config = uniform(SecurityVariant::FullIntegrityEncrypted, suite, mode);
+            let mut tx = tx_with(config, suite, 3);
+            let f0 = frame(0, 1);
+            let s0 = protect_all(&mut tx, &f0);
+            let mut rx = rx_with(config, suite);
+            let (members, proofs) = run(&mut rx, &s0);
+            let mut twin = rx_with(config, suite);
+            let (tm, tp) = run(&mut twin, &s0);
+            for m in members.iter().rev().filter(|m| m.bytes.len() > 4) {
+                let proof = proofs
+                    .iter()
+                    .find(|p| p.scope() == m.scope && p.indices().contains(&m.index))
+                    .unwrap();
+                for other in proofs.iter().filter(|p| p.scope() != m.scope) {
+                    refused(&rx, other, &m.ticket, &m.bytes, "another scope's proof");
+                }
+                for o in members.iter().filter(|o| o.index != m.index) {
+                    refused(&rx, proof, &m.ticket, &o.bytes, "another member's bytes");
+                }
+                for at in [0, 4, m.bytes.len() - 3, m.bytes.len() - 1] {
+                    let mut b = m.bytes.clone();
+                    b[at] ^= 0x08;
+                    if at == 0 {
+                        // A single header bit is corrected by the ECC: that is the packet.
+                        continue;
+                    }
+                    refused(&rx, proof, &m.ticket, &b, "bit flipped");
+                }
+                let mut longer = m.bytes.clone();
+                longer.push(0);
+                refused(&rx, proof, &m.ticket, &longer, "extended");
+                refused(
+                    &rx,
+                    proof,
+                    &m.ticket,
+                    &m.bytes[..m.bytes.len() - 1],
+                    "truncated",
+                );
+                // The twin receiver's proof and ticket.
+                let t = tm.iter().find(|t| t.index == m.index).unwrap();
+                let tproof = tp
+                    .iter()
+                    .find(|p| p.scope() == t.scope && p.indices().contains(&t.index))
+                    .unwrap();
+                refused(&rx, tproof, &m.ticket, &m.bytes, "the twin's proof");
+                refused(&rx, proof, &t.ticket, &m.bytes, "the twin's ticket");
+                let mut b = m.bytes.clone();
+                rx.decrypt(proof, &m.ticket, &mut b).unwrap();
+                assert!(f0.contains(&b), "{suite:?} {mode:?}: wrong plaintext");
+                refused(&rx, proof, &m.ticket, &b, "decrypted twice");
+            }
+        }
+    }
+}
