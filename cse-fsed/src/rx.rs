@@ -16,6 +16,7 @@
 use cse_core::context::covered_prefix;
 use cse_core::csi2::{self, DataType};
 use cse_core::fusa::{FusaStats, SecurityStats};
+use cse_core::keys::Salt;
 use cse_core::nonce::PacketNumber;
 use cse_core::rx::{CommitPlan, EventSink, FrameStartPlan, Invocation, ReceiverId, RxCore};
 use cse_core::{
@@ -254,6 +255,10 @@ struct RxFrame {
     /// The slot of [`Receiver::frame_keys`] holding this frame's keys (`None`: every block
     /// SV-5).
     keys: Option<usize>,
+    /// The salt of the material the keys were expanded from (zero when every block is
+    /// SV-5): [`Receiver::decrypt`] pairs the frame's keys with it, never with the material
+    /// its key id names later (the id may be installed again, e.g. during the frame).
+    salt: Salt,
     header: [u8; FRAME_HEADER_LEN],
     tracker: BlockTracker,
     scopes: [Option<Scope>; MAX_OPEN_SCOPES],
@@ -477,8 +482,9 @@ impl Receiver {
     }
 
     /// The checks of a frame header. Its last step, once nothing else can fail, expands the
-    /// frame's keys into the slot that neither the frame in progress nor a finished frame
-    /// that survives the commit uses (the caller commits unconditionally after it).
+    /// frame's keys into the slot that the frame which is the finished one after the commit
+    /// does not use (the caller commits unconditionally after it, so the frame in progress is
+    /// then gone unless it became the finished one).
     fn check_header(&mut self, h: &FrameHeader, payload: &[u8]) -> Result<RxFrame, FsedError> {
         let fc = h.frame_counter;
         let last_verified = self
@@ -504,16 +510,20 @@ impl Receiver {
         let config = h.config;
         let mut header = [0u8; FRAME_HEADER_LEN];
         header.copy_from_slice(payload.get(..FRAME_HEADER_LEN).ok_or(FsedError::Internal)?);
-        // The new frame replaces the frame in progress, whose finished predecessor is then
-        // dropped; with no frame in progress the finished frame stays. So the free slot is
-        // the other one than the slot of the frame in progress, or of the finished frame.
+        // The new frame replaces the frame in progress, which becomes the finished frame if
+        // it authenticated; otherwise (no frame in progress, or one that never authenticated:
+        // forged headers) the finished frame stays. So the free slot is the other one than the
+        // slot of the frame that will be the finished one: injected headers must not expand
+        // their keys over the keys the finished frame still decrypts with.
         let used = match &self.frame {
-            Some(f) => f.keys,
-            None => self.finished.as_ref().and_then(|f| f.keys),
+            Some(f) if f.authenticated => f.keys,
+            _ => self.finished.as_ref().and_then(|f| f.keys),
         };
         let slot = if used == Some(0) { 1 } else { 0 };
+        let mut salt = Salt::new([0; 12]);
         let (status, keys) = if any_protected(&config) {
             let (entry, status) = self.core.check_frame_start::<FsedError>(&config, fc)?;
+            salt = Salt::new(*entry.material.salt().as_bytes());
             let tag = self.slot_tags.get_mut(slot).ok_or(FsedError::Internal)?;
             if *tag != Some((config.key_id, config)) {
                 // Last fallible step (on an error the slot and its tag are unchanged).
@@ -544,6 +554,7 @@ impl Receiver {
                 key_id: config.key_id,
             },
             keys,
+            salt,
             header,
             tracker: BlockTracker::new(),
             scopes: [None, None, None, None],
@@ -1053,15 +1064,11 @@ impl Receiver {
             return Ok(());
         }
         let received = view.crc().ok_or(FsedError::Internal)?;
-        let entry = self.core.key(frame.config.key_id)?;
         let key = keys_of(&self.frame_keys, frame)?.get(ticket.scope.block)?;
         let pn = PacketNumber::new(frame.fc, ticket.message_index);
-        let iv = frame.params.iv(
-            entry.material.salt(),
-            ticket.scope.block,
-            ScopeKind::Message,
-            pn,
-        )?;
+        let iv = frame
+            .params
+            .iv(&frame.salt, ticket.scope.block, ScopeKind::Message, pn)?;
         // One pass: the CRC-16 of the ciphertext (checked against the footer), the keystream
         // and the CRC-16 of the plaintext (written as the new footer).
         let (computed, plain) = key.apply_keystream_crc16(&iv, view.payload_mut())?;

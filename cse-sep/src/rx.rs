@@ -798,9 +798,10 @@ impl Receiver {
             },
             |_| {},
         );
-        if let Some(old) = self.frame.replace(frame) {
-            self.finished = Some(old);
-        }
+        // Both earlier frames are forgotten (`decrypt` works until the FS after a frame's
+        // end): their keys may be retired and their key ids reinstalled from now on.
+        self.frame = Some(frame);
+        self.finished = None;
         let fs_cfg = frame_start_config(&self.frame.as_ref().ok_or(SepError::Internal)?.config);
         Ok(self.deliver(&fs_cfg, authenticated, info, None, len))
     }
@@ -1331,7 +1332,11 @@ impl Receiver {
     /// [`Unverified::unverified_packet`], copied by the caller) once `proof` shows its scope
     /// verified, and rewrites its CRC-16: the buffer then holds the original packet.
     ///
-    /// Works until the FS after the frame's end (the frame's keys are kept until then).
+    /// Works until the next accepted FS (the one after the frame's end, or the one that
+    /// abandons the frame; under a policy that admits all-SV-5 frames, their untagged FS
+    /// too): the receiver keeps the frame's keys until then and forgets the frame at that FS,
+    /// so a proof of an earlier frame is refused even after its key id was retired and
+    /// installed again with other material.
     ///
     /// # Errors
     /// [`SepError::ProofMismatch`] when the proof or the ticket come from another receiver,

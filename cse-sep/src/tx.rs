@@ -142,6 +142,15 @@ impl core::fmt::Debug for Transmitter {
     }
 }
 
+/// Refuses bytes after the original packet: `protect` takes exactly one packet, so the rest
+/// of a buffer holding more is never dropped silently.
+fn whole(packet: &[u8], repr: &csi2::Repr) -> Result<(), SepError> {
+    match packet.len().checked_sub(repr.buffer_len()) {
+        Some(0) | None => Ok(()),
+        Some(extra) => Err(SepError::Wire(wire::WireError::TrailingData(extra))),
+    }
+}
+
 /// Length of the outer CSI-2 packet around an SEP payload of `n` bytes.
 const fn outer_len(n: usize) -> usize {
     CSI2_HEADER_LEN + n + FOOTER_LEN
@@ -257,7 +266,8 @@ impl Transmitter {
     ///
     /// # Errors
     /// See [`Transmitter::protect_repr`]; also [`SepError::Framing`] / [`SepError::Fusa`] for a
-    /// malformed original packet.
+    /// malformed original packet, and [`SepError::Wire`] with `TrailingData` when `packet`
+    /// holds bytes after the original packet.
     pub fn protect(&mut self, packet: &[u8], out: &mut [u8]) -> Result<Protected, SepError> {
         self.protect_packet(packet, out, None)
     }
@@ -392,6 +402,7 @@ impl Transmitter {
         if !cfg!(target_arch = "x86_64") {
             // No span is made on other targets.
             let (repr, _) = csi2::Repr::parse(&view, self.settings.form)?;
+            whole(packet, &repr)?;
             let payload = if repr.is_short() {
                 &[][..]
             } else {
@@ -402,6 +413,7 @@ impl Transmitter {
             return self.protect_with(&repr, payload, out, defer, None);
         }
         let (repr, _) = csi2::Repr::parse_header(&view, self.settings.form)?;
+        whole(packet, &repr)?;
         if repr.is_short() {
             return self.protect_with(&repr, &[], out, defer, None);
         }
