@@ -139,13 +139,22 @@ impl KeyFile {
                     );
                 }
                 other => {
-                    return Err(bad(
-                        line,
-                        format!(
-                            "unknown name `{}` (known: key, mac_key, salt, key_id)",
-                            other.chars().take(32).collect::<String>()
-                        ),
-                    ));
+                    // The name is echoed only when it cannot be key bytes that landed left of
+                    // the `=`: a short word of letters, `_` and `-`, with at least one letter
+                    // that is not a hex digit. Anything else is described, never shown.
+                    let shown = other.len() <= 16
+                        && other
+                            .chars()
+                            .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '-')
+                        && other.chars().any(|c| !c.is_ascii_hexdigit());
+                    let msg = if shown {
+                        format!("unknown name `{other}` (known: key, mac_key, salt, key_id)")
+                    } else {
+                        "unknown name, not shown as it may hold key bytes (known: key, \
+                         mac_key, salt, key_id)"
+                            .to_string()
+                    };
+                    return Err(bad(line, msg));
                 }
             }
         }
