@@ -7,6 +7,13 @@
 //! `= ...`, a name glued to the hex) is still the key: the error that names the line must not
 //! echo it.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -66,7 +73,7 @@ fn key_bytes_in_a_bad_key_file_line_are_never_echoed() {
         format!("key {KEY} = x"),
         format!("{SALT} = salt"),
         format!("mac{MAC} = 1"),
-        format!("{KEY}"),
+        KEY.to_string(),
         format!("key = {KEY}zz"),
         format!("key = {KEY}0"),
         format!("salt = {KEY}"),

@@ -3,6 +3,13 @@
 //! files, PSK records, CSRs) through the library and through the `cse` binary, whose exit
 //! status must then be 1 or 2 (docs/capture.md section 5), never a crash.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use std::path::PathBuf;
 use std::process::Command;
 
