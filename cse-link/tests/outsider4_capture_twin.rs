@@ -186,3 +186,64 @@ fn an_fsed_copy_anywhere_costs_at_most_its_frame() {
         }
     }
 }
+
+/// A capture with a version 1 header (nonce only), as earlier versions of `protect` wrote it,
+/// still verifies: its keys are `KeyFile::for_capture(nonce)`, without a frame range. It
+/// cannot show frames cut off at its ends (docs/capture.md section 1), but it still refuses a
+/// frame lost in between, and the same frames under a version 2 header with that nonce derive
+/// other keys.
+#[test]
+fn a_version_1_capture_still_verifies_and_cannot_be_upgraded() {
+    let nonce = [0x24u8; 16];
+    let file = KeyFile::parse(KEYS).unwrap();
+    let derived = file.for_capture(&nonce).unwrap();
+    let block = BlockConfig {
+        sv: SecurityVariant::FullIntegrityEncrypted,
+        suite: CipherSuite::Aes256Gcm,
+        tag_len: TagLen::L16,
+        tag_mode: TagMode::PerMessage,
+    };
+    let vc = VirtualChannel::new(0).unwrap();
+    let mut tx = cse_sep::Transmitter::new(cse_sep::Settings::new(vc), 1);
+    tx.install_key(
+        KeyId::default(),
+        derived.material(TagLen::L16, false).unwrap(),
+    )
+    .unwrap();
+    tx.set_config(FrameConfig::uniform(block, KeyId::default()))
+        .unwrap();
+    let mut body = Vec::new();
+    for p in split(&plain()) {
+        let mut out = vec![0u8; p.len() + 256];
+        let r = tx.protect(&p, &mut out).unwrap();
+        body.push(out[..r.len].to_vec());
+    }
+    let header = |magic: &[u8], extra: &[u8]| {
+        let mut payload = magic.to_vec();
+        payload.extend_from_slice(&nonce);
+        payload.extend_from_slice(extra);
+        let mut buf = vec![0u8; payload.len() + 6];
+        let mut em = cse_core::csi2::Emitter::new(&mut buf, cse_core::csi2::HeaderForm::Dphy);
+        em.long(vc, capture::HEADER_DT, &payload).unwrap();
+        em.written().to_vec()
+    };
+    let v1 = header(capture::HEADER_MAGIC_V1, &[]);
+    let cap = [vec![v1.clone()], body.clone()].concat().concat();
+    let a = analyse(&cap, Some(&file), None, policy()).unwrap();
+    assert!(a.passed(), "{:?}", a.findings);
+    assert_eq!(a.recovered, plain());
+    // A frame lost in between is still a finding.
+    let per = LINES + 2;
+    let cut = [vec![v1], body[..per].to_vec(), body[2 * per..].to_vec()]
+        .concat()
+        .concat();
+    assert!(!analyse(&cut, Some(&file), None, policy()).unwrap().passed());
+    // The same frames under a version 2 header naming their range: other keys, nothing.
+    let mut range = 1u32.to_le_bytes().to_vec();
+    range.extend_from_slice(&(FRAMES as u32).to_le_bytes());
+    let v2 = header(capture::HEADER_MAGIC, &range);
+    let up = [vec![v2], body].concat().concat();
+    let a = analyse(&up, Some(&file), None, policy()).unwrap();
+    assert!(!a.passed());
+    assert!(a.recovered.is_empty());
+}
