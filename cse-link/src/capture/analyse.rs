@@ -54,8 +54,8 @@ pub enum Verdict {
     /// closed.
     NotVerified(String),
     /// The capture header written by `cse protect`: the nonce the capture's keys are derived
-    /// with (not authenticated itself: a changed nonce gives other keys, and no packet
-    /// verifies).
+    /// with and, in version 2, the frame range bound into them (not authenticated itself: a
+    /// changed nonce or range gives other keys, and no packet verifies).
     CaptureHeader,
 }
 
@@ -561,8 +561,8 @@ pub fn analyse_with_progress(
         first_frame: None,
         last_frame: None,
     };
-    // The capture header of `cse protect`: the first packet, carrying the nonce the capture's
-    // keys are derived from. A capture without one (from a sensor or RTL fed the key file's
+    // The capture header of `cse protect`: the first packet, carrying the nonce (and the frame
+    // range) the capture's keys are derived from. A capture without one (from a sensor or RTL fed the key file's
     // keys directly) is verified under the key file's keys.
     let header = packets.first().and_then(|p| capture_header(p, capture));
     if let (Some(_), Some(row)) = (header, st.rows.first_mut()) {
