@@ -3,7 +3,7 @@
 use cse_core::csi2::VirtualChannel;
 use cse_core::{Block, FusaError, Policy, Profile, ScopeKind, SecurityError};
 
-use super::{CaptureError, CapturePacket, Framing, KeyFile, capture_nonce, scan};
+use super::{CaptureError, CaptureHeader, CapturePacket, Framing, KeyFile, capture_header, scan};
 use crate::Protocol;
 use crate::ecu::{fsed_header, sync_type, with_header};
 
@@ -54,8 +54,8 @@ pub enum Verdict {
     /// closed.
     NotVerified(String),
     /// The capture header written by `cse protect`: the nonce the capture's keys are derived
-    /// with (not authenticated itself: a changed nonce gives other keys, and no packet
-    /// verifies).
+    /// with and, in version 2, the frame range bound into them (not authenticated itself: a
+    /// changed nonce or range gives other keys, and no packet verifies).
     CaptureHeader,
 }
 
@@ -330,6 +330,9 @@ struct State {
     authenticated: Option<u32>,
     /// The row of the capture header, which the receiver never sees.
     header: Option<usize>,
+    /// The frame counters of the first and the last frame start the receiver accepted.
+    first_frame: Option<u32>,
+    last_frame: Option<u32>,
 }
 
 impl State {
@@ -555,19 +558,29 @@ pub fn analyse_with_progress(
         frame_header: None,
         authenticated: None,
         header: None,
+        first_frame: None,
+        last_frame: None,
     };
-    // The capture header of `cse protect`: the first packet, carrying the nonce the capture's
-    // keys are derived from. A capture without one (from a sensor or RTL fed the key file's
+    // The capture header of `cse protect`: the first packet, carrying the nonce (and the frame
+    // range) the capture's keys are derived from. A capture without one (from a sensor or RTL fed the key file's
     // keys directly) is verified under the key file's keys.
-    let nonce = packets.first().and_then(|p| capture_nonce(p, capture));
-    if let (Some(_), Some(row)) = (nonce, st.rows.first_mut()) {
+    let header = packets.first().and_then(|p| capture_header(p, capture));
+    if let (Some(_), Some(row)) = (header, st.rows.first_mut()) {
         row.verdict = Verdict::CaptureHeader;
         st.header = Some(0);
     }
-    let derived = match (keys, nonce) {
-        (Some(k), Some(n)) => Some(k.for_capture(&n)?),
+    let derived = match (keys, header) {
+        (Some(k), Some(CaptureHeader { nonce, range: None })) => Some(k.for_capture(&nonce)?),
+        (
+            Some(k),
+            Some(CaptureHeader {
+                nonce,
+                range: Some((first, count)),
+            }),
+        ) => Some(k.for_capture_range(&nonce, first, count)?),
         _ => None,
     };
+    let range = header.and_then(|h| h.range);
     let keys = derived.as_ref().or(keys);
     let keyed = keys.is_some();
     match (keys, protocol) {
@@ -603,6 +616,9 @@ pub fn analyse_with_progress(
             }
             progress(st.rows.len(), st.rows.len());
             finish(&mut st);
+            if let Some(range) = range {
+                check_range(&mut st, range);
+            }
         }
     }
     st.recovered.sort_by_key(|(row, _)| *row);
@@ -622,6 +638,42 @@ pub fn analyse_with_progress(
 
 /// How many packets pass between two progress calls.
 pub const PROGRESS_STEP: usize = 1024;
+
+/// The frames the capture header records (its keys are bound to them, so the range is as
+/// authentic as the frames that verified): frames cut off before the first or after the last
+/// frame of the capture are missing packets, which the receiver alone cannot see.
+fn check_range(st: &mut State, (first, count): (u32, u32)) {
+    let last_row = st.rows.len().saturating_sub(1);
+    let last = first.checked_add(count.saturating_sub(1));
+    match st.first_frame {
+        Some(f) if f == first => {}
+        seen => st.findings.push(FrameFinding {
+            row: last_row,
+            frame: Some(first),
+            what: match seen {
+                Some(f) => format!(
+                    "frames missing at the start: the capture header records frames from \
+                     {first}, the first frame that started is {f}"
+                ),
+                None => format!(
+                    "the capture header records {count} frame(s) from frame {first}; none started"
+                ),
+            },
+        }),
+    }
+    match (st.last_frame, last) {
+        (Some(l), Some(want)) if l == want => {}
+        (None, _) => {}
+        (Some(l), want) => st.findings.push(FrameFinding {
+            row: last_row,
+            frame: want,
+            what: format!(
+                "frames missing at the end: the capture header records {count} frame(s) from \
+                 frame {first}, the last frame that started is {l}"
+            ),
+        }),
+    }
+}
 
 /// What is left at the end of the capture.
 fn finish(st: &mut State) {
@@ -821,6 +873,8 @@ fn run_sep(
                 } => {
                     st.frames += 1;
                     st.frame_open = Some(frame_counter);
+                    st.first_frame.get_or_insert(frame_counter);
+                    st.last_frame = Some(frame_counter);
                     st.note(
                         i,
                         format!(
@@ -1021,6 +1075,8 @@ fn run_fsed(
                 } => {
                     st.frames += 1;
                     st.frame_open = Some(frame_counter);
+                    st.first_frame.get_or_insert(frame_counter);
+                    st.last_frame = Some(frame_counter);
                     st.note(
                         i,
                         format!(

@@ -139,13 +139,22 @@ impl KeyFile {
                     );
                 }
                 other => {
-                    return Err(bad(
-                        line,
-                        format!(
-                            "unknown name `{}` (known: key, mac_key, salt, key_id)",
-                            other.chars().take(32).collect::<String>()
-                        ),
-                    ));
+                    // The name is echoed only when it cannot be key bytes that landed left of
+                    // the `=`: a short word of letters, `_` and `-`, with at least one letter
+                    // that is not a hex digit. Anything else is described, never shown.
+                    let shown = other.len() <= 16
+                        && other
+                            .chars()
+                            .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '-')
+                        && other.chars().any(|c| !c.is_ascii_hexdigit());
+                    let msg = if shown {
+                        format!("unknown name `{other}` (known: key, mac_key, salt, key_id)")
+                    } else {
+                        "unknown name, not shown as it may hold key bytes (known: key, \
+                         mac_key, salt, key_id)"
+                            .to_string()
+                    };
+                    return Err(bad(line, msg));
                 }
             }
         }
@@ -290,6 +299,34 @@ impl KeyFile {
     /// # Errors
     /// [`CaptureError::KeySuite`] if the derivation fails (it cannot for a parsed file).
     pub fn for_capture(&self, nonce: &[u8; CAPTURE_NONCE_LEN]) -> Result<KeyFile, CaptureError> {
+        self.derive(nonce, CAPTURE_LABEL)
+    }
+
+    /// The keys of a capture whose header also records its frame range (header version 2,
+    /// what `protect` writes): as [`KeyFile::for_capture`], with the range bound into the
+    /// derivation, so a header whose range was changed gives other keys and nothing verifies.
+    ///
+    /// ```text
+    /// PRK  = HKDF-Extract-SHA-256(salt = nonce ‖ u32_le(first) ‖ u32_le(count), IKM as above)
+    /// key' = HKDF-Expand-SHA-256(PRK, "cse-rs capture v2 key", len(key)), and so on
+    /// ```
+    ///
+    /// # Errors
+    /// As [`KeyFile::for_capture`].
+    pub fn for_capture_range(
+        &self,
+        nonce: &[u8; CAPTURE_NONCE_LEN],
+        first: u32,
+        count: u32,
+    ) -> Result<KeyFile, CaptureError> {
+        let mut salt = [0u8; CAPTURE_NONCE_LEN + 8];
+        salt[..CAPTURE_NONCE_LEN].copy_from_slice(nonce);
+        salt[CAPTURE_NONCE_LEN..CAPTURE_NONCE_LEN + 4].copy_from_slice(&first.to_le_bytes());
+        salt[CAPTURE_NONCE_LEN + 4..].copy_from_slice(&count.to_le_bytes());
+        self.derive(&salt, CAPTURE_LABEL_V2)
+    }
+
+    fn derive(&self, nonce: &[u8], label_prefix: &[u8]) -> Result<KeyFile, CaptureError> {
         use spdm_lite::crypto::{CryptoProvider, HashAlgo, RustCrypto};
         let fail = |e: spdm_lite::CryptoError| CaptureError::KeySuite(e.to_string());
         let mut ikm = Zeroizing::new(Vec::with_capacity(76));
@@ -307,7 +344,7 @@ impl KeyFile {
                 .hkdf_expand(
                     HashAlgo::Sha256,
                     prk.as_bytes(),
-                    &[CAPTURE_LABEL, label.as_bytes()],
+                    &[label_prefix, label.as_bytes()],
                     &mut out,
                 )
                 .map_err(fail)?;
@@ -342,6 +379,8 @@ pub const CAPTURE_NONCE_LEN: usize = 16;
 
 /// The prefix of every per-capture HKDF-Expand info string.
 const CAPTURE_LABEL: &[u8] = b"cse-rs capture v1 ";
+/// The prefix of the derivation labels of a capture header that records its frame range.
+const CAPTURE_LABEL_V2: &[u8] = b"cse-rs capture v2 ";
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,8 @@
 //! `cse protect`, `cse verify` and `cse inspect`; the format is in `docs/capture.md`).
 //!
 //! A capture is CSI-2 packets in D-PHY form, back to back, exactly as on the wire, with no file
-//! header (`protect` writes its nonce in a first CSI-2 packet, [`capture_nonce`]): short
+//! header (`protect` writes its nonce and frame range in a first CSI-2 packet,
+//! [`capture_header`]): short
 //! packets are 4 bytes, long packets a 4-byte header (with ECC), the payload and the CRC-16
 //! footer (least significant byte first). [`scan`] splits a capture into packets
 //! without stopping at the first CRC error (the header still says where the next packet
@@ -164,19 +165,57 @@ impl CapturePacket {
 /// Data type of the capture header packet: CSI-2 user-defined 8-bit data type 1.
 pub const HEADER_DT: DataType = DataType(0x30);
 
-/// The first 16 payload bytes of the capture header packet.
-pub const HEADER_MAGIC: &[u8; 16] = b"cse-rs capture 1";
+/// The first 16 payload bytes of the capture header packet that `protect` writes (version 2:
+/// nonce and frame range).
+pub const HEADER_MAGIC: &[u8; 16] = b"cse-rs capture 2";
 
-/// The nonce of a capture header: `packet` is a long packet of data type [`HEADER_DT`] whose
-/// 32-byte payload is [`HEADER_MAGIC`] followed by the nonce (`docs/capture.md` section 1).
-pub fn capture_nonce(packet: &CapturePacket, capture: &[u8]) -> Option<[u8; CAPTURE_NONCE_LEN]> {
+/// The first 16 payload bytes of a version 1 capture header (nonce only, no frame range), as
+/// earlier versions of `protect` wrote it; still read.
+pub const HEADER_MAGIC_V1: &[u8; 16] = b"cse-rs capture 1";
+
+/// What a capture header records (`docs/capture.md` section 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CaptureHeader {
+    /// The random value the capture's keys were derived with (not secret).
+    pub nonce: [u8; CAPTURE_NONCE_LEN],
+    /// Version 2: the frame counter of the first frame and the number of frames protected,
+    /// bound into the key derivation ([`KeyFile::for_capture_range`]). `None` for version 1.
+    pub range: Option<(u32, u32)>,
+}
+
+/// The capture header in `packet`: a long packet of data type [`HEADER_DT`] whose payload is
+/// [`HEADER_MAGIC`], the nonce and the frame range (first frame counter, frame count, both
+/// u32 little-endian; 40 bytes), or [`HEADER_MAGIC_V1`] and the nonce (32 bytes).
+pub fn capture_header(packet: &CapturePacket, capture: &[u8]) -> Option<CaptureHeader> {
     if packet.framing != Framing::Ok || packet.repr?.data_type != HEADER_DT {
         return None;
     }
     let payload = packet.bytes(capture).get(4..)?;
     let payload = payload.get(..payload.len().checked_sub(2)?)?;
-    let nonce = payload.strip_prefix(&HEADER_MAGIC[..])?;
-    nonce.try_into().ok()
+    if let Some(nonce) = payload.strip_prefix(&HEADER_MAGIC_V1[..]) {
+        return Some(CaptureHeader {
+            nonce: nonce.try_into().ok()?,
+            range: None,
+        });
+    }
+    let rest = payload.strip_prefix(&HEADER_MAGIC[..])?;
+    if rest.len() != CAPTURE_NONCE_LEN + 8 {
+        return None;
+    }
+    let (nonce, range) = rest.split_at(CAPTURE_NONCE_LEN);
+    let (first, count) = range.split_at(4);
+    Some(CaptureHeader {
+        nonce: nonce.try_into().ok()?,
+        range: Some((
+            u32::from_le_bytes(first.try_into().ok()?),
+            u32::from_le_bytes(count.try_into().ok()?),
+        )),
+    })
+}
+
+/// The nonce of a capture header ([`capture_header`], either version).
+pub fn capture_nonce(packet: &CapturePacket, capture: &[u8]) -> Option<[u8; CAPTURE_NONCE_LEN]> {
+    capture_header(packet, capture).map(|h| h.nonce)
 }
 
 /// Decodes the header at the start of `rest` through its ECC, without length or CRC checks.

@@ -156,9 +156,10 @@ pub struct ProtectOptions {
 /// returns the protected capture.
 ///
 /// No keystream is ever reused: every call draws a fresh 16-byte nonce from the operating
-/// system, protects under keys derived from the key file and that nonce
-/// ([`KeyFile::for_capture`]) and writes the nonce first, in a capture header packet that
-/// `verify` and `inspect` read ([`super::capture_nonce`]).
+/// system, protects under keys derived from the key file, that nonce and the capture's frame
+/// range ([`KeyFile::for_capture_range`]: `first_frame` and the number of frames) and writes
+/// them first, in a capture header packet that `verify` and `inspect` read
+/// ([`super::capture_header`]); they report frames missing from either end of the range.
 ///
 /// # Errors
 /// As [`protect_with_nonce`]; [`CaptureError::Options`] when the system has no random source.
@@ -256,7 +257,16 @@ fn protect_inner(
         (None, None) => return Err(CaptureError::Empty),
     };
     check_vc(vc)?;
-    let keys = &keys.for_capture(nonce)?;
+    // The frame range the capture header records and the keys are bound to: one frame per FS
+    // (every FS of the input is on `vc`, or the input is refused below), counters from
+    // `first_frame` on.
+    let frame_count = packets
+        .iter()
+        .filter(|p| p.repr.is_some_and(|r| r.data_type == DataType::FS))
+        .count();
+    let frame_count = u32::try_from(frame_count)
+        .map_err(|_| CaptureError::Options("more frames than a capture header counts".into()))?;
+    let keys = &keys.for_capture_range(nonce, opts.first_frame, frame_count)?;
     let mut tx = match opts.protocol {
         Protocol::Sep => {
             let mut t = cse_sep::Transmitter::new(cse_sep::Settings::new(vc), opts.first_frame);
@@ -277,11 +287,13 @@ fn protect_inner(
     };
     let mut out = Vec::with_capacity(capture.len() + capture.len() / 8 + 1024);
     // The capture header: the nonce the keys were derived with, on the protected VC.
-    let mut header = [0u8; 4 + 32 + 2];
+    let mut header = [0u8; 4 + 40 + 2];
     let mut em = Emitter::new(&mut header, HeaderForm::Dphy);
-    let mut payload = [0u8; 32];
+    let mut payload = [0u8; 40];
     payload[..16].copy_from_slice(HEADER_MAGIC);
-    payload[16..].copy_from_slice(nonce);
+    payload[16..32].copy_from_slice(nonce);
+    payload[32..36].copy_from_slice(&opts.first_frame.to_le_bytes());
+    payload[36..].copy_from_slice(&frame_count.to_le_bytes());
     em.long(vc, HEADER_DT, &payload)
         .map_err(|e| CaptureError::Options(e.to_string()))?;
     out.extend_from_slice(em.written());
