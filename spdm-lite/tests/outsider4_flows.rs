@@ -443,3 +443,103 @@ fn truncated_or_extended_requests_refused_at_every_step() {
         }
     }
 }
+
+/// CHALLENGE, KEY_EXCHANGE and PSK_EXCHANGE naming a slot without a chain (1-7, 8, 0xF,
+/// 0xFF) or an undefined measurement summary type (0x02, 0x7F, 0xFE), and PSK_EXCHANGE with
+/// another hint: InvalidRequest, nothing changes (no random byte drawn: the twin's answers
+/// follow byte for byte).
+#[test]
+fn slot_and_summary_type_variations_refused() {
+    for flow in [Flow::Challenge, Flow::MutCert, Flow::Psk] {
+        for set_b in [false, true] {
+            let inject = |_: usize, m: &[u8]| {
+                let mut v = Vec::new();
+                // (slot byte, summary byte) positions per request (MCTP type byte first).
+                let (slot, summary) = match code(m) {
+                    0x83 => (Some(3), 4),
+                    0xE4 => (Some(4), 3),
+                    0xE6 => (None, 3),
+                    _ => return v,
+                };
+                if let Some(s) = slot {
+                    for bad in [1u8, 2, 7, 8, 0x0F, 0xFF] {
+                        let mut x = m.to_vec();
+                        x[s] = bad;
+                        v.push(x);
+                    }
+                }
+                for bad in [0x02u8, 0x7F, 0xFE] {
+                    let mut x = m.to_vec();
+                    x[summary] = bad;
+                    v.push(x);
+                }
+                if code(m) == 0xE6 {
+                    // The hint follows the 12-byte fixed part.
+                    let mut x = m.to_vec();
+                    x[13] ^= 0x20;
+                    v.push(x);
+                }
+                v
+            };
+            let seen = std::cell::Cell::new(0);
+            let check = |i: usize, _: &[u8], f: &[u8], a: Result<&[u8], String>| {
+                let a = a.unwrap_or_else(|e| panic!("{flow:?} step {i}: no answer: {e}"));
+                assert_eq!(
+                    error_code(a),
+                    Some(0x01),
+                    "{flow:?} step {i}: forged {:02x?} got {a:02x?}",
+                    &f[..5]
+                );
+                seen.set(seen.get() + 1);
+            };
+            twin(flow, set_b, &inject, &check);
+            assert!(seen.get() >= 4, "{flow:?}: {}", seen.get());
+        }
+    }
+}
+
+/// Refused GET_MEASUREMENTS in the clear (an index without a block, a signature asked of
+/// slot 3 or of the provisioned key, cut short, a byte too long) between GET_CERTIFICATE and
+/// CHALLENGE, and before KEY_EXCHANGE: InvalidRequest, and the CHALLENGE_AUTH and
+/// KEY_EXCHANGE_RSP signatures that follow still verify over the twin's transcript.
+#[test]
+fn refused_get_measurements_leave_the_handshake_transcripts() {
+    for flow in [Flow::Challenge, Flow::MutCert] {
+        for set_b in [false, true] {
+            let inject = |_: usize, m: &[u8]| {
+                if !matches!(code(m), 0x83 | 0xE4) {
+                    return Vec::new();
+                }
+                let get = |p1: u8, p2: u8, signed: bool| {
+                    let mut x = vec![0x05, 0x12, 0xE0, p1, p2];
+                    if signed {
+                        x.extend_from_slice(&[0x5A; 32]);
+                        x.push(if p2 == 0 { 3 } else { 0x0F });
+                    }
+                    x
+                };
+                let mut long = get(0, 1, false);
+                long.push(0);
+                vec![
+                    get(0, 0x30, false),
+                    get(1, 1, true),
+                    get(1, 0, true),
+                    get(1, 1, false),
+                    long,
+                ]
+            };
+            let seen = std::cell::Cell::new(0);
+            let check = |i: usize, _: &[u8], f: &[u8], a: Result<&[u8], String>| {
+                let a = a.unwrap_or_else(|e| panic!("{flow:?} step {i}: no answer: {e}"));
+                assert_eq!(
+                    error_code(a),
+                    Some(0x01),
+                    "{flow:?} step {i}: {f:02x?} got {a:02x?}"
+                );
+                seen.set(seen.get() + 1);
+            };
+            twin(flow, set_b, &inject, &check);
+            assert!(seen.get() >= 5, "{flow:?}");
+        }
+    }
+}
