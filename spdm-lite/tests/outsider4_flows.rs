@@ -543,3 +543,133 @@ fn refused_get_measurements_leave_the_handshake_transcripts() {
         }
     }
 }
+
+/// Drives a certificate handshake with mutual authentication (in the clear) until the
+/// requester has sent GET_ENCAPSULATED_REQUEST, then hands the requester and the chain it
+/// serves to `f` in place of the responder's answer.
+fn at_encapsulated_request(set_b: bool, f: &mut dyn FnMut(&mut Requester<'_, RustCrypto>, &[u8])) {
+    let p = pki(set_b);
+    let mut rrng = XorShift(7);
+    let mut rsp = Responder::new(
+        RustCrypto,
+        &p.key,
+        &mut rrng,
+        ResponderConfig {
+            algorithms: p.set,
+            cert_chain: &p.chain,
+            psk: None,
+            handshake_in_the_clear: true,
+            data_transfer_size: 4096,
+        },
+    )
+    .unwrap();
+    let verifier = X509Verifier::new(RustCrypto, p.root);
+    let mut req_chain_buf = vec![0u8; 4096];
+    rsp.set_mut_auth(MutAuthPolicy {
+        mode: MutAuthMode::Certificate {
+            verifier: &verifier,
+            chain_buf: &mut req_chain_buf,
+        },
+        mandatory: true,
+    });
+    let mut qrng = XorShift(9);
+    let mut rsp_chain_buf = vec![0u8; 4096];
+    let mut req = Requester::new(
+        RustCrypto,
+        &mut qrng,
+        RequesterConfig {
+            algorithms: &SETS,
+            handshake_in_the_clear: true,
+            data_transfer_size: 4096,
+        },
+        Auth::Certificate {
+            verifier: &verifier,
+            chain_buf: &mut rsp_chain_buf,
+            challenge: false,
+        },
+    )
+    .unwrap()
+    .with_mutual_auth(RequesterIdentity {
+        signer: &p.req_key,
+        cert_chain: &p.req_chain,
+        public_key: None,
+    });
+    let mut out = vec![0u8; 8192];
+    for _ in 0..20 {
+        let mut m = vec![0u8; 8192];
+        let n = req.write_request(&mut m).unwrap();
+        let k = rsp.handle(&mut m[..n], &mut out).unwrap();
+        if code(&m[..n]) == 0xEA {
+            f(&mut req, &p.req_chain);
+            return;
+        }
+        let _ = req.handle_response(&mut out[..k]).unwrap();
+    }
+    panic!("no GET_ENCAPSULATED_REQUEST");
+}
+
+/// The requester (ECU) answering forged encapsulated requests: GET_CERTIFICATE past the end
+/// of its chain, with huge lengths, for slots 1 and 0xF, and requests it does not serve. It
+/// never panics and answers in DELIVER_ENCAPSULATED_RESPONSE either with an ERROR or with a
+/// CERTIFICATE portion that is exactly its chain's bytes at that offset (nothing past its
+/// chain).
+#[test]
+fn requester_answers_forged_encapsulated_requests_within_its_chain() {
+    for set_b in [false, true] {
+        let get_cert = |slot: u8, off: u16, len: u16| {
+            let mut x = vec![0x12, 0x82, slot, 0];
+            x.extend_from_slice(&off.to_le_bytes());
+            x.extend_from_slice(&len.to_le_bytes());
+            x
+        };
+        let chain_len = pki(set_b).req_chain.len() as u16;
+        let inners: Vec<Vec<u8>> = vec![
+            get_cert(0, 0, 0xFFFF),
+            get_cert(0, chain_len - 1, 0xFFFF),
+            get_cert(0, chain_len, 16),
+            get_cert(0, chain_len + 1, 16),
+            get_cert(0, 0xFFFF, 0xFFFF),
+            get_cert(0, 0, 0),
+            get_cert(1, 0, 16),
+            get_cert(0x0F, 0, 16),
+            vec![0x12, 0x81, 0x01, 0],
+            vec![0x12, 0x84, 0, 0],
+            vec![0x12, 0xE0, 0, 0],
+            vec![0x11, 0x81, 0, 0],
+            vec![0x12],
+            vec![],
+        ];
+        let answered = std::cell::Cell::new(0);
+        for inner in inners {
+            at_encapsulated_request(set_b, &mut |req, chain| {
+                let mut forged = vec![0x05, 0x12, 0x6A, 1, 0];
+                forged.extend_from_slice(&inner);
+                if req.handle_response(&mut forged).is_err() {
+                    return; // refused (the requester is poisoned, as documented)
+                }
+                let mut m = vec![0u8; 8192];
+                let Ok(n) = req.write_request(&mut m) else {
+                    return;
+                };
+                let d = &m[..n];
+                assert_eq!(code(d), 0xEB, "inner {inner:02x?}: not a delivery");
+                answered.set(answered.get() + 1);
+                let r = &d[5..];
+                match r.get(1) {
+                    Some(0x7F) => {}
+                    // GET_DIGESTS (its Param1 is reserved in 1.2): slot 0 only.
+                    Some(0x01) => assert_eq!(r[3], 0x01, "{inner:02x?}"),
+                    Some(0x02) => {
+                        let portion = u16::from_le_bytes([r[4], r[5]]) as usize;
+                        let remainder = u16::from_le_bytes([r[6], r[7]]) as usize;
+                        let off = u16::from_le_bytes([inner[4], inner[5]]) as usize;
+                        assert_eq!(&r[8..], &chain[off..off + portion], "{inner:02x?}");
+                        assert_eq!(off + portion + remainder, chain.len(), "{inner:02x?}");
+                    }
+                    other => panic!("inner {inner:02x?}: answered {other:02x?}"),
+                }
+            });
+        }
+        assert!(answered.get() >= 10, "only {} answered", answered.get());
+    }
+}
