@@ -673,3 +673,43 @@ fn requester_answers_forged_encapsulated_requests_within_its_chain() {
         assert!(answered.get() >= 10, "only {} answered", answered.get());
     }
 }
+
+/// Between KEY_EXCHANGE_RSP (or PSK_EXCHANGE_RSP) and FINISH (PSK_FINISH), earlier genuine
+/// requests replayed in the clear (GET_VERSION aside, which restarts the connection) are
+/// refused and the handshake finishes as in the twin.
+#[test]
+fn replayed_connection_requests_while_finish_is_awaited() {
+    for flow in [Flow::Challenge, Flow::Psk] {
+        for set_b in [false, true] {
+            let earlier = std::cell::RefCell::new(Vec::<Vec<u8>>::new());
+            let inject = |_: usize, m: &[u8]| {
+                let v = if matches!(code(m), 0xE5 | 0xE7) || m[0] == 0x06 {
+                    earlier
+                        .borrow()
+                        .iter()
+                        .filter(|e| code(e) != 0x84)
+                        .cloned()
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                if m[0] == 0x05 {
+                    earlier.borrow_mut().push(m.to_vec());
+                }
+                v
+            };
+            let seen = std::cell::RefCell::new(Vec::new());
+            let check = |i: usize, _: &[u8], f: &[u8], a: Result<&[u8], String>| {
+                let a = a.unwrap_or_else(|e| panic!("{flow:?} step {i}: no answer: {e}"));
+                seen.borrow_mut().push((code(f), error_code(a)));
+            };
+            twin(flow, set_b, &inject, &check);
+            let seen = seen.into_inner();
+            assert!(seen.len() >= 3, "{flow:?}: {seen:02x?}");
+            assert!(
+                seen.iter().all(|(_, e)| e.is_some()),
+                "{flow:?}: a replay was served: {seen:02x?}"
+            );
+        }
+    }
+}
