@@ -359,6 +359,15 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
                 let r = sink.finish(&self.provider, out, n);
                 (State::AwaitFinish(hs), r.map_err(Fail::Local))
             }
+            // A GET_ENCAPSULATED_REQUEST out of place or malformed, or a delivery for another
+            // RequestID, carries no identity proof: refused, the flow goes on.
+            Err(Fail::Fault(f))
+                if code == Code::GET_ENCAPSULATED_REQUEST
+                    || DeliverEncapsulatedResponse::parse(req)
+                        .map_or(true, |d| d.request_id != hs.mutual.request_id) =>
+            {
+                (State::AwaitFinish(hs), Err(f.into()))
+            }
             Err(Fail::Fault(f)) => self.abort_handshake(hs, f, in_clear, out),
             Err(Fail::Local(e)) => (State::AwaitFinish(hs), Err(Fail::Local(e))),
         }
