@@ -436,3 +436,83 @@ fn frames_below_the_policy_in_any_block_release_nothing_and_leave_the_receiver_a
         );
     }
 }
+
+fn keys_b(b: u8) -> KeyMaterial {
+    KeyMaterial::new(SecretKey::aes256([b; 32]), None, Salt::new([b ^ 0xFF; 12]))
+}
+
+/// Key id 0 rolled over to 1, retired and reinstalled with new bytes on both ends: the old
+/// generation's frames replayed before the reinstall (slot empty), after it (same id, other key)
+/// and after the next frame are refused, release nothing, and the genuine frames after them go
+/// exactly as in the twin.
+#[test]
+fn frames_of_a_retired_generation_replayed_around_a_reinstall_of_its_key_id_are_refused() {
+    let s = Settings::new(VirtualChannel::new(1).unwrap());
+    let mut tx = Transmitter::new(s, 1);
+    tx.install_key(KeyId::default(), keys_b(1)).unwrap();
+    tx.set_config(config(0, TagMode::PerMessage)).unwrap();
+    let protect = |tx: &mut Transmitter| {
+        let mut out = Vec::new();
+        for p in frame(&s, 0) {
+            let mut sep = [0u8; 512];
+            let done = tx.protect(&p, &mut sep).unwrap();
+            for q in Packets::new(&sep[..done.len], s.form) {
+                out.push(q.unwrap().raw.to_vec());
+            }
+        }
+        out
+    };
+    let a = protect(&mut tx);
+    tx.install_key(KeyId::new(1).unwrap(), keys_b(2)).unwrap();
+    tx.set_config(config(1, TagMode::PerMessage)).unwrap();
+    let b = protect(&mut tx);
+    assert_eq!(tx.retire_key(), Some(KeyId::default()));
+    tx.install_key(KeyId::default(), keys_b(3)).unwrap();
+    tx.set_config(config(0, TagMode::PerMessage)).unwrap();
+    let c = protect(&mut tx);
+    let d = protect(&mut tx);
+
+    let policy = Policy {
+        min_top: SvLevel::Sv1,
+        min_image: SvLevel::Sv1,
+        min_bottom: SvLevel::Sv1,
+    };
+    let mk = || {
+        let mut rx = Receiver::new(s, policy, 1_000_000);
+        rx.install_key(KeyId::default(), keys_b(1)).unwrap();
+        rx.install_key(KeyId::new(1).unwrap(), keys_b(2)).unwrap();
+        rx
+    };
+    let (mut attacked, mut twin) = (mk(), mk());
+    for (frames, t) in [(&a, 1), (&b, 2)] {
+        assert_eq!(feed(&mut attacked, frames, t), feed(&mut twin, frames, t));
+    }
+    let refused = |rx: &mut Receiver| {
+        for r in feed(rx, &a, 3) {
+            assert!(r.starts_with("Err("), "{r}");
+        }
+        let _ = drain(rx, 3);
+    };
+    // Slot 0 empty after retire.
+    assert_eq!(attacked.retire_key(), Some(KeyId::default()));
+    assert_eq!(twin.retire_key(), Some(KeyId::default()));
+    refused(&mut attacked);
+    attacked.install_key(KeyId::default(), keys_b(3)).unwrap();
+    twin.install_key(KeyId::default(), keys_b(3)).unwrap();
+    // Same id, the next generation's key installed.
+    refused(&mut attacked);
+    let _ = drain(&mut twin, 3);
+    let got_c = feed(&mut attacked, &c, 4);
+    assert_eq!(got_c, feed(&mut twin, &c, 4));
+    assert!(got_c.iter().all(|r| r.starts_with("Ok(Verified")), "{got_c:?}");
+    refused(&mut attacked);
+    let _ = drain(&mut twin, 3);
+    assert_eq!(feed(&mut attacked, &d, 5), feed(&mut twin, &d, 5));
+    assert_eq!(drain(&mut attacked, 6), drain(&mut twin, 6));
+    assert_eq!(
+        attacked.protocol_stats().verified,
+        twin.protocol_stats().verified
+    );
+    assert_eq!(attacked.fusa_stats().frames_lost, twin.fusa_stats().frames_lost);
+    assert_eq!(attacked.fusa_stats().messages_lost, twin.fusa_stats().messages_lost);
+}
