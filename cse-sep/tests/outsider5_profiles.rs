@@ -504,7 +504,10 @@ fn frames_of_a_retired_generation_replayed_around_a_reinstall_of_its_key_id_are_
     let _ = drain(&mut twin, 3);
     let got_c = feed(&mut attacked, &c, 4);
     assert_eq!(got_c, feed(&mut twin, &c, 4));
-    assert!(got_c.iter().all(|r| r.starts_with("Ok(Verified")), "{got_c:?}");
+    assert!(
+        got_c.iter().all(|r| r.starts_with("Ok(Verified")),
+        "{got_c:?}"
+    );
     refused(&mut attacked);
     let _ = drain(&mut twin, 3);
     assert_eq!(feed(&mut attacked, &d, 5), feed(&mut twin, &d, 5));
@@ -513,6 +516,129 @@ fn frames_of_a_retired_generation_replayed_around_a_reinstall_of_its_key_id_are_
         attacked.protocol_stats().verified,
         twin.protocol_stats().verified
     );
-    assert_eq!(attacked.fusa_stats().frames_lost, twin.fusa_stats().frames_lost);
-    assert_eq!(attacked.fusa_stats().messages_lost, twin.fusa_stats().messages_lost);
+    assert_eq!(
+        attacked.fusa_stats().frames_lost,
+        twin.fusa_stats().frames_lost
+    );
+    assert_eq!(
+        attacked.fusa_stats().messages_lost,
+        twin.fusa_stats().messages_lost
+    );
+}
+
+/// A transmitter whose profile allows hazmat 4-byte tags (and a MAC-input bound a Table 1 row
+/// admits) sends 4-byte-tag frames: a `draft-1` receiver (4-byte tags not allowed from the
+/// wire), and a receiver of the same profile whose key demands longer tags, release nothing and
+/// continue as their twins; the matching receiver accepts them (sanity).
+#[test]
+fn hazmat_four_byte_tags_are_accepted_only_where_profile_and_key_allow_them() {
+    let mut p4 = Profile::DRAFT_1;
+    p4.allow_hazmat_tag4 = true;
+    p4.max_message_len = 2048;
+    let mut s4 = Settings::new(VirtualChannel::new(1).unwrap());
+    s4.profile = p4;
+    let s = Settings::new(VirtualChannel::new(1).unwrap());
+    let tag4 = TagLen::hazmat_short_4();
+    let cfg = FrameConfig::uniform(
+        BlockConfig {
+            sv: SecurityVariant::FullIntegrity,
+            suite: CipherSuite::Aes256Gmac,
+            tag_len: tag4,
+            tag_mode: TagMode::PerMessage,
+        },
+        KeyId::default(),
+    );
+    let mut tx = Transmitter::new(s4, 1);
+    tx.install_key(KeyId::default(), keys().with_min_tag_len(tag4))
+        .unwrap();
+    tx.set_config(cfg).unwrap();
+    let mut foreign = Vec::new();
+    for p in frame(&s4, 0) {
+        let mut sep = [0u8; 512];
+        let done = tx.protect(&p, &mut sep).unwrap();
+        for q in Packets::new(&sep[..done.len], s4.form) {
+            foreign.push(q.unwrap().raw.to_vec());
+        }
+    }
+    // The matching receiver takes the frame (else the attack below proves nothing).
+    let mut ok = Receiver::new(s4, Policy::PERMISSIVE, 1_000_000);
+    ok.install_key(KeyId::default(), keys().with_min_tag_len(tag4))
+        .unwrap();
+    assert!(
+        feed(&mut ok, &foreign, 0)
+            .iter()
+            .all(|r| r.starts_with("Ok(Verified"))
+    );
+    let genuine = stream(s, TagMode::PerMessage, 1);
+    let genuine4 = stream(s4, TagMode::PerMessage, 1);
+    for (name, settings, min, cont) in [
+        ("draft-1, key min 16", s, TagLen::L16, &genuine),
+        ("draft-1, key min 8", s, TagLen::L8, &genuine),
+        ("hazmat profile, key min 16", s4, TagLen::L16, &genuine4),
+        ("hazmat profile, key min 8", s4, TagLen::L8, &genuine4),
+    ] {
+        let mk = || {
+            let mut rx = Receiver::new(settings, Policy::PERMISSIVE, 1_000_000);
+            rx.install_key(KeyId::default(), keys().with_min_tag_len(min))
+                .unwrap();
+            rx
+        };
+        let (mut attacked, mut twin) = (mk(), mk());
+        for r in feed(&mut attacked, &foreign, 0) {
+            assert!(r.starts_with("Err("), "{name}: {r}");
+        }
+        let _ = drain(&mut attacked, 0);
+        assert_eq!(
+            feed(&mut attacked, cont, 1),
+            feed(&mut twin, cont, 1),
+            "{name}"
+        );
+        assert_eq!(drain(&mut attacked, 2), drain(&mut twin, 2), "{name}");
+    }
+}
+
+/// Extreme profile limits (soft-limit percentage above 100, frame-counter soft limit 0, MAC-input
+/// bound 0 or `u32::MAX`): no panic; a key install either succeeds or is refused as a
+/// configuration error; when it succeeds the frame goes through with the soft limit reported
+/// (`NeedsRestart` from frame counter 0 on) and the receiver of the same profile verifies it.
+#[test]
+fn extreme_profile_limits_never_panic_and_report_the_soft_limits() {
+    for percent in [0u8, 100, 101, 255] {
+        for max_len in [0u32, 1, 65_600, u32::MAX] {
+            for tag in [TagLen::L16, TagLen::L8] {
+                let mut s = Settings::new(VirtualChannel::new(1).unwrap());
+                s.profile.soft_limit_percent = percent;
+                s.profile.frame_counter_soft_limit = 0;
+                s.profile.max_message_len = max_len;
+                let mut tx = Transmitter::new(s, 0);
+                if tx
+                    .install_key(KeyId::default(), keys().with_min_tag_len(tag))
+                    .is_err()
+                {
+                    assert_eq!(tag, TagLen::L8, "{percent} {max_len}");
+                    continue;
+                }
+                tx.set_config(config(0, TagMode::PerMessage)).unwrap();
+                let mut rx = Receiver::new(s, Policy::PERMISSIVE, 1_000_000);
+                rx.install_key(KeyId::default(), keys().with_min_tag_len(tag))
+                    .unwrap();
+                for p in frame(&s, 0) {
+                    let mut sep = [0u8; 512];
+                    let done = tx.protect(&p, &mut sep).unwrap();
+                    assert!(
+                        done.needs_restart(),
+                        "{percent} {max_len}: {:?}",
+                        done.usage
+                    );
+                    let mut back = [0u8; 512];
+                    let r = rx.receive(&sep[..done.len], 0, &mut back);
+                    assert!(
+                        format!("{r:?}").starts_with("Ok(Verified"),
+                        "{percent} {max_len}: {r:?}"
+                    );
+                }
+                while rx.poll_event(1).is_some() {}
+            }
+        }
+    }
 }
