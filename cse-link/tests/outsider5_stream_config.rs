@@ -312,3 +312,52 @@ fn a_second_controller_cannot_write_into_the_owners_session() {
     configure(&mut two, &mut sensor, &mine).unwrap();
     assert_eq!(sensor.cci_last_counter(), Some(2));
 }
+
+/// After KEY_UPDATE the ECU may not switch the stream to another key family either (the
+/// family belongs to the session's keys): the write is refused before sealing, the sensor is
+/// unchanged, and frames under the new generation still arrive clean with the configuration
+/// both ends agree on.
+#[test]
+fn a_key_update_does_not_open_a_door_to_another_key_family() {
+    with_link(|ecu, sensor| {
+        configure(ecu, sensor, &good()).unwrap();
+        let scene = Scene::new(64, 8, VirtualChannel::default());
+        let mut wire = Vec::new();
+        sensor
+            .transmit_frame(&scene.frame(1).unwrap(), &mut wire)
+            .unwrap();
+        let mut out = Vec::new();
+        assert!(ecu.receive_frame(&wire, 0, &mut out).clean);
+        let _ = key_update(ecu, sensor).unwrap();
+        let before = snapshot(sensor);
+        for other in [
+            FrameConfig::uniform(
+                block(SecurityVariant::FullIntegrity, CipherSuite::Aes256Cmac),
+                KeyId::default(),
+            ),
+            FrameConfig::uniform(
+                BlockConfig {
+                    tag_len: TagLen::L8,
+                    ..block(SecurityVariant::FullIntegrity, CipherSuite::Aes128Cmac)
+                },
+                KeyId::default(),
+            ),
+        ] {
+            let mut frame = [0u8; ccise::wire::MAX_FRAME_LEN];
+            assert!(
+                ecu.seal_stream_config(&other, &mut frame).is_err(),
+                "{other:?}"
+            );
+            assert_eq!(snapshot(sensor), before);
+        }
+        for n in 2..4 {
+            let frame = scene.frame(n).unwrap();
+            let mut wire = Vec::new();
+            sensor.transmit_frame(&frame, &mut wire).unwrap();
+            let mut out = Vec::new();
+            let report = ecu.receive_frame(&wire, u64::from(n), &mut out);
+            assert!(report.clean, "{report:?}");
+            assert_eq!(out, frame);
+        }
+    });
+}
