@@ -443,8 +443,9 @@ impl Transmitter {
     /// writes nothing:
     /// - [`SepError::Config`] with [`ConfigError::BufferTooSmall`] when `out` cannot hold the
     ///   output; [`ConfigError::VirtualChannel`] for a packet of another virtual channel;
-    /// - [`SepError::UnexpectedPacket`] for FS inside a frame, anything else outside one, or
-    ///   pixel data after the bottom block;
+    /// - [`SepError::UnexpectedPacket`] for FS inside a frame, anything else outside one,
+    ///   pixel data after the bottom block, or an original of SEP's own data type
+    ///   ([`Profile::dt_sep`](cse_core::Profile::dt_sep));
     /// - [`SepError::NotConfigured`] at FS without configuration or key;
     /// - [`SepError::Security`] with `KeyExhausted` when the key reached its hard limit or the
     ///   frame counter its hard limit (`u32::MAX`: restart the stream), and with
@@ -491,6 +492,11 @@ impl Transmitter {
                 needed: body_len,
                 available: payload.len(),
             }));
+        }
+        // An original of SEP's own data type would leave a receiver looking like an SEP
+        // packet.
+        if repr.data_type == self.settings.profile.dt_sep {
+            return Err(SepError::UnexpectedPacket);
         }
         if repr.data_type == DataType::FS {
             return self.start_frame(repr, out);

@@ -474,3 +474,38 @@ fn max_protected_len_is_the_exact_worst_case() {
     let (out, _) = send(&mut tx, &fe(1));
     assert_eq!(out.len(), max_protected_len(4));
 }
+
+/// An original packet of SEP's own data type would come out of a receiver looking like an SEP
+/// packet: the transmitter refuses it (as the FSED transmitter refuses FSED's), whatever data
+/// type the profile gives SEP, and the frame goes on as if it had never been offered.
+#[test]
+fn an_original_of_the_sep_data_type_is_refused() {
+    let suite = CipherSuite::Aes256Gmac;
+    let cfg = mac_config(suite);
+    for dt_sep in [Profile::DRAFT_1.dt_sep, DataType(0x31)] {
+        let mut settings = Settings::new(vc());
+        settings.profile.dt_sep = dt_sep;
+        let (mut tx, mut rx) = pair_with(settings, cfg, || material(suite, 9));
+        let mut wire = Vec::new();
+        for p in [fs(1), line(DataType::RAW12, 64, 1)] {
+            wire.extend(send(&mut tx, &p).0);
+        }
+        refused(&mut tx, &line(dt_sep, 64, 2), SepError::UnexpectedPacket);
+        let before = snapshot(&tx);
+        let payload = [0x5A; 64];
+        let repr = cse_core::csi2::Repr::long(vc(), dt_sep, 64);
+        let mut out = vec![SENTINEL; max_protected_len(70)];
+        assert_eq!(
+            tx.protect_repr(&repr, &payload, &mut out),
+            Err(SepError::UnexpectedPacket)
+        );
+        assert!(out.iter().all(|b| *b == SENTINEL));
+        assert_eq!(snapshot(&tx), before);
+        for p in [line(DataType::RAW12, 64, 3), fe(1)] {
+            wire.extend(send(&mut tx, &p).0);
+        }
+        let o = receive_all(&mut rx, &split(&wire));
+        assert!(o.errors.is_empty(), "{:?}", o.errors);
+        assert_eq!(clean_frames(&o), 1);
+    }
+}
