@@ -340,6 +340,30 @@ fn protect_refuses_to_overwrite_without_force_and_never_overwrites_its_input() {
 }
 
 #[test]
+fn verify_never_writes_its_originals_over_its_input() {
+    let d = Dir::new("verify-same");
+    let keys = d.write("k.txt", KEYS.as_bytes());
+    let inp = d.write("plain.cap", &plain());
+    let prot = format!("{}/prot.cap", d.0.display());
+    let o = cse(&["protect", "--in", &inp, "--out", &prot, "--keys", &keys]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let protected = std::fs::read(&prot).unwrap();
+    // The protected capture named again as --out, under another spelling of its path.
+    let same = format!("{}/./prot.cap", d.0.display());
+    let o = cse(&["verify", "--in", &prot, "--keys", &keys, "--out", &same]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(text(&o).contains("is the input file"), "{}", text(&o));
+    assert_eq!(std::fs::read(&prot).unwrap(), protected, "input unchanged");
+    // Another --out still gets the originals, and the protected capture still verifies.
+    let plain_out = format!("{}/plain.out", d.0.display());
+    let o = cse(&[
+        "verify", "--in", &prot, "--keys", &keys, "--out", &plain_out,
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert_eq!(std::fs::read(&plain_out).unwrap(), plain());
+}
+
+#[test]
 fn long_runs_into_a_pipe_print_no_progress() {
     // Over 4096 packets (the progress threshold): protect and verify with stderr a pipe write
     // no progress text, no carriage return.

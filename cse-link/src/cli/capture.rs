@@ -368,17 +368,24 @@ fn check_mtu(out: &str, pcapng: bool, mtu: CmpMtuArgs) -> Result<(), Fail> {
     Ok(())
 }
 
-/// Refuses `out` when it is the input file (always) or exists (without `force`).
-fn check_output(input: &str, out: &str, force: bool) -> Result<(), Fail> {
+/// Refuses `out` when it is the input file: writing `what` there would destroy the input
+/// before anything could be checked against it.
+fn not_the_input(input: &str, out: &str, what: &str) -> Result<(), Fail> {
     let same = match (std::fs::canonicalize(input), std::fs::canonicalize(out)) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
     };
     if same {
         return Err(usage_err(format!(
-            "--out {out} is the input file; write the protected capture to another file"
+            "--out {out} is the input file; write {what} to another file"
         )));
     }
+    Ok(())
+}
+
+/// Refuses `out` when it is the input file (always) or exists (without `force`).
+fn check_output(input: &str, out: &str, force: bool) -> Result<(), Fail> {
+    not_the_input(input, out, "the protected capture")?;
     if !force && std::fs::symlink_metadata(out).is_ok() {
         return Err(usage_err(format!(
             "--out {out} exists; pass --force to overwrite it"
@@ -557,6 +564,7 @@ fn run_verify(a: &VerifyArgs) -> Result<ExitCode, Fail> {
     let protocol = a.protocol.protocol();
     let policy = policy_arg(a.policy)?;
     if let Some(out) = &a.out {
+        not_the_input(&a.input, out, "the verified original packets")?;
         check_mtu(out, a.format.pcapng_for(out), a.mtu)?;
     } else if a.mtu.cmp_mtu.is_some() {
         return Err(usage_err(
