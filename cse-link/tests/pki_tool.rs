@@ -353,3 +353,75 @@ fn a_ca_directory_with_a_swapped_key_is_refused() {
     ));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A malformed argument is a usage error (exit 2), as everywhere in `cse`; a CA or request the
+/// tool refuses is exit 1. Neither writes a certificate.
+#[test]
+fn a_bad_serial_is_a_usage_error_and_a_refused_ca_is_not() {
+    let d = tmp("serial");
+    let ca = d.join("ca");
+    pki::init(Curve::P256, "ACME", 30)
+        .unwrap()
+        .write_dir(&ca)
+        .unwrap();
+    let csr = cse(&[
+        "pki",
+        "csr",
+        "--cn",
+        "cam",
+        "--key-out",
+        s(&d.join("dev.key")),
+        "--out",
+        s(&d.join("dev.csr")),
+    ]);
+    assert_eq!(csr.status.code(), Some(0));
+    let issue = |serial: &str| {
+        cse(&[
+            "pki",
+            "issue",
+            "--ca",
+            s(&ca),
+            "--csr",
+            s(&d.join("dev.csr")),
+            "--out",
+            s(&d.join("dev.der")),
+            "--serial",
+            serial,
+        ])
+    };
+    for bad in ["0", "0xzz", "-5"] {
+        let out = issue(bad);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{bad}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!d.join("dev.der").exists());
+    }
+    // An existing --chain-out: refused before the certificate is written.
+    std::fs::write(d.join("chain.der"), b"kept").unwrap();
+    let out = cse(&[
+        "pki",
+        "issue",
+        "--ca",
+        s(&ca),
+        "--csr",
+        s(&d.join("dev.csr")),
+        "--out",
+        s(&d.join("dev.der")),
+        "--chain-out",
+        s(&d.join("chain.der")),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!d.join("dev.der").exists());
+    assert_eq!(std::fs::read(d.join("chain.der")).unwrap(), b"kept");
+    // The intermediate key swapped for the root's: the CA is refused, exit 1.
+    let root_key = std::fs::read(ca.join("root.key.der")).unwrap();
+    std::fs::remove_file(ca.join("inter.key.der")).unwrap();
+    std::fs::write(ca.join("inter.key.der"), root_key).unwrap();
+    let out = issue("7");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!d.join("dev.der").exists());
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -111,8 +111,9 @@ pub struct CsrArgs {
 }
 
 /// Runs `cse pki`. Exit status 0 on success, 1 when the request or the CA was refused (a bad
-/// signature, another curve, a chain that does not validate), 2 for bad arguments or files
-/// that cannot be read or written.
+/// signature, another curve, a chain that does not validate, a CA key file that does not
+/// parse), 2 for bad arguments (a malformed `--serial` included) or files that cannot be read
+/// or written.
 pub fn main(args: &PkiArgs) -> ExitCode {
     let (name, r) = match &args.command {
         PkiCommand::Init(a) => ("init", init(a)),
@@ -125,6 +126,8 @@ pub fn main(args: &PkiArgs) -> ExitCode {
             eprintln!("cse pki {name}: {e}");
             let code = match e {
                 PkiError::Io { .. } | PkiError::Generate(_) => 2,
+                // A malformed command-line argument (`--serial`) is a usage error.
+                PkiError::Malformed { what, .. } if what.starts_with("--") => 2,
                 _ => 1,
             };
             ExitCode::from(code)
@@ -197,6 +200,15 @@ fn issue(a: &IssueArgs) -> Result<(), PkiError> {
         test_key_encipherment: a.test_key_encipherment,
     };
     let cert = pki::issue(&ca, &csr, &opts)?;
+    // Both outputs are checked before either is written: a refusal writes nothing.
+    for p in [&a.out].into_iter().chain(&a.chain_out) {
+        if p.exists() {
+            return Err(PkiError::Io {
+                path: p.display().to_string(),
+                source: std::io::ErrorKind::AlreadyExists.into(),
+            });
+        }
+    }
     pki::write_new(&a.out, &cert, false)?;
     if let Some(c) = &a.chain_out {
         pki::write_new(
