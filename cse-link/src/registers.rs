@@ -45,8 +45,13 @@ pub fn encode(profile: &Profile, config: &FrameConfig) -> [u8; STREAM_CONFIG_LEN
 
 /// The frame configuration the register bytes describe, with key id `key_id`.
 ///
+/// Only the encoding [`encode`] writes is read: the parameters of an SV-1, SV-2 or SV-5 block
+/// must be 0 (one configuration, one encoding, as in the SEP frame extension and the FSED frame
+/// header).
+///
 /// # Errors
-/// [`LinkError::NotConfigured`] when the bytes are short or not marked valid;
+/// [`LinkError::NotConfigured`] when the bytes are short, not marked valid, or not the
+/// encoding of their configuration (nonzero parameters where the variant has none);
 /// [`LinkError::Config`] for an invalid value.
 pub fn decode(profile: &Profile, regs: &[u8], key_id: KeyId) -> Result<FrameConfig, LinkError> {
     if regs.len() < STREAM_CONFIG_LEN || regs[0] != VALID {
@@ -71,6 +76,9 @@ pub fn decode(profile: &Profile, regs: &[u8], key_id: KeyId) -> Result<FrameConf
         key_id,
     };
     config.validate()?;
+    if encode(profile, &config)[..] != regs[..STREAM_CONFIG_LEN] {
+        return Err(LinkError::NotConfigured);
+    }
     Ok(config)
 }
 
@@ -105,5 +113,45 @@ mod tests {
         let mut bad = r;
         bad[1] = 9;
         assert!(decode(&p, &bad, KeyId::default()).is_err());
+    }
+
+    #[test]
+    fn only_the_canonical_encoding_is_read() {
+        let p = Profile::DRAFT_1;
+        let mut c = FrameConfig::uniform(
+            BlockConfig {
+                sv: SecurityVariant::FullIntegrity,
+                suite: CipherSuite::Aes256Gmac,
+                tag_len: TagLen::L16,
+                tag_mode: TagMode::PerMessage,
+            },
+            KeyId::default(),
+        );
+        c.top.sv = SecurityVariant::NoSecurity;
+        c.bottom.sv = SecurityVariant::FullIntegrity;
+        let r = encode(&p, &c);
+        assert_eq!(decode(&p, &r, KeyId::default()).unwrap(), c);
+        // A nonzero parameter byte of an SV-5 or SV-2 block: the same configuration under
+        // another encoding, refused.
+        for block in 0..3 {
+            for byte in 1..5 {
+                let mut bad = r;
+                bad[1 + block * BLOCK_LEN + byte] = 1;
+                assert!(
+                    matches!(
+                        decode(&p, &bad, KeyId::default()),
+                        Err(LinkError::NotConfigured)
+                    ),
+                    "block {block} byte {byte}"
+                );
+            }
+        }
+        // SV-3 parameters are read as they are.
+        c.image.sv = SecurityVariant::LinePartialIntegrity {
+            stride: 2,
+            offset: 1,
+        };
+        let r = encode(&p, &c);
+        assert_eq!(decode(&p, &r, KeyId::default()).unwrap(), c);
     }
 }
