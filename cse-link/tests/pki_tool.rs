@@ -375,22 +375,24 @@ fn a_bad_serial_is_a_usage_error_and_a_refused_ca_is_not() {
         s(&d.join("dev.csr")),
     ]);
     assert_eq!(csr.status.code(), Some(0));
-    let issue = |serial: &str| {
-        cse(&[
+    let chain = d.join("chain.der");
+    let issue = |extra: &[&str]| {
+        let (ca, csr, out) = (s(&ca), d.join("dev.csr"), d.join("dev.der"));
+        let mut args = vec![
             "pki",
             "issue",
             "--ca",
-            s(&ca),
+            ca,
             "--csr",
-            s(&d.join("dev.csr")),
+            s(&csr),
             "--out",
-            s(&d.join("dev.der")),
-            "--serial",
-            serial,
-        ])
+            s(&out),
+        ];
+        args.extend_from_slice(extra);
+        cse(&args)
     };
     for bad in ["0", "0xzz", "-5"] {
-        let out = issue(bad);
+        let out = issue(&["--serial", bad]);
         assert_eq!(
             out.status.code(),
             Some(2),
@@ -400,27 +402,16 @@ fn a_bad_serial_is_a_usage_error_and_a_refused_ca_is_not() {
         assert!(!d.join("dev.der").exists());
     }
     // An existing --chain-out: refused before the certificate is written.
-    std::fs::write(d.join("chain.der"), b"kept").unwrap();
-    let out = cse(&[
-        "pki",
-        "issue",
-        "--ca",
-        s(&ca),
-        "--csr",
-        s(&d.join("dev.csr")),
-        "--out",
-        s(&d.join("dev.der")),
-        "--chain-out",
-        s(&d.join("chain.der")),
-    ]);
+    std::fs::write(&chain, b"kept").unwrap();
+    let out = issue(&["--chain-out", s(&chain)]);
     assert_eq!(out.status.code(), Some(2));
     assert!(!d.join("dev.der").exists());
-    assert_eq!(std::fs::read(d.join("chain.der")).unwrap(), b"kept");
+    assert_eq!(std::fs::read(&chain).unwrap(), b"kept");
     // The intermediate key swapped for the root's: the CA is refused, exit 1.
     let root_key = std::fs::read(ca.join("root.key.der")).unwrap();
     std::fs::remove_file(ca.join("inter.key.der")).unwrap();
     std::fs::write(ca.join("inter.key.der"), root_key).unwrap();
-    let out = issue("7");
+    let out = issue(&["--serial", "7"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(!d.join("dev.der").exists());
     let _ = std::fs::remove_dir_all(&d);
