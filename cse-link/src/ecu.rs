@@ -12,6 +12,7 @@ use spdm_lite::requester::{
 };
 
 use crate::attest::{AttestError, MeasurementPolicy};
+use crate::fsed_sync::{Carry, SyncBinder};
 use crate::{LinkError, Protocol, keys, registers};
 
 /// Size of the SPDM message buffers.
@@ -396,18 +397,6 @@ struct Held {
     encrypted: bool,
     sep: Option<(cse_sep::DecryptTicket, cse_sep::ScopeId)>,
     fsed: Option<(cse_fsed::DecryptTicket, cse_fsed::ScopeId)>,
-}
-
-/// An FSED FS or FE waiting for its frame to authenticate (see [`Ecu::receive_frame`]).
-struct HeldSync {
-    /// Message index it is released under: 0 for FS, `u32::MAX` for FE.
-    index: u32,
-    /// Its CSI-2 frame number.
-    number: u16,
-    /// The frame counter of the frame header that bound its number, once known.
-    frame: Option<u32>,
-    /// The packet, with its header rebuilt ([`fsed_header`]).
-    bytes: Vec<u8>,
 }
 
 /// The CSI-2 header (D-PHY form, ECC included) an original FSED packet is released with,
@@ -1137,10 +1126,9 @@ impl<'a> Ecu<'a> {
         let mut frame_key = None;
         // FSED: FS and FE carry no tag; they are authentic only once the frame header that
         // binds their frame number is, so they are held until the end of the call and released
-        // only with a frame whose start was accepted here.
-        let mut syncs: Vec<HeldSync> = Vec::new();
-        // FSED: the frame header accepted last (frame counter, the frame number it binds).
-        let mut header: Option<(u32, u16)> = None;
+        // only with a frame whose start was accepted here. Each is kept with the message index
+        // it is released under (0 for FS, `u32::MAX` for FE) and its bytes, header rebuilt.
+        let mut syncs: SyncBinder<(u32, Vec<u8>)> = SyncBinder::new(Carry::Keep);
         for p in Packets::new(wire, HeaderForm::Dphy) {
             let raw = match p {
                 Ok(p) => p.raw,
@@ -1239,19 +1227,18 @@ impl<'a> Ecu<'a> {
                             let start = s.is_frame_start();
                             let number = s.frame_number();
                             let h = fsed_header(vc, sync_type(start), number);
+                            // An FS waits for its header; an FE is accepted only for the
+                            // frame in progress, whose header bound its number.
                             match with_header(s.packet(), h) {
-                                Some(bytes) => syncs.push(HeldSync {
-                                    index: if start { 0 } else { u32::MAX },
-                                    number,
-                                    // An FE is accepted only for the frame in progress, whose
-                                    // header bound its number; an FS waits for its header.
-                                    frame: if start {
-                                        None
-                                    } else {
-                                        header.filter(|&(_, n)| n == number).map(|(fc, _)| fc)
-                                    },
-                                    bytes,
-                                }),
+                                Some(bytes) if start => syncs.frame_start(number, (0, bytes)),
+                                Some(bytes) => {
+                                    // Comes straight back only for a frame the binder was told
+                                    // authenticated, which it is only at the end of the call.
+                                    let fe = syncs.frame_end(number, (u32::MAX, bytes));
+                                    if let Some((_, (index, bytes))) = fe {
+                                        rel.push(index, &bytes);
+                                    }
+                                }
                                 None => rep.note(Finding::Protocol),
                             }
                         }
@@ -1260,19 +1247,9 @@ impl<'a> Ecu<'a> {
                                 .get(4..raw.len().saturating_sub(2))
                                 .and_then(|b| cse_fsed::wire::Packet::new_checked(b).ok())
                                 .map(|h| h.frame_number());
-                            header = number.map(|n| (frame_counter, n));
                             // The header takes the FS of its number; the receiver forgets
-                            // the other FS numbers it remembered.
-                            syncs.retain_mut(|s| {
-                                if s.frame.is_some() {
-                                    return true;
-                                }
-                                if number == Some(s.number) {
-                                    s.frame = Some(frame_counter);
-                                    return true;
-                                }
-                                false
-                            });
+                            // the other FS numbers it remembered, and they are dropped.
+                            drop(syncs.frame_header(frame_counter, number));
                         }
                         Ok(cse_fsed::Delivery::ScopeVerified(proof)) => {
                             let (mine, rest): (Vec<Held>, Vec<Held>) =
@@ -1312,8 +1289,8 @@ impl<'a> Ecu<'a> {
         // FSED FS and FE: released with the frame whose start was accepted in this call (its
         // first record verified, or every block SV-5 as the policy allows), never otherwise.
         if let Some(fc) = rep.frame_counter {
-            for s in syncs.iter().filter(|s| s.frame == Some(fc)) {
-                rel.push(s.index, &s.bytes);
+            for (index, bytes) in syncs.authenticate(fc) {
+                rel.push(index, &bytes);
             }
         }
         if frame_key.is_some() {
