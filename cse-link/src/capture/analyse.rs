@@ -6,7 +6,7 @@ use cse_core::{Block, FusaError, Policy, Profile, ScopeKind, SecurityError};
 use super::{CaptureError, CaptureHeader, CapturePacket, Framing, KeyFile, capture_header, scan};
 use crate::Protocol;
 use crate::ecu::{fsed_header, sync_type, with_header};
-use crate::fsed_sync::{Carry, SyncBinder};
+use crate::fsed_sync::SyncBinder;
 
 /// The verdict on one packet of a capture.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -529,7 +529,7 @@ pub fn analyse_with_progress(
         frames: 0,
         frames_clean: 0,
         frame_open: None,
-        syncs: SyncBinder::new(Carry::Abandon),
+        syncs: SyncBinder::new(),
         header: None,
         first_frame: None,
         last_frame: None,
