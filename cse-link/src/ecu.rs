@@ -12,6 +12,7 @@ use spdm_lite::requester::{
 };
 
 use crate::attest::{AttestError, MeasurementPolicy};
+use crate::fsed_sync::SyncBinder;
 use crate::{LinkError, Protocol, keys, registers};
 
 /// Size of the SPDM message buffers.
@@ -396,18 +397,6 @@ struct Held {
     encrypted: bool,
     sep: Option<(cse_sep::DecryptTicket, cse_sep::ScopeId)>,
     fsed: Option<(cse_fsed::DecryptTicket, cse_fsed::ScopeId)>,
-}
-
-/// An FSED FS or FE waiting for its frame to authenticate (see [`Ecu::receive_frame`]).
-struct HeldSync {
-    /// Message index it is released under: 0 for FS, `u32::MAX` for FE.
-    index: u32,
-    /// Its CSI-2 frame number.
-    number: u16,
-    /// The frame counter of the frame header that bound its number, once known.
-    frame: Option<u32>,
-    /// The packet, with its header rebuilt ([`fsed_header`]).
-    bytes: Vec<u8>,
 }
 
 /// The CSI-2 header (D-PHY form, ECC included) an original FSED packet is released with,
@@ -1114,11 +1103,13 @@ impl<'a> Ecu<'a> {
     /// packet. Packets held for a scope tag are copied in when their scope verifies. If the
     /// packets did not arrive in message order, `out` is put in that order at the end.
     ///
-    /// FSED's FS and FE carry no tag: only the frame header binds their frame number. They are
-    /// held to the end of the call and released only with the frame whose start was accepted
-    /// in it (its first tag record verified, or every block SV-5 where the policy allows it),
-    /// and only the FS of the number that frame's header names; an FS or FE of a frame that
-    /// never authenticates, or injected next to a genuine frame, is never written.
+    /// FSED's FS and FE carry no tag: only the frame header binds their frame number, and a
+    /// header is authentic only once its frame's start is accepted (its first tag record
+    /// verified, or every block SV-5 where the policy allows it). They are held until then and
+    /// released with that frame, within this call: one FS of the number the frame's header
+    /// names, and an FE of that number that arrives while the frame is in progress. An FS or
+    /// FE of a frame that never authenticates, bound by a header that another header replaced
+    /// before its frame authenticated, or injected next to a genuine frame, is never written.
     ///
     /// The released packets are the sensor's, bit-exact: under FSED, where the originals
     /// travel as they are, each is released with its CSI-2 header rebuilt from the values the
@@ -1136,11 +1127,10 @@ impl<'a> Ecu<'a> {
         let mut complete = None;
         let mut frame_key = None;
         // FSED: FS and FE carry no tag; they are authentic only once the frame header that
-        // binds their frame number is, so they are held until the end of the call and released
-        // only with a frame whose start was accepted here.
-        let mut syncs: Vec<HeldSync> = Vec::new();
-        // FSED: the frame header accepted last (frame counter, the frame number it binds).
-        let mut header: Option<(u32, u16)> = None;
+        // binds their frame number is, so they are held until that frame's start is accepted
+        // here and released with it. Each is kept with the message index it is released under
+        // (0 for FS, `u32::MAX` for FE) and its bytes, header rebuilt.
+        let mut syncs: SyncBinder<(u32, Vec<u8>)> = SyncBinder::new();
         for p in Packets::new(wire, HeaderForm::Dphy) {
             let raw = match p {
                 Ok(p) => p.raw,
@@ -1239,19 +1229,17 @@ impl<'a> Ecu<'a> {
                             let start = s.is_frame_start();
                             let number = s.frame_number();
                             let h = fsed_header(vc, sync_type(start), number);
+                            // An FS waits for its header; an FE is accepted only for the
+                            // frame in progress, whose header bound its number.
                             match with_header(s.packet(), h) {
-                                Some(bytes) => syncs.push(HeldSync {
-                                    index: if start { 0 } else { u32::MAX },
-                                    number,
-                                    // An FE is accepted only for the frame in progress, whose
-                                    // header bound its number; an FS waits for its header.
-                                    frame: if start {
-                                        None
-                                    } else {
-                                        header.filter(|&(_, n)| n == number).map(|(fc, _)| fc)
-                                    },
-                                    bytes,
-                                }),
+                                Some(bytes) if start => syncs.frame_start(number, (0, bytes)),
+                                Some(bytes) => {
+                                    // Straight back when its frame already authenticated.
+                                    let fe = syncs.frame_end(number, (u32::MAX, bytes));
+                                    if let Some((_, (index, bytes))) = fe {
+                                        rel.push(index, &bytes);
+                                    }
+                                }
                                 None => rep.note(Finding::Protocol),
                             }
                         }
@@ -1260,19 +1248,10 @@ impl<'a> Ecu<'a> {
                                 .get(4..raw.len().saturating_sub(2))
                                 .and_then(|b| cse_fsed::wire::Packet::new_checked(b).ok())
                                 .map(|h| h.frame_number());
-                            header = number.map(|n| (frame_counter, n));
-                            // The header takes the FS of its number; the receiver forgets
-                            // the other FS numbers it remembered.
-                            syncs.retain_mut(|s| {
-                                if s.frame.is_some() {
-                                    return true;
-                                }
-                                if number == Some(s.number) {
-                                    s.frame = Some(frame_counter);
-                                    return true;
-                                }
-                                false
-                            });
+                            // The header takes one FS of its number; the other waiting FS
+                            // (the receiver forgets their numbers) and whatever an earlier
+                            // header bound without its frame authenticating are dropped.
+                            drop(syncs.frame_header(frame_counter, number));
                         }
                         Ok(cse_fsed::Delivery::ScopeVerified(proof)) => {
                             let (mine, rest): (Vec<Held>, Vec<Held>) =
@@ -1296,6 +1275,13 @@ impl<'a> Ecu<'a> {
                         Err(e) => rep.note(Finding::from_fsed(&e)),
                     }
                     while let Some(ev) = rx.poll_event(now) {
+                        // The frame's start is accepted: its header, and the FS and FE it
+                        // bound, are authentic.
+                        if let cse_core::rx::Event::FrameStart { frame_counter, .. } = ev {
+                            for (index, bytes) in syncs.authenticate(frame_counter) {
+                                rel.push(index, &bytes);
+                            }
+                        }
                         match on_event(&mut rep, ev, &mut complete, &mut frame_key) {
                             AfterEvent::Nothing => {}
                             AfterEvent::DropScope(scope) => {
@@ -1309,13 +1295,9 @@ impl<'a> Ecu<'a> {
                 }
             }
         }
-        // FSED FS and FE: released with the frame whose start was accepted in this call (its
-        // first record verified, or every block SV-5 as the policy allows), never otherwise.
-        if let Some(fc) = rep.frame_counter {
-            for s in syncs.iter().filter(|s| s.frame == Some(fc)) {
-                rel.push(s.index, &s.bytes);
-            }
-        }
+        // FSED FS and FE still held: their frame's start was not accepted in this call. Never
+        // released.
+        drop(syncs);
         if frame_key.is_some() {
             self.rx_active = frame_key;
         }

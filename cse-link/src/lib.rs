@@ -52,6 +52,7 @@ pub mod cli;
 pub mod demo;
 mod ecu;
 mod error;
+mod fsed_sync;
 pub mod keys;
 pub mod pki;
 pub mod provision;

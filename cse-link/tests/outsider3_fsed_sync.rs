@@ -7,7 +7,12 @@
 //! will; the ECU must not hand them to the application as authentic unless the frame they
 //! belong to authenticated. The genuine frame after the injection is still clean and complete,
 //! FS and FE included.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use cse_core::csi2::{DataType, HeaderForm, Repr, VirtualChannel};
 use cse_core::{BlockConfig, CipherSuite, FrameConfig, KeyId, Policy, SecurityVariant, TagMode};
@@ -196,4 +201,101 @@ fn an_injected_fs_next_to_the_genuine_frame_is_not_released_with_it() {
             );
         });
     }
+}
+
+/// The raw packets of `wire`.
+fn packets(wire: &[u8]) -> Vec<Vec<u8>> {
+    cse_core::csi2::Packets::new(wire, HeaderForm::Dphy)
+        .map(|p| p.unwrap().raw.to_vec())
+        .collect()
+}
+
+/// `header` (a genuine FSED frame header packet, no tag of its own) with its frame number
+/// changed to `number`: what a keyless injector can make of a header it saw.
+fn forged_header(header: &[u8], number: u16) -> Vec<u8> {
+    let profile = cse_core::Profile::DRAFT_1;
+    let p = cse_fsed::wire::Packet::new_checked(&header[4..header.len() - 2]).unwrap();
+    let mut repr = cse_fsed::wire::Repr::parse(&p, &profile).unwrap();
+    let cse_fsed::wire::Repr::FrameHeader(h) = &mut repr else {
+        panic!("not a frame header")
+    };
+    h.frame_number = number;
+    let mut payload = vec![0u8; repr.buffer_len()];
+    repr.emit(&mut payload, &profile).unwrap();
+    let mut buf = vec![0u8; payload.len() + 6];
+    cse_core::csi2::Emitter::new(&mut buf, HeaderForm::Dphy)
+        .long(VirtualChannel::default(), profile.dt_fsed, &payload)
+        .unwrap();
+    buf
+}
+
+/// The injector copies the frame header it will see next (same frame counter), names its own
+/// frame number in it, and sends FS, that header and FE of that number ahead of the genuine
+/// frame. The receiver takes the forged header (it has no tag) until the genuine one replaces
+/// it; only the header whose frame authenticates binds, so the ECU releases the genuine frame
+/// alone, FS to FE, and reports it clean.
+#[test]
+fn a_forged_header_ahead_of_the_genuine_frame_binds_nothing() {
+    for mode in [TagMode::PerFrame, TagMode::PerDataType] {
+        with_link(mode, |sensor, ecu| {
+            let originals = scene().frame(1).unwrap();
+            let mut wire = Vec::new();
+            sensor.transmit_frame(&originals, &mut wire).unwrap();
+            let dt_fsed = cse_core::Profile::DRAFT_1.dt_fsed.0;
+            let ps = packets(&wire);
+            let header = ps.iter().find(|p| p[0] & 0x3F == dt_fsed).unwrap();
+            let mut attacked = short(DataType::FS, 0x0BAD);
+            attacked.extend(forged_header(header, 0x0BAD));
+            attacked.extend(short(DataType::FE, 0x0BAD));
+            attacked.extend_from_slice(&wire);
+            let mut out = Vec::new();
+            let r = ecu.receive_frame(&attacked, 0, &mut out);
+            assert!(r.clean, "{mode:?}: {r:?}");
+            assert_eq!(out, originals, "{mode:?}: the injected FS and FE released");
+            // The next genuine frame as in a twin.
+            let (r, _) = genuine(sensor, ecu, 2);
+            assert!(r.clean, "{mode:?}: {r:?}");
+        });
+    }
+}
+
+/// A frame whose FE is left for the next call (the caller cut the stream there), then a frame
+/// with the same CSI-2 frame number: the left-over FE belongs to no frame of the second call
+/// and is not released with the second frame, which comes out exactly once, FS to FE.
+#[test]
+fn an_fe_left_over_from_the_previous_call_is_not_released_with_the_next_frame() {
+    with_link(TagMode::PerFrame, |sensor, ecu| {
+        let first = scene().frame(1).unwrap();
+        let mut w1 = Vec::new();
+        sensor.transmit_frame(&first, &mut w1).unwrap();
+        let ps = packets(&w1);
+        let fe = ps.last().unwrap().clone();
+        let mut out = Vec::new();
+        let _ = ecu.receive_frame(&ps[..ps.len() - 1].concat(), 0, &mut out);
+        let second = scene().frame(1).unwrap();
+        let mut w2 = Vec::new();
+        sensor.transmit_frame(&second, &mut w2).unwrap();
+        let mut wire = fe;
+        wire.extend_from_slice(&w2);
+        let r = ecu.receive_frame(&wire, 0, &mut out);
+        assert!(r.frame_counter.is_some(), "{r:?}");
+        assert_eq!(out, second, "{r:?}");
+    });
+}
+
+/// A copy of the genuine FS sent just ahead of it: the same bytes, but one frame start; the
+/// ECU releases one FS with the frame.
+#[test]
+fn a_replayed_copy_of_the_genuine_fs_is_not_released_twice() {
+    with_link(TagMode::PerFrame, |sensor, ecu| {
+        let originals = scene().frame(1).unwrap();
+        let mut wire = Vec::new();
+        sensor.transmit_frame(&originals, &mut wire).unwrap();
+        let mut attacked = packets(&wire)[0].clone();
+        attacked.extend_from_slice(&wire);
+        let mut out = Vec::new();
+        let r = ecu.receive_frame(&attacked, 0, &mut out);
+        assert!(r.frame_counter.is_some(), "{r:?}");
+        assert_eq!(out, originals, "{r:?}");
+    });
 }

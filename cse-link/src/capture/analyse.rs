@@ -6,6 +6,7 @@ use cse_core::{Block, FusaError, Policy, Profile, ScopeKind, SecurityError};
 use super::{CaptureError, CaptureHeader, CapturePacket, Framing, KeyFile, capture_header, scan};
 use crate::Protocol;
 use crate::ecu::{fsed_header, sync_type, with_header};
+use crate::fsed_sync::SyncBinder;
 
 /// The verdict on one packet of a capture.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -323,11 +324,7 @@ struct State {
     frames_clean: usize,
     frame_open: Option<u32>,
     /// FSED: FS, FE and frame headers waiting for the frame's header to be authenticated.
-    sync_pending: Vec<SyncPending>,
-    /// FSED: the frame header accepted last (frame counter, the frame number it binds).
-    frame_header: Option<(u32, u16)>,
-    /// FSED: the frame counter of the last frame whose header was authenticated.
-    authenticated: Option<u32>,
+    syncs: SyncBinder<SyncRow>,
     /// The row of the capture header, which the receiver never sees.
     header: Option<usize>,
     /// The frame counters of the first and the last frame start the receiver accepted.
@@ -404,13 +401,7 @@ impl State {
     /// Marks FSED frame `fc` as authenticated: its pending frame header, its FS (the one whose
     /// number the header binds) and its FE are good; anything else stays pending.
     fn authenticate_frame(&mut self, fc: u32) {
-        self.authenticated = Some(fc);
-        let (mine, rest): (Vec<SyncPending>, Vec<SyncPending>) =
-            std::mem::take(&mut self.sync_pending)
-                .into_iter()
-                .partition(|p| p.frame == Some(fc));
-        self.sync_pending = rest;
-        for p in mine {
+        for p in self.syncs.authenticate(fc) {
             self.set(p.row, Verdict::BoundByFrameHeader, Some(fc));
             if let Some(b) = p.bytes {
                 self.release(p.row, b);
@@ -423,44 +414,28 @@ impl State {
     /// numbers) and whatever was pending for an earlier frame (abandoned unauthenticated) will
     /// never be bound.
     fn bind_header(&mut self, fc: u32, number: Option<u16>) {
-        let (keep, gone): (Vec<SyncPending>, Vec<SyncPending>) =
-            std::mem::take(&mut self.sync_pending)
-                .into_iter()
-                .partition(|p| p.frame.is_none() && p.fs_number.is_some() && p.fs_number == number);
-        for p in gone {
-            let why = if p.frame.is_none() {
+        for (p, frame) in self.syncs.frame_header(fc, number) {
+            let why = if frame.is_none() {
                 "an FS whose frame number no accepted frame header names"
             } else {
                 "the frame header was never authenticated"
             };
             self.set(p.row, Verdict::NotVerified(why.into()), None);
         }
-        self.sync_pending = keep
-            .into_iter()
-            .map(|p| SyncPending {
-                frame: Some(fc),
-                ..p
-            })
-            .collect();
-        self.frame_header = number.map(|n| (fc, n));
     }
 
     fn unbind_pending(&mut self, why: &str) {
-        for p in std::mem::take(&mut self.sync_pending) {
+        for p in self.syncs.abandon_all() {
             self.set(p.row, Verdict::NotVerified(why.into()), None);
         }
     }
 }
 
 /// An FSED FS, FE or frame header waiting for its frame's header to be authenticated.
-struct SyncPending {
+struct SyncRow {
     row: usize,
     /// The packet to recover (`None` for the frame header, which is not an original).
     bytes: Option<Vec<u8>>,
-    /// For an FS: its frame number.
-    fs_number: Option<u16>,
-    /// The frame (counter) it belongs to, once a frame header bound it.
-    frame: Option<u32>,
 }
 
 fn security_verdict(e: &SecurityError) -> Verdict {
@@ -554,9 +529,7 @@ pub fn analyse_with_progress(
         frames: 0,
         frames_clean: 0,
         frame_open: None,
-        sync_pending: Vec::new(),
-        frame_header: None,
-        authenticated: None,
+        syncs: SyncBinder::new(),
         header: None,
         first_frame: None,
         last_frame: None,
@@ -990,32 +963,36 @@ fn run_fsed(
             Ok(Delivery::Sync(s)) => {
                 let start = s.is_frame_start();
                 let number = s.frame_number();
-                // An FS waits for the frame header that names its number; an FE is accepted
-                // only for the frame in progress, whose header bound its number.
-                let frame = if start {
-                    None
-                } else {
-                    st.frame_header
-                        .filter(|&(_, n)| n == number)
-                        .map(|(fc, _)| fc)
-                };
                 let h = fsed_header(vc, sync_type(start), number);
                 match with_header(s.packet(), h) {
                     None => st.set(i, no_header(), None),
-                    Some(bytes) if frame.is_some() && frame == st.authenticated => {
-                        st.set(i, Verdict::BoundByFrameHeader, frame);
-                        st.release(i, bytes);
-                    }
                     Some(bytes) => {
-                        let w = "pending: bound by the frame header once a tag of the frame \
-                                 verifies";
-                        st.set(i, Verdict::NotVerified(w.into()), None);
-                        st.sync_pending.push(SyncPending {
+                        // An FS waits for the frame header that names its number; an FE is
+                        // accepted only for the frame in progress, whose header bound its
+                        // number, and is good at once if that frame already authenticated.
+                        let row = SyncRow {
                             row: i,
                             bytes: Some(bytes),
-                            fs_number: start.then_some(number),
-                            frame,
-                        });
+                        };
+                        let bound = if start {
+                            st.syncs.frame_start(number, row);
+                            None
+                        } else {
+                            st.syncs.frame_end(number, row)
+                        };
+                        match bound {
+                            Some((fc, row)) => {
+                                st.set(i, Verdict::BoundByFrameHeader, Some(fc));
+                                if let Some(b) = row.bytes {
+                                    st.release(i, b);
+                                }
+                            }
+                            None => {
+                                let w = "pending: bound by the frame header once a tag of the \
+                                         frame verifies";
+                                st.set(i, Verdict::NotVerified(w.into()), None);
+                            }
+                        }
                     }
                 }
             }
@@ -1027,12 +1004,13 @@ fn run_fsed(
                 st.bind_header(frame_counter, number);
                 let w = "pending: authenticated by the frame's first verified tag";
                 st.set(i, Verdict::NotVerified(w.into()), Some(frame_counter));
-                st.sync_pending.push(SyncPending {
-                    row: i,
-                    bytes: None,
-                    fs_number: None,
-                    frame: Some(frame_counter),
-                });
+                st.syncs.hold_for(
+                    frame_counter,
+                    SyncRow {
+                        row: i,
+                        bytes: None,
+                    },
+                );
             }
             Ok(Delivery::ScopeVerified(proof)) => {
                 let s = proof.scope();
