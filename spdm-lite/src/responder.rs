@@ -762,6 +762,11 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     }
 
     fn precheck_for(&self, h: &Header, version: Version) -> Option<Fault> {
+        // Only records come here with GET_VERSION (a plain one is handled first): it has no
+        // place in a session, whatever version it carries.
+        if h.code == Code::GET_VERSION {
+            return Some(UNEXPECTED);
+        }
         if h.version != version {
             return Some(fault(ErrorCode::VERSION_MISMATCH));
         }
