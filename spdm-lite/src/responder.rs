@@ -2186,9 +2186,10 @@ impl<P: CryptoProvider, S: Signer> Responder<'_, P, S> {
             .ok_or(UNEXPECTED)?;
         let gm = GetMeasurements::parse(req)?;
         let slot = match gm.signed {
-            // Only slot 0 holds a key (no provisioned public key).
-            Some((_, slot)) if slot != 0 => return Err(INVALID.into()),
-            Some((_, slot)) => Some(slot),
+            // Only slot 0 holds a key (no provisioned public key); SlotIDParam bits 7:4 are
+            // reserved.
+            Some((_, slot)) if slot & 0x0F != 0 => return Err(INVALID.into()),
+            Some(_) => Some(0),
             None => None,
         };
         let set = self.config.algorithms;
