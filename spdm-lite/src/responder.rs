@@ -1315,7 +1315,8 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         let set = conn.set;
         let sizes = set.sizes();
         let ke = KeyExchange::parse(req, sizes)?;
-        if ke.slot != 0 || ke.session_policy & !1 != 0 {
+        // SessionPolicy bits 7:1 are reserved in 1.2 (ignored).
+        if ke.slot != 0 {
             return Err(INVALID.into());
         }
         // No chain (an unprovisioned device): slot 0 is empty, as invalid as any other.
@@ -1437,7 +1438,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             .ok_or(unsupported(Code::PSK_EXCHANGE))?;
         let set = conn.set;
         let px = PskExchange::parse(req)?;
-        if px.session_policy & !1 != 0 || px.psk_hint != psk.hint {
+        if px.psk_hint != psk.hint {
             return Err(INVALID.into());
         }
         let summary = self.summary(px.meas_hash_type)?;
