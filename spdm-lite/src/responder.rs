@@ -414,6 +414,11 @@ fn validate_requester_caps(c: &Capabilities) -> Result<(), Fault> {
     Ok(())
 }
 
+/// Whether a responder's CAPABILITIES follows the same rules (the requester's check).
+pub(crate) fn caps_valid(c: &Capabilities) -> bool {
+    validate_requester_caps(c).is_ok()
+}
+
 /// Where a response goes: plain (`0x05‖SPDM`) or sealed under some keys.
 enum Sink<'s> {
     Plain,

@@ -102,3 +102,89 @@ fn version_lists_without_1_2_or_malformed_are_refused_and_poison() {
         );
     }
 }
+
+/// Runs our certificate requester (set A) against a genuine responder; the response to the
+/// request of code `code` is changed by `m` (SPDM bytes) before the requester sees it.
+/// Returns the requester's verdict on that response and whether it still writes a request.
+fn mutated(
+    code: u8,
+    m: &dyn Fn(&mut Vec<u8>),
+) -> (Result<spdm_lite::requester::Status, spdm_lite::Error>, bool) {
+    let set = SETS[0];
+    let fx = common::fixture(set);
+    let mut rr = TestRng(1);
+    let mut rsp = o6::responder(set, &fx, &mut rr);
+    let mut qr = TestRng(2);
+    let mut req = cert_requester(set, &mut qr);
+    loop {
+        let mut a = [0u8; 4096];
+        let mut b = [0u8; 4096];
+        let n = req.write_request(&mut a).unwrap();
+        let k = rsp.handle(&mut a[..n], &mut b).unwrap();
+        if a[0] == 0x05 && a[2] == code {
+            let mut spdm = b[1..k].to_vec();
+            m(&mut spdm);
+            let mut r = vec![0x05];
+            r.extend(spdm);
+            let res = req.handle_response(&mut r);
+            let next = req.write_request(&mut a).is_ok();
+            return (res, next);
+        }
+        assert_eq!(
+            req.handle_response(&mut b[..k]).unwrap(),
+            spdm_lite::requester::Status::Continue
+        );
+    }
+}
+
+/// A named change to a response.
+type Mutation<'a> = (&'a str, &'a dyn Fn(&mut Vec<u8>));
+
+fn set_u32(m: &mut [u8], at: usize, v: u32) {
+    m[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+#[test]
+fn capabilities_with_inconsistent_sizes_or_reserved_psk_cap_are_refused() {
+    // CAPABILITIES 1.2: Flags at 8, DataTransferSize at 12, MaxSPDMmsgSize at 16. The
+    // genuine responder answers 1024 / 1024 without CHUNK_CAP.
+    let cases: [Mutation<'_>; 4] = [
+        ("MaxSPDMmsgSize below DataTransferSize", &|m| {
+            set_u32(m, 16, 512)
+        }),
+        (
+            "MaxSPDMmsgSize above DataTransferSize without CHUNK_CAP",
+            &|m| set_u32(m, 16, 4096),
+        ),
+        ("DataTransferSize below 42", &|m| {
+            set_u32(m, 12, 41);
+            set_u32(m, 16, 41)
+        }),
+        ("PSK_CAP 11b (reserved)", &|m| m[9] |= 0x0C),
+    ];
+    for (name, f) in cases {
+        let (r, next) = mutated(0xE1, f);
+        assert!(r.is_err(), "{name}: accepted");
+        assert!(!next, "{name}: the requester goes on");
+    }
+}
+
+#[test]
+fn capabilities_a_conformant_responder_may_send_are_accepted() {
+    // Chunking responder (spdm-emu's default: DataTransferSize 0x1200, MaxSPDMmsgSize
+    // 0x28000, CHUNK_CAP), reserved flag bits, another CTExponent.
+    let cases: [Mutation<'_>; 3] = [
+        ("CHUNK_CAP with a larger MaxSPDMmsgSize", &|m| {
+            m[10] |= 0x02;
+            set_u32(m, 12, 0x1200);
+            set_u32(m, 16, 0x28000)
+        }),
+        ("reserved flag bit 31", &|m| m[11] |= 0x80),
+        ("CTExponent 20", &|m| m[5] = 20),
+    ];
+    for (name, f) in cases {
+        let (r, next) = mutated(0xE1, f);
+        assert!(r.is_ok(), "{name}: {r:?}");
+        assert!(next, "{name}");
+    }
+}
