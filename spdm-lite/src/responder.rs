@@ -700,7 +700,10 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     /// Nothing is to be sent when this fails: [`Error::Message`] for an empty message or an
     /// unknown outer MCTP type (neither 0x05 nor 0x06); for a record, [`Error::UnknownSession`], [`Error::BadSequence`],
     /// [`Error::Authentication`] or [`Error::UnexpectedMessage`] (a record while no session
-    /// keys exist), with the state unchanged; [`Error::Encode`] if `out` is too small for the
+    /// keys exist), with the state unchanged; [`Error::Message`] for an authentic record of
+    /// the established session whose plaintext holds no application message (AppDataLength
+    /// beyond it, or no MCTP type): its sequence number is used up, as on the sender's side,
+    /// and nothing else changes; [`Error::Encode`] if `out` is too small for the
     /// answer: nothing changed then, for a plain request as for a record (state, transcripts,
     /// L1/L2, negotiated data, session, heartbeat window), and nothing was drawn from the
     /// random source, so the same message sent again with a larger `out` gets the answer the

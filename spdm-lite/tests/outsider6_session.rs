@@ -314,3 +314,54 @@ fn get_version_during_the_psk_handshake_restarts_and_the_old_handshake_is_dead()
         still_alive(&mut rsp, &mut s, (0, 0), 0);
     }
 }
+
+#[test]
+fn authentic_records_with_bad_inner_framing() {
+    for set in SETS {
+        let fx = fixture(set);
+        // AppDataLength beyond the plaintext, 0, or a plaintext too short for it: the record
+        // is authentic, so its sequence number is used up on both ends, but there is no
+        // message to answer: no answer, and the session goes on at the next number.
+        for pt in [
+            vec![50, 0, 0x05, 0x12, 0xE8, 0, 0],
+            vec![0, 0, 0x05, 0x12, 0xE8, 0, 0],
+            vec![5],
+            vec![],
+        ] {
+            let mut rr = TestRng(1);
+            let mut rsp = responder(set, &fx, &mut rr);
+            let mut s = RawPsk::establish(set, &mut rsp);
+            let rec = s.seal_plaintext(&pt);
+            assert!(
+                matches!(send(&mut rsp, &rec), Err(Error::Message(_))),
+                "{pt:02x?}"
+            );
+            assert_eq!(rsp.session().unwrap().sequence_numbers(), (1, 0));
+            // The same record again is a replay now.
+            assert!(send(&mut rsp, &rec).is_err());
+            still_alive(&mut rsp, &mut s, (1, 0), 0);
+        }
+        // An SPDM message too short for a header: InvalidRequest. Another inner MCTP type
+        // (no application handler): UnsupportedRequest. Padding beyond 32 bytes is ignored
+        // like any other.
+        let mut padded = vec![5, 0, 0x05, 0x12, 0xE8, 0, 0];
+        padded.extend([0xEE; 100]);
+        for (pt, answer) in [
+            (vec![1, 0, 0x05], err(0x01)),
+            (vec![3, 0, 0x05, 0x12, 0xE8], err(0x01)),
+            (
+                vec![5, 0, 0x06, 0x12, 0xE8, 0, 0],
+                vec![0x12, 0x7F, 0x07, 0],
+            ),
+            (padded, HEARTBEAT_ACK.to_vec()),
+        ] {
+            let mut rr = TestRng(1);
+            let mut rsp = responder(set, &fx, &mut rr);
+            let mut s = RawPsk::establish(set, &mut rsp);
+            let rec = s.seal_plaintext(&pt);
+            let a = send(&mut rsp, &rec).unwrap();
+            assert_eq!(s.open(a).unwrap(), answer, "{pt:02x?}");
+            still_alive(&mut rsp, &mut s, (1, 1), 0);
+        }
+    }
+}

@@ -277,6 +277,43 @@ impl RawPsk {
         rec
     }
 
+    /// A record under the current request key whose whole plaintext (AppDataLength, the
+    /// application data and any padding) is `plaintext`, as sent; uses the sequence number
+    /// up (the next record goes at the next one).
+    pub(crate) fn seal_plaintext(&mut self, plaintext: &[u8]) -> Vec<u8> {
+        use spdm_lite::crypto::CryptoProvider;
+        let ks = spdm_lite::key_schedule::KeySchedule::new(
+            &RustCrypto,
+            self.set.hash,
+            spdm_lite::msgs::Version::V12,
+        );
+        let tk = ks.traffic_keys(self.set.aead, &self.req_secret).unwrap();
+        let seq = self.req.sequence();
+        let mut nonce = tk.iv_array();
+        for (d, s) in nonce.iter_mut().zip(seq.to_le_bytes()) {
+            *d ^= s;
+        }
+        let mut rec = vec![0x06];
+        rec.extend(self.sid.to_le_bytes());
+        rec.extend((seq as u16).to_le_bytes());
+        rec.extend(((plaintext.len() + 16) as u16).to_le_bytes());
+        let mut body = plaintext.to_vec();
+        let tag = RustCrypto
+            .aead_seal(
+                self.set.aead,
+                tk.key.as_bytes(),
+                &nonce,
+                &rec[1..],
+                &mut body,
+            )
+            .unwrap();
+        rec.extend(body);
+        rec.extend(tag);
+        // Move this direction's counter past the sequence number used.
+        let _ = self.seal(&[], &[]);
+        rec
+    }
+
     /// Opens an answer record under the current response key; the SPDM message inside.
     pub(crate) fn open(&mut self, mut rec: Vec<u8>) -> Result<Vec<u8>, Error> {
         spdm_lite::record::open(&RustCrypto, self.sid, &mut self.rsp, &mut rec).map(<[u8]>::to_vec)
