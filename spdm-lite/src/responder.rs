@@ -371,6 +371,16 @@ impl<H> State<H> {
             Self::AwaitVersion | Self::AwaitCapabilities(_) | Self::AwaitAlgorithms(_)
         )
     }
+
+    /// The negotiated connection, in whatever state holds it.
+    fn conn_mut(&mut self) -> Option<&mut Conn<H>> {
+        match self {
+            Self::Negotiated(c) => Some(c),
+            Self::AwaitFinish(hs) | Self::AwaitPskFinish(hs) => Some(&mut hs.conn),
+            Self::Established(e) => Some(&mut e.conn),
+            _ => None,
+        }
+    }
 }
 
 /// Requests that only make sense inside a session (FINISH and PSK_FINISH travel in the
@@ -986,6 +996,10 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             (State::AwaitFinish(hs), _) => {
                 let f = hs.mutual.refusal();
                 (State::AwaitFinish(hs), Err(f.into()))
+            }
+            // One session at a time.
+            (state @ State::Established(_), Code::KEY_EXCHANGE | Code::PSK_EXCHANGE) => {
+                (state, Err(fault(ErrorCode::SESSION_LIMIT_EXCEEDED).into()))
             }
             (state, _) => (state, Err(UNEXPECTED.into())),
         }
@@ -2144,6 +2158,17 @@ impl<P: CryptoProvider, S: Signer> Responder<'_, P, S> {
         }
         if matches!(code, Code::KEY_EXCHANGE | Code::PSK_EXCHANGE) {
             self.l1_session = None;
+        }
+        // GET_MEASUREMENTS, KEY_EXCHANGE or PSK_EXCHANGE without a completed CHALLENGE
+        // before it resets M1 (message B): a later CHALLENGE signs A ‖ what follows.
+        if !error
+            && matches!(
+                code,
+                Code::GET_MEASUREMENTS | Code::KEY_EXCHANGE | Code::PSK_EXCHANGE
+            )
+            && let Some(c) = self.state.conn_mut()
+        {
+            c.m1 = c.a.clone();
         }
     }
 

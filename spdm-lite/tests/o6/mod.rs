@@ -164,6 +164,8 @@ pub(crate) struct RawPsk {
     pub(crate) rsp_secret: spdm_lite::crypto::Secret,
     /// The VCA requests used (for replays).
     pub(crate) vca: Vca,
+    /// The VCA transcript A (the six messages, as exchanged).
+    pub(crate) a: Vec<u8>,
 }
 
 fn digest(set: AlgorithmSet, parts: &[&[u8]]) -> spdm_lite::crypto::Digest {
@@ -265,6 +267,7 @@ impl RawPsk {
             req_secret: d.request,
             rsp_secret: d.response,
             vca: v,
+            a,
         }
     }
 
@@ -349,6 +352,7 @@ impl RawPsk {
                 get_caps: self.vca.get_caps.clone(),
                 neg_algs: self.vca.neg_algs.clone(),
             },
+            a: self.a.clone(),
         }
     }
 
