@@ -92,6 +92,15 @@ pub(crate) fn run_vca(rsp: &mut Rsp<'_>, v: &Vca) {
 
 /// A certificate requester of `set` (with CHALLENGE) whose chain buffer is leaked.
 pub(crate) fn cert_requester(set: AlgorithmSet, rng: &mut TestRng) -> Requester<'_, RustCrypto> {
+    cert_requester_with(set, rng, false)
+}
+
+/// [`cert_requester`], offering HANDSHAKE_IN_THE_CLEAR if `in_clear`.
+pub(crate) fn cert_requester_with(
+    set: AlgorithmSet,
+    rng: &mut TestRng,
+    in_clear: bool,
+) -> Requester<'_, RustCrypto> {
     let buf: &'static mut [u8] = Box::leak(vec![0u8; 8192].into_boxed_slice());
     let sets: &'static [AlgorithmSet] = Box::leak(vec![set].into_boxed_slice());
     Requester::new(
@@ -99,7 +108,7 @@ pub(crate) fn cert_requester(set: AlgorithmSet, rng: &mut TestRng) -> Requester<
         rng,
         RequesterConfig {
             algorithms: sets,
-            handshake_in_the_clear: false,
+            handshake_in_the_clear: in_clear,
             data_transfer_size: 1024,
         },
         Auth::Certificate {
