@@ -129,3 +129,65 @@ fn psk_exchange_with_reserved_session_policy_bits_makes_a_working_session() {
         }
     }
 }
+
+/// PSK_EXCHANGE with `hint`, RequesterContext `ctx`, opaque data `opaque`, Param1 `p1`.
+fn psk_exchange(hint: &[u8], ctx: &[u8], opaque: &[u8], p1: u8) -> Vec<u8> {
+    let mut m = vec![0x12, 0xE6, p1, 0, 0x34, 0x12];
+    m.extend((hint.len() as u16).to_le_bytes());
+    m.extend((ctx.len() as u16).to_le_bytes());
+    m.extend((opaque.len() as u16).to_le_bytes());
+    m.extend(hint);
+    m.extend(ctx);
+    m.extend(opaque);
+    m
+}
+
+#[test]
+fn psk_exchange_field_variants() {
+    for set in SETS {
+        let fx = fixture(set);
+        let run = |m: &[u8]| -> (Vec<u8>, &'static str) {
+            let mut rr = TestRng(1);
+            let mut rsp = responder(set, &fx, &mut rr);
+            let mut v = vca(set);
+            v.get_caps = psk_get_caps();
+            o6::run_vca(&mut rsp, &v);
+            let a = ask(&mut rsp, m);
+            (a, rsp.state_name())
+        };
+        // Accepted: any RequesterContext length, no opaque data (a PSK session then carries
+        // no secured-message version list; the responder's opaque data is left out too).
+        for m in [
+            psk_exchange(common::HINT, &[], &o6::OPAQUE_VERSIONS, 0),
+            psk_exchange(common::HINT, &[1; 16], &o6::OPAQUE_VERSIONS, 0),
+            psk_exchange(common::HINT, &[1; 64], &o6::OPAQUE_VERSIONS, 0),
+            psk_exchange(common::HINT, &[1; 32], &[], 0),
+        ] {
+            let (a, state) = run(&m);
+            assert_eq!(a[1], 0x66, "{m:02x?}: {a:02x?}");
+            assert_eq!(state, "AwaitPskFinish");
+        }
+        // Refused, nothing moves: another (here empty) hint, a summary hash without
+        // measurements, trailing bytes.
+        let mut trailing = psk_exchange(common::HINT, &[1; 32], &o6::OPAQUE_VERSIONS, 0);
+        trailing.push(0);
+        let genuine = psk_exchange(common::HINT, &[1; 32], &o6::OPAQUE_VERSIONS, 0);
+        let (twin_answer, _) = run(&genuine);
+        for m in [
+            psk_exchange(&[], &[1; 32], &o6::OPAQUE_VERSIONS, 0),
+            psk_exchange(common::HINT, &[1; 32], &o6::OPAQUE_VERSIONS, 1),
+            trailing,
+        ] {
+            let mut rr = TestRng(1);
+            let mut rsp = responder(set, &fx, &mut rr);
+            let mut v = vca(set);
+            v.get_caps = psk_get_caps();
+            o6::run_vca(&mut rsp, &v);
+            let a = ask(&mut rsp, &m);
+            assert_eq!(err_code(&a), Some(0x01), "{m:02x?}: {a:02x?}");
+            assert_eq!(rsp.state_name(), "Negotiated");
+            // Nothing drawn or recorded: the genuine request then gets the twin's answer.
+            assert_eq!(ask(&mut rsp, &genuine), twin_answer);
+        }
+    }
+}
