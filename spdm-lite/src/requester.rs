@@ -773,7 +773,9 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 if c.version != Version::V12 {
                     return Err(Error::Negotiation);
                 }
-                if c.data_transfer_size < MIN_DATA_TRANSFER_SIZE {
+                // The flag rules and sizes a responder must follow too: PSK_CAP 11b reserved,
+                // 42 <= DataTransferSize <= MaxSPDMmsgSize, equal without CHUNK_CAP.
+                if !crate::responder::caps_valid(&c) {
                     return Err(InvalidMessage::InvalidField.into());
                 }
                 let f = c.flags;

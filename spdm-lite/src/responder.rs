@@ -371,6 +371,16 @@ impl<H> State<H> {
             Self::AwaitVersion | Self::AwaitCapabilities(_) | Self::AwaitAlgorithms(_)
         )
     }
+
+    /// The negotiated connection, in whatever state holds it.
+    fn conn_mut(&mut self) -> Option<&mut Conn<H>> {
+        match self {
+            Self::Negotiated(c) => Some(c),
+            Self::AwaitFinish(hs) | Self::AwaitPskFinish(hs) => Some(&mut hs.conn),
+            Self::Established(e) => Some(&mut e.conn),
+            _ => None,
+        }
+    }
 }
 
 /// Requests that only make sense inside a session (FINISH and PSK_FINISH travel in the
@@ -412,6 +422,11 @@ fn validate_requester_caps(c: &Capabilities) -> Result<(), Fault> {
         return Err(INVALID);
     }
     Ok(())
+}
+
+/// Whether a responder's CAPABILITIES follows the same rules (the requester's check).
+pub(crate) fn caps_valid(c: &Capabilities) -> bool {
+    validate_requester_caps(c).is_ok()
 }
 
 /// Where a response goes: plain (`0x05‖SPDM`) or sealed under some keys.
@@ -695,7 +710,10 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     /// Nothing is to be sent when this fails: [`Error::Message`] for an empty message or an
     /// unknown outer MCTP type (neither 0x05 nor 0x06); for a record, [`Error::UnknownSession`], [`Error::BadSequence`],
     /// [`Error::Authentication`] or [`Error::UnexpectedMessage`] (a record while no session
-    /// keys exist), with the state unchanged; [`Error::Encode`] if `out` is too small for the
+    /// keys exist), with the state unchanged; [`Error::Message`] for an authentic record of
+    /// the established session whose plaintext holds no application message (AppDataLength
+    /// beyond it, or no MCTP type): its sequence number is used up, as on the sender's side,
+    /// and nothing else changes; [`Error::Encode`] if `out` is too small for the
     /// answer: nothing changed then, for a plain request as for a record (state, transcripts,
     /// L1/L2, negotiated data, session, heartbeat window), and nothing was drawn from the
     /// random source, so the same message sent again with a larger `out` gets the answer the
@@ -762,6 +780,11 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
     }
 
     fn precheck_for(&self, h: &Header, version: Version) -> Option<Fault> {
+        // Only records come here with GET_VERSION (a plain one is handled first): it has no
+        // place in a session, whatever version it carries.
+        if h.code == Code::GET_VERSION {
+            return Some(UNEXPECTED);
+        }
         if h.version != version {
             return Some(fault(ErrorCode::VERSION_MISMATCH));
         }
@@ -973,6 +996,10 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             (State::AwaitFinish(hs), _) => {
                 let f = hs.mutual.refusal();
                 (State::AwaitFinish(hs), Err(f.into()))
+            }
+            // One session at a time.
+            (state @ State::Established(_), Code::KEY_EXCHANGE | Code::PSK_EXCHANGE) => {
+                (state, Err(fault(ErrorCode::SESSION_LIMIT_EXCEEDED).into()))
             }
             (state, _) => (state, Err(UNEXPECTED.into())),
         }
@@ -1310,7 +1337,8 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         let set = conn.set;
         let sizes = set.sizes();
         let ke = KeyExchange::parse(req, sizes)?;
-        if ke.slot != 0 || ke.session_policy & !1 != 0 {
+        // SessionPolicy bits 7:1 are reserved in 1.2 (ignored).
+        if ke.slot != 0 {
             return Err(INVALID.into());
         }
         // No chain (an unprovisioned device): slot 0 is empty, as invalid as any other.
@@ -1432,7 +1460,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
             .ok_or(unsupported(Code::PSK_EXCHANGE))?;
         let set = conn.set;
         let px = PskExchange::parse(req)?;
-        if px.session_policy & !1 != 0 || px.psk_hint != psk.hint {
+        if px.psk_hint != psk.hint {
             return Err(INVALID.into());
         }
         let summary = self.summary(px.meas_hash_type)?;
@@ -2131,6 +2159,17 @@ impl<P: CryptoProvider, S: Signer> Responder<'_, P, S> {
         if matches!(code, Code::KEY_EXCHANGE | Code::PSK_EXCHANGE) {
             self.l1_session = None;
         }
+        // GET_MEASUREMENTS, KEY_EXCHANGE or PSK_EXCHANGE without a completed CHALLENGE
+        // before it resets M1 (message B): a later CHALLENGE signs A ‖ what follows.
+        if !error
+            && matches!(
+                code,
+                Code::GET_MEASUREMENTS | Code::KEY_EXCHANGE | Code::PSK_EXCHANGE
+            )
+            && let Some(c) = self.state.conn_mut()
+        {
+            c.m1 = c.a.clone();
+        }
     }
 
     /// The measurement summary hash a CHALLENGE / KEY_EXCHANGE / PSK_EXCHANGE asked for.
@@ -2181,9 +2220,10 @@ impl<P: CryptoProvider, S: Signer> Responder<'_, P, S> {
             .ok_or(UNEXPECTED)?;
         let gm = GetMeasurements::parse(req)?;
         let slot = match gm.signed {
-            // Only slot 0 holds a key (no provisioned public key).
-            Some((_, slot)) if slot != 0 => return Err(INVALID.into()),
-            Some((_, slot)) => Some(slot),
+            // Only slot 0 holds a key (no provisioned public key); SlotIDParam bits 7:4 are
+            // reserved.
+            Some((_, slot)) if slot & 0x0F != 0 => return Err(INVALID.into()),
+            Some(_) => Some(0),
             None => None,
         };
         let set = self.config.algorithms;

@@ -7,12 +7,13 @@
 //! response header(P1 = #AlgStruct) | Length(2) MeasSpecSel(1) OtherParamsSel(1) MeasHashAlgo(4)
 //!          BaseAsymSel(4) BaseHashSel(4) Reserved(11) MELspecSel(1) ExtAsymSelCount(1)
 //!          ExtHashSelCount(1) Reserved(2) ExtAsym[4n] ExtHash[4n] AlgStruct[P1]
-//! AlgStruct = AlgType(1) AlgCount(1) = 0x20 AlgSupported(2)
+//! AlgStruct = AlgType(1) AlgCount(1) = 0x2n AlgSupported(2) ExtAlg[4n]
 //! ```
 //!
 //! AlgStructs are kept in the typed [`AlgStructs`] (types 2 DHE, 3 AEAD, 4 ReqBaseAsym,
-//! 5 KeySchedule, each at most once, in ascending order); an AlgStruct with external
-//! algorithms or another fixed-size count is [`InvalidMessage::InvalidField`].
+//! 5 KeySchedule, each at most once, in ascending order); the extended algorithms of an
+//! AlgStruct are skipped (none is implemented, so none is ever selected and the typed form
+//! drops them); another fixed-size count is [`InvalidMessage::InvalidField`].
 
 use super::{Code, Encode, Version, hdr};
 use crate::codec::{Reader, Writer};
@@ -53,7 +54,10 @@ impl AlgStructs {
             let ty = r.u8()?;
             let count = r.u8()?;
             let v = r.u16()?;
-            if count != 0x20 || ty <= last {
+            // FixedAlgCount (bits 7:4) must be 2; the ExtAlgCount (bits 3:0) extended
+            // algorithms that follow are skipped: none is implemented.
+            r.take(4 * usize::from(count & 0x0F))?;
+            if count >> 4 != 2 || ty <= last {
                 return Err(InvalidMessage::InvalidField);
             }
             last = ty;
