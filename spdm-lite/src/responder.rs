@@ -305,6 +305,9 @@ struct Conn<H> {
     a: H,
     /// Running M1 transcript: A, then B (digests, certificates) until CHALLENGE_AUTH.
     m1: H,
+    /// A CHALLENGE completed on this connection: M1 is no longer reset by GET_MEASUREMENTS,
+    /// KEY_EXCHANGE or PSK_EXCHANGE.
+    authenticated: bool,
     req_caps: CapFlags,
     req_dts: u32,
     /// ReqBaseAsymAlg selected in ALGORITHMS (mutual authentication possible).
@@ -323,6 +326,7 @@ impl<H: Clone> Clone for Conn<H> {
         Self {
             a: self.a.clone(),
             m1: self.m1.clone(),
+            authenticated: self.authenticated,
             req_caps: self.req_caps,
             req_dts: self.req_dts,
             req_asym: self.req_asym,
@@ -1148,6 +1152,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         let conn = Conn {
             m1: a.clone(),
             a,
+            authenticated: false,
             req_caps: vca.req_caps,
             req_dts: vca.req_dts,
             req_asym,
@@ -1290,6 +1295,7 @@ impl<'a, P: CryptoProvider, S: Signer> Responder<'a, P, S> {
         )
         .local()?;
         conn.m1 = conn.a.clone();
+        conn.authenticated = true;
         out[0] = MCTP_SPDM;
         Ok(1 + n)
     }
@@ -2167,6 +2173,7 @@ impl<P: CryptoProvider, S: Signer> Responder<'_, P, S> {
                 Code::GET_MEASUREMENTS | Code::KEY_EXCHANGE | Code::PSK_EXCHANGE
             )
             && let Some(c) = self.state.conn_mut()
+            && !c.authenticated
         {
             c.m1 = c.a.clone();
         }

@@ -181,3 +181,45 @@ fn challenge_signs_over_a_and_every_plain_certificate_message_before_it() {
         check_signed(set, &fx, &m1, &req, &auth);
     }
 }
+
+/// Once a CHALLENGE completed on the connection, GET_MEASUREMENTS no longer resets M1: a
+/// second CHALLENGE signs A ‖ the certificate messages since the first ‖ itself, as libspdm
+/// (whose reset applies only before the connection is authenticated) computes it.
+#[test]
+fn after_a_completed_challenge_measurements_keep_message_b() {
+    for set in SETS {
+        let fx = fixture(set);
+        let fw = Fw(vec![(1, 0x00, vec![0x11; set.hash.len()], true)]);
+        let v = o6::vca(set);
+        let mut rr = TestRng(1);
+        let mut rsp = responder(set, &fx, &mut rr);
+        rsp.set_measurements(&fw);
+        let mut a = Vec::new();
+        for r in [&v.get_version, &v.get_caps, &v.neg_algs] {
+            let ans = ask(&mut rsp, r);
+            a.extend_from_slice(r);
+            a.extend_from_slice(&ans);
+        }
+        let certificate_messages = |rsp: &mut o6::Rsp<'_>| {
+            let mut b = Vec::new();
+            for r in [
+                &[0x12u8, 0x81, 0, 0][..],
+                &[0x12, 0x82, 0, 0, 0, 0, 0x40, 0],
+            ] {
+                let ans = ask(rsp, r);
+                assert_ne!(ans[1], 0x7F, "{ans:02x?}");
+                b.extend_from_slice(r);
+                b.extend_from_slice(&ans);
+            }
+            b
+        };
+        let b1 = certificate_messages(&mut rsp);
+        let req = challenge();
+        let auth = ask(&mut rsp, &req);
+        check_signed(set, &fx, &[a.as_slice(), &b1].concat(), &req, &auth);
+        let b2 = certificate_messages(&mut rsp);
+        assert_eq!(ask(&mut rsp, &[0x12, 0xE0, 0, 0xFF])[1], 0x60);
+        let auth = ask(&mut rsp, &req);
+        check_signed(set, &fx, &[a.as_slice(), &b2].concat(), &req, &auth);
+    }
+}
