@@ -909,12 +909,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     KeyExchangeRsp::parse(m, set.sizes(), self.wants_summary(), !conn.in_clear)?;
                 let (mutual, encap) =
                     self.accept_mut_auth(&conn, ker.mut_auth_requested, ker.req_slot_id_param)?;
-                if !ker.opaque.is_empty() {
-                    match SmVersions::find(ker.opaque)? {
-                        SmVersions::Selected(v) if v >> 8 == SECURED_MESSAGE_V12 >> 8 => {}
-                        _ => return Err(Error::Negotiation),
-                    }
-                }
+                check_sm_selection(ker.opaque)?;
                 th.update(m.get(..ker.unsigned_len()).unwrap_or(&[]));
                 let th_sig = th.clone().finish();
                 self.verify_sig(
@@ -982,6 +977,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 let m = plain_msg(msg)?;
                 let set = conn.set;
                 let pr = PskExchangeRsp::parse(m, set.sizes(), self.wants_summary())?;
+                check_sm_selection(pr.opaque)?;
                 th.update(m.get(..pr.th1_len()).unwrap_or(&[]));
                 self.keep_summary(pr.meas_summary_hash)?;
                 let th1 = th.clone().finish();
@@ -1066,6 +1062,18 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
         .with_requester_auth(requester_auth);
         Ok(St::Established(s))
     }
+}
+
+/// Checks the secured-message version selection of KEY_EXCHANGE_RSP / PSK_EXCHANGE_RSP
+/// opaque data: absent, or the DMTF element selecting 1.2 (the only version offered).
+fn check_sm_selection(opaque: &[u8]) -> Result<(), Error> {
+    if !opaque.is_empty() {
+        match SmVersions::find(opaque)? {
+            SmVersions::Selected(v) if v >> 8 == SECURED_MESSAGE_V12 >> 8 => {}
+            _ => return Err(Error::Negotiation),
+        }
+    }
+    Ok(())
 }
 
 /// Marks a plain request built at `out[1..1 + n]` with its MCTP type.

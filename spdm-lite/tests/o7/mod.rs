@@ -1,0 +1,281 @@
+//! Helpers of the outsider round 7 tests: a PSK responder written by hand around our
+//! requester. The VCA answers come from a real responder and may be rewritten on their way
+//! (the transcript is kept from the bytes the requester saw); PSK_EXCHANGE_RSP, PSK_FINISH_RSP
+//! and every session answer are built here from the public key schedule and record layer, so
+//! their fields can hold anything a third-party responder may send.
+#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
+
+use crate::common::{self, Fixture, TestRng};
+use spdm_lite::Error;
+use spdm_lite::crypto::{AlgorithmSet, EcdsaSigningKey, RustCrypto, Secret};
+use spdm_lite::key_schedule::KeySchedule;
+use spdm_lite::msgs::Version;
+use spdm_lite::msgs::psk::PskExchange;
+use spdm_lite::record::DirectionKeys;
+use spdm_lite::requester::{Auth, Requester, RequesterConfig, RequesterSession, Status};
+use spdm_lite::responder::Responder;
+
+/// The real responder answering the VCA.
+pub(crate) type Rsp<'a> = Responder<'a, RustCrypto, EcdsaSigningKey>;
+
+/// libspdm's answer opaque data (format 1): one DMTF element selecting secured-message
+/// version 1.2 (`SMDataVersion 1, SMDataID 0, 00 12`), 12 bytes.
+pub(crate) const OPAQUE_SELECT_12: [u8; 12] = [1, 0, 0, 0, 0, 0, 4, 0, 1, 0, 0x00, 0x12];
+
+/// What the hand-written responder puts in PSK_EXCHANGE_RSP.
+pub(crate) struct PskOpts {
+    /// Rewrites the SPDM answer (without the MCTP type) to VCA step 0, 1 or 2.
+    pub(crate) vca: Box<dyn FnMut(usize, &mut Vec<u8>)>,
+    /// HeartbeatPeriod (Param1).
+    pub(crate) heartbeat: u8,
+    /// OpaqueData.
+    pub(crate) opaque: Vec<u8>,
+    /// RspSessionID.
+    pub(crate) rsp_session_id: u16,
+    /// Param2 (reserved in 1.2).
+    pub(crate) param2: u8,
+    /// Length of the ResponderContext when the capabilities announce PSK with context.
+    pub(crate) context_len: usize,
+}
+
+impl Default for PskOpts {
+    fn default() -> Self {
+        Self {
+            vca: Box::new(|_, _| {}),
+            heartbeat: 0,
+            opaque: OPAQUE_SELECT_12.to_vec(),
+            rsp_session_id: 0xBEEF,
+            param2: 0,
+            context_len: 32,
+        }
+    }
+}
+
+/// The responder's side of an established session (application keys).
+pub(crate) struct Peer {
+    pub(crate) set: AlgorithmSet,
+    pub(crate) sid: u32,
+    /// Opens the requester's records.
+    pub(crate) req: DirectionKeys,
+    /// Seals our answers.
+    pub(crate) rsp: DirectionKeys,
+    pub(crate) req_secret: Secret,
+    pub(crate) rsp_secret: Secret,
+}
+
+impl Peer {
+    fn ks(&self) -> KeySchedule<'static, RustCrypto> {
+        KeySchedule::new(&RustCrypto, self.set.hash, Version::V12)
+    }
+
+    /// Opens a record of the requester; the SPDM request inside.
+    pub(crate) fn open(&mut self, rec: &[u8]) -> Vec<u8> {
+        let mut r = rec.to_vec();
+        spdm_lite::record::open(&RustCrypto, self.sid, &mut self.req, &mut r)
+            .unwrap()
+            .to_vec()
+    }
+
+    /// Seals the SPDM answer `spdm` with random padding `pad`.
+    pub(crate) fn seal(&mut self, spdm: &[u8], pad: &[u8]) -> Vec<u8> {
+        let mut out = vec![0u8; spdm.len() + pad.len() + 64];
+        let n = spdm_lite::record::seal(&RustCrypto, self.sid, &mut self.rsp, spdm, pad, &mut out)
+            .unwrap();
+        out.truncate(n);
+        out
+    }
+
+    /// A response record whose whole plaintext (AppDataLength, MCTP type, SPDM, padding) is
+    /// `plaintext`, under the current response key; uses its sequence number up.
+    pub(crate) fn seal_plaintext(&mut self, plaintext: &[u8]) -> Vec<u8> {
+        use spdm_lite::crypto::CryptoProvider;
+        let tk = self
+            .ks()
+            .traffic_keys(self.set.aead, &self.rsp_secret)
+            .unwrap();
+        let seq = self.rsp.sequence();
+        let mut nonce = tk.iv_array();
+        for (d, s) in nonce.iter_mut().zip(seq.to_le_bytes()) {
+            *d ^= s;
+        }
+        let mut rec = vec![0x06];
+        rec.extend(self.sid.to_le_bytes());
+        rec.extend((seq as u16).to_le_bytes());
+        rec.extend(((plaintext.len() + 16) as u16).to_le_bytes());
+        let mut body = plaintext.to_vec();
+        let tag = RustCrypto
+            .aead_seal(
+                self.set.aead,
+                tk.key.as_bytes(),
+                &nonce,
+                &rec[1..],
+                &mut body,
+            )
+            .unwrap();
+        rec.extend(body);
+        rec.extend(tag);
+        let _ = self.seal(&[], &[]);
+        rec
+    }
+
+    /// Moves the request direction to its next secret (after a KEY_UPDATE was answered).
+    pub(crate) fn update_req(&mut self) {
+        let s = self.ks().update(&self.req_secret).unwrap();
+        self.req = DirectionKeys::new(self.ks().traffic_keys(self.set.aead, &s).unwrap());
+        self.req_secret = s;
+    }
+
+    /// Moves the response direction to its next secret.
+    pub(crate) fn update_rsp(&mut self) {
+        let s = self.ks().update(&self.rsp_secret).unwrap();
+        self.rsp = DirectionKeys::new(self.ks().traffic_keys(self.set.aead, &s).unwrap());
+        self.rsp_secret = s;
+    }
+}
+
+/// A PSK requester of `set` (DataTransferSize 1024).
+pub(crate) fn psk_requester(set: AlgorithmSet, rng: &mut TestRng) -> Requester<'_, RustCrypto> {
+    let sets: &'static [AlgorithmSet] = Box::leak(vec![set].into_boxed_slice());
+    Requester::new(
+        RustCrypto,
+        rng,
+        RequesterConfig {
+            algorithms: sets,
+            handshake_in_the_clear: false,
+            data_transfer_size: 1024,
+        },
+        Auth::Psk {
+            hint: common::HINT,
+            key: common::PSK,
+        },
+    )
+    .unwrap()
+}
+
+/// Where a hand-driven handshake stopped: the step (0..=2 VCA, 3 PSK_EXCHANGE, 4 PSK_FINISH)
+/// and the requester's error.
+pub(crate) type Stop = (usize, Error);
+
+/// Runs a PSK handshake of a fresh requester of `set` against the hand-written responder
+/// with `opts`; the requester's session and the responder's keys, or where it stopped.
+pub(crate) fn psk_session(
+    set: AlgorithmSet,
+    opts: PskOpts,
+) -> Result<(RequesterSession<RustCrypto>, Peer), Stop> {
+    let fx: &'static Fixture = Box::leak(Box::new(common::fixture(set)));
+    let rr: &'static mut TestRng = Box::leak(Box::new(TestRng(7)));
+    let mut rsp =
+        Responder::new(RustCrypto, &fx.key, rr, common::test_config(set, &fx.chain)).unwrap();
+    let qr: &'static mut TestRng = Box::leak(Box::new(TestRng(9)));
+    let req = psk_requester(set, qr);
+    psk_session_with(set, req, &mut rsp, opts)
+}
+
+/// [`psk_session`] with a given requester and VCA responder.
+pub(crate) fn psk_session_with(
+    set: AlgorithmSet,
+    mut req: Requester<'_, RustCrypto>,
+    rsp: &mut Rsp<'_>,
+    mut opts: PskOpts,
+) -> Result<(RequesterSession<RustCrypto>, Peer), Stop> {
+    let mut a = Vec::new();
+    let mut with_context = false;
+    let mut buf = vec![0u8; 4096];
+    for step in 0..3 {
+        let n = req.write_request(&mut buf).map_err(|e| (step, e))?;
+        let mut ans = common::send(rsp, &buf[..n]).unwrap();
+        let mut spdm = ans[1..].to_vec();
+        (opts.vca)(step, &mut spdm);
+        if step == 1 && spdm[1] == 0x61 {
+            let f = u32::from_le_bytes(spdm[8..12].try_into().unwrap());
+            with_context = f & (3 << 10) == 2 << 10;
+        }
+        a.extend_from_slice(&buf[1..n]);
+        a.extend_from_slice(&spdm);
+        ans.truncate(1);
+        ans.extend_from_slice(&spdm);
+        let st = req.handle_response(&mut ans).map_err(|e| (step, e))?;
+        assert_eq!(st, Status::Continue);
+    }
+    // PSK_EXCHANGE.
+    let n = req.write_request(&mut buf).map_err(|e| (3, e))?;
+    let px = buf[1..n].to_vec();
+    let p = PskExchange::parse(&px).unwrap();
+    let h = set.sizes().hash;
+    let ctx: Vec<u8> = if with_context {
+        (0..opts.context_len).map(|i| i as u8 ^ 0x3C).collect()
+    } else {
+        Vec::new()
+    };
+    let mut pxr = vec![0x12, 0x66, opts.heartbeat, opts.param2];
+    pxr.extend(opts.rsp_session_id.to_le_bytes());
+    pxr.extend(0u16.to_le_bytes());
+    pxr.extend((ctx.len() as u16).to_le_bytes());
+    pxr.extend((opts.opaque.len() as u16).to_le_bytes());
+    if p.meas_hash_type != 0 {
+        pxr.extend(vec![0u8; h]);
+    }
+    pxr.extend_from_slice(&ctx);
+    pxr.extend_from_slice(&opts.opaque);
+    let ks = KeySchedule::new(&RustCrypto, set.hash, Version::V12);
+    let th1 = common::hash_digest(set, &[&a, &px, &pxr]);
+    let hs = ks.handshake_secret(common::PSK, true).unwrap();
+    let master = ks.master_secret(&hs).unwrap();
+    let hss = ks.handshake(hs, &th1).unwrap();
+    pxr.extend_from_slice(
+        ks.verify_data(&hss.response.finished_key, &th1)
+            .unwrap()
+            .as_bytes(),
+    );
+    let sid = u32::from(p.req_session_id) | (u32::from(opts.rsp_session_id) << 16);
+    let mut m = vec![0x05];
+    m.extend_from_slice(&pxr);
+    let st = req.handle_response(&mut m).map_err(|e| (3, e))?;
+    let mut th2: Vec<u8> = [a.as_slice(), &px, &pxr].concat();
+    if with_context {
+        assert_eq!(st, Status::Continue);
+        let mut hreq = DirectionKeys::new(ks.traffic_keys(set.aead, &hss.request.secret).unwrap());
+        let mut hrsp = DirectionKeys::new(ks.traffic_keys(set.aead, &hss.response.secret).unwrap());
+        let n = req.write_request(&mut buf).map_err(|e| (4, e))?;
+        let mut rec = buf[..n].to_vec();
+        let pf = spdm_lite::record::open(&RustCrypto, sid, &mut hreq, &mut rec)
+            .unwrap()
+            .to_vec();
+        assert_eq!(pf[..4], [0x12, 0xE7, 0, 0]);
+        let th = common::hash_digest(set, &[&th2, &pf[..4]]);
+        ks.check_verify_data(&hss.request.finished_key, &th, &pf[4..])
+            .unwrap();
+        let pfr = [0x12, 0x67, 0, 0];
+        th2.extend_from_slice(&pf);
+        th2.extend_from_slice(&pfr);
+        let mut out = vec![0u8; 256];
+        let n = spdm_lite::record::seal(&RustCrypto, sid, &mut hrsp, &pfr, &[], &mut out).unwrap();
+        let st = req.handle_response(&mut out[..n]).map_err(|e| (4, e))?;
+        assert_eq!(st, Status::Established);
+    } else {
+        assert_eq!(st, Status::Established);
+    }
+    let d = ks
+        .data(&master, &common::hash_digest(set, &[&th2]))
+        .unwrap();
+    let peer = Peer {
+        set,
+        sid,
+        req: DirectionKeys::new(ks.traffic_keys(set.aead, &d.request).unwrap()),
+        rsp: DirectionKeys::new(ks.traffic_keys(set.aead, &d.response).unwrap()),
+        req_secret: d.request,
+        rsp_secret: d.response,
+    };
+    Ok((req.into_session().unwrap(), peer))
+}
+
+/// One request of `s` written by `write`, opened by `peer`; the request's SPDM bytes.
+pub(crate) fn request(
+    s: &mut RequesterSession<RustCrypto>,
+    peer: &mut Peer,
+    write: impl FnOnce(&mut RequesterSession<RustCrypto>, &mut [u8]) -> Result<usize, Error>,
+) -> Vec<u8> {
+    let mut out = vec![0u8; 4096];
+    let n = write(s, &mut out).unwrap();
+    peer.open(&out[..n])
+}
