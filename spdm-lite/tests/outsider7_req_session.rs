@@ -121,7 +121,7 @@ fn opaque_data_selecting_another_version_is_refused() {
             },
         );
         match r {
-            Err((3, _)) => {}
+            Err((3, Error::Negotiation, Err(Error::Poisoned))) => {}
             Err(e) => panic!("refused at the wrong step: {e:?}"),
             Ok(_) => panic!("selection {sel:02x?} accepted"),
         }

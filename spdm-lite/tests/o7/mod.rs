@@ -36,6 +36,9 @@ pub(crate) struct PskOpts {
     pub(crate) param2: u8,
     /// Length of the ResponderContext when the capabilities announce PSK with context.
     pub(crate) context_len: usize,
+    /// Replaces the answer of a step (0..=4) by these SPDM bytes (sealed under the handshake
+    /// response key at step 4).
+    pub(crate) replace: Option<(usize, Vec<u8>)>,
 }
 
 impl Default for PskOpts {
@@ -47,6 +50,7 @@ impl Default for PskOpts {
             rsp_session_id: 0xBEEF,
             param2: 0,
             context_len: 32,
+            replace: None,
         }
     }
 }
@@ -152,9 +156,9 @@ pub(crate) fn psk_requester(set: AlgorithmSet, rng: &mut TestRng) -> Requester<'
     .unwrap()
 }
 
-/// Where a hand-driven handshake stopped: the step (0..=2 VCA, 3 PSK_EXCHANGE, 4 PSK_FINISH)
-/// and the requester's error.
-pub(crate) type Stop = (usize, Error);
+/// Where a hand-driven handshake stopped: the step (0..=2 VCA, 3 PSK_EXCHANGE, 4 PSK_FINISH),
+/// the requester's error, and what `write_request` said next (poisoned, as documented).
+pub(crate) type Stop = (usize, Error, Result<usize, Error>);
 
 /// Runs a PSK handshake of a fresh requester of `set` against the hand-written responder
 /// with `opts`; the requester's session and the responder's keys, or where it stopped.
@@ -181,11 +185,21 @@ pub(crate) fn psk_session_with(
     let mut a = Vec::new();
     let mut with_context = false;
     let mut buf = vec![0u8; 4096];
+    let stop = |step: usize, e: Error, req: &mut Requester<'_, RustCrypto>| -> Stop {
+        (step, e, req.write_request(&mut vec![0u8; 4096]))
+    };
     for step in 0..3 {
-        let n = req.write_request(&mut buf).map_err(|e| (step, e))?;
+        let n = req
+            .write_request(&mut buf)
+            .map_err(|e| stop(step, e, &mut req))?;
         let mut ans = common::send(rsp, &buf[..n]).unwrap();
         let mut spdm = ans[1..].to_vec();
         (opts.vca)(step, &mut spdm);
+        if let Some((at, r)) = &opts.replace
+            && *at == step
+        {
+            spdm.clone_from(r);
+        }
         if step == 1 && spdm[1] == 0x61 {
             let f = u32::from_le_bytes(spdm[8..12].try_into().unwrap());
             with_context = f & (3 << 10) == 2 << 10;
@@ -194,11 +208,15 @@ pub(crate) fn psk_session_with(
         a.extend_from_slice(&spdm);
         ans.truncate(1);
         ans.extend_from_slice(&spdm);
-        let st = req.handle_response(&mut ans).map_err(|e| (step, e))?;
+        let st = req
+            .handle_response(&mut ans)
+            .map_err(|e| stop(step, e, &mut req))?;
         assert_eq!(st, Status::Continue);
     }
     // PSK_EXCHANGE.
-    let n = req.write_request(&mut buf).map_err(|e| (3, e))?;
+    let n = req
+        .write_request(&mut buf)
+        .map_err(|e| stop(3, e, &mut req))?;
     let px = buf[1..n].to_vec();
     let p = PskExchange::parse(&px).unwrap();
     let h = set.sizes().hash;
@@ -229,14 +247,21 @@ pub(crate) fn psk_session_with(
     );
     let sid = u32::from(p.req_session_id) | (u32::from(opts.rsp_session_id) << 16);
     let mut m = vec![0x05];
-    m.extend_from_slice(&pxr);
-    let st = req.handle_response(&mut m).map_err(|e| (3, e))?;
+    match &opts.replace {
+        Some((3, r)) => m.extend_from_slice(r),
+        _ => m.extend_from_slice(&pxr),
+    }
+    let st = req
+        .handle_response(&mut m)
+        .map_err(|e| stop(3, e, &mut req))?;
     let mut th2: Vec<u8> = [a.as_slice(), &px, &pxr].concat();
     if with_context {
         assert_eq!(st, Status::Continue);
         let mut hreq = DirectionKeys::new(ks.traffic_keys(set.aead, &hss.request.secret).unwrap());
         let mut hrsp = DirectionKeys::new(ks.traffic_keys(set.aead, &hss.response.secret).unwrap());
-        let n = req.write_request(&mut buf).map_err(|e| (4, e))?;
+        let n = req
+            .write_request(&mut buf)
+            .map_err(|e| stop(4, e, &mut req))?;
         let mut rec = buf[..n].to_vec();
         let pf = spdm_lite::record::open(&RustCrypto, sid, &mut hreq, &mut rec)
             .unwrap()
@@ -245,12 +270,17 @@ pub(crate) fn psk_session_with(
         let th = common::hash_digest(set, &[&th2, &pf[..4]]);
         ks.check_verify_data(&hss.request.finished_key, &th, &pf[4..])
             .unwrap();
-        let pfr = [0x12, 0x67, 0, 0];
+        let pfr: Vec<u8> = match &opts.replace {
+            Some((4, r)) => r.clone(),
+            _ => vec![0x12, 0x67, 0, 0],
+        };
         th2.extend_from_slice(&pf);
         th2.extend_from_slice(&pfr);
         let mut out = vec![0u8; 256];
         let n = spdm_lite::record::seal(&RustCrypto, sid, &mut hrsp, &pfr, &[], &mut out).unwrap();
-        let st = req.handle_response(&mut out[..n]).map_err(|e| (4, e))?;
+        let st = req
+            .handle_response(&mut out[..n])
+            .map_err(|e| stop(4, e, &mut req))?;
         assert_eq!(st, Status::Established);
     } else {
         assert_eq!(st, Status::Established);
