@@ -309,3 +309,63 @@ pub(crate) fn request(
     let n = write(s, &mut out).unwrap();
     peer.open(&out[..n])
 }
+
+/// A certificate requester of `set` without CHALLENGE (the CERTIFICATE and DIGESTS bytes are
+/// then in no signed transcript, so they can be rewritten), chain buffer leaked.
+pub(crate) fn cert_requester(set: AlgorithmSet, rng: &mut TestRng) -> Requester<'_, RustCrypto> {
+    let buf: &'static mut [u8] = Box::leak(vec![0u8; 8192].into_boxed_slice());
+    let sets: &'static [AlgorithmSet] = Box::leak(vec![set].into_boxed_slice());
+    Requester::new(
+        RustCrypto,
+        rng,
+        RequesterConfig {
+            algorithms: sets,
+            handshake_in_the_clear: false,
+            data_transfer_size: 1024,
+        },
+        Auth::Certificate {
+            verifier: common::verifier(set),
+            chain_buf: buf,
+            challenge: false,
+        },
+    )
+    .unwrap()
+}
+
+/// Runs `req` against the real responder `rsp`; every plain answer passes through
+/// `hook(request, answer)` (SPDM bytes, without the MCTP type). The requests seen, and the
+/// session or the requester's error with what `write_request` said next.
+pub(crate) fn drive(
+    mut req: Requester<'_, RustCrypto>,
+    rsp: &mut Rsp<'_>,
+    hook: &mut dyn FnMut(&[u8], &mut Vec<u8>),
+) -> (Vec<Vec<u8>>, Result<RequesterSession<RustCrypto>, Stop>) {
+    let mut seen = Vec::new();
+    let mut buf = vec![0u8; 4096];
+    for step in 0..10_000 {
+        let n = match req.write_request(&mut buf) {
+            Ok(n) => n,
+            Err(e) => return (seen, Err((step, e, Ok(0)))),
+        };
+        let plain = buf[0] == 0x05;
+        if plain {
+            seen.push(buf[1..n].to_vec());
+        }
+        let mut ans = common::send(rsp, &buf[..n]).unwrap();
+        if plain && ans[0] == 0x05 {
+            let mut spdm = ans[1..].to_vec();
+            hook(&buf[1..n], &mut spdm);
+            ans.truncate(1);
+            ans.extend_from_slice(&spdm);
+        }
+        match req.handle_response(&mut ans) {
+            Ok(Status::Established) => return (seen, Ok(req.into_session().unwrap())),
+            Ok(_) => {}
+            Err(e) => {
+                let next = req.write_request(&mut vec![0u8; 4096]);
+                return (seen, Err((step, e, next)));
+            }
+        }
+    }
+    panic!("no end");
+}
