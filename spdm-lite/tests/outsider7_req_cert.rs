@@ -158,3 +158,29 @@ fn digests_without_slot_0_or_with_its_digest_wrong_are_refused() {
         }
     }
 }
+
+#[test]
+fn errors_during_the_certificate_handshake_are_reported_and_poison() {
+    // GET_DIGESTS, the first and the second GET_CERTIFICATE, KEY_EXCHANGE.
+    for (code, offset) in [
+        (0x81u8, None),
+        (0x82, Some(0)),
+        (0x82, Some(1016)),
+        (0xE4, None),
+    ] {
+        for err in [0x03u8, 0x42, 0x43, 0x04, 0x05] {
+            let (_, r, _) = run(SETS[0], &mut |q, a| {
+                if q[1] == code && offset.is_none_or(|o| u16_at(q, 4) == o) {
+                    *a = vec![0x12, 0x7F, err, 0];
+                    if err == 0x42 {
+                        a.extend([1, code, 0x10, 1]);
+                    }
+                }
+            });
+            match r {
+                Err((_, Error::PeerError(c), Err(Error::Poisoned))) if c == err => {}
+                r => panic!("{code:#x} {offset:?} {err:#x}: {:?}", r.err()),
+            }
+        }
+    }
+}
