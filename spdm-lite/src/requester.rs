@@ -790,11 +790,12 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     return Err(Error::Negotiation);
                 }
                 vca.push(m)?;
-                if f.0 & (CapFlags::MEAS_NO_SIG | CapFlags::MEAS_SIG)
-                    == CapFlags::MEAS_NO_SIG | CapFlags::MEAS_SIG
-                    || (self.wants_summary() && f.0 & CapFlags::MEAS_SIG == 0)
+                let meas_cap = f.0 & (CapFlags::MEAS_NO_SIG | CapFlags::MEAS_SIG);
+                if meas_cap == CapFlags::MEAS_NO_SIG | CapFlags::MEAS_SIG
+                    || (self.wants_summary() && meas_cap == 0)
                 {
-                    // MEAS_CAP = 11b is reserved; a summary needs a responder that measures.
+                    // MEAS_CAP = 11b is reserved; a summary needs a responder that measures
+                    // (01b or 10b: the summary is covered by the signature or the verify data).
                     return Err(Error::Negotiation);
                 }
                 vca.rsp_caps = f;
@@ -1407,7 +1408,7 @@ impl<P: CryptoProvider> RequesterSession<P> {
 impl<P: CryptoProvider> Requester<'_, P> {
     /// Asks for a measurement summary hash of `ty` in CHALLENGE, KEY_EXCHANGE and
     /// PSK_EXCHANGE (call before the handshake starts). The responder must then have
-    /// MEAS_CAP; the hash received is kept in the session
+    /// MEAS_CAP (01b or 10b); the hash received is kept in the session
     /// ([`RequesterSession::check_measurement_summary`] compares it with the blocks).
     pub fn set_measurement_summary(&mut self, ty: SummaryType) {
         self.meas_summary = ty;

@@ -261,3 +261,111 @@ fn error_inside_the_session_is_reported_and_the_session_goes_on() {
         still_on_old_keys(&mut s, &mut peer);
     }
 }
+
+#[test]
+fn psk_exchange_rsp_field_values_a_responder_may_choose_are_accepted() {
+    type Tweak = fn(&mut PskOpts);
+    let cases: [(&str, Tweak); 6] = [
+        ("RspSessionID 0", |o| o.rsp_session_id = 0),
+        ("RspSessionID 0xFFFF", |o| o.rsp_session_id = 0xFFFF),
+        ("Param2 set (reserved)", |o| o.param2 = 0xA5),
+        ("Reserved set", |o| o.reserved = 0x5AA5),
+        ("a 1-byte context", |o| o.context_len = 1),
+        ("a 200-byte context", |o| o.context_len = 200),
+    ];
+    for (name, f) in cases {
+        let mut o = PskOpts::default();
+        f(&mut o);
+        let rsid = o.rsp_session_id;
+        let (mut s, mut peer) = psk_session(SETS[0], o).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(s.session().unwrap().id() >> 16, u32::from(rsid), "{name}");
+        assert_eq!(
+            heartbeat(&mut s, &mut peer, &[]).unwrap(),
+            SessionEvent::HeartbeatAck
+        );
+    }
+}
+
+#[test]
+fn psk_without_context_needs_no_psk_finish() {
+    // PSK_CAP 01b: no ResponderContext, the session starts with PSK_EXCHANGE_RSP.
+    let (mut s, mut peer) = psk_session(
+        SETS[1],
+        PskOpts {
+            vca: Box::new(|i, m| {
+                if i == 1 {
+                    m[9] = (m[9] & !0x0C) | 0x04;
+                }
+            }),
+            ..PskOpts::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        heartbeat(&mut s, &mut peer, &[]).unwrap(),
+        SessionEvent::HeartbeatAck
+    );
+}
+
+#[test]
+fn acks_with_reserved_parameters_set_are_accepted() {
+    let (mut s, mut peer) = psk_session(SETS[0], PskOpts::default()).unwrap();
+    let _ = request(&mut s, &mut peer, |s, o| s.write_heartbeat(o));
+    let mut rec = peer.seal(&[0x12, 0x68, 0x5A, 0xA5], &[]);
+    assert_eq!(
+        s.handle_response(&mut rec).unwrap(),
+        SessionEvent::HeartbeatAck
+    );
+    let _ = request(&mut s, &mut peer, |s, o| s.write_end_session(o));
+    let mut rec = peer.seal(&[0x12, 0x6C, 0xFF, 0xFF], &[]);
+    assert_eq!(s.handle_response(&mut rec).unwrap(), SessionEvent::Ended);
+    assert!(s.session().is_none());
+}
+
+#[test]
+fn measurement_summary_in_psk_exchange_rsp_is_kept() {
+    // MEAS_CAP 01b (measurements without signature) and 10b (signed) both mean the
+    // responder measures; a summary hash may be asked of either (only 00b rules it out).
+    use spdm_lite::measurements::SummaryType;
+    for (set, meas_cap) in [(SETS[0], 1u8 << 3), (SETS[1], 1 << 3), (SETS[0], 1 << 4)] {
+        let mh: u32 = if set.sizes().hash == 32 { 0x02 } else { 0x04 };
+        for t in [SummaryType::Tcb, SummaryType::All] {
+            let (s, _) = psk_session(
+                set,
+                PskOpts {
+                    vca: Box::new(move |i, m| match i {
+                        1 => m[8] |= meas_cap,
+                        2 => {
+                            m[6] = 0x01;
+                            m[8..12].copy_from_slice(&mh.to_le_bytes());
+                        }
+                        _ => {}
+                    }),
+                    summary: Some(t),
+                    ..PskOpts::default()
+                },
+            )
+            .unwrap_or_else(|e| panic!("MEAS_CAP {meas_cap:#x} {t:?}: {e:?}"));
+            let (got, d) = s.measurement_summary().unwrap();
+            assert_eq!(got, t);
+            assert_eq!(d.as_bytes(), vec![0xAB; set.sizes().hash]);
+        }
+    }
+}
+
+#[test]
+fn measurement_summary_from_a_responder_without_meas_cap_is_refused() {
+    use spdm_lite::measurements::SummaryType;
+    let r = psk_session(
+        SETS[0],
+        PskOpts {
+            summary: Some(SummaryType::All),
+            ..PskOpts::default()
+        },
+    );
+    assert!(
+        matches!(r, Err((1, Error::Negotiation, Err(Error::Poisoned)))),
+        "{:?}",
+        r.err()
+    );
+}

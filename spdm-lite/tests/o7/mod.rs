@@ -39,6 +39,10 @@ pub(crate) struct PskOpts {
     /// Replaces the answer of a step (0..=4) by these SPDM bytes (sealed under the handshake
     /// response key at step 4).
     pub(crate) replace: Option<(usize, Vec<u8>)>,
+    /// MeasurementSummaryHashType the requester asks for (its summary is `0xAB` bytes).
+    pub(crate) summary: Option<spdm_lite::measurements::SummaryType>,
+    /// The Reserved field after RspSessionID.
+    pub(crate) reserved: u16,
 }
 
 impl Default for PskOpts {
@@ -51,6 +55,8 @@ impl Default for PskOpts {
             param2: 0,
             context_len: 32,
             replace: None,
+            summary: None,
+            reserved: 0,
         }
     }
 }
@@ -182,6 +188,9 @@ pub(crate) fn psk_session_with(
     rsp: &mut Rsp<'_>,
     mut opts: PskOpts,
 ) -> Result<(RequesterSession<RustCrypto>, Peer), Stop> {
+    if let Some(t) = opts.summary {
+        req.set_measurement_summary(t);
+    }
     let mut a = Vec::new();
     let mut with_context = false;
     let mut buf = vec![0u8; 4096];
@@ -227,11 +236,11 @@ pub(crate) fn psk_session_with(
     };
     let mut pxr = vec![0x12, 0x66, opts.heartbeat, opts.param2];
     pxr.extend(opts.rsp_session_id.to_le_bytes());
-    pxr.extend(0u16.to_le_bytes());
+    pxr.extend(opts.reserved.to_le_bytes());
     pxr.extend((ctx.len() as u16).to_le_bytes());
     pxr.extend((opts.opaque.len() as u16).to_le_bytes());
     if p.meas_hash_type != 0 {
-        pxr.extend(vec![0u8; h]);
+        pxr.extend(vec![0xABu8; h]);
     }
     pxr.extend_from_slice(&ctx);
     pxr.extend_from_slice(&opts.opaque);
