@@ -135,12 +135,24 @@ struct Conn<H> {
     set: AlgorithmSet,
     rsp_caps: CapFlags,
     dts: u32,
+    /// The responder's DataTransferSize: no request of ours may be longer (no chunking).
+    rsp_dts: u32,
     in_clear: bool,
     /// Digest announced in DIGESTS, then the verified chain's hash.
     chain_digest: Option<Digest>,
     chain_len: usize,
     /// ReqBaseAsymAlg the responder selected (mutual authentication possible).
     req_asym: Option<AsymAlgo>,
+}
+
+impl<H> Conn<H> {
+    /// Whether a request of `n` bytes fits the responder's DataTransferSize.
+    fn fits(&self, n: usize) -> Result<(), Error> {
+        if n > self.rsp_dts as usize {
+            return Err(Error::Negotiation);
+        }
+        Ok(())
+    }
 }
 
 struct Handshake<H> {
@@ -399,7 +411,9 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
     /// [`Error::Poisoned`] after a failure; [`Error::Encode`] if `out` is too small for the
     /// request (or its record): nothing changed then and nothing was drawn from the random
     /// source, so writing into a larger `out` gives the request a first call would have
-    /// given; [`Error::Crypto`] if the provider or the random source fails.
+    /// given; [`Error::Crypto`] if the provider or the random source fails;
+    /// [`Error::Negotiation`] (poisoned) if the request is longer than the responder's
+    /// DataTransferSize (this requester does not chunk).
     #[must_use = "the request must be sent"]
     pub fn write_request(&mut self, out: &mut [u8]) -> Result<usize, Error> {
         let state = core::mem::replace(&mut self.state, St::Failed);
@@ -592,6 +606,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 // to fit: header, session ID, policy and reserved (8 bytes), Random,
                 // ExchangeData, the opaque data and its length.
                 let len = 8 + NONCE_LEN + set.sizes().dhe + 2 + ol;
+                tri!(St::Failed, conn.fits(len));
                 if out.len() <= len {
                     return Err((
                         St::SendKeyExchange(conn),
@@ -646,6 +661,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     record::SPDM_OFFSET
                 };
                 let n = header.len() + sig_len + vd.as_bytes().len();
+                tri!(St::Failed, hs.conn.fits(n));
                 // The whole message (its record) must fit before anything moves.
                 let total = if hs.conn.in_clear {
                     1 + n
@@ -690,6 +706,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 };
                 // Nothing is drawn (context, session ID) before the request is known to fit:
                 // header, session ID and three lengths (12 bytes), hint, context, opaque data.
+                tri!(St::Failed, conn.fits(12 + hint.len() + h + ol));
                 if out.len() <= 12 + hint.len() + h + ol {
                     return Err((
                         St::SendPskExchange(conn),
@@ -727,6 +744,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 );
                 let off = record::SPDM_OFFSET;
                 let n = header.len() + vd.as_bytes().len();
+                tri!(St::Failed, hs.conn.fits(n));
                 // The whole record must fit before anything moves.
                 let out_len = out.len();
                 let Some(dst) = out
@@ -823,6 +841,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     set,
                     rsp_caps: vca.rsp_caps,
                     dts: vca.rsp_dts.min(self.config.data_transfer_size),
+                    rsp_dts: vca.rsp_dts,
                     in_clear: self.config.handshake_in_the_clear
                         && vca.rsp_caps.has(CapFlags::HANDSHAKE_IN_THE_CLEAR),
                     chain_digest: None,
