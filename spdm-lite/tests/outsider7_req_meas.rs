@@ -14,6 +14,8 @@ use spdm_lite::crypto::{AlgorithmSet, RustCrypto};
 use spdm_lite::requester::{MeasurementRequest, RequesterSession, SessionEvent};
 
 type Sess = RequesterSession<RustCrypto>;
+/// A block as read: index, value type, value.
+type Blk = (u8, u8, Vec<u8>);
 
 /// A PSK session whose VCA announced MEAS_CAP (no signature) and selected DMTF measurements
 /// with the set's hash.
@@ -61,12 +63,7 @@ fn measurements(p1: u8, p2: u8, n: u8, record: &[u8], opaque: &[u8]) -> Vec<u8> 
 
 /// GET_MEASUREMENTS `op` (unsigned), answered with `answer`: the requester's verdict as
 /// (total, number of blocks, blocks as (index, type, value), opaque-free record length).
-fn ask(
-    s: &mut Sess,
-    peer: &mut Peer,
-    op: u8,
-    answer: &[u8],
-) -> Result<(u8, u8, Vec<(u8, u8, Vec<u8>)>), Error> {
+fn ask(s: &mut Sess, peer: &mut Peer, op: u8, answer: &[u8]) -> Result<(u8, u8, Vec<Blk>), Error> {
     let req = MeasurementRequest {
         operation: op,
         nonce: None,

@@ -158,12 +158,12 @@ fn errors_at_each_handshake_step_are_reported_and_poison() {
         (0xFF, &[3, 0x34, 0x12, 9, 9, 9]),
     ];
     const REQ_CODES: [u8; 5] = [0x84, 0xE1, 0xE3, 0xE6, 0xE7];
-    for step in 0..5 {
+    for (step, req_code) in REQ_CODES.into_iter().enumerate() {
         for (code, data) in codes {
             let v = if step == 0 { 0x10 } else { 0x12 };
             let mut data = data.to_vec();
             if code == 0x42 {
-                data[1] = REQ_CODES[step];
+                data[1] = req_code;
             }
             let r = psk_session(
                 SETS[0],

@@ -22,10 +22,13 @@ pub(crate) type Rsp<'a> = Responder<'a, RustCrypto, EcdsaSigningKey>;
 /// version 1.2 (`SMDataVersion 1, SMDataID 0, 00 12`), 12 bytes.
 pub(crate) const OPAQUE_SELECT_12: [u8; 12] = [1, 0, 0, 0, 0, 0, 4, 0, 1, 0, 0x00, 0x12];
 
+/// Rewrites the SPDM answer (without the MCTP type) to VCA step 0, 1 or 2.
+pub(crate) type VcaHook = Box<dyn FnMut(usize, &mut Vec<u8>)>;
+
 /// What the hand-written responder puts in PSK_EXCHANGE_RSP.
 pub(crate) struct PskOpts {
-    /// Rewrites the SPDM answer (without the MCTP type) to VCA step 0, 1 or 2.
-    pub(crate) vca: Box<dyn FnMut(usize, &mut Vec<u8>)>,
+    /// Rewrites the VCA answers.
+    pub(crate) vca: VcaHook,
     /// HeartbeatPeriod (Param1).
     pub(crate) heartbeat: u8,
     /// OpaqueData.
