@@ -135,12 +135,24 @@ struct Conn<H> {
     set: AlgorithmSet,
     rsp_caps: CapFlags,
     dts: u32,
+    /// The responder's DataTransferSize: no request of ours may be longer (no chunking).
+    rsp_dts: u32,
     in_clear: bool,
     /// Digest announced in DIGESTS, then the verified chain's hash.
     chain_digest: Option<Digest>,
     chain_len: usize,
     /// ReqBaseAsymAlg the responder selected (mutual authentication possible).
     req_asym: Option<AsymAlgo>,
+}
+
+impl<H> Conn<H> {
+    /// Whether a request of `n` bytes fits the responder's DataTransferSize.
+    fn fits(&self, n: usize) -> Result<(), Error> {
+        if n > self.rsp_dts as usize {
+            return Err(Error::Negotiation);
+        }
+        Ok(())
+    }
 }
 
 struct Handshake<H> {
@@ -399,7 +411,9 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
     /// [`Error::Poisoned`] after a failure; [`Error::Encode`] if `out` is too small for the
     /// request (or its record): nothing changed then and nothing was drawn from the random
     /// source, so writing into a larger `out` gives the request a first call would have
-    /// given; [`Error::Crypto`] if the provider or the random source fails.
+    /// given; [`Error::Crypto`] if the provider or the random source fails;
+    /// [`Error::Negotiation`] (poisoned) if the request is longer than the responder's
+    /// DataTransferSize (this requester does not chunk).
     #[must_use = "the request must be sent"]
     pub fn write_request(&mut self, out: &mut [u8]) -> Result<usize, Error> {
         let state = core::mem::replace(&mut self.state, St::Failed);
@@ -592,6 +606,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 // to fit: header, session ID, policy and reserved (8 bytes), Random,
                 // ExchangeData, the opaque data and its length.
                 let len = 8 + NONCE_LEN + set.sizes().dhe + 2 + ol;
+                tri!(St::Failed, conn.fits(len));
                 if out.len() <= len {
                     return Err((
                         St::SendKeyExchange(conn),
@@ -646,6 +661,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     record::SPDM_OFFSET
                 };
                 let n = header.len() + sig_len + vd.as_bytes().len();
+                tri!(St::Failed, hs.conn.fits(n));
                 // The whole message (its record) must fit before anything moves.
                 let total = if hs.conn.in_clear {
                     1 + n
@@ -690,6 +706,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 };
                 // Nothing is drawn (context, session ID) before the request is known to fit:
                 // header, session ID and three lengths (12 bytes), hint, context, opaque data.
+                tri!(St::Failed, conn.fits(12 + hint.len() + h + ol));
                 if out.len() <= 12 + hint.len() + h + ol {
                     return Err((
                         St::SendPskExchange(conn),
@@ -727,6 +744,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 );
                 let off = record::SPDM_OFFSET;
                 let n = header.len() + vd.as_bytes().len();
+                tri!(St::Failed, hs.conn.fits(n));
                 // The whole record must fit before anything moves.
                 let out_len = out.len();
                 let Some(dst) = out
@@ -790,11 +808,12 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     return Err(Error::Negotiation);
                 }
                 vca.push(m)?;
-                if f.0 & (CapFlags::MEAS_NO_SIG | CapFlags::MEAS_SIG)
-                    == CapFlags::MEAS_NO_SIG | CapFlags::MEAS_SIG
-                    || (self.wants_summary() && f.0 & CapFlags::MEAS_SIG == 0)
+                let meas_cap = f.0 & (CapFlags::MEAS_NO_SIG | CapFlags::MEAS_SIG);
+                if meas_cap == CapFlags::MEAS_NO_SIG | CapFlags::MEAS_SIG
+                    || (self.wants_summary() && meas_cap == 0)
                 {
-                    // MEAS_CAP = 11b is reserved; a summary needs a responder that measures.
+                    // MEAS_CAP = 11b is reserved; a summary needs a responder that measures
+                    // (01b or 10b: the summary is covered by the signature or the verify data).
                     return Err(Error::Negotiation);
                 }
                 vca.rsp_caps = f;
@@ -822,6 +841,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     set,
                     rsp_caps: vca.rsp_caps,
                     dts: vca.rsp_dts.min(self.config.data_transfer_size),
+                    rsp_dts: vca.rsp_dts,
                     in_clear: self.config.handshake_in_the_clear
                         && vca.rsp_caps.has(CapFlags::HANDSHAKE_IN_THE_CLEAR),
                     chain_digest: None,
@@ -909,12 +929,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                     KeyExchangeRsp::parse(m, set.sizes(), self.wants_summary(), !conn.in_clear)?;
                 let (mutual, encap) =
                     self.accept_mut_auth(&conn, ker.mut_auth_requested, ker.req_slot_id_param)?;
-                if !ker.opaque.is_empty() {
-                    match SmVersions::find(ker.opaque)? {
-                        SmVersions::Selected(v) if v >> 8 == SECURED_MESSAGE_V12 >> 8 => {}
-                        _ => return Err(Error::Negotiation),
-                    }
-                }
+                check_sm_selection(ker.opaque)?;
                 th.update(m.get(..ker.unsigned_len()).unwrap_or(&[]));
                 let th_sig = th.clone().finish();
                 self.verify_sig(
@@ -982,6 +997,7 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
                 let m = plain_msg(msg)?;
                 let set = conn.set;
                 let pr = PskExchangeRsp::parse(m, set.sizes(), self.wants_summary())?;
+                check_sm_selection(pr.opaque)?;
                 th.update(m.get(..pr.th1_len()).unwrap_or(&[]));
                 self.keep_summary(pr.meas_summary_hash)?;
                 let th1 = th.clone().finish();
@@ -1066,6 +1082,18 @@ impl<'a, P: CryptoProvider> Requester<'a, P> {
         .with_requester_auth(requester_auth);
         Ok(St::Established(s))
     }
+}
+
+/// Checks the secured-message version selection of KEY_EXCHANGE_RSP / PSK_EXCHANGE_RSP
+/// opaque data: absent, or the DMTF element selecting 1.2 (the only version offered).
+fn check_sm_selection(opaque: &[u8]) -> Result<(), Error> {
+    if !opaque.is_empty() {
+        match SmVersions::find(opaque)? {
+            SmVersions::Selected(v) if v >> 8 == SECURED_MESSAGE_V12 >> 8 => {}
+            _ => return Err(Error::Negotiation),
+        }
+    }
+    Ok(())
 }
 
 /// Marks a plain request built at `out[1..1 + n]` with its MCTP type.
@@ -1399,7 +1427,7 @@ impl<P: CryptoProvider> RequesterSession<P> {
 impl<P: CryptoProvider> Requester<'_, P> {
     /// Asks for a measurement summary hash of `ty` in CHALLENGE, KEY_EXCHANGE and
     /// PSK_EXCHANGE (call before the handshake starts). The responder must then have
-    /// MEAS_CAP; the hash received is kept in the session
+    /// MEAS_CAP (01b or 10b); the hash received is kept in the session
     /// ([`RequesterSession::check_measurement_summary`] compares it with the blocks).
     pub fn set_measurement_summary(&mut self, ty: SummaryType) {
         self.meas_summary = ty;
