@@ -101,32 +101,9 @@ impl Peer {
     /// A response record whose whole plaintext (AppDataLength, MCTP type, SPDM, padding) is
     /// `plaintext`, under the current response key; uses its sequence number up.
     pub(crate) fn seal_plaintext(&mut self, plaintext: &[u8]) -> Vec<u8> {
-        use spdm_lite::crypto::CryptoProvider;
-        let tk = self
-            .ks()
-            .traffic_keys(self.set.aead, &self.rsp_secret)
-            .unwrap();
         let seq = self.rsp.sequence();
-        let mut nonce = tk.iv_array();
-        for (d, s) in nonce.iter_mut().zip(seq.to_le_bytes()) {
-            *d ^= s;
-        }
-        let mut rec = vec![0x06];
-        rec.extend(self.sid.to_le_bytes());
-        rec.extend((seq as u16).to_le_bytes());
-        rec.extend(((plaintext.len() + 16) as u16).to_le_bytes());
-        let mut body = plaintext.to_vec();
-        let tag = RustCrypto
-            .aead_seal(
-                self.set.aead,
-                tk.key.as_bytes(),
-                &nonce,
-                &rec[1..],
-                &mut body,
-            )
-            .unwrap();
-        rec.extend(body);
-        rec.extend(tag);
+        let rec = common::seal_raw_record(self.set, &self.rsp_secret, self.sid, seq, plaintext);
+        // Move this direction's counter past the sequence number used.
         let _ = self.seal(&[], &[]);
         rec
     }
